@@ -1,0 +1,164 @@
+import { parseArgs } from 'node:util';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { type AwsClients, createAwsClients } from '../lambdas/shared/adapters/aws-clients';
+import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
+import { parseCredentialId } from '../lambdas/shared/domain/credential';
+import { verifyChain } from '../lambdas/shared/domain/decision';
+import { loadPolicyFile } from '../lambdas/shared/policy-file';
+import { type ScanReport, scanAccount } from '../lambdas/shared/scan-account';
+import { ensureDecisionTable } from '../scripts/local/decision-table';
+import { formatTable } from './format';
+
+const USAGE = `reauth — keeps machine credentials honest
+
+Usage:
+  reauth scan [--config reauth.config.json] [--table NAME] [--json]
+      Scan the account of the current AWS credentials (or the emulator at AWS_ENDPOINT_URL)
+      and record findings. Changes nothing in IAM or Secrets Manager unless the config says enforce.
+  reauth decisions <credentialId> [--table NAME] [--json]
+      A credential's decision history, with its hash chain checked.
+
+The table is --table, else $REAUTH_TABLE; against the local emulator it defaults to
+"reauth-decisions" and is created when missing.`;
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Runs one command; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    switch (command) {
+      case 'scan':
+        return await scanCommand(rest);
+      case 'decisions':
+        return await decisionsCommand(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    const err = error as Error;
+    console.error(`reauth: ${err.message}`);
+    if (err instanceof UsageError) console.error(`\n${USAGE}`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+function parse(args: string[], allowPositionals: boolean) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals,
+      options: {
+        config: { type: 'string', default: 'reauth.config.json' },
+        table: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+async function openTable(clients: AwsClients, flag: string | undefined): Promise<string> {
+  const local = Boolean(process.env.AWS_ENDPOINT_URL);
+  const table = flag ?? process.env.REAUTH_TABLE ?? (local ? 'reauth-decisions' : undefined);
+  if (!table) throw new UsageError('no decision table: pass --table (the stack output TableName) or set REAUTH_TABLE');
+  if (local) await ensureDecisionTable(clients.dynamodb, table);
+  return table;
+}
+
+async function scanCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, false);
+  const policy = loadPolicyFile(values.config);
+  const clients = createAwsClients();
+  const table = await openTable(clients, values.table);
+  const { Account } = await clients.sts.send(new GetCallerIdentityCommand({}));
+  if (!Account) throw new Error('STS GetCallerIdentity returned no account');
+  const progress = (message: string) => {
+    if (!values.json || process.stderr.isTTY) console.error(`… ${message}`);
+  };
+  const report = await scanAccount(
+    { iam: clients.iam, secretsManager: clients.secretsManager, store: createDecisionStore(clients.documents, table) },
+    { accountId: Account, policy, now: new Date(), onProgress: progress },
+  );
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatScanReport(report));
+  return 0;
+}
+
+/** The human view of a scan: a table of findings, then what was spared and what was recorded. */
+export function formatScanReport(report: ScanReport): string {
+  const findings = report.rows.filter((row) => row.outcome === 'finding');
+  const spared = report.rows.filter((row) => row.outcome !== 'finding');
+  const { accessKeys, secrets, roles } = report.inventory;
+  const lines = [
+    `Account ${report.accountId}, ${report.mode} mode, policy ${report.policyId}`,
+    `Inventory: ${accessKeys} active access keys, ${secrets} secrets, ${roles} roles in scope`,
+    '',
+    findings.length === 0
+      ? 'No credential needs reauthorization.'
+      : formatTable(
+          ['KIND', 'PRINCIPAL', 'ID', 'OWNER', 'WHY', 'LAST USED', 'RECORD'],
+          findings.map((row) => [
+            row.kind,
+            row.principal,
+            shortId(row.credentialId),
+            row.owner,
+            row.triggers.join(','),
+            row.lastUsedAt ? `${row.lastUsedAt.slice(0, 10)} (${row.idleDays}d)` : `never (${row.idleDays}d)`,
+            row.record,
+          ]),
+        ),
+  ];
+  if (spared.length > 0) {
+    lines.push('', 'Spared:', ...spared.map((row) => `  ${row.kind} ${row.principal}: ${row.reason}`));
+  }
+  lines.push(
+    '',
+    `${findings.length} need reauthorization; ${report.decisionsWritten} decisions recorded this run` +
+      (report.mode === 'report' ? ' (report mode: nothing in IAM or Secrets Manager was changed).' : '.'),
+  );
+  if (report.unresolved.length > 0) lines.push(`Not resolved (rotated meanwhile): ${report.unresolved.join(', ')}`);
+  return lines.join('\n');
+}
+
+function shortId(credentialId: string): string {
+  const { kind, id } = parseCredentialId(credentialId);
+  return kind === 'secret' ? (id.split(':').pop() ?? id) : id;
+}
+
+async function decisionsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, true);
+  const [credentialId] = positionals;
+  if (!credentialId || positionals.length > 1) throw new UsageError('decisions takes exactly one credential id');
+  parseCredentialId(credentialId);
+  const clients = createAwsClients();
+  const table = await openTable(clients, values.table);
+  const history = await createDecisionStore(clients.documents, table).history(credentialId);
+  const problems = verifyChain(history);
+  if (values.json) {
+    console.log(JSON.stringify({ credentialId, decisions: history, chainValid: problems.length === 0, problems }, null, 2));
+  } else if (history.length === 0) {
+    console.log(`No decisions recorded for ${credentialId}.`);
+  } else {
+    console.log(
+      formatTable(
+        ['SEQ', 'AT', 'ACTION', 'ACTOR', 'OWNER', 'MODE', 'REASON'],
+        history.map((d) => [String(d.seq), d.at, d.action, d.actor, d.owner, d.mode, d.reason]),
+      ),
+    );
+    console.log(
+      problems.length === 0
+        ? `\nHash chain intact: ${history.length} decisions, last hash ${history.at(-1)?.hash.slice(0, 16)}…`
+        : `\nHash chain BROKEN:\n${problems.map((p) => `  seq ${p.seq} (${p.at}): ${p.problem}`).join('\n')}`,
+    );
+  }
+  return problems.length === 0 ? 0 : 1;
+}

@@ -1,0 +1,10 @@
+import { z } from 'zod';
+
+/** The scan function's environment contract; `lib/` types the construct's `environment` from it. */
+export const ScanEnvSchema = z.object({
+  /** The decision table. */
+  TABLE_NAME: z.string().min(1),
+  /** Path of the policy JSON. In Lambda it is bundled beside the handler (relative to the task root). */
+  POLICY_FILE: z.string().min(1),
+});
+export type ScanEnv = z.infer<typeof ScanEnvSchema>;

@@ -1,0 +1,33 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** Every AWS client reauth uses, created once per process. */
+export interface AwsClients {
+  iam: IAMClient;
+  secretsManager: SecretsManagerClient;
+  dynamodb: DynamoDBClient;
+  /** DynamoDB with plain JS values; undefined attributes are dropped. */
+  documents: DynamoDBDocumentClient;
+  sts: STSClient;
+}
+
+/**
+ * Builds the clients from the standard AWS SDK settings (region, credentials, `AWS_ENDPOINT_URL`),
+ * so the same code runs in Lambda and against the local emulator. IAM throttles per account without
+ * publishing a rate: adaptive retry slows down client-side instead of failing the scan.
+ */
+export function createAwsClients(): AwsClients {
+  const common = { retryMode: 'adaptive', maxAttempts: 10 } as const;
+  const dynamodb = new DynamoDBClient(common);
+  return {
+    // IAM is global; its endpoint lives in us-east-1 whatever the function's region.
+    iam: new IAMClient({ ...common, region: 'us-east-1' }),
+    secretsManager: new SecretsManagerClient(common),
+    dynamodb,
+    documents: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+    sts: new STSClient(common),
+  };
+}

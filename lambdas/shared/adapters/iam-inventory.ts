@@ -1,0 +1,491 @@
+import {
+  type AccessKeyMetadata,
+  GenerateCredentialReportCommand,
+  GetAccountAuthorizationDetailsCommand,
+  GetCredentialReportCommand,
+  type GetCredentialReportCommandOutput,
+  type IAMClient,
+  ListAccessKeysCommand,
+  type RoleDetail,
+  type Tag,
+} from '@aws-sdk/client-iam';
+import { mapWithConcurrency } from '../concurrency';
+import type { Credential } from '../domain/credential';
+
+/** One credential report line, keyed by the report's own column names (AWS may add columns). */
+export type CredentialReportRow = Readonly<Record<string, string>>;
+
+export interface CredentialReportOptions {
+  now: Date;
+  /** A report generated less than this long before `now` is reused instead of generating a new one. */
+  maxAgeMinutes: number;
+  /** Injected by tests; @default a real timer */
+  sleep?: (ms: number) => Promise<void>;
+  /** Total time spent waiting for IAM to generate the report before giving up. @default 300_000 (5 min) */
+  maxWaitMs?: number;
+}
+
+/** IAM never produced a credential report within the allowed wait. */
+export class CredentialReportUnavailableError extends Error {
+  override name = 'CredentialReportUnavailableError';
+}
+
+const ROOT_ACCOUNT_ROW = '<root_account>';
+const FIRST_DELAY_MS = 1_000;
+const MAX_DELAY_MS = 16_000;
+const DEFAULT_MAX_WAIT_MS = 300_000;
+
+// The SDK names errors after its exception classes; the raw IAM codes are accepted too (other clients, fakes).
+const REPORT_IN_PROGRESS = ['CredentialReportNotReadyException', 'ReportInProgress'];
+const REPORT_NOT_PRESENT = ['CredentialReportNotPresentException', 'ReportNotPresent'];
+const REPORT_EXPIRED = ['CredentialReportExpiredException', 'ReportExpired'];
+const LIMIT_EXCEEDED = ['LimitExceededException', 'LimitExceeded'];
+const NO_SUCH_ENTITY = ['NoSuchEntityException', 'NoSuchEntity'];
+
+/**
+ * The account's credential report as rows, `<root_account>` left out: one call when a report younger
+ * than `maxAgeMinutes` exists, otherwise generate it and poll with exponential backoff.
+ */
+export async function readCredentialReport(
+  iam: IAMClient,
+  options: CredentialReportOptions,
+): Promise<CredentialReportRow[]> {
+  const existing = await getReport(iam);
+  if (existing.kind === 'ready' && isFresh(existing.output, options)) return parseReport(existing.output);
+
+  const wait = createBackoff(options.sleep ?? realSleep, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+  for (;;) {
+    const state = await generateReport(iam, wait);
+    if (state !== 'COMPLETE') await wait(`report generation ${state ?? 'pending'}`);
+    // Once IAM says the report is complete it is the newest IAM will give (it reuses one under 4 hours
+    // old), so its age is not checked again.
+    for (;;) {
+      const report = await getReport(iam);
+      if (report.kind === 'ready') return parseReport(report.output);
+      await wait(report.reason);
+      if (report.kind === 'missing') break; // expired or gone meanwhile: generate again
+    }
+  }
+}
+
+type ReportResult =
+  | { kind: 'ready'; output: GetCredentialReportCommandOutput }
+  | { kind: 'in-progress' | 'missing'; reason: string };
+
+async function getReport(iam: IAMClient): Promise<ReportResult> {
+  try {
+    return { kind: 'ready', output: await iam.send(new GetCredentialReportCommand({})) };
+  } catch (error) {
+    if (hasName(error, REPORT_IN_PROGRESS)) return { kind: 'in-progress', reason: 'report in progress' };
+    if (hasName(error, REPORT_NOT_PRESENT)) return { kind: 'missing', reason: 'no report present' };
+    if (hasName(error, REPORT_EXPIRED)) return { kind: 'missing', reason: 'report expired' };
+    throw error;
+  }
+}
+
+async function generateReport(
+  iam: IAMClient,
+  wait: (reason: string) => Promise<void>,
+): Promise<string | undefined> {
+  for (;;) {
+    try {
+      const { State } = await iam.send(new GenerateCredentialReportCommand({}));
+      return State;
+    } catch (error) {
+      if (!hasName(error, LIMIT_EXCEEDED)) throw error;
+      await wait('GenerateCredentialReport limit exceeded');
+    }
+  }
+}
+
+function isFresh(output: GetCredentialReportCommandOutput, options: CredentialReportOptions): boolean {
+  if (!output.GeneratedTime) return false;
+  return options.now.getTime() - output.GeneratedTime.getTime() < options.maxAgeMinutes * 60_000;
+}
+
+/** Exponential backoff with a bounded total: past the budget it throws instead of sleeping. */
+function createBackoff(
+  sleep: (ms: number) => Promise<void>,
+  maxWaitMs: number,
+): (reason: string) => Promise<void> {
+  let delay = FIRST_DELAY_MS;
+  let waited = 0;
+  return async (reason) => {
+    if (waited + delay > maxWaitMs) {
+      throw new CredentialReportUnavailableError(
+        `IAM credential report not available after waiting ${Math.round(waited / 1000)}s (last: ${reason})`,
+      );
+    }
+    await sleep(delay);
+    waited += delay;
+    delay = Math.min(delay * 2, MAX_DELAY_MS);
+  };
+}
+
+function realSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function parseReport(output: GetCredentialReportCommandOutput): CredentialReportRow[] {
+  if (!output.Content)
+    throw new CredentialReportUnavailableError('IAM returned a credential report without content');
+  return parseCredentialReportCsv(new TextDecoder().decode(output.Content));
+}
+
+/** The report's CSV as rows keyed by its header, `<root_account>` left out. */
+export function parseCredentialReportCsv(csv: string): CredentialReportRow[] {
+  const [header, ...lines] = parseCsv(csv);
+  if (!header) return [];
+  return lines
+    .map((fields) => Object.fromEntries(header.map((column, i) => [column, fields[i] ?? ''])))
+    .filter((row) => row.user !== ROOT_ACCOUNT_ROW);
+}
+
+/** RFC 4180: IAM user names may contain commas, so quoted fields are honoured. */
+function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (quoted) {
+      if (char === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (char === '"') {
+        quoted = false;
+      } else {
+        field += char;
+      }
+    } else if (char === '"') {
+      quoted = true;
+    } else if (char === ',') {
+      record.push(field);
+      field = '';
+    } else if (char === '\n' || char === '\r') {
+      if (char === '\r' && text[i + 1] === '\n') i++;
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+    } else {
+      field += char;
+    }
+  }
+  if (field !== '' || record.length > 0) {
+    record.push(field);
+    records.push(record);
+  }
+  return records.filter((r) => !(r.length === 1 && r[0] === ''));
+}
+
+/**
+ * One access-key credential per active key slot of the report. The report has no key ids: `id` stays
+ * undefined and `keySlot` says which key it is (see `resolveAccessKeyIds`). Each slot reads only its
+ * own columns.
+ */
+export function accessKeysFromReport(rows: readonly CredentialReportRow[], accountId: string): Credential[] {
+  const keys: Credential[] = [];
+  for (const row of rows) {
+    const user = row.user;
+    if (!user || user === ROOT_ACCOUNT_ROW) continue;
+    for (const slot of [1, 2] as const) {
+      if (row[`access_key_${slot}_active`] !== 'true') continue;
+      // An active key's last_rotated is its creation; were it ever missing, the user's creation is the
+      // oldest the key can be, so it is reviewed rather than spared.
+      const createdAt =
+        reportDate(row[`access_key_${slot}_last_rotated`]) ?? reportDate(row.user_creation_time);
+      if (!createdAt) continue;
+      keys.push({
+        accountId,
+        kind: 'access-key',
+        keySlot: slot,
+        principal: user,
+        principalArn: row.arn ?? '',
+        createdAt,
+        lastRotatedAt: createdAt,
+        lastUsedAt: reportDate(row[`access_key_${slot}_last_used_date`]),
+        tags: {},
+      });
+    }
+  }
+  return keys;
+}
+
+/** Report dates are ISO-8601; `N/A`, `no_information`, `not_supported` and empty mean none. */
+function reportDate(value: string | undefined): Date | undefined {
+  if (!value || !/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+export interface AuthorizationDetails {
+  /** Tags of every IAM user, by user name. */
+  userTags: Map<string, Record<string, string>>;
+  roles: RoleDetail[];
+}
+
+/** Users and roles of the account from GetAccountAuthorizationDetails: a page per 1000 entities. */
+export async function readAuthorizationDetails(iam: IAMClient): Promise<AuthorizationDetails> {
+  const userTags = new Map<string, Record<string, string>>();
+  const roles: RoleDetail[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await iam.send(
+      new GetAccountAuthorizationDetailsCommand({ Filter: ['User', 'Role'], MaxItems: 1000, Marker: marker }),
+    );
+    for (const user of page.UserDetailList ?? []) {
+      if (user.UserName) userTags.set(user.UserName, tagRecord(user.Tags));
+    }
+    roles.push(...(page.RoleDetailList ?? []));
+    marker = page.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+  return { userTags, roles };
+}
+
+function tagRecord(tags: readonly Tag[] | undefined): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const tag of tags ?? []) {
+    if (tag.Key !== undefined) record[tag.Key] = tag.Value ?? '';
+  }
+  return record;
+}
+
+const SERVICE_LINKED_PATH = '/aws-service-role/';
+const REAUTH_TAG_PREFIX = 'reauth:';
+const ANY_ACCOUNT = '*';
+
+/**
+ * Roles reauth keeps honest: trusted by another account (third-party connectors), or tagged `reauth:*`
+ * (an explicit opt-in, whoever the role trusts). Service-linked roles are AWS's, never in scope.
+ */
+export function rolesInScope(roleDetails: readonly RoleDetail[], accountId: string): Credential[] {
+  const roles: Credential[] = [];
+  for (const role of roleDetails) {
+    if (!role.RoleName || !role.Arn || !role.CreateDate) continue;
+    if (role.Path?.startsWith(SERVICE_LINKED_PATH)) continue;
+    const tags = tagRecord(role.Tags);
+    const trust = crossAccountTrust(role.AssumeRolePolicyDocument, accountId);
+    const tagged = Object.keys(tags).some((key) => key.startsWith(REAUTH_TAG_PREFIX));
+    if (trust.trustedAccounts.length === 0 && !tagged) continue;
+    roles.push({
+      accountId,
+      kind: 'role',
+      id: role.RoleName,
+      principal: role.RoleName,
+      principalArn: role.Arn,
+      createdAt: role.CreateDate,
+      lastUsedAt: role.RoleLastUsed?.LastUsedDate,
+      tags,
+      trustedAccounts: trust.trustedAccounts,
+      requiresExternalId: trust.requiresExternalId,
+    });
+  }
+  return roles;
+}
+
+interface TrustStatement {
+  Effect?: unknown;
+  Principal?: unknown;
+  Action?: unknown;
+  NotAction?: unknown;
+  Condition?: unknown;
+}
+
+/** Accounts other than `accountId` the trust policy lets assume the role, and whether all need an ExternalId. */
+function crossAccountTrust(
+  document: string | undefined,
+  accountId: string,
+): { trustedAccounts: string[]; requiresExternalId: boolean } {
+  const accounts = new Set<string>();
+  let everyStatementNeedsExternalId = true;
+  for (const statement of trustStatements(document)) {
+    if (statement.Effect !== 'Allow' || !allowsAssumeRole(statement)) continue;
+    const foreign = awsPrincipalAccounts(statement.Principal).filter((account) => account !== accountId);
+    if (foreign.length === 0) continue;
+    for (const account of foreign) accounts.add(account);
+    if (!conditionsOnExternalId(statement.Condition)) everyStatementNeedsExternalId = false;
+  }
+  const trustedAccounts = [...accounts].sort();
+  return { trustedAccounts, requiresExternalId: trustedAccounts.length > 0 && everyStatementNeedsExternalId };
+}
+
+/** GetAccountAuthorizationDetails returns the trust policy URL-encoded; plain JSON is accepted too. */
+function trustStatements(document: string | undefined): TrustStatement[] {
+  if (!document) return [];
+  try {
+    const json = document.trimStart().startsWith('{')
+      ? document
+      : decodeURIComponent(document.replace(/\+/g, ' '));
+    const statements = (JSON.parse(json) as { Statement?: unknown }).Statement;
+    const list = Array.isArray(statements) ? statements : [statements];
+    return list.filter((s): s is TrustStatement => typeof s === 'object' && s !== null);
+  } catch {
+    // IAM validates trust policies, so this is not expected; such a role is only in scope if tagged.
+    return [];
+  }
+}
+
+function allowsAssumeRole(statement: TrustStatement): boolean {
+  if (statement.Action !== undefined) return asStrings(statement.Action).some(matchesAssumeRole);
+  if (statement.NotAction !== undefined) return !asStrings(statement.NotAction).some(matchesAssumeRole);
+  return false;
+}
+
+function matchesAssumeRole(pattern: string): boolean {
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
+  return regex.test('sts:AssumeRole');
+}
+
+const ACCOUNT_ID = /^\d{12}$/;
+const ACCOUNT_IN_ARN = /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/;
+
+/** `Principal: "*"` or `{ AWS: ... }` → account ids, `*` for any account. Service and federated principals give none. */
+function awsPrincipalAccounts(principal: unknown): string[] {
+  if (principal === ANY_ACCOUNT) return [ANY_ACCOUNT];
+  if (typeof principal !== 'object' || principal === null) return [];
+  const accounts: string[] = [];
+  for (const value of asStrings((principal as { AWS?: unknown }).AWS)) {
+    if (value === ANY_ACCOUNT || ACCOUNT_ID.test(value)) accounts.push(value);
+    else {
+      const match = ACCOUNT_IN_ARN.exec(value);
+      if (match?.[1]) accounts.push(match[1]);
+    }
+  }
+  return accounts;
+}
+
+function conditionsOnExternalId(condition: unknown): boolean {
+  if (typeof condition !== 'object' || condition === null) return false;
+  return Object.values(condition).some(
+    (keys) =>
+      typeof keys === 'object' &&
+      keys !== null &&
+      Object.keys(keys).some((key) => key.toLowerCase() === 'sts:externalid'),
+  );
+}
+
+function asStrings(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+export interface IamInventoryOptions {
+  accountId: string;
+  now: Date;
+  reportMaxAgeMinutes: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface IamInventory {
+  /** One per active key slot, `id` undefined until resolved. */
+  accessKeys: Credential[];
+  roles: Credential[];
+}
+
+/**
+ * Access keys and in-scope roles of the account in a handful of calls whatever its size: the credential
+ * report and GetAccountAuthorizationDetails pages, never a call per user or role.
+ */
+export async function readIamInventory(iam: IAMClient, options: IamInventoryOptions): Promise<IamInventory> {
+  const [rows, details] = await Promise.all([
+    readCredentialReport(iam, {
+      now: options.now,
+      maxAgeMinutes: options.reportMaxAgeMinutes,
+      sleep: options.sleep,
+    }),
+    readAuthorizationDetails(iam),
+  ]);
+  const accessKeys = accessKeysFromReport(rows, options.accountId).map((key) => ({
+    ...key,
+    tags: details.userTags.get(key.principal) ?? {},
+  }));
+  return { accessKeys, roles: rolesInScope(details.roles, options.accountId) };
+}
+
+export interface ResolvedAccessKeys {
+  /** The keys given, each access key with its `id`. */
+  credentials: Credential[];
+  /** Report slots with no matching key any more (rotated or deleted since the report), and why. */
+  unresolved: (Credential & { reason: string })[];
+}
+
+/** Users' key listings in flight at once: findings are few, and IAM throttles per account. */
+const LIST_KEYS_CONCURRENCY = 4;
+
+/**
+ * Gives each report slot its access key id: ListAccessKeys once per distinct user, a slot matching the
+ * key created in the same second. Only for findings — this is the per-credential cost.
+ */
+export async function resolveAccessKeyIds(
+  iam: IAMClient,
+  keys: readonly Credential[],
+): Promise<ResolvedAccessKeys> {
+  const pending = keys.filter((key) => key.kind === 'access-key' && !key.id);
+  const users = [...new Set(pending.map((key) => key.principal))];
+  const listings = new Map<string, AccessKeyMetadata[] | undefined>(
+    await mapWithConcurrency(
+      users,
+      LIST_KEYS_CONCURRENCY,
+      async (user) => [user, await listAccessKeys(iam, user)] as const,
+    ),
+  );
+
+  const credentials: Credential[] = [];
+  const unresolved: ResolvedAccessKeys['unresolved'] = [];
+  for (const key of keys) {
+    if (key.kind !== 'access-key' || key.id) {
+      credentials.push(key);
+      continue;
+    }
+    const listed = listings.get(key.principal);
+    if (!listed) {
+      unresolved.push({ ...key, reason: 'user no longer exists' });
+      continue;
+    }
+    const second = toSecond(key.createdAt);
+    const matches = listed.filter((meta) => meta.CreateDate && toSecond(meta.CreateDate) === second);
+    const [match, ...others] = matches;
+    if (!match?.AccessKeyId) {
+      unresolved.push({ ...key, reason: 'no key created at that time (rotated since the report?)' });
+    } else if (others.length > 0) {
+      // Two keys created in the same second: guessing could act on the busy key instead of the idle one.
+      unresolved.push({ ...key, reason: 'two keys created in the same second' });
+    } else {
+      credentials.push({ ...key, id: match.AccessKeyId });
+    }
+  }
+  return { credentials, unresolved };
+}
+
+async function listAccessKeys(iam: IAMClient, userName: string): Promise<AccessKeyMetadata[] | undefined> {
+  const keys: AccessKeyMetadata[] = [];
+  let marker: string | undefined;
+  try {
+    do {
+      const page = await iam.send(new ListAccessKeysCommand({ UserName: userName, Marker: marker }));
+      keys.push(...(page.AccessKeyMetadata ?? []));
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+  } catch (error) {
+    if (hasName(error, NO_SUCH_ENTITY)) return undefined;
+    throw error;
+  }
+  return keys;
+}
+
+function toSecond(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
+}
+
+function hasName(error: unknown, names: readonly string[]): boolean {
+  return error instanceof Error && names.includes(error.name);
+}

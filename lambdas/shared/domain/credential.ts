@@ -1,0 +1,47 @@
+/** The three kinds of machine credential reauth keeps honest. */
+export const CREDENTIAL_KINDS = ['access-key', 'secret', 'role'] as const;
+export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
+
+/**
+ * One credential as the inventory saw it. Built from account-wide listings (credential report,
+ * GetAccountAuthorizationDetails, ListSecrets), never from per-credential calls.
+ */
+export interface Credential {
+  accountId: string;
+  kind: CredentialKind;
+  /**
+   * access key id | secret ARN | role name. An access key read from the credential report has no id
+   * until its slot is resolved (ListAccessKeys, only for users with a finding): then `id` is undefined
+   * and `keySlot` tells which of the user's two keys this is.
+   */
+  id?: string;
+  keySlot?: 1 | 2;
+  /** IAM user name (access key), secret name, or role name. */
+  principal: string;
+  /** ARN of the principal: the user, the secret, or the role. */
+  principalArn: string;
+  createdAt: Date;
+  /** undefined: never used (or no information). */
+  lastUsedAt?: Date;
+  /** access key: its creation; secret: LastRotatedDate; role: undefined (roles are not rotated). */
+  lastRotatedAt?: Date;
+  /** Tags of the principal: the user for an access key, the secret, the role. */
+  tags: Record<string, string>;
+  /** Roles only: accounts outside the scanned one that the trust policy lets assume it. */
+  trustedAccounts?: string[];
+  /** Roles only: whether the trust policy requires an sts:ExternalId. */
+  requiresExternalId?: boolean;
+}
+
+/** `<accountId>:<kind>:<id>`, the key of everything reauth records. */
+export function credentialIdOf(c: { accountId: string; kind: CredentialKind; id: string }): string {
+  return `${c.accountId}:${c.kind}:${c.id}`;
+}
+
+export function parseCredentialId(credentialId: string): { accountId: string; kind: CredentialKind; id: string } {
+  const match = /^(\d{12}):(access-key|secret|role):(.+)$/.exec(credentialId);
+  if (!match) {
+    throw new Error(`not a credential id: ${JSON.stringify(credentialId)} (want <accountId>:<kind>:<id>)`);
+  }
+  return { accountId: match[1] as string, kind: match[2] as CredentialKind, id: match[3] as string };
+}

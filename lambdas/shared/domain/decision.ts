@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import type { CredentialKind } from './credential';
+import { canonicalJson } from './policy';
+
+/** Version of the decision and state item layout; bump on any change an export reader would notice. */
+export const SCHEMA_VERSION = 1;
+
+export const DECISION_ACTIONS = [
+  'flag',
+  'notify',
+  'remind',
+  'escalate',
+  'reauthorize',
+  'rotate',
+  'disable',
+  'restore',
+  'exempt',
+  'delete',
+] as const;
+export type DecisionAction = (typeof DECISION_ACTIONS)[number];
+
+export const TRIGGERS = [
+  'idle',
+  'max-age',
+  'review-due',
+  'scope-changed',
+  'owner-changed',
+  'owner-departed',
+  'purpose-changed',
+  'orphaned',
+] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+export const CREDENTIAL_STATUSES = ['active', 'pending', 'disabled', 'deleted', 'exempt', 'protected'] as const;
+export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
+
+/** The first decision of a credential chains to this. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** What the caller decides; the store adds the chain fields (`seq`, `prevHash`, `hash`, `schemaVersion`). */
+export interface DecisionInput {
+  credentialId: string;
+  accountId: string;
+  kind: CredentialKind;
+  principal: string;
+  owner: string;
+  action: DecisionAction;
+  reason: string;
+  /** `system:<job>` or `slack:<userId>`. */
+  actor: string;
+  /** ISO-8601. */
+  at: string;
+  mode: 'report' | 'enforce';
+  policyId: string;
+  /** Last used, idle days, triggers and the like: whatever made the decision. */
+  evidence: Record<string, unknown>;
+}
+
+/** One append-only decision item, as stored and exported. */
+export interface Decision extends DecisionInput {
+  /** 1, 2, 3… per credential. */
+  seq: number;
+  schemaVersion: number;
+  prevHash: string;
+  hash: string;
+}
+
+/** The one current-state item per credential. */
+export interface CredentialState {
+  credentialId: string;
+  accountId: string;
+  kind: CredentialKind;
+  principal: string;
+  owner: string;
+  status: CredentialStatus;
+  /** Why it is pending (empty otherwise). */
+  triggers: Trigger[];
+  /** ISO: when the owner must have answered by (pending). */
+  deadlineAt?: string;
+  /** ISO: until when the last reauthorization vouches (active). */
+  reviewDueAt?: string;
+  /** ISO: until when an approved exemption holds (exempt). */
+  exemptUntil?: string;
+  /** Access keys: the key's creation time, ISO; with the principal it finds the key in a credential report slot. */
+  keyCreatedAt?: string;
+  /** ISO: last change. */
+  updatedAt: string;
+  /** seq of the last decision (0 before any). Every write is conditional on it. */
+  seq: number;
+  /** hash of the last decision. */
+  lastHash: string;
+}
+
+/** The state fields a caller sets; the store maintains `seq`, `lastHash` and `updatedAt`. */
+export type StateInput = Omit<CredentialState, 'seq' | 'lastHash' | 'updatedAt'>;
+
+/** A change to record: the next state and the decision that explains it. */
+export interface Transition {
+  state: StateInput;
+  decision: DecisionInput;
+}
+
+/** The hash of a decision: SHA-256 over its canonical JSON, without `hash` itself. */
+export function hashDecision(decision: Omit<Decision, 'hash'>): string {
+  const { hash: _ignored, ...rest } = decision as Decision;
+  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+/** Appends `input` to a chain whose last decision has `seq` and `lastHash`. */
+export function chainDecision(input: DecisionInput, previous: { seq: number; lastHash: string }): Decision {
+  const unhashed = { ...input, seq: previous.seq + 1, schemaVersion: SCHEMA_VERSION, prevHash: previous.lastHash };
+  return { ...unhashed, hash: hashDecision(unhashed) };
+}
+
+export interface ChainProblem {
+  seq: number;
+  at: string;
+  problem: string;
+}
+
+/** Checks a credential's decisions, oldest first: each hash is right and links to the one before. */
+export function verifyChain(decisions: readonly Decision[]): ChainProblem[] {
+  const problems: ChainProblem[] = [];
+  let expectedPrev = GENESIS_HASH;
+  decisions.forEach((decision, index) => {
+    const where = { seq: decision.seq, at: decision.at };
+    if (decision.seq !== index + 1) {
+      problems.push({ ...where, problem: `seq ${decision.seq} where ${index + 1} was expected (a decision is missing)` });
+    }
+    if (decision.prevHash !== expectedPrev) {
+      problems.push({ ...where, problem: 'prevHash does not match the previous decision' });
+    }
+    if (hashDecision(decision) !== decision.hash) {
+      problems.push({ ...where, problem: 'hash does not match the content (altered after it was written)' });
+    }
+    expectedPrev = decision.hash;
+  });
+  return problems;
+}

@@ -1,0 +1,163 @@
+import type { Credential } from './credential';
+import type { CredentialState, Trigger } from './decision';
+import type { Exemption, PolicyConfig, Tier } from './policy';
+
+const DAY_MS = 86_400_000;
+
+/** Why reauth needs an owner's word on a credential, and everything that shows it. */
+export interface Finding {
+  outcome: 'finding';
+  triggers: Trigger[];
+  /** The resolved owner, or the fallback owner when none could be resolved (`orphaned`). */
+  owner: string;
+  tierName: string;
+  tier: Tier;
+  evidence: Evidence;
+}
+
+export interface Evidence {
+  tier: string;
+  triggers: Trigger[];
+  /** ISO, or null: never used. */
+  lastUsedAt: string | null;
+  /** Days since last use, or since creation when never used. */
+  idleDays: number;
+  createdAt: string;
+  /** Days since the last rotation (creation when never rotated); absent for roles. */
+  rotationAgeDays?: number;
+  /** The tag the owner came from; absent when orphaned. */
+  ownerTag?: string;
+  reviewDueAt?: string;
+  keySlot?: 1 | 2;
+  trustedAccounts?: string[];
+  requiresExternalId?: boolean;
+  /** A tier tag that names no configured tier (the default tier was used). */
+  unknownTier?: string;
+}
+
+export type Evaluation =
+  | Finding
+  | { outcome: 'ok'; owner: string }
+  | { outcome: 'protected'; owner: string; pattern: string }
+  | { outcome: 'exempt'; owner: string; until: string; approver: string; reason: string };
+
+/**
+ * Decides whether a credential needs reauthorization now. Pure: `now` is passed in.
+ * `credentialId` is known once the credential has an id (access keys from the credential report may not yet).
+ */
+export function evaluateCredential(
+  credential: Credential,
+  state: CredentialState | undefined,
+  policy: PolicyConfig,
+  now: Date,
+  credentialId?: string,
+): Evaluation {
+  const ownerTag = policy.ownerTagKeys.find((key) => credential.tags[key]?.trim());
+  const owner = ownerTag ? (credential.tags[ownerTag]?.trim() ?? policy.fallbackOwner) : policy.fallbackOwner;
+
+  const pattern = policy.protectedPrincipals.find(
+    (p) => matchesPattern(p, credential.principal) || matchesPattern(p, credential.principalArn),
+  );
+  if (pattern) return { outcome: 'protected', owner, pattern };
+
+  const exemption = activeExemption(policy.exemptions, credential, credentialId, now);
+  if (exemption) {
+    return { outcome: 'exempt', owner, until: exemption.until, approver: exemption.approver, reason: exemption.reason };
+  }
+  if (state?.status === 'exempt' && state.exemptUntil && Date.parse(state.exemptUntil) > now.getTime()) {
+    return { outcome: 'exempt', owner, until: state.exemptUntil, approver: state.owner, reason: 'approved exemption' };
+  }
+
+  const requestedTier = credential.tags[policy.tierTagKey];
+  const tierName = requestedTier && requestedTier in policy.tiers ? requestedTier : policy.defaultTier;
+  const tier = policy.tiers[tierName] as Tier; // defaultTier is checked against tiers when the policy is parsed
+
+  const triggers: Trigger[] = [];
+  const reviewDueAt = state?.reviewDueAt;
+  const vouchedFor = reviewDueAt !== undefined && Date.parse(reviewDueAt) > now.getTime();
+  const idleDays = daysBetween(credential.lastUsedAt ?? credential.createdAt, now);
+  const rotationAgeDays =
+    credential.kind === 'role' ? undefined : daysBetween(credential.lastRotatedAt ?? credential.createdAt, now);
+
+  if (!vouchedFor) {
+    if (reviewDueAt !== undefined) triggers.push('review-due');
+    const idleLimit = credential.lastUsedAt ? tier.idleDays : tier.newCredentialGraceDays;
+    if (idleDays >= idleLimit) triggers.push('idle');
+    if (rotationAgeDays !== undefined && rotationAgeDays >= tier.maxAgeDays) triggers.push('max-age');
+    if (!ownerTag) triggers.push('orphaned');
+  }
+  if (triggers.length === 0) return { outcome: 'ok', owner };
+
+  return {
+    outcome: 'finding',
+    triggers,
+    owner,
+    tierName,
+    tier,
+    evidence: {
+      tier: tierName,
+      triggers,
+      lastUsedAt: credential.lastUsedAt?.toISOString() ?? null,
+      idleDays,
+      createdAt: credential.createdAt.toISOString(),
+      ...(rotationAgeDays !== undefined && { rotationAgeDays }),
+      ...(ownerTag && { ownerTag }),
+      ...(reviewDueAt && { reviewDueAt }),
+      ...(credential.keySlot && { keySlot: credential.keySlot }),
+      ...(credential.trustedAccounts && { trustedAccounts: credential.trustedAccounts }),
+      ...(credential.requiresExternalId !== undefined && { requiresExternalId: credential.requiresExternalId }),
+      ...(requestedTier && !(requestedTier in policy.tiers) && { unknownTier: requestedTier }),
+    },
+  };
+}
+
+/** Human words for a finding, recorded as the decision's reason. */
+export function describeFinding(finding: Finding): string {
+  const { evidence, tier } = finding;
+  return finding.triggers
+    .map((trigger) => {
+      switch (trigger) {
+        case 'idle':
+          return evidence.lastUsedAt
+            ? `unused for ${evidence.idleDays} days (tier ${evidence.tier} allows ${tier.idleDays})`
+            : `never used in the ${evidence.idleDays} days since it was created (tier ${evidence.tier} allows ${tier.newCredentialGraceDays})`;
+        case 'max-age':
+          return `not rotated for ${evidence.rotationAgeDays} days (tier ${evidence.tier} allows ${tier.maxAgeDays})`;
+        case 'review-due':
+          return `its reauthorization expired on ${evidence.reviewDueAt}`;
+        case 'orphaned':
+          return 'no owner tag: escalated to the fallback owner';
+        default:
+          return trigger;
+      }
+    })
+    .join('; ');
+}
+
+function activeExemption(
+  exemptions: readonly Exemption[],
+  credential: Credential,
+  credentialId: string | undefined,
+  now: Date,
+): Exemption | undefined {
+  return exemptions.find(
+    (e) =>
+      (e.match === credential.principal || e.match === credentialId) &&
+      Date.parse(e.until) > now.getTime(),
+  );
+}
+
+/** Whole days from `from` to `now`, never negative. */
+export function daysBetween(from: Date, now: Date): number {
+  return Math.max(0, Math.floor((now.getTime() - from.getTime()) / DAY_MS));
+}
+
+/** `*` matches any run of characters; everything else is literal. */
+export function matchesPattern(pattern: string, value: string): boolean {
+  const regex = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`);
+  return regex.test(value);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

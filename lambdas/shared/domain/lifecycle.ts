@@ -1,0 +1,95 @@
+import type { Credential } from './credential';
+import type { CredentialState, DecisionInput, StateInput, Transition } from './decision';
+import { describeFinding, type Evaluation } from './evaluate';
+
+const DAY_MS = 86_400_000;
+
+export interface DecisionContext {
+  now: Date;
+  mode: 'report' | 'enforce';
+  policyId: string;
+  /** `system:<job>` or `slack:<userId>`. */
+  actor: string;
+}
+
+/**
+ * What a scan records for one credential, given what it found and the state it read.
+ * Returns undefined when the record already says it: an unchanged re-run writes nothing.
+ */
+export function planScanTransition(
+  credentialId: string,
+  credential: Credential,
+  evaluation: Evaluation,
+  current: CredentialState | undefined,
+  context: DecisionContext,
+): Transition | undefined {
+  const base: StateInput = {
+    credentialId,
+    accountId: credential.accountId,
+    kind: credential.kind,
+    principal: credential.principal,
+    owner: evaluation.owner,
+    status: current?.status ?? 'active',
+    triggers: [],
+    // Kept across a re-flag so `review-due` stays a trigger and an unchanged re-run stays a no-op.
+    ...(current?.reviewDueAt && { reviewDueAt: current.reviewDueAt }),
+    ...(credential.kind === 'access-key' && { keyCreatedAt: credential.createdAt.toISOString() }),
+  };
+  const decide = (state: StateInput, decision: Pick<DecisionInput, 'action' | 'reason' | 'evidence'>): Transition => ({
+    state,
+    decision: {
+      credentialId,
+      accountId: credential.accountId,
+      kind: credential.kind,
+      principal: credential.principal,
+      owner: evaluation.owner,
+      at: context.now.toISOString(),
+      actor: context.actor,
+      mode: context.mode,
+      policyId: context.policyId,
+      ...decision,
+    },
+  });
+
+  switch (evaluation.outcome) {
+    case 'ok':
+      return undefined;
+    case 'protected':
+      if (current?.status === 'protected') return undefined;
+      return decide(
+        { ...base, status: 'protected' },
+        {
+          action: 'exempt',
+          reason: `protected principal (matches "${evaluation.pattern}"): never touched`,
+          evidence: { protectedBy: evaluation.pattern },
+        },
+      );
+    case 'exempt':
+      if (current?.status === 'exempt' && current.exemptUntil === evaluation.until) return undefined;
+      return decide(
+        { ...base, status: 'exempt', exemptUntil: evaluation.until },
+        {
+          action: 'exempt',
+          reason: `exempt until ${evaluation.until}, approved by ${evaluation.approver}: ${evaluation.reason}`,
+          evidence: { approver: evaluation.approver, until: evaluation.until },
+        },
+      );
+    case 'finding': {
+      // A disabled or deleted credential is past asking; the enforce job owns it from here.
+      if (current?.status === 'disabled' || current?.status === 'deleted') return undefined;
+      const sameTriggers =
+        current?.status === 'pending' &&
+        current.triggers.length === evaluation.triggers.length &&
+        evaluation.triggers.every((t) => current.triggers.includes(t));
+      if (sameTriggers) return undefined;
+      const deadlineAt =
+        current?.status === 'pending' && current.deadlineAt
+          ? current.deadlineAt
+          : new Date(context.now.getTime() + evaluation.tier.graceDays * DAY_MS).toISOString();
+      return decide(
+        { ...base, status: 'pending', triggers: evaluation.triggers, deadlineAt },
+        { action: 'flag', reason: describeFinding(evaluation), evidence: { ...evaluation.evidence, deadlineAt } },
+      );
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/** How long a credential may go unused or unrotated, and how long owners have to answer. */
+export const TierSchema = z.strictObject({
+  /** Unused this many days → `idle`. */
+  idleDays: z.number().int().positive(),
+  /** Not rotated this many days → `max-age` (access keys and secrets). */
+  maxAgeDays: z.number().int().positive(),
+  /** Days an owner has to answer before the deadline. */
+  graceDays: z.number().int().positive(),
+  /** A reauthorization vouches for the credential this many days. */
+  reauthorizeForDays: z.number().int().positive(),
+  /** A credential never used is tolerated this many days after its creation, then it is `idle`. */
+  newCredentialGraceDays: z.number().int().nonnegative(),
+});
+export type Tier = z.infer<typeof TierSchema>;
+
+const ExemptionSchema = z.strictObject({
+  /** The credential id (`<accountId>:<kind>:<id>`) or the principal (user, secret or role name). */
+  match: z.string().min(1),
+  until: z.iso.datetime({ offset: true }).or(z.iso.date()),
+  approver: z.string().min(1),
+  reason: z.string().min(1),
+});
+export type Exemption = z.infer<typeof ExemptionSchema>;
+
+const DEFAULT_TIERS = {
+  standard: { idleDays: 90, maxAgeDays: 365, graceDays: 14, reauthorizeForDays: 90, newCredentialGraceDays: 14 },
+  critical: { idleDays: 30, maxAgeDays: 90, graceDays: 7, reauthorizeForDays: 30, newCredentialGraceDays: 7 },
+} satisfies Record<string, Tier>;
+
+/** reauth.config.json. Every field has a default, so `{}` is a working report-mode policy. */
+export const PolicyConfigSchema = z
+  .strictObject({
+    /** `report` records and notifies only; `enforce` also disables and rotates. */
+    mode: z.enum(['report', 'enforce']).default('report'),
+    /** Tag on the principal that picks its tier. */
+    tierTagKey: z.string().min(1).default('reauth:tier'),
+    tiers: z.record(z.string().min(1), TierSchema).default(DEFAULT_TIERS),
+    /** Tier for principals without the tier tag. */
+    defaultTier: z.string().min(1).default('standard'),
+    /** Tag keys that name the owner, first match wins (a Slack user id or an email). */
+    ownerTagKeys: z.array(z.string().min(1)).min(1).default(['reauth:owner', 'owner']),
+    /** Who hears about credentials with no owner: the security channel. */
+    fallbackOwner: z.string().min(1).default('#security'),
+    /**
+     * Principals never touched: names or ARNs, `*` matches any run of characters.
+     * reauth's own roles are always protected.
+     */
+    protectedPrincipals: z.array(z.string().min(1)).default(['break-glass-*']),
+    /** Approved exemptions, each with an approver and an expiry. */
+    exemptions: z.array(ExemptionSchema).default([]),
+    /** Enforce mode acts on at most this many credentials, and this fraction of the inventory, per run. */
+    actionBudget: z
+      .strictObject({
+        maxActions: z.number().int().nonnegative().default(25),
+        maxFraction: z.number().min(0).max(1).default(0.05),
+      })
+      .default({ maxActions: 25, maxFraction: 0.05 }),
+    /** A credential report younger than this is reused instead of generating a new one. */
+    credentialReportMaxAgeMinutes: z.number().int().nonnegative().default(60),
+  })
+  .superRefine((config, ctx) => {
+    if (!(config.defaultTier in config.tiers)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultTier'],
+        message: `names no tier; tiers are: ${Object.keys(config.tiers).join(', ')}`,
+      });
+    }
+  });
+export type PolicyConfig = z.infer<typeof PolicyConfigSchema>;
+
+export class PolicyConfigError extends Error {
+  override readonly name = 'PolicyConfigError';
+}
+
+/**
+ * Validates a policy. The error names every bad field by its path, e.g.
+ * `reauth.config.json: tiers.standard.idleDays: Too small: expected number to be >0`.
+ */
+export function parsePolicyConfig(input: unknown, source = 'policy config'): PolicyConfig {
+  const result = PolicyConfigSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new PolicyConfigError(`${source}: ${problems.join('; ')}`, { cause: result.error });
+  }
+  return result.data;
+}
+
+/** Parses the JSON text of a policy file; a syntax error is reported as such. */
+export function parsePolicyConfigText(text: string, source = 'policy config'): PolicyConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new PolicyConfigError(`${source}: not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  return parsePolicyConfig(json, source);
+}
+
+/** A short, stable id of the policy in force, recorded on every decision. */
+export function policyIdOf(config: PolicyConfig): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 16)}`;
+}
+
+/** JSON with object keys sorted, so equal values hash equally. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}

@@ -1,0 +1,174 @@
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { DecisionStore } from './adapters/decision-store';
+import { readIamInventory, resolveAccessKeyIds } from './adapters/iam-inventory';
+import { readSecretsInventory } from './adapters/secrets-inventory';
+import { mapWithConcurrency } from './concurrency';
+import { type Credential, credentialIdOf, parseCredentialId } from './domain/credential';
+import type { CredentialState, Trigger } from './domain/decision';
+import { daysBetween, type Evaluation, evaluateCredential } from './domain/evaluate';
+import { planScanTransition } from './domain/lifecycle';
+import { type PolicyConfig, policyIdOf } from './domain/policy';
+
+export interface ScanDependencies {
+  iam: IAMClient;
+  secretsManager: SecretsManagerClient;
+  store: DecisionStore;
+}
+
+export interface ScanOptions {
+  accountId: string;
+  policy: PolicyConfig;
+  now: Date;
+  /** Recorded as `system:<job>`. @default 'scan' */
+  job?: string;
+  /** Told what the scan is doing, for a CLI's progress line. */
+  onProgress?: (message: string) => void;
+}
+
+/** One credential that needs, or is spared, an owner's word. */
+export interface ScanRow {
+  credentialId: string;
+  kind: Credential['kind'];
+  principal: string;
+  owner: string;
+  outcome: Exclude<Evaluation['outcome'], 'ok'>;
+  triggers: Trigger[];
+  lastUsedAt: string | null;
+  idleDays: number;
+  /** `recorded`: a decision was written by this run; `unchanged`: the record already said so. */
+  record: 'recorded' | 'unchanged';
+  /** Why it needs reauthorization, or why it is spared. */
+  reason: string;
+}
+
+export interface ScanReport {
+  accountId: string;
+  mode: PolicyConfig['mode'];
+  policyId: string;
+  startedAt: string;
+  finishedAt: string;
+  inventory: { accessKeys: number; secrets: number; roles: number };
+  rows: ScanRow[];
+  decisionsWritten: number;
+  /** Access keys from the credential report no longer found by ListAccessKeys (rotated meanwhile). */
+  unresolved: string[];
+}
+
+/** Parallel conditional writes: enough to hide latency, few enough not to throttle an on-demand table. */
+const WRITE_CONCURRENCY = 8;
+
+/**
+ * The report-mode scan of one account: inventory (a hundred calls, whatever the size), evaluate,
+ * record what changed. Never changes IAM or Secrets Manager.
+ */
+export async function scanAccount(deps: ScanDependencies, options: ScanOptions): Promise<ScanReport> {
+  const { accountId, policy, now } = options;
+  const progress = options.onProgress ?? (() => {});
+  const startedAt = new Date().toISOString();
+  const context = { now, mode: policy.mode, policyId: policyIdOf(policy), actor: `system:${options.job ?? 'scan'}` };
+
+  progress('reading the inventory (credential report, authorization details, secrets, known states)');
+  const [iamInventory, secrets, states] = await Promise.all([
+    readIamInventory(deps.iam, { accountId, now, reportMaxAgeMinutes: policy.credentialReportMaxAgeMinutes }),
+    readSecretsInventory(deps.secretsManager, { accountId }),
+    deps.store.loadStates(accountId),
+  ]);
+
+  // A report slot's key is known by its user and creation time; a key seen before has its id in its state.
+  const keyStates = new Map<string, CredentialState>();
+  for (const state of states.values()) {
+    if (state.kind === 'access-key' && state.keyCreatedAt) keyStates.set(keySlotKey(state.principal, state.keyCreatedAt), state);
+  }
+  const withKnownIds = [
+    ...iamInventory.accessKeys.map((key) => {
+      const known = keyStates.get(keySlotKey(key.principal, key.createdAt.toISOString()));
+      return known ? { ...key, id: parseCredentialId(known.credentialId).id } : key;
+    }),
+    ...iamInventory.roles,
+    ...secrets,
+  ];
+
+  progress(`evaluating ${withKnownIds.length} credentials`);
+  const evaluated = withKnownIds.map((credential) => {
+    const credentialId = credential.id ? credentialIdOf({ ...credential, id: credential.id }) : undefined;
+    const state = credentialId ? states.get(credentialId) : undefined;
+    return { credential, evaluation: evaluateCredential(credential, state, policy, now, credentialId) };
+  });
+  const needsRecord = evaluated.filter(({ evaluation }) => evaluation.outcome !== 'ok');
+
+  // Per-credential calls only for findings: map report slots to key ids for users with one.
+  const unresolvedKeys = needsRecord.map((e) => e.credential).filter((c) => c.kind === 'access-key' && !c.id);
+  const resolved = await resolveAccessKeyIds(deps.iam, unresolvedKeys);
+  const idsBySlot = new Map(resolved.credentials.map((c) => [slotKey(c), c.id]));
+
+  const toRecord = needsRecord.flatMap(({ credential }) => {
+    const id = credential.id ?? idsBySlot.get(slotKey(credential));
+    return id ? [{ ...credential, id }] : [];
+  });
+
+  progress(`recording ${toRecord.length} findings`);
+  let decisionsWritten = 0;
+  const rows = await mapWithConcurrency(toRecord, WRITE_CONCURRENCY, async (credential) => {
+    const credentialId = credentialIdOf(credential);
+    let evaluation = evaluateCredential(credential, states.get(credentialId), policy, now, credentialId);
+    const written = await deps.store.transition(
+      credentialId,
+      (current) => {
+        // Re-evaluated on the state actually read: another writer may have moved it meanwhile.
+        evaluation = evaluateCredential(credential, current, policy, now, credentialId);
+        return planScanTransition(credentialId, credential, evaluation, current, context);
+      },
+      { known: states.get(credentialId) },
+    );
+    if (written) decisionsWritten++;
+    return toRow(credentialId, credential, evaluation, now, written ? 'recorded' : 'unchanged');
+  });
+
+  return {
+    accountId,
+    mode: policy.mode,
+    policyId: context.policyId,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    inventory: { accessKeys: iamInventory.accessKeys.length, secrets: secrets.length, roles: iamInventory.roles.length },
+    rows: rows.filter((row): row is ScanRow => row !== undefined),
+    decisionsWritten,
+    unresolved: resolved.unresolved.map((c) => `${c.principal} key ${c.keySlot}`),
+  };
+}
+
+function toRow(
+  credentialId: string,
+  credential: Credential & { id: string },
+  evaluation: Evaluation,
+  now: Date,
+  record: ScanRow['record'],
+): ScanRow | undefined {
+  if (evaluation.outcome === 'ok') return undefined;
+  return {
+    credentialId,
+    kind: credential.kind,
+    principal: credential.principal,
+    owner: evaluation.owner,
+    outcome: evaluation.outcome,
+    triggers: evaluation.outcome === 'finding' ? evaluation.triggers : [],
+    lastUsedAt: credential.lastUsedAt?.toISOString() ?? null,
+    idleDays: daysBetween(credential.lastUsedAt ?? credential.createdAt, now),
+    record,
+    reason:
+      evaluation.outcome === 'finding'
+        ? evaluation.triggers.join(', ')
+        : evaluation.outcome === 'protected'
+          ? `protected (${evaluation.pattern})`
+          : `exempt until ${evaluation.until}`,
+  };
+}
+
+function keySlotKey(principal: string, createdAtIso: string): string {
+  return `${principal}\n${createdAtIso}`;
+}
+
+function slotKey(credential: Credential): string {
+  return `${credential.principal}\n${credential.keySlot}\n${credential.createdAt.toISOString()}`;
+}

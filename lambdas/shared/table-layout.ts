@@ -1,0 +1,26 @@
+/**
+ * The decision table's key layout, shared by the store adapter and the CDK table so they cannot drift.
+ * - Current state: `pk = CRED#<credentialId>`, `sk = STATE`.
+ * - Decisions, append-only: `pk = CRED#<credentialId>`, `sk = DECISION#<at ISO-8601>#<seq>`.
+ */
+export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
+
+/**
+ * Sparse index over STATE items only (only they carry `stateAccountId`): one paged Query loads every
+ * known credential of an account, instead of a read per credential.
+ */
+export const STATE_BY_ACCOUNT_INDEX = {
+  name: 'stateByAccount',
+  partitionKey: 'stateAccountId',
+  sortKey: 'credentialId',
+} as const;
+
+export const STATE_SK = 'STATE';
+
+export function credentialPk(credentialId: string): string {
+  return `CRED#${credentialId}`;
+}
+
+export function decisionSk(at: string, seq: number): string {
+  return `DECISION#${at}#${String(seq).padStart(6, '0')}`;
+}

@@ -1,0 +1,190 @@
+/**
+ * Seeds the local emulator with an account that looks lived-in: credentials created, used and read
+ * at chosen past times (the emulator's clock is frozen around each step). Used by `npm start` and
+ * `npm run bench`.
+ */
+import {
+  CreateAccessKeyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  GetUserCommand,
+  IAMClient,
+  type Tag,
+} from '@aws-sdk/client-iam';
+import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import type { AwsClients } from '../../lambdas/shared/adapters/aws-clients';
+import { mapWithConcurrency } from '../../lambdas/shared/concurrency';
+import type { Emulator } from '../emulator/emulator';
+
+const DAY_MS = 86_400_000;
+
+export const VENDOR_ACCOUNT = '999988887777';
+
+/** What a seeded key is: when it was created and, per slot, when (if ever) it was last used. */
+export interface KeySpec {
+  createdDaysAgo: number;
+  usedDaysAgo?: number;
+}
+
+export interface UserSpec {
+  name: string;
+  tags?: Record<string, string>;
+  keys: KeySpec[];
+}
+
+export interface SecretSpec {
+  name: string;
+  createdDaysAgo: number;
+  readDaysAgo?: number;
+  tags?: Record<string, string>;
+}
+
+export interface RoleSpec {
+  name: string;
+  createdDaysAgo: number;
+  /** Accounts trusted to assume it; the account itself when absent (out of reauth's scope). */
+  trustedAccounts?: string[];
+  externalId?: string;
+  /** Assumed from the trusted account this many days ago. */
+  usedDaysAgo?: number;
+  tags?: Record<string, string>;
+}
+
+export interface AccountSpec {
+  users: UserSpec[];
+  secrets: SecretSpec[];
+  roles: RoleSpec[];
+}
+
+export interface Seeded {
+  /** Access key ids per user, in slot order. */
+  keyIds: Map<string, string[]>;
+  /** Secret ARNs by name. */
+  secretArns: Map<string, string>;
+}
+
+/**
+ * Creates everything in `spec` in the emulator, as if it had happened over the past months:
+ * steps are grouped by day so the clock is frozen once per distinct day, not once per resource.
+ */
+export async function seedAccount(
+  emulator: Emulator,
+  clients: Pick<AwsClients, 'iam' | 'secretsManager'>,
+  spec: AccountSpec,
+  now: Date,
+  concurrency = 8,
+): Promise<Seeded> {
+  const keyIds = new Map<string, string[]>();
+  const secretArns = new Map<string, string>();
+  const steps: { daysAgo: number; run: () => Promise<void> }[] = [];
+  const at = (daysAgo: number, run: () => Promise<void>) => steps.push({ daysAgo, run });
+  const credentials = new Map<string, { accessKeyId: string; secretAccessKey: string }>();
+
+  for (const user of spec.users) {
+    const created = Math.max(...user.keys.map((k) => k.createdDaysAgo), 0) + 1;
+    at(created, async () => {
+      await clients.iam.send(new CreateUserCommand({ UserName: user.name, Tags: toTags(user.tags) }));
+    });
+    user.keys.forEach((key, slot) => {
+      // Keys of one user are created in slot order, a minute apart, so the report's slots are stable.
+      at(key.createdDaysAgo + (user.keys.length - slot) / 10_000, async () => {
+        const { AccessKey } = await clients.iam.send(new CreateAccessKeyCommand({ UserName: user.name }));
+        if (!AccessKey?.AccessKeyId || !AccessKey.SecretAccessKey) throw new Error(`no key for ${user.name}`);
+        keyIds.set(user.name, [...(keyIds.get(user.name) ?? []), AccessKey.AccessKeyId]);
+        credentials.set(`${user.name}#${slot}`, {
+          accessKeyId: AccessKey.AccessKeyId,
+          secretAccessKey: AccessKey.SecretAccessKey,
+        });
+      });
+      if (key.usedDaysAgo !== undefined) {
+        at(key.usedDaysAgo, async () => {
+          const signed = credentials.get(`${user.name}#${slot}`);
+          if (!signed) throw new Error(`key ${slot + 1} of ${user.name} is used before it is created`);
+          // Any request signed with the key records its last use in the emulator.
+          await new IAMClient({ region: 'us-east-1', credentials: signed }).send(new GetUserCommand({}));
+        });
+      }
+    });
+  }
+
+  for (const secret of spec.secrets) {
+    at(secret.createdDaysAgo, async () => {
+      const { ARN } = await clients.secretsManager.send(
+        new CreateSecretCommand({ Name: secret.name, SecretString: `seeded-${secret.name}`, Tags: toTags(secret.tags) }),
+      );
+      if (ARN) secretArns.set(secret.name, ARN);
+    });
+    if (secret.readDaysAgo !== undefined) {
+      at(secret.readDaysAgo, async () => {
+        await clients.secretsManager.send(new GetSecretValueCommand({ SecretId: secret.name }));
+      });
+    }
+  }
+
+  for (const role of spec.roles) {
+    at(role.createdDaysAgo, async () => {
+      await clients.iam.send(
+        new CreateRoleCommand({
+          RoleName: role.name,
+          AssumeRolePolicyDocument: JSON.stringify(trustPolicy(role)),
+          Tags: toTags(role.tags),
+        }),
+      );
+    });
+    if (role.usedDaysAgo !== undefined) {
+      at(role.usedDaysAgo, async () => {
+        // Assuming the role and calling with its session is what records RoleLastUsed.
+        const sts = new STSClient({ region: 'us-east-1' });
+        const { Credentials } = await sts.send(
+          new AssumeRoleCommand({
+            RoleArn: `arn:aws:iam::123456789012:role/${role.name}`,
+            RoleSessionName: 'vendor',
+            ...(role.externalId && { ExternalId: role.externalId }),
+          }),
+        );
+        if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey) throw new Error(`cannot assume ${role.name}`);
+        await new SecretsManagerClient({
+          credentials: {
+            accessKeyId: Credentials.AccessKeyId,
+            secretAccessKey: Credentials.SecretAccessKey,
+            sessionToken: Credentials.SessionToken,
+          },
+        }).send(new GetSecretValueCommand({ SecretId: 'does-not-exist' })).catch(() => undefined);
+      });
+    }
+  }
+
+  // Oldest first; steps at the same instant run in parallel.
+  const byInstant = new Map<number, (() => Promise<void>)[]>();
+  for (const step of steps) byInstant.set(step.daysAgo, [...(byInstant.get(step.daysAgo) ?? []), step.run]);
+  const instants = [...byInstant.keys()].sort((a, b) => b - a);
+  try {
+    for (const daysAgo of instants) {
+      await emulator.freeze(new Date(now.getTime() - daysAgo * DAY_MS));
+      await mapWithConcurrency(byInstant.get(daysAgo) ?? [], concurrency, (run) => run());
+    }
+  } finally {
+    await emulator.unfreeze();
+  }
+  return { keyIds, secretArns };
+}
+
+function trustPolicy(role: RoleSpec): unknown {
+  const accounts = role.trustedAccounts ?? ['123456789012'];
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: accounts.map((account) => `arn:aws:iam::${account}:root`) },
+        Action: 'sts:AssumeRole',
+        ...(role.externalId && { Condition: { StringEquals: { 'sts:ExternalId': role.externalId } } }),
+      },
+    ],
+  };
+}
+
+function toTags(tags: Record<string, string> | undefined): Tag[] | undefined {
+  return tags && Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}

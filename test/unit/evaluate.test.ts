@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import type { Credential } from '../../lambdas/shared/domain/credential';
+import type { CredentialState } from '../../lambdas/shared/domain/decision';
+import { describeFinding, evaluateCredential, matchesPattern } from '../../lambdas/shared/domain/evaluate';
+import { parsePolicyConfig } from '../../lambdas/shared/domain/policy';
+
+const NOW = new Date('2026-11-22T12:00:00Z');
+const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000);
+const policy = parsePolicyConfig({ protectedPrincipals: ['break-glass-*'] });
+
+function key(overrides: Partial<Credential> = {}): Credential {
+  return {
+    accountId: '123456789012',
+    kind: 'access-key',
+    id: 'AKIAEXAMPLE000000001',
+    keySlot: 1,
+    principal: 'ci-deployer',
+    principalArn: 'arn:aws:iam::123456789012:user/ci-deployer',
+    createdAt: daysAgo(200),
+    lastRotatedAt: daysAgo(200),
+    lastUsedAt: daysAgo(1),
+    tags: { 'reauth:owner': 'U0123' },
+    ...overrides,
+  };
+}
+
+function state(overrides: Partial<CredentialState>): CredentialState {
+  return {
+    credentialId: '123456789012:access-key:AKIAEXAMPLE000000001',
+    accountId: '123456789012',
+    kind: 'access-key',
+    principal: 'ci-deployer',
+    owner: 'U0123',
+    status: 'active',
+    triggers: [],
+    updatedAt: daysAgo(10).toISOString(),
+    seq: 1,
+    lastHash: 'a'.repeat(64),
+    ...overrides,
+  };
+}
+
+describe('evaluateCredential', () => {
+  it('leaves a busy, owned, recently created key alone', () => {
+    const result = evaluateCredential(key({ createdAt: daysAgo(30), lastRotatedAt: daysAgo(30) }), undefined, policy, NOW);
+    expect(result).toEqual({ outcome: 'ok', owner: 'U0123' });
+  });
+
+  it('flags a key unused for longer than its tier allows, with the idle days as evidence', () => {
+    const result = evaluateCredential(key({ createdAt: daysAgo(100), lastUsedAt: daysAgo(91) }), undefined, policy, NOW);
+    expect(result.outcome).toBe('finding');
+    if (result.outcome !== 'finding') return;
+    expect(result.triggers).toEqual(['idle']);
+    expect(result.evidence).toMatchObject({ idleDays: 91, tier: 'standard', lastUsedAt: daysAgo(91).toISOString() });
+    expect(describeFinding(result)).toBe('unused for 91 days (tier standard allows 90)');
+  });
+
+  it('uses the tier named by the tier tag', () => {
+    const result = evaluateCredential(
+      key({ createdAt: daysAgo(60), lastRotatedAt: daysAgo(60), lastUsedAt: daysAgo(45), tags: { 'reauth:owner': 'U1', 'reauth:tier': 'critical' } }),
+      undefined,
+      policy,
+      NOW,
+    );
+    expect(result.outcome === 'finding' && result.triggers).toEqual(['idle']);
+  });
+
+  it('falls back to the default tier for an unknown tier tag and says so', () => {
+    const result = evaluateCredential(
+      key({ lastUsedAt: daysAgo(100), tags: { 'reauth:owner': 'U1', 'reauth:tier': 'gold' } }),
+      undefined,
+      policy,
+      NOW,
+    );
+    expect(result.outcome === 'finding' && result.evidence).toMatchObject({ tier: 'standard', unknownTier: 'gold' });
+  });
+
+  it('counts a never-used credential from its creation, after the new-credential grace', () => {
+    const young = evaluateCredential(key({ createdAt: daysAgo(10), lastUsedAt: undefined }), undefined, policy, NOW);
+    const old = evaluateCredential(key({ createdAt: daysAgo(20), lastUsedAt: undefined }), undefined, policy, NOW);
+    expect(young.outcome).toBe('ok');
+    expect(old.outcome === 'finding' && old.evidence).toMatchObject({ idleDays: 20, lastUsedAt: null });
+  });
+
+  it('flags a key not rotated within maxAgeDays but never a role', () => {
+    const oldKey = evaluateCredential(key({ createdAt: daysAgo(400), lastRotatedAt: daysAgo(400) }), undefined, policy, NOW);
+    const oldRole = evaluateCredential(
+      key({ kind: 'role', id: 'vendor', createdAt: daysAgo(400), lastRotatedAt: undefined }),
+      undefined,
+      policy,
+      NOW,
+    );
+    expect(oldKey.outcome === 'finding' && oldKey.triggers).toEqual(['max-age']);
+    expect(oldRole.outcome).toBe('ok');
+  });
+
+  it('marks a credential without an owner tag orphaned, owned by the fallback owner', () => {
+    const result = evaluateCredential(key({ tags: {} }), undefined, policy, NOW);
+    expect(result).toMatchObject({ outcome: 'finding', triggers: ['orphaned'], owner: '#security' });
+  });
+
+  it('takes the first owner tag key that has a value', () => {
+    const result = evaluateCredential(key({ tags: { 'reauth:owner': ' ', owner: 'alice@example.com' } }), undefined, policy, NOW);
+    expect(result.owner).toBe('alice@example.com');
+  });
+
+  it('skips a protected principal whatever its triggers', () => {
+    const result = evaluateCredential(key({ principal: 'break-glass-admin', tags: {} }), undefined, policy, NOW);
+    expect(result).toEqual({ outcome: 'protected', owner: '#security', pattern: 'break-glass-*' });
+  });
+
+  it('skips a credential with an approved, unexpired exemption, and flags it once the exemption ends', () => {
+    const exempting = parsePolicyConfig({
+      exemptions: [{ match: 'ci-deployer', until: '2026-12-31', approver: 'U999', reason: 'migration' }],
+    });
+    const during = evaluateCredential(key({ lastUsedAt: daysAgo(300) }), undefined, exempting, NOW);
+    const after = evaluateCredential(key({ lastUsedAt: daysAgo(300) }), undefined, exempting, new Date('2027-01-02'));
+    expect(during).toMatchObject({ outcome: 'exempt', until: '2026-12-31', approver: 'U999' });
+    expect(after.outcome).toBe('finding');
+  });
+
+  it('trusts a reauthorization until it is due, then asks again with review-due', () => {
+    const idle = key({ lastUsedAt: daysAgo(120) });
+    const vouched = evaluateCredential(idle, state({ reviewDueAt: daysAgo(-5).toISOString() }), policy, NOW);
+    const due = evaluateCredential(idle, state({ reviewDueAt: daysAgo(1).toISOString() }), policy, NOW);
+    expect(vouched.outcome).toBe('ok');
+    expect(due.outcome === 'finding' && due.triggers).toEqual(['review-due', 'idle']);
+  });
+
+  it('evaluates each key on its own dates', () => {
+    const busy = evaluateCredential(key({ keySlot: 1, lastUsedAt: daysAgo(1) }), undefined, policy, NOW);
+    const idle = evaluateCredential(key({ keySlot: 2, lastUsedAt: daysAgo(150) }), undefined, policy, NOW);
+    expect(busy.outcome === 'finding' && busy.triggers).not.toContain('idle');
+    expect(idle.outcome === 'finding' && idle.evidence).toMatchObject({ keySlot: 2, idleDays: 150 });
+  });
+});
+
+describe('matchesPattern', () => {
+  it('treats * as a wildcard and everything else literally', () => {
+    expect(matchesPattern('break-glass-*', 'break-glass-admin')).toBe(true);
+    expect(matchesPattern('a.b', 'axb')).toBe(false);
+    expect(matchesPattern('arn:aws:iam::*:role/reauth-*', 'arn:aws:iam::123456789012:role/reauth-scan')).toBe(true);
+  });
+});

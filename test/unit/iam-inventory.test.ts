@@ -1,0 +1,555 @@
+import {
+  CredentialReportExpiredException,
+  CredentialReportNotPresentException,
+  CredentialReportNotReadyException,
+  type IAMClient,
+  LimitExceededException,
+  type RoleDetail,
+} from '@aws-sdk/client-iam';
+import { describe, expect, it } from 'vitest';
+import {
+  accessKeysFromReport,
+  CredentialReportUnavailableError,
+  parseCredentialReportCsv,
+  readCredentialReport,
+  rolesInScope,
+} from '../../lambdas/shared/adapters/iam-inventory';
+
+const ACCOUNT = '111122223333';
+const VENDOR = '999988887777';
+const OTHER_VENDOR = '444455556666';
+const NOW = new Date('2026-11-22T12:00:00Z');
+
+// The credential report's columns, in AWS's documented order.
+const COLUMNS = [
+  'user',
+  'arn',
+  'user_creation_time',
+  'password_enabled',
+  'password_last_used',
+  'password_last_changed',
+  'password_next_rotation',
+  'mfa_active',
+  'access_key_1_active',
+  'access_key_1_last_rotated',
+  'access_key_1_last_used_date',
+  'access_key_1_last_used_region',
+  'access_key_1_last_used_service',
+  'access_key_2_active',
+  'access_key_2_last_rotated',
+  'access_key_2_last_used_date',
+  'access_key_2_last_used_region',
+  'access_key_2_last_used_service',
+  'cert_1_active',
+  'cert_1_last_rotated',
+  'cert_2_active',
+  'cert_2_last_rotated',
+] as const;
+type Column = (typeof COLUMNS)[number];
+
+/** A report line for a user with no password, MFA, keys or certificates, as AWS writes it. */
+function reportLine(user: string, overrides: Partial<Record<Column, string>> = {}): string {
+  const defaults: Record<Column, string> = {
+    user,
+    arn: `arn:aws:iam::${ACCOUNT}:user/${user}`,
+    user_creation_time: '2024-01-10T09:00:00+00:00',
+    password_enabled: 'false',
+    password_last_used: 'N/A',
+    password_last_changed: 'N/A',
+    password_next_rotation: 'N/A',
+    mfa_active: 'false',
+    access_key_1_active: 'false',
+    access_key_1_last_rotated: 'N/A',
+    access_key_1_last_used_date: 'N/A',
+    access_key_1_last_used_region: 'N/A',
+    access_key_1_last_used_service: 'N/A',
+    access_key_2_active: 'false',
+    access_key_2_last_rotated: 'N/A',
+    access_key_2_last_used_date: 'N/A',
+    access_key_2_last_used_region: 'N/A',
+    access_key_2_last_used_service: 'N/A',
+    cert_1_active: 'false',
+    cert_1_last_rotated: 'N/A',
+    cert_2_active: 'false',
+    cert_2_last_rotated: 'N/A',
+  };
+  const fields = { ...defaults, ...overrides };
+  return COLUMNS.map((column) => fields[column]).join(',');
+}
+
+const ROOT_LINE =
+  `<root_account>,arn:aws:iam::${ACCOUNT}:root,2014-06-01T10:00:00+00:00,not_supported,2026-11-01T10:00:00+00:00,` +
+  'not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A';
+
+function report(...lines: string[]): string {
+  return `${[COLUMNS.join(','), ROOT_LINE, ...lines].join('\n')}\n`;
+}
+
+describe('parseCredentialReportCsv', () => {
+  it('keys each row by the report header and leaves out the root account', () => {
+    const rows = parseCredentialReportCsv(report(reportLine('ci-deployer'), reportLine('backup-agent')));
+
+    expect(rows.map((row) => row.user)).toEqual(['ci-deployer', 'backup-agent']);
+    expect(rows[0]?.arn).toBe(`arn:aws:iam::${ACCOUNT}:user/ci-deployer`);
+    expect(rows[1]?.cert_2_last_rotated).toBe('N/A');
+  });
+
+  it('reads quoted user names that contain commas, and CRLF line ends', () => {
+    const csv = `${COLUMNS.join(',')}\r\n${reportLine('"ops,eu"', { arn: `"arn:aws:iam::${ACCOUNT}:user/ops,eu"` })}\r\n`;
+
+    const [row] = parseCredentialReportCsv(csv);
+
+    expect(row?.user).toBe('ops,eu');
+    expect(row?.arn).toBe(`arn:aws:iam::${ACCOUNT}:user/ops,eu`);
+    expect(row?.mfa_active).toBe('false');
+  });
+});
+
+describe('accessKeysFromReport', () => {
+  it("gives a user's idle key and busy key each their own dates", () => {
+    const rows = parseCredentialReportCsv(
+      report(
+        reportLine('ci-deployer', {
+          access_key_1_active: 'true',
+          access_key_1_last_rotated: '2024-02-01T08:00:00+00:00',
+          access_key_1_last_used_date: '2024-03-05T10:15:00+00:00',
+          access_key_1_last_used_region: 'eu-west-1',
+          access_key_1_last_used_service: 's3',
+          access_key_2_active: 'true',
+          access_key_2_last_rotated: '2026-06-01T08:00:00+00:00',
+          access_key_2_last_used_date: '2026-11-21T23:59:00+00:00',
+          access_key_2_last_used_region: 'us-east-1',
+          access_key_2_last_used_service: 'sts',
+        }),
+      ),
+    );
+
+    const keys = accessKeysFromReport(rows, ACCOUNT);
+
+    expect(keys).toEqual([
+      {
+        accountId: ACCOUNT,
+        kind: 'access-key',
+        keySlot: 1,
+        principal: 'ci-deployer',
+        principalArn: `arn:aws:iam::${ACCOUNT}:user/ci-deployer`,
+        createdAt: new Date('2024-02-01T08:00:00Z'),
+        lastRotatedAt: new Date('2024-02-01T08:00:00Z'),
+        lastUsedAt: new Date('2024-03-05T10:15:00Z'),
+        tags: {},
+      },
+      {
+        accountId: ACCOUNT,
+        kind: 'access-key',
+        keySlot: 2,
+        principal: 'ci-deployer',
+        principalArn: `arn:aws:iam::${ACCOUNT}:user/ci-deployer`,
+        createdAt: new Date('2026-06-01T08:00:00Z'),
+        lastRotatedAt: new Date('2026-06-01T08:00:00Z'),
+        lastUsedAt: new Date('2026-11-21T23:59:00Z'),
+        tags: {},
+      },
+    ]);
+    expect(keys.every((key) => key.id === undefined)).toBe(true);
+  });
+
+  it.each(['N/A', 'no_information', ''])('reads a last-used date of %j as never used', (lastUsed) => {
+    const rows = parseCredentialReportCsv(
+      report(
+        reportLine('reporting', {
+          access_key_1_active: 'true',
+          access_key_1_last_rotated: '2025-01-01T00:00:00+00:00',
+          access_key_1_last_used_date: lastUsed,
+        }),
+      ),
+    );
+
+    const [key] = accessKeysFromReport(rows, ACCOUNT);
+
+    expect(key?.createdAt).toEqual(new Date('2025-01-01T00:00:00Z'));
+    expect(key?.lastUsedAt).toBeUndefined();
+  });
+
+  it('skips inactive slots and reads an active second slot from its own columns only', () => {
+    const rows = parseCredentialReportCsv(
+      report(
+        reportLine('rotated-user', {
+          access_key_1_active: 'false',
+          access_key_1_last_rotated: '2023-01-01T00:00:00+00:00',
+          access_key_1_last_used_date: '2023-02-01T00:00:00+00:00',
+          access_key_2_active: 'true',
+          access_key_2_last_rotated: '2026-10-01T00:00:00+00:00',
+          access_key_2_last_used_date: 'N/A',
+        }),
+        reportLine('no-keys'),
+      ),
+    );
+
+    const keys = accessKeysFromReport(rows, ACCOUNT);
+
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({
+      principal: 'rotated-user',
+      keySlot: 2,
+      createdAt: new Date('2026-10-01T00:00:00Z'),
+    });
+    expect(keys[0]?.lastUsedAt).toBeUndefined();
+  });
+});
+
+/** A RoleDetailList entry as GetAccountAuthorizationDetails documents it: the trust policy URL-encoded. */
+function roleDetail(name: string, trust: object, extra: Partial<RoleDetail> = {}): RoleDetail {
+  return {
+    Path: '/',
+    RoleName: name,
+    RoleId: `AROA${name
+      .toUpperCase()
+      .replace(/[^A-Z]/g, '')
+      .padEnd(17, 'X')}`,
+    Arn: `arn:aws:iam::${ACCOUNT}:role/${name}`,
+    CreateDate: new Date('2025-03-01T12:00:00Z'),
+    AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify({ Version: '2012-10-17', Statement: trust })),
+    InstanceProfileList: [],
+    RolePolicyList: [],
+    AttachedManagedPolicies: [],
+    Tags: [],
+    RoleLastUsed: {},
+    ...extra,
+  };
+}
+
+const assumeBy = (principal: unknown, condition?: object) => [
+  {
+    Effect: 'Allow',
+    Principal: principal,
+    Action: 'sts:AssumeRole',
+    ...(condition ? { Condition: condition } : {}),
+  },
+];
+
+describe('rolesInScope', () => {
+  it('takes a vendor-trusted role with its trusted account, external id and last use', () => {
+    const vendor = roleDetail(
+      'datadog-integration',
+      assumeBy({ AWS: `arn:aws:iam::${VENDOR}:root` }, { StringEquals: { 'sts:ExternalId': 'abc123' } }),
+      {
+        Tags: [{ Key: 'reauth:owner', Value: 'U0SEC' }],
+        RoleLastUsed: { LastUsedDate: new Date('2026-11-20T06:00:00Z'), Region: 'us-east-1' },
+      },
+    );
+
+    const roles = rolesInScope([vendor], ACCOUNT);
+
+    expect(roles).toEqual([
+      {
+        accountId: ACCOUNT,
+        kind: 'role',
+        id: 'datadog-integration',
+        principal: 'datadog-integration',
+        principalArn: `arn:aws:iam::${ACCOUNT}:role/datadog-integration`,
+        createdAt: new Date('2025-03-01T12:00:00Z'),
+        lastUsedAt: new Date('2026-11-20T06:00:00Z'),
+        tags: { 'reauth:owner': 'U0SEC' },
+        trustedAccounts: [VENDOR],
+        requiresExternalId: true,
+      },
+    ]);
+  });
+
+  it('leaves out roles trusted only by the same account, by services or by a federated provider', () => {
+    const roles = rolesInScope(
+      [
+        roleDetail('admin', assumeBy({ AWS: `arn:aws:iam::${ACCOUNT}:root` })),
+        roleDetail('own-account-id', assumeBy({ AWS: ACCOUNT })),
+        roleDetail('lambda-exec', assumeBy({ Service: 'lambda.amazonaws.com' })),
+        roleDetail('github-actions', [
+          {
+            Effect: 'Allow',
+            Principal: {
+              Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`,
+            },
+            Action: 'sts:AssumeRoleWithWebIdentity',
+          },
+        ]),
+      ],
+      ACCOUNT,
+    );
+
+    expect(roles).toEqual([]);
+  });
+
+  it('leaves out service-linked roles and cross-account statements that deny or do not grant AssumeRole', () => {
+    const roles = rolesInScope(
+      [
+        roleDetail('AWSServiceRoleForSupport', assumeBy({ AWS: `arn:aws:iam::${VENDOR}:root` }), {
+          Path: '/aws-service-role/support.amazonaws.com/',
+        }),
+        roleDetail('denied-vendor', [
+          { Effect: 'Deny', Principal: { AWS: VENDOR }, Action: 'sts:AssumeRole' },
+        ]),
+        roleDetail('tag-session-only', [
+          { Effect: 'Allow', Principal: { AWS: VENDOR }, Action: 'sts:TagSession' },
+        ]),
+      ],
+      ACCOUNT,
+    );
+
+    expect(roles).toEqual([]);
+  });
+
+  it('takes a role tagged for reauth even when only its own account trusts it', () => {
+    const roles = rolesInScope(
+      [
+        roleDetail('break-glass', assumeBy({ AWS: `arn:aws:iam::${ACCOUNT}:root` }), {
+          Tags: [{ Key: 'reauth:tier', Value: 'critical' }],
+        }),
+      ],
+      ACCOUNT,
+    );
+
+    expect(roles).toHaveLength(1);
+    expect(roles[0]).toMatchObject({ id: 'break-glass', trustedAccounts: [], requiresExternalId: false });
+    expect(roles[0]?.tags).toEqual({ 'reauth:tier': 'critical' });
+    expect(roles[0]?.lastUsedAt).toBeUndefined();
+  });
+
+  it('leaves out a role whose tags mention reauth only in a value', () => {
+    const roles = rolesInScope(
+      [roleDetail('app', assumeBy({ AWS: ACCOUNT }), { Tags: [{ Key: 'team', Value: 'reauth:payments' }] })],
+      ACCOUNT,
+    );
+
+    expect(roles).toEqual([]);
+  });
+
+  it.each([
+    ['Principal "*"', '*'],
+    ['Principal { AWS: "*" }', { AWS: '*' }],
+  ])('treats a wildcard principal (%s) as any account', (_label, principal) => {
+    const [role] = rolesInScope([roleDetail('open-role', assumeBy(principal))], ACCOUNT);
+
+    expect(role?.trustedAccounts).toEqual(['*']);
+    expect(role?.requiresExternalId).toBe(false);
+  });
+
+  it('collects every foreign account across principal forms, sorted and without the scanned account', () => {
+    const trust = [
+      {
+        Effect: 'Allow',
+        Principal: {
+          AWS: [
+            `arn:aws:iam::${VENDOR}:role/connector`,
+            OTHER_VENDOR,
+            `arn:aws:iam::${ACCOUNT}:root`,
+            `arn:aws:iam::${VENDOR}:root`,
+          ],
+        },
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        Condition: { StringEquals: { 'sts:ExternalId': 'x' } },
+      },
+      { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ];
+
+    const [role] = rolesInScope([roleDetail('multi-vendor', trust)], ACCOUNT);
+
+    expect(role?.trustedAccounts).toEqual([OTHER_VENDOR, VENDOR]);
+    expect(role?.requiresExternalId).toBe(true);
+  });
+
+  it('says no external id is required when one statement trusting another account lacks it', () => {
+    const trust = [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: VENDOR },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'sts:ExternalId': 'x' } },
+      },
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OTHER_VENDOR}:root` }, Action: 'sts:*' },
+    ];
+
+    const [role] = rolesInScope([roleDetail('mixed', trust)], ACCOUNT);
+
+    expect(role?.trustedAccounts).toEqual([OTHER_VENDOR, VENDOR]);
+    expect(role?.requiresExternalId).toBe(false);
+  });
+
+  it('reads a trust policy encoded with + for spaces, and one given as plain JSON', () => {
+    const json = JSON.stringify({ Version: '2012-10-17', Statement: assumeBy({ AWS: VENDOR }) }, null, 1);
+    const formEncoded = encodeURIComponent(json).replace(/%20/g, '+');
+
+    const roles = rolesInScope(
+      [
+        roleDetail('form-encoded', [], { AssumeRolePolicyDocument: formEncoded }),
+        roleDetail('plain', [], { AssumeRolePolicyDocument: json }),
+      ],
+      ACCOUNT,
+    );
+
+    expect(roles.map((role) => [role.id, role.trustedAccounts])).toEqual([
+      ['form-encoded', [VENDOR]],
+      ['plain', [VENDOR]],
+    ]);
+  });
+});
+
+type Step = Record<string, unknown> | Error;
+
+/**
+ * An IAM client answering each command from a script of documented response shapes or errors, and
+ * recording what was sent and slept: the faults IAM produces under load, which the emulator cannot.
+ */
+function scriptedIam(script: { GenerateCredentialReport?: Step[]; GetCredentialReport?: Step[] }) {
+  const sent: string[] = [];
+  const slept: number[] = [];
+  const iam = {
+    send: async (command: object) => {
+      const name = command.constructor.name.replace(/Command$/, '') as keyof typeof script;
+      sent.push(name);
+      const step = script[name]?.shift();
+      if (!step) throw new Error(`unscripted call: ${name}`);
+      if (step instanceof Error) throw step;
+      return { $metadata: {}, ...step };
+    },
+  } as unknown as IAMClient;
+  const sleep = async (ms: number) => {
+    slept.push(ms);
+  };
+  return { iam, sent, slept, sleep };
+}
+
+const meta = { $metadata: {} };
+const reportCsv = report(
+  reportLine('ci-deployer', {
+    access_key_1_active: 'true',
+    access_key_1_last_rotated: '2026-01-01T00:00:00+00:00',
+  }),
+);
+const reportGeneratedAt = (at: Date) => ({
+  Content: new TextEncoder().encode(reportCsv),
+  ReportFormat: 'text/csv',
+  GeneratedTime: at,
+});
+const minutesBefore = (minutes: number) => new Date(NOW.getTime() - minutes * 60_000);
+const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+describe('readCredentialReport', () => {
+  it('reuses a report younger than the maximum age without generating one', async () => {
+    const fake = scriptedIam({ GetCredentialReport: [reportGeneratedAt(minutesBefore(30))] });
+
+    const rows = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
+
+    expect(rows.map((row) => row.user)).toEqual(['ci-deployer']);
+    expect(fake.sent).toEqual(['GetCredentialReport']);
+    expect(fake.slept).toEqual([]);
+  });
+
+  it('generates a new report when the existing one is too old, backing off while it is in progress', async () => {
+    const fake = scriptedIam({
+      GetCredentialReport: [
+        reportGeneratedAt(minutesBefore(61)),
+        new CredentialReportNotReadyException({ message: 'Report is in progress', ...meta }),
+        reportGeneratedAt(minutesBefore(0)),
+      ],
+      GenerateCredentialReport: [
+        { State: 'STARTED', Description: 'No report exists. Starting a new report generation task' },
+      ],
+    });
+
+    const rows = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
+
+    expect(rows).toHaveLength(1);
+    expect(fake.sent).toEqual([
+      'GetCredentialReport',
+      'GenerateCredentialReport',
+      'GetCredentialReport',
+      'GetCredentialReport',
+    ]);
+    expect(fake.slept).toEqual([1000, 2000]);
+  });
+
+  it('backs off and retries when GenerateCredentialReport hits its limit', async () => {
+    const fake = scriptedIam({
+      GetCredentialReport: [
+        new CredentialReportNotPresentException({ message: 'Credential report not present', ...meta }),
+        reportGeneratedAt(NOW),
+      ],
+      GenerateCredentialReport: [
+        new LimitExceededException({ message: 'Rate exceeded', ...meta }),
+        new LimitExceededException({ message: 'Rate exceeded', ...meta }),
+        { State: 'INPROGRESS' },
+      ],
+    });
+
+    const rows = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
+
+    expect(rows).toHaveLength(1);
+    expect(fake.slept).toEqual([1000, 2000, 4000]);
+  });
+
+  it('handles errors carrying the raw IAM codes ReportInProgress and LimitExceeded', async () => {
+    const fake = scriptedIam({
+      GetCredentialReport: [
+        named('ReportExpired', 'The report has expired'),
+        named('ReportInProgress', 'Report is in progress'),
+        reportGeneratedAt(NOW),
+      ],
+      GenerateCredentialReport: [named('LimitExceeded', 'Rate exceeded'), { State: 'COMPLETE' }],
+    });
+
+    const rows = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
+
+    expect(rows).toHaveLength(1);
+    expect(fake.slept).toEqual([1000, 2000]);
+  });
+
+  it('generates again when a completed report has expired by the time it is read', async () => {
+    const fake = scriptedIam({
+      GetCredentialReport: [
+        new CredentialReportExpiredException({ message: 'expired', ...meta }),
+        new CredentialReportExpiredException({ message: 'expired', ...meta }),
+        reportGeneratedAt(NOW),
+      ],
+      GenerateCredentialReport: [{ State: 'COMPLETE' }, { State: 'COMPLETE' }],
+    });
+
+    const rows = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
+
+    expect(rows).toHaveLength(1);
+    expect(fake.sent).toEqual([
+      'GetCredentialReport',
+      'GenerateCredentialReport',
+      'GetCredentialReport',
+      'GenerateCredentialReport',
+      'GetCredentialReport',
+    ]);
+  });
+
+  it('gives up with a clear error once the total wait would pass its bound', async () => {
+    const inProgress = () =>
+      new CredentialReportNotReadyException({ message: 'Report is in progress', ...meta });
+    const fake = scriptedIam({
+      GetCredentialReport: [inProgress(), ...Array.from({ length: 20 }, inProgress)],
+      GenerateCredentialReport: [{ State: 'STARTED' }],
+    });
+
+    const reading = readCredentialReport(fake.iam, {
+      now: NOW,
+      maxAgeMinutes: 60,
+      sleep: fake.sleep,
+      maxWaitMs: 60_000,
+    });
+
+    await expect(reading).rejects.toThrow(CredentialReportUnavailableError);
+    await expect(reading).rejects.toThrow(/not available after waiting 47s/);
+    expect(fake.slept).toEqual([1000, 2000, 4000, 8000, 16000, 16000]);
+  });
+
+  it('lets other IAM errors through untouched', async () => {
+    const denied = named('AccessDenied', 'not authorized to perform iam:GetCredentialReport');
+    const fake = scriptedIam({ GetCredentialReport: [denied] });
+
+    await expect(
+      readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep }),
+    ).rejects.toBe(denied);
+  });
+});

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { Credential } from '../../lambdas/shared/domain/credential';
+import { type CredentialState, chainDecision, GENESIS_HASH } from '../../lambdas/shared/domain/decision';
+import { evaluateCredential } from '../../lambdas/shared/domain/evaluate';
+import { planScanTransition } from '../../lambdas/shared/domain/lifecycle';
+import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
+
+const NOW = new Date('2026-11-22T12:00:00Z');
+const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000);
+const policy = parsePolicyConfig({});
+const context = { now: NOW, mode: 'report' as const, policyId: policyIdOf(policy), actor: 'system:scan' };
+const credentialId = '123456789012:secret:arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf';
+const idleSecret: Credential = {
+  accountId: '123456789012',
+  kind: 'secret',
+  id: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf',
+  principal: 'db',
+  principalArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf',
+  createdAt: daysAgo(300),
+  lastRotatedAt: daysAgo(30),
+  lastUsedAt: daysAgo(120),
+  tags: { owner: 'U042' },
+};
+
+/** The state the store would hold after recording `transition`. */
+function stored(transition: NonNullable<ReturnType<typeof planScanTransition>>): CredentialState {
+  const decision = chainDecision(transition.decision, { seq: 0, lastHash: GENESIS_HASH });
+  return { ...transition.state, seq: decision.seq, lastHash: decision.hash, updatedAt: decision.at };
+}
+
+describe('planScanTransition', () => {
+  it('flags a new finding: pending, with a deadline graceDays away and the evidence on the decision', () => {
+    const evaluation = evaluateCredential(idleSecret, undefined, policy, NOW, credentialId);
+    const transition = planScanTransition(credentialId, idleSecret, evaluation, undefined, context);
+    expect(transition?.state).toMatchObject({ status: 'pending', triggers: ['idle'], owner: 'U042' });
+    expect(transition?.state.deadlineAt).toBe('2026-12-06T12:00:00.000Z');
+    expect(transition?.decision).toMatchObject({
+      action: 'flag',
+      actor: 'system:scan',
+      mode: 'report',
+      reason: 'unused for 120 days (tier standard allows 90)',
+      evidence: { idleDays: 120, triggers: ['idle'] },
+    });
+  });
+
+  it('writes nothing when the record already says the same thing', () => {
+    const first = planScanTransition(
+      credentialId,
+      idleSecret,
+      evaluateCredential(idleSecret, undefined, policy, NOW, credentialId),
+      undefined,
+      context,
+    );
+    const state = stored(first as NonNullable<typeof first>);
+    const later = new Date(NOW.getTime() + 86_400_000);
+    const again = planScanTransition(
+      credentialId,
+      idleSecret,
+      evaluateCredential(idleSecret, state, policy, later, credentialId),
+      state,
+      { ...context, now: later },
+    );
+    expect(again).toBeUndefined();
+  });
+
+  it('records a new trigger on a pending credential, keeping its deadline', () => {
+    const first = planScanTransition(
+      credentialId,
+      idleSecret,
+      evaluateCredential(idleSecret, undefined, policy, NOW, credentialId),
+      undefined,
+      context,
+    );
+    const state = stored(first as NonNullable<typeof first>);
+    const orphaned = { ...idleSecret, tags: {} };
+    const next = planScanTransition(
+      credentialId,
+      orphaned,
+      evaluateCredential(orphaned, state, policy, NOW, credentialId),
+      state,
+      context,
+    );
+    expect(next?.state).toMatchObject({ triggers: ['idle', 'orphaned'], deadlineAt: state.deadlineAt, owner: '#security' });
+  });
+
+  it('records a protected principal once, as an exempt decision with the reason', () => {
+    const guarded = parsePolicyConfig({ protectedPrincipals: ['db'] });
+    const evaluation = evaluateCredential(idleSecret, undefined, guarded, NOW, credentialId);
+    const transition = planScanTransition(credentialId, idleSecret, evaluation, undefined, context);
+    expect(transition?.state.status).toBe('protected');
+    expect(transition?.decision.reason).toContain('protected principal');
+    const state = stored(transition as NonNullable<typeof transition>);
+    expect(planScanTransition(credentialId, idleSecret, evaluation, state, context)).toBeUndefined();
+  });
+
+  it('leaves a disabled credential to the enforce job', () => {
+    const evaluation = evaluateCredential(idleSecret, undefined, policy, NOW, credentialId);
+    const disabled = { ...stored(planScanTransition(credentialId, idleSecret, evaluation, undefined, context) as never), status: 'disabled' as const };
+    expect(planScanTransition(credentialId, idleSecret, evaluation, disabled, context)).toBeUndefined();
+  });
+});
