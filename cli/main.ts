@@ -70,7 +70,8 @@ function parse(args: string[], allowPositionals: boolean) {
 async function openTable(clients: AwsClients, flag: string | undefined): Promise<string> {
   const local = Boolean(process.env.AWS_ENDPOINT_URL);
   const table = flag ?? process.env.REAUTH_TABLE ?? (local ? 'reauth-decisions' : undefined);
-  if (!table) throw new UsageError('no decision table: pass --table (the stack output TableName) or set REAUTH_TABLE');
+  if (!table)
+    throw new UsageError('no decision table: pass --table (the stack output TableName) or set REAUTH_TABLE');
   if (local) await ensureDecisionTable(clients.dynamodb, table);
   return table;
 }
@@ -86,7 +87,11 @@ async function scanCommand(args: string[]): Promise<number> {
     if (!values.json || process.stderr.isTTY) console.error(`… ${message}`);
   };
   const report = await scanAccount(
-    { iam: clients.iam, secretsManager: clients.secretsManager, store: createDecisionStore(clients.documents, table) },
+    {
+      iam: clients.iam,
+      secretsManager: clients.secretsManager,
+      store: createDecisionStore(clients.documents, table),
+    },
     { accountId: Account, policy, now: new Date(), onProgress: progress },
   );
   console.log(values.json ? JSON.stringify(report, null, 2) : formatScanReport(report));
@@ -125,7 +130,8 @@ export function formatScanReport(report: ScanReport): string {
     `${findings.length} need reauthorization; ${report.decisionsWritten} decisions recorded this run` +
       (report.mode === 'report' ? ' (report mode: nothing in IAM or Secrets Manager was changed).' : '.'),
   );
-  if (report.unresolved.length > 0) lines.push(`Not resolved (rotated meanwhile): ${report.unresolved.join(', ')}`);
+  if (report.unresolved.length > 0)
+    lines.push(`Not resolved (rotated meanwhile): ${report.unresolved.join(', ')}`);
   return lines.join('\n');
 }
 
@@ -137,14 +143,21 @@ function shortId(credentialId: string): string {
 async function decisionsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, true);
   const [credentialId] = positionals;
-  if (!credentialId || positionals.length > 1) throw new UsageError('decisions takes exactly one credential id');
+  if (!credentialId || positionals.length > 1)
+    throw new UsageError('decisions takes exactly one credential id');
   parseCredentialId(credentialId);
   const clients = createAwsClients();
   const table = await openTable(clients, values.table);
   const history = await createDecisionStore(clients.documents, table).history(credentialId);
   const problems = verifyChain(history);
   if (values.json) {
-    console.log(JSON.stringify({ credentialId, decisions: history, chainValid: problems.length === 0, problems }, null, 2));
+    console.log(
+      JSON.stringify(
+        { credentialId, decisions: history, chainValid: problems.length === 0, problems },
+        null,
+        2,
+      ),
+    );
   } else if (history.length === 0) {
     console.log(`No decisions recorded for ${credentialId}.`);
   } else {

@@ -2,25 +2,31 @@
  * `npm start`: the main job on the embedded default. Starts the local AWS emulator, seeds a lived-in
  * demo account, runs the scan Lambda's handler against it twice (the second run records nothing new),
  * and prints what it found and recorded. No AWS account involved.
+ *
+ * `npm start -- --keep` leaves the emulator running afterwards, to try the CLI against it.
  */
 import { fileURLToPath } from 'node:url';
+import { formatTable } from '../cli/format';
 import { createAwsClients } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
 import { verifyChain } from '../lambdas/shared/domain/decision';
-import { formatTable } from '../cli/format';
 import { emulatorEnv, startEmulator } from './emulator/emulator';
-import { demoAccount } from './local/demo-account';
 import { ensureDecisionTable } from './local/decision-table';
+import { demoAccount } from './local/demo-account';
 import { seedAccount } from './local/seed';
 
 const TABLE = 'reauth-decisions';
+const keep = process.argv.includes('--keep');
 const started = Date.now();
-const step = (message: string) => console.log(`\n[${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
+const step = (message: string) =>
+  console.log(`\n[${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
 
 step('starting the local AWS emulator (moto)');
 const emulator = await startEmulator();
 try {
   Object.assign(process.env, emulatorEnv(emulator.endpoint), {
+    // The handler logs as in Lambda; the demo prints what it returns and records instead.
+    POWERTOOLS_LOG_LEVEL: 'WARN',
     TABLE_NAME: TABLE,
     POLICY_FILE: fileURLToPath(new URL('./local/demo.config.json', import.meta.url)),
   });
@@ -31,7 +37,9 @@ try {
   const spec = demoAccount();
   await seedAccount(emulator, clients, spec, new Date());
   const keys = spec.users.reduce((n, u) => n + u.keys.length, 0);
-  console.log(`  ${spec.users.length} users with ${keys} access keys, ${spec.secrets.length} secrets, ${spec.roles.length} roles`);
+  console.log(
+    `  ${spec.users.length} users with ${keys} access keys, ${spec.secrets.length} secrets, ${spec.roles.length} roles`,
+  );
 
   step('running the scan Lambda handler (report mode)');
   // Imported only now: the handler reads its environment and policy at cold start, as in Lambda.
@@ -46,7 +54,7 @@ try {
   step(`recorded in DynamoDB (${TABLE}): ${states.length} credentials`);
   console.log(
     formatTable(
-      ['KIND', 'PRINCIPAL', 'STATUS', 'WHY', 'OWNER', 'DEADLINE'],
+      ['KIND', 'PRINCIPAL', 'STATUS', 'WHY', 'OWNER', 'UNTIL'],
       states.map((s) => [
         s.kind,
         s.principal,
@@ -74,9 +82,16 @@ try {
   console.log(`  ${second.findings} findings, ${second.decisionsWritten} decisions written`);
   if (second.decisionsWritten !== 0) throw new Error('an unchanged re-run wrote decisions');
 
-  step(
-    `done. Try: npx reauth decisions ${example?.credentialId ?? '<credentialId>'}  (against a running emulator, see README)`,
-  );
+  if (keep) {
+    step('done. The emulator keeps running (Ctrl-C stops it). In another shell:');
+    const env = Object.entries(emulatorEnv(emulator.endpoint)).map(([name, value]) => `${name}=${value}`);
+    console.log(`  export ${env.join(' ')}`);
+    console.log(`  npx reauth scan --config scripts/local/demo.config.json`);
+    console.log(`  npx reauth decisions ${example?.credentialId ?? '<credentialId>'}`);
+    await new Promise((stop) => process.once('SIGINT', stop));
+  } else {
+    step('done. `npm start -- --keep` keeps the emulator running to try the CLI against it.');
+  }
 } finally {
   await emulator.stop();
 }

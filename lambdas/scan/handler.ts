@@ -1,5 +1,5 @@
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { createAwsClients } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { parseEnv } from '../shared/env';

@@ -12,7 +12,9 @@ export function loadPolicyFile(path: string): PolicyConfig {
   try {
     text = readFileSync(full, 'utf8');
   } catch (error) {
-    throw new PolicyConfigError(`cannot read the policy file ${full}: ${(error as Error).message}`, { cause: error });
+    throw new PolicyConfigError(`cannot read the policy file ${full}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return parsePolicyConfigText(text, full);
 }

@@ -66,7 +66,12 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
   const { accountId, policy, now } = options;
   const progress = options.onProgress ?? (() => {});
   const startedAt = new Date().toISOString();
-  const context = { now, mode: policy.mode, policyId: policyIdOf(policy), actor: `system:${options.job ?? 'scan'}` };
+  const context = {
+    now,
+    mode: policy.mode,
+    policyId: policyIdOf(policy),
+    actor: `system:${options.job ?? 'scan'}`,
+  };
 
   progress('reading the inventory (credential report, authorization details, secrets, known states)');
   const [iamInventory, secrets, states] = await Promise.all([
@@ -78,7 +83,8 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
   // A report slot's key is known by its user and creation time; a key seen before has its id in its state.
   const keyStates = new Map<string, CredentialState>();
   for (const state of states.values()) {
-    if (state.kind === 'access-key' && state.keyCreatedAt) keyStates.set(keySlotKey(state.principal, state.keyCreatedAt), state);
+    if (state.kind === 'access-key' && state.keyCreatedAt)
+      keyStates.set(keySlotKey(state.principal, state.keyCreatedAt), state);
   }
   const withKnownIds = [
     ...iamInventory.accessKeys.map((key) => {
@@ -131,7 +137,11 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
     policyId: context.policyId,
     startedAt,
     finishedAt: new Date().toISOString(),
-    inventory: { accessKeys: iamInventory.accessKeys.length, secrets: secrets.length, roles: iamInventory.roles.length },
+    inventory: {
+      accessKeys: iamInventory.accessKeys.length,
+      secrets: secrets.length,
+      roles: iamInventory.roles.length,
+    },
     rows: rows.filter((row): row is ScanRow => row !== undefined),
     decisionsWritten,
     unresolved: resolved.unresolved.map((c) => `${c.principal} key ${c.keySlot}`),

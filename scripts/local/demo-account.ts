@@ -40,16 +40,35 @@ export function demoAccount(): AccountSpec {
     // Protected by the policy: never touched, recorded once.
     { name: 'break-glass-admin', tags: { 'reauth:owner': 'U05SECURITY' }, keys: [{ createdDaysAgo: 700 }] },
     // Exempt by an approved record in the policy, until a date.
-    { name: 'migration-bot', tags: { 'reauth:owner': 'U02SEARCH' }, keys: [{ createdDaysAgo: 150, usedDaysAgo: 120 }] },
+    {
+      name: 'migration-bot',
+      tags: { 'reauth:owner': 'U02SEARCH' },
+      keys: [{ createdDaysAgo: 150, usedDaysAgo: 120 }],
+    },
   );
 
   return {
     users,
     secrets: [
-      { name: 'prod/payments/stripe', createdDaysAgo: 300, readDaysAgo: 2, tags: { 'reauth:owner': 'U01PAYMENTS' } },
-      { name: 'prod/search/opensearch', createdDaysAgo: 200, readDaysAgo: 130, tags: { 'reauth:owner': 'U02SEARCH' } },
+      {
+        name: 'prod/payments/stripe',
+        createdDaysAgo: 300,
+        readDaysAgo: 2,
+        tags: { 'reauth:owner': 'U01PAYMENTS' },
+      },
+      {
+        name: 'prod/search/opensearch',
+        createdDaysAgo: 200,
+        readDaysAgo: 130,
+        tags: { 'reauth:owner': 'U02SEARCH' },
+      },
       { name: 'prod/data/warehouse', createdDaysAgo: 180, tags: { 'reauth:owner': 'dana@example.com' } },
-      { name: 'staging/platform/github-token', createdDaysAgo: 30, readDaysAgo: 3, tags: { owner: 'U04PLATFORM' } },
+      {
+        name: 'staging/platform/github-token',
+        createdDaysAgo: 30,
+        readDaysAgo: 3,
+        tags: { owner: 'U04PLATFORM' },
+      },
       { name: 'old/ftp-password', createdDaysAgo: 600, readDaysAgo: 400 },
     ],
     roles: [

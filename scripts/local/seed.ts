@@ -11,11 +11,15 @@ import {
   IAMClient,
   type Tag,
 } from '@aws-sdk/client-iam';
-import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsClients } from '../../lambdas/shared/adapters/aws-clients';
 import { mapWithConcurrency } from '../../lambdas/shared/concurrency';
-import type { Emulator } from '../emulator/emulator';
+import type { EmulatorControl } from '../emulator/emulator';
 
 const DAY_MS = 86_400_000;
 
@@ -69,7 +73,7 @@ export interface Seeded {
  * steps are grouped by day so the clock is frozen once per distinct day, not once per resource.
  */
 export async function seedAccount(
-  emulator: Emulator,
+  emulator: EmulatorControl,
   clients: Pick<AwsClients, 'iam' | 'secretsManager'>,
   spec: AccountSpec,
   now: Date,
@@ -111,7 +115,11 @@ export async function seedAccount(
   for (const secret of spec.secrets) {
     at(secret.createdDaysAgo, async () => {
       const { ARN } = await clients.secretsManager.send(
-        new CreateSecretCommand({ Name: secret.name, SecretString: `seeded-${secret.name}`, Tags: toTags(secret.tags) }),
+        new CreateSecretCommand({
+          Name: secret.name,
+          SecretString: `seeded-${secret.name}`,
+          Tags: toTags(secret.tags),
+        }),
       );
       if (ARN) secretArns.set(secret.name, ARN);
     });
@@ -143,14 +151,17 @@ export async function seedAccount(
             ...(role.externalId && { ExternalId: role.externalId }),
           }),
         );
-        if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey) throw new Error(`cannot assume ${role.name}`);
+        if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey)
+          throw new Error(`cannot assume ${role.name}`);
         await new SecretsManagerClient({
           credentials: {
             accessKeyId: Credentials.AccessKeyId,
             secretAccessKey: Credentials.SecretAccessKey,
             sessionToken: Credentials.SessionToken,
           },
-        }).send(new GetSecretValueCommand({ SecretId: 'does-not-exist' })).catch(() => undefined);
+        })
+          .send(new GetSecretValueCommand({ SecretId: 'does-not-exist' }))
+          .catch(() => undefined);
       });
     }
   }

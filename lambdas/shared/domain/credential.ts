@@ -38,7 +38,11 @@ export function credentialIdOf(c: { accountId: string; kind: CredentialKind; id:
   return `${c.accountId}:${c.kind}:${c.id}`;
 }
 
-export function parseCredentialId(credentialId: string): { accountId: string; kind: CredentialKind; id: string } {
+export function parseCredentialId(credentialId: string): {
+  accountId: string;
+  kind: CredentialKind;
+  id: string;
+} {
   const match = /^(\d{12}):(access-key|secret|role):(.+)$/.exec(credentialId);
   if (!match) {
     throw new Error(`not a credential id: ${JSON.stringify(credentialId)} (want <accountId>:<kind>:<id>)`);

@@ -31,7 +31,14 @@ export const TRIGGERS = [
 ] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
-export const CREDENTIAL_STATUSES = ['active', 'pending', 'disabled', 'deleted', 'exempt', 'protected'] as const;
+export const CREDENTIAL_STATUSES = [
+  'active',
+  'pending',
+  'disabled',
+  'deleted',
+  'exempt',
+  'protected',
+] as const;
 export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
 
 /** The first decision of a credential chains to this. */
@@ -108,7 +115,12 @@ export function hashDecision(decision: Omit<Decision, 'hash'>): string {
 
 /** Appends `input` to a chain whose last decision has `seq` and `lastHash`. */
 export function chainDecision(input: DecisionInput, previous: { seq: number; lastHash: string }): Decision {
-  const unhashed = { ...input, seq: previous.seq + 1, schemaVersion: SCHEMA_VERSION, prevHash: previous.lastHash };
+  const unhashed = {
+    ...input,
+    seq: previous.seq + 1,
+    schemaVersion: SCHEMA_VERSION,
+    prevHash: previous.lastHash,
+  };
   return { ...unhashed, hash: hashDecision(unhashed) };
 }
 
@@ -125,7 +137,10 @@ export function verifyChain(decisions: readonly Decision[]): ChainProblem[] {
   decisions.forEach((decision, index) => {
     const where = { seq: decision.seq, at: decision.at };
     if (decision.seq !== index + 1) {
-      problems.push({ ...where, problem: `seq ${decision.seq} where ${index + 1} was expected (a decision is missing)` });
+      problems.push({
+        ...where,
+        problem: `seq ${decision.seq} where ${index + 1} was expected (a decision is missing)`,
+      });
     }
     if (decision.prevHash !== expectedPrev) {
       problems.push({ ...where, problem: 'prevHash does not match the previous decision' });

@@ -62,10 +62,22 @@ export function evaluateCredential(
 
   const exemption = activeExemption(policy.exemptions, credential, credentialId, now);
   if (exemption) {
-    return { outcome: 'exempt', owner, until: exemption.until, approver: exemption.approver, reason: exemption.reason };
+    return {
+      outcome: 'exempt',
+      owner,
+      until: exemption.until,
+      approver: exemption.approver,
+      reason: exemption.reason,
+    };
   }
   if (state?.status === 'exempt' && state.exemptUntil && Date.parse(state.exemptUntil) > now.getTime()) {
-    return { outcome: 'exempt', owner, until: state.exemptUntil, approver: state.owner, reason: 'approved exemption' };
+    return {
+      outcome: 'exempt',
+      owner,
+      until: state.exemptUntil,
+      approver: state.owner,
+      reason: 'approved exemption',
+    };
   }
 
   const requestedTier = credential.tags[policy.tierTagKey];
@@ -77,7 +89,9 @@ export function evaluateCredential(
   const vouchedFor = reviewDueAt !== undefined && Date.parse(reviewDueAt) > now.getTime();
   const idleDays = daysBetween(credential.lastUsedAt ?? credential.createdAt, now);
   const rotationAgeDays =
-    credential.kind === 'role' ? undefined : daysBetween(credential.lastRotatedAt ?? credential.createdAt, now);
+    credential.kind === 'role'
+      ? undefined
+      : daysBetween(credential.lastRotatedAt ?? credential.createdAt, now);
 
   if (!vouchedFor) {
     if (reviewDueAt !== undefined) triggers.push('review-due');
@@ -105,7 +119,9 @@ export function evaluateCredential(
       ...(reviewDueAt && { reviewDueAt }),
       ...(credential.keySlot && { keySlot: credential.keySlot }),
       ...(credential.trustedAccounts && { trustedAccounts: credential.trustedAccounts }),
-      ...(credential.requiresExternalId !== undefined && { requiresExternalId: credential.requiresExternalId }),
+      ...(credential.requiresExternalId !== undefined && {
+        requiresExternalId: credential.requiresExternalId,
+      }),
       ...(requestedTier && !(requestedTier in policy.tiers) && { unknownTier: requestedTier }),
     },
   };
@@ -142,8 +158,7 @@ function activeExemption(
 ): Exemption | undefined {
   return exemptions.find(
     (e) =>
-      (e.match === credential.principal || e.match === credentialId) &&
-      Date.parse(e.until) > now.getTime(),
+      (e.match === credential.principal || e.match === credentialId) && Date.parse(e.until) > now.getTime(),
   );
 }
 

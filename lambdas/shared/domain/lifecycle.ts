@@ -35,7 +35,10 @@ export function planScanTransition(
     ...(current?.reviewDueAt && { reviewDueAt: current.reviewDueAt }),
     ...(credential.kind === 'access-key' && { keyCreatedAt: credential.createdAt.toISOString() }),
   };
-  const decide = (state: StateInput, decision: Pick<DecisionInput, 'action' | 'reason' | 'evidence'>): Transition => ({
+  const decide = (
+    state: StateInput,
+    decision: Pick<DecisionInput, 'action' | 'reason' | 'evidence'>,
+  ): Transition => ({
     state,
     decision: {
       credentialId,
@@ -88,7 +91,11 @@ export function planScanTransition(
           : new Date(context.now.getTime() + evaluation.tier.graceDays * DAY_MS).toISOString();
       return decide(
         { ...base, status: 'pending', triggers: evaluation.triggers, deadlineAt },
-        { action: 'flag', reason: describeFinding(evaluation), evidence: { ...evaluation.evidence, deadlineAt } },
+        {
+          action: 'flag',
+          reason: describeFinding(evaluation),
+          evidence: { ...evaluation.evidence, deadlineAt },
+        },
       );
     }
   }

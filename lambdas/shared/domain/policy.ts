@@ -26,7 +26,13 @@ const ExemptionSchema = z.strictObject({
 export type Exemption = z.infer<typeof ExemptionSchema>;
 
 const DEFAULT_TIERS = {
-  standard: { idleDays: 90, maxAgeDays: 365, graceDays: 14, reauthorizeForDays: 90, newCredentialGraceDays: 14 },
+  standard: {
+    idleDays: 90,
+    maxAgeDays: 365,
+    graceDays: 14,
+    reauthorizeForDays: 90,
+    newCredentialGraceDays: 14,
+  },
   critical: { idleDays: 30, maxAgeDays: 90, graceDays: 7, reauthorizeForDays: 30, newCredentialGraceDays: 7 },
 } satisfies Record<string, Tier>;
 
@@ -83,7 +89,9 @@ export class PolicyConfigError extends Error {
 export function parsePolicyConfig(input: unknown, source = 'policy config'): PolicyConfig {
   const result = PolicyConfigSchema.safeParse(input);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const problems = result.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
     throw new PolicyConfigError(`${source}: ${problems.join('; ')}`, { cause: result.error });
   }
   return result.data;

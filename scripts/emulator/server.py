@@ -1,0 +1,96 @@
+"""reauth's local AWS emulator: moto's server plus two things moto cannot do on its own.
+
+1. A clock. POST /_reauth/clock {"at": "<ISO-8601>"} freezes time (freezegun) for the whole process,
+   so resources created and keys used while it is frozen carry that date; DELETE /_reauth/clock
+   lets time run again. moto runs in this process (not as a subprocess) so the freeze reaches it.
+2. Secrets Manager's LastAccessedDate: GetSecretValue records it, truncated to the UTC day as AWS does
+   (moto leaves it empty).
+
+Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
+serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
+"""
+
+import json
+import logging
+import sys
+import threading
+import time
+
+from freezegun import freeze_time
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+CLOCK_PATH = "/_reauth/clock"
+RESET_PATH = "/moto-api/reset"
+
+_clock_lock = threading.Lock()
+_freezer = None
+
+
+def set_clock(at):
+    """Freezes time at `at` (ISO-8601), or lets it run again when `at` is None."""
+    global _freezer
+    with _clock_lock:
+        if _freezer is not None:
+            _freezer.stop()
+            _freezer = None
+        if at is not None:
+            _freezer = freeze_time(at)
+            _freezer.start()
+
+
+_get_secret_value = SecretsManagerBackend.get_secret_value
+_secret_to_dict = FakeSecret.to_dict
+
+
+def get_secret_value(self, secret_id, *args, **kwargs):
+    response = _get_secret_value(self, secret_id, *args, **kwargs)
+    now = int(time.time())
+    self.secrets[secret_id].reauth_last_accessed = now - now % 86400
+    return response
+
+
+def secret_to_dict(self):
+    described = _secret_to_dict(self)
+    described["LastAccessedDate"] = getattr(self, "reauth_last_accessed", None)
+    return described
+
+
+SecretsManagerBackend.get_secret_value = get_secret_value
+FakeSecret.to_dict = secret_to_dict
+
+
+def with_clock(moto_app):
+    def app(environ, start_response):
+        request = Request(environ)
+        if request.path == CLOCK_PATH:
+            if request.method == "POST":
+                at = json.loads(request.get_data() or b"{}").get("at")
+                if not isinstance(at, str):
+                    return Response('{"error": "body must be {\\"at\\": ISO-8601}"}', 400)(environ, start_response)
+                set_clock(at)
+            elif request.method == "DELETE":
+                set_clock(None)
+            else:
+                return Response(status=405)(environ, start_response)
+            return Response(json.dumps({"now": time.time()}), 200, mimetype="application/json")(environ, start_response)
+        if request.path == RESET_PATH and request.method == "POST":
+            set_clock(None)  # a reset returns the emulator to a fresh start, clock included
+        return moto_app(environ, start_response)
+
+    return app
+
+
+def main():
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    server = make_server("127.0.0.1", port, with_clock(DomainDispatcherApplication(create_backend_app)), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"READY {server.server_port}", flush=True)
+    sys.stdin.read()  # returns when the parent closes our stdin or dies
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+import { beforeAll, inject } from 'vitest';
+import { createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
+import { connectEmulator, emulatorEnv } from '../../scripts/emulator/emulator';
+
+/**
+ * The emulator of this worker, reset before the file's tests, and SDK clients pointed at it
+ * (the same clients the Lambdas build, through `AWS_ENDPOINT_URL`).
+ */
+export function useEmulator() {
+  const endpoints = inject('emulatorEndpoints');
+  // VITEST_POOL_ID is 1-based and at most maxWorkers: each worker owns one emulator.
+  const endpoint = endpoints[(Number(process.env.VITEST_POOL_ID ?? 1) - 1) % endpoints.length];
+  if (!endpoint) throw new Error('no emulator: run the tests with vitest (test/global-setup.ts starts it)');
+  Object.assign(process.env, emulatorEnv(endpoint));
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_SESSION_TOKEN;
+  const emulator = connectEmulator(endpoint);
+  beforeAll(() => emulator.reset());
+  return { emulator, clients: createAwsClients() };
+}
