@@ -42,22 +42,41 @@ function state(overrides: Partial<CredentialState>): CredentialState {
 
 describe('evaluateCredential', () => {
   it('leaves a busy, owned, recently created key alone', () => {
-    const result = evaluateCredential(key({ createdAt: daysAgo(30), lastRotatedAt: daysAgo(30) }), undefined, policy, NOW);
+    const result = evaluateCredential(
+      key({ createdAt: daysAgo(30), lastRotatedAt: daysAgo(30) }),
+      undefined,
+      policy,
+      NOW,
+    );
     expect(result).toEqual({ outcome: 'ok', owner: 'U0123' });
   });
 
   it('flags a key unused for longer than its tier allows, with the idle days as evidence', () => {
-    const result = evaluateCredential(key({ createdAt: daysAgo(100), lastUsedAt: daysAgo(91) }), undefined, policy, NOW);
+    const result = evaluateCredential(
+      key({ createdAt: daysAgo(100), lastUsedAt: daysAgo(91) }),
+      undefined,
+      policy,
+      NOW,
+    );
     expect(result.outcome).toBe('finding');
     if (result.outcome !== 'finding') return;
     expect(result.triggers).toEqual(['idle']);
-    expect(result.evidence).toMatchObject({ idleDays: 91, tier: 'standard', lastUsedAt: daysAgo(91).toISOString() });
+    expect(result.evidence).toMatchObject({
+      idleDays: 91,
+      tier: 'standard',
+      lastUsedAt: daysAgo(91).toISOString(),
+    });
     expect(describeFinding(result)).toBe('unused for 91 days (tier standard allows 90)');
   });
 
   it('uses the tier named by the tier tag', () => {
     const result = evaluateCredential(
-      key({ createdAt: daysAgo(60), lastRotatedAt: daysAgo(60), lastUsedAt: daysAgo(45), tags: { 'reauth:owner': 'U1', 'reauth:tier': 'critical' } }),
+      key({
+        createdAt: daysAgo(60),
+        lastRotatedAt: daysAgo(60),
+        lastUsedAt: daysAgo(45),
+        tags: { 'reauth:owner': 'U1', 'reauth:tier': 'critical' },
+      }),
       undefined,
       policy,
       NOW,
@@ -72,18 +91,36 @@ describe('evaluateCredential', () => {
       policy,
       NOW,
     );
-    expect(result.outcome === 'finding' && result.evidence).toMatchObject({ tier: 'standard', unknownTier: 'gold' });
+    expect(result.outcome === 'finding' && result.evidence).toMatchObject({
+      tier: 'standard',
+      unknownTier: 'gold',
+    });
   });
 
   it('counts a never-used credential from its creation, after the new-credential grace', () => {
-    const young = evaluateCredential(key({ createdAt: daysAgo(10), lastUsedAt: undefined }), undefined, policy, NOW);
-    const old = evaluateCredential(key({ createdAt: daysAgo(20), lastUsedAt: undefined }), undefined, policy, NOW);
+    const young = evaluateCredential(
+      key({ createdAt: daysAgo(10), lastUsedAt: undefined }),
+      undefined,
+      policy,
+      NOW,
+    );
+    const old = evaluateCredential(
+      key({ createdAt: daysAgo(20), lastUsedAt: undefined }),
+      undefined,
+      policy,
+      NOW,
+    );
     expect(young.outcome).toBe('ok');
     expect(old.outcome === 'finding' && old.evidence).toMatchObject({ idleDays: 20, lastUsedAt: null });
   });
 
   it('flags a key not rotated within maxAgeDays but never a role', () => {
-    const oldKey = evaluateCredential(key({ createdAt: daysAgo(400), lastRotatedAt: daysAgo(400) }), undefined, policy, NOW);
+    const oldKey = evaluateCredential(
+      key({ createdAt: daysAgo(400), lastRotatedAt: daysAgo(400) }),
+      undefined,
+      policy,
+      NOW,
+    );
     const oldRole = evaluateCredential(
       key({ kind: 'role', id: 'vendor', createdAt: daysAgo(400), lastRotatedAt: undefined }),
       undefined,
@@ -100,12 +137,22 @@ describe('evaluateCredential', () => {
   });
 
   it('takes the first owner tag key that has a value', () => {
-    const result = evaluateCredential(key({ tags: { 'reauth:owner': ' ', owner: 'alice@example.com' } }), undefined, policy, NOW);
+    const result = evaluateCredential(
+      key({ tags: { 'reauth:owner': ' ', owner: 'alice@example.com' } }),
+      undefined,
+      policy,
+      NOW,
+    );
     expect(result.owner).toBe('alice@example.com');
   });
 
   it('skips a protected principal whatever its triggers', () => {
-    const result = evaluateCredential(key({ principal: 'break-glass-admin', tags: {} }), undefined, policy, NOW);
+    const result = evaluateCredential(
+      key({ principal: 'break-glass-admin', tags: {} }),
+      undefined,
+      policy,
+      NOW,
+    );
     expect(result).toEqual({ outcome: 'protected', owner: '#security', pattern: 'break-glass-*' });
   });
 
@@ -114,7 +161,12 @@ describe('evaluateCredential', () => {
       exemptions: [{ match: 'ci-deployer', until: '2026-12-31', approver: 'U999', reason: 'migration' }],
     });
     const during = evaluateCredential(key({ lastUsedAt: daysAgo(300) }), undefined, exempting, NOW);
-    const after = evaluateCredential(key({ lastUsedAt: daysAgo(300) }), undefined, exempting, new Date('2027-01-02'));
+    const after = evaluateCredential(
+      key({ lastUsedAt: daysAgo(300) }),
+      undefined,
+      exempting,
+      new Date('2027-01-02'),
+    );
     expect(during).toMatchObject({ outcome: 'exempt', until: '2026-12-31', approver: 'U999' });
     expect(after.outcome).toBe('finding');
   });
@@ -139,6 +191,8 @@ describe('matchesPattern', () => {
   it('treats * as a wildcard and everything else literally', () => {
     expect(matchesPattern('break-glass-*', 'break-glass-admin')).toBe(true);
     expect(matchesPattern('a.b', 'axb')).toBe(false);
-    expect(matchesPattern('arn:aws:iam::*:role/reauth-*', 'arn:aws:iam::123456789012:role/reauth-scan')).toBe(true);
+    expect(matchesPattern('arn:aws:iam::*:role/reauth-*', 'arn:aws:iam::123456789012:role/reauth-scan')).toBe(
+      true,
+    );
   });
 });

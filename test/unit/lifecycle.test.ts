@@ -80,7 +80,11 @@ describe('planScanTransition', () => {
       state,
       context,
     );
-    expect(next?.state).toMatchObject({ triggers: ['idle', 'orphaned'], deadlineAt: state.deadlineAt, owner: '#security' });
+    expect(next?.state).toMatchObject({
+      triggers: ['idle', 'orphaned'],
+      deadlineAt: state.deadlineAt,
+      owner: '#security',
+    });
   });
 
   it('records a protected principal once, as an exempt decision with the reason', () => {
@@ -95,7 +99,10 @@ describe('planScanTransition', () => {
 
   it('leaves a disabled credential to the enforce job', () => {
     const evaluation = evaluateCredential(idleSecret, undefined, policy, NOW, credentialId);
-    const disabled = { ...stored(planScanTransition(credentialId, idleSecret, evaluation, undefined, context) as never), status: 'disabled' as const };
+    const disabled = {
+      ...stored(planScanTransition(credentialId, idleSecret, evaluation, undefined, context) as never),
+      status: 'disabled' as const,
+    };
     expect(planScanTransition(credentialId, idleSecret, evaluation, disabled, context)).toBeUndefined();
   });
 });

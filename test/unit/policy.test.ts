@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { PolicyConfigError, parsePolicyConfig, parsePolicyConfigText, policyIdOf } from '../../lambdas/shared/domain/policy';
+import {
+  PolicyConfigError,
+  parsePolicyConfig,
+  parsePolicyConfigText,
+  policyIdOf,
+} from '../../lambdas/shared/domain/policy';
 
 describe('policy config', () => {
   it('gives a working report-mode policy for an empty config', () => {
@@ -10,7 +15,17 @@ describe('policy config', () => {
   });
 
   it('names the bad field in the error', () => {
-    const bad = { tiers: { standard: { idleDays: 0, maxAgeDays: 1, graceDays: 1, reauthorizeForDays: 1, newCredentialGraceDays: 1 } } };
+    const bad = {
+      tiers: {
+        standard: {
+          idleDays: 0,
+          maxAgeDays: 1,
+          graceDays: 1,
+          reauthorizeForDays: 1,
+          newCredentialGraceDays: 1,
+        },
+      },
+    };
     expect(() => parsePolicyConfig(bad, 'reauth.config.json')).toThrow(
       /^reauth\.config\.json: tiers\.standard\.idleDays: /,
     );
