@@ -5,11 +5,16 @@
    lets time run again. moto runs in this process (not as a subprocess) so the freeze reaches it.
 2. Secrets Manager's LastAccessedDate: GetSecretValue records it, truncated to the UTC day as AWS does
    (moto leaves it empty).
+3. DynamoDB transactions that scale: moto deep-copies every table a transaction touches, to roll
+   back on failure, so each write costs the size of the table (minutes for a few thousand decisions),
+   and without a lock a concurrent request can change a table mid-copy (an HTTP 500). Here
+   transactions take turns, as DynamoDB isolates them, and only the items they touch are saved.
 
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
 """
 
+import copy
 import json
 import logging
 import sys
@@ -18,6 +23,10 @@ import time
 
 from freezegun import freeze_time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -60,6 +69,52 @@ def secret_to_dict(self):
 
 SecretsManagerBackend.get_secret_value = get_secret_value
 FakeSecret.to_dict = secret_to_dict
+
+_transact_write_items = DynamoDBBackend.transact_write_items
+_transactions = threading.Lock()
+
+
+class _CopyButNotTables:
+    """moto.dynamodb.models' `copy`, minus the whole-table snapshot (transact_write_items saves items)."""
+
+    copy = staticmethod(copy.copy)
+
+    @staticmethod
+    def deepcopy(value, *args):
+        return value if isinstance(value, Table) else copy.deepcopy(value, *args)
+
+
+dynamodb_models.copy = _CopyButNotTables
+
+
+def transact_write_items(self, transact_items, *args, **kwargs):
+    with _transactions:
+        saved = []
+        for entry in transact_items:
+            operation = next(iter(entry.values()))
+            table = self.tables.get(operation.get("TableName"))
+            key = operation.get("Key") or operation.get("Item") or {}
+            if table is None or table.hash_key_attr not in key:
+                continue  # moto rejects it before changing anything
+            hash_key = DynamoType(key[table.hash_key_attr])
+            range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
+            if table.has_range_key and range_key is None:
+                continue
+            saved.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+        try:
+            return _transact_write_items(self, transact_items, *args, **kwargs)
+        except Exception:
+            for table, hash_key, range_key, before in reversed(saved):
+                if before is None:
+                    table.delete_item(hash_key, range_key)
+                elif range_key is None:
+                    table.items[hash_key] = before
+                else:
+                    table.items[hash_key][range_key] = before
+            raise
+
+
+DynamoDBBackend.transact_write_items = transact_write_items
 
 
 def with_clock(moto_app):
