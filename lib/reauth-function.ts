@@ -1,0 +1,149 @@
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { z } from 'zod';
+
+/** The repository root: Lambda entries, the lock file and the default policy file are found from here. */
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * An environment value that needs more than a string: a grant, or a file shipped in the bundle.
+ * Bindings sit in the typed `environment` itself, so the contract still has one entry per variable
+ * (a missing one fails `tsc`) and the variable, its grant and its file are set in one place.
+ */
+export interface EnvBinding {
+  /** Shell commands run after esbuild, given the bundle's output directory. */
+  readonly afterBundling?: (outputDir: string) => string[];
+  /** Grants what the value needs to the function and returns the variable's value. */
+  bind(fn: NodejsFunction): string;
+}
+
+/**
+ * TABLE_NAME plus data access to the table: `read`, or `write` = read + put and update. The decisions
+ * are an append-only compliance record, so no function may delete items (no DeleteItem, BatchWriteItem).
+ */
+export function bindTable(table: TableV2, access: 'read' | 'write'): EnvBinding {
+  return {
+    bind: (fn) => {
+      table.grantReadData(fn);
+      if (access === 'write')
+        table.grant(fn, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem');
+      const tableId = Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement);
+      if (fn.role) {
+        Validations.of(fn.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
+          reason: `The ${access} grant on the decision table extends to its indexes: state is loaded per account with one paged Query on the stateByAccount GSI instead of a read per credential.`,
+        });
+      }
+      return table.tableName;
+    },
+  };
+}
+
+/** Ships `path` in the bundle as `name`; the variable holds `name`, resolved against LAMBDA_TASK_ROOT. */
+export function bundleFile(path: string, name: string): EnvBinding {
+  const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  return {
+    afterBundling: (outputDir) => [`cp ${quote(resolve(path))} ${quote(join(outputDir, name))}`],
+    bind: () => name,
+  };
+}
+
+/** Properties of a {@link ReauthFunction}. */
+export interface ReauthFunctionProps<S extends z.ZodObject> {
+  /** The handler, relative to the repo root: `lambdas/<name>/handler.ts`. */
+  readonly entry: string;
+  /** What the function does; also describes its role. */
+  readonly description: string;
+  /** The function's environment contract (`lambdas/<name>/env.ts`); literal values are checked at synth. */
+  readonly environmentSchema: S;
+  /** One value per variable of the contract, or a binding (`bindTable`, `bundleFile`). */
+  readonly environment: { readonly [K in keyof z.input<S>]: string | EnvBinding };
+  /** @default Duration.seconds(30) */
+  readonly timeout?: Duration;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** @default RetentionDays.ONE_YEAR */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Logs say what each run did, so they expire with their retention rather than with the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * A reauth Lambda with the house defaults: Node.js 24 on ARM64, an ESM bundle built locally by esbuild
+ * with source maps, JSON logs into its own log group, and a role that may write only to that log group.
+ */
+export class ReauthFunction<S extends z.ZodObject> extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ReauthFunctionProps<S>) {
+    super(scope, id);
+    const environment = Object.entries(props.environment) as [string, string | EnvBinding][];
+    const literals = Object.fromEntries(
+      environment.filter((e): e is [string, string] => typeof e[1] === 'string' && !Token.isUnresolved(e[1])),
+    );
+    const checked = props.environmentSchema.partial().safeParse(literals);
+    if (!checked.success) throw new Error(`${this.node.path} environment: ${checked.error.message}`);
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_YEAR,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role: ${props.description}`,
+    });
+    // Instead of AWSLambdaBasicExecutionRole, which may write to every log group in the account.
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: join(REPO_ROOT, props.entry),
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      timeout: props.timeout ?? Duration.seconds(30),
+      memorySize: props.memorySize ?? 256,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        // Some CommonJS dependencies call require() for Node built-ins, which ESM output lacks.
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        // Ship the SDK versions the tests ran against, not whichever the runtime carries today.
+        bundleAwsSDK: true,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir, outputDir) =>
+            environment.flatMap(([, value]) =>
+              typeof value === 'string' ? [] : (value.afterBundling?.(outputDir) ?? []),
+            ),
+        },
+      },
+    });
+    for (const [name, value] of environment) {
+      this.function.addEnvironment(name, typeof value === 'string' ? value : value.bind(this.function));
+    }
+  }
+}

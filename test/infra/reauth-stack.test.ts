@@ -1,0 +1,267 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ScanEnvSchema } from '../../lambdas/scan/env';
+import { buildApp } from '../../lib/reauth-app';
+import { REPO_ROOT, type ReauthFunctionProps } from '../../lib/reauth-function';
+
+// Checked by `tsc`: a function's environment is typed from its zod contract.
+// @ts-expect-error POLICY_FILE is missing
+const _missingVariable: ReauthFunctionProps<typeof ScanEnvSchema>['environment'] = {
+  TABLE_NAME: 'decisions',
+};
+
+const SCAN_READS = [
+  'iam:GenerateCredentialReport',
+  'iam:GetAccountAuthorizationDetails',
+  'iam:GetCredentialReport',
+  'iam:ListAccessKeys',
+  'secretsmanager:ListSecrets',
+];
+
+// One synth for the whole file: it bundles the scan Lambda with esbuild.
+const outdir = mkdtempSync(join(tmpdir(), 'reauth-infra-'));
+let built: ReturnType<typeof buildApp>;
+let assembly: CloudAssembly;
+let template: Template;
+let ids: { table: string; fn: string; fnRole: string; dlq: string; topic: string };
+
+beforeAll(() => {
+  built = buildApp({ configPath: join(REPO_ROOT, 'reauth.config.json'), outdir });
+  assembly = built.app.synth(); // throws if cdk-nag has an unacknowledged finding
+  template = Template.fromJSON(assembly.getStackArtifact(built.stack.artifactId).template);
+  const only = (type: string) => {
+    const found = Object.keys(template.findResources(type));
+    expect(found, type).toHaveLength(1);
+    return found[0] as string;
+  };
+  const fn = only('AWS::Lambda::Function');
+  ids = {
+    table: only('AWS::DynamoDB::GlobalTable'),
+    fn,
+    fnRole: template.toJSON().Resources[fn].Properties.Role['Fn::GetAtt'][0],
+    dlq: only('AWS::SQS::Queue'),
+    topic: only('AWS::SNS::Topic'),
+  };
+});
+
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+/** Every action the role's policies allow. */
+function allowedActions(roleId: string): string[] {
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
+  return Object.values(policies).flatMap((policy) =>
+    policy.Properties.PolicyDocument.Statement.filter(
+      (s: { Effect: string }) => s.Effect === 'Allow',
+    ).flatMap((s: { Action: string | string[] }) => [s.Action].flat()),
+  );
+}
+
+describe('decision table', () => {
+  it('is on-demand, encrypted, point-in-time recoverable, deletion-protected and retained', () => {
+    template.hasResource('AWS::DynamoDB::GlobalTable', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        BillingMode: 'PAY_PER_REQUEST',
+        SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+        Replicas: [
+          Match.objectLike({
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+            DeletionProtectionEnabled: true,
+          }),
+        ],
+      }),
+    });
+  });
+
+  it("has the store's keys and the stateByAccount index over every attribute", () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'stateByAccount',
+          KeySchema: [
+            { AttributeName: 'stateAccountId', KeyType: 'HASH' },
+            { AttributeName: 'credentialId', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+      AttributeDefinitions: Match.arrayEquals([
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+        { AttributeName: 'stateAccountId', AttributeType: 'S' },
+        { AttributeName: 'credentialId', AttributeType: 'S' },
+      ]),
+    });
+  });
+});
+
+describe('scan function', () => {
+  it('runs Node.js 24 on ARM64 with JSON logs, source maps and the table and policy in its environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Description: Match.stringLikeRegexp('.+'),
+      Timeout: 900,
+      MemorySize: 1024,
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: Match.anyValue() },
+      Environment: {
+        Variables: {
+          TABLE_NAME: { Ref: ids.table },
+          POLICY_FILE: 'policy.json',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+
+  it('ships the policy file in its bundle as policy.json, beside a source map', () => {
+    const { S3Key } = template.toJSON().Resources[ids.fn].Properties.Code;
+    const bundle = join(assembly.directory, `asset.${S3Key.replace(/\.zip$/, '')}`);
+
+    expect(readFileSync(join(bundle, 'policy.json'), 'utf8')).toBe(
+      readFileSync(join(REPO_ROOT, 'reauth.config.json'), 'utf8'),
+    );
+    expect(readFileSync(join(bundle, 'index.mjs.map'), 'utf8')).toContain('"mappings"');
+  });
+
+  it('may only read IAM and Secrets Manager', () => {
+    const actions = allowedActions(ids.fnRole);
+
+    expect(actions.filter((a) => /^(iam|secretsmanager):/.test(a)).sort()).toEqual(SCAN_READS);
+    expect(
+      actions.filter((a) => /^(iam|secretsmanager):(?!Get|List|GenerateCredentialReport)/.test(a)),
+    ).toEqual([]);
+    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
+  });
+
+  it('cannot delete from the append-only decision table', () => {
+    const actions = allowedActions(ids.fnRole);
+
+    expect(actions).toEqual(
+      expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem']),
+    );
+    expect(actions).not.toContain('dynamodb:DeleteItem');
+    expect(actions).not.toContain('dynamodb:BatchWriteItem');
+  });
+});
+
+describe('schedule and alarms', () => {
+  it('invokes the scan daily, retrying, then dead-lettering to an encrypted SSL-only queue', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Description: Match.stringLikeRegexp('.+'),
+      ScheduleExpression: 'cron(0 6 * * ? *)',
+      Target: {
+        Arn: { 'Fn::GetAtt': [ids.fn, 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: Match.anyValue() },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [ids.dlq, 'Arn'] } },
+        RoleArn: Match.anyValue(),
+      },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('alarms on any scan error in a day and on any dead letter, to the encrypted alarm topic', () => {
+    const toTopic = { AlarmActions: [{ Ref: ids.topic }] };
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...toTopic,
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: ids.fn } }],
+      Period: 3600,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...toTopic,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('describes every role and outputs the table and function names', () => {
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.Description).toMatch(/\w{10,}/);
+    }
+    template.hasOutput('TableName', { Value: { Ref: ids.table } });
+    template.hasOutput('ScanFunctionName', { Value: { Ref: ids.fn } });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('has no unacknowledged finding', () => {
+    const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8'));
+
+    expect(report.pluginReports.flatMap((r: { violations: unknown[] }) => r.violations)).toEqual([]);
+    // Also run the pack directly, so this fails even if the app stopped registering it.
+    expect(new AwsSolutionsChecks().validateScope(built.app).violations).toEqual([]);
+  });
+
+  it('acknowledges only the expected findings, each with a specific reason kept in the template', () => {
+    const acknowledged = built.app.node.findAll().flatMap((c) =>
+      c.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) =>
+          Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({
+            at: `${c.node.path} ${id.replace(/^annotation::/i, '')}`,
+            reason,
+          })),
+        ),
+    );
+
+    expect(acknowledged.map((a) => a.at).sort()).toEqual(
+      [
+        'Reauth/ScanJob/Scan/Role AwsSolutions-IAM5[Resource::*]',
+        `Reauth/ScanJob/Scan/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
+        'Reauth/ScanJob/ScheduleDeadLetters AwsSolutions-SQS3',
+        `Reauth/ScanJob/SchedulerRole AwsSolutions-IAM5[Resource::<${ids.fn}.Arn>:*]`,
+      ].sort(),
+    );
+    for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(60);
+    const wildcard = acknowledged.find((a) => a.at.endsWith('[Resource::*]'))?.reason;
+    for (const action of SCAN_READS) expect(wildcard).toContain(action);
+    template.hasResource('AWS::IAM::Policy', {
+      Metadata: {
+        cdk_nag: {
+          rules_to_suppress: Match.arrayWith([{ id: 'AwsSolutions-IAM5[Resource::*]', reason: wildcard }]),
+        },
+      },
+    });
+  });
+});
+
+describe('policy config', () => {
+  it('fails the build naming the bad field', () => {
+    const bad = join(outdir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ tiers: { standard: { idleDays: 0 } } }));
+
+    expect(() => buildApp({ configPath: bad, outdir: join(outdir, 'bad') })).toThrow(
+      /bad\.json: tiers\.standard\.idleDays: Too small/,
+    );
+  });
+});
