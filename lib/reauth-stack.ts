@@ -65,6 +65,10 @@ export class ReauthStack extends Stack {
     });
 
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'Subscribe (email, chat) to hear when a scan fails or cannot be started',
+      value: this.alarmTopic.topicArn,
+    });
     new CfnOutput(this, 'ScanFunctionName', { value: this.scanJob.function.function.functionName });
     new CfnOutput(this, 'PolicyId', {
       description: 'Recorded as policyId on every decision made under this policy',
