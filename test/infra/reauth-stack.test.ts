@@ -182,7 +182,7 @@ describe('schedule and alarms', () => {
     });
   });
 
-  it('alarms on any scan error in a day and on any dead letter, to the encrypted alarm topic', () => {
+  it('alarms on any scan error within an hour and on any dead letter, to the encrypted alarm topic', () => {
     const toTopic = { AlarmActions: [{ Ref: ids.topic }] };
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...toTopic,
