@@ -130,6 +130,8 @@ export function formatScanReport(report: ScanReport): string {
     `${findings.length} need reauthorization; ${report.decisionsWritten} decisions recorded this run` +
       (report.mode === 'report' ? ' (report mode: nothing in IAM or Secrets Manager was changed).' : '.'),
   );
+  if (report.cleared.length > 0)
+    lines.push(`No longer needing an answer (the finding went away): ${report.cleared.join(', ')}`);
   if (report.unresolved.length > 0)
     lines.push(`Not resolved (rotated meanwhile): ${report.unresolved.join(', ')}`);
   return lines.join('\n');

@@ -37,6 +37,7 @@ export async function handler(): Promise<{
     inventory: report.inventory,
     findings: findings.length,
     decisionsWritten: report.decisionsWritten,
+    cleared: report.cleared.length,
     unresolved: report.unresolved,
   });
   return {

@@ -51,6 +51,8 @@ export interface ScanReport {
   inventory: { accessKeys: number; secrets: number; roles: number };
   rows: ScanRow[];
   decisionsWritten: number;
+  /** Credentials that were pending and whose finding went away (used again, rotated, re-tagged). */
+  cleared: string[];
   /** Access keys from the credential report no longer found by ListAccessKeys (rotated meanwhile). */
   unresolved: string[];
 }
@@ -101,7 +103,12 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
     const state = credentialId ? states.get(credentialId) : undefined;
     return { credential, evaluation: evaluateCredential(credential, state, policy, now, credentialId) };
   });
-  const needsRecord = evaluated.filter(({ evaluation }) => evaluation.outcome !== 'ok');
+  // Findings, and pending credentials whose finding went away (their ids are known from their state).
+  const needsRecord = evaluated.filter(
+    ({ credential, evaluation }) =>
+      evaluation.outcome !== 'ok' ||
+      (credential.id && states.get(credentialIdOf({ ...credential, id: credential.id }))?.status === 'pending'),
+  );
 
   // Per-credential calls only for findings: map report slots to key ids for users with one.
   const unresolvedKeys = needsRecord.map((e) => e.credential).filter((c) => c.kind === 'access-key' && !c.id);
@@ -115,6 +122,7 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
 
   progress(`recording ${toRecord.length} findings`);
   let decisionsWritten = 0;
+  const cleared: string[] = [];
   const rows = await mapWithConcurrency(toRecord, WRITE_CONCURRENCY, async (credential) => {
     const credentialId = credentialIdOf(credential);
     let evaluation = evaluateCredential(credential, states.get(credentialId), policy, now, credentialId);
@@ -128,6 +136,7 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
       { known: states.get(credentialId) },
     );
     if (written) decisionsWritten++;
+    if (written?.action === 'reauthorize') cleared.push(credentialId);
     return toRow(credentialId, credential, evaluation, now, written ? 'recorded' : 'unchanged');
   });
 
@@ -144,6 +153,7 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
     },
     rows: rows.filter((row): row is ScanRow => row !== undefined),
     decisionsWritten,
+    cleared,
     unresolved: resolved.unresolved.map((c) => `${c.principal} key ${c.keySlot}`),
   };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
@@ -120,6 +121,25 @@ describe('the scan Lambda on a seeded account', () => {
       expect(history).toHaveLength(1);
       expect(verifyChain(history)).toEqual([]);
     }
+  });
+});
+
+describe('the next scan after an owner put a credential back to use', () => {
+  it('clears the pending secret, recording why, and leaves the others pending', async () => {
+    const warehouse = stateOf('secret', 'prod/data/warehouse');
+    await clients.secretsManager.send(new GetSecretValueCommand({ SecretId: 'prod/data/warehouse' }));
+
+    const run = await runHandler();
+
+    expect(run.decisionsWritten).toBe(1);
+    const after = await store.getState(warehouse?.credentialId ?? '');
+    expect(after).toMatchObject({ status: 'active', triggers: [] });
+    const last = (await store.history(warehouse?.credentialId ?? '')).at(-1);
+    expect(last).toMatchObject({ action: 'reauthorize', actor: 'system:scan', seq: 2 });
+    expect(last?.reason).toMatch(/idle no longer applies/);
+    expect(
+      (await store.getState(stateOf('secret', 'prod/search/opensearch')?.credentialId ?? ''))?.status,
+    ).toBe('pending');
   });
 });
 

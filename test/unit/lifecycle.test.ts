@@ -105,4 +105,38 @@ describe('planScanTransition', () => {
     };
     expect(planScanTransition(credentialId, idleSecret, evaluation, disabled, context)).toBeUndefined();
   });
+
+  it('clears a pending credential whose finding went away, recording the use that cleared it', () => {
+    const evaluation = evaluateCredential(idleSecret, undefined, policy, NOW, credentialId);
+    const pending = stored(
+      planScanTransition(credentialId, idleSecret, evaluation, undefined, context) as never,
+    );
+    const readAgain = { ...idleSecret, lastUsedAt: daysAgo(0) };
+
+    const next = planScanTransition(
+      credentialId,
+      readAgain,
+      evaluateCredential(readAgain, pending, policy, NOW, credentialId),
+      pending,
+      context,
+    );
+
+    expect(next?.state).toMatchObject({ status: 'active', triggers: [] });
+    expect(next?.state.deadlineAt).toBeUndefined();
+    expect(next?.decision).toMatchObject({ action: 'reauthorize', actor: 'system:scan' });
+    expect(next?.decision.reason).toMatch(/idle no longer applies \(last used 2026-11-22\)/);
+  });
+
+  it('records nothing for a healthy credential it never flagged', () => {
+    const healthy = { ...idleSecret, lastUsedAt: daysAgo(1) };
+    expect(
+      planScanTransition(
+        credentialId,
+        healthy,
+        evaluateCredential(healthy, undefined, policy, NOW, credentialId),
+        undefined,
+        context,
+      ),
+    ).toBeUndefined();
+  });
 });

@@ -56,7 +56,23 @@ export function planScanTransition(
 
   switch (evaluation.outcome) {
     case 'ok':
-      return undefined;
+      // A pending credential whose finding went away (used again, rotated, re-tagged) is resolved;
+      // the evidence that resolved it is the record.
+      if (current?.status !== 'pending') return undefined;
+      return decide(
+        { ...base, status: 'active' },
+        {
+          action: 'reauthorize',
+          reason: `resolved without an answer: ${current.triggers.join(', ')} no longer applies${
+            credential.lastUsedAt ? ` (last used ${credential.lastUsedAt.toISOString().slice(0, 10)})` : ''
+          }`,
+          evidence: {
+            resolvedTriggers: current.triggers,
+            lastUsedAt: credential.lastUsedAt?.toISOString() ?? null,
+            lastRotatedAt: credential.lastRotatedAt?.toISOString() ?? null,
+          },
+        },
+      );
     case 'protected':
       if (current?.status === 'protected') return undefined;
       return decide(
