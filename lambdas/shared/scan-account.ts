@@ -107,7 +107,8 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
   const needsRecord = evaluated.filter(
     ({ credential, evaluation }) =>
       evaluation.outcome !== 'ok' ||
-      (credential.id && states.get(credentialIdOf({ ...credential, id: credential.id }))?.status === 'pending'),
+      (credential.id &&
+        states.get(credentialIdOf({ ...credential, id: credential.id }))?.status === 'pending'),
   );
 
   // Per-credential calls only for findings: map report slots to key ids for users with one.
