@@ -168,7 +168,8 @@ describe('reauth scan and reauth decisions', () => {
       expect(await main(['scan', '--json', '--config', DEMO_POLICY, '--table', TABLE])).toBe(0);
       const report = JSON.parse(String(out.mock.calls.at(-1)?.[0])) as ScanReport;
       expect(report.decisionsWritten).toBe(0);
-      expect(report.rows.filter((row) => row.outcome === 'finding')).toHaveLength(firstRun.findings);
+      // The secret put back to use above is no longer a finding.
+      expect(report.rows.filter((row) => row.outcome === 'finding')).toHaveLength(firstRun.findings - 1);
 
       const id = `${ACCOUNT}:access-key:${seeded.keyIds.get('ci-deployer')?.[0]}`;
       expect(await main(['decisions', id, '--table', TABLE])).toBe(0);
