@@ -66,6 +66,25 @@ export const PolicyConfigSchema = z
       .default({ maxActions: 25, maxFraction: 0.05 }),
     /** A credential report younger than this is reused instead of generating a new one. */
     credentialReportMaxAgeMinutes: z.number().int().nonnegative().default(60),
+    /** Who may answer in Slack, and when owners are reminded. */
+    slack: z
+      .strictObject({
+        /** Owner (as the owner tag names them) → Slack user ids who may decide in their place. */
+        delegates: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
+        /** Reminders, as the fraction of the grace period gone; another one a day before the deadline. */
+        reminderFractions: z.array(z.number().gt(0).lt(1)).default([0.5]),
+        remindDayBefore: z.boolean().default(true),
+      })
+      .default({ delegates: {}, reminderFractions: [0.5], remindDayBefore: true }),
+    /** What enforce mode does once a deadline passes. */
+    enforcement: z
+      .strictObject({
+        /** An owner can restore a disabled credential from Slack for this many days. */
+        restoreWindowDays: z.number().int().positive().default(30),
+        /** No action when the inventory is older than this: AWS refreshes a credential report every 4 hours. */
+        freshnessMaxAgeHours: z.number().positive().default(4),
+      })
+      .default({ restoreWindowDays: 30, freshnessMaxAgeHours: 4 }),
   })
   .superRefine((config, ctx) => {
     if (!(config.defaultTier in config.tiers)) {
