@@ -49,6 +49,8 @@ export interface ScanReport {
   startedAt: string;
   finishedAt: string;
   inventory: { accessKeys: number; secrets: number; roles: number };
+  /** When IAM generated the credential report this scan read: the age of its access-key data. */
+  inventoryAt: string;
   rows: ScanRow[];
   decisionsWritten: number;
   /** Credentials that were pending and whose finding went away (used again, rotated, re-tagged). */
@@ -152,6 +154,7 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
       secrets: secrets.length,
       roles: iamInventory.roles.length,
     },
+    inventoryAt: iamInventory.reportGeneratedAt.toISOString(),
     rows: rows.filter((row): row is ScanRow => row !== undefined),
     decisionsWritten,
     cleared,

@@ -436,7 +436,7 @@ describe('readCredentialReport', () => {
   it('reuses a report younger than the maximum age without generating one', async () => {
     const fake = scriptedIam({ GetCredentialReport: [reportGeneratedAt(minutesBefore(30))] });
 
-    const rows = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
+    const { rows } = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
 
     expect(rows.map((row) => row.user)).toEqual(['ci-deployer']);
     expect(fake.sent).toEqual(['GetCredentialReport']);
@@ -455,7 +455,7 @@ describe('readCredentialReport', () => {
       ],
     });
 
-    const rows = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
+    const { rows } = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
 
     expect(rows).toHaveLength(1);
     expect(fake.sent).toEqual([
@@ -480,7 +480,7 @@ describe('readCredentialReport', () => {
       ],
     });
 
-    const rows = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
+    const { rows } = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
 
     expect(rows).toHaveLength(1);
     expect(fake.slept).toEqual([1000, 2000, 4000]);
@@ -496,7 +496,7 @@ describe('readCredentialReport', () => {
       GenerateCredentialReport: [named('LimitExceeded', 'Rate exceeded'), { State: 'COMPLETE' }],
     });
 
-    const rows = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
+    const { rows } = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
 
     expect(rows).toHaveLength(1);
     expect(fake.slept).toEqual([1000, 2000]);
@@ -512,7 +512,7 @@ describe('readCredentialReport', () => {
       GenerateCredentialReport: [{ State: 'COMPLETE' }, { State: 'COMPLETE' }],
     });
 
-    const rows = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
+    const { rows } = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
 
     expect(rows).toHaveLength(1);
     expect(fake.sent).toEqual([

@@ -42,6 +42,12 @@ const REPORT_EXPIRED = ['CredentialReportExpiredException', 'ReportExpired'];
 const LIMIT_EXCEEDED = ['LimitExceededException', 'LimitExceeded'];
 const NO_SUCH_ENTITY = ['NoSuchEntityException', 'NoSuchEntity'];
 
+export interface CredentialReport {
+  rows: CredentialReportRow[];
+  /** When IAM generated it: how fresh the inventory built on it is. */
+  generatedAt: Date;
+}
+
 /**
  * The account's credential report as rows, `<root_account>` left out: one call when a report younger
  * than `maxAgeMinutes` exists, otherwise generate it and poll with exponential backoff.
@@ -49,7 +55,7 @@ const NO_SUCH_ENTITY = ['NoSuchEntityException', 'NoSuchEntity'];
 export async function readCredentialReport(
   iam: IAMClient,
   options: CredentialReportOptions,
-): Promise<CredentialReportRow[]> {
+): Promise<CredentialReport> {
   const existing = await getReport(iam);
   if (existing.kind === 'ready' && isFresh(existing.output, options)) return parseReport(existing.output);
 
@@ -126,10 +132,13 @@ function realSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function parseReport(output: GetCredentialReportCommandOutput): CredentialReportRow[] {
-  if (!output.Content)
-    throw new CredentialReportUnavailableError('IAM returned a credential report without content');
-  return parseCredentialReportCsv(new TextDecoder().decode(output.Content));
+function parseReport(output: GetCredentialReportCommandOutput): CredentialReport {
+  if (!output.Content || !output.GeneratedTime)
+    throw new CredentialReportUnavailableError('IAM returned a credential report without content or time');
+  return {
+    rows: parseCredentialReportCsv(new TextDecoder().decode(output.Content)),
+    generatedAt: output.GeneratedTime,
+  };
 }
 
 /** The report's CSV as rows keyed by its header, `<root_account>` left out. */
@@ -389,6 +398,8 @@ export interface IamInventory {
   /** One per active key slot, `id` undefined until resolved. */
   accessKeys: Credential[];
   roles: Credential[];
+  /** When IAM generated the credential report the access keys come from. */
+  reportGeneratedAt: Date;
 }
 
 /**
@@ -396,7 +407,7 @@ export interface IamInventory {
  * report and GetAccountAuthorizationDetails pages, never a call per user or role.
  */
 export async function readIamInventory(iam: IAMClient, options: IamInventoryOptions): Promise<IamInventory> {
-  const [rows, details] = await Promise.all([
+  const [report, details] = await Promise.all([
     readCredentialReport(iam, {
       now: options.now,
       maxAgeMinutes: options.reportMaxAgeMinutes,
@@ -404,11 +415,15 @@ export async function readIamInventory(iam: IAMClient, options: IamInventoryOpti
     }),
     readAuthorizationDetails(iam),
   ]);
-  const accessKeys = accessKeysFromReport(rows, options.accountId).map((key) => ({
+  const accessKeys = accessKeysFromReport(report.rows, options.accountId).map((key) => ({
     ...key,
     tags: details.userTags.get(key.principal) ?? {},
   }));
-  return { accessKeys, roles: rolesInScope(details.roles, options.accountId) };
+  return {
+    accessKeys,
+    roles: rolesInScope(details.roles, options.accountId),
+    reportGeneratedAt: report.generatedAt,
+  };
 }
 
 export interface ResolvedAccessKeys {

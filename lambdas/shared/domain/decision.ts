@@ -11,6 +11,8 @@ export const DECISION_ACTIONS = [
   'remind',
   'escalate',
   'reauthorize',
+  // Someone who may not decide tried to: kept in the record, nothing else changes.
+  'refuse',
   'rotate',
   'disable',
   'restore',
@@ -40,6 +42,12 @@ export const CREDENTIAL_STATUSES = [
   'protected',
 ] as const;
 export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
+
+/** What a disable changed in IAM or Secrets Manager, kept in the state so a restore undoes exactly that. */
+export type DisableReceipt =
+  | { kind: 'access-key'; keyId: string }
+  | { kind: 'secret'; previousPolicy: string | null }
+  | { kind: 'role'; policyName: string };
 
 /** The first decision of a credential chains to this. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -90,6 +98,33 @@ export interface CredentialState {
   exemptUntil?: string;
   /** Access keys: the key's creation time, ISO; with the principal it finds the key in a credential report slot. */
   keyCreatedAt?: string;
+  /** The tier it was judged under when the current request opened. */
+  tier?: string;
+  /**
+   * seq of the decision that opened the current request (the flag, or the disable a restore would
+   * undo). Slack buttons carry it, so a click on an older message is recognized as such.
+   */
+  requestSeq?: number;
+  /** ISO: when the current request opened. */
+  requestedAt?: string;
+  /** ISO: when the owner was told of the current request. */
+  notifiedAt?: string;
+  /** The Slack user the owner resolved to when told (the owner tag holds a user id or an email). */
+  ownerSlackId?: string;
+  /** Where the request was posted, so it can be updated when it is decided. */
+  message?: { channel: string; ts: string };
+  /** Reminders sent for the current request. */
+  remindersSent?: number;
+  /** ISO: when the current request was escalated to the fallback owner. */
+  escalatedAt?: string;
+  /** Who made the last answer (`slack:<userId>` or `system:<job>`) and what it was, for the message. */
+  decidedBy?: string;
+  /** ISO: when it was disabled. */
+  disabledAt?: string;
+  /** What the disable changed, so a restore undoes exactly that. */
+  disableReceipt?: DisableReceipt;
+  /** An access key being rotated: its replacement, and when this (the replaced) key is deactivated. */
+  rotation?: { newKeyId: string; storedIn: string; deactivateAfter: string };
   /** ISO: last change. */
   updatedAt: string;
   /** seq of the last decision (0 before any). Every write is conditional on it. */

@@ -101,18 +101,63 @@ export function planScanTransition(
         current.triggers.length === evaluation.triggers.length &&
         evaluation.triggers.every((t) => current.triggers.includes(t));
       if (sameTriggers) return undefined;
-      const deadlineAt =
-        current?.status === 'pending' && current.deadlineAt
-          ? current.deadlineAt
-          : new Date(context.now.getTime() + evaluation.tier.graceDays * DAY_MS).toISOString();
+      // New triggers on an open request change its reasons, not the request: the owner keeps the
+      // deadline, the message and the reminders already sent.
+      const request =
+        current?.status === 'pending' ? openRequestOf(current) : newRequest(current, evaluation, context.now);
       return decide(
-        { ...base, status: 'pending', triggers: evaluation.triggers, deadlineAt },
+        { ...base, status: 'pending', triggers: evaluation.triggers, ...request },
         {
           action: 'flag',
           reason: describeFinding(evaluation),
-          evidence: { ...evaluation.evidence, deadlineAt },
+          evidence: { ...evaluation.evidence, deadlineAt: request.deadlineAt },
         },
       );
     }
   }
+}
+
+/** The request fields of a state, carried over while the request stays open. */
+export type RequestFields = Pick<
+  CredentialState,
+  | 'tier'
+  | 'requestSeq'
+  | 'requestedAt'
+  | 'deadlineAt'
+  | 'notifiedAt'
+  | 'ownerSlackId'
+  | 'message'
+  | 'remindersSent'
+  | 'escalatedAt'
+>;
+
+export function openRequestOf(state: CredentialState): RequestFields {
+  const { tier, requestSeq, requestedAt, deadlineAt, notifiedAt, ownerSlackId, message } = state;
+  const { remindersSent, escalatedAt } = state;
+  return {
+    tier,
+    requestSeq,
+    requestedAt,
+    deadlineAt,
+    notifiedAt,
+    ownerSlackId,
+    message,
+    remindersSent,
+    escalatedAt,
+  };
+}
+
+/** A request opened by the decision about to be written on top of `current`. */
+export function newRequest(
+  current: CredentialState | undefined,
+  finding: { tierName: string; tier: { graceDays: number } },
+  now: Date,
+): RequestFields & { deadlineAt: string } {
+  return {
+    tier: finding.tierName,
+    requestSeq: (current?.seq ?? 0) + 1,
+    requestedAt: now.toISOString(),
+    deadlineAt: new Date(now.getTime() + finding.tier.graceDays * DAY_MS).toISOString(),
+    remindersSent: 0,
+  };
 }

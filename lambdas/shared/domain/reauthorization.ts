@@ -1,0 +1,367 @@
+import type {
+  CredentialState,
+  DecisionAction,
+  DecisionInput,
+  DisableReceipt,
+  StateInput,
+  Transition,
+} from './decision';
+import { newRequest, openRequestOf } from './lifecycle';
+import type { PolicyConfig, Tier } from './policy';
+
+const DAY_MS = 86_400_000;
+
+/** What an owner can answer to a request, from Slack. */
+export type OwnerAction = 'still-needed' | 'rotate' | 'disable' | 'restore';
+
+export interface AnswerContext {
+  now: Date;
+  policy: PolicyConfig;
+  policyId: string;
+  /** The Slack user who clicked. */
+  slackUserId: string;
+}
+
+/** Why a click does not count; `reply` is what the clicker is told. */
+export type Refusal =
+  | { why: 'not-authorized'; reply: string }
+  | { why: 'not-open'; reply: string }
+  | { why: 'report-mode'; reply: string };
+
+/**
+ * Whether `slackUserId` may take `action` on the request `requestSeq` of this credential now.
+ * Only the owner (as resolved when they were told, or as the owner tag names them) or a delegate
+ * named in the policy for that owner may decide.
+ */
+export function checkAnswer(
+  state: CredentialState | undefined,
+  action: OwnerAction,
+  requestSeq: number,
+  context: AnswerContext,
+): Refusal | undefined {
+  if (!state) return { why: 'not-open', reply: 'reauth has no record of this credential.' };
+  if (!mayDecide(state, context.slackUserId, context.policy)) {
+    return {
+      why: 'not-authorized',
+      reply: `Only ${ownerMention(state)} or their delegates can answer for ${state.principal}. Your attempt was recorded.`,
+    };
+  }
+  const expected = action === 'restore' ? 'disabled' : 'pending';
+  if (state.status !== expected || state.requestSeq !== requestSeq) {
+    return { why: 'not-open', reply: describeClosed(state, action) };
+  }
+  if (action === 'restore' && !withinRestoreWindow(state, context)) {
+    return {
+      why: 'not-open',
+      reply: `${state.principal} was disabled on ${day(state.disabledAt)}; the ${context.policy.enforcement.restoreWindowDays}-day restore window has passed. Ask the security team.`,
+    };
+  }
+  if (action !== 'still-needed' && context.policy.mode === 'report') {
+    return {
+      why: 'report-mode',
+      reply: `reauth runs in report mode: it changes nothing in IAM or Secrets Manager. The request for ${state.principal} stays open: answer *Still needed*, or ${action} it yourself.`,
+    };
+  }
+  return undefined;
+}
+
+export function mayDecide(state: CredentialState, slackUserId: string, policy: PolicyConfig): boolean {
+  return (
+    slackUserId === state.ownerSlackId ||
+    slackUserId === state.owner ||
+    (policy.slack.delegates[state.owner] ?? []).includes(slackUserId)
+  );
+}
+
+/** The durations an owner may choose: at most the tier's `reauthorizeForDays`. */
+export function maxReauthorizeDays(state: CredentialState, policy: PolicyConfig): number {
+  return tierOf(state, policy).reauthorizeForDays;
+}
+
+/** A refused click, kept in the record; the credential's state does not change. */
+export function planRefusal(
+  state: CredentialState,
+  action: OwnerAction,
+  refusal: Refusal,
+  context: AnswerContext,
+): Transition {
+  return answer(state, stateInputOf(state), context, {
+    action: 'refuse',
+    reason: `${context.slackUserId} tried "${action}": ${refusal.why}`,
+    evidence: { attempted: action, refusedBecause: refusal.why, requestSeq: state.requestSeq ?? null },
+  });
+}
+
+/** *Still needed*: active again, vouched for `days` (capped by the tier), with the owner's reason. */
+export function planStillNeeded(
+  state: CredentialState,
+  input: { days: number; reason: string },
+  context: AnswerContext,
+): Transition {
+  const days = Math.min(Math.max(1, Math.floor(input.days)), maxReauthorizeDays(state, context.policy));
+  const until = new Date(context.now.getTime() + days * DAY_MS).toISOString();
+  return answer(state, { ...closed(state), status: 'active', reviewDueAt: until }, context, {
+    action: 'reauthorize',
+    reason: input.reason,
+    evidence: { approver: `slack:${context.slackUserId}`, until, days, requestSeq: state.requestSeq ?? null },
+  });
+}
+
+/** Disabled (by the owner, or by the deadline): reversible within the restore window. */
+export function planDisable(
+  state: CredentialState,
+  receipt: DisableReceipt,
+  context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string; reason: string },
+): Transition {
+  const at = context.now.toISOString();
+  return {
+    state: {
+      ...closed(state),
+      status: 'disabled',
+      // Kept: a restore reopens the request for the same reasons.
+      triggers: state.triggers,
+      disabledAt: at,
+      disableReceipt: receipt,
+      // The disable is what a *Restore* click answers.
+      requestSeq: state.seq + 1,
+    },
+    decision: decisionOf(state, context, {
+      action: 'disable',
+      reason: context.reason,
+      evidence: { receipt, triggers: state.triggers, deadlineAt: state.deadlineAt ?? null },
+    }),
+  };
+}
+
+/** *Restore*: enabled again, and a new request opens (the owner still has to vouch for it). */
+export function planRestore(state: CredentialState, context: AnswerContext): Transition {
+  const tierName = state.tier ?? context.policy.defaultTier;
+  const request = newRequest(state, { tierName, tier: tierOf(state, context.policy) }, context.now);
+  return answer(
+    state,
+    { ...closed(state), status: 'pending', triggers: state.triggers, ...request },
+    context,
+    {
+      action: 'restore',
+      reason: `restored by ${context.slackUserId}; a new request is open until ${request.deadlineAt}`,
+      evidence: { disabledAt: state.disabledAt ?? null, receipt: state.disableReceipt ?? null },
+    },
+  );
+}
+
+/** An owner's *Rotate* on an access key: the replacement exists; this key is deactivated after the grace period. */
+export function planRotation(
+  state: CredentialState,
+  result: { newKeyId?: string; storedIn?: string; versionId?: string },
+  context: AnswerContext,
+): Transition {
+  const tier = tierOf(state, context.policy);
+  const deactivateAfter = new Date(context.now.getTime() + tier.graceDays * DAY_MS).toISOString();
+  const rotation =
+    result.newKeyId && result.storedIn
+      ? { newKeyId: result.newKeyId, storedIn: result.storedIn, deactivateAfter }
+      : undefined;
+  return answer(
+    state,
+    {
+      ...closed(state),
+      status: 'active',
+      reviewDueAt: new Date(context.now.getTime() + tier.reauthorizeForDays * DAY_MS).toISOString(),
+      ...(rotation && { rotation }),
+    },
+    context,
+    {
+      action: 'rotate',
+      reason: rotation
+        ? `rotated by ${context.slackUserId}: new key ${rotation.newKeyId} stored in ${rotation.storedIn}; this key is deactivated on ${day(deactivateAfter)}`
+        : `rotated by ${context.slackUserId}`,
+      evidence: { ...result },
+    },
+  );
+}
+
+export type DeadlineStep =
+  | { step: 'remind'; reminder: number }
+  | { step: 'escalate'; why: string }
+  | { step: 'disable' }
+  | { step: 'deactivate-replaced' };
+
+/**
+ * What the hourly job owes one credential now: a reminder, an escalation, a disable at the deadline
+ * (enforce mode), or deactivating a key replaced by a rotation. Undefined: nothing is due.
+ */
+export function planDeadline(
+  state: CredentialState,
+  policy: PolicyConfig,
+  now: Date,
+): DeadlineStep | undefined {
+  if (
+    state.status === 'active' &&
+    state.rotation &&
+    Date.parse(state.rotation.deactivateAfter) <= now.getTime()
+  ) {
+    return { step: 'deactivate-replaced' };
+  }
+  if (state.status !== 'pending' || !state.deadlineAt || !state.notifiedAt) return undefined;
+  if (Date.parse(state.deadlineAt) <= now.getTime()) {
+    if (policy.mode === 'enforce') return { step: 'disable' };
+    return state.escalatedAt
+      ? undefined
+      : {
+          step: 'escalate',
+          why: `no answer by the deadline ${day(state.deadlineAt)} (report mode: nothing disabled)`,
+        };
+  }
+  const due = reminderTimes(state, policy).filter((t) => t <= now.getTime()).length;
+  return due > (state.remindersSent ?? 0) ? { step: 'remind', reminder: due } : undefined;
+}
+
+/** When the owner is reminded: fractions of the grace period gone, and a day before the deadline. */
+export function reminderTimes(state: CredentialState, policy: PolicyConfig): number[] {
+  const from = Date.parse(state.requestedAt ?? state.notifiedAt ?? '');
+  const to = Date.parse(state.deadlineAt ?? '');
+  if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) return [];
+  const times = policy.slack.reminderFractions.map((f) => from + f * (to - from));
+  if (policy.slack.remindDayBefore && to - DAY_MS > from) times.push(to - DAY_MS);
+  return [...new Set(times)].sort((a, b) => a - b);
+}
+
+/** A system step that changes nothing but the bookkeeping of the request (remind, escalate, notify). */
+export function planRequestStep(
+  state: CredentialState,
+  change: Partial<StateInput>,
+  decision: { action: DecisionAction; reason: string; evidence: Record<string, unknown> },
+  context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string },
+): Transition {
+  return { state: { ...stateInputOf(state), ...change }, decision: decisionOf(state, context, decision) };
+}
+
+/** The deadline passed but the re-check shows use after the request opened: no disable, and why. */
+export function planInUseAtDeadline(
+  state: CredentialState,
+  lastUsedAt: Date,
+  policy: PolicyConfig,
+  context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string },
+): Transition {
+  const usedAt = lastUsedAt.toISOString();
+  // Use answers `idle` only: an unowned or unrotated credential still needs a person's word.
+  if (state.triggers.every((t) => t === 'idle')) {
+    return {
+      state: { ...closed(state), status: 'active' },
+      decision: decisionOf(state, context, {
+        action: 'reauthorize',
+        reason: `disable cancelled: used on ${usedAt} after the request opened, so it is not idle`,
+        evidence: { lastUsedAt: usedAt, requestedAt: state.requestedAt ?? null },
+      }),
+    };
+  }
+  const tier = tierOf(state, policy);
+  return planRequestStep(
+    state,
+    {
+      escalatedAt: context.now.toISOString(),
+      // A fresh deadline, so the next run does not re-check and cancel again every hour.
+      deadlineAt: new Date(context.now.getTime() + tier.graceDays * DAY_MS).toISOString(),
+    },
+    {
+      action: 'escalate',
+      reason: `disable cancelled: used on ${usedAt} after the request opened, but ${state.triggers.join(', ')} still needs an owner's word; escalated, new deadline in ${tier.graceDays} days`,
+      evidence: { lastUsedAt: usedAt, triggers: state.triggers },
+    },
+    context,
+  );
+}
+
+function answer(
+  state: CredentialState,
+  next: StateInput,
+  context: AnswerContext,
+  decision: Pick<DecisionInput, 'action' | 'reason' | 'evidence'>,
+): Transition {
+  const actor = `slack:${context.slackUserId}`;
+  return {
+    state: decision.action === 'refuse' ? next : { ...next, decidedBy: actor },
+    decision: decisionOf(state, { ...context, mode: context.policy.mode, actor }, decision),
+  };
+}
+
+function decisionOf(
+  state: CredentialState,
+  context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string },
+  decision: Pick<DecisionInput, 'action' | 'reason' | 'evidence'>,
+): DecisionInput {
+  return {
+    credentialId: state.credentialId,
+    accountId: state.accountId,
+    kind: state.kind,
+    principal: state.principal,
+    owner: state.owner,
+    at: context.now.toISOString(),
+    actor: context.actor,
+    mode: context.mode,
+    policyId: context.policyId,
+    ...decision,
+  };
+}
+
+/** The state without the store's fields: what a transition that keeps it as it is writes. */
+export function stateInputOf(state: CredentialState): StateInput {
+  const { seq: _seq, lastHash: _hash, updatedAt: _at, ...rest } = state;
+  return rest;
+}
+
+/** The state once its request is answered: the request's bookkeeping goes, the message stays to be updated. */
+function closed(state: CredentialState): StateInput {
+  const rest = stateInputOf(state);
+  for (const key of Object.keys(openRequestOf(state)) as (keyof typeof rest)[]) {
+    if (key !== 'message' && key !== 'ownerSlackId' && key !== 'tier') delete rest[key];
+  }
+  delete rest.disabledAt;
+  delete rest.disableReceipt;
+  delete rest.rotation;
+  return { ...rest, triggers: [] };
+}
+
+function tierOf(state: CredentialState, policy: PolicyConfig): Tier {
+  return (policy.tiers[state.tier ?? policy.defaultTier] ?? policy.tiers[policy.defaultTier]) as Tier;
+}
+
+function withinRestoreWindow(state: CredentialState, context: AnswerContext): boolean {
+  const disabledAt = Date.parse(state.disabledAt ?? '');
+  return (
+    Number.isFinite(disabledAt) &&
+    context.now.getTime() - disabledAt <= context.policy.enforcement.restoreWindowDays * DAY_MS
+  );
+}
+
+function describeClosed(state: CredentialState, action: OwnerAction): string {
+  const since = day(state.updatedAt);
+  const by = state.decidedBy ? ` by ${mention(state.decidedBy)}` : '';
+  switch (state.status) {
+    case 'active':
+      return `This request is already answered${by}: ${state.principal} is active${state.reviewDueAt ? ` and vouched for until ${day(state.reviewDueAt)}` : ''} (since ${since}).`;
+    case 'disabled':
+      return action === 'restore'
+        ? `This is not the latest disable of ${state.principal}; use the newest message.`
+        : `Too late: ${state.principal} was disabled${by} on ${day(state.disabledAt)}. Use *Restore* on that message to bring it back.`;
+    case 'pending':
+      return action === 'restore'
+        ? `${state.principal} is not disabled: it is waiting for its owner's answer.`
+        : `This message is out of date: a newer request for ${state.principal} is open (answer that one).`;
+    default:
+      return `${state.principal} is ${state.status}; there is nothing to answer.`;
+  }
+}
+
+function ownerMention(state: CredentialState): string {
+  const id = state.ownerSlackId ?? state.owner;
+  return /^[UW][A-Z0-9]+$/.test(id) ? `<@${id}>` : id;
+}
+
+function mention(actor: string): string {
+  return actor.startsWith('slack:') ? `<@${actor.slice('slack:'.length)}>` : actor;
+}
+
+function day(iso: string | undefined): string {
+  return iso ? iso.slice(0, 10) : 'an unknown date';
+}

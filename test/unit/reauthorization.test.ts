@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type CredentialState,
+  chainDecision,
+  GENESIS_HASH,
+  type Transition,
+} from '../../lambdas/shared/domain/decision';
+import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
+import {
+  checkAnswer,
+  planDeadline,
+  planDisable,
+  planInUseAtDeadline,
+  planRefusal,
+  planRestore,
+  planRotation,
+  planStillNeeded,
+  reminderTimes,
+} from '../../lambdas/shared/domain/reauthorization';
+
+const NOW = new Date('2026-11-22T12:00:00Z');
+const DAY = 86_400_000;
+const at = (days: number) => new Date(NOW.getTime() + days * DAY);
+const report = parsePolicyConfig({ slack: { delegates: { 'alice@example.com': ['UDELEGATE'] } } });
+const enforce = parsePolicyConfig({ ...report, mode: 'enforce' });
+
+/** A request opened at NOW (standard tier: 14 days' grace, 90 days' reauthorization), owner told. */
+const pending: CredentialState = {
+  credentialId: '123456789012:access-key:AKIAEXAMPLE',
+  accountId: '123456789012',
+  kind: 'access-key',
+  principal: 'ci-deployer',
+  owner: 'alice@example.com',
+  ownerSlackId: 'UALICE',
+  status: 'pending',
+  triggers: ['idle'],
+  tier: 'standard',
+  requestSeq: 1,
+  requestedAt: NOW.toISOString(),
+  deadlineAt: at(14).toISOString(),
+  notifiedAt: NOW.toISOString(),
+  remindersSent: 0,
+  message: { channel: 'DALICE', ts: '1.0001' },
+  updatedAt: NOW.toISOString(),
+  seq: 2,
+  lastHash: 'a'.repeat(64),
+};
+
+const answering = (slackUserId: string, now = NOW, policy = report) => ({
+  now,
+  policy,
+  policyId: policyIdOf(policy),
+  slackUserId,
+});
+
+/** The state the store holds once `transition` is written on top of `state`. */
+function apply(state: CredentialState, transition: Transition): CredentialState {
+  const decision = chainDecision(transition.decision, state);
+  return { ...transition.state, seq: decision.seq, lastHash: decision.hash, updatedAt: decision.at };
+}
+
+describe('who may answer', () => {
+  it('lets the owner (as resolved in Slack, or as tagged) and their delegates answer', () => {
+    for (const user of ['UALICE', 'alice@example.com', 'UDELEGATE']) {
+      expect(checkAnswer(pending, 'still-needed', 1, answering(user))).toBeUndefined();
+    }
+  });
+
+  it('refuses anyone else, and records the attempt without touching the request', () => {
+    const refusal = checkAnswer(pending, 'still-needed', 1, answering('UMALLORY'));
+    expect(refusal).toMatchObject({ why: 'not-authorized' });
+    expect(refusal?.reply).toMatch(/Only <@UALICE> or their delegates/);
+
+    const recorded = planRefusal(
+      pending,
+      'still-needed',
+      refusal as NonNullable<typeof refusal>,
+      answering('UMALLORY'),
+    );
+    expect(recorded.decision).toMatchObject({ action: 'refuse', actor: 'slack:UMALLORY' });
+    const after = apply(pending, recorded);
+    expect(after).toMatchObject({ status: 'pending', requestSeq: 1, deadlineAt: pending.deadlineAt });
+    expect(checkAnswer(after, 'still-needed', 1, answering('UALICE'))).toBeUndefined();
+  });
+
+  it('tells a click on an older message, or on a request already answered, what happened', () => {
+    expect(checkAnswer(pending, 'still-needed', 0, answering('UALICE'))?.reply).toMatch(/newer request/);
+    const answered = apply(
+      pending,
+      planStillNeeded(pending, { days: 30, reason: 'nightly deploys' }, answering('UALICE')),
+    );
+    const again = checkAnswer(answered, 'still-needed', 1, answering('UALICE'));
+    expect(again).toMatchObject({ why: 'not-open' });
+    expect(again?.reply).toMatch(
+      /already answered by <@UALICE>: ci-deployer is active and vouched for until 2026-12-22/,
+    );
+  });
+
+  it('in report mode, refuses rotate and disable (nothing in IAM changes) but takes Still needed', () => {
+    expect(checkAnswer(pending, 'disable', 1, answering('UALICE'))).toMatchObject({ why: 'report-mode' });
+    expect(checkAnswer(pending, 'rotate', 1, answering('UALICE'))).toMatchObject({ why: 'report-mode' });
+    expect(checkAnswer(pending, 'disable', 1, answering('UALICE', NOW, enforce))).toBeUndefined();
+  });
+});
+
+describe('Still needed', () => {
+  it('makes the credential active, vouched for the chosen days, with approver and reason recorded', () => {
+    const transition = planStillNeeded(pending, { days: 30, reason: 'nightly deploys' }, answering('UALICE'));
+    expect(transition.state).toMatchObject({
+      status: 'active',
+      triggers: [],
+      reviewDueAt: at(30).toISOString(),
+      decidedBy: 'slack:UALICE',
+    });
+    expect(transition.state.deadlineAt).toBeUndefined();
+    expect(transition.decision).toMatchObject({
+      action: 'reauthorize',
+      actor: 'slack:UALICE',
+      reason: 'nightly deploys',
+      evidence: { approver: 'slack:UALICE', until: at(30).toISOString(), days: 30 },
+    });
+  });
+
+  it("caps the duration at the tier's reauthorizeForDays", () => {
+    const transition = planStillNeeded(pending, { days: 3650, reason: 'forever' }, answering('UALICE'));
+    expect(transition.decision.evidence).toMatchObject({ days: 90 });
+  });
+});
+
+describe('disable and restore', () => {
+  const context = {
+    now: at(14),
+    policyId: 'p',
+    mode: 'enforce' as const,
+    actor: 'system:enforce',
+    reason: 'deadline',
+  };
+
+  it('disables with the receipt kept, and restores within the window into a new request', () => {
+    const disabled = apply(
+      pending,
+      planDisable(pending, { kind: 'access-key', keyId: 'AKIAEXAMPLE' }, context),
+    );
+    expect(disabled).toMatchObject({
+      status: 'disabled',
+      triggers: ['idle'],
+      disabledAt: at(14).toISOString(),
+      disableReceipt: { kind: 'access-key', keyId: 'AKIAEXAMPLE' },
+      requestSeq: 3,
+    });
+    expect(checkAnswer(disabled, 'restore', 3, answering('UALICE', at(20), enforce))).toBeUndefined();
+
+    const restored = apply(disabled, planRestore(disabled, answering('UALICE', at(20), enforce)));
+    expect(restored).toMatchObject({
+      status: 'pending',
+      triggers: ['idle'],
+      requestSeq: 4,
+      deadlineAt: at(34).toISOString(),
+      decidedBy: 'slack:UALICE',
+    });
+    expect(restored.disableReceipt).toBeUndefined();
+    expect(restored.notifiedAt).toBeUndefined();
+  });
+
+  it('refuses a restore once the restore window has passed', () => {
+    const disabled = apply(
+      pending,
+      planDisable(pending, { kind: 'access-key', keyId: 'AKIAEXAMPLE' }, context),
+    );
+    expect(checkAnswer(disabled, 'restore', 3, answering('UALICE', at(14 + 31), enforce))?.reply).toMatch(
+      /30-day restore window has passed/,
+    );
+  });
+
+  it('records a rotation and when the replaced key is deactivated', () => {
+    const rotated = planRotation(
+      pending,
+      { newKeyId: 'AKIANEW', storedIn: 'arn:secret' },
+      answering('UALICE', NOW, enforce),
+    );
+    expect(rotated.state).toMatchObject({
+      status: 'active',
+      rotation: { newKeyId: 'AKIANEW', storedIn: 'arn:secret', deactivateAfter: at(14).toISOString() },
+    });
+    const after = apply(pending, rotated);
+    expect(planDeadline(after, enforce, at(13))).toBeUndefined();
+    expect(planDeadline(after, enforce, at(14))).toEqual({ step: 'deactivate-replaced' });
+  });
+});
+
+describe('the hourly deadline plan', () => {
+  it('reminds halfway and a day before the deadline, once each', () => {
+    expect(reminderTimes(pending, report)).toEqual([at(7).getTime(), at(13).getTime()]);
+    expect(planDeadline(pending, report, at(6))).toBeUndefined();
+    expect(planDeadline(pending, report, at(7))).toEqual({ step: 'remind', reminder: 1 });
+    expect(planDeadline({ ...pending, remindersSent: 1 }, report, at(8))).toBeUndefined();
+    expect(planDeadline({ ...pending, remindersSent: 1 }, report, at(13.5))).toEqual({
+      step: 'remind',
+      reminder: 2,
+    });
+  });
+
+  it('never reminds before the owner was told', () => {
+    expect(planDeadline({ ...pending, notifiedAt: undefined }, report, at(20))).toBeUndefined();
+  });
+
+  it('at the deadline escalates once in report mode, and disables in enforce mode', () => {
+    expect(planDeadline(pending, report, at(14))).toMatchObject({ step: 'escalate' });
+    expect(planDeadline({ ...pending, escalatedAt: at(14).toISOString() }, report, at(15))).toBeUndefined();
+    expect(planDeadline(pending, enforce, at(14))).toEqual({ step: 'disable' });
+  });
+
+  it('cancels the disable of a key used after the request: idle is answered, anything else escalated', () => {
+    const context = { now: at(14), policyId: 'p', mode: 'enforce' as const, actor: 'system:enforce' };
+    const idle = planInUseAtDeadline(pending, at(10), enforce, context);
+    expect(idle.state.status).toBe('active');
+    expect(idle.decision.reason).toMatch(/disable cancelled: used on .* so it is not idle/);
+
+    const orphaned = planInUseAtDeadline(
+      { ...pending, triggers: ['idle', 'orphaned'] },
+      at(10),
+      enforce,
+      context,
+    );
+    expect(orphaned.decision.action).toBe('escalate');
+    expect(orphaned.state).toMatchObject({ status: 'pending', deadlineAt: at(28).toISOString() });
+  });
+});
