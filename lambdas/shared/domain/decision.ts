@@ -107,6 +107,9 @@ export interface CredentialState {
   requestSeq?: number;
   /** ISO: when the current request opened. */
   requestedAt?: string;
+  /** Why it needs reauthorization, in words, and its last use (ISO, null: never), as the owner is told. */
+  why?: string;
+  lastUsedAt?: string | null;
   /** ISO: when the owner was told of the current request. */
   notifiedAt?: string;
   /** The Slack user the owner resolved to when told (the owner tag holds a user id or an email). */

@@ -105,11 +105,19 @@ export function planScanTransition(
       // deadline, the message and the reminders already sent.
       const request =
         current?.status === 'pending' ? openRequestOf(current) : newRequest(current, evaluation, context.now);
+      const why = describeFinding(evaluation);
       return decide(
-        { ...base, status: 'pending', triggers: evaluation.triggers, ...request },
+        {
+          ...base,
+          status: 'pending',
+          triggers: evaluation.triggers,
+          ...request,
+          why,
+          lastUsedAt: evaluation.evidence.lastUsedAt,
+        },
         {
           action: 'flag',
-          reason: describeFinding(evaluation),
+          reason: why,
           evidence: { ...evaluation.evidence, deadlineAt: request.deadlineAt },
         },
       );
@@ -123,6 +131,8 @@ export type RequestFields = Pick<
   | 'tier'
   | 'requestSeq'
   | 'requestedAt'
+  | 'why'
+  | 'lastUsedAt'
   | 'deadlineAt'
   | 'notifiedAt'
   | 'ownerSlackId'

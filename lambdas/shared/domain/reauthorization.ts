@@ -69,7 +69,10 @@ export function mayDecide(state: CredentialState, slackUserId: string, policy: P
   return (
     slackUserId === state.ownerSlackId ||
     slackUserId === state.owner ||
-    (policy.slack.delegates[state.owner] ?? []).includes(slackUserId)
+    (policy.slack.delegates[state.owner] ?? []).includes(slackUserId) ||
+    // Once escalated, the fallback owner's delegates (the security team) may answer too.
+    (state.escalatedAt !== undefined &&
+      (policy.slack.delegates[policy.fallbackOwner] ?? []).includes(slackUserId))
   );
 }
 
@@ -205,7 +208,8 @@ export function planDeadline(
   if (state.status !== 'pending' || !state.deadlineAt || !state.notifiedAt) return undefined;
   if (Date.parse(state.deadlineAt) <= now.getTime()) {
     if (policy.mode === 'enforce') return { step: 'disable' };
-    return state.escalatedAt
+    // An escalation at notice time (an orphan) is not the deadline's: that one is still owed.
+    return state.escalatedAt && state.escalatedAt >= state.deadlineAt
       ? undefined
       : {
           step: 'escalate',

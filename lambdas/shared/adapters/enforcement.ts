@@ -1,0 +1,448 @@
+import { createHash } from 'node:crypto';
+import { inspect } from 'node:util';
+import {
+  type AccessKeyMetadata,
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  DeleteRolePolicyCommand,
+  GetAccessKeyLastUsedCommand,
+  GetRoleCommand,
+  type IAMClient,
+  ListAccessKeysCommand,
+  PutRolePolicyCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import {
+  CreateSecretCommand,
+  DeleteResourcePolicyCommand,
+  DescribeSecretCommand,
+  type DescribeSecretCommandOutput,
+  GetResourcePolicyCommand,
+  PutResourcePolicyCommand,
+  RotateSecretCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import type { DisableReceipt } from '../domain/decision';
+
+/** The credential an enforcement acts on. */
+export interface EnforcementTarget {
+  kind: 'access-key' | 'secret' | 'role';
+  /** access key id | secret ARN | role name */
+  id: string;
+  /** IAM user name | secret name | role name */
+  principal: string;
+}
+
+
+export type RotationResult =
+  | {
+      kind: 'access-key';
+      newKeyId: string /** ARN of the secret holding the new key pair */;
+      storedIn: string;
+      replacedKeyId: string;
+    }
+  | { kind: 'secret'; rotated: true; versionId?: string }
+  | { kind: 'secret'; rotated: false; why: string }
+  | { kind: 'role'; rotated: false; why: string };
+
+export interface RecheckResult {
+  exists: boolean;
+  lastUsedAt?: Date;
+  /** Access keys only. */
+  status?: 'Active' | 'Inactive';
+}
+
+/** A change to IAM or Secrets Manager failed. The message names the credential, never a secret value. */
+export class EnforcementError extends Error {
+  override readonly name = 'EnforcementError';
+}
+
+/**
+ * Every change reauth makes to IAM and Secrets Manager. Each is reversible, and each is idempotent:
+ * a retry after a crash finds the work done and gives the same result.
+ */
+export interface Enforcer {
+  /**
+   * The credential's last use from its authoritative per-credential API: GetAccessKeyLastUsed /
+   * DescribeSecret (LastAccessedDate) / GetRole (RoleLastUsed). `exists: false` when it is gone
+   * (a secret scheduled for deletion counts as gone).
+   */
+  recheck(target: EnforcementTarget): Promise<RecheckResult>;
+  disable(target: EnforcementTarget): Promise<DisableReceipt>;
+  restore(target: EnforcementTarget, receipt: DisableReceipt): Promise<void>;
+  /**
+   * access key: a new key, stored in a new secret, the old one left active; secret: RotateSecret where
+   * rotation is configured; role: nothing to rotate. Retried with the same `now`, a secret rotation is
+   * the same rotation (its ClientRequestToken derives from the ARN and `now`).
+   */
+  rotate(target: EnforcementTarget, options: { owner: string; now: Date }): Promise<RotationResult>;
+  /** After the grace period: deactivate the replaced key. A key already deleted is left as it is. */
+  deactivateReplacedKey(userName: string, keyId: string): Promise<void>;
+}
+
+export interface EnforcerOptions {
+  /** Where rotated key pairs are stored: `${prefix}${userName}/${newKeyId}`. @default 'reauth/rotated/' */
+  rotatedKeyPrefix?: string;
+}
+
+export const REAUTH_DENY_SID = 'ReauthDisabled';
+export const ROLE_DISABLE_POLICY_NAME = 'reauth-disabled';
+const DEFAULT_ROTATED_KEY_PREFIX = 'reauth/rotated/';
+const POLICY_VERSION = '2012-10-17';
+/** IAM allows this many access keys per user. */
+const MAX_KEYS_PER_USER = 2;
+
+const NO_SUCH_ENTITY = ['NoSuchEntityException', 'NoSuchEntity'];
+const RESOURCE_NOT_FOUND = ['ResourceNotFoundException'];
+
+const DENY_SECRET_READS = {
+  Sid: REAUTH_DENY_SID,
+  Effect: 'Deny',
+  Principal: { AWS: '*' },
+  Action: ['secretsmanager:GetSecretValue'],
+  Resource: '*',
+} as const;
+
+const DENY_EVERYTHING = JSON.stringify({
+  Version: POLICY_VERSION,
+  Statement: [{ Sid: REAUTH_DENY_SID, Effect: 'Deny', Action: '*', Resource: '*' }],
+});
+
+export function createEnforcer(
+  clients: { iam: IAMClient; secretsManager: SecretsManagerClient },
+  options: EnforcerOptions = {},
+): Enforcer {
+  const { iam, secretsManager } = clients;
+  const prefix = options.rotatedKeyPrefix ?? DEFAULT_ROTATED_KEY_PREFIX;
+
+  async function recheck(target: EnforcementTarget): Promise<RecheckResult> {
+    return attempt(`recheck ${describe(target)}`, async () => {
+      switch (target.kind) {
+        case 'access-key': {
+          const keys = await listAccessKeys(iam, target.principal);
+          const key = keys?.find((k) => k.AccessKeyId === target.id);
+          if (!key) return { exists: false };
+          const used = await orMissing(
+            iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: target.id })),
+            NO_SUCH_ENTITY,
+          );
+          if (!used) return { exists: false };
+          return {
+            exists: true,
+            lastUsedAt: used.AccessKeyLastUsed?.LastUsedDate,
+            status: key.Status === 'Inactive' ? 'Inactive' : 'Active',
+          };
+        }
+        case 'secret': {
+          const secret = await describeSecret(secretsManager, target.id);
+          if (!secret || secret.DeletedDate) return { exists: false };
+          return { exists: true, lastUsedAt: secret.LastAccessedDate };
+        }
+        case 'role': {
+          const role = await orMissing(iam.send(new GetRoleCommand({ RoleName: target.id })), NO_SUCH_ENTITY);
+          if (!role?.Role) return { exists: false };
+          return { exists: true, lastUsedAt: role.Role.RoleLastUsed?.LastUsedDate };
+        }
+      }
+    });
+  }
+
+  async function disable(target: EnforcementTarget): Promise<DisableReceipt> {
+    return attempt(`disable ${describe(target)}`, async (): Promise<DisableReceipt> => {
+      switch (target.kind) {
+        case 'access-key':
+          await iam.send(
+            new UpdateAccessKeyCommand({
+              UserName: target.principal,
+              AccessKeyId: target.id,
+              Status: 'Inactive',
+            }),
+          );
+          return { kind: 'access-key', keyId: target.id };
+        case 'secret': {
+          const { ResourcePolicy } = await secretsManager.send(
+            new GetResourcePolicyCommand({ SecretId: target.id }),
+          );
+          const current = ResourcePolicy ? parsePolicy(ResourcePolicy) : undefined;
+          const others = current?.statements.filter((s) => !isReauthDeny(s)) ?? [];
+          const retried = current !== undefined && others.length < current.statements.length;
+          // On a retry the deny is already there: what was before it is the policy without it.
+          const previousPolicy = !retried
+            ? (ResourcePolicy ?? null)
+            : others.length > 0
+              ? JSON.stringify({ ...current.document, Statement: others })
+              : null;
+          if (!retried) {
+            const document = current?.document ?? { Version: POLICY_VERSION };
+            await secretsManager.send(
+              new PutResourcePolicyCommand({
+                SecretId: target.id,
+                ResourcePolicy: JSON.stringify({
+                  Version: POLICY_VERSION,
+                  ...document,
+                  Statement: [...others, DENY_SECRET_READS],
+                }),
+              }),
+            );
+          }
+          return { kind: 'secret', previousPolicy };
+        }
+        case 'role':
+          // The trust policy is left alone: an inline deny wins over every allow, and deleting it undoes it.
+          await iam.send(
+            new PutRolePolicyCommand({
+              RoleName: target.id,
+              PolicyName: ROLE_DISABLE_POLICY_NAME,
+              PolicyDocument: DENY_EVERYTHING,
+            }),
+          );
+          return { kind: 'role', policyName: ROLE_DISABLE_POLICY_NAME };
+      }
+    });
+  }
+
+  async function restore(target: EnforcementTarget, receipt: DisableReceipt): Promise<void> {
+    if (receipt.kind !== target.kind) {
+      throw new EnforcementError(`restore ${describe(target)}: the receipt is for a ${receipt.kind}`);
+    }
+    await attempt(`restore ${describe(target)}`, async () => {
+      switch (receipt.kind) {
+        case 'access-key':
+          await iam.send(
+            new UpdateAccessKeyCommand({
+              UserName: target.principal,
+              AccessKeyId: receipt.keyId,
+              Status: 'Active',
+            }),
+          );
+          return;
+        case 'secret':
+          if (receipt.previousPolicy === null) {
+            await secretsManager.send(new DeleteResourcePolicyCommand({ SecretId: target.id }));
+          } else {
+            await secretsManager.send(
+              new PutResourcePolicyCommand({ SecretId: target.id, ResourcePolicy: receipt.previousPolicy }),
+            );
+          }
+          return;
+        case 'role':
+          await orMissing(
+            iam.send(new DeleteRolePolicyCommand({ RoleName: target.id, PolicyName: receipt.policyName })),
+            NO_SUCH_ENTITY,
+          );
+          return;
+      }
+    });
+  }
+
+  async function rotate(
+    target: EnforcementTarget,
+    options: { owner: string; now: Date },
+  ): Promise<RotationResult> {
+    switch (target.kind) {
+      case 'access-key':
+        return rotateAccessKey(target.principal, target.id, options.owner);
+      case 'secret':
+        return attempt(`rotate ${describe(target)}`, async (): Promise<RotationResult> => {
+          const secret = await describeSecret(secretsManager, target.id);
+          if (!secret || secret.DeletedDate) {
+            throw new EnforcementError(`rotate ${describe(target)}: the secret no longer exists`);
+          }
+          if (!secret.RotationEnabled) {
+            return {
+              kind: 'secret',
+              rotated: false,
+              why: 'rotation is not configured for this secret (no rotation Lambda): rotate it at its source and update the value',
+            };
+          }
+          const { VersionId } = await secretsManager.send(
+            new RotateSecretCommand({
+              SecretId: target.id,
+              ClientRequestToken: rotationToken(target.id, options.now),
+            }),
+          );
+          return { kind: 'secret', rotated: true, versionId: VersionId };
+        });
+      case 'role':
+        return {
+          kind: 'role',
+          rotated: false,
+          why: 'roles have no secret to rotate; disable or reauthorize it',
+        };
+    }
+  }
+
+  async function rotateAccessKey(userName: string, oldKeyId: string, owner: string): Promise<RotationResult> {
+    const what = `rotate access key ${oldKeyId} of IAM user ${userName}`;
+    const keys = await attempt(what, () => listAccessKeys(iam, userName));
+    if (!keys?.some((k) => k.AccessKeyId === oldKeyId)) {
+      throw new EnforcementError(`${what}: the key no longer exists`);
+    }
+    const others = keys.flatMap((k) => (k.AccessKeyId && k.AccessKeyId !== oldKeyId ? [k.AccessKeyId] : []));
+    // A retry after a crash: the other key is the replacement stored by the first attempt.
+    for (const otherKeyId of others) {
+      const stored = await attempt(what, () =>
+        describeSecret(secretsManager, rotatedSecretName(prefix, userName, otherKeyId)),
+      );
+      const replaces = stored?.Tags?.find((tag) => tag.Key === 'reauth:replaces')?.Value;
+      if (stored?.ARN && !stored.DeletedDate && replaces === oldKeyId) {
+        return { kind: 'access-key', newKeyId: otherKeyId, storedIn: stored.ARN, replacedKeyId: oldKeyId };
+      }
+    }
+    if (keys.length >= MAX_KEYS_PER_USER) {
+      throw new EnforcementError(
+        `${what}: the user already has ${keys.length} access keys and IAM allows ${MAX_KEYS_PER_USER}; the owner must delete one first`,
+      );
+    }
+
+    const created = await attempt(what, () => iam.send(new CreateAccessKeyCommand({ UserName: userName })));
+    const newKeyId = created.AccessKey?.AccessKeyId;
+    const secretAccessKey = created.AccessKey?.SecretAccessKey;
+    if (!newKeyId || !secretAccessKey) {
+      throw new EnforcementError(`${what}: IAM returned no access key`);
+    }
+    try {
+      const { ARN } = await secretsManager.send(
+        new CreateSecretCommand({
+          Name: rotatedSecretName(prefix, userName, newKeyId),
+          Description: `Access key ${newKeyId} of IAM user ${userName}, created by reauth to replace ${oldKeyId}, which is deactivated after the grace period.`,
+          SecretString: JSON.stringify({ accessKeyId: newKeyId, secretAccessKey }),
+          Tags: [
+            { Key: 'reauth:owner', Value: owner },
+            { Key: 'reauth:replaces', Value: oldKeyId },
+          ],
+        }),
+      );
+      if (!ARN) throw new Error('Secrets Manager returned no ARN');
+      return { kind: 'access-key', newKeyId, storedIn: ARN, replacedKeyId: oldKeyId };
+    } catch (error) {
+      const cause = withoutSecret(error, secretAccessKey);
+      // Nothing half-done: a key whose secret was never stored would be unusable and hold a slot.
+      try {
+        await iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: newKeyId }));
+      } catch (rollbackError) {
+        throw new EnforcementError(
+          `${what}: storing new key ${newKeyId} failed, and deleting it failed too: delete it by hand`,
+          { cause: new AggregateError([cause, withoutSecret(rollbackError, secretAccessKey)]) },
+        );
+      }
+      const reason = cause instanceof Error ? cause.name : 'unknown error';
+      throw new EnforcementError(`${what}: storing the new key failed (${reason}); it was deleted again`, {
+        cause,
+      });
+    }
+  }
+
+  async function deactivateReplacedKey(userName: string, keyId: string): Promise<void> {
+    await attempt(`deactivate replaced access key ${keyId} of IAM user ${userName}`, () =>
+      orMissing(
+        iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: keyId, Status: 'Inactive' })),
+        NO_SUCH_ENTITY,
+      ),
+    );
+  }
+
+  return { recheck, disable, restore, rotate, deactivateReplacedKey };
+}
+
+/** Secret names allow `/_+=.@-` and alphanumerics; IAM user names may also hold a comma. */
+function rotatedSecretName(prefix: string, userName: string, keyId: string): string {
+  return `${prefix}${userName.replace(/,/g, '-')}/${keyId}`;
+}
+
+/** A UUID-shaped token (RotateSecret wants 32–64 characters) that is the same for the same secret and `now`. */
+function rotationToken(secretArn: string, now: Date): string {
+  const hex = createHash('sha256').update(`${secretArn}\n${now.toISOString()}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+interface ParsedPolicy {
+  document: Record<string, unknown>;
+  statements: unknown[];
+}
+
+function parsePolicy(policy: string): ParsedPolicy {
+  const document: unknown = JSON.parse(policy);
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    throw new Error('the resource policy is not a JSON object');
+  }
+  const statement = (document as { Statement?: unknown }).Statement;
+  const statements = statement === undefined ? [] : Array.isArray(statement) ? statement : [statement];
+  return { document: document as Record<string, unknown>, statements };
+}
+
+function isReauthDeny(statement: unknown): boolean {
+  return (
+    typeof statement === 'object' &&
+    statement !== null &&
+    'Sid' in statement &&
+    statement.Sid === REAUTH_DENY_SID
+  );
+}
+
+function describe(target: EnforcementTarget): string {
+  switch (target.kind) {
+    case 'access-key':
+      return `access key ${target.id} of IAM user ${target.principal}`;
+    case 'secret':
+      return `secret ${target.id}`;
+    case 'role':
+      return `role ${target.id}`;
+  }
+}
+
+async function listAccessKeys(iam: IAMClient, userName: string): Promise<AccessKeyMetadata[] | undefined> {
+  const keys: AccessKeyMetadata[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await orMissing(
+      iam.send(new ListAccessKeysCommand({ UserName: userName, Marker: marker })),
+      NO_SUCH_ENTITY,
+    );
+    if (!page) return undefined;
+    keys.push(...(page.AccessKeyMetadata ?? []));
+    marker = page.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+  return keys;
+}
+
+function describeSecret(
+  secretsManager: SecretsManagerClient,
+  secretId: string,
+): Promise<DescribeSecretCommandOutput | undefined> {
+  return orMissing(
+    secretsManager.send(new DescribeSecretCommand({ SecretId: secretId })),
+    RESOURCE_NOT_FOUND,
+  );
+}
+
+/** The call's result, or undefined when it failed because the resource does not exist. */
+async function orMissing<T>(call: Promise<T>, missing: readonly string[]): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof Error && missing.includes(error.name)) return undefined;
+    throw error;
+  }
+}
+
+/** Runs `act`, turning any failure into an EnforcementError that says what was being done. */
+async function attempt<T>(what: string, act: () => Promise<T>): Promise<T> {
+  try {
+    return await act();
+  } catch (error) {
+    if (error instanceof EnforcementError) throw error;
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new EnforcementError(`${what} failed (${reason})`, { cause: error });
+  }
+}
+
+/** The error as is, unless something in it holds `secret`: then a copy with its text withheld. */
+function withoutSecret(error: unknown, secret: string): unknown {
+  // inspect shows the message, the stack, every own property and the cause chain.
+  if (!inspect(error, { depth: Number.POSITIVE_INFINITY, showHidden: true }).includes(secret)) return error;
+  const name = error instanceof Error ? error.name : 'Error';
+  const clean = new Error(`${name} (its message held the secret access key and was withheld)`);
+  clean.name = name;
+  return clean;
+}
