@@ -1,0 +1,226 @@
+import type { SlackMessage } from '../slack/messages';
+
+export type { SlackMessage } from '../slack/messages';
+
+/** A Slack call that failed. The message names the method and Slack's error code, never a token or URL. */
+export class SlackApiError extends Error {
+  override readonly name = 'SlackApiError';
+  /** Slack's `error` field (`channel_not_found`, `ratelimited`…) or `http_<status>`, `timeout`, `network_error`. */
+  readonly code: string;
+
+  constructor(what: string, code: string, options?: ErrorOptions) {
+    super(`slack ${what} failed: ${code}`, options);
+    this.code = code;
+  }
+}
+
+export interface SlackClient {
+  /** Posts to a channel, or to a user id (Slack opens the DM). Webhook-only: posts to the webhook's channel, ts ''. */
+  postMessage(channel: string, message: SlackMessage): Promise<{ channel: string; ts: string }>;
+  updateMessage(channel: string, ts: string, message: SlackMessage): Promise<void>;
+  /** The user id for an email, or undefined when no user has it. */
+  lookupUserByEmail(email: string): Promise<string | undefined>;
+  openView(triggerId: string, view: object): Promise<void>;
+  /** Posts to an interaction's response_url, e.g. `{ replace_original: true, ...message }`. */
+  respond(responseUrl: string, body: object): Promise<void>;
+}
+
+export interface SlackClientConfig {
+  /** Bot token (`xoxb-…`); without it only webhook posting works. */
+  botToken?: string;
+  /** Incoming webhook URL, used by `postMessage` when there is no bot token. */
+  webhookUrl?: string;
+  /** @default 'https://slack.com/api' */
+  apiBaseUrl?: string;
+  /** @default globalThis.fetch */
+  fetchImpl?: typeof fetch;
+}
+
+const REQUEST_TIMEOUT_MS = 5000;
+const MAX_RATE_LIMIT_RETRIES = 2;
+const MAX_RETRY_AFTER_SECONDS = 5;
+const SLACK_ERROR_CODE = /^[a-z0-9_]{1,64}$/;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Slack's Retry-After is whole seconds; capped so a Lambda never waits out its own timeout. */
+function retryDelayMs(response: Response): number {
+  const seconds = Number(response.headers.get('retry-after'));
+  const bounded = Number.isFinite(seconds) && seconds >= 0 ? seconds : 1;
+  return Math.min(bounded, MAX_RETRY_AFTER_SECONDS) * 1000;
+}
+
+interface PostOptions {
+  /** For errors: the method name or a generic label; never the URL, which may itself be a secret. */
+  what: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function createSlackClient(config: SlackClientConfig): SlackClient {
+  const fetchImpl = config.fetchImpl ?? globalThis.fetch;
+  const apiBaseUrl = (config.apiBaseUrl ?? 'https://slack.com/api').replace(/\/+$/, '');
+  const { botToken, webhookUrl } = config;
+
+  /** POSTs, waiting out up to two 429s; returns the final non-429 response or throws SlackApiError. */
+  async function post({ what, url, headers, body }: PostOptions): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      let response: Response;
+      try {
+        response = await fetchImpl(url, {
+          method: 'POST',
+          headers,
+          body,
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+      } catch (error) {
+        const timedOut =
+          error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+        // The cause can carry the URL (a webhook or response_url is a credential): drop it.
+        throw new SlackApiError(what, timedOut ? 'timeout' : 'network_error');
+      }
+      if (response.status !== 429) {
+        return response;
+      }
+      if (attempt >= MAX_RATE_LIMIT_RETRIES) {
+        await response.body?.cancel();
+        throw new SlackApiError(what, 'ratelimited');
+      }
+      const delay = retryDelayMs(response);
+      await response.body?.cancel();
+      await sleep(delay);
+    }
+  }
+
+  function requireToken(method: string): string {
+    if (!botToken) {
+      throw new SlackApiError(method, 'not_configured');
+    }
+    return botToken;
+  }
+
+  async function readJson(method: string, response: Response): Promise<Record<string, unknown>> {
+    let parsed: unknown;
+    try {
+      parsed = await response.json();
+    } catch {
+      throw new SlackApiError(method, response.ok ? 'invalid_response' : `http_${response.status}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null) {
+      throw new SlackApiError(method, response.ok ? 'invalid_response' : `http_${response.status}`);
+    }
+    return parsed as Record<string, unknown>;
+  }
+
+  async function callApi(
+    method: string,
+    args: Record<string, unknown>,
+    encoding: 'json' | 'form' = 'json',
+  ): Promise<Record<string, unknown>> {
+    const token = requireToken(method);
+    const body =
+      encoding === 'json'
+        ? JSON.stringify(args)
+        : new URLSearchParams(
+            Object.entries(args).map(([key, value]): [string, string] => [key, String(value)]),
+          ).toString();
+    const response = await post({
+      what: method,
+      url: `${apiBaseUrl}/${method}`,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type':
+          encoding === 'json' ? 'application/json; charset=utf-8' : 'application/x-www-form-urlencoded',
+      },
+      body,
+    });
+    const result = await readJson(method, response);
+    if (result.ok !== true) {
+      const error =
+        typeof result.error === 'string' && SLACK_ERROR_CODE.test(result.error) ? result.error : undefined;
+      throw new SlackApiError(method, error ?? (response.ok ? 'unknown_error' : `http_${response.status}`));
+    }
+    return result;
+  }
+
+  /** Webhooks and response_urls answer `ok` or a short error word, with an HTTP status. */
+  async function postToUrl(what: string, url: string, payload: object): Promise<void> {
+    const response = await post({
+      what,
+      url,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify(payload),
+    });
+    const text = (await response.text().catch(() => '')).trim();
+    let code: string | undefined;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed === 'object' && parsed !== null && (parsed as { ok?: unknown }).ok === false) {
+        const error = (parsed as { error?: unknown }).error;
+        code = typeof error === 'string' && SLACK_ERROR_CODE.test(error) ? error : 'unknown_error';
+      }
+    } catch {
+      if (!response.ok && SLACK_ERROR_CODE.test(text)) {
+        code = text;
+      }
+    }
+    if (code !== undefined) {
+      throw new SlackApiError(what, code);
+    }
+    if (!response.ok) {
+      throw new SlackApiError(what, `http_${response.status}`);
+    }
+  }
+
+  return {
+    async postMessage(channel, message) {
+      if (!botToken && webhookUrl) {
+        await postToUrl('webhook', webhookUrl, { text: message.text, blocks: message.blocks });
+        return { channel, ts: '' };
+      }
+      const result = await callApi('chat.postMessage', {
+        channel,
+        text: message.text,
+        blocks: message.blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+      });
+      if (typeof result.channel !== 'string' || typeof result.ts !== 'string') {
+        throw new SlackApiError('chat.postMessage', 'invalid_response');
+      }
+      return { channel: result.channel, ts: result.ts };
+    },
+
+    async updateMessage(channel, ts, message) {
+      await callApi('chat.update', { channel, ts, text: message.text, blocks: message.blocks });
+    },
+
+    async lookupUserByEmail(email) {
+      try {
+        // users.lookupByEmail takes form-encoded arguments only.
+        const result = await callApi('users.lookupByEmail', { email }, 'form');
+        const user = result.user as { id?: unknown } | undefined;
+        if (typeof user?.id !== 'string') {
+          throw new SlackApiError('users.lookupByEmail', 'invalid_response');
+        }
+        return user.id;
+      } catch (error) {
+        if (error instanceof SlackApiError && error.code === 'users_not_found') {
+          return undefined;
+        }
+        throw error;
+      }
+    },
+
+    async openView(triggerId, view) {
+      await callApi('views.open', { trigger_id: triggerId, view });
+    },
+
+    async respond(responseUrl, body) {
+      await postToUrl('response_url', responseUrl, body);
+    },
+  };
+}

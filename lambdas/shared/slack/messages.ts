@@ -1,0 +1,452 @@
+import { z } from 'zod';
+import { CREDENTIAL_ID_PATTERN, encodeActionValue, type SlackRequest, SlackRequestError } from './request';
+
+export interface PlainText {
+  type: 'plain_text';
+  text: string;
+  emoji?: boolean;
+}
+export interface Mrkdwn {
+  type: 'mrkdwn';
+  text: string;
+}
+export type TextObject = PlainText | Mrkdwn;
+
+export interface ConfirmDialog {
+  title: PlainText;
+  text: TextObject;
+  confirm: PlainText;
+  deny: PlainText;
+  style?: 'primary' | 'danger';
+}
+export interface ButtonElement {
+  type: 'button';
+  action_id: string;
+  text: PlainText;
+  value: string;
+  style?: 'primary' | 'danger';
+  confirm?: ConfirmDialog;
+}
+export interface SelectOption {
+  text: PlainText;
+  value: string;
+}
+export interface PlainTextInputElement {
+  type: 'plain_text_input';
+  action_id: string;
+  multiline?: boolean;
+  min_length?: number;
+  max_length?: number;
+  placeholder?: PlainText;
+}
+export interface StaticSelectElement {
+  type: 'static_select';
+  action_id: string;
+  options: SelectOption[];
+  initial_option?: SelectOption;
+  placeholder?: PlainText;
+}
+
+export interface HeaderBlock {
+  type: 'header';
+  text: PlainText;
+}
+export interface SectionBlock {
+  type: 'section';
+  text: TextObject;
+}
+export interface ActionsBlock {
+  type: 'actions';
+  elements: ButtonElement[];
+}
+export interface ContextBlock {
+  type: 'context';
+  elements: TextObject[];
+}
+export interface DividerBlock {
+  type: 'divider';
+}
+export interface InputBlock {
+  type: 'input';
+  block_id: string;
+  label: PlainText;
+  hint?: PlainText;
+  element: PlainTextInputElement | StaticSelectElement;
+}
+export type Block = HeaderBlock | SectionBlock | ActionsBlock | ContextBlock | DividerBlock | InputBlock;
+
+/** A message for chat.postMessage / chat.update / a webhook / a response_url. */
+export interface SlackMessage {
+  /** Plain-language fallback: notifications, screen readers, clients without Block Kit. */
+  text: string;
+  blocks: Block[];
+}
+
+export interface ModalView {
+  type: 'modal';
+  callback_id: string;
+  private_metadata: string;
+  title: PlainText;
+  submit: PlainText;
+  close: PlainText;
+  blocks: Block[];
+}
+
+export interface RequestItem {
+  credentialId: string;
+  kind: 'access-key' | 'secret' | 'role';
+  principal: string;
+  accountId: string;
+  lastUsedAt: string | null;
+  why: string;
+  deadlineAt: string;
+  requestSeq: number;
+}
+
+/** Slack refuses a message with more blocks than this. */
+export const MAX_BLOCKS_PER_MESSAGE = 50;
+/** Slack's limit for a section's text is 3000 characters; stay under it with room for markup. */
+const MAX_SECTION_TEXT = 2900;
+const MAX_FALLBACK_TEXT = 3000;
+const MAX_SHOWN_FIELD = 300;
+
+export const STILL_NEEDED_CALLBACK_ID = 'reauth:still-needed';
+const DURATION_CHOICES_DAYS = [7, 30, 60, 90, 180, 365] as const;
+const MIN_REASON_LENGTH = 10;
+const MAX_REASON_LENGTH = 500;
+/** A hard ceiling on a submitted duration; the caller caps it again with the policy's maximum. */
+const MAX_SUBMITTED_DAYS = 3650;
+
+const KIND_LABELS: Record<RequestItem['kind'], string> = {
+  'access-key': 'Access key',
+  secret: 'Secret',
+  role: 'Third-party role',
+};
+
+/** Slack's three control characters; escaping them stops a name from becoming a mention or a link. */
+export function escapeSlackText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Escaped, and short enough that one long name cannot push a block over Slack's limits. */
+function shown(text: string, max = MAX_SHOWN_FIELD): string {
+  return escapeSlackText(truncate(text, max));
+}
+
+function plain(text: string): PlainText {
+  return { type: 'plain_text', text, emoji: true };
+}
+
+function mrkdwn(text: string): Mrkdwn {
+  return { type: 'mrkdwn', text };
+}
+
+/** A user id becomes a mention; anything else (an email, a team name) is shown as text. */
+function mention(userOrName: string): string {
+  return /^[UW][A-Z0-9]{2,20}$/.test(userOrName) ? `<@${userOrName}>` : shown(userOrName);
+}
+
+/** `YYYY-MM-DD` of an ISO timestamp; the raw text, escaped, if it is not one. */
+function dateOf(iso: string): string {
+  const time = Date.parse(iso);
+  return Number.isNaN(time) ? shown(iso, 40) : new Date(time).toISOString().slice(0, 10);
+}
+
+function describeItem(item: RequestItem): string {
+  const lines = [
+    `*${KIND_LABELS[item.kind]}* · ${shown(item.principal)}`,
+    `Account: ${shown(item.accountId, 40)}`,
+    `Last used: ${item.lastUsedAt === null ? 'never' : dateOf(item.lastUsedAt)}`,
+    `Why: ${shown(item.why, 1000)}`,
+    `Answer by: ${dateOf(item.deadlineAt)}`,
+  ];
+  return truncate(lines.join('\n'), MAX_SECTION_TEXT);
+}
+
+function itemButtons(item: RequestItem): ButtonElement[] {
+  const value = encodeActionValue(item.credentialId, item.requestSeq);
+  const buttons: ButtonElement[] = [
+    {
+      type: 'button',
+      action_id: 'reauth:still-needed',
+      text: plain('Still needed'),
+      value,
+      style: 'primary',
+    },
+  ];
+  if (item.kind === 'access-key' || item.kind === 'secret') {
+    buttons.push({ type: 'button', action_id: 'reauth:rotate', text: plain('Rotate'), value });
+  }
+  buttons.push({
+    type: 'button',
+    action_id: 'reauth:disable',
+    text: plain('Disable now'),
+    value,
+    style: 'danger',
+    confirm: {
+      title: plain('Disable this credential?'),
+      text: mrkdwn(
+        `${KIND_LABELS[item.kind]} ${shown(item.principal)} in ${shown(item.accountId, 40)} stops working now. It can be restored afterwards.`,
+      ),
+      confirm: plain('Disable'),
+      deny: plain('Cancel'),
+      style: 'danger',
+    },
+  });
+  return buttons;
+}
+
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+/** How many items fit when each takes `blocksPerItem` and `reserved` blocks are taken already. */
+function itemsThatFit(total: number, blocksPerItem: number, reserved: number): number {
+  const withoutOverflowLine = Math.floor((MAX_BLOCKS_PER_MESSAGE - reserved) / blocksPerItem);
+  if (total <= withoutOverflowLine) {
+    return total;
+  }
+  return Math.floor((MAX_BLOCKS_PER_MESSAGE - reserved - 1) / blocksPerItem);
+}
+
+/** The direct message asking an owner to reauthorize, rotate or disable each of their credentials. */
+export function ownerRequestMessage(input: {
+  owner: string;
+  items: RequestItem[];
+  reminder?: boolean;
+}): SlackMessage {
+  const { items, reminder = false } = input;
+  const title = reminder
+    ? 'Reminder: do these credentials still need access?'
+    : 'Do these credentials still need access?';
+  const blocks: Block[] = [
+    { type: 'header', text: plain(title) },
+    {
+      type: 'section',
+      text: mrkdwn(
+        `${mention(input.owner)}, you own ${plural(items.length, 'credential', 'credentials')} that need a decision. ` +
+          'Choose *Still needed* to keep one, *Rotate* to get a fresh one, or *Disable now* if nothing uses it. ' +
+          'Unanswered ones are escalated to security after their deadline.',
+      ),
+    },
+  ];
+  const shownCount = itemsThatFit(items.length, 2, blocks.length);
+  for (const item of items.slice(0, shownCount)) {
+    blocks.push({ type: 'section', text: mrkdwn(describeItem(item)) });
+    blocks.push({ type: 'actions', elements: itemButtons(item) });
+  }
+  const rest = items.length - shownCount;
+  if (rest > 0) {
+    blocks.push({ type: 'context', elements: [mrkdwn(`and ${rest} more — answer these first`)] });
+  }
+  const listed = items
+    .slice(0, 10)
+    .map((item) => `${KIND_LABELS[item.kind]} ${shown(item.principal, 100)} (${shown(item.accountId, 40)})`)
+    .join(', ');
+  const more = items.length > 10 ? ` and ${items.length - 10} more` : '';
+  const text = truncate(
+    `${reminder ? 'Reminder: ' : ''}${plural(items.length, 'credential needs', 'credentials need')} your decision: ${listed}${more}.`,
+    MAX_FALLBACK_TEXT,
+  );
+  return { text, blocks };
+}
+
+const ESCALATION_TITLES: Record<'orphaned' | 'deadline-passed' | 'budget-exceeded', string> = {
+  orphaned: 'Credentials without a reachable owner',
+  'deadline-passed': 'Credentials whose owners did not answer in time',
+  'budget-exceeded': 'Credentials held back: the action budget is spent',
+};
+
+/** The security channel's notice about credentials that need a person from security. */
+export function escalationMessage(input: {
+  items: RequestItem[];
+  reason: 'orphaned' | 'deadline-passed' | 'budget-exceeded';
+  detail?: string;
+}): SlackMessage {
+  const { items, reason } = input;
+  const title = ESCALATION_TITLES[reason];
+  const blocks: Block[] = [{ type: 'header', text: plain(title) }];
+  if (input.detail !== undefined && input.detail.length > 0) {
+    blocks.push({ type: 'section', text: mrkdwn(shown(input.detail, MAX_SECTION_TEXT)) });
+  }
+  const shownCount = itemsThatFit(items.length, 1, blocks.length);
+  for (const item of items.slice(0, shownCount)) {
+    blocks.push({ type: 'section', text: mrkdwn(describeItem(item)) });
+  }
+  const rest = items.length - shownCount;
+  if (rest > 0) {
+    blocks.push({ type: 'context', elements: [mrkdwn(`and ${rest} more — see the report`)] });
+  }
+  const text = truncate(
+    `${title}: ${plural(items.length, 'credential', 'credentials')}${input.detail ? ` (${shown(input.detail, 500)})` : ''}.`,
+    MAX_FALLBACK_TEXT,
+  );
+  return { text, blocks };
+}
+
+/** What replaces a request once someone has answered it. */
+export function decidedMessage(input: {
+  item: Pick<RequestItem, 'kind' | 'principal' | 'accountId'>;
+  outcome: string;
+  actorUserId: string;
+  at: string;
+  restorable?: { credentialId: string; requestSeq: number };
+}): SlackMessage {
+  const { item } = input;
+  const subject = `${KIND_LABELS[item.kind]} ${shown(item.principal)} (${shown(item.accountId, 40)})`;
+  const said = `${mention(input.actorUserId)} said ${shown(input.outcome, 1500)}`;
+  const blocks: Block[] = [
+    { type: 'section', text: mrkdwn(truncate(`*${subject}*\n${said}`, MAX_SECTION_TEXT)) },
+    { type: 'context', elements: [mrkdwn(`Decided ${dateOf(input.at)}`)] },
+  ];
+  if (input.restorable) {
+    blocks.push({
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: 'reauth:restore',
+          text: plain('Restore'),
+          value: encodeActionValue(input.restorable.credentialId, input.restorable.requestSeq),
+        },
+      ],
+    });
+  }
+  return { text: truncate(`${subject}: ${said}`, MAX_FALLBACK_TEXT), blocks };
+}
+
+function dayOption(days: number): SelectOption {
+  return { text: plain(days === 1 ? '1 day' : `${days} days`), value: String(days) };
+}
+
+/** The duration choices offered: the usual ones up to `maxDays`, and `maxDays` itself. */
+function durationChoices(maxDays: number): number[] {
+  const cap = Math.max(1, Math.floor(Number.isFinite(maxDays) ? maxDays : 1));
+  const choices = new Set<number>(DURATION_CHOICES_DAYS.filter((days) => days <= cap));
+  choices.add(cap);
+  return [...choices].sort((a, b) => a - b);
+}
+
+/** The dialog a *Still needed* click opens: why it is needed, and for how long. */
+export function stillNeededModal(input: {
+  credentialId: string;
+  requestSeq: number;
+  principal: string;
+  maxDays: number;
+  responseUrl?: string;
+  channelId?: string;
+  messageTs?: string;
+}): ModalView {
+  const options = durationChoices(input.maxDays).map(dayOption);
+  const initial = options.find((option) => option.value === '90') ?? options[options.length - 1];
+  const metadata = {
+    credentialId: input.credentialId,
+    requestSeq: input.requestSeq,
+    responseUrl: input.responseUrl,
+    channelId: input.channelId,
+    messageTs: input.messageTs,
+  };
+  return {
+    type: 'modal',
+    callback_id: STILL_NEEDED_CALLBACK_ID,
+    private_metadata: JSON.stringify(metadata),
+    title: plain('Still needed'),
+    submit: plain('Reauthorize'),
+    close: plain('Cancel'),
+    blocks: [
+      { type: 'section', text: mrkdwn(`Keep *${shown(input.principal)}* working. What still uses it?`) },
+      {
+        type: 'input',
+        block_id: 'reason',
+        label: plain('Why is it still needed?'),
+        hint: plain('Name the system or job that uses it. This goes into the audit record.'),
+        element: {
+          type: 'plain_text_input',
+          action_id: 'reason',
+          multiline: true,
+          min_length: MIN_REASON_LENGTH,
+          max_length: MAX_REASON_LENGTH,
+        },
+      },
+      {
+        type: 'input',
+        block_id: 'days',
+        label: plain('For how long?'),
+        element: {
+          type: 'static_select',
+          action_id: 'days',
+          options,
+          ...(initial ? { initial_option: initial } : {}),
+        },
+      },
+    ],
+  };
+}
+
+const StillNeededMetadataSchema = z.object({
+  credentialId: z.string().regex(CREDENTIAL_ID_PATTERN),
+  requestSeq: z.number().int().nonnegative(),
+  responseUrl: z.string().min(1).optional(),
+  channelId: z.string().min(1).optional(),
+  messageTs: z.string().min(1).optional(),
+});
+
+const StillNeededValuesSchema = z.object({
+  reason: z.object({
+    reason: z.object({
+      value: z.string().trim().min(MIN_REASON_LENGTH).max(MAX_REASON_LENGTH),
+    }),
+  }),
+  days: z.object({
+    days: z.object({
+      selected_option: z.object({
+        value: z
+          .string()
+          .regex(/^[1-9][0-9]{0,3}$/)
+          .transform(Number)
+          .refine((days) => days <= MAX_SUBMITTED_DAYS),
+      }),
+    }),
+  }),
+});
+
+/**
+ * Reads a submitted *Still needed* dialog. `days` is only bounded loosely here: the caller caps it with
+ * the policy's maximum, since the dialog's options could have been tampered with.
+ */
+export function parseStillNeededSubmission(req: Extract<SlackRequest, { type: 'view_submission' }>): {
+  credentialId: string;
+  requestSeq: number;
+  reason: string;
+  days: number;
+  responseUrl?: string;
+  channelId?: string;
+  messageTs?: string;
+} {
+  if (req.callbackId !== STILL_NEEDED_CALLBACK_ID) {
+    throw new SlackRequestError('not a still-needed submission');
+  }
+  let metadataJson: unknown;
+  try {
+    metadataJson = JSON.parse(req.privateMetadata);
+  } catch {
+    throw new SlackRequestError('private_metadata is not JSON');
+  }
+  const metadata = StillNeededMetadataSchema.safeParse(metadataJson);
+  if (!metadata.success) {
+    throw new SlackRequestError('malformed private_metadata');
+  }
+  const values = StillNeededValuesSchema.safeParse(req.values);
+  if (!values.success) {
+    throw new SlackRequestError('malformed still-needed answers');
+  }
+  return {
+    ...metadata.data,
+    reason: values.data.reason.reason.value,
+    days: values.data.days.days.selected_option.value,
+  };
+}

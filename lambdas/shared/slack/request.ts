@@ -1,0 +1,240 @@
+import { z } from 'zod';
+
+/** A request Slack (or someone pretending to be Slack) sent that this app cannot use. */
+export class SlackRequestError extends Error {
+  override readonly name = 'SlackRequestError';
+}
+
+export const REAUTH_ACTION_IDS = [
+  'reauth:still-needed',
+  'reauth:rotate',
+  'reauth:disable',
+  'reauth:restore',
+] as const;
+export type ReauthActionId = (typeof REAUTH_ACTION_IDS)[number];
+
+export type SlackRequest =
+  | { type: 'url_verification'; challenge: string }
+  | { type: 'ssl_check' }
+  | {
+      type: 'block_actions';
+      userId: string;
+      teamId?: string;
+      triggerId: string;
+      responseUrl?: string;
+      channelId?: string;
+      messageTs?: string;
+      action: { actionId: ReauthActionId; credentialId: string; requestSeq: number };
+    }
+  | {
+      type: 'view_submission';
+      userId: string;
+      callbackId: string;
+      privateMetadata: string;
+      values: Record<
+        string,
+        Record<string, { value?: string | null; selected_option?: { value: string } | null }>
+      >;
+    };
+
+/**
+ * `<accountId>:<kind>:<id>`; the id is printable ASCII without spaces or `|` (secret ARNs hold `:`).
+ * Slack caps a button value at 2000 characters, which bounds the id.
+ */
+export const CREDENTIAL_ID_PATTERN = /^\d{12}:(?:access-key|secret|role):[\x21-\x7b\x7d\x7e]{1,1900}$/;
+const REQUEST_SEQ_PATTERN = /^(?:0|[1-9][0-9]{0,14})$/;
+
+/** The value a reauth button carries: which credential, and which request for it (stale clicks are caught by seq). */
+export function encodeActionValue(credentialId: string, requestSeq: number): string {
+  if (!CREDENTIAL_ID_PATTERN.test(credentialId)) {
+    throw new RangeError('not a credential id that fits in a button value');
+  }
+  if (!Number.isSafeInteger(requestSeq) || requestSeq < 0) {
+    throw new RangeError('requestSeq must be a non-negative integer');
+  }
+  return `${credentialId}|${requestSeq}`;
+}
+
+/** The inverse of `encodeActionValue`; throws SlackRequestError on anything it would not have produced. */
+export function decodeActionValue(value: string): { credentialId: string; requestSeq: number } {
+  if (typeof value !== 'string') {
+    throw new SlackRequestError('action value is not a string');
+  }
+  const separator = value.lastIndexOf('|');
+  const credentialId = value.slice(0, separator);
+  const seqText = value.slice(separator + 1);
+  if (separator < 0 || !CREDENTIAL_ID_PATTERN.test(credentialId) || !REQUEST_SEQ_PATTERN.test(seqText)) {
+    throw new SlackRequestError('action value is not <credentialId>|<requestSeq>');
+  }
+  const requestSeq = Number(seqText);
+  if (!Number.isSafeInteger(requestSeq)) {
+    throw new SlackRequestError('requestSeq is out of range');
+  }
+  return { credentialId, requestSeq };
+}
+
+/**
+ * The raw body of an API Gateway / function URL event as text, refusing oversized or missing bodies.
+ * The size is checked before decoding (cheap refusal) and after (the real limit).
+ */
+export function decodeBody(
+  event: { body?: string | null; isBase64Encoded?: boolean },
+  maxBytes: number,
+): string {
+  const body = event.body;
+  if (typeof body !== 'string' || body.length === 0) {
+    throw new SlackRequestError('request has no body');
+  }
+  if (!event.isBase64Encoded) {
+    if (Buffer.byteLength(body, 'utf8') > maxBytes) {
+      throw new SlackRequestError('request body is too large');
+    }
+    return body;
+  }
+  // Four base64 characters carry three bytes.
+  if (body.length > Math.ceil(maxBytes / 3) * 4 + 4) {
+    throw new SlackRequestError('request body is too large');
+  }
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) {
+    throw new SlackRequestError('request body is not valid base64');
+  }
+  const bytes = Buffer.from(body, 'base64');
+  if (bytes.length > maxBytes) {
+    throw new SlackRequestError('request body is too large');
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new SlackRequestError('request body is not UTF-8');
+  }
+}
+
+const UrlVerificationSchema = z.object({
+  type: z.literal('url_verification'),
+  challenge: z.string().min(1).max(1000),
+});
+
+const InputValueSchema = z.object({
+  value: z.string().nullish(),
+  selected_option: z.object({ value: z.string() }).nullish(),
+});
+
+const BlockActionsPayloadSchema = z.object({
+  type: z.literal('block_actions'),
+  user: z.object({ id: z.string().min(1), team_id: z.string().optional() }),
+  team: z.object({ id: z.string() }).nullish(),
+  trigger_id: z.string().min(1),
+  response_url: z.string().min(1).optional(),
+  container: z.object({ channel_id: z.string().optional(), message_ts: z.string().optional() }).nullish(),
+  channel: z.object({ id: z.string() }).nullish(),
+  message: z.object({ ts: z.string() }).nullish(),
+  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
+});
+
+const ViewSubmissionPayloadSchema = z.object({
+  type: z.literal('view_submission'),
+  user: z.object({ id: z.string().min(1) }),
+  view: z.object({
+    callback_id: z.string(),
+    private_metadata: z.string().default(''),
+    state: z.object({ values: z.record(z.string(), z.record(z.string(), InputValueSchema)) }),
+  }),
+});
+
+const InteractionTypeSchema = z.object({ type: z.string() });
+
+function isReauthActionId(actionId: string): actionId is ReauthActionId {
+  return (REAUTH_ACTION_IDS as readonly string[]).includes(actionId);
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new SlackRequestError(`${what} is not JSON`);
+  }
+}
+
+function mustParse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new SlackRequestError(`malformed ${what}`);
+  }
+  return result.data;
+}
+
+function parseInteraction(payloadText: string): SlackRequest {
+  const payload = parseJson(payloadText, 'payload');
+  const { type } = mustParse(InteractionTypeSchema, payload, 'interaction payload');
+  if (type === 'block_actions') {
+    const parsed = mustParse(BlockActionsPayloadSchema, payload, 'block_actions payload');
+    const [first] = parsed.actions;
+    if (first === undefined || !isReauthActionId(first.action_id)) {
+      throw new SlackRequestError('unsupported action');
+    }
+    if (first.value === undefined) {
+      throw new SlackRequestError('action has no value');
+    }
+    const { credentialId, requestSeq } = decodeActionValue(first.value);
+    return {
+      type: 'block_actions',
+      userId: parsed.user.id,
+      teamId: parsed.team?.id ?? parsed.user.team_id,
+      triggerId: parsed.trigger_id,
+      responseUrl: parsed.response_url,
+      channelId: parsed.container?.channel_id ?? parsed.channel?.id,
+      messageTs: parsed.container?.message_ts ?? parsed.message?.ts,
+      action: { actionId: first.action_id, credentialId, requestSeq },
+    };
+  }
+  if (type === 'view_submission') {
+    const parsed = mustParse(ViewSubmissionPayloadSchema, payload, 'view_submission payload');
+    return {
+      type: 'view_submission',
+      userId: parsed.user.id,
+      callbackId: parsed.view.callback_id,
+      privateMetadata: parsed.view.private_metadata,
+      values: parsed.view.state.values,
+    };
+  }
+  throw new SlackRequestError('unsupported interaction type');
+}
+
+function parseRequest(rawBody: string, contentType: string | undefined): SlackRequest {
+  const mediaType = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  if (mediaType === 'application/json') {
+    const body = parseJson(rawBody, 'body');
+    return { ...mustParse(UrlVerificationSchema, body, 'url_verification') };
+  }
+  if (mediaType === 'application/x-www-form-urlencoded') {
+    const form = new URLSearchParams(rawBody);
+    if (form.get('ssl_check') === '1') {
+      return { type: 'ssl_check' };
+    }
+    const payload = form.get('payload');
+    if (payload === null) {
+      throw new SlackRequestError('form has no payload');
+    }
+    return parseInteraction(payload);
+  }
+  throw new SlackRequestError('unsupported content type');
+}
+
+/**
+ * Reads a Slack request whose signature has been verified. Throws SlackRequestError, and nothing else,
+ * on anything malformed or unsupported: the endpoint maps it to 400.
+ */
+export function parseSlackRequest(rawBody: string, contentType: string | undefined): SlackRequest {
+  if (typeof rawBody !== 'string') {
+    throw new SlackRequestError('body is not text');
+  }
+  try {
+    return parseRequest(rawBody, contentType);
+  } catch (error) {
+    if (error instanceof SlackRequestError) {
+      throw error;
+    }
+    // Validation above should catch everything; this keeps the promise if it does not.
+    throw new SlackRequestError('malformed request', { cause: error });
+  }
+}

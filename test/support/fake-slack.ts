@@ -1,0 +1,215 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One call the fake received: `method` is a Web API method, `webhook`, or `response:<name>`. */
+export interface RecordedRequest {
+  method: string;
+  body: any;
+  authorization?: string;
+}
+
+export interface FakeSlack {
+  /** e.g. http://127.0.0.1:PORT/api */
+  apiBaseUrl: string;
+  webhookUrl: string;
+  /** A response_url whose calls are recorded as `response:<name>`. */
+  responseUrl(name: string): string;
+  requests: RecordedRequest[];
+  calls(method: string): RecordedRequest[];
+  /**
+   * Makes the next call to `method` fail: `ratelimited` answers HTTP 429 (Retry-After: 1), `http_<status>`
+   * answers that status, anything else answers 200 `{ ok: false, error }`.
+   */
+  failNext(method: string, error: string): void;
+  close(): Promise<void>;
+}
+
+const WEBHOOK_PATH = '/services/T0000FAKE/B0000FAKE/fakewebhooksecret';
+const FIRST_TS_SECONDS = 1_700_000_000;
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) {
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Slack's Web API takes JSON or form-encoded arguments; so does the fake. */
+function parseArguments(text: string, contentType: string | undefined): unknown {
+  if ((contentType ?? '').startsWith('application/json')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  }
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
+function send(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': typeof body === 'string' ? 'text/plain' : 'application/json; charset=utf-8',
+    ...headers,
+  });
+  response.end(text);
+}
+
+/**
+ * A local stand-in for Slack's Web API (chat.postMessage, chat.update, users.lookupByEmail, views.open),
+ * an incoming webhook and response_urls, answering in Slack's documented shapes.
+ */
+export async function startFakeSlack(options: { users?: Record<string, string> } = {}): Promise<FakeSlack> {
+  const users = new Map(Object.entries(options.users ?? {}).map(([email, id]) => [email.toLowerCase(), id]));
+  const requests: RecordedRequest[] = [];
+  const failures = new Map<string, string[]>();
+  /** `channel ts` of every message posted, so chat.update can refuse unknown ones as Slack does. */
+  const posted = new Set<string>();
+  let messageCount = 0;
+
+  function nextTs(): string {
+    messageCount += 1;
+    const micros = messageCount * 100;
+    const seconds = FIRST_TS_SECONDS + Math.floor(micros / 1_000_000);
+    return `${seconds}.${String(micros % 1_000_000).padStart(6, '0')}`;
+  }
+
+  /** Answers an injected failure for `method`, if one is queued; true when it did. */
+  function injectFailure(method: string, response: ServerResponse): boolean {
+    const error = failures.get(method)?.shift();
+    if (error === undefined) {
+      return false;
+    }
+    const status = /^http_(\d{3})$/.exec(error)?.[1];
+    if (error === 'ratelimited') {
+      send(response, 429, { ok: false, error }, { 'retry-after': '1' });
+    } else if (status !== undefined) {
+      send(
+        response,
+        Number(status),
+        method.startsWith('webhook') || method.startsWith('response:') ? 'error' : {},
+      );
+    } else if (method === 'webhook' || method.startsWith('response:')) {
+      send(response, 400, error);
+    } else {
+      send(response, 200, { ok: false, error });
+    }
+    return true;
+  }
+
+  function answerApi(method: string, args: any, response: ServerResponse): void {
+    switch (method) {
+      case 'chat.postMessage': {
+        if (typeof args.channel !== 'string' || args.channel.length === 0) {
+          return send(response, 200, { ok: false, error: 'channel_not_found' });
+        }
+        if (!args.text && !args.blocks) {
+          return send(response, 200, { ok: false, error: 'no_text' });
+        }
+        // Posting to a user id lands in the app's DM with them.
+        const channel = /^[UW]/.test(args.channel) ? `D${args.channel.slice(1)}` : args.channel;
+        const ts = nextTs();
+        posted.add(`${channel} ${ts}`);
+        return send(response, 200, {
+          ok: true,
+          channel,
+          ts,
+          message: { text: args.text, blocks: args.blocks },
+        });
+      }
+      case 'chat.update': {
+        if (!posted.has(`${args.channel} ${args.ts}`)) {
+          return send(response, 200, { ok: false, error: 'message_not_found' });
+        }
+        return send(response, 200, { ok: true, channel: args.channel, ts: args.ts, text: args.text });
+      }
+      case 'users.lookupByEmail': {
+        const id = typeof args.email === 'string' ? users.get(args.email.toLowerCase()) : undefined;
+        if (id === undefined) {
+          return send(response, 200, { ok: false, error: 'users_not_found' });
+        }
+        return send(response, 200, { ok: true, user: { id, profile: { email: args.email } } });
+      }
+      case 'views.open': {
+        if (typeof args.trigger_id !== 'string' || args.trigger_id.length === 0) {
+          return send(response, 200, { ok: false, error: 'invalid_trigger_id' });
+        }
+        if (typeof args.view !== 'object' || args.view === null) {
+          return send(response, 200, { ok: false, error: 'invalid_arguments' });
+        }
+        return send(response, 200, { ok: true, view: { id: 'V0000FAKE', ...args.view } });
+      }
+      default:
+        return send(response, 404, { ok: false, error: 'unknown_method' });
+    }
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://fake').pathname;
+    const text = await readBody(request);
+    const body = parseArguments(text, request.headers['content-type']);
+    const authorization = request.headers.authorization;
+
+    if (request.method !== 'POST') {
+      return send(response, 405, 'method_not_allowed');
+    }
+    if (path.startsWith('/api/')) {
+      const method = path.slice('/api/'.length);
+      requests.push({ method, body, ...(authorization ? { authorization } : {}) });
+      if (injectFailure(method, response)) return;
+      if (!/^Bearer \S+$/.test(authorization ?? '')) {
+        return send(response, 200, { ok: false, error: 'invalid_auth' });
+      }
+      if (body === undefined) {
+        return send(response, 200, { ok: false, error: 'invalid_json' });
+      }
+      return answerApi(method, body, response);
+    }
+    if (path === WEBHOOK_PATH || path.startsWith('/response/')) {
+      const method = path === WEBHOOK_PATH ? 'webhook' : `response:${decodeURIComponent(path.slice(10))}`;
+      requests.push({ method, body, ...(authorization ? { authorization } : {}) });
+      if (injectFailure(method, response)) return;
+      const payload = body as any;
+      if (typeof payload !== 'object' || payload === null || (!payload.text && !payload.blocks)) {
+        return send(response, 400, method === 'webhook' ? 'invalid_payload' : 'no_text');
+      }
+      return method === 'webhook' ? send(response, 200, 'ok') : send(response, 200, { ok: true });
+    }
+    return send(response, 404, 'not_found');
+  }
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch(() => {
+      if (!response.headersSent) send(response, 500, 'internal_error');
+      else response.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const origin = `http://127.0.0.1:${port}`;
+
+  return {
+    apiBaseUrl: `${origin}/api`,
+    webhookUrl: `${origin}${WEBHOOK_PATH}`,
+    responseUrl: (name) => `${origin}/response/${encodeURIComponent(name)}`,
+    requests,
+    calls: (method) => requests.filter((recorded) => recorded.method === method),
+    failNext(method, error) {
+      failures.set(method, [...(failures.get(method) ?? []), error]);
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}

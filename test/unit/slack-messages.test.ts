@@ -1,0 +1,369 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type ActionsBlock,
+  type Block,
+  decidedMessage,
+  escalationMessage,
+  type InputBlock,
+  MAX_BLOCKS_PER_MESSAGE,
+  ownerRequestMessage,
+  parseStillNeededSubmission,
+  type RequestItem,
+  type SectionBlock,
+  stillNeededModal,
+} from '../../lambdas/shared/slack/messages';
+import {
+  decodeActionValue,
+  parseSlackRequest,
+  type SlackRequest,
+  SlackRequestError,
+} from '../../lambdas/shared/slack/request';
+
+const ACCOUNT = '123456789012';
+
+function item(overrides: Partial<RequestItem> = {}): RequestItem {
+  return {
+    credentialId: `${ACCOUNT}:access-key:AKIAIOSFODNN7EXAMPLE`,
+    kind: 'access-key',
+    principal: 'svc-etl',
+    accountId: ACCOUNT,
+    lastUsedAt: '2026-06-01T12:00:00Z',
+    why: 'idle for 175 days',
+    deadlineAt: '2026-12-07T09:00:00Z',
+    requestSeq: 1,
+    ...overrides,
+  };
+}
+
+function numbered(count: number): RequestItem[] {
+  return Array.from({ length: count }, (_, index) =>
+    item({
+      credentialId: `${ACCOUNT}:access-key:AKIA${String(index).padStart(16, '0')}`,
+      principal: `svc-${index}`,
+    }),
+  );
+}
+
+const actionsOf = (blocks: Block[]) =>
+  blocks.filter((block): block is ActionsBlock => block.type === 'actions');
+const sectionsOf = (blocks: Block[]) =>
+  blocks.filter((block): block is SectionBlock => block.type === 'section');
+const allText = (blocks: Block[]) => JSON.stringify(blocks);
+
+describe('ownerRequestMessage', () => {
+  it('lists every credential with buttons that carry its id and request seq', () => {
+    const items = [
+      item(),
+      item({
+        credentialId: `${ACCOUNT}:secret:arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:prod/db-AbCdEf`,
+        kind: 'secret',
+        principal: 'prod/db',
+        lastUsedAt: null,
+        requestSeq: 4,
+      }),
+      item({
+        credentialId: `${ACCOUNT}:role:vendor-readonly`,
+        kind: 'role',
+        principal: 'vendor-readonly',
+        requestSeq: 2,
+      }),
+    ];
+
+    const message = ownerRequestMessage({ owner: 'U042OWNER', items });
+
+    expect(message.blocks[0]).toEqual({
+      type: 'header',
+      text: expect.objectContaining({ text: expect.any(String) }),
+    });
+    const actions = actionsOf(message.blocks);
+    expect(actions).toHaveLength(3);
+    actions.forEach((block, index) => {
+      const expected = items[index] as RequestItem;
+      for (const button of block.elements) {
+        expect(decodeActionValue(button.value)).toEqual({
+          credentialId: expected.credentialId,
+          requestSeq: expected.requestSeq,
+        });
+      }
+    });
+    expect(actions.map((block) => block.elements.map((button) => button.action_id))).toEqual([
+      ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:disable'],
+    ]);
+    const [stillNeeded, , disable] = actions[0]?.elements ?? [];
+    expect(stillNeeded?.style).toBe('primary');
+    expect(disable).toMatchObject({
+      style: 'danger',
+      text: { text: 'Disable now' },
+      confirm: expect.any(Object),
+    });
+    expect(message.blocks.length).toBeLessThanOrEqual(MAX_BLOCKS_PER_MESSAGE);
+  });
+
+  it('describes each credential: kind, principal, account, last use or never, why and deadline date', () => {
+    const message = ownerRequestMessage({
+      owner: 'U042OWNER',
+      items: [item(), item({ lastUsedAt: null, kind: 'role' })],
+    });
+
+    const [, first, second] = sectionsOf(message.blocks).map((section) => section.text.text);
+    expect(first).toContain('Access key');
+    expect(first).toContain('svc-etl');
+    expect(first).toContain(ACCOUNT);
+    expect(first).toContain('Last used: 2026-06-01');
+    expect(first).toContain('idle for 175 days');
+    expect(first).toContain('2026-12-07');
+    expect(second).toContain('Last used: never');
+    expect(message.text).toContain('svc-etl');
+    expect(message.text).not.toContain('*');
+  });
+
+  it('mentions the owner and marks a reminder', () => {
+    const message = ownerRequestMessage({ owner: 'U042OWNER', items: [item()], reminder: true });
+
+    expect(allText(message.blocks)).toContain('<@U042OWNER>');
+    expect(message.text).toMatch(/^Reminder/);
+  });
+
+  it('escapes names and reasons so they cannot mention, link or format as Slack markup', () => {
+    const message = ownerRequestMessage({
+      owner: 'ops <!channel>',
+      items: [item({ principal: '<!here> & <https://evil.example|click>', why: 'idle > 90 days <@U999>' })],
+    });
+
+    const text = allText(message.blocks) + message.text;
+    expect(text).not.toContain('<!here>');
+    expect(text).not.toContain('<!channel>');
+    expect(text).not.toContain('<https://evil');
+    expect(text).not.toContain('<@U999>');
+    expect(text).toContain('&lt;!here&gt; &amp; &lt;https://evil.example|click&gt;');
+    expect(text).toContain('idle &gt; 90 days &lt;@U999&gt;');
+  });
+
+  it('stays within 50 blocks, keeps buttons for the first credentials and counts the rest', () => {
+    const items = numbered(60);
+
+    const message = ownerRequestMessage({ owner: 'U042OWNER', items });
+
+    expect(message.blocks.length).toBeLessThanOrEqual(MAX_BLOCKS_PER_MESSAGE);
+    const actions = actionsOf(message.blocks);
+    const listed = actions.length;
+    expect(listed).toBeGreaterThan(20);
+    expect(decodeActionValue(actions[0]?.elements[0]?.value ?? '').credentialId).toBe(items[0]?.credentialId);
+    expect(message.blocks.at(-1)).toEqual({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `and ${60 - listed} more — answer these first` }],
+    });
+    expect(message.text).toContain('60 credentials');
+  });
+
+  it('needs no overflow line when everything fits', () => {
+    const message = ownerRequestMessage({ owner: 'U042OWNER', items: numbered(24) });
+
+    expect(actionsOf(message.blocks)).toHaveLength(24);
+    expect(message.blocks.length).toBeLessThanOrEqual(MAX_BLOCKS_PER_MESSAGE);
+    expect(allText(message.blocks)).not.toContain('more — answer');
+  });
+
+  it('keeps a very long principal within section limits', () => {
+    const message = ownerRequestMessage({
+      owner: 'U042OWNER',
+      items: [item({ principal: 'x'.repeat(5000) })],
+    });
+
+    for (const section of sectionsOf(message.blocks)) {
+      expect(section.text.text.length).toBeLessThanOrEqual(3000);
+    }
+  });
+});
+
+describe('escalationMessage', () => {
+  it('tells the security channel why, escaped, with no buttons and within 50 blocks', () => {
+    const message = escalationMessage({
+      items: numbered(80),
+      reason: 'deadline-passed',
+      detail: 'owners <@U1> did not answer',
+    });
+
+    expect(actionsOf(message.blocks)).toHaveLength(0);
+    expect(message.blocks.length).toBeLessThanOrEqual(MAX_BLOCKS_PER_MESSAGE);
+    expect(allText(message.blocks)).toContain('owners &lt;@U1&gt; did not answer');
+    expect(allText(message.blocks)).toContain('svc-0');
+    expect(allText(message.blocks)).toMatch(/and \d+ more/);
+    expect(message.text).toContain('80 credentials');
+  });
+
+  it('names each reason differently', () => {
+    const titles = (['orphaned', 'deadline-passed', 'budget-exceeded'] as const).map(
+      (reason) => escalationMessage({ items: [item()], reason }).text,
+    );
+
+    expect(new Set(titles).size).toBe(3);
+  });
+});
+
+describe('decidedMessage', () => {
+  it('says who decided what, with a Restore button when the change can be undone', () => {
+    const credentialId = `${ACCOUNT}:access-key:AKIAIOSFODNN7EXAMPLE`;
+
+    const message = decidedMessage({
+      item: { kind: 'access-key', principal: 'svc-etl', accountId: ACCOUNT },
+      outcome: 'Disable now',
+      actorUserId: 'U042OWNER',
+      at: '2026-11-23T09:00:00Z',
+      restorable: { credentialId, requestSeq: 5 },
+    });
+
+    expect(message.text).toContain('<@U042OWNER> said Disable now');
+    const [restore] = actionsOf(message.blocks).flatMap((block) => block.elements);
+    expect(restore?.action_id).toBe('reauth:restore');
+    expect(decodeActionValue(restore?.value ?? '')).toEqual({ credentialId, requestSeq: 5 });
+  });
+
+  it('has no buttons when nothing is to be restored, and escapes the outcome', () => {
+    const message = decidedMessage({
+      item: { kind: 'role', principal: 'vendor', accountId: ACCOUNT },
+      outcome: 'Still needed until 2027-01-01: <!channel> uses it',
+      actorUserId: 'U042OWNER',
+      at: '2026-11-23T09:00:00Z',
+    });
+
+    expect(actionsOf(message.blocks)).toHaveLength(0);
+    expect(allText(message.blocks)).toContain('Still needed until 2027-01-01: &lt;!channel&gt; uses it');
+  });
+});
+
+describe('stillNeededModal', () => {
+  const base = {
+    credentialId: `${ACCOUNT}:access-key:AKIAIOSFODNN7EXAMPLE`,
+    requestSeq: 2,
+    principal: 'svc-etl',
+    responseUrl: 'https://hooks.slack.com/actions/T0/1/abc',
+    channelId: 'D042',
+    messageTs: '1700000000.000100',
+  };
+  const durationOptions = (view: ReturnType<typeof stillNeededModal>) => {
+    const days = view.blocks.find(
+      (block): block is InputBlock => block.type === 'input' && block.block_id === 'days',
+    );
+    return days?.element.type === 'static_select' ? days.element.options.map((option) => option.value) : [];
+  };
+
+  it('offers durations up to the policy maximum, the maximum included', () => {
+    expect(durationOptions(stillNeededModal({ ...base, maxDays: 90 }))).toEqual(['7', '30', '60', '90']);
+    expect(durationOptions(stillNeededModal({ ...base, maxDays: 45 }))).toEqual(['7', '30', '45']);
+    expect(durationOptions(stillNeededModal({ ...base, maxDays: 365 }))).toEqual([
+      '7',
+      '30',
+      '60',
+      '90',
+      '180',
+      '365',
+    ]);
+    expect(durationOptions(stillNeededModal({ ...base, maxDays: 3 }))).toEqual(['3']);
+  });
+
+  it('is a modal that remembers which request it answers', () => {
+    const view = stillNeededModal({ ...base, maxDays: 90 });
+
+    expect(view).toMatchObject({ type: 'modal', callback_id: 'reauth:still-needed' });
+    expect(JSON.parse(view.private_metadata)).toEqual({
+      credentialId: base.credentialId,
+      requestSeq: 2,
+      responseUrl: base.responseUrl,
+      channelId: 'D042',
+      messageTs: '1700000000.000100',
+    });
+    const reason = view.blocks.find(
+      (block): block is InputBlock => block.type === 'input' && block.block_id === 'reason',
+    );
+    expect(reason?.element).toMatchObject({
+      type: 'plain_text_input',
+      action_id: 'reason',
+      multiline: true,
+      min_length: 10,
+    });
+  });
+});
+
+describe('parseStillNeededSubmission', () => {
+  /** A submission of the modal, round-tripped through Slack's wire format and the request parser. */
+  function submit(reason: string | null, days: string | null, privateMetadata?: string) {
+    const view = stillNeededModal({
+      credentialId: `${ACCOUNT}:access-key:AKIAIOSFODNN7EXAMPLE`,
+      requestSeq: 2,
+      principal: 'svc-etl',
+      maxDays: 90,
+      channelId: 'D042',
+      messageTs: '1700000000.000100',
+    });
+    const payload = {
+      type: 'view_submission',
+      user: { id: 'U042OWNER' },
+      view: {
+        callback_id: view.callback_id,
+        private_metadata: privateMetadata ?? view.private_metadata,
+        state: {
+          values: {
+            reason: { reason: { type: 'plain_text_input', value: reason } },
+            days: {
+              days: { type: 'static_select', selected_option: days === null ? null : { value: days } },
+            },
+          },
+        },
+      },
+    };
+    const request = parseSlackRequest(
+      new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
+      'application/x-www-form-urlencoded',
+    ) as Extract<SlackRequest, { type: 'view_submission' }>;
+    return () => parseStillNeededSubmission(request);
+  }
+
+  it('reads the reason, the duration and the request it answers', () => {
+    expect(submit('  Nightly ETL uploads with it.  ', '30')()).toEqual({
+      credentialId: `${ACCOUNT}:access-key:AKIAIOSFODNN7EXAMPLE`,
+      requestSeq: 2,
+      reason: 'Nightly ETL uploads with it.',
+      days: 30,
+      channelId: 'D042',
+      messageTs: '1700000000.000100',
+    });
+  });
+
+  it.each([
+    ['a reason under 10 characters', 'too short', '30', undefined],
+    ['a reason of spaces', '            ', '30', undefined],
+    ['no reason', null, '30', undefined],
+    ['no duration', 'Nightly ETL uploads with it.', null, undefined],
+    ['a duration that is not a number', 'Nightly ETL uploads with it.', 'forever', undefined],
+    ['a zero duration', 'Nightly ETL uploads with it.', '0', undefined],
+    ['metadata that is not JSON', 'Nightly ETL uploads with it.', '30', '{'],
+    [
+      'metadata without a seq',
+      'Nightly ETL uploads with it.',
+      '30',
+      JSON.stringify({ credentialId: `${ACCOUNT}:role:x` }),
+    ],
+    [
+      'metadata with a bad credential',
+      'Nightly ETL uploads with it.',
+      '30',
+      JSON.stringify({ credentialId: 'x', requestSeq: 1 }),
+    ],
+  ])('refuses %s', (_name, reason, days, metadata) => {
+    expect(submit(reason, days, metadata)).toThrow(SlackRequestError);
+  });
+
+  it('refuses a submission of another dialog', () => {
+    const request = {
+      type: 'view_submission',
+      userId: 'U1',
+      callbackId: 'other',
+      privateMetadata: '{}',
+      values: {},
+    } as const;
+    expect(() => parseStillNeededSubmission(request)).toThrow(SlackRequestError);
+  });
+});
