@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -12,6 +13,7 @@ export interface AwsClients {
   /** DynamoDB with plain JS values; undefined attributes are dropped. */
   documents: DynamoDBDocumentClient;
   sts: STSClient;
+  sqs: SQSClient;
 }
 
 /**
@@ -29,5 +31,6 @@ export function createAwsClients(): AwsClients {
     dynamodb,
     documents: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
     sts: new STSClient(common),
+    sqs: new SQSClient(common),
   };
 }

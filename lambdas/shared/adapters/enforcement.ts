@@ -33,7 +33,6 @@ export interface EnforcementTarget {
   principal: string;
 }
 
-
 export type RotationResult =
   | {
       kind: 'access-key';

@@ -121,6 +121,7 @@ export function planDisable(
     state: {
       ...closed(state),
       status: 'disabled',
+      decidedBy: context.actor,
       // Kept: a restore reopens the request for the same reasons.
       triggers: state.triggers,
       disabledAt: at,

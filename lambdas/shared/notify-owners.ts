@@ -1,0 +1,275 @@
+import type { DecisionStore } from './adapters/decision-store';
+import { SlackApiError, type SlackClient } from './adapters/slack-client';
+import type { CredentialState, DecisionAction } from './domain/decision';
+import type { PolicyConfig } from './domain/policy';
+import { planRequestStep } from './domain/reauthorization';
+import {
+  type Block,
+  decidedMessage,
+  escalationMessage,
+  ownerRequestMessage,
+  type RequestItem,
+  type SlackMessage,
+} from './slack/messages';
+
+export interface NotifyDependencies {
+  store: DecisionStore;
+  slack: SlackClient;
+}
+
+export interface NotifyContext {
+  policy: PolicyConfig;
+  policyId: string;
+  now: Date;
+  /** Recorded as `system:<job>`. */
+  job: string;
+}
+
+export interface NotifyReport {
+  /** Slack messages posted. */
+  messages: number;
+  /** Decisions recorded: notify, remind and escalate. */
+  recorded: number;
+  /** Owners whose message could not be posted (retried on the next run: nothing was recorded for them). */
+  failures: { owner: string; error: string }[];
+}
+
+/** Where an owner's message goes. */
+interface Destination {
+  channel: string;
+  /** The owner's Slack user, when the owner is a person. */
+  slackUserId?: string;
+  /** Why it goes to the fallback owner instead of the owner; undefined when the owner is reached. */
+  escalation?: string;
+}
+
+/**
+ * Tells each owner, in one message per owner, about their credentials whose request has not been
+ * told yet; credentials with no reachable owner go to the fallback owner (the security channel),
+ * recorded as escalations. A message is recorded only once Slack took it.
+ */
+export async function notifyNewRequests(
+  deps: NotifyDependencies,
+  states: Iterable<CredentialState>,
+  context: NotifyContext,
+): Promise<NotifyReport> {
+  const fresh = [...states].filter(
+    (s) => s.status === 'pending' && !s.notifiedAt && s.requestSeq !== undefined,
+  );
+  return sendByOwner(deps, fresh, context, async (owner, group) => {
+    const destination = await destinationOf(deps.slack, owner, context.policy);
+    const message = ownerRequestMessage({
+      owner: destination.slackUserId ?? owner,
+      items: group.map(requestItemOf),
+    });
+    const posted = await deps.slack.postMessage(destination.channel, message);
+    const at = context.now.toISOString();
+    return {
+      action: destination.escalation ? 'escalate' : 'notify',
+      reason: destination.escalation ?? `asked ${destination.slackUserId ?? destination.channel} in Slack`,
+      change: {
+        notifiedAt: at,
+        ...(destination.slackUserId && { ownerSlackId: destination.slackUserId }),
+        ...(posted.ts && { message: posted }),
+        ...(destination.escalation && { escalatedAt: at }),
+      },
+      evidence: { channel: posted.channel, ts: posted.ts || null },
+    };
+  });
+}
+
+/** Reminds each owner, in one message per owner, of the requests whose reminder is due. */
+export async function sendReminders(
+  deps: NotifyDependencies,
+  due: { state: CredentialState; reminder: number }[],
+  context: NotifyContext,
+): Promise<NotifyReport> {
+  const reminderOf = new Map(due.map(({ state, reminder }) => [state.credentialId, reminder]));
+  return sendByOwner(
+    deps,
+    due.map((d) => d.state),
+    context,
+    async (owner, group) => {
+      const destination = group[0]?.message?.channel ?? group[0]?.ownerSlackId ?? owner;
+      const message = ownerRequestMessage({
+        owner: group[0]?.ownerSlackId ?? owner,
+        items: group.map(requestItemOf),
+        reminder: true,
+      });
+      const posted = await deps.slack.postMessage(destination, message);
+      return {
+        action: 'remind',
+        reason: `reminded ${group[0]?.ownerSlackId ?? owner}: the deadline is ${group[0]?.deadlineAt?.slice(0, 10)}`,
+        change: (state) => ({ remindersSent: reminderOf.get(state.credentialId) ?? 1 }),
+        evidence: { channel: posted.channel, ts: posted.ts || null },
+      };
+    },
+  );
+}
+
+/** One message to the fallback owner about `states`, and an `escalate` decision on each. */
+export async function escalateToFallback(
+  deps: NotifyDependencies,
+  states: CredentialState[],
+  reason: 'deadline-passed' | 'budget-exceeded',
+  detail: string,
+  context: NotifyContext,
+): Promise<NotifyReport> {
+  if (states.length === 0) return { messages: 0, recorded: 0, failures: [] };
+  const report: NotifyReport = { messages: 0, recorded: 0, failures: [] };
+  try {
+    await deps.slack.postMessage(
+      context.policy.fallbackOwner,
+      escalationMessage({ items: states.map(requestItemOf), reason, detail }),
+    );
+    report.messages++;
+  } catch (error) {
+    report.failures.push({ owner: context.policy.fallbackOwner, error: describeError(error) });
+    return report;
+  }
+  if (reason === 'budget-exceeded') return report; // nothing was decided about them: the record stays as it is
+  const at = context.now.toISOString();
+  for (const state of states) {
+    const written = await deps.store.transition(state.credentialId, (current) =>
+      current?.status === 'pending' && current.requestSeq === state.requestSeq
+        ? planRequestStep(
+            current,
+            { escalatedAt: at },
+            { action: 'escalate', reason: detail, evidence: { reason } },
+            decisionContext(context),
+          )
+        : undefined,
+    );
+    if (written) report.recorded++;
+  }
+  return report;
+}
+
+/** The request message a credential was posted in, rebuilt from the states of every credential in it. */
+export function requestMessageOf(owner: string, states: CredentialState[]): SlackMessage {
+  const open = states.filter((s) => s.status === 'pending' && s.requestSeq !== undefined);
+  const blocks: Block[] = open.length
+    ? ownerRequestMessage({ owner, items: open.map(requestItemOf) }).blocks
+    : [];
+  for (const state of states.filter((s) => !open.includes(s))) {
+    blocks.push(...outcomeMessage(state).blocks);
+  }
+  const text = open.length
+    ? `${open.length} of ${states.length} credentials still need your decision`
+    : 'Every credential in this request is answered';
+  return { text, blocks };
+}
+
+/** What a decided credential's part of the message says: who decided what (and Restore while it can). */
+export function outcomeMessage(state: CredentialState): SlackMessage {
+  const actor = state.decidedBy?.startsWith('slack:') ? state.decidedBy.slice('slack:'.length) : 'reauth';
+  const outcome =
+    state.status === 'disabled'
+      ? `*Disable* (${state.decidedBy === undefined || state.decidedBy.startsWith('system:') ? 'no answer by the deadline' : 'on request'})`
+      : state.status === 'active' && state.rotation
+        ? `*Rotate*: the new key is in ${state.rotation.storedIn}; this one is deactivated on ${state.rotation.deactivateAfter.slice(0, 10)}`
+        : state.status === 'active'
+          ? `*Still needed*${state.reviewDueAt ? ` until ${state.reviewDueAt.slice(0, 10)}` : ''}`
+          : state.status;
+  return decidedMessage({
+    item: state,
+    outcome,
+    actorUserId: actor,
+    at: state.updatedAt,
+    ...(state.status === 'disabled' &&
+      state.requestSeq !== undefined && {
+        restorable: { credentialId: state.credentialId, requestSeq: state.requestSeq },
+      }),
+  });
+}
+
+export function requestItemOf(state: CredentialState): RequestItem {
+  return {
+    credentialId: state.credentialId,
+    kind: state.kind,
+    principal: state.principal,
+    accountId: state.accountId,
+    lastUsedAt: state.lastUsedAt ?? null,
+    why: state.why ?? state.triggers.join(', '),
+    deadlineAt: state.deadlineAt ?? '',
+    requestSeq: state.requestSeq ?? 0,
+  };
+}
+
+interface Sent {
+  action: DecisionAction;
+  reason: string;
+  change: Partial<CredentialState> | ((state: CredentialState) => Partial<CredentialState>);
+  evidence: Record<string, unknown>;
+}
+
+/** Groups by owner, sends one message per owner, then records a decision on each credential in it. */
+async function sendByOwner(
+  deps: NotifyDependencies,
+  states: CredentialState[],
+  context: NotifyContext,
+  send: (owner: string, group: CredentialState[]) => Promise<Sent>,
+): Promise<NotifyReport> {
+  const report: NotifyReport = { messages: 0, recorded: 0, failures: [] };
+  const byOwner = new Map<string, CredentialState[]>();
+  for (const state of states) byOwner.set(state.owner, [...(byOwner.get(state.owner) ?? []), state]);
+
+  for (const [owner, group] of byOwner) {
+    let sent: Sent;
+    try {
+      sent = await send(owner, group);
+      report.messages++;
+    } catch (error) {
+      report.failures.push({ owner, error: describeError(error) });
+      continue;
+    }
+    for (const state of group) {
+      const change = typeof sent.change === 'function' ? sent.change(state) : sent.change;
+      const written = await deps.store.transition(state.credentialId, (current) =>
+        // Only the request the message was about: a newer one gets its own message.
+        current?.status === 'pending' && current.requestSeq === state.requestSeq
+          ? planRequestStep(
+              current,
+              change,
+              { action: sent.action, reason: sent.reason, evidence: sent.evidence },
+              decisionContext(context),
+            )
+          : undefined,
+      );
+      if (written) report.recorded++;
+    }
+  }
+  return report;
+}
+
+async function destinationOf(slack: SlackClient, owner: string, policy: PolicyConfig): Promise<Destination> {
+  const fallback = (why: string): Destination => ({ channel: policy.fallbackOwner, escalation: why });
+  if (owner === policy.fallbackOwner)
+    return fallback('no owner could be resolved (no owner tag): escalated to the fallback owner');
+  if (/^[UW][A-Z0-9]{2,}$/.test(owner)) return { channel: owner, slackUserId: owner };
+  if (/^#|^[CG][A-Z0-9]{2,}$/.test(owner)) return { channel: owner };
+  if (owner.includes('@')) {
+    const userId = await slack.lookupUserByEmail(owner);
+    return userId
+      ? { channel: userId, slackUserId: userId }
+      : fallback(`owner ${owner} has no Slack account: escalated to the fallback owner`);
+  }
+  return fallback(`owner tag "${owner}" is neither a Slack user, a channel nor an email: escalated`);
+}
+
+function decisionContext(context: NotifyContext) {
+  return {
+    now: context.now,
+    policyId: context.policyId,
+    mode: context.policy.mode,
+    actor: `system:${context.job}`,
+  };
+}
+
+function describeError(error: unknown): string {
+  return error instanceof SlackApiError
+    ? error.message
+    : error instanceof Error
+      ? error.name
+      : 'unknown error';
+}
