@@ -2,7 +2,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { createAwsClients } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
+import { slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { parseEnv } from '../shared/env';
+import { notifyNewRequests } from '../shared/notify-owners';
 import { loadPolicyFile } from '../shared/policy-file';
 import { scanAccount } from '../shared/scan-account';
 import { ScanEnvSchema } from './env';
@@ -12,32 +14,50 @@ const env = parseEnv(ScanEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
 const clients = createAwsClients();
 const store = createDecisionStore(clients.documents, env.TABLE_NAME);
+const slack = slackFromEnvironment(clients.secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-scan' });
 let accountId: string | undefined;
 
-/** Daily, from EventBridge Scheduler: scan this account and record what changed. */
+/** Daily, from EventBridge Scheduler: scan this account, record what changed, tell the owners. */
 export async function handler(): Promise<{
   accountId: string;
   mode: string;
   findings: number;
   decisionsWritten: number;
+  notified: number;
   inventory: { accessKeys: number; secrets: number; roles: number };
 }> {
   accountId ??= (await clients.sts.send(new GetCallerIdentityCommand({}))).Account;
   if (!accountId) throw new Error('STS GetCallerIdentity returned no account');
+  const now = new Date();
   const report = await scanAccount(
     { iam: clients.iam, secretsManager: clients.secretsManager, store },
-    { accountId, policy, now: new Date(), onProgress: (message) => logger.info(message) },
+    { accountId, policy, now, onProgress: (message) => logger.info(message) },
   );
   const findings = report.rows.filter((row) => row.outcome === 'finding');
+
+  let notified = 0;
+  const connected = await slack();
+  if (connected) {
+    const told = await notifyNewRequests(
+      { store, slack: connected.client },
+      (await store.loadStates(accountId)).values(),
+      { policy, policyId: report.policyId, now, job: 'scan' },
+    );
+    notified = told.recorded;
+    // Owners and Slack error codes only: never a token, a webhook URL or a secret value.
+    if (told.failures.length > 0) logger.error('some owners could not be told', { failures: told.failures });
+  }
   // Ids, principals and triggers only: nothing here is a secret value.
   logger.info('scan finished', {
     mode: report.mode,
     policyId: report.policyId,
     inventory: report.inventory,
+    inventoryAt: report.inventoryAt,
     findings: findings.length,
     decisionsWritten: report.decisionsWritten,
     cleared: report.cleared.length,
+    notified,
     unresolved: report.unresolved,
   });
   return {
@@ -45,6 +65,7 @@ export async function handler(): Promise<{
     mode: report.mode,
     findings: findings.length,
     decisionsWritten: report.decisionsWritten,
+    notified,
     inventory: report.inventory,
   };
 }

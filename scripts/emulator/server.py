@@ -9,6 +9,8 @@
    back on failure, so each write costs the size of the table (minutes for a few thousand decisions),
    and without a lock a concurrent request can change a table mid-copy (an HTTP 500). Here
    transactions take turns, as DynamoDB isolates them, and only the items they touch are saved.
+4. The credential report's GeneratedTime: the time it was generated (moto answers a fixed 2015 date),
+   so a reader can tell how fresh it is.
 
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
@@ -22,6 +24,8 @@ import threading
 import time
 
 from freezegun import freeze_time
+from moto.iam.models import IAMBackend
+from moto.iam.responses import IamResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
@@ -115,6 +119,26 @@ def transact_write_items(self, transact_items, *args, **kwargs):
 
 
 DynamoDBBackend.transact_write_items = transact_write_items
+
+_generate_report = IAMBackend.generate_report
+_get_credential_report = IamResponse.get_credential_report
+
+
+def generate_report(self):
+    _generate_report(self)
+    self.reauth_report_generated = time.time()
+
+
+def get_credential_report(self):
+    result = _get_credential_report(self)
+    generated = getattr(self.backend, "reauth_report_generated", None)
+    if generated is not None:
+        result._result["GeneratedTime"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(generated))
+    return result
+
+
+IAMBackend.generate_report = generate_report
+IamResponse.get_credential_report = get_credential_report
 
 
 def with_clock(moto_app):

@@ -1,0 +1,9 @@
+import { z } from 'zod';
+import { SlackEnvShape } from '../shared/slack-env';
+
+/** The Slack action worker's environment contract. */
+export const SlackWorkerEnvSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  POLICY_FILE: z.string().min(1),
+  ...SlackEnvShape,
+});

@@ -1,0 +1,55 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { ActionJobSchema } from '../shared/adapters/action-queue';
+import { createAwsClients } from '../shared/adapters/aws-clients';
+import { createDecisionStore } from '../shared/adapters/decision-store';
+import { createEnforcer } from '../shared/adapters/enforcement';
+import { slackFromEnvironment } from '../shared/adapters/slack-settings';
+import { policyIdOf } from '../shared/domain/policy';
+import { parseEnv } from '../shared/env';
+import { loadPolicyFile } from '../shared/policy-file';
+import { runActionJob } from '../shared/slack-interactions';
+import { SlackWorkerEnvSchema } from './env';
+
+// Cold start: a bad environment or policy fails here, loudly, before any message is handled.
+const env = parseEnv(SlackWorkerEnvSchema);
+const policy = loadPolicyFile(env.POLICY_FILE);
+const policyId = policyIdOf(policy);
+const clients = createAwsClients();
+const store = createDecisionStore(clients.documents, env.TABLE_NAME);
+const enforcer = createEnforcer(clients);
+const slack = slackFromEnvironment(clients.secretsManager, env);
+const logger = new Logger({ serviceName: 'reauth-slack-worker' });
+
+/**
+ * Does what owners asked for in Slack (disable, rotate, restore) and updates their messages. A job
+ * that fails is retried by SQS, then dead-lettered; a malformed one goes straight to the dead-letter
+ * queue's path by failing every time (never silently dropped).
+ */
+export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+  const failures: SQSBatchResponse['batchItemFailures'] = [];
+  const connected = await slack();
+  if (!connected) throw new Error('Slack is not configured');
+  for (const record of event.Records) {
+    try {
+      const job = ActionJobSchema.parse(JSON.parse(record.body));
+      const outcome = await runActionJob(
+        { store, slack: connected.client, enforcer, policy, policyId, now: () => new Date() },
+        job,
+      );
+      logger.info('job done', {
+        messageId: record.messageId,
+        action: job.action,
+        credentialId: job.credentialId,
+        outcome,
+      });
+    } catch (error) {
+      logger.error('job failed', {
+        messageId: record.messageId,
+        error: error instanceof Error ? error.message : 'unknown',
+      });
+      failures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures: failures };
+}

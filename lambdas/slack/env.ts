@@ -1,0 +1,11 @@
+import { z } from 'zod';
+import { SlackEnvShape } from '../shared/slack-env';
+
+/** The Slack interaction endpoint's environment contract. */
+export const SlackEndpointEnvSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  POLICY_FILE: z.string().min(1),
+  ...SlackEnvShape,
+  /** Where clicks that change IAM or Secrets Manager are queued for the worker. */
+  ACTION_QUEUE_URL: z.url(),
+});

@@ -1,0 +1,82 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { createActionQueue } from '../shared/adapters/action-queue';
+import { createAwsClients } from '../shared/adapters/aws-clients';
+import { createDecisionStore } from '../shared/adapters/decision-store';
+import { slackFromEnvironment } from '../shared/adapters/slack-settings';
+import { policyIdOf } from '../shared/domain/policy';
+import { parseEnv } from '../shared/env';
+import { loadPolicyFile } from '../shared/policy-file';
+import { decodeBody, parseSlackRequest, SlackRequestError } from '../shared/slack/request';
+import { MAX_SLACK_BODY_BYTES, verifySlackRequest } from '../shared/slack/signature';
+import { handleInteraction } from '../shared/slack-interactions';
+import { SlackEndpointEnvSchema } from './env';
+
+// Cold start: a bad environment or policy fails here, loudly, before any request is handled.
+const env = parseEnv(SlackEndpointEnvSchema);
+const policy = loadPolicyFile(env.POLICY_FILE);
+const policyId = policyIdOf(policy);
+const clients = createAwsClients();
+const store = createDecisionStore(clients.documents, env.TABLE_NAME);
+const queue = createActionQueue(clients.sqs, env.ACTION_QUEUE_URL);
+const slack = slackFromEnvironment(clients.secretsManager, env);
+const logger = new Logger({ serviceName: 'reauth-slack' });
+
+/**
+ * Slack's interactivity endpoint (a Lambda Function URL). The signature is checked on the raw body
+ * before anything is parsed; a request that fails it gets a bare 401.
+ */
+export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  try {
+    const connected = await slack();
+    if (!connected) throw new Error('Slack is not configured');
+    const rawBody = decodeBody(event, MAX_SLACK_BODY_BYTES);
+    const verified = verifySlackRequest({
+      rawBody,
+      timestamp: header(event, 'x-slack-request-timestamp'),
+      signature: header(event, 'x-slack-signature'),
+      signingSecret: connected.settings.signingSecret,
+      now: new Date(),
+    });
+    if (!verified) {
+      logger.warn('refused an unsigned or stale request');
+      return { statusCode: 401 };
+    }
+    const request = parseSlackRequest(rawBody, header(event, 'content-type'));
+    const reply = await handleInteraction(
+      { store, slack: connected.client, queue, policy, policyId, now: () => new Date() },
+      request,
+    );
+    logger.info('answered', {
+      type: request.type,
+      ...(request.type === 'block_actions' && { action: request.action.actionId, user: request.userId }),
+      ...(request.type === 'view_submission' && { callbackId: request.callbackId, user: request.userId }),
+      statusCode: reply.statusCode,
+    });
+    return reply.body
+      ? {
+          statusCode: reply.statusCode,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(reply.body),
+        }
+      : { statusCode: reply.statusCode };
+  } catch (error) {
+    return statusFor(error);
+  }
+}
+
+/** The one place errors become statuses: a caller never sees a stack trace, a secret or an internal detail. */
+function statusFor(error: unknown): APIGatewayProxyStructuredResultV2 {
+  if (error instanceof SlackRequestError) {
+    logger.warn('malformed request', { error: error.message });
+    return error.message.includes('too large') ? { statusCode: 413 } : { statusCode: 400 };
+  }
+  logger.error('request failed', { error: error instanceof Error ? error.name : 'unknown' });
+  return { statusCode: 500 };
+}
+
+function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  // Function URLs lower-case header names; other front doors may not.
+  const entry = Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name);
+  return entry?.[1];
+}

@@ -1,0 +1,321 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import type { ModalView } from '../../lambdas/shared/slack/messages';
+import { ensureDecisionTable } from '../../scripts/local/decision-table';
+import { type Seeded, seedAccount } from '../../scripts/local/seed';
+import {
+  buttonClickBody,
+  buttonValue,
+  drainQueue,
+  slackEvent,
+  stillNeededSubmissionBody,
+} from '../../scripts/local/slack-play';
+import { useEmulator } from '../support/emulator';
+import { type FakeSlack, startFakeSlack } from '../support/fake-slack';
+
+const { emulator, clients } = useEmulator();
+const TABLE = 'loop-under-test';
+const ACCOUNT = '123456789012';
+const SIGNING_SECRET = 'loop-test-signing-secret-0123456789';
+const DAY = 86_400_000;
+const store = createDecisionStore(clients.documents, TABLE);
+const START = new Date();
+
+let fake: FakeSlack;
+let seeded: Seeded;
+let env: Record<string, string>;
+
+type Handler<E, R> = (event: E) => Promise<R>;
+let scan: () => Promise<unknown>;
+let enforce: () => Promise<{ disabled: string[]; reminded: number; budget: { limit: number } }>;
+let endpoint: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+let worker: Handler<SQSEvent, SQSBatchResponse>;
+
+/** Imports a handler afresh, as a Lambda cold start does, with the test's environment. */
+async function coldStart<T>(path: string): Promise<T> {
+  vi.resetModules();
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  return ((await import(path)) as { handler: T }).handler;
+}
+
+const keyId = (user: string) => seeded.keyIds.get(user)?.[0] as string;
+const credentialId = (user: string) => `${ACCOUNT}:access-key:${keyId(user)}`;
+const now = () => new Date();
+
+async function keyStatus(user: string): Promise<string | undefined> {
+  const { AccessKeyMetadata } = await clients.iam.send(new ListAccessKeysCommand({ UserName: user }));
+  return AccessKeyMetadata?.[0]?.Status;
+}
+
+function click(userId: string, actionId: string, value: string, responseName: string, at = now()) {
+  return endpoint(
+    slackEvent(buttonClickBody({ userId, actionId, value, responseUrl: fake.responseUrl(responseName) }), {
+      signingSecret: SIGNING_SECRET,
+      at,
+    }),
+  );
+}
+
+/** Moves this process's clock and the emulator's to `days` after the start. */
+async function travel(days: number) {
+  const at = new Date(START.getTime() + days * DAY);
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(at);
+  await emulator.freeze(at);
+}
+
+beforeAll(async () => {
+  fake = await startFakeSlack({ users: { 'alice@example.com': 'UALICE' } });
+  await ensureDecisionTable(clients.dynamodb, TABLE);
+  seeded = await seedAccount(
+    emulator,
+    clients,
+    {
+      users: [
+        {
+          name: 'ci-deployer',
+          tags: { 'reauth:owner': 'alice@example.com' },
+          keys: [{ createdDaysAgo: 200, usedDaysAgo: 120 }],
+        },
+        {
+          name: 'legacy-batch',
+          tags: { 'reauth:owner': 'alice@example.com' },
+          keys: [{ createdDaysAgo: 300, usedDaysAgo: 150 }],
+        },
+        {
+          name: 'busy-app',
+          tags: { 'reauth:owner': 'UBOB' },
+          keys: [{ createdDaysAgo: 30, usedDaysAgo: 1 }],
+        },
+      ],
+      secrets: [],
+      roles: [],
+    },
+    START,
+  );
+  const slackSecret = await clients.secretsManager.send(
+    new CreateSecretCommand({
+      Name: 'reauth/slack',
+      SecretString: JSON.stringify({ signingSecret: SIGNING_SECRET, botToken: 'xoxb-loop-test' }),
+      Tags: [{ Key: 'reauth:owner', Value: 'USECURITY' }],
+    }),
+  );
+  const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'reauth-actions' }));
+  const dir = mkdtempSync(join(tmpdir(), 'reauth-loop-'));
+  const policyFile = join(dir, 'policy.json');
+  writeFileSync(
+    policyFile,
+    JSON.stringify({
+      mode: 'enforce',
+      // Three keys: a budget of half the inventory allows one disable per run.
+      actionBudget: { maxActions: 5, maxFraction: 0.5 },
+      slack: { delegates: { 'alice@example.com': ['UCAROL'] } },
+    }),
+  );
+  env = {
+    TABLE_NAME: TABLE,
+    POLICY_FILE: policyFile,
+    SLACK_SECRET_ARN: slackSecret.ARN as string,
+    SLACK_API_URL: fake.apiBaseUrl,
+    ACTION_QUEUE_URL: QueueUrl as string,
+    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+  };
+  scan = await coldStart('../../lambdas/scan/handler');
+  enforce = await coldStart('../../lambdas/enforce/handler');
+  endpoint = await coldStart('../../lambdas/slack/handler');
+  worker = await coldStart('../../lambdas/slack-worker/handler');
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await emulator.unfreeze();
+  await fake.close();
+});
+
+describe('an idle key, from the scan to the owner’s answer in Slack', () => {
+  it('tells the owner once, in one message listing every credential of theirs that needs an answer', async () => {
+    await scan();
+
+    const posts = fake.calls('chat.postMessage');
+    expect(posts).toHaveLength(1);
+    expect(posts[0]?.body.channel).toBe('UALICE');
+    const blocks = posts[0]?.body.blocks;
+    for (const user of ['ci-deployer', 'legacy-batch']) {
+      for (const action of ['reauth:still-needed', 'reauth:rotate', 'reauth:disable']) {
+        expect(buttonValue(blocks, action, credentialId(user))).toBe(`${credentialId(user)}|1`);
+      }
+    }
+    expect(JSON.stringify(blocks)).not.toContain(keyId('busy-app'));
+    expect(await store.getState(credentialId('ci-deployer'))).toMatchObject({
+      status: 'pending',
+      ownerSlackId: 'UALICE',
+      // The DM Slack opened for the bot and the owner: updates and reminders go there.
+      message: { channel: expect.stringMatching(/^D/), ts: expect.any(String) },
+    });
+    expect((await store.history(credentialId('ci-deployer'))).map((d) => d.action)).toEqual([
+      'flag',
+      'notify',
+    ]);
+
+    await scan();
+    expect(fake.calls('chat.postMessage')).toHaveLength(1);
+  });
+
+  it('answers a forged, a stale or an unsigned click with a bare 401, and records nothing', async () => {
+    const value = `${credentialId('ci-deployer')}|1`;
+    const body = buttonClickBody({
+      userId: 'UALICE',
+      actionId: 'reauth:still-needed',
+      value,
+      responseUrl: fake.responseUrl('forged'),
+    });
+
+    const forged = await endpoint(
+      slackEvent(body, { signingSecret: 'not-the-signing-secret-at-all', at: now() }),
+    );
+    const stale = await endpoint(
+      slackEvent(body, { signingSecret: SIGNING_SECRET, at: new Date(Date.now() - 6 * 60_000) }),
+    );
+    const unsigned = await endpoint(
+      slackEvent(body, { signingSecret: SIGNING_SECRET, at: now(), signature: 'v0=' }),
+    );
+
+    for (const reply of [forged, stale, unsigned]) expect(reply).toEqual({ statusCode: 401 });
+    expect(fake.calls('views.open')).toHaveLength(0);
+    expect(fake.calls('response:forged')).toHaveLength(0);
+    expect(await store.history(credentialId('ci-deployer'))).toHaveLength(2);
+  });
+
+  it("refuses another person's click with an ephemeral reply, and records the attempt", async () => {
+    const reply = await click('UMALLORY', 'reauth:disable', `${credentialId('ci-deployer')}|1`, 'mallory');
+
+    expect(reply.statusCode).toBe(200);
+    expect(fake.calls('response:mallory')[0]?.body).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringMatching(/Only <@UALICE> or their delegates/),
+    });
+    expect((await store.history(credentialId('ci-deployer'))).at(-1)).toMatchObject({
+      action: 'refuse',
+      actor: 'slack:UMALLORY',
+    });
+    expect(await store.getState(credentialId('ci-deployer'))).toMatchObject({ status: 'pending' });
+    expect(await keyStatus('ci-deployer')).toBe('Active');
+  });
+
+  it('reauthorizes on Still needed with a reason and a duration: one decision however often Slack sends it', async () => {
+    const value = `${credentialId('ci-deployer')}|1`;
+    expect((await click('UALICE', 'reauth:still-needed', value, 'alice')).statusCode).toBe(200);
+    const view = fake.calls('views.open')[0]?.body.view as ModalView;
+    expect(view.callback_id).toBe('reauth:still-needed');
+
+    const submission = stillNeededSubmissionBody({
+      userId: 'UALICE',
+      view,
+      reason: 'deploys the storefront nightly',
+      days: 30,
+    });
+    const first = await endpoint(slackEvent(submission, { signingSecret: SIGNING_SECRET, at: now() }));
+    const retried = await endpoint(slackEvent(submission, { signingSecret: SIGNING_SECRET, at: now() }));
+
+    expect(JSON.parse(first.body ?? '{}')).toEqual({ response_action: 'clear' });
+    expect(JSON.parse(retried.body ?? '{}')).toMatchObject({
+      response_action: 'errors',
+      errors: { reason: expect.stringMatching(/already answered by <@UALICE>/) },
+    });
+    const history = await store.history(credentialId('ci-deployer'));
+    expect(history.filter((d) => d.action === 'reauthorize')).toHaveLength(1);
+    expect(history.at(-1)).toMatchObject({
+      action: 'reauthorize',
+      actor: 'slack:UALICE',
+      reason: 'deploys the storefront nightly',
+      evidence: { approver: 'slack:UALICE', days: 30 },
+    });
+    const state = await store.getState(credentialId('ci-deployer'));
+    expect(state?.status).toBe('active');
+    expect(Date.parse(state?.reviewDueAt ?? '') - Date.now()).toBeGreaterThan(29 * DAY);
+
+    // The worker rewrites the message: this credential answered, the other still asking.
+    expect(await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker)).toBe(1);
+    const updated = fake.calls('response:alice').at(-1)?.body;
+    expect(updated).toMatchObject({ replace_original: true });
+    expect(JSON.stringify(updated.blocks)).toMatch(/<@UALICE> said \*Still needed\* until/);
+    expect(buttonValue(updated.blocks, 'reauth:disable', credentialId('legacy-batch'))).toBeDefined();
+
+    await click('UALICE', 'reauth:still-needed', value, 'replay');
+    expect(fake.calls('response:replay')[0]?.body.text).toMatch(/already answered/);
+  });
+});
+
+describe('the deadline, in enforce mode', () => {
+  it('reminds the owner halfway through the grace period, without acting', async () => {
+    await travel(7.5);
+    const run = await enforce();
+
+    expect(run.reminded).toBe(1);
+    expect(run.disabled).toEqual([]);
+    const reminder = fake.calls('chat.postMessage').at(-1)?.body;
+    // Into the owner's DM, where the request was posted.
+    expect(reminder.channel).toBe((await store.getState(credentialId('legacy-batch')))?.message?.channel);
+    expect(reminder.text).toMatch(/^Reminder/);
+    expect((await store.history(credentialId('legacy-batch'))).at(-1)?.action).toBe('remind');
+  });
+
+  it('disables the key nobody vouched for, re-checked first, and tells the owner and security', async () => {
+    await travel(15);
+    const run = await enforce();
+
+    expect(run.disabled).toEqual([credentialId('legacy-batch')]);
+    expect(await keyStatus('legacy-batch')).toBe('Inactive');
+    expect(await keyStatus('ci-deployer')).toBe('Active');
+    expect(await keyStatus('busy-app')).toBe('Active');
+    expect((await store.history(credentialId('legacy-batch'))).at(-1)).toMatchObject({
+      action: 'disable',
+      actor: 'system:enforce',
+      evidence: { receipt: { kind: 'access-key', keyId: keyId('legacy-batch') } },
+    });
+    const posts = fake.calls('chat.postMessage').map((c) => c.body);
+    const toOwner = posts.find(
+      (p) => p.channel === 'UALICE' && JSON.stringify(p.blocks).includes('reauth:restore'),
+    );
+    expect(toOwner).toBeDefined();
+    expect(posts.some((p) => p.channel === '#security' && /legacy-batch/.test(JSON.stringify(p)))).toBe(true);
+  });
+
+  it('restores the key from the Restore button, and opens a new request for it', async () => {
+    await travel(16);
+    const state = await store.getState(credentialId('legacy-batch'));
+    const value = `${credentialId('legacy-batch')}|${state?.requestSeq}`;
+    const before = fake.calls('chat.postMessage').length;
+
+    expect((await click('UCAROL', 'reauth:restore', value, 'restore')).statusCode).toBe(200);
+    expect(await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker)).toBe(1);
+
+    expect(await keyStatus('legacy-batch')).toBe('Active');
+    expect(await store.getState(credentialId('legacy-batch'))).toMatchObject({
+      status: 'pending',
+      decidedBy: 'slack:UCAROL',
+      notifiedAt: expect.any(String),
+    });
+    expect((await store.history(credentialId('legacy-batch'))).map((d) => d.action).slice(-2)).toEqual([
+      'restore',
+      'notify',
+    ]);
+    expect(fake.calls('chat.postMessage').length).toBe(before + 1);
+  });
+});
