@@ -9,8 +9,9 @@
    back on failure, so each write costs the size of the table (minutes for a few thousand decisions),
    and without a lock a concurrent request can change a table mid-copy (an HTTP 500). Here
    transactions take turns, as DynamoDB isolates them, and only the items they touch are saved.
-4. The credential report's GeneratedTime: the time it was generated (moto answers a fixed 2015 date),
-   so a reader can tell how fresh it is.
+4. The credential report is a snapshot taken when it is generated, with that GeneratedTime, as in
+   AWS (moto builds it live on every read and answers a fixed 2015 date): a key used after the
+   report was generated shows only in GetAccessKeyLastUsed, until the next report.
 
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
@@ -124,9 +125,18 @@ _generate_report = IAMBackend.generate_report
 _get_credential_report = IamResponse.get_credential_report
 
 
+_build_report = IAMBackend.get_credential_report
+
+
 def generate_report(self):
     _generate_report(self)
     self.reauth_report_generated = time.time()
+    self.reauth_report = _build_report(self)
+
+
+def build_report(self):
+    snapshot = getattr(self, "reauth_report", None)
+    return snapshot if snapshot is not None else _build_report(self)
 
 
 def get_credential_report(self):
@@ -138,6 +148,7 @@ def get_credential_report(self):
 
 
 IAMBackend.generate_report = generate_report
+IAMBackend.get_credential_report = build_report
 IamResponse.get_credential_report = get_credential_report
 
 

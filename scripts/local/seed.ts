@@ -66,6 +66,8 @@ export interface Seeded {
   keyIds: Map<string, string[]>;
   /** Secret ARNs by name. */
   secretArns: Map<string, string>;
+  /** Signs a request with a seeded key (`user`, slot 0 or 1) at the emulator's current time: the key's next use. */
+  useKey(user: string, slot?: number): Promise<void>;
 }
 
 /**
@@ -178,7 +180,15 @@ export async function seedAccount(
   } finally {
     await emulator.unfreeze();
   }
-  return { keyIds, secretArns };
+  return {
+    keyIds,
+    secretArns,
+    async useKey(user, slot = 0) {
+      const signed = credentials.get(`${user}#${slot}`);
+      if (!signed) throw new Error(`no seeded key ${slot} for ${user}`);
+      await new IAMClient({ region: 'us-east-1', credentials: signed }).send(new GetUserCommand({}));
+    },
+  };
 }
 
 function trustPolicy(role: RoleSpec): unknown {

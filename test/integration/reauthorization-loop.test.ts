@@ -24,6 +24,7 @@ import {
 } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
 import { type FakeSlack, startFakeSlack } from '../support/fake-slack';
+import { coldStart as startCold, travelTo } from '../support/lambda';
 
 const { emulator, clients } = useEmulator();
 const TABLE = 'loop-under-test';
@@ -43,11 +44,8 @@ let enforce: () => Promise<{ disabled: string[]; reminded: number; budget: { lim
 let endpoint: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 let worker: Handler<SQSEvent, SQSBatchResponse>;
 
-/** Imports a handler afresh, as a Lambda cold start does, with the test's environment. */
-async function coldStart<T>(path: string): Promise<T> {
-  vi.resetModules();
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  return ((await import(path)) as { handler: T }).handler;
+function coldStart<T>(path: string): Promise<T> {
+  return startCold<T>(path, env);
 }
 
 const keyId = (user: string) => seeded.keyIds.get(user)?.[0] as string;
@@ -69,11 +67,8 @@ function click(userId: string, actionId: string, value: string, responseName: st
 }
 
 /** Moves this process's clock and the emulator's to `days` after the start. */
-async function travel(days: number) {
-  const at = new Date(START.getTime() + days * DAY);
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(at);
-  await emulator.freeze(at);
+function travel(days: number) {
+  return travelTo(emulator, new Date(START.getTime() + days * DAY));
 }
 
 beforeAll(async () => {

@@ -171,6 +171,18 @@ describe('evaluateCredential', () => {
     expect(after.outcome).toBe('finding');
   });
 
+  it('never lets a tag grant an exemption: the request is shown, the credential still flagged', () => {
+    const tagged = key({
+      lastUsedAt: daysAgo(300),
+      tags: { owner: 'U042', 'reauth:exempt': 'until 2030, ask Bob' },
+    });
+    const result = evaluateCredential(tagged, undefined, policy, NOW);
+    expect(result.outcome).toBe('finding');
+    if (result.outcome !== 'finding') return;
+    expect(result.evidence.exemptionRequested).toBe('until 2030, ask Bob');
+    expect(describeFinding(result)).toMatch(/exemption was requested by tag .* tags cannot grant one/);
+  });
+
   it('trusts a reauthorization until it is due, then asks again with review-due', () => {
     const idle = key({ lastUsedAt: daysAgo(120) });
     const vouched = evaluateCredential(idle, state({ reviewDueAt: daysAgo(-5).toISOString() }), policy, NOW);

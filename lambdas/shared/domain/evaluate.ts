@@ -33,6 +33,8 @@ export interface Evidence {
   requiresExternalId?: boolean;
   /** A tier tag that names no configured tier (the default tier was used). */
   unknownTier?: string;
+  /** The exemption tag's text: a request for an exemption, which only an approved record grants. */
+  exemptionRequested?: string;
 }
 
 export type Evaluation =
@@ -123,12 +125,29 @@ export function evaluateCredential(
         requiresExternalId: credential.requiresExternalId,
       }),
       ...(requestedTier && !(requestedTier in policy.tiers) && { unknownTier: requestedTier }),
+      ...(credential.tags[EXEMPTION_REQUEST_TAG] && {
+        exemptionRequested: credential.tags[EXEMPTION_REQUEST_TAG],
+      }),
     },
   };
 }
 
+/**
+ * A principal may carry this tag to ask for an exemption. It never grants one: only an approved record
+ * with an approver and an expiry (the policy's `exemptions`) does; the request is shown to the owner.
+ */
+export const EXEMPTION_REQUEST_TAG = 'reauth:exempt';
+
 /** Human words for a finding, recorded as the decision's reason. */
 export function describeFinding(finding: Finding): string {
+  const { evidence, tier } = finding;
+  const requested = evidence.exemptionRequested
+    ? `; an exemption was requested by tag ("${evidence.exemptionRequested}") but tags cannot grant one: add an approved exemption to the policy`
+    : '';
+  return `${describeTriggers(finding)}${requested}`;
+}
+
+function describeTriggers(finding: Finding): string {
   const { evidence, tier } = finding;
   return finding.triggers
     .map((trigger) => {

@@ -1,0 +1,227 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import type { EnforceReport } from '../../lambdas/shared/enforce-account';
+import { ensureDecisionTable } from '../../scripts/local/decision-table';
+import { type Seeded, seedAccount } from '../../scripts/local/seed';
+import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
+import { useEmulator } from '../support/emulator';
+import { type FakeSlack, startFakeSlack } from '../support/fake-slack';
+import { coldStart, travelTo } from '../support/lambda';
+
+const { emulator, clients } = useEmulator();
+const TABLE = 'rails-under-test';
+const ACCOUNT = '123456789012';
+const SIGNING_SECRET = 'rails-test-signing-secret-0123456789';
+const DAY = 86_400_000;
+const START = new Date();
+const store = createDecisionStore(clients.documents, TABLE);
+const IDLE_USERS = ['batch-1', 'batch-2', 'batch-3', 'batch-4'];
+
+let fake: FakeSlack;
+let seeded: Seeded;
+let env: Record<string, string>;
+let dir: string;
+
+const keyId = (user: string) => seeded.keyIds.get(user)?.[0] as string;
+const keyCredential = (user: string) => `${ACCOUNT}:access-key:${keyId(user)}`;
+const secretCredential = () => `${ACCOUNT}:secret:${seeded.secretArns.get('prod/old-db')}`;
+
+async function keyStatus(user: string): Promise<string | undefined> {
+  const { AccessKeyMetadata } = await clients.iam.send(new ListAccessKeysCommand({ UserName: user }));
+  return AccessKeyMetadata?.[0]?.Status;
+}
+
+/** The enforce job, cold-started with `policy` as its policy file. */
+async function enforceWith(policy: object): Promise<() => Promise<EnforceReport>> {
+  const file = join(dir, `policy-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(policy));
+  return coldStart('../../lambdas/enforce/handler', { ...env, POLICY_FILE: file });
+}
+
+const ENFORCE = { mode: 'enforce', slack: { delegates: {} } };
+
+beforeAll(async () => {
+  fake = await startFakeSlack();
+  dir = mkdtempSync(join(tmpdir(), 'reauth-rails-'));
+  await ensureDecisionTable(clients.dynamodb, TABLE);
+  seeded = await seedAccount(
+    emulator,
+    clients,
+    {
+      users: [
+        ...IDLE_USERS.map((name) => ({
+          name,
+          tags: { 'reauth:owner': 'UALICE' },
+          keys: [{ createdDaysAgo: 300, usedDaysAgo: 200 }],
+        })),
+        // Protected by the default policy (break-glass-*): idle, and never touched.
+        { name: 'break-glass-admin', keys: [{ createdDaysAgo: 400, usedDaysAgo: 300 }] },
+      ],
+      secrets: [{ name: 'prod/old-db', createdDaysAgo: 200, tags: { 'reauth:owner': 'UALICE' } }],
+      roles: [],
+    },
+    START,
+  );
+  const slackSecret = await clients.secretsManager.send(
+    new CreateSecretCommand({
+      Name: 'reauth/slack',
+      SecretString: JSON.stringify({ signingSecret: SIGNING_SECRET, botToken: 'xoxb-rails-test' }),
+      Tags: [{ Key: 'reauth:owner', Value: 'USECURITY' }],
+    }),
+  );
+  const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'rails-actions' }));
+  const policyFile = join(dir, 'scan-policy.json');
+  writeFileSync(policyFile, JSON.stringify(ENFORCE));
+  env = {
+    TABLE_NAME: TABLE,
+    POLICY_FILE: policyFile,
+    SLACK_SECRET_ARN: slackSecret.ARN as string,
+    SLACK_API_URL: fake.apiBaseUrl,
+    ACTION_QUEUE_URL: QueueUrl as string,
+    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+  };
+  const scan = await coldStart<() => Promise<unknown>>('../../lambdas/scan/handler', env);
+  await scan();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await emulator.unfreeze();
+  await fake.close();
+});
+
+describe('the safety rails of enforce mode', () => {
+  it('acts on no inventory older than the freshness limit', async () => {
+    // Reuse the credential report the scan generated at the start (15 days ago) instead of a fresh one.
+    await travelTo(emulator, new Date(START.getTime() + 15 * DAY));
+    const enforce = await enforceWith({
+      ...ENFORCE,
+      actionBudget: { maxActions: 10, maxFraction: 1 },
+      credentialReportMaxAgeMinutes: 30 * 24 * 60,
+      enforcement: { freshnessMaxAgeHours: 4 },
+    });
+
+    const run = await enforce();
+
+    expect(run.heldBack.map((h) => h.reason)).toEqual(['stale-inventory']);
+    expect(run.disabled).toEqual([]);
+    for (const user of IDLE_USERS) expect(await keyStatus(user)).toBe('Active');
+  });
+
+  it('holds back every action when more are due than the budget allows, and tells security', async () => {
+    await travelTo(emulator, new Date(START.getTime() + 15 * DAY));
+    const enforce = await enforceWith({ ...ENFORCE, actionBudget: { maxActions: 2, maxFraction: 1 } });
+
+    const run = await enforce();
+
+    expect(run.budget).toEqual({ limit: 2, planned: 5, exceeded: true });
+    expect(run.disabled).toEqual([]);
+    expect(run.heldBack).toEqual([{ reason: 'budget-exceeded', credentialIds: expect.any(Array) }]);
+    for (const user of IDLE_USERS) expect(await keyStatus(user)).toBe('Active');
+    const toSecurity = fake.calls('chat.postMessage').filter((c) => c.body.channel === '#security');
+    expect(JSON.stringify(toSecurity.at(-1)?.body)).toMatch(/over this run's budget of 2/);
+    expect((await store.history(keyCredential('batch-1'))).map((d) => d.action)).not.toContain('disable');
+  });
+
+  it('re-checks each key before disabling it: one used since the report was generated is spared, and why', async () => {
+    // The previous run generated a credential report at day 15; the key is used an hour later, which
+    // only the key's own API (GetAccessKeyLastUsed) shows until IAM generates the next report.
+    await travelTo(emulator, new Date(START.getTime() + 15 * DAY + 3_600_000));
+    await seeded.useKey('batch-2');
+    // The secret is read: the run's own scan sees it (ListSecrets is live) and closes its request.
+    await clients.secretsManager.send(new GetSecretValueCommand({ SecretId: 'prod/old-db' }));
+    await travelTo(emulator, new Date(START.getTime() + 15 * DAY + 2 * 3_600_000));
+    const enforce = await enforceWith({
+      ...ENFORCE,
+      actionBudget: { maxActions: 10, maxFraction: 1 },
+      credentialReportMaxAgeMinutes: 180,
+    });
+
+    const run = await enforce();
+
+    expect(run.heldBack).toEqual([]);
+    expect(run.cancelled).toEqual([keyCredential('batch-2')]);
+    expect(new Set(run.disabled)).toEqual(new Set(['batch-1', 'batch-3', 'batch-4'].map(keyCredential)));
+    for (const user of ['batch-1', 'batch-3', 'batch-4']) expect(await keyStatus(user)).toBe('Inactive');
+    expect(await keyStatus('batch-2')).toBe('Active');
+    expect((await store.history(keyCredential('batch-2'))).at(-1)).toMatchObject({
+      action: 'reauthorize',
+      actor: 'system:enforce',
+      reason: expect.stringMatching(/^disable cancelled: used on .* after the request opened/),
+    });
+    expect(await keyStatus('break-glass-admin')).toBe('Active');
+    expect(await store.getState(keyCredential('break-glass-admin'))).toMatchObject({ status: 'protected' });
+    expect((await store.history(secretCredential())).at(-1)).toMatchObject({
+      action: 'reauthorize',
+      reason: expect.stringMatching(/^resolved without an answer: idle no longer applies/),
+    });
+  });
+});
+
+describe('Rotate, from Slack', () => {
+  let endpoint: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+  let worker: (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+  it('rotates a key: a new one stored in Secrets Manager, the old one deactivated after the grace period', async () => {
+    await travelTo(emulator, new Date(START.getTime() + 16 * DAY));
+    endpoint = await coldStart('../../lambdas/slack/handler', env);
+    worker = await coldStart('../../lambdas/slack-worker/handler', env);
+    // Restored by its owner first, so it is pending again and can be rotated.
+    const disabled = await store.getState(keyCredential('batch-1'));
+    const restore = buttonClickBody({
+      userId: 'UALICE',
+      actionId: 'reauth:restore',
+      value: `${keyCredential('batch-1')}|${disabled?.requestSeq}`,
+      responseUrl: fake.responseUrl('restore'),
+    });
+    await endpoint(slackEvent(restore, { signingSecret: SIGNING_SECRET, at: new Date() }));
+    await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker);
+    const pending = await store.getState(keyCredential('batch-1'));
+    expect(pending?.status).toBe('pending');
+
+    const rotate = buttonClickBody({
+      userId: 'UALICE',
+      actionId: 'reauth:rotate',
+      value: `${keyCredential('batch-1')}|${pending?.requestSeq}`,
+      responseUrl: fake.responseUrl('rotate'),
+    });
+    await endpoint(slackEvent(rotate, { signingSecret: SIGNING_SECRET, at: new Date() }));
+    await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker);
+
+    const { AccessKeyMetadata = [] } = await clients.iam.send(
+      new ListAccessKeysCommand({ UserName: 'batch-1' }),
+    );
+    expect(AccessKeyMetadata.map((k) => k.Status)).toEqual(['Active', 'Active']);
+    const rotated = await store.getState(keyCredential('batch-1'));
+    expect(rotated).toMatchObject({
+      status: 'active',
+      rotation: { storedIn: expect.stringContaining('reauth/rotated/batch-1/') },
+    });
+    expect(JSON.stringify(fake.calls('response:rotate'))).not.toMatch(/secretAccessKey/i);
+
+    await travelTo(emulator, new Date(START.getTime() + 31 * DAY));
+    const run = await (await enforceWith({ ...ENFORCE, actionBudget: { maxActions: 10, maxFraction: 1 } }))();
+
+    expect(run.deactivated).toEqual([keyCredential('batch-1')]);
+    const after = await clients.iam.send(new ListAccessKeysCommand({ UserName: 'batch-1' }));
+    const byId = new Map(after.AccessKeyMetadata?.map((k) => [k.AccessKeyId, k.Status]));
+    expect(byId.get(keyId('batch-1'))).toBe('Inactive');
+    expect(byId.get(rotated?.rotation?.newKeyId)).toBe('Active');
+  });
+});

@@ -1,0 +1,165 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetRoleCommand, ListAccessKeysCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
+import {
+  CreateSecretCommand,
+  GetResourcePolicyCommand,
+  ListSecretsCommand,
+  PutResourcePolicyCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import type { EnforceReport } from '../../lambdas/shared/enforce-account';
+import { ensureDecisionTable } from '../../scripts/local/decision-table';
+import { type Seeded, seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
+import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
+import { useEmulator } from '../support/emulator';
+import { type FakeSlack, startFakeSlack } from '../support/fake-slack';
+import { coldStart, travelTo } from '../support/lambda';
+
+const { emulator, clients } = useEmulator();
+const TABLE = 'report-mode-under-test';
+const ACCOUNT = '123456789012';
+const SIGNING_SECRET = 'report-mode-signing-secret-0123456789';
+const START = new Date();
+const store = createDecisionStore(clients.documents, TABLE);
+const USERS = ['report-batch', 'report-etl'];
+const ROLE = 'vendor-unused';
+
+let fake: FakeSlack;
+let seeded: Seeded;
+let env: Record<string, string>;
+
+/** Everything reauth could change: each key's status, each secret's resource policy, each role's policies. */
+async function iamAndSecretsState(): Promise<unknown> {
+  const keys = await Promise.all(
+    USERS.map(
+      async (user) =>
+        (await clients.iam.send(new ListAccessKeysCommand({ UserName: user }))).AccessKeyMetadata,
+    ),
+  );
+  const { SecretList = [] } = await clients.secretsManager.send(new ListSecretsCommand({}));
+  const policies = await Promise.all(
+    SecretList.map(
+      async (s) =>
+        (await clients.secretsManager.send(new GetResourcePolicyCommand({ SecretId: s.ARN })))
+          .ResourcePolicy ?? null,
+    ),
+  );
+  const role = (await clients.iam.send(new GetRoleCommand({ RoleName: ROLE }))).Role
+    ?.AssumeRolePolicyDocument;
+  const inline = (await clients.iam.send(new ListRolePoliciesCommand({ RoleName: ROLE }))).PolicyNames;
+  return { keys, policies, role, inline };
+}
+
+beforeAll(async () => {
+  fake = await startFakeSlack();
+  await ensureDecisionTable(clients.dynamodb, TABLE);
+  seeded = await seedAccount(
+    emulator,
+    clients,
+    {
+      users: USERS.map((name) => ({
+        name,
+        tags: { 'reauth:owner': 'UALICE' },
+        keys: [{ createdDaysAgo: 300, usedDaysAgo: 200 }],
+      })),
+      secrets: [{ name: 'prod/unread', createdDaysAgo: 200, tags: { 'reauth:owner': 'UALICE' } }],
+      roles: [
+        {
+          name: ROLE,
+          createdDaysAgo: 200,
+          trustedAccounts: [VENDOR_ACCOUNT],
+          tags: { 'reauth:owner': 'UALICE' },
+        },
+      ],
+    },
+    START,
+  );
+  await clients.secretsManager.send(
+    new PutResourcePolicyCommand({
+      SecretId: 'prod/unread',
+      ResourcePolicy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+            Action: 'secretsmanager:GetSecretValue',
+            Resource: '*',
+          },
+        ],
+      }),
+    }),
+  );
+  const slackSecret = await clients.secretsManager.send(
+    new CreateSecretCommand({
+      Name: 'reauth/slack',
+      SecretString: JSON.stringify({ signingSecret: SIGNING_SECRET, botToken: 'xoxb-report-test' }),
+      Tags: [{ Key: 'reauth:owner', Value: 'USECURITY' }],
+    }),
+  );
+  const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'report-actions' }));
+  const dir = mkdtempSync(join(tmpdir(), 'reauth-report-'));
+  const policyFile = join(dir, 'policy.json');
+  // Report mode (the default), with a budget that would allow every action if it were enforce.
+  writeFileSync(policyFile, JSON.stringify({ actionBudget: { maxActions: 100, maxFraction: 1 } }));
+  env = {
+    TABLE_NAME: TABLE,
+    POLICY_FILE: policyFile,
+    SLACK_SECRET_ARN: slackSecret.ARN as string,
+    SLACK_API_URL: fake.apiBaseUrl,
+    ACTION_QUEUE_URL: QueueUrl as string,
+    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+  };
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await emulator.unfreeze();
+  await fake.close();
+});
+
+describe('report mode', () => {
+  it('changes nothing in IAM or Secrets Manager, whatever the findings, clicks and deadlines', async () => {
+    const before = await iamAndSecretsState();
+
+    await (await coldStart<() => Promise<unknown>>('../../lambdas/scan/handler', env))();
+    const keyId = seeded.keyIds.get('report-batch')?.[0];
+    const credentialId = `${ACCOUNT}:access-key:${keyId}`;
+    const endpoint = await coldStart<(e: unknown) => Promise<{ statusCode: number }>>(
+      '../../lambdas/slack/handler',
+      env,
+    );
+    const click = buttonClickBody({
+      userId: 'UALICE',
+      actionId: 'reauth:disable',
+      value: `${credentialId}|1`,
+      responseUrl: fake.responseUrl('disable'),
+    });
+    expect(
+      (await endpoint(slackEvent(click, { signingSecret: SIGNING_SECRET, at: new Date() }))).statusCode,
+    ).toBe(200);
+    const worker = await coldStart<Parameters<typeof drainQueue>[2]>(
+      '../../lambdas/slack-worker/handler',
+      env,
+    );
+    expect(await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker)).toBe(0);
+
+    await travelTo(emulator, new Date(START.getTime() + 30 * 86_400_000));
+    const run = await (await coldStart<() => Promise<EnforceReport>>('../../lambdas/enforce/handler', env))();
+
+    expect(await iamAndSecretsState()).toEqual(before);
+    expect(fake.calls('response:disable')[0]?.body.text).toMatch(/report mode: it changes nothing/);
+    expect(run).toMatchObject({ disabled: [], deactivated: [], escalated: 4 });
+    expect((await store.history(credentialId)).map((d) => d.action)).toEqual(['flag', 'notify', 'escalate']);
+    const toSecurity = fake.calls('chat.postMessage').filter((c) => c.body.channel === '#security');
+    expect(JSON.stringify(toSecurity.at(-1)?.body)).toMatch(/did not answer in time/);
+  });
+});
