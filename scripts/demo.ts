@@ -1,21 +1,35 @@
 /**
- * `npm start`: the main job on the embedded default. Starts the local AWS emulator, seeds a lived-in
- * demo account, runs the scan Lambda's handler against it twice (the second run records nothing new),
- * and prints what it found and recorded. No AWS account involved.
+ * `npm start`: the main job on the embedded default. Starts the local AWS emulator and a local
+ * stand-in for Slack, seeds a lived-in demo account, runs the scan Lambda's handler against it twice
+ * (the second run records nothing new), prints what it found and recorded and the Slack message an
+ * owner gets, then plays that owner's signed *Still needed* click through the Slack endpoint Lambda.
+ * No AWS account, no Slack workspace involved.
  *
  * `npm start -- --keep` leaves the emulator running afterwards, to try the CLI against it.
  */
 import { fileURLToPath } from 'node:url';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { formatTable } from '../cli/format';
 import { createAwsClients } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
 import { verifyChain } from '../lambdas/shared/domain/decision';
+import type { ModalView, SlackMessage } from '../lambdas/shared/slack/messages';
 import { emulatorEnv, startEmulator } from './emulator/emulator';
 import { ensureDecisionTable } from './local/decision-table';
 import { demoAccount } from './local/demo-account';
+import { startFakeSlack } from './local/fake-slack';
 import { seedAccount } from './local/seed';
+import {
+  buttonClickBody,
+  buttonValue,
+  drainQueue,
+  slackEvent,
+  stillNeededSubmissionBody,
+} from './local/slack-play';
 
 const TABLE = 'reauth-decisions';
+const SIGNING_SECRET = 'demo-signing-secret-not-a-real-one';
 const keep = process.argv.includes('--keep');
 const started = Date.now();
 const step = (message: string) =>
@@ -23,15 +37,27 @@ const step = (message: string) =>
 
 step('starting the local AWS emulator (moto)');
 const emulator = await startEmulator();
+const slack = await startFakeSlack();
 try {
   Object.assign(process.env, emulatorEnv(emulator.endpoint), {
     // The handler logs as in Lambda; the demo prints what it returns and records instead.
-    POWERTOOLS_LOG_LEVEL: 'WARN',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
     TABLE_NAME: TABLE,
     POLICY_FILE: fileURLToPath(new URL('./local/demo.config.json', import.meta.url)),
+    SLACK_API_URL: slack.apiBaseUrl,
   });
   const clients = createAwsClients();
   await ensureDecisionTable(clients.dynamodb, TABLE);
+  // What `cdk deploy` creates and the operator fills in: the Slack secret, and the queue of clicks.
+  const slackSecret = await clients.secretsManager.send(
+    new CreateSecretCommand({
+      Name: 'reauth/slack',
+      SecretString: JSON.stringify({ signingSecret: SIGNING_SECRET, botToken: 'xoxb-demo-token' }),
+      Tags: [{ Key: 'reauth:owner', Value: '#security' }],
+    }),
+  );
+  const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'reauth-actions' }));
+  Object.assign(process.env, { SLACK_SECRET_ARN: slackSecret.ARN, ACTION_QUEUE_URL: QueueUrl });
 
   step('seeding a demo account: service users with keys of varied age and use, secrets, vendor roles');
   const spec = demoAccount();
@@ -77,10 +103,67 @@ try {
     console.log(`  hash chain: ${verifyChain(history).length === 0 ? 'intact' : 'BROKEN'}`);
   }
 
+  const owner = 'U04PLATFORM';
+  const posts = slack.calls('chat.postMessage');
+  const toOwner = posts.find((call) => call.body.channel === owner);
+  step(
+    `Slack: ${posts.length} messages sent, one per owner (${first.notified} credentials). The one to ${owner}:`,
+  );
+  if (toOwner) printMessage(toOwner.body as SlackMessage);
+
+  if (example && toOwner) {
+    const { handler: endpoint } = await import('../lambdas/slack/handler');
+    const { handler: worker } = await import('../lambdas/slack-worker/handler');
+    const value = buttonValue(toOwner.body.blocks, 'reauth:still-needed', example.credentialId);
+    const click = buttonClickBody({
+      userId: owner,
+      actionId: 'reauth:still-needed',
+      value,
+      responseUrl: slack.responseUrl('ci-deployer'),
+    });
+
+    step('a click signed with the wrong secret (a forgery):');
+    const forged = await endpoint(
+      slackEvent(click, { signingSecret: 'not-the-signing-secret', at: new Date() }),
+    );
+    console.log(`  the Slack endpoint answers ${forged.statusCode}, and records nothing`);
+
+    step(`${owner} clicks "Still needed" (signed as Slack signs it):`);
+    const clicked = await endpoint(slackEvent(click, { signingSecret: SIGNING_SECRET, at: new Date() }));
+    const view = slack.calls('views.open').at(-1)?.body.view as ModalView;
+    console.log(`  the endpoint answers ${clicked.statusCode} and opens the dialog "${view.title.text}"`);
+    const submission = stillNeededSubmissionBody({
+      userId: owner,
+      view,
+      reason: 'deploys the storefront from CI every night',
+      days: 30,
+    });
+    const submitted = await endpoint(
+      slackEvent(submission, { signingSecret: SIGNING_SECRET, at: new Date() }),
+    );
+    console.log(
+      `  ${owner} gives a reason and 30 days; the endpoint answers ${submitted.statusCode} ${submitted.body}`,
+    );
+    const replayed = await endpoint(
+      slackEvent(submission, { signingSecret: SIGNING_SECRET, at: new Date() }),
+    );
+    console.log(`  Slack retries the submission: ${replayed.body}`);
+    await drainQueue(clients.sqs, QueueUrl as string, worker);
+    const updated = slack.calls('response:ci-deployer').at(-1)?.body as SlackMessage | undefined;
+    console.log('  the worker updates the original message:');
+    if (updated) printMessage(updated);
+
+    const history = await store.history(example.credentialId);
+    step(`decision record of ${example.credentialId} now`);
+    for (const d of history) console.log(`  #${d.seq} ${d.at} ${d.action} by ${d.actor}: ${d.reason}`);
+    console.log(`  hash chain: ${verifyChain(history).length === 0 ? 'intact' : 'BROKEN'}`);
+  }
+
   step('running the scan again: nothing changed, so nothing new is recorded');
   const second = await handler();
   console.log(`  ${second.findings} findings, ${second.decisionsWritten} decisions written`);
   if (second.decisionsWritten !== 0) throw new Error('an unchanged re-run wrote decisions');
+  if (second.notified !== 0) throw new Error('an unchanged re-run told owners again');
 
   if (keep) {
     step('done. The emulator keeps running (Ctrl-C stops it). In another shell:');
@@ -93,5 +176,29 @@ try {
     step('done. `npm start -- --keep` keeps the emulator running to try the CLI against it.');
   }
 } finally {
+  await slack.close();
   await emulator.stop();
+}
+
+/** A Block Kit message as a terminal would show it: text, and the buttons in brackets. */
+function printMessage(message: SlackMessage): void {
+  for (const block of message.blocks as {
+    type: string;
+    text?: { text: string };
+    elements?: { text?: { text: string } | string }[];
+  }[]) {
+    if (block.type === 'actions') {
+      const labels = (block.elements ?? []).map(
+        (e) => `[${typeof e.text === 'string' ? e.text : e.text?.text}]`,
+      );
+      console.log(`    ${labels.join(' ')}`);
+    } else if (block.type === 'context') {
+      console.log(
+        `    ${(block.elements ?? []).map((e) => (typeof e.text === 'string' ? e.text : ((e as { text?: string }).text ?? ''))).join(' ')}`,
+      );
+    } else if (block.text) {
+      for (const line of block.text.text.split('\n'))
+        console.log(`    ${block.type === 'header' ? line.toUpperCase() : line}`);
+    }
+  }
 }

@@ -17,7 +17,7 @@ import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { type Seeded, seedAccount } from '../../scripts/local/seed';
 import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
-import { type FakeSlack, startFakeSlack } from '../support/fake-slack';
+import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 import { coldStart, travelTo } from '../support/lambda';
 
 const { emulator, clients } = useEmulator();

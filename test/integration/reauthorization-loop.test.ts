@@ -23,7 +23,7 @@ import {
   stillNeededSubmissionBody,
 } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
-import { type FakeSlack, startFakeSlack } from '../support/fake-slack';
+import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 import { coldStart as startCold, travelTo } from '../support/lambda';
 
 const { emulator, clients } = useEmulator();

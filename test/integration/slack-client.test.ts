@@ -5,7 +5,7 @@ import {
   type SlackClient,
 } from '../../lambdas/shared/adapters/slack-client';
 import { ownerRequestMessage, type RequestItem } from '../../lambdas/shared/slack/messages';
-import { type FakeSlack, startFakeSlack } from '../support/fake-slack';
+import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 
 const TOKEN = 'xoxb-test-0000-secret-token';
 const ITEM: RequestItem = {

@@ -228,7 +228,7 @@ export function ownerRequestMessage(input: {
     {
       type: 'section',
       text: mrkdwn(
-        `${mention(input.owner)}, you own ${plural(items.length, 'credential', 'credentials')} that need a decision. ` +
+        `${mention(input.owner)}, you own ${plural(items.length, 'credential that needs', 'credentials that need')} a decision. ` +
           'Choose *Still needed* to keep one, *Rotate* to get a fresh one, or *Disable now* if nothing uses it. ' +
           'Unanswered ones are escalated to security after their deadline.',
       ),
