@@ -8,8 +8,9 @@
  *   npx tsx scripts/bench.ts [--users 2000] [--roles 500] [--secrets 2000] [--out bench-results/scan.json]
  *                            [--seed-concurrency 16]
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { type AwsClients, createAwsClients } from '../lambdas/shared/adapters/aws-clients';
@@ -18,6 +19,7 @@ import { parsePolicyConfig } from '../lambdas/shared/domain/policy';
 import { type ScanReport, scanAccount } from '../lambdas/shared/scan-account';
 import { type NaiveScanReport, naiveScan } from './bench/naive-scanner';
 import { emulatorEnv, startEmulator } from './emulator/emulator';
+import { benchSlackClicks } from './local/bench-clicks';
 import { ensureDecisionTable } from './local/decision-table';
 import { type AccountSpec, type KeySpec, seedAccount, type UserSpec, VENDOR_ACCOUNT } from './local/seed';
 
@@ -39,6 +41,7 @@ const { values: flags } = parseArgs({
     secrets: { type: 'string', default: String(DEFAULTS.secrets) },
     out: { type: 'string', default: 'bench-results/scan.json' },
     'seed-concurrency': { type: 'string', default: '16' },
+    clicks: { type: 'string', default: '200' },
   },
   strict: true,
 });
@@ -58,6 +61,7 @@ const size = {
   secrets: count('secrets', flags.secrets),
 };
 const seedConcurrency = Math.max(1, count('seed-concurrency', flags['seed-concurrency']));
+const clickCount = count('clicks', flags.clicks);
 const outPath = resolve(flags.out);
 const atDefaultSize =
   size.users >= DEFAULTS.users && size.roles >= DEFAULTS.roles && size.secrets >= DEFAULTS.secrets;
@@ -390,6 +394,19 @@ try {
   const naiveSecond = await measure('naive per-credential scanner, run 2 (unchanged)', naive);
   const phases = [reauthFirst.metrics, reauthSecond.metrics, naiveFirst.metrics, naiveSecond.metrics];
 
+  say(`measuring the Slack endpoint: ${clickCount} owners click Still needed and submit it, signed`);
+  const policyDir = await mkdtemp(join(tmpdir(), 'reauth-bench-'));
+  const policyFile = join(policyDir, 'policy.json');
+  await writeFile(policyFile, JSON.stringify(policy));
+  const clicks = await benchSlackClicks({
+    clients,
+    store,
+    table: TABLE,
+    policyFile,
+    accountId,
+    count: clickCount,
+  });
+
   // Findings: both must find the same idle credentials.
   const reauthIdle = idleIds(reauthFirst.result);
   const naiveIdle = naiveIds(naiveFirst.result);
@@ -518,6 +535,13 @@ try {
     console.log(`reauth left ${reauthFirst.result.unresolved.length} key slots unresolved`);
   }
   console.log('');
+  console.log(
+    `Slack endpoint, ${clicks.click.count} signed clicks (in-process, emulator + local fake Slack): ` +
+      `click → dialog p50 ${clicks.click.p50Ms} ms, p99 ${clicks.click.p99Ms} ms; ` +
+      `submission → recorded p50 ${clicks.submission.p50Ms} ms, p99 ${clicks.submission.p99Ms} ms ` +
+      `(${clicks.reauthorized} reauthorizations recorded)`,
+  );
+  console.log('');
   for (const t of targets) console.log(`${t.status.padEnd(4)}  ${t.name}: ${t.detail}`);
 
   const result = {
@@ -541,6 +565,7 @@ try {
       idle: agreement,
       unresolved: reauthFirst.result.unresolved,
     },
+    slackEndpoint: clicks,
     targets,
   };
   await mkdir(dirname(outPath), { recursive: true });

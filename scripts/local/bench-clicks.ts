@@ -1,0 +1,115 @@
+/**
+ * The Slack endpoint's handling time for signed clicks, measured in-process against the emulator and
+ * the local fake Slack: each owner's *Still needed* click (read the state, open the dialog) and their
+ * submission of it (one conditional transaction, one queued job). Part of `npm run bench`.
+ */
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { AwsClients } from '../../lambdas/shared/adapters/aws-clients';
+import type { DecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import type { ModalView } from '../../lambdas/shared/slack/messages';
+import { encodeActionValue } from '../../lambdas/shared/slack/request';
+import { startFakeSlack } from './fake-slack';
+import { buttonClickBody, slackEvent, stillNeededSubmissionBody } from './slack-play';
+
+const SIGNING_SECRET = 'bench-signing-secret-0123456789';
+
+export interface LatencySummary {
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface ClickBench {
+  click: LatencySummary;
+  submission: LatencySummary;
+  /** Decisions the submissions recorded: one per credential. */
+  reauthorized: number;
+}
+
+export async function benchSlackClicks(input: {
+  clients: AwsClients;
+  store: DecisionStore;
+  table: string;
+  policyFile: string;
+  accountId: string;
+  count: number;
+}): Promise<ClickBench> {
+  const slack = await startFakeSlack();
+  try {
+    const secret = await input.clients.secretsManager.send(
+      new CreateSecretCommand({
+        Name: 'reauth/bench-slack',
+        SecretString: JSON.stringify({ signingSecret: SIGNING_SECRET, botToken: 'xoxb-bench' }),
+      }),
+    );
+    const { QueueUrl } = await input.clients.sqs.send(
+      new CreateQueueCommand({ QueueName: 'reauth-bench-actions' }),
+    );
+    Object.assign(process.env, {
+      TABLE_NAME: input.table,
+      POLICY_FILE: input.policyFile,
+      SLACK_SECRET_ARN: secret.ARN,
+      SLACK_API_URL: slack.apiBaseUrl,
+      ACTION_QUEUE_URL: QueueUrl,
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    });
+    const { handler } = (await import('../../lambdas/slack/handler')) as {
+      handler: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+    };
+    const pending = [...(await input.store.loadStates(input.accountId)).values()]
+      .filter((s) => s.status === 'pending' && s.requestSeq !== undefined)
+      .slice(0, input.count);
+    if (pending.length < input.count) {
+      throw new Error(`only ${pending.length} pending credentials to click, ${input.count} wanted`);
+    }
+
+    // The first request pays the cold start (the Slack secret); Lambda's figures would show it as Init.
+    const clicks: number[] = [];
+    const submissions: number[] = [];
+    let reauthorized = 0;
+    for (const state of pending) {
+      const value = encodeActionValue(state.credentialId, state.requestSeq ?? 0);
+      const body = buttonClickBody({
+        userId: state.owner,
+        actionId: 'reauth:still-needed',
+        value,
+        responseUrl: slack.responseUrl('bench'),
+      });
+      let started = performance.now();
+      const clicked = await handler(slackEvent(body, { signingSecret: SIGNING_SECRET, at: new Date() }));
+      clicks.push(performance.now() - started);
+      if (clicked.statusCode !== 200) throw new Error(`click answered ${clicked.statusCode}`);
+      const view = slack.calls('views.open').at(-1)?.body.view as ModalView;
+      const submission = stillNeededSubmissionBody({
+        userId: state.owner,
+        view,
+        reason: 'still used by the bench job',
+        days: 30,
+      });
+      started = performance.now();
+      const submitted = await handler(
+        slackEvent(submission, { signingSecret: SIGNING_SECRET, at: new Date() }),
+      );
+      submissions.push(performance.now() - started);
+      if (submitted.body?.includes('clear')) reauthorized++;
+    }
+    return { click: summarize(clicks), submission: summarize(submissions), reauthorized };
+  } finally {
+    await slack.close();
+  }
+}
+
+function summarize(samples: number[]): LatencySummary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+  const round = (n: number) => Math.round(n * 10) / 10;
+  return {
+    count: sorted.length,
+    p50Ms: round(at(0.5)),
+    p99Ms: round(at(0.99)),
+    maxMs: round(sorted.at(-1) ?? 0),
+  };
+}
