@@ -249,7 +249,14 @@ async function destinationOf(slack: SlackClient, owner: string, policy: PolicyCo
   if (/^[UW][A-Z0-9]{2,}$/.test(owner)) return { channel: owner, slackUserId: owner };
   if (/^#|^[CG][A-Z0-9]{2,}$/.test(owner)) return { channel: owner };
   if (owner.includes('@')) {
-    const userId = await slack.lookupUserByEmail(owner);
+    let userId: string | undefined;
+    try {
+      userId = await slack.lookupUserByEmail(owner);
+    } catch (error) {
+      // Webhook only (no bot token): every message goes to the webhook's channel, named for its owner.
+      if (error instanceof SlackApiError && error.code === 'not_configured') return { channel: owner };
+      throw error;
+    }
     return userId
       ? { channel: userId, slackUserId: userId }
       : fallback(`owner ${owner} has no Slack account: escalated to the fallback owner`);

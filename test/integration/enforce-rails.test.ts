@@ -14,10 +14,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { EnforceReport } from '../../lambdas/shared/enforce-account';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
+import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 import { type Seeded, seedAccount } from '../../scripts/local/seed';
 import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
-import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 import { coldStart, travelTo } from '../support/lambda';
 
 const { emulator, clients } = useEmulator();

@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { ModalView } from '../../lambdas/shared/slack/messages';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
+import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 import { type Seeded, seedAccount } from '../../scripts/local/seed';
 import {
   buttonClickBody,
@@ -23,7 +24,6 @@ import {
   stillNeededSubmissionBody,
 } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
-import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 import { coldStart as startCold, travelTo } from '../support/lambda';
 
 const { emulator, clients } = useEmulator();
