@@ -10,6 +10,7 @@ import {
   checkAnswer,
   maxReauthorizeDays,
   type OwnerAction,
+  planApproval,
   planDisable,
   planRefusal,
   planRestore,
@@ -17,8 +18,8 @@ import {
   planStillNeeded,
   type Refusal,
 } from './domain/reauthorization';
-import { notifyNewRequests, outcomeMessage, requestMessageOf } from './notify-owners';
-import { parseStillNeededSubmission, stillNeededModal } from './slack/messages';
+import { notifyNewRequests, outcomeMessage, requestItemOf, requestMessageOf } from './notify-owners';
+import { approvalRequestMessage, parseStillNeededSubmission, stillNeededModal } from './slack/messages';
 import { type ReauthActionId, type SlackRequest, SlackRequestError } from './slack/request';
 
 export interface InteractionDependencies {
@@ -41,6 +42,7 @@ const ACTIONS: Record<ReauthActionId, OwnerAction> = {
   'reauth:rotate': 'rotate',
   'reauth:disable': 'disable',
   'reauth:restore': 'restore',
+  'reauth:approve': 'approve',
 };
 
 /**
@@ -78,6 +80,22 @@ async function handleClick(
     return { statusCode: 200 };
   }
   const current = state as CredentialState;
+  if (action === 'approve') {
+    // A DynamoDB write only: done here, the message refreshed by the worker.
+    let late: Refusal | undefined;
+    const written = await deps.store.transition(credentialId, (latest) => {
+      late = checkAnswer(latest, 'approve', requestSeq, context);
+      return late ? undefined : planApproval(latest as CredentialState, context);
+    });
+    if (written) await deps.queue.send({ action: 'refresh-message', credentialId });
+    await tell(
+      deps.slack,
+      request.responseUrl,
+      late?.reply ??
+        `Confirmed: ${current.principal} is reauthorized until ${String(written?.evidence.until).slice(0, 10)}.`,
+    );
+    return { statusCode: 200 };
+  }
   if (action === 'still-needed') {
     await deps.slack.openView(
       request.triggerId,
@@ -126,7 +144,10 @@ async function handleStillNeeded(
       : undefined;
   });
   if (refusal) return modalError('reason', refusal.reply);
-  if (written) {
+  if (written?.action === 'notify') {
+    // The tier needs a second approver: the owner's answer is a proposal until one confirms it.
+    await deps.queue.send({ action: 'request-approval', credentialId: answer.credentialId });
+  } else if (written) {
     await deps.queue.send({
       action: 'refresh-message',
       credentialId: answer.credentialId,
@@ -154,6 +175,7 @@ export async function runActionJob(deps: WorkerDependencies, job: ActionJob): Pr
     await refreshMessage(deps, job.credentialId, job.responseUrl);
     return 'message refreshed';
   }
+  if (job.action === 'request-approval') return requestApproval(deps, job.credentialId);
   const context = answerContext(deps, job.slackUserId);
   const state = await deps.store.getState(job.credentialId);
   const refusal = checkAnswer(state, job.action, job.requestSeq, context);
@@ -229,6 +251,24 @@ export async function runActionJob(deps: WorkerDependencies, job: ActionJob): Pr
   return `${job.action} recorded (seq ${written.seq})`;
 }
 
+/** Asks each member of the tier's approvers group, in Slack, to confirm an owner's *Still needed*. */
+async function requestApproval(deps: WorkerDependencies, credentialId: string): Promise<string> {
+  const state = await deps.store.getState(credentialId);
+  const proposal = state?.proposal;
+  if (!state || state.status !== 'pending' || !proposal) return 'nothing to approve';
+  const approvers = (deps.policy.tiers[state.tier ?? deps.policy.defaultTier]?.approvers ?? []).filter(
+    (id) => `slack:${id}` !== proposal.by && id !== state.ownerSlackId,
+  );
+  const message = approvalRequestMessage({
+    item: requestItemOf(state),
+    proposedBy: proposal.by.replace(/^slack:/, ''),
+    reason: proposal.reason,
+    days: proposal.days,
+  });
+  for (const approver of approvers) await deps.slack.postMessage(approver, message);
+  return `asked ${approvers.length} approvers`;
+}
+
 /** Rewrites the request message a credential was posted in to show who decided what. */
 export async function refreshMessage(
   deps: { store: DecisionStore; slack: SlackClient },
@@ -281,7 +321,12 @@ function answerContext(
 }
 
 function verbing(action: OwnerAction): string {
-  return { 'still-needed': 'keeping', rotate: 'rotating', disable: 'disabling', restore: 'restoring' }[
-    action
-  ];
+  const verbs: Record<OwnerAction, string> = {
+    'still-needed': 'keeping',
+    rotate: 'rotating',
+    disable: 'disabling',
+    restore: 'restoring',
+    approve: 'approving',
+  };
+  return verbs[action];
 }

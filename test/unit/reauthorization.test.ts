@@ -8,6 +8,7 @@ import {
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import {
   checkAnswer,
+  planApproval,
   planDeadline,
   planDisable,
   planInUseAtDeadline,
@@ -224,5 +225,59 @@ describe('the hourly deadline plan', () => {
     );
     expect(orphaned.decision.action).toBe('escalate');
     expect(orphaned.state).toMatchObject({ status: 'pending', deadlineAt: at(28).toISOString() });
+  });
+});
+
+describe('a tier that needs a second approver', () => {
+  const guarded = parsePolicyConfig({
+    tiers: {
+      standard: {
+        idleDays: 90,
+        maxAgeDays: 365,
+        graceDays: 14,
+        reauthorizeForDays: 90,
+        newCredentialGraceDays: 14,
+        approvers: ['UAPPROVER', 'UALICE'],
+      },
+    },
+  });
+  const as = (user: string) => answering(user, NOW, guarded);
+
+  it("takes the owner's Still needed as a proposal: still pending, and recorded", () => {
+    const proposed = planStillNeeded(pending, { days: 30, reason: 'nightly deploys' }, as('UALICE'));
+    expect(proposed.state).toMatchObject({
+      status: 'pending',
+      proposal: { by: 'slack:UALICE', reason: 'nightly deploys', days: 30 },
+    });
+    expect(proposed.decision).toMatchObject({ action: 'notify', actor: 'slack:UALICE' });
+    const after = apply(pending, proposed);
+    expect(checkAnswer(after, 'still-needed', 1, as('UALICE'))?.reply).toMatch(
+      /waiting for a second approver/,
+    );
+  });
+
+  it('counts only when an approver other than the owner confirms', () => {
+    const after = apply(
+      pending,
+      planStillNeeded(pending, { days: 30, reason: 'nightly deploys' }, as('UALICE')),
+    );
+
+    expect(checkAnswer(after, 'approve', 1, as('UALICE'))).toMatchObject({ why: 'not-authorized' });
+    expect(checkAnswer(after, 'approve', 1, as('UMALLORY'))).toMatchObject({ why: 'not-authorized' });
+    expect(checkAnswer(after, 'approve', 1, as('UAPPROVER'))).toBeUndefined();
+
+    const approved = planApproval(after, as('UAPPROVER'));
+    expect(approved.state).toMatchObject({ status: 'active', reviewDueAt: at(30).toISOString() });
+    expect(approved.state.proposal).toBeUndefined();
+    expect(approved.decision).toMatchObject({
+      action: 'reauthorize',
+      actor: 'slack:UAPPROVER',
+      reason: 'nightly deploys',
+      evidence: { approver: 'slack:UAPPROVER', proposedBy: 'slack:UALICE', days: 30 },
+    });
+  });
+
+  it('has nothing to approve before the owner answered', () => {
+    expect(checkAnswer(pending, 'approve', 1, as('UAPPROVER'))).toMatchObject({ why: 'not-open' });
   });
 });

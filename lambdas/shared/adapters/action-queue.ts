@@ -15,6 +15,10 @@ export const ActionJobSchema = z.discriminatedUnion('action', [
     responseUrl: z.url().optional(),
   }),
   z.strictObject({
+    action: z.literal('request-approval'),
+    credentialId: z.string().regex(CREDENTIAL_ID_PATTERN),
+  }),
+  z.strictObject({
     action: z.literal('refresh-message'),
     credentialId: z.string().regex(CREDENTIAL_ID_PATTERN),
     responseUrl: z.url().optional(),

@@ -116,6 +116,8 @@ export interface CredentialState {
   ownerSlackId?: string;
   /** Where the request was posted, so it can be updated when it is decided. */
   message?: { channel: string; ts: string };
+  /** An owner's *Still needed* waiting for a second approver (tiers with approvers). */
+  proposal?: { by: string; reason: string; days: number; at: string };
   /** Reminders sent for the current request. */
   remindersSent?: number;
   /** ISO: when the current request was escalated to the fallback owner. */

@@ -139,21 +139,15 @@ export type RequestFields = Pick<
   | 'message'
   | 'remindersSent'
   | 'escalatedAt'
+  | 'proposal'
 >;
 
 export function openRequestOf(state: CredentialState): RequestFields {
-  const { tier, requestSeq, requestedAt, deadlineAt, notifiedAt, ownerSlackId, message } = state;
-  const { remindersSent, escalatedAt } = state;
+  const { tier, requestSeq, requestedAt, why, lastUsedAt, deadlineAt, notifiedAt } = state;
+  const { ownerSlackId, message, remindersSent, escalatedAt, proposal } = state;
   return {
-    tier,
-    requestSeq,
-    requestedAt,
-    deadlineAt,
-    notifiedAt,
-    ownerSlackId,
-    message,
-    remindersSent,
-    escalatedAt,
+    ...{ tier, requestSeq, requestedAt, why, lastUsedAt, deadlineAt, notifiedAt },
+    ...{ ownerSlackId, message, remindersSent, escalatedAt, proposal },
   };
 }
 

@@ -13,6 +13,14 @@ export const TierSchema = z.strictObject({
   reauthorizeForDays: z.number().int().positive(),
   /** A credential never used is tolerated this many days after its creation, then it is `idle`. */
   newCredentialGraceDays: z.number().int().nonnegative(),
+  /**
+   * Slack user ids of the approvers group. When set, an owner's *Still needed* is only a proposal:
+   * it counts once a member of the group other than the owner confirms it.
+   */
+  approvers: z
+    .array(z.string().regex(/^[UW][A-Z0-9]+$/, 'a Slack user id (U…)'))
+    .min(1)
+    .optional(),
 });
 export type Tier = z.infer<typeof TierSchema>;
 

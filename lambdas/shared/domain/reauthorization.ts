@@ -12,7 +12,7 @@ import type { PolicyConfig, Tier } from './policy';
 const DAY_MS = 86_400_000;
 
 /** What an owner can answer to a request, from Slack. */
-export type OwnerAction = 'still-needed' | 'rotate' | 'disable' | 'restore';
+export type OwnerAction = 'still-needed' | 'rotate' | 'disable' | 'restore' | 'approve';
 
 export interface AnswerContext {
   now: Date;
@@ -40,6 +40,7 @@ export function checkAnswer(
   context: AnswerContext,
 ): Refusal | undefined {
   if (!state) return { why: 'not-open', reply: 'reauth has no record of this credential.' };
+  if (action === 'approve') return checkApproval(state, requestSeq, context);
   if (!mayDecide(state, context.slackUserId, context.policy)) {
     return {
       why: 'not-authorized',
@@ -54,6 +55,12 @@ export function checkAnswer(
     return {
       why: 'not-open',
       reply: `${state.principal} was disabled on ${day(state.disabledAt)}; the ${context.policy.enforcement.restoreWindowDays}-day restore window has passed. Ask the security team.`,
+    };
+  }
+  if (action === 'still-needed' && state.proposal) {
+    return {
+      why: 'not-open',
+      reply: `${mention(state.proposal.by)} already answered *Still needed* for ${state.principal}; it is waiting for a second approver.`,
     };
   }
   if (action !== 'still-needed' && context.policy.mode === 'report') {
@@ -95,19 +102,91 @@ export function planRefusal(
   });
 }
 
-/** *Still needed*: active again, vouched for `days` (capped by the tier), with the owner's reason. */
+/**
+ * *Still needed*: active again, vouched for `days` (capped by the tier), with the owner's reason. When
+ * the tier has approvers, the owner's answer is a proposal that waits for one of them.
+ */
 export function planStillNeeded(
   state: CredentialState,
   input: { days: number; reason: string },
   context: AnswerContext,
 ): Transition {
   const days = Math.min(Math.max(1, Math.floor(input.days)), maxReauthorizeDays(state, context.policy));
-  const until = new Date(context.now.getTime() + days * DAY_MS).toISOString();
+  const approvers = tierOf(state, context.policy).approvers;
+  if (approvers) {
+    const by = `slack:${context.slackUserId}`;
+    return answer(
+      state,
+      { ...stateInputOf(state), proposal: { by, reason: input.reason, days, at: context.now.toISOString() } },
+      context,
+      {
+        action: 'notify',
+        reason: `${context.slackUserId} answered Still needed for ${days} days ("${input.reason}"); waiting for a second approver`,
+        evidence: { proposedBy: by, days, approvers, requestSeq: state.requestSeq ?? null },
+      },
+    );
+  }
+  return reauthorized(
+    state,
+    { days, reason: input.reason, approver: `slack:${context.slackUserId}` },
+    context,
+  );
+}
+
+/** A member of the approvers group, not the owner, confirms the owner's *Still needed*. */
+export function planApproval(state: CredentialState, context: AnswerContext): Transition {
+  const proposal = state.proposal;
+  if (!proposal) throw new Error(`${state.credentialId} has no proposal to approve`);
+  return reauthorized(
+    state,
+    {
+      days: proposal.days,
+      reason: proposal.reason,
+      approver: `slack:${context.slackUserId}`,
+      proposedBy: proposal.by,
+    },
+    context,
+  );
+}
+
+function reauthorized(
+  state: CredentialState,
+  input: { days: number; reason: string; approver: string; proposedBy?: string },
+  context: AnswerContext,
+): Transition {
+  const until = new Date(context.now.getTime() + input.days * DAY_MS).toISOString();
   return answer(state, { ...closed(state), status: 'active', reviewDueAt: until }, context, {
     action: 'reauthorize',
     reason: input.reason,
-    evidence: { approver: `slack:${context.slackUserId}`, until, days, requestSeq: state.requestSeq ?? null },
+    evidence: {
+      approver: input.approver,
+      ...(input.proposedBy && { proposedBy: input.proposedBy }),
+      until,
+      days: input.days,
+      requestSeq: state.requestSeq ?? null,
+    },
   });
+}
+
+function checkApproval(
+  state: CredentialState,
+  requestSeq: number,
+  context: AnswerContext,
+): Refusal | undefined {
+  const approvers = tierOf(state, context.policy).approvers ?? [];
+  const user = context.slackUserId;
+  const isOwner =
+    user === state.ownerSlackId || user === state.owner || `slack:${user}` === state.proposal?.by;
+  if (!approvers.includes(user) || isOwner) {
+    return {
+      why: 'not-authorized',
+      reply: `Only a member of the approvers group other than the owner can confirm ${state.principal}. Your attempt was recorded.`,
+    };
+  }
+  if (state.status !== 'pending' || state.requestSeq !== requestSeq || !state.proposal) {
+    return { why: 'not-open', reply: describeClosed(state, 'approve') };
+  }
+  return undefined;
 }
 
 /** Disabled (by the owner, or by the deadline): reversible within the restore window. */

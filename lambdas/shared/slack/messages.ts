@@ -450,3 +450,40 @@ export function parseStillNeededSubmission(req: Extract<SlackRequest, { type: 'v
     days: values.data.days.days.selected_option.value,
   };
 }
+
+/** Asks a member of the approvers group to confirm an owner's *Still needed* (tiers that need a second approver). */
+export function approvalRequestMessage(input: {
+  item: RequestItem;
+  proposedBy: string;
+  reason: string;
+  days: number;
+}): SlackMessage {
+  const { item } = input;
+  const asked = `${mention(input.proposedBy)} says this is still needed for ${input.days} days: "${shown(input.reason, 500)}"`;
+  return {
+    text: truncate(
+      `Second approval needed: ${KIND_LABELS[item.kind]} ${shown(item.principal, 100)}`,
+      MAX_FALLBACK_TEXT,
+    ),
+    blocks: [
+      { type: 'header', text: plain('Second approval needed') },
+      { type: 'section', text: mrkdwn(truncate(`${describeItem(item)}\n${asked}`, MAX_SECTION_TEXT)) },
+      {
+        type: 'actions',
+        elements: [
+          {
+            type: 'button',
+            action_id: 'reauth:approve',
+            text: plain('Approve'),
+            style: 'primary',
+            value: encodeActionValue(item.credentialId, item.requestSeq),
+          },
+        ],
+      },
+      {
+        type: 'context',
+        elements: [mrkdwn('Only a member of the approvers group other than the owner can confirm.')],
+      },
+    ],
+  };
+}

@@ -10,6 +10,7 @@ export const REAUTH_ACTION_IDS = [
   'reauth:rotate',
   'reauth:disable',
   'reauth:restore',
+  'reauth:approve',
 ] as const;
 export type ReauthActionId = (typeof REAUTH_ACTION_IDS)[number];
 
