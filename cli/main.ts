@@ -2,8 +2,11 @@ import { parseArgs } from 'node:util';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { type AwsClients, createAwsClients } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
+import { readIamInventory } from '../lambdas/shared/adapters/iam-inventory';
+import { readSecretsInventory } from '../lambdas/shared/adapters/secrets-inventory';
 import { parseCredentialId } from '../lambdas/shared/domain/credential';
 import { verifyChain } from '../lambdas/shared/domain/decision';
+import { planEnforcement } from '../lambdas/shared/domain/reauthorization';
 import { loadPolicyFile } from '../lambdas/shared/policy-file';
 import { type ScanReport, scanAccount } from '../lambdas/shared/scan-account';
 import { ensureDecisionTable } from '../scripts/local/decision-table';
@@ -17,6 +20,10 @@ Usage:
       and record findings. Changes nothing in IAM or Secrets Manager unless the config says enforce.
   reauth decisions <credentialId> [--table NAME] [--json]
       A credential's decision history, with its hash chain checked.
+  reauth enforce --dry-run [--config reauth.config.json] [--table NAME] [--json]
+      What the hourly enforce job would do now if the policy said enforce: reminders, disables,
+      and what the safety rails (budget, freshness, protected principals) would hold back.
+      Reads only: nothing is changed or recorded.
 
 The table is --table, else $REAUTH_TABLE; against the local emulator it defaults to
 "reauth-decisions" and is created when missing.`;
@@ -34,6 +41,8 @@ export async function main(argv: string[]): Promise<number> {
         return await scanCommand(rest);
       case 'decisions':
         return await decisionsCommand(rest);
+      case 'enforce':
+        return await enforceCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -60,6 +69,7 @@ function parse(args: string[], allowPositionals: boolean) {
         config: { type: 'string', default: 'reauth.config.json' },
         table: { type: 'string' },
         json: { type: 'boolean', default: false },
+        'dry-run': { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -176,4 +186,80 @@ async function decisionsCommand(args: string[]): Promise<number> {
     );
   }
   return problems.length === 0 ? 0 : 1;
+}
+
+async function enforceCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, false);
+  if (!values['dry-run']) {
+    throw new UsageError(
+      'enforcement runs in the enforce Lambda, hourly; `reauth enforce --dry-run` shows what it would do now',
+    );
+  }
+  const policy = loadPolicyFile(values.config);
+  const clients = createAwsClients();
+  const table = await openTable(clients, values.table);
+  const { Account } = await clients.sts.send(new GetCallerIdentityCommand({}));
+  if (!Account) throw new Error('STS GetCallerIdentity returned no account');
+  const now = new Date();
+  const [iam, secrets, states] = await Promise.all([
+    readIamInventory(clients.iam, {
+      accountId: Account,
+      now,
+      reportMaxAgeMinutes: policy.credentialReportMaxAgeMinutes,
+    }),
+    readSecretsInventory(clients.secretsManager, { accountId: Account }),
+    createDecisionStore(clients.documents, table).loadStates(Account),
+  ]);
+  const plan = planEnforcement(states.values(), { ...policy, mode: 'enforce' }, now, {
+    size: iam.accessKeys.length + iam.roles.length + secrets.length,
+    generatedAt: iam.reportGeneratedAt,
+  });
+  if (values.json) {
+    const ids = (list: { credentialId: string }[]) => list.map((s) => s.credentialId);
+    console.log(
+      JSON.stringify(
+        {
+          accountId: Account,
+          policyMode: policy.mode,
+          actions: plan.actions.map((a) => ({ step: a.step, credentialId: a.state.credentialId })),
+          reminders: ids(plan.reminders.map((r) => r.state)),
+          heldBack: plan.heldBack.map((h) => ({ reason: h.reason, credentialIds: ids(h.states) })),
+          budget: plan.budget,
+          inventoryAt: iam.reportGeneratedAt.toISOString(),
+        },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  const rows = [
+    ...plan.actions.map(
+      (a) => [a.step === 'disable' ? 'disable' : 'deactivate replaced key', a.state] as const,
+    ),
+    ...plan.heldBack.flatMap((h) => h.states.map((s) => [`held back: ${h.reason}`, s] as const)),
+    ...plan.reminders.map((r) => ['remind', r.state] as const),
+  ];
+  console.log(
+    `Dry run for account ${Account}: what the enforce job would do now in enforce mode (the policy says ${policy.mode}). Nothing is changed or recorded.\n`,
+  );
+  console.log(
+    rows.length === 0
+      ? 'Nothing is due.'
+      : formatTable(
+          ['WOULD', 'KIND', 'PRINCIPAL', 'OWNER', 'DEADLINE', 'WHY'],
+          rows.map(([what, s]) => [
+            what,
+            s.kind,
+            s.principal,
+            s.owner,
+            s.deadlineAt?.slice(0, 10) ?? '-',
+            s.why ?? s.triggers.join(','),
+          ]),
+        ),
+  );
+  console.log(
+    `\nBudget: ${plan.budget.planned} due, ${plan.budget.limit} allowed per run${plan.budget.exceeded ? ': EXCEEDED, so nothing would be done' : ''}. Inventory from ${iam.reportGeneratedAt.toISOString()}.`,
+  );
+  return 0;
 }

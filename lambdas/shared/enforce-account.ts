@@ -5,15 +5,8 @@ import type { Enforcer } from './adapters/enforcement';
 import type { SlackClient } from './adapters/slack-client';
 import { parseCredentialId } from './domain/credential';
 import type { CredentialState } from './domain/decision';
-import { matchesPattern } from './domain/evaluate';
 import { type PolicyConfig, policyIdOf } from './domain/policy';
-import {
-  type DeadlineStep,
-  planDeadline,
-  planDisable,
-  planInUseAtDeadline,
-  planRequestStep,
-} from './domain/reauthorization';
+import { planDisable, planEnforcement, planInUseAtDeadline, planRequestStep } from './domain/reauthorization';
 import {
   escalateToFallback,
   type NotifyContext,
@@ -97,22 +90,22 @@ export async function enforceAccount(
     report.slackFailures.push(...told.failures);
   }
 
-  const steps = new Map<DeadlineStep['step'], { state: CredentialState; step: DeadlineStep }[]>();
-  for (const state of (await deps.store.loadStates(accountId)).values()) {
-    const step = planDeadline(state, policy, now);
-    if (step) steps.set(step.step, [...(steps.get(step.step) ?? []), { state, step }]);
-  }
+  const plan = planEnforcement((await deps.store.loadStates(accountId)).values(), policy, now, {
+    size: scan.inventory.accessKeys + scan.inventory.secrets + scan.inventory.roles,
+    generatedAt: new Date(scan.inventoryAt),
+  });
+  report.budget = plan.budget;
+  report.heldBack = plan.heldBack.map((h) => ({
+    reason: h.reason,
+    credentialIds: h.states.map((s) => s.credentialId),
+  }));
 
   if (deps.slack) {
     const slackDeps = { store: deps.store, slack: deps.slack };
-    const reminders = (steps.get('remind') ?? []).map(({ state, step }) => ({
-      state,
-      reminder: step.step === 'remind' ? step.reminder : 1,
-    }));
-    const reminded = await sendReminders(slackDeps, reminders, notifyContext);
+    const reminded = await sendReminders(slackDeps, plan.reminders, notifyContext);
     const escalated = await escalateToFallback(
       slackDeps,
-      (steps.get('escalate') ?? []).map(({ state }) => state),
+      plan.escalations,
       'deadline-passed',
       'no answer by the deadline; report mode: nothing was disabled',
       notifyContext,
@@ -120,16 +113,31 @@ export async function enforceAccount(
     report.reminded = reminded.recorded;
     report.escalated = escalated.recorded;
     report.slackFailures.push(...reminded.failures, ...escalated.failures);
+    const overBudget = plan.heldBack.find((h) => h.reason === 'budget-exceeded');
+    if (overBudget) {
+      const { maxActions, maxFraction } = policy.actionBudget;
+      const told = await escalateToFallback(
+        slackDeps,
+        overBudget.states,
+        'budget-exceeded',
+        `${overBudget.states.length} credentials are due to be disabled, over this run's budget of ${plan.budget.limit} (at most ${maxActions}, and ${maxFraction * 100}% of the inventory): nothing was done. Check the findings, then raise the budget or answer them.`,
+        notifyContext,
+      );
+      report.slackFailures.push(...told.failures);
+    }
   } else {
     // Without Slack the deadline escalation is still recorded, so the record shows who was not asked.
-    for (const { state, step } of steps.get('escalate') ?? []) {
-      if (step.step !== 'escalate') continue;
+    for (const state of plan.escalations) {
       const written = await deps.store.transition(state.credentialId, (current) =>
         current?.status === 'pending' && current.requestSeq === state.requestSeq
           ? planRequestStep(
               current,
               { escalatedAt: now.toISOString() },
-              { action: 'escalate', reason: step.why, evidence: {} },
+              {
+                action: 'escalate',
+                reason: 'no answer by the deadline (report mode: nothing disabled)',
+                evidence: {},
+              },
               system,
             )
           : undefined,
@@ -138,61 +146,14 @@ export async function enforceAccount(
     }
   }
 
-  if (policy.mode !== 'enforce') return report;
-
-  // Destructive steps, behind the rails.
-  let destructive = [...(steps.get('disable') ?? []), ...(steps.get('deactivate-replaced') ?? [])].map(
-    ({ state, step }) => ({ state, step }),
-  );
-  const isProtected = (state: CredentialState) =>
-    policy.protectedPrincipals.some((pattern) => matchesPattern(pattern, state.principal));
-  const shielded = destructive.filter(({ state }) => isProtected(state));
-  if (shielded.length > 0)
-    report.heldBack.push({ reason: 'protected', credentialIds: shielded.map((d) => d.state.credentialId) });
-  destructive = destructive.filter(({ state }) => !isProtected(state));
-
-  const inventorySize = scan.inventory.accessKeys + scan.inventory.secrets + scan.inventory.roles;
-  const limit = Math.min(
-    policy.actionBudget.maxActions,
-    Math.floor(policy.actionBudget.maxFraction * inventorySize),
-  );
-  report.budget = { limit, planned: destructive.length, exceeded: destructive.length > limit };
-  if (destructive.length === 0) return report;
-
-  const ageHours = (now.getTime() - Date.parse(scan.inventoryAt)) / 3_600_000;
-  if (!(ageHours <= policy.enforcement.freshnessMaxAgeHours)) {
-    report.heldBack.push({
-      reason: 'stale-inventory',
-      credentialIds: destructive.map((d) => d.state.credentialId),
-    });
-    return report;
-  }
-  if (report.budget.exceeded) {
-    report.heldBack.push({
-      reason: 'budget-exceeded',
-      credentialIds: destructive.map((d) => d.state.credentialId),
-    });
-    if (deps.slack) {
-      const told = await escalateToFallback(
-        { store: deps.store, slack: deps.slack },
-        destructive.map((d) => d.state),
-        'budget-exceeded',
-        `${destructive.length} credentials are due to be disabled, over this run's budget of ${limit} (at most ${policy.actionBudget.maxActions}, and ${policy.actionBudget.maxFraction * 100}% of ${inventorySize}): nothing was done. Check the findings, then raise the budget or answer them.`,
-        notifyContext,
-      );
-      report.slackFailures.push(...told.failures);
-    }
-    return report;
-  }
-
   const disabledStates: CredentialState[] = [];
-  for (const { state, step } of destructive) {
+  for (const { state, step } of plan.actions) {
     const target = {
       kind: state.kind,
       id: parseCredentialId(state.credentialId).id,
       principal: state.principal,
     };
-    if (step.step === 'deactivate-replaced' && state.rotation) {
+    if (step === 'deactivate-replaced' && state.rotation) {
       const rotation = state.rotation;
       await deps.enforcer.deactivateReplacedKey(state.principal, target.id);
       const written = await deps.store.transition(state.credentialId, (current) =>

@@ -11,6 +11,7 @@ import type {
   SQSEvent,
 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { EnforceReport } from '../../lambdas/shared/enforce-account';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
@@ -137,6 +138,30 @@ describe('the safety rails of enforce mode', () => {
     const toSecurity = fake.calls('chat.postMessage').filter((c) => c.body.channel === '#security');
     expect(JSON.stringify(toSecurity.at(-1)?.body)).toMatch(/over this run's budget of 2/);
     expect((await store.history(keyCredential('batch-1'))).map((d) => d.action)).not.toContain('disable');
+  });
+
+  it('shows with `reauth enforce --dry-run` what would be disabled, changing and recording nothing', async () => {
+    await travelTo(emulator, new Date(START.getTime() + 15 * DAY));
+    const file = join(dir, 'dry-run.json');
+    writeFileSync(file, JSON.stringify({ actionBudget: { maxActions: 10, maxFraction: 1 } }));
+    const before = await store.history(keyCredential('batch-1'));
+    const out = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      expect(await main(['enforce', '--dry-run', '--json', '--config', file, '--table', TABLE])).toBe(0);
+      const plan = JSON.parse(String(out.mock.calls.at(-1)?.[0]));
+      expect(plan).toMatchObject({
+        policyMode: 'report',
+        budget: { planned: 5, exceeded: false },
+        heldBack: [],
+      });
+      expect(plan.actions.map((a: { credentialId: string }) => a.credentialId).sort()).toEqual(
+        [...IDLE_USERS.map(keyCredential), secretCredential()].sort(),
+      );
+    } finally {
+      out.mockRestore();
+    }
+    for (const user of IDLE_USERS) expect(await keyStatus(user)).toBe('Active');
+    expect(await store.history(keyCredential('batch-1'))).toEqual(before);
   });
 
   it('re-checks each key before disabling it: one used since the report was generated is spared, and why', async () => {

@@ -11,6 +11,7 @@ import {
   planApproval,
   planDeadline,
   planDisable,
+  planEnforcement,
   planInUseAtDeadline,
   planRefusal,
   planRestore,
@@ -279,5 +280,55 @@ describe('a tier that needs a second approver', () => {
 
   it('has nothing to approve before the owner answered', () => {
     expect(checkAnswer(pending, 'approve', 1, as('UAPPROVER'))).toMatchObject({ why: 'not-open' });
+  });
+});
+
+describe('planEnforcement: the rails of one enforce run', () => {
+  const due = (principal: string, n: number): CredentialState => ({
+    ...pending,
+    credentialId: `123456789012:access-key:AKIADUE${n}`,
+    principal,
+  });
+  const fresh = { size: 100, generatedAt: at(14) };
+  const budget = (maxActions: number, maxFraction = 1) =>
+    parsePolicyConfig({ mode: 'enforce', actionBudget: { maxActions, maxFraction } });
+
+  it('plans a disable for each credential past its deadline, within the budget', () => {
+    const plan = planEnforcement([due('a', 1), due('b', 2)], budget(2), at(14), fresh);
+    expect(plan.actions.map((a) => a.step)).toEqual(['disable', 'disable']);
+    expect(plan.budget).toEqual({ limit: 2, planned: 2, exceeded: false });
+  });
+
+  it('plans nothing at all when more is due than the count or the fraction of the inventory allows', () => {
+    expect(planEnforcement([due('a', 1), due('b', 2), due('c', 3)], budget(2), at(14), fresh)).toMatchObject({
+      actions: [],
+      heldBack: [{ reason: 'budget-exceeded' }],
+      budget: { limit: 2, planned: 3, exceeded: true },
+    });
+    // 5% of 20 credentials is one.
+    const small = planEnforcement([due('a', 1), due('b', 2)], budget(25, 0.05), at(14), {
+      ...fresh,
+      size: 20,
+    });
+    expect(small).toMatchObject({ actions: [], budget: { limit: 1, exceeded: true } });
+  });
+
+  it('plans nothing on an inventory older than the freshness limit', () => {
+    const stale = planEnforcement([due('a', 1)], budget(5), at(14), { size: 100, generatedAt: at(13.8) });
+    expect(stale).toMatchObject({ actions: [], heldBack: [{ reason: 'stale-inventory' }] });
+  });
+
+  it('never plans an action on a protected principal, and says so', () => {
+    const plan = planEnforcement([due('break-glass-root', 1), due('a', 2)], budget(5), at(14), fresh);
+    expect(plan.actions.map((a) => a.state.principal)).toEqual(['a']);
+    expect(plan.heldBack).toEqual([
+      { reason: 'protected', states: [expect.objectContaining({ principal: 'break-glass-root' })] },
+    ]);
+  });
+
+  it('in report mode plans escalations, never an action', () => {
+    const plan = planEnforcement([due('a', 1)], report, at(14), fresh);
+    expect(plan.actions).toEqual([]);
+    expect(plan.escalations.map((s) => s.principal)).toEqual(['a']);
   });
 });

@@ -6,6 +6,7 @@ import type {
   StateInput,
   Transition,
 } from './decision';
+import { matchesPattern } from './evaluate';
 import { newRequest, openRequestOf } from './lifecycle';
 import type { PolicyConfig, Tier } from './policy';
 
@@ -448,4 +449,65 @@ function mention(actor: string): string {
 
 function day(iso: string | undefined): string {
   return iso ? iso.slice(0, 10) : 'an unknown date';
+}
+
+export interface EnforcementPlan {
+  reminders: { state: CredentialState; reminder: number }[];
+  /** Deadlines passed in report mode: the fallback owner is told. */
+  escalations: CredentialState[];
+  /** What will be disabled or deactivated this run, past every rail. */
+  actions: { state: CredentialState; step: 'disable' | 'deactivate-replaced' }[];
+  /** Actions a rail held back, and which rail. */
+  heldBack: { reason: 'protected' | 'stale-inventory' | 'budget-exceeded'; states: CredentialState[] }[];
+  budget: { limit: number; planned: number; exceeded: boolean };
+}
+
+/**
+ * What one run of the enforce job owes the account now, with the safety rails applied: protected
+ * principals are never acted on; nothing is acted on when the inventory is older than the freshness
+ * limit or when more is due than the action budget allows (count and fraction of the inventory).
+ */
+export function planEnforcement(
+  states: Iterable<CredentialState>,
+  policy: PolicyConfig,
+  now: Date,
+  inventory: { size: number; generatedAt: Date },
+): EnforcementPlan {
+  const plan: EnforcementPlan = {
+    reminders: [],
+    escalations: [],
+    actions: [],
+    heldBack: [],
+    budget: { limit: 0, planned: 0, exceeded: false },
+  };
+  const shielded: CredentialState[] = [];
+  for (const state of states) {
+    const step = planDeadline(state, policy, now);
+    if (!step) continue;
+    if (step.step === 'remind') plan.reminders.push({ state, reminder: step.reminder });
+    else if (step.step === 'escalate') plan.escalations.push(state);
+    else if (policy.mode !== 'enforce') continue;
+    else if (policy.protectedPrincipals.some((pattern) => matchesPattern(pattern, state.principal)))
+      shielded.push(state);
+    else plan.actions.push({ state, step: step.step });
+  }
+  if (shielded.length > 0) plan.heldBack.push({ reason: 'protected', states: shielded });
+
+  const limit = Math.min(
+    policy.actionBudget.maxActions,
+    Math.floor(policy.actionBudget.maxFraction * inventory.size),
+  );
+  plan.budget = { limit, planned: plan.actions.length, exceeded: plan.actions.length > limit };
+  if (plan.actions.length === 0) return plan;
+  const ageHours = (now.getTime() - inventory.generatedAt.getTime()) / 3_600_000;
+  const held = !(ageHours <= policy.enforcement.freshnessMaxAgeHours)
+    ? 'stale-inventory'
+    : plan.budget.exceeded
+      ? 'budget-exceeded'
+      : undefined;
+  if (held) {
+    plan.heldBack.push({ reason: held, states: plan.actions.map((a) => a.state) });
+    plan.actions = [];
+  }
+  return plan;
 }
