@@ -208,3 +208,22 @@ describe('matchesPattern', () => {
     );
   });
 });
+
+describe("reauth's own credentials", () => {
+  it('protects the Slack secret the stack creates, whatever the policy says', () => {
+    const slackSecret: Credential = {
+      accountId: '123456789012',
+      kind: 'secret',
+      id: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:reauth/slack-AbCdEf',
+      principal: 'reauth/slack',
+      principalArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:reauth/slack-AbCdEf',
+      createdAt: new Date('2025-01-01'),
+      tags: {},
+    };
+    const noProtection = parsePolicyConfig({ protectedPrincipals: [] });
+    expect(evaluateCredential(slackSecret, undefined, noProtection, new Date('2026-11-22'))).toMatchObject({
+      outcome: 'protected',
+      pattern: 'reauth/slack',
+    });
+  });
+});

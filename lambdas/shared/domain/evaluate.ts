@@ -57,7 +57,7 @@ export function evaluateCredential(
   const ownerTag = policy.ownerTagKeys.find((key) => credential.tags[key]?.trim());
   const owner = ownerTag ? (credential.tags[ownerTag]?.trim() ?? policy.fallbackOwner) : policy.fallbackOwner;
 
-  const pattern = policy.protectedPrincipals.find(
+  const pattern = [...REAUTH_OWN_PRINCIPALS, ...policy.protectedPrincipals].find(
     (p) => matchesPattern(p, credential.principal) || matchesPattern(p, credential.principalArn),
   );
   if (pattern) return { outcome: 'protected', owner, pattern };
@@ -131,6 +131,9 @@ export function evaluateCredential(
     },
   };
 }
+
+/** reauth's own credentials, protected whatever the policy says: the Slack secret the stack creates. */
+export const REAUTH_OWN_PRINCIPALS = ['reauth/slack'];
 
 /**
  * A principal may carry this tag to ask for an exemption. It never grants one: only an approved record

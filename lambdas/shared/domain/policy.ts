@@ -60,7 +60,7 @@ export const PolicyConfigSchema = z
     fallbackOwner: z.string().min(1).default('#security'),
     /**
      * Principals never touched: names or ARNs, `*` matches any run of characters.
-     * reauth's own roles are always protected.
+     * reauth's own Slack secret (`reauth/slack`) is always protected.
      */
     protectedPrincipals: z.array(z.string().min(1)).default(['break-glass-*']),
     /** Approved exemptions, each with an approver and an expiry. */

@@ -6,7 +6,7 @@ import type {
   StateInput,
   Transition,
 } from './decision';
-import { matchesPattern } from './evaluate';
+import { matchesPattern, REAUTH_OWN_PRINCIPALS } from './evaluate';
 import { newRequest, openRequestOf } from './lifecycle';
 import type { PolicyConfig, Tier } from './policy';
 
@@ -487,7 +487,11 @@ export function planEnforcement(
     if (step.step === 'remind') plan.reminders.push({ state, reminder: step.reminder });
     else if (step.step === 'escalate') plan.escalations.push(state);
     else if (policy.mode !== 'enforce') continue;
-    else if (policy.protectedPrincipals.some((pattern) => matchesPattern(pattern, state.principal)))
+    else if (
+      [...REAUTH_OWN_PRINCIPALS, ...policy.protectedPrincipals].some((pattern) =>
+        matchesPattern(pattern, state.principal),
+      )
+    )
       shielded.push(state);
     else plan.actions.push({ state, step: step.step });
   }
