@@ -6,6 +6,8 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { z } from 'zod';
 
@@ -42,6 +44,26 @@ export function bindTable(table: TableV2, access: 'read' | 'write'): EnvBinding 
         });
       }
       return table.tableName;
+    },
+  };
+}
+
+/** The secret's ARN plus read access to that one secret (GetSecretValue, DescribeSecret). */
+export function bindSecretRead(secret: ISecret): EnvBinding {
+  return {
+    bind: (fn) => {
+      secret.grantRead(fn);
+      return secret.secretArn;
+    },
+  };
+}
+
+/** The queue's URL plus the right to send to it, and nothing else on it. */
+export function bindQueueSend(queue: IQueue): EnvBinding {
+  return {
+    bind: (fn) => {
+      queue.grantSendMessages(fn);
+      return queue.queueUrl;
     },
   };
 }

@@ -1,11 +1,24 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
+import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { EnforceEnvSchema } from '../lambdas/enforce/env';
+import { ScanEnvSchema } from '../lambdas/scan/env';
 import { type PolicyConfig, policyIdOf } from '../lambdas/shared/domain/policy';
+import { enforceGrants, scanGrants } from './credential-permissions';
 import { DecisionTable } from './decision-table';
-import { ScanJob } from './scan-job';
+import { bindSecretRead, bindTable, bundleFile } from './reauth-function';
+import { ScheduledJob } from './scheduled-job';
+import { SlackEndpoint } from './slack-endpoint';
+
+/** The name of reauth's Slack secret; the Lambdas always treat it as a protected principal. */
+export const SLACK_SECRET_NAME = 'reauth/slack';
 
 /** Properties of the {@link ReauthStack}. */
 export interface ReauthStackProps extends StackProps {
@@ -15,16 +28,24 @@ export interface ReauthStackProps extends StackProps {
   readonly configPath: string;
 }
 
-/** reauth in one account: the decision table, the daily scan and the alarm topic. Environment-agnostic. */
+/**
+ * reauth in one account: the decision table, the daily scan, the hourly enforce job (which changes IAM
+ * and Secrets Manager only in enforce mode, behind its safety rails), the Slack secret, Slack's
+ * interactivity endpoint with its action worker, and the alarm topic. Environment-agnostic.
+ */
 export class ReauthStack extends Stack {
   /** Every reauth alarm publishes here; subscribe the security team to it. */
   readonly alarmTopic: Topic;
   readonly table: DecisionTable;
-  readonly scanJob: ScanJob;
+  /** Slack's signing secret and bot token, put here by the operator after deploy. */
+  readonly slackSecret: Secret;
+  readonly scanJob: ScheduledJob<typeof ScanEnvSchema>;
+  readonly enforceJob: ScheduledJob<typeof EnforceEnvSchema>;
+  readonly slackEndpoint: SlackEndpoint;
 
   constructor(scope: Construct, id: string, props: ReauthStackProps) {
     super(scope, id, {
-      description: `reauth: finds stale machine credentials and records every reauthorization decision (${props.policy.mode} mode)`,
+      description: `reauth: finds stale machine credentials, asks their owners in Slack to reauthorize them, records every decision and ${props.policy.mode === 'enforce' ? 'disables or rotates what nobody vouches for' : 'changes nothing in IAM or Secrets Manager'} (${props.policy.mode} mode)`,
       ...props,
     });
     this.table = new DecisionTable(this, 'DecisionTable');
@@ -58,18 +79,111 @@ export class ReauthStack extends Stack {
       }),
     );
 
-    this.scanJob = new ScanJob(this, 'ScanJob', {
+    // A placeholder the handlers reject until the operator puts Slack's real values: a generated
+    // signingSecret matches no request Slack signs, and the bot token is not a token.
+    this.slackSecret = new Secret(this, 'SlackSecret', {
+      secretName: SLACK_SECRET_NAME,
+      description:
+        'reauth: Slack signing secret and bot token, JSON {"signingSecret": "...", "botToken": "xoxb-..."}; put the Slack app\'s values here after deploy',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ botToken: 'xoxb-replace-me' }),
+        generateStringKey: 'signingSecret',
+        excludePunctuation: true,
+        passwordLength: 32,
+      },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // No owner tag: reauth always protects its own reauth/slack secret from its findings (and a
+    // fallback owner such as "#security" is not a valid tag value).
+    Validations.of(this.slackSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        "No rotation Lambda: Secrets Manager cannot rotate Slack credentials. The signing secret and bot token are regenerated in the Slack app's settings, then put into this secret by the operator.",
+    });
+
+    const policyFile = props.configPath;
+    this.scanJob = new ScheduledJob(this, 'ScanJob', {
+      functionId: 'Scan',
+      label: 'reauth scan',
+      entry: 'lambdas/scan/handler.ts',
+      description: 'reauth scan: inventories access keys, secrets and third-party roles and records findings',
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+      environmentSchema: ScanEnvSchema,
+      environment: {
+        TABLE_NAME: bindTable(this.table, 'write'),
+        POLICY_FILE: bundleFile(policyFile, 'policy.json'),
+        SLACK_SECRET_ARN: bindSecretRead(this.slackSecret),
+      },
+      grants: scanGrants(),
+      schedule: ScheduleExpression.cron({ minute: '0', hour: '6' }),
+      scheduleDescription: 'Runs the reauth scan daily',
+      failureImpact: 'findings may be stale.',
+      alarmTopic: this.alarmTopic,
+    });
+
+    this.enforceJob = new ScheduledJob(this, 'EnforceJob', {
+      functionId: 'Enforce',
+      label: 'reauth enforce job',
+      entry: 'lambdas/enforce/handler.ts',
+      description: `reauth enforce (hourly): scans, reminds and escalates owners, and past the deadline ${props.policy.mode === 'enforce' ? 'disables credentials nobody reauthorized, behind the safety rails' : 'records credentials nobody reauthorized (report mode: changes nothing in IAM or Secrets Manager)'}`,
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+      environmentSchema: EnforceEnvSchema,
+      environment: {
+        TABLE_NAME: bindTable(this.table, 'write'),
+        POLICY_FILE: bundleFile(policyFile, 'policy.json'),
+        SLACK_SECRET_ARN: bindSecretRead(this.slackSecret),
+      },
+      grants: enforceGrants(props.policy.mode),
+      schedule: ScheduleExpression.rate(Duration.hours(1)),
+      scheduleDescription: 'Runs the reauth enforce job hourly: reminders, escalations and deadlines',
+      failureImpact: 'reminders, escalations and deadlines wait for the next run.',
+      alarmTopic: this.alarmTopic,
+    });
+    // The enforce handler logs this (Powertools JSON) once per rail that stopped it.
+    const heldBack = new MetricFilter(this, 'EnforcementHeldBackFilter', {
+      logGroup: this.enforceJob.function.logGroup,
+      filterPattern: FilterPattern.stringValue('$.message', '=', 'enforcement held back'),
+      metricNamespace: 'reauth',
+      metricName: 'EnforcementHeldBack',
+      metricValue: '1',
+    });
+    new Alarm(this, 'EnforcementHeldBackAlarm', {
+      alarmDescription:
+        'A safety rail held back enforcement: budget exceeded, stale inventory or a protected principal. Nothing was disabled; a person has to look.',
+      metric: heldBack.metric({ period: Duration.hours(1), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(new SnsAction(this.alarmTopic));
+
+    this.slackEndpoint = new SlackEndpoint(this, 'SlackEndpoint', {
       table: this.table,
-      policyFile: props.configPath,
+      policyFile,
+      policy: props.policy,
+      slackSecret: this.slackSecret,
       alarmTopic: this.alarmTopic,
     });
 
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', {
-      description: 'Subscribe (email, chat) to hear when a scan fails or cannot be started',
+      description:
+        'Subscribe (email, chat) to hear when a job fails or cannot be started, a Slack action fails, or a safety rail holds enforcement back',
       value: this.alarmTopic.topicArn,
     });
     new CfnOutput(this, 'ScanFunctionName', { value: this.scanJob.function.function.functionName });
+    new CfnOutput(this, 'EnforceFunctionName', { value: this.enforceJob.function.function.functionName });
+    new CfnOutput(this, 'SlackInteractionUrl', {
+      description: "Paste into the Slack app's Interactivity & Shortcuts > Request URL",
+      value: this.slackEndpoint.interactionUrl,
+    });
+    new CfnOutput(this, 'SlackSecretArn', {
+      description:
+        'Put the Slack app\'s signing secret and bot token here: {"signingSecret": "...", "botToken": "xoxb-..."}',
+      value: this.slackSecret.secretArn,
+    });
     new CfnOutput(this, 'PolicyId', {
       description: 'Recorded as policyId on every decision made under this policy',
       value: policyIdOf(props.policy),

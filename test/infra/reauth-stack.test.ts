@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Validations } from 'aws-cdk-lib';
+import { type CfnElement, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -29,7 +29,17 @@ const outdir = mkdtempSync(join(tmpdir(), 'reauth-infra-'));
 let built: ReturnType<typeof buildApp>;
 let assembly: CloudAssembly;
 let template: Template;
-let ids: { table: string; fn: string; fnRole: string; dlq: string; topic: string };
+let ids: {
+  table: string;
+  fn: string;
+  fnRole: string;
+  dlq: string;
+  topic: string;
+  secret: string;
+  enforceFn: string;
+  endpointFn: string;
+  workerFn: string;
+};
 
 beforeAll(() => {
   built = buildApp({ configPath: join(REPO_ROOT, 'reauth.config.json'), outdir });
@@ -40,24 +50,31 @@ beforeAll(() => {
     expect(found, type).toHaveLength(1);
     return found[0] as string;
   };
-  const fn = only('AWS::Lambda::Function');
+  const { stack } = built;
+  const logicalId = (c: { node: { defaultChild?: unknown } }) =>
+    stack.getLogicalId(c.node.defaultChild as CfnElement);
+  const fn = logicalId(stack.scanJob.function.function);
   ids = {
     table: only('AWS::DynamoDB::GlobalTable'),
     fn,
     fnRole: template.toJSON().Resources[fn].Properties.Role['Fn::GetAtt'][0],
-    dlq: only('AWS::SQS::Queue'),
+    dlq: logicalId(stack.scanJob.deadLetterQueue),
     topic: only('AWS::SNS::Topic'),
+    secret: only('AWS::SecretsManager::Secret'),
+    enforceFn: logicalId(stack.enforceJob.function.function),
+    endpointFn: logicalId(stack.slackEndpoint.endpoint.function),
+    workerFn: logicalId(stack.slackEndpoint.worker.function),
   };
 });
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-/** Every action the role's policies allow. */
-function allowedActions(roleId: string): string[] {
+/** Every action the role's policies allow; `on` keeps only statements whose resources match it. */
+function allowedActions(roleId: string, on: (resource: unknown) => boolean = () => true): string[] {
   const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
   return Object.values(policies).flatMap((policy) =>
     policy.Properties.PolicyDocument.Statement.filter(
-      (s: { Effect: string }) => s.Effect === 'Allow',
+      (s: { Effect: string; Resource: unknown }) => s.Effect === 'Allow' && [s.Resource].flat().some(on),
     ).flatMap((s: { Action: string | string[] }) => [s.Action].flat()),
   );
 }
@@ -119,6 +136,7 @@ describe('scan function', () => {
         Variables: {
           TABLE_NAME: { Ref: ids.table },
           POLICY_FILE: 'policy.json',
+          SLACK_SECRET_ARN: { Ref: ids.secret },
           NODE_OPTIONS: '--enable-source-maps',
         },
       },
@@ -137,8 +155,14 @@ describe('scan function', () => {
   });
 
   it('may only read IAM and Secrets Manager', () => {
-    const actions = allowedActions(ids.fnRole);
+    const slackSecret = (r: unknown) => JSON.stringify(r) === JSON.stringify({ Ref: ids.secret });
+    const actions = allowedActions(ids.fnRole, (r) => !slackSecret(r));
 
+    // Beyond the inventory, it reads the Slack secret, and only that one, to tell owners.
+    expect(allowedActions(ids.fnRole, slackSecret).sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
     expect(actions.filter((a) => /^(iam|secretsmanager):/.test(a)).sort()).toEqual(SCAN_READS);
     expect(
       actions.filter((a) => /^(iam|secretsmanager):(?!Get|List|GenerateCredentialReport)/.test(a)),
@@ -210,6 +234,11 @@ describe('schedule and alarms', () => {
     }
     template.hasOutput('TableName', { Value: { Ref: ids.table } });
     template.hasOutput('ScanFunctionName', { Value: { Ref: ids.fn } });
+    template.hasOutput('EnforceFunctionName', { Value: { Ref: ids.enforceFn } });
+    template.hasOutput('SlackSecretArn', { Value: { Ref: ids.secret } });
+    template.hasOutput('SlackInteractionUrl', {
+      Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/slack/interactions$')])] },
+    });
   });
 });
 
@@ -240,6 +269,15 @@ describe('cdk-nag AwsSolutions', () => {
         `Reauth/ScanJob/Scan/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
         'Reauth/ScanJob/ScheduleDeadLetters AwsSolutions-SQS3',
         `Reauth/ScanJob/SchedulerRole AwsSolutions-IAM5[Resource::<${ids.fn}.Arn>:*]`,
+        // Report mode: the enforce job has the scan's reads, nothing more.
+        'Reauth/EnforceJob/Enforce/Role AwsSolutions-IAM5[Resource::*]',
+        `Reauth/EnforceJob/Enforce/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
+        'Reauth/EnforceJob/ScheduleDeadLetters AwsSolutions-SQS3',
+        `Reauth/EnforceJob/SchedulerRole AwsSolutions-IAM5[Resource::<${ids.enforceFn}.Arn>:*]`,
+        'Reauth/SlackSecret AwsSolutions-SMG4',
+        `Reauth/SlackEndpoint/Endpoint/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
+        `Reauth/SlackEndpoint/Worker/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
+        'Reauth/SlackEndpoint/Api/POST--slack--interactions AwsSolutions-APIG4',
       ].sort(),
     );
     for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(60);

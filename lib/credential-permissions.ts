@@ -1,0 +1,180 @@
+import { Aws, Validations } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { z } from 'zod';
+import type { PolicyConfig } from '../lambdas/shared/domain/policy';
+import type { ReauthFunction } from './reauth-function';
+
+/** Where a grant applies: the resource pattern as IAM reads it, and as cdk-nag names it in a finding. */
+export interface CredentialScope {
+  readonly arn: string;
+  readonly finding: string;
+}
+
+/** Calls that take no resource ARN, or whose resource is whichever credential has a finding. */
+export const ANY_RESOURCE: CredentialScope = { arn: '*', finding: '*' };
+/** Every IAM user of the account: any user's key may be flagged. */
+export const ANY_USER: CredentialScope = {
+  arn: `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:user/*`,
+  finding: 'arn:<AWS::Partition>:iam::<AWS::AccountId>:user/*',
+};
+/** Every IAM role of the account: any third-party role may be flagged. */
+export const ANY_ROLE: CredentialScope = {
+  arn: `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/*`,
+  finding: 'arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*',
+};
+/** Every secret of the account, in the stack's region: any secret may be flagged. */
+export const ANY_SECRET: CredentialScope = {
+  arn: `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:*`,
+  finding: 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:*',
+};
+/** Where rotation stores new key pairs: `reauth/rotated/<user>/<keyId>` (see the enforcement adapter). */
+export const ROTATED_KEY_SECRETS: CredentialScope = {
+  arn: `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:reauth/rotated/*`,
+  finding: 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:reauth/rotated/*',
+};
+
+/** Actions on IAM or Secrets Manager, the scope they need and why that scope cannot be narrower. */
+export interface CredentialGrant {
+  readonly scope: CredentialScope;
+  readonly actions: readonly string[];
+  /** Why the scope is a wildcard: kept as the reason of the cdk-nag acknowledgement. */
+  readonly reason: string;
+}
+
+/** The scan's only IAM and Secrets Manager calls, all reads (sts:GetCallerIdentity needs no grant). */
+export const SCAN_READ_ACTIONS = [
+  'iam:GenerateCredentialReport',
+  'iam:GetCredentialReport',
+  'iam:GetAccountAuthorizationDetails',
+  'iam:ListAccessKeys',
+  'secretsmanager:ListSecrets',
+] as const;
+
+/** Every action that changes IAM or Secrets Manager: granted only in enforce mode. */
+export const CREDENTIAL_WRITE_ACTIONS = [
+  'iam:UpdateAccessKey',
+  'iam:CreateAccessKey',
+  'iam:DeleteAccessKey',
+  'iam:PutRolePolicy',
+  'iam:DeleteRolePolicy',
+  'secretsmanager:PutResourcePolicy',
+  'secretsmanager:DeleteResourcePolicy',
+  'secretsmanager:RotateSecret',
+  'secretsmanager:CreateSecret',
+  'secretsmanager:TagResource',
+] as const;
+
+const SCAN_GRANT: CredentialGrant = {
+  scope: ANY_RESOURCE,
+  actions: SCAN_READ_ACTIONS,
+  reason:
+    'Read-only inventory calls with no resource ARN to scope to: iam:GenerateCredentialReport, iam:GetCredentialReport, iam:GetAccountAuthorizationDetails and secretsmanager:ListSecrets are account-wide; iam:ListAccessKeys is called for whichever user holds a key with a finding.',
+};
+
+/** What the daily scan needs, in either mode: reads only. */
+export function scanGrants(): CredentialGrant[] {
+  return [SCAN_GRANT];
+}
+
+/**
+ * What the hourly enforce job needs: the scan's reads (it scans first); in enforce mode also the
+ * re-check before a disable, the disable itself and its undo when an owner answered meanwhile.
+ */
+export function enforceGrants(mode: PolicyConfig['mode']): CredentialGrant[] {
+  if (mode !== 'enforce') return [SCAN_GRANT];
+  return [
+    SCAN_GRANT,
+    {
+      scope: ANY_USER,
+      actions: ['iam:GetAccessKeyLastUsed', 'iam:ListAccessKeys', 'iam:UpdateAccessKey'],
+      reason:
+        "Enforce mode re-checks (iam:GetAccessKeyLastUsed, iam:ListAccessKeys) and deactivates (iam:UpdateAccessKey) access keys whose owner did not reauthorize them by the deadline; any IAM user of this account may hold such a key, so the scope is the account's users, not one user. Protected principals are excluded in code, before any call.",
+    },
+    {
+      scope: ANY_ROLE,
+      actions: ['iam:GetRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+      reason:
+        "Enforce mode re-checks a third-party role (iam:GetRole), disables it with a deny-all inline policy (iam:PutRolePolicy) and removes that policy if the owner answered meanwhile (iam:DeleteRolePolicy); any role of this account trusted by another account may be flagged, so the scope is the account's roles.",
+    },
+    {
+      scope: ANY_SECRET,
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetResourcePolicy',
+        'secretsmanager:PutResourcePolicy',
+        'secretsmanager:DeleteResourcePolicy',
+      ],
+      reason:
+        "Enforce mode re-checks a secret (secretsmanager:DescribeSecret), keeps its resource policy (GetResourcePolicy) and replaces it with one that denies reads (PutResourcePolicy), undone with DeleteResourcePolicy/PutResourcePolicy on a race; any secret of this account may be flagged, so the scope is the account's secrets in this region.",
+    },
+  ];
+}
+
+/**
+ * What the Slack worker needs: nothing on IAM or Secrets Manager in report mode (it refuses every
+ * change); in enforce mode what an owner may ask for: disable, restore and rotate.
+ */
+export function workerGrants(mode: PolicyConfig['mode']): CredentialGrant[] {
+  if (mode !== 'enforce') return [];
+  return [
+    {
+      scope: ANY_USER,
+      actions: [
+        'iam:GetAccessKeyLastUsed',
+        'iam:ListAccessKeys',
+        'iam:UpdateAccessKey',
+        'iam:CreateAccessKey',
+        'iam:DeleteAccessKey',
+      ],
+      reason:
+        "An owner may ask in Slack to disable, restore or rotate any access key reauth asked them about: deactivate/reactivate (iam:UpdateAccessKey), rotate (iam:ListAccessKeys, iam:CreateAccessKey, iam:DeleteAccessKey to free a slot) and re-check (iam:GetAccessKeyLastUsed); any IAM user of this account may hold one, so the scope is the account's users.",
+    },
+    {
+      scope: ANY_ROLE,
+      actions: ['iam:GetRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+      reason:
+        "An owner may ask in Slack to disable (deny-all inline policy, iam:PutRolePolicy) or restore (iam:DeleteRolePolicy) a third-party role, after iam:GetRole; any role of this account trusted by another account may be flagged, so the scope is the account's roles.",
+    },
+    {
+      scope: ANY_SECRET,
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetResourcePolicy',
+        'secretsmanager:PutResourcePolicy',
+        'secretsmanager:DeleteResourcePolicy',
+        'secretsmanager:RotateSecret',
+      ],
+      reason:
+        "An owner may ask in Slack to disable (a resource policy that denies reads: Get/PutResourcePolicy), restore (Put/DeleteResourcePolicy) or rotate (secretsmanager:RotateSecret, after DescribeSecret) any secret reauth asked them about; any secret of this account may be flagged, so the scope is the account's secrets in this region.",
+    },
+    {
+      scope: ROTATED_KEY_SECRETS,
+      actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
+      reason:
+        "Rotating an access key stores the new key pair as a new secret named reauth/rotated/<user>/<keyId>, tagged with its owner (secretsmanager:CreateSecret, secretsmanager:TagResource); the names are only known at rotation time, so the scope is reauth's own rotated/ prefix, nothing else.",
+    },
+  ];
+}
+
+/**
+ * Grants each set of actions on its scope and acknowledges the wildcard finding with its reason,
+ * once per scope (a scope used by several grants joins their reasons).
+ */
+export function grantCredentialAccess(
+  fn: Pick<ReauthFunction<z.ZodObject>, 'function' | 'role'>,
+  grants: readonly CredentialGrant[],
+): void {
+  const reasons = new Map<string, string[]>();
+  for (const grant of grants) {
+    fn.function.addToRolePolicy(
+      new PolicyStatement({ actions: [...grant.actions], resources: [grant.scope.arn] }),
+    );
+    reasons.set(grant.scope.finding, [...(reasons.get(grant.scope.finding) ?? []), grant.reason]);
+  }
+  for (const [finding, why] of reasons) {
+    Validations.of(fn.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${finding}]`,
+      reason: why.join(' '),
+    });
+  }
+}

@@ -1,0 +1,122 @@
+import { Aws, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Schedule, type ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { z } from 'zod';
+import { type CredentialGrant, grantCredentialAccess } from './credential-permissions';
+import { ReauthFunction, type ReauthFunctionProps } from './reauth-function';
+
+/** Properties of a {@link ScheduledJob}: its function's, plus when it runs and who hears when it fails. */
+export interface ScheduledJobProps<S extends z.ZodObject> extends ReauthFunctionProps<S> {
+  /** Construct id of the function (`Scan`, `Enforce`): part of every logical id below it. */
+  readonly functionId: string;
+  /** What the job is called in descriptions and alarms, e.g. `reauth scan`. */
+  readonly label: string;
+  /** When the job runs. */
+  readonly schedule: ScheduleExpression;
+  /** The schedule's description, e.g. `Runs the reauth scan daily`. */
+  readonly scheduleDescription: string;
+  /** What a failed run means for the user, ending the errors alarm's description. */
+  readonly failureImpact: string;
+  /** IAM and Secrets Manager access, each wildcard scope acknowledged with its reason. @default none */
+  readonly grants?: readonly CredentialGrant[];
+  /** Receives the error and dead-letter alarms. */
+  readonly alarmTopic: ITopic;
+}
+
+/**
+ * A reauth function run by EventBridge Scheduler. A schedule that cannot invoke it retries, then
+ * dead-letters to an encrypted, SSL-only queue; a failed run and a dead letter both alarm.
+ */
+export class ScheduledJob<S extends z.ZodObject> extends Construct {
+  readonly function: ReauthFunction<S>;
+  readonly deadLetterQueue: Queue;
+  readonly schedule: Schedule;
+
+  constructor(scope: Construct, id: string, props: ScheduledJobProps<S>) {
+    super(scope, id);
+    const {
+      functionId,
+      label,
+      schedule,
+      scheduleDescription,
+      failureImpact,
+      grants,
+      alarmTopic,
+      ...fnProps
+    } = props;
+    this.function = new ReauthFunction(this, functionId, fnProps);
+    const fn = this.function.function;
+    grantCredentialAccess(this.function, grants ?? []);
+
+    this.deadLetterQueue = new Queue(this, 'ScheduleDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: `This queue is itself a dead-letter queue: the ${label} schedule's DeadLetterConfig, which cdk-nag does not read; a failed delivery is kept here for 14 days and alarms.`,
+    });
+
+    const schedulerRole = new Role(this, 'SchedulerRole', {
+      description: `EventBridge Scheduler: invokes the ${label} and dead-letters failed deliveries`,
+      // Only schedules in this account's default group may assume it (confused deputy).
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': Aws.ACCOUNT_ID,
+            'aws:SourceArn': Stack.of(this).formatArn({
+              service: 'scheduler',
+              resource: 'schedule-group',
+              resourceName: 'default',
+            }),
+          },
+        },
+      }),
+    });
+    this.schedule = new Schedule(this, 'Schedule', {
+      description: scheduleDescription,
+      schedule,
+      // Scheduler invokes asynchronously, so these cover delivery only; a failed run surfaces as Errors.
+      target: new LambdaInvoke(fn, {
+        role: schedulerRole,
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(6),
+        deadLetterQueue: this.deadLetterQueue,
+      }),
+    });
+    const fnId = Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement);
+    Validations.of(schedulerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`,
+      reason: `lambda:InvokeFunction on the ${label} function's own versions and aliases (<arn>:*), added by grantInvoke; the role can invoke no other function.`,
+    });
+
+    const alarmAction = new SnsAction(alarmTopic);
+    new Alarm(this, 'ErrorsAlarm', {
+      alarmDescription: `The ${label} failed (after Lambda retried it): ${failureImpact}`,
+      // An hour, not a day: a failed daily run should page within the hour it failed in.
+      metric: fn.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(alarmAction);
+    new Alarm(this, 'DeadLettersAlarm', {
+      alarmDescription: `EventBridge Scheduler could not invoke the ${label}: see the dead-letter queue.`,
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(alarmAction);
+  }
+}

@@ -1,0 +1,186 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { z } from 'zod';
+import type { PolicyConfig } from '../lambdas/shared/domain/policy';
+import { SlackEndpointEnvSchema } from '../lambdas/slack/env';
+import { SlackWorkerEnvSchema } from '../lambdas/slack-worker/env';
+import { grantCredentialAccess, workerGrants } from './credential-permissions';
+import { bindQueueSend, bindSecretRead, bindTable, bundleFile, ReauthFunction } from './reauth-function';
+
+/** The path Slack posts interactions to; the Interactivity Request URL is the API's URL plus this. */
+export const SLACK_INTERACTIONS_PATH = '/slack/interactions';
+
+const WORKER_TIMEOUT = Duration.seconds(60);
+
+/** Properties of a {@link SlackEndpoint}. */
+export interface SlackEndpointProps {
+  /** The decision table: both functions record decisions. */
+  readonly table: TableV2;
+  /** The validated policy file, shipped in both bundles as `policy.json`. */
+  readonly policyFile: string;
+  /** The policy: in report mode the worker gets no IAM or Secrets Manager access at all. */
+  readonly policy: PolicyConfig;
+  /** Slack's signing secret and bot token. */
+  readonly slackSecret: ISecret;
+  /** Receives the endpoint, worker and dead-letter alarms. */
+  readonly alarmTopic: ITopic;
+  /**
+   * Steady-state requests per second the API accepts, and its burst; Slack sends one per click.
+   * @default { rateLimit: 20, burstLimit: 40 }
+   */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+}
+
+/**
+ * Slack's interactivity endpoint: an HTTP API route to a function that verifies Slack's signature,
+ * authorizes the clicker and records the answer within Slack's 3 seconds. Anything that changes IAM or
+ * Secrets Manager (disable, restore, rotate) is queued for a worker, retried, then dead-lettered.
+ */
+export class SlackEndpoint extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  readonly endpoint: ReauthFunction<typeof SlackEndpointEnvSchema>;
+  readonly worker: ReauthFunction<typeof SlackWorkerEnvSchema>;
+  readonly actionQueue: Queue;
+  readonly actionDeadLetterQueue: Queue;
+  /** The URL to paste into the Slack app's Interactivity settings. */
+  readonly interactionUrl: string;
+
+  constructor(scope: Construct, id: string, props: SlackEndpointProps) {
+    super(scope, id);
+
+    this.actionDeadLetterQueue = new Queue(this, 'ActionDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.actionQueue = new Queue(this, 'ActionQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Lambda's guidance for SQS event sources: at least six times the function's timeout.
+      visibilityTimeout: Duration.seconds(WORKER_TIMEOUT.toSeconds() * 6),
+      deadLetterQueue: { queue: this.actionDeadLetterQueue, maxReceiveCount: 3 },
+    });
+
+    this.endpoint = new ReauthFunction(this, 'Endpoint', {
+      entry: 'lambdas/slack/handler.ts',
+      description:
+        "reauth Slack endpoint: verifies Slack interactions, records owners' answers and queues IAM or Secrets Manager changes",
+      // Slack gives up after 3 seconds; anything slow is the worker's.
+      timeout: Duration.seconds(10),
+      environmentSchema: SlackEndpointEnvSchema,
+      environment: {
+        TABLE_NAME: bindTable(props.table, 'write'),
+        POLICY_FILE: bundleFile(props.policyFile, 'policy.json'),
+        SLACK_SECRET_ARN: bindSecretRead(props.slackSecret),
+        ACTION_QUEUE_URL: bindQueueSend(this.actionQueue),
+      },
+    });
+
+    this.worker = new ReauthFunction(this, 'Worker', {
+      entry: 'lambdas/slack-worker/handler.ts',
+      description: `reauth Slack worker: disables, restores and rotates credentials at their owner's request (${props.policy.mode} mode)`,
+      timeout: WORKER_TIMEOUT,
+      environmentSchema: SlackWorkerEnvSchema,
+      environment: {
+        TABLE_NAME: bindTable(props.table, 'write'),
+        POLICY_FILE: bundleFile(props.policyFile, 'policy.json'),
+        SLACK_SECRET_ARN: bindSecretRead(props.slackSecret),
+      },
+    });
+    grantCredentialAccess(this.worker, workerGrants(props.policy.mode));
+    this.worker.function.addEventSource(
+      new SqsEventSource(this.actionQueue, { batchSize: 5, reportBatchItemFailures: true }),
+    );
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.api = new HttpApi(this, 'Api', {
+      description: 'reauth: Slack interactivity endpoint (owners answering reauthorization requests)',
+      // The stage is defined below, with throttling and access logs.
+      createDefaultStage: false,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttle ?? { rateLimit: 20, burstLimit: 40 },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        // HTTP API variables, as JSON: who called, which route, what the function answered and how fast.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            requestTime: '$context.requestTime',
+            sourceIp: '$context.identity.sourceIp',
+            userAgent: '$context.identity.userAgent',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            responseLatency: '$context.responseLatency',
+            integrationStatus: '$context.integrationStatus',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+    const [route] = this.api.addRoutes({
+      path: SLACK_INTERACTIONS_PATH,
+      methods: [HttpMethod.POST],
+      integration: new HttpLambdaIntegration('Interactions', this.endpoint.function),
+    });
+    if (route) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          "No IAM or Cognito authorizer: Slack can neither sign requests with SigV4 nor present a JWT. Instead the function verifies every request's Slack signature (HMAC-SHA256 over the raw body with the signing secret, within a 5-minute window) before anything is parsed, and then checks that the clicker may answer for the credential.",
+      });
+    }
+    this.interactionUrl = `${this.api.apiEndpoint}${SLACK_INTERACTIONS_PATH}`;
+
+    const alarmAction = new SnsAction(props.alarmTopic);
+    new Alarm(this, 'EndpointErrorsAlarm', {
+      alarmDescription:
+        "The reauth Slack endpoint failed: owners' clicks may not be recorded (Slack shows them an error).",
+      metric: this.endpoint.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(alarmAction);
+    new Alarm(this, 'WorkerErrorsAlarm', {
+      alarmDescription:
+        'The reauth Slack worker failed: a disable, restore or rotation an owner asked for may be retried or dead-lettered.',
+      metric: this.worker.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(alarmAction);
+    new Alarm(this, 'ActionDeadLettersAlarm', {
+      alarmDescription:
+        'An action an owner asked for in Slack failed three times and was dead-lettered: see the action dead-letter queue.',
+      metric: this.actionDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(alarmAction);
+  }
+}

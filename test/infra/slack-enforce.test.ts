@@ -1,0 +1,540 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CfnElement, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePolicyConfigText } from '../../lambdas/shared/domain/policy';
+import { buildApp } from '../../lib/reauth-app';
+import { REPO_ROOT } from '../../lib/reauth-function';
+
+// Every action that changes IAM or Secrets Manager that reauth's functions could call.
+const CREDENTIAL_WRITES = [
+  'iam:UpdateAccessKey',
+  'iam:CreateAccessKey',
+  'iam:DeleteAccessKey',
+  'iam:PutRolePolicy',
+  'iam:DeleteRolePolicy',
+  'secretsmanager:PutResourcePolicy',
+  'secretsmanager:DeleteResourcePolicy',
+  'secretsmanager:RotateSecret',
+  'secretsmanager:CreateSecret',
+  'secretsmanager:TagResource',
+];
+
+interface Synthesized {
+  built: ReturnType<typeof buildApp>;
+  template: Template;
+  validationReport: { pluginReports: { violations: unknown[] }[] };
+  /** Logical id of a construct's CloudFormation resource. */
+  id(construct: IConstruct): string;
+}
+
+function synthesize(configPath: string, outdir: string): Synthesized {
+  const built = buildApp({ configPath, outdir });
+  const assembly = built.app.synth(); // throws if cdk-nag has an unacknowledged finding
+  const template = Template.fromJSON(assembly.getStackArtifact(built.stack.artifactId).template);
+  return {
+    built,
+    template,
+    validationReport: JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')),
+    id: (construct) => built.stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnElement),
+  };
+}
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+/** The Allow statements of every policy attached to the role. */
+function allowStatements(template: Template, roleId: string): Statement[] {
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
+  return Object.values(policies).flatMap((policy) =>
+    (policy.Properties.PolicyDocument.Statement as Statement[]).filter((s) => s.Effect === 'Allow'),
+  );
+}
+
+function allowedActions(template: Template, roleId: string): string[] {
+  return allowStatements(template, roleId).flatMap((s) => [s.Action].flat());
+}
+
+/** Every action any policy in the template allows. */
+function everyAllowedAction(template: Template): string[] {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+    (policy.Properties.PolicyDocument.Statement as Statement[])
+      .filter((s) => s.Effect === 'Allow')
+      .flatMap((s) => [s.Action].flat()),
+  );
+}
+
+function roleOf(s: Synthesized, fn: IConstruct): string {
+  return s.template.toJSON().Resources[s.id(fn)].Properties.Role['Fn::GetAtt'][0];
+}
+
+function acknowledgedFindings(s: Synthesized): { at: string; reason: string }[] {
+  return s.built.app.node.findAll().flatMap((c) =>
+    c.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) =>
+        Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({
+          at: `${c.node.path} ${id.replace(/^annotation::/i, '')}`,
+          reason,
+        })),
+      ),
+  );
+}
+
+const outdir = mkdtempSync(join(tmpdir(), 'reauth-infra-slack-'));
+let report: Synthesized;
+let enforce: Synthesized;
+
+beforeAll(() => {
+  const enforceConfig = join(outdir, 'enforce.json');
+  writeFileSync(enforceConfig, JSON.stringify({ mode: 'enforce' }));
+  report = synthesize(join(REPO_ROOT, 'reauth.config.json'), join(outdir, 'report'));
+  enforce = synthesize(enforceConfig, join(outdir, 'enforce'));
+});
+
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+describe('the default policy', () => {
+  it('is report mode, so the report-mode template below is what a first deploy gets', () => {
+    const policy = parsePolicyConfigText(readFileSync(join(REPO_ROOT, 'reauth.config.json'), 'utf8'));
+
+    expect(policy.mode).toBe('report');
+    expect(report.built.stack.templateOptions.description).toMatch(/report mode/);
+    expect(enforce.built.stack.templateOptions.description).toMatch(/enforce mode/);
+  });
+});
+
+describe('enforce job', () => {
+  it('runs hourly, retrying, then dead-lettering to its own encrypted queue', () => {
+    const { template, built, id } = report;
+    const job = built.stack.enforceJob;
+
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Description: Match.stringLikeRegexp('hourly'),
+      ScheduleExpression: 'rate(1 hour)',
+      Target: {
+        Arn: { 'Fn::GetAtt': [id(job.function.function), 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 6 * 3600 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [id(job.deadLetterQueue), 'Arn'] } },
+        RoleArn: Match.anyValue(),
+      },
+    });
+    expect(template.toJSON().Resources[id(job.deadLetterQueue)].Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+  });
+
+  it('has the 15-minute, 1024 MB shape of the scan and the table, policy and Slack secret in its environment', () => {
+    const { template, built, id } = report;
+
+    expect(
+      template.toJSON().Resources[id(built.stack.enforceJob.function.function)].Properties,
+    ).toMatchObject({
+      Timeout: 900,
+      MemorySize: 1024,
+      Runtime: 'nodejs24.x',
+      Environment: {
+        Variables: {
+          TABLE_NAME: { Ref: id(built.stack.table) },
+          POLICY_FILE: 'policy.json',
+          SLACK_SECRET_ARN: { Ref: id(built.stack.slackSecret) },
+        },
+      },
+    });
+  });
+
+  it('alarms on errors and on dead letters, to the alarm topic', () => {
+    const { template, built, id } = report;
+    const job = built.stack.enforceJob;
+    const toTopic = { AlarmActions: [{ Ref: id(built.stack.alarmTopic) }] };
+
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...toTopic,
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: id(job.function.function) } }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...toTopic,
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(job.deadLetterQueue), 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('alarms when a safety rail holds enforcement back, from its JSON log message', () => {
+    const { template, built, id } = report;
+
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: id(built.stack.enforceJob.function.logGroup) },
+      FilterPattern: '{ $.message = "enforcement held back" }',
+      MetricTransformations: [
+        { MetricNamespace: 'reauth', MetricName: 'EnforcementHeldBack', MetricValue: '1' },
+      ],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmActions: [{ Ref: id(built.stack.alarmTopic) }],
+      AlarmDescription: Match.stringLikeRegexp('budget exceeded, stale inventory or a protected principal'),
+      Namespace: 'reauth',
+      MetricName: 'EnforcementHeldBack',
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+});
+
+describe('report mode (the default policy)', () => {
+  it('lets no function change IAM or Secrets Manager', () => {
+    const allowed = everyAllowedAction(report.template);
+
+    for (const action of CREDENTIAL_WRITES) expect(allowed).not.toContain(action);
+    expect(allowed.filter((a) => /^(iam|secretsmanager):\*$|^\*$/.test(a))).toEqual([]);
+  });
+
+  it("gives the enforce job the scan's reads only, and the worker no IAM or Secrets Manager access beyond the Slack secret", () => {
+    const { built, template } = report;
+    const enforceActions = allowedActions(template, roleOf(report, built.stack.enforceJob.function.function));
+    const scanActions = allowedActions(template, roleOf(report, built.stack.scanJob.function.function));
+    const credentialActions = (actions: string[]) =>
+      actions.filter((a) => /^(iam|secretsmanager):/.test(a)).sort();
+
+    expect(credentialActions(enforceActions)).toEqual(credentialActions(scanActions));
+    const worker = allowStatements(template, roleOf(report, built.stack.slackEndpoint.worker.function));
+    const workerCredentialStatements = worker.filter((s) =>
+      [s.Action].flat().some((a) => /^(iam|secretsmanager):/.test(a)),
+    );
+    expect(workerCredentialStatements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+        Resource: { Ref: report.id(built.stack.slackSecret) },
+      },
+    ]);
+  });
+});
+
+describe('enforce mode', () => {
+  const scoped = (suffix: string) =>
+    Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(`${suffix}$`)])] });
+
+  it("lets the enforce job re-check, disable and undo, scoped to the account's users, roles and secrets", () => {
+    const { built, template } = enforce;
+    const statements = allowStatements(template, roleOf(enforce, built.stack.enforceJob.function.function));
+    const actions = statements.flatMap((s) => [s.Action].flat());
+
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'iam:GetAccessKeyLastUsed',
+        'iam:GetRole',
+        'iam:UpdateAccessKey',
+        'iam:PutRolePolicy',
+        'iam:DeleteRolePolicy',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetResourcePolicy',
+        'secretsmanager:PutResourcePolicy',
+        'secretsmanager:DeleteResourcePolicy',
+      ]),
+    );
+    // It never creates, deletes or rotates credentials: only the owner's request (the worker) does.
+    for (const action of [
+      'iam:CreateAccessKey',
+      'iam:DeleteAccessKey',
+      'secretsmanager:RotateSecret',
+      'secretsmanager:CreateSecret',
+    ])
+      expect(actions).not.toContain(action);
+    const writes = statements.filter((s) => [s.Action].flat().some((a) => CREDENTIAL_WRITES.includes(a)));
+    for (const statement of writes) expect(statement.Resource).not.toBe('*');
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: roleOf(enforce, built.stack.enforceJob.function.function) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['iam:UpdateAccessKey']),
+            Resource: scoped(':user/\\*'),
+          }),
+          Match.objectLike({ Action: Match.arrayWith(['iam:PutRolePolicy']), Resource: scoped(':role/\\*') }),
+          Match.objectLike({
+            Action: Match.arrayWith(['secretsmanager:PutResourcePolicy']),
+            Resource: scoped(':secret:\\*'),
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('lets the worker disable, restore and rotate, and store rotated keys only under reauth/rotated/', () => {
+    const { built, template } = enforce;
+    const roleId = roleOf(enforce, built.stack.slackEndpoint.worker.function);
+    const actions = allowedActions(template, roleId);
+
+    expect(actions).toEqual(expect.arrayContaining(CREDENTIAL_WRITES));
+    const createSecret = allowStatements(template, roleId).filter((s) =>
+      [s.Action].flat().includes('secretsmanager:CreateSecret'),
+    );
+    expect(createSecret).toHaveLength(1);
+    expect(createSecret[0]?.Action).toEqual(['secretsmanager:CreateSecret', 'secretsmanager:TagResource']);
+    expect(createSecret[0]?.Resource).toEqual(scopedJoin(':secret:reauth/rotated/*'));
+  });
+
+  it('still gives the Slack endpoint no IAM and no Secrets Manager access beyond reading the Slack secret', () => {
+    const { built, template } = enforce;
+    const actions = allowedActions(template, roleOf(enforce, built.stack.slackEndpoint.endpoint.function));
+
+    expect(actions.filter((a) => a.startsWith('iam:'))).toEqual([]);
+    expect(actions.filter((a) => a.startsWith('secretsmanager:')).sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
+    expect(actions).toContain('sqs:SendMessage');
+    expect(
+      actions.filter((a) => a.startsWith('sqs:') && a !== 'sqs:SendMessage' && !a.startsWith('sqs:GetQueue')),
+    ).toEqual([]);
+  });
+});
+
+/** A `Fn::Join` ARN in this account ending with `suffix`, as the credential scopes render. */
+function scopedJoin(suffix: string) {
+  return {
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':secretsmanager:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        suffix,
+      ],
+    ],
+  };
+}
+
+describe('Slack secret', () => {
+  it('is reauth/slack, generated as a placeholder, owned by the fallback owner and retained', () => {
+    const { template } = report;
+
+    template.hasResource('AWS::SecretsManager::Secret', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        Name: 'reauth/slack',
+        GenerateSecretString: {
+          SecretStringTemplate: JSON.stringify({ botToken: 'xoxb-replace-me' }),
+          GenerateStringKey: 'signingSecret',
+          ExcludePunctuation: true,
+          PasswordLength: 32,
+        },
+      }),
+    });
+  });
+
+  it('is passed to and readable by the scan, the enforce job, the endpoint and the worker', () => {
+    const { built, template, id } = report;
+    const secretRef = { Ref: id(built.stack.slackSecret) };
+    const functions = [
+      built.stack.scanJob.function.function,
+      built.stack.enforceJob.function.function,
+      built.stack.slackEndpoint.endpoint.function,
+      built.stack.slackEndpoint.worker.function,
+    ];
+
+    for (const fn of functions) {
+      const properties = template.toJSON().Resources[id(fn)].Properties;
+      expect(properties.Environment.Variables.SLACK_SECRET_ARN).toEqual(secretRef);
+      expect(properties.Environment.Variables.SLACK_API_URL).toBeUndefined();
+      const reads = allowStatements(template, roleOf(report, fn)).filter(
+        (s) => JSON.stringify(s.Resource) === JSON.stringify(secretRef),
+      );
+      expect(reads.flatMap((s) => [s.Action].flat())).toContain('secretsmanager:GetSecretValue');
+    }
+  });
+});
+
+describe('Slack endpoint', () => {
+  it('routes POST /slack/interactions to the endpoint function, with no other route', () => {
+    const { built, template, id } = report;
+
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /slack/interactions' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [id(built.stack.slackEndpoint.endpoint.function), 'Arn'] },
+    });
+    expect(
+      template.toJSON().Resources[id(built.stack.slackEndpoint.endpoint.function)].Properties.Timeout,
+    ).toBe(10);
+  });
+
+  it('throttles its stage and writes access logs to their own retained log group', () => {
+    const { built, template, id } = report;
+    const stage = template.toJSON().Resources[id(built.stack.slackEndpoint.stage)];
+
+    expect(stage.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } },
+    });
+    expect(JSON.parse(stage.Properties.AccessLogSettings.Format)).toMatchObject({
+      requestId: '$context.requestId',
+      sourceIp: '$context.identity.sourceIp',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+    });
+    const logGroupId = stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0];
+    expect(template.toJSON().Resources[logGroupId]).toMatchObject({
+      Type: 'AWS::Logs::LogGroup',
+      DeletionPolicy: 'Retain',
+      Properties: { RetentionInDays: 365 },
+    });
+  });
+
+  it('outputs the Interactivity Request URL: the API endpoint plus /slack/interactions', () => {
+    const { built, template, id } = report;
+
+    template.hasOutput('SlackInteractionUrl', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [{ 'Fn::GetAtt': [id(built.stack.slackEndpoint.api), 'ApiEndpoint'] }, '/slack/interactions'],
+        ],
+      },
+    });
+  });
+
+  it('queues actions on an encrypted SSL-only queue with a 14-day dead-letter queue after 3 receives', () => {
+    const { built, template, id } = report;
+    const { actionQueue, actionDeadLetterQueue, worker } = built.stack.slackEndpoint;
+    const resources = template.toJSON().Resources;
+
+    expect(resources[id(actionQueue)].Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [id(actionDeadLetterQueue), 'Arn'] },
+        maxReceiveCount: 3,
+      },
+    });
+    expect(resources[id(actionQueue)].Properties.VisibilityTimeout).toBeGreaterThanOrEqual(
+      6 * resources[id(worker.function)].Properties.Timeout,
+    );
+    expect(resources[id(actionDeadLetterQueue)].Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    for (const queue of [actionQueue, actionDeadLetterQueue]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id(queue) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('feeds the worker in batches of 5 that report each failed item, with a 60-second timeout', () => {
+    const { built, template, id } = report;
+    const { actionQueue, worker } = built.stack.slackEndpoint;
+
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [id(actionQueue), 'Arn'] },
+      FunctionName: { Ref: id(worker.function) },
+      BatchSize: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(template.toJSON().Resources[id(worker.function)].Properties.Timeout).toBe(60);
+  });
+
+  it('alarms on endpoint errors, worker errors and any dead-lettered action, to the alarm topic', () => {
+    const { built, template, id } = report;
+    const { endpoint, worker, actionDeadLetterQueue } = built.stack.slackEndpoint;
+    const toTopic = { AlarmActions: [{ Ref: id(built.stack.alarmTopic) }] };
+
+    for (const fn of [endpoint.function, worker.function]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ...toTopic,
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: id(fn) } }],
+        Threshold: 1,
+      });
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...toTopic,
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(actionDeadLetterQueue), 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it("describes every function within Lambda's 256 characters", () => {
+    for (const fn of Object.values(report.template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.Description.length).toBeLessThanOrEqual(256);
+      expect(fn.Properties.Description).toMatch(/^reauth /);
+    }
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it.each([
+    ['report', () => report],
+    ['enforce', () => enforce],
+  ])('has no unacknowledged finding in %s mode', (_mode, get) => {
+    const s = get();
+
+    expect(s.validationReport.pluginReports.flatMap((r) => r.violations)).toEqual([]);
+    expect(new AwsSolutionsChecks().validateScope(s.built.app).violations).toEqual([]);
+  });
+
+  it('acknowledges, in enforce mode only, each scoped IAM or Secrets Manager wildcard, with its actions in the reason', () => {
+    const user = 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:user/*]';
+    const role = 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*]';
+    const secret =
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:*]';
+    const rotated =
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:reauth/rotated/*]';
+    const reportAcks = acknowledgedFindings(report).map((a) => a.at);
+    const enforceAcks = acknowledgedFindings(enforce);
+    const added = enforceAcks.filter((a) => !reportAcks.includes(a.at));
+
+    expect(added.map((a) => a.at).sort()).toEqual(
+      [
+        `Reauth/EnforceJob/Enforce/Role ${user}`,
+        `Reauth/EnforceJob/Enforce/Role ${role}`,
+        `Reauth/EnforceJob/Enforce/Role ${secret}`,
+        `Reauth/SlackEndpoint/Worker/Role ${user}`,
+        `Reauth/SlackEndpoint/Worker/Role ${role}`,
+        `Reauth/SlackEndpoint/Worker/Role ${secret}`,
+        `Reauth/SlackEndpoint/Worker/Role ${rotated}`,
+      ].sort(),
+    );
+    for (const { at, reason } of enforceAcks) {
+      expect(reason.length, at).toBeGreaterThan(60);
+    }
+    const reasonOf = (at: string) => added.find((a) => a.at === at)?.reason ?? '';
+    expect(reasonOf(`Reauth/EnforceJob/Enforce/Role ${user}`)).toContain('iam:UpdateAccessKey');
+    expect(reasonOf(`Reauth/SlackEndpoint/Worker/Role ${rotated}`)).toContain('reauth/rotated/');
+    expect(reasonOf(`Reauth/SlackEndpoint/Worker/Role ${rotated}`)).toContain('secretsmanager:CreateSecret');
+  });
+
+  it('explains why the Slack route has no IAM or JWT authorizer, and why the Slack secret does not rotate', () => {
+    const acks = acknowledgedFindings(report);
+    const reasonOf = (suffix: string) => acks.find((a) => a.at.endsWith(suffix))?.reason ?? '';
+
+    expect(reasonOf('/Api/POST--slack--interactions AwsSolutions-APIG4')).toMatch(/signature.*HMAC-SHA256/);
+    expect(reasonOf('Reauth/SlackSecret AwsSolutions-SMG4')).toMatch(/Slack app's settings/);
+  });
+});
