@@ -8,9 +8,8 @@
  *   npx tsx scripts/bench.ts [--users 2000] [--roles 500] [--secrets 2000] [--out bench-results/scan.json]
  *                            [--seed-concurrency 16]
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { type AwsClients, createAwsClients } from '../lambdas/shared/adapters/aws-clients';
@@ -395,14 +394,11 @@ try {
   const phases = [reauthFirst.metrics, reauthSecond.metrics, naiveFirst.metrics, naiveSecond.metrics];
 
   say(`measuring the Slack endpoint: ${clickCount} owners click Still needed and submit it, signed`);
-  const policyDir = await mkdtemp(join(tmpdir(), 'reauth-bench-'));
-  const policyFile = join(policyDir, 'policy.json');
-  await writeFile(policyFile, JSON.stringify(policy));
   const clicks = await benchSlackClicks({
     clients,
     store,
     table: TABLE,
-    policyFile,
+    policy,
     accountId,
     count: clickCount,
   });

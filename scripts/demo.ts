@@ -8,17 +8,15 @@
  * `npm start -- --keep` leaves the emulator running afterwards, to try the CLI against it.
  */
 import { fileURLToPath } from 'node:url';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { formatTable } from '../cli/format';
 import { createAwsClients } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
 import { verifyChain } from '../lambdas/shared/domain/decision';
 import type { ModalView, SlackMessage } from '../lambdas/shared/slack/messages';
 import { emulatorEnv, startEmulator } from './emulator/emulator';
-import { ensureDecisionTable } from './local/decision-table';
 import { demoAccount } from './local/demo-account';
-import { startFakeSlack } from './local/fake-slack';
+import type { FakeSlack } from './local/fake-slack';
+import { startLocalStack } from './local/local-stack';
 import { seedAccount } from './local/seed';
 import {
   buttonClickBody,
@@ -29,7 +27,6 @@ import {
 } from './local/slack-play';
 
 const TABLE = 'reauth-decisions';
-const SIGNING_SECRET = 'demo-signing-secret-not-a-real-one';
 const keep = process.argv.includes('--keep');
 const started = Date.now();
 const step = (message: string) =>
@@ -37,27 +34,18 @@ const step = (message: string) =>
 
 step('starting the local AWS emulator (moto)');
 const emulator = await startEmulator();
-const slack = await startFakeSlack();
+let slack: FakeSlack | undefined;
 try {
-  Object.assign(process.env, emulatorEnv(emulator.endpoint), {
-    // The handler logs as in Lambda; the demo prints what it returns and records instead.
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
-    TABLE_NAME: TABLE,
-    POLICY_FILE: fileURLToPath(new URL('./local/demo.config.json', import.meta.url)),
-    SLACK_API_URL: slack.apiBaseUrl,
-  });
+  Object.assign(process.env, emulatorEnv(emulator.endpoint));
   const clients = createAwsClients();
-  await ensureDecisionTable(clients.dynamodb, TABLE);
-  // What `cdk deploy` creates and the operator fills in: the Slack secret, and the queue of clicks.
-  const slackSecret = await clients.secretsManager.send(
-    new CreateSecretCommand({
-      Name: 'reauth/slack',
-      SecretString: JSON.stringify({ signingSecret: SIGNING_SECRET, botToken: 'xoxb-demo-token' }),
-      Tags: [{ Key: 'reauth:owner', Value: '#security' }],
-    }),
-  );
-  const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'reauth-actions' }));
-  Object.assign(process.env, { SLACK_SECRET_ARN: slackSecret.ARN, ACTION_QUEUE_URL: QueueUrl });
+  // What `cdk deploy` creates, made locally: the table, the Slack secret, the queue of clicks.
+  const local = await startLocalStack(clients, {
+    table: TABLE,
+    policy: fileURLToPath(new URL('./local/demo.config.json', import.meta.url)),
+  });
+  slack = local.slack;
+  // The handlers log as in Lambda; the demo prints what they return and record instead.
+  Object.assign(process.env, local.env, { POWERTOOLS_LOG_LEVEL: 'ERROR' });
 
   step('seeding a demo account: service users with keys of varied age and use, secrets, vendor roles');
   const spec = demoAccount();
@@ -129,7 +117,7 @@ try {
     console.log(`  the Slack endpoint answers ${forged.statusCode}, and records nothing`);
 
     step(`${owner} clicks "Still needed" (signed as Slack signs it):`);
-    const clicked = await endpoint(slackEvent(click, { signingSecret: SIGNING_SECRET, at: new Date() }));
+    const clicked = await endpoint(slackEvent(click, { signingSecret: local.signingSecret, at: new Date() }));
     const view = slack.calls('views.open').at(-1)?.body.view as ModalView;
     console.log(`  the endpoint answers ${clicked.statusCode} and opens the dialog "${view.title.text}"`);
     const submission = stillNeededSubmissionBody({
@@ -139,16 +127,16 @@ try {
       days: 30,
     });
     const submitted = await endpoint(
-      slackEvent(submission, { signingSecret: SIGNING_SECRET, at: new Date() }),
+      slackEvent(submission, { signingSecret: local.signingSecret, at: new Date() }),
     );
     console.log(
       `  ${owner} gives a reason and 30 days; the endpoint answers ${submitted.statusCode} ${submitted.body}`,
     );
     const replayed = await endpoint(
-      slackEvent(submission, { signingSecret: SIGNING_SECRET, at: new Date() }),
+      slackEvent(submission, { signingSecret: local.signingSecret, at: new Date() }),
     );
     console.log(`  Slack retries the submission: ${replayed.body}`);
-    await drainQueue(clients.sqs, QueueUrl as string, worker);
+    await drainQueue(clients.sqs, local.queueUrl, worker);
     const updated = slack.calls('response:ci-deployer').at(-1)?.body as SlackMessage | undefined;
     console.log('  the worker updates the original message:');
     if (updated) printMessage(updated);
@@ -176,7 +164,7 @@ try {
     step('done. `npm start -- --keep` keeps the emulator running to try the CLI against it.');
   }
 } finally {
-  await slack.close();
+  await slack?.close();
   await emulator.stop();
 }
 

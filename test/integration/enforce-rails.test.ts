@@ -1,9 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
-import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -14,8 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { EnforceReport } from '../../lambdas/shared/enforce-account';
-import { ensureDecisionTable } from '../../scripts/local/decision-table';
-import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
+import type { FakeSlack } from '../../scripts/local/fake-slack';
+import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount } from '../../scripts/local/seed';
 import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
@@ -24,7 +20,6 @@ import { coldStart, travelTo } from '../support/lambda';
 const { emulator, clients } = useEmulator();
 const TABLE = 'rails-under-test';
 const ACCOUNT = '123456789012';
-const SIGNING_SECRET = 'rails-test-signing-secret-0123456789';
 const DAY = 86_400_000;
 const START = new Date();
 const store = createDecisionStore(clients.documents, TABLE);
@@ -33,7 +28,8 @@ const IDLE_USERS = ['batch-1', 'batch-2', 'batch-3', 'batch-4'];
 let fake: FakeSlack;
 let seeded: Seeded;
 let env: Record<string, string>;
-let dir: string;
+let signingSecret: string;
+let writePolicy: (policy: object) => string;
 
 const keyId = (user: string) => seeded.keyIds.get(user)?.[0] as string;
 const keyCredential = (user: string) => `${ACCOUNT}:access-key:${keyId(user)}`;
@@ -46,17 +42,12 @@ async function keyStatus(user: string): Promise<string | undefined> {
 
 /** The enforce job, cold-started with `policy` as its policy file. */
 async function enforceWith(policy: object): Promise<() => Promise<EnforceReport>> {
-  const file = join(dir, `policy-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(file, JSON.stringify(policy));
-  return coldStart('../../lambdas/enforce/handler', { ...env, POLICY_FILE: file });
+  return coldStart('../../lambdas/enforce/handler', { ...env, POLICY_FILE: writePolicy(policy) });
 }
 
 const ENFORCE = { mode: 'enforce', slack: { delegates: {} } };
 
 beforeAll(async () => {
-  fake = await startFakeSlack();
-  dir = mkdtempSync(join(tmpdir(), 'reauth-rails-'));
-  await ensureDecisionTable(clients.dynamodb, TABLE);
   seeded = await seedAccount(
     emulator,
     clients,
@@ -75,24 +66,11 @@ beforeAll(async () => {
     },
     START,
   );
-  const slackSecret = await clients.secretsManager.send(
-    new CreateSecretCommand({
-      Name: 'reauth/slack',
-      SecretString: JSON.stringify({ signingSecret: SIGNING_SECRET, botToken: 'xoxb-rails-test' }),
-      Tags: [{ Key: 'reauth:owner', Value: 'USECURITY' }],
-    }),
-  );
-  const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'rails-actions' }));
-  const policyFile = join(dir, 'scan-policy.json');
-  writeFileSync(policyFile, JSON.stringify(ENFORCE));
-  env = {
-    TABLE_NAME: TABLE,
-    POLICY_FILE: policyFile,
-    SLACK_SECRET_ARN: slackSecret.ARN as string,
-    SLACK_API_URL: fake.apiBaseUrl,
-    ACTION_QUEUE_URL: QueueUrl as string,
-    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-  };
+  const local = await startLocalStack(clients, { table: TABLE, policy: ENFORCE });
+  fake = local.slack;
+  signingSecret = local.signingSecret;
+  writePolicy = local.writePolicy;
+  env = { ...local.env, POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
   const scan = await coldStart<() => Promise<unknown>>('../../lambdas/scan/handler', env);
   await scan();
 });
@@ -142,8 +120,7 @@ describe('the safety rails of enforce mode', () => {
 
   it('shows with `reauth enforce --dry-run` what would be disabled, changing and recording nothing', async () => {
     await travelTo(emulator, new Date(START.getTime() + 15 * DAY));
-    const file = join(dir, 'dry-run.json');
-    writeFileSync(file, JSON.stringify({ actionBudget: { maxActions: 10, maxFraction: 1 } }));
+    const file = writePolicy({ actionBudget: { maxActions: 10, maxFraction: 1 } });
     const before = await store.history(keyCredential('batch-1'));
     const out = vi.spyOn(console, 'log').mockImplementation(() => {});
     try {
@@ -215,7 +192,7 @@ describe('Rotate, from Slack', () => {
       value: `${keyCredential('batch-1')}|${disabled?.requestSeq}`,
       responseUrl: fake.responseUrl('restore'),
     });
-    await endpoint(slackEvent(restore, { signingSecret: SIGNING_SECRET, at: new Date() }));
+    await endpoint(slackEvent(restore, { signingSecret: signingSecret, at: new Date() }));
     await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker);
     const pending = await store.getState(keyCredential('batch-1'));
     expect(pending?.status).toBe('pending');
@@ -226,7 +203,7 @@ describe('Rotate, from Slack', () => {
       value: `${keyCredential('batch-1')}|${pending?.requestSeq}`,
       responseUrl: fake.responseUrl('rotate'),
     });
-    await endpoint(slackEvent(rotate, { signingSecret: SIGNING_SECRET, at: new Date() }));
+    await endpoint(slackEvent(rotate, { signingSecret: signingSecret, at: new Date() }));
     await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker);
 
     const { AccessKeyMetadata = [] } = await clients.iam.send(

@@ -1,9 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -13,8 +8,8 @@ import type {
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { ModalView } from '../../lambdas/shared/slack/messages';
-import { ensureDecisionTable } from '../../scripts/local/decision-table';
-import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
+import type { FakeSlack } from '../../scripts/local/fake-slack';
+import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount } from '../../scripts/local/seed';
 import {
   buttonClickBody,
@@ -29,12 +24,12 @@ import { coldStart as startCold, travelTo } from '../support/lambda';
 const { emulator, clients } = useEmulator();
 const TABLE = 'loop-under-test';
 const ACCOUNT = '123456789012';
-const SIGNING_SECRET = 'loop-test-signing-secret-0123456789';
 const DAY = 86_400_000;
 const store = createDecisionStore(clients.documents, TABLE);
 const START = new Date();
 
 let fake: FakeSlack;
+let signingSecret: string;
 let seeded: Seeded;
 let env: Record<string, string>;
 
@@ -60,7 +55,7 @@ async function keyStatus(user: string): Promise<string | undefined> {
 function click(userId: string, actionId: string, value: string, responseName: string, at = now()) {
   return endpoint(
     slackEvent(buttonClickBody({ userId, actionId, value, responseUrl: fake.responseUrl(responseName) }), {
-      signingSecret: SIGNING_SECRET,
+      signingSecret: signingSecret,
       at,
     }),
   );
@@ -72,8 +67,6 @@ function travel(days: number) {
 }
 
 beforeAll(async () => {
-  fake = await startFakeSlack({ users: { 'alice@example.com': 'UALICE' } });
-  await ensureDecisionTable(clients.dynamodb, TABLE);
   seeded = await seedAccount(
     emulator,
     clients,
@@ -100,33 +93,19 @@ beforeAll(async () => {
     },
     START,
   );
-  const slackSecret = await clients.secretsManager.send(
-    new CreateSecretCommand({
-      Name: 'reauth/slack',
-      SecretString: JSON.stringify({ signingSecret: SIGNING_SECRET, botToken: 'xoxb-loop-test' }),
-      Tags: [{ Key: 'reauth:owner', Value: 'USECURITY' }],
-    }),
-  );
-  const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'reauth-actions' }));
-  const dir = mkdtempSync(join(tmpdir(), 'reauth-loop-'));
-  const policyFile = join(dir, 'policy.json');
-  writeFileSync(
-    policyFile,
-    JSON.stringify({
+  const local = await startLocalStack(clients, {
+    table: TABLE,
+    slackUsers: { 'alice@example.com': 'UALICE' },
+    policy: {
       mode: 'enforce',
-      // Three keys: a budget of half the inventory allows one disable per run.
+      // A budget of half the inventory: enough for one disable per run here.
       actionBudget: { maxActions: 5, maxFraction: 0.5 },
       slack: { delegates: { 'alice@example.com': ['UCAROL'] } },
-    }),
-  );
-  env = {
-    TABLE_NAME: TABLE,
-    POLICY_FILE: policyFile,
-    SLACK_SECRET_ARN: slackSecret.ARN as string,
-    SLACK_API_URL: fake.apiBaseUrl,
-    ACTION_QUEUE_URL: QueueUrl as string,
-    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-  };
+    },
+  });
+  fake = local.slack;
+  signingSecret = local.signingSecret;
+  env = { ...local.env, POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
   scan = await coldStart('../../lambdas/scan/handler');
   enforce = await coldStart('../../lambdas/enforce/handler');
   endpoint = await coldStart('../../lambdas/slack/handler');
@@ -185,10 +164,10 @@ describe('an idle key, from the scan to the owner’s answer in Slack', () => {
       slackEvent(body, { signingSecret: 'not-the-signing-secret-at-all', at: now() }),
     );
     const stale = await endpoint(
-      slackEvent(body, { signingSecret: SIGNING_SECRET, at: new Date(Date.now() - 6 * 60_000) }),
+      slackEvent(body, { signingSecret: signingSecret, at: new Date(Date.now() - 6 * 60_000) }),
     );
     const unsigned = await endpoint(
-      slackEvent(body, { signingSecret: SIGNING_SECRET, at: now(), signature: 'v0=' }),
+      slackEvent(body, { signingSecret: signingSecret, at: now(), signature: 'v0=' }),
     );
 
     for (const reply of [forged, stale, unsigned]) expect(reply).toEqual({ statusCode: 401 });
@@ -225,8 +204,8 @@ describe('an idle key, from the scan to the owner’s answer in Slack', () => {
       reason: 'deploys the storefront nightly',
       days: 30,
     });
-    const first = await endpoint(slackEvent(submission, { signingSecret: SIGNING_SECRET, at: now() }));
-    const retried = await endpoint(slackEvent(submission, { signingSecret: SIGNING_SECRET, at: now() }));
+    const first = await endpoint(slackEvent(submission, { signingSecret: signingSecret, at: now() }));
+    const retried = await endpoint(slackEvent(submission, { signingSecret: signingSecret, at: now() }));
 
     expect(JSON.parse(first.body ?? '{}')).toEqual({ response_action: 'clear' });
     expect(JSON.parse(retried.body ?? '{}')).toMatchObject({

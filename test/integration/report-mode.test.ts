@@ -1,19 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetRoleCommand, ListAccessKeysCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
 import {
-  CreateSecretCommand,
   GetResourcePolicyCommand,
   ListSecretsCommand,
   PutResourcePolicyCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { EnforceReport } from '../../lambdas/shared/enforce-account';
-import { ensureDecisionTable } from '../../scripts/local/decision-table';
-import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
+import type { FakeSlack } from '../../scripts/local/fake-slack';
+import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
 import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
@@ -22,13 +17,13 @@ import { coldStart, travelTo } from '../support/lambda';
 const { emulator, clients } = useEmulator();
 const TABLE = 'report-mode-under-test';
 const ACCOUNT = '123456789012';
-const SIGNING_SECRET = 'report-mode-signing-secret-0123456789';
 const START = new Date();
 const store = createDecisionStore(clients.documents, TABLE);
 const USERS = ['report-batch', 'report-etl'];
 const ROLE = 'vendor-unused';
 
 let fake: FakeSlack;
+let signingSecret: string;
 let seeded: Seeded;
 let env: Record<string, string>;
 
@@ -55,8 +50,14 @@ async function iamAndSecretsState(): Promise<unknown> {
 }
 
 beforeAll(async () => {
-  fake = await startFakeSlack();
-  await ensureDecisionTable(clients.dynamodb, TABLE);
+  // Report mode (the default), with a budget that would allow every action if it were enforce.
+  const local = await startLocalStack(clients, {
+    table: TABLE,
+    policy: { actionBudget: { maxActions: 100, maxFraction: 1 } },
+  });
+  fake = local.slack;
+  signingSecret = local.signingSecret;
+  env = { ...local.env, POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
   seeded = await seedAccount(
     emulator,
     clients,
@@ -94,26 +95,6 @@ beforeAll(async () => {
       }),
     }),
   );
-  const slackSecret = await clients.secretsManager.send(
-    new CreateSecretCommand({
-      Name: 'reauth/slack',
-      SecretString: JSON.stringify({ signingSecret: SIGNING_SECRET, botToken: 'xoxb-report-test' }),
-      Tags: [{ Key: 'reauth:owner', Value: 'USECURITY' }],
-    }),
-  );
-  const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'report-actions' }));
-  const dir = mkdtempSync(join(tmpdir(), 'reauth-report-'));
-  const policyFile = join(dir, 'policy.json');
-  // Report mode (the default), with a budget that would allow every action if it were enforce.
-  writeFileSync(policyFile, JSON.stringify({ actionBudget: { maxActions: 100, maxFraction: 1 } }));
-  env = {
-    TABLE_NAME: TABLE,
-    POLICY_FILE: policyFile,
-    SLACK_SECRET_ARN: slackSecret.ARN as string,
-    SLACK_API_URL: fake.apiBaseUrl,
-    ACTION_QUEUE_URL: QueueUrl as string,
-    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-  };
 });
 
 afterEach(() => {
@@ -144,7 +125,7 @@ describe('report mode', () => {
       responseUrl: fake.responseUrl('disable'),
     });
     expect(
-      (await endpoint(slackEvent(click, { signingSecret: SIGNING_SECRET, at: new Date() }))).statusCode,
+      (await endpoint(slackEvent(click, { signingSecret: signingSecret, at: new Date() }))).statusCode,
     ).toBe(200);
     const worker = await coldStart<Parameters<typeof drainQueue>[2]>(
       '../../lambdas/slack-worker/handler',

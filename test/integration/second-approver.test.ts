@@ -1,8 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -12,8 +7,8 @@ import type {
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { ModalView } from '../../lambdas/shared/slack/messages';
-import { ensureDecisionTable } from '../../scripts/local/decision-table';
-import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
+import type { FakeSlack } from '../../scripts/local/fake-slack';
+import { startLocalStack } from '../../scripts/local/local-stack';
 import { seedAccount } from '../../scripts/local/seed';
 import {
   buttonClickBody,
@@ -27,19 +22,17 @@ import { coldStart } from '../support/lambda';
 
 const { emulator, clients } = useEmulator();
 const TABLE = 'approver-under-test';
-const SIGNING_SECRET = 'approver-signing-secret-0123456789';
 const store = createDecisionStore(clients.documents, TABLE);
 let fake: FakeSlack;
+let signingSecret: string;
 let env: Record<string, string>;
 let credentialId: string;
 let endpoint: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 let worker: (event: SQSEvent) => Promise<SQSBatchResponse>;
 
-const signed = (body: string) => slackEvent(body, { signingSecret: SIGNING_SECRET, at: new Date() });
+const signed = (body: string) => slackEvent(body, { signingSecret: signingSecret, at: new Date() });
 
 beforeAll(async () => {
-  fake = await startFakeSlack();
-  await ensureDecisionTable(clients.dynamodb, TABLE);
   const seeded = await seedAccount(
     emulator,
     clients,
@@ -57,18 +50,9 @@ beforeAll(async () => {
     new Date(),
   );
   credentialId = `123456789012:access-key:${seeded.keyIds.get('payments-settlement')?.[0]}`;
-  const secret = await clients.secretsManager.send(
-    new CreateSecretCommand({
-      Name: 'reauth/slack',
-      SecretString: JSON.stringify({ signingSecret: SIGNING_SECRET, botToken: 'xoxb-approver-test' }),
-      Tags: [{ Key: 'reauth:owner', Value: 'USECURITY' }],
-    }),
-  );
-  const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'approver-actions' }));
-  const dir = mkdtempSync(join(tmpdir(), 'reauth-approver-'));
-  writeFileSync(
-    join(dir, 'policy.json'),
-    JSON.stringify({
+  const local = await startLocalStack(clients, {
+    table: TABLE,
+    policy: {
       tiers: {
         standard: {
           idleDays: 90,
@@ -86,16 +70,11 @@ beforeAll(async () => {
           approvers: ['UALICE', 'UBOB'],
         },
       },
-    }),
-  );
-  env = {
-    TABLE_NAME: TABLE,
-    POLICY_FILE: join(dir, 'policy.json'),
-    SLACK_SECRET_ARN: secret.ARN as string,
-    SLACK_API_URL: fake.apiBaseUrl,
-    ACTION_QUEUE_URL: QueueUrl as string,
-    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-  };
+    },
+  });
+  fake = local.slack;
+  signingSecret = local.signingSecret;
+  env = { ...local.env, POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
   await (await coldStart<() => Promise<unknown>>('../../lambdas/scan/handler', env))();
   endpoint = await coldStart('../../lambdas/slack/handler', env);
   worker = await coldStart('../../lambdas/slack-worker/handler', env);
