@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { type AwsClients, createAwsClients } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
@@ -7,6 +8,7 @@ import { readSecretsInventory } from '../lambdas/shared/adapters/secrets-invento
 import { parseCredentialId } from '../lambdas/shared/domain/credential';
 import { verifyChain } from '../lambdas/shared/domain/decision';
 import { planEnforcement } from '../lambdas/shared/domain/reauthorization';
+import { REAUTH_EVENT_SOURCE, REAUTH_EVENTS, type ReauthEventType } from '../lambdas/shared/events/schemas';
 import { loadPolicyFile } from '../lambdas/shared/policy-file';
 import { type ScanReport, scanAccount } from '../lambdas/shared/scan-account';
 import { ensureDecisionTable } from '../scripts/local/decision-table';
@@ -24,6 +26,11 @@ Usage:
       What the hourly enforce job would do now if the policy said enforce: reminders, disables,
       and what the safety rails (budget, freshness, protected principals) would hold back.
       Reads only: nothing is changed or recorded.
+  reauth emit <type> [--owner ID] [--credential-id ID | --tag KEY=VALUE] [--reason TEXT]
+                     [--new-role ROLE] [--provider NAME] [--bus reauth]
+      Publishes one of reauth's events on its bus (what HR and ITSM systems send with PutEvents):
+      "Owner Departed", "Owner Role Changed" (--owner); "Purpose Changed",
+      "Provider Scope Changed" (--credential-id or --tag). Validated before it is sent.
 
 The table is --table, else $REAUTH_TABLE; against the local emulator it defaults to
 "reauth-decisions" and is created when missing.`;
@@ -43,6 +50,8 @@ export async function main(argv: string[]): Promise<number> {
         return await decisionsCommand(rest);
       case 'enforce':
         return await enforceCommand(rest);
+      case 'emit':
+        return await emitCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -70,6 +79,13 @@ function parse(args: string[], allowPositionals: boolean) {
         table: { type: 'string' },
         json: { type: 'boolean', default: false },
         'dry-run': { type: 'boolean', default: false },
+        owner: { type: 'string' },
+        'credential-id': { type: 'string' },
+        tag: { type: 'string' },
+        reason: { type: 'string' },
+        'new-role': { type: 'string' },
+        provider: { type: 'string' },
+        bus: { type: 'string', default: 'reauth' },
       },
     });
   } catch (error) {
@@ -260,6 +276,57 @@ async function enforceCommand(args: string[]): Promise<number> {
   );
   console.log(
     `\nBudget: ${plan.budget.planned} due, ${plan.budget.limit} allowed per run${plan.budget.exceeded ? ': EXCEEDED, so nothing would be done' : ''}. Inventory from ${iam.reportGeneratedAt.toISOString()}.`,
+  );
+  return 0;
+}
+
+async function emitCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, true);
+  const [type] = positionals;
+  if (!type || positionals.length > 1 || !(type in REAUTH_EVENTS)) {
+    throw new UsageError(
+      `emit takes one event type: ${Object.keys(REAUTH_EVENTS)
+        .map((t) => `"${t}"`)
+        .join(', ')}`,
+    );
+  }
+  const [tagKey, ...tagValue] = (values.tag ?? '').split('=');
+  const selector = {
+    ...(values['credential-id'] && { credentialId: values['credential-id'] }),
+    ...(values.tag && { tag: { key: tagKey, value: tagValue.join('=') } }),
+  };
+  const detail = {
+    schemaVersion: 1,
+    ...(values.owner && { owner: values.owner }),
+    ...(Object.keys(selector).length > 0 && { selector }),
+    ...(values.reason && { reason: values.reason }),
+    ...(values['new-role'] && { newRole: values['new-role'] }),
+    ...(values.provider && { provider: values.provider }),
+  };
+  const checked = REAUTH_EVENTS[type as ReauthEventType].detail.safeParse(detail);
+  if (!checked.success) {
+    throw new UsageError(
+      `"${type}": ${checked.error.issues.map((i) => `${i.path.join('.') || 'detail'}: ${i.message}`).join('; ')}`,
+    );
+  }
+  const { Entries = [], FailedEntryCount } = await createAwsClients().events.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          EventBusName: values.bus,
+          Source: REAUTH_EVENT_SOURCE,
+          DetailType: type,
+          Detail: JSON.stringify(checked.data),
+        },
+      ],
+    }),
+  );
+  if (FailedEntryCount)
+    throw new Error(`EventBridge refused the event: ${Entries[0]?.ErrorCode} ${Entries[0]?.ErrorMessage}`);
+  console.log(
+    values.json
+      ? JSON.stringify({ eventId: Entries[0]?.EventId, type, detail: checked.data })
+      : `sent "${type}" (event ${Entries[0]?.EventId}) to bus ${values.bus}`,
   );
   return 0;
 }

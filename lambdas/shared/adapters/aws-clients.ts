@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -14,6 +15,7 @@ export interface AwsClients {
   documents: DynamoDBDocumentClient;
   sts: STSClient;
   sqs: SQSClient;
+  events: EventBridgeClient;
 }
 
 /**
@@ -32,5 +34,6 @@ export function createAwsClients(): AwsClients {
     documents: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
     sts: new STSClient(common),
     sqs: new SQSClient(common),
+    events: new EventBridgeClient(common),
   };
 }

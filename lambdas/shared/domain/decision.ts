@@ -13,6 +13,8 @@ export const DECISION_ACTIONS = [
   'reauthorize',
   // Someone who may not decide tried to: kept in the record, nothing else changes.
   'refuse',
+  // A change seen that asks nothing of anyone (it only reduced access): kept in the record.
+  'observe',
   'rotate',
   'disable',
   'restore',
@@ -130,6 +132,8 @@ export interface CredentialState {
   disableReceipt?: DisableReceipt;
   /** An access key being rotated: its replacement, and when this (the replaced) key is deactivated. */
   rotation?: { newKeyId: string; storedIn: string; deactivateAfter: string };
+  /** The last trust-change event recorded for it (CloudTrail eventID or custom event id): one request per event. */
+  lastEventId?: string;
   /** ISO: last change. */
   updatedAt: string;
   /** seq of the last decision (0 before any). Every write is conditional on it. */

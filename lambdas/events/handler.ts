@@ -1,0 +1,115 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ZodError } from 'zod';
+import { createAwsClients } from '../shared/adapters/aws-clients';
+import { createDecisionStore } from '../shared/adapters/decision-store';
+import { slackFromEnvironment } from '../shared/adapters/slack-settings';
+import { policyIdOf } from '../shared/domain/policy';
+import { InvalidEventError, interpretEvent } from '../shared/domain/trust-change';
+import { parseEnv } from '../shared/env';
+import { EventEnvelopeSchema } from '../shared/events/schemas';
+import { notifyNewRequests } from '../shared/notify-owners';
+import { loadPolicyFile } from '../shared/policy-file';
+import { applyTrustChange, inventoryLoader } from '../shared/trust-events';
+import { EventsEnvSchema } from './env';
+
+// Cold start: a bad environment or policy fails here, loudly, before any event is handled.
+const env = parseEnv(EventsEnvSchema);
+const policy = loadPolicyFile(env.POLICY_FILE);
+const clients = createAwsClients();
+const store = createDecisionStore(clients.documents, env.TABLE_NAME);
+const slack = slackFromEnvironment(clients.secretsManager, env);
+const logger = new Logger({ serviceName: 'reauth-events' });
+const processor = new BatchProcessor(EventType.SQS);
+let accountId: string | undefined;
+
+/**
+ * Trust-change events (CloudTrail via EventBridge, and reauth's own bus) delivered through SQS. Each
+ * opens a reauthorization request on the credentials it touches; an invalid event goes to the
+ * dead-letter queue with its reason, never retried; any other failure is retried by SQS alone.
+ */
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  const now = new Date();
+  accountId ??= (await clients.sts.send(new GetCallerIdentityCommand({}))).Account;
+  if (!accountId) throw new Error('STS GetCallerIdentity returned no account');
+  const account = accountId;
+  // One inventory for the batch, read only if an event needs it.
+  const inventory = inventoryLoader({ ...clients, store }, { accountId: account, policy, now });
+  const opened = new Set<string>();
+
+  const handleRecord = async (record: SQSRecord) => {
+    let envelope: ReturnType<typeof EventEnvelopeSchema.parse>;
+    let interpretation: ReturnType<typeof interpretEvent>;
+    try {
+      envelope = EventEnvelopeSchema.parse(JSON.parse(record.body));
+      interpretation = interpretEvent(envelope, policy);
+    } catch (error) {
+      await deadLetter(
+        record,
+        error instanceof InvalidEventError ? error.message : describeParseError(error),
+      );
+      return;
+    }
+    if ('ignored' in interpretation) {
+      logger.info('event ignored', { eventId: envelope.id, why: interpretation.ignored });
+      return;
+    }
+    const outcome = await applyTrustChange({ ...clients, store }, interpretation.change, {
+      accountId: account,
+      policy,
+      now,
+      inventory,
+    });
+    for (const id of outcome.recorded) opened.add(id);
+    logger.info('trust change recorded', {
+      eventId: interpretation.change.eventId,
+      trigger: interpretation.change.trigger,
+      widens: interpretation.change.widens,
+      affected: outcome.affected.length,
+      recorded: outcome.recorded.length,
+    });
+  };
+
+  const response = await processPartialResponse(event, handleRecord, processor, { context });
+
+  // Owners hear of what was opened, in one message each, through the same flow as the scan's.
+  const connected = await slack();
+  if (connected && opened.size > 0) {
+    const states = (await Promise.all([...opened].map((id) => store.getState(id)))).filter(
+      (s) => s !== undefined,
+    );
+    const told = await notifyNewRequests({ store, slack: connected.client }, states, {
+      policy,
+      policyId: policyIdOf(policy),
+      now,
+      job: 'events',
+    });
+    if (told.failures.length > 0) logger.error('some owners could not be told', { failures: told.failures });
+  }
+  return response;
+}
+
+/** An event reauth cannot use goes to the dead-letter queue at once, with why: retrying cannot fix it. */
+async function deadLetter(record: SQSRecord, reason: string): Promise<void> {
+  logger.warn('invalid event dead-lettered', { messageId: record.messageId, reason });
+  await clients.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: env.INVALID_EVENTS_QUEUE_URL,
+      MessageBody: record.body,
+      MessageAttributes: {
+        reason: { DataType: 'String', StringValue: reason.slice(0, 1000) },
+        sourceMessageId: { DataType: 'String', StringValue: record.messageId },
+      },
+    }),
+  );
+}
+
+function describeParseError(error: unknown): string {
+  if (error instanceof SyntaxError) return 'the message body is not JSON';
+  if (error instanceof Error && error.name === 'ZodError')
+    return `not an EventBridge event: ${error.message.slice(0, 500)}`;
+  return error instanceof Error ? error.message : 'unreadable event';
+}
