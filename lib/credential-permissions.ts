@@ -77,6 +77,17 @@ export function scanGrants(): CredentialGrant[] {
 }
 
 /**
+ * What the trust-events consumer needs, in either mode: reads only. It resolves an owner's or a tag's
+ * credentials from the scan's inventory, then re-reads the one user's keys or the one secret an event
+ * names; it never changes IAM or Secrets Manager.
+ */
+export function eventsGrants(): CredentialGrant[] {
+  // The inventory's reads find the credentials an event names (a user's keys, a role, a secret, an
+  // owner's or a tag's credentials): no per-credential grant beyond them.
+  return [SCAN_GRANT];
+}
+
+/**
  * What the hourly enforce job needs: the scan's reads (it scans first); in enforce mode also the
  * re-check before a disable, the disable itself and its undo when an owner answered meanwhile.
  */

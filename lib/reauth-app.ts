@@ -2,8 +2,10 @@ import { resolve } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadPolicyFile } from '../lambdas/shared/policy-file';
+import { IamEventForwarderStack } from './iam-event-forwarder';
 import { REPO_ROOT } from './reauth-function';
 import { ReauthStack } from './reauth-stack';
+import { IAM_EVENTS_REGION } from './trust-events';
 
 /** Options of {@link buildApp}. */
 export interface BuildAppOptions {
@@ -14,13 +16,30 @@ export interface BuildAppOptions {
   readonly configPath?: string;
   /** @default the CLI's output directory, else a temporary one */
   readonly outdir?: string;
+  /**
+   * The region the Reauth stack is deployed to. Outside us-east-1 (where alone IAM's CloudTrail events
+   * reach EventBridge) the app adds the `ReauthIamEventForwarder` stack, in us-east-1.
+   * @default `-c homeRegion=<region>`, else `us-east-1`
+   */
+  readonly homeRegion?: string;
 }
 
+/** What {@link buildApp} built. */
+export interface BuiltApp {
+  readonly app: App;
+  readonly stack: ReauthStack;
+  /** Only when the home region is not us-east-1. */
+  readonly forwarder?: IamEventForwarderStack;
+}
+
+const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
 /**
- * Builds the reauth app: validates the policy (a bad one throws, naming each bad field) and adds
+ * Builds the reauth app: validates the policy (a bad one throws, naming each bad field), adds the IAM
+ * event forwarder stack when the home region is not us-east-1, and adds
  * cdk-nag's AwsSolutions checks, whose unacknowledged findings fail synth.
  */
-export function buildApp(options: BuildAppOptions = {}): { app: App; stack: ReauthStack } {
+export function buildApp(options: BuildAppOptions = {}): BuiltApp {
   const app = new App({
     outdir: options.outdir,
     // Defaults here rather than in cdk.json, so tests synthesize what `cdk synth` does.
@@ -33,8 +52,16 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: Reau
       resolve(REPO_ROOT, 'reauth.config.json'),
   );
   const policy = loadPolicyFile(configPath);
-  const stack = new ReauthStack(app, 'Reauth', { policy, configPath });
+  const homeRegion: string = options.homeRegion ?? app.node.tryGetContext('homeRegion') ?? IAM_EVENTS_REGION;
+  if (!REGION_NAME.test(homeRegion)) {
+    throw new Error(`homeRegion: "${homeRegion}" is not an AWS region name (such as eu-west-1)`);
+  }
+  const stack = new ReauthStack(app, 'Reauth', { policy, configPath, homeRegion });
+  const forwarder =
+    homeRegion === IAM_EVENTS_REGION
+      ? undefined
+      : new IamEventForwarderStack(app, 'ReauthIamEventForwarder', { homeRegion });
   // The acknowledgements are also written into the template, as an audit trail of accepted findings.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { writeSuppressionsToCloudFormation: true }));
-  return { app, stack };
+  return { app, stack, forwarder };
 }

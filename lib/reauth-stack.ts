@@ -16,6 +16,7 @@ import { DecisionTable } from './decision-table';
 import { bindSecretRead, bindTable, bundleFile } from './reauth-function';
 import { ScheduledJob } from './scheduled-job';
 import { SlackEndpoint } from './slack-endpoint';
+import { IAM_EVENTS_REGION, TrustEvents } from './trust-events';
 
 /** The name of reauth's Slack secret; the Lambdas always treat it as a protected principal. */
 export const SLACK_SECRET_NAME = 'reauth/slack';
@@ -26,12 +27,19 @@ export interface ReauthStackProps extends StackProps {
   readonly policy: PolicyConfig;
   /** The policy file it was read from, shipped to the Lambdas as is. */
   readonly configPath: string;
+  /**
+   * The region this stack is deployed to. IAM's CloudTrail events reach EventBridge only in us-east-1:
+   * elsewhere the IAM rule listens on the reauth bus, fed by the `ReauthIamEventForwarder` stack.
+   * @default 'us-east-1'
+   */
+  readonly homeRegion?: string;
 }
 
 /**
  * reauth in one account: the decision table, the daily scan, the hourly enforce job (which changes IAM
  * and Secrets Manager only in enforce mode, behind its safety rails), the Slack secret, Slack's
- * interactivity endpoint with its action worker, and the alarm topic. Environment-agnostic.
+ * interactivity endpoint with its action worker, the trust-events bus, rules and consumer, and the alarm
+ * topic. Environment-agnostic: `homeRegion` only says where IAM's events arrive.
  */
 export class ReauthStack extends Stack {
   /** Every reauth alarm publishes here; subscribe the security team to it. */
@@ -42,6 +50,7 @@ export class ReauthStack extends Stack {
   readonly scanJob: ScheduledJob<typeof ScanEnvSchema>;
   readonly enforceJob: ScheduledJob<typeof EnforceEnvSchema>;
   readonly slackEndpoint: SlackEndpoint;
+  readonly trustEvents: TrustEvents;
 
   constructor(scope: Construct, id: string, props: ReauthStackProps) {
     super(scope, id, {
@@ -167,6 +176,14 @@ export class ReauthStack extends Stack {
       alarmTopic: this.alarmTopic,
     });
 
+    this.trustEvents = new TrustEvents(this, 'TrustEvents', {
+      table: this.table,
+      policyFile,
+      slackSecret: this.slackSecret,
+      alarmTopic: this.alarmTopic,
+      homeRegion: props.homeRegion ?? IAM_EVENTS_REGION,
+    });
+
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', {
       description:
@@ -183,6 +200,16 @@ export class ReauthStack extends Stack {
       description:
         'Put the Slack app\'s signing secret and bot token here: {"signingSecret": "...", "botToken": "xoxb-..."}',
       value: this.slackSecret.secretArn,
+    });
+    new CfnOutput(this, 'EventBusName', {
+      description:
+        "HR and ITSM systems PutEvents here: source 'reauth', detail-type Owner Departed, Owner Role Changed, Purpose Changed or Provider Scope Changed",
+      value: this.trustEvents.bus.eventBusName,
+    });
+    new CfnOutput(this, 'EventBusArn', {
+      description:
+        'Grant events:PutEvents on this ARN to the HR and ITSM systems that report owner, purpose and scope changes',
+      value: this.trustEvents.bus.eventBusArn,
     });
     new CfnOutput(this, 'PolicyId', {
       description: 'Recorded as policyId on every decision made under this policy',

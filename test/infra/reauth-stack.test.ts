@@ -278,6 +278,9 @@ describe('cdk-nag AwsSolutions', () => {
         `Reauth/SlackEndpoint/Endpoint/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
         `Reauth/SlackEndpoint/Worker/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
         'Reauth/SlackEndpoint/Api/POST--slack--interactions AwsSolutions-APIG4',
+        // The trust-events consumer: the scan's reads, plus re-reading the one user or secret an event names.
+        'Reauth/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::*]',
+        `Reauth/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
       ].sort(),
     );
     for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(60);

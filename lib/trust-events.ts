@@ -1,0 +1,185 @@
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, type EventPattern, type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { EventsEnvSchema } from '../lambdas/events/env';
+import { eventsGrants, grantCredentialAccess } from './credential-permissions';
+import { bindQueueSend, bindSecretRead, bindTable, bundleFile, ReauthFunction } from './reauth-function';
+
+/** reauth's own event bus: HR and ITSM systems PutEvents here. */
+export const TRUST_EVENTS_BUS_NAME = 'reauth';
+
+/** IAM is a global service: its CloudTrail events reach EventBridge only in this region. */
+export const IAM_EVENTS_REGION = 'us-east-1';
+
+/** Custom events HR and ITSM systems send to the reauth bus, with source `reauth`. */
+export const CUSTOM_EVENTS_PATTERN: EventPattern = {
+  source: ['reauth'],
+  detailType: ['Owner Departed', 'Owner Role Changed', 'Purpose Changed', 'Provider Scope Changed'],
+};
+
+/** Secrets Manager calls that change who can read a secret, what it is, or who owns it. */
+export const SECRET_CHANGES_PATTERN: EventPattern = {
+  source: ['aws.secretsmanager'],
+  detailType: ['AWS API Call via CloudTrail'],
+  detail: {
+    eventSource: ['secretsmanager.amazonaws.com'],
+    eventName: ['PutResourcePolicy', 'DeleteResourcePolicy', 'UpdateSecret', 'TagResource', 'UntagResource'],
+  },
+};
+
+/** IAM calls that change a user's or a role's permissions, trust or owner tags. */
+export const IAM_CHANGES_PATTERN: EventPattern = {
+  source: ['aws.iam'],
+  detailType: ['AWS API Call via CloudTrail'],
+  detail: {
+    eventSource: ['iam.amazonaws.com'],
+    eventName: [
+      'AttachUserPolicy',
+      'DetachUserPolicy',
+      'PutUserPolicy',
+      'DeleteUserPolicy',
+      'AddUserToGroup',
+      'RemoveUserFromGroup',
+      'TagUser',
+      'UntagUser',
+      'UpdateAssumeRolePolicy',
+      'AttachRolePolicy',
+      'PutRolePolicy',
+      'TagRole',
+      'UntagRole',
+    ],
+  },
+};
+
+const CONSUMER_TIMEOUT = Duration.seconds(60);
+
+/** Properties of {@link TrustEvents}. */
+export interface TrustEventsProps {
+  /** The decision table: the consumer opens reauthorization requests in it. */
+  readonly table: TableV2;
+  /** The validated policy file, shipped in the bundle as `policy.json`. */
+  readonly policyFile: string;
+  /** Slack's bot token, to tell owners. */
+  readonly slackSecret: ISecret;
+  /** Receives the consumer and invalid-event alarms. */
+  readonly alarmTopic: ITopic;
+  /**
+   * The region the stack is deployed to. In us-east-1 the IAM rule listens on the default bus;
+   * anywhere else it listens on the reauth bus, to which a forwarder stack in us-east-1 sends IAM's
+   * CloudTrail events (see `IamEventForwarderStack`).
+   * @default 'us-east-1'
+   */
+  readonly homeRegion?: string;
+}
+
+/**
+ * Event-driven reauthorization: a scope, owner or purpose change reopens trust. Three EventBridge
+ * rules (custom HR/ITSM events on reauth's own bus; Secrets Manager and IAM CloudTrail events) feed
+ * an encrypted, SSL-only queue drained by a consumer that only reads IAM and Secrets Manager. An
+ * event that fails validation goes straight to the InvalidTrustEvents queue with its reason; one that
+ * fails processing three times lands there too. Both, and any consumer error, alarm.
+ */
+export class TrustEvents extends Construct {
+  readonly bus: EventBus;
+  readonly queue: Queue;
+  readonly invalidEventsQueue: Queue;
+  readonly consumer: ReauthFunction<typeof EventsEnvSchema>;
+  readonly customEventsRule: Rule;
+  readonly secretChangesRule: Rule;
+  readonly iamChangesRule: Rule;
+
+  constructor(scope: Construct, id: string, props: TrustEventsProps) {
+    super(scope, id);
+    const homeRegion = props.homeRegion ?? IAM_EVENTS_REGION;
+
+    this.bus = new EventBus(this, 'Bus', {
+      eventBusName: TRUST_EVENTS_BUS_NAME,
+      description:
+        'reauth: owner, purpose and scope changes from HR and ITSM systems, and forwarded IAM events',
+    });
+
+    this.invalidEventsQueue = new Queue(this, 'InvalidTrustEvents', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new Queue(this, 'TrustEventQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Lambda's guidance for SQS event sources: at least six times the function's timeout.
+      visibilityTimeout: Duration.seconds(CONSUMER_TIMEOUT.toSeconds() * 6),
+      deadLetterQueue: { queue: this.invalidEventsQueue, maxReceiveCount: 3 },
+    });
+
+    this.consumer = new ReauthFunction(this, 'Consumer', {
+      entry: 'lambdas/events/handler.ts',
+      description:
+        'reauth events: turns owner, purpose and scope changes (HR/ITSM events, IAM and Secrets Manager CloudTrail events) into reauthorization requests; reads IAM and Secrets Manager, never changes them',
+      timeout: CONSUMER_TIMEOUT,
+      memorySize: 512,
+      environmentSchema: EventsEnvSchema,
+      environment: {
+        TABLE_NAME: bindTable(props.table, 'write'),
+        POLICY_FILE: bundleFile(props.policyFile, 'policy.json'),
+        SLACK_SECRET_ARN: bindSecretRead(props.slackSecret),
+        INVALID_EVENTS_QUEUE_URL: bindQueueSend(this.invalidEventsQueue),
+      },
+    });
+    grantCredentialAccess(this.consumer, eventsGrants());
+    this.consumer.function.addEventSource(
+      new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+
+    // Each rule may send to the queue, and nothing else may: the target adds an aws:SourceArn condition.
+    const toQueue = new SqsQueue(this.queue);
+    this.customEventsRule = new Rule(this, 'CustomEventsRule', {
+      description: 'reauth: owner departed, owner role, purpose or provider scope changed (HR/ITSM events)',
+      eventBus: this.bus,
+      eventPattern: CUSTOM_EVENTS_PATTERN,
+      targets: [toQueue],
+    });
+    this.secretChangesRule = new Rule(this, 'SecretChangesRule', {
+      description: "reauth: a secret's resource policy, value or tags changed (CloudTrail)",
+      eventPattern: SECRET_CHANGES_PATTERN,
+      targets: [toQueue],
+    });
+    const iamBus: IEventBus | undefined = homeRegion === IAM_EVENTS_REGION ? undefined : this.bus;
+    this.iamChangesRule = new Rule(this, 'IamChangesRule', {
+      description: `reauth: an IAM user's or role's policies, groups, trust or tags changed (CloudTrail${iamBus ? `, forwarded from ${IAM_EVENTS_REGION}` : ''})`,
+      eventBus: iamBus,
+      eventPattern: IAM_CHANGES_PATTERN,
+      targets: [toQueue],
+    });
+
+    const alarmAction = new SnsAction(props.alarmTopic);
+    new Alarm(this, 'ConsumerErrorsAlarm', {
+      alarmDescription:
+        'The reauth events consumer failed: a trust change may not have reopened a reauthorization yet (its events are retried, then kept in InvalidTrustEvents).',
+      metric: this.consumer.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(alarmAction);
+    new Alarm(this, 'InvalidTrustEventsAlarm', {
+      alarmDescription:
+        'An event failed validation or processing: see InvalidTrustEvents, each message carries its reason (a message attribute set by the consumer; a message without one failed processing three times).',
+      metric: this.invalidEventsQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(alarmAction);
+  }
+}
