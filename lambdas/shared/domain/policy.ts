@@ -84,6 +84,15 @@ export const PolicyConfigSchema = z
         remindDayBefore: z.boolean().default(true),
       })
       .default({ delegates: {}, reminderFractions: [0.5], remindDayBefore: true }),
+    /** The compliance exports of the decision table. */
+    compliance: z
+      .strictObject({
+        /** Exported objects are locked (S3 Object Lock, governance mode) this many days. */
+        exportRetentionDays: z.number().int().positive().default(365),
+        /** A full export every this many days; incremental exports in between. */
+        fullExportEveryDays: z.number().int().positive().default(7),
+      })
+      .default({ exportRetentionDays: 365, fullExportEveryDays: 7 }),
     /** What enforce mode does once a deadline passes. */
     enforcement: z
       .strictObject({
