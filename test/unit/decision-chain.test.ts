@@ -68,3 +68,20 @@ describe('the decision hash chain', () => {
     expect(problems.map((p) => p.problem).join(' ')).toMatch(/missing.*prevHash/s);
   });
 });
+
+describe('the controls a decision evidences', () => {
+  it('are carried in every decision, inside the hash', () => {
+    const [flag, disable] = chain(
+      input('flag', '2026-11-01T00:00:00.000Z'),
+      input('disable', '2026-11-15T00:00:00.000Z'),
+    );
+    expect(flag?.evidence.controls).toEqual(
+      expect.arrayContaining(['AWS Security Hub IAM.22', 'NIST CSF 2.0 PR.AA-01']),
+    );
+    expect(disable?.evidence.controls).toContain('CIS AWS Foundations v3.0.0 1.12');
+    const altered = { ...(disable as Decision), evidence: { ...disable?.evidence, controls: [] } };
+    expect(verifyChain([flag as Decision, altered])).toEqual([
+      expect.objectContaining({ seq: 2, problem: expect.stringMatching(/altered/) }),
+    ]);
+  });
+});

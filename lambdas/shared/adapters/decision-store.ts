@@ -9,6 +9,7 @@ import {
   chainDecision,
   type Decision,
   GENESIS_HASH,
+  SCHEMA_VERSION,
   type Transition,
 } from '../domain/decision';
 import { credentialPk, decisionSk, STATE_BY_ACCOUNT_INDEX, STATE_SK, TABLE_KEYS } from '../table-layout';
@@ -74,6 +75,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
     const decision = chainDecision(change.decision, current ?? { seq: 0, lastHash: GENESIS_HASH });
     const state: CredentialState = {
       ...change.state,
+      schemaVersion: SCHEMA_VERSION,
       seq: decision.seq,
       lastHash: decision.hash,
       updatedAt: decision.at,

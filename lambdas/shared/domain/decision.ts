@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { CONTROLS_BY_ACTION } from './controls';
 import type { CredentialKind } from './credential';
 import { canonicalJson } from './policy';
 
@@ -136,6 +137,8 @@ export interface CredentialState {
   lastEventId?: string;
   /** ISO: last change. */
   updatedAt: string;
+  /** The item layout's version (as on decisions). */
+  schemaVersion?: number;
   /** seq of the last decision (0 before any). Every write is conditional on it. */
   seq: number;
   /** hash of the last decision. */
@@ -161,6 +164,7 @@ export function hashDecision(decision: Omit<Decision, 'hash'>): string {
 export function chainDecision(input: DecisionInput, previous: { seq: number; lastHash: string }): Decision {
   const unhashed = {
     ...input,
+    evidence: { ...input.evidence, controls: CONTROLS_BY_ACTION[input.action] },
     seq: previous.seq + 1,
     schemaVersion: SCHEMA_VERSION,
     prevHash: previous.lastHash,

@@ -1,0 +1,32 @@
+import type { DecisionAction } from './decision';
+
+const IAM_3 = 'AWS Security Hub IAM.3'; // IAM users' access keys rotated every 90 days or less
+const IAM_22 = 'AWS Security Hub IAM.22'; // IAM user credentials unused for 45 days removed
+const SM_1 = 'AWS Security Hub SecretsManager.1'; // secrets have automatic rotation enabled
+const SM_2 = 'AWS Security Hub SecretsManager.2'; // secrets configured with rotation rotate successfully
+const SM_3 = 'AWS Security Hub SecretsManager.3'; // unused secrets removed
+const SM_4 = 'AWS Security Hub SecretsManager.4'; // secrets rotated within a specified number of days
+const CIS_UNUSED = 'CIS AWS Foundations v3.0.0 1.12'; // credentials unused for 45 days or more disabled
+const CIS_ROTATED = 'CIS AWS Foundations v3.0.0 1.14'; // access keys rotated every 90 days or less
+const CSF_IDENTITIES = 'NIST CSF 2.0 PR.AA-01'; // identities and credentials of authorized users, services and hardware are managed
+const CSF_PERMISSIONS = 'NIST CSF 2.0 PR.AA-05'; // access permissions, entitlements and authorizations are defined, managed, enforced and reviewed
+
+/**
+ * The controls each kind of decision is evidence for, carried in every decision's `evidence.controls`
+ * so an export answers "which record shows control X operating" without code. docs/decision-record.md
+ * explains each mapping.
+ */
+export const CONTROLS_BY_ACTION: Record<DecisionAction, string[]> = {
+  flag: [IAM_3, IAM_22, SM_3, SM_4, CIS_UNUSED, CIS_ROTATED, CSF_IDENTITIES],
+  notify: [CSF_IDENTITIES, CSF_PERMISSIONS],
+  remind: [CSF_IDENTITIES, CSF_PERMISSIONS],
+  escalate: [CSF_IDENTITIES, CSF_PERMISSIONS],
+  reauthorize: [CSF_PERMISSIONS],
+  refuse: [CSF_PERMISSIONS],
+  observe: [CSF_PERMISSIONS],
+  rotate: [IAM_3, SM_1, SM_2, SM_4, CIS_ROTATED, CSF_IDENTITIES],
+  disable: [IAM_22, SM_3, CIS_UNUSED, CSF_PERMISSIONS],
+  restore: [CSF_PERMISSIONS],
+  exempt: [CSF_PERMISSIONS],
+  delete: [IAM_22, SM_3, CIS_UNUSED, CSF_IDENTITIES],
+};
