@@ -6,6 +6,7 @@ import { createEnforcer } from '../shared/adapters/enforcement';
 import { slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { type EnforceReport, enforceAccount } from '../shared/enforce-account';
 import { parseEnv } from '../shared/env';
+import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile } from '../shared/policy-file';
 import { EnforceEnvSchema } from './env';
 
@@ -36,6 +37,14 @@ export async function handler(): Promise<EnforceReport & { accountId: string; mo
     },
     { accountId, policy, now: new Date() },
   );
+  publishRunMetrics('reauth-enforce', {
+    Notified: report.notified,
+    Reminded: report.reminded,
+    Escalated: report.escalated,
+    Disabled: report.disabled.length + report.deactivated.length,
+    DisableCancelled: report.cancelled.length,
+    HeldBack: report.heldBack.reduce((n, h) => n + h.credentialIds.length, 0),
+  });
   for (const held of report.heldBack) {
     // The metric filter on "held back" alarms: a rail stopped the run and a person has to look.
     logger.error('enforcement held back', { reason: held.reason, credentials: held.credentialIds.length });

@@ -11,6 +11,7 @@ import { policyIdOf } from '../shared/domain/policy';
 import { InvalidEventError, interpretEvent } from '../shared/domain/trust-change';
 import { parseEnv } from '../shared/env';
 import { EventEnvelopeSchema } from '../shared/events/schemas';
+import { publishRunMetrics } from '../shared/metrics';
 import { notifyNewRequests } from '../shared/notify-owners';
 import { loadPolicyFile } from '../shared/policy-file';
 import { applyTrustChange, inventoryLoader } from '../shared/trust-events';
@@ -74,6 +75,11 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   };
 
   const response = await processPartialResponse(event, handleRecord, processor, { context });
+  publishRunMetrics('reauth-events', {
+    Events: event.Records.length,
+    EventsFailed: response.batchItemFailures.length,
+    RequestsOpened: opened.size,
+  });
 
   // Owners hear of what was opened, in one message each, through the same flow as the scan's.
   const connected = await slack();

@@ -4,6 +4,7 @@ import { createAwsClients } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { parseEnv } from '../shared/env';
+import { publishRunMetrics } from '../shared/metrics';
 import { notifyNewRequests } from '../shared/notify-owners';
 import { loadPolicyFile } from '../shared/policy-file';
 import { scanAccount } from '../shared/scan-account';
@@ -37,17 +38,24 @@ export async function handler(): Promise<{
   const findings = report.rows.filter((row) => row.outcome === 'finding');
 
   let notified = 0;
+  const states = await store.loadStates(accountId);
   const connected = await slack();
   if (connected) {
-    const told = await notifyNewRequests(
-      { store, slack: connected.client },
-      (await store.loadStates(accountId)).values(),
-      { policy, policyId: report.policyId, now, job: 'scan' },
-    );
+    const told = await notifyNewRequests({ store, slack: connected.client }, states.values(), {
+      policy,
+      policyId: report.policyId,
+      now,
+      job: 'scan',
+    });
     notified = told.recorded;
     // Owners and Slack error codes only: never a token, a webhook URL or a secret value.
     if (told.failures.length > 0) logger.error('some owners could not be told', { failures: told.failures });
   }
+  publishRunMetrics(
+    'reauth-scan',
+    { Findings: findings.length, DecisionsRecorded: report.decisionsWritten, Notified: notified },
+    { values: (await store.loadStates(accountId)).values(), now },
+  );
   // Ids, principals and triggers only: nothing here is a secret value.
   logger.info('scan finished', {
     mode: report.mode,

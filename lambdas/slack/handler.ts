@@ -6,6 +6,7 @@ import { createDecisionStore } from '../shared/adapters/decision-store';
 import { slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { policyIdOf } from '../shared/domain/policy';
 import { parseEnv } from '../shared/env';
+import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile } from '../shared/policy-file';
 import { decodeBody, parseSlackRequest, SlackRequestError } from '../shared/slack/request';
 import { MAX_SLACK_BODY_BYTES, verifySlackRequest } from '../shared/slack/signature';
@@ -39,6 +40,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       now: new Date(),
     });
     if (!verified) {
+      publishRunMetrics('reauth-slack', { UnsignedRequests: 1 });
       logger.warn('refused an unsigned or stale request');
       return { statusCode: 401 };
     }
@@ -47,6 +49,11 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       { store, slack: connected.client, queue, policy, policyId, now: () => new Date() },
       request,
     );
+    publishRunMetrics('reauth-slack', {
+      Clicks: request.type === 'block_actions' ? 1 : 0,
+      // A dialog cleared: the answer was recorded (a reauthorization, or a proposal awaiting approval).
+      Reauthorized: request.type === 'view_submission' && reply.body?.response_action === 'clear' ? 1 : 0,
+    });
     logger.info('answered', {
       type: request.type,
       ...(request.type === 'block_actions' && { action: request.action.actionId, user: request.userId }),

@@ -70,6 +70,8 @@ export function emulatorEnv(endpoint: string): Record<string, string> {
     AWS_SECRET_ACCESS_KEY: 'testing',
     // Lambda runs Node 24; locally, Node 20's end-of-support notice would drown the output.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // Metrics are log lines (EMF) for CloudWatch; locally they would only clutter the output.
+    POWERTOOLS_METRICS_DISABLED: 'true',
   };
 }
 

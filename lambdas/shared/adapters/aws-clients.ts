@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -16,6 +17,7 @@ export interface AwsClients {
   sts: STSClient;
   sqs: SQSClient;
   events: EventBridgeClient;
+  s3: S3Client;
 }
 
 /**
@@ -35,5 +37,6 @@ export function createAwsClients(): AwsClients {
     sts: new STSClient(common),
     sqs: new SQSClient(common),
     events: new EventBridgeClient(common),
+    s3: new S3Client(common),
   };
 }
