@@ -1,0 +1,56 @@
+-- Query reauth's decision record with SQL: Amazon Athena over the DynamoDB exports in the evidence
+-- bucket (DYNAMODB_JSON, gzipped, one {"Item": {...}} per line). Replace <bucket> and <prefix>: the
+-- stack output EvidenceBucketName, and the export's prefix (e.g. exports/full/2026-11-23/AWSDynamoDB/<id>/data/).
+-- test/unit/athena-ddl.test.ts checks these columns against the attributes the store writes.
+
+CREATE EXTERNAL TABLE IF NOT EXISTS reauth_export (
+  Item struct<
+    pk: struct<S: string>,
+    sk: struct<S: string>,
+    credentialId: struct<S: string>,
+    accountId: struct<S: string>,
+    kind: struct<S: string>,
+    principal: struct<S: string>,
+    owner: struct<S: string>,
+    action: struct<S: string>,
+    reason: struct<S: string>,
+    actor: struct<S: string>,
+    at: struct<S: string>,
+    mode: struct<S: string>,
+    policyId: struct<S: string>,
+    schemaVersion: struct<N: string>,
+    seq: struct<N: string>,
+    prevHash: struct<S: string>,
+    hash: struct<S: string>,
+    evidence: struct<M: string>
+  >
+)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+WITH SERDEPROPERTIES ('case.insensitive' = 'false')
+LOCATION 's3://<bucket>/<prefix>';
+
+-- One row per decision, with plain columns.
+CREATE OR REPLACE VIEW reauth_decisions AS
+SELECT
+  Item.credentialId.S AS credential_id,
+  Item.accountId.S AS account_id,
+  Item.kind.S AS kind,
+  Item.principal.S AS principal,
+  Item.owner.S AS owner,
+  CAST(Item.seq.N AS integer) AS seq,
+  from_iso8601_timestamp(Item.at.S) AS at,
+  Item.action.S AS action,
+  Item.actor.S AS actor,
+  Item.reason.S AS reason,
+  Item.mode.S AS mode,
+  Item.policyId.S AS policy_id,
+  CAST(Item.schemaVersion.N AS integer) AS schema_version,
+  Item.prevHash.S AS prev_hash,
+  Item.hash.S AS hash,
+  Item.evidence.M AS evidence_json
+FROM reauth_export
+WHERE Item.sk.S LIKE 'DECISION#%';
+
+-- Example: who approved what, until when, this quarter.
+-- SELECT credential_id, principal, actor AS approver, reason, json_extract_scalar(evidence_json, '$.until.S') AS until
+-- FROM reauth_decisions WHERE action = 'reauthorize' AND at >= timestamp '2026-10-01 00:00:00' ORDER BY at;
