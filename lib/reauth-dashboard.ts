@@ -25,7 +25,12 @@ export interface ReauthDashboardProps {
 const HOUR = Duration.hours(1);
 const DAY = Duration.days(1);
 
-function metric(name: string, service: string, dimensions: Record<string, string> = {}, period = DAY): Metric {
+function metric(
+  name: string,
+  service: string,
+  dimensions: Record<string, string> = {},
+  period = DAY,
+): Metric {
   return new Metric({
     namespace: METRICS_NAMESPACE,
     metricName: name,
@@ -75,7 +80,11 @@ export class ReauthDashboard extends Construct {
           new AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 6 }),
         ],
         [
-          new GraphWidget({ title: 'Findings per scan', left: [metric('Findings', 'reauth-scan')], width: 8 }),
+          new GraphWidget({
+            title: 'Findings per scan',
+            left: [metric('Findings', 'reauth-scan')],
+            width: 8,
+          }),
           new GraphWidget({
             title: 'Owners told, reminded, escalated',
             left: [

@@ -9,10 +9,12 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { EnforceEnvSchema } from '../lambdas/enforce/env';
+import { ExportEnvSchema } from '../lambdas/export/env';
 import { ScanEnvSchema } from '../lambdas/scan/env';
 import { type PolicyConfig, policyIdOf } from '../lambdas/shared/domain/policy';
 import { enforceGrants, scanGrants } from './credential-permissions';
 import { DecisionTable } from './decision-table';
+import { bindExportRecords, bindTableExport, EvidenceBucket } from './evidence-bucket';
 import { bindSecretRead, bindTable, bundleFile } from './reauth-function';
 import { ScheduledJob } from './scheduled-job';
 import { SlackEndpoint } from './slack-endpoint';
@@ -51,6 +53,9 @@ export class ReauthStack extends Stack {
   readonly enforceJob: ScheduledJob<typeof EnforceEnvSchema>;
   readonly slackEndpoint: SlackEndpoint;
   readonly trustEvents: TrustEvents;
+  /** The compliance exports of the decision table. */
+  readonly evidence: EvidenceBucket;
+  readonly exportJob: ScheduledJob<typeof ExportEnvSchema>;
 
   constructor(scope: Construct, id: string, props: ReauthStackProps) {
     super(scope, id, {
@@ -184,6 +189,32 @@ export class ReauthStack extends Stack {
       homeRegion: props.homeRegion ?? IAM_EVENTS_REGION,
     });
 
+    this.evidence = new EvidenceBucket(this, 'Evidence', {
+      retentionDays: props.policy.compliance.exportRetentionDays,
+    });
+    const exportPrefix = 'exports';
+    this.exportJob = new ScheduledJob(this, 'ExportJob', {
+      functionId: 'Export',
+      label: 'reauth export',
+      entry: 'lambdas/export/handler.ts',
+      description:
+        'reauth export: exports the decision table to the evidence bucket for compliance (full or incremental) and records each export',
+      timeout: Duration.minutes(1),
+      environmentSchema: ExportEnvSchema,
+      environment: {
+        TABLE_NAME: bindExportRecords(this.table),
+        TABLE_ARN: bindTableExport(this.table),
+        POLICY_FILE: bundleFile(policyFile, 'policy.json'),
+        EXPORT_BUCKET: this.evidence.bindExportWrite(exportPrefix),
+        EXPORT_PREFIX: exportPrefix,
+        EXPORT_KMS_KEY_ARN: this.evidence.bindKeyArn(),
+      },
+      schedule: ScheduleExpression.cron({ minute: '0', hour: '3' }),
+      scheduleDescription: 'Exports the reauth decision table to the evidence bucket daily',
+      failureImpact: 'the compliance export of the decision table is missing for the day.',
+      alarmTopic: this.alarmTopic,
+    });
+
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', {
       description:
@@ -210,6 +241,11 @@ export class ReauthStack extends Stack {
       description:
         'Grant events:PutEvents on this ARN to the HR and ITSM systems that report owner, purpose and scope changes',
       value: this.trustEvents.bus.eventBusArn,
+    });
+    new CfnOutput(this, 'EvidenceBucketName', {
+      description:
+        "The decision table's compliance exports (DynamoDB JSON), under exports/full/ and exports/incremental/",
+      value: this.evidence.bucket.bucketName,
     });
     new CfnOutput(this, 'PolicyId', {
       description: 'Recorded as policyId on every decision made under this policy',

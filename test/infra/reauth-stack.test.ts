@@ -281,6 +281,12 @@ describe('cdk-nag AwsSolutions', () => {
         // The trust-events consumer: the scan's reads, plus re-reading the one user or secret an event names.
         'Reauth/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::*]',
         `Reauth/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
+        // The compliance export: its access-log bucket, the table's exports and the export prefix (no index).
+        'Reauth/Evidence/AccessLogs AwsSolutions-S1',
+        `Reauth/ExportJob/Export/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/export/*]`,
+        `Reauth/ExportJob/Export/Role AwsSolutions-IAM5[Resource::<${built.stack.getLogicalId(built.stack.evidence.bucket.node.defaultChild as CfnElement)}.Arn>/exports/*]`,
+        'Reauth/ExportJob/ScheduleDeadLetters AwsSolutions-SQS3',
+        `Reauth/ExportJob/SchedulerRole AwsSolutions-IAM5[Resource::<${built.stack.getLogicalId(built.stack.exportJob.function.function.node.defaultChild as CfnElement)}.Arn>:*]`,
       ].sort(),
     );
     for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(60);

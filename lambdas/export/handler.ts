@@ -1,0 +1,38 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createAwsClients } from '../shared/adapters/aws-clients';
+import { parseEnv } from '../shared/env';
+import { type ExportRunResult, runExport } from '../shared/export-table';
+import { loadPolicyFile } from '../shared/policy-file';
+import { ExportEnvSchema } from './env';
+
+// Cold start: a bad environment or policy fails here, loudly, before any event is handled.
+const env = parseEnv(ExportEnvSchema);
+const policy = loadPolicyFile(env.POLICY_FILE);
+const clients = createAwsClients();
+const logger = new Logger({ serviceName: 'reauth-export' });
+
+/** Daily, from EventBridge Scheduler: export the decision table to the evidence bucket for compliance. */
+export async function handler(): Promise<ExportRunResult> {
+  const result = await runExport(
+    { dynamodb: clients.dynamodb, documents: clients.documents, tableName: env.TABLE_NAME },
+    {
+      tableArn: env.TABLE_ARN,
+      bucket: env.EXPORT_BUCKET,
+      prefix: env.EXPORT_PREFIX,
+      now: new Date(),
+      fullExportEveryDays: policy.compliance.fullExportEveryDays,
+      ...(env.EXPORT_KMS_KEY_ARN ? { kmsKeyArn: env.EXPORT_KMS_KEY_ARN } : {}),
+    },
+  );
+  // Export ARNs, prefixes and statuses only: no item of the table is logged.
+  logger.info('export run finished', {
+    outcome: result.outcome,
+    ...(result.outcome === 'skipped' ? { reason: result.reason } : { export: result.record }),
+    refreshed: result.refreshed.map((r) => ({
+      exportArn: r.exportArn,
+      status: r.status,
+      itemCount: r.itemCount,
+    })),
+  });
+  return result;
+}
