@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { type AwsClients, createAwsClients } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
@@ -9,6 +10,13 @@ import { parseCredentialId } from '../lambdas/shared/domain/credential';
 import { verifyChain } from '../lambdas/shared/domain/decision';
 import { planEnforcement } from '../lambdas/shared/domain/reauthorization';
 import { REAUTH_EVENT_SOURCE, REAUTH_EVENTS, type ReauthEventType } from '../lambdas/shared/events/schemas';
+import type { ChainIssue } from '../lambdas/shared/evidence/chain-check';
+import {
+  type VerifyResult,
+  verifyExport,
+  writeEvidenceReport,
+} from '../lambdas/shared/evidence/evidence-report';
+import { type ExportSource, parseExportSource } from '../lambdas/shared/evidence/export-reader';
 import { loadPolicyFile } from '../lambdas/shared/policy-file';
 import { type ScanReport, scanAccount } from '../lambdas/shared/scan-account';
 import { ensureDecisionTable } from '../scripts/local/decision-table';
@@ -31,6 +39,12 @@ Usage:
       Publishes one of reauth's events on its bus (what HR and ITSM systems send with PutEvents):
       "Owner Departed", "Owner Role Changed" (--owner); "Purpose Changed",
       "Provider Scope Changed" (--credential-id or --tag). Validated before it is sent.
+  reauth verify --export <s3://bucket/prefix | dir> [--json]
+      Checks every hash chain in a DynamoDB export of the decision table (DYNAMODB_JSON, gzipped):
+      exit 0 when all are intact, 1 naming each altered, missing or misplaced decision.
+  reauth report --export <s3://bucket/prefix | dir> [--out reauth-report] [--json]
+      Writes decisions.csv (one row per decision) and report.html (charts, approvals, the chain
+      verdict) from an export; exit 1 when a chain is broken.
 
 The table is --table, else $REAUTH_TABLE; against the local emulator it defaults to
 "reauth-decisions" and is created when missing.`;
@@ -52,6 +66,10 @@ export async function main(argv: string[]): Promise<number> {
         return await enforceCommand(rest);
       case 'emit':
         return await emitCommand(rest);
+      case 'verify':
+        return await verifyCommand(rest);
+      case 'report':
+        return await reportCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -86,6 +104,8 @@ function parse(args: string[], allowPositionals: boolean) {
         'new-role': { type: 'string' },
         provider: { type: 'string' },
         bus: { type: 'string', default: 'reauth' },
+        export: { type: 'string' },
+        out: { type: 'string', default: 'reauth-report' },
       },
     });
   } catch (error) {
@@ -329,4 +349,77 @@ async function emitCommand(args: string[]): Promise<number> {
       : `sent "${type}" (event ${Entries[0]?.EventId}) to bus ${values.bus}`,
   );
   return 0;
+}
+
+/** The export named by --export, and an S3 client when it is in S3. */
+function exportSource(flag: string | undefined): { source: ExportSource; s3?: S3Client } {
+  if (!flag) throw new UsageError('--export is required: s3://bucket/prefix or a directory');
+  const source = parseExportSource(flag);
+  if (source.kind === 'dir') return { source };
+  // The emulator serves S3 on one host: path-style addressing there.
+  return { source, s3: createAwsClients().s3 };
+}
+
+async function verifyCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, false);
+  const { source, s3 } = exportSource(values.export);
+  const result = await verifyExport(source, { s3 });
+  console.log(values.json ? JSON.stringify(verifyJson(result), null, 2) : formatVerify(result));
+  return result.verdict.issues.length === 0 ? 0 : 1;
+}
+
+async function reportCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, false);
+  const { source, s3 } = exportSource(values.export);
+  const result = await writeEvidenceReport(source, values.out, { s3 });
+  if (values.json) {
+    console.log(
+      JSON.stringify(
+        { ...verifyJson(result), csv: result.csvPath, html: result.htmlPath, rows: result.rows },
+        null,
+        2,
+      ),
+    );
+  } else {
+    console.log(formatVerify(result));
+    console.log(`\nWrote ${result.csvPath} (${result.rows} decisions) and ${result.htmlPath}.`);
+  }
+  return result.verdict.issues.length === 0 ? 0 : 1;
+}
+
+function verifyJson(result: VerifyResult) {
+  const { verdict } = result;
+  return {
+    export: result.source,
+    files: result.files,
+    items: result.items,
+    credentials: verdict.credentials,
+    decisions: verdict.decisions,
+    duplicates: verdict.duplicates,
+    chainsIntact: verdict.issues.length === 0,
+    problems: verdict.issues,
+  };
+}
+
+/** The human verdict: a summary line, then "all N chains intact" or each broken item. */
+export function formatVerify(result: VerifyResult): string {
+  const { verdict } = result;
+  const lines = [
+    `Export ${result.source}: ${result.files} files, ${verdict.credentials} credentials, ${verdict.decisions} decisions` +
+      (verdict.duplicates > 0 ? ` (${verdict.duplicates} duplicates across exports counted once)` : ''),
+  ];
+  if (result.files === 0) lines.push('No data files found (expected */data/*.gz or *.json.gz).');
+  if (verdict.issues.length === 0) {
+    lines.push(`All ${verdict.credentials} chains intact.`);
+  } else {
+    lines.push(`Hash chains BROKEN: ${verdict.issues.length} problems`, ...verdict.issues.map(formatIssue));
+  }
+  return lines.join('\n');
+}
+
+function formatIssue(issue: ChainIssue): string {
+  const at = issue.at ? ` at ${issue.at}` : '';
+  const key = `pk=${issue.pk}${issue.sk ? ` sk=${issue.sk}` : ''}`;
+  const where = issue.where ? ` [${issue.where}]` : '';
+  return `  ${issue.credentialId} seq ${issue.seq}${at} (${key})${where}: ${issue.problem}`;
 }

@@ -37,6 +37,7 @@ export function createAwsClients(): AwsClients {
     sts: new STSClient(common),
     sqs: new SQSClient(common),
     events: new EventBridgeClient(common),
-    s3: new S3Client(common),
+    // Path-style addressing when pointed at an endpoint (the local emulator has no bucket subdomains).
+    s3: new S3Client({ ...common, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }),
   };
 }

@@ -1,0 +1,269 @@
+import { DECISION_ACTIONS, type Decision, GENESIS_HASH, hashDecision } from '../domain/decision';
+import { decisionSk, TABLE_KEYS } from '../table-layout';
+
+/**
+ * Checks the hash chains of an export whose decisions come in any order, spread over any number of
+ * files. Per decision it keeps only what the links need (two hashes, the time, the action), never the
+ * item, so 100,000 decisions take a few tens of megabytes.
+ */
+
+/** A broken link, naming the item it is about. */
+export interface ChainIssue {
+  credentialId: string;
+  seq: number;
+  /** ISO time of the decision, when it is in the export. */
+  at?: string;
+  pk: string;
+  sk?: string;
+  /** Where it was read (file:line), when it was read. */
+  where?: string;
+  problem: string;
+}
+
+/** What is kept per decision: `at` as epoch ms, where it was read as a file number and line. */
+export interface ChainLink {
+  hash: string;
+  prevHash: string;
+  at: number;
+  action: string;
+  file: number;
+  line: number;
+}
+
+/** The last known STATE of a credential, as far as the report needs it. */
+export interface StateSummary {
+  seq: number;
+  lastHash: string;
+  status: string;
+  owner: string;
+  deadlineAt?: string;
+  updatedAt: string;
+}
+
+export interface ChainVerdict {
+  credentials: number;
+  decisions: number;
+  /** The same decision seen again (several exports under one prefix): counted once. */
+  duplicates: number;
+  issues: ChainIssue[];
+}
+
+export class ChainChecker {
+  private readonly links = new Map<string, Map<number, ChainLink>>();
+  private readonly states = new Map<string, StateSummary>();
+  private readonly issues: ChainIssue[] = [];
+  private readonly files: string[] = [];
+  private readonly fileIndex = new Map<string, number>();
+  private duplicates = 0;
+  private decisionCount = 0;
+
+  /** One decision item as exported (with `pk` and `sk`); false when it is not a new decision (a duplicate or unusable). */
+  addDecision(item: Record<string, unknown>, file: string, line: number): boolean {
+    const where = `${file}:${line}`;
+    const { [TABLE_KEYS.partitionKey]: pk, [TABLE_KEYS.sortKey]: sk, ...rest } = item;
+    const decision = rest as unknown as Decision;
+    const credentialId =
+      typeof decision.credentialId === 'string' ? decision.credentialId : String(pk).replace(/^CRED#/, '');
+    const named = { credentialId, pk: String(pk), sk: String(sk), where };
+    const missing = ['credentialId', 'at', 'action', 'hash', 'prevHash'].filter(
+      (name) => typeof (rest as Record<string, unknown>)[name] !== 'string',
+    );
+    if (!Number.isInteger(decision.seq) || decision.seq < 1) missing.push('seq');
+    if (missing.length > 0) {
+      this.issues.push({
+        ...named,
+        seq: Number(decision.seq) || 0,
+        problem: `not a decision: ${missing.join(', ')} missing or mistyped`,
+      });
+      return false;
+    }
+    const where2 = { ...named, seq: decision.seq, at: decision.at };
+    if (`CRED#${decision.credentialId}` !== pk) {
+      this.issues.push({ ...where2, problem: `credentialId does not match its key ${String(pk)}` });
+    }
+    if (hashDecision(decision) !== decision.hash) {
+      this.issues.push({
+        ...where2,
+        problem: 'hash does not match the content (altered after it was written)',
+      });
+    }
+    let chain = this.links.get(credentialId);
+    if (!chain) {
+      chain = new Map();
+      this.links.set(credentialId, chain);
+    }
+    const seen = chain.get(decision.seq);
+    if (seen) {
+      if (seen.hash === decision.hash) {
+        this.duplicates += 1;
+      } else {
+        this.issues.push({
+          ...where2,
+          problem: `two different decisions with seq ${decision.seq} (the other at ${this.where(seen)})`,
+        });
+      }
+      return false;
+    }
+    this.decisionCount += 1;
+    chain.set(decision.seq, {
+      hash: decision.hash,
+      prevHash: decision.prevHash,
+      at: Date.parse(decision.at),
+      // Interned: the same few strings for every decision, not one copy each.
+      action: internAction(decision.action),
+      file: this.fileNumber(file),
+      line,
+    });
+    return true;
+  }
+
+  /** One STATE item; the latest (by `updatedAt`) of a credential is kept. */
+  addState(item: Record<string, unknown>): void {
+    const credentialId = String(item.credentialId ?? String(item.pk).replace(/^CRED#/, ''));
+    const state: StateSummary = {
+      seq: Number(item.seq ?? 0),
+      lastHash: String(item.lastHash ?? ''),
+      status: String(item.status ?? ''),
+      owner: String(item.owner ?? ''),
+      ...(typeof item.deadlineAt === 'string' && { deadlineAt: item.deadlineAt }),
+      updatedAt: String(item.updatedAt ?? ''),
+    };
+    const known = this.states.get(credentialId);
+    if (
+      !known ||
+      known.updatedAt < state.updatedAt ||
+      (known.updatedAt === state.updatedAt && known.seq < state.seq)
+    ) {
+      this.states.set(credentialId, state);
+    }
+  }
+
+  private fileNumber(file: string): number {
+    let n = this.fileIndex.get(file);
+    if (n === undefined) {
+      n = this.files.length;
+      this.files.push(file);
+      this.fileIndex.set(file, n);
+    }
+    return n;
+  }
+
+  private where(link: ChainLink): string {
+    return `${this.files[link.file]}:${link.line}`;
+  }
+
+  /** Drops the chains and states once the verdict and the aggregates are taken. */
+  release(): void {
+    this.links.clear();
+    this.states.clear();
+  }
+
+  /** The latest state of each credential seen. */
+  stateSummaries(): ReadonlyMap<string, StateSummary> {
+    return this.states;
+  }
+
+  /** Each credential's decisions, oldest first (only after every item was added). */
+  *chains(): Generator<[string, ChainLink[]]> {
+    for (const [credentialId, chain] of this.links) {
+      yield [credentialId, [...chain.entries()].sort(([a], [b]) => a - b).map(([, link]) => link)];
+    }
+  }
+
+  /** Checks the links once every item was added: seq 1..n without a gap, each prevHash the hash before, the state's tip. */
+  finish(): ChainVerdict {
+    const issues = [...this.issues];
+    for (const [credentialId, chain] of this.links) {
+      const pk = `CRED#${credentialId}`;
+      const top = Math.max(...chain.keys());
+      for (let seq = 1; seq <= top; seq += 1) {
+        const link = chain.get(seq);
+        if (!link) {
+          const next = nextPresent(chain, seq, top);
+          const after = next && { seq: next.seq, where: this.where(next.link) };
+          issues.push({
+            credentialId,
+            seq,
+            pk,
+            problem: `decision seq ${seq} is missing (removed from the record${after ? `; seq ${after.seq} at ${after.where} follows` : ''})`,
+          });
+          continue;
+        }
+        const at = new Date(link.at).toISOString();
+        const named = { credentialId, seq, at, pk, sk: decisionSk(at, seq), where: this.where(link) };
+        const previous = seq === 1 ? { hash: GENESIS_HASH } : chain.get(seq - 1);
+        if (previous && link.prevHash !== previous.hash) {
+          issues.push({
+            ...named,
+            problem:
+              seq === 1
+                ? 'prevHash of the first decision is not the genesis hash'
+                : `prevHash does not match the hash of seq ${seq - 1}`,
+          });
+        }
+      }
+      const state = this.states.get(credentialId);
+      const tip = chain.get(top);
+      if (state && state.seq > top) {
+        issues.push({
+          credentialId,
+          seq: top + 1,
+          pk,
+          sk: 'STATE',
+          problem: `the state says ${state.seq} decisions but the export has up to seq ${top} (the latest are missing)`,
+        });
+      } else if (state && state.seq === top && tip && state.lastHash !== tip.hash) {
+        issues.push({
+          credentialId,
+          seq: top,
+          pk,
+          sk: 'STATE',
+          problem: `the state's lastHash does not match the hash of seq ${top}`,
+        });
+      }
+    }
+    for (const [credentialId, state] of this.states) {
+      if (state.seq > 0 && !this.links.has(credentialId)) {
+        issues.push({
+          credentialId,
+          seq: 1,
+          pk: `CRED#${credentialId}`,
+          sk: 'STATE',
+          problem: `the state says ${state.seq} decisions but the export has none`,
+        });
+      }
+    }
+    issues.sort((a, b) =>
+      a.credentialId === b.credentialId ? a.seq - b.seq : a.credentialId < b.credentialId ? -1 : 1,
+    );
+    return {
+      credentials: new Set([...this.links.keys(), ...this.states.keys()]).size,
+      decisions: this.decisionCount,
+      duplicates: this.duplicates,
+      issues,
+    };
+  }
+}
+
+function nextPresent(chain: Map<number, ChainLink>, after: number, top: number) {
+  for (let seq = after + 1; seq <= top; seq += 1) {
+    const link = chain.get(seq);
+    if (link) return { seq, link };
+  }
+  return undefined;
+}
+
+const ACTION_NAMES = new Map<string, string>(DECISION_ACTIONS.map((a) => [a, a]));
+
+function internAction(action: string): string {
+  return ACTION_NAMES.get(action) ?? action;
+}
+
+/** `credentialId#seq` of each decision an issue is about, for the report's chainOk column. */
+export function brokenKeys(issues: readonly ChainIssue[]): Set<string> {
+  return new Set(issues.map((issue) => decisionKey(issue.credentialId, issue.seq)));
+}
+
+export function decisionKey(credentialId: string, seq: number): string {
+  return `${credentialId}#${seq}`;
+}

@@ -1,0 +1,219 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  brokenKeys,
+  ChainChecker,
+  type ChainVerdict,
+  type ChainChecker as Checker,
+  decisionKey,
+} from './chain-check';
+import { CSV_COLUMNS, csvLine, decisionCsvLine } from './decisions-csv';
+import {
+  describeSource,
+  type ExportFile,
+  type ExportSource,
+  itemKind,
+  listExportFiles,
+  type ReadExportOptions,
+  readExportFiles,
+} from './export-reader';
+import { type Approval, renderReportHtml } from './report-html';
+
+const DAY_MS = 86_400_000;
+
+export interface VerifyResult {
+  source: string;
+  files: number;
+  /** Items read (decisions, states and others, duplicates included). */
+  items: number;
+  verdict: ChainVerdict;
+}
+
+/** Checks every hash chain of an export in one streaming pass. */
+export async function verifyExport(
+  source: ExportSource,
+  options: ReadExportOptions = {},
+): Promise<VerifyResult> {
+  const files = await listExportFiles(source, options);
+  const { verdict, items } = await checkFiles(files, () => {});
+  return { source: describeSource(source), files: files.length, items, verdict };
+}
+
+export interface ReportOptions extends ReadExportOptions {
+  /** When overdue is judged. @default now */
+  now?: Date;
+  /** Approvals listed in the HTML (the latest). @default 500 */
+  approvalsLimit?: number;
+  /** Chain problems listed in the HTML. @default 200 */
+  issueLimit?: number;
+}
+
+export interface ReportResult extends VerifyResult {
+  csvPath: string;
+  htmlPath: string;
+  rows: number;
+}
+
+/**
+ * Writes `decisions.csv` and `report.html` into `outDir`. Two streaming passes over the export: the
+ * first checks the chains and counts (per day, per owner, a capped list of approvals), the second
+ * writes the CSV rows with their chain verdict. Memory grows with the number of decisions (two hashes
+ * each), not with their size.
+ */
+export async function writeEvidenceReport(
+  source: ExportSource,
+  outDir: string,
+  options: ReportOptions = {},
+): Promise<ReportResult> {
+  const now = options.now ?? new Date();
+  const approvalsLimit = options.approvalsLimit ?? 500;
+  const files = await listExportFiles(source, options);
+  const decisionsByDay = new Map<string, Map<string, number>>();
+  const approvals = new ApprovalList(approvalsLimit);
+  const { verdict, items, checker } = await checkFiles(files, (item) => {
+    const day = typeof item.at === 'string' ? item.at.slice(0, 10) : 'unknown';
+    const action = String(item.action);
+    let counts = decisionsByDay.get(day);
+    if (!counts) {
+      counts = new Map();
+      decisionsByDay.set(day, counts);
+    }
+    counts.set(action, (counts.get(action) ?? 0) + 1);
+    const evidence = (item.evidence ?? {}) as Record<string, unknown>;
+    if ((action === 'reauthorize' || action === 'exempt') && evidence.approver) {
+      approvals.add({
+        at: String(item.at),
+        approver: String(evidence.approver),
+        credentialId: String(item.credentialId),
+        reason: String(item.reason ?? ''),
+        until: String(evidence.until ?? ''),
+      });
+    }
+  });
+
+  const overdueByOwner = new Map<string, number>();
+  for (const state of checker.stateSummaries().values()) {
+    if (state.status === 'pending' && state.deadlineAt && Date.parse(state.deadlineAt) < now.getTime()) {
+      overdueByOwner.set(state.owner, (overdueByOwner.get(state.owner) ?? 0) + 1);
+    }
+  }
+  const byDaysToReauthorize = timeToReauthorize(checker);
+  // The chains are not needed past this point: the CSV pass runs without them.
+  checker.release();
+  await mkdir(outDir, { recursive: true });
+  const csvPath = join(outDir, 'decisions.csv');
+  const rows = await writeCsv(files, csvPath, brokenKeys(verdict.issues));
+  const htmlPath = join(outDir, 'report.html');
+  await writeFile(
+    htmlPath,
+    renderReportHtml({
+      source: describeSource(source),
+      generatedAt: now.toISOString(),
+      files: files.length,
+      credentials: verdict.credentials,
+      decisions: verdict.decisions,
+      issues: verdict.issues,
+      issueLimit: options.issueLimit ?? 200,
+      decisionsByDay,
+      timeToReauthorize: byDaysToReauthorize,
+      overdueByOwner,
+      approvals: approvals.latest(),
+      approvalsTotal: approvals.total,
+    }),
+  );
+  return { source: describeSource(source), files: files.length, items, verdict, csvPath, htmlPath, rows };
+}
+
+async function checkFiles(
+  files: readonly ExportFile[],
+  onNewDecision: (item: Record<string, unknown>) => void,
+): Promise<{ verdict: ChainVerdict; items: number; checker: Checker }> {
+  const checker = new ChainChecker();
+  let items = 0;
+  for await (const { file, line, item } of readExportFiles(files)) {
+    items += 1;
+    const kind = itemKind(item);
+    if (kind === 'decision') {
+      if (checker.addDecision(item, file, line)) onNewDecision(item);
+    } else if (kind === 'state') {
+      checker.addState(item);
+    }
+  }
+  return { verdict: checker.finish(), items, checker };
+}
+
+async function writeCsv(
+  files: readonly ExportFile[],
+  path: string,
+  broken: ReadonlySet<string>,
+): Promise<number> {
+  const out = createWriteStream(path);
+  const written = new Set<string>();
+  const write = async (text: string) => {
+    if (!out.write(text)) await once(out, 'drain');
+  };
+  try {
+    await write(csvLine(CSV_COLUMNS));
+    for await (const { item } of readExportFiles(files)) {
+      if (itemKind(item) !== 'decision') continue;
+      const key = decisionKey(String(item.credentialId), Number(item.seq));
+      if (written.has(key)) continue;
+      written.add(key);
+      await write(decisionCsvLine(item, !broken.has(key)));
+    }
+  } finally {
+    out.end();
+    await once(out, 'close');
+  }
+  return written.size;
+}
+
+/** Days from each flag to the reauthorize that answered it, bucketed. */
+export function timeToReauthorize(checker: Checker): { label: string; count: number }[] {
+  const buckets = [
+    { label: '<1', max: 1, count: 0 },
+    { label: '1', max: 2, count: 0 },
+    { label: '2', max: 3, count: 0 },
+    { label: '3', max: 4, count: 0 },
+    { label: '4-7', max: 8, count: 0 },
+    { label: '8-14', max: 15, count: 0 },
+    { label: '15-30', max: 31, count: 0 },
+    { label: '31-60', max: 61, count: 0 },
+    { label: '>60', max: Number.POSITIVE_INFINITY, count: 0 },
+  ];
+  for (const [, chain] of checker.chains()) {
+    let flaggedAt: number | undefined;
+    for (const link of chain) {
+      if (link.action === 'flag') flaggedAt ??= link.at;
+      else if (link.action === 'reauthorize' && flaggedAt !== undefined) {
+        const days = (link.at - flaggedAt) / DAY_MS;
+        const bucket = buckets.find((b) => days < b.max);
+        if (bucket) bucket.count += 1;
+        flaggedAt = undefined;
+      } else if (['disable', 'delete', 'exempt', 'rotate'].includes(link.action)) flaggedAt = undefined;
+    }
+  }
+  return buckets.map(({ label, count }) => ({ label, count }));
+}
+
+/** The latest `limit` approvals, by time, in bounded memory. */
+class ApprovalList {
+  private items: Approval[] = [];
+  total = 0;
+  constructor(private readonly limit: number) {}
+  add(approval: Approval): void {
+    this.total += 1;
+    this.items.push(approval);
+    if (this.items.length >= this.limit * 2) this.trim();
+  }
+  latest(): Approval[] {
+    this.trim();
+    return this.items;
+  }
+  private trim(): void {
+    this.items.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+    this.items.length = Math.min(this.items.length, this.limit);
+  }
+}

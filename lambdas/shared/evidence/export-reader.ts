@@ -1,0 +1,189 @@
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { STATE_SK } from '../table-layout';
+import { fromItem } from './dynamodb-json';
+
+/**
+ * Reads DynamoDB table exports in the DYNAMODB_JSON format, one item at a time: each data file is
+ * gzipped, one JSON object per line — `{"Item": {…}}` in a full export, `{"Keys": {…}, "NewImage":
+ * {…}, "OldImage": {…}}` in an incremental one. Nothing is held beyond the line being read.
+ */
+
+/** Where an export lives: a local directory, or an S3 bucket and prefix. */
+export type ExportSource = { kind: 'dir'; path: string } | { kind: 's3'; bucket: string; prefix: string };
+
+/** A line that is not a DynamoDB JSON export record; the message names the file and line. */
+export class ExportFormatError extends Error {
+  override readonly name = 'ExportFormatError';
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${file}${line > 0 ? `:${line}` : ''}: ${message}`, options);
+  }
+}
+
+/** `s3://bucket/prefix` or a directory path. */
+export function parseExportSource(text: string): ExportSource {
+  const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(text);
+  if (s3) return { kind: 's3', bucket: s3[1] as string, prefix: s3[2] ?? '' };
+  return { kind: 'dir', path: text };
+}
+
+export function describeSource(source: ExportSource): string {
+  return source.kind === 's3' ? `s3://${source.bucket}/${source.prefix}` : source.path;
+}
+
+/** One item of the export, plain JS values, with where it was read. */
+export interface ExportRecord {
+  file: string;
+  line: number;
+  item: Record<string, unknown>;
+}
+
+export type ItemKind = 'decision' | 'state' | 'other';
+
+/** Decision (`sk = DECISION#…`), state (`sk = STATE`) or anything else (export records, `pk = EXPORT#…`). */
+export function itemKind(item: Record<string, unknown>): ItemKind {
+  const sk = item.sk;
+  if (typeof sk === 'string' && typeof item.pk === 'string' && item.pk.startsWith('CRED#')) {
+    if (sk.startsWith('DECISION#')) return 'decision';
+    if (sk === STATE_SK) return 'state';
+  }
+  return 'other';
+}
+
+export interface ReadExportOptions {
+  /** Needed for an `s3://` source; the caller builds it (one client per process). */
+  s3?: S3Client;
+}
+
+/** A data file of the export: its name (key or path) and how to open it. */
+export interface ExportFile {
+  name: string;
+  open(): Promise<Readable>;
+}
+
+/**
+ * The data files of an export, sorted by name: under a directory, every `*.gz` in a `data/` folder
+ * (`AWSDynamoDB/<exportId>/data/…`) and any `*.json.gz`; under an S3 prefix, the same keys.
+ */
+export async function listExportFiles(
+  source: ExportSource,
+  options: ReadExportOptions = {},
+): Promise<ExportFile[]> {
+  if (source.kind === 'dir') {
+    const entries = await readdir(source.path, { recursive: true, withFileTypes: true });
+    return entries
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name))
+      .filter((path) => isDataFile(relative(source.path, path).split(sep).join('/')))
+      .sort()
+      .map((path) => ({ name: path, open: async () => createReadStream(path) }));
+  }
+  const { s3 } = options;
+  if (!s3) throw new Error('an s3:// export needs an S3 client');
+  const keys: string[] = [];
+  for await (const page of paginateListObjectsV2(
+    { client: s3 },
+    { Bucket: source.bucket, Prefix: source.prefix },
+  )) {
+    for (const object of page.Contents ?? []) if (object.Key && isDataFile(object.Key)) keys.push(object.Key);
+  }
+  return keys.sort().map((key) => ({
+    name: `s3://${source.bucket}/${key}`,
+    open: async () => {
+      const { Body } = await s3.send(new GetObjectCommand({ Bucket: source.bucket, Key: key }));
+      if (!Body) throw new Error(`s3://${source.bucket}/${key}: empty GetObject body`);
+      return Body as Readable;
+    },
+  }));
+}
+
+function isDataFile(path: string): boolean {
+  return path.endsWith('.json.gz') || (path.endsWith('.gz') && /(^|\/)data\/[^/]+$/.test(path));
+}
+
+/** Every item of the given files, in file order then line order; deletions (no NewImage) are skipped. */
+export async function* readExportFiles(files: readonly ExportFile[]): AsyncGenerator<ExportRecord> {
+  for (const file of files) yield* readExportFile(file);
+}
+
+/** Every item of the export at `source`. */
+export async function* readExport(
+  source: ExportSource,
+  options: ReadExportOptions = {},
+): AsyncGenerator<ExportRecord> {
+  yield* readExportFiles(await listExportFiles(source, options));
+}
+
+async function* readExportFile(file: ExportFile): AsyncGenerator<ExportRecord> {
+  const raw = await file.open();
+  const gunzip = createGunzip();
+  let failure: Error | undefined;
+  const fail = (error: Error) => {
+    failure ??= new ExportFormatError(file.name, 0, `cannot read: ${error.message}`, { cause: error });
+    gunzip.destroy();
+  };
+  raw.on('error', fail);
+  gunzip.on('error', fail);
+  const lines = createInterface({ input: raw.pipe(gunzip), crlfDelay: Number.POSITIVE_INFINITY });
+  let line = 0;
+  try {
+    for await (const text of lines) {
+      line += 1;
+      if (text.trim() === '') continue;
+      const item = parseExportLine(text, file.name, line);
+      if (item) yield { file: file.name, line, item };
+    }
+  } catch (error) {
+    if (error instanceof ExportFormatError) throw error;
+    throw (
+      failure ??
+      new ExportFormatError(file.name, 0, `cannot read: ${(error as Error).message}`, { cause: error })
+    );
+  } finally {
+    lines.close();
+    raw.destroy();
+  }
+  if (failure) throw failure;
+}
+
+/** One line of a data file to its item, or undefined for an incremental deletion. */
+export function parseExportLine(
+  text: string,
+  file: string,
+  line: number,
+): Record<string, unknown> | undefined {
+  let record: unknown;
+  try {
+    record = JSON.parse(text);
+  } catch (error) {
+    throw new ExportFormatError(file, line, `not JSON (${(error as Error).message})`, { cause: error });
+  }
+  if (!record || typeof record !== 'object' || Array.isArray(record)) {
+    throw new ExportFormatError(file, line, 'not a JSON object');
+  }
+  const { Item, NewImage, Keys } = record as Record<string, unknown>;
+  const image = Item ?? NewImage;
+  if (image === undefined) {
+    if (Keys !== undefined) return undefined;
+    throw new ExportFormatError(
+      file,
+      line,
+      'neither "Item" (full export) nor "Keys"/"NewImage" (incremental)',
+    );
+  }
+  try {
+    return fromItem(image);
+  } catch (error) {
+    throw new ExportFormatError(file, line, (error as Error).message, { cause: error });
+  }
+}

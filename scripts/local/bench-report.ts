@@ -1,0 +1,176 @@
+/**
+ * `npm run bench:report`: the evidence report over a synthetic export of 100,000 decisions (20,000
+ * credentials × 5, valid chains, gzipped data files of ~10,000 lines each, in a temp dir). The report
+ * and the verify run in a child process so its peak RSS, sampled every 50 ms, is theirs alone and not
+ * the generator's; fails when it reaches the bound or a valid chain is reported broken.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chainDecision, type DecisionAction, GENESIS_HASH } from '../../lambdas/shared/domain/decision';
+import { verifyExport, writeEvidenceReport } from '../../lambdas/shared/evidence/evidence-report';
+import { createExportWriter } from '../../lambdas/shared/evidence/export-writer';
+import { credentialPk, decisionSk } from '../../lambdas/shared/table-layout';
+
+const CREDENTIALS = 20_000;
+const PER_CREDENTIAL = 5;
+const LINES_PER_FILE = 10_000;
+const RSS_LIMIT_MB = 300;
+/**
+ * The child's V8 heap cap. Without one V8 collects lazily and RSS wanders (220–280 MB measured) with
+ * garbage, not with what is kept; under the cap a reader that held the export would die of OOM here.
+ */
+const HEAP_LIMIT_MB = 160;
+const ACTIONS: DecisionAction[] = ['flag', 'notify', 'remind', 'reauthorize', 'rotate'];
+const DAY_MS = 86_400_000;
+
+/** Writes the export: each credential's decisions and its state, the decisions spread over files out of order. */
+async function generate(root: string): Promise<void> {
+  const writer = createExportWriter(root, { exportId: '01763000000000-bench000' });
+  let batch: Record<string, unknown>[] = [];
+  const start = Date.UTC(2026, 5, 1);
+  for (let c = 0; c < CREDENTIALS; c += 1) {
+    const account = String(100000000000 + (c % 40));
+    const credentialId = `${account}:access-key:AKIA${String(c).padStart(16, '0')}`;
+    const owner = `U${String(c % 500).padStart(4, '0')}`;
+    let previous = { seq: 0, lastHash: GENESIS_HASH };
+    let at = start + (c % 150) * DAY_MS;
+    for (const action of ACTIONS.slice(0, PER_CREDENTIAL)) {
+      at += (1 + (c % 9)) * 3_600_000 * (action === 'reauthorize' ? 24 : 1);
+      const decision = chainDecision(
+        {
+          credentialId,
+          accountId: account,
+          kind: 'access-key',
+          principal: `svc-${c % 2000}`,
+          owner,
+          action,
+          reason: `${action}: unused for ${90 + (c % 60)} days, "synthetic"`,
+          actor: action === 'reauthorize' ? `slack:${owner}` : 'system:scan',
+          at: new Date(at).toISOString(),
+          mode: 'enforce',
+          policyId: 'sha256:0123456789abcdef',
+          evidence:
+            action === 'reauthorize'
+              ? { approver: `slack:${owner}`, until: new Date(at + 90 * DAY_MS).toISOString(), days: 90 }
+              : { idleDays: 90 + (c % 60), lastUsedAt: null, triggers: ['idle'], tier: 'standard' },
+        },
+        previous,
+      );
+      previous = { seq: decision.seq, lastHash: decision.hash };
+      batch.push({ pk: credentialPk(credentialId), sk: decisionSk(decision.at, decision.seq), ...decision });
+    }
+    batch.push({
+      pk: credentialPk(credentialId),
+      sk: 'STATE',
+      credentialId,
+      accountId: account,
+      stateAccountId: account,
+      kind: 'access-key',
+      owner,
+      status: c % 10 === 0 ? 'pending' : 'active',
+      triggers: c % 10 === 0 ? ['idle'] : [],
+      ...(c % 10 === 0 && { deadlineAt: new Date(at - 30 * DAY_MS).toISOString() }),
+      seq: previous.seq,
+      lastHash: previous.lastHash,
+      updatedAt: new Date(at).toISOString(),
+    });
+    if (batch.length >= LINES_PER_FILE) {
+      // Reversed, so a chain's decisions are read newest first.
+      await writer.addFile(batch.reverse());
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await writer.addFile(batch.reverse());
+  await writer.close();
+}
+
+/** In the child: report then verify, sampling RSS; prints one JSON line. */
+async function measure(root: string): Promise<void> {
+  const baseline = process.memoryUsage().rss;
+  let peak = baseline;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
+  const source = { kind: 'dir', path: root } as const;
+  const t0 = performance.now();
+  const report = await writeEvidenceReport(source, join(root, 'report'));
+  const t1 = performance.now();
+  const verify = await verifyExport(source);
+  const t2 = performance.now();
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  const csvBytes = (await stat(report.csvPath)).size;
+  const htmlBytes = (await stat(report.htmlPath)).size;
+  console.log(
+    JSON.stringify({
+      files: report.files,
+      items: report.items,
+      credentials: report.verdict.credentials,
+      decisions: report.verdict.decisions,
+      reportIssues: report.verdict.issues.length,
+      verifyIssues: verify.verdict.issues.length,
+      rows: report.rows,
+      csvBytes,
+      htmlBytes,
+      reportMs: Math.round(t1 - t0),
+      verifyMs: Math.round(t2 - t1),
+      peakRssMb: Math.round(peak / 1024 / 1024),
+      baselineRssMb: Math.round(baseline / 1024 / 1024),
+    }),
+  );
+}
+
+async function run(): Promise<number> {
+  const root = await mkdtemp(join(tmpdir(), 'reauth-bench-report-'));
+  try {
+    const g0 = performance.now();
+    await generate(root);
+    console.log(
+      `Generated ${CREDENTIALS * PER_CREDENTIAL} decisions (${CREDENTIALS} credentials × ${PER_CREDENTIAL}) and ${CREDENTIALS} states in ${Math.round(performance.now() - g0)} ms`,
+    );
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--measure', root],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+    if (code !== 0) throw new Error(`the measuring process exited ${code}`);
+    const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}');
+    console.log(
+      [
+        `Export: ${result.files} files, ${result.items} items, ${result.credentials} credentials, ${result.decisions} decisions`,
+        `report: ${result.reportMs} ms (decisions.csv ${result.rows} rows, ${(result.csvBytes / 1e6).toFixed(1)} MB; report.html ${(result.htmlBytes / 1e3).toFixed(0)} kB)`,
+        `verify: ${result.verifyMs} ms`,
+        `chain problems: report ${result.reportIssues}, verify ${result.verifyIssues}`,
+        `peak RSS (report + verify, sampled every 50 ms): ${result.peakRssMb} MB (bound ${RSS_LIMIT_MB} MB; ${result.baselineRssMb} MB before reading; heap capped at ${HEAP_LIMIT_MB} MB)`,
+      ].join('\n'),
+    );
+    const failures = [
+      result.decisions !== CREDENTIALS * PER_CREDENTIAL && 'not every decision was read',
+      (result.reportIssues > 0 || result.verifyIssues > 0) && 'valid chains reported broken',
+      result.rows !== CREDENTIALS * PER_CREDENTIAL && 'the CSV is missing rows',
+      result.peakRssMb >= RSS_LIMIT_MB &&
+        `peak RSS ${result.peakRssMb} MB reached the ${RSS_LIMIT_MB} MB bound`,
+    ].filter(Boolean);
+    for (const failure of failures) console.error(`FAIL: ${failure}`);
+    return failures.length === 0 ? 0 : 1;
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+const measureAt = process.argv.indexOf('--measure');
+if (measureAt >= 0) {
+  await measure(process.argv[measureAt + 1] as string);
+} else {
+  process.exitCode = await run();
+}

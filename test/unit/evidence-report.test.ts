@@ -1,0 +1,114 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { chainDecision, GENESIS_HASH } from '../../lambdas/shared/domain/decision';
+import { csvField, csvLine } from '../../lambdas/shared/evidence/decisions-csv';
+import { writeEvidenceReport } from '../../lambdas/shared/evidence/evidence-report';
+import { createExportWriter } from '../../lambdas/shared/evidence/export-writer';
+import { escapeHtml } from '../../lambdas/shared/evidence/report-html';
+import { credentialPk, decisionSk } from '../../lambdas/shared/table-layout';
+
+describe('CSV escaping', () => {
+  it('quotes fields with commas, quotes, line breaks or edge spaces and leaves the rest alone', () => {
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "yes"')).toBe('"say ""yes"""');
+    expect(csvField('two\nlines')).toBe('"two\nlines"');
+    expect(csvField(' padded')).toBe('" padded"');
+    expect(csvField(null)).toBe('');
+    expect(csvField(7)).toBe('7');
+    expect(csvLine(['a', 'b,c', true])).toBe('a,"b,c",true\r\n');
+  });
+});
+
+describe('HTML escaping', () => {
+  it('escapes the five characters that can break out of text or an attribute', () => {
+    expect(escapeHtml(`<script>alert("x")</script> & 'y'`)).toBe(
+      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;',
+    );
+  });
+});
+
+describe('the evidence report', () => {
+  it('writes one CSV row per decision and a self-contained page with each chart and the approvals', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'reauth-report-'));
+    const credentialId = '123456789012:access-key:AKIAREPORT';
+    const hostile = '<img src=x onerror=alert(1)>, "quoted"';
+    const steps = [
+      {
+        action: 'flag',
+        at: '2026-11-01T09:00:00.000Z',
+        reason: 'unused for 120 days',
+        evidence: { triggers: ['idle', 'max-age'] },
+      },
+      { action: 'notify', at: '2026-11-01T09:05:00.000Z', reason: 'told U042', evidence: {} },
+      {
+        action: 'reauthorize',
+        at: '2026-11-04T10:00:00.000Z',
+        reason: hostile,
+        evidence: { approver: 'slack:U<b>', until: '2027-02-02T10:00:00.000Z' },
+      },
+    ] as const;
+    let previous = { seq: 0, lastHash: GENESIS_HASH };
+    const items = steps.map((step) => {
+      const decision = chainDecision(
+        {
+          credentialId,
+          accountId: '123456789012',
+          kind: 'access-key',
+          principal: 'svc-report',
+          owner: 'U042',
+          actor: 'system:scan',
+          mode: 'report',
+          policyId: 'sha256:0123456789abcdef',
+          ...step,
+          evidence: { ...step.evidence },
+        },
+        previous,
+      );
+      previous = { seq: decision.seq, lastHash: decision.hash };
+      return { pk: credentialPk(credentialId), sk: decisionSk(decision.at, decision.seq), ...decision };
+    });
+    const overdue = {
+      pk: credentialPk('123456789012:secret:late'),
+      sk: 'STATE',
+      credentialId: '123456789012:secret:late',
+      owner: 'owner<&>',
+      status: 'pending',
+      deadlineAt: '2026-11-10T00:00:00.000Z',
+      seq: 0,
+      lastHash: GENESIS_HASH,
+      updatedAt: '2026-11-03T00:00:00.000Z',
+    };
+    const writer = createExportWriter(root);
+    await writer.addFile([...items, overdue]);
+    await writer.close();
+    const out = join(root, 'out');
+
+    const result = await writeEvidenceReport({ kind: 'dir', path: root }, out, {
+      now: new Date('2026-11-20T00:00:00.000Z'),
+    });
+
+    expect(result).toMatchObject({ rows: 3, verdict: { issues: [] } });
+    const csv = (await readFile(join(out, 'decisions.csv'), 'utf8')).split('\r\n');
+    expect(csv[0]).toBe(
+      'credentialId,accountId,kind,principal,owner,seq,at,action,actor,reason,mode,policyId,approver,until,triggers,hash,chainOk',
+    );
+    expect(csv[1]).toContain(',1,2026-11-01T09:00:00.000Z,flag,system:scan,unused for 120 days,report,');
+    expect(csv[1]).toMatch(/,idle;max-age,[0-9a-f]{64},true$/);
+    expect(csv[3]).toContain(`,"<img src=x onerror=alert(1)>, ""quoted""",report,`);
+    expect(csv[3]).toContain(',slack:U<b>,2027-02-02T10:00:00.000Z,');
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('Hash chains intact: all 2 chains, 3 decisions.');
+    for (const chart of ['decisions-by-day', 'time-to-reauthorize', 'overdue-by-owner']) {
+      expect(html).toMatch(new RegExp(`<svg data-chart="${chart}"[^>]*>.*?<rect`, 's'));
+    }
+    expect(html).toContain('<title>3: 1 requests</title>');
+    expect(html).toContain('owner&lt;&amp;&gt;');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;, &quot;quoted&quot;');
+    expect(html).toContain('slack:U&lt;b&gt;');
+    expect(html).not.toContain('<img');
+    expect(html).not.toMatch(/<script|<link|@import|src="http/);
+  });
+});
