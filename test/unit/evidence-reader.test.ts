@@ -88,13 +88,13 @@ describe('reading a DynamoDB export (DYNAMODB_JSON)', () => {
 
   it('names the file and line of a malformed line', async () => {
     const root = await exportDir({
-      'x/data/c.json.gz': `${FULL_LINE}\n{"Item": {"pk": {"S": "a"}, "seq": {"N": "x"}}}\n`,
+      'x/data/c.json.gz': `${FULL_LINE}\n{"Item": {"pk": {"S": "a"}, "seq": {"Q": "x"}}}\n`,
     });
 
     const error = await readAll(root).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ExportFormatError);
-    expect((error as Error).message).toMatch(/x\/data\/c\.json\.gz:2: seq: "x" is not a number/);
+    expect((error as Error).message).toMatch(/x\/data\/c\.json\.gz:2: Unsupported type passed: Q/);
   });
 
   it('names the file and line of a line that is not JSON, and of a corrupt gzip file', async () => {

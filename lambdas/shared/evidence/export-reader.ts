@@ -4,9 +4,10 @@ import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { STATE_SK } from '../table-layout';
-import { fromItem } from './dynamodb-json';
 
 /**
  * Reads DynamoDB table exports in the DYNAMODB_JSON format, one item at a time: each data file is
@@ -182,7 +183,7 @@ export function parseExportLine(
     );
   }
   try {
-    return fromItem(image);
+    return unmarshall(image as Record<string, AttributeValue>);
   } catch (error) {
     throw new ExportFormatError(file, line, (error as Error).message, { cause: error });
   }

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { toItem } from './dynamodb-json';
+import { marshall } from '@aws-sdk/util-dynamodb';
 
 const gzipAsync = promisify(gzip);
 
@@ -69,7 +69,7 @@ export function createExportWriter(
 
 /** One line of a data file: `{"Item":…}` in a full export, `{"Keys":…,"NewImage":…}` in an incremental one. */
 export function exportLine(item: Record<string, unknown>, incremental = false): string {
-  const image = toItem(item);
+  const image = marshall(item, { removeUndefinedValues: true });
   if (!incremental) return `${JSON.stringify({ Item: image })}\n`;
   const { pk, sk } = image;
   return `${JSON.stringify({
