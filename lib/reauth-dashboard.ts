@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import {
   type Alarm,
   AlarmStatusWidget,
@@ -12,7 +12,7 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { CREDENTIAL_STATUSES } from '../lambdas/shared/domain/decision';
-import { METRICS_NAMESPACE } from '../lambdas/shared/metrics';
+import { METRICS_NAMESPACE, type MetricsService, type RunMetric } from '../lambdas/shared/metrics';
 
 /** Properties of a {@link ReauthDashboard}. */
 export interface ReauthDashboardProps {
@@ -25,9 +25,9 @@ export interface ReauthDashboardProps {
 const HOUR = Duration.hours(1);
 const DAY = Duration.days(1);
 
-function metric(
-  name: string,
-  service: string,
+function metric<S extends MetricsService>(
+  name: RunMetric<S> | 'Overdue',
+  service: S,
   dimensions: Record<string, string> = {},
   period = DAY,
 ): Metric {
@@ -67,7 +67,8 @@ export class ReauthDashboard extends Construct {
       fn.metricErrors({ period: HOUR, statistic: 'Sum', label: name }),
     );
     this.dashboard = new Dashboard(this, 'Dashboard', {
-      dashboardName: 'reauth',
+      // Dashboard names are unique in an account, across its regions.
+      dashboardName: `${Stack.of(this).stackName}-${Stack.of(this).region}`,
       defaultInterval: Duration.days(30),
       widgets: [
         [
@@ -104,10 +105,21 @@ export class ReauthDashboard extends Construct {
             width: 8,
           }),
           new GraphWidget({
-            title: 'Reauthorized, disabled, held back',
+            title: 'Reauthorized, disabled, rotated, held back',
             left: [
               metric('Reauthorized', 'reauth-slack'),
-              metric('Disabled', 'reauth-enforce'),
+              // At the deadline (enforce) or on the owner's Disable now (the Slack worker).
+              new MathExpression({
+                expression: 'deadline + owner',
+                usingMetrics: {
+                  deadline: metric('Disabled', 'reauth-enforce'),
+                  owner: metric('Disabled', 'reauth-slack-worker'),
+                },
+                label: 'Disabled',
+                period: DAY,
+              }),
+              metric('Rotated', 'reauth-slack-worker'),
+              metric('Restored', 'reauth-slack-worker'),
               metric('DisableCancelled', 'reauth-enforce'),
               metric('HeldBack', 'reauth-enforce'),
             ],

@@ -15,6 +15,7 @@ import { type PolicyConfig, policyIdOf } from '../lambdas/shared/domain/policy';
 import { enforceGrants, scanGrants } from './credential-permissions';
 import { DecisionTable } from './decision-table';
 import { bindExportRecords, bindTableExport, EvidenceBucket } from './evidence-bucket';
+import { ReauthDashboard } from './reauth-dashboard';
 import { bindSecretRead, bindTable, bundleFile } from './reauth-function';
 import { ScheduledJob } from './scheduled-job';
 import { SlackEndpoint } from './slack-endpoint';
@@ -56,6 +57,7 @@ export class ReauthStack extends Stack {
   /** The compliance exports of the decision table. */
   readonly evidence: EvidenceBucket;
   readonly exportJob: ScheduledJob<typeof ExportEnvSchema>;
+  readonly dashboard: ReauthDashboard;
 
   constructor(scope: Construct, id: string, props: ReauthStackProps) {
     super(scope, id, {
@@ -215,6 +217,19 @@ export class ReauthStack extends Stack {
       alarmTopic: this.alarmTopic,
     });
 
+    this.dashboard = new ReauthDashboard(this, 'Dashboard', {
+      functions: {
+        scan: this.scanJob.function.function,
+        enforce: this.enforceJob.function.function,
+        'slack endpoint': this.slackEndpoint.endpoint.function,
+        'slack worker': this.slackEndpoint.worker.function,
+        events: this.trustEvents.consumer.function,
+        export: this.exportJob.function.function,
+      },
+      // Every alarm above, wherever its construct made it.
+      alarms: this.node.findAll().filter((c): c is Alarm => c instanceof Alarm),
+    });
+
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', {
       description:
@@ -246,6 +261,11 @@ export class ReauthStack extends Stack {
       description:
         "The decision table's compliance exports (DynamoDB JSON), under exports/full/ and exports/incremental/",
       value: this.evidence.bucket.bucketName,
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      description:
+        'Credentials by state, findings, notifications, reauthorizations, disables, overdue, job errors and every alarm',
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.dashboard.dashboard.dashboardName}`,
     });
     new CfnOutput(this, 'PolicyId', {
       description: 'Recorded as policyId on every decision made under this policy',

@@ -4,20 +4,40 @@ import type { CredentialState } from './domain/decision';
 /** The CloudWatch namespace of reauth's metrics; the dashboard reads them from here. */
 export const METRICS_NAMESPACE = 'reauth';
 
-/** What a run did, by metric name, e.g. `{ Findings: 12, Disabled: 1 }`. Counts, one flush per run. */
-export type RunCounts = Record<string, number>;
+/**
+ * Every count each reauth function publishes, by its service name: the one list the handlers publish
+ * from and the dashboard reads from, so a graph cannot name a metric nobody writes.
+ */
+export const RUN_METRICS = {
+  'reauth-scan': ['Findings', 'DecisionsRecorded', 'Notified'],
+  'reauth-enforce': ['Notified', 'Reminded', 'Escalated', 'Disabled', 'DisableCancelled', 'HeldBack'],
+  'reauth-slack': ['Clicks', 'UnsignedRequests', 'Reauthorized'],
+  'reauth-slack-worker': ['Disabled', 'Rotated', 'Restored', 'JobsFailed'],
+  'reauth-events': ['Events', 'EventsFailed', 'RequestsOpened'],
+} as const;
+
+export type MetricsService = keyof typeof RUN_METRICS;
+export type RunMetric<S extends MetricsService> = (typeof RUN_METRICS)[S][number];
+
+/** What a run did, by metric name, e.g. `{ Findings: 12 }`. Counts, one flush per run. */
+export type RunCounts<S extends MetricsService> = Partial<Record<RunMetric<S>, number>>;
+
+/** Published by the scan with its counts: credentials by `status` (a dimension), and how many are overdue. */
+export const STATE_METRICS = ['Credentials', 'Overdue'] as const;
 
 /**
  * Publishes one run's counts as CloudWatch metrics in Embedded Metric Format (a log line, no API
  * call), and, when given, the account's credentials by status and how many are overdue.
  */
-export function publishRunMetrics(
-  service: string,
-  counts: RunCounts,
+export function publishRunMetrics<S extends MetricsService>(
+  service: S,
+  counts: RunCounts<S>,
   states?: { values: Iterable<CredentialState>; now: Date },
 ): void {
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service });
-  for (const [name, value] of Object.entries(counts)) metrics.addMetric(name, MetricUnit.Count, value);
+  for (const [name, value] of Object.entries<number | undefined>(counts)) {
+    if (value !== undefined) metrics.addMetric(name, MetricUnit.Count, value);
+  }
   metrics.publishStoredMetrics();
   if (!states) return;
   const byStatus = new Map<string, number>();
@@ -34,8 +54,8 @@ export function publishRunMetrics(
   for (const [status, count] of byStatus) {
     const single = metrics.singleMetric();
     single.addDimension('status', status);
-    single.addMetric('Credentials', MetricUnit.Count, count);
+    single.addMetric('Credentials' satisfies (typeof STATE_METRICS)[number], MetricUnit.Count, count);
   }
-  metrics.addMetric('Overdue', MetricUnit.Count, overdue);
+  metrics.addMetric('Overdue' satisfies (typeof STATE_METRICS)[number], MetricUnit.Count, overdue);
   metrics.publishStoredMetrics();
 }

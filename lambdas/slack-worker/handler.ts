@@ -7,6 +7,7 @@ import { createEnforcer } from '../shared/adapters/enforcement';
 import { slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { policyIdOf } from '../shared/domain/policy';
 import { parseEnv } from '../shared/env';
+import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile } from '../shared/policy-file';
 import { runActionJob } from '../shared/slack-interactions';
 import { SlackWorkerEnvSchema } from './env';
@@ -20,6 +21,8 @@ const store = createDecisionStore(clients.documents, env.TABLE_NAME);
 const enforcer = createEnforcer(clients);
 const slack = slackFromEnvironment(clients.secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-slack-worker' });
+/** The metric each owner-asked change counts under once recorded. */
+const DONE = { disable: 'Disabled', rotate: 'Rotated', restore: 'Restored' } as const;
 
 /**
  * Does what owners asked for in Slack (disable, rotate, restore) and updates their messages. A job
@@ -28,6 +31,7 @@ const logger = new Logger({ serviceName: 'reauth-slack-worker' });
  */
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   const failures: SQSBatchResponse['batchItemFailures'] = [];
+  const counts = { Disabled: 0, Rotated: 0, Restored: 0 };
   const connected = await slack();
   if (!connected) throw new Error('Slack is not configured');
   for (const record of event.Records) {
@@ -43,6 +47,8 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
         credentialId: job.credentialId,
         outcome,
       });
+      const done = DONE[job.action as keyof typeof DONE];
+      if (done && outcome.startsWith(`${job.action} recorded`)) counts[done]++;
     } catch (error) {
       logger.error('job failed', {
         messageId: record.messageId,
@@ -51,5 +57,6 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
       failures.push({ itemIdentifier: record.messageId });
     }
   }
+  publishRunMetrics('reauth-slack-worker', { ...counts, JobsFailed: failures.length });
   return { batchItemFailures: failures };
 }
