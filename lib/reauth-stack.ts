@@ -4,7 +4,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
-import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { ContextAttribute, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
@@ -213,6 +213,8 @@ export class ReauthStack extends Stack {
       },
       schedule: ScheduleExpression.cron({ minute: '0', hour: '3' }),
       scheduleDescription: 'Exports the reauth decision table to the evidence bucket daily',
+      // The same scheduled time on every retry of one run: the same export client token, one export.
+      input: ScheduleTargetInput.fromObject({ scheduledTime: ContextAttribute.scheduledTime }),
       failureImpact: 'the compliance export of the decision table is missing for the day.',
       alarmTopic: this.alarmTopic,
     });

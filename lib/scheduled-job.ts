@@ -2,7 +2,7 @@ import { Aws, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib'
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Schedule, type ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { Schedule, type ScheduleExpression, type ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -27,6 +27,8 @@ export interface ScheduledJobProps<S extends z.ZodObject> extends ReauthFunction
   readonly grants?: readonly CredentialGrant[];
   /** Receives the error and dead-letter alarms. */
   readonly alarmTopic: ITopic;
+  /** The event the function is invoked with. @default Scheduler's default, `{}` */
+  readonly input?: ScheduleTargetInput;
 }
 
 /**
@@ -48,6 +50,7 @@ export class ScheduledJob<S extends z.ZodObject> extends Construct {
       failureImpact,
       grants,
       alarmTopic,
+      input,
       ...fnProps
     } = props;
     this.function = new ReauthFunction(this, functionId, fnProps);
@@ -89,6 +92,7 @@ export class ScheduledJob<S extends z.ZodObject> extends Construct {
         retryAttempts: 2,
         maxEventAge: Duration.hours(6),
         deadLetterQueue: this.deadLetterQueue,
+        ...(input && { input }),
       }),
     });
     const fnId = Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement);

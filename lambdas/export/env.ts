@@ -19,3 +19,7 @@ export const ExportEnvSchema = z.object({
   EXPORT_KMS_KEY_ARN: z.string().min(1).optional(),
 });
 export type ExportEnv = z.infer<typeof ExportEnvSchema>;
+
+/** What Scheduler invokes the export with: the run's scheduled time, the same on every retry. */
+export const ExportEventSchema = z.object({ scheduledTime: z.iso.datetime({ offset: true }).optional() });
+export type ExportEvent = z.infer<typeof ExportEventSchema>;

@@ -3,7 +3,7 @@ import { createAwsClients } from '../shared/adapters/aws-clients';
 import { parseEnv } from '../shared/env';
 import { type ExportRunResult, runExport } from '../shared/export-table';
 import { loadPolicyFile } from '../shared/policy-file';
-import { ExportEnvSchema } from './env';
+import { ExportEnvSchema, type ExportEvent, ExportEventSchema } from './env';
 
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.
 const env = parseEnv(ExportEnvSchema);
@@ -11,15 +11,19 @@ const policy = loadPolicyFile(env.POLICY_FILE);
 const clients = createAwsClients();
 const logger = new Logger({ serviceName: 'reauth-export' });
 
-/** Daily, from EventBridge Scheduler: export the decision table to the evidence bucket for compliance. */
-export async function handler(): Promise<ExportRunResult> {
+/**
+ * Daily, from EventBridge Scheduler: export the decision table to the evidence bucket for compliance.
+ * The export is named by the event's scheduled time (else now), so Lambda's retries start no second one.
+ */
+export async function handler(event: ExportEvent = {}): Promise<ExportRunResult> {
+  const { scheduledTime } = ExportEventSchema.parse(event ?? {});
   const result = await runExport(
     { dynamodb: clients.dynamodb, documents: clients.documents, tableName: env.TABLE_NAME },
     {
       tableArn: env.TABLE_ARN,
       bucket: env.EXPORT_BUCKET,
       prefix: env.EXPORT_PREFIX,
-      now: new Date(),
+      now: scheduledTime ? new Date(scheduledTime) : new Date(),
       fullExportEveryDays: policy.compliance.fullExportEveryDays,
       ...(env.EXPORT_KMS_KEY_ARN ? { kmsKeyArn: env.EXPORT_KMS_KEY_ARN } : {}),
     },

@@ -179,12 +179,13 @@ describe('evidence bucket', () => {
 });
 
 describe('export job', () => {
-  it('runs daily at 03:00 UTC, retrying, then dead-lettering', () => {
+  it('runs daily at 03:00 UTC with its scheduled time (one export per run), retrying, then dead-lettering', () => {
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'cron(0 3 * * ? *)',
       Description: Match.stringLikeRegexp('[Ee]xports'),
       Target: Match.objectLike({
         Arn: arn(ids.fn),
+        Input: '{"scheduledTime":"<aws.scheduler.scheduled-time>"}',
         RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 21600 },
         DeadLetterConfig: { Arn: Match.anyValue() },
       }),

@@ -281,4 +281,36 @@ describe('the export handler', () => {
       s3Prefix: expect.stringMatching(/^exports\/full\/\d{4}-\d\d-\d\d$/),
     });
   });
+
+  it("starts one export for a run Lambda retries (the schedule's time names it) and refuses a bad event", async () => {
+    const table = 'decisions-handler-retry';
+    const arn = await exportableTable(table);
+    const handler = await coldStart<(event: unknown) => Promise<ExportRunResult>>(
+      '../../lambdas/export/handler',
+      {
+        TABLE_NAME: table,
+        TABLE_ARN: arn,
+        POLICY_FILE: fileURLToPath(new URL('../../reauth.config.json', import.meta.url)),
+        EXPORT_BUCKET: BUCKET,
+      },
+    );
+    // As Scheduler sends it: on the minute, without milliseconds.
+    const scheduledTime = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000)
+      .toISOString()
+      .replace('.000Z', 'Z');
+
+    const first = await handler({ scheduledTime });
+    const retried = await handler({ scheduledTime });
+
+    expect(first).toMatchObject({
+      outcome: 'started',
+      record: { startedAt: scheduledTime.replace('Z', '.000Z') },
+    });
+    expect(retried).toMatchObject({
+      outcome: 'already-recorded',
+      record: { exportArn: first.outcome === 'skipped' ? 'none' : first.record.exportArn },
+    });
+    expect(await exportRecords(table)).toHaveLength(1);
+    await expect(handler({ scheduledTime: 'yesterday' })).rejects.toThrow(/scheduledTime/);
+  });
 });
