@@ -1,13 +1,22 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   DescribeExportCommand,
   DescribeTableCommand,
   UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { SCHEMA_VERSION, type Transition } from '../../lambdas/shared/domain/decision';
 import { type ExportRecord, type ExportRunResult, runExport } from '../../lambdas/shared/export-table';
@@ -45,6 +54,14 @@ beforeAll(async () => {
     await store.transition(credentialId, () => flag(credentialId));
   }
 });
+
+/** What the CLI prints, line by line, until the test ends. */
+function captureOutput(): string[] {
+  const lines: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
+  return lines;
+}
 
 function flag(credentialId: string): Transition {
   const subject = {
@@ -125,6 +142,8 @@ async function exportedObjects(prefix: string): Promise<string[]> {
 }
 
 describe('the daily compliance export against the emulator', () => {
+  afterEach(() => vi.restoreAllMocks());
+
   it('starts a full DynamoDB JSON export of the decision table when none was made, and records it', async () => {
     const result = await exportAt(FIRST_RUN);
 
@@ -169,6 +188,40 @@ describe('the daily compliance export against the emulator', () => {
       schemaVersion: { N: String(SCHEMA_VERSION) },
     });
     for (const line of lines) expect(Object.keys(line)).toEqual(['Item']);
+  });
+
+  it('is read back from S3 by reauth verify and reauth report, and a changed copy is caught', async () => {
+    const [key] = await exportedObjects('exports/full/2026-11-23/AWSDynamoDB/');
+    const source = `s3://${BUCKET}/exports/full/2026-11-23`;
+    const out = await mkdtemp(join(tmpdir(), 'reauth-s3-report-'));
+    const output = captureOutput();
+
+    expect(await main(['verify', '--export', source, '--json'])).toBe(0);
+    expect(JSON.parse(output.join('\n'))).toMatchObject({ chainsIntact: true, credentials: 2, decisions: 2 });
+    expect(await main(['report', '--export', source, '--out', out])).toBe(0);
+    const csv = (await readFile(join(out, 'decisions.csv'), 'utf8')).trim().split('\r\n');
+    expect(csv.slice(1).map((row) => row.includes(',flag,'))).toEqual([true, true]);
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toContain(
+      'Hash chains intact: all 2 chains, 2 decisions.',
+    );
+
+    // A copy of the export whose one decision says something else than was recorded.
+    const object = await clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const text = gunzipSync(await (object.Body?.transformToByteArray() ?? new Uint8Array())).toString('utf8');
+    const altered = text.replace('idle for 120 days', 'reauthorized by the CISO');
+    expect(altered).not.toBe(text);
+    await clients.s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: `altered/${key}`, Body: gzipSync(altered) }),
+    );
+    output.length = 0;
+
+    expect(await main(['verify', '--export', `s3://${BUCKET}/altered/exports`, '--json'])).toBe(1);
+    expect(JSON.parse(output.join('\n')).problems).toEqual([
+      expect.objectContaining({
+        credentialId: `${ACCOUNT}:access-key:AKIAEXPORTONE`,
+        problem: 'hash does not match the content (altered after it was written)',
+      }),
+    ]);
   });
 
   it('does nothing for a retry of the same scheduled minute, nor minutes later', async () => {
