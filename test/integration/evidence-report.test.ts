@@ -2,13 +2,13 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { CredentialState, DecisionAction, Transition } from '../../lambdas/shared/domain/decision';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { useEmulator } from '../support/emulator';
+import { exportTable } from '../support/table-export';
 
 const { clients } = useEmulator();
 const TABLE = 'evidence-report-under-test';
@@ -52,19 +52,6 @@ function change(
   };
 }
 
-/** Scans the table into `root` as DynamoDB writes a full export: gzipped `{"Item": …}` lines under data/. */
-async function exportTable(root: string): Promise<string> {
-  const lines: string[] = [];
-  for await (const page of paginateScan({ client: clients.dynamodb }, { TableName: TABLE })) {
-    for (const item of page.Items ?? []) lines.push(`${JSON.stringify({ Item: item })}\n`);
-  }
-  const dir = join(root, 'AWSDynamoDB', '01763000000000-0a1b2c3d', 'data');
-  await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
-  const file = join(dir, 'kq3fz5nsyq7fbkxt6pt5dwcsoa.json.gz');
-  await writeFile(file, gzipSync(lines.join('')));
-  return file;
-}
-
 function captureOutput() {
   const lines: string[] = [];
   vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
@@ -85,7 +72,7 @@ beforeAll(async () => {
   );
   await store.transition(SECRET, () => change(SECRET, 'flag', 'pending', '2026-11-02T09:00:00.000Z'));
   exportRoot = await mkdtemp(join(tmpdir(), 'reauth-evidence-'));
-  dataFile = await exportTable(exportRoot);
+  dataFile = await exportTable(clients.dynamodb, TABLE, exportRoot);
 });
 
 afterEach(() => {

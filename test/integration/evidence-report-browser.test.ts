@@ -1,0 +1,293 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../cli/main';
+import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import type { CredentialState, DecisionAction, Transition } from '../../lambdas/shared/domain/decision';
+import { ensureDecisionTable } from '../../scripts/local/decision-table';
+import {
+  type Box,
+  type ProbedChart,
+  type ProbedMark,
+  probeReport,
+  type ReportProbe,
+  requireChromium,
+} from '../support/chromium';
+import { useEmulator } from '../support/emulator';
+import { exportTable } from '../support/table-export';
+
+const { clients } = useEmulator();
+const TABLE = 'evidence-report-browser-under-test';
+const ACCOUNT = '123456789012';
+
+interface History {
+  credentialId: string;
+  owner: string;
+  steps: [DecisionAction, string][];
+  /** Set while the request is pending; all are in the past, so each unanswered request is overdue. */
+  deadlineAt: string;
+}
+
+/** Seven credentials over a week: four answered after <1, 1, 1 and 5 days, three left overdue. */
+const HISTORIES: History[] = [
+  {
+    credentialId: `${ACCOUNT}:access-key:AKIAALICE0000000001`,
+    owner: 'U01ALICE',
+    steps: [
+      ['flag', '2026-10-05T09:00:00.000Z'],
+      ['notify', '2026-10-05T09:01:00.000Z'],
+      ['reauthorize', '2026-10-05T20:00:00.000Z'],
+    ],
+    deadlineAt: '2026-10-12T09:00:00.000Z',
+  },
+  {
+    credentialId: `${ACCOUNT}:access-key:AKIAALICE0000000002`,
+    owner: 'U01ALICE',
+    steps: [
+      ['flag', '2026-10-05T09:00:00.000Z'],
+      ['notify', '2026-10-05T09:01:00.000Z'],
+      ['remind', '2026-10-06T09:00:00.000Z'],
+      ['reauthorize', '2026-10-06T15:00:00.000Z'],
+    ],
+    deadlineAt: '2026-10-12T09:00:00.000Z',
+  },
+  {
+    credentialId: `${ACCOUNT}:secret:arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:db-AbCdEf`,
+    owner: 'U02BOB',
+    steps: [
+      ['flag', '2026-10-06T09:00:00.000Z'],
+      ['notify', '2026-10-06T09:01:00.000Z'],
+      ['escalate', '2026-10-08T09:00:00.000Z'],
+      ['reauthorize', '2026-10-11T10:00:00.000Z'],
+    ],
+    deadlineAt: '2026-10-13T09:00:00.000Z',
+  },
+  {
+    credentialId: `${ACCOUNT}:access-key:AKIABOB00000000001`,
+    owner: 'U02BOB',
+    steps: [
+      ['flag', '2026-10-08T09:00:00.000Z'],
+      ['notify', '2026-10-08T09:01:00.000Z'],
+      ['reauthorize', '2026-10-09T12:00:00.000Z'],
+    ],
+    deadlineAt: '2026-10-15T09:00:00.000Z',
+  },
+  {
+    credentialId: `${ACCOUNT}:access-key:AKIABOB00000000002`,
+    owner: 'U02BOB',
+    steps: [
+      ['flag', '2026-10-07T09:00:00.000Z'],
+      ['notify', '2026-10-07T09:01:00.000Z'],
+    ],
+    deadlineAt: '2026-10-14T09:00:00.000Z',
+  },
+  {
+    credentialId: `${ACCOUNT}:access-key:AKIACAROL000000001`,
+    owner: 'U03CAROL',
+    steps: [
+      ['flag', '2026-10-07T09:00:00.000Z'],
+      ['notify', '2026-10-07T09:01:00.000Z'],
+    ],
+    deadlineAt: '2026-10-14T09:00:00.000Z',
+  },
+  {
+    credentialId: `${ACCOUNT}:access-key:AKIACAROL000000002`,
+    owner: 'U03CAROL',
+    steps: [
+      ['flag', '2026-10-08T09:00:00.000Z'],
+      ['notify', '2026-10-08T09:01:00.000Z'],
+      ['remind', '2026-10-09T09:00:00.000Z'],
+    ],
+    deadlineAt: '2026-10-15T09:00:00.000Z',
+  },
+];
+
+function step(history: History, action: DecisionAction, at: string): Transition {
+  const subject = {
+    credentialId: history.credentialId,
+    accountId: ACCOUNT,
+    kind: history.credentialId.includes(':secret:') ? ('secret' as const) : ('access-key' as const),
+    principal: 'svc-etl',
+    owner: history.owner,
+  };
+  const status: CredentialState['status'] = action === 'reauthorize' ? 'active' : 'pending';
+  return {
+    state: {
+      ...subject,
+      status,
+      triggers: status === 'pending' ? ['idle'] : [],
+      ...(status === 'pending' && { deadlineAt: history.deadlineAt }),
+    },
+    decision: {
+      ...subject,
+      action,
+      reason: `${action}, as recorded`,
+      actor: action === 'reauthorize' ? `slack:${history.owner}` : 'system:scan',
+      at,
+      mode: 'enforce',
+      policyId: 'sha256:0123456789abcdef',
+      evidence:
+        action === 'reauthorize'
+          ? { approver: `slack:${history.owner}`, until: '2027-01-05T00:00:00.000Z' }
+          : { idleDays: 120, lastUsedAt: null, triggers: ['idle'] },
+    },
+  };
+}
+
+/** The stacked bars' tooltips the seeded history should give: `<day> <action>: <decisions>`. */
+function expectedDayBars(): string[] {
+  const counts = new Map<string, number>();
+  for (const history of HISTORIES) {
+    for (const [action, at] of history.steps) {
+      const key = `${at.slice(0, 10)} ${action}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  }
+  return [...counts].map(([key, n]) => `${key}: ${n}`).sort();
+}
+
+/** Marks the reader sees: painted, with an area. Axis lines (no height) are not among them. */
+function bars(chart: ProbedChart): ProbedMark[] {
+  return chart.marks.filter((mark) => mark.painted && mark.width > 0 && mark.height > 0);
+}
+
+function chart(probe: ReportProbe, name: string): ProbedChart {
+  const found = probe.charts.find((c) => c.name === name);
+  if (!found) throw new Error(`no chart ${name} in the page (charts: ${probe.charts.map((c) => c.name)})`);
+  return found;
+}
+
+function inside(inner: Box, outer: Box): boolean {
+  const slack = 0.5;
+  return (
+    inner.x >= outer.x - slack &&
+    inner.y >= outer.y - slack &&
+    inner.x + inner.width <= outer.x + outer.width + slack &&
+    inner.y + inner.height <= outer.y + outer.height + slack
+  );
+}
+
+let workDir: string | undefined;
+
+/** Seeds the table, exports it, runs `reauth report` and opens the page in Chromium, once. */
+async function renderReport(): Promise<{ html: string; probe: ReportProbe }> {
+  await requireChromium();
+  await ensureDecisionTable(clients.dynamodb, TABLE);
+  const store = createDecisionStore(clients.documents, TABLE);
+  for (const history of HISTORIES) {
+    for (const [action, at] of history.steps) {
+      await store.transition(history.credentialId, () => step(history, action, at));
+    }
+  }
+  workDir = await mkdtemp(join(tmpdir(), 'reauth-report-browser-'));
+  const exportRoot = join(workDir, 'export');
+  await exportTable(clients.dynamodb, TABLE, exportRoot);
+  const out = join(workDir, 'report');
+  const quiet = vi.spyOn(console, 'log').mockImplementation(() => {});
+  const code = await main(['report', '--export', exportRoot, '--out', out]).finally(() =>
+    quiet.mockRestore(),
+  );
+  if (code !== 0) throw new Error(`reauth report exited ${code}`);
+  const htmlPath = join(out, 'report.html');
+  return {
+    html: await readFile(htmlPath, 'utf8'),
+    probe: await probeReport(htmlPath, { windowSize: '1200,1600' }),
+  };
+}
+
+let rendered: Promise<{ html: string; probe: ReportProbe }>;
+
+beforeAll(async () => {
+  rendered = renderReport();
+  // Each test awaits it, so without Chromium every test fails saying what to install (a failed hook
+  // would only mark them skipped).
+  await rendered.catch(() => {});
+});
+
+afterAll(async () => {
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+describe('the evidence report opened in headless Chromium', () => {
+  it('loads nothing from outside the file and runs no script of its own', async () => {
+    const { html, probe } = await rendered;
+
+    expect(probe.title).toBe('reauth decision record report');
+    expect(html).not.toMatch(/<script/i);
+    expect(probe.resources).toEqual([]);
+    expect(probe.violations).toEqual([]);
+  });
+
+  it('draws every chart with marks and readable labels, inside the chart and the window', async () => {
+    const { probe } = await rendered;
+
+    expect(probe.charts.map((c) => c.name)).toEqual([
+      'decisions-by-day',
+      'time-to-reauthorize',
+      'overdue-by-owner',
+    ]);
+    for (const drawn of probe.charts) {
+      const { name, box } = drawn;
+      expect(box.width, name).toBeGreaterThan(0);
+      expect(box.height, name).toBeGreaterThan(0);
+      expect(box.x + box.width, `${name} fits the window`).toBeLessThanOrEqual(probe.viewportWidth);
+      expect(bars(drawn).length, `${name} drew marks`).toBeGreaterThan(0);
+      for (const mark of drawn.marks.filter((m) => m.painted)) {
+        expect(inside(mark, box), `${name}: ${mark.tag} ${mark.title ?? ''} inside the chart`).toBe(true);
+      }
+      const labels = drawn.labels.filter((label) => label.text.trim() !== '');
+      expect(labels.length, `${name} has labels`).toBeGreaterThan(0);
+      for (const label of labels) {
+        expect(label.painted && label.width > 0, `${name}: "${label.text}" drawn`).toBe(true);
+        expect(inside(label, box), `${name}: "${label.text}" inside the chart`).toBe(true);
+      }
+    }
+  });
+
+  it('stacks one bar per day and action, each as tall as its decisions, days left to right', async () => {
+    const { probe } = await rendered;
+    const dayBars = bars(chart(probe, 'decisions-by-day')).filter((mark) => mark.title !== null);
+
+    expect(dayBars.map((mark) => mark.title).sort()).toEqual(expectedDayBars());
+    const pxPerDecision = dayBars.map((mark) => mark.height / Number(mark.title?.split(': ')[1]));
+    for (const px of pxPerDecision) expect(px).toBeCloseTo(pxPerDecision[0] ?? 0, 0);
+    const daysLeftToRight = [
+      ...new Set([...dayBars].sort((a, b) => a.x - b.x).map((mark) => mark.title?.slice(0, 10))),
+    ];
+    expect(daysLeftToRight).toEqual([...daysLeftToRight].sort());
+  });
+
+  it('shows how long owners took to reauthorize, one bar per bucket with answers', async () => {
+    const { probe } = await rendered;
+    const time = chart(probe, 'time-to-reauthorize');
+    const answered = bars(time);
+
+    expect(answered.map((mark) => mark.title)).toEqual([
+      '<1: 1 requests',
+      '1: 2 requests',
+      '4-7: 1 requests',
+    ]);
+    expect((answered[1]?.height ?? 0) / (answered[0]?.height ?? 1)).toBeCloseTo(2, 1);
+    expect(time.labels.map((label) => label.text)).toEqual(
+      expect.arrayContaining(['<1', '1', '2', '3', '4-7', '8-14', '15-30', '31-60', '>60']),
+    );
+  });
+
+  it('ranks the owners with overdue credentials, each bar as long as their count', async () => {
+    const { probe } = await rendered;
+    const overdue = chart(probe, 'overdue-by-owner');
+    const rows = bars(overdue)
+      .sort((a, b) => a.y - b.y)
+      .map((bar) => ({
+        owner: overdue.labels.find(
+          (label) => label.x < bar.x && Math.abs(label.y + label.height / 2 - (bar.y + bar.height / 2)) < 4,
+        )?.text,
+        width: bar.width,
+      }));
+
+    expect(rows.map((row) => row.owner)).toEqual(['U03CAROL', 'U02BOB']);
+    expect((rows[1]?.width ?? 0) / (rows[0]?.width ?? 1)).toBeCloseTo(0.5, 2);
+    expect(overdue.labels.map((label) => label.text)).not.toContain('U01ALICE');
+  });
+});

@@ -1,0 +1,165 @@
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+
+/** Debian's `chromium` package, installed by `npm run browser:install`; `CHROMIUM` points elsewhere. */
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** A rendered box in CSS pixels, from `getBoundingClientRect`. */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface ProbedMark extends Box {
+  tag: string;
+  /** The mark's `<title>` (its tooltip), if it has one. */
+  title: string | null;
+  /** Displayed, visible, not transparent, and filled or stroked. */
+  painted: boolean;
+}
+
+export interface ProbedLabel extends Box {
+  text: string;
+  painted: boolean;
+}
+
+export interface ProbedChart {
+  name: string;
+  box: Box;
+  marks: ProbedMark[];
+  labels: ProbedLabel[];
+}
+
+/** What the page looked like to Chromium once it had loaded. */
+export interface ReportProbe {
+  title: string;
+  viewportWidth: number;
+  charts: ProbedChart[];
+  /** Every resource the page fetched or tried to (images, styles, fonts, scripts). */
+  resources: string[];
+  /** Loads the probe's Content-Security-Policy (nothing from outside the page) blocked. */
+  violations: string[];
+}
+
+const PROBE_ID = 'reauth-chart-probe';
+
+/**
+ * Runs in the page: listens for blocked loads from the start, and once the page has loaded, measures
+ * each `svg[data-chart]` and writes the result as JSON into a script element `--dump-dom` prints.
+ * Plain JavaScript: the test's tsconfig has no DOM types, and this runs in Chromium, not Node.
+ */
+const PROBE_SCRIPT = `(() => {
+  const violations = [];
+  document.addEventListener('securitypolicyviolation', (e) => violations.push(e.effectiveDirective + ' ' + e.blockedURI));
+  const box = (el) => { const r = el.getBoundingClientRect(); return { x: r.x, y: r.y, width: r.width, height: r.height }; };
+  const painted = (el) => {
+    const s = getComputedStyle(el);
+    return s.display !== 'none' && s.visibility === 'visible' && Number(s.opacity) > 0 && (s.fill !== 'none' || s.stroke !== 'none');
+  };
+  addEventListener('load', () => {
+    const charts = [...document.querySelectorAll('svg[data-chart]')].map((svg) => ({
+      name: svg.dataset.chart,
+      box: box(svg),
+      marks: [...svg.querySelectorAll('rect, path, circle, ellipse, line, polygon, polyline')].map((el) => ({
+        tag: el.localName, title: el.querySelector('title')?.textContent ?? null, painted: painted(el), ...box(el),
+      })),
+      labels: [...svg.querySelectorAll('text')].map((el) => ({ text: el.textContent, painted: painted(el), ...box(el) })),
+    }));
+    const out = document.createElement('script');
+    out.type = 'application/json';
+    out.id = '${PROBE_ID}';
+    out.textContent = JSON.stringify({
+      title: document.title,
+      viewportWidth: innerWidth,
+      charts,
+      resources: performance.getEntriesByType('resource').map((entry) => entry.name),
+      violations,
+    }).replaceAll('<', '\\\\u003c');
+    document.body.append(out);
+  });
+})();`;
+
+/** Only what the page holds inline; a load from anywhere else is blocked and reported. */
+const SELF_CONTAINED_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; font-src data:";
+
+/** Fails with what to install when Chromium is missing: the browser test must not pass without a browser. */
+export async function requireChromium(): Promise<void> {
+  try {
+    await access(CHROMIUM, constants.X_OK);
+  } catch {
+    throw new Error(
+      `headless Chromium not found at ${CHROMIUM}: run \`npm run browser:install\` (Debian's chromium package) or set CHROMIUM to a Chromium binary`,
+    );
+  }
+}
+
+/**
+ * Opens a copy of `htmlPath` (with the probe and a self-contained-only policy added at the top of
+ * its head) in headless Chromium, once, and returns what the probe measured.
+ */
+export async function probeReport(htmlPath: string, options: { windowSize: string }): Promise<ReportProbe> {
+  const html = await readFile(htmlPath, 'utf8');
+  if (!html.includes('<head>')) throw new Error(`${htmlPath} has no <head> to add the probe to`);
+  const dir = await mkdtemp(join(tmpdir(), 'reauth-chromium-'));
+  try {
+    const page = join(dir, 'report-probe.html');
+    await writeFile(
+      page,
+      html.replace(
+        '<head>',
+        `<head><meta http-equiv="Content-Security-Policy" content="${SELF_CONTAINED_POLICY}"><script>${PROBE_SCRIPT}</script>`,
+      ),
+    );
+    const dom = await runChromium(['--dump-dom', `--window-size=${options.windowSize}`], page, dir);
+    const json = new RegExp(`<script type="application/json" id="${PROBE_ID}">(.*?)</script>`, 's').exec(
+      dom,
+    )?.[1];
+    if (json === undefined)
+      throw new Error(`the probe wrote nothing: the page did not load. Dumped DOM:\n${dom}`);
+    return JSON.parse(json) as ReportProbe;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** One headless run over a fresh profile, with everything that would reach the network turned off. */
+async function runChromium(command: string[], page: string, dir: string): Promise<string> {
+  const args = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-dev-shm-usage',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--hide-scrollbars',
+    `--user-data-dir=${join(dir, 'profile')}`,
+    '--virtual-time-budget=3000',
+    ...command,
+    pathToFileURL(page).href,
+  ];
+  try {
+    const { stdout } = await promisify(execFile)(CHROMIUM, args, {
+      timeout: 30_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '')
+      .split('\n')
+      .filter((line) => line && !line.includes('dbus'))
+      .slice(-20)
+      .join('\n');
+    throw new Error(`${CHROMIUM} failed on ${page}:\n${stderr}`, { cause: error });
+  }
+}
