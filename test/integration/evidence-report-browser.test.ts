@@ -135,16 +135,27 @@ function step(history: History, action: DecisionAction, at: string): Transition 
   };
 }
 
-/** The stacked bars' tooltips the seeded history should give: `<day> <action>: <decisions>`. */
-function expectedDayBars(): string[] {
+/**
+ * The stacked bars' tooltips the seeded history should give, `<day> <status>: <credentials>`: each
+ * credential in the status of its last decision by the end of each day, from the first day to today.
+ */
+function expectedStateBars(): string[] {
   const counts = new Map<string, number>();
-  for (const history of HISTORIES) {
-    for (const [action, at] of history.steps) {
-      const key = `${at.slice(0, 10)} ${action}`;
+  const today = new Date().toISOString().slice(0, 10);
+  for (let day = '2026-10-05'; day <= today; day = nextDay(day)) {
+    for (const history of HISTORIES) {
+      const done = history.steps.filter(([, at]) => at.slice(0, 10) <= day);
+      const last = done.at(-1);
+      if (!last) continue;
+      const key = `${day} ${last[0] === 'reauthorize' ? 'active' : 'pending'}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
   }
   return [...counts].map(([key, n]) => `${key}: ${n}`).sort();
+}
+
+function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 
 /** Marks the reader sees: painted, with an area. Axis lines (no height) are not among them. */
@@ -223,7 +234,7 @@ describe('the evidence report opened in headless Chromium', () => {
     const { probe } = await rendered;
 
     expect(probe.charts.map((c) => c.name)).toEqual([
-      'decisions-by-day',
+      'credentials-by-state',
       'time-to-reauthorize',
       'overdue-by-owner',
     ]);
@@ -245,13 +256,13 @@ describe('the evidence report opened in headless Chromium', () => {
     }
   });
 
-  it('stacks one bar per day and action, each as tall as its decisions, days left to right', async () => {
+  it('stacks one bar per day, every day, each status as tall as its credentials, days left to right', async () => {
     const { probe } = await rendered;
-    const dayBars = bars(chart(probe, 'decisions-by-day')).filter((mark) => mark.title !== null);
+    const dayBars = bars(chart(probe, 'credentials-by-state')).filter((mark) => mark.title !== null);
 
-    expect(dayBars.map((mark) => mark.title).sort()).toEqual(expectedDayBars());
-    const pxPerDecision = dayBars.map((mark) => mark.height / Number(mark.title?.split(': ')[1]));
-    for (const px of pxPerDecision) expect(px).toBeCloseTo(pxPerDecision[0] ?? 0, 0);
+    expect(dayBars.map((mark) => mark.title).sort()).toEqual(expectedStateBars());
+    const pxPerCredential = dayBars.map((mark) => mark.height / Number(mark.title?.split(': ')[1]));
+    for (const px of pxPerCredential) expect(px).toBeCloseTo(pxPerCredential[0] ?? 0, 0);
     const daysLeftToRight = [
       ...new Set([...dayBars].sort((a, b) => a.x - b.x).map((mark) => mark.title?.slice(0, 10))),
     ];
@@ -263,11 +274,7 @@ describe('the evidence report opened in headless Chromium', () => {
     const time = chart(probe, 'time-to-reauthorize');
     const answered = bars(time);
 
-    expect(answered.map((mark) => mark.title)).toEqual([
-      '<1: 1 requests',
-      '1: 2 requests',
-      '4-7: 1 requests',
-    ]);
+    expect(answered.map((mark) => mark.title)).toEqual(['<1: 1 request', '1: 2 requests', '4-7: 1 request']);
     expect((answered[1]?.height ?? 0) / (answered[0]?.height ?? 1)).toBeCloseTo(2, 1);
     expect(time.labels.map((label) => label.text)).toEqual(
       expect.arrayContaining(['<1', '1', '2', '3', '4-7', '8-14', '15-30', '31-60', '>60']),

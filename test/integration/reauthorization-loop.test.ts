@@ -7,6 +7,7 @@ import type {
 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { type CredentialStatus, statusAfter } from '../../lambdas/shared/domain/decision';
 import type { ModalView } from '../../lambdas/shared/slack/messages';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
@@ -291,5 +292,21 @@ describe('the deadline, in enforce mode', () => {
       'notify',
     ]);
     expect(fake.calls('chat.postMessage').length).toBe(before + 1);
+  });
+});
+
+describe('the record the whole loop left', () => {
+  it('gives every credential the status its decisions say (what the evidence report rebuilds history from)', async () => {
+    const states = [...(await store.loadStates(ACCOUNT)).values()];
+    expect(new Set(states.map((s) => s.status))).toEqual(new Set(['pending', 'active', 'protected']));
+
+    for (const state of states) {
+      const history = await store.history(state.credentialId);
+      const fromDecisions = history.reduce<CredentialStatus>(
+        (status, d) => statusAfter(d) ?? status,
+        'active',
+      );
+      expect(fromDecisions, state.credentialId).toBe(state.status);
+    }
   });
 });

@@ -2,9 +2,19 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chainDecision, GENESIS_HASH } from '../../lambdas/shared/domain/decision';
+import {
+  type CredentialStatus,
+  chainDecision,
+  type DecisionAction,
+  GENESIS_HASH,
+  statusAfter,
+} from '../../lambdas/shared/domain/decision';
+import { ChainChecker } from '../../lambdas/shared/evidence/chain-check';
 import { csvField, csvLine } from '../../lambdas/shared/evidence/decisions-csv';
-import { writeEvidenceReport } from '../../lambdas/shared/evidence/evidence-report';
+import {
+  credentialsByStateOverTime,
+  writeEvidenceReport,
+} from '../../lambdas/shared/evidence/evidence-report';
 import { createExportWriter } from '../../lambdas/shared/evidence/export-writer';
 import { escapeHtml } from '../../lambdas/shared/evidence/report-html';
 import { credentialPk, decisionSk } from '../../lambdas/shared/table-layout';
@@ -101,14 +111,121 @@ describe('the evidence report', () => {
     expect(csv[3]).toContain(',slack:U<b>,2027-02-02T10:00:00.000Z,');
     const html = await readFile(join(out, 'report.html'), 'utf8');
     expect(html).toContain('Hash chains intact: all 2 chains, 3 decisions.');
-    for (const chart of ['decisions-by-day', 'time-to-reauthorize', 'overdue-by-owner']) {
+    for (const chart of ['credentials-by-state', 'time-to-reauthorize', 'overdue-by-owner']) {
       expect(html).toMatch(new RegExp(`<svg data-chart="${chart}"[^>]*>.*?<rect`, 's'));
     }
-    expect(html).toContain('<title>3: 1 requests</title>');
+    expect(html).toContain('<title>3: 1 request</title>');
+    // Pending from the flag on the 1st, active from the reauthorization on the 4th, every day to the 20th.
+    expect(html).toContain('<title>2026-11-03 pending: 1</title>');
+    expect(html).toContain('<title>2026-11-04 active: 1</title>');
+    expect(html).toContain('<title>2026-11-20 active: 1</title>');
+    expect(html).not.toContain('2026-11-04 pending');
     expect(html).toContain('owner&lt;&amp;&gt;');
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;, &quot;quoted&quot;');
     expect(html).toContain('slack:U&lt;b&gt;');
     expect(html).not.toContain('<img');
     expect(html).not.toMatch(/<script|<link|@import|src="http/);
+  });
+});
+
+describe('credentials by state over time', () => {
+  /** A checker holding one chain per credential: [action, ISO day, evidence?] each. */
+  function checkerOf(chains: Record<string, [DecisionAction, string, Record<string, unknown>?][]>) {
+    const checker = new ChainChecker();
+    for (const [credentialId, steps] of Object.entries(chains)) {
+      let previous = { seq: 0, lastHash: GENESIS_HASH };
+      for (const [action, day, evidence] of steps) {
+        const decision = chainDecision(
+          {
+            credentialId,
+            accountId: '123456789012',
+            kind: 'access-key',
+            principal: 'p',
+            owner: 'U1',
+            action,
+            reason: action,
+            actor: 'system:scan',
+            at: `${day}T12:00:00.000Z`,
+            mode: 'enforce',
+            policyId: 'sha256:x',
+            evidence: evidence ?? {},
+          },
+          previous,
+        );
+        previous = { seq: decision.seq, lastHash: decision.hash };
+        checker.addDecision(
+          { pk: credentialPk(credentialId), sk: decisionSk(decision.at, decision.seq), ...decision },
+          'f',
+          decision.seq,
+        );
+      }
+    }
+    return checker;
+  }
+  const row = (counts: Partial<Record<CredentialStatus, number>>) => ({
+    active: 0,
+    pending: 0,
+    disabled: 0,
+    deleted: 0,
+    exempt: 0,
+    protected: 0,
+    ...counts,
+  });
+
+  it('counts each credential once a day in the status its latest decision left it in, every day, gaps included', () => {
+    const checker = checkerOf({
+      a: [
+        ['flag', '2026-11-01'],
+        ['notify', '2026-11-01'],
+        ['refuse', '2026-11-02'],
+        ['disable', '2026-11-04'],
+        ['restore', '2026-11-05'],
+        ['reauthorize', '2026-11-05'],
+      ],
+      b: [
+        ['observe', '2026-11-02'],
+        ['exempt', '2026-11-03', { protectedBy: 'break-glass-*' }],
+      ],
+      c: [['exempt', '2026-11-03', { approver: 'U9', until: '2027-01-01' }]],
+    });
+    checker.finish();
+
+    const days = credentialsByStateOverTime(checker, new Date('2026-11-06T08:00:00Z'));
+
+    expect(days.map((d) => d.day)).toEqual([
+      '2026-11-01',
+      '2026-11-02',
+      '2026-11-03',
+      '2026-11-04',
+      '2026-11-05',
+      '2026-11-06',
+    ]);
+    expect(days.map((d) => d.counts)).toEqual([
+      row({ pending: 1 }),
+      row({ pending: 1, active: 1 }),
+      row({ pending: 1, protected: 1, exempt: 1 }),
+      row({ disabled: 1, protected: 1, exempt: 1 }),
+      row({ active: 1, protected: 1, exempt: 1 }),
+      row({ active: 1, protected: 1, exempt: 1 }),
+    ]);
+  });
+
+  it('keeps the last maxDays days, and is empty for an export without decisions', () => {
+    const checker = checkerOf({ a: [['flag', '2026-01-01']] });
+    checker.finish();
+
+    const days = credentialsByStateOverTime(checker, new Date('2026-11-06T00:00:00Z'), 30);
+
+    expect(days).toHaveLength(30);
+    expect(days.at(-1)).toEqual({ day: '2026-11-06', counts: row({ pending: 1 }) });
+    expect(credentialsByStateOverTime(new ChainChecker(), new Date())).toEqual([]);
+  });
+
+  it('reads every action: the ones that change no status leave it unchanged', () => {
+    expect(statusAfter({ action: 'refuse', evidence: {} })).toBeUndefined();
+    expect(statusAfter({ action: 'observe', evidence: {} })).toBeUndefined();
+    expect(statusAfter({ action: 'rotate', evidence: {} })).toBe('active');
+    expect(statusAfter({ action: 'delete', evidence: {} })).toBe('deleted');
+    expect(statusAfter({ action: 'escalate', evidence: {} })).toBe('pending');
   });
 });

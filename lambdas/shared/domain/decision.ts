@@ -83,6 +83,36 @@ export interface Decision extends DecisionInput {
   hash: string;
 }
 
+/**
+ * The status a decision leaves its credential in, read from the decision alone (the evidence report
+ * rebuilds each credential's history from an export with it); undefined for `refuse` and `observe`,
+ * which change no status.
+ */
+export function statusAfter(
+  decision: Pick<DecisionInput, 'action' | 'evidence'>,
+): CredentialStatus | undefined {
+  switch (decision.action) {
+    case 'flag':
+    case 'notify':
+    case 'remind':
+    case 'escalate':
+    case 'restore':
+      return 'pending';
+    case 'reauthorize':
+    case 'rotate':
+      return 'active';
+    case 'disable':
+      return 'disabled';
+    case 'delete':
+      return 'deleted';
+    case 'exempt':
+      return decision.evidence?.protectedBy ? 'protected' : 'exempt';
+    case 'refuse':
+    case 'observe':
+      return undefined;
+  }
+}
+
 /** The one current-state item per credential. */
 export interface CredentialState {
   credentialId: string;

@@ -1,4 +1,11 @@
-import { DECISION_ACTIONS, type Decision, GENESIS_HASH, hashDecision } from '../domain/decision';
+import {
+  type CredentialStatus,
+  DECISION_ACTIONS,
+  type Decision,
+  GENESIS_HASH,
+  hashDecision,
+  statusAfter,
+} from '../domain/decision';
 import { decisionSk, TABLE_KEYS } from '../table-layout';
 
 /**
@@ -26,6 +33,8 @@ export interface ChainLink {
   prevHash: string;
   at: number;
   action: string;
+  /** The status the decision left the credential in; undefined when it changed none. */
+  status: CredentialStatus | undefined;
   file: number;
   line: number;
 }
@@ -111,6 +120,7 @@ export class ChainChecker {
       at: Date.parse(decision.at),
       // Interned: the same few strings for every decision, not one copy each.
       action: internAction(decision.action),
+      status: statusAfter(decision),
       file: this.fileNumber(file),
       line,
     });

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CREDENTIAL_STATUSES, type CredentialStatus } from '../domain/decision';
 import {
   brokenKeys,
   ChainChecker,
@@ -19,7 +20,7 @@ import {
   type ReadExportOptions,
   readExportFiles,
 } from './export-reader';
-import { type Approval, renderReportHtml } from './report-html';
+import { type Approval, type DayCounts, renderReportHtml } from './report-html';
 
 const DAY_MS = 86_400_000;
 
@@ -70,17 +71,9 @@ export async function writeEvidenceReport(
   const now = options.now ?? new Date();
   const approvalsLimit = options.approvalsLimit ?? 500;
   const files = await listExportFiles(source, options);
-  const decisionsByDay = new Map<string, Map<string, number>>();
   const approvals = new ApprovalList(approvalsLimit);
   const { verdict, items, checker } = await checkFiles(files, (item) => {
-    const day = typeof item.at === 'string' ? item.at.slice(0, 10) : 'unknown';
     const action = String(item.action);
-    let counts = decisionsByDay.get(day);
-    if (!counts) {
-      counts = new Map();
-      decisionsByDay.set(day, counts);
-    }
-    counts.set(action, (counts.get(action) ?? 0) + 1);
     const evidence = (item.evidence ?? {}) as Record<string, unknown>;
     if ((action === 'reauthorize' || action === 'exempt') && evidence.approver) {
       approvals.add({
@@ -100,6 +93,7 @@ export async function writeEvidenceReport(
     }
   }
   const byDaysToReauthorize = timeToReauthorize(checker);
+  const credentialsByDay = credentialsByStateOverTime(checker, now);
   // The chains are not needed past this point: the CSV pass runs without them.
   checker.release();
   await mkdir(outDir, { recursive: true });
@@ -116,7 +110,7 @@ export async function writeEvidenceReport(
       decisions: verdict.decisions,
       issues: verdict.issues,
       issueLimit: options.issueLimit ?? 200,
-      decisionsByDay,
+      credentialsByDay,
       timeToReauthorize: byDaysToReauthorize,
       overdueByOwner,
       approvals: approvals.latest(),
@@ -168,6 +162,49 @@ async function writeCsv(
     await once(out, 'close');
   }
   return written.size;
+}
+
+/**
+ * Credentials in each status at the end of each day, every day from the first decision's to `now`'s
+ * (the last `maxDays` of them), rebuilt from each chain: a decision moves its credential to the status
+ * it leaves it in; `refuse` and `observe` move nothing (a first `observe` finds it active). One pass
+ * over the chains, memory by days × statuses.
+ */
+export function credentialsByStateOverTime(checker: Checker, now: Date, maxDays = 366): DayCounts[] {
+  const moves = new Map<number, Map<CredentialStatus, number>>();
+  let first = Number.POSITIVE_INFINITY;
+  let last = Math.floor(now.getTime() / DAY_MS);
+  for (const [, chain] of checker.chains()) {
+    let current: CredentialStatus | undefined;
+    for (const link of chain) {
+      const next = link.status ?? current ?? 'active';
+      if (next === current || Number.isNaN(link.at)) continue;
+      const day = Math.floor(link.at / DAY_MS);
+      first = Math.min(first, day);
+      last = Math.max(last, day);
+      let move = moves.get(day);
+      if (!move) {
+        move = new Map();
+        moves.set(day, move);
+      }
+      if (current) move.set(current, (move.get(current) ?? 0) - 1);
+      move.set(next, (move.get(next) ?? 0) + 1);
+      current = next;
+    }
+  }
+  if (first === Number.POSITIVE_INFINITY) return [];
+  const running = Object.fromEntries(CREDENTIAL_STATUSES.map((s) => [s, 0])) as Record<
+    CredentialStatus,
+    number
+  >;
+  const days: DayCounts[] = [];
+  for (let day = first; day <= last; day += 1) {
+    for (const [status, n] of moves.get(day) ?? []) running[status] += n;
+    if (day > last - maxDays) {
+      days.push({ day: new Date(day * DAY_MS).toISOString().slice(0, 10), counts: { ...running } });
+    }
+  }
+  return days;
 }
 
 /** Days from each flag to the reauthorize that answered it, bucketed. */

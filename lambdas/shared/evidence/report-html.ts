@@ -1,3 +1,4 @@
+import { CREDENTIAL_STATUSES, type CredentialStatus } from '../domain/decision';
 import type { ChainIssue } from './chain-check';
 
 /** The report page: self-contained HTML (no scripts, fonts or links out), inline SVG charts, all text escaped. */
@@ -28,8 +29,8 @@ export interface ReportModel {
   issues: readonly ChainIssue[];
   /** Issues shown; the rest are counted. */
   issueLimit: number;
-  /** day (YYYY-MM-DD) → action → decisions. */
-  decisionsByDay: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Credentials in each status at the end of each day, every day, oldest first. */
+  credentialsByDay: readonly DayCounts[];
   /** Days from flag to reauthorize, per answered request: bucket label → requests. */
   timeToReauthorize: readonly { label: string; count: number }[];
   /** owner → pending credentials past their deadline. */
@@ -38,19 +39,20 @@ export interface ReportModel {
   approvalsTotal: number;
 }
 
-const PALETTE: Record<string, string> = {
-  flag: '#d97706',
-  notify: '#60a5fa',
-  remind: '#93c5fd',
-  escalate: '#f97316',
-  reauthorize: '#16a34a',
-  refuse: '#7c3aed',
-  observe: '#a3a3a3',
-  rotate: '#0891b2',
-  disable: '#dc2626',
-  restore: '#65a30d',
-  exempt: '#a855f7',
-  delete: '#7f1d1d',
+/** One day of the credentials-by-state chart. */
+export interface DayCounts {
+  /** YYYY-MM-DD */
+  day: string;
+  counts: Readonly<Record<CredentialStatus, number>>;
+}
+
+const PALETTE: Record<CredentialStatus, string> = {
+  active: '#16a34a',
+  pending: '#d97706',
+  disabled: '#dc2626',
+  deleted: '#7f1d1d',
+  exempt: '#7c3aed',
+  protected: '#64748b',
 };
 
 export function renderReportHtml(model: ReportModel): string {
@@ -70,7 +72,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-
 <h1>reauth decision record report</h1>
 <p>Export ${escapeHtml(model.source)}: ${model.files} files, ${model.credentials} credentials, ${model.decisions} decisions. Generated ${escapeHtml(model.generatedAt)}.</p>
 <section id="verdict"><h2>Chain verdict</h2>${verdict}</section>
-<section id="decisions-by-day"><h2>Decisions per day, by action</h2>${decisionsByDayChart(model.decisionsByDay)}</section>
+<section id="credentials-by-state"><h2>Credentials by state over time (at the end of each day)</h2>${credentialsByStateChart(model.credentialsByDay)}</section>
 <section id="time-to-reauthorize"><h2>Time to reauthorize (days from flag to reauthorize, per request)</h2>${barChart('time-to-reauthorize', model.timeToReauthorize, 'requests')}</section>
 <section id="overdue-by-owner"><h2>Overdue by owner (pending past the deadline)</h2>${overdueChart(model.overdueByOwner)}</section>
 <section id="approvals"><h2>Approvals</h2>${approvalsTable(model)}</section>
@@ -97,46 +99,42 @@ const WIDTH = 1000;
 const HEIGHT = 240;
 const PAD = { left: 48, right: 8, top: 8, bottom: 36 };
 
-/** Stacked bars: one per day, one segment per action. */
-function decisionsByDayChart(byDay: ReadonlyMap<string, ReadonlyMap<string, number>>): string {
-  const days = [...byDay.keys()].sort();
+/** Stacked bars: one per day (every day, so gaps in time show), one segment per status. */
+function credentialsByStateChart(days: readonly DayCounts[]): string {
   if (days.length === 0)
-    return '<svg data-chart="decisions-by-day" width="0" height="0"></svg><p class="note">No decisions.</p>';
-  const totals = days.map((day) => [...(byDay.get(day)?.values() ?? [])].reduce((a, b) => a + b, 0));
-  const max = Math.max(1, ...totals);
+    return '<svg data-chart="credentials-by-state" width="0" height="0"></svg><p class="note">No decisions.</p>';
+  const total = (d: DayCounts) => CREDENTIAL_STATUSES.reduce((n, status) => n + d.counts[status], 0);
+  const max = Math.max(1, ...days.map(total));
   const plotW = WIDTH - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;
   const slot = plotW / days.length;
   const barW = Math.max(1, slot * 0.8);
-  const actions = Object.keys(PALETTE);
   const bars: string[] = [];
-  days.forEach((day, i) => {
+  days.forEach(({ day, counts }, i) => {
     let y = PAD.top + plotH;
-    for (const action of actions) {
-      const n = byDay.get(day)?.get(action) ?? 0;
+    for (const status of CREDENTIAL_STATUSES) {
+      const n = counts[status];
       if (n === 0) continue;
       const h = (n / max) * plotH;
       y -= h;
       bars.push(
-        `<rect x="${(PAD.left + i * slot).toFixed(1)}" y="${y.toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" fill="${PALETTE[action]}"><title>${escapeHtml(`${day} ${action}: ${n}`)}</title></rect>`,
+        `<rect x="${(PAD.left + i * slot).toFixed(1)}" y="${y.toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" fill="${PALETTE[status]}"><title>${escapeHtml(`${day} ${status}: ${n}`)}</title></rect>`,
       );
     }
   });
   const labelEvery = Math.ceil(days.length / 10);
   const labels = days
-    .map((day, i) =>
+    .map(({ day }, i) =>
       i % labelEvery === 0
         ? `<text x="${(PAD.left + i * slot).toFixed(1)}" y="${HEIGHT - PAD.bottom + 14}">${escapeHtml(day)}</text>`
         : '',
     )
     .join('');
-  const legend = actions
-    .map(
-      (action, i) =>
-        `<rect x="${PAD.left + i * 78}" y="${HEIGHT - 14}" width="10" height="10" fill="${PALETTE[action]}"/><text x="${PAD.left + i * 78 + 13}" y="${HEIGHT - 5}">${action}</text>`,
-    )
-    .join('');
-  return svg('decisions-by-day', `${axis(max)}${bars.join('')}${labels}${legend}`);
+  const legend = CREDENTIAL_STATUSES.map(
+    (status, i) =>
+      `<rect x="${PAD.left + i * 90}" y="${HEIGHT - 14}" width="10" height="10" fill="${PALETTE[status]}"/><text x="${PAD.left + i * 90 + 13}" y="${HEIGHT - 5}">${status}</text>`,
+  ).join('');
+  return svg('credentials-by-state', `${axis(max)}${bars.join('')}${labels}${legend}`);
 }
 
 function overdueChart(byOwner: ReadonlyMap<string, number>): string {
@@ -171,7 +169,7 @@ function barChart(name: string, buckets: readonly { label: string; count: number
     .map((b, i) => {
       const h = (b.count / max) * plotH;
       const x = PAD.left + i * slot;
-      return `<rect x="${x.toFixed(1)}" y="${(PAD.top + plotH - h).toFixed(1)}" width="${(slot * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="#16a34a"><title>${escapeHtml(`${b.label}: ${b.count} ${unit}`)}</title></rect><text x="${x.toFixed(1)}" y="${HEIGHT - PAD.bottom + 14}">${escapeHtml(b.label)}</text>`;
+      return `<rect x="${x.toFixed(1)}" y="${(PAD.top + plotH - h).toFixed(1)}" width="${(slot * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="#16a34a"><title>${escapeHtml(`${b.label}: ${b.count} ${b.count === 1 ? unit.replace(/s$/, '') : unit}`)}</title></rect><text x="${x.toFixed(1)}" y="${HEIGHT - PAD.bottom + 14}">${escapeHtml(b.label)}</text>`;
     })
     .join('');
   const note =
