@@ -7,6 +7,7 @@ import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { CredentialState, DecisionAction, Transition } from '../../lambdas/shared/domain/decision';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
+import { captureOutput } from '../support/cli-output';
 import { useEmulator } from '../support/emulator';
 import { exportTable } from '../support/table-export';
 
@@ -50,13 +51,6 @@ function change(
       evidence: { idleDays: 120, lastUsedAt: null, triggers: ['idle'], ...evidence },
     },
   };
-}
-
-function captureOutput() {
-  const lines: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
-  return lines;
 }
 
 beforeAll(async () => {

@@ -21,6 +21,7 @@ import { createDecisionStore } from '../../lambdas/shared/adapters/decision-stor
 import { SCHEMA_VERSION, type Transition } from '../../lambdas/shared/domain/decision';
 import { type ExportRecord, type ExportRunResult, runExport } from '../../lambdas/shared/export-table';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
+import { captureOutput } from '../support/cli-output';
 import { useEmulator } from '../support/emulator';
 import { coldStart } from '../support/lambda';
 
@@ -54,14 +55,6 @@ beforeAll(async () => {
     await store.transition(credentialId, () => flag(credentialId));
   }
 });
-
-/** What the CLI prints, line by line, until the test ends. */
-function captureOutput(): string[] {
-  const lines: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
-  return lines;
-}
 
 function flag(credentialId: string): Transition {
   const subject = {
