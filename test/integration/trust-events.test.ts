@@ -234,6 +234,49 @@ describe('trust changes reopen reauthorization', () => {
     });
   });
 
+  it("an owner's new role, a provider's wider scope and a new purpose each reopen what they name (reauth emit)", async () => {
+    const out = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      expect(await main(['emit', 'Owner Role Changed', '--owner', 'UBOB', '--new-role', 'contractor'])).toBe(
+        0,
+      );
+      expect(
+        await main([
+          'emit',
+          'Provider Scope Changed',
+          '--credential-id',
+          keyCredential('etl'),
+          '--provider',
+          'acme',
+        ]),
+      ).toBe(0);
+      expect(
+        await main([
+          'emit',
+          'Purpose Changed',
+          '--tag',
+          'reauth:owner=UDANA',
+          '--reason',
+          'moved to billing',
+        ]),
+      ).toBe(0);
+    } finally {
+      out.mockRestore();
+    }
+
+    expect(await deliver()).toBe(3);
+    const role = await store.getState(`${ACCOUNT}:role:vendor-monitoring`);
+    expect(role).toMatchObject({ status: 'pending', owner: 'UBOB' });
+    expect(role?.triggers.slice().sort()).toEqual(['owner-changed', 'scope-changed']);
+    const key = await store.getState(keyCredential('etl'));
+    expect(key).toMatchObject({ status: 'pending', owner: 'UDANA', notifiedAt: expect.any(String) });
+    expect(key?.triggers.slice().sort()).toEqual(['purpose-changed', 'scope-changed']);
+    const flags = (await store.history(keyCredential('etl'))).filter((d) => d.action === 'flag');
+    expect(flags.map((d) => d.evidence.trigger).sort()).toEqual(['purpose-changed', 'scope-changed']);
+    expect(flags.map((d) => d.reason).join(' | ')).toContain('Purpose Changed: moved to billing');
+    expect(fake.calls('chat.postMessage').some((c) => c.body.channel === 'UDANA')).toBe(true);
+  });
+
   it('sends malformed events to the dead-letter queue with their reason, never back to the queue', async () => {
     await put(
       {
