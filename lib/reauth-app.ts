@@ -19,9 +19,14 @@ export interface BuildAppOptions {
   /**
    * The region the Reauth stack is deployed to. Outside us-east-1 (where alone IAM's CloudTrail events
    * reach EventBridge) the app adds the `ReauthIamEventForwarder` stack, in us-east-1.
-   * @default `-c homeRegion=<region>`, else `us-east-1`
+   * @default `-c homeRegion=<region>`, else the CDK CLI's region ($CDK_DEFAULT_REGION), else `us-east-1`
    */
   readonly homeRegion?: string;
+  /**
+   * Other AWS accounts (comma-separated) whose HR and ITSM systems may put reauth's own events on its bus.
+   * @default `-c eventPublishers=111111111111,222222222222`, else none
+   */
+  readonly eventPublishers?: string;
 }
 
 /** What {@link buildApp} built. */
@@ -52,11 +57,27 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
       resolve(REPO_ROOT, 'reauth.config.json'),
   );
   const policy = loadPolicyFile(configPath);
-  const homeRegion: string = options.homeRegion ?? app.node.tryGetContext('homeRegion') ?? IAM_EVENTS_REGION;
+  // The stack is bound to its home region, so the IAM rule and the forwarder always match where it
+  // runs: `-c homeRegion`, else the region the CDK CLI deploys to (the profile's), else us-east-1.
+  const homeRegion: string =
+    options.homeRegion ??
+    app.node.tryGetContext('homeRegion') ??
+    process.env.CDK_DEFAULT_REGION ??
+    IAM_EVENTS_REGION;
   if (!REGION_NAME.test(homeRegion)) {
     throw new Error(`homeRegion: "${homeRegion}" is not an AWS region name (such as eu-west-1)`);
   }
-  const stack = new ReauthStack(app, 'Reauth', { policy, configPath, homeRegion });
+  const publishers: string = options.eventPublishers ?? app.node.tryGetContext('eventPublishers') ?? '';
+  const eventPublisherAccounts = publishers
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  for (const account of eventPublisherAccounts) {
+    if (!/^\d{12}$/.test(account)) {
+      throw new Error(`eventPublishers: "${account}" is not an AWS account id (12 digits)`);
+    }
+  }
+  const stack = new ReauthStack(app, 'Reauth', { policy, configPath, homeRegion, eventPublisherAccounts });
   const forwarder =
     homeRegion === IAM_EVENTS_REGION
       ? undefined

@@ -31,18 +31,21 @@ export interface ReauthStackProps extends StackProps {
   /** The policy file it was read from, shipped to the Lambdas as is. */
   readonly configPath: string;
   /**
-   * The region this stack is deployed to. IAM's CloudTrail events reach EventBridge only in us-east-1:
-   * elsewhere the IAM rule listens on the reauth bus, fed by the `ReauthIamEventForwarder` stack.
+   * The region this stack is deployed to, and bound to (its `env.region`). IAM's CloudTrail events
+   * reach EventBridge only in us-east-1: elsewhere the IAM rule listens on the reauth bus, fed by the
+   * `ReauthIamEventForwarder` stack.
    * @default 'us-east-1'
    */
   readonly homeRegion?: string;
+  /** Other accounts (HR, ITSM) allowed to put reauth's own events on its bus. @default none */
+  readonly eventPublisherAccounts?: readonly string[];
 }
 
 /**
  * reauth in one account: the decision table, the daily scan, the hourly enforce job (which changes IAM
  * and Secrets Manager only in enforce mode, behind its safety rails), the Slack secret, Slack's
  * interactivity endpoint with its action worker, the trust-events bus, rules and consumer, and the alarm
- * topic. Environment-agnostic: `homeRegion` only says where IAM's events arrive.
+ * topic. Bound to its home region (where IAM's events must arrive), any account.
  */
 export class ReauthStack extends Stack {
   /** Every reauth alarm publishes here; subscribe the security team to it. */
@@ -63,6 +66,7 @@ export class ReauthStack extends Stack {
     super(scope, id, {
       description: `reauth: finds stale machine credentials, asks their owners in Slack to reauthorize them, records every decision and ${props.policy.mode === 'enforce' ? 'disables or rotates what nobody vouches for' : 'changes nothing in IAM or Secrets Manager'} (${props.policy.mode} mode)`,
       ...props,
+      env: { ...props.env, region: props.homeRegion ?? IAM_EVENTS_REGION },
     });
     this.table = new DecisionTable(this, 'DecisionTable');
 
@@ -189,6 +193,7 @@ export class ReauthStack extends Stack {
       slackSecret: this.slackSecret,
       alarmTopic: this.alarmTopic,
       homeRegion: props.homeRegion ?? IAM_EVENTS_REGION,
+      publisherAccounts: props.eventPublisherAccounts,
     });
 
     this.evidence = new EvidenceBucket(this, 'Evidence', {

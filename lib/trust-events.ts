@@ -4,12 +4,14 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type EventPattern, type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { AccountPrincipal, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EventsEnvSchema } from '../lambdas/events/env';
+import { REAUTH_EVENT_SOURCE, REAUTH_EVENTS } from '../lambdas/shared/events/schemas';
 import { eventsGrants, grantCredentialAccess } from './credential-permissions';
 import { bindQueueSend, bindSecretRead, bindTable, bundleFile, ReauthFunction } from './reauth-function';
 
@@ -20,10 +22,10 @@ export const TRUST_EVENTS_BUS_NAME = 'reauth';
 export const IAM_EVENTS_REGION = 'us-east-1';
 
 /** Custom events HR and ITSM systems send to the reauth bus, with source `reauth`. */
-export const CUSTOM_EVENTS_PATTERN: EventPattern = {
-  source: ['reauth'],
-  detailType: ['Owner Departed', 'Owner Role Changed', 'Purpose Changed', 'Provider Scope Changed'],
-};
+export const CUSTOM_EVENTS_PATTERN = {
+  source: [REAUTH_EVENT_SOURCE],
+  detailType: Object.keys(REAUTH_EVENTS),
+} satisfies EventPattern;
 
 /** Secrets Manager calls that change who can read a secret, what it is, or who owns it. */
 export const SECRET_CHANGES_PATTERN: EventPattern = {
@@ -78,6 +80,12 @@ export interface TrustEventsProps {
    * @default 'us-east-1'
    */
   readonly homeRegion?: string;
+  /**
+   * Other AWS accounts (HR, ITSM) that may put reauth's own events on the bus: only `source: reauth`
+   * and its four detail-types. The stack's own account needs only `events:PutEvents` in IAM.
+   * @default none
+   */
+  readonly publisherAccounts?: readonly string[];
 }
 
 /**
@@ -105,6 +113,24 @@ export class TrustEvents extends Construct {
       description:
         'reauth: owner, purpose and scope changes from HR and ITSM systems, and forwarded IAM events',
     });
+
+    for (const account of props.publisherAccounts ?? []) {
+      this.bus.addToResourcePolicy(
+        new PolicyStatement({
+          sid: `ReauthEventsFrom${account}`,
+          principals: [new AccountPrincipal(account)],
+          actions: ['events:PutEvents'],
+          resources: [this.bus.eventBusArn],
+          // Every entry of a PutEvents call must be one of reauth's own events.
+          conditions: {
+            'ForAllValues:StringEquals': {
+              'events:source': CUSTOM_EVENTS_PATTERN.source,
+              'events:detail-type': CUSTOM_EVENTS_PATTERN.detailType,
+            },
+          },
+        }),
+      );
+    }
 
     this.invalidEventsQueue = new Queue(this, 'InvalidTrustEvents', {
       encryption: QueueEncryption.SQS_MANAGED,

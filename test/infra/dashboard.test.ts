@@ -123,9 +123,9 @@ describe('the reauth dashboard', () => {
 
   it('is named after its stack and region, and its URL is an output', () => {
     const [id, dashboard] = Object.entries(template.findResources('AWS::CloudWatch::Dashboard'))[0] ?? [];
-    expect(flatten(dashboard?.Properties.DashboardName)).toBe('Reauth-<AWS::Region>');
+    expect(flatten(dashboard?.Properties.DashboardName)).toBe('Reauth-us-east-1');
     expect(flatten(template.findOutputs('DashboardUrl').DashboardUrl?.Value)).toBe(
-      `https://console.aws.amazon.com/cloudwatch/home?region=<AWS::Region>#dashboards:name=<${id}>`,
+      `https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=<${id}>`,
     );
   });
 });

@@ -328,8 +328,9 @@ describe('home region outside us-east-1 (eu-west-1)', () => {
       EventPattern: IAM_PATTERN,
     });
     expect(rules[id(events.secretChangesRule)].Properties.EventBusName).toBeUndefined();
-    // The main stack stays environment-agnostic.
-    expect(built.stack.region).toMatch(/^\$\{Token/);
+    // Bound to its home region: it cannot be deployed where the forwarded IAM events do not arrive.
+    expect(built.stack.region).toBe('eu-west-1');
+    expect(away.assembly.getStackArtifact(built.stack.artifactId).environment.region).toBe('eu-west-1');
   });
 
   it("adds a forwarder stack in us-east-1 whose one rule sends IAM events to eu-west-1's reauth bus", () => {
@@ -385,7 +386,7 @@ describe('home region from the CDK context', () => {
     else process.env.CDK_CONTEXT_JSON = saved;
   });
   // No bundling: these only build the construct tree.
-  const withContext = (homeRegion: string) => {
+  const withContext = (homeRegion?: string) => {
     process.env.CDK_CONTEXT_JSON = JSON.stringify({ homeRegion, 'aws:cdk:bundling-stacks': [] });
     return buildApp({ configPath: join(REPO_ROOT, 'reauth.config.json'), outdir: join(outdir, 'ctx') });
   };
@@ -393,6 +394,73 @@ describe('home region from the CDK context', () => {
   it('takes -c homeRegion=<region>, adding the forwarder stack outside us-east-1', () => {
     expect(withContext('eu-west-1').forwarder?.region).toBe('us-east-1');
     expect(withContext('us-east-1').forwarder).toBeUndefined();
+  });
+
+  it("is, without -c homeRegion, the region the CDK CLI deploys to (the profile's), else us-east-1", () => {
+    const saved = process.env.CDK_DEFAULT_REGION;
+    try {
+      process.env.CDK_DEFAULT_REGION = 'eu-central-1';
+      const inProfileRegion = withContext().stack;
+      delete process.env.CDK_DEFAULT_REGION;
+      const noRegion = withContext();
+
+      expect(inProfileRegion.region).toBe('eu-central-1');
+      expect(noRegion.stack.region).toBe('us-east-1');
+      expect(noRegion.forwarder).toBeUndefined();
+    } finally {
+      if (saved === undefined) delete process.env.CDK_DEFAULT_REGION;
+      else process.env.CDK_DEFAULT_REGION = saved;
+    }
+  });
+
+  it("lets the accounts in -c eventPublishers put only reauth's own events on its bus, and no other account any", () => {
+    process.env.CDK_CONTEXT_JSON = JSON.stringify({
+      eventPublishers: '111111111111, 222222222222',
+      'aws:cdk:bundling-stacks': [],
+    });
+    const { stack } = buildApp({
+      configPath: join(REPO_ROOT, 'reauth.config.json'),
+      outdir: join(outdir, 'ctx'),
+    });
+    const template = Template.fromStack(stack);
+    const busId = stack.getLogicalId(stack.trustEvents.bus.node.defaultChild as CfnElement);
+    const busArn = { 'Fn::GetAtt': [busId, 'Arn'] };
+
+    // One EventBusPolicy per statement, as CDK writes them.
+    const statements = Object.values(template.findResources('AWS::Events::EventBusPolicy')).map((p) => ({
+      bus: p.Properties.EventBusName,
+      ...p.Properties.Statement,
+    }));
+    expect(statements).toEqual(
+      ['111111111111', '222222222222'].map((account) => ({
+        bus: { Ref: busId },
+        Sid: `cdk-ReauthEventsFrom${account}`,
+        Effect: 'Allow',
+        Principal: {
+          AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${account}:root`]] },
+        },
+        Action: 'events:PutEvents',
+        Resource: busArn,
+        Condition: {
+          'ForAllValues:StringEquals': {
+            'events:source': ['reauth'],
+            'events:detail-type': [
+              'Owner Departed',
+              'Owner Role Changed',
+              'Purpose Changed',
+              'Provider Scope Changed',
+            ],
+          },
+        },
+      })),
+    );
+    expect(
+      Object.keys(Template.fromStack(withContext().stack).findResources('AWS::Events::EventBusPolicy')),
+    ).toEqual([]);
+    process.env.CDK_CONTEXT_JSON = JSON.stringify({ eventPublishers: '1234', 'aws:cdk:bundling-stacks': [] });
+    expect(() =>
+      buildApp({ configPath: join(REPO_ROOT, 'reauth.config.json'), outdir: join(outdir, 'ctx') }),
+    ).toThrow(/eventPublishers: "1234" is not an AWS account id/);
   });
 
   it('rejects a home region that is not a region name', () => {
