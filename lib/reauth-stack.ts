@@ -1,6 +1,5 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
@@ -12,6 +11,7 @@ import { EnforceEnvSchema } from '../lambdas/enforce/env';
 import { ExportEnvSchema } from '../lambdas/export/env';
 import { ScanEnvSchema } from '../lambdas/scan/env';
 import { type PolicyConfig, policyIdOf } from '../lambdas/shared/domain/policy';
+import { alarmOnCount } from './alarms';
 import { enforceGrants, scanGrants } from './credential-permissions';
 import { DecisionTable } from './decision-table';
 import { bindExportRecords, bindTableExport, EvidenceBucket } from './evidence-bucket';
@@ -169,15 +169,12 @@ export class ReauthStack extends Stack {
       metricName: 'EnforcementHeldBack',
       metricValue: '1',
     });
-    new Alarm(this, 'EnforcementHeldBackAlarm', {
-      alarmDescription:
+    alarmOnCount(this, 'EnforcementHeldBackAlarm', {
+      description:
         'A safety rail held back enforcement: budget exceeded, stale inventory or a protected principal. Nothing was disabled; a person has to look.',
       metric: heldBack.metric({ period: Duration.hours(1), statistic: 'Sum' }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(new SnsAction(this.alarmTopic));
+      topic: this.alarmTopic,
+    });
 
     this.slackEndpoint = new SlackEndpoint(this, 'SlackEndpoint', {
       table: this.table,

@@ -1,6 +1,4 @@
 import { Aws, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Schedule, type ScheduleExpression, type ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
@@ -8,6 +6,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { z } from 'zod';
+import { alarmOnCount, alarmOnQueued } from './alarms';
 import { type CredentialGrant, grantCredentialAccess } from './credential-permissions';
 import { ReauthFunction, type ReauthFunctionProps } from './reauth-function';
 
@@ -101,26 +100,16 @@ export class ScheduledJob<S extends z.ZodObject> extends Construct {
       reason: `lambda:InvokeFunction on the ${label} function's own versions and aliases (<arn>:*), added by grantInvoke; the role can invoke no other function.`,
     });
 
-    const alarmAction = new SnsAction(alarmTopic);
-    new Alarm(this, 'ErrorsAlarm', {
-      alarmDescription: `The ${label} failed (after Lambda retried it): ${failureImpact}`,
+    alarmOnCount(this, 'ErrorsAlarm', {
+      description: `The ${label} failed (after Lambda retried it): ${failureImpact}`,
       // An hour, not a day: a failed daily run should page within the hour it failed in.
       metric: fn.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(alarmAction);
-    new Alarm(this, 'DeadLettersAlarm', {
-      alarmDescription: `EventBridge Scheduler could not invoke the ${label}: see the dead-letter queue.`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(alarmAction);
+      topic: alarmTopic,
+    });
+    alarmOnQueued(this, 'DeadLettersAlarm', {
+      description: `EventBridge Scheduler could not invoke the ${label}: see the dead-letter queue.`,
+      queue: this.deadLetterQueue,
+      topic: alarmTopic,
+    });
   }
 }

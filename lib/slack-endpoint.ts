@@ -2,8 +2,6 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -11,10 +9,10 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { z } from 'zod';
 import type { PolicyConfig } from '../lambdas/shared/domain/policy';
 import { SlackEndpointEnvSchema } from '../lambdas/slack/env';
 import { SlackWorkerEnvSchema } from '../lambdas/slack-worker/env';
+import { alarmOnCount, alarmOnQueued } from './alarms';
 import { grantCredentialAccess, workerGrants } from './credential-permissions';
 import { bindQueueSend, bindSecretRead, bindTable, bundleFile, ReauthFunction } from './reauth-function';
 
@@ -151,36 +149,24 @@ export class SlackEndpoint extends Construct {
     }
     this.interactionUrl = `${this.api.apiEndpoint}${SLACK_INTERACTIONS_PATH}`;
 
-    const alarmAction = new SnsAction(props.alarmTopic);
-    new Alarm(this, 'EndpointErrorsAlarm', {
-      alarmDescription:
+    const topic = props.alarmTopic;
+    alarmOnCount(this, 'EndpointErrorsAlarm', {
+      description:
         "The reauth Slack endpoint failed: owners' clicks may not be recorded (Slack shows them an error).",
       metric: this.endpoint.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(alarmAction);
-    new Alarm(this, 'WorkerErrorsAlarm', {
-      alarmDescription:
+      topic,
+    });
+    alarmOnCount(this, 'WorkerErrorsAlarm', {
+      description:
         'The reauth Slack worker failed: a disable, restore or rotation an owner asked for may be retried or dead-lettered.',
       metric: this.worker.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(alarmAction);
-    new Alarm(this, 'ActionDeadLettersAlarm', {
-      alarmDescription:
+      topic,
+    });
+    alarmOnQueued(this, 'ActionDeadLettersAlarm', {
+      description:
         'An action an owner asked for in Slack failed three times and was dead-lettered: see the action dead-letter queue.',
-      metric: this.actionDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(alarmAction);
+      queue: this.actionDeadLetterQueue,
+      topic,
+    });
   }
 }

@@ -1,6 +1,4 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type EventPattern, type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
@@ -12,6 +10,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EventsEnvSchema } from '../lambdas/events/env';
 import { REAUTH_EVENT_SOURCE, REAUTH_EVENTS } from '../lambdas/shared/events/schemas';
+import { alarmOnCount, alarmOnQueued } from './alarms';
 import { eventsGrants, grantCredentialAccess } from './credential-permissions';
 import { bindQueueSend, bindSecretRead, bindTable, bundleFile, ReauthFunction } from './reauth-function';
 
@@ -185,27 +184,17 @@ export class TrustEvents extends Construct {
       targets: [toQueue],
     });
 
-    const alarmAction = new SnsAction(props.alarmTopic);
-    new Alarm(this, 'ConsumerErrorsAlarm', {
-      alarmDescription:
+    alarmOnCount(this, 'ConsumerErrorsAlarm', {
+      description:
         'The reauth events consumer failed: a trust change may not have reopened a reauthorization yet (its events are retried, then kept in InvalidTrustEvents).',
       metric: this.consumer.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(alarmAction);
-    new Alarm(this, 'InvalidTrustEventsAlarm', {
-      alarmDescription:
+      topic: props.alarmTopic,
+    });
+    alarmOnQueued(this, 'InvalidTrustEventsAlarm', {
+      description:
         'An event failed validation or processing: see InvalidTrustEvents, each message carries its reason (a message attribute set by the consumer; a message without one failed processing three times).',
-      metric: this.invalidEventsQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(alarmAction);
+      queue: this.invalidEventsQueue,
+      topic: props.alarmTopic,
+    });
   }
 }

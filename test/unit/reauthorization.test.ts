@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type CredentialState,
-  chainDecision,
-  GENESIS_HASH,
-  type Transition,
-} from '../../lambdas/shared/domain/decision';
+import { type CredentialState, chainDecision, type Transition } from '../../lambdas/shared/domain/decision';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import {
   checkAnswer,

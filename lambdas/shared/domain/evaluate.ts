@@ -143,7 +143,7 @@ export const EXEMPTION_REQUEST_TAG = 'reauth:exempt';
 
 /** Human words for a finding, recorded as the decision's reason. */
 export function describeFinding(finding: Finding): string {
-  const { evidence, tier } = finding;
+  const { evidence } = finding;
   const requested = evidence.exemptionRequested
     ? `; an exemption was requested by tag ("${evidence.exemptionRequested}") but tags cannot grant one: add an approved exemption to the policy`
     : '';
