@@ -15,7 +15,7 @@ const logger = new Logger({ serviceName: 'reauth-export' });
  * Daily, from EventBridge Scheduler: export the decision table to the evidence bucket for compliance.
  * The export is named by the event's scheduled time (else now), so Lambda's retries start no second one.
  */
-export async function handler(event: ExportEvent = {}): Promise<ExportRunResult> {
+export async function handler(event?: ExportEvent | null): Promise<ExportRunResult> {
   const { scheduledTime } = ExportEventSchema.parse(event ?? {});
   const result = await runExport(
     { dynamodb: clients.dynamodb, documents: clients.documents, tableName: env.TABLE_NAME },

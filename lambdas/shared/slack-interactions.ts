@@ -166,22 +166,28 @@ export interface WorkerDependencies {
   now: () => Date;
 }
 
+/** What a job did, for the log; `recorded` names the change when one was made and recorded. */
+export interface ActionJobOutcome {
+  summary: string;
+  recorded?: 'rotate' | 'disable' | 'restore';
+}
+
 /**
  * Does what a click asked for (the IAM or Secrets Manager change), records it, and updates the
  * message. Safe to run twice for one job (a redelivery): the state decides whether anything is left to do.
  */
-export async function runActionJob(deps: WorkerDependencies, job: ActionJob): Promise<string> {
+export async function runActionJob(deps: WorkerDependencies, job: ActionJob): Promise<ActionJobOutcome> {
   if (job.action === 'refresh-message') {
     await refreshMessage(deps, job.credentialId, job.responseUrl);
-    return 'message refreshed';
+    return { summary: 'message refreshed' };
   }
-  if (job.action === 'request-approval') return requestApproval(deps, job.credentialId);
+  if (job.action === 'request-approval') return { summary: await requestApproval(deps, job.credentialId) };
   const context = answerContext(deps, job.slackUserId);
   const state = await deps.store.getState(job.credentialId);
   const refusal = checkAnswer(state, job.action, job.requestSeq, context);
   if (refusal || !state) {
     await tell(deps.slack, job.responseUrl, refusal?.reply ?? 'Nothing to do.');
-    return `refused: ${refusal?.why ?? 'no state'}`;
+    return { summary: `refused: ${refusal?.why ?? 'no state'}` };
   }
   const target = {
     kind: state.kind,
@@ -227,7 +233,7 @@ export async function runActionJob(deps: WorkerDependencies, job: ActionJob): Pr
       const result = await deps.enforcer.rotate(target, { owner: state.owner, now: context.now });
       if (result.kind !== 'access-key' && !result.rotated) {
         await tell(deps.slack, job.responseUrl, `${state.principal} was not rotated: ${result.why}`);
-        return `not rotated: ${result.why}`;
+        return { summary: `not rotated: ${result.why}` };
       }
       written = await deps.store.transition(job.credentialId, (current) =>
         stillOpen(current)
@@ -245,10 +251,10 @@ export async function runActionJob(deps: WorkerDependencies, job: ActionJob): Pr
   }
   if (!written) {
     await tell(deps.slack, job.responseUrl, 'Someone answered this request first; nothing else was changed.');
-    return 'superseded';
+    return { summary: 'superseded' };
   }
   await refreshMessage(deps, job.credentialId, job.responseUrl);
-  return `${job.action} recorded (seq ${written.seq})`;
+  return { summary: `${job.action} recorded (seq ${written.seq})`, recorded: job.action };
 }
 
 /** Asks each member of the tier's approvers group, in Slack, to confirm an owner's *Still needed*. */

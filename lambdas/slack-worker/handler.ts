@@ -37,7 +37,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   for (const record of event.Records) {
     try {
       const job = ActionJobSchema.parse(JSON.parse(record.body));
-      const outcome = await runActionJob(
+      const { summary, recorded } = await runActionJob(
         { store, slack: connected.client, enforcer, policy, policyId, now: () => new Date() },
         job,
       );
@@ -45,10 +45,9 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
         messageId: record.messageId,
         action: job.action,
         credentialId: job.credentialId,
-        outcome,
+        outcome: summary,
       });
-      const done = DONE[job.action as keyof typeof DONE];
-      if (done && outcome.startsWith(`${job.action} recorded`)) counts[done]++;
+      if (recorded) counts[DONE[recorded]]++;
     } catch (error) {
       logger.error('job failed', {
         messageId: record.messageId,
