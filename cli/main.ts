@@ -18,7 +18,7 @@ import {
 } from '../lambdas/shared/evidence/evidence-report';
 import { type ExportSource, parseExportSource } from '../lambdas/shared/evidence/export-reader';
 import { loadPolicyFile } from '../lambdas/shared/policy-file';
-import { type ScanReport, scanAccount } from '../lambdas/shared/scan-account';
+import { type ScanReport, scanAccount } from '../lambdas/shared/use-cases/scan-account';
 import { ensureDecisionTable } from '../scripts/local/decision-table';
 import { formatTable } from './format';
 

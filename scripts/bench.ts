@@ -15,7 +15,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { type AwsClients, createAwsClients } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
 import { parsePolicyConfig } from '../lambdas/shared/domain/policy';
-import { type ScanReport, scanAccount } from '../lambdas/shared/scan-account';
+import { type ScanReport, scanAccount } from '../lambdas/shared/use-cases/scan-account';
 import { type NaiveScanReport, naiveScan } from './bench/naive-scanner';
 import { emulatorEnv, startEmulator } from './emulator/emulator';
 import { benchSlackClicks } from './local/bench-clicks';

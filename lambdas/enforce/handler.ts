@@ -4,10 +4,10 @@ import { createAwsClients } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { createEnforcer } from '../shared/adapters/enforcement';
 import { slackFromEnvironment } from '../shared/adapters/slack-settings';
-import { type EnforceReport, enforceAccount } from '../shared/enforce-account';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile } from '../shared/policy-file';
+import { type EnforceReport, enforceAccount } from '../shared/use-cases/enforce-account';
 import { EnforceEnvSchema } from './env';
 
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.

@@ -11,9 +11,9 @@ import { InvalidEventError, interpretEvent } from '../shared/domain/trust-change
 import { parseEnv } from '../shared/env';
 import { EventEnvelopeSchema } from '../shared/events/schemas';
 import { publishRunMetrics } from '../shared/metrics';
-import { notifyNewRequests } from '../shared/notify-owners';
 import { loadPolicyFile } from '../shared/policy-file';
-import { applyTrustChange, inventoryLoader } from '../shared/trust-events';
+import { notifyNewRequests } from '../shared/use-cases/notify-owners';
+import { applyTrustChange, inventoryLoader } from '../shared/use-cases/trust-events';
 import { EventsEnvSchema } from './env';
 
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.

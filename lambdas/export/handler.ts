@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createAwsClients } from '../shared/adapters/aws-clients';
 import { parseEnv } from '../shared/env';
-import { type ExportRunResult, runExport } from '../shared/export-table';
 import { loadPolicyFile } from '../shared/policy-file';
+import { type ExportRunResult, runExport } from '../shared/use-cases/export-table';
 import { ExportEnvSchema, type ExportEvent, ExportEventSchema } from './env';
 
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.

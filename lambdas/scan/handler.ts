@@ -5,9 +5,9 @@ import { createDecisionStore } from '../shared/adapters/decision-store';
 import { slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
-import { notifyNewRequests } from '../shared/notify-owners';
 import { loadPolicyFile } from '../shared/policy-file';
-import { scanAccount } from '../shared/scan-account';
+import { notifyNewRequests } from '../shared/use-cases/notify-owners';
+import { scanAccount } from '../shared/use-cases/scan-account';
 import { ScanEnvSchema } from './env';
 
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.

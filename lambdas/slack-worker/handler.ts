@@ -9,7 +9,7 @@ import { policyIdOf } from '../shared/domain/policy';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile } from '../shared/policy-file';
-import { runActionJob } from '../shared/slack-interactions';
+import { runActionJob } from '../shared/use-cases/slack-actions';
 import { SlackWorkerEnvSchema } from './env';
 
 // Cold start: a bad environment or policy fails here, loudly, before any message is handled.

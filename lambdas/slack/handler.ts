@@ -10,7 +10,7 @@ import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile } from '../shared/policy-file';
 import { decodeBody, parseSlackRequest, SlackRequestError } from '../shared/slack/request';
 import { MAX_SLACK_BODY_BYTES, verifySlackRequest } from '../shared/slack/signature';
-import { handleInteraction } from '../shared/slack-interactions';
+import { handleInteraction } from '../shared/use-cases/slack-interactions';
 import { SlackEndpointEnvSchema } from './env';
 
 // Cold start: a bad environment or policy fails here, loudly, before any request is handled.

@@ -9,7 +9,7 @@ import type {
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
-import type { EnforceReport } from '../../lambdas/shared/enforce-account';
+import type { EnforceReport } from '../../lambdas/shared/use-cases/enforce-account';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount } from '../../scripts/local/seed';

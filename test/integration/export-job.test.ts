@@ -19,7 +19,11 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { SCHEMA_VERSION, type Transition } from '../../lambdas/shared/domain/decision';
-import { type ExportRecord, type ExportRunResult, runExport } from '../../lambdas/shared/export-table';
+import {
+  type ExportRecord,
+  type ExportRunResult,
+  runExport,
+} from '../../lambdas/shared/use-cases/export-table';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { captureOutput } from '../support/cli-output';
 import { useEmulator } from '../support/emulator';

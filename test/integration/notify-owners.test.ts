@@ -3,7 +3,7 @@ import { createDecisionStore } from '../../lambdas/shared/adapters/decision-stor
 import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
 import type { CredentialState } from '../../lambdas/shared/domain/decision';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
-import { notifyNewRequests } from '../../lambdas/shared/notify-owners';
+import { notifyNewRequests } from '../../lambdas/shared/use-cases/notify-owners';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 import { useEmulator } from '../support/emulator';

@@ -8,7 +8,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { type CredentialState, verifyChain } from '../../lambdas/shared/domain/decision';
-import type { ScanReport } from '../../lambdas/shared/scan-account';
+import type { ScanReport } from '../../lambdas/shared/use-cases/scan-account';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { demoAccount } from '../../scripts/local/demo-account';
 import { type Seeded, seedAccount } from '../../scripts/local/seed';

@@ -1,8 +1,8 @@
-import type { DecisionStore } from './adapters/decision-store';
-import { SlackApiError, type SlackClient } from './adapters/slack-client';
-import type { CredentialState, DecisionAction } from './domain/decision';
-import type { PolicyConfig } from './domain/policy';
-import { planRequestStep } from './domain/reauthorization';
+import type { DecisionStore } from '../adapters/decision-store';
+import { SlackApiError, type SlackClient } from '../adapters/slack-client';
+import type { CredentialState, DecisionAction } from '../domain/decision';
+import type { PolicyConfig } from '../domain/policy';
+import { planRequestStep } from '../domain/reauthorization';
 import {
   type Block,
   decidedMessage,
@@ -10,7 +10,7 @@ import {
   ownerRequestMessage,
   type RequestItem,
   type SlackMessage,
-} from './slack/messages';
+} from '../slack/messages';
 
 export interface NotifyDependencies {
   store: DecisionStore;

@@ -6,8 +6,8 @@ import {
   ExportTableToPointInTimeCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { SCHEMA_VERSION } from './domain/decision';
-import { TABLE_KEYS } from './table-layout';
+import { SCHEMA_VERSION } from '../domain/decision';
+import { TABLE_KEYS } from '../table-layout';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;

@@ -1,12 +1,18 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { DecisionStore } from './adapters/decision-store';
-import type { Enforcer } from './adapters/enforcement';
-import type { SlackClient } from './adapters/slack-client';
-import { parseCredentialId } from './domain/credential';
-import type { CredentialState } from './domain/decision';
-import { type PolicyConfig, policyIdOf } from './domain/policy';
-import { planDisable, planEnforcement, planInUseAtDeadline, planRequestStep } from './domain/reauthorization';
+import type { DecisionStore } from '../adapters/decision-store';
+import type { Enforcer } from '../adapters/enforcement';
+import type { SlackClient } from '../adapters/slack-client';
+import { parseCredentialId } from '../domain/credential';
+import type { CredentialState } from '../domain/decision';
+import { type PolicyConfig, policyIdOf } from '../domain/policy';
+import {
+  planDisable,
+  planEnforcement,
+  planInUseAtDeadline,
+  planRequestStep,
+} from '../domain/reauthorization';
+import { escalationMessage } from '../slack/messages';
 import {
   escalateToFallback,
   type NotifyContext,
@@ -16,8 +22,7 @@ import {
   sendReminders,
 } from './notify-owners';
 import { type ScanReport, scanAccount } from './scan-account';
-import { escalationMessage } from './slack/messages';
-import { refreshMessage } from './slack-interactions';
+import { refreshMessage } from './slack-actions';
 
 export interface EnforceDependencies {
   iam: IAMClient;

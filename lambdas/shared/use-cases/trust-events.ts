@@ -1,12 +1,12 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { DecisionStore } from './adapters/decision-store';
-import { readIamInventory, resolveAccessKeyIds } from './adapters/iam-inventory';
-import { readSecretsInventory } from './adapters/secrets-inventory';
-import { type Credential, credentialIdOf, parseCredentialId } from './domain/credential';
-import { evaluateCredential } from './domain/evaluate';
-import { type PolicyConfig, policyIdOf } from './domain/policy';
-import { planTrustChange, type TrustChange, type TrustTarget } from './domain/trust-change';
+import type { DecisionStore } from '../adapters/decision-store';
+import { readIamInventory, resolveAccessKeyIds } from '../adapters/iam-inventory';
+import { readSecretsInventory } from '../adapters/secrets-inventory';
+import { type Credential, credentialIdOf, parseCredentialId } from '../domain/credential';
+import { evaluateCredential } from '../domain/evaluate';
+import { type PolicyConfig, policyIdOf } from '../domain/policy';
+import { planTrustChange, type TrustChange, type TrustTarget } from '../domain/trust-change';
 
 export interface TrustEventDependencies {
   iam: IAMClient;

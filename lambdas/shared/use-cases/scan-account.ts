@@ -1,14 +1,14 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { DecisionStore } from './adapters/decision-store';
-import { readIamInventory, resolveAccessKeyIds } from './adapters/iam-inventory';
-import { readSecretsInventory } from './adapters/secrets-inventory';
-import { mapWithConcurrency } from './concurrency';
-import { type Credential, credentialIdOf, parseCredentialId } from './domain/credential';
-import type { CredentialState, Trigger } from './domain/decision';
-import { daysBetween, type Evaluation, evaluateCredential } from './domain/evaluate';
-import { planScanTransition } from './domain/lifecycle';
-import { type PolicyConfig, policyIdOf } from './domain/policy';
+import type { DecisionStore } from '../adapters/decision-store';
+import { readIamInventory, resolveAccessKeyIds } from '../adapters/iam-inventory';
+import { readSecretsInventory } from '../adapters/secrets-inventory';
+import { mapWithConcurrency } from '../concurrency';
+import { type Credential, credentialIdOf, parseCredentialId } from '../domain/credential';
+import type { CredentialState, Trigger } from '../domain/decision';
+import { daysBetween, type Evaluation, evaluateCredential } from '../domain/evaluate';
+import { planScanTransition } from '../domain/lifecycle';
+import { type PolicyConfig, policyIdOf } from '../domain/policy';
 
 export interface ScanDependencies {
   iam: IAMClient;
