@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { STATE_BY_ACCOUNT_INDEX, TABLE_KEYS } from '../lambdas/shared/table-layout';
+import { EXPIRES_AT, STATE_BY_ACCOUNT_INDEX, TABLE_KEYS } from '../lambdas/shared/table-layout';
 
 /**
  * The decision store and compliance record: current state and append-only decisions per credential.
@@ -22,6 +22,8 @@ export class DecisionTable extends TableV2 {
           projectionType: ProjectionType.ALL,
         },
       ],
+      // Only leases carry it: a lease a crashed job left behind is gone a while after it expired.
+      timeToLiveAttribute: EXPIRES_AT,
       billing: Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,

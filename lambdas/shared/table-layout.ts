@@ -2,6 +2,7 @@
  * The decision table's key layout, shared by the store adapter and the CDK table so they cannot drift.
  * - Current state: `pk = CRED#<credentialId>`, `sk = STATE`.
  * - Decisions, append-only: `pk = CRED#<credentialId>`, `sk = DECISION#<at ISO-8601>#<seq>`.
+ * - Leases, short-lived (`expiresAt` is the table's TTL): `pk = LEASE#<name>`, `sk = LEASE`.
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 
@@ -24,3 +25,12 @@ export function credentialPk(credentialId: string): string {
 export function decisionSk(at: string, seq: number): string {
   return `DECISION#${at}#${String(seq).padStart(6, '0')}`;
 }
+
+export const LEASE_SK = 'LEASE';
+
+export function leasePk(name: string): string {
+  return `LEASE#${name}`;
+}
+
+/** The table's TTL attribute (epoch seconds): DynamoDB deletes expired leases on its own. */
+export const EXPIRES_AT = 'expiresAt';

@@ -131,7 +131,7 @@ describe('disabling and restoring an access key', () => {
     expect(receipt).toEqual({ kind: 'access-key', keyId });
     expect(await keyStatuses('svc-disable')).toEqual({ [keyId]: 'Inactive' });
 
-    await enforcer.restore(target, receipt);
+    await enforcer.restore(target);
 
     expect(await keyStatuses('svc-disable')).toEqual({ [keyId]: 'Active' });
   });
@@ -142,8 +142,8 @@ describe('disabling and restoring an access key', () => {
 
     const first = await enforcer.disable(target);
     const second = await enforcer.disable(target);
-    await enforcer.restore(target, second);
-    await enforcer.restore(target, second);
+    await enforcer.restore(target);
+    await enforcer.restore(target);
 
     expect(second).toEqual(first);
     expect(await keyStatuses('svc-disable-twice')).toEqual({ [keyId]: 'Active' });
@@ -174,9 +174,9 @@ describe('disabling and restoring a secret', () => {
     const disabled = JSON.parse((await resourcePolicyOf(arn)) ?? '{}');
     expect(disabled.Statement).toEqual([...JSON.parse(ORIGINAL_SECRET_POLICY).Statement, REAUTH_DENY]);
 
-    await enforcer.restore(target, receipt);
+    await enforcer.restore(target);
 
-    expect(await resourcePolicyOf(arn)).toBe(ORIGINAL_SECRET_POLICY);
+    expect(JSON.parse((await resourcePolicyOf(arn)) ?? 'null')).toEqual(JSON.parse(ORIGINAL_SECRET_POLICY));
   });
 
   it('adds a policy of only the deny to a secret without one, and restore deletes it', async () => {
@@ -191,7 +191,7 @@ describe('disabling and restoring a secret', () => {
       Statement: [REAUTH_DENY],
     });
 
-    await enforcer.restore(target, receipt);
+    await enforcer.restore(target);
 
     expect(await resourcePolicyOf(arn)).toBeUndefined();
   });
@@ -209,9 +209,29 @@ describe('disabling and restoring a secret', () => {
       JSON.parse(ORIGINAL_SECRET_POLICY),
     );
 
-    await enforcer.restore(target, retried);
+    await enforcer.restore(target);
 
     expect(JSON.parse((await resourcePolicyOf(arn)) ?? 'null')).toEqual(JSON.parse(ORIGINAL_SECRET_POLICY));
+  });
+
+  it("restore takes out only reauth's own deny: a grant added meanwhile and a look-alike statement stay", async () => {
+    const arn = await createSecret('app/changed-meanwhile', ORIGINAL_SECRET_POLICY);
+    const target: EnforcementTarget = { kind: 'secret', id: arn, principal: 'app/changed-meanwhile' };
+    await enforcer.disable(target);
+    const lookAlike = { ...REAUTH_DENY, Action: ['secretsmanager:DescribeSecret'] };
+    const disabled = JSON.parse((await resourcePolicyOf(arn)) ?? '{}');
+    const changed = { ...disabled, Statement: [...disabled.Statement, lookAlike] };
+    await clients.secretsManager.send(
+      new PutResourcePolicyCommand({ SecretId: arn, ResourcePolicy: JSON.stringify(changed) }),
+    );
+
+    await enforcer.restore(target);
+
+    expect(JSON.parse((await resourcePolicyOf(arn)) ?? '{}').Statement).toEqual([
+      ...JSON.parse(ORIGINAL_SECRET_POLICY).Statement,
+      lookAlike,
+    ]);
+    expect(await enforcer.recheck(target)).toMatchObject({ exists: true, disabled: false });
   });
 
   it('restores "no policy" after two disables of a secret that had none', async () => {
@@ -220,8 +240,8 @@ describe('disabling and restoring a secret', () => {
 
     await enforcer.disable(target);
     const retried = await enforcer.disable(target);
-    await enforcer.restore(target, retried);
-    await enforcer.restore(target, retried);
+    await enforcer.restore(target);
+    await enforcer.restore(target);
 
     expect(retried).toEqual({ kind: 'secret', previousPolicy: null });
     expect(await resourcePolicyOf(arn)).toBeUndefined();
@@ -249,8 +269,8 @@ describe('disabling and restoring a role', () => {
       JSON.parse(TRUST_ANOTHER_ACCOUNT),
     );
 
-    await enforcer.restore(target, receipt);
-    await enforcer.restore(target, receipt);
+    await enforcer.restore(target);
+    await enforcer.restore(target);
 
     expect(await inlinePoliciesOf('connector')).toEqual([]);
   });
@@ -267,7 +287,7 @@ describe('rechecking a credential', () => {
 
     const result = await enforcer.recheck(target);
 
-    expect(result).toEqual({ exists: true, lastUsedAt: usedAt, status: 'Active' });
+    expect(result).toEqual({ exists: true, lastUsedAt: usedAt, disabled: false });
     const { AccessKeyLastUsed } = await clients.iam.send(
       new GetAccessKeyLastUsedCommand({ AccessKeyId: keyId }),
     );
@@ -281,7 +301,7 @@ describe('rechecking a credential', () => {
 
     const result = await enforcer.recheck(target);
 
-    expect(result).toEqual({ exists: true, lastUsedAt: undefined, status: 'Inactive' });
+    expect(result).toEqual({ exists: true, lastUsedAt: undefined, disabled: true });
   });
 
   it("returns a secret's last access, which Secrets Manager keeps to the day", async () => {
@@ -292,7 +312,11 @@ describe('rechecking a credential', () => {
 
     const result = await enforcer.recheck({ kind: 'secret', id: arn, principal: 'app/read-me' });
 
-    expect(result).toEqual({ exists: true, lastUsedAt: new Date('2026-06-02T00:00:00.000Z') });
+    expect(result).toEqual({
+      exists: true,
+      lastUsedAt: new Date('2026-06-02T00:00:00.000Z'),
+      disabled: false,
+    });
   });
 
   it("returns a role's last use, recorded when its session's credentials are used", async () => {
@@ -323,7 +347,7 @@ describe('rechecking a credential', () => {
 
     const result = await enforcer.recheck({ kind: 'role', id: 'assumed', principal: 'assumed' });
 
-    expect(result).toEqual({ exists: true, lastUsedAt: usedAt });
+    expect(result).toEqual({ exists: true, lastUsedAt: usedAt, disabled: false });
   });
 
   it('says a deleted key, secret or role no longer exists', async () => {

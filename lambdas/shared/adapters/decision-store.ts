@@ -1,10 +1,16 @@
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   paginateQuery,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
+  type Claim,
   type CredentialState,
   chainDecision,
   type Decision,
@@ -12,7 +18,16 @@ import {
   SCHEMA_VERSION,
   type Transition,
 } from '../domain/decision';
-import { credentialPk, decisionSk, STATE_BY_ACCOUNT_INDEX, STATE_SK, TABLE_KEYS } from '../table-layout';
+import {
+  credentialPk,
+  decisionSk,
+  EXPIRES_AT,
+  LEASE_SK,
+  leasePk,
+  STATE_BY_ACCOUNT_INDEX,
+  STATE_SK,
+  TABLE_KEYS,
+} from '../table-layout';
 
 /** Another writer kept changing the credential while this one tried to record its decision. */
 export class StaleStateError extends Error {
@@ -28,7 +43,28 @@ export interface TransitionOptions {
    * read when it is still current. Without this option the state is read first.
    */
   known?: CredentialState | undefined;
+  /**
+   * The holder of the credential's claim, done with it: the write drops the claim, and when `decide`
+   * finds nothing to record the claim is released all the same.
+   */
+  release?: string;
 }
+
+/** What a caller asks for when it claims a credential before changing it in IAM or Secrets Manager. */
+export interface ClaimRequest {
+  holder: string;
+  action: Claim['action'];
+  now: Date;
+  /** How long the claim holds if its holder never releases it (it crashed). */
+  leaseMs: number;
+  /** Whether the change is still due on the state read now; not due: nothing is claimed. */
+  isDue: (state: CredentialState) => boolean;
+}
+
+export type ClaimOutcome =
+  | { claimed: CredentialState }
+  | { notDue: CredentialState | undefined }
+  | { heldBy: Claim };
 
 /** The decision table: one STATE item and append-only, hash-chained DECISION items per credential. */
 export interface DecisionStore {
@@ -48,9 +84,29 @@ export interface DecisionStore {
   ): Promise<Decision | undefined>;
   /** A credential's decisions, oldest first. */
   history(credentialId: string): Promise<Decision[]>;
+  /** The current states of these credentials, read consistently (100 a call). */
+  getStates(credentialIds: readonly string[]): Promise<Map<string, CredentialState>>;
+  /**
+   * Takes the credential's claim when the change is due and nobody else holds a live claim (or the
+   * holder is the same, e.g. a redelivered job). One conditional update; it does not move `seq`.
+   */
+  claim(credentialId: string, request: ClaimRequest): Promise<ClaimOutcome>;
+  /** Drops the claim if `holder` still holds it. */
+  release(credentialId: string, holder: string): Promise<void>;
+  /**
+   * A named lease (e.g. one owner's Slack messages) for `holder` until `until`, unless someone else
+   * holds it unexpired. False: someone else does.
+   */
+  lease(name: string, holder: string, until: Date, now: Date): Promise<boolean>;
+  /** Gives a lease back if `holder` still holds it. */
+  unlease(name: string, holder: string): Promise<void>;
 }
 
 const MAX_ATTEMPTS = 8;
+/** BatchGetItem reads at most 100 keys a call. */
+const BATCH_GET_LIMIT = 100;
+/** DynamoDB's TTL deletes within days of expiry; the lease's own `until` is what counts. */
+const LEASE_TTL_MARGIN_S = 3600;
 
 export function createDecisionStore(documents: DynamoDBDocumentClient, tableName: string): DecisionStore {
   const { partitionKey: pk, sortKey: sk } = TABLE_KEYS;
@@ -71,14 +127,18 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
     credentialId: string,
     current: CredentialState | undefined,
     change: Transition,
+    release: string | undefined,
   ): Promise<Decision | false> {
     const decision = chainDecision(change.decision, current ?? { seq: 0, lastHash: GENESIS_HASH });
+    // A claim outlives every write but its holder's release: it guards the IAM side, not the record.
+    const claim = current?.claim && current.claim.holder !== release ? current.claim : undefined;
     const state: CredentialState = {
       ...change.state,
       schemaVersion: SCHEMA_VERSION,
       seq: decision.seq,
       lastHash: decision.hash,
       updatedAt: decision.at,
+      ...(claim && { claim }),
     };
     const key = credentialPk(credentialId);
     try {
@@ -96,9 +156,19 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
                 },
                 ...(current
                   ? {
-                      ConditionExpression: '#seq = :seq',
-                      ExpressionAttributeNames: { '#seq': 'seq' },
-                      ExpressionAttributeValues: { ':seq': current.seq },
+                      // The claim as read, too: one taken since would otherwise be overwritten.
+                      ConditionExpression: current.claim
+                        ? '#seq = :seq AND #claim.#holder = :holder'
+                        : '#seq = :seq AND attribute_not_exists(#claim)',
+                      ExpressionAttributeNames: {
+                        '#seq': 'seq',
+                        '#claim': 'claim',
+                        ...(current.claim && { '#holder': 'holder' }),
+                      },
+                      ExpressionAttributeValues: {
+                        ':seq': current.seq,
+                        ...(current.claim && { ':holder': current.claim.holder }),
+                      },
                     }
                   : {
                       ConditionExpression: 'attribute_not_exists(#pk)',
@@ -116,12 +186,32 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
               },
             },
           ],
+          // Derived from the decision, which derives from the state it follows: a retry of the same
+          // write (the SDK's, after a lost response, or ours) is a no-op for DynamoDB, not a lost race.
+          ClientRequestToken: decision.hash.slice(0, 36),
         }),
       );
       return decision;
     } catch (error) {
       if (isLostRace(error)) return false;
       throw error;
+    }
+  }
+
+  async function releaseClaim(credentialId: string, holder: string): Promise<void> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { [pk]: credentialPk(credentialId), [sk]: STATE_SK },
+          UpdateExpression: 'REMOVE #claim',
+          ConditionExpression: '#claim.#holder = :holder',
+          ExpressionAttributeNames: { '#claim': 'claim', '#holder': 'holder' },
+          ExpressionAttributeValues: { ':holder': holder },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error; // already released, or taken over after it expired
     }
   }
 
@@ -151,16 +241,125 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
 
     async transition(credentialId, decide, options) {
       let current = options && 'known' in options ? options.known : await getState(credentialId);
+      const release = options?.release;
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         const change = decide(current);
-        if (!change) return undefined;
-        const written = await write(credentialId, current, change);
+        if (!change) {
+          if (release && current?.claim?.holder === release) await releaseClaim(credentialId, release);
+          return undefined;
+        }
+        const written = await write(credentialId, current, change, release);
         if (written) return written;
         current = await getState(credentialId);
       }
       throw new StaleStateError(
         `${credentialId}: the state changed under ${MAX_ATTEMPTS} attempts to record a decision`,
       );
+    },
+
+    async getStates(credentialIds) {
+      const states = new Map<string, CredentialState>();
+      const unique = [...new Set(credentialIds)];
+      for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
+        let keys: Record<string, unknown>[] | undefined = unique
+          .slice(i, i + BATCH_GET_LIMIT)
+          .map((id) => ({ [pk]: credentialPk(id), [sk]: STATE_SK }));
+        // Unprocessed keys (throttling) are asked again until none is left.
+        while (keys && keys.length > 0) {
+          const page: BatchGetCommandOutput = await documents.send(
+            new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }),
+          );
+          for (const item of page.Responses?.[tableName] ?? []) {
+            const state = toState(item);
+            states.set(state.credentialId, state);
+          }
+          keys = page.UnprocessedKeys?.[tableName]?.Keys;
+        }
+      }
+      return states;
+    },
+
+    async claim(credentialId, request) {
+      const until = new Date(request.now.getTime() + request.leaseMs).toISOString();
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        const state = await getState(credentialId);
+        if (!state || !request.isDue(state)) return { notDue: state };
+        const held = state.claim;
+        if (held && held.holder !== request.holder && held.until > request.now.toISOString()) {
+          return { heldBy: held };
+        }
+        const claim: Claim = { holder: request.holder, action: request.action, until };
+        try {
+          await documents.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: { [pk]: credentialPk(credentialId), [sk]: STATE_SK },
+              UpdateExpression: 'SET #claim = :claim',
+              ConditionExpression: held
+                ? '#seq = :seq AND #claim.#holder = :held'
+                : '#seq = :seq AND attribute_not_exists(#claim)',
+              ExpressionAttributeNames: {
+                '#seq': 'seq',
+                '#claim': 'claim',
+                ...(held && { '#holder': 'holder' }),
+              },
+              ExpressionAttributeValues: {
+                ':seq': state.seq,
+                ':claim': claim,
+                ...(held && { ':held': held.holder }),
+              },
+            }),
+          );
+          return { claimed: { ...state, claim } };
+        } catch (error) {
+          if (!isConditionFailed(error)) throw error;
+        }
+      }
+      throw new StaleStateError(
+        `${credentialId}: the state changed under ${MAX_ATTEMPTS} attempts to claim it`,
+      );
+    },
+
+    release: releaseClaim,
+
+    async lease(name, holder, until, now) {
+      try {
+        await documents.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              [pk]: leasePk(name),
+              [sk]: LEASE_SK,
+              holder,
+              until: until.toISOString(),
+              [EXPIRES_AT]: Math.ceil(until.getTime() / 1000) + LEASE_TTL_MARGIN_S,
+            },
+            ConditionExpression: 'attribute_not_exists(#pk) OR #holder = :holder OR #until < :now',
+            ExpressionAttributeNames: { '#pk': pk, '#holder': 'holder', '#until': 'until' },
+            ExpressionAttributeValues: { ':holder': holder, ':now': now.toISOString() },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailed(error)) return false;
+        throw error;
+      }
+    },
+
+    async unlease(name, holder) {
+      try {
+        await documents.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: { [pk]: leasePk(name), [sk]: LEASE_SK },
+            ConditionExpression: '#holder = :holder',
+            ExpressionAttributeNames: { '#holder': 'holder' },
+            ExpressionAttributeValues: { ':holder': holder },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
     },
 
     async history(credentialId) {
@@ -202,4 +401,8 @@ function isLostRace(error: unknown): boolean {
   if (reasons) return reasons.some((reason) => LOST_RACE.includes(reason.Code ?? ''));
   // Without reasons the message lists them: "... reasons [ConditionalCheckFailed, None]".
   return LOST_RACE.some((code) => error.message.includes(code));
+}
+
+function isConditionFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }

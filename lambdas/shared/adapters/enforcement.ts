@@ -7,6 +7,7 @@ import {
   DeleteRolePolicyCommand,
   GetAccessKeyLastUsedCommand,
   GetRoleCommand,
+  GetRolePolicyCommand,
   type IAMClient,
   ListAccessKeysCommand,
   PutRolePolicyCommand,
@@ -23,6 +24,14 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { DisableReceipt } from '../domain/decision';
+import {
+  DENY_SECRET_READS,
+  isReauthRolePolicy,
+  isReauthSecretDeny,
+  ROLE_DISABLE_POLICY,
+  ROLE_DISABLE_POLICY_NAME,
+  statementsOf,
+} from '../domain/reauth-marks';
 
 /** The credential an enforcement acts on. */
 export interface EnforcementTarget {
@@ -47,8 +56,8 @@ export type RotationResult =
 export interface RecheckResult {
   exists: boolean;
   lastUsedAt?: Date;
-  /** Access keys only. */
-  status?: 'Active' | 'Inactive';
+  /** Unusable as reauth disables it: the key Inactive, reauth's deny on the secret, its policy on the role. */
+  disabled?: boolean;
 }
 
 /** A change to IAM or Secrets Manager failed. The message names the credential, never a secret value. */
@@ -63,12 +72,17 @@ export class EnforcementError extends Error {
 export interface Enforcer {
   /**
    * The credential's last use from its authoritative per-credential API: GetAccessKeyLastUsed /
-   * DescribeSecret (LastAccessedDate) / GetRole (RoleLastUsed). `exists: false` when it is gone
-   * (a secret scheduled for deletion counts as gone).
+   * DescribeSecret (LastAccessedDate) / GetRole (RoleLastUsed), and whether it is disabled as reauth
+   * disables it. `exists: false` when it is gone (a secret scheduled for deletion counts as gone).
    */
   recheck(target: EnforcementTarget): Promise<RecheckResult>;
   disable(target: EnforcementTarget): Promise<DisableReceipt>;
-  restore(target: EnforcementTarget, receipt: DisableReceipt): Promise<void>;
+  /**
+   * Undoes reauth's disable, and only that: the key Active, reauth's deny statement taken out of the
+   * secret's policy as it is now (not the policy from before the disable put back, which would undo
+   * whatever else changed meanwhile), reauth's policy off the role. Nothing to undo: nothing done.
+   */
+  restore(target: EnforcementTarget): Promise<void>;
   /**
    * access key: a new key, stored in a new secret, the old one left active; secret: RotateSecret where
    * rotation is configured; role: nothing to rotate. Retried with the same `now`, a secret rotation is
@@ -84,8 +98,6 @@ export interface EnforcerOptions {
   rotatedKeyPrefix?: string;
 }
 
-export const REAUTH_DENY_SID = 'ReauthDisabled';
-export const ROLE_DISABLE_POLICY_NAME = 'reauth-disabled';
 const DEFAULT_ROTATED_KEY_PREFIX = 'reauth/rotated/';
 const POLICY_VERSION = '2012-10-17';
 /** IAM allows this many access keys per user. */
@@ -94,18 +106,7 @@ const MAX_KEYS_PER_USER = 2;
 const NO_SUCH_ENTITY = ['NoSuchEntityException', 'NoSuchEntity'];
 const RESOURCE_NOT_FOUND = ['ResourceNotFoundException'];
 
-const DENY_SECRET_READS = {
-  Sid: REAUTH_DENY_SID,
-  Effect: 'Deny',
-  Principal: { AWS: '*' },
-  Action: ['secretsmanager:GetSecretValue'],
-  Resource: '*',
-} as const;
-
-const DENY_EVERYTHING = JSON.stringify({
-  Version: POLICY_VERSION,
-  Statement: [{ Sid: REAUTH_DENY_SID, Effect: 'Deny', Action: '*', Resource: '*' }],
-});
+const DENY_EVERYTHING = JSON.stringify(ROLE_DISABLE_POLICY);
 
 export function createEnforcer(
   clients: { iam: IAMClient; secretsManager: SecretsManagerClient },
@@ -129,18 +130,31 @@ export function createEnforcer(
           return {
             exists: true,
             lastUsedAt: used.AccessKeyLastUsed?.LastUsedDate,
-            status: key.Status === 'Inactive' ? 'Inactive' : 'Active',
+            disabled: key.Status === 'Inactive',
           };
         }
         case 'secret': {
           const secret = await describeSecret(secretsManager, target.id);
           if (!secret || secret.DeletedDate) return { exists: false };
-          return { exists: true, lastUsedAt: secret.LastAccessedDate };
+          const policy = await secretPolicy(target.id);
+          return {
+            exists: true,
+            lastUsedAt: secret.LastAccessedDate,
+            disabled: statementsOf(policy ?? '{}').some(isReauthSecretDeny),
+          };
         }
         case 'role': {
           const role = await orMissing(iam.send(new GetRoleCommand({ RoleName: target.id })), NO_SUCH_ENTITY);
           if (!role?.Role) return { exists: false };
-          return { exists: true, lastUsedAt: role.Role.RoleLastUsed?.LastUsedDate };
+          const policy = await orMissing(
+            iam.send(new GetRolePolicyCommand({ RoleName: target.id, PolicyName: ROLE_DISABLE_POLICY_NAME })),
+            NO_SUCH_ENTITY,
+          );
+          return {
+            exists: true,
+            lastUsedAt: role.Role.RoleLastUsed?.LastUsedDate,
+            disabled: policy !== undefined && isReauthRolePolicy(policy.PolicyDocument),
+          };
         }
       }
     });
@@ -159,11 +173,9 @@ export function createEnforcer(
           );
           return { kind: 'access-key', keyId: target.id };
         case 'secret': {
-          const { ResourcePolicy } = await secretsManager.send(
-            new GetResourcePolicyCommand({ SecretId: target.id }),
-          );
+          const ResourcePolicy = await secretPolicy(target.id);
           const current = ResourcePolicy ? parsePolicy(ResourcePolicy) : undefined;
-          const others = current?.statements.filter((s) => !isReauthDeny(s)) ?? [];
+          const others = current?.statements.filter((s) => !isReauthSecretDeny(s)) ?? [];
           const retried = current !== undefined && others.length < current.statements.length;
           // On a retry the deny is already there: what was before it is the policy without it.
           const previousPolicy = !retried
@@ -200,38 +212,53 @@ export function createEnforcer(
     });
   }
 
-  async function restore(target: EnforcementTarget, receipt: DisableReceipt): Promise<void> {
-    if (receipt.kind !== target.kind) {
-      throw new EnforcementError(`restore ${describe(target)}: the receipt is for a ${receipt.kind}`);
-    }
+  async function restore(target: EnforcementTarget): Promise<void> {
     await attempt(`restore ${describe(target)}`, async () => {
-      switch (receipt.kind) {
+      switch (target.kind) {
         case 'access-key':
           await iam.send(
             new UpdateAccessKeyCommand({
               UserName: target.principal,
-              AccessKeyId: receipt.keyId,
+              AccessKeyId: target.id,
               Status: 'Active',
             }),
           );
           return;
-        case 'secret':
-          if (receipt.previousPolicy === null) {
+        case 'secret': {
+          const policy = await secretPolicy(target.id);
+          if (!policy) return;
+          const current = parsePolicy(policy);
+          const others = current.statements.filter((s) => !isReauthSecretDeny(s));
+          if (others.length === current.statements.length) return;
+          if (others.length === 0) {
             await secretsManager.send(new DeleteResourcePolicyCommand({ SecretId: target.id }));
-          } else {
-            await secretsManager.send(
-              new PutResourcePolicyCommand({ SecretId: target.id, ResourcePolicy: receipt.previousPolicy }),
-            );
+            return;
           }
+          await secretsManager.send(
+            new PutResourcePolicyCommand({
+              SecretId: target.id,
+              ResourcePolicy: JSON.stringify({ ...current.document, Statement: others }),
+            }),
+          );
           return;
+        }
         case 'role':
           await orMissing(
-            iam.send(new DeleteRolePolicyCommand({ RoleName: target.id, PolicyName: receipt.policyName })),
+            iam.send(
+              new DeleteRolePolicyCommand({ RoleName: target.id, PolicyName: ROLE_DISABLE_POLICY_NAME }),
+            ),
             NO_SUCH_ENTITY,
           );
           return;
       }
     });
+  }
+
+  async function secretPolicy(secretId: string): Promise<string | undefined> {
+    const { ResourcePolicy } = await secretsManager.send(
+      new GetResourcePolicyCommand({ SecretId: secretId }),
+    );
+    return ResourcePolicy ?? undefined;
   }
 
   async function rotate(
@@ -368,15 +395,6 @@ function parsePolicy(policy: string): ParsedPolicy {
   const statement = (document as { Statement?: unknown }).Statement;
   const statements = statement === undefined ? [] : Array.isArray(statement) ? statement : [statement];
   return { document: document as Record<string, unknown>, statements };
-}
-
-function isReauthDeny(statement: unknown): boolean {
-  return (
-    typeof statement === 'object' &&
-    statement !== null &&
-    'Sid' in statement &&
-    statement.Sid === REAUTH_DENY_SID
-  );
 }
 
 function describe(target: EnforcementTarget): string {

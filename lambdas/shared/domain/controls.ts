@@ -1,4 +1,4 @@
-import type { DecisionAction } from './decision';
+import type { DecisionAction } from './actions';
 
 const IAM_3 = 'AWS Security Hub IAM.3'; // IAM users' access keys rotated every 90 days or less
 const IAM_22 = 'AWS Security Hub IAM.22'; // IAM user credentials unused for 45 days removed
@@ -29,4 +29,5 @@ export const CONTROLS_BY_ACTION: Record<DecisionAction, string[]> = {
   restore: [CSF_PERMISSIONS],
   exempt: [CSF_PERMISSIONS],
   delete: [IAM_22, SM_3, CIS_UNUSED, CSF_IDENTITIES],
+  drift: [IAM_22, CIS_UNUSED, CSF_PERMISSIONS],
 };

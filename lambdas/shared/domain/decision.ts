@@ -1,28 +1,13 @@
 import { createHash } from 'node:crypto';
+import type { DecisionAction } from './actions';
 import { CONTROLS_BY_ACTION } from './controls';
 import type { CredentialKind } from './credential';
 import { canonicalJson } from './policy';
 
+export { DECISION_ACTIONS, type DecisionAction } from './actions';
+
 /** Version of the decision and state item layout; bump on any change an export reader would notice. */
 export const SCHEMA_VERSION = 1;
-
-export const DECISION_ACTIONS = [
-  'flag',
-  'notify',
-  'remind',
-  'escalate',
-  'reauthorize',
-  // Someone who may not decide tried to: kept in the record, nothing else changes.
-  'refuse',
-  // A change seen that asks nothing of anyone (it only reduced access): kept in the record.
-  'observe',
-  'rotate',
-  'disable',
-  'restore',
-  'exempt',
-  'delete',
-] as const;
-export type DecisionAction = (typeof DECISION_ACTIONS)[number];
 
 export const TRIGGERS = [
   'idle',
@@ -33,6 +18,8 @@ export const TRIGGERS = [
   'owner-departed',
   'purpose-changed',
   'orphaned',
+  // Turned back on outside reauth while recorded as disabled.
+  'drift',
 ] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
@@ -97,6 +84,7 @@ export function statusAfter(
     case 'remind':
     case 'escalate':
     case 'restore':
+    case 'drift':
       return 'pending';
     case 'reauthorize':
     case 'rotate':
@@ -165,6 +153,12 @@ export interface CredentialState {
   rotation?: { newKeyId: string; storedIn: string; deactivateAfter: string };
   /** The last trust-change event recorded for it (CloudTrail eventID or custom event id): one request per event. */
   lastEventId?: string;
+  /**
+   * A lease on the credential's IAM or Secrets Manager side, taken before reauth changes it (claim,
+   * act, confirm): while it holds, no other job or worker acts on this credential. It does not move
+   * `seq`, and every write keeps it unless its holder releases it. A holder that crashed loses it at `until`.
+   */
+  claim?: Claim;
   /** ISO: last change. */
   updatedAt: string;
   /** The item layout's version (as on decisions). */
@@ -175,8 +169,16 @@ export interface CredentialState {
   lastHash: string;
 }
 
+/** Who holds a credential's lease, for what, and until when (ISO). */
+export interface Claim {
+  /** Unique per job run or queued job: a redelivered job holds the same one. */
+  holder: string;
+  action: 'disable' | 'restore' | 'rotate' | 'deactivate-replaced' | 'converge';
+  until: string;
+}
+
 /** The state fields a caller sets; the store maintains `seq`, `lastHash` and `updatedAt`. */
-export type StateInput = Omit<CredentialState, 'seq' | 'lastHash' | 'updatedAt'>;
+export type StateInput = Omit<CredentialState, 'seq' | 'lastHash' | 'updatedAt' | 'claim'>;
 
 /** A change to record: the next state and the decision that explains it. */
 export interface Transition {

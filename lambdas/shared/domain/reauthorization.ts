@@ -264,6 +264,52 @@ export function planRotation(
   );
 }
 
+/** How a credential recorded as disabled was found usable again, outside reauth. */
+export interface Drift {
+  /** What was found, in words. */
+  what: string;
+  /** Who did it (CloudTrail's caller ARN), or null when only its effect was seen (the enforce job's re-check). */
+  by: string | null;
+  /** `recheck` (the enforce job) or the CloudTrail event id. */
+  seenBy: string;
+}
+
+/**
+ * Someone turned a credential reauth disabled back on outside reauth. reauth does not silently disable
+ * it again: the change is recorded, a new request opens (the owner is asked again), and the fallback
+ * owner is told by the next escalation (the `drift` trigger without `escalatedAt`).
+ */
+export function planDrift(
+  state: CredentialState,
+  drift: Drift,
+  policy: PolicyConfig,
+  context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string },
+): Transition {
+  const tierName = state.tier ?? policy.defaultTier;
+  const request = newRequest(state, { tierName, tier: tierOf(state, policy) }, context.now);
+  const triggers = [...new Set([...state.triggers, 'drift' as const])];
+  const by = drift.by ?? 'someone outside reauth (seen by its re-check)';
+  return {
+    state: { ...closed(state), status: 'pending', triggers, ...request, why: `${drift.what}, by ${by}` },
+    decision: decisionOf(state, context, {
+      action: 'drift',
+      reason: `${drift.what}, by ${by}, while recorded as disabled: not disabled again; a new request is open until ${day(request.deadlineAt)}`,
+      evidence: {
+        by: drift.by,
+        seenBy: drift.seenBy,
+        disabledAt: state.disabledAt ?? null,
+        receipt: state.disableReceipt ?? null,
+        triggers,
+      },
+    }),
+  };
+}
+
+/** A drift not yet told to the fallback owner (the next escalation tells them). */
+export function isUntoldDrift(state: CredentialState): boolean {
+  return state.status === 'pending' && state.triggers.includes('drift') && state.escalatedAt === undefined;
+}
+
 export type DeadlineStep =
   | { step: 'remind'; reminder: number }
   | { step: 'escalate'; why: string }
@@ -391,7 +437,7 @@ function decisionOf(
 
 /** The state without the store's fields: what a transition that keeps it as it is writes. */
 export function stateInputOf(state: CredentialState): StateInput {
-  const { seq: _seq, lastHash: _hash, updatedAt: _at, ...rest } = state;
+  const { seq: _seq, lastHash: _hash, updatedAt: _at, claim: _claim, ...rest } = state;
   return rest;
 }
 

@@ -219,7 +219,7 @@ export async function enforceAccount(
     );
     if (!written) {
       // Answered while it was being disabled: the answer wins.
-      await deps.enforcer.restore(target, receipt);
+      await deps.enforcer.restore(target);
       continue;
     }
     report.disabled.push(state.credentialId);

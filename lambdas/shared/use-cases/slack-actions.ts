@@ -66,13 +66,13 @@ export async function runActionJob(deps: WorkerDependencies, job: ActionJob): Pr
           : undefined,
       );
       // Answered otherwise while the disable ran (e.g. Still needed): put it back as it was.
-      if (!written) await deps.enforcer.restore(target, receipt);
+      if (!written) await deps.enforcer.restore(target);
       break;
     }
     case 'restore': {
       if (!state.disableReceipt)
         throw new Error(`${state.credentialId} is disabled but has no receipt to restore from`);
-      await deps.enforcer.restore(target, state.disableReceipt);
+      await deps.enforcer.restore(target);
       written = await deps.store.transition(job.credentialId, (current) =>
         stillOpen(current) ? planRestore(current, context) : undefined,
       );

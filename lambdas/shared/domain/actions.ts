@@ -1,0 +1,20 @@
+/** Every kind of decision the record holds. */
+export const DECISION_ACTIONS = [
+  'flag',
+  'notify',
+  'remind',
+  'escalate',
+  'reauthorize',
+  // Someone who may not decide tried to: kept in the record, nothing else changes.
+  'refuse',
+  // A change seen that asks nothing of anyone (it only reduced access): kept in the record.
+  'observe',
+  'rotate',
+  'disable',
+  'restore',
+  'exempt',
+  'delete',
+  // Someone turned a credential reauth disabled back on outside reauth: the request reopens.
+  'drift',
+] as const;
+export type DecisionAction = (typeof DECISION_ACTIONS)[number];

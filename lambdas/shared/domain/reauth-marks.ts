@@ -1,0 +1,67 @@
+/**
+ * What reauth writes into IAM and Secrets Manager to disable a credential, in one place: the enforcer
+ * writes exactly these, and the trust-change consumer recognizes reauth's own changes by them (together
+ * with who made the call: a document alone can be copied by anyone).
+ */
+import { canonicalJson } from './policy';
+
+/** The Sid of reauth's deny statement on a secret, and of its role deny. */
+export const REAUTH_DENY_SID = 'ReauthDisabled';
+/** The inline policy reauth puts on a role to disable it. */
+export const ROLE_DISABLE_POLICY_NAME = 'reauth-disabled';
+const POLICY_VERSION = '2012-10-17';
+
+/** Appended to a secret's resource policy: nobody reads the value while it is disabled. */
+export const DENY_SECRET_READS = {
+  Sid: REAUTH_DENY_SID,
+  Effect: 'Deny',
+  Principal: { AWS: '*' },
+  Action: ['secretsmanager:GetSecretValue'],
+  Resource: '*',
+} as const;
+
+/** The whole `reauth-disabled` role policy: an explicit deny wins over every allow. */
+export const ROLE_DISABLE_POLICY = {
+  Version: POLICY_VERSION,
+  Statement: [{ Sid: REAUTH_DENY_SID, Effect: 'Deny', Action: '*', Resource: '*' }],
+} as const;
+
+/** Whether a statement is reauth's secret deny, exactly (not merely named like it). */
+export function isReauthSecretDeny(statement: unknown): boolean {
+  return sameJson(statement, DENY_SECRET_READS);
+}
+
+/** Whether a role policy document (JSON text, URL-encoded as IAM returns it, or parsed) is reauth's, exactly. */
+export function isReauthRolePolicy(document: unknown): boolean {
+  const parsed = typeof document === 'string' ? parseJson(decodeIfEncoded(document)) : document;
+  return sameJson(parsed, ROLE_DISABLE_POLICY);
+}
+
+/** The statements of a resource policy document (JSON text or parsed); [] when it has none or is not JSON. */
+export function statementsOf(document: unknown): unknown[] {
+  const parsed = typeof document === 'string' ? parseJson(document) : document;
+  if (typeof parsed !== 'object' || parsed === null) return [];
+  const statement = (parsed as { Statement?: unknown }).Statement;
+  return statement === undefined ? [] : Array.isArray(statement) ? statement : [statement];
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return a !== undefined && canonicalJson(a) === canonicalJson(b);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function decodeIfEncoded(text: string): string {
+  if (text.trimStart().startsWith('{')) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
