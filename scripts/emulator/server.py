@@ -1,4 +1,4 @@
-"""reauth's local AWS emulator: moto's server plus two things moto cannot do on its own.
+"""reauth's local AWS emulator: moto's server plus what moto cannot do on its own.
 
 1. A clock. POST /_reauth/clock {"at": "<ISO-8601>"} freezes time (freezegun) for the whole process,
    so resources created and keys used while it is frozen carry that date; DELETE /_reauth/clock
@@ -12,12 +12,20 @@
 4. The credential report is a snapshot taken when it is generated, with that GeneratedTime, as in
    AWS (moto builds it live on every read and answers a fixed 2015 date): a key used after the
    report was generated shows only in GetAccessKeyLastUsed, until the next report.
+5. TransactWriteItems honours ClientRequestToken, as DynamoDB does: a transaction retried with the
+   token of one that succeeded in the last 10 minutes succeeds again without being applied again, and
+   the token reused with other parameters fails with IdempotentParameterMismatchException. (moto
+   applies the retry, so a response lost after the write made the SDK's retry write twice.) The
+   window is measured on the emulator's clock, frozen or not: a retry follows its first attempt at
+   the same frozen instant, and a test that moves the clock past the window sees tokens expire as
+   they would in AWS. A reset forgets every token (they live on the backend moto rebuilds).
 
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
 """
 
 import copy
+import hashlib
 import json
 import logging
 import sys
@@ -32,6 +40,9 @@ import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -76,7 +87,8 @@ SecretsManagerBackend.get_secret_value = get_secret_value
 FakeSecret.to_dict = secret_to_dict
 
 _transact_write_items = DynamoDBBackend.transact_write_items
-_transactions = threading.Lock()
+# Reentrant: the token check below holds it around the whole transaction, which takes it again.
+_transactions = threading.RLock()
 
 
 class _CopyButNotTables:
@@ -120,6 +132,49 @@ def transact_write_items(self, transact_items, *args, **kwargs):
 
 
 DynamoDBBackend.transact_write_items = transact_write_items
+
+IDEMPOTENCY_WINDOW_SECONDS = 600
+_handle_transact_write_items = DynamoHandler.transact_write_items
+
+
+class IdempotentParameterMismatch(JsonRESTError):
+    def __init__(self):
+        super().__init__(
+            "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+            "The ClientRequestToken was already used for a transaction with different parameters",
+        )
+
+
+def transact_write_items_once(self):
+    # The token is only visible here (the backend gets the items alone); the SDK fills it in once
+    # per call, before its retries, so every retry of one call carries the same token.
+    token = self.body.get("ClientRequestToken")
+    if not token:
+        return _handle_transact_write_items(self)
+    parameters = {name: value for name, value in self.body.items() if name != "ClientRequestToken"}
+    fingerprint = hashlib.sha256(json.dumps(parameters, sort_keys=True, default=repr).encode()).hexdigest()
+    backend = self.dynamodb_backend
+    with _transactions:  # check, apply and remember as one step: a concurrent retry waits its turn
+        seen = backend.__dict__.setdefault("reauth_transaction_tokens", {})
+        now = time.time()
+        # Oldest first (insertion order): drop what has left the window. A clock moved backwards
+        # (age < 0) stops the sweep rather than forgetting tokens early.
+        while seen:
+            oldest = next(iter(seen))
+            if now - seen[oldest][0] < IDEMPOTENCY_WINDOW_SECONDS:
+                break
+            del seen[oldest]
+        if token in seen and 0 <= now - seen[token][0] < IDEMPOTENCY_WINDOW_SECONDS:
+            if seen[token][1] != fingerprint:
+                raise IdempotentParameterMismatch()
+            return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+        response = _handle_transact_write_items(self)  # a failed transaction raises: not remembered
+        seen.pop(token, None)
+        seen[token] = (now, fingerprint)
+        return response
+
+
+DynamoHandler.transact_write_items = transact_write_items_once
 
 _generate_report = IAMBackend.generate_report
 _get_credential_report = IamResponse.get_credential_report
