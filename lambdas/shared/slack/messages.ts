@@ -255,8 +255,11 @@ export function ownerRequestMessage(input: {
   return { text, blocks };
 }
 
-const ESCALATION_TITLES: Record<'orphaned' | 'deadline-passed' | 'budget-exceeded', string> = {
+export type EscalationReason = 'orphaned' | 'deadline-passed' | 'budget-exceeded' | 'drift';
+
+const ESCALATION_TITLES: Record<EscalationReason, string> = {
   orphaned: 'Credentials without a reachable owner',
+  drift: 'Disabled credentials turned back on outside reauth',
   'deadline-passed': 'Credentials whose owners did not answer in time',
   'budget-exceeded': 'Credentials held back: the action budget is spent',
 };
@@ -264,7 +267,7 @@ const ESCALATION_TITLES: Record<'orphaned' | 'deadline-passed' | 'budget-exceede
 /** The security channel's notice about credentials that need a person from security. */
 export function escalationMessage(input: {
   items: RequestItem[];
-  reason: 'orphaned' | 'deadline-passed' | 'budget-exceeded';
+  reason: EscalationReason;
   detail?: string;
 }): SlackMessage {
   const { items, reason } = input;

@@ -6,6 +6,7 @@ import { planRequestStep } from '../domain/reauthorization';
 import {
   type Block,
   decidedMessage,
+  type EscalationReason,
   escalationMessage,
   ownerRequestMessage,
   type RequestItem,
@@ -111,7 +112,7 @@ export async function sendReminders(
 export async function escalateToFallback(
   deps: NotifyDependencies,
   states: CredentialState[],
-  reason: 'deadline-passed' | 'budget-exceeded',
+  reason: Exclude<EscalationReason, 'orphaned'>,
   detail: string,
   context: NotifyContext,
 ): Promise<NotifyReport> {
