@@ -7,10 +7,9 @@ import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
 import { readIamInventory } from '../lambdas/shared/adapters/iam-inventory';
 import { readSecretsInventory } from '../lambdas/shared/adapters/secrets-inventory';
 import { parseCredentialId } from '../lambdas/shared/domain/credential';
-import { verifyChain } from '../lambdas/shared/domain/decision';
 import { planEnforcement } from '../lambdas/shared/domain/reauthorization';
 import { REAUTH_EVENT_SOURCE, REAUTH_EVENTS, type ReauthEventType } from '../lambdas/shared/events/schemas';
-import type { ChainIssue } from '../lambdas/shared/evidence/chain-check';
+import { type ChainIssue, verifyHistory } from '../lambdas/shared/evidence/chain-check';
 import {
   type VerifyResult,
   verifyExport,
@@ -29,7 +28,8 @@ Usage:
       Scan the account of the current AWS credentials (or the emulator at AWS_ENDPOINT_URL)
       and record findings. Changes nothing in IAM or Secrets Manager unless the config says enforce.
   reauth decisions <credentialId> [--table NAME] [--json]
-      A credential's decision history, with its hash chain checked.
+      A credential's decision history, with its hash chain checked and anchored on its STATE item
+      (seq and lastHash): exit 1 naming each altered, missing or rewritten decision.
   reauth enforce --dry-run [--config reauth.config.json] [--table NAME] [--json]
       What the hourly enforce job would do now if the policy said enforce: reminders, disables,
       and what the safety rails (budget, freshness, protected principals) would hold back.
@@ -196,29 +196,43 @@ async function decisionsCommand(args: string[]): Promise<number> {
   parseCredentialId(credentialId);
   const clients = createAwsClients();
   const table = await openTable(clients, values.table);
-  const history = await createDecisionStore(clients.documents, table).history(credentialId);
-  const problems = verifyChain(history);
+  const store = createDecisionStore(clients.documents, table);
+  // STATE first: a decision recorded between the two reads then lands past the state's seq, which the
+  // anchor allows; read the other way round, it would look like a missing tip.
+  const read = await store.getState(credentialId);
+  const history = await store.history(credentialId);
+  // A credential's first decision recorded between the two reads: its STATE exists by now.
+  const state = read ?? (history.length > 0 ? await store.getState(credentialId) : undefined);
+  const problems = verifyHistory(history, state);
   if (values.json) {
     console.log(
       JSON.stringify(
-        { credentialId, decisions: history, chainValid: problems.length === 0, problems },
+        {
+          credentialId,
+          decisions: history,
+          state: state ? { seq: state.seq, lastHash: state.lastHash } : null,
+          chainValid: problems.length === 0,
+          problems,
+        },
         null,
         2,
       ),
     );
-  } else if (history.length === 0) {
+  } else if (history.length === 0 && problems.length === 0) {
     console.log(`No decisions recorded for ${credentialId}.`);
   } else {
-    console.log(
-      formatTable(
-        ['SEQ', 'AT', 'ACTION', 'ACTOR', 'OWNER', 'MODE', 'REASON'],
-        history.map((d) => [String(d.seq), d.at, d.action, d.actor, d.owner, d.mode, d.reason]),
-      ),
-    );
+    if (history.length > 0) {
+      console.log(
+        formatTable(
+          ['SEQ', 'AT', 'ACTION', 'ACTOR', 'OWNER', 'MODE', 'REASON'],
+          history.map((d) => [String(d.seq), d.at, d.action, d.actor, d.owner, d.mode, d.reason]),
+        ),
+      );
+    }
     console.log(
       problems.length === 0
-        ? `\nHash chain intact: ${history.length} decisions, last hash ${history.at(-1)?.hash.slice(0, 16)}…`
-        : `\nHash chain BROKEN:\n${problems.map((p) => `  seq ${p.seq} (${p.at}): ${p.problem}`).join('\n')}`,
+        ? `\nHash chain intact: ${history.length} decisions, last hash ${history.at(-1)?.hash.slice(0, 16)}…, matching the STATE item (seq ${state?.seq})`
+        : `\nHash chain BROKEN:\n${problems.map((p) => `  seq ${p.seq}${p.at ? ` (${p.at})` : ''}: ${p.problem}`).join('\n')}`,
     );
   }
   return problems.length === 0 ? 0 : 1;

@@ -7,6 +7,7 @@ import {
   type Decision,
   type DecisionAction,
   GENESIS_HASH,
+  hashDecision,
 } from '../../lambdas/shared/domain/decision';
 import { verifyExport } from '../../lambdas/shared/evidence/evidence-report';
 import { createExportWriter } from '../../lambdas/shared/evidence/export-writer';
@@ -128,6 +129,36 @@ describe('verifying the hash chains of an export', () => {
 
     expect(issues).toEqual([
       expect.objectContaining({ seq: 4, sk: 'STATE', problem: expect.stringMatching(/latest are missing/) }),
+    ]);
+  });
+
+  it('catches the latest decision rewritten with its hash recomputed, from the state item', async () => {
+    const items = chainItems('AKIAFORGED');
+    const { pk, sk, ...stored } = items[3] as Record<string, unknown>;
+    const original = stored as unknown as Decision;
+    const { hash: _old, ...tip } = original;
+    const forged = { ...tip, reason: 'approved by the CISO' };
+    items[3] = { pk, sk, ...forged, hash: hashDecision(forged) };
+    const state = {
+      pk: credentialPk(original.credentialId),
+      sk: 'STATE',
+      credentialId: original.credentialId,
+      owner: 'U042',
+      status: 'active',
+      seq: 4,
+      lastHash: original.hash,
+      updatedAt: original.at,
+    };
+    const root = await writeExport([[...items, state]]);
+
+    const { issues } = await verify(root);
+
+    expect(issues).toEqual([
+      expect.objectContaining({
+        seq: 4,
+        sk: 'STATE',
+        problem: expect.stringMatching(/^the state's lastHash does not match the hash of seq 4/),
+      }),
     ]);
   });
 

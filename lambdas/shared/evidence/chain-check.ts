@@ -1,10 +1,12 @@
 import {
+  type ChainProblem,
   type CredentialStatus,
   DECISION_ACTIONS,
   type Decision,
   GENESIS_HASH,
   hashDecision,
   statusAfter,
+  verifyChain,
 } from '../domain/decision';
 import { decisionSk, TABLE_KEYS } from '../table-layout';
 
@@ -213,34 +215,16 @@ export class ChainChecker {
         }
       }
       const state = this.states.get(credentialId);
-      const tip = chain.get(top);
-      if (state && state.seq > top) {
-        issues.push({
-          credentialId,
-          seq: top + 1,
-          pk,
-          sk: 'STATE',
-          problem: `the state says ${state.seq} decisions but the export has up to seq ${top} (the latest are missing)`,
-        });
-      } else if (state && state.seq === top && tip && state.lastHash !== tip.hash) {
-        issues.push({
-          credentialId,
-          seq: top,
-          pk,
-          sk: 'STATE',
-          problem: `the state's lastHash does not match the hash of seq ${top}`,
-        });
+      if (state) {
+        for (const anchored of checkStateAnchor(state, top, (seq) => chain.get(seq)?.hash, 'the export')) {
+          issues.push({ credentialId, pk, sk: 'STATE', ...anchored });
+        }
       }
     }
     for (const [credentialId, state] of this.states) {
-      if (state.seq > 0 && !this.links.has(credentialId)) {
-        issues.push({
-          credentialId,
-          seq: 1,
-          pk: `CRED#${credentialId}`,
-          sk: 'STATE',
-          problem: `the state says ${state.seq} decisions but the export has none`,
-        });
+      if (this.links.has(credentialId)) continue;
+      for (const anchored of checkStateAnchor(state, 0, () => undefined, 'the export')) {
+        issues.push({ credentialId, pk: `CRED#${credentialId}`, sk: 'STATE', ...anchored });
       }
     }
     issues.sort((a, b) =>
@@ -253,6 +237,86 @@ export class ChainChecker {
       issues,
     };
   }
+}
+
+/** What a STATE item says of its chain: how many decisions it has, and the hash of the last. */
+export interface ChainAnchor {
+  seq: number;
+  lastHash: string;
+}
+
+/**
+ * Anchors a chain on its STATE item. A chain checked only link by link stays intact when its last
+ * decisions are deleted, or when the last one is rewritten with its hash recomputed; the STATE item,
+ * written in the same transaction as every decision, still names the true tip (`seq`, `lastHash`).
+ * So: decisions up to `state.seq` must be present, and the one at `state.seq` must hash to
+ * `lastHash`. Decisions past `state.seq` are not a problem here: a live read takes the state first,
+ * so a decision recorded meanwhile shows up past it.
+ *
+ * `top` is the highest seq present (0 for none), `hashAt` the hash of a present seq, and `source`
+ * names what was read (`the export`, `the table`) in the messages. Used by `reauth verify` and
+ * `reauth report` (over an export) and by `reauth decisions` (over the table).
+ */
+export function checkStateAnchor(
+  state: ChainAnchor,
+  top: number,
+  hashAt: (seq: number) => string | undefined,
+  source: string,
+): { seq: number; problem: string }[] {
+  if (state.seq > top) {
+    return [
+      top === 0
+        ? { seq: 1, problem: `the state says ${state.seq} decisions but ${source} has none` }
+        : {
+            seq: top + 1,
+            problem: `the state says ${state.seq} decisions but ${source} has up to seq ${top} (the latest are missing)`,
+          },
+    ];
+  }
+  const hash = state.seq > 0 ? hashAt(state.seq) : undefined;
+  if (hash !== undefined && hash !== state.lastHash) {
+    return [
+      {
+        seq: state.seq,
+        problem: `the state's lastHash does not match the hash of seq ${state.seq} (the decision was rewritten, or replaced)`,
+      },
+    ];
+  }
+  return [];
+}
+
+/** A chain problem of a credential's history read from the table; `at` is absent for a decision that is missing. */
+export type HistoryProblem = Omit<ChainProblem, 'at'> & { at?: string };
+
+/**
+ * A credential's whole history, read from the table: checked link by link (`verifyChain`) and
+ * anchored on its STATE item as an export is. Unlike an export, which may be incremental or a subset
+ * of files, the table holds every item, so decisions with no STATE item at all are a problem too:
+ * each decision is written in one transaction with its STATE, and no function may delete items.
+ */
+export function verifyHistory(
+  history: readonly Decision[],
+  state: ChainAnchor | undefined,
+): HistoryProblem[] {
+  const problems: HistoryProblem[] = verifyChain(history);
+  const bySeq = new Map(history.map((decision) => [decision.seq, decision]));
+  const top = Math.max(0, ...bySeq.keys());
+  if (!state) {
+    const tip = bySeq.get(top);
+    if (tip) {
+      problems.push({
+        seq: top,
+        at: tip.at,
+        problem: `no STATE item, but the table holds ${history.length} decisions up to seq ${top} (the STATE item was deleted)`,
+      });
+    }
+    return problems;
+  }
+  for (const anchored of checkStateAnchor(state, top, (seq) => bySeq.get(seq)?.hash, 'the table')) {
+    const at = bySeq.get(anchored.seq)?.at;
+    problems.push({ ...anchored, ...(at && { at }) });
+  }
+  return problems;
 }
 
 function nextPresent(chain: Map<number, ChainLink>, after: number, top: number) {
