@@ -422,7 +422,6 @@ export function formatVerify(result: VerifyResult): string {
     `Export ${result.source}: ${result.files} files, ${verdict.credentials} credentials, ${verdict.decisions} decisions` +
       (verdict.duplicates > 0 ? ` (${verdict.duplicates} duplicates across exports counted once)` : ''),
   ];
-  if (result.files === 0) lines.push('No data files found (expected */data/*.gz or *.json.gz).');
   if (verdict.issues.length === 0) {
     lines.push(`All ${verdict.credentials} chains intact.`);
   } else {

@@ -14,6 +14,7 @@ import { CSV_COLUMNS, csvLine, decisionCsvLine } from './decisions-csv';
 import {
   describeSource,
   type ExportFile,
+  ExportNotFoundError,
   type ExportSource,
   itemKind,
   listExportFiles,
@@ -39,7 +40,18 @@ export async function verifyExport(
 ): Promise<VerifyResult> {
   const files = await listExportFiles(source, options);
   const { verdict, items } = await checkFiles(files, () => {});
+  refuseEmpty(source, verdict, items);
   return { source: describeSource(source), files: files.length, items, verdict };
+}
+
+/** No chain to check is not "all chains intact": an empty export proves nothing, so it is an error. */
+function refuseEmpty(source: ExportSource, verdict: ChainVerdict, items: number): void {
+  if (verdict.credentials > 0 || verdict.issues.length > 0) return;
+  throw new ExportNotFoundError(
+    items === 0
+      ? `${describeSource(source)} holds no items`
+      : `${describeSource(source)} holds no decision or STATE items (${items} other items)`,
+  );
 }
 
 export interface ReportOptions extends ReadExportOptions {
@@ -85,6 +97,7 @@ export async function writeEvidenceReport(
       });
     }
   });
+  refuseEmpty(source, verdict, items);
 
   const overdueByOwner = new Map<string, number>();
   for (const state of checker.stateSummaries().values()) {

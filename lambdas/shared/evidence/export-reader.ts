@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -30,6 +30,16 @@ export class ExportFormatError extends Error {
     super(`${file}${line > 0 ? `:${line}` : ''}: ${message}`, options);
   }
 }
+
+/**
+ * Nothing to check where an export was looked for: no such directory or S3 prefix, no data file under
+ * it, or data files that hold no item. Checking zero chains would otherwise pass as "all intact".
+ */
+export class ExportNotFoundError extends Error {
+  override readonly name = 'ExportNotFoundError';
+}
+
+const DATA_FILES = 'expected AWSDynamoDB/<exportId>/data/*.gz or *.json.gz';
 
 /** `s3://bucket/prefix` or a directory path. */
 export function parseExportSource(text: string): ExportSource {
@@ -75,28 +85,63 @@ export interface ExportFile {
 /**
  * The data files of an export, sorted by name: under a directory, every `*.gz` in a `data/` folder
  * (`AWSDynamoDB/<exportId>/data/…`) and any `*.json.gz`; under an S3 prefix, the same keys.
+ * Throws {@link ExportNotFoundError} when there are none.
  */
 export async function listExportFiles(
   source: ExportSource,
   options: ReadExportOptions = {},
 ): Promise<ExportFile[]> {
+  const where = describeSource(source);
   if (source.kind === 'dir') {
-    const entries = await readdir(source.path, { recursive: true, withFileTypes: true });
-    return entries
+    let entries: Dirent[];
+    try {
+      entries = await readdir(source.path, { recursive: true, withFileTypes: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        throw new ExportNotFoundError(
+          `no export found at ${where}: ${code === 'ENOENT' ? 'no such directory' : 'not a directory'}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    const paths = entries
       .filter((entry) => entry.isFile())
       .map((entry) => join(entry.parentPath, entry.name))
       .filter((path) => isDataFile(relative(source.path, path).split(sep).join('/')))
-      .sort()
-      .map((path) => ({ name: path, open: async () => createReadStream(path) }));
+      .sort();
+    if (paths.length === 0) {
+      throw new ExportNotFoundError(
+        `no export found at ${where}: ${entries.length === 0 ? 'the directory is empty' : `no data files (${DATA_FILES})`}`,
+      );
+    }
+    return paths.map((path) => ({ name: path, open: async () => createReadStream(path) }));
   }
   const { s3 } = options;
   if (!s3) throw new Error('an s3:// export needs an S3 client');
   const keys: string[] = [];
-  for await (const page of paginateListObjectsV2(
-    { client: s3 },
-    { Bucket: source.bucket, Prefix: source.prefix },
-  )) {
-    for (const object of page.Contents ?? []) if (object.Key && isDataFile(object.Key)) keys.push(object.Key);
+  let objects = 0;
+  try {
+    for await (const page of paginateListObjectsV2(
+      { client: s3 },
+      { Bucket: source.bucket, Prefix: source.prefix },
+    )) {
+      for (const object of page.Contents ?? []) {
+        objects += 1;
+        if (object.Key && isDataFile(object.Key)) keys.push(object.Key);
+      }
+    }
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchBucket') {
+      throw new ExportNotFoundError(`no export found at ${where}: no such bucket`, { cause: error });
+    }
+    throw error;
+  }
+  if (keys.length === 0) {
+    throw new ExportNotFoundError(
+      `no export found at ${where}: ${objects === 0 ? 'no object under that prefix' : `no data files among its ${objects} objects (${DATA_FILES})`}`,
+    );
   }
   return keys.sort().map((key) => ({
     name: `s3://${source.bucket}/${key}`,
