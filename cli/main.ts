@@ -41,7 +41,8 @@ Usage:
       "Provider Scope Changed" (--credential-id or --tag). Validated before it is sent.
   reauth verify --export <s3://bucket/prefix | dir> [--json]
       Checks every hash chain in a DynamoDB export of the decision table (DYNAMODB_JSON, gzipped):
-      exit 0 when all are intact, 1 naming each altered, missing or misplaced decision.
+      exit 0 when all are intact, 1 naming each altered, missing or misplaced decision, and 1 when
+      there is nothing to check (no export at that path, or one that holds no items).
   reauth report --export <s3://bucket/prefix | dir> [--out reauth-report] [--json]
       Writes decisions.csv (one row per decision) and report.html (charts, approvals, the chain
       verdict) from an export; exit 1 when a chain is broken.
