@@ -37,6 +37,52 @@ describe('policy config', () => {
     expect(() => parsePolicyConfig({ defaultTier: 'gold' })).toThrow(/defaultTier: names no tier/);
   });
 
+  it('refuses an exemption whose match is a pattern, naming the field, for every principal or some', () => {
+    const exemption = (match: string) => ({
+      match,
+      until: '2027-01-01',
+      approver: 'U999',
+      reason: 'migration',
+    });
+    const ok = exemption('ci-deployer');
+
+    for (const match of ['*', '**', '*-*', '?*', 'ci-*', 'arn:aws:iam::123456789012:user/*']) {
+      expect(() => parsePolicyConfig({ exemptions: [ok, exemption(match)] }, 'reauth.config.json')).toThrow(
+        `reauth.config.json: exemptions[1].match: ${JSON.stringify(match)} is a pattern, but an exemption names one credential id or principal exactly`,
+      );
+    }
+  });
+
+  it('accepts exemptions naming one principal, access key or secret, and protected principals that cover everything', () => {
+    const policy = parsePolicyConfig({
+      exemptions: [
+        {
+          match: 'svc+etl=prod,eu.team@example-1_a',
+          until: '2027-01-01',
+          approver: 'U999',
+          reason: 'a user',
+        },
+        {
+          match: '123456789012:access-key:AKIAEXAMPLE',
+          until: '2027-01-01',
+          approver: 'U999',
+          reason: 'a key',
+        },
+        {
+          match: '123456789012:secret:arn:aws:secretsmanager:us-east-1:123456789012:secret:db/prod-AbCdEf',
+          until: '2027-01-01T00:00:00Z',
+          approver: 'U999',
+          reason: 'a secret',
+        },
+      ],
+      // Protecting everything only stops reauth from acting: it stays allowed.
+      protectedPrincipals: ['*'],
+    });
+
+    expect(policy.exemptions).toHaveLength(3);
+    expect(policy.protectedPrincipals).toEqual(['*']);
+  });
+
   it('reports invalid JSON as such', () => {
     expect(() => parsePolicyConfigText('{ mode: report', 'x.json')).toThrow(PolicyConfigError);
     expect(() => parsePolicyConfigText('{ mode: report', 'x.json')).toThrow(/x\.json: not valid JSON/);

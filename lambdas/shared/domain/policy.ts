@@ -24,9 +24,34 @@ export const TierSchema = z.strictObject({
 });
 export type Tier = z.infer<typeof TierSchema>;
 
+/**
+ * Characters that make a `match` a pattern. An exemption's `match` is compared for equality with the
+ * credential id and the principal name (`activeExemption` in evaluate.ts), unlike
+ * `protectedPrincipals`, which go through `matchesPattern` (where `*` is any run of characters).
+ *
+ * Why refuse every wildcard rather than only the patterns that cover every principal: under
+ * `matchesPattern` only a pattern made of nothing but `*` (`*`, `**`) matches every name, yet `*-*`,
+ * `*e*` or a glob's `?*` match nearly every name reauth will ever see, and no cut-off between "broad"
+ * and "too broad" is sound. A wildcard, though, can never be part of what an exemption is compared
+ * with: IAM user and role names are made of letters, digits and `+=,.@_-`, secret names add `/`,
+ * credential ids add `:` (account id, kind, key id or secret ARN). So a `match` with `*` or `?` exempts
+ * nothing today, and would exempt everything it covers the day exemptions took patterns: refusing it
+ * loses no working exemption, and an exemption always names one credential, with its approver.
+ */
+const EXEMPTION_WILDCARDS = /[*?]/;
+
 const ExemptionSchema = z.strictObject({
-  /** The credential id (`<accountId>:<kind>:<id>`) or the principal (user, secret or role name). */
-  match: z.string().min(1),
+  /**
+   * The credential id (`<accountId>:<kind>:<id>`) or the principal (user, secret or role name),
+   * exactly: no wildcards, so one exemption never covers every principal.
+   */
+  match: z
+    .string()
+    .min(1)
+    .refine((match) => !EXEMPTION_WILDCARDS.test(match), {
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} is a pattern, but an exemption names one credential id or principal exactly (a pattern such as "*" would exempt every principal, so reauth would ask nobody)`,
+    }),
   until: z.iso.datetime({ offset: true }).or(z.iso.date()),
   approver: z.string().min(1),
   reason: z.string().min(1),
@@ -120,17 +145,25 @@ export class PolicyConfigError extends Error {
 
 /**
  * Validates a policy. The error names every bad field by its path, e.g.
- * `reauth.config.json: tiers.standard.idleDays: Too small: expected number to be >0`.
+ * `reauth.config.json: tiers.standard.idleDays: Too small: expected number to be >0` or
+ * `reauth.config.json: exemptions[0].match: "*" is a pattern, …`.
  */
 export function parsePolicyConfig(input: unknown, source = 'policy config'): PolicyConfig {
   const result = PolicyConfigSchema.safeParse(input);
   if (!result.success) {
     const problems = result.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+      (issue) => `${fieldPath(issue.path) || '(root)'}: ${issue.message}`,
     );
     throw new PolicyConfigError(`${source}: ${problems.join('; ')}`, { cause: result.error });
   }
   return result.data;
+}
+
+/** `exemptions[0].match`, `tiers.standard.idleDays`: the path to a field as it reads in the JSON. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`))
+    .join('');
 }
 
 /** Parses the JSON text of a policy file; a syntax error is reported as such. */
