@@ -40,6 +40,8 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
       const { summary, recorded } = await runActionJob(
         { store, slack: connected.client, enforcer, policy, policyId, now: () => new Date() },
         job,
+        // A redelivered message keeps its id: the job holds the same claim and finds its work done.
+        `job:${record.messageId}`,
       );
       logger.info('job done', {
         messageId: record.messageId,

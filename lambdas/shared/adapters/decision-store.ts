@@ -44,8 +44,8 @@ export interface TransitionOptions {
    */
   known?: CredentialState | undefined;
   /**
-   * The holder of the credential's claim, done with it: the write drops the claim, and when `decide`
-   * finds nothing to record the claim is released all the same.
+   * The holder of the credential's claim, done with it: the write drops the claim. When `decide` finds
+   * nothing to record the claim stays, for the holder to act on what the record says, then release.
    */
   release?: string;
 }
@@ -244,10 +244,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
       const release = options?.release;
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         const change = decide(current);
-        if (!change) {
-          if (release && current?.claim?.holder === release) await releaseClaim(credentialId, release);
-          return undefined;
-        }
+        if (!change) return undefined;
         const written = await write(credentialId, current, change, release);
         if (written) return written;
         current = await getState(credentialId);

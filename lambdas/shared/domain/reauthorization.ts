@@ -501,6 +501,8 @@ export interface EnforcementPlan {
   reminders: { state: CredentialState; reminder: number }[];
   /** Deadlines passed in report mode: the fallback owner is told. */
   escalations: CredentialState[];
+  /** Drift the fallback owner has not been told of yet. */
+  drift: CredentialState[];
   /** What will be disabled or deactivated this run, past every rail. */
   actions: { state: CredentialState; step: 'disable' | 'deactivate-replaced' }[];
   /** Actions a rail held back, and which rail. */
@@ -522,12 +524,14 @@ export function planEnforcement(
   const plan: EnforcementPlan = {
     reminders: [],
     escalations: [],
+    drift: [],
     actions: [],
     heldBack: [],
     budget: { limit: 0, planned: 0, exceeded: false },
   };
   const shielded: CredentialState[] = [];
   for (const state of states) {
+    if (isUntoldDrift(state)) plan.drift.push(state);
     const step = planDeadline(state, policy, now);
     if (!step) continue;
     if (step.step === 'remind') plan.reminders.push({ state, reminder: step.reminder });

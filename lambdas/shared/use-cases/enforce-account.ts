@@ -1,18 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DecisionStore } from '../adapters/decision-store';
-import type { Enforcer } from '../adapters/enforcement';
+import type { EnforcementTarget, Enforcer } from '../adapters/enforcement';
 import type { SlackClient } from '../adapters/slack-client';
 import { parseCredentialId } from '../domain/credential';
-import type { CredentialState } from '../domain/decision';
+import type { CredentialState, DisableReceipt } from '../domain/decision';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
 import {
+  planDeadline,
   planDisable,
+  planDrift,
   planEnforcement,
   planInUseAtDeadline,
   planRequestStep,
 } from '../domain/reauthorization';
 import { escalationMessage } from '../slack/messages';
+import { CLAIM_LEASE_MS, changeUnderClaim, convergeToRecord } from './claimed-change';
 import {
   escalateToFallback,
   type NotifyContext,
@@ -45,6 +49,10 @@ export interface EnforceReport {
   deactivated: string[];
   /** Credentials gone from AWS before their deadline: recorded as deleted. */
   gone: string[];
+  /** Recorded as disabled but found usable again, changed outside reauth: recorded as drift, reopened. */
+  drifted: string[];
+  /** Changes a crashed job left half-done (its claim expired): IAM made to say what the record says. */
+  repaired: string[];
   /** Destructive actions held back, and why (`stale-inventory`, `budget-exceeded`, `protected`). */
   heldBack: { reason: string; credentialIds: string[] }[];
   budget: { limit: number; planned: number; exceeded: boolean };
@@ -80,10 +88,17 @@ export async function enforceAccount(
     cancelled: [],
     deactivated: [],
     gone: [],
+    drifted: [],
+    repaired: [],
     heldBack: [],
     budget: { limit: 0, planned: 0, exceeded: false },
     slackFailures: [],
   };
+
+  const run = `enforce:${randomUUID()}`;
+  const known = [...(await deps.store.loadStates(accountId)).values()];
+  report.repaired = await repairAbandoned(deps, known, { now, holder: run });
+  report.drifted = await recordDrift(deps, known, { policy, context: system });
 
   if (deps.slack) {
     const told = await notifyNewRequests(
@@ -107,7 +122,11 @@ export async function enforceAccount(
 
   if (deps.slack) {
     const slackDeps = { store: deps.store, slack: deps.slack };
-    const reminded = await sendReminders(slackDeps, plan.reminders, notifyContext);
+    const reminded = await sendReminders(
+      slackDeps,
+      plan.reminders.map((r) => r.state),
+      notifyContext,
+    );
     const escalated = await escalateToFallback(
       slackDeps,
       plan.escalations,
@@ -115,9 +134,16 @@ export async function enforceAccount(
       'no answer by the deadline; report mode: nothing was disabled',
       notifyContext,
     );
+    const drift = await escalateToFallback(
+      slackDeps,
+      plan.drift,
+      'drift',
+      'Recorded as disabled by reauth, and found usable again: someone turned them back on outside reauth. reauth did not disable them again; their owners are asked to reauthorize them.',
+      notifyContext,
+    );
     report.reminded = reminded.recorded;
-    report.escalated = escalated.recorded;
-    report.slackFailures.push(...reminded.failures, ...escalated.failures);
+    report.escalated = escalated.recorded + drift.recorded;
+    report.slackFailures.push(...reminded.failures, ...escalated.failures, ...drift.failures);
     const overBudget = plan.heldBack.find((h) => h.reason === 'budget-exceeded');
     if (overBudget) {
       const { maxActions, maxFraction } = policy.actionBudget;
@@ -134,7 +160,9 @@ export async function enforceAccount(
     // Without Slack the deadline escalation is still recorded, so the record shows who was not asked.
     for (const state of plan.escalations) {
       const written = await deps.store.transition(state.credentialId, (current) =>
-        current?.status === 'pending' && current.requestSeq === state.requestSeq
+        current &&
+        current.requestSeq === state.requestSeq &&
+        planDeadline(current, policy, now)?.step === 'escalate'
           ? planRequestStep(
               current,
               { escalatedAt: now.toISOString() },
@@ -153,38 +181,56 @@ export async function enforceAccount(
 
   const disabledStates: CredentialState[] = [];
   for (const { state, step } of plan.actions) {
-    const target = {
-      kind: state.kind,
-      id: parseCredentialId(state.credentialId).id,
-      principal: state.principal,
-    };
+    const target = targetOf(state);
+    const claim = { credentialId: state.credentialId, target, holder: run, now };
     if (step === 'deactivate-replaced' && state.rotation) {
       const rotation = state.rotation;
-      await deps.enforcer.deactivateReplacedKey(state.principal, target.id);
-      const written = await deps.store.transition(state.credentialId, (current) =>
-        current?.status === 'active' && current.rotation?.newKeyId === rotation.newKeyId
-          ? planDisable(
-              current,
-              { kind: 'access-key', keyId: target.id },
-              {
-                ...system,
-                reason: `replaced by ${rotation.newKeyId} (stored in ${rotation.storedIn}); its grace period ended`,
-              },
-            )
-          : undefined,
-      );
-      if (written) report.deactivated.push(state.credentialId);
+      const isDue = (s: CredentialState) =>
+        s.rotation?.newKeyId === rotation.newKeyId &&
+        planDeadline(s, policy, now)?.step === 'deactivate-replaced';
+      const outcome = await changeUnderClaim(deps, {
+        ...claim,
+        action: 'deactivate-replaced',
+        isDue,
+        act: () => deps.enforcer.deactivateReplacedKey(state.principal, target.id),
+        confirm: (current) =>
+          current && isDue(current)
+            ? planDisable(
+                current,
+                { kind: 'access-key', keyId: target.id },
+                {
+                  ...system,
+                  reason: `replaced by ${rotation.newKeyId} (stored in ${rotation.storedIn}); its grace period ended`,
+                },
+              )
+            : undefined,
+        changesUsability: () => true,
+      });
+      if ('recorded' in outcome) report.deactivated.push(state.credentialId);
       continue;
     }
 
-    // The last word before anything is disabled: the credential's own API, not the day-old inventory.
-    const recheck = await deps.enforcer.recheck(target);
-    const stillDue = (current: CredentialState | undefined): current is CredentialState =>
-      current?.status === 'pending' && current.requestSeq === state.requestSeq;
-    if (!recheck.exists) {
-      const written = await deps.store.transition(state.credentialId, (current) =>
-        stillDue(current)
-          ? planRequestStep(
+    const isDue = (s: CredentialState) =>
+      s.requestSeq === state.requestSeq && planDeadline(s, policy, now)?.step === 'disable';
+    const outcome = await changeUnderClaim(deps, {
+      ...claim,
+      action: 'disable',
+      isDue,
+      act: async (claimed): Promise<DeadlineAct> => {
+        // The last word before anything is disabled: the credential's own API, not the day-old inventory.
+        const recheck = await deps.enforcer.recheck(target);
+        if (!recheck.exists) return { kind: 'gone' };
+        const requestedAt = Date.parse(claimed.requestedAt ?? claimed.deadlineAt ?? '');
+        if (recheck.lastUsedAt && recheck.lastUsedAt.getTime() > requestedAt) {
+          return { kind: 'used', lastUsedAt: recheck.lastUsedAt };
+        }
+        return { kind: 'disabled', receipt: await deps.enforcer.disable(target) };
+      },
+      confirm: (current, act) => {
+        if (!current || !isDue(current)) return undefined;
+        switch (act.kind) {
+          case 'gone':
+            return planRequestStep(
               current,
               { status: 'deleted', triggers: [] },
               {
@@ -193,36 +239,24 @@ export async function enforceAccount(
                 evidence: { recheck: 'not found' },
               },
               system,
-            )
-          : undefined,
-      );
-      if (written) report.gone.push(state.credentialId);
-      continue;
-    }
-    const requestedAt = Date.parse(state.requestedAt ?? state.deadlineAt ?? '');
-    if (recheck.lastUsedAt && recheck.lastUsedAt.getTime() > requestedAt) {
-      const lastUsedAt = recheck.lastUsedAt;
-      const written = await deps.store.transition(state.credentialId, (current) =>
-        stillDue(current) ? planInUseAtDeadline(current, lastUsedAt, policy, system) : undefined,
-      );
-      if (written) report.cancelled.push(state.credentialId);
-      continue;
-    }
-    const receipt = await deps.enforcer.disable(target);
-    const written = await deps.store.transition(state.credentialId, (current) =>
-      stillDue(current)
-        ? planDisable(current, receipt, {
-            ...system,
-            reason: `no answer by the deadline ${state.deadlineAt?.slice(0, 10)}; not used since the request (re-checked)`,
-          })
-        : undefined,
-    );
-    if (!written) {
-      // Answered while it was being disabled: the answer wins.
-      await deps.enforcer.restore(target);
-      continue;
-    }
-    report.disabled.push(state.credentialId);
+            );
+          case 'used':
+            return planInUseAtDeadline(current, act.lastUsedAt, policy, system);
+          case 'disabled':
+            return planDisable(current, act.receipt, {
+              ...system,
+              reason: `no answer by the deadline ${current.deadlineAt?.slice(0, 10)}; not used since the request (re-checked)`,
+            });
+        }
+      },
+      changesUsability: (act) => act.kind === 'disabled',
+    });
+    if (!('recorded' in outcome)) continue;
+    const list = { gone: report.gone, used: report.cancelled, disabled: report.disabled }[
+      outcome.result.kind
+    ];
+    list.push(state.credentialId);
+    if (outcome.result.kind !== 'disabled') continue;
     const disabled = await deps.store.getState(state.credentialId);
     if (disabled) disabledStates.push(disabled);
   }
@@ -261,3 +295,81 @@ export async function enforceAccount(
   }
   return report;
 }
+
+/** What the deadline's claimed change found and did. */
+type DeadlineAct =
+  | { kind: 'gone' }
+  | { kind: 'used'; lastUsedAt: Date }
+  | { kind: 'disabled'; receipt: DisableReceipt };
+
+function targetOf(state: CredentialState): EnforcementTarget {
+  return { kind: state.kind, id: parseCredentialId(state.credentialId).id, principal: state.principal };
+}
+
+/**
+ * Claims a crashed job left behind (expired): takes each over and makes IAM say what the record says,
+ * so nothing stays half-done. The record itself was never wrong: a change is recorded only once made.
+ */
+async function repairAbandoned(
+  deps: EnforceDependencies,
+  states: CredentialState[],
+  options: { now: Date; holder: string },
+): Promise<string[]> {
+  const repaired: string[] = [];
+  const nowIso = options.now.toISOString();
+  for (const state of states) {
+    if (!state.claim || state.claim.until > nowIso) continue;
+    const claimed = await deps.store.claim(state.credentialId, {
+      holder: options.holder,
+      action: 'converge',
+      now: options.now,
+      leaseMs: CLAIM_LEASE_MS,
+      isDue: (current) => current.claim !== undefined,
+    });
+    if (!('claimed' in claimed)) continue;
+    await convergeToRecord(deps.enforcer, targetOf(state), claimed.claimed);
+    await deps.store.release(state.credentialId, options.holder);
+    repaired.push(state.credentialId);
+  }
+  return repaired;
+}
+
+/**
+ * Drift: a credential recorded as disabled that is usable again, turned back on outside reauth. It is
+ * recorded, the request reopens and the fallback owner is told; reauth never silently disables it again.
+ * A credential under a claim is skipped (a restore may be under way), and the write is conditional on
+ * the state checked, so a restore recorded meanwhile is not mistaken for drift.
+ */
+async function recordDrift(
+  deps: EnforceDependencies,
+  states: CredentialState[],
+  options: {
+    policy: PolicyConfig;
+    context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string };
+  },
+): Promise<string[]> {
+  const drifted: string[] = [];
+  for (const state of states) {
+    if (state.status !== 'disabled' || state.claim) continue;
+    const recheck = await deps.enforcer.recheck(targetOf(state));
+    if (!recheck.exists || recheck.disabled !== false) continue;
+    const written = await deps.store.transition(state.credentialId, (current) =>
+      current?.status === 'disabled' && !current.claim && current.seq === state.seq
+        ? planDrift(
+            current,
+            { what: DRIFT_SEEN[state.kind], by: null, seenBy: 'recheck' },
+            options.policy,
+            options.context,
+          )
+        : undefined,
+    );
+    if (written) drifted.push(state.credentialId);
+  }
+  return drifted;
+}
+
+const DRIFT_SEEN: Record<CredentialState['kind'], string> = {
+  'access-key': 'the access key is Active again',
+  secret: "reauth's deny is gone from the secret's resource policy",
+  role: "reauth's deny policy is gone from the role",
+};

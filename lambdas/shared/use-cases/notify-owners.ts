@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { DecisionStore } from '../adapters/decision-store';
 import { SlackApiError, type SlackClient } from '../adapters/slack-client';
 import type { CredentialState, DecisionAction } from '../domain/decision';
 import type { PolicyConfig } from '../domain/policy';
-import { planRequestStep } from '../domain/reauthorization';
+import { isUntoldDrift, planDeadline, planRequestStep } from '../domain/reauthorization';
 import {
   type Block,
   decidedMessage,
@@ -44,6 +45,9 @@ interface Destination {
   escalation?: string;
 }
 
+/** How long one run holds an owner's Slack messages; a run that crashed holding it gives way after this. */
+const OWNER_LEASE_MS = 15 * 60_000;
+
 /**
  * Tells each owner, in one message per owner, about their credentials whose request has not been
  * told yet; credentials with no reachable owner go to the fallback owner (the security channel),
@@ -54,43 +58,45 @@ export async function notifyNewRequests(
   states: Iterable<CredentialState>,
   context: NotifyContext,
 ): Promise<NotifyReport> {
-  const fresh = [...states].filter(
-    (s) => s.status === 'pending' && !s.notifiedAt && s.requestSeq !== undefined,
-  );
-  return sendByOwner(deps, fresh, context, async (owner, group) => {
-    const destination = await destinationOf(deps.slack, owner, context.policy);
-    const message = ownerRequestMessage({
-      owner: destination.slackUserId ?? owner,
-      items: group.map(requestItemOf),
-    });
-    const posted = await deps.slack.postMessage(destination.channel, message);
-    const at = context.now.toISOString();
-    return {
-      action: destination.escalation ? 'escalate' : 'notify',
-      reason: destination.escalation ?? `asked ${destination.slackUserId ?? destination.channel} in Slack`,
-      change: {
-        notifiedAt: at,
-        ...(destination.slackUserId && { ownerSlackId: destination.slackUserId }),
-        ...(posted.ts && { message: posted }),
-        ...(destination.escalation && { escalatedAt: at }),
-      },
-      evidence: { channel: posted.channel, ts: posted.ts || null },
-    };
+  const isDue = (s: CredentialState) => s.status === 'pending' && !s.notifiedAt && s.requestSeq !== undefined;
+  return sendByOwner(deps, [...states].filter(isDue), context, {
+    isDue,
+    send: async (owner, group) => {
+      const destination = await destinationOf(deps.slack, owner, context.policy);
+      const message = ownerRequestMessage({
+        owner: destination.slackUserId ?? owner,
+        items: group.map(requestItemOf),
+      });
+      const posted = await deps.slack.postMessage(destination.channel, message);
+      const at = context.now.toISOString();
+      return {
+        action: destination.escalation ? 'escalate' : 'notify',
+        reason: destination.escalation ?? `asked ${destination.slackUserId ?? destination.channel} in Slack`,
+        change: {
+          notifiedAt: at,
+          ...(destination.slackUserId && { ownerSlackId: destination.slackUserId }),
+          ...(posted.ts && { message: posted }),
+          ...(destination.escalation && { escalatedAt: at }),
+        },
+        evidence: { channel: posted.channel, ts: posted.ts || null },
+      };
+    },
   });
 }
 
 /** Reminds each owner, in one message per owner, of the requests whose reminder is due. */
 export async function sendReminders(
   deps: NotifyDependencies,
-  due: { state: CredentialState; reminder: number }[],
+  states: CredentialState[],
   context: NotifyContext,
 ): Promise<NotifyReport> {
-  const reminderOf = new Map(due.map(({ state, reminder }) => [state.credentialId, reminder]));
-  return sendByOwner(
-    deps,
-    due.map((d) => d.state),
-    context,
-    async (owner, group) => {
+  const reminderDue = (s: CredentialState) => {
+    const step = planDeadline(s, context.policy, context.now);
+    return step?.step === 'remind' ? step.reminder : undefined;
+  };
+  return sendByOwner(deps, states, context, {
+    isDue: (s) => reminderDue(s) !== undefined,
+    send: async (owner, group) => {
       const destination = group[0]?.message?.channel ?? group[0]?.ownerSlackId ?? owner;
       const message = ownerRequestMessage({
         owner: group[0]?.ownerSlackId ?? owner,
@@ -101,14 +107,17 @@ export async function sendReminders(
       return {
         action: 'remind',
         reason: `reminded ${group[0]?.ownerSlackId ?? owner}: the deadline is ${group[0]?.deadlineAt?.slice(0, 10)}`,
-        change: (state) => ({ remindersSent: reminderOf.get(state.credentialId) ?? 1 }),
+        change: (state) => ({ remindersSent: reminderDue(state) ?? (state.remindersSent ?? 0) + 1 }),
         evidence: { channel: posted.channel, ts: posted.ts || null },
       };
     },
-  );
+  });
 }
 
-/** One message to the fallback owner about `states`, and an `escalate` decision on each. */
+/**
+ * One message to the fallback owner about `states`, and an `escalate` decision on each: deadlines
+ * passed in report mode, drift not yet told, or (nothing recorded) a run held back by the budget.
+ */
 export async function escalateToFallback(
   deps: NotifyDependencies,
   states: CredentialState[],
@@ -116,34 +125,48 @@ export async function escalateToFallback(
   detail: string,
   context: NotifyContext,
 ): Promise<NotifyReport> {
-  if (states.length === 0) return { messages: 0, recorded: 0, failures: [] };
-  const report: NotifyReport = { messages: 0, recorded: 0, failures: [] };
-  try {
-    await deps.slack.postMessage(
-      context.policy.fallbackOwner,
-      escalationMessage({ items: states.map(requestItemOf), reason, detail }),
-    );
-    report.messages++;
-  } catch (error) {
-    report.failures.push({ owner: context.policy.fallbackOwner, error: describeError(error) });
-    return report;
+  if (reason === 'budget-exceeded') {
+    // Nothing is decided about them, so nothing is recorded: a message, once per run.
+    if (states.length === 0) return { messages: 0, recorded: 0, failures: [] };
+    try {
+      await deps.slack.postMessage(
+        context.policy.fallbackOwner,
+        escalationMessage({ items: states.map(requestItemOf), reason, detail }),
+      );
+      return { messages: 1, recorded: 0, failures: [] };
+    } catch (error) {
+      return {
+        messages: 0,
+        recorded: 0,
+        failures: [{ owner: context.policy.fallbackOwner, error: describeError(error) }],
+      };
+    }
   }
-  if (reason === 'budget-exceeded') return report; // nothing was decided about them: the record stays as it is
-  const at = context.now.toISOString();
-  for (const state of states) {
-    const written = await deps.store.transition(state.credentialId, (current) =>
-      current?.status === 'pending' && current.requestSeq === state.requestSeq
-        ? planRequestStep(
-            current,
-            { escalatedAt: at },
-            { action: 'escalate', reason: detail, evidence: { reason } },
-            decisionContext(context),
-          )
-        : undefined,
-    );
-    if (written) report.recorded++;
-  }
-  return report;
+  const isDue =
+    reason === 'drift'
+      ? isUntoldDrift
+      : (s: CredentialState) => planDeadline(s, context.policy, context.now)?.step === 'escalate';
+  return sendByOwner(
+    deps,
+    states.filter(isDue),
+    context,
+    {
+      isDue,
+      send: async (_owner, group) => {
+        await deps.slack.postMessage(
+          context.policy.fallbackOwner,
+          escalationMessage({ items: group.map(requestItemOf), reason, detail }),
+        );
+        return {
+          action: 'escalate',
+          reason: detail,
+          change: { escalatedAt: context.now.toISOString() },
+          evidence: { reason },
+        };
+      },
+    },
+    () => context.policy.fallbackOwner,
+  );
 }
 
 /** The request message a credential was posted in, rebuilt from the states of every credential in it. */
@@ -204,40 +227,69 @@ interface Sent {
   evidence: Record<string, unknown>;
 }
 
-/** Groups by owner, sends one message per owner, then records a decision on each credential in it. */
+interface Step {
+  /** Whether the state still owes this step: checked on a fresh read under the lease, and when recording. */
+  isDue: (state: CredentialState) => boolean;
+  send: (owner: string, group: CredentialState[]) => Promise<Sent>;
+}
+
+/**
+ * Groups by recipient and, per recipient, under a lease (so overlapping scans, enforce runs and event
+ * consumers take turns): reads the group again, consistently, keeps what is still due, sends one
+ * message, then records a decision on each credential in it. A run that finds the lease taken leaves
+ * that recipient to the run holding it. Only a crash between the post and the records can resend.
+ */
 async function sendByOwner(
   deps: NotifyDependencies,
   states: CredentialState[],
   context: NotifyContext,
-  send: (owner: string, group: CredentialState[]) => Promise<Sent>,
+  step: Step,
+  recipientOf: (state: CredentialState) => string = (state) => state.owner,
 ): Promise<NotifyReport> {
   const report: NotifyReport = { messages: 0, recorded: 0, failures: [] };
-  const byOwner = new Map<string, CredentialState[]>();
-  for (const state of states) byOwner.set(state.owner, [...(byOwner.get(state.owner) ?? []), state]);
+  const byRecipient = new Map<string, string[]>();
+  for (const state of states) {
+    const recipient = recipientOf(state);
+    byRecipient.set(recipient, [...(byRecipient.get(recipient) ?? []), state.credentialId]);
+  }
+  const holder = `${context.job}:${randomUUID()}`;
 
-  for (const [owner, group] of byOwner) {
-    let sent: Sent;
+  for (const [recipient, credentialIds] of byRecipient) {
+    const lease = `slack:${recipient}`;
+    const until = new Date(context.now.getTime() + OWNER_LEASE_MS);
+    if (!(await deps.store.lease(lease, holder, until, context.now))) continue;
     try {
-      sent = await send(owner, group);
-      report.messages++;
-    } catch (error) {
-      report.failures.push({ owner, error: describeError(error) });
-      continue;
-    }
-    for (const state of group) {
-      const change = typeof sent.change === 'function' ? sent.change(state) : sent.change;
-      const written = await deps.store.transition(state.credentialId, (current) =>
-        // Only the request the message was about: a newer one gets its own message.
-        current?.status === 'pending' && current.requestSeq === state.requestSeq
-          ? planRequestStep(
-              current,
-              change,
-              { action: sent.action, reason: sent.reason, evidence: sent.evidence },
-              decisionContext(context),
-            )
-          : undefined,
-      );
-      if (written) report.recorded++;
+      const fresh = await deps.store.getStates(credentialIds);
+      const due = credentialIds.flatMap((id) => {
+        const state = fresh.get(id);
+        return state && step.isDue(state) ? [state] : [];
+      });
+      if (due.length === 0) continue;
+      let sent: Sent;
+      try {
+        sent = await step.send(due[0]?.owner ?? recipient, due);
+        report.messages++;
+      } catch (error) {
+        report.failures.push({ owner: recipient, error: describeError(error) });
+        continue;
+      }
+      for (const state of due) {
+        const change = typeof sent.change === 'function' ? sent.change(state) : sent.change;
+        const written = await deps.store.transition(state.credentialId, (current) =>
+          // Only the request the message was about: a newer one gets its own message.
+          current && current.requestSeq === state.requestSeq && step.isDue(current)
+            ? planRequestStep(
+                current,
+                change,
+                { action: sent.action, reason: sent.reason, evidence: sent.evidence },
+                decisionContext(context),
+              )
+            : undefined,
+        );
+        if (written) report.recorded++;
+      }
+    } finally {
+      await deps.store.unlease(lease, holder);
     }
   }
   return report;

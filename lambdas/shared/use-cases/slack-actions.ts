@@ -1,12 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import type { ActionJob } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
 import type { Enforcer } from '../adapters/enforcement';
 import type { SlackClient } from '../adapters/slack-client';
 import { parseCredentialId } from '../domain/credential';
-import type { CredentialState, Decision } from '../domain/decision';
+import type { CredentialState } from '../domain/decision';
 import type { PolicyConfig } from '../domain/policy';
 import { checkAnswer, planDisable, planRestore, planRotation } from '../domain/reauthorization';
 import { approvalRequestMessage } from '../slack/messages';
+import { type ClaimedOutcome, changeUnderClaim } from './claimed-change';
 import { notifyNewRequests, outcomeMessage, requestItemOf, requestMessageOf } from './notify-owners';
 import { answerContext, tell } from './slack-interactions';
 
@@ -26,10 +28,16 @@ export interface ActionJobOutcome {
 }
 
 /**
- * Does what a click asked for (the IAM or Secrets Manager change), records it, and updates the
- * message. Safe to run twice for one job (a redelivery): the state decides whether anything is left to do.
+ * Does what a click asked for (the IAM or Secrets Manager change) under the credential's claim,
+ * records it, and updates the message. Safe to run twice, and two at once: a redelivered job holds
+ * the same claim (`holder`, the SQS message id) and finds the work done; a duplicate finds the claim
+ * taken or the request answered, and changes nothing.
  */
-export async function runActionJob(deps: WorkerDependencies, job: ActionJob): Promise<ActionJobOutcome> {
+export async function runActionJob(
+  deps: WorkerDependencies,
+  job: ActionJob,
+  holder: string = `job:${randomUUID()}`,
+): Promise<ActionJobOutcome> {
   if (job.action === 'refresh-message') {
     await refreshMessage(deps, job.credentialId, job.responseUrl);
     return { summary: 'message refreshed' };
@@ -42,72 +50,89 @@ export async function runActionJob(deps: WorkerDependencies, job: ActionJob): Pr
     await tell(deps.slack, job.responseUrl, refusal?.reply ?? 'Nothing to do.');
     return { summary: `refused: ${refusal?.why ?? 'no state'}` };
   }
-  const target = {
-    kind: state.kind,
-    id: parseCredentialId(state.credentialId).id,
-    principal: state.principal,
-  };
   const stillOpen = (current: CredentialState | undefined): current is CredentialState =>
     !checkAnswer(current, job.action, job.requestSeq, context);
-  let written: Decision | undefined;
+  const claim = {
+    credentialId: job.credentialId,
+    target: { kind: state.kind, id: parseCredentialId(state.credentialId).id, principal: state.principal },
+    holder,
+    now: context.now,
+    isDue: stillOpen,
+  };
+  const owner = `slack:${job.slackUserId}`;
 
+  let outcome: ClaimedOutcome<unknown>;
   switch (job.action) {
-    case 'disable': {
-      const receipt = await deps.enforcer.disable(target);
-      written = await deps.store.transition(job.credentialId, (current) =>
-        stillOpen(current)
-          ? planDisable(current, receipt, {
-              now: context.now,
-              policyId: deps.policyId,
-              mode: deps.policy.mode,
-              actor: `slack:${job.slackUserId}`,
-              reason: `disabled now at the request of ${job.slackUserId}`,
-            })
-          : undefined,
-      );
-      // Answered otherwise while the disable ran (e.g. Still needed): put it back as it was.
-      if (!written) await deps.enforcer.restore(target);
+    case 'disable':
+      outcome = await changeUnderClaim(deps, {
+        ...claim,
+        action: 'disable',
+        act: () => deps.enforcer.disable(claim.target),
+        confirm: (current, receipt) =>
+          stillOpen(current)
+            ? planDisable(current, receipt, {
+                now: context.now,
+                policyId: deps.policyId,
+                mode: deps.policy.mode,
+                actor: owner,
+                reason: `disabled now at the request of ${job.slackUserId}`,
+              })
+            : undefined,
+        changesUsability: () => true,
+      });
       break;
-    }
-    case 'restore': {
-      if (!state.disableReceipt)
-        throw new Error(`${state.credentialId} is disabled but has no receipt to restore from`);
-      await deps.enforcer.restore(target);
-      written = await deps.store.transition(job.credentialId, (current) =>
-        stillOpen(current) ? planRestore(current, context) : undefined,
-      );
-      const restored = await deps.store.getState(job.credentialId);
-      if (written && restored) {
-        await notifyNewRequests(deps, [restored], { ...deps, now: context.now, job: 'slack' });
+    case 'restore':
+      outcome = await changeUnderClaim(deps, {
+        ...claim,
+        action: 'restore',
+        act: () => deps.enforcer.restore(claim.target),
+        confirm: (current) => (stillOpen(current) ? planRestore(current, context) : undefined),
+        changesUsability: () => true,
+      });
+      if ('recorded' in outcome) {
+        const restored = await deps.store.getState(job.credentialId);
+        if (restored) await notifyNewRequests(deps, [restored], { ...deps, now: context.now, job: 'slack' });
       }
       break;
-    }
     case 'rotate': {
-      const result = await deps.enforcer.rotate(target, { owner: state.owner, now: context.now });
-      if (result.kind !== 'access-key' && !result.rotated) {
-        await tell(deps.slack, job.responseUrl, `${state.principal} was not rotated: ${result.why}`);
-        return { summary: `not rotated: ${result.why}` };
+      const rotation = await changeUnderClaim(deps, {
+        ...claim,
+        action: 'rotate',
+        act: () => deps.enforcer.rotate(claim.target, { owner: state.owner, now: context.now }),
+        confirm: (current, result) =>
+          stillOpen(current) && (result.kind === 'access-key' || result.rotated)
+            ? planRotation(
+                current,
+                result.kind === 'access-key'
+                  ? { newKeyId: result.newKeyId, storedIn: result.storedIn }
+                  : { ...(result.rotated && result.versionId && { versionId: result.versionId }) },
+                context,
+              )
+            : undefined,
+        changesUsability: () => false,
+      });
+      if ('result' in rotation && rotation.result.kind !== 'access-key' && !rotation.result.rotated) {
+        await tell(deps.slack, job.responseUrl, `${state.principal} was not rotated: ${rotation.result.why}`);
+        return { summary: `not rotated: ${rotation.result.why}` };
       }
-      written = await deps.store.transition(job.credentialId, (current) =>
-        stillOpen(current)
-          ? planRotation(
-              current,
-              result.kind === 'access-key'
-                ? { newKeyId: result.newKeyId, storedIn: result.storedIn }
-                : { ...(result.rotated && result.versionId && { versionId: result.versionId }) },
-              context,
-            )
-          : undefined,
-      );
+      outcome = rotation;
       break;
     }
   }
-  if (!written) {
+  if ('busy' in outcome) {
+    await tell(
+      deps.slack,
+      job.responseUrl,
+      `A change to ${state.principal} is already under way; nothing else was done.`,
+    );
+    return { summary: `busy: claimed by ${outcome.busy.holder}` };
+  }
+  if (!('recorded' in outcome)) {
     await tell(deps.slack, job.responseUrl, 'Someone answered this request first; nothing else was changed.');
     return { summary: 'superseded' };
   }
   await refreshMessage(deps, job.credentialId, job.responseUrl);
-  return { summary: `${job.action} recorded (seq ${written.seq})`, recorded: job.action };
+  return { summary: `${job.action} recorded (seq ${outcome.recorded.seq})`, recorded: job.action };
 }
 
 /** Asks each member of the tier's approvers group, in Slack, to confirm an owner's *Still needed*. */

@@ -1,0 +1,77 @@
+import type { DecisionStore } from '../adapters/decision-store';
+import type { EnforcementTarget, Enforcer } from '../adapters/enforcement';
+import type { Claim, CredentialState, Decision, Transition } from '../domain/decision';
+
+/** How long a claim holds when its holder never releases it (a crash): the longest a Lambda runs. */
+export const CLAIM_LEASE_MS = 15 * 60_000;
+
+export interface ClaimedChange<T> {
+  credentialId: string;
+  target: EnforcementTarget;
+  /** The job run or queued job making the change; a redelivered job passes the same one. */
+  holder: string;
+  action: Claim['action'];
+  now: Date;
+  /** Whether the change is still due on the state read now. */
+  isDue: (state: CredentialState) => boolean;
+  /** The change in IAM or Secrets Manager, on the claimed state. */
+  act: (claimed: CredentialState) => Promise<T>;
+  /** The decision that records it, on the state read at write time; undefined: it is no longer due. */
+  confirm: (current: CredentialState | undefined, result: T) => Transition | undefined;
+  /** Whether `act` may have changed whether the credential is usable (a rotation does not). */
+  changesUsability: (result: T) => boolean;
+}
+
+export type ClaimedOutcome<T> =
+  | { recorded: Decision; result: T }
+  /** Someone else's decision came first; IAM now says what that decision says. */
+  | { superseded: CredentialState | undefined; result: T }
+  | { notDue: CredentialState | undefined }
+  | { busy: Claim };
+
+/**
+ * Claim, act, confirm: the one way reauth changes IAM or Secrets Manager. The claim (a lease on the
+ * credential) keeps two jobs from acting on it at once; the confirming write is conditional, so a
+ * decision that came first (an owner's *Still needed* while a disable ran) wins; and then IAM is made
+ * to say what the record says, never undoing the winner. A failure or crash leaves the claim to
+ * expire, and `repairAbandoned` (the enforce job) converges what it guarded.
+ */
+export async function changeUnderClaim<T>(
+  deps: { store: DecisionStore; enforcer: Enforcer },
+  change: ClaimedChange<T>,
+): Promise<ClaimedOutcome<T>> {
+  const { store } = deps;
+  const { credentialId, holder } = change;
+  const claimed = await store.claim(credentialId, {
+    holder,
+    action: change.action,
+    now: change.now,
+    leaseMs: CLAIM_LEASE_MS,
+    isDue: change.isDue,
+  });
+  if ('notDue' in claimed) return claimed;
+  if ('heldBy' in claimed) return { busy: claimed.heldBy };
+
+  // A failure here leaves the claim: the change may have been applied before the error (a lost
+  // response), and only a converge under the claim may decide what IAM should say.
+  const result = await change.act(claimed.claimed);
+  const written = await store.transition(credentialId, (current) => change.confirm(current, result), {
+    release: holder,
+  });
+  if (written) return { recorded: written, result };
+  const current = await store.getState(credentialId);
+  if (change.changesUsability(result)) await convergeToRecord(deps.enforcer, change.target, current);
+  await store.release(credentialId, holder);
+  return { superseded: current, result };
+}
+
+/** Makes IAM or Secrets Manager say what the record says: disabled, or usable. */
+export async function convergeToRecord(
+  enforcer: Enforcer,
+  target: EnforcementTarget,
+  state: CredentialState | undefined,
+): Promise<void> {
+  if (!state || state.status === 'deleted') return;
+  if (state.status === 'disabled') await enforcer.disable(target);
+  else await enforcer.restore(target);
+}
