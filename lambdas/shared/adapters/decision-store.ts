@@ -186,9 +186,9 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
               },
             },
           ],
-          // Derived from the decision, which derives from the state it follows: a retry of the same
-          // write (the SDK's, after a lost response, or ours) is a no-op for DynamoDB, not a lost race.
-          ClientRequestToken: decision.hash.slice(0, 36),
+          // No ClientRequestToken here: the SDK draws one per call and keeps it across its retries, so a
+          // retry after a lost response is a no-op for DynamoDB (not a lost race, and counted once);
+          // one of our own per write would make two writers' identical decisions look like one write.
         }),
       );
       return decision;

@@ -1,0 +1,365 @@
+import { randomUUID } from 'node:crypto';
+import { ListAccessKeysCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ActionJob } from '../../lambdas/shared/adapters/action-queue';
+import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { createEnforcer, type Enforcer } from '../../lambdas/shared/adapters/enforcement';
+import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
+import { parseCredentialId } from '../../lambdas/shared/domain/credential';
+import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
+import type { ModalView } from '../../lambdas/shared/slack/messages';
+import { CLAIM_LEASE_MS } from '../../lambdas/shared/use-cases/claimed-change';
+import { runActionJob } from '../../lambdas/shared/use-cases/slack-actions';
+import type { FakeSlack } from '../../scripts/local/fake-slack';
+import { startLocalStack } from '../../scripts/local/local-stack';
+import { type Seeded, seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
+import { buttonClickBody, slackEvent, stillNeededSubmissionBody } from '../../scripts/local/slack-play';
+import { useEmulator } from '../support/emulator';
+import { coldStart as startCold, travelTo } from '../support/lambda';
+
+/**
+ * Every job may run twice at once (Scheduler retries, manual invokes, SQS at-least-once delivery) and
+ * may stop between any two calls. These run two handler instances at once, as two Lambda containers
+ * would, and check after each that the record says what is true in IAM and Secrets Manager.
+ */
+const { emulator, clients } = useEmulator();
+const TABLE = 'concurrency-under-test';
+const ACCOUNT = '123456789012';
+const DAY = 86_400_000;
+const START = new Date();
+const POLICY = { mode: 'enforce', actionBudget: { maxActions: 10, maxFraction: 1 } };
+const store = createDecisionStore(clients.documents, TABLE);
+const enforcer = createEnforcer(clients);
+
+type Handler<E, R> = (event: E) => Promise<R>;
+let fake: FakeSlack;
+let signingSecret: string;
+let queueUrl: string;
+let seeded: Seeded;
+let env: Record<string, string>;
+let endpoint: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+
+const keyId = (user: string) => seeded.keyIds.get(user)?.[0] as string;
+const keyCredential = (user: string) => `${ACCOUNT}:access-key:${keyId(user)}`;
+const secretCredential = () => `${ACCOUNT}:secret:${seeded.secretArns.get('app/db')}`;
+const actionsOf = async (credentialId: string) => (await store.history(credentialId)).map((d) => d.action);
+
+/** A fresh module instance of a handler: a second Lambda container. */
+function container<T>(path: string): Promise<T> {
+  return startCold<T>(path, env);
+}
+
+async function keyStatus(user: string): Promise<string | undefined> {
+  const { AccessKeyMetadata } = await clients.iam.send(new ListAccessKeysCommand({ UserName: user }));
+  return AccessKeyMetadata?.[0]?.Status;
+}
+
+/** Puts `job` on the action queue `copies` times, as SQS may deliver one message more than once. */
+async function enqueue(job: ActionJob, copies = 1): Promise<void> {
+  for (let i = 0; i < copies; i++) {
+    await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job) }));
+  }
+}
+
+/** Every message on the queue, each as its own SQS event (one per worker invocation). */
+async function receiveAll(): Promise<SQSEvent[]> {
+  const events: SQSEvent[] = [];
+  for (;;) {
+    const { Messages = [] } = await clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
+    if (Messages.length === 0) return events;
+    for (const m of Messages) {
+      // Taken off the queue here: a test that wants a message delivered twice hands it over twice.
+      await clients.sqs.send(
+        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }),
+      );
+      events.push({
+        Records: [
+          {
+            messageId: m.MessageId ?? randomUUID(),
+            receiptHandle: m.ReceiptHandle ?? '',
+            body: m.Body ?? '',
+            attributes: {
+              ApproximateReceiveCount: '1',
+              SentTimestamp: String(Date.now()),
+              SenderId: 'local',
+              ApproximateFirstReceiveTimestamp: String(Date.now()),
+            },
+            messageAttributes: {},
+            md5OfBody: '',
+            eventSource: 'aws:sqs',
+            eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:reauth-actions',
+            awsRegion: 'us-east-1',
+          },
+        ],
+      });
+    }
+  }
+}
+
+/** The invariant: every STATE says what IAM and Secrets Manager say. Returns the credentials where it fails. */
+async function recordAndWorldDisagree(): Promise<string[]> {
+  const wrong: string[] = [];
+  for (const state of (await store.loadStates(ACCOUNT)).values()) {
+    if (state.status === 'deleted' || state.status === 'protected') continue;
+    const { id } = parseCredentialId(state.credentialId);
+    const seen = await enforcer.recheck({ kind: state.kind, id, principal: state.principal });
+    if (!seen.exists) continue;
+    if (seen.disabled !== (state.status === 'disabled')) {
+      wrong.push(`${state.credentialId}: recorded ${state.status}, disabled in AWS: ${seen.disabled}`);
+    }
+  }
+  return wrong;
+}
+
+const travel = (days: number) => travelTo(emulator, new Date(START.getTime() + days * DAY));
+
+beforeAll(async () => {
+  seeded = await seedAccount(
+    emulator,
+    clients,
+    {
+      users: [
+        {
+          name: 'ci-deployer',
+          tags: { 'reauth:owner': 'alice@example.com' },
+          keys: [{ createdDaysAgo: 200, usedDaysAgo: 120 }],
+        },
+        {
+          name: 'legacy-batch',
+          tags: { 'reauth:owner': 'alice@example.com' },
+          keys: [{ createdDaysAgo: 300, usedDaysAgo: 150 }],
+        },
+        {
+          name: 'report-gen',
+          tags: { 'reauth:owner': 'UBOB' },
+          keys: [{ createdDaysAgo: 300, usedDaysAgo: 200 }],
+        },
+      ],
+      secrets: [
+        {
+          name: 'app/db',
+          createdDaysAgo: 300,
+          readDaysAgo: 200,
+          tags: { 'reauth:owner': 'alice@example.com' },
+        },
+      ],
+      roles: [
+        {
+          name: 'vendor-connector',
+          createdDaysAgo: 300,
+          trustedAccounts: [VENDOR_ACCOUNT],
+          usedDaysAgo: 200,
+          tags: { 'reauth:owner': 'UBOB' },
+        },
+      ],
+    },
+    START,
+  );
+  const local = await startLocalStack(clients, {
+    table: TABLE,
+    slackUsers: { 'alice@example.com': 'UALICE' },
+    policy: POLICY,
+  });
+  fake = local.slack;
+  signingSecret = local.signingSecret;
+  queueUrl = local.queueUrl;
+  env = { ...local.env, POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
+  endpoint = await container('../../lambdas/slack/handler');
+});
+
+afterEach(async () => {
+  expect(await recordAndWorldDisagree()).toEqual([]);
+  vi.useRealTimers();
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await emulator.unfreeze();
+  await fake.close();
+});
+
+describe('two runs at once, and every message twice', () => {
+  it('two scans at once send each owner one message and record one flag and one notify per credential', async () => {
+    const [scanA, scanB] = [
+      await container<() => Promise<unknown>>('../../lambdas/scan/handler'),
+      await container<() => Promise<unknown>>('../../lambdas/scan/handler'),
+    ];
+
+    await Promise.all([scanA(), scanB()]);
+
+    const channels = fake.calls('chat.postMessage').map((c) => c.body.channel);
+    expect(channels.sort()).toEqual(['UALICE', 'UBOB']);
+    for (const id of [keyCredential('ci-deployer'), keyCredential('report-gen'), secretCredential()]) {
+      expect(await actionsOf(id)).toEqual(['flag', 'notify']);
+    }
+  });
+
+  it('two workers given the same Disable job at once, each delivered twice, disable the key once and it stays Inactive', async () => {
+    const [workerA, workerB] = [
+      await container<Handler<SQSEvent, SQSBatchResponse>>('../../lambdas/slack-worker/handler'),
+      await container<Handler<SQSEvent, SQSBatchResponse>>('../../lambdas/slack-worker/handler'),
+    ];
+    await enqueue(
+      { action: 'disable', credentialId: keyCredential('ci-deployer'), requestSeq: 1, slackUserId: 'UALICE' },
+      2,
+    );
+    const [first, second] = await receiveAll();
+    if (!first || !second) throw new Error('expected two queued jobs');
+
+    await Promise.all([workerA(first), workerB(second)]);
+    await Promise.all([workerA(second), workerB(first)]);
+
+    expect((await actionsOf(keyCredential('ci-deployer'))).filter((a) => a === 'disable')).toHaveLength(1);
+    expect(await store.getState(keyCredential('ci-deployer'))).toMatchObject({ status: 'disabled' });
+    expect(await keyStatus('ci-deployer')).toBe('Inactive');
+  });
+
+  it("an owner's Still needed recorded while a disable is under way wins, and the disable is undone", async () => {
+    const id = secretCredential();
+    const value = `${id}|1`;
+    const click = buttonClickBody({
+      userId: 'UALICE',
+      actionId: 'reauth:still-needed',
+      value,
+      responseUrl: fake.responseUrl('alice'),
+    });
+    await endpoint(slackEvent(click, { signingSecret, at: new Date() }));
+    const view = fake.calls('views.open').at(-1)?.body.view as ModalView;
+    // The owner's answer lands between the change in Secrets Manager and the worker's record of it.
+    const answeringEnforcer: Enforcer = {
+      ...enforcer,
+      async disable(target) {
+        const receipt = await enforcer.disable(target);
+        const submission = stillNeededSubmissionBody({
+          userId: 'UALICE',
+          view,
+          reason: 'the nightly export reads it',
+          days: 30,
+        });
+        await endpoint(slackEvent(submission, { signingSecret, at: new Date() }));
+        return receipt;
+      },
+    };
+    const policy = parsePolicyConfig(POLICY);
+
+    const outcome = await runActionJob(
+      {
+        store,
+        slack: createSlackClient({ botToken: 'xoxb-local-fake', apiBaseUrl: fake.apiBaseUrl }),
+        enforcer: answeringEnforcer,
+        policy,
+        policyId: policyIdOf(policy),
+        now: () => new Date(),
+      },
+      { action: 'disable', credentialId: id, requestSeq: 1, slackUserId: 'UALICE' },
+    );
+
+    expect(outcome.summary).toBe('superseded');
+    expect(await actionsOf(id)).toEqual(['flag', 'notify', 'reauthorize']);
+    expect(await store.getState(id)).toMatchObject({ status: 'active' });
+    expect(await store.getState(id).then((s) => s?.claim)).toBeUndefined();
+  });
+
+  it('a change left half-done by a crashed worker is held while its claim lives, then made to match the record', async () => {
+    const id = keyCredential('legacy-batch');
+    // The worker claimed the key and disabled it in IAM, then its Lambda stopped before recording it.
+    const claimed = await store.claim(id, {
+      holder: 'job:crashed',
+      action: 'disable',
+      now: new Date(),
+      leaseMs: CLAIM_LEASE_MS,
+      isDue: (s) => s.status === 'pending',
+    });
+    expect(claimed).toHaveProperty('claimed');
+    await enforcer.disable({ kind: 'access-key', id: keyId('legacy-batch'), principal: 'legacy-batch' });
+    const enforce = await container<() => Promise<{ repaired: string[]; drifted: string[] }>>(
+      '../../lambdas/enforce/handler',
+    );
+
+    const meanwhile = await enforce();
+    expect(meanwhile.repaired).toEqual([]);
+    expect(await keyStatus('legacy-batch')).toBe('Inactive');
+
+    await travelTo(emulator, new Date(Date.now() + CLAIM_LEASE_MS + 60_000));
+    const after = await enforce();
+
+    expect(after.repaired).toEqual([id]);
+    expect(after.drifted).toEqual([]);
+    expect(await keyStatus('legacy-batch')).toBe('Active');
+    expect(await store.getState(id)).toMatchObject({ status: 'pending' });
+    expect(await store.getState(id).then((s) => s?.claim)).toBeUndefined();
+    expect(await actionsOf(id)).toEqual(['flag', 'notify']);
+  });
+
+  it("the enforce job at the deadline and the owner's Disable at once disable the key once", async () => {
+    const enforce = await container<() => Promise<unknown>>('../../lambdas/enforce/handler');
+    const worker = await container<Handler<SQSEvent, SQSBatchResponse>>('../../lambdas/slack-worker/handler');
+    // Jobs the endpoint queued so far (message refreshes) go first: the emulator stops at a message past
+    // its queue's retention instead of skipping it, and the clock is about to jump two weeks.
+    await receiveAll();
+    await travel(15);
+    await enqueue({
+      action: 'disable',
+      credentialId: keyCredential('report-gen'),
+      requestSeq: 1,
+      slackUserId: 'UBOB',
+    });
+    // The emulator's queue shows a message once its clock has moved past the message's sending.
+    await travelTo(emulator, new Date(START.getTime() + 15 * DAY + 1000));
+    const [job] = await receiveAll();
+    if (!job) throw new Error('expected a queued job');
+
+    await Promise.all([enforce(), worker(job)]);
+
+    expect((await actionsOf(keyCredential('report-gen'))).filter((a) => a === 'disable')).toHaveLength(1);
+    expect(await store.getState(keyCredential('report-gen'))).toMatchObject({ status: 'disabled' });
+    expect(await keyStatus('report-gen')).toBe('Inactive');
+  });
+
+  it('a disabled key turned back on outside reauth is drift: recorded once, reopened, the owner and security told, not disabled again', async () => {
+    await travel(16);
+    const id = keyCredential('ci-deployer');
+    await clients.iam.send(
+      new UpdateAccessKeyCommand({
+        UserName: 'ci-deployer',
+        AccessKeyId: keyId('ci-deployer'),
+        Status: 'Active',
+      }),
+    );
+    const posted = fake.calls('chat.postMessage').length;
+    const [enforceA, enforceB] = [
+      await container<() => Promise<{ drifted: string[] }>>('../../lambdas/enforce/handler'),
+      await container<() => Promise<{ drifted: string[] }>>('../../lambdas/enforce/handler'),
+    ];
+
+    const reports = await Promise.all([enforceA(), enforceB()]);
+
+    expect(reports.flatMap((r) => r.drifted)).toEqual([id]);
+    const history = await store.history(id);
+    expect(history.filter((d) => d.action === 'drift')).toHaveLength(1);
+    expect(history.find((d) => d.action === 'drift')?.evidence).toMatchObject({
+      by: null,
+      seenBy: 'recheck',
+    });
+    expect(await store.getState(id)).toMatchObject({ status: 'pending', triggers: ['idle', 'drift'] });
+    expect(await keyStatus('ci-deployer')).toBe('Active');
+    const after = fake.calls('chat.postMessage').slice(posted);
+    const security = after.filter((c) => c.body.channel === '#security');
+    expect(security).toHaveLength(1);
+    expect(JSON.stringify(security[0]?.body.blocks)).toContain('turned back on outside reauth');
+    expect(after.filter((c) => c.body.channel === 'UALICE')).toHaveLength(1);
+    expect(history.slice(-3).map((d) => d.action)).toEqual(['drift', 'notify', 'escalate']);
+
+    await enforceA();
+    expect((await store.history(id)).filter((d) => d.action === 'drift')).toHaveLength(1);
+  });
+});
