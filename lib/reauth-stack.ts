@@ -140,6 +140,8 @@ export class ReauthStack extends Stack {
       scheduleDescription: 'Runs the reauth scan daily',
       failureImpact: 'findings may be stale.',
       alarmTopic: this.alarmTopic,
+      // One scan at a time: a retried or manual run waits for the one under way (see ScheduledJob).
+      reservedConcurrentExecutions: 1,
     });
 
     this.enforceJob = new ScheduledJob(this, 'EnforceJob', {
@@ -160,6 +162,8 @@ export class ReauthStack extends Stack {
       scheduleDescription: 'Runs the reauth enforce job hourly: reminders, escalations and deadlines',
       failureImpact: 'reminders, escalations and deadlines wait for the next run.',
       alarmTopic: this.alarmTopic,
+      // One enforce run at a time, so two never race to remind, escalate or disable the same credentials.
+      reservedConcurrentExecutions: 1,
     });
     // The enforce handler logs this (Powertools JSON) once per rail that stopped it.
     const heldBack = new MetricFilter(this, 'EnforcementHeldBackFilter', {
@@ -189,6 +193,8 @@ export class ReauthStack extends Stack {
       policyFile,
       slackSecret: this.slackSecret,
       alarmTopic: this.alarmTopic,
+      // The functions that disable and restore credentials: their calls may be reauth's own.
+      reauthRoles: [this.enforceJob.function.role, this.slackEndpoint.worker.role],
       homeRegion: props.homeRegion ?? IAM_EVENTS_REGION,
       publisherAccounts: props.eventPublisherAccounts,
     });

@@ -1,5 +1,6 @@
 import { Aws, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { Schedule, type ScheduleExpression, type ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -28,11 +29,20 @@ export interface ScheduledJobProps<S extends z.ZodObject> extends ReauthFunction
   readonly alarmTopic: ITopic;
   /** The event the function is invoked with. @default Scheduler's default, `{}` */
   readonly input?: ScheduleTargetInput;
+  /**
+   * The function's reserved concurrency: `1` lets only one run at a time, whatever invokes it (the
+   * schedule, a Scheduler retry, Lambda's own retry of a failed run, a manual invoke). Lambda keeps
+   * 100 of the account's concurrency unreserved, so an account whose concurrency quota is 100 or less
+   * (new accounts may start at 10) cannot deploy a reservation until the quota is raised.
+   * @default no reservation: runs may overlap, up to the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
  * A reauth function run by EventBridge Scheduler. A schedule that cannot invoke it retries, then
- * dead-letters to an encrypted, SSL-only queue; a failed run and a dead letter both alarm.
+ * dead-letters to an encrypted, SSL-only queue; a failed run and a dead letter both alarm. With
+ * `reservedConcurrentExecutions: 1`, runs never overlap: the next waits in Lambda's queue.
  */
 export class ScheduledJob<S extends z.ZodObject> extends Construct {
   readonly function: ReauthFunction<S>;
@@ -50,10 +60,15 @@ export class ScheduledJob<S extends z.ZodObject> extends Construct {
       grants,
       alarmTopic,
       input,
+      reservedConcurrentExecutions,
       ...fnProps
     } = props;
     this.function = new ReauthFunction(this, functionId, fnProps);
     const fn = this.function.function;
+    if (reservedConcurrentExecutions !== undefined) {
+      // ReauthFunction holds the defaults every function shares; this one belongs to scheduled jobs.
+      (fn.node.defaultChild as CfnFunction).reservedConcurrentExecutions = reservedConcurrentExecutions;
+    }
     grantCredentialAccess(this.function, grants ?? []);
 
     this.deadLetterQueue = new Queue(this, 'ScheduleDeadLetters', {
@@ -86,6 +101,12 @@ export class ScheduledJob<S extends z.ZodObject> extends Construct {
       description: scheduleDescription,
       schedule,
       // Scheduler invokes asynchronously, so these cover delivery only; a failed run surfaces as Errors.
+      // Nor do they meet the reserved concurrency: an invoke that finds the run before it still going
+      // is accepted into Lambda's event queue (202), not refused, so Scheduler neither retries nor
+      // dead-letters it. Lambda retries that throttled event itself, backing off up to 5 minutes, and
+      // runs it once the first run ends; after the function's maximum event age (6 hours by default)
+      // it would drop it, counted only in AsyncEventsDropped, which a 15-minute run never comes near.
+      // A manual synchronous invoke (`aws lambda invoke`) during a run gets 429 TooManyRequests.
       target: new LambdaInvoke(fn, {
         role: schedulerRole,
         retryAttempts: 2,

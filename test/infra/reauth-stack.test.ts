@@ -144,6 +144,14 @@ describe('scan function', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
   });
 
+  it('runs one at a time (reserved concurrency 1), as only the scheduled scan and enforce jobs do', () => {
+    const reserved = Object.entries(template.findResources('AWS::Lambda::Function'))
+      .filter(([, fn]) => fn.Properties.ReservedConcurrentExecutions !== undefined)
+      .map(([id, fn]) => [id, fn.Properties.ReservedConcurrentExecutions]);
+
+    expect(Object.fromEntries(reserved)).toEqual({ [ids.fn]: 1, [ids.enforceFn]: 1 });
+  });
+
   it('ships the policy file in its bundle as policy.json, beside a source map', () => {
     const { S3Key } = template.toJSON().Resources[ids.fn].Properties.Code;
     const bundle = join(assembly.directory, `asset.${S3Key.replace(/\.zip$/, '')}`);
@@ -309,6 +317,20 @@ describe('policy config', () => {
 
     expect(() => buildApp({ configPath: bad, outdir: join(outdir, 'bad') })).toThrow(
       /bad\.json: tiers\.standard\.idleDays: Too small/,
+    );
+  });
+
+  it('fails the build on an exemption whose match is a pattern, naming the field', () => {
+    const blanket = join(outdir, 'blanket.json');
+    writeFileSync(
+      blanket,
+      JSON.stringify({
+        exemptions: [{ match: '*', until: '2027-01-01', approver: 'U999', reason: 'quiet' }],
+      }),
+    );
+
+    expect(() => buildApp({ configPath: blanket, outdir: join(outdir, 'blanket') })).toThrow(
+      /blanket\.json: exemptions\[0\]\.match: "\*" is a pattern/,
     );
   });
 });

@@ -132,7 +132,7 @@ describe('enforce job', () => {
     });
   });
 
-  it('has the 15-minute, 1024 MB shape of the scan and the table, policy and Slack secret in its environment', () => {
+  it('has the 15-minute, 1024 MB, one-at-a-time shape of the scan and the table, policy and Slack secret in its environment', () => {
     const { template, built, id } = report;
 
     expect(
@@ -140,6 +140,8 @@ describe('enforce job', () => {
     ).toMatchObject({
       Timeout: 900,
       MemorySize: 1024,
+      // One run at a time: an overlapping invoke waits in Lambda's queue.
+      ReservedConcurrentExecutions: 1,
       Runtime: 'nodejs24.x',
       Environment: {
         Variables: {
@@ -235,6 +237,7 @@ describe('enforce mode', () => {
       expect.arrayContaining([
         'iam:GetAccessKeyLastUsed',
         'iam:GetRole',
+        'iam:GetRolePolicy',
         'iam:UpdateAccessKey',
         'iam:PutRolePolicy',
         'iam:DeleteRolePolicy',
