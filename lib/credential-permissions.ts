@@ -99,13 +99,13 @@ export function enforceGrants(mode: PolicyConfig['mode']): CredentialGrant[] {
       scope: ANY_USER,
       actions: ['iam:GetAccessKeyLastUsed', 'iam:ListAccessKeys', 'iam:UpdateAccessKey'],
       reason:
-        "Enforce mode re-checks (iam:GetAccessKeyLastUsed, iam:ListAccessKeys) and deactivates (iam:UpdateAccessKey) access keys whose owner did not reauthorize them by the deadline; any IAM user of this account may hold such a key, so the scope is the account's users, not one user. Protected principals are excluded in code, before any call.",
+        "Enforce mode re-checks (iam:GetAccessKeyLastUsed, iam:ListAccessKeys: before a disable, and that a key it disabled is still Inactive) and deactivates (iam:UpdateAccessKey) access keys whose owner did not reauthorize them by the deadline; any IAM user of this account may hold such a key, so the scope is the account's users, not one user. Protected principals are excluded in code, before any call.",
     },
     {
       scope: ANY_ROLE,
-      actions: ['iam:GetRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+      actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
       reason:
-        "Enforce mode re-checks a third-party role (iam:GetRole), disables it with a deny-all inline policy (iam:PutRolePolicy) and removes that policy if the owner answered meanwhile (iam:DeleteRolePolicy); any role of this account trusted by another account may be flagged, so the scope is the account's roles.",
+        "Enforce mode re-checks a third-party role (iam:GetRole) and whether reauth's deny-all inline policy is still on a role it disabled (iam:GetRolePolicy: drift), disables it with that policy (iam:PutRolePolicy) and removes it if the owner answered meanwhile (iam:DeleteRolePolicy); any role of this account trusted by another account may be flagged, so the scope is the account's roles.",
     },
     {
       scope: ANY_SECRET,

@@ -222,3 +222,112 @@ describe('the decision store on DynamoDB', () => {
     expect(states.get(`${ACCOUNT}:access-key:AKIACHAIN`)).toMatchObject({ status: 'pending', seq: 3 });
   });
 });
+
+describe('claims: a lease on the IAM side of one credential', () => {
+  const NOW = new Date('2026-11-22T12:00:00.000Z');
+  const LEASE = 15 * 60_000;
+  const isPending = (s: CredentialState) => s.status === 'pending';
+
+  async function pendingCredential(name: string): Promise<string> {
+    const id = `${ACCOUNT}:access-key:AKIACLAIM${name}`;
+    await store.transition(id, () => change(id, 'flag', 'pending', NOW.toISOString()));
+    return id;
+  }
+
+  it('is taken by one holder at a time, again by the same holder, and by anyone once it expired', async () => {
+    const id = await pendingCredential('ONE');
+    const ask = (holder: string, now = NOW) =>
+      store.claim(id, { holder, action: 'disable', now, leaseMs: LEASE, isDue: isPending });
+
+    const [a, b] = await Promise.all([ask('job:a'), ask('job:b')]);
+    const winner = 'claimed' in a ? 'job:a' : 'job:b';
+
+    expect([a, b].filter((o) => 'claimed' in o)).toHaveLength(1);
+    expect([a, b].find((o) => 'heldBy' in o)).toMatchObject({
+      heldBy: { holder: winner, action: 'disable' },
+    });
+    expect(await ask(winner)).toHaveProperty('claimed');
+    const later = new Date(NOW.getTime() + LEASE + 1);
+    expect(await ask('job:c', later)).toMatchObject({ claimed: { claim: { holder: 'job:c' } } });
+    expect((await store.getState(id))?.seq).toBe(1);
+  });
+
+  it('is not taken when the change is no longer due', async () => {
+    const id = await pendingCredential('TWO');
+    await store.transition(id, (s) =>
+      s ? change(id, 'reauthorize', 'active', NOW.toISOString()) : undefined,
+    );
+
+    const outcome = await store.claim(id, {
+      holder: 'job:late',
+      action: 'disable',
+      now: NOW,
+      leaseMs: LEASE,
+      isDue: isPending,
+    });
+
+    expect(outcome).toMatchObject({ notDue: { status: 'active' } });
+  });
+
+  it("outlives another writer's decision, and goes with its holder's", async () => {
+    const id = await pendingCredential('THREE');
+    await store.claim(id, { holder: 'job:h', action: 'disable', now: NOW, leaseMs: LEASE, isDue: isPending });
+
+    await store.transition(id, (s) =>
+      s ? change(id, 'reauthorize', 'active', NOW.toISOString(), 'slack:U042') : undefined,
+    );
+    expect(await store.getState(id)).toMatchObject({ status: 'active', claim: { holder: 'job:h' } });
+
+    await store.transition(
+      id,
+      (s) => (s ? change(id, 'disable', 'disabled', NOW.toISOString()) : undefined),
+      {
+        release: 'job:h',
+      },
+    );
+    const state = await store.getState(id);
+    expect(state?.status).toBe('disabled');
+    expect(state?.claim).toBeUndefined();
+    expect(verifyChain(await store.history(id))).toEqual([]);
+  });
+
+  it('a decision decided before a claim was taken is decided again on the claimed state, claim kept', async () => {
+    const id = await pendingCredential('FOUR');
+    const before = await store.getState(id);
+    await store.claim(id, { holder: 'job:h', action: 'disable', now: NOW, leaseMs: LEASE, isDue: isPending });
+
+    const seen: (string | undefined)[] = [];
+    await store.transition(
+      id,
+      (s) => {
+        seen.push(s?.claim?.holder);
+        return s ? change(id, 'remind', 'pending', NOW.toISOString()) : undefined;
+      },
+      { known: before },
+    );
+
+    expect(seen).toEqual([undefined, 'job:h']);
+    expect(await store.getState(id)).toMatchObject({ seq: 2, claim: { holder: 'job:h' } });
+  });
+});
+
+describe('named leases', () => {
+  const NOW = new Date('2026-11-22T12:00:00.000Z');
+  const until = new Date(NOW.getTime() + 60_000);
+
+  it('are held by one holder until given back or expired', async () => {
+    const [a, b] = await Promise.all([
+      store.lease('slack:UALICE', 'scan:a', until, NOW),
+      store.lease('slack:UALICE', 'scan:b', until, NOW),
+    ]);
+    expect([a, b].sort()).toEqual([false, true]);
+    const holder = a ? 'scan:a' : 'scan:b';
+    const other = a ? 'scan:b' : 'scan:a';
+
+    await store.unlease('slack:UALICE', other);
+    expect(await store.lease('slack:UALICE', other, until, NOW)).toBe(false);
+    await store.unlease('slack:UALICE', holder);
+    expect(await store.lease('slack:UALICE', other, until, NOW)).toBe(true);
+    expect(await store.lease('slack:UALICE', holder, until, new Date(until.getTime() + 1))).toBe(true);
+  });
+});

@@ -1,7 +1,6 @@
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -345,13 +344,16 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
 
     async unlease(name, holder) {
       try {
+        // Expired, not deleted: no reauth function may delete items from the compliance table, and
+        // the table's TTL removes it.
         await documents.send(
-          new DeleteCommand({
+          new UpdateCommand({
             TableName: tableName,
             Key: { [pk]: leasePk(name), [sk]: LEASE_SK },
+            UpdateExpression: 'SET #until = :released',
             ConditionExpression: '#holder = :holder',
-            ExpressionAttributeNames: { '#holder': 'holder' },
-            ExpressionAttributeValues: { ':holder': holder },
+            ExpressionAttributeNames: { '#holder': 'holder', '#until': 'until' },
+            ExpressionAttributeValues: { ':holder': holder, ':released': new Date(0).toISOString() },
           }),
         );
       } catch (error) {
