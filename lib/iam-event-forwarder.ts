@@ -40,7 +40,7 @@ export class IamEventForwarderStack extends Stack {
       }),
     });
     this.rule = new Rule(this, 'IamChangesRule', {
-      description: `reauth: forwards IAM user and role policy, group, trust and tag changes to the reauth bus in ${homeRegion}`,
+      description: `reauth: forwards IAM user and role policy, group, trust, tag and access-key changes to the reauth bus in ${homeRegion}`,
       eventPattern: IAM_CHANGES_PATTERN,
       targets: [new EventBusTarget(homeBus, { role: this.role })],
     });

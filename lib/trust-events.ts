@@ -1,8 +1,8 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Fn } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type EventPattern, type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { AccountPrincipal, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { AccountPrincipal, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -26,7 +26,10 @@ export const CUSTOM_EVENTS_PATTERN = {
   detailType: Object.keys(REAUTH_EVENTS),
 } satisfies EventPattern;
 
-/** Secrets Manager calls that change who can read a secret, what it is, or who owns it. */
+/**
+ * Secrets Manager calls that change who can read a secret, what it is, or who owns it; a policy change
+ * may also take reauth's deny off a secret it disabled. Not filtered by caller: see IAM_CHANGES_PATTERN.
+ */
 export const SECRET_CHANGES_PATTERN: EventPattern = {
   source: ['aws.secretsmanager'],
   detailType: ['AWS API Call via CloudTrail'],
@@ -36,7 +39,18 @@ export const SECRET_CHANGES_PATTERN: EventPattern = {
   },
 };
 
-/** IAM calls that change a user's or a role's permissions, trust or owner tags. */
+/**
+ * IAM calls that change a user's or a role's permissions, trust or owner tags, or turn back on a key
+ * or role reauth disabled (UpdateAccessKey, DeleteRolePolicy).
+ *
+ * reauth's own calls are not filtered out here, by name or by caller. A name proves nothing (anyone can
+ * call a policy `reauth-disabled`), and a caller filter (`anything-but` on
+ * `userIdentity.sessionContext.sessionIssuer.arn`) would drop every call that has no session issuer,
+ * such as an IAM user's, unless paired with an `exists: false` branch, and would need the function
+ * roles' ARNs in the us-east-1 forwarder's pattern too; it would also hide a call by reauth's role that
+ * is not exactly what reauth writes. reauth's own calls are few (a disable or a restore), so the
+ * consumer decides, from the caller and the exact document together.
+ */
 export const IAM_CHANGES_PATTERN: EventPattern = {
   source: ['aws.iam'],
   detailType: ['AWS API Call via CloudTrail'],
@@ -49,11 +63,13 @@ export const IAM_CHANGES_PATTERN: EventPattern = {
       'DeleteUserPolicy',
       'AddUserToGroup',
       'RemoveUserFromGroup',
+      'UpdateAccessKey',
       'TagUser',
       'UntagUser',
       'UpdateAssumeRolePolicy',
       'AttachRolePolicy',
       'PutRolePolicy',
+      'DeleteRolePolicy',
       'TagRole',
       'UntagRole',
     ],
@@ -70,6 +86,12 @@ export interface TrustEventsProps {
   readonly policyFile: string;
   /** Slack's bot token, to tell owners. */
   readonly slackSecret: ISecret;
+  /**
+   * The roles of reauth's functions that change IAM and Secrets Manager (the enforce job's and the
+   * Slack worker's): a CloudTrail change is reauth's own only when one of them made it (and it is
+   * exactly what reauth writes).
+   */
+  readonly reauthRoles: readonly IRole[];
   /** Receives the consumer and invalid-event alarms. */
   readonly alarmTopic: ITopic;
   /**
@@ -147,7 +169,7 @@ export class TrustEvents extends Construct {
     this.consumer = new ReauthFunction(this, 'Consumer', {
       entry: 'lambdas/events/handler.ts',
       description:
-        'reauth events: turns owner, purpose and scope changes (HR/ITSM events, IAM and Secrets Manager CloudTrail events) into reauthorization requests; reads IAM and Secrets Manager, never changes them',
+        'reauth events: turns owner, purpose and scope changes (HR/ITSM, IAM and Secrets Manager CloudTrail events) into reauthorization requests and records drift (a disabled credential turned back on); reads IAM and Secrets Manager, never changes them',
       timeout: CONSUMER_TIMEOUT,
       memorySize: 512,
       environmentSchema: EventsEnvSchema,
@@ -156,6 +178,10 @@ export class TrustEvents extends Construct {
         POLICY_FILE: bundleFile(props.policyFile, 'policy.json'),
         SLACK_SECRET_ARN: bindSecretRead(props.slackSecret),
         INVALID_EVENTS_QUEUE_URL: bindQueueSend(this.invalidEventsQueue),
+        REAUTH_ROLE_ARNS: Fn.join(
+          ',',
+          props.reauthRoles.map((role) => role.roleArn),
+        ),
       },
     });
     grantCredentialAccess(this.consumer, eventsGrants());
@@ -178,7 +204,7 @@ export class TrustEvents extends Construct {
     });
     const iamBus: IEventBus | undefined = homeRegion === IAM_EVENTS_REGION ? undefined : this.bus;
     this.iamChangesRule = new Rule(this, 'IamChangesRule', {
-      description: `reauth: an IAM user's or role's policies, groups, trust or tags changed (CloudTrail${iamBus ? `, forwarded from ${IAM_EVENTS_REGION}` : ''})`,
+      description: `reauth: an IAM user's or role's policies, groups, trust, tags or access keys changed (CloudTrail${iamBus ? `, forwarded from ${IAM_EVENTS_REGION}` : ''})`,
       eventBus: iamBus,
       eventPattern: IAM_CHANGES_PATTERN,
       targets: [toQueue],

@@ -10,4 +10,17 @@ export const EventsEnvSchema = z.object({
   SLACK_API_URL: SlackEnvShape.SLACK_API_URL,
   /** Where an event that fails validation goes, with its reason, instead of being retried. */
   INVALID_EVENTS_QUEUE_URL: z.url(),
+  /**
+   * The roles of reauth's functions that change IAM and Secrets Manager (the enforce job's, the Slack
+   * worker's), comma-separated: a CloudTrail change is reauth's own only when one of them made it.
+   */
+  REAUTH_ROLE_ARNS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((arn) => arn.trim())
+        .filter((arn) => arn.length > 0),
+    )
+    .pipe(z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/, 'not an IAM role ARN')).min(1)),
 });

@@ -7,12 +7,13 @@ import { createAwsClients } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { policyIdOf } from '../shared/domain/policy';
-import { InvalidEventError, interpretEvent } from '../shared/domain/trust-change';
+import { isUntoldDrift } from '../shared/domain/reauthorization';
+import { InvalidEventError, interpretEvent, recordedEventIds } from '../shared/domain/trust-change';
 import { parseEnv } from '../shared/env';
 import { EventEnvelopeSchema } from '../shared/events/schemas';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile } from '../shared/policy-file';
-import { notifyNewRequests } from '../shared/use-cases/notify-owners';
+import { escalateToFallback, notifyNewRequests } from '../shared/use-cases/notify-owners';
 import { applyTrustChange, inventoryLoader } from '../shared/use-cases/trust-events';
 import { EventsEnvSchema } from './env';
 
@@ -24,12 +25,14 @@ const store = createDecisionStore(clients.documents, env.TABLE_NAME);
 const slack = slackFromEnvironment(clients.secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-events' });
 const processor = new BatchProcessor(EventType.SQS);
+const callers = { reauthRoleArns: env.REAUTH_ROLE_ARNS };
 let accountId: string | undefined;
 
 /**
  * Trust-change events (CloudTrail via EventBridge, and reauth's own bus) delivered through SQS. Each
- * opens a reauthorization request on the credentials it touches; an invalid event goes to the
- * dead-letter queue with its reason, never retried; any other failure is retried by SQS alone.
+ * opens a reauthorization request on the credentials it touches, or records drift on one recorded as
+ * disabled that someone turned back on; an invalid event goes to the dead-letter queue with its reason,
+ * never retried; any other failure is retried by SQS alone.
  */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   const now = new Date();
@@ -39,13 +42,15 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   // One inventory for the batch, read only if an event needs it.
   const inventory = inventoryLoader({ ...clients, store }, { accountId: account, policy, now });
   const opened = new Set<string>();
+  /** Credential → the events of this batch that touched it: whoever recorded them, owners may be owed a word. */
+  const touched = new Map<string, string[]>();
 
   const handleRecord = async (record: SQSRecord) => {
     let envelope: ReturnType<typeof EventEnvelopeSchema.parse>;
     let interpretation: ReturnType<typeof interpretEvent>;
     try {
       envelope = EventEnvelopeSchema.parse(JSON.parse(record.body));
-      interpretation = interpretEvent(envelope, policy);
+      interpretation = interpretEvent(envelope, policy, callers);
     } catch (error) {
       await deadLetter(
         record,
@@ -64,6 +69,8 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       inventory,
     });
     for (const id of outcome.recorded) opened.add(id);
+    for (const id of outcome.affected)
+      touched.set(id, [...(touched.get(id) ?? []), interpretation.change.eventId]);
     logger.info('trust change recorded', {
       eventId: interpretation.change.eventId,
       trigger: interpretation.change.trigger,
@@ -80,19 +87,30 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     RequestsOpened: opened.size,
   });
 
-  // Owners hear of what was opened, in one message each, through the same flow as the scan's.
+  // Owners hear of what was opened, in one message each, through the same flow as the scan's; the
+  // fallback owner hears of drift. A redelivered event records nothing, but what its first delivery
+  // opened may still be untold (that run ended before Slack took the message): those are told now.
   const connected = await slack();
-  if (connected && opened.size > 0) {
-    const states = (await Promise.all([...opened].map((id) => store.getState(id)))).filter(
-      (s) => s !== undefined,
+  if (connected && touched.size > 0) {
+    const deps = { store, slack: connected.client };
+    const context = { policy, policyId: policyIdOf(policy), now, job: 'events' };
+    const ours = async () =>
+      [...(await store.getStates([...touched.keys()])).values()].filter(
+        (s) =>
+          opened.has(s.credentialId) ||
+          (touched.get(s.credentialId) ?? []).some((id) => id in recordedEventIds(s)),
+      );
+    const told = await notifyNewRequests(deps, await ours(), context);
+    const drifted = (await ours()).filter(isUntoldDrift);
+    const escalated = await escalateToFallback(
+      deps,
+      drifted,
+      'drift',
+      'Recorded as disabled, turned back on outside reauth. reauth did not disable them again: each owner is asked to reauthorize, and the change is in the record with who made it.',
+      context,
     );
-    const told = await notifyNewRequests({ store, slack: connected.client }, states, {
-      policy,
-      policyId: policyIdOf(policy),
-      now,
-      job: 'events',
-    });
-    if (told.failures.length > 0) logger.error('some owners could not be told', { failures: told.failures });
+    const failures = [...told.failures, ...escalated.failures];
+    if (failures.length > 0) logger.error('some owners could not be told', { failures });
   }
   return response;
 }

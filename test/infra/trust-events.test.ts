@@ -34,11 +34,13 @@ const IAM_PATTERN = {
       'DeleteUserPolicy',
       'AddUserToGroup',
       'RemoveUserFromGroup',
+      'UpdateAccessKey',
       'TagUser',
       'UntagUser',
       'UpdateAssumeRolePolicy',
       'AttachRolePolicy',
       'PutRolePolicy',
+      'DeleteRolePolicy',
       'TagRole',
       'UntagRole',
     ],
@@ -150,6 +152,17 @@ describe('rules (home region us-east-1, the default)', () => {
     }
   });
 
+  it("filters out no call by name or by caller: the consumer tells reauth's own from its caller and document", () => {
+    const { template, built, id } = home;
+    const rules = template.toJSON().Resources;
+
+    for (const rule of [built.stack.trustEvents.secretChangesRule, built.stack.trustEvents.iamChangesRule]) {
+      const detail = rules[id(rule)].Properties.EventPattern.detail;
+      expect(Object.keys(detail).sort()).toEqual(['eventName', 'eventSource']);
+      expect(JSON.stringify(detail)).not.toMatch(/reauth|anything-but|userIdentity|requestParameters/i);
+    }
+  });
+
   it('lets EventBridge send to the queue only from these three rules', () => {
     const { template, built, id } = home;
     const events = built.stack.trustEvents;
@@ -213,7 +226,7 @@ describe('queues', () => {
 });
 
 describe('consumer', () => {
-  it('is a 60-second, 512 MB function with the table, policy, Slack secret and InvalidTrustEvents URL', () => {
+  it("is a 60-second, 512 MB function with the table, policy, Slack secret, InvalidTrustEvents URL and reauth's roles", () => {
     const { template, built, id } = home;
     const events = built.stack.trustEvents;
     const properties = template.toJSON().Resources[id(events.consumer.function)].Properties;
@@ -229,10 +242,27 @@ describe('consumer', () => {
           POLICY_FILE: 'policy.json',
           SLACK_SECRET_ARN: { Ref: id(built.stack.slackSecret) },
           INVALID_EVENTS_QUEUE_URL: { Ref: id(events.invalidEventsQueue) },
+          // The roles whose calls may be reauth's own: the functions that disable and restore.
+          REAUTH_ROLE_ARNS: {
+            'Fn::Join': [
+              ',',
+              [built.stack.enforceJob.function.role, built.stack.slackEndpoint.worker.role].map((role) => ({
+                'Fn::GetAtt': [id(role), 'Arn'],
+              })),
+            ],
+          },
         },
       },
     });
     expect(properties.Environment.Variables.SLACK_API_URL).toBeUndefined();
+  });
+
+  it("takes its REAUTH_ROLE_ARNS from roles with no path, so they read as CloudTrail's sessionIssuer.arn", () => {
+    const { template, built, id } = home;
+
+    for (const role of [built.stack.enforceJob.function.role, built.stack.slackEndpoint.worker.role]) {
+      expect(template.toJSON().Resources[id(role)].Properties.Path).toBeUndefined();
+    }
   });
 
   it('drains the queue ten at a time, reporting failed items one by one', () => {

@@ -4,11 +4,14 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
+import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
+import { planDisable } from '../../lambdas/shared/domain/reauthorization';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
@@ -28,6 +31,46 @@ let consumer: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 const keyCredential = (user: string) => `${ACCOUNT}:access-key:${seeded.keyIds.get(user)?.[0]}`;
 const secretCredential = (name: string) => `${ACCOUNT}:secret:${seeded.secretArns.get(name)}`;
+/** The Slack worker's role, one of those the consumer is told are reauth's (REAUTH_ROLE_ARNS). */
+const REAUTH_ROLE = `arn:aws:iam::${ACCOUNT}:role/Reauth-SlackEndpointWorkerServiceRole5F2A7C1B`;
+
+/** Who made a call, as CloudTrail records it (`userIdentity`). */
+type Caller = Record<string, unknown>;
+/** An IAM user's call. */
+const user = (name: string): Caller => ({
+  type: 'IAMUser',
+  principalId: 'AIDAEXAMPLEMALLORY',
+  arn: `arn:aws:iam::${ACCOUNT}:user/${name}`,
+  accountId: ACCOUNT,
+  accessKeyId: 'AKIAEXAMPLEMALLORY',
+  userName: name,
+});
+/** A call from a Lambda function's session of `roleArn`. */
+const assumedRole = (roleArn: string, session: string): Caller => {
+  const roleName = roleArn.split('/').pop();
+  return {
+    type: 'AssumedRole',
+    principalId: `AROAEXAMPLEREAUTH:${session}`,
+    arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${roleName}/${session}`,
+    accountId: ACCOUNT,
+    accessKeyId: 'ASIAEXAMPLEREAUTH',
+    sessionContext: {
+      sessionIssuer: {
+        type: 'Role',
+        principalId: 'AROAEXAMPLEREAUTH',
+        arn: roleArn,
+        accountId: ACCOUNT,
+        userName: roleName,
+      },
+      attributes: { creationDate: new Date().toISOString(), mfaAuthenticated: 'false' },
+    },
+  };
+};
+const reauthWorker = assumedRole(REAUTH_ROLE, 'Reauth-SlackEndpointWorker');
+const ROLE_DENY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'ReauthDisabled', Effect: 'Deny', Action: '*', Resource: '*' }],
+});
 
 /** A CloudTrail record as EventBridge delivers it ("AWS API Call via CloudTrail"). */
 function cloudTrail(
@@ -35,18 +78,38 @@ function cloudTrail(
   eventName: string,
   eventID: string,
   requestParameters: object,
+  userIdentity: Caller = user('admin'),
 ) {
   return {
     Source: `aws.${service}`,
     DetailType: 'AWS API Call via CloudTrail',
     Detail: JSON.stringify({
+      eventVersion: '1.09',
+      userIdentity,
+      eventTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
       eventSource: `${service}.amazonaws.com`,
       eventName,
-      eventID,
+      awsRegion: 'us-east-1',
+      sourceIPAddress: '203.0.113.7',
+      userAgent: 'aws-cli/2.22.0',
       requestParameters,
+      responseElements: null,
+      eventID,
+      readOnly: false,
+      eventType: 'AwsApiCall',
+      managementEvent: true,
+      recipientAccountId: ACCOUNT,
+      eventCategory: 'Management',
     }),
   };
 }
+
+/** What the fake Slack was asked to post since `from`, by channel. */
+const postedSince = (from: number) =>
+  fake
+    .calls('chat.postMessage')
+    .slice(from)
+    .map((c) => c.body);
 
 async function put(
   ...entries: { Source: string; DetailType: string; Detail: string; EventBusName?: string }[]
@@ -79,8 +142,17 @@ beforeAll(async () => {
           keys: [{ createdDaysAgo: 40, usedDaysAgo: 1 }],
         },
         { name: 'etl', tags: { 'reauth:owner': 'UDANA' }, keys: [{ createdDaysAgo: 40, usedDaysAgo: 1 }] },
+        { name: 'batch', tags: { 'reauth:owner': 'UERIN' }, keys: [{ createdDaysAgo: 40, usedDaysAgo: 1 }] },
+        {
+          name: 'reports',
+          tags: { 'reauth:owner': 'UFRAN' },
+          keys: [{ createdDaysAgo: 40, usedDaysAgo: 1 }],
+        },
       ],
-      secrets: [{ name: 'prod/db', createdDaysAgo: 40, readDaysAgo: 1, tags: { 'reauth:owner': 'UALICE' } }],
+      secrets: [
+        { name: 'prod/db', createdDaysAgo: 40, readDaysAgo: 1, tags: { 'reauth:owner': 'UALICE' } },
+        { name: 'vendor/api', createdDaysAgo: 40, readDaysAgo: 1, tags: { 'reauth:owner': 'UGREG' } },
+      ],
       roles: [
         {
           name: 'vendor-monitoring',
@@ -88,6 +160,13 @@ beforeAll(async () => {
           trustedAccounts: [VENDOR_ACCOUNT],
           usedDaysAgo: 1,
           tags: { 'reauth:owner': 'UBOB' },
+        },
+        {
+          name: 'vendor-billing',
+          createdDaysAgo: 40,
+          trustedAccounts: [VENDOR_ACCOUNT],
+          usedDaysAgo: 1,
+          tags: { 'reauth:owner': 'UHAL' },
         },
       ],
     },
@@ -125,6 +204,7 @@ beforeAll(async () => {
   consumer = await coldStart('../../lambdas/events/handler', {
     ...local.env,
     INVALID_EVENTS_QUEUE_URL: invalidQueue,
+    REAUTH_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/Reauth-EnforceJobEnforceServiceRole0C9D8E7F,${REAUTH_ROLE}`,
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
   });
 });
@@ -147,7 +227,7 @@ describe('trust changes reopen reauthorization', () => {
     expect(await store.getState(keyCredential('ci-deployer'))).toMatchObject({
       status: 'pending',
       triggers: ['scope-changed'],
-      lastEventId: 'ct-1',
+      eventIds: { 'ct-1': expect.any(String) },
       notifiedAt: expect.any(String),
     });
     expect((await store.history(keyCredential('ci-deployer')))[0]).toMatchObject({
@@ -174,6 +254,36 @@ describe('trust changes reopen reauthorization', () => {
     expect(fake.calls('chat.postMessage')).toHaveLength(1);
   });
 
+  it('records an event once however late and out of order it comes back: A, then B, then A again', async () => {
+    const eventA = cloudTrail('iam', 'AttachUserPolicy', 'ct-a', {
+      userName: 'reports',
+      policyArn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess',
+    });
+    const eventB = cloudTrail('iam', 'DetachUserPolicy', 'ct-b', {
+      userName: 'reports',
+      policyArn: 'arn:aws:iam::aws:policy/AmazonSQSFullAccess',
+    });
+
+    await put(eventA);
+    await deliver();
+    await put(eventB);
+    await deliver();
+    await put(eventA);
+    expect(await deliver()).toBe(1);
+
+    const history = await store.history(keyCredential('reports'));
+    expect(history.map((d) => [d.action, d.evidence.eventId])).toEqual([
+      ['flag', 'ct-a'],
+      ['notify', undefined],
+      ['observe', 'ct-b'],
+    ]);
+    expect(Object.keys((await store.getState(keyCredential('reports')))?.eventIds ?? {}).sort()).toEqual([
+      'ct-a',
+      'ct-b',
+    ]);
+    expect(fake.calls('chat.postMessage').filter((c) => c.body.channel === 'UFRAN')).toHaveLength(1);
+  });
+
   it('records a change that only reduces access, and asks nobody', async () => {
     await put(
       cloudTrail('iam', 'DetachUserPolicy', 'ct-2', {
@@ -185,7 +295,7 @@ describe('trust changes reopen reauthorization', () => {
     await deliver();
     expect(await store.getState(keyCredential('etl'))).toMatchObject({
       status: 'active',
-      lastEventId: 'ct-2',
+      eventIds: { 'ct-2': expect.any(String) },
     });
     expect((await store.history(keyCredential('etl'))).map((d) => d.action)).toEqual(['observe']);
     expect(fake.calls('chat.postMessage').some((c) => c.body.channel === 'UDANA')).toBe(false);
@@ -213,12 +323,15 @@ describe('trust changes reopen reauthorization', () => {
     expect(await store.getState(`${ACCOUNT}:role:vendor-monitoring`)).toBeUndefined();
   });
 
-  it("a policy put on a vendor role and a secret policy change reopen them; reauth's own disable does not", async () => {
+  it("a policy attached to a vendor role reopens it; reauth's own disable (its role, its exact policy) does not", async () => {
     await put(
-      cloudTrail('iam', 'PutRolePolicy', 'ct-3', {
-        roleName: 'vendor-monitoring',
-        policyName: 'reauth-disabled',
-      }),
+      cloudTrail(
+        'iam',
+        'PutRolePolicy',
+        'ct-3',
+        { roleName: 'vendor-monitoring', policyName: 'reauth-disabled', policyDocument: ROLE_DENY },
+        reauthWorker,
+      ),
       cloudTrail('iam', 'AttachRolePolicy', 'ct-4', {
         roleName: 'vendor-monitoring',
         policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
@@ -303,5 +416,211 @@ describe('trust changes reopen reauthorization', () => {
       expect.stringMatching(/^malformed "Owner Departed" detail: owner: /),
     ]);
     expect(await deliver()).toBe(0);
+  });
+});
+
+describe("only reauth's own changes are ignored: its caller and its exact document", () => {
+  it('asks the owner about an allow-all policy named reauth-disabled put on a role by someone else', async () => {
+    const before = fake.calls('chat.postMessage').length;
+    await put(
+      cloudTrail(
+        'iam',
+        'PutRolePolicy',
+        'ct-20',
+        {
+          roleName: 'vendor-billing',
+          policyName: 'reauth-disabled',
+          policyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Sid: 'ReauthDisabled', Effect: 'Allow', Action: '*', Resource: '*' }],
+          }),
+        },
+        user('mallory'),
+      ),
+    );
+
+    await deliver();
+    expect(await store.getState(`${ACCOUNT}:role:vendor-billing`)).toMatchObject({
+      status: 'pending',
+      triggers: ['scope-changed'],
+      notifiedAt: expect.any(String),
+    });
+    expect((await store.history(`${ACCOUNT}:role:vendor-billing`))[0]).toMatchObject({
+      action: 'flag',
+      evidence: { eventId: 'ct-20', by: `arn:aws:iam::${ACCOUNT}:user/mallory` },
+    });
+    expect(postedSince(before).map((m) => m.channel)).toEqual(['UHAL']);
+  });
+
+  it('asks the owner about a secret statement named ReauthDisabled put by someone else', async () => {
+    const before = fake.calls('chat.postMessage').length;
+    const arn = seeded.secretArns.get('vendor/api') as string;
+    await put(
+      cloudTrail(
+        'secretsmanager',
+        'PutResourcePolicy',
+        'ct-21',
+        {
+          secretId: arn,
+          resourcePolicy: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'ReauthDisabled',
+                Effect: 'Allow',
+                Principal: { AWS: `arn:aws:iam::${VENDOR_ACCOUNT}:root` },
+                Action: 'secretsmanager:GetSecretValue',
+                Resource: '*',
+              },
+            ],
+          }),
+          blockPublicPolicy: true,
+        },
+        assumedRole(`arn:aws:iam::${ACCOUNT}:role/deployer`, 'ci-run-42'),
+      ),
+    );
+
+    await deliver();
+    expect(await store.getState(secretCredential('vendor/api'))).toMatchObject({
+      status: 'pending',
+      triggers: ['scope-changed'],
+      notifiedAt: expect.any(String),
+    });
+    expect(postedSince(before).map((m) => m.channel)).toEqual(['UGREG']);
+  });
+
+  it("records nothing and asks nobody for reauth's own restore", async () => {
+    // The secret's request is open (above); reauth's worker takes its deny out, and the role's policy off.
+    const secret = seeded.secretArns.get('vendor/api') as string;
+    const before = fake.calls('chat.postMessage').length;
+    const historyBefore = (await store.history(secretCredential('vendor/api'))).length;
+    await put(
+      cloudTrail('secretsmanager', 'DeleteResourcePolicy', 'ct-22', { secretId: secret }, reauthWorker),
+      cloudTrail(
+        'secretsmanager',
+        'PutResourcePolicy',
+        'ct-23',
+        {
+          secretId: secret,
+          resourcePolicy: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'VendorReads',
+                Effect: 'Allow',
+                Principal: { AWS: `arn:aws:iam::${VENDOR_ACCOUNT}:root` },
+                Action: 'secretsmanager:GetSecretValue',
+                Resource: '*',
+              },
+            ],
+          }),
+        },
+        reauthWorker,
+      ),
+      cloudTrail(
+        'iam',
+        'DeleteRolePolicy',
+        'ct-24',
+        { roleName: 'vendor-billing', policyName: 'reauth-disabled' },
+        reauthWorker,
+      ),
+      cloudTrail(
+        'iam',
+        'UpdateAccessKey',
+        'ct-25',
+        { userName: 'etl', accessKeyId: seeded.keyIds.get('etl')?.[0], status: 'Active' },
+        reauthWorker,
+      ),
+    );
+
+    expect(await deliver()).toBe(4);
+    expect(await store.history(secretCredential('vendor/api'))).toHaveLength(historyBefore);
+    expect(
+      (await store.history(`${ACCOUNT}:role:vendor-billing`)).map((d) => d.evidence.eventId),
+    ).not.toContain('ct-24');
+    expect((await store.history(keyCredential('etl'))).map((d) => d.evidence.eventId)).not.toContain('ct-25');
+    expect(postedSince(before)).toEqual([]);
+  });
+});
+
+describe('drift: a credential recorded as disabled, turned back on outside reauth', () => {
+  it('records drift with who did it, reopens the request, and tells the owner and the fallback owner', async () => {
+    const policy = parsePolicyConfig({});
+    const credentialId = keyCredential('batch');
+    const keyId = seeded.keyIds.get('batch')?.[0] as string;
+    // The key's request opened and was told; nobody answered; reauth disabled it (and recorded it).
+    await put(
+      cloudTrail('iam', 'AttachUserPolicy', 'ct-30', {
+        userName: 'batch',
+        policyArn: 'arn:aws:iam::aws:policy/AmazonEC2FullAccess',
+      }),
+    );
+    await deliver();
+    await clients.iam.send(
+      new UpdateAccessKeyCommand({ UserName: 'batch', AccessKeyId: keyId, Status: 'Inactive' }),
+    );
+    await store.transition(credentialId, (current) =>
+      current?.status === 'pending'
+        ? planDisable(
+            current,
+            { kind: 'access-key', keyId },
+            {
+              now: new Date(),
+              policyId: policyIdOf(policy),
+              mode: 'enforce',
+              actor: 'system:enforce',
+              reason: 'no answer by the deadline',
+            },
+          )
+        : undefined,
+    );
+    expect(await store.getState(credentialId)).toMatchObject({ status: 'disabled' });
+    const before = fake.calls('chat.postMessage').length;
+
+    // mallory turns it back on, and CloudTrail says so.
+    await clients.iam.send(
+      new UpdateAccessKeyCommand({ UserName: 'batch', AccessKeyId: keyId, Status: 'Active' }),
+    );
+    const turnedOn = cloudTrail(
+      'iam',
+      'UpdateAccessKey',
+      'ct-31',
+      { userName: 'batch', accessKeyId: keyId, status: 'Active' },
+      user('mallory'),
+    );
+    await put(turnedOn);
+    await deliver();
+
+    const history = await store.history(credentialId);
+    expect(history.map((d) => d.action)).toEqual([
+      'flag',
+      'notify',
+      'disable',
+      'drift',
+      'notify',
+      'escalate',
+    ]);
+    expect(history[3]).toMatchObject({
+      action: 'drift',
+      actor: 'system:events',
+      evidence: { by: `arn:aws:iam::${ACCOUNT}:user/mallory`, seenBy: 'ct-31' },
+    });
+    expect(await store.getState(credentialId)).toMatchObject({
+      status: 'pending',
+      triggers: expect.arrayContaining(['drift']),
+      notifiedAt: expect.any(String),
+      escalatedAt: expect.any(String),
+    });
+    const posted = postedSince(before);
+    expect(posted.map((m) => m.channel)).toEqual(['UERIN', policy.fallbackOwner]);
+    expect(JSON.stringify(posted[0])).toContain('batch');
+    expect(JSON.stringify(posted[1])).toContain('turned back on outside reauth');
+    expect(JSON.stringify(posted[1])).toContain('mallory');
+
+    // Delivered again (SQS at least once): nothing more is recorded or posted.
+    await put(turnedOn);
+    await deliver();
+    expect(await store.history(credentialId)).toHaveLength(history.length);
+    expect(postedSince(before)).toHaveLength(2);
   });
 });

@@ -36,7 +36,68 @@ const cloudTrail = (
     requestParameters,
     ...extra,
   });
-const interpret = (e: ReturnType<typeof envelope>) => interpretEvent(e, policy);
+/** reauth's enforce job's role, as the consumer's REAUTH_ROLE_ARNS names it. */
+const REAUTH_ROLE = 'arn:aws:iam::123456789012:role/Reauth-EnforceJobEnforceRole1A2B3C';
+const callers = {
+  reauthRoleArns: [REAUTH_ROLE, 'arn:aws:iam::123456789012:role/Reauth-SlackWorkerRole4D5E6F'],
+};
+const interpret = (e: ReturnType<typeof envelope>) => interpretEvent(e, policy, callers);
+/** CloudTrail's userIdentity for a call made by a session of `roleArn` (a Lambda function's). */
+const assumedRole = (roleArn: string, session = 'reauth-enforce') => {
+  const name = roleArn.split('/').pop();
+  return {
+    userIdentity: {
+      type: 'AssumedRole',
+      principalId: `AROAEXAMPLE:${session}`,
+      arn: `arn:aws:sts::123456789012:assumed-role/${name}/${session}`,
+      accountId: '123456789012',
+      sessionContext: {
+        sessionIssuer: {
+          type: 'Role',
+          principalId: 'AROAEXAMPLE',
+          arn: roleArn,
+          accountId: '123456789012',
+          userName: name,
+        },
+        attributes: { creationDate: '2026-11-23T09:59:00Z', mfaAuthenticated: 'false' },
+      },
+    },
+  };
+};
+const byReauth = assumedRole(REAUTH_ROLE);
+/** CloudTrail's userIdentity for an IAM user's call. */
+const byUser = (name: string) => ({
+  userIdentity: {
+    type: 'IAMUser',
+    principalId: 'AIDAEXAMPLE',
+    arn: `arn:aws:iam::123456789012:user/${name}`,
+    accountId: '123456789012',
+    userName: name,
+  },
+});
+const ROLE_DENY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'ReauthDisabled', Effect: 'Deny', Action: '*', Resource: '*' }],
+});
+const ALLOW_ALL = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'ReauthDisabled', Effect: 'Allow', Action: '*', Resource: '*' }],
+});
+const SECRET_DENY = {
+  Sid: 'ReauthDisabled',
+  Effect: 'Deny',
+  Principal: { AWS: '*' },
+  Action: ['secretsmanager:GetSecretValue'],
+  Resource: '*',
+};
+const VENDOR_READ = {
+  Sid: 'VendorReads',
+  Effect: 'Allow',
+  Principal: { AWS: 'arn:aws:iam::999999999999:root' },
+  Action: 'secretsmanager:GetSecretValue',
+  Resource: '*',
+};
+const secretPolicy = (...Statement: object[]) => JSON.stringify({ Version: '2012-10-17', Statement });
 
 describe('the published event schemas', () => {
   it('are the JSON Schemas generated from what the consumer validates with (npm run schemas)', () => {
@@ -89,18 +150,7 @@ describe('interpretEvent', () => {
     });
   });
 
-  it("ignores reauth's own disables, failed calls and secret updates that keep the key", () => {
-    expect(
-      interpret(cloudTrail('iam', 'PutRolePolicy', { roleName: 'v', policyName: 'reauth-disabled' })),
-    ).toHaveProperty('ignored');
-    expect(
-      interpret(
-        cloudTrail('secretsmanager', 'PutResourcePolicy', {
-          secretId: 'db',
-          resourcePolicy: '{"Sid":"ReauthDisabled"}',
-        }),
-      ),
-    ).toHaveProperty('ignored');
+  it('ignores failed calls and secret updates that keep the key', () => {
     expect(
       interpret(cloudTrail('iam', 'AttachUserPolicy', { userName: 'ci' }, { errorCode: 'AccessDenied' })),
     ).toHaveProperty('ignored');
@@ -150,6 +200,208 @@ describe('interpretEvent', () => {
   });
 });
 
+describe("reauth's own changes: its caller and its exact document, both", () => {
+  it("ignores a disable by reauth's role that writes exactly what reauth writes", () => {
+    const disables = [
+      cloudTrail(
+        'iam',
+        'PutRolePolicy',
+        { roleName: 'v', policyName: 'reauth-disabled', policyDocument: ROLE_DENY },
+        byReauth,
+      ),
+      // IAM logs a policy document URL-encoded.
+      cloudTrail(
+        'iam',
+        'PutRolePolicy',
+        { roleName: 'v', policyName: 'reauth-disabled', policyDocument: encodeURIComponent(ROLE_DENY) },
+        byReauth,
+      ),
+      cloudTrail(
+        'secretsmanager',
+        'PutResourcePolicy',
+        { secretId: 'db', resourcePolicy: secretPolicy(VENDOR_READ, SECRET_DENY) },
+        byReauth,
+      ),
+      cloudTrail(
+        'iam',
+        'UpdateAccessKey',
+        { userName: 'ci', accessKeyId: 'AKIAEXAMPLE', status: 'Inactive' },
+        byReauth,
+      ),
+    ];
+    for (const event of disables)
+      expect(interpret(event), JSON.stringify(event.detail)).toHaveProperty('ignored');
+  });
+
+  it("asks about an allow-all policy named reauth-disabled put by someone else, or by reauth's role", () => {
+    for (const who of [byUser('mallory'), assumedRole('arn:aws:iam::123456789012:role/deployer'), byReauth]) {
+      expect(
+        interpret(
+          cloudTrail(
+            'iam',
+            'PutRolePolicy',
+            { roleName: 'v', policyName: 'reauth-disabled', policyDocument: ALLOW_ALL },
+            who,
+          ),
+        ),
+      ).toMatchObject({
+        change: {
+          trigger: 'scope-changed',
+          widens: true,
+          target: { kind: 'role', roleName: 'v' },
+          turnsBackOn: true,
+        },
+      });
+    }
+    // reauth's exact deny, but put by someone else: not reauth's either.
+    expect(
+      interpret(
+        cloudTrail(
+          'iam',
+          'PutRolePolicy',
+          { roleName: 'v', policyName: 'reauth-disabled', policyDocument: ROLE_DENY },
+          byUser('mallory'),
+        ),
+      ),
+    ).toMatchObject({
+      change: { trigger: 'scope-changed', widens: true, by: 'arn:aws:iam::123456789012:user/mallory' },
+    });
+  });
+
+  it("asks about a secret statement named ReauthDisabled that is not reauth's deny, whoever put it", () => {
+    const lookalike = { ...SECRET_DENY, Effect: 'Allow', Action: 'secretsmanager:*' };
+    for (const who of [byUser('mallory'), byReauth]) {
+      expect(
+        interpret(
+          cloudTrail(
+            'secretsmanager',
+            'PutResourcePolicy',
+            { secretId: 'db', resourcePolicy: secretPolicy(lookalike) },
+            who,
+          ),
+        ),
+      ).toMatchObject({
+        change: { trigger: 'scope-changed', widens: true, target: { kind: 'secret', secretId: 'db' } },
+      });
+    }
+    // reauth's exact deny written by someone else: a change of scope all the same.
+    expect(
+      interpret(
+        cloudTrail(
+          'secretsmanager',
+          'PutResourcePolicy',
+          { secretId: 'db', resourcePolicy: secretPolicy(VENDOR_READ, SECRET_DENY) },
+          byUser('mallory'),
+        ),
+      ),
+    ).toMatchObject({ change: { trigger: 'scope-changed', widens: true } });
+  });
+
+  it("does not take a role that is not one of reauth's for reauth, whatever its session is called", () => {
+    const impostor = assumedRole('arn:aws:iam::123456789012:role/Reauth-EnforceJobEnforceRole1A2B3C-copy');
+    expect(
+      interpret(
+        cloudTrail(
+          'iam',
+          'PutRolePolicy',
+          { roleName: 'v', policyName: 'reauth-disabled', policyDocument: ROLE_DENY },
+          impostor,
+        ),
+      ),
+    ).toHaveProperty('change');
+    // The issuer's ARN only counts in an assumed-role session's context.
+    const noSession = {
+      userIdentity: {
+        type: 'IAMUser',
+        arn: REAUTH_ROLE,
+        sessionContext: byReauth.userIdentity.sessionContext,
+      },
+    };
+    expect(
+      interpret(
+        cloudTrail('iam', 'DeleteRolePolicy', { roleName: 'v', policyName: 'reauth-disabled' }, noSession),
+      ),
+    ).toHaveProperty('change');
+  });
+
+  it("ignores reauth's own restore: the key Active, its role policy deleted, its deny taken out of a secret", () => {
+    const restores = [
+      cloudTrail(
+        'iam',
+        'UpdateAccessKey',
+        { userName: 'ci', accessKeyId: 'AKIAEXAMPLE', status: 'Active' },
+        byReauth,
+      ),
+      cloudTrail('iam', 'DeleteRolePolicy', { roleName: 'v', policyName: 'reauth-disabled' }, byReauth),
+      cloudTrail(
+        'secretsmanager',
+        'PutResourcePolicy',
+        { secretId: 'db', resourcePolicy: secretPolicy(VENDOR_READ) },
+        byReauth,
+      ),
+      cloudTrail('secretsmanager', 'DeleteResourcePolicy', { secretId: 'db' }, byReauth),
+    ];
+    for (const event of restores)
+      expect(interpret(event), JSON.stringify(event.detail)).toHaveProperty('ignored');
+  });
+
+  it('marks the same calls by anyone else as turning a credential back on, with who made them', () => {
+    const mallory = byUser('mallory');
+    expect(
+      interpret(
+        cloudTrail(
+          'iam',
+          'UpdateAccessKey',
+          { userName: 'ci', accessKeyId: 'AKIAEXAMPLE', status: 'Active' },
+          mallory,
+        ),
+      ),
+    ).toEqual({
+      change: expect.objectContaining({
+        target: { kind: 'access-key', accessKeyId: 'AKIAEXAMPLE', userName: 'ci' },
+        trigger: 'scope-changed',
+        widens: true,
+        turnsBackOn: true,
+        by: 'arn:aws:iam::123456789012:user/mallory',
+      }),
+    });
+    expect(
+      interpret(
+        cloudTrail('iam', 'DeleteRolePolicy', { roleName: 'v', policyName: 'reauth-disabled' }, mallory),
+      ),
+    ).toMatchObject({ change: { widens: false, turnsBackOn: true } });
+    expect(
+      interpret(
+        cloudTrail(
+          'secretsmanager',
+          'PutResourcePolicy',
+          { secretId: 'db', resourcePolicy: secretPolicy(VENDOR_READ) },
+          mallory,
+        ),
+      ),
+    ).toMatchObject({ change: { widens: true, turnsBackOn: true } });
+    expect(
+      interpret(cloudTrail('secretsmanager', 'DeleteResourcePolicy', { secretId: 'db' }, mallory)),
+    ).toMatchObject({
+      change: { widens: false, turnsBackOn: true },
+    });
+    // Taking a key out of use, or deleting another role policy, turns nothing back on.
+    expect(
+      interpret(
+        cloudTrail('iam', 'UpdateAccessKey', { accessKeyId: 'AKIAEXAMPLE', status: 'Inactive' }, mallory),
+      ),
+    ).toEqual({
+      change: expect.not.objectContaining({ turnsBackOn: true }),
+    });
+    expect(
+      interpret(cloudTrail('iam', 'DeleteRolePolicy', { roleName: 'v', policyName: 'extra' }, mallory)),
+    ).toMatchObject({ change: { widens: false } });
+    expect(
+      interpret(cloudTrail('iam', 'DeleteRolePolicy', { roleName: 'v', policyName: 'extra' }, mallory)),
+    ).not.toHaveProperty('change.turnsBackOn');
+  });
+});
+
 describe('planTrustChange', () => {
   const key: Credential & { id: string } = {
     accountId: '123456789012',
@@ -176,6 +428,7 @@ describe('planTrustChange', () => {
     target: { kind: 'user', userName: 'ci' },
     widens: true,
     what: 'AttachUserPolicy on user ci',
+    at: NOW.toISOString(),
   };
   const plan = (current: CredentialState | undefined, c = change) =>
     planTrustChange(id, key, evaluateCredential(key, current, policy, NOW, id), current, c, context);
@@ -192,7 +445,7 @@ describe('planTrustChange', () => {
       status: 'pending',
       triggers: ['scope-changed'],
       owner: 'U1',
-      lastEventId: 'ct-1',
+      eventIds: { 'ct-1': NOW.toISOString() },
       requestSeq: 1,
     });
     expect(opened?.decision).toMatchObject({
@@ -222,5 +475,93 @@ describe('planTrustChange', () => {
     const observed = plan(undefined, { ...change, widens: false });
     expect(observed?.state).toMatchObject({ status: 'active', triggers: [] });
     expect(observed?.decision.action).toBe('observe');
+  });
+  it('records an event once however its deliveries are ordered: A, then B, then A again', () => {
+    const a = stored(plan(undefined));
+    const b = plan(a, { ...change, eventId: 'ct-2', what: 'PutUserPolicy on user ci' });
+    expect(b?.state.eventIds).toEqual({ 'ct-1': NOW.toISOString(), 'ct-2': NOW.toISOString() });
+    expect(plan({ ...stored(b), seq: 2 })).toBeUndefined();
+  });
+
+  it("reads an older item's lastEventId as one recorded event, and writes the map instead", () => {
+    const old: CredentialState = { ...stored(plan(undefined)), eventIds: undefined, lastEventId: 'ct-1' };
+    expect(plan(old)).toBeUndefined();
+    const next = plan(old, { ...change, eventId: 'ct-2' });
+    expect(next?.state.lastEventId).toBeUndefined();
+    expect(next?.state.eventIds).toEqual({ 'ct-1': NOW.toISOString(), 'ct-2': NOW.toISOString() });
+  });
+
+  it('forgets event ids older than SQS can redeliver (15 days) when it writes', () => {
+    const day = (n: number) => new Date(NOW.getTime() - n * 86_400_000).toISOString();
+    const state: CredentialState = {
+      ...stored(plan(undefined)),
+      eventIds: { old: day(16), recent: day(14) },
+    };
+    expect(plan(state, { ...change, eventId: 'ct-2' })?.state.eventIds).toEqual({
+      recent: day(14),
+      'ct-2': NOW.toISOString(),
+    });
+  });
+
+  describe('drift', () => {
+    const disabledAt = new Date(NOW.getTime() - 3_600_000).toISOString();
+    const disabled: CredentialState = {
+      ...stored(plan(undefined)),
+      status: 'disabled',
+      disabledAt,
+      disableReceipt: { kind: 'access-key', keyId: 'AKIAEXAMPLE' },
+      decidedBy: 'system:enforce',
+      seq: 5,
+    };
+    const turnedOn: TrustChange = {
+      eventId: 'ct-7',
+      trigger: 'scope-changed',
+      target: { kind: 'access-key', accessKeyId: 'AKIAEXAMPLE', userName: 'ci' },
+      widens: true,
+      what: 'UpdateAccessKey made access key AKIAEXAMPLE of user ci Active',
+      at: NOW.toISOString(),
+      by: 'arn:aws:iam::123456789012:user/mallory',
+      turnsBackOn: true,
+    };
+
+    it('records drift on a credential recorded as disabled that someone turned back on, and reopens the request', () => {
+      const drift = plan(disabled, turnedOn);
+      expect(drift?.decision).toMatchObject({
+        action: 'drift',
+        actor: 'system:events',
+        evidence: { by: 'arn:aws:iam::123456789012:user/mallory', seenBy: 'ct-7', disabledAt },
+      });
+      expect(drift?.state).toMatchObject({
+        status: 'pending',
+        triggers: expect.arrayContaining(['drift']),
+        requestSeq: 6,
+        eventIds: { 'ct-1': NOW.toISOString(), 'ct-7': NOW.toISOString() },
+      });
+      expect(drift?.state.disabledAt).toBeUndefined();
+      expect(drift?.state.notifiedAt).toBeUndefined();
+    });
+
+    it('records nothing for a change that happened before the disable, or a second delivery', () => {
+      expect(
+        plan(disabled, { ...turnedOn, at: new Date(NOW.getTime() - 7_200_000).toISOString() }),
+      ).toBeUndefined();
+      expect(plan({ ...disabled, eventIds: { 'ct-7': NOW.toISOString() } }, turnedOn)).toBeUndefined();
+    });
+
+    it('records nothing on a disabled credential for a change that leaves it disabled', () => {
+      expect(plan(disabled, { ...turnedOn, turnsBackOn: false })).toBeUndefined();
+      expect(plan(disabled, change)).toBeUndefined();
+    });
+
+    it('only observes a key turned off, and asks about one turned on that was not recorded as disabled', () => {
+      const active = stored(plan(undefined, { ...change, widens: false }));
+      expect(
+        plan(active, { ...turnedOn, widens: false, turnsBackOn: false, eventId: 'ct-8' })?.decision.action,
+      ).toBe('observe');
+      expect(plan(active, turnedOn)?.decision).toMatchObject({
+        action: 'flag',
+        evidence: { by: turnedOn.by },
+      });
+    });
   });
 });

@@ -151,7 +151,13 @@ export interface CredentialState {
   disableReceipt?: DisableReceipt;
   /** An access key being rotated: its replacement, and when this (the replaced) key is deactivated. */
   rotation?: { newKeyId: string; storedIn: string; deactivateAfter: string };
-  /** The last trust-change event recorded for it (CloudTrail eventID or custom event id): one request per event. */
+  /**
+   * The trust-change events recorded for it (CloudTrail eventID or custom event id → ISO time it was
+   * recorded), written in the same transaction as the event's decision: one decision per event, in any
+   * order of delivery. Entries older than ~15 days are pruned on write (SQS keeps a message 14 days at most).
+   */
+  eventIds?: Record<string, string>;
+  /** Items written before `eventIds` hold their last event id here; it is read as one entry of it. */
   lastEventId?: string;
   /**
    * A lease on the credential's IAM or Secrets Manager side, taken before reauth changes it (claim,

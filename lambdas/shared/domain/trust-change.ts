@@ -12,7 +12,14 @@ import type { CredentialState, DecisionInput, StateInput, Transition, Trigger } 
 import type { Evaluation } from './evaluate';
 import { newRequest, openRequestOf } from './lifecycle';
 import type { PolicyConfig, Tier } from './policy';
-import { stateInputOf } from './reauthorization';
+import {
+  isReauthRolePolicy,
+  isReauthSecretDeny,
+  REAUTH_DENY_SID,
+  ROLE_DISABLE_POLICY_NAME,
+  statementsOf,
+} from './reauth-marks';
+import { planDrift, stateInputOf } from './reauthorization';
 
 export interface DecisionContext {
   now: Date;
@@ -25,6 +32,8 @@ export interface DecisionContext {
 /** Whose credentials a change touches. */
 export type TrustTarget =
   | { kind: 'user'; userName: string }
+  /** One access key; without `userName` (a user's call on their own key) the user is read from its state. */
+  | { kind: 'access-key'; accessKeyId: string; userName?: string }
   | { kind: 'role'; roleName: string }
   | { kind: 'secret'; secretId: string }
   | { kind: 'owner'; owner: string }
@@ -41,6 +50,22 @@ export interface TrustChange {
   widens: boolean;
   /** In words, for the record and the owner. */
   what: string;
+  /** ISO: when it happened (CloudTrail's eventTime, else the event's time). */
+  at: string;
+  /** Who made the call: CloudTrail's `userIdentity.arn`, when it has one. */
+  by?: string;
+  /**
+   * The change takes away what reauth put in place to disable a credential (the key made Active, its
+   * `reauth-disabled` role policy deleted or replaced, its secret deny gone), and not by reauth: on a
+   * credential recorded as disabled before it happened, that is drift.
+   */
+  turnsBackOn?: boolean;
+}
+
+/** Who reauth is in CloudTrail: the roles of its functions that change IAM and Secrets Manager. */
+export interface ReauthCallers {
+  /** `arn:aws:iam::<account>:role/<name>`, as CloudTrail's `sessionContext.sessionIssuer.arn` names them. */
+  reauthRoleArns: readonly string[];
 }
 
 /** An event reauth cannot use: it goes to the dead-letter queue with this reason. */
@@ -53,15 +78,23 @@ export type Interpretation = { change: TrustChange } | { ignored: string };
 const IAM_USER_WIDENS = ['AttachUserPolicy', 'PutUserPolicy', 'AddUserToGroup'];
 const IAM_USER_REDUCES = ['DetachUserPolicy', 'DeleteUserPolicy', 'RemoveUserFromGroup'];
 const IAM_ROLE_WIDENS = ['UpdateAssumeRolePolicy', 'AttachRolePolicy', 'PutRolePolicy'];
-/** reauth's own disable of a role and of a secret: never a trust change to ask about. */
-export const REAUTH_ROLE_POLICY = 'reauth-disabled';
-export const REAUTH_SECRET_STATEMENT = 'ReauthDisabled';
+/** SQS keeps a message 14 days at most: an event id remembered a day longer outlives every redelivery. */
+export const EVENT_ID_RETENTION_DAYS = 15;
+const DAY_MS = 24 * 3600 * 1000;
 
 /**
  * What an event means for trust. Pure. Throws InvalidEventError for an event that is malformed
  * (it must not be retried); returns `ignored` for a well-formed one that changes nothing reauth asks about.
+ *
+ * A CloudTrail event is reauth's own only when both the caller is one of reauth's roles and the change
+ * is exactly what reauth writes: a name (`reauth-disabled`, `ReauthDisabled`) can be copied by anyone,
+ * and only reauth's functions can assume reauth's roles (their trust policy admits Lambda alone).
  */
-export function interpretEvent(envelope: EventEnvelope, policy: PolicyConfig): Interpretation {
+export function interpretEvent(
+  envelope: EventEnvelope,
+  policy: PolicyConfig,
+  callers: ReauthCallers,
+): Interpretation {
   if (envelope.source === REAUTH_EVENT_SOURCE) return { change: interpretReauthEvent(envelope) };
   if (envelope['detail-type'] !== CLOUDTRAIL_DETAIL_TYPE) {
     throw new InvalidEventError(
@@ -74,9 +107,59 @@ export function interpretEvent(envelope: EventEnvelope, policy: PolicyConfig): I
   const detail = parsed.data;
   if (detail.errorCode)
     return { ignored: `${detail.eventName} failed (${detail.errorCode}): nothing changed` };
+  const call: Call = {
+    detail,
+    params: detail.requestParameters ?? {},
+    at: detail.eventTime ?? envelope.time,
+    byReauth: isReauthCaller(detail, callers),
+  };
   return detail.eventSource === 'iam.amazonaws.com'
-    ? interpretIam(detail, policy)
-    : interpretSecrets(detail, policy);
+    ? interpretIam(call, policy)
+    : interpretSecrets(call, policy);
+}
+
+/** A CloudTrail call, with what every interpretation of it needs. */
+interface Call {
+  detail: CloudTrailDetail;
+  params: Record<string, unknown>;
+  at: string;
+  /** Made by one of reauth's own roles (from a session of it: a function's). */
+  byReauth: boolean;
+}
+
+function isReauthCaller(detail: CloudTrailDetail, callers: ReauthCallers): boolean {
+  const identity = detail.userIdentity;
+  const issuer = identity?.sessionContext?.sessionIssuer;
+  return (
+    identity?.type === 'AssumedRole' &&
+    issuer?.type === 'Role' &&
+    issuer.arn !== undefined &&
+    callers.reauthRoleArns.includes(issuer.arn)
+  );
+}
+
+/** The change a call makes, as reauth records it. */
+function changeOf(
+  call: Call,
+  target: TrustTarget,
+  trigger: Trigger,
+  widens: boolean,
+  what: string,
+  turnsBackOn = false,
+): Interpretation {
+  const by = call.detail.userIdentity?.arn;
+  return {
+    change: {
+      eventId: call.detail.eventID,
+      trigger,
+      target,
+      widens,
+      what,
+      at: call.at,
+      ...(by && { by }),
+      ...(turnsBackOn && { turnsBackOn }),
+    },
+  };
 }
 
 function interpretReauthEvent(envelope: EventEnvelope): TrustChange {
@@ -102,17 +185,23 @@ function interpretReauthEvent(envelope: EventEnvelope): TrustChange {
     target,
     widens: true,
     what: `${type}${detail.reason ? `: ${detail.reason}` : ''}`,
+    at: envelope.time,
   };
 }
 
-function interpretIam(detail: CloudTrailDetail, policy: PolicyConfig): Interpretation {
-  const params = detail.requestParameters ?? {};
-  const name = detail.eventName;
+function interpretIam(call: Call, policy: PolicyConfig): Interpretation {
+  const { params } = call;
+  const name = call.detail.eventName;
   const userName = stringParam(params, 'userName');
   const roleName = stringParam(params, 'roleName');
-  const change = (target: TrustTarget, trigger: Trigger, widens: boolean, what: string): Interpretation => ({
-    change: { eventId: detail.eventID, trigger, target, widens, what },
-  });
+  const change = (
+    target: TrustTarget,
+    trigger: Trigger,
+    widens: boolean,
+    what: string,
+    turnsBackOn = false,
+  ) => changeOf(call, target, trigger, widens, what, turnsBackOn);
+  const role = (): TrustTarget => ({ kind: 'role', roleName: required(roleName, name, 'roleName') });
   if (IAM_USER_WIDENS.includes(name) || IAM_USER_REDUCES.includes(name)) {
     const widens = IAM_USER_WIDENS.includes(name);
     const on =
@@ -126,6 +215,45 @@ function interpretIam(detail: CloudTrailDetail, policy: PolicyConfig): Interpret
       `${name} on user ${userName}${on ? ` (${on})` : ''}`,
     );
   }
+  if (name === 'UpdateAccessKey') {
+    const accessKeyId = required(stringParam(params, 'accessKeyId'), name, 'accessKeyId');
+    const status = stringParam(params, 'status') ?? 'unknown';
+    const whose = `access key ${accessKeyId}${userName ? ` of user ${userName}` : ''}`;
+    // reauth makes a key Inactive to disable it (or to retire one its rotation replaced) and Active
+    // to restore it: its own either way.
+    if (call.byReauth)
+      return { ignored: `reauth's own ${status === 'Active' ? 'restore' : 'disable'} of ${whose}` };
+    const target: TrustTarget = { kind: 'access-key', accessKeyId, ...(userName && { userName }) };
+    return status === 'Active'
+      ? change(target, 'scope-changed', true, `UpdateAccessKey made ${whose} Active`, true)
+      : change(target, 'scope-changed', false, `UpdateAccessKey made ${whose} ${status}`);
+  }
+  if (name === 'PutRolePolicy' && stringParam(params, 'policyName') === ROLE_DISABLE_POLICY_NAME) {
+    const exact = isReauthRolePolicy(params.policyDocument);
+    if (call.byReauth && exact) return { ignored: `reauth's own disable of role ${roleName}` };
+    // Anyone else's, or another document under reauth's name: a change of scope. Over reauth's deny
+    // on a disabled role, a different document takes the deny away.
+    return change(
+      role(),
+      'scope-changed',
+      true,
+      `PutRolePolicy on role ${roleName} (${ROLE_DISABLE_POLICY_NAME}${exact ? ", reauth's deny, put by someone else" : ": not reauth's deny, only its name"})`,
+      !exact,
+    );
+  }
+  if (name === 'DeleteRolePolicy') {
+    const policyName = stringParam(params, 'policyName');
+    const reauths = policyName === ROLE_DISABLE_POLICY_NAME;
+    // reauth deletes its policy only to restore the role (or to undo a disable whose record lost a race).
+    if (reauths && call.byReauth) return { ignored: `reauth's own restore of role ${roleName}` };
+    return change(
+      role(),
+      'scope-changed',
+      false,
+      `DeleteRolePolicy on role ${roleName}${policyName ? ` (${policyName})` : ''}`,
+      reauths,
+    );
+  }
   if (name === 'TagUser' || name === 'UntagUser') {
     if (!touchesOwnerTag(params, policy))
       return { ignored: `${name} on ${userName} left the owner tag alone` };
@@ -137,52 +265,54 @@ function interpretIam(detail: CloudTrailDetail, policy: PolicyConfig): Interpret
     );
   }
   if (IAM_ROLE_WIDENS.includes(name)) {
-    if (name === 'PutRolePolicy' && stringParam(params, 'policyName') === REAUTH_ROLE_POLICY) {
-      return { ignored: `reauth's own disable of role ${roleName}` };
-    }
     const on = stringParam(params, 'policyArn') ?? stringParam(params, 'policyName');
-    return change(
-      { kind: 'role', roleName: required(roleName, name, 'roleName') },
-      'scope-changed',
-      true,
-      `${name} on role ${roleName}${on ? ` (${on})` : ''}`,
-    );
+    return change(role(), 'scope-changed', true, `${name} on role ${roleName}${on ? ` (${on})` : ''}`);
   }
   if (name === 'TagRole' || name === 'UntagRole') {
     if (!touchesOwnerTag(params, policy))
       return { ignored: `${name} on ${roleName} left the owner tag alone` };
-    return change(
-      { kind: 'role', roleName: required(roleName, name, 'roleName') },
-      'owner-changed',
-      true,
-      `${name} changed the owner tag of role ${roleName}`,
-    );
+    return change(role(), 'owner-changed', true, `${name} changed the owner tag of role ${roleName}`);
   }
   return { ignored: `${name} is not a change reauth asks about` };
 }
 
-function interpretSecrets(detail: CloudTrailDetail, policy: PolicyConfig): Interpretation {
-  const params = detail.requestParameters ?? {};
-  const name = detail.eventName;
+function interpretSecrets(call: Call, policy: PolicyConfig): Interpretation {
+  const { params } = call;
+  const name = call.detail.eventName;
   const secretId = stringParam(params, 'secretId');
-  const change = (trigger: Trigger, widens: boolean, what: string): Interpretation => ({
-    change: {
-      eventId: detail.eventID,
+  const change = (trigger: Trigger, widens: boolean, what: string, turnsBackOn = false) =>
+    changeOf(
+      call,
+      { kind: 'secret', secretId: required(secretId, name, 'secretId') },
       trigger,
-      target: { kind: 'secret', secretId: required(secretId, name, 'secretId') },
       widens,
       what,
-    },
-  });
+      turnsBackOn,
+    );
   switch (name) {
-    case 'PutResourcePolicy':
-      if ((stringParam(params, 'resourcePolicy') ?? '').includes(REAUTH_SECRET_STATEMENT)) {
-        return { ignored: `reauth's own disable of secret ${secretId}` };
+    case 'PutResourcePolicy': {
+      const statements = statementsOf(params.resourcePolicy);
+      const denies = statements.some(isReauthSecretDeny);
+      const borrowsName = statements.some((s) => !isReauthSecretDeny(s) && sidOf(s) === REAUTH_DENY_SID);
+      // reauth puts a secret's policy only to disable it (the policy as it was, plus its exact deny) or
+      // to restore it (the policy as it is, less that deny). By its role, a document with its exact deny
+      // is its disable and one with no statement of that name is its restore; a statement that only
+      // borrows the name is not reauth's, whoever wrote it.
+      if (call.byReauth && !borrowsName) {
+        return { ignored: `reauth's own ${denies ? 'disable' : 'restore'} of secret ${secretId}` };
       }
-      return change('scope-changed', true, `PutResourcePolicy on secret ${secretId}`);
+      return change(
+        'scope-changed',
+        true,
+        `PutResourcePolicy on secret ${secretId}${borrowsName ? ` (a ${REAUTH_DENY_SID} statement that is not reauth's deny)` : denies ? '' : " (without reauth's deny)"}`,
+        !denies,
+      );
+    }
     case 'DeleteResourcePolicy':
-      // Removing a resource policy removes its grants: recorded, nobody asked.
-      return change('scope-changed', false, `DeleteResourcePolicy on secret ${secretId}`);
+      // reauth deletes a secret's policy only to restore it, when its deny was all the policy held.
+      if (call.byReauth) return { ignored: `reauth's own restore of secret ${secretId}` };
+      // Removing a resource policy removes its grants: recorded, nobody asked; it also removes reauth's deny.
+      return change('scope-changed', false, `DeleteResourcePolicy on secret ${secretId}`, true);
     case 'UpdateSecret':
       if (!stringParam(params, 'kmsKeyId'))
         return { ignored: `UpdateSecret on ${secretId} kept its KMS key` };
@@ -195,6 +325,12 @@ function interpretSecrets(detail: CloudTrailDetail, policy: PolicyConfig): Inter
     default:
       return { ignored: `${name} is not a change reauth asks about` };
   }
+}
+
+function sidOf(statement: unknown): unknown {
+  return typeof statement === 'object' && statement !== null
+    ? (statement as { Sid?: unknown }).Sid
+    : undefined;
 }
 
 /** Whether a tagging call's tags (or untagging call's tag keys) include an owner tag key. */
@@ -226,8 +362,10 @@ function describeIssues(error: z.ZodError): string {
 
 /**
  * What a trust change records on one credential, given its state: a new request (or a new reason on
- * an open one) when the change widens access, an `observe` when it only reduces it; nothing when
- * this event was already recorded, or the credential is disabled, deleted, protected or exempt.
+ * an open one) when the change widens access, an `observe` when it only reduces it, a `drift` when it
+ * turns back on a credential recorded as disabled before it happened; nothing when this event was
+ * already recorded for it, or the credential is disabled, deleted, protected or exempt. The event id
+ * goes into the state the decision's transaction writes, so no delivery of it records it again.
  */
 export function planTrustChange(
   credentialId: string,
@@ -237,7 +375,8 @@ export function planTrustChange(
   change: TrustChange,
   context: DecisionContext,
 ): Transition | undefined {
-  if (current?.lastEventId === change.eventId) return undefined;
+  if (current && change.eventId in recordedEventIds(current)) return undefined;
+  if (current?.status === 'disabled') return planDriftChange(current, change, context);
   if (current && ['disabled', 'deleted', 'protected', 'exempt'].includes(current.status)) return undefined;
   if (evaluation.outcome === 'protected' || evaluation.outcome === 'exempt') return undefined;
   const tierName =
@@ -272,11 +411,12 @@ export function planTrustChange(
       trigger: change.trigger,
       widens: change.widens,
       change: change.what,
+      ...(change.by && { by: change.by }),
     },
   });
   if (!change.widens) {
     return {
-      state: { ...base, lastEventId: change.eventId },
+      state: withEventId(base, current, change.eventId, context.now),
       decision: decision('observe', `${change.what}: access only reduced, nothing to ask`),
     };
   }
@@ -288,17 +428,83 @@ export function planTrustChange(
       : newRequest(current, { tierName, tier: tier as Tier }, context.now);
   const why = base.status === 'pending' && base.why ? `${base.why}; ${change.what}` : change.what;
   return {
-    state: {
-      ...base,
-      status: 'pending',
-      triggers,
-      ...request,
-      why,
-      lastUsedAt: credential.lastUsedAt?.toISOString() ?? null,
-      lastEventId: change.eventId,
-    },
+    state: withEventId(
+      {
+        ...base,
+        status: 'pending',
+        triggers,
+        ...request,
+        why,
+        lastUsedAt: credential.lastUsedAt?.toISOString() ?? null,
+      },
+      current,
+      change.eventId,
+      context.now,
+    ),
     decision: decision('flag', `${change.what}: trust changed, the owner must reauthorize`),
   };
+}
+
+/**
+ * A change that turns back on a credential recorded as disabled (since before the change) is drift:
+ * recorded, and the request reopens (`planDrift`); reauth does not disable it again by itself. Only the
+ * state is needed: a key reauth disabled is Inactive, so the inventory may not list it.
+ */
+export function planDriftChange(
+  current: CredentialState | undefined,
+  change: TrustChange,
+  context: DecisionContext,
+): Transition | undefined {
+  if (!current || current.status !== 'disabled' || !change.turnsBackOn) return undefined;
+  if (change.eventId in recordedEventIds(current) || happenedBefore(change.at, current.disabledAt)) {
+    return undefined;
+  }
+  const drift = planDrift(
+    current,
+    { what: change.what, by: change.by ?? null, seenBy: change.eventId },
+    context.policy,
+    context,
+  );
+  return { ...drift, state: withEventId(drift.state, current, change.eventId, context.now) };
+}
+
+/** The trust-change events recorded on a state, id → ISO time (an old item's `lastEventId` as one of them). */
+export function recordedEventIds(state: CredentialState): Record<string, string> {
+  return {
+    ...(state.lastEventId !== undefined && { [state.lastEventId]: state.updatedAt }),
+    ...state.eventIds,
+  };
+}
+
+/**
+ * `next` remembering `eventId` with those `current` remembers, less any older than SQS can redeliver;
+ * the old single `lastEventId` is folded in and no longer written.
+ */
+function withEventId(
+  next: StateInput,
+  current: CredentialState | undefined,
+  eventId: string,
+  now: Date,
+): StateInput {
+  const { lastEventId: _folded, ...rest } = next;
+  const keepFrom = now.getTime() - EVENT_ID_RETENTION_DAYS * DAY_MS;
+  const kept = Object.entries(current ? recordedEventIds(current) : {}).filter(
+    ([, at]) => Date.parse(at) >= keepFrom,
+  );
+  return { ...rest, eventIds: { ...Object.fromEntries(kept), [eventId]: now.toISOString() } };
+}
+
+/**
+ * Whether a change happened before the disable it would undo: then the disable came after it and put
+ * reauth's mark back, and the change is no drift (a late or repeated delivery). CloudTrail's eventTime
+ * has whole seconds, so a change in the disable's own second counts as after it.
+ */
+function happenedBefore(at: string, disabledAt: string | undefined): boolean {
+  const changed = Date.parse(at);
+  const disabled = Date.parse(disabledAt ?? '');
+  return (
+    Number.isFinite(changed) && Number.isFinite(disabled) && changed < Math.floor(disabled / 1000) * 1000
+  );
 }
 
 function tierNameOf(credential: Credential, policy: PolicyConfig): string {

@@ -84,13 +84,41 @@ export const EventEnvelopeSchema = z.object({
 });
 export type EventEnvelope = z.infer<typeof EventEnvelopeSchema>;
 
+/**
+ * Who made a CloudTrail-recorded call. A Lambda function's call is `type: 'AssumedRole'`, `arn` its
+ * session (`arn:aws:sts::<account>:assumed-role/<role>/<function>`) and `sessionContext.sessionIssuer`
+ * the role itself (`type: 'Role'`, `arn: arn:aws:iam::<account>:role/<role>`).
+ */
+export const CloudTrailIdentitySchema = z
+  .object({
+    type: z.string().optional(),
+    arn: z.string().optional(),
+    sessionContext: z
+      .object({
+        sessionIssuer: z
+          .object({
+            type: z.string().optional(),
+            arn: z.string().optional(),
+            userName: z.string().optional(),
+          })
+          .loose()
+          .optional(),
+      })
+      .loose()
+      .optional(),
+  })
+  .loose();
+export type CloudTrailIdentity = z.infer<typeof CloudTrailIdentitySchema>;
+
 /** The part of a CloudTrail record reauth reads. */
 export const CloudTrailDetailSchema = z.object({
   eventSource: z.enum(['iam.amazonaws.com', 'secretsmanager.amazonaws.com']),
   eventName: z.string().min(1),
   eventID: z.string().min(1),
+  /** ISO: when the call was made. */
+  eventTime: z.string().optional(),
   errorCode: z.string().optional(),
   requestParameters: z.record(z.string(), z.unknown()).nullish(),
-  userIdentity: z.object({ arn: z.string().optional() }).loose().optional(),
+  userIdentity: CloudTrailIdentitySchema.optional(),
 });
 export type CloudTrailDetail = z.infer<typeof CloudTrailDetailSchema>;

@@ -6,7 +6,7 @@ import { readSecretsInventory } from '../adapters/secrets-inventory';
 import { type Credential, credentialIdOf, parseCredentialId } from '../domain/credential';
 import { evaluateCredential } from '../domain/evaluate';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
-import { planTrustChange, type TrustChange, type TrustTarget } from '../domain/trust-change';
+import { planDriftChange, planTrustChange, type TrustChange, type TrustTarget } from '../domain/trust-change';
 
 export interface TrustEventDependencies {
   iam: IAMClient;
@@ -52,6 +52,23 @@ export async function applyTrustChange(
   const credentials = await credentialsFor(deps, change.target, options);
   const context = { now, policy, policyId: policyIdOf(policy), mode: policy.mode, actor: 'system:events' };
   const outcome: TrustChangeOutcome = { affected: [], recorded: [] };
+  const { target } = change;
+  if (target.kind === 'access-key' && change.turnsBackOn) {
+    // A key reauth disabled is Inactive, so the credential report may not list it yet: its state is
+    // all a drift needs.
+    const credentialId = credentialIdOf({
+      accountId: options.accountId,
+      kind: 'access-key',
+      id: target.accessKeyId,
+    });
+    if (!credentials.some((c) => credentialIdOf(c) === credentialId)) {
+      outcome.affected.push(credentialId);
+      const written = await deps.store.transition(credentialId, (current) =>
+        planDriftChange(current, change, context),
+      );
+      if (written) outcome.recorded.push(credentialId);
+    }
+  }
   for (const credential of credentials) {
     const credentialId = credentialIdOf(credential);
     outcome.affected.push(credentialId);
@@ -83,6 +100,13 @@ async function credentialsFor(
     case 'user':
       matches = all.filter((c) => c.kind === 'access-key' && c.principal === target.userName);
       break;
+    case 'access-key': {
+      // A user's call on their own key names no user: the key's state knows it.
+      const id = credentialIdOf({ accountId: options.accountId, kind: 'access-key', id: target.accessKeyId });
+      const userName = target.userName ?? (await deps.store.getState(id))?.principal;
+      matches = all.filter((c) => c.kind === 'access-key' && c.principal === userName);
+      break;
+    }
     case 'role':
       matches = all.filter((c) => c.kind === 'role' && c.principal === target.roleName);
       break;
@@ -116,6 +140,7 @@ async function credentialsFor(
   const withIds = [...matches.filter((c) => c.id), ...resolved].filter(
     (c): c is Credential & { id: string } => c.id !== undefined,
   );
+  if (target.kind === 'access-key') return withIds.filter((c) => c.id === target.accessKeyId);
   return target.kind === 'credential'
     ? withIds.filter((c) => credentialIdOf(c) === target.credentialId)
     : withIds;
