@@ -3,6 +3,7 @@ import { type CredentialState, chainDecision, type Transition } from '../../lamb
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import {
   checkAnswer,
+  type OwnerAction,
   planApproval,
   planDeadline,
   planDisable,
@@ -74,8 +75,8 @@ describe('who may answer', () => {
       refusal as NonNullable<typeof refusal>,
       answering('UMALLORY'),
     );
-    expect(recorded.decision).toMatchObject({ action: 'refuse', actor: 'slack:UMALLORY' });
-    const after = apply(pending, recorded);
+    expect(recorded?.decision).toMatchObject({ action: 'refuse', actor: 'slack:UMALLORY' });
+    const after = apply(pending, recorded as Transition);
     expect(after).toMatchObject({ status: 'pending', requestSeq: 1, deadlineAt: pending.deadlineAt });
     expect(checkAnswer(after, 'still-needed', 1, answering('UALICE'))).toBeUndefined();
   });
@@ -97,6 +98,49 @@ describe('who may answer', () => {
     expect(checkAnswer(pending, 'disable', 1, answering('UALICE'))).toMatchObject({ why: 'report-mode' });
     expect(checkAnswer(pending, 'rotate', 1, answering('UALICE'))).toMatchObject({ why: 'report-mode' });
     expect(checkAnswer(pending, 'disable', 1, answering('UALICE', NOW, enforce))).toBeUndefined();
+  });
+});
+
+describe('a refused attempt, recorded once per user, credential and UTC day', () => {
+  const refused = { why: 'not-authorized', reply: 'no' } as const;
+  const refuse = (state: CredentialState, user: string, now = NOW, action: OwnerAction = 'disable') =>
+    planRefusal(state, action, refused, answering(user, now));
+
+  it("records a user's first refusal of the day, and no other that day, whatever they try", () => {
+    const first = refuse(pending, 'UMALLORY');
+    expect(first?.state.refusedOn).toEqual({ day: '2026-11-22', users: ['UMALLORY'] });
+    const after = apply(pending, first as Transition);
+
+    expect(refuse(after, 'UMALLORY')).toBeUndefined();
+    expect(refuse(after, 'UMALLORY', new Date('2026-11-22T23:59:59.999Z'), 'still-needed')).toBeUndefined();
+  });
+
+  it('records another user the same day, keeping who was refused already', () => {
+    const after = apply(pending, refuse(pending, 'UMALLORY') as Transition);
+    const other = refuse(after, 'UEVE');
+
+    expect(other?.decision).toMatchObject({ action: 'refuse', actor: 'slack:UEVE' });
+    expect(other?.state.refusedOn).toEqual({ day: '2026-11-22', users: ['UMALLORY', 'UEVE'] });
+    expect(refuse(apply(after, other as Transition), 'UMALLORY')).toBeUndefined();
+  });
+
+  it('records the same user again from midnight UTC, forgetting the days before', () => {
+    let state = pending;
+    for (const user of ['UMALLORY', 'UEVE']) state = apply(state, refuse(state, user) as Transition);
+    const nextDay = refuse(state, 'UMALLORY', new Date('2026-11-23T00:00:00Z'));
+
+    expect(nextDay?.decision).toMatchObject({ action: 'refuse', at: '2026-11-23T00:00:00.000Z' });
+    expect(nextDay?.state.refusedOn).toEqual({ day: '2026-11-23', users: ['UMALLORY'] });
+  });
+
+  it('changes nothing else: the request and its deadline stay, the owner can still answer', () => {
+    const after = apply(pending, refuse(pending, 'UMALLORY') as Transition);
+    const { refusedOn, seq: _seq, lastHash: _hash, updatedAt: _at, ...rest } = after;
+    const { seq: _s, lastHash: _h, updatedAt: _u, ...before } = pending;
+
+    expect(rest).toEqual(before);
+    expect(refusedOn?.users).toEqual(['UMALLORY']);
+    expect(checkAnswer(after, 'disable', 1, answering('UALICE', NOW, enforce))).toBeUndefined();
   });
 });
 

@@ -160,6 +160,12 @@ export interface CredentialState {
   /** Items written before `eventIds` hold their last event id here; it is read as one entry of it. */
   lastEventId?: string;
   /**
+   * Who was refused on `day` (UTC, YYYY-MM-DD): a refused attempt is recorded once per Slack user,
+   * credential and day, since anyone in the workspace can click and each decision stays in the chain.
+   * Only the latest day is kept.
+   */
+  refusedOn?: { day: string; users: string[] };
+  /**
    * A lease on the credential's IAM or Secrets Manager side, taken before reauth changes it (claim,
    * act, confirm): while it holds, no other job or worker acts on this credential. It does not move
    * `seq`, and every write keeps it unless its holder releases it. A holder that crashed loses it at `until`.

@@ -89,14 +89,22 @@ export function maxReauthorizeDays(state: CredentialState, policy: PolicyConfig)
   return tierOf(state, policy).reauthorizeForDays;
 }
 
-/** A refused click, kept in the record; the credential's state does not change. */
+/**
+ * A refused attempt, kept in the record once per user and UTC day: undefined when today's refusal of
+ * this user is already recorded. Part of the same conditional write as the decision, so two refusals at
+ * once still record one. The request does not change; the state notes who was refused today.
+ */
 export function planRefusal(
   state: CredentialState,
   action: OwnerAction,
   refusal: Refusal,
   context: AnswerContext,
-): Transition {
-  return answer(state, stateInputOf(state), context, {
+): Transition | undefined {
+  const day = context.now.toISOString().slice(0, 10);
+  const refusedToday = state.refusedOn?.day === day ? state.refusedOn.users : [];
+  if (refusedToday.includes(context.slackUserId)) return undefined;
+  const next = { ...stateInputOf(state), refusedOn: { day, users: [...refusedToday, context.slackUserId] } };
+  return answer(state, next, context, {
     action: 'refuse',
     reason: `${context.slackUserId} tried "${action}": ${refusal.why}`,
     evidence: { attempted: action, refusedBecause: refusal.why, requestSeq: state.requestSeq ?? null },
