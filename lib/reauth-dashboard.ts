@@ -133,6 +133,8 @@ export class ReauthDashboard extends Construct {
             left: [
               metric('Clicks', 'reauth-slack', {}, HOUR),
               metric('UnsignedRequests', 'reauth-slack', {}, HOUR),
+              metric('Refused', 'reauth-slack', {}, HOUR),
+              metric('Replayed', 'reauth-slack', {}, HOUR),
               metric('Events', 'reauth-events', {}, HOUR),
               metric('EventsFailed', 'reauth-events', {}, HOUR),
             ],

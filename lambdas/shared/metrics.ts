@@ -11,7 +11,9 @@ export const METRICS_NAMESPACE = 'reauth';
 export const RUN_METRICS = {
   'reauth-scan': ['Findings', 'DecisionsRecorded', 'Notified'],
   'reauth-enforce': ['Notified', 'Reminded', 'Escalated', 'Disabled', 'DisableCancelled', 'HeldBack'],
-  'reauth-slack': ['Clicks', 'UnsignedRequests', 'Reauthorized'],
+  // Refused: someone who may not answer for a credential tried to (every attempt; the record keeps one a
+  // user and day). Replayed: a copy of a click already received, which queued nothing.
+  'reauth-slack': ['Clicks', 'UnsignedRequests', 'Reauthorized', 'Refused', 'Replayed'],
   'reauth-slack-worker': ['Disabled', 'Rotated', 'Restored', 'JobsFailed'],
   'reauth-events': ['Events', 'EventsFailed', 'RequestsOpened'],
 } as const;

@@ -53,12 +53,16 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       Clicks: request.type === 'block_actions' ? 1 : 0,
       // A dialog cleared: the answer was recorded (a reauthorization, or a proposal awaiting approval).
       Reauthorized: request.type === 'view_submission' && reply.body?.response_action === 'clear' ? 1 : 0,
+      Refused: reply.refused ? 1 : 0,
+      Replayed: reply.replayed ? 1 : 0,
     });
     logger.info('answered', {
       type: request.type,
       ...(request.type === 'block_actions' && { action: request.action.actionId, user: request.userId }),
       ...(request.type === 'view_submission' && { callbackId: request.callbackId, user: request.userId }),
       statusCode: reply.statusCode,
+      ...(reply.refused && { refusalRecorded: reply.refused.recorded }),
+      ...(reply.replayed && { replayed: true }),
     });
     return reply.body
       ? {

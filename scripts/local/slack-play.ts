@@ -58,12 +58,14 @@ export function buttonClickBody(input: {
   responseUrl: string;
   channelId?: string;
   messageTs?: string;
+  /** Slack's one-per-click id; a fresh one unless given (to play a copy of a click). */
+  triggerId?: string;
 }): string {
   const payload = {
     type: 'block_actions',
     user: { id: input.userId, team_id: 'T0LOCAL' },
     team: { id: 'T0LOCAL' },
-    trigger_id: `${Date.now()}.local.${randomUUID()}`,
+    trigger_id: input.triggerId ?? `${Date.now()}.local.${randomUUID()}`,
     response_url: input.responseUrl,
     container: { type: 'message', channel_id: input.channelId, message_ts: input.messageTs },
     actions: [{ type: 'button', action_id: input.actionId, value: input.value, block_id: 'b' }],

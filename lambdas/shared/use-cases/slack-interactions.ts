@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import type { ActionJob, ActionQueue } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
 import type { Enforcer } from '../adapters/enforcement';
@@ -35,7 +36,20 @@ export interface InteractionDependencies {
 export interface InteractionReply {
   statusCode: number;
   body?: Record<string, unknown>;
+  /**
+   * Someone who may not answer for the credential tried to (counted every time), and whether this
+   * attempt was recorded: once per user, credential and UTC day.
+   */
+  refused?: { recorded: boolean };
+  /** A copy of a click already received (the same trigger_id or the same action payload): nothing queued. */
+  replayed?: boolean;
 }
+
+/**
+ * How long a received click's leases hold. Slack's signature check takes a timestamp up to 5 minutes
+ * either side of now, so a copy of a request can still pass it up to 10 minutes after the first arrived.
+ */
+const REPLAY_WINDOW_MS = 10 * 60_000;
 
 const ACTIONS: Record<ReauthActionId, OwnerAction> = {
   'reauth:still-needed': 'still-needed',
@@ -75,9 +89,9 @@ async function handleClick(
   const state = await deps.store.getState(credentialId);
   const refusal = checkAnswer(state, action, requestSeq, context);
   if (refusal) {
-    await recordRefusal(deps, credentialId, action, refusal, context);
+    const recorded = await recordRefusal(deps, credentialId, action, refusal, context);
     await tell(deps.slack, request.responseUrl, refusal.reply);
-    return { statusCode: 200 };
+    return { statusCode: 200, ...(recorded !== undefined && { refused: { recorded } }) };
   }
   const current = state as CredentialState;
   if (action === 'approve') {
@@ -111,15 +125,75 @@ async function handleClick(
     );
     return { statusCode: 200 };
   }
-  await deps.queue.send({
-    action,
-    credentialId,
-    requestSeq,
-    slackUserId: request.userId,
-    ...(request.responseUrl && { responseUrl: request.responseUrl }),
-  });
+  const received = await receiveOnce(deps, request);
+  if (!received) {
+    await tell(
+      deps.slack,
+      request.responseUrl,
+      `Already received: reauth is working on it (${verbing(action)} ${current.principal}).`,
+    );
+    return { statusCode: 200, replayed: true };
+  }
+  try {
+    await deps.queue.send({
+      action,
+      credentialId,
+      requestSeq,
+      slackUserId: request.userId,
+      ...(request.responseUrl && { responseUrl: request.responseUrl }),
+    });
+  } catch (error) {
+    await received.release(); // nothing was queued: the same click, sent again, may try again
+    throw error;
+  }
   await tell(deps.slack, request.responseUrl, `Working on it: ${verbing(action)} ${current.principal}…`);
   return { statusCode: 200 };
+}
+
+/**
+ * Takes the two leases of a click that queues a job (a disable, restore or rotation), so a copy of
+ * the request, byte-identical or re-signed, queues none: one on its `trigger_id` (Slack's, one per
+ * click) and one on its action payload (who asked what of which request of which credential). Two
+ * different clicks differ in the latter: another user, another action (*Disable*, then *Restore* of
+ * that disable), or another request (`requestSeq` moves with every request and every disable). The
+ * same person pressing the same button of the same request twice is one job, as it should be.
+ *
+ * Leases in the decision table rather than an SQS FIFO queue's deduplication id: a message carries one
+ * deduplication id and a click has two keys to match on; FIFO's window is 5 minutes where a copy can
+ * pass the signature check for 10; and the worker's standard queue, dead-letter queue and alarms stay as
+ * they are. The other clicks need no lease: *Approve* and the dialog queue a job only after a
+ * conditional write that a copy cannot repeat, and *Still needed* only opens a dialog.
+ *
+ * Undefined: a copy (a lease is held by another request). Otherwise `release` gives both back.
+ */
+async function receiveOnce(
+  deps: InteractionDependencies,
+  request: Extract<SlackRequest, { type: 'block_actions' }>,
+): Promise<{ release(): Promise<void> } | undefined> {
+  const { actionId, credentialId, requestSeq } = request.action;
+  const names = [
+    `click:${sha256(request.triggerId)}`,
+    `click:${sha256(JSON.stringify([request.teamId ?? null, request.userId, actionId, credentialId, requestSeq]))}`,
+  ];
+  // Unique per request handled, so a copy never holds the first's lease (a retried write of this one does).
+  const holder = randomUUID();
+  const now = deps.now();
+  const until = new Date(now.getTime() + REPLAY_WINDOW_MS);
+  // One after the other, always in this order: taken at once, two copies could each take one lease
+  // and both give up, queuing nothing. In order, whoever holds the last lease holds them all.
+  for (const name of names) {
+    // A copy. A lease it did take is left to expire: it only marks this copy.
+    if (!(await deps.store.lease(name, holder, until, now))) return undefined;
+  }
+  return {
+    async release() {
+      await Promise.all(names.map((name) => deps.store.unlease(name, holder)));
+    },
+  };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /** The *Still needed* dialog submitted: recorded here (one conditional write), the message refreshed by the worker. */
@@ -143,7 +217,12 @@ async function handleStillNeeded(
       ? planRefusal(current, 'still-needed', refusal, context)
       : undefined;
   });
-  if (refusal) return modalError('reason', refusal.reply);
+  if (refusal) {
+    return {
+      ...modalError('reason', refusal.reply),
+      ...(refusal.why === 'not-authorized' && { refused: { recorded: written !== undefined } }),
+    };
+  }
   if (written?.action === 'notify') {
     // The tier needs a second approver: the owner's answer is a proposal until one confirms it.
     await deps.queue.send({ action: 'request-approval', credentialId: answer.credentialId });
@@ -157,17 +236,22 @@ async function handleStillNeeded(
   return { statusCode: 200, body: { response_action: 'clear' } };
 }
 
+/**
+ * Records a refused attempt by someone who may not answer, once per user, credential and day; whether
+ * it recorded one, or undefined when the refusal is not worth recording.
+ */
 async function recordRefusal(
   deps: InteractionDependencies,
   credentialId: string,
   action: OwnerAction,
   refusal: Refusal,
   context: AnswerContext,
-): Promise<void> {
-  if (refusal.why !== 'not-authorized') return; // an honest reply is enough: nobody overstepped
-  await deps.store.transition(credentialId, (current) =>
+): Promise<boolean | undefined> {
+  if (refusal.why !== 'not-authorized') return undefined; // an honest reply is enough: nobody overstepped
+  const written = await deps.store.transition(credentialId, (current) =>
     current ? planRefusal(current, action, refusal, context) : undefined,
   );
+  return written !== undefined;
 }
 
 export async function tell(slack: SlackClient, responseUrl: string | undefined, text: string): Promise<void> {
