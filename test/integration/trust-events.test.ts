@@ -12,6 +12,7 @@ import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import { planDisable } from '../../lambdas/shared/domain/reauthorization';
+import { applyTrustChange } from '../../lambdas/shared/use-cases/trust-events';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
@@ -622,5 +623,49 @@ describe('drift: a credential recorded as disabled, turned back on outside reaut
     await deliver();
     expect(await store.history(credentialId)).toHaveLength(history.length);
     expect(postedSince(before)).toHaveLength(2);
+  });
+  it('records drift on a key the inventory does not list (a key reauth disabled is Inactive in the credential report)', async () => {
+    const policy = parsePolicyConfig({});
+    const credentialId = keyCredential('etl');
+    const keyId = seeded.keyIds.get('etl')?.[0] as string;
+    await store.transition(credentialId, (current) =>
+      current?.status === 'pending'
+        ? planDisable(
+            current,
+            { kind: 'access-key', keyId },
+            {
+              now: new Date(),
+              policyId: policyIdOf(policy),
+              mode: 'enforce',
+              actor: 'system:enforce',
+              reason: 'no answer by the deadline',
+            },
+          )
+        : undefined,
+    );
+    expect(await store.getState(credentialId)).toMatchObject({ status: 'disabled' });
+
+    // A user's call on their own key names no user: the key's state says whose it is.
+    const outcome = await applyTrustChange(
+      { iam: clients.iam, secretsManager: clients.secretsManager, store },
+      {
+        eventId: 'ct-40',
+        trigger: 'scope-changed',
+        target: { kind: 'access-key', accessKeyId: keyId },
+        widens: true,
+        what: `UpdateAccessKey made access key ${keyId} Active`,
+        at: new Date().toISOString(),
+        by: `arn:aws:iam::${ACCOUNT}:user/etl`,
+        turnsBackOn: true,
+      },
+      { accountId: ACCOUNT, policy, now: new Date(), inventory: async () => [] },
+    );
+
+    expect(outcome).toEqual({ affected: [credentialId], recorded: [credentialId] });
+    expect((await store.history(credentialId)).at(-1)).toMatchObject({
+      action: 'drift',
+      evidence: { by: `arn:aws:iam::${ACCOUNT}:user/etl`, seenBy: 'ct-40' },
+    });
+    expect(await store.getState(credentialId)).toMatchObject({ status: 'pending' });
   });
 });
