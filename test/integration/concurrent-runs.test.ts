@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ListAccessKeysCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import { DeleteRolePolicyCommand, ListAccessKeysCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type {
   APIGatewayProxyEventV2,
@@ -361,5 +361,21 @@ describe('two runs at once, and every message twice', () => {
 
     await enforceA();
     expect((await store.history(id)).filter((d) => d.action === 'drift')).toHaveLength(1);
+  });
+
+  it('a disabled role whose reauth-disabled policy someone deleted is drift too; a role still denied is not', async () => {
+    const role = `${ACCOUNT}:role:vendor-connector`;
+    expect(await store.getState(role)).toMatchObject({ status: 'disabled' });
+    const enforce = await container<() => Promise<{ drifted: string[] }>>('../../lambdas/enforce/handler');
+    expect((await enforce()).drifted).toEqual([]);
+
+    await clients.iam.send(
+      new DeleteRolePolicyCommand({ RoleName: 'vendor-connector', PolicyName: 'reauth-disabled' }),
+    );
+    const report = await enforce();
+
+    expect(report.drifted).toEqual([role]);
+    expect(await store.getState(role)).toMatchObject({ status: 'pending', triggers: ['idle', 'drift'] });
+    expect((await store.history(role)).filter((d) => d.action === 'drift')).toHaveLength(1);
   });
 });

@@ -256,6 +256,36 @@ describe('rolesInScope', () => {
     ]);
   });
 
+  it("marks a role carrying reauth's own deny policy as disabled by reauth, and not one that only borrows its name", () => {
+    const trust = assumeBy({ AWS: `arn:aws:iam::${VENDOR}:root` });
+    const policy = (document: object) => [
+      { PolicyName: 'reauth-disabled', PolicyDocument: encodeURIComponent(JSON.stringify(document)) },
+    ];
+    const reauths = {
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'ReauthDisabled', Effect: 'Deny', Action: '*', Resource: '*' }],
+    };
+    const allowAll = {
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'ReauthDisabled', Effect: 'Allow', Action: '*', Resource: '*' }],
+    };
+
+    const roles = rolesInScope(
+      [
+        roleDetail('disabled', trust, { RolePolicyList: policy(reauths) }),
+        roleDetail('look-alike', trust, { RolePolicyList: policy(allowAll) }),
+        roleDetail('plain', trust),
+      ],
+      ACCOUNT,
+    );
+
+    expect(roles.map((role) => [role.id, role.disabledByReauth])).toEqual([
+      ['disabled', true],
+      ['look-alike', undefined],
+      ['plain', undefined],
+    ]);
+  });
+
   it('leaves out roles trusted only by the same account, by services or by a federated provider', () => {
     const roles = rolesInScope(
       [

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { mapWithConcurrency } from '../concurrency';
 import type { Credential } from '../domain/credential';
+import { isReauthRolePolicy, ROLE_DISABLE_POLICY_NAME } from '../domain/reauth-marks';
 
 /** One credential report line, keyed by the report's own column names (AWS may add columns). */
 export type CredentialReportRow = Readonly<Record<string, string>>;
@@ -278,6 +279,9 @@ export function rolesInScope(roleDetails: readonly RoleDetail[], accountId: stri
     const trust = crossAccountTrust(role.AssumeRolePolicyDocument, accountId);
     const tagged = Object.keys(tags).some((key) => key.startsWith(REAUTH_TAG_PREFIX));
     if (trust.trustedAccounts.length === 0 && !tagged) continue;
+    const disabledByReauth = (role.RolePolicyList ?? []).some(
+      (policy) => policy.PolicyName === ROLE_DISABLE_POLICY_NAME && isReauthRolePolicy(policy.PolicyDocument),
+    );
     roles.push({
       accountId,
       kind: 'role',
@@ -289,6 +293,7 @@ export function rolesInScope(roleDetails: readonly RoleDetail[], accountId: stri
       tags,
       trustedAccounts: trust.trustedAccounts,
       requiresExternalId: trust.requiresExternalId,
+      ...(disabledByReauth && { disabledByReauth }),
     });
   }
   return roles;

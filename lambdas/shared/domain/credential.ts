@@ -31,6 +31,12 @@ export interface Credential {
   trustedAccounts?: string[];
   /** Roles only: whether the trust policy requires an sts:ExternalId. */
   requiresExternalId?: boolean;
+  /**
+   * Roles only: true when reauth's own deny policy is on it (from the listing's inline policies), so
+   * drift is seen without a call per role. Access keys need no such flag: the inventory lists active
+   * keys only. Secrets have none: ListSecrets carries no resource policy.
+   */
+  disabledByReauth?: true;
 }
 
 /** `<accountId>:<kind>:<id>`, the key of everything reauth records. */

@@ -98,7 +98,12 @@ export async function enforceAccount(
   const run = `enforce:${randomUUID()}`;
   const known = [...(await deps.store.loadStates(accountId)).values()];
   report.repaired = await repairAbandoned(deps, known, { now, holder: run });
-  report.drifted = await recordDrift(deps, known, { policy, context: system });
+  const suspects = new Set(scan.driftSuspects);
+  report.drifted = await recordDrift(
+    deps,
+    known.filter((s) => suspects.has(s.credentialId)),
+    { policy, context: system },
+  );
 
   if (deps.slack) {
     const told = await notifyNewRequests(
@@ -335,7 +340,8 @@ async function repairAbandoned(
 }
 
 /**
- * Drift: a credential recorded as disabled that is usable again, turned back on outside reauth. It is
+ * Drift: a credential recorded as disabled that is usable again, turned back on outside reauth. The
+ * inventory names the suspects; each is re-checked on its own API before anything is recorded. It is
  * recorded, the request reopens and the fallback owner is told; reauth never silently disables it again.
  * A credential under a claim is skipped (a restore may be under way), and the write is conditional on
  * the state checked, so a restore recorded meanwhile is not mistaken for drift.

@@ -57,6 +57,11 @@ export interface ScanReport {
   cleared: string[];
   /** Access keys from the credential report no longer found by ListAccessKeys (rotated meanwhile). */
   unresolved: string[];
+  /**
+   * Recorded as disabled, and the inventory shows them usable (an active key, a role without reauth's
+   * deny) or cannot tell (a secret): the enforce job re-checks these for drift, and only these.
+   */
+  driftSuspects: string[];
 }
 
 /** Parallel conditional writes: enough to hide latency, few enough not to throttle an on-demand table. */
@@ -98,6 +103,13 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
     ...iamInventory.roles,
     ...secrets,
   ];
+
+  const driftSuspects = withKnownIds.flatMap((credential) => {
+    if (!credential.id) return [];
+    const credentialId = credentialIdOf({ ...credential, id: credential.id });
+    const disabled = states.get(credentialId)?.status === 'disabled';
+    return disabled && !credential.disabledByReauth ? [credentialId] : [];
+  });
 
   progress(`evaluating ${withKnownIds.length} credentials`);
   const evaluated = withKnownIds.map((credential) => {
@@ -159,6 +171,7 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
     decisionsWritten,
     cleared,
     unresolved: resolved.unresolved.map((c) => `${c.principal} key ${c.keySlot}`),
+    driftSuspects,
   };
 }
 
