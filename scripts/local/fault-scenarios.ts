@@ -85,6 +85,8 @@ export interface ScenarioOutcome {
   crashedCalls: number;
   /** Handler invocations that threw (then re-invoked, up to a bound). */
   failedInvocations: number;
+  /** Decisions the reference run recorded, by action: what the scenario exercised. */
+  expected: Record<string, number>;
   duplicates: Finding[];
   lost: Finding[];
   violations: Finding[];
@@ -137,6 +139,7 @@ export async function runScenario(scenario: Scenario, options: ScenarioOptions):
       injected: { ...proxy.injected },
       crashedCalls: stressed.crashedCalls,
       failedInvocations: stressed.failedInvocations,
+      expected: Object.fromEntries(countActions([...reference.record.values()].flatMap((r) => r.decisions))),
       ...compare(reference.record, stressed.record),
       violations: await checkInvariants(direct, stressed.record),
       brokenChains: checkChains(stressed.record),
@@ -172,6 +175,8 @@ async function playRound(
   crashAt: number | undefined,
 ): Promise<Round> {
   const { emulator } = options;
+  // Seeding signs with the keys it creates, through clients that read AWS_ENDPOINT_URL at first use.
+  Object.assign(process.env, emulatorEnv(emulator.endpoint));
   await emulator.reset();
   const start = new Date();
   await seedAccount(emulator, direct, options.account ?? SMALL_ACCOUNT, start);
@@ -261,6 +266,7 @@ async function playRound(
   } finally {
     await travel(emulator, undefined);
     await local.slack.close();
+    Object.assign(process.env, emulatorEnv(emulator.endpoint));
   }
   for (const state of (await store.loadStates(ACCOUNT)).values()) {
     round.record.set(`${state.kind}:${state.principal}`, {
