@@ -89,6 +89,15 @@ const DAY_MS = 24 * 3600 * 1000;
  * A CloudTrail event is reauth's own only when both the caller is one of reauth's roles and the change
  * is exactly what reauth writes: a name (`reauth-disabled`, `ReauthDisabled`) can be copied by anyone,
  * and only reauth's functions can assume reauth's roles (their trust policy admits Lambda alone).
+ *
+ * reauth's own restore (the key Active, `reauth-disabled` deleted, its deny taken out of a secret's
+ * policy, or that policy deleted when the deny was all it held) is told from the caller and the change
+ * alone, not from the credential's state: reauth's functions make those calls only while restoring
+ * under the credential's claim, recording the restore right after the call, or to undo a disable whose
+ * record lost a race (the record never said disabled). So the state may still read `disabled` when the
+ * event is read, because the restore's record comes after the call, and that is no drift. A function
+ * that dies between the call and its record leaves a record the enforce job's re-check finds (drift seen
+ * by `recheck`).
  */
 export function interpretEvent(
   envelope: EventEnvelope,
