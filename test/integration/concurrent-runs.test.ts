@@ -134,6 +134,11 @@ beforeAll(async () => {
           keys: [{ createdDaysAgo: 200, usedDaysAgo: 120 }],
         },
         {
+          name: 'rotate-me',
+          tags: { 'reauth:owner': 'alice@example.com' },
+          keys: [{ createdDaysAgo: 250, usedDaysAgo: 110 }],
+        },
+        {
           name: 'legacy-batch',
           tags: { 'reauth:owner': 'alice@example.com' },
           keys: [{ createdDaysAgo: 300, usedDaysAgo: 150 }],
@@ -221,6 +226,29 @@ describe('two runs at once, and every message twice', () => {
     expect((await actionsOf(keyCredential('ci-deployer'))).filter((a) => a === 'disable')).toHaveLength(1);
     expect(await store.getState(keyCredential('ci-deployer'))).toMatchObject({ status: 'disabled' });
     expect(await keyStatus('ci-deployer')).toBe('Inactive');
+  });
+
+  it('two workers given the same Rotate job at once, each delivered twice, create one new key and record one rotation', async () => {
+    const [workerA, workerB] = [
+      await container<Handler<SQSEvent, SQSBatchResponse>>('../../lambdas/slack-worker/handler'),
+      await container<Handler<SQSEvent, SQSBatchResponse>>('../../lambdas/slack-worker/handler'),
+    ];
+    const id = keyCredential('rotate-me');
+    await enqueue({ action: 'rotate', credentialId: id, requestSeq: 1, slackUserId: 'UALICE' }, 2);
+    const [first, second] = await receiveAll();
+    if (!first || !second) throw new Error('expected two queued jobs');
+
+    await Promise.all([workerA(first), workerB(second)]);
+    await Promise.all([workerA(second), workerB(first)]);
+
+    const { AccessKeyMetadata = [] } = await clients.iam.send(
+      new ListAccessKeysCommand({ UserName: 'rotate-me' }),
+    );
+    expect(AccessKeyMetadata.map((k) => k.Status)).toEqual(['Active', 'Active']);
+    expect((await actionsOf(id)).filter((a) => a === 'rotate')).toHaveLength(1);
+    const state = await store.getState(id);
+    expect(state).toMatchObject({ status: 'active' });
+    expect(AccessKeyMetadata.map((k) => k.AccessKeyId)).toContain(state?.rotation?.newKeyId);
   });
 
   it("an owner's Still needed recorded while a disable is under way wins, and the disable is undone", async () => {

@@ -45,8 +45,14 @@ interface Destination {
   escalation?: string;
 }
 
-/** How long one run holds an owner's Slack messages; a run that crashed holding it gives way after this. */
-const OWNER_LEASE_MS = 15 * 60_000;
+/**
+ * How long a recipient's lease holds past its last renewal. The holder renews it as it goes, so it
+ * can take as long as it needs; one that stopped gives way within a minute, in time for Lambda's
+ * first retry of a failed asynchronous invocation (about a minute later).
+ */
+const OWNER_LEASE_MS = 60_000;
+/** Records between two renewals of the lease: a few seconds of writes. */
+const RENEW_EVERY = 25;
 
 /**
  * Tells each owner, in one message per owner, about their credentials whose request has not been
@@ -256,8 +262,12 @@ async function sendByOwner(
 
   for (const [recipient, credentialIds] of byRecipient) {
     const lease = `slack:${recipient}`;
-    const until = new Date(context.now.getTime() + OWNER_LEASE_MS);
-    if (!(await deps.store.lease(lease, holder, until, context.now))) continue;
+    // The wall clock, not the run's `now`: a lease measures how long its holder has been silent.
+    const renew = () => {
+      const at = new Date();
+      return deps.store.lease(lease, holder, new Date(at.getTime() + OWNER_LEASE_MS), at);
+    };
+    if (!(await renew())) continue;
     try {
       const fresh = await deps.store.getStates(credentialIds);
       const due = credentialIds.flatMap((id) => {
@@ -273,7 +283,9 @@ async function sendByOwner(
         report.failures.push({ owner: recipient, error: describeError(error) });
         continue;
       }
-      for (const state of due) {
+      await renew();
+      for (const [index, state] of due.entries()) {
+        if (index > 0 && index % RENEW_EVERY === 0) await renew();
         const change = typeof sent.change === 'function' ? sent.change(state) : sent.change;
         const written = await deps.store.transition(state.credentialId, (current) =>
           // Only the request the message was about: a newer one gets its own message.
