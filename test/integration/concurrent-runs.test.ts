@@ -392,6 +392,7 @@ describe('two runs at once, and every message twice', () => {
   });
 
   it('a disabled role whose reauth-disabled policy someone deleted is drift too; a role still denied is not', async () => {
+    await travel(17);
     const role = `${ACCOUNT}:role:vendor-connector`;
     expect(await store.getState(role)).toMatchObject({ status: 'disabled' });
     const enforce = await container<() => Promise<{ drifted: string[] }>>('../../lambdas/enforce/handler');

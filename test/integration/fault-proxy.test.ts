@@ -3,13 +3,13 @@ import { CreateUserCommand, GetUserCommand, IAMClient, ListUsersCommand } from '
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { isThrottlingError } from '@smithy/core/retry';
 import { describe, expect, it } from 'vitest';
-import { mapWithConcurrency } from '../../lambdas/shared/concurrency';
 import { emulatorEnv } from '../../scripts/emulator/emulator';
 import { startFaultProxy } from '../../scripts/emulator/fault-proxy';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { useFaultyAws } from '../support/faulty-aws';
 
 const aws = useFaultyAws({ rate: 0.1, seed: 42 });
+const CALLS = 40;
 const TABLE = 'fault-proxy-under-test';
 const { AWS_REGION: region } = emulatorEnv('');
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
@@ -42,30 +42,28 @@ describe('the fault proxy, through the real SDK clients', () => {
     const created: string[] = [];
     const alreadyThere: string[] = [];
 
-    // Ten at a time, as a job's mapWithConcurrency does: throttled calls back off for half a second.
-    await mapWithConcurrency(
-      Array.from({ length: 200 }, (_, n) => n),
-      10,
-      async (n) => {
-        await aws.faulty.documents.send(
-          new PutCommand({ TableName: TABLE, Item: { pk: `P${n}`, sk: 'ITEM', n } }),
-        );
-        try {
-          await aws.faulty.iam.send(new CreateUserCommand({ UserName: `faulty-${n}` }));
-          created.push(`faulty-${n}`);
-        } catch (error) {
-          // CreateUser applied, its answer lost, retried: IAM says the user exists (as AWS would).
-          if ((error as Error).name !== 'EntityAlreadyExistsException') throw error;
-          alreadyThere.push(`faulty-${n}`);
-        }
-      },
-    );
+    // One call at a time, so the seeded faults fall on the same calls every run; a high rate on few
+    // calls shows every kind of fault without a long run (bench:faults is the soak).
+    aws.proxy.setRate(0.3);
+    for (let n = 0; n < CALLS; n++) {
+      await aws.faulty.documents.send(
+        new PutCommand({ TableName: TABLE, Item: { pk: `P${n}`, sk: 'ITEM', n } }),
+      );
+      try {
+        await aws.faulty.iam.send(new CreateUserCommand({ UserName: `faulty-${n}` }));
+        created.push(`faulty-${n}`);
+      } catch (error) {
+        // CreateUser applied, its answer lost, retried: IAM says the user exists (as AWS would).
+        if ((error as Error).name !== 'EntityAlreadyExistsException') throw error;
+        alreadyThere.push(`faulty-${n}`);
+      }
+    }
 
     const { injected } = aws.proxy;
     for (const kind of ['throttle', 'serverError', 'resetBefore', 'resetAfter', 'slow'] as const) {
       expect(injected[kind], kind).toBeGreaterThan(0);
     }
-    for (let n = 0; n < 200; n++) {
+    for (let n = 0; n < CALLS; n++) {
       const { Item } = await aws.clients.documents.send(
         new GetCommand({ TableName: TABLE, Key: { pk: `P${n}`, sk: 'ITEM' } }),
       );
@@ -74,7 +72,7 @@ describe('the fault proxy, through the real SDK clients', () => {
     const { Users = [] } = await aws.clients.iam.send(new ListUsersCommand({}));
     const users = Users.map((u) => u.UserName).filter((name) => name?.startsWith('faulty-'));
     expect(users.sort()).toEqual([...created, ...alreadyThere].sort());
-    expect(new Set(users).size).toBe(200);
+    expect(new Set(users).size).toBe(CALLS);
     // Only a reset after forwarding can make CreateUser meet its own user.
     expect(alreadyThere.length).toBeLessThanOrEqual(injected.resetAfter);
   });

@@ -16,6 +16,6 @@ describe('reauth under AWS faults, duplicated deliveries, concurrency and a cras
       expect(outcome.lost, 'lost decisions').toEqual([]);
       expect(outcome.violations, 'status and IAM disagree').toEqual([]);
       expect(outcome.brokenChains, 'broken chains').toEqual([]);
-    }, 60_000);
+    });
   }
 });

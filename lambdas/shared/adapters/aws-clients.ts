@@ -22,16 +22,19 @@ export interface AwsClients {
 
 /**
  * Builds the clients from the standard AWS SDK settings (region, credentials, `AWS_ENDPOINT_URL`),
- * so the same code runs in Lambda and against the local emulator. IAM throttles per account without
- * publishing a rate: adaptive retry slows down client-side instead of failing the scan.
+ * so the same code runs in Lambda and against the local emulator. IAM and Secrets Manager throttle
+ * per account without publishing a rate: adaptive retry slows their clients down instead of failing
+ * the scan. The others retry with backoff only (standard): one throttled DynamoDB write is no reason
+ * to rate-limit every later write of the run, which adaptive retry would do.
  */
 export function createAwsClients(): AwsClients {
-  const common = { retryMode: 'adaptive', maxAttempts: 10 } as const;
+  const common = { retryMode: 'standard', maxAttempts: 10 } as const;
+  const perAccountQuota = { retryMode: 'adaptive', maxAttempts: 10 } as const;
   const dynamodb = new DynamoDBClient(common);
   return {
     // IAM is global; its endpoint lives in us-east-1 whatever the function's region.
-    iam: new IAMClient({ ...common, region: 'us-east-1' }),
-    secretsManager: new SecretsManagerClient(common),
+    iam: new IAMClient({ ...perAccountQuota, region: 'us-east-1' }),
+    secretsManager: new SecretsManagerClient(perAccountQuota),
     dynamodb,
     documents: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
     sts: new STSClient(common),
