@@ -96,14 +96,18 @@ export async function enforceAccount(
   };
 
   const run = `enforce:${randomUUID()}`;
-  const known = [...(await deps.store.loadStates(accountId)).values()];
-  report.repaired = await repairAbandoned(deps, known, { now, holder: run });
-  const suspects = new Set(scan.driftSuspects);
-  report.drifted = await recordDrift(
-    deps,
-    known.filter((s) => suspects.has(s.credentialId)),
-    { policy, context: system },
-  );
+  if (policy.mode === 'enforce') {
+    // Report mode changes nothing and holds no claim, and its grants are the scan's reads: a
+    // credential disabled under an earlier enforce deployment is watched by the CloudTrail rule.
+    const known = [...(await deps.store.loadStates(accountId)).values()];
+    report.repaired = await repairAbandoned(deps, known, { now, holder: run });
+    const suspects = new Set(scan.driftSuspects);
+    report.drifted = await recordDrift(
+      deps,
+      known.filter((s) => suspects.has(s.credentialId)),
+      { policy, context: system },
+    );
+  }
 
   if (deps.slack) {
     const told = await notifyNewRequests(
