@@ -7,7 +7,7 @@ import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
 import { readIamInventory } from '../lambdas/shared/adapters/iam-inventory';
 import { readSecretsInventory } from '../lambdas/shared/adapters/secrets-inventory';
 import { parseCredentialId } from '../lambdas/shared/domain/credential';
-import { planEnforcement } from '../lambdas/shared/domain/reauthorization';
+import { planEnforcement } from '../lambdas/shared/domain/deadlines';
 import { REAUTH_EVENT_SOURCE, REAUTH_EVENTS, type ReauthEventType } from '../lambdas/shared/events/schemas';
 import { type ChainIssue, verifyHistory } from '../lambdas/shared/evidence/chain-check';
 import {

@@ -1,19 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { planDeadline, planEnforcement, reminderTimes } from '../../lambdas/shared/domain/deadlines';
 import { type CredentialState, chainDecision, type Transition } from '../../lambdas/shared/domain/decision';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import {
   checkAnswer,
   type OwnerAction,
   planApproval,
-  planDeadline,
   planDisable,
-  planEnforcement,
   planInUseAtDeadline,
   planRefusal,
   planRestore,
   planRotation,
   planStillNeeded,
-  reminderTimes,
 } from '../../lambdas/shared/domain/reauthorization';
 
 const NOW = new Date('2026-11-22T12:00:00Z');

@@ -5,16 +5,10 @@ import type { DecisionStore } from '../adapters/decision-store';
 import type { EnforcementTarget, Enforcer } from '../adapters/enforcement';
 import type { SlackClient } from '../adapters/slack-client';
 import { parseCredentialId } from '../domain/credential';
+import { planDeadline, planEnforcement } from '../domain/deadlines';
 import type { CredentialState, DisableReceipt } from '../domain/decision';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
-import {
-  planDeadline,
-  planDisable,
-  planDrift,
-  planEnforcement,
-  planInUseAtDeadline,
-  planRequestStep,
-} from '../domain/reauthorization';
+import { planDisable, planDrift, planInUseAtDeadline, planRequestStep } from '../domain/reauthorization';
 import { escalationMessage } from '../slack/messages';
 import { CLAIM_LEASE_MS, changeUnderClaim, convergeToRecord } from './claimed-change';
 import {

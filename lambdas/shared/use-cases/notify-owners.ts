@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { DecisionStore } from '../adapters/decision-store';
 import { SlackApiError, type SlackClient } from '../adapters/slack-client';
+import { planDeadline } from '../domain/deadlines';
 import type { CredentialState, DecisionAction } from '../domain/decision';
 import type { PolicyConfig } from '../domain/policy';
-import { isUntoldDrift, planDeadline, planRequestStep } from '../domain/reauthorization';
+import { isUntoldDrift, planRequestStep } from '../domain/reauthorization';
 import {
   type Block,
   decidedMessage,
