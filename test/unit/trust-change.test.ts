@@ -4,12 +4,8 @@ import type { Credential } from '../../lambdas/shared/domain/credential';
 import type { CredentialState } from '../../lambdas/shared/domain/decision';
 import { evaluateCredential } from '../../lambdas/shared/domain/evaluate';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
-import {
-  InvalidEventError,
-  interpretEvent,
-  planTrustChange,
-  type TrustChange,
-} from '../../lambdas/shared/domain/trust-change';
+import { planTrustChange } from '../../lambdas/shared/domain/trust-change';
+import { InvalidEventError, interpretEvent, type TrustChange } from '../../lambdas/shared/domain/trust-event';
 import { eventJsonSchema, schemaFileName } from '../../lambdas/shared/events/json-schemas';
 import { REAUTH_EVENTS, type ReauthEventType } from '../../lambdas/shared/events/schemas';
 

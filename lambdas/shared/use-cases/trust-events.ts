@@ -6,7 +6,8 @@ import { readSecretsInventory } from '../adapters/secrets-inventory';
 import { type Credential, credentialIdOf, parseCredentialId } from '../domain/credential';
 import { evaluateCredential } from '../domain/evaluate';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
-import { planDriftChange, planTrustChange, type TrustChange, type TrustTarget } from '../domain/trust-change';
+import { planDriftChange, planTrustChange } from '../domain/trust-change';
+import { type TrustChange, type TrustTarget } from '../domain/trust-event';
 
 export interface TrustEventDependencies {
   iam: IAMClient;

@@ -1,0 +1,361 @@
+import { z } from 'zod';
+import {
+  CLOUDTRAIL_DETAIL_TYPE,
+  type CloudTrailDetail,
+  CloudTrailDetailSchema,
+  type EventEnvelope,
+  REAUTH_EVENT_SOURCE,
+  REAUTH_EVENTS,
+} from '../events/schemas';
+import type { Trigger } from './decision';
+import type { PolicyConfig } from './policy';
+import {
+  isReauthRolePolicy,
+  isReauthSecretDeny,
+  REAUTH_DENY_SID,
+  ROLE_DISABLE_POLICY_NAME,
+  statementsOf,
+} from './reauth-marks';
+
+/**
+ * What an event on reauth's bus means for trust: which credentials a change touches, whether it
+ * widens access, turns a disabled credential back on, or is reauth's own. Pure; `trust-change.ts`
+ * decides what each credential's record says about it.
+ */
+
+/** Whose credentials a change touches. */
+export type TrustTarget =
+  | { kind: 'user'; userName: string }
+  /** One access key; without `userName` (a user's call on their own key) the user is read from its state. */
+  | { kind: 'access-key'; accessKeyId: string; userName?: string }
+  | { kind: 'role'; roleName: string }
+  | { kind: 'secret'; secretId: string }
+  | { kind: 'owner'; owner: string }
+  | { kind: 'credential'; credentialId: string }
+  | { kind: 'tag'; key: string; value: string };
+
+/** A change to the conditions a credential was trusted under. */
+export interface TrustChange {
+  /** CloudTrail's eventID, or the EventBridge event id of a custom event: one request per event. */
+  eventId: string;
+  trigger: Trigger;
+  target: TrustTarget;
+  /** false: the change only reduces access; recorded, nobody is asked. */
+  widens: boolean;
+  /** In words, for the record and the owner. */
+  what: string;
+  /** ISO: when it happened (CloudTrail's eventTime, else the event's time). */
+  at: string;
+  /** Who made the call: CloudTrail's `userIdentity.arn`, when it has one. */
+  by?: string;
+  /**
+   * The change takes away what reauth put in place to disable a credential (the key made Active, its
+   * `reauth-disabled` role policy deleted or replaced, its secret deny gone), and not by reauth: on a
+   * credential recorded as disabled before it happened, that is drift.
+   */
+  turnsBackOn?: boolean;
+}
+
+/** Who reauth is in CloudTrail: the roles of its functions that change IAM and Secrets Manager. */
+export interface ReauthCallers {
+  /** `arn:aws:iam::<account>:role/<name>`, as CloudTrail's `sessionContext.sessionIssuer.arn` names them. */
+  reauthRoleArns: readonly string[];
+}
+
+/** An event reauth cannot use: it goes to the dead-letter queue with this reason. */
+export class InvalidEventError extends Error {
+  override readonly name = 'InvalidEventError';
+}
+
+export type Interpretation = { change: TrustChange } | { ignored: string };
+
+const IAM_USER_WIDENS = ['AttachUserPolicy', 'PutUserPolicy', 'AddUserToGroup'];
+const IAM_USER_REDUCES = ['DetachUserPolicy', 'DeleteUserPolicy', 'RemoveUserFromGroup'];
+const IAM_ROLE_WIDENS = ['UpdateAssumeRolePolicy', 'AttachRolePolicy', 'PutRolePolicy'];
+
+/**
+ * What an event means for trust. Pure. Throws InvalidEventError for an event that is malformed
+ * (it must not be retried); returns `ignored` for a well-formed one that changes nothing reauth asks about.
+ *
+ * A CloudTrail event is reauth's own only when both the caller is one of reauth's roles and the change
+ * is exactly what reauth writes: a name (`reauth-disabled`, `ReauthDisabled`) can be copied by anyone,
+ * and only reauth's functions can assume reauth's roles (their trust policy admits Lambda alone).
+ *
+ * reauth's own restore (the key Active, `reauth-disabled` deleted, its deny taken out of a secret's
+ * policy, or that policy deleted when the deny was all it held) is told from the caller and the change
+ * alone, not from the credential's state: reauth's functions make those calls only while restoring
+ * under the credential's claim, recording the restore right after the call, or to undo a disable whose
+ * record lost a race (the record never said disabled). So the state may still read `disabled` when the
+ * event is read, because the restore's record comes after the call, and that is no drift. A function
+ * that dies between the call and its record leaves its claim behind, and once it expires the enforce
+ * job makes IAM say what the record says.
+ */
+export function interpretEvent(
+  envelope: EventEnvelope,
+  policy: PolicyConfig,
+  callers: ReauthCallers,
+): Interpretation {
+  if (envelope.source === REAUTH_EVENT_SOURCE) return { change: interpretReauthEvent(envelope) };
+  if (envelope['detail-type'] !== CLOUDTRAIL_DETAIL_TYPE) {
+    throw new InvalidEventError(
+      `unsupported event: source ${envelope.source}, detail-type ${envelope['detail-type']}`,
+    );
+  }
+  const parsed = CloudTrailDetailSchema.safeParse(envelope.detail);
+  if (!parsed.success)
+    throw new InvalidEventError(`malformed CloudTrail detail: ${describeIssues(parsed.error)}`);
+  const detail = parsed.data;
+  if (detail.errorCode)
+    return { ignored: `${detail.eventName} failed (${detail.errorCode}): nothing changed` };
+  const call: Call = {
+    detail,
+    params: detail.requestParameters ?? {},
+    at: detail.eventTime ?? envelope.time,
+    byReauth: isReauthCaller(detail, callers),
+  };
+  return detail.eventSource === 'iam.amazonaws.com'
+    ? interpretIam(call, policy)
+    : interpretSecrets(call, policy);
+}
+
+/** A CloudTrail call, with what every interpretation of it needs. */
+interface Call {
+  detail: CloudTrailDetail;
+  params: Record<string, unknown>;
+  at: string;
+  /** Made by one of reauth's own roles (from a session of it: a function's). */
+  byReauth: boolean;
+}
+
+function isReauthCaller(detail: CloudTrailDetail, callers: ReauthCallers): boolean {
+  const identity = detail.userIdentity;
+  const issuer = identity?.sessionContext?.sessionIssuer;
+  return (
+    identity?.type === 'AssumedRole' &&
+    issuer?.type === 'Role' &&
+    issuer.arn !== undefined &&
+    callers.reauthRoleArns.includes(issuer.arn)
+  );
+}
+
+/** The change a call makes, as reauth records it. */
+function changeOf(
+  call: Call,
+  target: TrustTarget,
+  trigger: Trigger,
+  widens: boolean,
+  what: string,
+  turnsBackOn = false,
+): Interpretation {
+  const by = call.detail.userIdentity?.arn;
+  return {
+    change: {
+      eventId: call.detail.eventID,
+      trigger,
+      target,
+      widens,
+      what,
+      at: call.at,
+      ...(by && { by }),
+      ...(turnsBackOn && { turnsBackOn }),
+    },
+  };
+}
+
+function interpretReauthEvent(envelope: EventEnvelope): TrustChange {
+  const type = envelope['detail-type'];
+  if (!(type in REAUTH_EVENTS)) throw new InvalidEventError(`unknown reauth event type "${type}"`);
+  const spec = REAUTH_EVENTS[type as keyof typeof REAUTH_EVENTS];
+  const parsed = spec.detail.safeParse(envelope.detail);
+  if (!parsed.success)
+    throw new InvalidEventError(`malformed "${type}" detail: ${describeIssues(parsed.error)}`);
+  const detail = parsed.data as {
+    owner?: string;
+    selector?: { credentialId?: string; tag?: { key: string; value: string } };
+    reason?: string;
+  };
+  const target: TrustTarget = detail.owner
+    ? { kind: 'owner', owner: detail.owner }
+    : detail.selector?.credentialId
+      ? { kind: 'credential', credentialId: detail.selector.credentialId }
+      : { kind: 'tag', key: detail.selector?.tag?.key ?? '', value: detail.selector?.tag?.value ?? '' };
+  return {
+    eventId: envelope.id,
+    trigger: spec.trigger,
+    target,
+    widens: true,
+    what: `${type}${detail.reason ? `: ${detail.reason}` : ''}`,
+    at: envelope.time,
+  };
+}
+
+function interpretIam(call: Call, policy: PolicyConfig): Interpretation {
+  const { params } = call;
+  const name = call.detail.eventName;
+  const userName = stringParam(params, 'userName');
+  const roleName = stringParam(params, 'roleName');
+  const change = (
+    target: TrustTarget,
+    trigger: Trigger,
+    widens: boolean,
+    what: string,
+    turnsBackOn = false,
+  ) => changeOf(call, target, trigger, widens, what, turnsBackOn);
+  const role = (): TrustTarget => ({ kind: 'role', roleName: required(roleName, name, 'roleName') });
+  if (IAM_USER_WIDENS.includes(name) || IAM_USER_REDUCES.includes(name)) {
+    const widens = IAM_USER_WIDENS.includes(name);
+    const on =
+      stringParam(params, 'policyArn') ??
+      stringParam(params, 'policyName') ??
+      stringParam(params, 'groupName');
+    return change(
+      { kind: 'user', userName: required(userName, name, 'userName') },
+      'scope-changed',
+      widens,
+      `${name} on user ${userName}${on ? ` (${on})` : ''}`,
+    );
+  }
+  if (name === 'UpdateAccessKey') {
+    const accessKeyId = required(stringParam(params, 'accessKeyId'), name, 'accessKeyId');
+    const status = stringParam(params, 'status') ?? 'unknown';
+    const whose = `access key ${accessKeyId}${userName ? ` of user ${userName}` : ''}`;
+    // reauth makes a key Inactive to disable it (or to retire one its rotation replaced) and Active
+    // to restore it: its own either way.
+    if (call.byReauth)
+      return { ignored: `reauth's own ${status === 'Active' ? 'restore' : 'disable'} of ${whose}` };
+    const target: TrustTarget = { kind: 'access-key', accessKeyId, ...(userName && { userName }) };
+    return status === 'Active'
+      ? change(target, 'scope-changed', true, `UpdateAccessKey made ${whose} Active`, true)
+      : change(target, 'scope-changed', false, `UpdateAccessKey made ${whose} ${status}`);
+  }
+  if (name === 'PutRolePolicy' && stringParam(params, 'policyName') === ROLE_DISABLE_POLICY_NAME) {
+    const exact = isReauthRolePolicy(params.policyDocument);
+    if (call.byReauth && exact) return { ignored: `reauth's own disable of role ${roleName}` };
+    // Anyone else's, or another document under reauth's name: a change of scope. Over reauth's deny
+    // on a disabled role, a different document takes the deny away.
+    return change(
+      role(),
+      'scope-changed',
+      true,
+      `PutRolePolicy on role ${roleName} (${ROLE_DISABLE_POLICY_NAME}${exact ? ", reauth's deny, put by someone else" : ": not reauth's deny, only its name"})`,
+      !exact,
+    );
+  }
+  if (name === 'DeleteRolePolicy') {
+    const policyName = stringParam(params, 'policyName');
+    const reauths = policyName === ROLE_DISABLE_POLICY_NAME;
+    // reauth deletes its policy only to restore the role (or to undo a disable whose record lost a race).
+    if (reauths && call.byReauth) return { ignored: `reauth's own restore of role ${roleName}` };
+    return change(
+      role(),
+      'scope-changed',
+      false,
+      `DeleteRolePolicy on role ${roleName}${policyName ? ` (${policyName})` : ''}`,
+      reauths,
+    );
+  }
+  if (name === 'TagUser' || name === 'UntagUser') {
+    if (!touchesOwnerTag(params, policy))
+      return { ignored: `${name} on ${userName} left the owner tag alone` };
+    return change(
+      { kind: 'user', userName: required(userName, name, 'userName') },
+      'owner-changed',
+      true,
+      `${name} changed the owner tag of user ${userName}`,
+    );
+  }
+  if (IAM_ROLE_WIDENS.includes(name)) {
+    const on = stringParam(params, 'policyArn') ?? stringParam(params, 'policyName');
+    return change(role(), 'scope-changed', true, `${name} on role ${roleName}${on ? ` (${on})` : ''}`);
+  }
+  if (name === 'TagRole' || name === 'UntagRole') {
+    if (!touchesOwnerTag(params, policy))
+      return { ignored: `${name} on ${roleName} left the owner tag alone` };
+    return change(role(), 'owner-changed', true, `${name} changed the owner tag of role ${roleName}`);
+  }
+  return { ignored: `${name} is not a change reauth asks about` };
+}
+
+function interpretSecrets(call: Call, policy: PolicyConfig): Interpretation {
+  const { params } = call;
+  const name = call.detail.eventName;
+  const secretId = stringParam(params, 'secretId');
+  const change = (trigger: Trigger, widens: boolean, what: string, turnsBackOn = false) =>
+    changeOf(
+      call,
+      { kind: 'secret', secretId: required(secretId, name, 'secretId') },
+      trigger,
+      widens,
+      what,
+      turnsBackOn,
+    );
+  switch (name) {
+    case 'PutResourcePolicy': {
+      const statements = statementsOf(params.resourcePolicy);
+      const denies = statements.some(isReauthSecretDeny);
+      const borrowsName = statements.some((s) => !isReauthSecretDeny(s) && sidOf(s) === REAUTH_DENY_SID);
+      // reauth puts a secret's policy only to disable it (the policy as it was, plus its exact deny) or
+      // to restore it (the policy as it is, less that deny). By its role, a document with its exact deny
+      // is its disable and one with no statement of that name is its restore; a statement that only
+      // borrows the name is not reauth's, whoever wrote it.
+      if (call.byReauth && !borrowsName) {
+        return { ignored: `reauth's own ${denies ? 'disable' : 'restore'} of secret ${secretId}` };
+      }
+      return change(
+        'scope-changed',
+        true,
+        `PutResourcePolicy on secret ${secretId}${borrowsName ? ` (a ${REAUTH_DENY_SID} statement that is not reauth's deny)` : denies ? '' : " (without reauth's deny)"}`,
+        !denies,
+      );
+    }
+    case 'DeleteResourcePolicy':
+      // reauth deletes a secret's policy only to restore it, when its deny was all the policy held.
+      if (call.byReauth) return { ignored: `reauth's own restore of secret ${secretId}` };
+      // Removing a resource policy removes its grants: recorded, nobody asked; it also removes reauth's deny.
+      return change('scope-changed', false, `DeleteResourcePolicy on secret ${secretId}`, true);
+    case 'UpdateSecret':
+      if (!stringParam(params, 'kmsKeyId'))
+        return { ignored: `UpdateSecret on ${secretId} kept its KMS key` };
+      return change('scope-changed', true, `UpdateSecret changed the KMS key of secret ${secretId}`);
+    case 'TagResource':
+    case 'UntagResource':
+      if (!touchesOwnerTag(params, policy))
+        return { ignored: `${name} on ${secretId} left the owner tag alone` };
+      return change('owner-changed', true, `${name} changed the owner tag of secret ${secretId}`);
+    default:
+      return { ignored: `${name} is not a change reauth asks about` };
+  }
+}
+
+function sidOf(statement: unknown): unknown {
+  return typeof statement === 'object' && statement !== null
+    ? (statement as { Sid?: unknown }).Sid
+    : undefined;
+}
+
+/** Whether a tagging call's tags (or untagging call's tag keys) include an owner tag key. */
+function touchesOwnerTag(params: Record<string, unknown>, policy: PolicyConfig): boolean {
+  const keys = [
+    ...z
+      .array(z.object({ key: z.string() }).or(z.object({ Key: z.string() })))
+      .catch([])
+      .parse(params.tags)
+      .map((t) => ('key' in t ? t.key : t.Key)),
+    ...z.array(z.string()).catch([]).parse(params.tagKeys),
+  ];
+  return keys.some((key) => policy.ownerTagKeys.includes(key));
+}
+
+function stringParam(params: Record<string, unknown>, key: string): string | undefined {
+  const value = params[key];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function required(value: string | undefined, eventName: string, param: string): string {
+  if (!value) throw new InvalidEventError(`${eventName} without requestParameters.${param}`);
+  return value;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(detail)'}: ${issue.message}`).join('; ');
+}
