@@ -20,6 +20,7 @@ import { type NaiveScanReport, naiveScan } from './bench/naive-scanner';
 import { emulatorEnv, startEmulator } from './emulator/emulator';
 import { benchSlackClicks } from './local/bench-clicks';
 import { ensureDecisionTable } from './local/decision-table';
+import { mulberry32 as prng } from './local/prng';
 import { type AccountSpec, type KeySpec, seedAccount, type UserSpec, VENDOR_ACCOUNT } from './local/seed';
 
 const DEFAULTS = { users: 2000, roles: 500, secrets: 2000 } as const;
@@ -76,18 +77,6 @@ const TEAMS = [
   { team: 'growth', owner: 'U06GROWTH' },
 ] as const;
 const JOBS = ['etl', 'backup', 'reporting', 'deployer', 'metrics', 'exporter', 'sync'] as const;
-
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Proportions (per key, secret or role; all ages in whole days, none near a tier limit, so the few

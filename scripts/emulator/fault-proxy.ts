@@ -8,6 +8,7 @@
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mulberry32 } from '../local/prng';
 
 export const FAULT_KINDS = ['throttle', 'serverError', 'resetBefore', 'resetAfter', 'slow'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -206,17 +207,5 @@ function errorResponse(
     status: fault === 'throttle' ? 503 : status,
     contentType: 'application/xml',
     body: `<Error>${s3}${requestId}</Error>`,
-  };
-}
-
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -17,7 +17,7 @@ import { type EmulatorControl, emulatorEnv } from '../emulator/emulator';
 import { FAULT_KINDS, type FaultKind, type FaultProxy, startFaultProxy } from '../emulator/fault-proxy';
 import { startLocalStack } from './local-stack';
 import { type AccountSpec, seedAccount, VENDOR_ACCOUNT } from './seed';
-import { buttonClickBody, slackEvent } from './slack-play';
+import { buttonClickBody, slackEvent, sqsRecordOf } from './slack-play';
 
 export const SCENARIOS = [
   'scan',
@@ -350,24 +350,7 @@ async function receiveAll(sqs: SQSClient, queueUrl: string): Promise<SQSRecord[]
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 600 }),
     );
     if (Messages.length === 0) return records;
-    for (const m of Messages) {
-      records.push({
-        messageId: m.MessageId ?? '',
-        receiptHandle: m.ReceiptHandle ?? '',
-        body: m.Body ?? '',
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: String(Date.now()),
-          SenderId: 'local',
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:reauth-actions',
-        awsRegion: 'us-east-1',
-      });
-    }
+    records.push(...Messages.map(sqsRecordOf));
   }
 }
 

@@ -4,8 +4,13 @@
  * jobs to the worker. Used by the tests and by `npm start`.
  */
 import { randomUUID } from 'node:crypto';
-import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import {
+  DeleteMessageCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { ModalView } from '../../lambdas/shared/slack/messages';
 import { signSlackRequest } from '../../lambdas/shared/slack/signature';
 
@@ -124,24 +129,7 @@ export async function drainQueue(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
     );
     if (Messages.length === 0) return delivered;
-    const event: SQSEvent = {
-      Records: Messages.map((m) => ({
-        messageId: m.MessageId ?? randomUUID(),
-        receiptHandle: m.ReceiptHandle ?? '',
-        body: m.Body ?? '',
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: String(Date.now()),
-          SenderId: 'local',
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:local',
-        awsRegion: 'us-east-1',
-      })),
-    };
+    const event: SQSEvent = { Records: Messages.map(sqsRecordOf) };
     const { batchItemFailures } = await handler(event);
     const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
     if (failed.size > 0) throw new Error(`the worker failed ${failed.size} of ${Messages.length} jobs`);
@@ -150,4 +138,24 @@ export async function drainQueue(
     }
     delivered += Messages.length;
   }
+}
+
+/** A received SQS message as Lambda's SQS integration hands it to a function. */
+export function sqsRecordOf(message: Message): SQSRecord {
+  return {
+    messageId: message.MessageId ?? randomUUID(),
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(Date.now()),
+      SenderId: 'local',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:reauth-actions',
+    awsRegion: 'us-east-1',
+  };
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { DeleteRolePolicyCommand, ListAccessKeysCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type {
@@ -20,7 +19,12 @@ import { runActionJob } from '../../lambdas/shared/use-cases/slack-actions';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
-import { buttonClickBody, slackEvent, stillNeededSubmissionBody } from '../../scripts/local/slack-play';
+import {
+  buttonClickBody,
+  slackEvent,
+  sqsRecordOf,
+  stillNeededSubmissionBody,
+} from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
 import { coldStart as startCold, travelTo } from '../support/lambda';
 
@@ -81,26 +85,7 @@ async function receiveAll(): Promise<SQSEvent[]> {
       await clients.sqs.send(
         new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }),
       );
-      events.push({
-        Records: [
-          {
-            messageId: m.MessageId ?? randomUUID(),
-            receiptHandle: m.ReceiptHandle ?? '',
-            body: m.Body ?? '',
-            attributes: {
-              ApproximateReceiveCount: '1',
-              SentTimestamp: String(Date.now()),
-              SenderId: 'local',
-              ApproximateFirstReceiveTimestamp: String(Date.now()),
-            },
-            messageAttributes: {},
-            md5OfBody: '',
-            eventSource: 'aws:sqs',
-            eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:reauth-actions',
-            awsRegion: 'us-east-1',
-          },
-        ],
-      });
+      events.push({ Records: [sqsRecordOf(m)] });
     }
   }
 }

@@ -8,6 +8,7 @@ import { seedAccount } from '../../scripts/local/seed';
 import { buttonClickBody, slackEvent, stillNeededSubmissionBody } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
 import { coldStart, travelTo } from '../support/lambda';
+import { captureMetrics } from '../support/metrics-output';
 
 const { emulator, clients } = useEmulator();
 const TABLE = 'refusals-under-test';
@@ -23,18 +24,8 @@ let credentialId: string;
 let requestSeq: number;
 let endpoint: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
-/**
- * The EMF lines the Slack endpoint prints: Powertools Metrics writes them to stdout, which is what
- * CloudWatch reads in Lambda. The emulator's environment turns metrics off; this file turns them on.
- */
-const emf: Record<string, unknown>[] = [];
-const write = process.stdout.write.bind(process.stdout);
-
-function published(metric: string): number {
-  return emf
-    .filter((line) => line.service === 'reauth-slack')
-    .reduce((sum, line) => sum + (typeof line[metric] === 'number' ? (line[metric] as number) : 0), 0);
-}
+const metrics = captureMetrics();
+const published = (metric: string) => metrics.published('reauth-slack', metric);
 
 function click(userId: string, actionId = 'reauth:disable', name = userId) {
   return endpoint(
@@ -55,12 +46,6 @@ async function refusals(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk, ...rest) => {
-    const text = String(chunk);
-    if (!text.includes('"_aws"')) return write(chunk, ...(rest as []));
-    for (const line of text.split('\n').filter(Boolean)) emf.push(JSON.parse(line));
-    return true;
-  });
   const seeded = await seedAccount(
     emulator,
     clients,
@@ -92,7 +77,6 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  vi.restoreAllMocks();
   vi.unstubAllEnvs();
   await emulator.unfreeze();
   await fake.close();

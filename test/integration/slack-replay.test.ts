@@ -13,6 +13,7 @@ import { type Seeded, seedAccount } from '../../scripts/local/seed';
 import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
 import { coldStart } from '../support/lambda';
+import { captureMetrics } from '../support/metrics-output';
 
 const { emulator, clients } = useEmulator();
 const TABLE = 'replay-under-test';
@@ -34,18 +35,8 @@ let queueUrl: string;
 let endpoint: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 let worker: (event: SQSEvent) => Promise<SQSBatchResponse>;
 
-/**
- * The EMF lines the Slack endpoint prints: Powertools Metrics writes them to stdout, which is what
- * CloudWatch reads in Lambda. The emulator's environment turns metrics off; this file turns them on.
- */
-const emf: Record<string, unknown>[] = [];
-const write = process.stdout.write.bind(process.stdout);
-
-function published(metric: string): number {
-  return emf
-    .filter((line) => line.service === 'reauth-slack')
-    .reduce((sum, line) => sum + (typeof line[metric] === 'number' ? (line[metric] as number) : 0), 0);
-}
+const metrics = captureMetrics();
+const published = (metric: string) => metrics.published('reauth-slack', metric);
 
 const credentialId = (user: User) => `123456789012:access-key:${seeded.keyIds.get(user)?.[0]}`;
 
@@ -83,12 +74,6 @@ const jobs = () => drainQueue(clients.sqs, queueUrl, worker);
 const actions = async (user: User) => (await store.history(credentialId(user))).map((d) => d.action);
 
 beforeAll(async () => {
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk, ...rest) => {
-    const text = String(chunk);
-    if (!text.includes('"_aws"')) return write(chunk, ...(rest as []));
-    for (const line of text.split('\n').filter(Boolean)) emf.push(JSON.parse(line));
-    return true;
-  });
   seeded = await seedAccount(
     emulator,
     clients,
@@ -121,7 +106,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  vi.restoreAllMocks();
   vi.unstubAllEnvs();
   await fake.close();
 });
