@@ -168,7 +168,9 @@ beforeAll(async () => {
 
 afterEach(async () => {
   expect(await recordAndWorldDisagree()).toEqual([]);
+  // Both clocks back to real time together: an SDK far off the emulator's clock corrects for skew slowly.
   vi.useRealTimers();
+  await emulator.unfreeze();
 });
 
 afterAll(async () => {
@@ -311,6 +313,55 @@ describe('two runs at once, and every message twice', () => {
     expect(await store.getState(id)).toMatchObject({ status: 'pending' });
     expect(await store.getState(id).then((s) => s?.claim)).toBeUndefined();
     expect(await actionsOf(id)).toEqual(['flag', 'notify']);
+  });
+
+  it('a redelivered job whose first delivery stopped mid-change first makes IAM match the record', async () => {
+    const id = keyCredential('legacy-batch');
+    const target = { kind: 'access-key' as const, id: keyId('legacy-batch'), principal: 'legacy-batch' };
+    // The first delivery of message m-1 claimed the key and disabled it, then its Lambda stopped.
+    await store.claim(id, {
+      holder: 'job:m-1',
+      action: 'disable',
+      now: new Date(),
+      leaseMs: CLAIM_LEASE_MS,
+      isDue: (s) => s.status === 'pending',
+    });
+    await enforcer.disable(target);
+    // Meanwhile the owner answered Still needed.
+    const click = buttonClickBody({
+      userId: 'UALICE',
+      actionId: 'reauth:still-needed',
+      value: `${id}|1`,
+      responseUrl: fake.responseUrl('alice-legacy'),
+    });
+    await endpoint(slackEvent(click, { signingSecret, at: new Date() }));
+    const view = fake.calls('views.open').at(-1)?.body.view as ModalView;
+    const submission = stillNeededSubmissionBody({
+      userId: 'UALICE',
+      view,
+      reason: 'the month-end batch',
+      days: 30,
+    });
+    await endpoint(slackEvent(submission, { signingSecret, at: new Date() }));
+    const policy = parsePolicyConfig(POLICY);
+
+    const outcome = await runActionJob(
+      {
+        store,
+        slack: createSlackClient({ botToken: 'xoxb-local-fake', apiBaseUrl: fake.apiBaseUrl }),
+        enforcer,
+        policy,
+        policyId: policyIdOf(policy),
+        now: () => new Date(),
+      },
+      { action: 'disable', credentialId: id, requestSeq: 1, slackUserId: 'UALICE' },
+      'job:m-1',
+    );
+
+    expect(outcome.summary).toBe('refused: not-open');
+    expect(await keyStatus('legacy-batch')).toBe('Active');
+    expect(await store.getState(id)).toMatchObject({ status: 'active' });
+    expect(await store.getState(id).then((s) => s?.claim)).toBeUndefined();
   });
 
   it("the enforce job at the deadline and the owner's Disable at once disable the key once", async () => {

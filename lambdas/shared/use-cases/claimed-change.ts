@@ -1,5 +1,6 @@
 import type { DecisionStore } from '../adapters/decision-store';
 import type { EnforcementTarget, Enforcer } from '../adapters/enforcement';
+import { parseCredentialId } from '../domain/credential';
 import type { Claim, CredentialState, Decision, Transition } from '../domain/decision';
 
 /** How long a claim holds when its holder never releases it (a crash): the longest a Lambda runs. */
@@ -63,6 +64,11 @@ export async function changeUnderClaim<T>(
   if (change.changesUsability(result)) await convergeToRecord(deps.enforcer, change.target, current);
   await store.release(credentialId, holder);
   return { superseded: current, result };
+}
+
+/** What the enforcer acts on for a credential. */
+export function targetOf(state: CredentialState): EnforcementTarget {
+  return { kind: state.kind, id: parseCredentialId(state.credentialId).id, principal: state.principal };
 }
 
 /** Makes IAM or Secrets Manager say what the record says: disabled, or usable. */

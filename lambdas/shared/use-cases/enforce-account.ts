@@ -2,15 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DecisionStore } from '../adapters/decision-store';
-import type { EnforcementTarget, Enforcer } from '../adapters/enforcement';
+import type { Enforcer } from '../adapters/enforcement';
 import type { SlackClient } from '../adapters/slack-client';
-import { parseCredentialId } from '../domain/credential';
 import { planDeadline, planEnforcement } from '../domain/deadlines';
 import type { CredentialState, DisableReceipt } from '../domain/decision';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
 import { planDisable, planDrift, planInUseAtDeadline, planRequestStep } from '../domain/reauthorization';
 import { escalationMessage } from '../slack/messages';
-import { CLAIM_LEASE_MS, changeUnderClaim, convergeToRecord } from './claimed-change';
+import { CLAIM_LEASE_MS, changeUnderClaim, convergeToRecord, targetOf } from './claimed-change';
 import {
   escalateToFallback,
   type NotifyContext,
@@ -304,10 +303,6 @@ type DeadlineAct =
   | { kind: 'gone' }
   | { kind: 'used'; lastUsedAt: Date }
   | { kind: 'disabled'; receipt: DisableReceipt };
-
-function targetOf(state: CredentialState): EnforcementTarget {
-  return { kind: state.kind, id: parseCredentialId(state.credentialId).id, principal: state.principal };
-}
 
 /**
  * Claims a crashed job left behind (expired): takes each over and makes IAM say what the record says,

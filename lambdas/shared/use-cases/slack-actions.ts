@@ -3,12 +3,11 @@ import type { ActionJob } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
 import type { Enforcer } from '../adapters/enforcement';
 import type { SlackClient } from '../adapters/slack-client';
-import { parseCredentialId } from '../domain/credential';
 import type { CredentialState } from '../domain/decision';
 import type { PolicyConfig } from '../domain/policy';
 import { checkAnswer, planDisable, planRestore, planRotation } from '../domain/reauthorization';
 import { approvalRequestMessage } from '../slack/messages';
-import { type ClaimedOutcome, changeUnderClaim } from './claimed-change';
+import { type ClaimedOutcome, changeUnderClaim, convergeToRecord, targetOf } from './claimed-change';
 import { notifyNewRequests, outcomeMessage, requestItemOf, requestMessageOf } from './notify-owners';
 import { answerContext, tell } from './slack-interactions';
 
@@ -45,6 +44,11 @@ export async function runActionJob(
   if (job.action === 'request-approval') return { summary: await requestApproval(deps, job.credentialId) };
   const context = answerContext(deps, job.slackUserId);
   const state = await deps.store.getState(job.credentialId);
+  if (state?.claim?.holder === holder) {
+    // This job's earlier delivery stopped mid-change: first make IAM say what the record says.
+    await convergeToRecord(deps.enforcer, targetOf(state), state);
+    await deps.store.release(job.credentialId, holder);
+  }
   const refusal = checkAnswer(state, job.action, job.requestSeq, context);
   if (refusal || !state) {
     await tell(deps.slack, job.responseUrl, refusal?.reply ?? 'Nothing to do.');
@@ -54,7 +58,7 @@ export async function runActionJob(
     !checkAnswer(current, job.action, job.requestSeq, context);
   const claim = {
     credentialId: job.credentialId,
-    target: { kind: state.kind, id: parseCredentialId(state.credentialId).id, principal: state.principal },
+    target: targetOf(state),
     holder,
     now: context.now,
     isDue: stillOpen,

@@ -1,10 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { ActionJob, ActionQueue } from '../adapters/action-queue';
+import type { ActionQueue } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
-import type { Enforcer } from '../adapters/enforcement';
 import type { SlackClient } from '../adapters/slack-client';
-import { parseCredentialId } from '../domain/credential';
-import type { CredentialState, Decision } from '../domain/decision';
+import type { CredentialState } from '../domain/decision';
 import type { PolicyConfig } from '../domain/policy';
 import {
   type AnswerContext,
@@ -12,16 +10,12 @@ import {
   maxReauthorizeDays,
   type OwnerAction,
   planApproval,
-  planDisable,
   planRefusal,
-  planRestore,
-  planRotation,
   planStillNeeded,
   type Refusal,
 } from '../domain/reauthorization';
-import { approvalRequestMessage, parseStillNeededSubmission, stillNeededModal } from '../slack/messages';
+import { parseStillNeededSubmission, stillNeededModal } from '../slack/messages';
 import { type ReauthActionId, type SlackRequest, SlackRequestError } from '../slack/request';
-import { notifyNewRequests, outcomeMessage, requestItemOf, requestMessageOf } from './notify-owners';
 
 export interface InteractionDependencies {
   store: DecisionStore;
