@@ -3,7 +3,7 @@ import { createDecisionStore } from '../../lambdas/shared/adapters/decision-stor
 import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
 import type { CredentialState } from '../../lambdas/shared/domain/decision';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
-import { notifyNewRequests } from '../../lambdas/shared/use-cases/notify-owners';
+import { escalateToFallback, notifyNewRequests } from '../../lambdas/shared/use-cases/notify-owners';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 import { useEmulator } from '../support/emulator';
@@ -110,5 +110,38 @@ describe('notifyNewRequests', () => {
     const told = await store.getState(states[1]?.credentialId ?? '');
     expect(told?.notifiedAt).toBe(NOW.toISOString());
     expect(told?.message).toBeUndefined();
+  });
+
+  it('two runs that read the same untold requests at once send the owner one message and record one notify each', async () => {
+    const slack = createSlackClient({ botToken: 'xoxb-notify', apiBaseUrl: fake.apiBaseUrl });
+    const states = [await flagged('UHEIDI'), await flagged('UHEIDI'), await flagged('UHEIDI')];
+    const posted = () => fake.calls('chat.postMessage').filter((c) => c.body.channel === 'UHEIDI');
+
+    const reports = await Promise.all([
+      notifyNewRequests({ store, slack }, states, context),
+      notifyNewRequests({ store, slack }, states, context),
+    ]);
+
+    expect(posted()).toHaveLength(1);
+    expect(reports.reduce((n, r) => n + r.recorded, 0)).toBe(3);
+    for (const state of states) expect(await actions(state)).toEqual(['flag', 'notify']);
+  });
+
+  it('two runs past the deadline at once escalate each request once, in one message to the fallback owner', async () => {
+    const slack = createSlackClient({ botToken: 'xoxb-notify', apiBaseUrl: fake.apiBaseUrl });
+    const flaggedStates = [await flagged('UIVAN'), await flagged('UIVAN')];
+    await notifyNewRequests({ store, slack }, flaggedStates, context);
+    const told = await Promise.all(flaggedStates.map((s) => store.getState(s.credentialId)));
+    const late = { ...context, now: new Date('2026-12-08T09:00:00Z'), job: 'enforce' };
+    const security = () => fake.calls('chat.postMessage').filter((c) => c.body.channel === '#security');
+    const before = security().length;
+
+    await Promise.all([
+      escalateToFallback({ store, slack }, told as CredentialState[], 'deadline-passed', 'no answer', late),
+      escalateToFallback({ store, slack }, told as CredentialState[], 'deadline-passed', 'no answer', late),
+    ]);
+
+    expect(security().length - before).toBe(1);
+    for (const state of flaggedStates) expect(await actions(state)).toEqual(['flag', 'notify', 'escalate']);
   });
 });
