@@ -43,9 +43,13 @@ Usage:
       Checks every hash chain in a DynamoDB export of the decision table (DYNAMODB_JSON, gzipped):
       exit 0 when all are intact, 1 naming each altered, missing or misplaced decision, and 1 when
       there is nothing to check (no export at that path, or one that holds no items).
-  reauth report --export <s3://bucket/prefix | dir> [--out reauth-report] [--json]
-      Writes decisions.csv (one row per decision) and report.html (charts, approvals, the chain
-      verdict) from an export; exit 1 when a chain is broken.
+  reauth report --export <s3://bucket/prefix | dir> [--out reauth-report] [--as-of ISO] [--pdf] [--json]
+      Writes decisions.csv (one row per decision) and report.html (summary, every decision kind,
+      controls, charts, the chain verdict) from an export; exit 1 when a chain is broken, or when
+      --pdf could not print (no Chromium: it says how to get one).
+      Everything is judged as of the export's own time (its manifest), or --as-of; the same export
+      gives the same bytes on every run. --pdf also prints report.pdf with headless Chromium
+      ($CHROMIUM, else /usr/bin/chromium; \`npm run browser:install\` installs it).
 
 The table is --table, else $REAUTH_TABLE; against the local emulator it defaults to
 "reauth-decisions" and is created when missing.`;
@@ -107,6 +111,8 @@ function parse(args: string[], allowPositionals: boolean) {
         bus: { type: 'string', default: 'reauth' },
         export: { type: 'string' },
         out: { type: 'string', default: 'reauth-report' },
+        'as-of': { type: 'string' },
+        pdf: { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -386,20 +392,43 @@ async function verifyCommand(args: string[]): Promise<number> {
 async function reportCommand(args: string[]): Promise<number> {
   const { values } = parse(args, false);
   const { source, s3 } = exportSource(values.export);
-  const result = await writeEvidenceReport(source, values.out, { s3 });
+  const asOf = values['as-of'] === undefined ? undefined : parseAsOf(values['as-of']);
+  const result = await writeEvidenceReport(source, values.out, { s3, asOf, pdf: values.pdf });
   if (values.json) {
     console.log(
       JSON.stringify(
-        { ...verifyJson(result), csv: result.csvPath, html: result.htmlPath, rows: result.rows },
+        {
+          ...verifyJson(result),
+          asOf: result.asOf,
+          csv: result.csvPath,
+          html: result.htmlPath,
+          ...(values.pdf && { pdf: result.pdfPath ?? null }),
+          rows: result.rows,
+        },
         null,
         2,
       ),
     );
   } else {
     console.log(formatVerify(result));
-    console.log(`\nWrote ${result.csvPath} (${result.rows} decisions) and ${result.htmlPath}.`);
+    console.log(
+      `\nJudged as of ${result.asOf}. Wrote ${result.csvPath} (${result.rows} decisions), ${result.htmlPath}` +
+        (result.pdfPath ? ` and ${result.pdfPath}.` : '.'),
+    );
   }
-  return result.verdict.issues.length === 0 ? 0 : 1;
+  // Asked for a PDF and got none: the CSV and HTML are written, but the run did not do what was asked.
+  if (result.pdfUnavailable) console.error(`reauth: --pdf: ${result.pdfUnavailable}`);
+  return result.verdict.issues.length === 0 && !result.pdfUnavailable ? 0 : 1;
+}
+
+/** `--as-of`: an ISO 8601 date or date-time; a bare date means its start, UTC. */
+function parseAsOf(text: string): Date {
+  const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+  const at = new Date(text);
+  if (!iso.test(text) || Number.isNaN(at.getTime())) {
+    throw new UsageError(`--as-of "${text}" is not an ISO 8601 time (2026-10-01 or 2026-10-01T12:00:00Z)`);
+  }
+  return at;
 }
 
 function verifyJson(result: VerifyResult) {

@@ -97,7 +97,7 @@ describe('the evidence report', () => {
     const out = join(root, 'out');
 
     const result = await writeEvidenceReport({ kind: 'dir', path: root }, out, {
-      now: new Date('2026-11-20T00:00:00.000Z'),
+      asOf: new Date('2026-11-20T00:00:00.000Z'),
     });
 
     expect(result).toMatchObject({ rows: 3, verdict: { issues: [] } });

@@ -14,13 +14,16 @@ import { CSV_COLUMNS, csvLine, decisionCsvLine } from './decisions-csv';
 import {
   describeSource,
   type ExportFile,
+  type ExportManifest,
   ExportNotFoundError,
   type ExportSource,
   itemKind,
   listExportFiles,
+  listExportManifests,
   type ReadExportOptions,
   readExportFiles,
 } from './export-reader';
+import { chromiumInstalled, chromiumMissingHint, chromiumPath, printPdf } from './print-pdf';
 import { type Approval, type DayCounts, renderReportHtml } from './report-html';
 
 const DAY_MS = 86_400_000;
@@ -55,8 +58,10 @@ function refuseEmpty(source: ExportSource, verdict: ChainVerdict, items: number)
 }
 
 export interface ReportOptions extends ReadExportOptions {
-  /** When overdue is judged. @default now */
-  now?: Date;
+  /** When overdue and state are judged. @default the export's own time */
+  asOf?: Date;
+  /** Also print report.html to report.pdf with headless Chromium. @default false */
+  pdf?: boolean;
   /** Approvals listed in the HTML (the latest). @default 500 */
   approvalsLimit?: number;
   /** Chain problems listed in the HTML. @default 200 */
@@ -66,6 +71,12 @@ export interface ReportOptions extends ReadExportOptions {
 export interface ReportResult extends VerifyResult {
   csvPath: string;
   htmlPath: string;
+  /** Written when `pdf` was asked for and Chromium is installed. */
+  pdfPath?: string;
+  /** Why no PDF was written although `pdf` was asked for, and how to get one. */
+  pdfUnavailable?: string;
+  /** The time everything was judged at (ISO). */
+  asOf: string;
   rows: number;
 }
 
@@ -80,11 +91,13 @@ export async function writeEvidenceReport(
   outDir: string,
   options: ReportOptions = {},
 ): Promise<ReportResult> {
-  const now = options.now ?? new Date();
   const approvalsLimit = options.approvalsLimit ?? 500;
   const files = await listExportFiles(source, options);
+  const manifests = await listExportManifests(source, options);
   const approvals = new ApprovalList(approvalsLimit);
+  let latestDecision = '';
   const { verdict, items, checker } = await checkFiles(files, (item) => {
+    if (typeof item.at === 'string' && item.at > latestDecision) latestDecision = item.at;
     const action = String(item.action);
     const evidence = (item.evidence ?? {}) as Record<string, unknown>;
     if ((action === 'reauthorize' || action === 'exempt') && evidence.approver) {
@@ -98,6 +111,7 @@ export async function writeEvidenceReport(
     }
   });
   refuseEmpty(source, verdict, items);
+  const now = options.asOf ?? exportTime(manifests, latestDecision);
 
   const overdueByOwner = new Map<string, number>();
   for (const state of checker.stateSummaries().values()) {
@@ -130,7 +144,38 @@ export async function writeEvidenceReport(
       approvalsTotal: approvals.total,
     }),
   );
-  return { source: describeSource(source), files: files.length, items, verdict, csvPath, htmlPath, rows };
+  const pdf = options.pdf ? await writePdf(htmlPath, join(outDir, 'report.pdf')) : {};
+  return {
+    source: describeSource(source),
+    files: files.length,
+    items,
+    verdict,
+    csvPath,
+    htmlPath,
+    ...pdf,
+    asOf: now.toISOString(),
+    rows,
+  };
+}
+
+/**
+ * The time the export is consistent to: the latest of its manifests' (a full export and the
+ * incrementals after it), else, with no manifest beside the data files, its latest decision.
+ */
+export function exportTime(manifests: readonly ExportManifest[], latestDecision: string): Date {
+  const times = manifests.flatMap((m) => (m.asOf ? [m.asOf] : [])).sort();
+  const at = times.at(-1) ?? latestDecision;
+  return at ? new Date(at) : new Date(0);
+}
+
+async function writePdf(
+  htmlPath: string,
+  pdfPath: string,
+): Promise<{ pdfPath?: string; pdfUnavailable?: string }> {
+  const chromium = chromiumPath();
+  if (!(await chromiumInstalled(chromium))) return { pdfUnavailable: chromiumMissingHint(chromium) };
+  await printPdf(htmlPath, pdfPath, chromium);
+  return { pdfPath };
 }
 
 async function checkFiles(

@@ -1,5 +1,5 @@
 import { createReadStream, type Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -151,6 +151,90 @@ export async function listExportFiles(
       return Body as Readable;
     },
   }));
+}
+
+/**
+ * One export's `manifest-summary.json`, as DynamoDB writes it: the time a full export is consistent
+ * to (`exportTime`), or the window an incremental one covers (`exportFromTime` to `exportToTime`).
+ */
+export interface ExportManifest {
+  /** The last part of `exportArn` (or the folder name when there is no ARN). */
+  exportId: string;
+  exportArn?: string;
+  type: 'FULL_EXPORT' | 'INCREMENTAL_EXPORT' | string;
+  /** What the export is consistent to: `exportTime`, or `exportToTime` for an incremental one (ISO). */
+  asOf?: string;
+  /** An incremental export's `exportFromTime` (ISO). */
+  from?: string;
+  itemCount?: number;
+  /** Where it was read. */
+  name: string;
+}
+
+/** The `manifest-summary.json` of every export under `source`, sorted by name; none is not an error. */
+export async function listExportManifests(
+  source: ExportSource,
+  options: ReadExportOptions = {},
+): Promise<ExportManifest[]> {
+  const found: { name: string; read: () => Promise<string> }[] = [];
+  if (source.kind === 'dir') {
+    const entries = await readdir(source.path, { recursive: true, withFileTypes: true });
+    for (const entry of entries) {
+      if (entry.isFile() && entry.name === 'manifest-summary.json') {
+        const path = join(entry.parentPath, entry.name);
+        found.push({ name: path, read: () => readFile(path, 'utf8') });
+      }
+    }
+  } else {
+    const { s3 } = options;
+    if (!s3) throw new Error('an s3:// export needs an S3 client');
+    for await (const page of paginateListObjectsV2(
+      { client: s3 },
+      { Bucket: source.bucket, Prefix: source.prefix },
+    )) {
+      for (const { Key } of page.Contents ?? []) {
+        if (!Key?.endsWith('/manifest-summary.json')) continue;
+        found.push({
+          name: `s3://${source.bucket}/${Key}`,
+          read: async () => {
+            const { Body } = await s3.send(new GetObjectCommand({ Bucket: source.bucket, Key }));
+            if (!Body) throw new Error(`s3://${source.bucket}/${Key}: empty GetObject body`);
+            return Body.transformToString();
+          },
+        });
+      }
+    }
+  }
+  found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const manifests: ExportManifest[] = [];
+  for (const { name, read } of found) {
+    let summary: Record<string, unknown>;
+    try {
+      summary = JSON.parse(await read()) as Record<string, unknown>;
+    } catch (error) {
+      throw new ExportFormatError(name, 0, `not JSON (${(error as Error).message})`, { cause: error });
+    }
+    const arn = typeof summary.exportArn === 'string' ? summary.exportArn : undefined;
+    const folder = name.split('/').at(-2) ?? name;
+    const type = typeof summary.exportType === 'string' ? summary.exportType : 'FULL_EXPORT';
+    manifests.push({
+      exportId: arn?.split('/').at(-1) ?? folder,
+      ...(arn && { exportArn: arn }),
+      type,
+      ...optionalTime('asOf', summary.exportToTime ?? summary.exportTime),
+      ...optionalTime('from', summary.exportFromTime),
+      ...(typeof summary.itemCount === 'number' && { itemCount: summary.itemCount }),
+      name,
+    });
+  }
+  return manifests;
+}
+
+/** DynamoDB writes these times as ISO strings; older SDK dumps hold epoch seconds. */
+function optionalTime<K extends string>(key: K, value: unknown): Partial<Record<K, string>> {
+  const at =
+    typeof value === 'number' ? new Date(value * 1000) : typeof value === 'string' ? new Date(value) : null;
+  return at && !Number.isNaN(at.getTime()) ? ({ [key]: at.toISOString() } as Record<K, string>) : {};
 }
 
 function isDataFile(path: string): boolean {
