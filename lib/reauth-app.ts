@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
+import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadPolicyFile } from '../lambdas/shared/policy-file';
 import { IamEventForwarderStack } from './iam-event-forwarder';
@@ -27,6 +28,13 @@ export interface BuildAppOptions {
    * @default `-c eventPublishers=111111111111,222222222222`, else none
    */
   readonly eventPublishers?: string;
+  /**
+   * Bundle the Lambdas with esbuild. `false` synthesizes the same template with placeholder assets
+   * (CDK's own `aws:cdk:bundling-stacks` context, as `cdk deploy --exclusively` uses for the stacks it
+   * skips), for tests about the template: seconds instead of a bundle per function per synth.
+   * @default true
+   */
+  readonly bundling?: boolean;
 }
 
 /** What {@link buildApp} built. */
@@ -48,7 +56,11 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
   const app = new App({
     outdir: options.outdir,
     // Defaults here rather than in cdk.json, so tests synthesize what `cdk synth` does.
-    context: { '@aws-cdk/aws-iam:minimizePolicies': true, '@aws-cdk/core:checkSecretUsage': true },
+    context: {
+      '@aws-cdk/aws-iam:minimizePolicies': true,
+      '@aws-cdk/core:checkSecretUsage': true,
+      ...(options.bundling === false && { [BUNDLING_STACKS]: [] }),
+    },
   });
   const configPath = resolve(
     options.configPath ??

@@ -36,7 +36,7 @@ function flatten(value: unknown): string {
 }
 
 beforeAll(() => {
-  const { app, stack } = buildApp({ outdir: join(outdir, 'cdk.out') });
+  const { app, stack } = buildApp({ bundling: false, outdir: join(outdir, 'cdk.out') });
   const assembly = app.synth(); // throws if cdk-nag has an unacknowledged finding
   template = Template.fromJSON(assembly.getStackArtifact(stack.artifactId).template);
   const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));

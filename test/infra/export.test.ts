@@ -32,7 +32,7 @@ beforeAll(() => {
       compliance: { exportRetentionDays: RETENTION_DAYS, fullExportEveryDays: 3 },
     }),
   );
-  built = buildApp({ configPath, outdir: join(outdir, 'cdk.out') });
+  built = buildApp({ bundling: false, configPath, outdir: join(outdir, 'cdk.out') });
   const assembly = built.app.synth(); // throws if cdk-nag has an unacknowledged finding
   template = Template.fromJSON(assembly.getStackArtifact(built.stack.artifactId).template);
   validationReport = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8'));

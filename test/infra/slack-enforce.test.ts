@@ -33,7 +33,7 @@ interface Synthesized {
 }
 
 function synthesize(configPath: string, outdir: string): Synthesized {
-  const built = buildApp({ configPath, outdir });
+  const built = buildApp({ bundling: false, configPath, outdir });
   const assembly = built.app.synth(); // throws if cdk-nag has an unacknowledged finding
   const template = Template.fromJSON(assembly.getStackArtifact(built.stack.artifactId).template);
   return {

@@ -64,7 +64,7 @@ interface Synthesized {
 }
 
 function synthesize(outdir: string, options: { configPath: string; homeRegion?: string }): Synthesized {
-  const built = buildApp({ ...options, outdir });
+  const built = buildApp({ bundling: false, ...options, outdir });
   const assembly = built.app.synth(); // throws if cdk-nag has an unacknowledged finding
   return {
     built,
@@ -418,7 +418,11 @@ describe('home region from the CDK context', () => {
   // No bundling: these only build the construct tree.
   const withContext = (homeRegion?: string) => {
     process.env.CDK_CONTEXT_JSON = JSON.stringify({ homeRegion, 'aws:cdk:bundling-stacks': [] });
-    return buildApp({ configPath: join(REPO_ROOT, 'reauth.config.json'), outdir: join(outdir, 'ctx') });
+    return buildApp({
+      bundling: false,
+      configPath: join(REPO_ROOT, 'reauth.config.json'),
+      outdir: join(outdir, 'ctx'),
+    });
   };
 
   it('takes -c homeRegion=<region>, adding the forwarder stack outside us-east-1', () => {
@@ -449,6 +453,7 @@ describe('home region from the CDK context', () => {
       'aws:cdk:bundling-stacks': [],
     });
     const { stack } = buildApp({
+      bundling: false,
       configPath: join(REPO_ROOT, 'reauth.config.json'),
       outdir: join(outdir, 'ctx'),
     });
@@ -489,7 +494,11 @@ describe('home region from the CDK context', () => {
     ).toEqual([]);
     process.env.CDK_CONTEXT_JSON = JSON.stringify({ eventPublishers: '1234', 'aws:cdk:bundling-stacks': [] });
     expect(() =>
-      buildApp({ configPath: join(REPO_ROOT, 'reauth.config.json'), outdir: join(outdir, 'ctx') }),
+      buildApp({
+        bundling: false,
+        configPath: join(REPO_ROOT, 'reauth.config.json'),
+        outdir: join(outdir, 'ctx'),
+      }),
     ).toThrow(/eventPublishers: "1234" is not an AWS account id/);
   });
 
