@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -55,10 +56,9 @@ const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 export function buildApp(options: BuildAppOptions = {}): BuiltApp {
   const app = new App({
     outdir: options.outdir,
-    // Defaults here rather than in cdk.json, so tests synthesize what `cdk synth` does.
+    // cdk.json's feature flags here too, so tests synthesize what `cdk synth` does.
     context: {
-      '@aws-cdk/aws-iam:minimizePolicies': true,
-      '@aws-cdk/core:checkSecretUsage': true,
+      ...projectContext(),
       ...(options.bundling === false && { [BUNDLING_STACKS]: [] }),
     },
   });
@@ -97,4 +97,12 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
   // The acknowledgements are also written into the template, as an audit trail of accepted findings.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { writeSuppressionsToCloudFormation: true }));
   return { app, stack, forwarder };
+}
+
+/** The `context` of the project's cdk.json: the feature flags `cdk init` wrote for this CDK version. */
+function projectContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
 }

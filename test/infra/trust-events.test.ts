@@ -471,9 +471,8 @@ describe('home region from the CDK context', () => {
         bus: { Ref: busId },
         Sid: `cdk-ReauthEventsFrom${account}`,
         Effect: 'Allow',
-        Principal: {
-          AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${account}:root`]] },
-        },
+        // The stack is bound to a region, so its partition is known (@aws-cdk/core:enablePartitionLiterals).
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
         Action: 'events:PutEvents',
         Resource: busArn,
         Condition: {
