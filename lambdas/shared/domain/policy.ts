@@ -58,7 +58,8 @@ const ExemptionSchema = z.strictObject({
 });
 export type Exemption = z.infer<typeof ExemptionSchema>;
 
-const DEFAULT_TIERS = {
+/** The built-in tiers. A configured tier of the same name changes only the fields it gives. */
+export const DEFAULT_TIERS = {
   standard: {
     idleDays: 90,
     maxAgeDays: 365,
@@ -69,14 +70,34 @@ const DEFAULT_TIERS = {
   critical: { idleDays: 30, maxAgeDays: 90, graceDays: 7, reauthorizeForDays: 30, newCredentialGraceDays: 7 },
 } satisfies Record<string, Tier>;
 
+/**
+ * `tiers` as written: a built-in tier's name takes any of its fields (the rest stay built-in); any
+ * other name is a new tier and gives every required field.
+ */
+const TiersInputSchema = z
+  .object({ standard: TierSchema.partial().optional(), critical: TierSchema.partial().optional() })
+  .catchall(TierSchema);
+
+/** The effective tiers: the built-in ones, each overlaid field by field with its configured fields, plus new ones. */
+function mergeTiers(configured: z.output<typeof TiersInputSchema>): Record<string, Tier> {
+  const tiers: Record<string, Tier> = { ...DEFAULT_TIERS };
+  for (const [name, tier] of Object.entries(configured)) {
+    if (tier) tiers[name] = { ...tiers[name], ...tier } as Tier;
+  }
+  return tiers;
+}
+
 /** reauth.config.json. Every field has a default, so `{}` is a working report-mode policy. */
 export const PolicyConfigSchema = z
   .strictObject({
+    /** The file's JSON Schema, for editors; not part of the policy (nor of its id). */
+    $schema: z.string().optional(),
     /** `report` records and notifies only; `enforce` also disables and rotates. */
     mode: z.enum(['report', 'enforce']).default('report'),
     /** Tag on the principal that picks its tier. */
     tierTagKey: z.string().min(1).default('reauth:tier'),
-    tiers: z.record(z.string().min(1), TierSchema).default(DEFAULT_TIERS),
+    /** Merged over {@link DEFAULT_TIERS}: see {@link mergeTiers}. */
+    tiers: TiersInputSchema.default({}).transform(mergeTiers),
     /** Tier for principals without the tier tag. */
     defaultTier: z.string().min(1).default('standard'),
     /** Tag keys that name the owner, first match wins (a Slack user id or an email). */
@@ -129,15 +150,33 @@ export const PolicyConfigSchema = z
       .default({ restoreWindowDays: 30, freshnessMaxAgeHours: 4 }),
   })
   .superRefine((config, ctx) => {
-    if (!(config.defaultTier in config.tiers)) {
+    // The built-in tiers are named too: when a configured tier is invalid, zod still runs this check
+    // on the unmerged input.
+    const names = [...new Set([...Object.keys(DEFAULT_TIERS), ...Object.keys(config.tiers)])];
+    if (!names.includes(config.defaultTier)) {
       ctx.addIssue({
         code: 'custom',
         path: ['defaultTier'],
-        message: `names no tier; tiers are: ${Object.keys(config.tiers).join(', ')}`,
+        message: `names no tier; tiers are: ${names.join(', ')}`,
       });
     }
   });
-export type PolicyConfig = z.infer<typeof PolicyConfigSchema>;
+export type PolicyConfig = Omit<z.output<typeof PolicyConfigSchema>, '$schema'>;
+
+/** The `$schema` URL of reauth.config.json, relative to the repository root. */
+export const POLICY_CONFIG_SCHEMA_FILE = 'schemas/reauth.config.schema.json';
+
+/**
+ * The JSON Schema of reauth.config.json as a person writes it (every field optional, defaults shown),
+ * generated from {@link PolicyConfigSchema}, so the two cannot drift (`npm run schemas` writes it).
+ */
+export function policyConfigJsonSchema(): Record<string, unknown> {
+  return {
+    $id: 'https://reauth.dev/schemas/reauth.config.schema.json',
+    title: 'reauth policy (reauth.config.json)',
+    ...z.toJSONSchema(PolicyConfigSchema, { io: 'input', unrepresentable: 'any' }),
+  };
+}
 
 export class PolicyConfigError extends Error {
   override readonly name = 'PolicyConfigError';
@@ -156,7 +195,8 @@ export function parsePolicyConfig(input: unknown, source = 'policy config'): Pol
     );
     throw new PolicyConfigError(`${source}: ${problems.join('; ')}`, { cause: result.error });
   }
-  return result.data;
+  const { $schema: _editorsOnly, ...policy } = result.data;
+  return policy;
 }
 
 /** `exemptions[0].match`, `tiers.standard.idleDays`: the path to a field as it reads in the JSON. */
