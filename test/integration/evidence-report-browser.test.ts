@@ -135,14 +135,16 @@ function step(history: History, action: DecisionAction, at: string): Transition 
   };
 }
 
+/** The report's time, given with --as-of: every request still pending by then is past its deadline. */
+const AS_OF = '2026-10-20T00:00:00Z';
+
 /**
  * The stacked bars' tooltips the seeded history should give, `<day> <status>: <credentials>`: each
- * credential in the status of its last decision by the end of each day, from the first day to today.
+ * credential in the status of its last decision by the end of each day, from the first day to --as-of.
  */
 function expectedStateBars(): string[] {
   const counts = new Map<string, number>();
-  const today = new Date().toISOString().slice(0, 10);
-  for (let day = '2026-10-05'; day <= today; day = nextDay(day)) {
+  for (let day = '2026-10-05'; day <= AS_OF.slice(0, 10); day = nextDay(day)) {
     for (const history of HISTORIES) {
       const done = history.steps.filter(([, at]) => at.slice(0, 10) <= day);
       const last = done.at(-1);
@@ -196,7 +198,7 @@ async function renderReport(): Promise<{ html: string; probe: ReportProbe }> {
   await exportTable(clients.dynamodb, TABLE, exportRoot);
   const out = join(workDir, 'report');
   const quiet = vi.spyOn(console, 'log').mockImplementation(() => {});
-  const code = await main(['report', '--export', exportRoot, '--out', out]).finally(() =>
+  const code = await main(['report', '--export', exportRoot, '--out', out, '--as-of', AS_OF]).finally(() =>
     quiet.mockRestore(),
   );
   if (code !== 0) throw new Error(`reauth report exited ${code}`);
@@ -224,7 +226,7 @@ describe('the evidence report opened in headless Chromium', () => {
   it('loads nothing from outside the file and runs no script of its own', async () => {
     const { html, probe } = await rendered;
 
-    expect(probe.title).toBe('reauth decision record report');
+    expect(probe.title).toBe('reauth decision record report, as of 2026-10-20 00:00 UTC');
     expect(html).not.toMatch(/<script/i);
     expect(probe.resources).toEqual([]);
     expect(probe.violations).toEqual([]);
@@ -297,4 +299,57 @@ describe('the evidence report opened in headless Chromium', () => {
     expect((rows[1]?.width ?? 0) / (rows[0]?.width ?? 1)).toBeCloseTo(0.5, 2);
     expect(overdue.labels.map((label) => label.text)).not.toContain('U01ALICE');
   });
+
+  it('gives each chart round ticks on gridlines, axis titles with their unit, and its data in a table after it', async () => {
+    const { probe } = await rendered;
+    const expected = {
+      'credentials-by-state': { title: 'credentials', rows: expectedStateDays() },
+      'time-to-reauthorize': { title: 'requests', rows: 9 },
+      'overdue-by-owner': { title: 'credentials past their deadline', rows: 2 },
+    };
+
+    for (const [name, { title, rows }] of Object.entries(expected)) {
+      const drawn = chart(probe, name);
+      const numbers = drawn.labels.map((label) => label.text).filter((text) => /^\d+$/.test(text));
+      const gridlines = drawn.marks.filter(
+        (mark) => mark.tag === 'line' && Math.max(mark.width, mark.height) > 30,
+      );
+      expect(numbers, `${name} ticks`).toContain('0');
+      expect(new Set(numbers).size, `${name} ticks`).toBeGreaterThanOrEqual(3);
+      expect(gridlines.length, `${name} gridlines`).toBeGreaterThanOrEqual(3);
+      expect(
+        drawn.labels.map((label) => label.text),
+        `${name} axis title`,
+      ).toContain(title);
+      expect(drawn.details?.rows.length, `${name} data table`).toBe(rows);
+    }
+    expect(chart(probe, 'overdue-by-owner').details?.rows).toEqual([
+      ['U03CAROL', '2'],
+      ['U02BOB', '1'],
+    ]);
+    expect(chart(probe, 'time-to-reauthorize').details?.rows).toContainEqual(['1', '2']);
+  });
+
+  it('tells the states apart by Okabe–Ito colours and by a pattern and a name in the legend', async () => {
+    const { probe } = await rendered;
+    const states = chart(probe, 'credentials-by-state');
+    const okabeIto = ['#E69F00', '#56B4E9', '#009E73', '#F0E442', '#0072B2', '#D55E00', '#CC79A7', '#000000'];
+
+    expect(states.fills).toHaveLength(6);
+    for (const fill of states.fills) expect(okabeIto).toContain(fill);
+    const legend = states.labels.map((label) => label.text);
+    for (const state of [
+      'active (solid)',
+      'pending (diagonal lines)',
+      'disabled (cross-hatch)',
+      'deleted (dots)',
+    ]) {
+      expect(legend).toContain(state);
+    }
+  });
 });
+
+/** Days from the first decision to --as-of, one row each in the chart's data table. */
+function expectedStateDays(): number {
+  return (Date.parse(AS_OF.slice(0, 10)) - Date.parse('2026-10-05')) / 86_400_000 + 1;
+}

@@ -88,7 +88,15 @@ describe('reauth verify and reauth report over an export of the emulator table',
     const out = join(exportRoot, '..', `${exportRoot.split('/').pop()}-report`);
     captureOutput();
 
-    const code = await main(['report', '--export', exportRoot, '--out', out]);
+    const code = await main([
+      'report',
+      '--export',
+      exportRoot,
+      '--out',
+      out,
+      '--as-of',
+      '2026-11-20T00:00:00Z',
+    ]);
 
     expect(code).toBe(0);
     const csv = (await readFile(join(out, 'decisions.csv'), 'utf8')).trim().split('\r\n');
@@ -98,9 +106,13 @@ describe('reauth verify and reauth report over an export of the emulator table',
     );
     const html = await readFile(join(out, 'report.html'), 'utf8');
     expect(html).toContain('Hash chains intact: all 2 chains, 4 decisions.');
-    expect(html).toContain('<td>slack:U042</td>');
-    // The secret's request is past its deadline (2026-11-08) at report time.
+    // Recorded before names were kept: the id, marked unresolved.
+    expect(html).toContain('<td>slack:U042 (unresolved: name not recorded with this decision)</td>');
+    // The secret's request is past its deadline (2026-11-08) as of 2026-11-20: charted and listed.
     expect(html).toMatch(/data-chart="overdue-by-owner".*U042.*<\/svg>/s);
+    expect(html).toMatch(
+      /<section id="overdue">.*<td>secret<\/td><td>svc-etl<\/td><td>123456789012<\/td><td>U042<\/td><td>2026-11-08 00:00 UTC<\/td><td>12<\/td>/s,
+    );
   });
 
   it('exits 1 naming the item whose reason was changed in the export', async () => {

@@ -33,8 +33,13 @@ export interface ProbedLabel extends Box {
 export interface ProbedChart {
   name: string;
   box: Box;
+  /** Drawn marks (not those inside `<defs>`, such as a pattern's tile). */
   marks: ProbedMark[];
   labels: ProbedLabel[];
+  /** The fill colours of the chart's patterns (one per state). */
+  fills: string[];
+  /** The `<details>` data table that follows the chart, if one does. */
+  details: { summary: string; head: string[]; rows: string[][] } | null;
 }
 
 /** What the page looked like to Chromium once it had loaded. */
@@ -67,10 +72,17 @@ const PROBE_SCRIPT = `(() => {
     const charts = [...document.querySelectorAll('svg[data-chart]')].map((svg) => ({
       name: svg.dataset.chart,
       box: box(svg),
-      marks: [...svg.querySelectorAll('rect, path, circle, ellipse, line, polygon, polyline')].map((el) => ({
+      marks: [...svg.querySelectorAll('rect, path, circle, ellipse, line, polygon, polyline')].filter((el) => !el.closest('defs')).map((el) => ({
         tag: el.localName, title: el.querySelector('title')?.textContent ?? null, painted: painted(el), ...box(el),
       })),
       labels: [...svg.querySelectorAll('text')].map((el) => ({ text: el.textContent, painted: painted(el), ...box(el) })),
+      fills: [...new Set([...svg.querySelectorAll('defs pattern > rect')].map((el) => el.getAttribute('fill')))],
+      details: (() => {
+        let el = svg.nextElementSibling;
+        while (el && el.localName !== 'details' && el.localName !== 'svg' && el.localName !== 'h3') el = el.nextElementSibling;
+        if (!el || el.localName !== 'details') return null;
+        return { summary: el.querySelector('summary')?.textContent ?? '', head: [...el.querySelectorAll('thead th')].map((th) => th.textContent), rows: [...el.querySelectorAll('tbody tr')].map((tr) => [...tr.children].map((td) => td.textContent)) };
+      })(),
     }));
     const out = document.createElement('script');
     out.type = 'application/json';

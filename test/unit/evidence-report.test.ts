@@ -103,10 +103,12 @@ describe('the evidence report', () => {
     expect(result).toMatchObject({ rows: 3, verdict: { issues: [] } });
     const csv = (await readFile(join(out, 'decisions.csv'), 'utf8')).split('\r\n');
     expect(csv[0]).toBe(
-      'credentialId,accountId,kind,principal,owner,seq,at,action,actor,reason,mode,policyId,approver,until,triggers,hash,chainOk',
+      'credentialId,accountId,kind,principal,owner,seq,at,action,actor,actorName,actorEmail,reason,mode,policyId,approver,until,triggers,controls,schemaVersion,prevHash,hash,chainOk',
     );
-    expect(csv[1]).toContain(',1,2026-11-01T09:00:00.000Z,flag,system:scan,unused for 120 days,report,');
-    expect(csv[1]).toMatch(/,idle;max-age,[0-9a-f]{64},true$/);
+    expect(csv[1]).toContain(',1,2026-11-01T09:00:00.000Z,flag,system:scan,,,unused for 120 days,report,');
+    expect(csv[1]).toMatch(
+      /,idle;max-age,AWS Security Hub IAM\.3;.*;NIST CSF 2\.0 PR\.AA-01,\d+,0{64},[0-9a-f]{64},true$/,
+    );
     expect(csv[3]).toContain(`,"<img src=x onerror=alert(1)>, ""quoted""",report,`);
     expect(csv[3]).toContain(',slack:U<b>,2027-02-02T10:00:00.000Z,');
     const html = await readFile(join(out, 'report.html'), 'utf8');

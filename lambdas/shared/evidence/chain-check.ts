@@ -37,6 +37,8 @@ export interface ChainLink {
   action: string;
   /** The status the decision left the credential in; undefined when it changed none. */
   status: CredentialStatus | undefined;
+  /** `evidence.deadlineAt` as epoch ms, where the decision set one (a flag's request deadline). */
+  deadline?: number;
   file: number;
   line: number;
 }
@@ -123,6 +125,7 @@ export class ChainChecker {
       // Interned: the same few strings for every decision, not one copy each.
       action: internAction(decision.action),
       status: statusAfter(decision),
+      ...deadlineOf(decision.evidence),
       file: this.fileNumber(file),
       line,
     });
@@ -325,6 +328,12 @@ function nextPresent(chain: Map<number, ChainLink>, after: number, top: number) 
     if (link) return { seq, link };
   }
   return undefined;
+}
+
+function deadlineOf(evidence: unknown): { deadline?: number } {
+  const at = (evidence as { deadlineAt?: unknown } | undefined)?.deadlineAt;
+  const ms = typeof at === 'string' ? Date.parse(at) : Number.NaN;
+  return Number.isNaN(ms) ? {} : { deadline: ms };
 }
 
 const ACTION_NAMES = new Map<string, string>(DECISION_ACTIONS.map((a) => [a, a]));

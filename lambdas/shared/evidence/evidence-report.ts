@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { Transform } from 'node:stream';
 import { CREDENTIAL_STATUSES, type CredentialStatus } from '../domain/decision';
 import {
   brokenKeys,
@@ -24,7 +26,8 @@ import {
   readExportFiles,
 } from './export-reader';
 import { chromiumInstalled, chromiumMissingHint, chromiumPath, printPdf } from './print-pdf';
-import { type Approval, type DayCounts, renderReportHtml } from './report-html';
+import { type DayCounts, renderReportHtml, renderTableRow } from './report-html';
+import { DecisionCollector, SECTIONS } from './report-model';
 
 const DAY_MS = 86_400_000;
 
@@ -62,8 +65,6 @@ export interface ReportOptions extends ReadExportOptions {
   asOf?: Date;
   /** Also print report.html to report.pdf with headless Chromium. @default false */
   pdf?: boolean;
-  /** Approvals listed in the HTML (the latest). @default 500 */
-  approvalsLimit?: number;
   /** Chain problems listed in the HTML. @default 200 */
   issueLimit?: number;
 }
@@ -81,69 +82,72 @@ export interface ReportResult extends VerifyResult {
 }
 
 /**
- * Writes `decisions.csv` and `report.html` into `outDir`. Two streaming passes over the export: the
- * first checks the chains and counts (per day, per owner, a capped list of approvals), the second
- * writes the CSV rows with their chain verdict. Memory grows with the number of decisions (two hashes
- * each), not with their size.
+ * Writes `decisions.csv` and `report.html` into `outDir` (and `report.pdf` when asked). Two streaming
+ * passes over the export: the first checks the chains, hashes each file and gathers the counts and the
+ * rows of the page's tables; the second writes the CSV rows with their chain verdict. Memory grows with
+ * the number of decisions (two hashes each) and of tabled ones (their cells), not with their size.
+ *
+ * Reproducible: everything is judged as of the export's own time (the latest `exportTime` or
+ * `exportToTime` of its manifests; with no manifest, its latest decision) unless `asOf` says
+ * otherwise, and nothing on the page depends on when or where it was made.
  */
 export async function writeEvidenceReport(
   source: ExportSource,
   outDir: string,
   options: ReportOptions = {},
 ): Promise<ReportResult> {
-  const approvalsLimit = options.approvalsLimit ?? 500;
-  const files = await listExportFiles(source, options);
+  const listed = await listExportFiles(source, options);
   const manifests = await listExportManifests(source, options);
-  const approvals = new ApprovalList(approvalsLimit);
-  let latestDecision = '';
-  const { verdict, items, checker } = await checkFiles(files, (item) => {
-    if (typeof item.at === 'string' && item.at > latestDecision) latestDecision = item.at;
-    const action = String(item.action);
-    const evidence = (item.evidence ?? {}) as Record<string, unknown>;
-    if ((action === 'reauthorize' || action === 'exempt') && evidence.approver) {
-      approvals.add({
-        at: String(item.at),
-        approver: String(evidence.approver),
-        credentialId: String(item.credentialId),
-        reason: String(item.reason ?? ''),
-        until: String(evidence.until ?? ''),
-      });
-    }
-  });
+  const fromManifests = exportTime(manifests);
+  const known = options.asOf ?? fromManifests;
+  const hashes = new Map<string, { sha256: string; bytes: number }>();
+  const files = listed.map((file) => hashing(file, (digest) => hashes.set(file.name, digest)));
+  const collector = new DecisionCollector(known?.getTime(), renderTableRow);
+  const { verdict, items, checker } = await checkFiles(files, (item) => collector.add(item));
   refuseEmpty(source, verdict, items);
-  const now = options.asOf ?? exportTime(manifests, latestDecision);
+  const latest = collector.latestDecision();
+  const asOf = known ?? (latest ? new Date(latest) : new Date(0));
+  const asOfFrom = options.asOf
+    ? 'set with --as-of'
+    : fromManifests
+      ? "the export's own time, from its manifest"
+      : 'the latest decision: no manifest gives the export time';
 
-  const overdueByOwner = new Map<string, number>();
-  for (const state of checker.stateSummaries().values()) {
-    if (state.status === 'pending' && state.deadlineAt && Date.parse(state.deadlineAt) < now.getTime()) {
-      overdueByOwner.set(state.owner, (overdueByOwner.get(state.owner) ?? 0) + 1);
-    }
-  }
-  const byDaysToReauthorize = timeToReauthorize(checker);
-  const credentialsByDay = credentialsByStateOverTime(checker, now);
+  const model = collector.finish(checker, asOf);
+  const credentialsByDay = credentialsByStateOverTime(checker, asOf);
+  const byDaysToReauthorize = timeToReauthorize(checker, asOf);
   // The chains are not needed past this point: the CSV pass runs without them.
   checker.release();
   await mkdir(outDir, { recursive: true });
-  const csvPath = join(outDir, 'decisions.csv');
-  const rows = await writeCsv(files, csvPath, brokenKeys(verdict.issues));
   const htmlPath = join(outDir, 'report.html');
-  await writeFile(
+  const shown = (name: string) =>
+    source.kind === 'dir' ? relative(source.path, name).split(sep).join('/') : name;
+  await writeChunks(
     htmlPath,
     renderReportHtml({
       source: describeSource(source),
-      generatedAt: now.toISOString(),
+      asOf: asOf.toISOString(),
+      asOfFrom,
+      toolVersion: await toolVersion(),
+      exports: manifests,
+      inputs: [
+        ...manifests.map((m) => ({ name: shown(m.name), sha256: m.sha256, bytes: m.bytes })),
+        ...listed.map((f) => ({ name: shown(f.name), ...(hashes.get(f.name) ?? { sha256: '', bytes: 0 }) })),
+      ],
       files: files.length,
       credentials: verdict.credentials,
       decisions: verdict.decisions,
       issues: verdict.issues,
       issueLimit: options.issueLimit ?? 200,
+      model,
       credentialsByDay,
       timeToReauthorize: byDaysToReauthorize,
-      overdueByOwner,
-      approvals: approvals.latest(),
-      approvalsTotal: approvals.total,
     }),
   );
+  // The page's rows are written: let them go before the CSV pass.
+  for (const section of SECTIONS) model.tables[section] = [];
+  const csvPath = join(outDir, 'decisions.csv');
+  const rows = await writeCsv(listed, csvPath, brokenKeys(verdict.issues));
   const pdf = options.pdf ? await writePdf(htmlPath, join(outDir, 'report.pdf')) : {};
   return {
     source: describeSource(source),
@@ -153,19 +157,69 @@ export async function writeEvidenceReport(
     csvPath,
     htmlPath,
     ...pdf,
-    asOf: now.toISOString(),
+    asOf: asOf.toISOString(),
     rows,
   };
 }
 
 /**
  * The time the export is consistent to: the latest of its manifests' (a full export and the
- * incrementals after it), else, with no manifest beside the data files, its latest decision.
+ * incrementals after it); undefined with no manifest beside the data files.
  */
-export function exportTime(manifests: readonly ExportManifest[], latestDecision: string): Date {
-  const times = manifests.flatMap((m) => (m.asOf ? [m.asOf] : [])).sort();
-  const at = times.at(-1) ?? latestDecision;
-  return at ? new Date(at) : new Date(0);
+export function exportTime(manifests: readonly ExportManifest[]): Date | undefined {
+  const at = manifests
+    .flatMap((m) => (m.asOf ? [m.asOf] : []))
+    .sort()
+    .at(-1);
+  return at ? new Date(at) : undefined;
+}
+
+/** The file as read, hashed on the way: SHA-256 and size once it has been read to its end. */
+function hashing(file: ExportFile, done: (digest: { sha256: string; bytes: number }) => void): ExportFile {
+  return {
+    name: file.name,
+    async open() {
+      const raw = await file.open();
+      const hash = createHash('sha256');
+      let bytes = 0;
+      const tap = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          callback(null, chunk);
+        },
+        flush(callback) {
+          done({ sha256: hash.digest('hex'), bytes });
+          callback();
+        },
+      });
+      raw.on('error', (error) => tap.destroy(error));
+      tap.on('close', () => raw.destroy());
+      return raw.pipe(tap);
+    },
+  };
+}
+
+async function writeChunks(path: string, chunks: Iterable<string>): Promise<void> {
+  const out = createWriteStream(path);
+  try {
+    for (const chunk of chunks) {
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+  } finally {
+    out.end();
+    await once(out, 'close');
+  }
+}
+
+/** reauth's version, from its package.json, for the report's header. */
+async function toolVersion(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8'));
+    return String(pkg.version ?? 'unknown');
+  } catch {
+    return 'unknown';
+  }
 }
 
 async function writePdf(
@@ -223,23 +277,23 @@ async function writeCsv(
 }
 
 /**
- * Credentials in each status at the end of each day, every day from the first decision's to `now`'s
+ * Credentials in each status at the end of each day, every day from the first decision's to `asOf`'s
  * (the last `maxDays` of them), rebuilt from each chain: a decision moves its credential to the status
- * it leaves it in; `refuse` and `observe` move nothing (a first `observe` finds it active). One pass
- * over the chains, memory by days × statuses.
+ * it leaves it in; `refuse` and `observe` move nothing (a first `observe` finds it active). Decisions
+ * after `asOf` are left out. One pass over the chains, memory by days × statuses.
  */
-export function credentialsByStateOverTime(checker: Checker, now: Date, maxDays = 366): DayCounts[] {
+export function credentialsByStateOverTime(checker: Checker, asOf: Date, maxDays = 366): DayCounts[] {
   const moves = new Map<number, Map<CredentialStatus, number>>();
   let first = Number.POSITIVE_INFINITY;
-  let last = Math.floor(now.getTime() / DAY_MS);
+  const last = Math.floor(asOf.getTime() / DAY_MS);
   for (const [, chain] of checker.chains()) {
     let current: CredentialStatus | undefined;
     for (const link of chain) {
+      if (link.at > asOf.getTime()) break;
       const next = link.status ?? current ?? 'active';
       if (next === current || Number.isNaN(link.at)) continue;
       const day = Math.floor(link.at / DAY_MS);
       first = Math.min(first, day);
-      last = Math.max(last, day);
       let move = moves.get(day);
       if (!move) {
         move = new Map();
@@ -266,7 +320,10 @@ export function credentialsByStateOverTime(checker: Checker, now: Date, maxDays 
 }
 
 /** Days from each flag to the reauthorize that answered it, bucketed. */
-export function timeToReauthorize(checker: Checker): { label: string; count: number }[] {
+export function timeToReauthorize(
+  checker: Checker,
+  asOf = new Date(8.64e15),
+): { label: string; count: number }[] {
   const buckets = [
     { label: '<1', max: 1, count: 0 },
     { label: '1', max: 2, count: 0 },
@@ -281,6 +338,7 @@ export function timeToReauthorize(checker: Checker): { label: string; count: num
   for (const [, chain] of checker.chains()) {
     let flaggedAt: number | undefined;
     for (const link of chain) {
+      if (link.at > asOf.getTime()) break;
       if (link.action === 'flag') flaggedAt ??= link.at;
       else if (link.action === 'reauthorize' && flaggedAt !== undefined) {
         const days = (link.at - flaggedAt) / DAY_MS;
@@ -291,24 +349,4 @@ export function timeToReauthorize(checker: Checker): { label: string; count: num
     }
   }
   return buckets.map(({ label, count }) => ({ label, count }));
-}
-
-/** The latest `limit` approvals, by time, in bounded memory. */
-class ApprovalList {
-  private items: Approval[] = [];
-  total = 0;
-  constructor(private readonly limit: number) {}
-  add(approval: Approval): void {
-    this.total += 1;
-    this.items.push(approval);
-    if (this.items.length >= this.limit * 2) this.trim();
-  }
-  latest(): Approval[] {
-    this.trim();
-    return this.items;
-  }
-  private trim(): void {
-    this.items.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
-    this.items.length = Math.min(this.items.length, this.limit);
-  }
 }

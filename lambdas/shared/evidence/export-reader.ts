@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream, type Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -169,6 +170,9 @@ export interface ExportManifest {
   itemCount?: number;
   /** Where it was read. */
   name: string;
+  /** The manifest's SHA-256 (hex) and size, to tie a report to the object in the evidence bucket. */
+  sha256: string;
+  bytes: number;
 }
 
 /** The `manifest-summary.json` of every export under `source`, sorted by name; none is not an error. */
@@ -209,8 +213,9 @@ export async function listExportManifests(
   const manifests: ExportManifest[] = [];
   for (const { name, read } of found) {
     let summary: Record<string, unknown>;
+    const text = await read();
     try {
-      summary = JSON.parse(await read()) as Record<string, unknown>;
+      summary = JSON.parse(text) as Record<string, unknown>;
     } catch (error) {
       throw new ExportFormatError(name, 0, `not JSON (${(error as Error).message})`, { cause: error });
     }
@@ -225,6 +230,8 @@ export async function listExportManifests(
       ...optionalTime('from', summary.exportFromTime),
       ...(typeof summary.itemCount === 'number' && { itemCount: summary.itemCount }),
       name,
+      sha256: createHash('sha256').update(text).digest('hex'),
+      bytes: Buffer.byteLength(text),
     });
   }
   return manifests;

@@ -21,7 +21,15 @@ export interface ExportWriter {
 
 export function createExportWriter(
   root: string,
-  options: { exportId?: string; incremental?: boolean; tableArn?: string } = {},
+  options: {
+    exportId?: string;
+    incremental?: boolean;
+    tableArn?: string;
+    /** The time the export is consistent to (ISO), as DynamoDB writes it. @default now */
+    exportTime?: string;
+    /** An incremental export's start (ISO). @default a day before `exportTime` */
+    exportFromTime?: string;
+  } = {},
 ): ExportWriter {
   const exportId = options.exportId ?? `${Date.now()}-${randomUUID().slice(0, 8)}`;
   const exportDir = join(root, 'AWSDynamoDB', exportId);
@@ -47,6 +55,14 @@ export function createExportWriter(
     },
     async close() {
       await mkdir(exportDir, { recursive: true });
+      const exportTime = options.exportTime ?? new Date().toISOString();
+      const window = options.incremental
+        ? {
+            exportFromTime:
+              options.exportFromTime ?? new Date(Date.parse(exportTime) - 86_400_000).toISOString(),
+            exportToTime: exportTime,
+          }
+        : {};
       await writeFile(
         join(exportDir, 'manifest-files.json'),
         manifest.map((entry) => `${JSON.stringify(entry)}\n`).join(''),
@@ -57,6 +73,8 @@ export function createExportWriter(
           version: '2020-06-30',
           exportArn: `${options.tableArn ?? 'arn:aws:dynamodb:us-east-1:000000000000:table/reauth-decisions'}/export/${exportId}`,
           exportType: options.incremental ? 'INCREMENTAL_EXPORT' : 'FULL_EXPORT',
+          exportTime,
+          ...window,
           outputFormat: 'DYNAMODB_JSON',
           itemCount: manifest.reduce((n, entry) => n + entry.itemCount, 0),
           manifestFilesS3Key: `AWSDynamoDB/${exportId}/manifest-files.json`,

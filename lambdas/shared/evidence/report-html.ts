@@ -1,204 +1,398 @@
-import { CREDENTIAL_STATUSES, type CredentialStatus } from '../domain/decision';
 import type { ChainIssue } from './chain-check';
+import {
+  credentialsByStateChart,
+  type DayCounts,
+  escapeHtml,
+  overdueByOwnerChart,
+  timeToReauthorizeChart,
+} from './report-charts';
+import { CONTROL_DESCRIPTIONS } from './report-controls';
+import {
+  type DecisionModel,
+  EXPIRING_DAYS,
+  type OverdueRow,
+  type Person,
+  type Row,
+  type Section,
+} from './report-model';
 
-/** The report page: self-contained HTML (no scripts, fonts or links out), inline SVG charts, all text escaped. */
+export { type DayCounts, escapeHtml } from './report-charts';
 
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '')
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
+/**
+ * The report page: self-contained HTML (no scripts, fonts or links out), inline SVG charts, all text
+ * escaped. Nothing on it depends on when or where it was generated: the same export (and `--as-of`)
+ * gives the same bytes, so a report can be regenerated and compared with one kept as evidence.
+ */
+
+/** An input file of the report, with its SHA-256 (to tie the report to the locked objects). */
+export interface InputFile {
+  name: string;
+  bytes: number;
+  sha256: string;
 }
 
-export interface Approval {
-  at: string;
-  approver: string;
-  credentialId: string;
-  reason: string;
-  until: string;
+export interface ExportSeen {
+  exportId: string;
+  type: string;
+  asOf?: string;
+  from?: string;
+  itemCount?: number;
 }
 
 export interface ReportModel {
   source: string;
-  generatedAt: string;
+  /** ISO: everything is judged as of this time. */
+  asOf: string;
+  /** Where `asOf` came from, in words. */
+  asOfFrom: string;
+  toolVersion: string;
+  exports: readonly ExportSeen[];
+  inputs: readonly InputFile[];
   files: number;
   credentials: number;
   decisions: number;
   issues: readonly ChainIssue[];
   /** Issues shown; the rest are counted. */
   issueLimit: number;
+  model: DecisionModel;
   /** Credentials in each status at the end of each day, every day, oldest first. */
   credentialsByDay: readonly DayCounts[];
   /** Days from flag to reauthorize, per answered request: bucket label → requests. */
   timeToReauthorize: readonly { label: string; count: number }[];
-  /** owner → pending credentials past their deadline. */
-  overdueByOwner: ReadonlyMap<string, number>;
-  approvals: readonly Approval[];
-  approvalsTotal: number;
 }
 
-/** One day of the credentials-by-state chart. */
-export interface DayCounts {
-  /** YYYY-MM-DD */
-  day: string;
-  counts: Readonly<Record<CredentialStatus, number>>;
+/** `YYYY-MM-DD HH:MM UTC`; empty stays empty, anything that is not a time is shown as recorded. */
+export function formatTime(iso: string | undefined): string {
+  if (!iso) return '';
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  const text = new Date(ms).toISOString();
+  return `${text.slice(0, 10)} ${text.slice(11, 16)} UTC`;
 }
 
-const PALETTE: Record<CredentialStatus, string> = {
-  active: '#16a34a',
-  pending: '#d97706',
-  disabled: '#dc2626',
-  deleted: '#7f1d1d',
-  exempt: '#7c3aed',
-  protected: '#64748b',
+/**
+ * A person as an auditor can read them: `Name <email> (slack:U…)` when the decision recorded them
+ * (schema 2 on), else the id, marked unresolved: a name looked up today could be someone else's.
+ */
+export function formatPerson(person: Person | string): string {
+  if (typeof person === 'string') return person;
+  if (!person.id) return '';
+  if (person.name || person.email) {
+    const email = person.email ? ` <${person.email}>` : '';
+    return `${person.name ?? ''}${email} (${person.id})`.trim();
+  }
+  return person.id.startsWith('slack:')
+    ? `${person.id} (unresolved: name not recorded with this decision)`
+    : person.id;
+}
+
+const SECTION_TITLES: Record<Section, string> = {
+  approvals: 'Approvals (reauthorizations)',
+  disables: 'Disables, rotations, restores and deletions',
+  escalations: 'Escalations',
+  exemptions: 'Exemptions',
+  protected: 'Protected principals',
+  drift: 'Drift (a disabled credential turned back on outside reauth)',
+  refusals: 'Refused attempts (someone not allowed tried to answer)',
 };
 
-export function renderReportHtml(model: ReportModel): string {
-  const intact = model.issues.length === 0;
-  const verdict = intact
-    ? `<p class="ok">Hash chains intact: all ${model.credentials} chains, ${model.decisions} decisions.</p>`
-    : `<p class="bad">Hash chains BROKEN: ${model.issues.length} problems.</p>${issueTable(model)}`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>reauth decision record report</title>
-<style>
+const COMMON = ['at', 'kind', 'principal', 'account', 'owner'] as const;
+
+/** Per section: the columns after the common ones, and how each row fills them. */
+const SECTION_COLUMNS: Record<Section, { head: string[]; cells: (row: Row) => string[] }> = {
+  approvals: {
+    head: ['approver', 'until', 'reason'],
+    cells: (r) => [
+      formatPerson(r.extra.approver || r.actor),
+      formatTime(String(r.extra.until ?? '')),
+      r.reason,
+    ],
+  },
+  disables: {
+    head: ['action', 'by', 'reason'],
+    cells: (r) => [r.action, formatPerson(r.actor), r.reason],
+  },
+  escalations: { head: ['by', 'reason'], cells: (r) => [formatPerson(r.actor), r.reason] },
+  exemptions: {
+    head: ['approver', 'expires', 'reason'],
+    cells: (r) => [formatPerson(r.extra.approver ?? ''), formatTime(String(r.extra.until ?? '')), r.reason],
+  },
+  protected: { head: ['matches', 'reason'], cells: (r) => [String(r.extra.pattern ?? ''), r.reason] },
+  drift: {
+    head: ['turned on by', 'seen by', 'reason'],
+    cells: (r) => [String(r.extra.by ?? ''), String(r.extra.seenBy ?? ''), r.reason],
+  },
+  refusals: {
+    head: ['who', 'attempted', 'refused because'],
+    cells: (r) => [
+      formatPerson(r.actor),
+      String(r.extra.attempted ?? ''),
+      String(r.extra.refusedBecause ?? ''),
+    ],
+  },
+};
+
+const STYLE = `
 body{font:14px/1.4 system-ui,sans-serif;margin:2rem;max-width:1100px;color:#111}
-h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
-.ok{color:#166534;font-weight:600}.bad{color:#991b1b;font-weight:600}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}
-.note{color:#555}svg text{font:11px system-ui,sans-serif}
-</style></head><body>
+h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccc}h3{font-size:1rem}
+.ok{color:#1b5e20;font-weight:600}.bad{color:#b71c1c;font-weight:600}
+table{border-collapse:collapse;margin:.4rem 0}td,th{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top}
+th{background:#f2f2f2}td{overflow-wrap:anywhere}td.n,th.n{text-align:right}
+.note{color:#444}svg{max-width:100%;height:auto}svg text{font:11px system-ui,sans-serif;fill:#111}
+dl.figures{display:grid;grid-template-columns:max-content auto;gap:2px 1rem}dl.figures dt{font-weight:600}dl.figures dd{margin:0}
+details.data{margin:.3rem 0 1rem}
+@page{margin:14mm 12mm 16mm;@bottom-center{content:"Page " counter(page) " of " counter(pages);font:9pt system-ui,sans-serif}}
+@media print{
+body{margin:0;max-width:none;font-size:9pt}
+h2{break-before:auto;break-after:avoid}h3{break-after:avoid}
+thead{display:table-header-group}tr,svg,dl.figures,.keep{break-inside:avoid}
+table{width:100%}td,th{padding:1px 4px}
+details.data{display:none}nav{break-after:page}
+}`;
+
+/** The page in pieces, in order, so that a long report is written without one string of its whole. */
+export function* renderReportHtml(m: ReportModel): Generator<string> {
+  const { model } = m;
+  const intact = m.issues.length === 0;
+  const verdict = intact
+    ? `<p class="ok">Hash chains intact: all ${m.credentials} chains, ${m.decisions} decisions.</p>`
+    : `<p class="bad">Hash chains BROKEN: ${m.issues.length} problems.</p>${issueTable(m)}`;
+  yield `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>reauth decision record report, as of ${escapeHtml(formatTime(m.asOf))}</title>
+<style>${STYLE}</style></head><body>
 <h1>reauth decision record report</h1>
-<p>Export ${escapeHtml(model.source)}: ${model.files} files, ${model.credentials} credentials, ${model.decisions} decisions. Generated ${escapeHtml(model.generatedAt)}.</p>
+${header(m)}
+<nav><h2>Contents</h2><ol>
+<li><a href="#verdict">Chain verdict</a></li><li><a href="#summary">Executive summary</a></li>
+<li><a href="#counts">Decisions by action, kind, account and owner</a></li><li><a href="#controls">Controls</a></li>
+<li><a href="#charts">Charts</a></li><li><a href="#overdue">Overdue credentials</a> (${model.overdue.length})</li>
+${Object.entries(SECTION_TITLES)
+  .map(([s, t]) => `<li><a href="#${s}">${escapeHtml(t)}</a> (${model.tables[s as Section].length})</li>`)
+  .join('')}
+</ol></nav>
 <section id="verdict"><h2>Chain verdict</h2>${verdict}</section>
-<section id="credentials-by-state"><h2>Credentials by state over time (at the end of each day)</h2>${credentialsByStateChart(model.credentialsByDay)}</section>
-<section id="time-to-reauthorize"><h2>Time to reauthorize (days from flag to reauthorize, per request)</h2>${barChart('time-to-reauthorize', model.timeToReauthorize, 'requests')}</section>
-<section id="overdue-by-owner"><h2>Overdue by owner (pending past the deadline)</h2>${overdueChart(model.overdueByOwner)}</section>
-<section id="approvals"><h2>Approvals</h2>${approvalsTable(model)}</section>
-</body></html>
+${summary(m)}
+${counts(model)}
+${controls(model)}
+<section id="charts"><h2>Charts</h2>
+<h3 id="credentials-by-state">Credentials by state over time</h3>${credentialsByStateChart(m.credentialsByDay)}
+<h3 id="time-to-reauthorize">Time to reauthorize</h3>${timeToReauthorizeChart(m.timeToReauthorize)}
+<h3 id="overdue-by-owner">Overdue by owner</h3>${overdueByOwnerChart(overdueByOwner(model.overdue), (o) => o)}
+</section>
+${overdueTable(model.overdue, m.asOf)}
 `;
+  for (const section of Object.keys(SECTION_TITLES) as Section[])
+    yield* decisionsTable(section, model.tables[section]);
+  yield '</body></html>\n';
 }
 
-function issueTable(model: ReportModel): string {
-  const shown = model.issues.slice(0, model.issueLimit);
-  const rows = shown
-    .map(
-      (i) =>
-        `<tr><td>${escapeHtml(i.credentialId)}</td><td>${i.seq}</td><td>${escapeHtml(i.at ?? '')}</td><td>${escapeHtml(i.sk ?? '')}</td><td>${escapeHtml(i.where ?? '')}</td><td>${escapeHtml(i.problem)}</td></tr>`,
-    )
-    .join('');
-  const more =
-    model.issues.length > shown.length
-      ? `<p class="note">${model.issues.length - shown.length} more problems not shown: run reauth verify for all.</p>`
+function header(m: ReportModel): string {
+  const { model } = m;
+  const exportsTable =
+    m.exports.length === 0
+      ? '<p class="note">No manifest-summary.json beside the data files: export ids and times unknown.</p>'
+      : table(
+          ['export id', 'type', 'consistent to', 'from (incremental)', 'items'],
+          m.exports.map((e) => [
+            e.exportId,
+            e.type === 'INCREMENTAL_EXPORT' ? 'incremental' : 'full',
+            formatTime(e.asOf),
+            formatTime(e.from),
+            e.itemCount === undefined ? '' : String(e.itemCount),
+          ]),
+        );
+  const policies = table(
+    ['policy id', 'modes', 'tiers', 'decisions', 'first', 'last'],
+    model.policies.map((p) => [
+      p.policyId,
+      p.modes.join(', '),
+      p.tiers.join(', '),
+      String(p.decisions),
+      formatTime(p.first),
+      formatTime(p.last),
+    ]),
+  );
+  const after =
+    model.afterAsOf > 0
+      ? ` ${model.afterAsOf} decisions recorded after that time are in the chain check and in decisions.csv, but not counted or listed here.`
       : '';
-  return `<table><tr><th>credential</th><th>seq</th><th>at</th><th>sk</th><th>read at</th><th>problem</th></tr>${rows}</table>${more}`;
+  return `<section id="header" class="keep">
+<dl class="figures">
+<dt>As of</dt><dd>${escapeHtml(formatTime(m.asOf))} (${escapeHtml(m.asOfFrom)}).${escapeHtml(after)}</dd>
+<dt>Period covered</dt><dd>${model.firstAt ? `${escapeHtml(formatTime(model.firstAt))} to ${escapeHtml(formatTime(m.asOf))}` : 'no decisions'}</dd>
+<dt>Export read</dt><dd>${escapeHtml(m.source)}: ${m.files} data files, ${m.credentials} credentials, ${m.decisions} decisions</dd>
+<dt>Tool</dt><dd>reauth ${escapeHtml(m.toolVersion)}</dd>
+</dl>
+<h3>Exports</h3>${exportsTable}
+<h3>Policies in force (from the decisions)</h3>${policies}
+<h3>Input files (SHA-256, to match the locked objects in the evidence bucket)</h3>
+${table(
+  ['file', 'bytes', 'SHA-256'],
+  m.inputs.map((f) => [f.name, String(f.bytes), f.sha256]),
+)}
+</section>`;
 }
 
-const WIDTH = 1000;
-const HEIGHT = 240;
-const PAD = { left: 48, right: 8, top: 8, bottom: 36 };
+function summary(m: ReportModel): string {
+  const s = m.model.summary;
+  const inScope = s.inScope.reduce((n, r) => n + r.credentials, 0);
+  const rate =
+    s.requestsDue === 0
+      ? 'no request was due'
+      : `${s.answeredInTime} of ${s.requestsDue} requests due (${((100 * s.answeredInTime) / s.requestsDue).toFixed(1)}%)`;
+  const hours = (h: number | undefined) =>
+    h === undefined ? 'none answered' : h < 48 ? `${h.toFixed(1)} hours` : `${(h / 24).toFixed(1)} days`;
+  const n = (action: string) => s.byAction[action] ?? 0;
+  const figures: [string, string, string][] = [
+    ['in-scope', 'Credentials in scope', `${inScope}`],
+    ['in-time', 'Reauthorized or rotated by the owner before the deadline', rate],
+    ['overdue', 'Overdue now (pending past the deadline)', `${s.overdue}`],
+    ['disabled', 'Disabled in the period', `${n('disable')}`],
+    ['rotated', 'Rotated in the period', `${n('rotate')}`],
+    ['restored', 'Restored in the period', `${n('restore')}`],
+    ['deleted', 'Deleted in the period', `${n('delete')}`],
+    ['exempt-active', 'Exemptions active', `${s.exemptActive}`],
+    ['exempt-expiring', `Exemptions expiring within ${EXPIRING_DAYS} days`, `${s.exemptExpiring}`],
+    ['median', 'Median time to reauthorize (flag to answer)', hours(s.medianHours)],
+    ['p90', '90th percentile time to reauthorize', hours(s.p90Hours)],
+    ['answered', 'Requests answered by a reauthorization', `${s.answered}`],
+  ];
+  return `<section id="summary"><h2>Executive summary</h2>
+<dl class="figures">${figures.map(([id, label, value]) => `<dt>${escapeHtml(label)}</dt><dd data-figure="${id}">${escapeHtml(value)}</dd>`).join('')}</dl>
+<h3>Credentials in scope by account and kind</h3>
+${table(
+  ['account', 'kind', 'credentials'],
+  s.inScope.map((r) => [r.account, r.kind, String(r.credentials)]),
+)}
+</section>`;
+}
 
-/** Stacked bars: one per day (every day, so gaps in time show), one segment per status. */
-function credentialsByStateChart(days: readonly DayCounts[]): string {
-  if (days.length === 0)
-    return '<svg data-chart="credentials-by-state" width="0" height="0"></svg><p class="note">No decisions.</p>';
-  const total = (d: DayCounts) => CREDENTIAL_STATUSES.reduce((n, status) => n + d.counts[status], 0);
-  const max = Math.max(1, ...days.map(total));
-  const plotW = WIDTH - PAD.left - PAD.right;
-  const plotH = HEIGHT - PAD.top - PAD.bottom;
-  const slot = plotW / days.length;
-  const barW = Math.max(1, slot * 0.8);
-  const bars: string[] = [];
-  days.forEach(({ day, counts }, i) => {
-    let y = PAD.top + plotH;
-    for (const status of CREDENTIAL_STATUSES) {
-      const n = counts[status];
-      if (n === 0) continue;
-      const h = (n / max) * plotH;
-      y -= h;
-      bars.push(
-        `<rect x="${(PAD.left + i * slot).toFixed(1)}" y="${y.toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" fill="${PALETTE[status]}"><title>${escapeHtml(`${day} ${status}: ${n}`)}</title></rect>`,
-      );
-    }
+function counts(model: DecisionModel): string {
+  const block = (title: string, head: string, rows: [string, number][]) =>
+    `<h3>By ${title}</h3>${table(
+      [head, 'decisions'],
+      rows.map(([k, v]) => [k, String(v)]),
+    )}`;
+  return `<section id="counts"><h2>Decisions by action, kind, account and owner</h2>
+${block('action', 'action', model.counts.byAction)}
+${block('kind', 'kind', model.counts.byKind)}
+${block('account', 'account', model.counts.byAccount)}
+${block('owner', 'owner', model.counts.byOwner)}
+</section>`;
+}
+
+function controls(model: DecisionModel): string {
+  if (model.controls.length === 0)
+    return '<section id="controls"><h2>Controls</h2><p class="note">No decision names a control.</p></section>';
+  const parts = model.controls.map(([control, actions]) => {
+    const total = actions.reduce((n, [, c]) => n + c, 0);
+    const asks = CONTROL_DESCRIPTIONS[control] ?? 'not described by this version of reauth';
+    const list = actions
+      .map(([action, c]) => {
+        const section = tableOf(action);
+        const name = section ? `<a href="#${section}">${escapeHtml(action)}</a>` : escapeHtml(action);
+        return `<li>${name}: ${c}</li>`;
+      })
+      .join('');
+    return `<div class="keep"><h3>${escapeHtml(control)}</h3><p>${escapeHtml(asks)}</p><p>${total} decisions evidence it:</p><ul>${list}</ul></div>`;
   });
-  const labelEvery = Math.ceil(days.length / 10);
-  const labels = days
-    .map(({ day }, i) =>
-      i % labelEvery === 0
-        ? `<text x="${(PAD.left + i * slot).toFixed(1)}" y="${HEIGHT - PAD.bottom + 14}">${escapeHtml(day)}</text>`
-        : '',
-    )
-    .join('');
-  const legend = CREDENTIAL_STATUSES.map(
-    (status, i) =>
-      `<rect x="${PAD.left + i * 90}" y="${HEIGHT - 14}" width="10" height="10" fill="${PALETTE[status]}"/><text x="${PAD.left + i * 90 + 13}" y="${HEIGHT - 5}">${status}</text>`,
-  ).join('');
-  return svg('credentials-by-state', `${axis(max)}${bars.join('')}${labels}${legend}`);
+  return `<section id="controls"><h2>Controls</h2>
+<p class="note">Each decision names in <code>evidence.controls</code> the controls it evidences (docs/decision-record.md says why). The decisions of each control are the rows of decisions.csv whose <code>controls</code> column names it; the tables below list the approvals, disables, escalations, exemptions and the rest, each complete.</p>
+${parts.join('\n')}</section>`;
 }
 
-function overdueChart(byOwner: ReadonlyMap<string, number>): string {
-  const rows = [...byOwner.entries()].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
-  const shown = rows.slice(0, 30);
-  const note =
-    rows.length > shown.length
-      ? `<p class="note">The 30 owners with the most; ${rows.length - 30} more owners have overdue credentials.</p>`
+function tableOf(action: string): Section | undefined {
+  const map: Record<string, Section> = {
+    reauthorize: 'approvals',
+    disable: 'disables',
+    rotate: 'disables',
+    restore: 'disables',
+    delete: 'disables',
+    escalate: 'escalations',
+    exempt: 'exemptions',
+    drift: 'drift',
+    refuse: 'refusals',
+  };
+  return map[action];
+}
+
+function overdueByOwner(rows: readonly OverdueRow[]): [string, number][] {
+  const by = new Map<string, number>();
+  for (const r of rows) by.set(r.owner, (by.get(r.owner) ?? 0) + 1);
+  return [...by].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function overdueTable(rows: readonly OverdueRow[], asOf: string): string {
+  const head = `<section id="overdue"><h2>Overdue credentials (${rows.length})</h2><p class="note">Pending past their deadline as of ${escapeHtml(formatTime(asOf))}, most overdue first.</p>`;
+  if (rows.length === 0) return `${head}<p class="note">Nothing is overdue.</p></section>`;
+  return `${head}${table(
+    ['kind', 'principal', 'account', 'owner', 'deadline', 'days overdue', 'credential'],
+    rows.map((r) => [
+      r.kind,
+      r.principal,
+      r.account,
+      r.owner,
+      formatTime(r.deadlineAt),
+      String(r.daysOverdue),
+      r.credentialId,
+    ]),
+  )}</section>`;
+}
+
+/** One row of a section's table, rendered once when the decision is read. */
+export function renderTableRow(section: Section, r: Row): string {
+  const values = [
+    formatTime(r.at),
+    r.kind,
+    r.principal,
+    r.account,
+    r.owner,
+    ...SECTION_COLUMNS[section].cells(r),
+    r.credentialId,
+  ];
+  return `<tr>${values.map((v) => `<td>${escapeHtml(v)}</td>`).join('')}</tr>`;
+}
+
+function* decisionsTable(section: Section, rows: readonly string[]): Generator<string> {
+  const title = SECTION_TITLES[section];
+  yield `<section id="${section}"><h2>${escapeHtml(title)} (${rows.length})</h2>`;
+  if (rows.length === 0) {
+    yield '<p class="note">None in this period.</p></section>\n';
+    return;
+  }
+  yield `<p class="note">All ${rows.length}, oldest first.</p>`;
+  yield `<table><thead><tr>${[...COMMON, ...SECTION_COLUMNS[section].head, 'credential']
+    .map((h) => `<th>${escapeHtml(h)}</th>`)
+    .join('')}</tr></thead><tbody>`;
+  // In batches: one string per few hundred rows, not one per row nor one for the whole table.
+  for (let i = 0; i < rows.length; i += 500) yield rows.slice(i, i + 500).join('');
+  yield '</tbody></table></section>\n';
+}
+
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  if (rows.length === 0) return '<p class="note">None.</p>';
+  return `<table><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}
+
+function issueTable(m: ReportModel): string {
+  const shown = m.issues.slice(0, m.issueLimit);
+  const more =
+    m.issues.length > shown.length
+      ? `<p class="note">${m.issues.length - shown.length} more problems not shown: run reauth verify for all.</p>`
       : '';
-  if (shown.length === 0) return `${svg('overdue-by-owner', '', 0)}<p class="note">Nothing is overdue.</p>`;
-  const max = Math.max(1, ...shown.map(([, n]) => n));
-  const rowH = 18;
-  const labelW = 260;
-  const bars = shown
-    .map(([owner, n], i) => {
-      const w = (n / max) * (WIDTH - labelW - 60);
-      const y = i * rowH + 4;
-      return `<text x="0" y="${y + 12}">${escapeHtml(owner.length > 40 ? `${owner.slice(0, 39)}…` : owner)}</text><rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${rowH - 4}" fill="#dc2626"/><text x="${(labelW + w + 4).toFixed(1)}" y="${y + 12}">${n}</text>`;
-    })
-    .join('');
-  return svg('overdue-by-owner', bars, shown.length * rowH + 8) + note;
-}
-
-/** Vertical bars with a label under each. */
-function barChart(name: string, buckets: readonly { label: string; count: number }[], unit: string): string {
-  const total = buckets.reduce((a, b) => a + b.count, 0);
-  const max = Math.max(1, ...buckets.map((b) => b.count));
-  const plotW = WIDTH - PAD.left - PAD.right;
-  const plotH = HEIGHT - PAD.top - PAD.bottom;
-  const slot = plotW / Math.max(1, buckets.length);
-  const bars = buckets
-    .map((b, i) => {
-      const h = (b.count / max) * plotH;
-      const x = PAD.left + i * slot;
-      return `<rect x="${x.toFixed(1)}" y="${(PAD.top + plotH - h).toFixed(1)}" width="${(slot * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="#16a34a"><title>${escapeHtml(`${b.label}: ${b.count} ${b.count === 1 ? unit.replace(/s$/, '') : unit}`)}</title></rect><text x="${x.toFixed(1)}" y="${HEIGHT - PAD.bottom + 14}">${escapeHtml(b.label)}</text>`;
-    })
-    .join('');
-  const note =
-    total === 0
-      ? `<p class="note">No answered requests in this export.</p>`
-      : `<p class="note">${total} ${unit}.</p>`;
-  return svg(name, `${axis(max)}${bars}`) + note;
-}
-
-function axis(max: number): string {
-  const plotH = HEIGHT - PAD.top - PAD.bottom;
-  return `<line x1="${PAD.left - 4}" y1="${PAD.top + plotH}" x2="${WIDTH - PAD.right}" y2="${PAD.top + plotH}" stroke="#999"/><text x="0" y="${PAD.top + 10}">${max}</text><text x="0" y="${PAD.top + plotH}">0</text>`;
-}
-
-function svg(name: string, body: string, height = HEIGHT): string {
-  return `<svg data-chart="${name}" xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img">${body}</svg>`;
-}
-
-function approvalsTable(model: ReportModel): string {
-  if (model.approvals.length === 0) return '<p class="note">No approvals in this export.</p>';
-  const rows = model.approvals
-    .map(
-      (a) =>
-        `<tr><td>${escapeHtml(a.at)}</td><td>${escapeHtml(a.approver)}</td><td>${escapeHtml(a.credentialId)}</td><td>${escapeHtml(a.reason)}</td><td>${escapeHtml(a.until)}</td></tr>`,
-    )
-    .join('');
-  const note =
-    model.approvalsTotal > model.approvals.length
-      ? `<p class="note">The latest ${model.approvals.length} of ${model.approvalsTotal} approvals; decisions.csv has them all.</p>`
-      : '';
-  return `${note}<table><tr><th>at</th><th>approver</th><th>credential</th><th>reason</th><th>until</th></tr>${rows}</table>`;
+  return (
+    table(
+      ['credential', 'seq', 'at', 'sk', 'read at', 'problem'],
+      shown.map((i) => [
+        i.credentialId,
+        String(i.seq),
+        formatTime(i.at),
+        i.sk ?? '',
+        i.where ?? '',
+        i.problem,
+      ]),
+    ) + more
+  );
 }
