@@ -62,11 +62,26 @@ function send(
 }
 
 /**
- * A local stand-in for Slack's Web API (chat.postMessage, chat.update, users.lookupByEmail, views.open),
+ * A local stand-in for Slack's Web API (chat.postMessage, chat.update, users.lookupByEmail, users.info,
+ * views.open),
  * an incoming webhook and response_urls, answering in Slack's documented shapes.
  */
-export async function startFakeSlack(options: { users?: Record<string, string> } = {}): Promise<FakeSlack> {
+export async function startFakeSlack(
+  options: {
+    /** email → user id, for users.lookupByEmail (and users.info: the email's local part as the name). */
+    users?: Record<string, string>;
+    /** user id → display name and email, for users.info. */
+    profiles?: Record<string, { name: string; email?: string }>;
+  } = {},
+): Promise<FakeSlack> {
   const users = new Map(Object.entries(options.users ?? {}).map(([email, id]) => [email.toLowerCase(), id]));
+  const profiles = new Map<string, { name: string; email?: string }>(
+    Object.entries(options.users ?? {}).map(([email, id]) => [
+      id,
+      { name: email.split('@')[0] ?? email, email },
+    ]),
+  );
+  for (const [id, profile] of Object.entries(options.profiles ?? {})) profiles.set(id, profile);
   const requests: RecordedRequest[] = [];
   const failures = new Map<string, string[]>();
   /** `channel ts` of every message posted, so chat.update can refuse unknown ones as Slack does. */
@@ -135,6 +150,26 @@ export async function startFakeSlack(options: { users?: Record<string, string> }
           return send(response, 200, { ok: false, error: 'users_not_found' });
         }
         return send(response, 200, { ok: true, user: { id, profile: { email: args.email } } });
+      }
+      case 'users.info': {
+        const profile = typeof args.user === 'string' ? profiles.get(args.user) : undefined;
+        if (profile === undefined) {
+          return send(response, 200, { ok: false, error: 'user_not_found' });
+        }
+        // Slack's shape: the display name in the profile (empty when unset), the email with users:read.email.
+        return send(response, 200, {
+          ok: true,
+          user: {
+            id: args.user,
+            name: profile.name.toLowerCase().replaceAll(' ', '.'),
+            real_name: profile.name,
+            profile: {
+              display_name: profile.name,
+              real_name: profile.name,
+              ...(profile.email && { email: profile.email }),
+            },
+          },
+        });
       }
       case 'views.open': {
         if (typeof args.trigger_id !== 'string' || args.trigger_id.length === 0) {

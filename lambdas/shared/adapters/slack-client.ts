@@ -20,9 +20,21 @@ export interface SlackClient {
   updateMessage(channel: string, ts: string, message: SlackMessage): Promise<void>;
   /** The user id for an email, or undefined when no user has it. */
   lookupUserByEmail(email: string): Promise<string | undefined>;
+  /**
+   * A user's display name and email (`users.info`; scopes `users:read` and `users:read.email`), or
+   * undefined when Slack has no such user.
+   */
+  usersInfo(userId: string): Promise<SlackUserProfile | undefined>;
   openView(triggerId: string, view: object): Promise<void>;
   /** Posts to an interaction's response_url, e.g. `{ replace_original: true, ...message }`. */
   respond(responseUrl: string, body: object): Promise<void>;
+}
+
+/** Who a Slack user was when they answered: what an auditor reads beside their id. */
+export interface SlackUserProfile {
+  /** The display name, else the real name, else the username. */
+  name?: string;
+  email?: string;
 }
 
 export interface SlackClientConfig {
@@ -211,6 +223,29 @@ export function createSlackClient(config: SlackClientConfig): SlackClient {
         if (error instanceof SlackApiError && error.code === 'users_not_found') {
           return undefined;
         }
+        throw error;
+      }
+    },
+
+    async usersInfo(userId) {
+      try {
+        const result = await callApi('users.info', { user: userId }, 'form');
+        const user = result.user as
+          | { name?: unknown; real_name?: unknown; profile?: Record<string, unknown> }
+          | undefined;
+        if (typeof user !== 'object' || user === null)
+          throw new SlackApiError('users.info', 'invalid_response');
+        const text = (value: unknown) =>
+          typeof value === 'string' && value.trim() !== '' ? value : undefined;
+        const name =
+          text(user.profile?.display_name) ??
+          text(user.profile?.real_name) ??
+          text(user.real_name) ??
+          text(user.name);
+        const email = text(user.profile?.email);
+        return { ...(name && { name }), ...(email && { email }) };
+      } catch (error) {
+        if (error instanceof SlackApiError && error.code === 'user_not_found') return undefined;
         throw error;
       }
     },

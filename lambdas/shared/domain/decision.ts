@@ -6,8 +6,13 @@ import { canonicalJson } from './policy';
 
 export { DECISION_ACTIONS, type DecisionAction } from './actions';
 
-/** Version of the decision and state item layout; bump on any change an export reader would notice. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Version of the decision and state item layout; bump on any change an export reader would notice.
+ * 2: decisions made by a Slack user carry the user's display name and email (`evidence.actorName`,
+ * `evidence.actorEmail`, from `users.info`). Version 1 decisions still verify: the hash covers what
+ * each decision holds.
+ */
+export const SCHEMA_VERSION = 2;
 
 export const TRIGGERS = [
   'idle',

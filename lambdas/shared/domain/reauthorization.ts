@@ -20,6 +20,12 @@ export interface AnswerContext {
   policyId: string;
   /** The Slack user who clicked. */
   slackUserId: string;
+  /**
+   * Who that user was when they answered (Slack's `users.info`): recorded in the decision's evidence
+   * as `actorName` and `actorEmail`, inside the hash, so the record names a person without a Slack
+   * admin later. Absent when Slack did not say: the decision then holds the id alone.
+   */
+  slackUser?: { name?: string; email?: string };
 }
 
 /** Why a click does not count; `reply` is what the clicker is told. */
@@ -370,9 +376,15 @@ function answer(
   decision: Pick<DecisionInput, 'action' | 'reason' | 'evidence'>,
 ): Transition {
   const actor = `slack:${context.slackUserId}`;
+  const { name, email } = context.slackUser ?? {};
+  const evidence = {
+    ...decision.evidence,
+    ...(name && { actorName: name }),
+    ...(email && { actorEmail: email }),
+  };
   return {
     state: decision.action === 'refuse' ? next : { ...next, decidedBy: actor },
-    decision: decisionOf(state, { ...context, mode: context.policy.mode, actor }, decision),
+    decision: decisionOf(state, { ...context, mode: context.policy.mode, actor }, { ...decision, evidence }),
   };
 }
 

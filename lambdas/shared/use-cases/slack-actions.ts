@@ -9,7 +9,7 @@ import { checkAnswer, planDisable, planRestore, planRotation } from '../domain/r
 import { approvalRequestMessage } from '../slack/messages';
 import { type ClaimedOutcome, changeUnderClaim, convergeToRecord, targetOf } from './claimed-change';
 import { notifyNewRequests, outcomeMessage, requestItemOf, requestMessageOf } from './notify-owners';
-import { answerContext, tell } from './slack-interactions';
+import { answerContext, named, tell } from './slack-interactions';
 
 export interface WorkerDependencies {
   store: DecisionStore;
@@ -42,7 +42,7 @@ export async function runActionJob(
     return { summary: 'message refreshed' };
   }
   if (job.action === 'request-approval') return { summary: await requestApproval(deps, job.credentialId) };
-  const context = answerContext(deps, job.slackUserId);
+  const context = await named(deps.slack, answerContext(deps, job.slackUserId));
   const state = await deps.store.getState(job.credentialId);
   if (state?.claim?.holder === holder) {
     // This job's earlier delivery stopped mid-change: first make IAM say what the record says.

@@ -83,7 +83,13 @@ async function handleClick(
   const state = await deps.store.getState(credentialId);
   const refusal = checkAnswer(state, action, requestSeq, context);
   if (refusal) {
-    const recorded = await recordRefusal(deps, credentialId, action, refusal, context);
+    const recorded = await recordRefusal(
+      deps,
+      credentialId,
+      action,
+      refusal,
+      await named(deps.slack, context),
+    );
     await tell(deps.slack, request.responseUrl, refusal.reply);
     return { statusCode: 200, ...(recorded !== undefined && { refused: { recorded } }) };
   }
@@ -91,9 +97,10 @@ async function handleClick(
   if (action === 'approve') {
     // A DynamoDB write only: done here, the message refreshed by the worker.
     let late: Refusal | undefined;
+    const approver = await named(deps.slack, context);
     const written = await deps.store.transition(credentialId, (latest) => {
       late = checkAnswer(latest, 'approve', requestSeq, context);
-      return late ? undefined : planApproval(latest as CredentialState, context);
+      return late ? undefined : planApproval(latest as CredentialState, approver);
     });
     if (written) await deps.queue.send({ action: 'refresh-message', credentialId });
     await tell(
@@ -202,7 +209,7 @@ async function handleStillNeeded(
     if (!(error instanceof SlackRequestError)) throw error;
     return modalError('reason', 'Give a reason of at least 10 characters and choose a duration.');
   }
-  const context = answerContext(deps, request.userId);
+  const context = await named(deps.slack, answerContext(deps, request.userId));
   let refusal: Refusal | undefined;
   const written = await deps.store.transition(answer.credentialId, (current) => {
     refusal = checkAnswer(current, 'still-needed', answer.requestSeq, context);
@@ -262,6 +269,27 @@ export function answerContext(
   slackUserId: string,
 ) {
   return { now: deps.now(), policy: deps.policy, policyId: deps.policyId, slackUserId };
+}
+
+/** How long an answer waits for `users.info`: Slack wants the endpoint's reply within 3 seconds. */
+const USERS_INFO_WAIT_MS = 800;
+
+/**
+ * The context with the answering user's display name and email from Slack, for the decision's
+ * evidence. Never fails the answer: when Slack is slow, refuses or has no such user, the decision is
+ * recorded with the user id alone (and the report shows it unresolved).
+ */
+export async function named(slack: SlackClient, context: AnswerContext): Promise<AnswerContext> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), USERS_INFO_WAIT_MS);
+  });
+  try {
+    const profile = await Promise.race([slack.usersInfo(context.slackUserId).catch(() => undefined), late]);
+    return profile && (profile.name || profile.email) ? { ...context, slackUser: profile } : context;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function verbing(action: OwnerAction): string {
