@@ -47,10 +47,15 @@ SELECT
   CAST(Item.schemaVersion.N AS integer) AS schema_version,
   Item.prevHash.S AS prev_hash,
   Item.hash.S AS hash,
+  -- Who answered, as Slack named them then (schema 2; NULL on schema 1 decisions and system ones).
+  json_extract_scalar(Item.evidence.M, '$.actorName.S') AS actor_name,
+  json_extract_scalar(Item.evidence.M, '$.actorEmail.S') AS actor_email,
+  json_extract_scalar(Item.evidence.M, '$.approver.S') AS approver,
+  json_extract_scalar(Item.evidence.M, '$.until.S') AS until,
   Item.evidence.M AS evidence_json
 FROM reauth_export
 WHERE Item.sk.S LIKE 'DECISION#%';
 
 -- Example: who approved what, until when, this quarter.
--- SELECT credential_id, principal, actor AS approver, reason, json_extract_scalar(evidence_json, '$.until.S') AS until
+-- SELECT credential_id, principal, approver, actor_name, actor_email, reason, until
 -- FROM reauth_decisions WHERE action = 'reauthorize' AND at >= timestamp '2026-10-01 00:00:00' ORDER BY at;

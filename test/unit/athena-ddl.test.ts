@@ -42,4 +42,39 @@ describe('the Athena table over the exports', () => {
 
     expect(athenaColumns()).toEqual(exported);
   });
+
+  it('reads the evidence keys it names with the type the store writes them in, the answering user included', () => {
+    const ddl = readFileSync(new URL('../../docs/athena.sql', import.meta.url), 'utf8');
+    const paths = [...ddl.matchAll(/json_extract_scalar\(Item\.evidence\.M, '\$\.(\w+)\.(\w+)'\)/g)].map(
+      (m) => [m[1], m[2]],
+    );
+    const decision = chainDecision(
+      {
+        credentialId: '123456789012:role:vendor',
+        accountId: '123456789012',
+        kind: 'role',
+        principal: 'vendor',
+        owner: 'U1',
+        action: 'reauthorize',
+        reason: 'still used',
+        actor: 'slack:U1',
+        at: '2026-11-23T00:00:00.000Z',
+        mode: 'enforce',
+        policyId: 'sha256:abc',
+        evidence: {
+          approver: 'slack:U1',
+          until: '2027-02-21T00:00:00.000Z',
+          actorName: 'Ana Example',
+          actorEmail: 'ana@example.com',
+        },
+      },
+      { seq: 0, lastHash: GENESIS_HASH },
+    );
+    const evidence = marshall(decision.evidence);
+
+    expect(paths.map(([key]) => key)).toEqual(expect.arrayContaining(['actorName', 'actorEmail']));
+    for (const [key, type] of paths) {
+      expect(Object.keys(evidence[key as string] ?? {}), key).toEqual([type]);
+    }
+  });
 });
