@@ -9,6 +9,8 @@ import { IAM_CHANGES_PATTERN, IAM_EVENTS_REGION, TRUST_EVENTS_BUS_NAME } from '.
 export interface IamEventForwarderStackProps extends Omit<StackProps, 'env'> {
   /** The region of the main reauth stack, whose `reauth` bus receives the forwarded events. */
   readonly homeRegion: string;
+  /** The name of the home region's reauth bus. @default 'reauth' */
+  readonly busName?: string;
 }
 
 /**
@@ -24,13 +26,13 @@ export class IamEventForwarderStack extends Stack {
   readonly homeBusArn: string;
 
   constructor(scope: Construct, id: string, props: IamEventForwarderStackProps) {
-    const { homeRegion, ...stackProps } = props;
+    const { homeRegion, busName = TRUST_EVENTS_BUS_NAME, ...stackProps } = props;
     super(scope, id, {
       description: `reauth: forwards IAM's CloudTrail events (published only in ${IAM_EVENTS_REGION}) to the reauth bus in ${homeRegion}`,
       ...stackProps,
       env: { region: IAM_EVENTS_REGION },
     });
-    this.homeBusArn = `arn:${Aws.PARTITION}:events:${homeRegion}:${Aws.ACCOUNT_ID}:event-bus/${TRUST_EVENTS_BUS_NAME}`;
+    this.homeBusArn = `arn:${Aws.PARTITION}:events:${homeRegion}:${Aws.ACCOUNT_ID}:event-bus/${busName}`;
     const homeBus = EventBus.fromEventBusArn(this, 'HomeBus', this.homeBusArn);
     this.role = new Role(this, 'ForwarderRole', {
       description: `EventBridge: puts IAM's CloudTrail events onto the reauth bus in ${homeRegion}, and nowhere else`,

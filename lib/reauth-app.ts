@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadPolicyFile } from '../lambdas/shared/policy-file';
 import { IamEventForwarderStack } from './iam-event-forwarder';
 import { REPO_ROOT } from './reauth-function';
 import { ReauthStack } from './reauth-stack';
@@ -36,6 +35,17 @@ export interface BuildAppOptions {
    * @default true
    */
   readonly bundling?: boolean;
+  /**
+   * Starts the physical names (bus, dashboard, Slack secret) and, unless `reauth`, the stack names
+   * (`Reauth-<prefix>`), so two copies fit in one account and region.
+   * @default `-c namePrefix=<prefix>`, else `reauth`
+   */
+  readonly namePrefix?: string;
+  /**
+   * Use this existing Slack secret (such as one a destroyed stack retained) instead of creating one.
+   * @default `-c slackSecretName=<name>`, else a new secret
+   */
+  readonly slackSecretName?: string;
 }
 
 /** What {@link buildApp} built. */
@@ -68,7 +78,6 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
       process.env.REAUTH_CONFIG ??
       resolve(REPO_ROOT, 'reauth.config.json'),
   );
-  const policy = loadPolicyFile(configPath);
   // The stack is bound to its home region, so the IAM rule and the forwarder always match where it
   // runs: `-c homeRegion`, else the region the CDK CLI deploys to (the profile's), else us-east-1.
   const homeRegion: string =
@@ -89,11 +98,25 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
       throw new Error(`eventPublishers: "${account}" is not an AWS account id (12 digits)`);
     }
   }
-  const stack = new ReauthStack(app, 'Reauth', { policy, configPath, homeRegion, eventPublisherAccounts });
+  const namePrefix: string = options.namePrefix ?? app.node.tryGetContext('namePrefix') ?? 'reauth';
+  const slackSecretName: string | undefined =
+    options.slackSecretName ?? app.node.tryGetContext('slackSecretName');
+  // The first copy keeps the stack names it always had; another prefix is another pair of stacks.
+  const suffix = namePrefix === 'reauth' ? '' : `-${namePrefix}`;
+  const stack = new ReauthStack(app, `Reauth${suffix}`, {
+    policy: configPath,
+    namePrefix,
+    homeRegion,
+    eventPublisherAccounts,
+    slackSecretName,
+  });
   const forwarder =
     homeRegion === IAM_EVENTS_REGION
       ? undefined
-      : new IamEventForwarderStack(app, 'ReauthIamEventForwarder', { homeRegion });
+      : new IamEventForwarderStack(app, `ReauthIamEventForwarder${suffix}`, {
+          homeRegion,
+          busName: namePrefix,
+        });
   // The acknowledgements are also written into the template, as an audit trail of accepted findings.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { writeSuppressionsToCloudFormation: true }));
   return { app, stack, forwarder };

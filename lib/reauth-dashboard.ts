@@ -20,6 +20,11 @@ export interface ReauthDashboardProps {
   readonly functions: Record<string, IFunction>;
   /** Shown as one status widget. */
   readonly alarms: Alarm[];
+  /**
+   * The dashboard's name; dashboard names are unique in an account, across its regions.
+   * @default `<stack name>-<region>`
+   */
+  readonly dashboardName?: string;
 }
 
 const HOUR = Duration.hours(1);
@@ -67,8 +72,7 @@ export class ReauthDashboard extends Construct {
       fn.metricErrors({ period: HOUR, statistic: 'Sum', label: name }),
     );
     this.dashboard = new Dashboard(this, 'Dashboard', {
-      // Dashboard names are unique in an account, across its regions.
-      dashboardName: `${Stack.of(this).stackName}-${Stack.of(this).region}`,
+      dashboardName: props.dashboardName ?? `${Stack.of(this).stackName}-${Stack.of(this).region}`,
       defaultInterval: Duration.days(30),
       widgets: [
         [

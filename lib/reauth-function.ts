@@ -70,11 +70,23 @@ export function bindQueueSend(queue: IQueue): EnvBinding {
 
 /** Ships `path` in the bundle as `name`; the variable holds `name`, resolved against LAMBDA_TASK_ROOT. */
 export function bundleFile(path: string, name: string): EnvBinding {
-  const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
   return {
-    afterBundling: (outputDir) => [`cp ${quote(resolve(path))} ${quote(join(outputDir, name))}`],
+    afterBundling: (outputDir) => [`cp ${shellQuote(resolve(path))} ${shellQuote(join(outputDir, name))}`],
     bind: () => name,
   };
+}
+
+/** Ships `text` in the bundle as `name` (a policy given as an object); the variable holds `name`. */
+export function bundleText(text: string, name: string): EnvBinding {
+  return {
+    afterBundling: (outputDir) => [`printf '%s' ${shellQuote(text)} > ${shellQuote(join(outputDir, name))}`],
+    bind: () => name,
+  };
+}
+
+/** One shell word, whatever `s` holds: the bundling hooks run through the shell. */
+function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
 /** Properties of a {@link ReauthFunction}. */

@@ -14,7 +14,7 @@ import { SlackEndpointEnvSchema } from '../lambdas/slack/env';
 import { SlackWorkerEnvSchema } from '../lambdas/slack-worker/env';
 import { alarmOnCount, alarmOnQueued } from './alarms';
 import { grantCredentialAccess, workerGrants } from './credential-permissions';
-import { bindQueueSend, bindSecretRead, bindTable, bundleFile, ReauthFunction } from './reauth-function';
+import { bindQueueSend, bindSecretRead, bindTable, type EnvBinding, ReauthFunction } from './reauth-function';
 
 /** The path Slack posts interactions to; the Interactivity Request URL is the API's URL plus this. */
 export const SLACK_INTERACTIONS_PATH = '/slack/interactions';
@@ -25,8 +25,8 @@ const WORKER_TIMEOUT = Duration.seconds(60);
 export interface SlackEndpointProps {
   /** The decision table: both functions record decisions. */
   readonly table: TableV2;
-  /** The validated policy file, shipped in both bundles as `policy.json`. */
-  readonly policyFile: string;
+  /** The validated policy, shipped in both bundles as `policy.json` (`bundleFile` or `bundleText`). */
+  readonly policyFile: EnvBinding;
   /** The policy: in report mode the worker gets no IAM or Secrets Manager access at all. */
   readonly policy: PolicyConfig;
   /** Slack's signing secret and bot token. */
@@ -80,7 +80,7 @@ export class SlackEndpoint extends Construct {
       environmentSchema: SlackEndpointEnvSchema,
       environment: {
         TABLE_NAME: bindTable(props.table, 'write'),
-        POLICY_FILE: bundleFile(props.policyFile, 'policy.json'),
+        POLICY_FILE: props.policyFile,
         SLACK_SECRET_ARN: bindSecretRead(props.slackSecret),
         ACTION_QUEUE_URL: bindQueueSend(this.actionQueue),
       },
@@ -93,7 +93,7 @@ export class SlackEndpoint extends Construct {
       environmentSchema: SlackWorkerEnvSchema,
       environment: {
         TABLE_NAME: bindTable(props.table, 'write'),
-        POLICY_FILE: bundleFile(props.policyFile, 'policy.json'),
+        POLICY_FILE: props.policyFile,
         SLACK_SECRET_ARN: bindSecretRead(props.slackSecret),
       },
     });

@@ -12,7 +12,7 @@ import { EventsEnvSchema } from '../lambdas/events/env';
 import { REAUTH_EVENT_SOURCE, REAUTH_EVENTS } from '../lambdas/shared/events/schemas';
 import { alarmOnCount, alarmOnQueued } from './alarms';
 import { eventsGrants, grantCredentialAccess } from './credential-permissions';
-import { bindQueueSend, bindSecretRead, bindTable, bundleFile, ReauthFunction } from './reauth-function';
+import { bindQueueSend, bindSecretRead, bindTable, type EnvBinding, ReauthFunction } from './reauth-function';
 
 /** reauth's own event bus: HR and ITSM systems PutEvents here. */
 export const TRUST_EVENTS_BUS_NAME = 'reauth';
@@ -82,8 +82,13 @@ const CONSUMER_TIMEOUT = Duration.seconds(60);
 export interface TrustEventsProps {
   /** The decision table: the consumer opens reauthorization requests in it. */
   readonly table: TableV2;
-  /** The validated policy file, shipped in the bundle as `policy.json`. */
-  readonly policyFile: string;
+  /** The validated policy, shipped in the bundle as `policy.json` (`bundleFile` or `bundleText`). */
+  readonly policyFile: EnvBinding;
+  /**
+   * The bus's name, unique in the account and region; a forwarder stack sends IAM's events to it by name.
+   * @default 'reauth'
+   */
+  readonly busName?: string;
   /** Slack's bot token, to tell owners. */
   readonly slackSecret: ISecret;
   /**
@@ -130,7 +135,7 @@ export class TrustEvents extends Construct {
     const homeRegion = props.homeRegion ?? IAM_EVENTS_REGION;
 
     this.bus = new EventBus(this, 'Bus', {
-      eventBusName: TRUST_EVENTS_BUS_NAME,
+      eventBusName: props.busName ?? TRUST_EVENTS_BUS_NAME,
       description:
         'reauth: owner, purpose and scope changes from HR and ITSM systems, and forwarded IAM events',
     });
@@ -175,7 +180,7 @@ export class TrustEvents extends Construct {
       environmentSchema: EventsEnvSchema,
       environment: {
         TABLE_NAME: bindTable(props.table, 'write'),
-        POLICY_FILE: bundleFile(props.policyFile, 'policy.json'),
+        POLICY_FILE: props.policyFile,
         SLACK_SECRET_ARN: bindSecretRead(props.slackSecret),
         INVALID_EVENTS_QUEUE_URL: bindQueueSend(this.invalidEventsQueue),
         REAUTH_ROLE_ARNS: Fn.join(

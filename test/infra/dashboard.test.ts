@@ -43,12 +43,12 @@ beforeAll(() => {
   expect(dashboards).toHaveLength(1);
   widgets = JSON.parse(flatten(dashboards[0]?.Properties.DashboardBody)).widgets;
   functionIds = [
-    stack.scanJob.function.function,
-    stack.enforceJob.function.function,
-    stack.slackEndpoint.endpoint.function,
-    stack.slackEndpoint.worker.function,
-    stack.trustEvents.consumer.function,
-    stack.exportJob.function.function,
+    stack.reauth.scanJob.function.function,
+    stack.reauth.enforceJob.function.function,
+    stack.reauth.slackEndpoint.endpoint.function,
+    stack.reauth.slackEndpoint.worker.function,
+    stack.reauth.trustEvents.consumer.function,
+    stack.reauth.exportJob.function.function,
   ].map((fn) => stack.getLogicalId(fn.node.defaultChild as CfnElement));
 });
 
@@ -121,9 +121,9 @@ describe('the reauth dashboard', () => {
     );
   });
 
-  it('is named after its stack and region, and its URL is an output', () => {
+  it('is named after the name prefix and region, and its URL is an output', () => {
     const [id, dashboard] = Object.entries(template.findResources('AWS::CloudWatch::Dashboard'))[0] ?? [];
-    expect(flatten(dashboard?.Properties.DashboardName)).toBe('Reauth-us-east-1');
+    expect(flatten(dashboard?.Properties.DashboardName)).toBe('reauth-us-east-1');
     expect(flatten(template.findOutputs('DashboardUrl').DashboardUrl?.Value)).toBe(
       `https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=<${id}>`,
     );

@@ -38,15 +38,15 @@ beforeAll(() => {
   validationReport = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8'));
   const { stack } = built;
   const id = (c: IConstruct) => stack.getLogicalId((c.node.defaultChild ?? c) as CfnElement);
-  const fn = id(stack.exportJob.function.function);
+  const fn = id(stack.reauth.exportJob.function.function);
   ids = {
-    table: id(stack.table),
-    bucket: id(stack.evidence.bucket),
-    logs: id(stack.evidence.accessLogs),
-    key: id(stack.evidence.key),
+    table: id(stack.reauth.table),
+    bucket: id(stack.reauth.evidence.bucket),
+    logs: id(stack.reauth.evidence.accessLogs),
+    key: id(stack.reauth.evidence.key),
     fn,
-    role: id(stack.exportJob.function.role),
-    logGroup: id(stack.exportJob.function.logGroup),
+    role: id(stack.reauth.exportJob.function.role),
+    logGroup: id(stack.reauth.exportJob.function.logGroup),
   };
 });
 
@@ -250,7 +250,7 @@ describe('export job', () => {
       AlarmDescription: Match.stringLikeRegexp('^The reauth export failed'),
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: ids.fn } }],
       AlarmActions: [
-        { Ref: built.stack.getLogicalId(built.stack.alarmTopic.node.defaultChild as CfnElement) },
+        { Ref: built.stack.getLogicalId(built.stack.reauth.alarmTopic.node.defaultChild as CfnElement) },
       ],
     });
   });
@@ -264,7 +264,7 @@ describe('cdk-nag AwsSolutions', () => {
   it('acknowledges for the export only the access-log bucket and its scoped wildcards, each with a reason', () => {
     const acknowledged = built.app.node
       .findAll()
-      .filter((c) => /^Reauth\/(Evidence|ExportJob)\//.test(c.node.path))
+      .filter((c) => /^Reauth\/Default\/(Evidence|ExportJob)\//.test(c.node.path))
       .flatMap((c) =>
         c.node.metadata
           .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
@@ -278,11 +278,11 @@ describe('cdk-nag AwsSolutions', () => {
 
     expect(acknowledged.map((a) => a.at).sort()).toEqual(
       [
-        'Reauth/Evidence/AccessLogs AwsSolutions-S1',
-        `Reauth/ExportJob/Export/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/export/*]`,
-        `Reauth/ExportJob/Export/Role AwsSolutions-IAM5[Resource::<${ids.bucket}.Arn>/exports/*]`,
-        'Reauth/ExportJob/ScheduleDeadLetters AwsSolutions-SQS3',
-        `Reauth/ExportJob/SchedulerRole AwsSolutions-IAM5[Resource::<${ids.fn}.Arn>:*]`,
+        'Reauth/Default/Evidence/AccessLogs AwsSolutions-S1',
+        `Reauth/Default/ExportJob/Export/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/export/*]`,
+        `Reauth/Default/ExportJob/Export/Role AwsSolutions-IAM5[Resource::<${ids.bucket}.Arn>/exports/*]`,
+        'Reauth/Default/ExportJob/ScheduleDeadLetters AwsSolutions-SQS3',
+        `Reauth/Default/ExportJob/SchedulerRole AwsSolutions-IAM5[Resource::<${ids.fn}.Arn>:*]`,
       ].sort(),
     );
     for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(60);

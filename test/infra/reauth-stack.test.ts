@@ -53,17 +53,17 @@ beforeAll(() => {
   const { stack } = built;
   const logicalId = (c: { node: { defaultChild?: unknown } }) =>
     stack.getLogicalId(c.node.defaultChild as CfnElement);
-  const fn = logicalId(stack.scanJob.function.function);
+  const fn = logicalId(stack.reauth.scanJob.function.function);
   ids = {
     table: only('AWS::DynamoDB::GlobalTable'),
     fn,
     fnRole: template.toJSON().Resources[fn].Properties.Role['Fn::GetAtt'][0],
-    dlq: logicalId(stack.scanJob.deadLetterQueue),
+    dlq: logicalId(stack.reauth.scanJob.deadLetterQueue),
     topic: only('AWS::SNS::Topic'),
     secret: only('AWS::SecretsManager::Secret'),
-    enforceFn: logicalId(stack.enforceJob.function.function),
-    endpointFn: logicalId(stack.slackEndpoint.endpoint.function),
-    workerFn: logicalId(stack.slackEndpoint.worker.function),
+    enforceFn: logicalId(stack.reauth.enforceJob.function.function),
+    endpointFn: logicalId(stack.reauth.slackEndpoint.endpoint.function),
+    workerFn: logicalId(stack.reauth.slackEndpoint.worker.function),
   };
 });
 
@@ -263,28 +263,28 @@ describe('cdk-nag AwsSolutions', () => {
 
     expect(acknowledged.map((a) => a.at).sort()).toEqual(
       [
-        'Reauth/ScanJob/Scan/Role AwsSolutions-IAM5[Resource::*]',
-        `Reauth/ScanJob/Scan/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
-        'Reauth/ScanJob/ScheduleDeadLetters AwsSolutions-SQS3',
-        `Reauth/ScanJob/SchedulerRole AwsSolutions-IAM5[Resource::<${ids.fn}.Arn>:*]`,
+        'Reauth/Default/ScanJob/Scan/Role AwsSolutions-IAM5[Resource::*]',
+        `Reauth/Default/ScanJob/Scan/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
+        'Reauth/Default/ScanJob/ScheduleDeadLetters AwsSolutions-SQS3',
+        `Reauth/Default/ScanJob/SchedulerRole AwsSolutions-IAM5[Resource::<${ids.fn}.Arn>:*]`,
         // Report mode: the enforce job has the scan's reads, nothing more.
-        'Reauth/EnforceJob/Enforce/Role AwsSolutions-IAM5[Resource::*]',
-        `Reauth/EnforceJob/Enforce/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
-        'Reauth/EnforceJob/ScheduleDeadLetters AwsSolutions-SQS3',
-        `Reauth/EnforceJob/SchedulerRole AwsSolutions-IAM5[Resource::<${ids.enforceFn}.Arn>:*]`,
-        'Reauth/SlackSecret AwsSolutions-SMG4',
-        `Reauth/SlackEndpoint/Endpoint/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
-        `Reauth/SlackEndpoint/Worker/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
-        'Reauth/SlackEndpoint/Api/POST--slack--interactions AwsSolutions-APIG4',
+        'Reauth/Default/EnforceJob/Enforce/Role AwsSolutions-IAM5[Resource::*]',
+        `Reauth/Default/EnforceJob/Enforce/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
+        'Reauth/Default/EnforceJob/ScheduleDeadLetters AwsSolutions-SQS3',
+        `Reauth/Default/EnforceJob/SchedulerRole AwsSolutions-IAM5[Resource::<${ids.enforceFn}.Arn>:*]`,
+        'Reauth/Default/SlackSecret AwsSolutions-SMG4',
+        `Reauth/Default/SlackEndpoint/Endpoint/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
+        `Reauth/Default/SlackEndpoint/Worker/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
+        'Reauth/Default/SlackEndpoint/Api/POST--slack--interactions AwsSolutions-APIG4',
         // The trust-events consumer: the scan's reads, plus re-reading the one user or secret an event names.
-        'Reauth/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::*]',
-        `Reauth/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
+        'Reauth/Default/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::*]',
+        `Reauth/Default/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
         // The compliance export: its access-log bucket, the table's exports and the export prefix (no index).
-        'Reauth/Evidence/AccessLogs AwsSolutions-S1',
-        `Reauth/ExportJob/Export/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/export/*]`,
-        `Reauth/ExportJob/Export/Role AwsSolutions-IAM5[Resource::<${built.stack.getLogicalId(built.stack.evidence.bucket.node.defaultChild as CfnElement)}.Arn>/exports/*]`,
-        'Reauth/ExportJob/ScheduleDeadLetters AwsSolutions-SQS3',
-        `Reauth/ExportJob/SchedulerRole AwsSolutions-IAM5[Resource::<${built.stack.getLogicalId(built.stack.exportJob.function.function.node.defaultChild as CfnElement)}.Arn>:*]`,
+        'Reauth/Default/Evidence/AccessLogs AwsSolutions-S1',
+        `Reauth/Default/ExportJob/Export/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/export/*]`,
+        `Reauth/Default/ExportJob/Export/Role AwsSolutions-IAM5[Resource::<${built.stack.getLogicalId(built.stack.reauth.evidence.bucket.node.defaultChild as CfnElement)}.Arn>/exports/*]`,
+        'Reauth/Default/ExportJob/ScheduleDeadLetters AwsSolutions-SQS3',
+        `Reauth/Default/ExportJob/SchedulerRole AwsSolutions-IAM5[Resource::<${built.stack.getLogicalId(built.stack.reauth.exportJob.function.function.node.defaultChild as CfnElement)}.Arn>:*]`,
       ].sort(),
     );
     for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(60);

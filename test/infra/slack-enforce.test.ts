@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { matchesPattern, REAUTH_OWN_PRINCIPALS } from '../../lambdas/shared/domain/evaluate';
 import { parsePolicyConfigText } from '../../lambdas/shared/domain/policy';
 import { buildApp } from '../../lib/reauth-app';
 import { REPO_ROOT } from '../../lib/reauth-function';
@@ -114,7 +115,7 @@ describe('the default policy', () => {
 describe('enforce job', () => {
   it('runs hourly, retrying, then dead-lettering to its own encrypted queue', () => {
     const { template, built, id } = report;
-    const job = built.stack.enforceJob;
+    const job = built.stack.reauth.enforceJob;
 
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       Description: Match.stringLikeRegexp('hourly'),
@@ -136,7 +137,7 @@ describe('enforce job', () => {
     const { template, built, id } = report;
 
     expect(
-      template.toJSON().Resources[id(built.stack.enforceJob.function.function)].Properties,
+      template.toJSON().Resources[id(built.stack.reauth.enforceJob.function.function)].Properties,
     ).toMatchObject({
       Timeout: 900,
       MemorySize: 1024,
@@ -145,9 +146,9 @@ describe('enforce job', () => {
       Runtime: 'nodejs24.x',
       Environment: {
         Variables: {
-          TABLE_NAME: { Ref: id(built.stack.table) },
+          TABLE_NAME: { Ref: id(built.stack.reauth.table) },
           POLICY_FILE: 'policy.json',
-          SLACK_SECRET_ARN: { Ref: id(built.stack.slackSecret) },
+          SLACK_SECRET_ARN: { Ref: id(built.stack.reauth.slackSecret) },
         },
       },
     });
@@ -155,8 +156,8 @@ describe('enforce job', () => {
 
   it('alarms on errors and on dead letters, to the alarm topic', () => {
     const { template, built, id } = report;
-    const job = built.stack.enforceJob;
-    const toTopic = { AlarmActions: [{ Ref: id(built.stack.alarmTopic) }] };
+    const job = built.stack.reauth.enforceJob;
+    const toTopic = { AlarmActions: [{ Ref: id(built.stack.reauth.alarmTopic) }] };
 
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...toTopic,
@@ -176,14 +177,14 @@ describe('enforce job', () => {
     const { template, built, id } = report;
 
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
-      LogGroupName: { Ref: id(built.stack.enforceJob.function.logGroup) },
+      LogGroupName: { Ref: id(built.stack.reauth.enforceJob.function.logGroup) },
       FilterPattern: '{ $.message = "enforcement held back" }',
       MetricTransformations: [
         { MetricNamespace: 'reauth', MetricName: 'EnforcementHeldBack', MetricValue: '1' },
       ],
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmActions: [{ Ref: id(built.stack.alarmTopic) }],
+      AlarmActions: [{ Ref: id(built.stack.reauth.alarmTopic) }],
       AlarmDescription: Match.stringLikeRegexp('budget exceeded, stale inventory or a protected principal'),
       Namespace: 'reauth',
       MetricName: 'EnforcementHeldBack',
@@ -204,13 +205,22 @@ describe('report mode (the default policy)', () => {
 
   it("gives the enforce job the scan's reads only, and the worker no IAM or Secrets Manager access beyond the Slack secret", () => {
     const { built, template } = report;
-    const enforceActions = allowedActions(template, roleOf(report, built.stack.enforceJob.function.function));
-    const scanActions = allowedActions(template, roleOf(report, built.stack.scanJob.function.function));
+    const enforceActions = allowedActions(
+      template,
+      roleOf(report, built.stack.reauth.enforceJob.function.function),
+    );
+    const scanActions = allowedActions(
+      template,
+      roleOf(report, built.stack.reauth.scanJob.function.function),
+    );
     const credentialActions = (actions: string[]) =>
       actions.filter((a) => /^(iam|secretsmanager):/.test(a)).sort();
 
     expect(credentialActions(enforceActions)).toEqual(credentialActions(scanActions));
-    const worker = allowStatements(template, roleOf(report, built.stack.slackEndpoint.worker.function));
+    const worker = allowStatements(
+      template,
+      roleOf(report, built.stack.reauth.slackEndpoint.worker.function),
+    );
     const workerCredentialStatements = worker.filter((s) =>
       [s.Action].flat().some((a) => /^(iam|secretsmanager):/.test(a)),
     );
@@ -218,7 +228,7 @@ describe('report mode (the default policy)', () => {
       {
         Effect: 'Allow',
         Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
-        Resource: { Ref: report.id(built.stack.slackSecret) },
+        Resource: { Ref: report.id(built.stack.reauth.slackSecret) },
       },
     ]);
   });
@@ -230,7 +240,10 @@ describe('enforce mode', () => {
 
   it("lets the enforce job re-check, disable and undo, scoped to the account's users, roles and secrets", () => {
     const { built, template } = enforce;
-    const statements = allowStatements(template, roleOf(enforce, built.stack.enforceJob.function.function));
+    const statements = allowStatements(
+      template,
+      roleOf(enforce, built.stack.reauth.enforceJob.function.function),
+    );
     const actions = statements.flatMap((s) => [s.Action].flat());
 
     expect(actions).toEqual(
@@ -258,7 +271,7 @@ describe('enforce mode', () => {
     const writes = statements.filter((s) => [s.Action].flat().some((a) => CREDENTIAL_WRITES.includes(a)));
     for (const statement of writes) expect(statement.Resource).not.toBe('*');
     template.hasResourceProperties('AWS::IAM::Policy', {
-      Roles: [{ Ref: roleOf(enforce, built.stack.enforceJob.function.function) }],
+      Roles: [{ Ref: roleOf(enforce, built.stack.reauth.enforceJob.function.function) }],
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
@@ -277,7 +290,7 @@ describe('enforce mode', () => {
 
   it('lets the worker disable, restore and rotate, and store rotated keys only under reauth/rotated/', () => {
     const { built, template } = enforce;
-    const roleId = roleOf(enforce, built.stack.slackEndpoint.worker.function);
+    const roleId = roleOf(enforce, built.stack.reauth.slackEndpoint.worker.function);
     const actions = allowedActions(template, roleId);
 
     expect(actions).toEqual(expect.arrayContaining(CREDENTIAL_WRITES));
@@ -291,7 +304,10 @@ describe('enforce mode', () => {
 
   it('still gives the Slack endpoint no IAM and no Secrets Manager access beyond reading the Slack secret', () => {
     const { built, template } = enforce;
-    const actions = allowedActions(template, roleOf(enforce, built.stack.slackEndpoint.endpoint.function));
+    const actions = allowedActions(
+      template,
+      roleOf(enforce, built.stack.reauth.slackEndpoint.endpoint.function),
+    );
 
     expect(actions.filter((a) => a.startsWith('iam:'))).toEqual([]);
     expect(actions.filter((a) => a.startsWith('secretsmanager:')).sort()).toEqual([
@@ -324,14 +340,22 @@ function scopedJoin(suffix: string) {
 }
 
 describe('Slack secret', () => {
-  it('is reauth/slack, generated as a placeholder, owned by the fallback owner and retained', () => {
+  it('is under reauth/slack/, named anew each time the stack is created, a placeholder, and retained', () => {
     const { template } = report;
+    // The first block of the stack's UUID: a stack created again after `cdk destroy` gets another, so
+    // the retained secret's name never blocks the redeploy.
+    const stackUuidStart = {
+      'Fn::Select': [
+        0,
+        { 'Fn::Split': ['-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }] },
+      ],
+    };
 
     template.hasResource('AWS::SecretsManager::Secret', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
       Properties: Match.objectLike({
-        Name: 'reauth/slack',
+        Name: { 'Fn::Join': ['', ['reauth/slack/reauth-', stackUuidStart]] },
         GenerateSecretString: {
           SecretStringTemplate: JSON.stringify({ botToken: 'xoxb-replace-me' }),
           GenerateStringKey: 'signingSecret',
@@ -342,14 +366,21 @@ describe('Slack secret', () => {
     });
   });
 
+  it("is one of reauth's own principals, which its functions never act on, whatever the policy says", () => {
+    const name = 'reauth/slack/reauth-1c2fa620';
+
+    expect(REAUTH_OWN_PRINCIPALS.some((pattern) => matchesPattern(pattern, name))).toBe(true);
+    expect(REAUTH_OWN_PRINCIPALS.some((pattern) => matchesPattern(pattern, 'reauth/slackers'))).toBe(false);
+  });
+
   it('is passed to and readable by the scan, the enforce job, the endpoint and the worker', () => {
     const { built, template, id } = report;
-    const secretRef = { Ref: id(built.stack.slackSecret) };
+    const secretRef = { Ref: id(built.stack.reauth.slackSecret) };
     const functions = [
-      built.stack.scanJob.function.function,
-      built.stack.enforceJob.function.function,
-      built.stack.slackEndpoint.endpoint.function,
-      built.stack.slackEndpoint.worker.function,
+      built.stack.reauth.scanJob.function.function,
+      built.stack.reauth.enforceJob.function.function,
+      built.stack.reauth.slackEndpoint.endpoint.function,
+      built.stack.reauth.slackEndpoint.worker.function,
     ];
 
     for (const fn of functions) {
@@ -373,16 +404,16 @@ describe('Slack endpoint', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
-      IntegrationUri: { 'Fn::GetAtt': [id(built.stack.slackEndpoint.endpoint.function), 'Arn'] },
+      IntegrationUri: { 'Fn::GetAtt': [id(built.stack.reauth.slackEndpoint.endpoint.function), 'Arn'] },
     });
     expect(
-      template.toJSON().Resources[id(built.stack.slackEndpoint.endpoint.function)].Properties.Timeout,
+      template.toJSON().Resources[id(built.stack.reauth.slackEndpoint.endpoint.function)].Properties.Timeout,
     ).toBe(10);
   });
 
   it('throttles its stage and writes access logs to their own retained log group', () => {
     const { built, template, id } = report;
-    const stage = template.toJSON().Resources[id(built.stack.slackEndpoint.stage)];
+    const stage = template.toJSON().Resources[id(built.stack.reauth.slackEndpoint.stage)];
 
     expect(stage.Properties).toMatchObject({
       StageName: '$default',
@@ -411,7 +442,10 @@ describe('Slack endpoint', () => {
       Value: {
         'Fn::Join': [
           '',
-          [{ 'Fn::GetAtt': [id(built.stack.slackEndpoint.api), 'ApiEndpoint'] }, '/slack/interactions'],
+          [
+            { 'Fn::GetAtt': [id(built.stack.reauth.slackEndpoint.api), 'ApiEndpoint'] },
+            '/slack/interactions',
+          ],
         ],
       },
     });
@@ -419,7 +453,7 @@ describe('Slack endpoint', () => {
 
   it('queues actions on an encrypted SSL-only queue with a 14-day dead-letter queue after 3 receives', () => {
     const { built, template, id } = report;
-    const { actionQueue, actionDeadLetterQueue, worker } = built.stack.slackEndpoint;
+    const { actionQueue, actionDeadLetterQueue, worker } = built.stack.reauth.slackEndpoint;
     const resources = template.toJSON().Resources;
 
     expect(resources[id(actionQueue)].Properties).toMatchObject({
@@ -450,7 +484,7 @@ describe('Slack endpoint', () => {
 
   it('feeds the worker in batches of 5 that report each failed item, with a 60-second timeout', () => {
     const { built, template, id } = report;
-    const { actionQueue, worker } = built.stack.slackEndpoint;
+    const { actionQueue, worker } = built.stack.reauth.slackEndpoint;
 
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [id(actionQueue), 'Arn'] },
@@ -463,8 +497,8 @@ describe('Slack endpoint', () => {
 
   it('alarms on endpoint errors, worker errors and any dead-lettered action, to the alarm topic', () => {
     const { built, template, id } = report;
-    const { endpoint, worker, actionDeadLetterQueue } = built.stack.slackEndpoint;
-    const toTopic = { AlarmActions: [{ Ref: id(built.stack.alarmTopic) }] };
+    const { endpoint, worker, actionDeadLetterQueue } = built.stack.reauth.slackEndpoint;
+    const toTopic = { AlarmActions: [{ Ref: id(built.stack.reauth.alarmTopic) }] };
 
     for (const fn of [endpoint.function, worker.function]) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -515,22 +549,24 @@ describe('cdk-nag AwsSolutions', () => {
 
     expect(added.map((a) => a.at).sort()).toEqual(
       [
-        `Reauth/EnforceJob/Enforce/Role ${user}`,
-        `Reauth/EnforceJob/Enforce/Role ${role}`,
-        `Reauth/EnforceJob/Enforce/Role ${secret}`,
-        `Reauth/SlackEndpoint/Worker/Role ${user}`,
-        `Reauth/SlackEndpoint/Worker/Role ${role}`,
-        `Reauth/SlackEndpoint/Worker/Role ${secret}`,
-        `Reauth/SlackEndpoint/Worker/Role ${rotated}`,
+        `Reauth/Default/EnforceJob/Enforce/Role ${user}`,
+        `Reauth/Default/EnforceJob/Enforce/Role ${role}`,
+        `Reauth/Default/EnforceJob/Enforce/Role ${secret}`,
+        `Reauth/Default/SlackEndpoint/Worker/Role ${user}`,
+        `Reauth/Default/SlackEndpoint/Worker/Role ${role}`,
+        `Reauth/Default/SlackEndpoint/Worker/Role ${secret}`,
+        `Reauth/Default/SlackEndpoint/Worker/Role ${rotated}`,
       ].sort(),
     );
     for (const { at, reason } of enforceAcks) {
       expect(reason.length, at).toBeGreaterThan(60);
     }
     const reasonOf = (at: string) => added.find((a) => a.at === at)?.reason ?? '';
-    expect(reasonOf(`Reauth/EnforceJob/Enforce/Role ${user}`)).toContain('iam:UpdateAccessKey');
-    expect(reasonOf(`Reauth/SlackEndpoint/Worker/Role ${rotated}`)).toContain('reauth/rotated/');
-    expect(reasonOf(`Reauth/SlackEndpoint/Worker/Role ${rotated}`)).toContain('secretsmanager:CreateSecret');
+    expect(reasonOf(`Reauth/Default/EnforceJob/Enforce/Role ${user}`)).toContain('iam:UpdateAccessKey');
+    expect(reasonOf(`Reauth/Default/SlackEndpoint/Worker/Role ${rotated}`)).toContain('reauth/rotated/');
+    expect(reasonOf(`Reauth/Default/SlackEndpoint/Worker/Role ${rotated}`)).toContain(
+      'secretsmanager:CreateSecret',
+    );
   });
 
   it('explains why the Slack route has no IAM or JWT authorizer, and why the Slack secret does not rotate', () => {
@@ -538,6 +574,6 @@ describe('cdk-nag AwsSolutions', () => {
     const reasonOf = (suffix: string) => acks.find((a) => a.at.endsWith(suffix))?.reason ?? '';
 
     expect(reasonOf('/Api/POST--slack--interactions AwsSolutions-APIG4')).toMatch(/signature.*HMAC-SHA256/);
-    expect(reasonOf('Reauth/SlackSecret AwsSolutions-SMG4')).toMatch(/Slack app's settings/);
+    expect(reasonOf('Reauth/Default/SlackSecret AwsSolutions-SMG4')).toMatch(/Slack app's settings/);
   });
 });

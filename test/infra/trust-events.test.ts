@@ -83,9 +83,8 @@ function allowStatements(template: Template, roleId: string): Statement[] {
 }
 
 function consumerRole(s: Synthesized): string {
-  return s.template.toJSON().Resources[s.id(s.built.stack.trustEvents.consumer.function)].Properties.Role[
-    'Fn::GetAtt'
-  ][0];
+  return s.template.toJSON().Resources[s.id(s.built.stack.reauth.trustEvents.consumer.function)].Properties
+    .Role['Fn::GetAtt'][0];
 }
 
 function acknowledgedUnder(s: Synthesized, prefix: string): { at: string; reason: string }[] {
@@ -121,7 +120,7 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 describe('trust-events bus', () => {
   it("is reauth's own bus named reauth, output by name and ARN for HR and ITSM systems", () => {
     const { template, built, id } = home;
-    const busId = id(built.stack.trustEvents.bus);
+    const busId = id(built.stack.reauth.trustEvents.bus);
 
     template.resourceCountIs('AWS::Events::EventBus', 1);
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'reauth' });
@@ -133,7 +132,7 @@ describe('trust-events bus', () => {
 describe('rules (home region us-east-1, the default)', () => {
   it('has exactly three rules, each with its exact pattern and the trust-event queue as only target', () => {
     const { template, built, id } = home;
-    const events = built.stack.trustEvents;
+    const events = built.stack.reauth.trustEvents;
     const rules = template.toJSON().Resources;
     const queueArn = { 'Fn::GetAtt': [id(events.queue), 'Arn'] };
 
@@ -156,7 +155,10 @@ describe('rules (home region us-east-1, the default)', () => {
     const { template, built, id } = home;
     const rules = template.toJSON().Resources;
 
-    for (const rule of [built.stack.trustEvents.secretChangesRule, built.stack.trustEvents.iamChangesRule]) {
+    for (const rule of [
+      built.stack.reauth.trustEvents.secretChangesRule,
+      built.stack.reauth.trustEvents.iamChangesRule,
+    ]) {
       const detail = rules[id(rule)].Properties.EventPattern.detail;
       expect(Object.keys(detail).sort()).toEqual(['eventName', 'eventSource']);
       expect(JSON.stringify(detail)).not.toMatch(/reauth|anything-but|userIdentity|requestParameters/i);
@@ -165,7 +167,7 @@ describe('rules (home region us-east-1, the default)', () => {
 
   it('lets EventBridge send to the queue only from these three rules', () => {
     const { template, built, id } = home;
-    const events = built.stack.trustEvents;
+    const events = built.stack.reauth.trustEvents;
     const policies = template.findResources('AWS::SQS::QueuePolicy', {
       Properties: { Queues: [{ Ref: id(events.queue) }] },
     });
@@ -192,7 +194,7 @@ describe('rules (home region us-east-1, the default)', () => {
 describe('queues', () => {
   it('retries an event three times, then keeps it 14 days in InvalidTrustEvents; both encrypted and SSL-only', () => {
     const { template, built, id } = home;
-    const events = built.stack.trustEvents;
+    const events = built.stack.reauth.trustEvents;
     const resources = template.toJSON().Resources;
     const consumerTimeout = resources[id(events.consumer.function)].Properties.Timeout;
 
@@ -207,7 +209,7 @@ describe('queues', () => {
     expect(resources[id(events.queue)].Properties.VisibilityTimeout).toBeGreaterThanOrEqual(
       6 * consumerTimeout,
     );
-    expect(events.invalidEventsQueue.node.path).toBe('Reauth/TrustEvents/InvalidTrustEvents');
+    expect(events.invalidEventsQueue.node.path).toBe('Reauth/Default/TrustEvents/InvalidTrustEvents');
     expect(resources[id(events.invalidEventsQueue)].Properties).toMatchObject({
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 24 * 3600,
@@ -228,7 +230,7 @@ describe('queues', () => {
 describe('consumer', () => {
   it("is a 60-second, 512 MB function with the table, policy, Slack secret, InvalidTrustEvents URL and reauth's roles", () => {
     const { template, built, id } = home;
-    const events = built.stack.trustEvents;
+    const events = built.stack.reauth.trustEvents;
     const properties = template.toJSON().Resources[id(events.consumer.function)].Properties;
 
     expect(properties).toMatchObject({
@@ -238,17 +240,19 @@ describe('consumer', () => {
       Description: expect.stringMatching(/^reauth events: /),
       Environment: {
         Variables: {
-          TABLE_NAME: { Ref: id(built.stack.table) },
+          TABLE_NAME: { Ref: id(built.stack.reauth.table) },
           POLICY_FILE: 'policy.json',
-          SLACK_SECRET_ARN: { Ref: id(built.stack.slackSecret) },
+          SLACK_SECRET_ARN: { Ref: id(built.stack.reauth.slackSecret) },
           INVALID_EVENTS_QUEUE_URL: { Ref: id(events.invalidEventsQueue) },
           // The roles whose calls may be reauth's own: the functions that disable and restore.
           REAUTH_ROLE_ARNS: {
             'Fn::Join': [
               ',',
-              [built.stack.enforceJob.function.role, built.stack.slackEndpoint.worker.role].map((role) => ({
-                'Fn::GetAtt': [id(role), 'Arn'],
-              })),
+              [built.stack.reauth.enforceJob.function.role, built.stack.reauth.slackEndpoint.worker.role].map(
+                (role) => ({
+                  'Fn::GetAtt': [id(role), 'Arn'],
+                }),
+              ),
             ],
           },
         },
@@ -260,14 +264,17 @@ describe('consumer', () => {
   it("takes its REAUTH_ROLE_ARNS from roles with no path, so they read as CloudTrail's sessionIssuer.arn", () => {
     const { template, built, id } = home;
 
-    for (const role of [built.stack.enforceJob.function.role, built.stack.slackEndpoint.worker.role]) {
+    for (const role of [
+      built.stack.reauth.enforceJob.function.role,
+      built.stack.reauth.slackEndpoint.worker.role,
+    ]) {
       expect(template.toJSON().Resources[id(role)].Properties.Path).toBeUndefined();
     }
   });
 
   it('drains the queue ten at a time, reporting failed items one by one', () => {
     const { template, built, id } = home;
-    const events = built.stack.trustEvents;
+    const events = built.stack.reauth.trustEvents;
 
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2); // this one and the Slack worker's
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -304,7 +311,7 @@ describe('consumer', () => {
       statements.filter((st) => [st.Action].flat().includes(action)).map((st) => st.Resource);
     expect(on('iam:ListAccessKeys')).toEqual(['*']);
     // DescribeSecret only with GetSecretValue on the Slack secret: never another secret.
-    expect(on('secretsmanager:DescribeSecret')).toEqual([{ Ref: s.id(s.built.stack.slackSecret) }]);
+    expect(on('secretsmanager:DescribeSecret')).toEqual([{ Ref: s.id(s.built.stack.reauth.slackSecret) }]);
   });
 
   it('may send to InvalidTrustEvents and to no other queue', () => {
@@ -313,15 +320,15 @@ describe('consumer', () => {
 
     expect(
       statements.filter((s) => [s.Action].flat().includes('sqs:SendMessage')).map((s) => s.Resource),
-    ).toEqual([{ 'Fn::GetAtt': [id(built.stack.trustEvents.invalidEventsQueue), 'Arn'] }]);
+    ).toEqual([{ 'Fn::GetAtt': [id(built.stack.reauth.trustEvents.invalidEventsQueue), 'Arn'] }]);
   });
 });
 
 describe('alarms', () => {
   it('alarms on consumer errors and on any invalid or failed event, to the alarm topic', () => {
     const { template, built, id } = home;
-    const events = built.stack.trustEvents;
-    const toTopic = { AlarmActions: [{ Ref: id(built.stack.alarmTopic) }] };
+    const events = built.stack.reauth.trustEvents;
+    const toTopic = { AlarmActions: [{ Ref: id(built.stack.reauth.alarmTopic) }] };
 
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...toTopic,
@@ -350,7 +357,7 @@ describe('alarms', () => {
 describe('home region outside us-east-1 (eu-west-1)', () => {
   it('listens for IAM events on the reauth bus in the main stack', () => {
     const { template, built, id } = away;
-    const events = built.stack.trustEvents;
+    const events = built.stack.reauth.trustEvents;
     const rules = template.toJSON().Resources;
 
     expect(rules[id(events.iamChangesRule)].Properties).toMatchObject({
@@ -458,7 +465,7 @@ describe('home region from the CDK context', () => {
       outdir: join(outdir, 'ctx'),
     });
     const template = Template.fromStack(stack);
-    const busId = stack.getLogicalId(stack.trustEvents.bus.node.defaultChild as CfnElement);
+    const busId = stack.getLogicalId(stack.reauth.trustEvents.bus.node.defaultChild as CfnElement);
     const busArn = { 'Fn::GetAtt': [busId, 'Arn'] };
 
     // One EventBusPolicy per statement, as CDK writes them.
@@ -519,13 +526,13 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('acknowledges only the consumer role wildcards, each with its reason, and nothing in the forwarder', () => {
-    const tableId = away.id(away.built.stack.table);
-    const acknowledged = acknowledgedUnder(away, 'Reauth/TrustEvents/');
+    const tableId = away.id(away.built.stack.reauth.table);
+    const acknowledged = acknowledgedUnder(away, 'Reauth/Default/TrustEvents/');
 
     expect(acknowledged.map((a) => a.at).sort()).toEqual(
       [
-        'Reauth/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::*]',
-        `Reauth/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
+        'Reauth/Default/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::*]',
+        `Reauth/Default/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
       ].sort(),
     );
     for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(60);

@@ -132,8 +132,14 @@ export function evaluateCredential(
   };
 }
 
-/** reauth's own credentials, protected whatever the policy says: the Slack secret the stack creates. */
-export const REAUTH_OWN_PRINCIPALS = ['reauth/slack'];
+/** Where the Reauth construct names the Slack secret it creates: `reauth/slack/<prefix>-<id>`. */
+export const REAUTH_SLACK_SECRET_PATH = 'reauth/slack/';
+
+/**
+ * reauth's own credentials, protected whatever the policy says: the Slack secret the Reauth construct
+ * creates (`reauth/slack` before names took a prefix).
+ */
+export const REAUTH_OWN_PRINCIPALS = ['reauth/slack', `${REAUTH_SLACK_SECRET_PATH}*`];
 
 /**
  * A principal may carry this tag to ask for an exemption. It never grants one: only an approved record

@@ -106,7 +106,7 @@ export const PolicyConfigSchema = z
     fallbackOwner: z.string().min(1).default('#security'),
     /**
      * Principals never touched: names or ARNs, `*` matches any run of characters.
-     * reauth's own Slack secret (`reauth/slack`) is always protected.
+     * reauth's own Slack secret (`reauth/slack`, or any under `reauth/slack/`) is always protected.
      */
     protectedPrincipals: z.array(z.string().min(1)).default(['break-glass-*']),
     /** Approved exemptions, each with an approver and an expiry. */
@@ -162,6 +162,13 @@ export const PolicyConfigSchema = z
     }
   });
 export type PolicyConfig = Omit<z.output<typeof PolicyConfigSchema>, '$schema'>;
+/**
+ * A policy as its file holds it: every field optional. A tier of another name than `standard` or
+ * `critical` must give every field; the schema checks that (TypeScript cannot say "all but these keys").
+ */
+export type PolicyConfigInput = Omit<z.input<typeof PolicyConfigSchema>, 'tiers'> & {
+  tiers?: { readonly [name: string]: Partial<Tier> };
+};
 
 /** The `$schema` URL of reauth.config.json, relative to the repository root. */
 export const POLICY_CONFIG_SCHEMA_FILE = 'schemas/reauth.config.schema.json';
