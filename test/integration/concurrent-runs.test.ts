@@ -211,6 +211,12 @@ describe('two runs at once, and every message twice', () => {
     await Promise.all([workerA(second), workerB(first)]);
 
     expect((await actionsOf(keyCredential('ci-deployer'))).filter((a) => a === 'disable')).toHaveLength(1);
+    // The owner who asked is named in the record, as Slack named them then.
+    const disable = (await store.history(keyCredential('ci-deployer'))).find((d) => d.action === 'disable');
+    expect(disable).toMatchObject({
+      actor: 'slack:UALICE',
+      evidence: { actorName: 'alice', actorEmail: 'alice@example.com' },
+    });
     expect(await store.getState(keyCredential('ci-deployer'))).toMatchObject({ status: 'disabled' });
     expect(await keyStatus('ci-deployer')).toBe('Inactive');
   });

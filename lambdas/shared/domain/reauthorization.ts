@@ -207,7 +207,15 @@ function checkApproval(
 export function planDisable(
   state: CredentialState,
   receipt: DisableReceipt,
-  context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string; reason: string },
+  context: {
+    now: Date;
+    policyId: string;
+    mode: 'report' | 'enforce';
+    actor: string;
+    reason: string;
+    /** When a Slack user asked for it: who they were (see `AnswerContext.slackUser`). */
+    slackUser?: AnswerContext['slackUser'];
+  },
 ): Transition {
   const at = context.now.toISOString();
   return {
@@ -225,7 +233,12 @@ export function planDisable(
     decision: decisionOf(state, context, {
       action: 'disable',
       reason: context.reason,
-      evidence: { receipt, triggers: state.triggers, deadlineAt: state.deadlineAt ?? null },
+      evidence: {
+        receipt,
+        triggers: state.triggers,
+        deadlineAt: state.deadlineAt ?? null,
+        ...namedBy(context.slackUser),
+      },
     }),
   };
 }
@@ -376,16 +389,17 @@ function answer(
   decision: Pick<DecisionInput, 'action' | 'reason' | 'evidence'>,
 ): Transition {
   const actor = `slack:${context.slackUserId}`;
-  const { name, email } = context.slackUser ?? {};
-  const evidence = {
-    ...decision.evidence,
-    ...(name && { actorName: name }),
-    ...(email && { actorEmail: email }),
-  };
+  const evidence = { ...decision.evidence, ...namedBy(context.slackUser) };
   return {
     state: decision.action === 'refuse' ? next : { ...next, decidedBy: actor },
     decision: decisionOf(state, { ...context, mode: context.policy.mode, actor }, { ...decision, evidence }),
   };
+}
+
+/** The answering Slack user's name and email, as evidence; nothing when Slack did not say. */
+function namedBy(slackUser: AnswerContext['slackUser']): Record<string, string> {
+  const { name, email } = slackUser ?? {};
+  return { ...(name && { actorName: name }), ...(email && { actorEmail: email }) };
 }
 
 function decisionOf(

@@ -80,6 +80,7 @@ export async function runActionJob(
                 mode: deps.policy.mode,
                 actor: owner,
                 reason: `disabled now at the request of ${job.slackUserId}`,
+                slackUser: context.slackUser,
               })
             : undefined,
         changesUsability: () => true,
