@@ -1,6 +1,6 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { CREDENTIAL_ID_PATTERN } from '../slack/request';
+import { CREDENTIAL_ID_PATTERN } from '../domain/credential';
 
 /**
  * Work a Slack click asks for that may outlast Slack's 3-second acknowledgement: IAM and Secrets

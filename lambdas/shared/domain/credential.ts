@@ -39,6 +39,13 @@ export interface Credential {
   disabledByReauth?: true;
 }
 
+/**
+ * `<accountId>:<kind>:<id>`; the id is printable ASCII without spaces or `|` (secret ARNs hold `:`;
+ * a Slack button's value joins the id and the request's seq with `|`). Slack caps a button value at
+ * 2000 characters, which bounds the id.
+ */
+export const CREDENTIAL_ID_PATTERN = /^\d{12}:(?:access-key|secret|role):[\x21-\x7b\x7d\x7e]{1,1900}$/;
+
 /** `<accountId>:<kind>:<id>`, the key of everything reauth records. */
 export function credentialIdOf(c: { accountId: string; kind: CredentialKind; id: string }): string {
   return `${c.accountId}:${c.kind}:${c.id}`;

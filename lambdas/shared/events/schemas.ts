@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CREDENTIAL_ID_PATTERN } from '../slack/request';
+import { CREDENTIAL_ID_PATTERN } from '../domain/credential';
 
 /** The `source` of reauth's own events on its bus. */
 export const REAUTH_EVENT_SOURCE = 'reauth';

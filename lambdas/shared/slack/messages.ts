@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { CREDENTIAL_ID_PATTERN, encodeActionValue, type SlackRequest, SlackRequestError } from './request';
+import { CREDENTIAL_ID_PATTERN } from '../domain/credential';
+import { encodeActionValue, type SlackRequest, SlackRequestError } from './request';
 
 export interface PlainText {
   type: 'plain_text';

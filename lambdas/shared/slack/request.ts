@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CREDENTIAL_ID_PATTERN } from '../domain/credential';
 
 /** A request Slack (or someone pretending to be Slack) sent that this app cannot use. */
 export class SlackRequestError extends Error {
@@ -38,11 +39,6 @@ export type SlackRequest =
       >;
     };
 
-/**
- * `<accountId>:<kind>:<id>`; the id is printable ASCII without spaces or `|` (secret ARNs hold `:`).
- * Slack caps a button value at 2000 characters, which bounds the id.
- */
-export const CREDENTIAL_ID_PATTERN = /^\d{12}:(?:access-key|secret|role):[\x21-\x7b\x7d\x7e]{1,1900}$/;
 const REQUEST_SEQ_PATTERN = /^(?:0|[1-9][0-9]{0,14})$/;
 
 /** The value a reauth button carries: which credential, and which request for it (stale clicks are caught by seq). */
