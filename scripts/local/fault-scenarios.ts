@@ -8,7 +8,7 @@
 import { ListAccessKeysCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { type AwsClients, createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { type CredentialState, type Decision, verifyChain } from '../../lambdas/shared/domain/decision';
