@@ -30,10 +30,11 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** Runs `reauth <command> --export <path>` and returns its exit code and what it printed. */
-async function run(command: 'verify' | 'report', path: string, ...rest: string[]) {
+/** Runs `reauth <command> --export <path>` (report with `--out <out>`) and returns its exit code and what it printed. */
+async function run(command: 'verify' | 'report', path: string, out = join(root, 'out')) {
   const output = captureOutput();
-  const code = await main([command, '--export', path, ...rest]);
+  // verify takes no --out: the CLI refuses an option a command does not take.
+  const code = await main([command, '--export', path, ...(command === 'report' ? ['--out', out] : [])]);
   return { code, text: output.join('\n') };
 }
 
@@ -42,7 +43,7 @@ describe('reauth verify and reauth report where there is no export to check', ()
     const missing = join(root, 'no-such-export');
 
     for (const command of ['verify', 'report'] as const) {
-      const { code, text } = await run(command, missing, '--out', join(root, 'out-missing'));
+      const { code, text } = await run(command, missing, join(root, 'out-missing'));
 
       expect(code).toBe(1);
       expect(text).toContain(`no export found at ${missing}: no such directory`);
@@ -56,7 +57,7 @@ describe('reauth verify and reauth report where there is no export to check', ()
     await mkdir(empty);
 
     for (const command of ['verify', 'report'] as const) {
-      const { code, text } = await run(command, empty, '--out', join(root, 'out-empty'));
+      const { code, text } = await run(command, empty, join(root, 'out-empty'));
 
       expect(code).toBe(1);
       expect(text).toContain(`no export found at ${empty}: the directory is empty`);
@@ -79,7 +80,7 @@ describe('reauth verify and reauth report where there is no export to check', ()
     const prefix = `s3://${BUCKET}/exports/full/2026-11-23`;
 
     for (const command of ['verify', 'report'] as const) {
-      const { code, text } = await run(command, prefix, '--out', join(root, 'out-s3'));
+      const { code, text } = await run(command, prefix, join(root, 'out-s3'));
 
       expect(code).toBe(1);
       expect(text).toContain(`no export found at ${prefix}: no object under that prefix`);

@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import { createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
+import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { parseCredentialId } from '../../lambdas/shared/domain/credential';
+import { loadPolicyFile } from '../../lambdas/shared/policy-file';
+import { type ScanReport, scanAccount } from '../../lambdas/shared/use-cases/scan-account';
+import { currentAccount, openTable } from '../aws';
+import { formatTable } from '../format';
+import { type Outcome, progressReporter } from '../output';
+
+interface ScanOptions {
+  config: string;
+  table?: string;
+  json?: boolean;
+}
+
+export function registerScan(program: Command, outcome: Outcome): void {
+  program
+    .command('scan')
+    .summary('scan this account and record the findings')
+    .description(
+      'Scans the account of the current AWS credentials (or the emulator at AWS_ENDPOINT_URL) and records the findings in the decision table. Changes nothing in IAM or Secrets Manager unless the policy says enforce (and even then, only the enforce job acts). Exit 0 with or without findings.',
+    )
+    .option('--config <file>', 'the policy file', 'reauth.config.json')
+    .option('--table <name>', 'the decision table (the stack output TableName); default $REAUTH_TABLE')
+    .option('--json', 'print the scan report as JSON: every row, the inventory counts and what was recorded')
+    .action(async (options: ScanOptions) => {
+      const policy = loadPolicyFile(options.config);
+      const clients = createAwsClients();
+      const table = await openTable(clients, options.table);
+      const accountId = await currentAccount(clients);
+      const report = await scanAccount(
+        {
+          iam: clients.iam,
+          secretsManager: clients.secretsManager,
+          store: createDecisionStore(clients.documents, table),
+        },
+        { accountId, policy, now: new Date(), onProgress: progressReporter() },
+      );
+      console.log(options.json ? JSON.stringify(report, null, 2) : formatScanReport(report));
+      outcome.code = 0;
+    });
+}
+
+/** The human view of a scan: a table of findings, then what was spared and what was recorded. */
+export function formatScanReport(report: ScanReport): string {
+  const findings = report.rows.filter((row) => row.outcome === 'finding');
+  const spared = report.rows.filter((row) => row.outcome !== 'finding');
+  const { accessKeys, secrets, roles } = report.inventory;
+  const lines = [
+    `Account ${report.accountId}, ${report.mode} mode, policy ${report.policyId}`,
+    `Inventory: ${accessKeys} active access keys, ${secrets} secrets, ${roles} roles in scope`,
+    '',
+    findings.length === 0
+      ? 'No credential needs reauthorization.'
+      : formatTable(
+          ['KIND', 'PRINCIPAL', 'ID', 'OWNER', 'WHY', 'LAST USED', 'RECORD'],
+          findings.map((row) => [
+            row.kind,
+            row.principal,
+            shortId(row.credentialId),
+            row.owner,
+            row.triggers.join(','),
+            row.lastUsedAt ? `${row.lastUsedAt.slice(0, 10)} (${row.idleDays}d)` : `never (${row.idleDays}d)`,
+            row.record,
+          ]),
+        ),
+  ];
+  if (spared.length > 0) {
+    lines.push('', 'Spared:', ...spared.map((row) => `  ${row.kind} ${row.principal}: ${row.reason}`));
+  }
+  lines.push(
+    '',
+    `${findings.length} need reauthorization; ${report.decisionsWritten} decisions recorded this run` +
+      (report.mode === 'report' ? ' (report mode: nothing in IAM or Secrets Manager was changed).' : '.'),
+  );
+  if (report.cleared.length > 0)
+    lines.push(`No longer needing an answer (the finding went away): ${report.cleared.join(', ')}`);
+  if (report.unresolved.length > 0)
+    lines.push(`Not resolved (rotated meanwhile): ${report.unresolved.join(', ')}`);
+  return lines.join('\n');
+}
+
+function shortId(credentialId: string): string {
+  const { kind, id } = parseCredentialId(credentialId);
+  return kind === 'secret' ? (id.split(':').pop() ?? id) : id;
+}
