@@ -8,7 +8,12 @@ export default defineConfig({
     hookTimeout: 120_000,
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
-      { extends: true, test: { name: 'infra', include: ['test/infra/**/*.test.ts'] } },
+      {
+        extends: true,
+        // One module graph per worker: each file would otherwise load aws-cdk-lib and cdk-nag anew,
+        // which costs more than most of its synths. The files share no state but the process's.
+        test: { name: 'infra', include: ['test/infra/**/*.test.ts'], isolate: false },
+      },
       {
         extends: true,
         test: {
