@@ -3,16 +3,23 @@ import { z } from 'zod';
 
 /** How long a credential may go unused or unrotated, and how long owners have to answer. */
 export const TierSchema = z.strictObject({
-  /** Unused this many days → `idle`. */
-  idleDays: z.number().int().positive(),
-  /** Not rotated this many days → `max-age` (access keys and secrets). */
-  maxAgeDays: z.number().int().positive(),
-  /** Days an owner has to answer before the deadline. */
-  graceDays: z.number().int().positive(),
-  /** A reauthorization vouches for the credential this many days. */
-  reauthorizeForDays: z.number().int().positive(),
-  /** A credential never used is tolerated this many days after its creation, then it is `idle`. */
-  newCredentialGraceDays: z.number().int().nonnegative(),
+  idleDays: z.number().int().positive().describe('Unused this many days → idle.'),
+  maxAgeDays: z
+    .number()
+    .int()
+    .positive()
+    .describe('Not rotated this many days → max-age (access keys and secrets).'),
+  graceDays: z.number().int().positive().describe('Days an owner has to answer before the deadline.'),
+  reauthorizeForDays: z
+    .number()
+    .int()
+    .positive()
+    .describe('A reauthorization vouches for the credential this many days.'),
+  newCredentialGraceDays: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('A credential never used is tolerated this many days after its creation, then it is idle.'),
   /**
    * Slack user ids of the approvers group. When set, an owner's *Still needed* is only a proposal:
    * it counts once a member of the group other than the owner confirms it.
@@ -90,27 +97,44 @@ function mergeTiers(configured: z.output<typeof TiersInputSchema>): Record<strin
 /** reauth.config.json. Every field has a default, so `{}` is a working report-mode policy. */
 export const PolicyConfigSchema = z
   .strictObject({
-    /** The file's JSON Schema, for editors; not part of the policy (nor of its id). */
-    $schema: z.string().optional(),
-    /** `report` records and notifies only; `enforce` also disables and rotates. */
-    mode: z.enum(['report', 'enforce']).default('report'),
-    /** Tag on the principal that picks its tier. */
-    tierTagKey: z.string().min(1).default('reauth:tier'),
-    /** Merged over {@link DEFAULT_TIERS}: see {@link mergeTiers}. */
-    tiers: TiersInputSchema.default({}).transform(mergeTiers),
-    /** Tier for principals without the tier tag. */
-    defaultTier: z.string().min(1).default('standard'),
-    /** Tag keys that name the owner, first match wins (a Slack user id or an email). */
-    ownerTagKeys: z.array(z.string().min(1)).min(1).default(['reauth:owner', 'owner']),
-    /** Who hears about credentials with no owner: the security channel. */
-    fallbackOwner: z.string().min(1).default('#security'),
+    $schema: z
+      .string()
+      .optional()
+      .describe("The file's JSON Schema, for editors; not part of the policy (nor of its id)."),
+    mode: z
+      .enum(['report', 'enforce'])
+      .default('report')
+      .describe('report records and notifies only; enforce also disables and rotates.'),
+    tierTagKey: z
+      .string()
+      .min(1)
+      .default('reauth:tier')
+      .describe('Tag on the principal that picks its tier.'),
+    tiers: TiersInputSchema.default({})
+      .describe(
+        'Merged over the built-in standard and critical tiers: a built-in tier takes any of its fields, a new tier gives them all',
+      )
+      .transform(mergeTiers),
+    defaultTier: z.string().min(1).default('standard').describe('Tier for principals without the tier tag.'),
+    ownerTagKeys: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(['reauth:owner', 'owner'])
+      .describe('Tag keys that name the owner, first match wins (a Slack user id or an email).'),
+    fallbackOwner: z
+      .string()
+      .min(1)
+      .default('#security')
+      .describe('Who hears about credentials with no owner: the security channel.'),
     /**
      * Principals never touched: names or ARNs, `*` matches any run of characters.
      * reauth's own Slack secret (`reauth/slack`, or any under `reauth/slack/`) is always protected.
      */
     protectedPrincipals: z.array(z.string().min(1)).default(['break-glass-*']),
-    /** Approved exemptions, each with an approver and an expiry. */
-    exemptions: z.array(ExemptionSchema).default([]),
+    exemptions: z
+      .array(ExemptionSchema)
+      .default([])
+      .describe('Approved exemptions, each with an approver and an expiry.'),
     /** Enforce mode acts on at most this many credentials, and this fraction of the inventory, per run. */
     actionBudget: z
       .strictObject({
@@ -118,34 +142,61 @@ export const PolicyConfigSchema = z
         maxFraction: z.number().min(0).max(1).default(0.05),
       })
       .default({ maxActions: 25, maxFraction: 0.05 }),
-    /** A credential report younger than this is reused instead of generating a new one. */
-    credentialReportMaxAgeMinutes: z.number().int().nonnegative().default(60),
+    credentialReportMaxAgeMinutes: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(60)
+      .describe('A credential report younger than this is reused instead of generating a new one.'),
     /** Who may answer in Slack, and when owners are reminded. */
     slack: z
       .strictObject({
-        /** Owner (as the owner tag names them) → Slack user ids who may decide in their place. */
-        delegates: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
-        /** Reminders, as the fraction of the grace period gone; another one a day before the deadline. */
-        reminderFractions: z.array(z.number().gt(0).lt(1)).default([0.5]),
+        delegates: z
+          .record(z.string().min(1), z.array(z.string().min(1)))
+          .default({})
+          .describe('Owner (as the owner tag names them) → Slack user ids who may decide in their place.'),
+        reminderFractions: z
+          .array(z.number().gt(0).lt(1))
+          .default([0.5])
+          .describe(
+            'Reminders, as the fraction of the grace period gone; another one a day before the deadline.',
+          ),
         remindDayBefore: z.boolean().default(true),
       })
       .default({ delegates: {}, reminderFractions: [0.5], remindDayBefore: true }),
     /** The compliance exports of the decision table. */
     compliance: z
       .strictObject({
-        /** Exported objects are locked (S3 Object Lock, governance mode) this many days. */
-        exportRetentionDays: z.number().int().positive().default(365),
-        /** A full export every this many days; incremental exports in between. */
-        fullExportEveryDays: z.number().int().positive().default(7),
+        exportRetentionDays: z
+          .number()
+          .int()
+          .positive()
+          .default(365)
+          .describe('Exported objects are locked (S3 Object Lock, governance mode) this many days.'),
+        fullExportEveryDays: z
+          .number()
+          .int()
+          .positive()
+          .default(7)
+          .describe('A full export every this many days; incremental exports in between.'),
       })
       .default({ exportRetentionDays: 365, fullExportEveryDays: 7 }),
     /** What enforce mode does once a deadline passes. */
     enforcement: z
       .strictObject({
-        /** An owner can restore a disabled credential from Slack for this many days. */
-        restoreWindowDays: z.number().int().positive().default(30),
-        /** No action when the inventory is older than this: AWS refreshes a credential report every 4 hours. */
-        freshnessMaxAgeHours: z.number().positive().default(4),
+        restoreWindowDays: z
+          .number()
+          .int()
+          .positive()
+          .default(30)
+          .describe('An owner can restore a disabled credential from Slack for this many days.'),
+        freshnessMaxAgeHours: z
+          .number()
+          .positive()
+          .default(4)
+          .describe(
+            'No action when the inventory is older than this: AWS refreshes a credential report every 4 hours.',
+          ),
       })
       .default({ restoreWindowDays: 30, freshnessMaxAgeHours: 4 }),
   })
