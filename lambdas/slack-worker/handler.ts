@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ActionJobSchema } from '../shared/adapters/action-queue';
 import { createAwsClients } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
@@ -29,7 +30,7 @@ const DONE = { disable: 'Disabled', rotate: 'Rotated', restore: 'Restored' } as 
  * that fails is retried by SQS, then dead-lettered; a malformed one goes straight to the dead-letter
  * queue's path by failing every time (never silently dropped).
  */
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   const failures: SQSBatchResponse['batchItemFailures'] = [];
   const counts = { Disabled: 0, Rotated: 0, Restored: 0 };
   const connected = await slack();
@@ -38,10 +39,19 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
     try {
       const job = ActionJobSchema.parse(JSON.parse(record.body));
       const { summary, recorded } = await runActionJob(
-        { store, slack: connected.client, enforcer, policy, policyId, now: () => new Date() },
+        {
+          store,
+          slack: connected.client,
+          enforcer,
+          policy,
+          policyId,
+          now: () => new Date(),
+          // A claim this invocation leaves behind frees when it can no longer be running.
+          ...(context && { leaseMs: context.getRemainingTimeInMillis() }),
+        },
         job,
-        // A redelivered message keeps its id: the job holds the same claim and finds its work done.
-        `job:${record.messageId}`,
+        // Each attempt claims as itself: SQS may hand a message to a second worker while the first runs.
+        `job:${record.messageId}:${randomUUID()}`,
       );
       logger.info('job done', {
         messageId: record.messageId,

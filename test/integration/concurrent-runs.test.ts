@@ -321,15 +321,15 @@ describe('two runs at once, and every message twice', () => {
     expect(await actionsOf(id)).toEqual(['flag', 'notify']);
   });
 
-  it('a redelivered job whose first delivery stopped mid-change first makes IAM match the record', async () => {
+  it('a job delivered again after its first attempt stopped mid-change first makes IAM match the record', async () => {
     const id = keyCredential('legacy-batch');
     const target = { kind: 'access-key' as const, id: keyId('legacy-batch'), principal: 'legacy-batch' };
-    // The first delivery of message m-1 claimed the key and disabled it, then its Lambda stopped.
+    // The first attempt, with a minute left in its Lambda, claimed the key and disabled it, then stopped.
     await store.claim(id, {
-      holder: 'job:m-1',
+      holder: 'job:m-1:first',
       action: 'disable',
       now: new Date(),
-      leaseMs: CLAIM_LEASE_MS,
+      leaseMs: 60_000,
       isDue: (s) => s.status === 'pending',
     });
     await enforcer.disable(target);
@@ -350,24 +350,46 @@ describe('two runs at once, and every message twice', () => {
     });
     await endpoint(slackEvent(submission, { signingSecret, at: new Date() }));
     const policy = parsePolicyConfig(POLICY);
+    const deps = {
+      store,
+      slack: createSlackClient({ botToken: 'xoxb-local-fake', apiBaseUrl: fake.apiBaseUrl }),
+      enforcer,
+      policy,
+      policyId: policyIdOf(policy),
+      now: () => new Date(),
+    };
+    const job = { action: 'disable' as const, credentialId: id, requestSeq: 1, slackUserId: 'UALICE' };
 
-    const outcome = await runActionJob(
-      {
-        store,
-        slack: createSlackClient({ botToken: 'xoxb-local-fake', apiBaseUrl: fake.apiBaseUrl }),
-        enforcer,
-        policy,
-        policyId: policyIdOf(policy),
-        now: () => new Date(),
-      },
-      { action: 'disable', credentialId: id, requestSeq: 1, slackUserId: 'UALICE' },
-      'job:m-1',
-    );
+    // SQS delivers the message again once its visibility timeout has passed: the claim has expired.
+    await travelTo(emulator, new Date(Date.now() + 6 * 60_000));
+    const outcome = await runActionJob(deps, job, 'job:m-1:second');
 
     expect(outcome.summary).toBe('refused: not-open');
     expect(await keyStatus('legacy-batch')).toBe('Active');
     expect(await store.getState(id)).toMatchObject({ status: 'active' });
     expect(await store.getState(id).then((s) => s?.claim)).toBeUndefined();
+  });
+
+  it('a job that finds another attempt changing the credential is delivered again later, not dropped', async () => {
+    const id = keyCredential('report-gen');
+    await store.claim(id, {
+      holder: 'job:m-2:first',
+      action: 'disable',
+      now: new Date(),
+      leaseMs: 60_000,
+      isDue: (s) => s.status === 'pending',
+    });
+    const worker = await container<Handler<SQSEvent, SQSBatchResponse>>('../../lambdas/slack-worker/handler');
+    await receiveAll(); // the message refreshes queued so far
+    await enqueue({ action: 'disable', credentialId: id, requestSeq: 1, slackUserId: 'UBOB' });
+    const [delivery] = await receiveAll();
+    if (!delivery) throw new Error('expected a queued job');
+
+    const { batchItemFailures } = await worker(delivery);
+
+    expect(batchItemFailures).toEqual([{ itemIdentifier: delivery.Records[0]?.messageId }]);
+    expect(await keyStatus('report-gen')).toBe('Active');
+    await store.release(id, 'job:m-2:first');
   });
 
   it("the enforce job at the deadline and the owner's Disable at once disable the key once", async () => {

@@ -3,14 +3,22 @@ import type { EnforcementTarget, Enforcer } from '../adapters/enforcement';
 import { parseCredentialId } from '../domain/credential';
 import type { Claim, CredentialState, Decision, Transition } from '../domain/decision';
 
-/** How long a claim holds when its holder never releases it (a crash): the longest a Lambda runs. */
+/**
+ * How long a claim holds when its holder never releases it (a crash): the longest a Lambda runs. A
+ * holder that knows its own deadline passes less (`leaseMs`), so its claim frees sooner after a crash.
+ */
 export const CLAIM_LEASE_MS = 15 * 60_000;
 
 export interface ClaimedChange<T> {
   credentialId: string;
   target: EnforcementTarget;
-  /** The job run or queued job making the change; a redelivered job passes the same one. */
+  /**
+   * This attempt, unique: never shared by two deliveries of one message, since SQS may hand a message
+   * to a second worker while the first still runs it.
+   */
   holder: string;
+  /** How long the claim holds if this attempt stops: at most until its Lambda cannot run any more. @default CLAIM_LEASE_MS */
+  leaseMs?: number;
   action: Claim['action'];
   now: Date;
   /** Whether the change is still due on the state read now. */
@@ -35,7 +43,8 @@ export type ClaimedOutcome<T> =
  * credential) keeps two jobs from acting on it at once; the confirming write is conditional, so a
  * decision that came first (an owner's *Still needed* while a disable ran) wins; and then IAM is made
  * to say what the record says, never undoing the winner. A failure or crash leaves the claim to
- * expire, and `repairAbandoned` (the enforce job) converges what it guarded.
+ * expire; whoever finds it expired first (the next change, or the enforce job's sweep) converges what
+ * it guarded (`repairAbandonedClaim`).
  */
 export async function changeUnderClaim<T>(
   deps: { store: DecisionStore; enforcer: Enforcer },
@@ -43,11 +52,12 @@ export async function changeUnderClaim<T>(
 ): Promise<ClaimedOutcome<T>> {
   const { store } = deps;
   const { credentialId, holder } = change;
+  await repairAbandonedClaim(deps, credentialId, { holder, now: change.now });
   const claimed = await store.claim(credentialId, {
     holder,
     action: change.action,
     now: change.now,
-    leaseMs: CLAIM_LEASE_MS,
+    leaseMs: change.leaseMs ?? CLAIM_LEASE_MS,
     isDue: change.isDue,
   });
   if ('notDue' in claimed) return claimed;
@@ -64,6 +74,30 @@ export async function changeUnderClaim<T>(
   if (change.changesUsability(result)) await convergeToRecord(deps.enforcer, change.target, current);
   await store.release(credentialId, holder);
   return { superseded: current, result };
+}
+
+/**
+ * A claim whose holder stopped (it expired): taken over, IAM made to say what the record says, and
+ * given back. The record itself was never wrong: a change is recorded only once made. True when one
+ * was repaired.
+ */
+export async function repairAbandonedClaim(
+  deps: { store: DecisionStore; enforcer: Enforcer },
+  credentialId: string,
+  options: { holder: string; now: Date },
+): Promise<boolean> {
+  const nowIso = options.now.toISOString();
+  const taken = await deps.store.claim(credentialId, {
+    holder: options.holder,
+    action: 'converge',
+    now: options.now,
+    leaseMs: CLAIM_LEASE_MS,
+    isDue: (state) => state.claim !== undefined && state.claim.until <= nowIso,
+  });
+  if (!('claimed' in taken)) return false;
+  await convergeToRecord(deps.enforcer, targetOf(taken.claimed), taken.claimed);
+  await deps.store.release(credentialId, options.holder);
+  return true;
 }
 
 /** What the enforcer acts on for a credential. */

@@ -9,7 +9,7 @@ import type { CredentialState, DisableReceipt } from '../domain/decision';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
 import { planDisable, planDrift, planInUseAtDeadline, planRequestStep } from '../domain/reauthorization';
 import { escalationMessage } from '../slack/messages';
-import { CLAIM_LEASE_MS, changeUnderClaim, convergeToRecord, targetOf } from './claimed-change';
+import { changeUnderClaim, repairAbandonedClaim, targetOf } from './claimed-change';
 import {
   escalateToFallback,
   type NotifyContext,
@@ -304,30 +304,17 @@ type DeadlineAct =
   | { kind: 'used'; lastUsedAt: Date }
   | { kind: 'disabled'; receipt: DisableReceipt };
 
-/**
- * Claims a crashed job left behind (expired): takes each over and makes IAM say what the record says,
- * so nothing stays half-done. The record itself was never wrong: a change is recorded only once made.
- */
+/** The expired claims among `states` (their holders stopped): each repaired (see `repairAbandonedClaim`). */
 async function repairAbandoned(
   deps: EnforceDependencies,
   states: CredentialState[],
   options: { now: Date; holder: string },
 ): Promise<string[]> {
-  const repaired: string[] = [];
   const nowIso = options.now.toISOString();
+  const repaired: string[] = [];
   for (const state of states) {
     if (!state.claim || state.claim.until > nowIso) continue;
-    const claimed = await deps.store.claim(state.credentialId, {
-      holder: options.holder,
-      action: 'converge',
-      now: options.now,
-      leaseMs: CLAIM_LEASE_MS,
-      isDue: (current) => current.claim !== undefined,
-    });
-    if (!('claimed' in claimed)) continue;
-    await convergeToRecord(deps.enforcer, targetOf(state), claimed.claimed);
-    await deps.store.release(state.credentialId, options.holder);
-    repaired.push(state.credentialId);
+    if (await repairAbandonedClaim(deps, state.credentialId, options)) repaired.push(state.credentialId);
   }
   return repaired;
 }

@@ -7,7 +7,7 @@ import type { CredentialState } from '../domain/decision';
 import type { PolicyConfig } from '../domain/policy';
 import { checkAnswer, planDisable, planRestore, planRotation } from '../domain/reauthorization';
 import { approvalRequestMessage } from '../slack/messages';
-import { type ClaimedOutcome, changeUnderClaim, convergeToRecord, targetOf } from './claimed-change';
+import { type ClaimedOutcome, changeUnderClaim, repairAbandonedClaim, targetOf } from './claimed-change';
 import { notifyNewRequests, outcomeMessage, requestItemOf, requestMessageOf } from './notify-owners';
 import { answerContext, named, tell } from './slack-interactions';
 
@@ -18,6 +18,8 @@ export interface WorkerDependencies {
   policy: PolicyConfig;
   policyId: string;
   now: () => Date;
+  /** How long a claim outlives this invocation if it stops: the time its Lambda has left. @default CLAIM_LEASE_MS */
+  leaseMs?: number;
 }
 
 /** What a job did, for the log; `recorded` names the change when one was made and recorded. */
@@ -26,11 +28,16 @@ export interface ActionJobOutcome {
   recorded?: 'rotate' | 'disable' | 'restore';
 }
 
+/** Another attempt holds the credential's claim: the job is to be delivered again later. */
+export class ClaimBusyError extends Error {
+  override readonly name = 'ClaimBusyError';
+}
+
 /**
  * Does what a click asked for (the IAM or Secrets Manager change) under the credential's claim,
- * records it, and updates the message. Safe to run twice, and two at once: a redelivered job holds
- * the same claim (`holder`, the SQS message id) and finds the work done; a duplicate finds the claim
- * taken or the request answered, and changes nothing.
+ * records it, and updates the message. Safe to run twice, and two at once: each attempt claims as
+ * itself; one that finds the claim taken throws `ClaimBusyError` (SQS delivers it again), one that
+ * finds the request answered changes nothing.
  */
 export async function runActionJob(
   deps: WorkerDependencies,
@@ -43,12 +50,9 @@ export async function runActionJob(
   }
   if (job.action === 'request-approval') return { summary: await requestApproval(deps, job.credentialId) };
   const context = await named(deps.slack, answerContext(deps, job.slackUserId));
+  // An earlier attempt that stopped mid-change (its claim expired): IAM made to match the record first.
+  await repairAbandonedClaim(deps, job.credentialId, { holder, now: context.now });
   const state = await deps.store.getState(job.credentialId);
-  if (state?.claim?.holder === holder) {
-    // This job's earlier delivery stopped mid-change: first make IAM say what the record says.
-    await convergeToRecord(deps.enforcer, targetOf(state), state);
-    await deps.store.release(job.credentialId, holder);
-  }
   const refusal = checkAnswer(state, job.action, job.requestSeq, context);
   if (refusal || !state) {
     await tell(deps.slack, job.responseUrl, refusal?.reply ?? 'Nothing to do.');
@@ -61,6 +65,7 @@ export async function runActionJob(
     target: targetOf(state),
     holder,
     now: context.now,
+    ...(deps.leaseMs !== undefined && { leaseMs: deps.leaseMs }),
     isDue: stillOpen,
   };
   const owner = `slack:${job.slackUserId}`;
@@ -125,12 +130,11 @@ export async function runActionJob(
     }
   }
   if ('busy' in outcome) {
-    await tell(
-      deps.slack,
-      job.responseUrl,
-      `A change to ${state.principal} is already under way; nothing else was done.`,
+    // Another attempt is changing it now: SQS delivers this job again later, when that one is done
+    // (or, if it stopped, once its claim has expired: this job then repairs it first).
+    throw new ClaimBusyError(
+      `${job.credentialId}: a ${outcome.busy.action} by another job holds it until ${outcome.busy.until}; retried later`,
     );
-    return { summary: `busy: claimed by ${outcome.busy.holder}` };
   }
   if (!('recorded' in outcome)) {
     await tell(deps.slack, job.responseUrl, 'Someone answered this request first; nothing else was changed.');
