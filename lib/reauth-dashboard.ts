@@ -25,19 +25,25 @@ export interface ReauthDashboardProps {
    * @default `<stack name>-<region>`
    */
   readonly dashboardName?: string;
+  /**
+   * Where the functions publish their metrics (`POWERTOOLS_METRICS_NAMESPACE`).
+   * @default 'reauth'
+   */
+  readonly namespace?: string;
 }
 
 const HOUR = Duration.hours(1);
 const DAY = Duration.days(1);
 
-function metric<S extends MetricsService>(
+function runMetric<S extends MetricsService>(
+  namespace: string,
   name: RunMetric<S> | 'Overdue',
   service: S,
   dimensions: Record<string, string> = {},
   period = DAY,
 ): Metric {
   return new Metric({
-    namespace: METRICS_NAMESPACE,
+    namespace,
     metricName: name,
     dimensionsMap: { service, ...dimensions },
     statistic: 'Sum',
@@ -56,11 +62,18 @@ export class ReauthDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: ReauthDashboardProps) {
     super(scope, id);
+    const namespace = props.namespace ?? METRICS_NAMESPACE;
+    const metric = <S extends MetricsService>(
+      name: RunMetric<S> | 'Overdue',
+      service: S,
+      dimensions: Record<string, string> = {},
+      period = DAY,
+    ) => runMetric(namespace, name, service, dimensions, period);
     // The scan publishes the counts by status once a run: its Maximum per day is the day's picture.
     const byStatus = CREDENTIAL_STATUSES.map(
       (status) =>
         new Metric({
-          namespace: METRICS_NAMESPACE,
+          namespace,
           metricName: 'Credentials',
           dimensionsMap: { service: 'reauth-scan', status },
           statistic: 'Maximum',

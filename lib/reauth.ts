@@ -179,7 +179,7 @@ export class Reauth extends Construct {
     const heldBack = new MetricFilter(this, 'EnforcementHeldBackFilter', {
       logGroup: this.enforceJob.function.logGroup,
       filterPattern: FilterPattern.stringValue('$.message', '=', 'enforcement held back'),
-      metricNamespace: 'reauth',
+      metricNamespace: this.namePrefix,
       metricName: 'EnforcementHeldBack',
       metricValue: '1',
     });
@@ -238,7 +238,19 @@ export class Reauth extends Construct {
       alarmTopic: this.alarmTopic,
     });
 
+    // Each copy publishes its metrics under its own prefix, and its dashboard and alarms read those.
+    for (const fn of [
+      this.scanJob.function,
+      this.enforceJob.function,
+      this.slackEndpoint.endpoint,
+      this.slackEndpoint.worker,
+      this.trustEvents.consumer,
+      this.exportJob.function,
+    ]) {
+      fn.function.addEnvironment('POWERTOOLS_METRICS_NAMESPACE', this.namePrefix);
+    }
     this.dashboard = new ReauthDashboard(this, 'Dashboard', {
+      namespace: this.namePrefix,
       // Dashboard names are unique in an account, across its regions.
       dashboardName: `${this.namePrefix}-${Stack.of(this).region}`,
       functions: {

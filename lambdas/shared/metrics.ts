@@ -1,7 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { CredentialState } from './domain/decision';
 
-/** The CloudWatch namespace of reauth's metrics; the dashboard reads them from here. */
+/** The CloudWatch namespace of reauth's metrics when the deployment sets none (its name prefix, by default `reauth`). */
 export const METRICS_NAMESPACE = 'reauth';
 
 /**
@@ -36,7 +36,10 @@ export function publishRunMetrics<S extends MetricsService>(
   counts: RunCounts<S>,
   states?: { values: Iterable<CredentialState>; now: Date },
 ): void {
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service });
+  // Powertools' own setting: a deployment with another name prefix publishes under that prefix, so
+  // two copies in one account and region graph and alarm on their own numbers.
+  const namespace = process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE;
+  const metrics = new Metrics({ namespace, serviceName: service });
   for (const [name, value] of Object.entries<number | undefined>(counts)) {
     if (value !== undefined) metrics.addMetric(name, MetricUnit.Count, value);
   }

@@ -80,6 +80,24 @@ describe('the Reauth construct in another stack', () => {
     ]);
   });
 
+  it("gives each copy's metrics their own namespace, which its functions publish to and its alarms read", () => {
+    const namespaces = Object.values(template.findResources('AWS::Lambda::Function')).map(
+      (r) => r.Properties.Environment?.Variables?.POWERTOOLS_METRICS_NAMESPACE,
+    );
+    expect(namespaces.filter((n) => n === 'staging')).toHaveLength(6);
+    expect(namespaces.filter((n) => n === 'prod')).toHaveLength(6);
+    const filters = Object.values(template.findResources('AWS::Logs::MetricFilter')).map(
+      (r) => r.Properties.MetricTransformations[0].MetricNamespace,
+    );
+    expect(filters.sort()).toEqual(['prod', 'staging']);
+    const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard')).map((r) =>
+      JSON.stringify(r.Properties.DashboardBody),
+    );
+    for (const prefix of ['prod', 'staging']) {
+      expect(dashboards.filter((body) => body.includes(`\\"${prefix}\\",\\"Findings\\"`))).toHaveLength(1);
+    }
+  });
+
   it('creates a Slack secret under reauth/slack/<prefix>- for a copy given none, and uses the one given', () => {
     const secrets = Object.values(template.findResources('AWS::SecretsManager::Secret'));
 
