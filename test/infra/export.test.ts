@@ -192,7 +192,7 @@ describe('export job', () => {
     });
   });
 
-  it('gets the table, the bucket, the prefix, the key and the policy in its environment', () => {
+  it('gets the table, the bucket, the prefix, the key, the policy and its metrics namespace in its environment', () => {
     expect(template.toJSON().Resources[ids.fn].Properties.Environment.Variables).toEqual({
       TABLE_NAME: { Ref: ids.table },
       TABLE_ARN: arn(ids.table),
@@ -201,6 +201,7 @@ describe('export job', () => {
       EXPORT_PREFIX: 'exports',
       EXPORT_KMS_KEY_ARN: arn(ids.key),
       NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_METRICS_NAMESPACE: 'reauth',
     });
   });
 
