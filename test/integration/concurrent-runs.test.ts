@@ -124,6 +124,11 @@ beforeAll(async () => {
           keys: [{ createdDaysAgo: 250, usedDaysAgo: 110 }],
         },
         {
+          name: 'crashed-rotate',
+          tags: { 'reauth:owner': 'UBOB' },
+          keys: [{ createdDaysAgo: 250, usedDaysAgo: 130 }],
+        },
+        {
           name: 'legacy-batch',
           tags: { 'reauth:owner': 'alice@example.com' },
           keys: [{ createdDaysAgo: 300, usedDaysAgo: 150 }],
@@ -242,6 +247,43 @@ describe('two runs at once, and every message twice', () => {
     const state = await store.getState(id);
     expect(state).toMatchObject({ status: 'active' });
     expect(AccessKeyMetadata.map((k) => k.AccessKeyId)).toContain(state?.rotation?.newKeyId);
+  });
+
+  it("a change that takes over a stopped attempt's expired claim first puts right what that attempt left", async () => {
+    const id = keyCredential('crashed-rotate');
+    // A Disable attempt claimed the key and made it Inactive, then its Lambda stopped.
+    await store.claim(id, {
+      holder: 'job:d-1:first',
+      action: 'disable',
+      now: new Date(),
+      leaseMs: 60_000,
+      isDue: (s) => s.status === 'pending',
+    });
+    await enforcer.disable({ kind: 'access-key', id: keyId('crashed-rotate'), principal: 'crashed-rotate' });
+    const policy = parsePolicyConfig(POLICY);
+    const deps = {
+      store,
+      slack: createSlackClient({ botToken: 'xoxb-local-fake', apiBaseUrl: fake.apiBaseUrl }),
+      enforcer,
+      policy,
+      policyId: policyIdOf(policy),
+      now: () => new Date(),
+    };
+    await travelTo(emulator, new Date(Date.now() + 2 * 60_000));
+
+    // The owner's Rotate, a minute after that claim expired: a rotation leaves the old key as it finds it.
+    const outcome = await runActionJob(
+      deps,
+      { action: 'rotate', credentialId: id, requestSeq: 1, slackUserId: 'UBOB' },
+      'job:r-1:first',
+    );
+
+    expect(outcome.recorded).toBe('rotate');
+    const { AccessKeyMetadata = [] } = await clients.iam.send(
+      new ListAccessKeysCommand({ UserName: 'crashed-rotate' }),
+    );
+    expect(AccessKeyMetadata.map((k) => k.Status)).toEqual(['Active', 'Active']);
+    expect(await store.getState(id)).toMatchObject({ status: 'active' });
   });
 
   it("an owner's Still needed recorded while a disable is under way wins, and the disable is undone", async () => {

@@ -248,7 +248,10 @@ describe('claims: a lease on the IAM side of one credential', () => {
     });
     expect(await ask(winner)).toHaveProperty('claimed');
     const later = new Date(NOW.getTime() + LEASE + 1);
-    expect(await ask('job:c', later)).toMatchObject({ claimed: { claim: { holder: 'job:c' } } });
+    expect(await ask('job:c', later)).toMatchObject({
+      claimed: { claim: { holder: 'job:c' } },
+      tookOver: { holder: winner },
+    });
     expect((await store.getState(id))?.seq).toBe(1);
   });
 

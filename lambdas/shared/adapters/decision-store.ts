@@ -61,7 +61,8 @@ export interface ClaimRequest {
 }
 
 export type ClaimOutcome =
-  | { claimed: CredentialState }
+  /** `tookOver`: the expired claim of a holder that stopped, which this one replaced. */
+  | { claimed: CredentialState; tookOver?: Claim }
   | { notDue: CredentialState | undefined }
   | { heldBy: Claim };
 
@@ -306,7 +307,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
               },
             }),
           );
-          return { claimed: { ...state, claim } };
+          return { claimed: { ...state, claim }, ...(held && { tookOver: held }) };
         } catch (error) {
           if (!isConditionFailed(error)) throw error;
         }

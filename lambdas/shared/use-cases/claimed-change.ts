@@ -52,7 +52,6 @@ export async function changeUnderClaim<T>(
 ): Promise<ClaimedOutcome<T>> {
   const { store } = deps;
   const { credentialId, holder } = change;
-  await repairAbandonedClaim(deps, credentialId, { holder, now: change.now });
   const claimed = await store.claim(credentialId, {
     holder,
     action: change.action,
@@ -60,9 +59,16 @@ export async function changeUnderClaim<T>(
     leaseMs: change.leaseMs ?? CLAIM_LEASE_MS,
     isDue: change.isDue,
   });
-  if ('notDue' in claimed) return claimed;
+  if ('notDue' in claimed) {
+    // Nothing to do here, but an abandoned claim may have left IAM half-done.
+    if (isAbandoned(claimed.notDue, change.now))
+      await repairAbandonedClaim(deps, credentialId, { holder, now: change.now });
+    return claimed;
+  }
   if ('heldBy' in claimed) return { busy: claimed.heldBy };
 
+  // An expired claim taken over: whatever its holder left half-done is put right before acting.
+  if (claimed.tookOver) await convergeToRecord(deps.enforcer, change.target, claimed.claimed);
   // A failure here leaves the claim: the change may have been applied before the error (a lost
   // response), and only a converge under the claim may decide what IAM should say.
   const result = await change.act(claimed.claimed);
@@ -86,18 +92,22 @@ export async function repairAbandonedClaim(
   credentialId: string,
   options: { holder: string; now: Date },
 ): Promise<boolean> {
-  const nowIso = options.now.toISOString();
   const taken = await deps.store.claim(credentialId, {
     holder: options.holder,
     action: 'converge',
     now: options.now,
     leaseMs: CLAIM_LEASE_MS,
-    isDue: (state) => state.claim !== undefined && state.claim.until <= nowIso,
+    isDue: (state) => isAbandoned(state, options.now),
   });
   if (!('claimed' in taken)) return false;
   await convergeToRecord(deps.enforcer, targetOf(taken.claimed), taken.claimed);
   await deps.store.release(credentialId, options.holder);
   return true;
+}
+
+/** Whether the state carries a claim whose holder has stopped (it expired). */
+export function isAbandoned(state: CredentialState | undefined, now: Date): boolean {
+  return state?.claim !== undefined && state.claim.until <= now.toISOString();
 }
 
 /** What the enforcer acts on for a credential. */

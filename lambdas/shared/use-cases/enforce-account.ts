@@ -9,7 +9,7 @@ import type { CredentialState, DisableReceipt } from '../domain/decision';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
 import { planDisable, planDrift, planInUseAtDeadline, planRequestStep } from '../domain/reauthorization';
 import { escalationMessage } from '../slack/messages';
-import { changeUnderClaim, repairAbandonedClaim, targetOf } from './claimed-change';
+import { changeUnderClaim, isAbandoned, repairAbandonedClaim, targetOf } from './claimed-change';
 import {
   escalateToFallback,
   type NotifyContext,
@@ -310,10 +310,9 @@ async function repairAbandoned(
   states: CredentialState[],
   options: { now: Date; holder: string },
 ): Promise<string[]> {
-  const nowIso = options.now.toISOString();
   const repaired: string[] = [];
   for (const state of states) {
-    if (!state.claim || state.claim.until > nowIso) continue;
+    if (!isAbandoned(state, options.now)) continue;
     if (await repairAbandonedClaim(deps, state.credentialId, options)) repaired.push(state.credentialId);
   }
   return repaired;

@@ -7,7 +7,13 @@ import type { CredentialState } from '../domain/decision';
 import type { PolicyConfig } from '../domain/policy';
 import { checkAnswer, planDisable, planRestore, planRotation } from '../domain/reauthorization';
 import { approvalRequestMessage } from '../slack/messages';
-import { type ClaimedOutcome, changeUnderClaim, repairAbandonedClaim, targetOf } from './claimed-change';
+import {
+  type ClaimedOutcome,
+  changeUnderClaim,
+  isAbandoned,
+  repairAbandonedClaim,
+  targetOf,
+} from './claimed-change';
 import { notifyNewRequests, outcomeMessage, requestItemOf, requestMessageOf } from './notify-owners';
 import { answerContext, named, tell } from './slack-interactions';
 
@@ -50,9 +56,12 @@ export async function runActionJob(
   }
   if (job.action === 'request-approval') return { summary: await requestApproval(deps, job.credentialId) };
   const context = await named(deps.slack, answerContext(deps, job.slackUserId));
-  // An earlier attempt that stopped mid-change (its claim expired): IAM made to match the record first.
-  await repairAbandonedClaim(deps, job.credentialId, { holder, now: context.now });
-  const state = await deps.store.getState(job.credentialId);
+  let state = await deps.store.getState(job.credentialId);
+  if (isAbandoned(state, context.now)) {
+    // An earlier attempt stopped mid-change: IAM made to match the record before anything else.
+    await repairAbandonedClaim(deps, job.credentialId, { holder, now: context.now });
+    state = await deps.store.getState(job.credentialId);
+  }
   const refusal = checkAnswer(state, job.action, job.requestSeq, context);
   if (refusal || !state) {
     await tell(deps.slack, job.responseUrl, refusal?.reply ?? 'Nothing to do.');
