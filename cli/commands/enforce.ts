@@ -64,7 +64,7 @@ export function registerEnforce(program: Command, outcome: Outcome): void {
         ...plan.heldBack.flatMap((h) =>
           h.states.map((state) => ({ would: `held back: ${h.reason}`, step: 'held-back', state })),
         ),
-        ...plan.reminders.map((r) => ({ would: 'remind', step: 'remind', state: r.state })),
+        ...plan.reminders.map((state) => ({ would: 'remind', step: 'remind', state })),
       ];
       if (options.json) {
         console.log(
@@ -73,7 +73,7 @@ export function registerEnforce(program: Command, outcome: Outcome): void {
               accountId,
               policyMode: policy.mode,
               actions: plan.actions.map((a) => ({ step: a.step, ...credentialRow(a.state) })),
-              reminders: plan.reminders.map((r) => credentialRow(r.state)),
+              reminders: plan.reminders.map(credentialRow),
               heldBack: plan.heldBack.map((h) => ({
                 reason: h.reason,
                 credentialIds: h.states.map((s) => s.credentialId),

@@ -59,7 +59,8 @@ export function reminderTimes(state: CredentialState, policy: PolicyConfig): num
 }
 
 export interface EnforcementPlan {
-  reminders: { state: CredentialState; reminder: number }[];
+  /** Reminders due (which one is due is read again when it is sent: `planDeadline`). */
+  reminders: CredentialState[];
   /** Deadlines passed in report mode: the fallback owner is told. */
   escalations: CredentialState[];
   /** Drift the fallback owner has not been told of yet. */
@@ -95,7 +96,7 @@ export function planEnforcement(
     if (isUntoldDrift(state)) plan.drift.push(state);
     const step = planDeadline(state, policy, now);
     if (!step) continue;
-    if (step.step === 'remind') plan.reminders.push({ state, reminder: step.reminder });
+    if (step.step === 'remind') plan.reminders.push(state);
     else if (step.step === 'escalate') plan.escalations.push(state);
     else if (policy.mode !== 'enforce') continue;
     else if (

@@ -124,11 +124,7 @@ export async function enforceAccount(
 
   if (deps.slack) {
     const slackDeps = { store: deps.store, slack: deps.slack };
-    const reminded = await sendReminders(
-      slackDeps,
-      plan.reminders.map((r) => r.state),
-      notifyContext,
-    );
+    const reminded = await sendReminders(slackDeps, plan.reminders, notifyContext);
     const escalated = await escalateToFallback(
       slackDeps,
       plan.escalations,
