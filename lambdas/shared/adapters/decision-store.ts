@@ -155,21 +155,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
                   ...state,
                 },
                 ...(current
-                  ? {
-                      // The claim as read, too: one taken since would otherwise be overwritten.
-                      ConditionExpression: current.claim
-                        ? '#seq = :seq AND #claim.#holder = :holder'
-                        : '#seq = :seq AND attribute_not_exists(#claim)',
-                      ExpressionAttributeNames: {
-                        '#seq': 'seq',
-                        '#claim': 'claim',
-                        ...(current.claim && { '#holder': 'holder' }),
-                      },
-                      ExpressionAttributeValues: {
-                        ':seq': current.seq,
-                        ...(current.claim && { ':holder': current.claim.holder }),
-                      },
-                    }
+                  ? unchangedSince(current)
                   : {
                       ConditionExpression: 'attribute_not_exists(#pk)',
                       ExpressionAttributeNames: { '#pk': pk },
@@ -292,19 +278,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
               TableName: tableName,
               Key: { [pk]: credentialPk(credentialId), [sk]: STATE_SK },
               UpdateExpression: 'SET #claim = :claim',
-              ConditionExpression: held
-                ? '#seq = :seq AND #claim.#holder = :held'
-                : '#seq = :seq AND attribute_not_exists(#claim)',
-              ExpressionAttributeNames: {
-                '#seq': 'seq',
-                '#claim': 'claim',
-                ...(held && { '#holder': 'holder' }),
-              },
-              ExpressionAttributeValues: {
-                ':seq': state.seq,
-                ':claim': claim,
-                ...(held && { ':held': held.holder }),
-              },
+              ...unchangedSince(state, { ':claim': claim }),
             }),
           );
           return { claimed: { ...state, claim }, ...(held && { tookOver: held }) };
@@ -401,6 +375,28 @@ function isLostRace(error: unknown): boolean {
   if (reasons) return reasons.some((reason) => LOST_RACE.includes(reason.Code ?? ''));
   // Without reasons the message lists them: "... reasons [ConditionalCheckFailed, None]".
   return LOST_RACE.some((code) => error.message.includes(code));
+}
+
+/**
+ * The condition that a STATE item is still the one read: the same `seq` and the same claim (or none),
+ * so neither a decision nor a claim taken since is overwritten. `values` adds the write's own values.
+ */
+function unchangedSince(state: CredentialState, values: Record<string, unknown> = {}) {
+  return {
+    ConditionExpression: state.claim
+      ? '#seq = :seq AND #claim.#holder = :holder'
+      : '#seq = :seq AND attribute_not_exists(#claim)',
+    ExpressionAttributeNames: {
+      '#seq': 'seq',
+      '#claim': 'claim',
+      ...(state.claim && { '#holder': 'holder' }),
+    },
+    ExpressionAttributeValues: {
+      ':seq': state.seq,
+      ...(state.claim && { ':holder': state.claim.holder }),
+      ...values,
+    },
+  };
 }
 
 function isConditionFailed(error: unknown): boolean {
