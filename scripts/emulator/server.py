@@ -19,6 +19,10 @@
    window is measured on the emulator's clock, frozen or not: a retry follows its first attempt at
    the same frozen instant, and a test that moves the clock past the window sees tokens expire as
    they would in AWS. A reset forgets every token (they live on the backend moto rebuilds).
+6. Where a credential was last used. The credential report carries each key's
+   `access_key_N_last_used_region` and `_service` (moto writes `not_supported`; AWS writes `N/A` for a
+   key never used), and a role used through AssumeRole credentials gets `RoleLastUsed.Region` (moto
+   records only the date). Both come from the request moto already marks as the key's last use.
 
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
@@ -33,7 +37,8 @@ import threading
 import time
 
 from freezegun import freeze_time
-from moto.iam.models import IAMBackend
+import moto.iam.models as iam_models
+from moto.iam.models import IAMBackend, User
 from moto.iam.responses import IamResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 import moto.dynamodb.models as dynamodb_models
@@ -202,6 +207,37 @@ def get_credential_report(self):
     return result
 
 
+_user_to_csv = User.to_csv
+
+
+def user_to_csv(self):
+    """moto's row, with each key's last-used region and service filled in as AWS fills them."""
+    line = _user_to_csv(self)
+    fields = line.rstrip("\n").split(",")
+    for slot, (region_at, service_at) in enumerate(((11, 12), (16, 17))):
+        key = self.access_keys[slot] if slot < len(self.access_keys) else None
+        used = key.last_used if key is not None else None
+        fields[region_at] = used.region if used is not None else "N/A"
+        fields[service_at] = used.service if used is not None else "N/A"
+    return ",".join(fields) + "\n"
+
+
+_mark_account_as_visited = iam_models.mark_account_as_visited
+
+
+def mark_account_as_visited(account_id, access_key, service, region):
+    _mark_account_as_visited(account_id=account_id, access_key=access_key, service=service, region=region)
+    try:
+        key = iam_models.iam_backends[account_id][iam_models.get_partition(region)].access_keys.get(access_key)
+        if key is not None and key.role_arn:
+            backend = iam_models.iam_backends[account_id][iam_models.get_partition(region)]
+            backend.get_role_by_arn(key.role_arn).last_used_region = region
+    except Exception:  # an unknown account, key or role: moto ignores those too
+        pass
+
+
+User.to_csv = user_to_csv
+iam_models.mark_account_as_visited = mark_account_as_visited
 IAMBackend.generate_report = generate_report
 IAMBackend.get_credential_report = build_report
 IamResponse.get_credential_report = get_credential_report

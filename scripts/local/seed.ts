@@ -11,12 +11,14 @@ import {
   IAMClient,
   type Tag,
 } from '@aws-sdk/client-iam';
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsClients } from '../../lambdas/shared/adapters/aws-clients';
 import { mapWithConcurrency } from '../../lambdas/shared/concurrency';
 import type { EmulatorControl } from '../emulator/emulator';
@@ -25,10 +27,18 @@ const DAY_MS = 86_400_000;
 
 export const VENDOR_ACCOUNT = '999988887777';
 
-/** What a seeded key is: when it was created and, per slot, when (if ever) it was last used. */
+/** What a seeded key is: when it was created and, per slot, when (if ever) it was last used, and where. */
 export interface KeySpec {
   createdDaysAgo: number;
   usedDaysAgo?: number;
+  /** The service and region of that use (the credential report's last-used columns); IAM in us-east-1 by default. */
+  usedIn?: UsedIn;
+}
+
+/** A service reauth can call with a seeded key, and the region the call goes to. */
+export interface UsedIn {
+  service: 'iam' | 's3' | 'sts' | 'secretsmanager';
+  region: string;
 }
 
 export interface UserSpec {
@@ -52,6 +62,8 @@ export interface RoleSpec {
   externalId?: string;
   /** Assumed from the trusted account this many days ago. */
   usedDaysAgo?: number;
+  /** The region its session called then (RoleLastUsed.Region); the environment's region by default. */
+  usedRegion?: string;
   tags?: Record<string, string>;
 }
 
@@ -66,8 +78,11 @@ export interface Seeded {
   keyIds: Map<string, string[]>;
   /** Secret ARNs by name. */
   secretArns: Map<string, string>;
-  /** Signs a request with a seeded key (`user`, slot 0 or 1) at the emulator's current time: the key's next use. */
-  useKey(user: string, slot?: number): Promise<void>;
+  /**
+   * Signs a request with a seeded key (`user`, slot 0 or 1) at the emulator's current time: the key's
+   * next use, in `usedIn` (IAM in us-east-1 by default).
+   */
+  useKey(user: string, slot?: number, usedIn?: UsedIn): Promise<void>;
 }
 
 /**
@@ -108,7 +123,7 @@ export async function seedAccount(
           const signed = credentials.get(`${user.name}#${slot}`);
           if (!signed) throw new Error(`key ${slot + 1} of ${user.name} is used before it is created`);
           // Any request signed with the key records its last use in the emulator.
-          await new IAMClient({ region: 'us-east-1', credentials: signed }).send(new GetUserCommand({}));
+          await callWith(signed, key.usedIn);
         });
       }
     });
@@ -156,6 +171,7 @@ export async function seedAccount(
         if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey)
           throw new Error(`cannot assume ${role.name}`);
         await new SecretsManagerClient({
+          ...(role.usedRegion && { region: role.usedRegion }),
           credentials: {
             accessKeyId: Credentials.AccessKeyId,
             secretAccessKey: Credentials.SecretAccessKey,
@@ -183,12 +199,34 @@ export async function seedAccount(
   return {
     keyIds,
     secretArns,
-    async useKey(user, slot = 0) {
+    async useKey(user, slot = 0, usedIn) {
       const signed = credentials.get(`${user}#${slot}`);
       if (!signed) throw new Error(`no seeded key ${slot} for ${user}`);
-      await new IAMClient({ region: 'us-east-1', credentials: signed }).send(new GetUserCommand({}));
+      await callWith(signed, usedIn);
     },
   };
+}
+
+/** One harmless call signed with `credentials` to `usedIn`'s service and region: what the emulator records as a use. */
+async function callWith(
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  usedIn: UsedIn = { service: 'iam', region: 'us-east-1' },
+): Promise<void> {
+  const { region } = usedIn;
+  switch (usedIn.service) {
+    case 'iam':
+      await new IAMClient({ region, credentials }).send(new GetUserCommand({}));
+      return;
+    case 's3':
+      await new S3Client({ region, credentials }).send(new ListBucketsCommand({}));
+      return;
+    case 'sts':
+      await new STSClient({ region, credentials }).send(new GetCallerIdentityCommand({}));
+      return;
+    case 'secretsmanager':
+      await new SecretsManagerClient({ region, credentials }).send(new ListSecretsCommand({}));
+      return;
+  }
 }
 
 function trustPolicy(role: RoleSpec): unknown {

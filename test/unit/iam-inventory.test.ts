@@ -136,6 +136,8 @@ describe('accessKeysFromReport', () => {
         createdAt: new Date('2024-02-01T08:00:00Z'),
         lastRotatedAt: new Date('2024-02-01T08:00:00Z'),
         lastUsedAt: new Date('2024-03-05T10:15:00Z'),
+        lastUsedService: 's3',
+        lastUsedRegion: 'eu-west-1',
         tags: {},
       },
       {
@@ -147,6 +149,8 @@ describe('accessKeysFromReport', () => {
         createdAt: new Date('2026-06-01T08:00:00Z'),
         lastRotatedAt: new Date('2026-06-01T08:00:00Z'),
         lastUsedAt: new Date('2026-11-21T23:59:00Z'),
+        lastUsedService: 'sts',
+        lastUsedRegion: 'us-east-1',
         tags: {},
       },
     ]);
@@ -168,6 +172,8 @@ describe('accessKeysFromReport', () => {
 
     expect(key?.createdAt).toEqual(new Date('2025-01-01T00:00:00Z'));
     expect(key?.lastUsedAt).toBeUndefined();
+    expect(key?.lastUsedService).toBeUndefined();
+    expect(key?.lastUsedRegion).toBeUndefined();
   });
 
   it('skips inactive slots and reads an active second slot from its own columns only', () => {
@@ -249,6 +255,7 @@ describe('rolesInScope', () => {
         principalArn: `arn:aws:iam::${ACCOUNT}:role/datadog-integration`,
         createdAt: new Date('2025-03-01T12:00:00Z'),
         lastUsedAt: new Date('2026-11-20T06:00:00Z'),
+        lastUsedRegion: 'us-east-1',
         tags: { 'reauth:owner': 'U0SEC' },
         trustedAccounts: [VENDOR],
         requiresExternalId: true,

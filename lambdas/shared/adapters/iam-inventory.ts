@@ -216,11 +216,23 @@ export function accessKeysFromReport(rows: readonly CredentialReportRow[], accou
         createdAt,
         lastRotatedAt: createdAt,
         lastUsedAt: reportDate(row[`access_key_${slot}_last_used_date`]),
+        ...usedWhere(row[`access_key_${slot}_last_used_service`], row[`access_key_${slot}_last_used_region`]),
         tags: {},
       });
     }
   }
   return keys;
+}
+
+/** The report's last-used service and region; `N/A` (never used) and `not_supported` mean none. */
+function usedWhere(
+  service: string | undefined,
+  region: string | undefined,
+): Pick<Credential, 'lastUsedService' | 'lastUsedRegion'> {
+  const known = (value: string | undefined) => (value && /^[a-z0-9-]+$/.test(value) ? value : undefined);
+  const lastUsedService = known(service);
+  const lastUsedRegion = known(region);
+  return { ...(lastUsedService && { lastUsedService }), ...(lastUsedRegion && { lastUsedRegion }) };
 }
 
 /** Report dates are ISO-8601; `N/A`, `no_information`, `not_supported` and empty mean none. */
@@ -290,6 +302,7 @@ export function rolesInScope(roleDetails: readonly RoleDetail[], accountId: stri
       principalArn: role.Arn,
       createdAt: role.CreateDate,
       lastUsedAt: role.RoleLastUsed?.LastUsedDate,
+      ...usedWhere(undefined, role.RoleLastUsed?.Region),
       tags,
       trustedAccounts: trust.trustedAccounts,
       requiresExternalId: trust.requiresExternalId,

@@ -23,6 +23,12 @@ export interface Credential {
   createdAt: Date;
   /** undefined: never used (or no information). */
   lastUsedAt?: Date;
+  /**
+   * Where it was last used, as AWS reports it: an access key's service namespace (`s3`, `iam`) and
+   * region from the credential report; a role's region from RoleLastUsed (AWS gives no service).
+   */
+  lastUsedService?: string;
+  lastUsedRegion?: string;
   /** access key: its creation; secret: LastRotatedDate; role: undefined (roles are not rotated). */
   lastRotatedAt?: Date;
   /** Tags of the principal: the user for an access key, the secret, the role. */
