@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { parseCredentialId } from '../../lambdas/shared/domain/credential';
+import { describeTrust, shortName, usedWhere } from '../../lambdas/shared/domain/identification';
 import { loadPolicyFile } from '../../lambdas/shared/policy-file';
-import { type ScanReport, scanAccount } from '../../lambdas/shared/use-cases/scan-account';
+import { type ScanReport, type ScanRow, scanAccount } from '../../lambdas/shared/use-cases/scan-account';
 import { currentAccount, openTable } from '../aws';
 import { formatTable } from '../format';
 import { type Outcome, progressReporter } from '../output';
@@ -42,7 +43,10 @@ export function registerScan(program: Command, outcome: Outcome): void {
     });
 }
 
-/** The human view of a scan: a table of findings, then what was spared and what was recorded. */
+/**
+ * The human view of a scan: a table of findings, each followed by an indented line with what its owner
+ * needs to recognise it, then what was spared and what was recorded.
+ */
 export function formatScanReport(report: ScanReport): string {
   const findings = report.rows.filter((row) => row.outcome === 'finding');
   const spared = report.rows.filter((row) => row.outcome !== 'finding');
@@ -51,20 +55,7 @@ export function formatScanReport(report: ScanReport): string {
     `Account ${report.accountId}, ${report.mode} mode, policy ${report.policyId}`,
     `Inventory: ${accessKeys} active access keys, ${secrets} secrets, ${roles} roles in scope`,
     '',
-    findings.length === 0
-      ? 'No credential needs reauthorization.'
-      : formatTable(
-          ['KIND', 'PRINCIPAL', 'ID', 'OWNER', 'WHY', 'LAST USED', 'RECORD'],
-          findings.map((row) => [
-            row.kind,
-            row.principal,
-            shortId(row.credentialId),
-            row.owner,
-            row.triggers.join(','),
-            row.lastUsedAt ? `${row.lastUsedAt.slice(0, 10)} (${row.idleDays}d)` : `never (${row.idleDays}d)`,
-            row.record,
-          ]),
-        ),
+    findings.length === 0 ? 'No credential needs reauthorization.' : formatFindings(findings),
   ];
   if (spared.length > 0) {
     lines.push('', 'Spared:', ...spared.map((row) => `  ${row.kind} ${row.principal}: ${row.reason}`));
@@ -79,6 +70,43 @@ export function formatScanReport(report: ScanReport): string {
   if (report.unresolved.length > 0)
     lines.push(`Not resolved (rotated meanwhile): ${report.unresolved.join(', ')}`);
   return lines.join('\n');
+}
+
+function formatFindings(findings: ScanRow[]): string {
+  const [header, rule, ...lines] = formatTable(
+    ['KIND', 'PRINCIPAL', 'ID', 'OWNER', 'WHY', 'LAST USED', 'RECORD'],
+    findings.map((row) => [
+      row.kind,
+      shortName(row.principal),
+      shortName(shortId(row.credentialId)),
+      row.owner,
+      row.triggers.join(','),
+      row.lastUsedAt ? `${row.lastUsedAt.slice(0, 10)} (${row.idleDays}d)` : `never (${row.idleDays}d)`,
+      row.record,
+    ]),
+  ).split('\n');
+  return [
+    header,
+    rule,
+    ...lines.flatMap((line, i) => [line, `    ${identificationOf(findings[i] as ScanRow)}`]),
+  ].join('\n');
+}
+
+/**
+ * Beside the table's key id and user, an access key's creation and where it was last used; a secret's
+ * full ARN; whom a role trusts and whether they need an ExternalId.
+ */
+function identificationOf(row: ScanRow): string {
+  const { kind, id } = parseCredentialId(row.credentialId);
+  const where = row.lastUsedAt ? usedWhere(row.identification) : '';
+  const lastUsedIn = where && `last used in ${where}`;
+  const facts =
+    kind === 'access-key'
+      ? [`created ${row.identification.createdAt.slice(0, 10)}`, lastUsedIn]
+      : kind === 'secret'
+        ? [id]
+        : [`trusts ${describeTrust(row.identification)}`, lastUsedIn];
+  return facts.filter(Boolean).join(', ');
 }
 
 function shortId(credentialId: string): string {

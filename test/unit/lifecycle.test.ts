@@ -43,6 +43,42 @@ describe('planScanTransition', () => {
     });
   });
 
+  it('carries what identifies the credential into the state the message is built from, vendors named by the policy', () => {
+    const role: Credential = {
+      accountId: '123456789012',
+      kind: 'role',
+      id: 'vendor-monitoring',
+      principal: 'vendor-monitoring',
+      principalArn: 'arn:aws:iam::123456789012:role/vendor-monitoring',
+      createdAt: daysAgo(200),
+      lastUsedAt: daysAgo(100),
+      lastUsedRegion: 'eu-central-1',
+      tags: { owner: 'U042' },
+      trustedAccounts: ['111122223333', '999988887777'],
+      requiresExternalId: true,
+    };
+    const named = parsePolicyConfig({ vendors: { '999988887777': 'Acme Monitoring' } });
+    const roleId = '123456789012:role:vendor-monitoring';
+
+    const transition = planScanTransition(
+      roleId,
+      role,
+      evaluateCredential(role, undefined, named, NOW, roleId),
+      undefined,
+      context,
+    );
+
+    const identification = {
+      createdAt: daysAgo(200).toISOString(),
+      lastUsedRegion: 'eu-central-1',
+      trustedAccounts: ['111122223333', '999988887777'],
+      vendors: { '999988887777': 'Acme Monitoring' },
+      requiresExternalId: true,
+    };
+    expect(transition?.state.identification).toEqual(identification);
+    expect(transition?.decision.evidence).toMatchObject(identification);
+  });
+
   it('writes nothing when the record already says the same thing', () => {
     const first = planScanTransition(
       credentialId,

@@ -94,4 +94,29 @@ describe('policy config', () => {
     expect(policyIdOf(a)).toBe(policyIdOf(b));
     expect(policyIdOf(a)).not.toBe(policyIdOf(parsePolicyConfig({ mode: 'enforce' })));
   });
+
+  it('names third parties by account id in vendors, trimmed, refusing a malformed account id or an empty or long name', () => {
+    const policy = parsePolicyConfig({ vendors: { '999988887777': '  Acme Monitoring ' } });
+    expect(policy.vendors).toEqual({ '999988887777': 'Acme Monitoring' });
+
+    expect(() => parsePolicyConfig({ vendors: { '9999-8888-7777': 'Acme' } }, 'reauth.config.json')).toThrow(
+      'reauth.config.json: vendors.9999-8888-7777: not an AWS account id (12 digits)',
+    );
+    expect(() => parsePolicyConfig({ vendors: { '99998888777': 'Acme' } })).toThrow(
+      /vendors\.99998888777: not an AWS account id/,
+    );
+    expect(() => parsePolicyConfig({ vendors: { '999988887777': '   ' } })).toThrow(
+      /vendors\.999988887777: Too small/,
+    );
+    expect(() => parsePolicyConfig({ vendors: { '999988887777': 'x'.repeat(65) } })).toThrow(
+      /vendors\.999988887777: Too big/,
+    );
+  });
+
+  it('keeps the id of a policy that names no vendors, so adding the field re-flags nothing', () => {
+    expect(policyIdOf(parsePolicyConfig({}))).toBe('sha256:3b35f9a923e4e5cc');
+    expect(policyIdOf(parsePolicyConfig({ vendors: { '999988887777': 'Acme' } }))).not.toBe(
+      'sha256:3b35f9a923e4e5cc',
+    );
+  });
 });

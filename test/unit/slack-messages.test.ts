@@ -367,3 +367,116 @@ describe('parseStillNeededSubmission', () => {
     expect(() => parseStillNeededSubmission(request)).toThrow(SlackRequestError);
   });
 });
+
+describe('each credential, as its owner recognises it', () => {
+  const describedAs = (one: RequestItem) =>
+    sectionsOf(ownerRequestMessage({ owner: 'U042OWNER', items: [one] }).blocks)[1]?.text.text ?? '';
+  const confirmOf = (one: RequestItem) =>
+    actionsOf(ownerRequestMessage({ owner: 'U042OWNER', items: [one] }).blocks)[0]?.elements.find(
+      (button) => button.action_id === 'reauth:disable',
+    )?.confirm?.text.text ?? '';
+
+  it("names an access key by its id and user, with its creation and the credential report's last service and region", () => {
+    const text = describedAs(
+      item({
+        identification: {
+          createdAt: '2025-09-01T08:00:00Z',
+          lastUsedService: 's3',
+          lastUsedRegion: 'eu-west-1',
+        },
+      }),
+    );
+
+    expect(text).toContain('*Access key* `AKIAIOSFODNN7EXAMPLE` of user `svc-etl`');
+    expect(text).toContain('Created: 2025-09-01 · Last used: 2026-06-01 (s3, eu-west-1)');
+  });
+
+  it('says where only for a key that was used, and leaves out what a request recorded before it did not carry', () => {
+    const never = describedAs(
+      item({ lastUsedAt: null, identification: { createdAt: '2026-11-01T00:00:00Z' } }),
+    );
+    const older = describedAs(item());
+
+    expect(never).toContain('Created: 2026-11-01 · Last used: never\n');
+    expect(older).toContain('\nLast used: 2026-06-01\n');
+    expect(older).not.toContain('Created');
+  });
+
+  it('shortens a 512-character secret name inside every limit, keeps both of its ends and gives the full ARN', () => {
+    const name = `prod/${'p'.repeat(512 - 'prod/stripe-key'.length)}stripe-key`;
+    expect(name).toHaveLength(512);
+    const arn = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:${name}-AbCdEf`;
+    const secret = item({
+      credentialId: `${ACCOUNT}:secret:${arn}`,
+      kind: 'secret',
+      principal: name,
+      lastUsedAt: '2026-10-02T00:00:00Z',
+      why: 'x'.repeat(1000),
+      identification: { createdAt: '2025-01-01T00:00:00Z' },
+    });
+
+    const message = ownerRequestMessage({ owner: 'U042OWNER', items: [secret] });
+    const text = describedAs(secret);
+
+    expect(text).toContain(`ARN: \`${arn}\``);
+    expect(text).toContain('Last accessed: 2026-10-02');
+    const shownName = /^\*Secret\* `([^`]+)`/.exec(text)?.[1] ?? '';
+    expect(shownName.length).toBeLessThanOrEqual(150);
+    expect(shownName).toMatch(/^prod\/.*….*stripe-key$/s);
+    expect(confirmOf(secret).length).toBeLessThanOrEqual(300);
+    expect(confirmOf(secret)).toContain('stripe-key in 123456789012 stops working now');
+    for (const section of sectionsOf(message.blocks))
+      expect(section.text.text.length).toBeLessThanOrEqual(3000);
+    expect(message.text.length).toBeLessThanOrEqual(3000);
+  });
+
+  it('keeps the Disable now confirmation within 300 characters for the longest name of every kind', () => {
+    for (const kind of ['access-key', 'secret', 'role'] as const) {
+      expect(confirmOf(item({ kind, principal: 'n'.repeat(512) })).length).toBeLessThanOrEqual(300);
+    }
+  });
+
+  it('names the accounts a third-party role trusts, the vendor where the policy knows it, and whether an ExternalId is required', () => {
+    const role = (identification: RequestItem['identification']) =>
+      describedAs(
+        item({
+          credentialId: `${ACCOUNT}:role:vendor-monitoring`,
+          kind: 'role',
+          principal: 'vendor-monitoring',
+          identification,
+        }),
+      );
+
+    const named = role({
+      createdAt: '2025-01-01T00:00:00Z',
+      lastUsedRegion: 'eu-central-1',
+      trustedAccounts: ['111122223333', '999988887777'],
+      vendors: { '999988887777': 'Acme <Monitoring>' },
+      requiresExternalId: true,
+    });
+    const open = role({
+      createdAt: '2025-01-01T00:00:00Z',
+      trustedAccounts: ['*'],
+      requiresExternalId: false,
+    });
+
+    expect(named).toContain('*Third-party role* `vendor-monitoring`');
+    expect(named).toContain(
+      'Trusts: 111122223333, 999988887777 (Acme &lt;Monitoring&gt;); ExternalId required',
+    );
+    expect(named).toContain('Last used: 2026-06-01 (eu-central-1)');
+    expect(open).toContain('Trusts: any AWS account (*); no ExternalId required');
+  });
+
+  it('identifies each credential in an escalation to the security channel too', () => {
+    const text = allText(
+      escalationMessage({
+        items: [item({ identification: { createdAt: '2025-09-01T00:00:00Z', lastUsedService: 'sts' } })],
+        reason: 'orphaned',
+      }).blocks,
+    );
+
+    expect(text).toContain('`AKIAIOSFODNN7EXAMPLE` of user `svc-etl`');
+    expect(text).toContain('(sts)');
+  });
+});

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DecisionAction } from './actions';
 import { CONTROLS_BY_ACTION } from './controls';
 import type { CredentialKind } from './credential';
+import type { Identification } from './identification';
 import { canonicalJson } from './policy';
 
 export { DECISION_ACTIONS, type DecisionAction } from './actions';
@@ -136,6 +137,11 @@ export interface CredentialState {
   /** Why it needs reauthorization, in words, and its last use (ISO, null: never), as the owner is told. */
   why?: string;
   lastUsedAt?: string | null;
+  /**
+   * What the owner needs to recognise it (created, where last used, whom a role trusts), as the flag
+   * that opened the request saw it. Kept once the request closes: a drift escalation shows it too.
+   */
+  identification?: Identification;
   /** ISO: when the owner was told of the current request. */
   notifiedAt?: string;
   /** The Slack user the owner resolved to when told (the owner tag holds a user id or an email). */

@@ -1,5 +1,6 @@
 import type { Credential } from './credential';
 import type { CredentialState, Trigger } from './decision';
+import { type Identification, identify } from './identification';
 import type { Exemption, PolicyConfig, Tier } from './policy';
 
 const DAY_MS = 86_400_000;
@@ -12,25 +13,25 @@ export interface Finding {
   owner: string;
   tierName: string;
   tier: Tier;
+  /** What the owner needs to recognise it; the evidence holds it too. */
+  identification: Identification;
   evidence: Evidence;
 }
 
-export interface Evidence {
+/** Recorded on the flag: the identification, and what made the decision. */
+export interface Evidence extends Identification {
   tier: string;
   triggers: Trigger[];
   /** ISO, or null: never used. */
   lastUsedAt: string | null;
   /** Days since last use, or since creation when never used. */
   idleDays: number;
-  createdAt: string;
   /** Days since the last rotation (creation when never rotated); absent for roles. */
   rotationAgeDays?: number;
   /** The tag the owner came from; absent when orphaned. */
   ownerTag?: string;
   reviewDueAt?: string;
   keySlot?: 1 | 2;
-  trustedAccounts?: string[];
-  requiresExternalId?: boolean;
   /** A tier tag that names no configured tier (the default tier was used). */
   unknownTier?: string;
   /** The exemption tag's text: a request for an exemption, which only an approved record grants. */
@@ -104,26 +105,24 @@ export function evaluateCredential(
   }
   if (triggers.length === 0) return { outcome: 'ok', owner };
 
+  const identification = identify(credential, policy.vendors);
   return {
     outcome: 'finding',
     triggers,
     owner,
     tierName,
     tier,
+    identification,
     evidence: {
+      ...identification,
       tier: tierName,
       triggers,
       lastUsedAt: credential.lastUsedAt?.toISOString() ?? null,
       idleDays,
-      createdAt: credential.createdAt.toISOString(),
       ...(rotationAgeDays !== undefined && { rotationAgeDays }),
       ...(ownerTag && { ownerTag }),
       ...(reviewDueAt && { reviewDueAt }),
       ...(credential.keySlot && { keySlot: credential.keySlot }),
-      ...(credential.trustedAccounts && { trustedAccounts: credential.trustedAccounts }),
-      ...(credential.requiresExternalId !== undefined && {
-        requiresExternalId: credential.requiresExternalId,
-      }),
       ...(requestedTier && !(requestedTier in policy.tiers) && { unknownTier: requestedTier }),
       ...(credential.tags[EXEMPTION_REQUEST_TAG] && {
         exemptionRequested: credential.tags[EXEMPTION_REQUEST_TAG],

@@ -114,6 +114,7 @@ export function planScanTransition(
           ...request,
           why,
           lastUsedAt: evaluation.evidence.lastUsedAt,
+          identification: evaluation.identification,
         },
         {
           action: 'flag',

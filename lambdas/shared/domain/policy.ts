@@ -94,6 +94,9 @@ function mergeTiers(configured: z.output<typeof TiersInputSchema>): Record<strin
   return tiers;
 }
 
+/** A vendor's name is shown inline beside an account id: a name, not a description. */
+const MAX_VENDOR_NAME = 64;
+
 /** reauth.config.json. Every field has a default, so `{}` is a working report-mode policy. */
 export const PolicyConfigSchema = z
   .strictObject({
@@ -135,6 +138,15 @@ export const PolicyConfigSchema = z
       .array(ExemptionSchema)
       .default([])
       .describe('Approved exemptions, each with an approver and an expiry.'),
+    // No default: a policy without vendors keeps the PolicyId it had before vendors existed.
+    vendors: z
+      .record(z.string().regex(/^\d{12}$/), z.string().trim().min(1).max(MAX_VENDOR_NAME), {
+        error: (issue) => (issue.code === 'invalid_key' ? 'not an AWS account id (12 digits)' : undefined),
+      })
+      .optional()
+      .describe(
+        'AWS account id → the name of the vendor that owns it: shown beside the accounts a third-party role trusts, in Slack and in reauth scan.',
+      ),
     /** Enforce mode acts on at most this many credentials, and this fraction of the inventory, per run. */
     actionBudget: z
       .strictObject({

@@ -1,6 +1,7 @@
 import type { Credential } from './credential';
 import type { CredentialState, DecisionInput, StateInput, Transition } from './decision';
 import type { Evaluation } from './evaluate';
+import { identify } from './identification';
 import { newRequest, openRequestOf } from './lifecycle';
 import type { PolicyConfig, Tier } from './policy';
 import { planDrift, stateInputOf } from './reauthorization';
@@ -94,6 +95,7 @@ export function planTrustChange(
         ...request,
         why,
         lastUsedAt: credential.lastUsedAt?.toISOString() ?? null,
+        identification: identify(credential, context.policy.vendors),
       },
       current,
       change.eventId,

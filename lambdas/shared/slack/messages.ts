@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { CREDENTIAL_ID_PATTERN } from '../domain/credential';
+import { CREDENTIAL_ID_PATTERN, parseCredentialId } from '../domain/credential';
+import { describeTrust, type Identification, shortName, usedWhere } from '../domain/identification';
 import { encodeActionValue, type SlackRequest, SlackRequestError } from './request';
 
 export interface PlainText {
@@ -102,6 +103,8 @@ export interface RequestItem {
   why: string;
   deadlineAt: string;
   requestSeq: number;
+  /** What the owner needs to recognise it; absent on requests opened before it was recorded. */
+  identification?: Identification;
 }
 
 /** Slack refuses a message with more blocks than this. */
@@ -157,14 +160,37 @@ function dateOf(iso: string): string {
   return Number.isNaN(time) ? shown(iso, 40) : new Date(time).toISOString().slice(0, 10);
 }
 
+/**
+ * What the credential is, so its owner recognises it: an access key by its id and user, its creation
+ * and where it was last used; a secret by its name (shortened) and its full ARN; a third-party role by
+ * whom it trusts and whether an ExternalId is required. Names go in code spans: no markup applies there.
+ */
 function describeItem(item: RequestItem): string {
+  const { id } = parseCredentialId(item.credentialId);
+  const { identification } = item;
+  const name = `\`${shown(shortName(item.principal))}\``;
+  const lastUsed = item.lastUsedAt === null ? 'never' : dateOf(item.lastUsedAt);
+  const where = item.lastUsedAt === null ? '' : usedWhere(identification);
   const lines = [
-    `*${KIND_LABELS[item.kind]}* · ${shown(item.principal)}`,
+    item.kind === 'access-key'
+      ? `*${KIND_LABELS[item.kind]}* \`${shown(id, 40)}\` of user ${name}`
+      : `*${KIND_LABELS[item.kind]}* ${name}`,
     `Account: ${shown(item.accountId, 40)}`,
-    `Last used: ${item.lastUsedAt === null ? 'never' : dateOf(item.lastUsedAt)}`,
+  ];
+  if (item.kind === 'role' && identification?.trustedAccounts) {
+    lines.push(`Trusts: ${shown(describeTrust(identification), 1200)}`);
+  }
+  lines.push(
+    [
+      ...(identification && item.kind === 'access-key'
+        ? [`Created: ${dateOf(identification.createdAt)}`]
+        : []),
+      `${item.kind === 'secret' ? 'Last accessed' : 'Last used'}: ${lastUsed}${where && ` (${shown(where, 100)})`}`,
+    ].join(' · '),
     `Why: ${shown(item.why, 1000)}`,
     `Answer by: ${dateOf(item.deadlineAt)}`,
-  ];
+  );
+  if (item.kind === 'secret') lines.push(`ARN: \`${shown(id, 700)}\``);
   return truncate(lines.join('\n'), MAX_SECTION_TEXT);
 }
 
@@ -191,7 +217,7 @@ function itemButtons(item: RequestItem): ButtonElement[] {
     confirm: {
       title: plain('Disable this credential?'),
       text: mrkdwn(
-        `${KIND_LABELS[item.kind]} ${shown(item.principal)} in ${shown(item.accountId, 40)} stops working now. It can be restored afterwards.`,
+        `${KIND_LABELS[item.kind]} ${shown(shortName(item.principal))} in ${shown(item.accountId, 40)} stops working now. It can be restored afterwards.`,
       ),
       confirm: plain('Disable'),
       deny: plain('Cancel'),

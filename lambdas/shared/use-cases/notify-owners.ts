@@ -224,6 +224,7 @@ export function requestItemOf(state: CredentialState): RequestItem {
     why: state.why ?? state.triggers.join(', '),
     deadlineAt: state.deadlineAt ?? '',
     requestSeq: state.requestSeq ?? 0,
+    ...(state.identification && { identification: state.identification }),
   };
 }
 

@@ -7,6 +7,7 @@ import { mapWithConcurrency } from '../concurrency';
 import { type Credential, credentialIdOf, parseCredentialId } from '../domain/credential';
 import type { CredentialState, Trigger } from '../domain/decision';
 import { daysBetween, type Evaluation, evaluateCredential } from '../domain/evaluate';
+import { type Identification, identify } from '../domain/identification';
 import { planScanTransition } from '../domain/lifecycle';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
 
@@ -36,6 +37,8 @@ export interface ScanRow {
   triggers: Trigger[];
   lastUsedAt: string | null;
   idleDays: number;
+  /** What its owner needs to recognise it: created, where last used, whom a role trusts. */
+  identification: Identification;
   /** `recorded`: a decision was written by this run; `unchanged`: the record already said so. */
   record: 'recorded' | 'unchanged';
   /** Why it needs reauthorization, or why it is spared. */
@@ -152,7 +155,7 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
     );
     if (written) decisionsWritten++;
     if (written?.action === 'reauthorize') cleared.push(credentialId);
-    return toRow(credentialId, credential, evaluation, now, written ? 'recorded' : 'unchanged');
+    return toRow(credentialId, credential, evaluation, policy, now, written ? 'recorded' : 'unchanged');
   });
 
   return {
@@ -179,6 +182,7 @@ function toRow(
   credentialId: string,
   credential: Credential & { id: string },
   evaluation: Evaluation,
+  policy: PolicyConfig,
   now: Date,
   record: ScanRow['record'],
 ): ScanRow | undefined {
@@ -192,6 +196,7 @@ function toRow(
     triggers: evaluation.outcome === 'finding' ? evaluation.triggers : [],
     lastUsedAt: credential.lastUsedAt?.toISOString() ?? null,
     idleDays: daysBetween(credential.lastUsedAt ?? credential.createdAt, now),
+    identification: identify(credential, policy.vendors),
     record,
     reason:
       evaluation.outcome === 'finding'

@@ -1,0 +1,80 @@
+import type { Credential } from './credential';
+
+/**
+ * What an owner needs to recognise a credential, beyond its kind, id and principal: for an access key
+ * when it was created and where it was last used; for a third-party role whom it trusts (by name, where
+ * the policy's `vendors` knows the account) and whether they must present an ExternalId. The field
+ * names and shapes of `createdAt`, `trustedAccounts` and `requiresExternalId` are the evidence's.
+ */
+export interface Identification {
+  /** ISO. */
+  createdAt: string;
+  /** Where it was last used, as AWS reports it (see {@link Credential}). */
+  lastUsedService?: string;
+  lastUsedRegion?: string;
+  /** Roles: the accounts outside this one its trust policy lets assume it (`*`: any). */
+  trustedAccounts?: string[];
+  /** Roles: the names the policy's `vendors` gives those of the trusted accounts it knows. */
+  vendors?: Record<string, string>;
+  /** Roles: whether every statement that trusts another account requires an sts:ExternalId. */
+  requiresExternalId?: boolean;
+}
+
+/** A credential's {@link Identification}, naming its trusted accounts from `vendors` (account id → name). */
+export function identify(
+  credential: Credential,
+  vendors: Readonly<Record<string, string>> = {},
+): Identification {
+  const named = (credential.trustedAccounts ?? []).flatMap((account) => {
+    const vendor = vendors[account];
+    return vendor ? [[account, vendor] as const] : [];
+  });
+  return {
+    createdAt: credential.createdAt.toISOString(),
+    ...(credential.lastUsedService && { lastUsedService: credential.lastUsedService }),
+    ...(credential.lastUsedRegion && { lastUsedRegion: credential.lastUsedRegion }),
+    ...(credential.trustedAccounts && { trustedAccounts: credential.trustedAccounts }),
+    ...(named.length > 0 && { vendors: Object.fromEntries(named) }),
+    ...(credential.requiresExternalId !== undefined && { requiresExternalId: credential.requiresExternalId }),
+  };
+}
+
+/** `s3, eu-west-1`; `eu-west-1` for a role (AWS gives no service); '' when AWS did not say. */
+export function usedWhere(identification: Identification | undefined): string {
+  const { lastUsedService: service, lastUsedRegion: region } = identification ?? {};
+  return [service, region].filter(Boolean).join(', ');
+}
+
+/** Trusted accounts shown in full before the rest are counted. */
+const MAX_LISTED_ACCOUNTS = 10;
+
+/**
+ * `999988887777 (Datadog), 111122223333; ExternalId required`: whom a role trusts, by name where known,
+ * and whether an ExternalId is required; '' for a credential that is not a role.
+ */
+export function describeTrust(identification: Identification | undefined): string {
+  const accounts = identification?.trustedAccounts;
+  if (!accounts) return '';
+  const listed = accounts.slice(0, MAX_LISTED_ACCOUNTS).map((account) => {
+    const vendor = identification.vendors?.[account];
+    return account === '*' ? 'any AWS account (*)' : vendor ? `${account} (${vendor})` : account;
+  });
+  const rest = accounts.length - listed.length;
+  const trusted =
+    listed.length === 0 ? 'no other account' : `${listed.join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
+  const externalId = identification.requiresExternalId ? 'ExternalId required' : 'no ExternalId required';
+  return `${trusted}; ${externalId}`;
+}
+
+/** How long a name is shown in a message: a section, a confirm dialog (300 characters) or a terminal line. */
+export const MAX_SHOWN_NAME = 150;
+
+/**
+ * `name` in at most `max` characters, the middle left out when it is longer: the start and the end of a
+ * path-like name (`prod/payments/…/stripe-key`) are what tell two secrets apart.
+ */
+export function shortName(name: string, max = MAX_SHOWN_NAME): string {
+  if (name.length <= max) return name;
+  const head = Math.ceil((max - 1) / 2);
+  return `${name.slice(0, head)}…${name.slice(name.length - (max - 1 - head))}`;
+}
