@@ -72,13 +72,16 @@ export function formatScanReport(report: ScanReport): string {
   return lines.join('\n');
 }
 
+/** A name in the table: the line under it gives a secret's full ARN. */
+const MAX_TABLE_NAME = 60;
+
 function formatFindings(findings: ScanRow[]): string {
   const [header, rule, ...lines] = formatTable(
     ['KIND', 'PRINCIPAL', 'ID', 'OWNER', 'WHY', 'LAST USED', 'RECORD'],
     findings.map((row) => [
       row.kind,
-      shortName(row.principal),
-      shortName(shortId(row.credentialId)),
+      shortName(row.principal, MAX_TABLE_NAME),
+      shortName(shortId(row.credentialId), MAX_TABLE_NAME),
       row.owner,
       row.triggers.join(','),
       row.lastUsedAt ? `${row.lastUsedAt.slice(0, 10)} (${row.idleDays}d)` : `never (${row.idleDays}d)`,

@@ -31,7 +31,7 @@ export function demoAccount(): AccountSpec {
       name: 'ci-deployer',
       tags: { 'reauth:owner': 'U04PLATFORM', 'reauth:tier': 'critical' },
       keys: [
-        { createdDaysAgo: 80, usedDaysAgo: 60 },
+        { createdDaysAgo: 80, usedDaysAgo: 60, usedIn: { service: 's3', region: 'eu-west-1' } },
         { createdDaysAgo: 20, usedDaysAgo: 1 },
       ],
     },
