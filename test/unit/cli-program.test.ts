@@ -112,4 +112,20 @@ describe('reauth config check', () => {
     expect(await main(['config', 'check', '--config', file])).toBe(1);
     expect(output.join('\n')).toMatch(new RegExp(`^reauth: ${file}: mode: .*tiers\\.legacy\\.maxAgeDays: `));
   });
+
+  it('checks vendors: a malformed account id or an empty name exits 1 naming it, a good map is printed', async () => {
+    const bad = join(dir, 'bad-vendors.json');
+    writeFileSync(bad, JSON.stringify({ vendors: { '9999-8888-7777': 'Acme', '111122223333': ' ' } }));
+    let output = captureOutput();
+
+    expect(await main(['config', 'check', '--config', bad])).toBe(1);
+    expect(output.join('\n')).toContain('vendors.9999-8888-7777: not an AWS account id (12 digits)');
+    expect(output.join('\n')).toContain('vendors.111122223333: Too small');
+
+    const good = join(dir, 'vendors.json');
+    writeFileSync(good, JSON.stringify({ vendors: { '999988887777': 'Acme Monitoring' } }));
+    output = captureOutput();
+    expect(await main(['config', 'check', '--config', good, '--json'])).toBe(0);
+    expect(JSON.parse(output.join('\n')).policy.vendors).toEqual({ '999988887777': 'Acme Monitoring' });
+  });
 });

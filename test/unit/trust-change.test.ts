@@ -451,6 +451,41 @@ describe('planTrustChange', () => {
     });
   });
 
+  it("opens a vendor role's request naming whom it trusts, from the policy's vendors", () => {
+    const role: Credential = {
+      accountId: '123456789012',
+      kind: 'role',
+      id: 'vendor-monitoring',
+      principal: 'vendor-monitoring',
+      principalArn: 'arn:aws:iam::123456789012:role/vendor-monitoring',
+      createdAt: new Date('2026-01-01'),
+      lastUsedAt: new Date('2026-11-22'),
+      lastUsedRegion: 'eu-central-1',
+      tags: { owner: 'U1' },
+      trustedAccounts: ['999988887777'],
+      requiresExternalId: false,
+    };
+    const roleId = '123456789012:role:vendor-monitoring';
+    const named = parsePolicyConfig({ vendors: { '999988887777': 'Acme Monitoring' } });
+
+    const opened = planTrustChange(
+      roleId,
+      role,
+      evaluateCredential(role, undefined, named, NOW, roleId),
+      undefined,
+      { ...change, trigger: 'scope-changed', what: 'UpdateAssumeRolePolicy on role vendor-monitoring' },
+      { ...context, policy: named },
+    );
+
+    expect(opened?.state.identification).toEqual({
+      createdAt: '2026-01-01T00:00:00.000Z',
+      lastUsedRegion: 'eu-central-1',
+      trustedAccounts: ['999988887777'],
+      vendors: { '999988887777': 'Acme Monitoring' },
+      requiresExternalId: false,
+    });
+  });
+
   it('records the same event once, and adds a new reason to an open request without moving its deadline', () => {
     const first = stored(plan(undefined));
     expect(plan(first)).toBeUndefined();
