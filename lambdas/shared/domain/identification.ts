@@ -1,9 +1,16 @@
+import known from '../../../data/known-aws-accounts/accounts.json';
 import type { Credential } from './credential';
+
+/**
+ * Vendors' (and AWS services') public account ids, account id → name, from fwdcloudsec/known_aws_accounts
+ * (Apache-2.0; source, commit and changes in data/known-aws-accounts/).
+ */
+export const KNOWN_AWS_ACCOUNTS: Readonly<Record<string, string>> = known.accounts;
 
 /**
  * What an owner needs to recognise a credential, beyond its kind, id and principal: for an access key
  * when it was created and where it was last used; for a third-party role whom it trusts (by name, where
- * the policy's `vendors` knows the account) and whether they must present an ExternalId. The field
+ * the policy's `vendors` or the shipped list knows the account) and whether they must present an ExternalId. The field
  * names and shapes of `createdAt`, `trustedAccounts` and `requiresExternalId` are the evidence's.
  */
 export interface Identification {
@@ -14,19 +21,22 @@ export interface Identification {
   lastUsedRegion?: string;
   /** Roles: the accounts outside this one its trust policy lets assume it (`*`: any). */
   trustedAccounts?: string[];
-  /** Roles: the names the policy's `vendors` gives those of the trusted accounts it knows. */
+  /** Roles: the names of those trusted accounts the policy's `vendors` or the shipped list knows. */
   vendors?: Record<string, string>;
   /** Roles: whether every statement that trusts another account requires an sts:ExternalId. */
   requiresExternalId?: boolean;
 }
 
-/** A credential's {@link Identification}, naming its trusted accounts from `vendors` (account id → name). */
+/**
+ * A credential's {@link Identification}, naming its trusted accounts from `vendors` (the policy's,
+ * account id → name) or else from {@link KNOWN_AWS_ACCOUNTS}.
+ */
 export function identify(
   credential: Credential,
   vendors: Readonly<Record<string, string>> = {},
 ): Identification {
   const named = (credential.trustedAccounts ?? []).flatMap((account) => {
-    const vendor = vendors[account];
+    const vendor = vendors[account] ?? KNOWN_AWS_ACCOUNTS[account];
     return vendor ? [[account, vendor] as const] : [];
   });
   return {
