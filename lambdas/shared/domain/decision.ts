@@ -10,10 +10,11 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
 /**
  * Version of the decision and state item layout; bump on any change an export reader would notice.
  * 2: decisions made by a Slack user carry the user's display name and email (`evidence.actorName`,
- * `evidence.actorEmail`, from `users.info`). Version 1 decisions still verify: the hash covers what
- * each decision holds.
+ * `evidence.actorEmail`, from `users.info`). 3: a flag's evidence says where the credential was last
+ * used (`lastUsedService`, `lastUsedRegion`) and names a role's vendors (`vendors`); the state holds the
+ * same as `identification`. Older decisions still verify: the hash covers what each decision holds.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const TRIGGERS = [
   'idle',
