@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SLACK_LIMITS } from '../../lambdas/shared/adapters/slack-pacing';
 
 /** One call the fake received: `method` is a Web API method, `webhook`, or `response:<name>`. */
 export interface RecordedRequest {
@@ -21,7 +22,25 @@ export interface FakeSlack {
    * answers that status, anything else answers 200 `{ ok: false, error }`.
    */
   failNext(method: string, error: string): void;
+  /**
+   * Answers the next `calls` calls to `method` (every one until `clearRateLimit`, by default) with HTTP
+   * 429 and `Retry-After: retryAfterSeconds`, as Slack does when an app is over a limit.
+   */
+  rateLimit(method: string, options: { retryAfterSeconds: number; calls?: number }): void;
+  clearRateLimit(method: string): void;
+  /** Calls received per method, and how many of them were answered 429. */
+  counts(): Record<string, { calls: number; ratelimited: number }>;
   close(): Promise<void>;
+}
+
+/** Options of the fake's rate limiting (separate from its message checks). */
+export interface FakeSlackLimitOptions {
+  /**
+   * Enforce Slack's published limits (`SLACK_LIMITS`) on this clock (epoch ms): a call over its method's
+   * (or channel's) limit in the window is answered 429 with the Retry-After that frees it.
+   * @default limits are not enforced
+   */
+  enforceLimitsAt?: () => number;
 }
 
 const WEBHOOK_PATH = '/services/T0000FAKE/B0000FAKE/fakewebhooksecret';
@@ -72,7 +91,7 @@ export async function startFakeSlack(
     users?: Record<string, string>;
     /** user id → display name and email, for users.info. */
     profiles?: Record<string, { name: string; email?: string }>;
-  } = {},
+  } & FakeSlackLimitOptions = {},
 ): Promise<FakeSlack> {
   const users = new Map(Object.entries(options.users ?? {}).map(([email, id]) => [email.toLowerCase(), id]));
   const profiles = new Map<string, { name: string; email?: string }>(
@@ -87,6 +106,7 @@ export async function startFakeSlack(
   /** `channel ts` of every message posted, so chat.update can refuse unknown ones as Slack does. */
   const posted = new Set<string>();
   let messageCount = 0;
+  const limiter = startLimiter(options.enforceLimitsAt);
 
   function nextTs(): string {
     messageCount += 1;
@@ -197,7 +217,7 @@ export async function startFakeSlack(
     if (path.startsWith('/api/')) {
       const method = path.slice('/api/'.length);
       requests.push({ method, body, ...(authorization ? { authorization } : {}) });
-      if (injectFailure(method, response)) return;
+      if (injectFailure(method, response) || limiter.refuse(method, body, response)) return;
       if (!/^Bearer \S+$/.test(authorization ?? '')) {
         return send(response, 200, { ok: false, error: 'invalid_auth' });
       }
@@ -209,7 +229,7 @@ export async function startFakeSlack(
     if (path === WEBHOOK_PATH || path.startsWith('/response/')) {
       const method = path === WEBHOOK_PATH ? 'webhook' : `response:${decodeURIComponent(path.slice(10))}`;
       requests.push({ method, body, ...(authorization ? { authorization } : {}) });
-      if (injectFailure(method, response)) return;
+      if (injectFailure(method, response) || limiter.refuse(method, body, response)) return;
       const payload = body as any;
       if (typeof payload !== 'object' || payload === null || (!payload.text && !payload.blocks)) {
         return send(response, 400, method === 'webhook' ? 'invalid_payload' : 'no_text');
@@ -241,10 +261,70 @@ export async function startFakeSlack(
     failNext(method, error) {
       failures.set(method, [...(failures.get(method) ?? []), error]);
     },
+    rateLimit: limiter.rateLimit,
+    clearRateLimit: limiter.clearRateLimit,
+    counts() {
+      const counts: Record<string, { calls: number; ratelimited: number }> = {};
+      for (const { method } of requests) {
+        counts[method] ??= { calls: 0, ratelimited: limiter.ratelimited.get(method) ?? 0 };
+        counts[method].calls++;
+      }
+      return counts;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
       }),
+  };
+}
+
+/**
+ * The fake's rate limits: those a test asks for (`rateLimit`), and Slack's published ones when enforced,
+ * counted as Slack states them (at most N calls in any window: a log of recent calls per method, or per
+ * channel for chat.postMessage), independently of how the client paces itself.
+ */
+function startLimiter(now: (() => number) | undefined) {
+  const forced = new Map<string, { retryAfterSeconds: number; calls: number }>();
+  const recent = new Map<string, number[]>();
+  const ratelimited = new Map<string, number>();
+
+  function answer429(method: string, response: ServerResponse, retryAfterSeconds: number): true {
+    ratelimited.set(method, (ratelimited.get(method) ?? 0) + 1);
+    send(response, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(retryAfterSeconds) });
+    return true;
+  }
+
+  return {
+    ratelimited,
+    rateLimit(method: string, options: { retryAfterSeconds: number; calls?: number }) {
+      forced.set(method, {
+        retryAfterSeconds: options.retryAfterSeconds,
+        calls: options.calls ?? Number.POSITIVE_INFINITY,
+      });
+    },
+    clearRateLimit(method: string) {
+      forced.delete(method);
+    },
+    /** Answers 429 when `method` is over a limit; true when it did. */
+    refuse(method: string, args: any, response: ServerResponse): boolean {
+      const force = forced.get(method);
+      if (force && force.calls > 0) {
+        force.calls--;
+        return answer429(method, response, force.retryAfterSeconds);
+      }
+      const limit = SLACK_LIMITS[method];
+      if (!now || !limit) return false;
+      const key = limit.perChannel ? `${method} ${String(args?.channel)}` : method;
+      const at = now();
+      const inWindow = (recent.get(key) ?? []).filter((t) => t > at - limit.windowMs);
+      if (inWindow.length >= limit.calls) {
+        recent.set(key, inWindow);
+        const freeAt = (inWindow[0] ?? at) + limit.windowMs;
+        return answer429(method, response, Math.max(1, Math.ceil((freeAt - at) / 1000)));
+      }
+      recent.set(key, [...inWindow, at]);
+      return false;
+    },
   };
 }

@@ -1,4 +1,5 @@
 import type { SlackMessage } from '../slack/messages';
+import { createSlackPacer, pacingKey, type SlackPacer } from './slack-pacing';
 
 export type { SlackMessage } from '../slack/messages';
 
@@ -46,22 +47,38 @@ export interface SlackClientConfig {
   apiBaseUrl?: string;
   /** @default globalThis.fetch */
   fetchImpl?: typeof fetch;
+  /**
+   * Paces calls to Slack's limits, on its clock; share one across the clients of an execution environment.
+   * @default a pacer of its own on the system clock
+   */
+  pacer?: SlackPacer;
+  /**
+   * When the caller must be done (epoch ms on the pacer's clock): no pacing wait or retry runs past it, and
+   * a call that would have to wait past it fails with `out_of_time` without reaching Slack.
+   * @default none: waits are bounded by MAX_WAIT_MS alone
+   */
+  deadline?: number;
 }
 
 const REQUEST_TIMEOUT_MS = 5000;
-const MAX_RATE_LIMIT_RETRIES = 2;
-const MAX_RETRY_AFTER_SECONDS = 5;
+/** Tries of one call: the first and up to three retries of a 429, a 5xx or a network error. */
+const MAX_ATTEMPTS = 4;
+/** Backoff before the first retry of a 5xx or a network error; doubled for each next one. */
+const BACKOFF_BASE_MS = 500;
+/** The longest single wait (a Retry-After, a pacing turn) a call takes on; longer fails it. */
+const MAX_WAIT_MS = 60_000;
 const SLACK_ERROR_CODE = /^[a-z0-9_]{1,64}$/;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Slack's Retry-After is whole seconds. */
+function retryAfterMs(response: Response): number {
+  const seconds = Number(response.headers.get('retry-after'));
+  return (Number.isFinite(seconds) && seconds >= 0 ? seconds : 1) * 1000;
 }
 
-/** Slack's Retry-After is whole seconds; capped so a Lambda never waits out its own timeout. */
-function retryDelayMs(response: Response): number {
-  const seconds = Number(response.headers.get('retry-after'));
-  const bounded = Number.isFinite(seconds) && seconds >= 0 ? seconds : 1;
-  return Math.min(bounded, MAX_RETRY_AFTER_SECONDS) * 1000;
+/** Doubling backoff with jitter, so the retries of many callers do not land together. */
+function backoffMs(attempt: number): number {
+  const ceiling = BACKOFF_BASE_MS * 2 ** (attempt - 1);
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }
 
 interface PostOptions {
@@ -70,40 +87,79 @@ interface PostOptions {
   url: string;
   headers: Record<string, string>;
   body: string;
+  /** The pacing key (`pacingKey`), or undefined for a call Slack does not limit. */
+  pace: string | undefined;
+  /**
+   * The call creates a message: after a timeout Slack may have posted it, and a retry would post it twice.
+   * A refused connection or a 5xx is retried all the same (Slack did not take it).
+   */
+  creates?: boolean;
 }
 
 export function createSlackClient(config: SlackClientConfig): SlackClient {
   const fetchImpl = config.fetchImpl ?? globalThis.fetch;
   const apiBaseUrl = (config.apiBaseUrl ?? 'https://slack.com/api').replace(/\/+$/, '');
-  const { botToken, webhookUrl } = config;
+  const { botToken, webhookUrl, deadline } = config;
+  const pacer = config.pacer ?? createSlackPacer();
+  const { clock } = pacer;
 
-  /** POSTs, waiting out up to two 429s; returns the final non-429 response or throws SlackApiError. */
-  async function post({ what, url, headers, body }: PostOptions): Promise<Response> {
-    for (let attempt = 0; ; attempt++) {
-      let response: Response;
+  /** Whether a wait of `ms` from now ends in time: before the deadline, and not absurdly long. */
+  function canWait(ms: number): boolean {
+    return ms <= MAX_WAIT_MS && (deadline === undefined || clock.now() + ms < deadline);
+  }
+
+  /** Waits for the call's turn at Slack's limits, or fails it at once when the turn comes too late. */
+  async function takeTurn(what: string, key: string | undefined): Promise<void> {
+    if (key === undefined) {
+      if (!canWait(0)) throw new SlackApiError(what, 'out_of_time');
+      return;
+    }
+    if (!canWait(pacer.delayOf(key))) throw new SlackApiError(what, 'out_of_time');
+    const wait = pacer.reserve(key);
+    if (wait > 0) await clock.sleep(wait);
+  }
+
+  /**
+   * POSTs at the call's turn and retries what may succeed later: a 429 after its Retry-After (and every
+   * call of the method waits it out too), a 5xx or a network error after a jittered, doubling backoff.
+   * Returns the final response that is neither; throws SlackApiError when the retries or the time run out.
+   */
+  async function post({ what, url, headers, body, pace, creates }: PostOptions): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      await takeTurn(what, pace);
+      const timeoutMs =
+        deadline === undefined ? REQUEST_TIMEOUT_MS : Math.min(REQUEST_TIMEOUT_MS, deadline - clock.now());
+      let failure: { code: string; waitMs: number; retryable: boolean };
       try {
-        response = await fetchImpl(url, {
+        const response = await fetchImpl(url, {
           method: 'POST',
           headers,
           body,
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+          signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
         });
+        if (response.status !== 429 && response.status < 500) return response;
+        await response.body?.cancel();
+        if (response.status === 429) {
+          const waitMs = retryAfterMs(response);
+          if (pace !== undefined) pacer.holdOff(pace, clock.now() + waitMs);
+          failure = { code: 'ratelimited', waitMs, retryable: true };
+        } else {
+          failure = { code: `http_${response.status}`, waitMs: backoffMs(attempt), retryable: true };
+        }
       } catch (error) {
         const timedOut =
           error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
         // The cause can carry the URL (a webhook or response_url is a credential): drop it.
-        throw new SlackApiError(what, timedOut ? 'timeout' : 'network_error');
+        failure = {
+          code: timedOut ? 'timeout' : 'network_error',
+          waitMs: backoffMs(attempt),
+          retryable: !(timedOut && creates),
+        };
       }
-      if (response.status !== 429) {
-        return response;
+      if (!failure.retryable || attempt >= MAX_ATTEMPTS || !canWait(failure.waitMs)) {
+        throw new SlackApiError(what, failure.code);
       }
-      if (attempt >= MAX_RATE_LIMIT_RETRIES) {
-        await response.body?.cancel();
-        throw new SlackApiError(what, 'ratelimited');
-      }
-      const delay = retryDelayMs(response);
-      await response.body?.cancel();
-      await sleep(delay);
+      await clock.sleep(failure.waitMs);
     }
   }
 
@@ -148,6 +204,8 @@ export function createSlackClient(config: SlackClientConfig): SlackClient {
           encoding === 'json' ? 'application/json; charset=utf-8' : 'application/x-www-form-urlencoded',
       },
       body,
+      pace: pacingKey(method, typeof args.channel === 'string' ? args.channel : undefined),
+      creates: method === 'chat.postMessage',
     });
     const result = await readJson(method, response);
     if (result.ok !== true) {
@@ -165,6 +223,8 @@ export function createSlackClient(config: SlackClientConfig): SlackClient {
       url,
       headers: { 'content-type': 'application/json; charset=utf-8' },
       body: JSON.stringify(payload),
+      pace: pacingKey(what),
+      creates: what === 'webhook',
     });
     const text = (await response.text().catch(() => '')).trim();
     let code: string | undefined;
