@@ -1,9 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import type { Context } from 'aws-lambda';
 import { createAwsClients } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { createEnforcer } from '../shared/adapters/enforcement';
-import { slackFromEnvironment } from '../shared/adapters/slack-settings';
+import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile } from '../shared/policy-file';
@@ -24,7 +25,10 @@ let accountId: string | undefined;
  * Hourly, from EventBridge Scheduler: reminders, escalations and deadlines. In report mode it changes
  * nothing in IAM or Secrets Manager.
  */
-export async function handler(): Promise<EnforceReport & { accountId: string; mode: string }> {
+export async function handler(
+  _event?: unknown,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<EnforceReport & { accountId: string; mode: string }> {
   accountId ??= (await clients.sts.send(new GetCallerIdentityCommand({}))).Account;
   if (!accountId) throw new Error('STS GetCallerIdentity returned no account');
   const report = await enforceAccount(
@@ -33,7 +37,8 @@ export async function handler(): Promise<EnforceReport & { accountId: string; mo
       secretsManager: clients.secretsManager,
       store,
       enforcer,
-      slack: (await slack())?.client,
+      // A minute kept for recording what Slack took; the rest is told on the next run.
+      slack: (await slack.connect({ deadline: slackDeadline(context, 60_000) }))?.client,
     },
     { accountId, policy, now: new Date() },
   );

@@ -5,7 +5,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createAwsClients } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
-import { slackFromEnvironment } from '../shared/adapters/slack-settings';
+import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { policyIdOf } from '../shared/domain/policy';
 import { isUntoldDrift } from '../shared/domain/reauthorization';
 import { recordedEventIds } from '../shared/domain/trust-change';
@@ -91,7 +91,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   // Owners hear of what was opened, in one message each, through the same flow as the scan's; the
   // fallback owner hears of drift. A redelivered event records nothing, but what its first delivery
   // opened may still be untold (that run ended before Slack took the message): those are told now.
-  const connected = await slack();
+  const connected = await slack.connect({ deadline: slackDeadline(context, 10_000) });
   if (connected && touched.size > 0) {
     const deps = { store, slack: connected.client };
     const context = { policy, policyId: policyIdOf(policy), now, job: 'events' };

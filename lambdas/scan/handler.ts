@@ -1,8 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import type { Context } from 'aws-lambda';
 import { createAwsClients } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
-import { slackFromEnvironment } from '../shared/adapters/slack-settings';
+import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile } from '../shared/policy-file';
@@ -20,7 +21,10 @@ const logger = new Logger({ serviceName: 'reauth-scan' });
 let accountId: string | undefined;
 
 /** Daily, from EventBridge Scheduler: scan this account, record what changed, tell the owners. */
-export async function handler(): Promise<{
+export async function handler(
+  _event?: unknown,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<{
   accountId: string;
   mode: string;
   findings: number;
@@ -39,7 +43,8 @@ export async function handler(): Promise<{
 
   let notified = 0;
   const states = await store.loadStates(accountId);
-  const connected = await slack();
+  // A minute kept for recording what Slack took; owners not reached by then are told on the next run.
+  const connected = await slack.connect({ deadline: slackDeadline(context, 60_000) });
   if (connected) {
     const told = await notifyNewRequests({ store, slack: connected.client }, states.values(), {
       policy,

@@ -5,7 +5,7 @@ import { ActionJobSchema } from '../shared/adapters/action-queue';
 import { createAwsClients } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { createEnforcer } from '../shared/adapters/enforcement';
-import { slackFromEnvironment } from '../shared/adapters/slack-settings';
+import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { policyIdOf } from '../shared/domain/policy';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
@@ -33,7 +33,7 @@ const DONE = { disable: 'Disabled', rotate: 'Rotated', restore: 'Restored' } as 
 export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   const failures: SQSBatchResponse['batchItemFailures'] = [];
   const counts = { Disabled: 0, Rotated: 0, Restored: 0 };
-  const connected = await slack();
+  const connected = await slack.connect({ deadline: slackDeadline(context, 5_000) });
   if (!connected) throw new Error('Slack is not configured');
   for (const record of event.Records) {
     try {

@@ -22,6 +22,8 @@ const store = createDecisionStore(clients.documents, env.TABLE_NAME);
 const queue = createActionQueue(clients.sqs, env.ACTION_QUEUE_URL);
 const slack = slackFromEnvironment(clients.secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-slack' });
+/** Slack waits 3 seconds for the answer; its Slack calls (a modal, a reply) stop waiting before. */
+const SLACK_ANSWER_MS = 2500;
 
 /**
  * Slack's interactivity endpoint (a Lambda Function URL). The signature is checked on the raw body
@@ -29,16 +31,28 @@ const logger = new Logger({ serviceName: 'reauth-slack' });
  */
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   try {
-    const connected = await slack();
+    // Slack wants the answer within 3 seconds: no Slack call waits past that.
+    let connected = await slack.connect({ deadline: Date.now() + SLACK_ANSWER_MS });
     if (!connected) throw new Error('Slack is not configured');
     const rawBody = decodeBody(event, MAX_SLACK_BODY_BYTES);
-    const verified = verifySlackRequest({
-      rawBody,
-      timestamp: header(event, 'x-slack-request-timestamp'),
-      signature: header(event, 'x-slack-signature'),
-      signingSecret: connected.settings.signingSecret,
-      now: new Date(),
-    });
+    const signedWith = (signingSecret: string) =>
+      verifySlackRequest({
+        rawBody,
+        timestamp: header(event, 'x-slack-request-timestamp'),
+        signature: header(event, 'x-slack-signature'),
+        signingSecret,
+        now: new Date(),
+      });
+    let verified = signedWith(connected.settings.signingSecret);
+    if (!verified) {
+      // The signing secret may have been rotated since it was read: once, against a fresh read (at
+      // most one a minute, whoever asks, so forged requests cannot flood Secrets Manager).
+      const fresh = await slack.reread();
+      if (fresh && fresh.settings.signingSecret !== connected.settings.signingSecret) {
+        verified = signedWith(fresh.settings.signingSecret);
+        connected = (await slack.connect({ deadline: Date.now() + SLACK_ANSWER_MS })) ?? connected;
+      }
+    }
     if (!verified) {
       publishRunMetrics('reauth-slack', { UnsignedRequests: 1 });
       logger.warn('refused an unsigned or stale request');

@@ -31,6 +31,8 @@ export interface FaultProxy {
   injected: Record<FaultKind, number>;
   /** AWS calls that reached the emulator. */
   forwarded: number;
+  /** Those of them by operation, for JSON protocols (`x-amz-target`, e.g. `secretsmanager.GetSecretValue`). */
+  forwardedBy: Record<string, number>;
   /** Calls refused because the proxy crashed. */
   crashed: number;
   setRate(rate: number): void;
@@ -64,6 +66,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const upstream = new Agent({ keepAlive: true });
   const injected = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
   const state = { forwarded: 0, crashed: 0, dead: false };
+  const forwardedBy: Record<string, number> = {};
 
   function refuse(incoming: IncomingMessage): void {
     state.crashed++;
@@ -117,6 +120,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     if (fault === 'slow') await sleep(SLOW_MS.min + random() * (SLOW_MS.max - SLOW_MS.min));
     if (!control) {
       state.forwarded++;
+      const operation = incoming.headers['x-amz-target'];
+      if (typeof operation === 'string') forwardedBy[operation] = (forwardedBy[operation] ?? 0) + 1;
       crashBudget--;
     }
     const answer = await forward(incoming, body);
@@ -142,6 +147,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     get forwarded() {
       return state.forwarded;
     },
+    forwardedBy,
     get crashed() {
       return state.crashed;
     },

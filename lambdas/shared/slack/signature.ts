@@ -19,6 +19,12 @@ function computeSignature(rawBody: string, signingSecret: string, timestamp: str
 /**
  * Checks Slack's v0 request signature and that the request is recent.
  * Returns false, never throws, on any input: a caller maps false to 401 and moves on.
+ *
+ * Ours rather than a library's (Bolt's `verifySlackRequest`, the retired events adapter): those throw on
+ * a bad request, so every caller must wrap them; they read the clock themselves, where this takes `now`
+ * (a test moves it; the skew window is tested at its edges); they do not bound the body before hashing
+ * it; and checking a request against a second, freshly read signing secret after a rotation is one more
+ * call here. Bolt alone would also bring its HTTP framework into a Lambda that needs none of it.
  */
 export function verifySlackRequest(input: {
   rawBody: string;
