@@ -3,6 +3,7 @@
  * - Current state: `pk = CRED#<credentialId>`, `sk = STATE`.
  * - Decisions, append-only: `pk = CRED#<credentialId>`, `sk = DECISION#<at ISO-8601>#<seq>`.
  * - Leases, short-lived (`expiresAt` is the table's TTL): `pk = LEASE#<name>`, `sk = LEASE`.
+ * - Slack users found by email, kept days (`expiresAt`): `pk = SLACKUSER#<email>`, `sk = SLACKUSER`.
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 
@@ -32,5 +33,12 @@ export function leasePk(name: string): string {
   return `LEASE#${name}`;
 }
 
-/** The table's TTL attribute (epoch seconds): DynamoDB deletes expired leases on its own. */
+export const SLACK_USER_SK = 'SLACKUSER';
+
+/** Emails are case-insensitive in Slack: one item per address however the owner tag spells it. */
+export function slackUserPk(email: string): string {
+  return `SLACKUSER#${email.toLowerCase()}`;
+}
+
+/** The table's TTL attribute (epoch seconds): DynamoDB deletes expired leases and lookups on its own. */
 export const EXPIRES_AT = 'expiresAt';

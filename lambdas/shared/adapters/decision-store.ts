@@ -23,8 +23,10 @@ import {
   EXPIRES_AT,
   LEASE_SK,
   leasePk,
+  SLACK_USER_SK,
   STATE_BY_ACCOUNT_INDEX,
   STATE_SK,
+  slackUserPk,
   TABLE_KEYS,
 } from '../table-layout';
 
@@ -100,6 +102,13 @@ export interface DecisionStore {
   lease(name: string, holder: string, until: Date, now: Date): Promise<boolean>;
   /** Gives a lease back if `holder` still holds it. */
   unlease(name: string, holder: string): Promise<void>;
+  /**
+   * A remembered `users.lookupByEmail` answer not yet expired at `now`: the user id, `null` when Slack had
+   * no user with that email, `undefined` when there is none.
+   */
+  recalledSlackUser(email: string, now: Date): Promise<string | null | undefined>;
+  /** Remembers a `users.lookupByEmail` answer until `until` (then the table's TTL removes it). */
+  rememberSlackUser(email: string, userId: string | null, until: Date): Promise<void>;
 }
 
 const MAX_ATTEMPTS = 8;
@@ -334,6 +343,30 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
       } catch (error) {
         if (!isConditionFailed(error)) throw error;
       }
+    },
+
+    async recalledSlackUser(email, now) {
+      const { Item } = await documents.send(
+        new GetCommand({ TableName: tableName, Key: { [pk]: slackUserPk(email), [sk]: SLACK_USER_SK } }),
+      );
+      if (!Item || typeof Item.until !== 'string' || Item.until <= now.toISOString()) return undefined;
+      return typeof Item.userId === 'string' ? Item.userId : null;
+    },
+
+    async rememberSlackUser(email, userId, until) {
+      // Overwritten when looked up again, removed by the TTL: never deleted by reauth.
+      await documents.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            [pk]: slackUserPk(email),
+            [sk]: SLACK_USER_SK,
+            ...(userId !== null && { userId }),
+            until: until.toISOString(),
+            [EXPIRES_AT]: Math.ceil(until.getTime() / 1000) + LEASE_TTL_MARGIN_S,
+          },
+        }),
+      );
     },
 
     async history(credentialId) {

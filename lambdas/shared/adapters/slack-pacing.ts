@@ -47,7 +47,7 @@ export interface SlackPacer {
   delayOf(key: string): number;
   /** Takes the call's turn; returns how long to wait before making it. */
   reserve(key: string): number;
-  /** Slack answered 429 with Retry-After: no call to `key` goes before `untilMs` (epoch ms). */
+  /** Slack answered 429 with Retry-After: no call of `key`'s method goes before `untilMs` (epoch ms). */
   holdOff(key: string, untilMs: number): void;
   readonly clock: Clock;
 }
@@ -95,25 +95,29 @@ export function createSlackPacer(clock: Clock = systemClock): SlackPacer {
     return tokensAfter >= 0 ? 0 : Math.ceil(-tokensAfter / bucket.rate);
   }
 
+  /**
+   * What a 429 asked for, per method, not per channel: chat.postMessage's workspace-wide limit is not
+   * published, so a 429 for one channel may be that limit, which every channel shares.
+   */
+  const heldUntil = new Map<string, number>();
+  const holdOf = (key: string) => Math.max(0, (heldUntil.get(key.split(' ')[0] ?? key) ?? 0) - clock.now());
+
   return {
     clock,
     delayOf(key) {
       const bucket = bucketOf(key);
       refill(bucket, clock.now());
-      return waitFor(bucket, bucket.tokens - 1);
+      return Math.max(holdOf(key), waitFor(bucket, bucket.tokens - 1));
     },
     reserve(key) {
       const bucket = bucketOf(key);
       refill(bucket, clock.now());
       bucket.tokens -= 1;
-      return waitFor(bucket, bucket.tokens);
+      return Math.max(holdOf(key), waitFor(bucket, bucket.tokens));
     },
     holdOff(key, untilMs) {
-      const bucket = bucketOf(key);
-      const now = clock.now();
-      refill(bucket, now);
-      // A debt that refills exactly at `untilMs`: the next call goes one interval after it.
-      bucket.tokens = Math.min(bucket.tokens, -(untilMs - now) * bucket.rate);
+      const method = key.split(' ')[0] ?? key;
+      heldUntil.set(method, Math.max(heldUntil.get(method) ?? 0, untilMs));
     },
   };
 }

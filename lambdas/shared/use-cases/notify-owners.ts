@@ -14,6 +14,7 @@ import {
   type RequestItem,
   type SlackMessage,
 } from '../slack/messages';
+import { lookupSlackUser } from './slack-user-lookup';
 
 export interface NotifyDependencies {
   store: DecisionStore;
@@ -69,7 +70,7 @@ export async function notifyNewRequests(
   return sendByOwner(deps, [...states].filter(isDue), context, {
     isDue,
     send: async (owner, group) => {
-      const destination = await destinationOf(deps.slack, owner, context.policy);
+      const destination = await destinationOf(deps, owner, context);
       const message = ownerRequestMessage({
         owner: destination.slackUserId ?? owner,
         items: group.map(requestItemOf),
@@ -283,6 +284,8 @@ async function sendByOwner(
         report.messages++;
       } catch (error) {
         report.failures.push({ owner: recipient, error: describeError(error) });
+        // Out of time: nothing is recorded for the owners left, so the next run tells them.
+        if (error instanceof SlackApiError && error.code === 'out_of_time') break;
         continue;
       }
       await renew();
@@ -309,7 +312,11 @@ async function sendByOwner(
   return report;
 }
 
-async function destinationOf(slack: SlackClient, owner: string, policy: PolicyConfig): Promise<Destination> {
+async function destinationOf(
+  deps: NotifyDependencies,
+  owner: string,
+  { policy, now }: NotifyContext,
+): Promise<Destination> {
   const fallback = (why: string): Destination => ({ channel: policy.fallbackOwner, escalation: why });
   if (owner === policy.fallbackOwner)
     return fallback('no owner could be resolved (no owner tag): escalated to the fallback owner');
@@ -318,7 +325,7 @@ async function destinationOf(slack: SlackClient, owner: string, policy: PolicyCo
   if (owner.includes('@')) {
     let userId: string | undefined;
     try {
-      userId = await slack.lookupUserByEmail(owner);
+      userId = await lookupSlackUser(deps, owner, now);
     } catch (error) {
       // Webhook only (no bot token): every message goes to the webhook's channel, named for its owner.
       if (error instanceof SlackApiError && error.code === 'not_configured') return { channel: owner };
