@@ -3,7 +3,8 @@
  * (users with two access keys each, secrets, roles) with varied, deterministic histories, then runs
  * reauth's `scanAccount` twice (empty table, then unchanged) and a naive per-credential scanner twice,
  * counting every AWS call by service and operation, the DynamoDB items written, wall time and peak
- * memory. Checks the targets, prints a table and writes everything as JSON.
+ * memory. Then the Slack endpoint's clicks, and what telling owners costs in Slack calls and time
+ * (scripts/local/bench-slack-notify.ts). Checks the targets, prints a table and writes everything as JSON.
  *
  *   npx tsx scripts/bench.ts [--users 2000] [--roles 500] [--secrets 2000] [--out bench-results/scan.json]
  *                            [--seed-concurrency 16]
@@ -19,6 +20,7 @@ import { type ScanReport, scanAccount } from '../lambdas/shared/use-cases/scan-a
 import { type NaiveScanReport, naiveScan } from './bench/naive-scanner';
 import { emulatorEnv, startEmulator } from './emulator/emulator';
 import { benchSlackClicks } from './local/bench-clicks';
+import { benchSlackNotify, describeSlackNotify } from './local/bench-slack-notify';
 import { ensureDecisionTable } from './local/decision-table';
 import { mulberry32 as prng } from './local/prng';
 import { type AccountSpec, type KeySpec, seedAccount, type UserSpec, VENDOR_ACCOUNT } from './local/seed';
@@ -26,6 +28,7 @@ import { type AccountSpec, type KeySpec, seedAccount, type UserSpec, VENDOR_ACCO
 const DEFAULTS = { users: 2000, roles: 500, secrets: 2000 } as const;
 const TABLE = 'reauth-bench-decisions';
 const NAIVE_TABLE = 'reauth-bench-naive';
+const SLACK_TABLE = 'reauth-bench-slack';
 /** reauth's first run must read less than 1/50 of what the naive scanner reads. */
 const READ_RATIO_TARGET = 50;
 const SAMPLE_MS = 50;
@@ -392,6 +395,11 @@ try {
     count: clickCount,
   });
 
+  say(
+    'measuring Slack: one owner with 2,000 credentials, then 500 email owners (paced time computed, not slept)',
+  );
+  const slackNotify = await benchSlackNotify({ clients, table: SLACK_TABLE });
+
   // Findings: both must find the same idle credentials.
   const reauthIdle = idleIds(reauthFirst.result);
   const naiveIdle = naiveIds(naiveFirst.result);
@@ -526,6 +534,7 @@ try {
       `submission → recorded p50 ${clicks.submission.p50Ms} ms, p99 ${clicks.submission.p99Ms} ms ` +
       `(${clicks.reauthorized} reauthorizations recorded)`,
   );
+  for (const line of describeSlackNotify(slackNotify)) console.log(line);
   console.log('');
   for (const t of targets) console.log(`${t.status.padEnd(4)}  ${t.name}: ${t.detail}`);
 
@@ -551,6 +560,7 @@ try {
       unresolved: reauthFirst.result.unresolved,
     },
     slackEndpoint: clicks,
+    slackNotify,
     targets,
   };
   await mkdir(dirname(outPath), { recursive: true });

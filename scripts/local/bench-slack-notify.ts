@@ -1,0 +1,187 @@
+/**
+ * What telling owners costs in Slack at scale, against the emulator and the local fake Slack enforcing
+ * Slack's published limits: one owner with 2,000 credentials, and 500 owners named by email (a first run
+ * that looks every one up, and the next day's run that finds them in the decision table). The client
+ * and the fake share a virtual clock, so minutes of pacing pass at once and are reported, not slept:
+ * paced time = the waits the client took (virtual) + the work itself (real). Part of `npm run bench`;
+ * alone: `npx tsx scripts/local/bench-slack-notify.ts`.
+ */
+import { pathToFileURL } from 'node:url';
+import type { AwsClients } from '../../lambdas/shared/adapters/aws-clients';
+import { createDecisionStore, type DecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
+import { createSlackPacer } from '../../lambdas/shared/adapters/slack-pacing';
+import { mapWithConcurrency } from '../../lambdas/shared/concurrency';
+import type { CredentialState } from '../../lambdas/shared/domain/decision';
+import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
+import { notifyNewRequests } from '../../lambdas/shared/use-cases/notify-owners';
+import { ensureDecisionTable } from './decision-table';
+import { startFakeSlack } from './fake-slack';
+import { virtualClock } from './virtual-clock';
+
+const DAY = 86_400_000;
+const ACCOUNT = '123456789012';
+
+export interface SlackRunFigures {
+  /** Slack Web API calls by method (`calls`), and how many Slack answered 429. */
+  calls: Record<string, { calls: number; ratelimited: number }>;
+  messages: number;
+  recorded: number;
+  failures: number;
+  /** Time the client waited for Slack's limits (virtual: not slept). */
+  pacedWaitS: number;
+  /** Time the run took on this machine (DynamoDB, the fake Slack). */
+  workS: number;
+  /** What the run takes against Slack: the waits plus the work. */
+  totalS: number;
+}
+
+export interface SlackNotifyBench {
+  bigOwner: { credentials: number } & SlackRunFigures;
+  emailOwners: { owners: number; firstRun: SlackRunFigures; nextDay: SlackRunFigures };
+}
+
+export async function benchSlackNotify(input: {
+  clients: AwsClients;
+  table: string;
+  bigOwnerCredentials?: number;
+  emailOwners?: number;
+}): Promise<SlackNotifyBench> {
+  const credentials = input.bigOwnerCredentials ?? 2000;
+  const owners = input.emailOwners ?? 500;
+  await ensureDecisionTable(input.clients.dynamodb, input.table);
+  const store = createDecisionStore(input.clients.documents, input.table);
+  const clock = virtualClock(Date.now());
+  const emails = Array.from({ length: owners }, (_, i) => `owner${i}@example.com`);
+  const slack = await startFakeSlack({
+    users: Object.fromEntries(emails.map((email, i) => [email, `UOWNER${i}`])),
+    enforceLimitsAt: () => clock.now(),
+  });
+  const policy = parsePolicyConfig({});
+  let serial = 0;
+  const flag = (owner: string, at: Date) => flagged(store, `${++serial}`, owner, at, policyIdOf(policy));
+
+  /** One notify pass, as the scan runs it (a Lambda's client: one pacer for the run). */
+  async function run(states: CredentialState[], at: Date): Promise<SlackRunFigures> {
+    const before = slack.counts();
+    const slept = clock.slept;
+    const started = performance.now();
+    const client = createSlackClient({
+      botToken: 'xoxb-bench',
+      apiBaseUrl: slack.apiBaseUrl,
+      pacer: createSlackPacer(clock),
+    });
+    const report = await notifyNewRequests({ store, slack: client }, states, {
+      policy,
+      policyId: policyIdOf(policy),
+      now: at,
+      job: 'scan',
+    });
+    const workS = (performance.now() - started) / 1000;
+    const pacedWaitS = (clock.slept - slept) / 1000;
+    const calls: SlackRunFigures['calls'] = {};
+    for (const [method, count] of Object.entries(slack.counts())) {
+      const calls0 = before[method] ?? { calls: 0, ratelimited: 0 };
+      if (count.calls > calls0.calls)
+        calls[method] = {
+          calls: count.calls - calls0.calls,
+          ratelimited: count.ratelimited - calls0.ratelimited,
+        };
+    }
+    return {
+      calls,
+      messages: report.messages,
+      recorded: report.recorded,
+      failures: report.failures.length,
+      pacedWaitS: round1(pacedWaitS),
+      workS: round1(workS),
+      totalS: round1(pacedWaitS + workS),
+    };
+  }
+
+  try {
+    const day1 = new Date(clock.now());
+    const big = await mapWithConcurrency(Array.from({ length: credentials }), 16, async () =>
+      flag('UBIGOWNER', day1),
+    );
+    const bigOwner = { credentials, ...(await run(big, day1)) };
+
+    const firstStates = await mapWithConcurrency(emails, 16, (email) => flag(email, day1));
+    const firstRun = await run(firstStates, day1);
+    clock.advance(DAY);
+    const day2 = new Date(clock.now());
+    const nextStates = await mapWithConcurrency(emails, 16, (email) => flag(email, day2));
+    const nextDay = await run(nextStates, day2);
+    return { bigOwner, emailOwners: { owners, firstRun, nextDay } };
+  } finally {
+    await slack.close();
+  }
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/** A credential flagged (its request open, seq 1) and not yet told. */
+async function flagged(
+  store: DecisionStore,
+  serial: string,
+  owner: string,
+  at: Date,
+  policyId: string,
+): Promise<CredentialState> {
+  const credentialId = `${ACCOUNT}:access-key:AKIABENCHSLACK${serial.padStart(6, '0')}`;
+  const about = { credentialId, accountId: ACCOUNT, principal: `svc-${serial}`, owner };
+  await store.transition(credentialId, () => ({
+    state: {
+      ...about,
+      kind: 'access-key',
+      status: 'pending',
+      triggers: ['idle'],
+      tier: 'standard',
+      requestSeq: 1,
+      requestedAt: at.toISOString(),
+      deadlineAt: new Date(at.getTime() + 14 * DAY).toISOString(),
+      why: 'unused for 120 days (tier standard allows 90)',
+    },
+    decision: {
+      ...about,
+      kind: 'access-key',
+      action: 'flag',
+      reason: 'unused for 120 days',
+      actor: 'system:scan',
+      at: at.toISOString(),
+      mode: 'report',
+      policyId,
+      evidence: {},
+    },
+  }));
+  return (await store.getState(credentialId)) as CredentialState;
+}
+
+/** Prints the figures as the bench does. */
+export function describeSlackNotify(bench: SlackNotifyBench): string[] {
+  const line = (label: string, f: SlackRunFigures) =>
+    `${label}: ${Object.entries(f.calls)
+      .map(([method, c]) => `${c.calls} ${method}${c.ratelimited ? ` (${c.ratelimited} answered 429)` : ''}`)
+      .join(
+        ', ',
+      )}; ${f.messages} messages, ${f.recorded} recorded, ${f.failures} owners left for the next run; ` +
+    `${f.totalS}s against Slack (${f.pacedWaitS}s waiting on its limits + ${f.workS}s of work)`;
+  return [
+    line(`Slack, one owner with ${bench.bigOwner.credentials} credentials`, bench.bigOwner),
+    line(`Slack, ${bench.emailOwners.owners} email owners, first run`, bench.emailOwners.firstRun),
+    line(`Slack, the same owners the next day (lookups from the table)`, bench.emailOwners.nextDay),
+  ];
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { createAwsClients } = await import('../../lambdas/shared/adapters/aws-clients');
+  const { emulatorEnv, startEmulator } = await import('../emulator/emulator');
+  const emulator = await startEmulator();
+  try {
+    Object.assign(process.env, emulatorEnv(emulator.endpoint));
+    const bench = await benchSlackNotify({ clients: createAwsClients(), table: 'reauth-bench-slack' });
+    for (const line of describeSlackNotify(bench)) console.log(line);
+  } finally {
+    await emulator.stop();
+  }
+}
