@@ -135,11 +135,12 @@ export function slackFromEnvironment(
 
 /**
  * When a Lambda's Slack calls must stop waiting: its remaining time less `reserveMs`, kept for what it
- * does after them (recording what Slack took). Without a context (a test, the CLI): no deadline.
+ * does after them (recording what Slack took). Without a Lambda context (a test, the CLI): no deadline.
  */
 export function slackDeadline(
-  context: { getRemainingTimeInMillis(): number } | undefined,
+  context: Partial<{ getRemainingTimeInMillis(): number }> | undefined,
   reserveMs: number,
 ): number | undefined {
-  return context ? Date.now() + context.getRemainingTimeInMillis() - reserveMs : undefined;
+  const remaining = context?.getRemainingTimeInMillis?.();
+  return remaining === undefined ? undefined : Date.now() + remaining - reserveMs;
 }
