@@ -57,6 +57,8 @@ export const CREDENTIAL_WRITE_ACTIONS = [
   'iam:DeleteAccessKey',
   'iam:PutRolePolicy',
   'iam:DeleteRolePolicy',
+  'iam:PutUserPolicy',
+  'iam:DeleteUserPolicy',
   'secretsmanager:PutResourcePolicy',
   'secretsmanager:DeleteResourcePolicy',
   'secretsmanager:RotateSecret',
@@ -101,11 +103,12 @@ export function enforceGrants(mode: PolicyConfig['mode']): CredentialGrant[] {
       reason:
         "Enforce mode re-checks (iam:GetAccessKeyLastUsed, iam:ListAccessKeys: before a disable, and that a key it disabled is still Inactive) and deactivates (iam:UpdateAccessKey) access keys whose owner did not reauthorize them by the deadline; any IAM user of this account may hold such a key, so the scope is the account's users, not one user. Protected principals are excluded in code, before any call.",
     },
+    USER_SESSION_REVOCATION,
     {
       scope: ANY_ROLE,
       actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
       reason:
-        "Enforce mode re-checks a third-party role (iam:GetRole) and whether reauth's deny-all inline policy is still on a role it disabled (iam:GetRolePolicy: drift), disables it with that policy (iam:PutRolePolicy) and removes it if the owner answered meanwhile (iam:DeleteRolePolicy); any role of this account trusted by another account may be flagged, so the scope is the account's roles.",
+        "Enforce mode re-checks a third-party role (iam:GetRole) and whether reauth's deny-all inline policy and its reauth-revoke-sessions policy are still on a role it disabled (iam:GetRolePolicy: drift), disables it with that policy and ends its sessions issued before then with the other (iam:PutRolePolicy), and removes them if the owner answered meanwhile (iam:DeleteRolePolicy); any role of this account trusted by another account may be flagged, so the scope is the account's roles.",
     },
     {
       scope: ANY_SECRET,
@@ -120,6 +123,18 @@ export function enforceGrants(mode: PolicyConfig['mode']): CredentialGrant[] {
     },
   ];
 }
+
+/**
+ * Ending the sessions of an access key's user (its `reauth-revoke-sessions` inline policy): put with
+ * the disable, read by the drift re-check, deleted by a restore. Roles use the role policy actions the
+ * disable already needs.
+ */
+const USER_SESSION_REVOCATION: CredentialGrant = {
+  scope: ANY_USER,
+  actions: ['iam:GetUserPolicy', 'iam:PutUserPolicy', 'iam:DeleteUserPolicy'],
+  reason:
+    "Enforce mode ends the sessions an access key handed out when it disables the key: an inline policy named reauth-revoke-sessions on the key's user, denying requests made with temporary credentials issued before that moment (iam:PutUserPolicy), read back to see it is still there (iam:GetUserPolicy: drift) and removed on restore (iam:DeleteUserPolicy); any IAM user of this account may hold such a key, so the scope is the account's users.",
+};
 
 /**
  * What the Slack worker needs: nothing on IAM or Secrets Manager in report mode (it refuses every
@@ -140,11 +155,12 @@ export function workerGrants(mode: PolicyConfig['mode']): CredentialGrant[] {
       reason:
         "An owner may ask in Slack to disable, restore or rotate any access key reauth asked them about: deactivate/reactivate (iam:UpdateAccessKey), rotate (iam:ListAccessKeys, iam:CreateAccessKey, iam:DeleteAccessKey to free a slot) and re-check (iam:GetAccessKeyLastUsed); any IAM user of this account may hold one, so the scope is the account's users.",
     },
+    USER_SESSION_REVOCATION,
     {
       scope: ANY_ROLE,
-      actions: ['iam:GetRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+      actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
       reason:
-        "An owner may ask in Slack to disable (deny-all inline policy, iam:PutRolePolicy) or restore (iam:DeleteRolePolicy) a third-party role, after iam:GetRole; any role of this account trusted by another account may be flagged, so the scope is the account's roles.",
+        "An owner may ask in Slack to disable (deny-all inline policy, iam:PutRolePolicy, and the reauth-revoke-sessions policy that ends its sessions issued before then) or restore (iam:DeleteRolePolicy, after iam:GetRolePolicy reads that the revocation is reauth's) a third-party role, after iam:GetRole; any role of this account trusted by another account may be flagged, so the scope is the account's roles.",
     },
     {
       scope: ANY_SECRET,

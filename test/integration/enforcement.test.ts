@@ -8,10 +8,13 @@ import {
   GetAccessKeyLastUsedCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
+  GetUserPolicyCommand,
   IAMClient,
   ListAccessKeysCommand,
   ListRolePoliciesCommand,
+  ListUserPoliciesCommand,
   ListUsersCommand,
+  PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import {
   CreateSecretCommand,
@@ -273,6 +276,125 @@ describe('disabling and restoring a role', () => {
     await enforcer.restore(target);
 
     expect(await inlinePoliciesOf('connector')).toEqual([]);
+  });
+});
+
+describe('ending the sessions a credential handed out', () => {
+  const BEFORE = NOW.toISOString();
+  const revocation = (issuedBefore: string) => ({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'ReauthRevokeSessions',
+        Effect: 'Deny',
+        Action: '*',
+        Resource: '*',
+        Condition: { DateLessThan: { 'aws:TokenIssueTime': issuedBefore } },
+      },
+    ],
+  });
+  const userPolicy = async (userName: string) => {
+    const { PolicyDocument } = await clients.iam.send(
+      new GetUserPolicyCommand({ UserName: userName, PolicyName: 'reauth-revoke-sessions' }),
+    );
+    return JSON.parse(decodeURIComponent(PolicyDocument ?? ''));
+  };
+  const userPolicies = async (userName: string) =>
+    (await clients.iam.send(new ListUserPoliciesCommand({ UserName: userName }))).PolicyNames ?? [];
+
+  it("denies the key's user every session issued before the disable, and restore takes the deny off", async () => {
+    const { keyId } = await createUserWithKey('svc-sessions');
+    const target: EnforcementTarget = { kind: 'access-key', id: keyId, principal: 'svc-sessions' };
+
+    const receipt = await enforcer.disable(target, { revokeSessionsBefore: BEFORE });
+
+    expect(receipt).toEqual({
+      kind: 'access-key',
+      keyId,
+      revokedSessions: { policyName: 'reauth-revoke-sessions', issuedBefore: BEFORE },
+    });
+    expect(await keyStatuses('svc-sessions')).toEqual({ [keyId]: 'Inactive' });
+    expect(await userPolicy('svc-sessions')).toEqual(revocation(BEFORE));
+    expect(await enforcer.recheck(target)).toMatchObject({ disabled: true, sessionsRevokedBefore: BEFORE });
+
+    await enforcer.restore(target);
+
+    expect(await keyStatuses('svc-sessions')).toEqual({ [keyId]: 'Active' });
+    expect(await userPolicies('svc-sessions')).toEqual([]);
+    expect(await enforcer.recheck(target)).toEqual({ exists: true, disabled: false });
+  });
+
+  it('denies a role its sessions issued before the disable, beside its deny; restore deletes both', async () => {
+    await createRole('connector-sessions');
+    const target: EnforcementTarget = {
+      kind: 'role',
+      id: 'connector-sessions',
+      principal: 'connector-sessions',
+    };
+
+    const receipt = await enforcer.disable(target, { revokeSessionsBefore: BEFORE });
+
+    expect(receipt).toEqual({
+      kind: 'role',
+      policyName: 'reauth-disabled',
+      revokedSessions: { policyName: 'reauth-revoke-sessions', issuedBefore: BEFORE },
+    });
+    expect((await inlinePoliciesOf('connector-sessions')).sort()).toEqual([
+      'reauth-disabled',
+      'reauth-revoke-sessions',
+    ]);
+    const { PolicyDocument } = await clients.iam.send(
+      new GetRolePolicyCommand({ RoleName: 'connector-sessions', PolicyName: 'reauth-revoke-sessions' }),
+    );
+    expect(JSON.parse(decodeURIComponent(PolicyDocument ?? ''))).toEqual(revocation(BEFORE));
+
+    await enforcer.restore(target);
+
+    expect(await inlinePoliciesOf('connector-sessions')).toEqual([]);
+  });
+
+  it('revokes again from a later moment by overwriting the date, leaving the key usable', async () => {
+    const { keyId } = await createUserWithKey('svc-sessions-again');
+    const target: EnforcementTarget = { kind: 'access-key', id: keyId, principal: 'svc-sessions-again' };
+    const later = new Date(NOW.getTime() + 3_600_000).toISOString();
+
+    await enforcer.revokeSessions(target, BEFORE);
+    const second = await enforcer.revokeSessions(target, later);
+
+    expect(second).toEqual({ policyName: 'reauth-revoke-sessions', issuedBefore: later });
+    expect(await userPolicy('svc-sessions-again')).toEqual(revocation(later));
+    expect(await keyStatuses('svc-sessions-again')).toEqual({ [keyId]: 'Active' });
+  });
+
+  it('has nothing to revoke for a secret: its disable is the resource-policy deny alone', async () => {
+    const arn = await createSecret('app/no-sessions');
+    const target: EnforcementTarget = { kind: 'secret', id: arn, principal: 'app/no-sessions' };
+
+    const receipt = await enforcer.disable(target, { revokeSessionsBefore: BEFORE });
+
+    expect(receipt).toEqual({ kind: 'secret', previousPolicy: null });
+    expect(await enforcer.revokeSessions(target, BEFORE)).toBeUndefined();
+  });
+
+  it("restore leaves a policy that only borrows the name: it is not reauth's", async () => {
+    const { keyId } = await createUserWithKey('svc-borrowed-name');
+    const theirs = {
+      ...revocation(BEFORE),
+      Statement: [{ ...revocation(BEFORE).Statement[0], Sid: 'Theirs' }],
+    };
+    await clients.iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'svc-borrowed-name',
+        PolicyName: 'reauth-revoke-sessions',
+        PolicyDocument: JSON.stringify(theirs),
+      }),
+    );
+    const target: EnforcementTarget = { kind: 'access-key', id: keyId, principal: 'svc-borrowed-name' };
+
+    await enforcer.restore(target);
+
+    expect(await userPolicy('svc-borrowed-name')).toEqual(theirs);
+    expect(await enforcer.recheck(target)).toEqual({ exists: true, disabled: false });
   });
 });
 

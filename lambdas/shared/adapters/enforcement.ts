@@ -5,12 +5,15 @@ import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
   DeleteRolePolicyCommand,
+  DeleteUserPolicyCommand,
   GetAccessKeyLastUsedCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
+  GetUserPolicyCommand,
   type IAMClient,
   ListAccessKeysCommand,
   PutRolePolicyCommand,
+  PutUserPolicyCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import {
@@ -28,8 +31,12 @@ import {
   DENY_SECRET_READS,
   isReauthRolePolicy,
   isReauthSecretDeny,
+  REVOKE_SESSIONS_POLICY_NAME,
+  type RevokedSessions,
   ROLE_DISABLE_POLICY,
   ROLE_DISABLE_POLICY_NAME,
+  revokedBeforeOf,
+  revokeSessionsPolicy,
   statementsOf,
 } from '../domain/reauth-marks';
 
@@ -58,6 +65,11 @@ export interface RecheckResult {
   lastUsedAt?: Date;
   /** Unusable as reauth disables it: the key Inactive, reauth's deny on the secret, its policy on the role. */
   disabled?: boolean;
+  /**
+   * ISO: the moment before which reauth's `reauth-revoke-sessions` policy on the key's user or on the
+   * role ends sessions; undefined when there is none (or it is not reauth's exactly). Secrets: always undefined.
+   */
+  sessionsRevokedBefore?: string;
 }
 
 /** A change to IAM or Secrets Manager failed. The message names the credential, never a secret value. */
@@ -76,13 +88,26 @@ export interface Enforcer {
    * disables it. `exists: false` when it is gone (a secret scheduled for deletion counts as gone).
    */
   recheck(target: EnforcementTarget): Promise<RecheckResult>;
-  disable(target: EnforcementTarget): Promise<DisableReceipt>;
+  /**
+   * Makes the credential unusable; with `revokeSessionsBefore` (ISO) also ends the sessions issued
+   * before then (see `revokeSessions`), and the receipt says so.
+   */
+  disable(target: EnforcementTarget, options?: { revokeSessionsBefore?: string }): Promise<DisableReceipt>;
   /**
    * Undoes reauth's disable, and only that: the key Active, reauth's deny statement taken out of the
    * secret's policy as it is now (not the policy from before the disable put back, which would undo
-   * whatever else changed meanwhile), reauth's policy off the role. Nothing to undo: nothing done.
+   * whatever else changed meanwhile), reauth's policy off the role; and reauth's
+   * `reauth-revoke-sessions` policy off the key's user or the role when it is reauth's exactly (any
+   * other policy of that name is left). Nothing to undo: nothing done.
    */
   restore(target: EnforcementTarget): Promise<void>;
+  /**
+   * Ends the sessions issued before `issuedBefore` (ISO): reauth's `reauth-revoke-sessions` inline
+   * policy on the access key's user or on the role, written whole (a later revocation overwrites the
+   * date). The credential itself stays usable for new sessions. A secret has no sessions: undefined,
+   * nothing done.
+   */
+  revokeSessions(target: EnforcementTarget, issuedBefore: string): Promise<RevokedSessions | undefined>;
   /**
    * access key: a new key, stored in a new secret, the old one left active; secret: RotateSecret where
    * rotation is configured; role: nothing to rotate. Retried with the same `now`, a secret rotation is
@@ -127,10 +152,12 @@ export function createEnforcer(
             NO_SUCH_ENTITY,
           );
           if (!used) return { exists: false };
+          const revoked = await revokedBefore(target);
           return {
             exists: true,
             lastUsedAt: used.AccessKeyLastUsed?.LastUsedDate,
             disabled: key.Status === 'Inactive',
+            ...(revoked && { sessionsRevokedBefore: revoked }),
           };
         }
         case 'secret': {
@@ -150,18 +177,23 @@ export function createEnforcer(
             iam.send(new GetRolePolicyCommand({ RoleName: target.id, PolicyName: ROLE_DISABLE_POLICY_NAME })),
             NO_SUCH_ENTITY,
           );
+          const revoked = await revokedBefore(target);
           return {
             exists: true,
             lastUsedAt: role.Role.RoleLastUsed?.LastUsedDate,
             disabled: policy !== undefined && isReauthRolePolicy(policy.PolicyDocument),
+            ...(revoked && { sessionsRevokedBefore: revoked }),
           };
         }
       }
     });
   }
 
-  async function disable(target: EnforcementTarget): Promise<DisableReceipt> {
-    return attempt(`disable ${describe(target)}`, async (): Promise<DisableReceipt> => {
+  async function disable(
+    target: EnforcementTarget,
+    options: { revokeSessionsBefore?: string } = {},
+  ): Promise<DisableReceipt> {
+    const receipt = await attempt(`disable ${describe(target)}`, async (): Promise<DisableReceipt> => {
       switch (target.kind) {
         case 'access-key':
           await iam.send(
@@ -210,6 +242,67 @@ export function createEnforcer(
           return { kind: 'role', policyName: ROLE_DISABLE_POLICY_NAME };
       }
     });
+    if (options.revokeSessionsBefore === undefined || receipt.kind === 'secret') return receipt;
+    const revokedSessions = await revokeSessions(target, options.revokeSessionsBefore);
+    return revokedSessions ? { ...receipt, revokedSessions } : receipt;
+  }
+
+  async function revokeSessions(
+    target: EnforcementTarget,
+    issuedBefore: string,
+  ): Promise<RevokedSessions | undefined> {
+    if (target.kind === 'secret') return undefined;
+    const PolicyDocument = JSON.stringify(revokeSessionsPolicy(issuedBefore));
+    await attempt(`revoke the sessions of ${describe(target)} issued before ${issuedBefore}`, () =>
+      target.kind === 'role'
+        ? iam.send(
+            new PutRolePolicyCommand({
+              RoleName: target.id,
+              PolicyName: REVOKE_SESSIONS_POLICY_NAME,
+              PolicyDocument,
+            }),
+          )
+        : iam.send(
+            new PutUserPolicyCommand({
+              UserName: target.principal,
+              PolicyName: REVOKE_SESSIONS_POLICY_NAME,
+              PolicyDocument,
+            }),
+          ),
+    );
+    return { policyName: REVOKE_SESSIONS_POLICY_NAME, issuedBefore };
+  }
+
+  /** The date of reauth's revoke policy on the key's user or the role, when it is reauth's exactly. */
+  async function revokedBefore(target: EnforcementTarget): Promise<string | undefined> {
+    if (target.kind === 'secret') return undefined;
+    const policy = await orMissing<{ PolicyDocument?: string }>(
+      target.kind === 'role'
+        ? iam.send(new GetRolePolicyCommand({ RoleName: target.id, PolicyName: REVOKE_SESSIONS_POLICY_NAME }))
+        : iam.send(
+            new GetUserPolicyCommand({ UserName: target.principal, PolicyName: REVOKE_SESSIONS_POLICY_NAME }),
+          ),
+      NO_SUCH_ENTITY,
+    );
+    return policy ? revokedBeforeOf(policy.PolicyDocument) : undefined;
+  }
+
+  /** Takes reauth's revoke policy off the key's user or the role: only when it is reauth's exactly. */
+  async function endRevocation(target: EnforcementTarget): Promise<void> {
+    if (target.kind === 'secret' || (await revokedBefore(target)) === undefined) return;
+    await orMissing(
+      target.kind === 'role'
+        ? iam.send(
+            new DeleteRolePolicyCommand({ RoleName: target.id, PolicyName: REVOKE_SESSIONS_POLICY_NAME }),
+          )
+        : iam.send(
+            new DeleteUserPolicyCommand({
+              UserName: target.principal,
+              PolicyName: REVOKE_SESSIONS_POLICY_NAME,
+            }),
+          ),
+      NO_SUCH_ENTITY,
+    );
   }
 
   async function restore(target: EnforcementTarget): Promise<void> {
@@ -223,6 +316,7 @@ export function createEnforcer(
               Status: 'Active',
             }),
           );
+          await endRevocation(target);
           return;
         case 'secret': {
           const policy = await secretPolicy(target.id);
@@ -249,6 +343,7 @@ export function createEnforcer(
             ),
             NO_SUCH_ENTITY,
           );
+          await endRevocation(target);
           return;
       }
     });
@@ -368,7 +463,7 @@ export function createEnforcer(
     );
   }
 
-  return { recheck, disable, restore, rotate, deactivateReplacedKey };
+  return { recheck, disable, restore, revokeSessions, rotate, deactivateReplacedKey };
 }
 
 /** Secret names allow `/_+=.@-` and alphanumerics; IAM user names may also hold a comma. */

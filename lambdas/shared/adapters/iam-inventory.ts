@@ -11,7 +11,12 @@ import {
 } from '@aws-sdk/client-iam';
 import { mapWithConcurrency } from '../concurrency';
 import type { Credential } from '../domain/credential';
-import { isReauthRolePolicy, ROLE_DISABLE_POLICY_NAME } from '../domain/reauth-marks';
+import {
+  isReauthRolePolicy,
+  REVOKE_SESSIONS_POLICY_NAME,
+  ROLE_DISABLE_POLICY_NAME,
+  revokedBeforeOf,
+} from '../domain/reauth-marks';
 
 /** One credential report line, keyed by the report's own column names (AWS may add columns). */
 export type CredentialReportRow = Readonly<Record<string, string>>;
@@ -246,24 +251,47 @@ export interface AuthorizationDetails {
   /** Tags of every IAM user, by user name. */
   userTags: Map<string, Record<string, string>>;
   roles: RoleDetail[];
+  sessionRevocations: SessionRevocations;
+}
+
+/**
+ * Where reauth's `reauth-revoke-sessions` policy is, exactly as reauth writes it, and from when (ISO:
+ * sessions issued before it end): by user name and by role name. Read from the listing's inline
+ * policies, so the drift check sees a revocation go without a call per user or role.
+ */
+export interface SessionRevocations {
+  users: Map<string, string>;
+  roles: Map<string, string>;
 }
 
 /** Users and roles of the account from GetAccountAuthorizationDetails: a page per 1000 entities. */
 export async function readAuthorizationDetails(iam: IAMClient): Promise<AuthorizationDetails> {
   const userTags = new Map<string, Record<string, string>>();
   const roles: RoleDetail[] = [];
+  const sessionRevocations: SessionRevocations = { users: new Map(), roles: new Map() };
+  const revokedBefore = (policies: readonly { PolicyName?: string; PolicyDocument?: string }[] = []) => {
+    const policy = policies.find((p) => p.PolicyName === REVOKE_SESSIONS_POLICY_NAME);
+    return policy ? revokedBeforeOf(policy.PolicyDocument) : undefined;
+  };
   let marker: string | undefined;
   do {
     const page = await iam.send(
       new GetAccountAuthorizationDetailsCommand({ Filter: ['User', 'Role'], MaxItems: 1000, Marker: marker }),
     );
     for (const user of page.UserDetailList ?? []) {
-      if (user.UserName) userTags.set(user.UserName, tagRecord(user.Tags));
+      if (!user.UserName) continue;
+      userTags.set(user.UserName, tagRecord(user.Tags));
+      const revoked = revokedBefore(user.UserPolicyList);
+      if (revoked) sessionRevocations.users.set(user.UserName, revoked);
+    }
+    for (const role of page.RoleDetailList ?? []) {
+      const revoked = revokedBefore(role.RolePolicyList);
+      if (role.RoleName && revoked) sessionRevocations.roles.set(role.RoleName, revoked);
     }
     roles.push(...(page.RoleDetailList ?? []));
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);
-  return { userTags, roles };
+  return { userTags, roles, sessionRevocations };
 }
 
 function tagRecord(tags: readonly Tag[] | undefined): Record<string, string> {
@@ -418,6 +446,7 @@ export interface IamInventory {
   roles: Credential[];
   /** When IAM generated the credential report the access keys come from. */
   reportGeneratedAt: Date;
+  sessionRevocations: SessionRevocations;
 }
 
 /**
@@ -441,6 +470,7 @@ export async function readIamInventory(iam: IAMClient, options: IamInventoryOpti
     accessKeys,
     roles: rolesInScope(details.roles, options.accountId),
     reportGeneratedAt: report.generatedAt,
+    sessionRevocations: details.sessionRevocations,
   };
 }
 

@@ -4,6 +4,7 @@ import { CONTROLS_BY_ACTION } from './controls';
 import type { CredentialKind } from './credential';
 import type { Identification } from './identification';
 import { canonicalJson } from './policy';
+import type { RevokedSessions } from './reauth-marks';
 
 export { DECISION_ACTIONS, type DecisionAction } from './actions';
 
@@ -40,11 +41,14 @@ export const CREDENTIAL_STATUSES = [
 ] as const;
 export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
 
-/** What a disable changed in IAM or Secrets Manager, kept in the state so a restore undoes exactly that. */
+/**
+ * What a disable changed in IAM or Secrets Manager, kept in the state so a restore undoes exactly that.
+ * `revokedSessions`: the sessions it ended too (a user's or a role's; a secret has no sessions).
+ */
 export type DisableReceipt =
-  | { kind: 'access-key'; keyId: string }
+  | { kind: 'access-key'; keyId: string; revokedSessions?: RevokedSessions }
   | { kind: 'secret'; previousPolicy: string | null }
-  | { kind: 'role'; policyName: string };
+  | { kind: 'role'; policyName: string; revokedSessions?: RevokedSessions };
 
 /** The first decision of a credential chains to this. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -197,7 +201,7 @@ export interface CredentialState {
 export interface Claim {
   /** Unique per job run or queued job: a redelivered job holds the same one. */
   holder: string;
-  action: 'disable' | 'restore' | 'rotate' | 'deactivate-replaced' | 'converge';
+  action: 'disable' | 'restore' | 'rotate' | 'deactivate-replaced' | 'revoke-sessions' | 'converge';
   until: string;
 }
 

@@ -1,6 +1,17 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
+/**
+ * When reauth ends the sessions a user's or a role's credential handed out (temporary credentials from
+ * GetSessionToken, AssumeRole sessions): `disable` (a disable by deadline or by the owner), `rotate`
+ * (the replaced key deactivated when its rotation's grace period ends), and, when an event widens
+ * trust, `owner-departed` and `scope-changed`: then the credential stays usable for new sessions while
+ * its owner is asked, and the sessions issued before the event end.
+ */
+export const SESSION_REVOCATION_MOMENTS = ['disable', 'rotate', 'owner-departed', 'scope-changed'] as const;
+export type SessionRevocationMoment = (typeof SESSION_REVOCATION_MOMENTS)[number];
+const DEFAULT_REVOKE_SESSIONS_ON: SessionRevocationMoment[] = ['disable', 'rotate'];
+
 /** How long a credential may go unused or unrotated, and how long owners have to answer. */
 export const TierSchema = z.strictObject({
   idleDays: z.number().int().positive().describe('Unused this many days → idle.'),
@@ -209,8 +220,18 @@ export const PolicyConfigSchema = z
           .describe(
             'No action when the inventory is older than this: AWS refreshes a credential report every 4 hours.',
           ),
+        revokeSessionsOn: z
+          .array(z.enum(SESSION_REVOCATION_MOMENTS))
+          .default(DEFAULT_REVOKE_SESSIONS_ON)
+          .describe(
+            "When reauth also ends the sessions already issued (a deny on aws:TokenIssueTime before that moment, in the user's or role's reauth-revoke-sessions policy): disable, rotate (the replaced key's deactivation), owner-departed and scope-changed (the credential stays usable while its owner is asked). Enforce mode only; a secret has no sessions.",
+          ),
       })
-      .default({ restoreWindowDays: 30, freshnessMaxAgeHours: 4 }),
+      .default({
+        restoreWindowDays: 30,
+        freshnessMaxAgeHours: 4,
+        revokeSessionsOn: DEFAULT_REVOKE_SESSIONS_ON,
+      }),
   })
   .superRefine((config, ctx) => {
     // The built-in tiers are named too: when a configured tier is invalid, zod still runs this check
@@ -285,6 +306,11 @@ export function parsePolicyConfigText(text: string, source = 'policy config'): P
     throw new PolicyConfigError(`${source}: not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   return parsePolicyConfig(json, source);
+}
+
+/** Whether reauth ends the sessions already issued at this moment: in enforce mode, when the policy says so. */
+export function revokesSessionsOn(policy: PolicyConfig, moment: SessionRevocationMoment): boolean {
+  return policy.mode === 'enforce' && policy.enforcement.revokeSessionsOn.includes(moment);
 }
 
 /** A short, stable id of the policy in force, recorded on every decision. */

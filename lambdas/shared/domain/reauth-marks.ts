@@ -26,6 +26,52 @@ export const ROLE_DISABLE_POLICY = {
   Statement: [{ Sid: REAUTH_DENY_SID, Effect: 'Deny', Action: '*', Resource: '*' }],
 } as const;
 
+/** The inline policy, on a user or a role, that ends the sessions issued before a moment. */
+export const REVOKE_SESSIONS_POLICY_NAME = 'reauth-revoke-sessions';
+/** The Sid of its one statement. */
+export const REVOKE_SESSIONS_SID = 'ReauthRevokeSessions';
+
+/** What a session revocation wrote: the policy and the moment before which sessions end (ISO). */
+export interface RevokedSessions {
+  policyName: typeof REVOKE_SESSIONS_POLICY_NAME;
+  issuedBefore: string;
+}
+
+/**
+ * The `reauth-revoke-sessions` policy: every request made with temporary credentials issued before
+ * `issuedBefore` is denied (what the IAM console's *Revoke active sessions* puts on a role). Requests
+ * signed with a long-term access key carry no aws:TokenIssueTime, so the condition never matches them;
+ * sessions issued afterwards are untouched.
+ */
+export function revokeSessionsPolicy(issuedBefore: string) {
+  return {
+    Version: POLICY_VERSION,
+    Statement: [
+      {
+        Sid: REVOKE_SESSIONS_SID,
+        Effect: 'Deny',
+        Action: '*',
+        Resource: '*',
+        Condition: { DateLessThan: { 'aws:TokenIssueTime': issuedBefore } },
+      },
+    ],
+  } as const;
+}
+
+/**
+ * The moment a `reauth-revoke-sessions` document (JSON text, URL-encoded as IAM returns it, or parsed)
+ * revokes sessions before, when it is reauth's exactly; undefined for any other document, even one
+ * that only borrows its name or Sid.
+ */
+export function revokedBeforeOf(document: unknown): string | undefined {
+  const parsed = typeof document === 'string' ? parseJson(decodeIfEncoded(document)) : document;
+  const [statement] = statementsOf(parsed);
+  const condition = (statement as { Condition?: { DateLessThan?: Record<string, unknown> } } | undefined)
+    ?.Condition?.DateLessThan?.['aws:TokenIssueTime'];
+  if (typeof condition !== 'string' || Number.isNaN(Date.parse(condition))) return undefined;
+  return sameJson(parsed, revokeSessionsPolicy(condition)) ? condition : undefined;
+}
+
 /** Whether a statement is reauth's secret deny, exactly (not merely named like it). */
 export function isReauthSecretDeny(statement: unknown): boolean {
   return sameJson(statement, DENY_SECRET_READS);

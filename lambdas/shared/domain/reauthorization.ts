@@ -8,6 +8,7 @@ import type {
 } from './decision';
 import { newRequest, openRequestOf } from './lifecycle';
 import type { PolicyConfig, Tier } from './policy';
+import type { RevokedSessions } from './reauth-marks';
 
 const DAY_MS = 86_400_000;
 
@@ -235,12 +236,23 @@ export function planDisable(
       reason: context.reason,
       evidence: {
         receipt,
+        ...revokedSessionsOf(receipt),
         triggers: state.triggers,
         deadlineAt: state.deadlineAt ?? null,
         ...namedBy(context.slackUser),
       },
     }),
   };
+}
+
+/**
+ * The sessions a disable ended, as decision evidence under the one key the report and the exports
+ * read (`revokedSessions`): inside the decision's hash. Nothing when it ended none.
+ */
+export function revokedSessionsOf(receipt: DisableReceipt): { revokedSessions?: RevokedSessions } {
+  return receipt.kind !== 'secret' && receipt.revokedSessions
+    ? { revokedSessions: receipt.revokedSessions }
+    : {};
 }
 
 /** *Restore*: enabled again, and a new request opens (the owner still has to vouch for it). */

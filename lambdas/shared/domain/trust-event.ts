@@ -13,7 +13,9 @@ import {
   isReauthRolePolicy,
   isReauthSecretDeny,
   REAUTH_DENY_SID,
+  REVOKE_SESSIONS_POLICY_NAME,
   ROLE_DISABLE_POLICY_NAME,
+  revokedBeforeOf,
   statementsOf,
 } from './reauth-marks';
 
@@ -202,6 +204,17 @@ function interpretIam(call: Call, policy: PolicyConfig): Interpretation {
     turnsBackOn = false,
   ) => changeOf(call, target, trigger, widens, what, turnsBackOn);
   const role = (): TrustTarget => ({ kind: 'role', roleName: required(roleName, name, 'roleName') });
+  // reauth puts its revoke policy (exactly its own document) to end sessions, and deletes it to restore:
+  // its own. Anyone else's put or delete of that name is a change like any other policy's.
+  if (call.byReauth && stringParam(params, 'policyName') === REVOKE_SESSIONS_POLICY_NAME) {
+    const on = userName ? `user ${userName}` : `role ${roleName}`;
+    if (name === 'PutUserPolicy' || name === 'PutRolePolicy') {
+      if (revokedBeforeOf(params.policyDocument) !== undefined)
+        return { ignored: `reauth's own session revocation on ${on}` };
+    } else if (name === 'DeleteUserPolicy' || name === 'DeleteRolePolicy') {
+      return { ignored: `reauth's own end of a session revocation on ${on}` };
+    }
+  }
   if (IAM_USER_WIDENS.includes(name) || IAM_USER_REDUCES.includes(name)) {
     const widens = IAM_USER_WIDENS.includes(name);
     const on =

@@ -2,6 +2,7 @@ import type { DecisionStore } from '../adapters/decision-store';
 import type { EnforcementTarget, Enforcer } from '../adapters/enforcement';
 import { parseCredentialId } from '../domain/credential';
 import type { Claim, CredentialState, Decision, Transition } from '../domain/decision';
+import { type PolicyConfig, revokesSessionsOn, type SessionRevocationMoment } from '../domain/policy';
 
 /**
  * How long a claim holds when its holder never releases it (a crash): the longest a Lambda runs. A
@@ -110,18 +111,35 @@ export function isAbandoned(state: CredentialState | undefined, now: Date): bool
   return state?.claim !== undefined && state.claim.until <= now.toISOString();
 }
 
+/** The enforcer's disable option that also ends the sessions issued before `now`, when the policy says so at this moment. */
+export function sessionsEndingAt(
+  policy: PolicyConfig,
+  moment: SessionRevocationMoment,
+  now: Date,
+): { revokeSessionsBefore?: string } {
+  return revokesSessionsOn(policy, moment) ? { revokeSessionsBefore: now.toISOString() } : {};
+}
+
 /** What the enforcer acts on for a credential. */
 export function targetOf(state: CredentialState): EnforcementTarget {
   return { kind: state.kind, id: parseCredentialId(state.credentialId).id, principal: state.principal };
 }
 
-/** Makes IAM or Secrets Manager say what the record says: disabled, or usable. */
+/**
+ * Makes IAM or Secrets Manager say what the record says: disabled, with the sessions its disable
+ * revoked revoked again from the same moment; or usable, without reauth's revocation.
+ */
 export async function convergeToRecord(
   enforcer: Enforcer,
   target: EnforcementTarget,
   state: CredentialState | undefined,
 ): Promise<void> {
   if (!state || state.status === 'deleted') return;
-  if (state.status === 'disabled') await enforcer.disable(target);
-  else await enforcer.restore(target);
+  if (state.status !== 'disabled') {
+    await enforcer.restore(target);
+    return;
+  }
+  const receipt = state.disableReceipt;
+  const revoked = receipt && receipt.kind !== 'secret' ? receipt.revokedSessions : undefined;
+  await enforcer.disable(target, { ...(revoked && { revokeSessionsBefore: revoked.issuedBefore }) });
 }

@@ -7,9 +7,21 @@ import type { SlackClient } from '../adapters/slack-client';
 import { planDeadline, planEnforcement } from '../domain/deadlines';
 import type { CredentialState, DisableReceipt } from '../domain/decision';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
-import { planDisable, planDrift, planInUseAtDeadline, planRequestStep } from '../domain/reauthorization';
+import {
+  planDisable,
+  planDrift,
+  planInUseAtDeadline,
+  planRequestStep,
+  revokedSessionsOf,
+} from '../domain/reauthorization';
 import { escalationMessage } from '../slack/messages';
-import { changeUnderClaim, isAbandoned, repairAbandonedClaim, targetOf } from './claimed-change';
+import {
+  changeUnderClaim,
+  isAbandoned,
+  repairAbandonedClaim,
+  sessionsEndingAt,
+  targetOf,
+} from './claimed-change';
 import {
   escalateToFallback,
   type NotifyContext,
@@ -44,6 +56,11 @@ export interface EnforceReport {
   gone: string[];
   /** Recorded as disabled but found usable again, changed outside reauth: recorded as drift, reopened. */
   drifted: string[];
+  /**
+   * Still disabled, but the session revocation its disable put on the user or role was taken away
+   * outside reauth: put back (the same moment) and recorded, since the record says those sessions ended.
+   */
+  revokedAgain: string[];
   /** Changes a crashed job left half-done (its claim expired): IAM made to say what the record says. */
   repaired: string[];
   /** Destructive actions held back, and why (`stale-inventory`, `budget-exceeded`, `protected`). */
@@ -82,6 +99,7 @@ export async function enforceAccount(
     deactivated: [],
     gone: [],
     drifted: [],
+    revokedAgain: [],
     repaired: [],
     heldBack: [],
     budget: { limit: 0, planned: 0, exceeded: false },
@@ -95,11 +113,11 @@ export async function enforceAccount(
     const known = [...(await deps.store.loadStates(accountId)).values()];
     report.repaired = await repairAbandoned(deps, known, { now, holder: run });
     const suspects = new Set(scan.driftSuspects);
-    report.drifted = await recordDrift(
+    ({ drifted: report.drifted, revokedAgain: report.revokedAgain } = await recordDrift(
       deps,
       known.filter((s) => suspects.has(s.credentialId)),
-      { policy, context: system },
-    );
+      { policy, context: system, holder: run },
+    ));
   }
 
   if (deps.slack) {
@@ -190,17 +208,22 @@ export async function enforceAccount(
         ...claim,
         action: 'deactivate-replaced',
         isDue,
-        act: () => deps.enforcer.deactivateReplacedKey(state.principal, target.id),
-        confirm: (current) =>
+        act: async (): Promise<DisableReceipt> => {
+          await deps.enforcer.deactivateReplacedKey(state.principal, target.id);
+          // The key's sessions end with it: those its replacement got before now end too (IAM cannot
+          // tell which key issued a session), and its holders get new ones with the new key.
+          const { revokeSessionsBefore } = sessionsEndingAt(policy, 'rotate', now);
+          const revokedSessions = revokeSessionsBefore
+            ? await deps.enforcer.revokeSessions(target, revokeSessionsBefore)
+            : undefined;
+          return { kind: 'access-key', keyId: target.id, ...(revokedSessions && { revokedSessions }) };
+        },
+        confirm: (current, receipt) =>
           current && isDue(current)
-            ? planDisable(
-                current,
-                { kind: 'access-key', keyId: target.id },
-                {
-                  ...system,
-                  reason: `replaced by ${rotation.newKeyId} (stored in ${rotation.storedIn}); its grace period ended`,
-                },
-              )
+            ? planDisable(current, receipt, {
+                ...system,
+                reason: `replaced by ${rotation.newKeyId} (stored in ${rotation.storedIn}); its grace period ended`,
+              })
             : undefined,
         changesUsability: () => true,
       });
@@ -222,7 +245,10 @@ export async function enforceAccount(
         if (recheck.lastUsedAt && recheck.lastUsedAt.getTime() > requestedAt) {
           return { kind: 'used', lastUsedAt: recheck.lastUsedAt };
         }
-        return { kind: 'disabled', receipt: await deps.enforcer.disable(target) };
+        return {
+          kind: 'disabled',
+          receipt: await deps.enforcer.disable(target, sessionsEndingAt(policy, 'disable', now)),
+        };
       },
       confirm: (current, act) => {
         if (!current || !isDue(current)) return undefined;
@@ -320,6 +346,10 @@ async function repairAbandoned(
  * recorded, the request reopens and the fallback owner is told; reauth never silently disables it again.
  * A credential under a claim is skipped (a restore may be under way), and the write is conditional on
  * the state checked, so a restore recorded meanwhile is not mistaken for drift.
+ *
+ * A credential still disabled whose recorded session revocation is gone is not usable again: the
+ * revocation is put back from the same moment, under its claim, and an `observe` says so (the record
+ * said those sessions had ended, and the credential stays disabled).
  */
 async function recordDrift(
   deps: EnforceDependencies,
@@ -327,13 +357,21 @@ async function recordDrift(
   options: {
     policy: PolicyConfig;
     context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string };
+    holder: string;
   },
-): Promise<string[]> {
+): Promise<{ drifted: string[]; revokedAgain: string[] }> {
   const drifted: string[] = [];
+  const revokedAgain: string[] = [];
   for (const state of states) {
     if (state.status !== 'disabled' || state.claim) continue;
     const recheck = await deps.enforcer.recheck(targetOf(state));
-    if (!recheck.exists || recheck.disabled !== false) continue;
+    if (!recheck.exists) continue;
+    if (recheck.disabled !== false) {
+      if (await revokeAgain(deps, state, recheck.sessionsRevokedBefore, options)) {
+        revokedAgain.push(state.credentialId);
+      }
+      continue;
+    }
     const written = await deps.store.transition(state.credentialId, (current) =>
       current?.status === 'disabled' && !current.claim && current.seq === state.seq
         ? planDrift(
@@ -346,7 +384,49 @@ async function recordDrift(
     );
     if (written) drifted.push(state.credentialId);
   }
-  return drifted;
+  return { drifted, revokedAgain };
+}
+
+/** Puts back the session revocation of a disabled credential when IAM no longer has it; true when recorded. */
+async function revokeAgain(
+  deps: EnforceDependencies,
+  state: CredentialState,
+  found: string | undefined,
+  options: {
+    context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string };
+    holder: string;
+  },
+): Promise<boolean> {
+  const { revokedSessions } = state.disableReceipt ? revokedSessionsOf(state.disableReceipt) : {};
+  if (!revokedSessions) return false;
+  if (found !== undefined && Date.parse(found) >= Date.parse(revokedSessions.issuedBefore)) return false;
+  const target = targetOf(state);
+  const isDue = (s: CredentialState) => s.status === 'disabled' && s.seq === state.seq;
+  const where = target.kind === 'role' ? `role ${target.id}` : `user ${target.principal}`;
+  const outcome = await changeUnderClaim(deps, {
+    credentialId: state.credentialId,
+    target,
+    holder: options.holder,
+    now: options.context.now,
+    action: 'revoke-sessions',
+    isDue,
+    act: () => deps.enforcer.revokeSessions(target, revokedSessions.issuedBefore),
+    confirm: (current, revoked) =>
+      current && isDue(current) && revoked
+        ? planRequestStep(
+            current,
+            {},
+            {
+              action: 'observe',
+              reason: `reauth's session revocation on ${where} was ${found ? `changed to ${found}` : 'removed'} outside reauth while disabled: put back (sessions issued before ${revokedSessions.issuedBefore} end again)`,
+              evidence: { revokedSessions: revoked, found: found ?? null, seenBy: 'recheck' },
+            },
+            options.context,
+          )
+        : undefined,
+    changesUsability: () => false,
+  });
+  return 'recorded' in outcome;
 }
 
 const DRIFT_SEEN: Record<CredentialState['kind'], string> = {

@@ -1,7 +1,7 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DecisionStore } from '../adapters/decision-store';
-import { readIamInventory, resolveAccessKeyIds } from '../adapters/iam-inventory';
+import { readIamInventory, resolveAccessKeyIds, type SessionRevocations } from '../adapters/iam-inventory';
 import { readSecretsInventory } from '../adapters/secrets-inventory';
 import { mapWithConcurrency } from '../concurrency';
 import { type Credential, credentialIdOf, parseCredentialId } from '../domain/credential';
@@ -62,9 +62,23 @@ export interface ScanReport {
   unresolved: string[];
   /**
    * Recorded as disabled, and the inventory shows them usable (an active key, a role without reauth's
-   * deny) or cannot tell (a secret): the enforce job re-checks these for drift, and only these.
+   * deny) or cannot tell (a secret), or whose recorded session revocation the listing no longer shows:
+   * the enforce job re-checks these for drift, and only these.
    */
   driftSuspects: string[];
+}
+
+/**
+ * Recorded as disabled with its sessions revoked, and the listing shows no such revocation on its user
+ * or role (gone, or not reauth's any more, or from an earlier moment).
+ */
+function lostRevocation(state: CredentialState, revocations: SessionRevocations): boolean {
+  const receipt = state.disableReceipt;
+  if (state.status !== 'disabled' || !receipt || receipt.kind === 'secret' || !receipt.revokedSessions)
+    return false;
+  const found =
+    receipt.kind === 'role' ? revocations.roles.get(state.principal) : revocations.users.get(state.principal);
+  return found === undefined || Date.parse(found) < Date.parse(receipt.revokedSessions.issuedBefore);
 }
 
 /** Parallel conditional writes: enough to hide latency, few enough not to throttle an on-demand table. */
@@ -107,12 +121,20 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
     ...secrets,
   ];
 
-  const driftSuspects = withKnownIds.flatMap((credential) => {
-    if (!credential.id) return [];
-    const credentialId = credentialIdOf({ ...credential, id: credential.id });
-    const disabled = states.get(credentialId)?.status === 'disabled';
-    return disabled && !credential.disabledByReauth ? [credentialId] : [];
-  });
+  const driftSuspects = [
+    ...new Set([
+      ...withKnownIds.flatMap((credential) => {
+        if (!credential.id) return [];
+        const credentialId = credentialIdOf({ ...credential, id: credential.id });
+        const disabled = states.get(credentialId)?.status === 'disabled';
+        return disabled && !credential.disabledByReauth ? [credentialId] : [];
+      }),
+      // A disabled key is not in the report's active slots: its state says whose sessions it revoked.
+      ...[...states.values()]
+        .filter((state) => lostRevocation(state, iamInventory.sessionRevocations))
+        .map((state) => state.credentialId),
+    ]),
+  ];
 
   progress(`evaluating ${withKnownIds.length} credentials`);
   const evaluated = withKnownIds.map((credential) => {

@@ -12,6 +12,7 @@ import {
   changeUnderClaim,
   isAbandoned,
   repairAbandonedClaim,
+  sessionsEndingAt,
   targetOf,
 } from './claimed-change';
 import { notifyNewRequests, outcomeMessage, requestItemOf, requestMessageOf } from './notify-owners';
@@ -85,7 +86,7 @@ export async function runActionJob(
       outcome = await changeUnderClaim(deps, {
         ...claim,
         action: 'disable',
-        act: () => deps.enforcer.disable(claim.target),
+        act: () => deps.enforcer.disable(claim.target, sessionsEndingAt(deps.policy, 'disable', context.now)),
         confirm: (current, receipt) =>
           stillOpen(current)
             ? planDisable(current, receipt, {
