@@ -1,4 +1,9 @@
-import { DeleteRolePolicyCommand, ListAccessKeysCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import {
+  DeleteRolePolicyCommand,
+  DeleteUserPolicyCommand,
+  ListAccessKeysCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type {
   APIGatewayProxyEventV2,
@@ -12,6 +17,7 @@ import { createDecisionStore } from '../../lambdas/shared/adapters/decision-stor
 import { createEnforcer, type Enforcer } from '../../lambdas/shared/adapters/enforcement';
 import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
 import { parseCredentialId } from '../../lambdas/shared/domain/credential';
+import { verifyChain } from '../../lambdas/shared/domain/decision';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import type { ModalView } from '../../lambdas/shared/slack/messages';
 import { CLAIM_LEASE_MS } from '../../lambdas/shared/use-cases/claimed-change';
@@ -90,7 +96,11 @@ async function receiveAll(): Promise<SQSEvent[]> {
   }
 }
 
-/** The invariant: every STATE says what IAM and Secrets Manager say. Returns the credentials where it fails. */
+/**
+ * The invariant: every STATE says what IAM and Secrets Manager say, and the sessions a disable is
+ * recorded to have ended are still denied (from that moment at least: a later revocation of the same
+ * user covers it). Returns the credentials where it fails.
+ */
 async function recordAndWorldDisagree(): Promise<string[]> {
   const wrong: string[] = [];
   for (const state of (await store.loadStates(ACCOUNT)).values()) {
@@ -100,6 +110,13 @@ async function recordAndWorldDisagree(): Promise<string[]> {
     if (!seen.exists) continue;
     if (seen.disabled !== (state.status === 'disabled')) {
       wrong.push(`${state.credentialId}: recorded ${state.status}, disabled in AWS: ${seen.disabled}`);
+    }
+    const receipt = state.status === 'disabled' ? state.disableReceipt : undefined;
+    const revoked = receipt && receipt.kind !== 'secret' ? receipt.revokedSessions : undefined;
+    if (revoked && !(Date.parse(seen.sessionsRevokedBefore ?? '') >= Date.parse(revoked.issuedBefore))) {
+      wrong.push(
+        `${state.credentialId}: recorded sessions revoked before ${revoked.issuedBefore}, in AWS: ${seen.sessionsRevokedBefore ?? 'none'}`,
+      );
     }
   }
   return wrong;
@@ -224,6 +241,16 @@ describe('two runs at once, and every message twice', () => {
     });
     expect(await store.getState(keyCredential('ci-deployer'))).toMatchObject({ status: 'disabled' });
     expect(await keyStatus('ci-deployer')).toBe('Inactive');
+    // Its sessions end with it, from the moment of the disable, and the record says so inside the hash.
+    const revokedSessions = { policyName: 'reauth-revoke-sessions', issuedBefore: disable?.at };
+    expect(disable?.evidence).toMatchObject({ revokedSessions, receipt: { revokedSessions } });
+    expect(verifyChain(await store.history(keyCredential('ci-deployer')))).toEqual([]);
+    const seen = await enforcer.recheck({
+      kind: 'access-key',
+      id: keyId('ci-deployer'),
+      principal: 'ci-deployer',
+    });
+    expect(seen.sessionsRevokedBefore).toBe(disable?.at);
   });
 
   it('two workers given the same Rotate job at once, each delivered twice, create one new key and record one rotation', async () => {
@@ -512,5 +539,46 @@ describe('two runs at once, and every message twice', () => {
     expect(report.drifted).toEqual([role]);
     expect(await store.getState(role)).toMatchObject({ status: 'pending', triggers: ['idle', 'drift'] });
     expect((await store.history(role)).filter((d) => d.action === 'drift')).toHaveLength(1);
+  });
+
+  it('a disabled key whose session revocation someone deleted gets it back from the same moment, recorded once; it stays disabled', async () => {
+    await travel(18);
+    const id = keyCredential('report-gen');
+    const state = await store.getState(id);
+    const receipt = state?.disableReceipt;
+    const issuedBefore = receipt?.kind === 'access-key' ? receipt.revokedSessions?.issuedBefore : undefined;
+    expect(state).toMatchObject({ status: 'disabled' });
+    expect(issuedBefore).toBe(state?.disabledAt);
+    await clients.iam.send(
+      new DeleteUserPolicyCommand({ UserName: 'report-gen', PolicyName: 'reauth-revoke-sessions' }),
+    );
+    const [enforceA, enforceB] = [
+      await container<() => Promise<{ drifted: string[]; revokedAgain: string[] }>>(
+        '../../lambdas/enforce/handler',
+      ),
+      await container<() => Promise<{ drifted: string[]; revokedAgain: string[] }>>(
+        '../../lambdas/enforce/handler',
+      ),
+    ];
+
+    const reports = await Promise.all([enforceA(), enforceB()]);
+
+    expect(reports.flatMap((r) => r.revokedAgain)).toEqual([id]);
+    expect(reports.flatMap((r) => r.drifted)).toEqual([]);
+    const seen = await enforcer.recheck({
+      kind: 'access-key',
+      id: keyId('report-gen'),
+      principal: 'report-gen',
+    });
+    expect(seen).toMatchObject({ disabled: true, sessionsRevokedBefore: issuedBefore });
+    const observed = (await store.history(id)).filter((d) => d.action === 'observe');
+    expect(observed).toHaveLength(1);
+    expect(observed[0]?.evidence).toMatchObject({
+      revokedSessions: { policyName: 'reauth-revoke-sessions', issuedBefore },
+      found: null,
+      seenBy: 'recheck',
+    });
+    expect(await store.getState(id)).toMatchObject({ status: 'disabled' });
+    expect((await enforceA()).revokedAgain).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { GetUserPolicyCommand, ListAccessKeysCommand, ListUserPoliciesCommand } from '@aws-sdk/client-iam';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -259,11 +259,27 @@ describe('the deadline, in enforce mode', () => {
     expect(await keyStatus('legacy-batch')).toBe('Inactive');
     expect(await keyStatus('ci-deployer')).toBe('Active');
     expect(await keyStatus('busy-app')).toBe('Active');
-    expect((await store.history(credentialId('legacy-batch'))).at(-1)).toMatchObject({
+    const disable = (await store.history(credentialId('legacy-batch'))).at(-1);
+    const revokedSessions = { policyName: 'reauth-revoke-sessions', issuedBefore: disable?.at };
+    expect(disable).toMatchObject({
       action: 'disable',
       actor: 'system:enforce',
-      evidence: { receipt: { kind: 'access-key', keyId: keyId('legacy-batch') } },
+      evidence: {
+        receipt: { kind: 'access-key', keyId: keyId('legacy-batch'), revokedSessions },
+        revokedSessions,
+      },
     });
+    // The sessions the key handed out (GetSessionToken) end with it: denied if issued before the disable.
+    const { PolicyDocument } = await clients.iam.send(
+      new GetUserPolicyCommand({ UserName: 'legacy-batch', PolicyName: 'reauth-revoke-sessions' }),
+    );
+    expect(JSON.parse(decodeURIComponent(PolicyDocument ?? '')).Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: '*',
+        Condition: { DateLessThan: { 'aws:TokenIssueTime': disable?.at } },
+      }),
+    ]);
     const posts = fake.calls('chat.postMessage').map((c) => c.body);
     const toOwner = posts.find(
       (p) => p.channel === 'UALICE' && JSON.stringify(p.blocks).includes('reauth:restore'),
@@ -282,6 +298,8 @@ describe('the deadline, in enforce mode', () => {
     expect(await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker)).toBe(1);
 
     expect(await keyStatus('legacy-batch')).toBe('Active');
+    const userPolicies = await clients.iam.send(new ListUserPoliciesCommand({ UserName: 'legacy-batch' }));
+    expect(userPolicies.PolicyNames).toEqual([]);
     expect(await store.getState(credentialId('legacy-batch'))).toMatchObject({
       status: 'pending',
       decidedBy: 'slack:UCAROL',

@@ -1,4 +1,9 @@
-import { GetRoleCommand, ListAccessKeysCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
+import {
+  GetRoleCommand,
+  ListAccessKeysCommand,
+  ListRolePoliciesCommand,
+  ListUserPoliciesCommand,
+} from '@aws-sdk/client-iam';
 import {
   GetResourcePolicyCommand,
   ListSecretsCommand,
@@ -27,12 +32,20 @@ let signingSecret: string;
 let seeded: Seeded;
 let env: Record<string, string>;
 
-/** Everything reauth could change: each key's status, each secret's resource policy, each role's policies. */
+/**
+ * Everything reauth could change: each key's status and its user's inline policies (where a session
+ * revocation would go), each secret's resource policy, each role's policies.
+ */
 async function iamAndSecretsState(): Promise<unknown> {
   const keys = await Promise.all(
     USERS.map(
       async (user) =>
         (await clients.iam.send(new ListAccessKeysCommand({ UserName: user }))).AccessKeyMetadata,
+    ),
+  );
+  const userPolicies = await Promise.all(
+    USERS.map(
+      async (user) => (await clients.iam.send(new ListUserPoliciesCommand({ UserName: user }))).PolicyNames,
     ),
   );
   const { SecretList = [] } = await clients.secretsManager.send(new ListSecretsCommand({}));
@@ -46,14 +59,18 @@ async function iamAndSecretsState(): Promise<unknown> {
   const role = (await clients.iam.send(new GetRoleCommand({ RoleName: ROLE }))).Role
     ?.AssumeRolePolicyDocument;
   const inline = (await clients.iam.send(new ListRolePoliciesCommand({ RoleName: ROLE }))).PolicyNames;
-  return { keys, policies, role, inline };
+  return { keys, userPolicies, policies, role, inline };
 }
 
 beforeAll(async () => {
-  // Report mode (the default), with a budget that would allow every action if it were enforce.
+  // Report mode (the default), with a budget that would allow every action if it were enforce, and
+  // sessions to be revoked at every moment the policy can name.
   const local = await startLocalStack(clients, {
     table: TABLE,
-    policy: { actionBudget: { maxActions: 100, maxFraction: 1 } },
+    policy: {
+      actionBudget: { maxActions: 100, maxFraction: 1 },
+      enforcement: { revokeSessionsOn: ['disable', 'rotate', 'owner-departed', 'scope-changed'] },
+    },
   });
   fake = local.slack;
   signingSecret = local.signingSecret;
