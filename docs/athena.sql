@@ -52,6 +52,8 @@ SELECT
   json_extract_scalar(Item.evidence.M, '$.actorEmail.S') AS actor_email,
   json_extract_scalar(Item.evidence.M, '$.approver.S') AS approver,
   json_extract_scalar(Item.evidence.M, '$.until.S') AS until,
+  -- Sessions this decision ended: those issued before this moment (NULL: it ended none).
+  from_iso8601_timestamp(json_extract_scalar(Item.evidence.M, '$.revokedSessions.M.issuedBefore.S')) AS sessions_revoked_before,
   Item.evidence.M AS evidence_json
 FROM reauth_export
 WHERE Item.sk.S LIKE 'DECISION#%';
@@ -59,3 +61,7 @@ WHERE Item.sk.S LIKE 'DECISION#%';
 -- Example: who approved what, until when, this quarter.
 -- SELECT credential_id, principal, approver, actor_name, actor_email, reason, until
 -- FROM reauth_decisions WHERE action = 'reauthorize' AND at >= timestamp '2026-10-01 00:00:00' ORDER BY at;
+
+-- Example: every session revocation, and what made it (a disable, a rotated key's end, a widened trust).
+-- SELECT credential_id, principal, action, actor, reason, sessions_revoked_before
+-- FROM reauth_decisions WHERE sessions_revoked_before IS NOT NULL ORDER BY at;

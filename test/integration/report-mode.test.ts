@@ -69,7 +69,7 @@ beforeAll(async () => {
     table: TABLE,
     policy: {
       actionBudget: { maxActions: 100, maxFraction: 1 },
-      enforcement: { revokeSessionsOn: ['disable', 'rotate', 'owner-departed', 'scope-changed'] },
+      enforcement: { revokeSessionsOn: ['disable', 'rotate'] },
     },
   });
   fake = local.slack;

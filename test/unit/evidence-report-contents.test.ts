@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONTROLS_BY_ACTION } from '../../lambdas/shared/domain/controls';
+import { CONTROLS_BY_ACTION, CONTROLS_OF_REVOKED_SESSIONS } from '../../lambdas/shared/domain/controls';
 import {
   chainDecision,
   type DecisionAction,
@@ -102,7 +102,19 @@ function decisions(): Record<string, unknown>[] {
     ),
     ...chain(`${A2}:access-key:AKIADRIFTED`, { principal: 'svc-old', owner: 'U02BOB' }, [
       ['flag', '2026-10-01T09:00:00.000Z', { evidence: { deadlineAt: '2026-10-08T09:00:00.000Z' } }],
-      ['disable', '2026-10-09T09:00:00.000Z', { actor: 'system:enforce' }],
+      [
+        'disable',
+        '2026-10-09T09:00:00.000Z',
+        {
+          actor: 'system:enforce',
+          evidence: {
+            revokedSessions: {
+              policyName: 'reauth-revoke-sessions',
+              issuedBefore: '2026-10-09T09:00:00.000Z',
+            },
+          },
+        },
+      ],
       [
         'drift',
         '2026-11-15T12:00:00.000Z',
@@ -308,6 +320,7 @@ describe('every decision kind, with kind, principal, account and people named', 
     expect(figure('disabled')).toBe('3');
     expect(figure('rotated')).toBe('1');
     expect(figure('restored')).toBe('1');
+    expect(figure('sessions-revoked')).toBe('1');
     expect(figure('deleted')).toBe('1');
     expect(figure('exempt-active')).toBe('1');
     expect(figure('exempt-expiring')).toBe('1');
@@ -322,9 +335,14 @@ describe('every decision kind, with kind, principal, account and people named', 
 
   it('has a section per control that decisions evidence, saying what it asks and how many', () => {
     const controls = section('controls');
-    for (const control of new Set(Object.values(CONTROLS_BY_ACTION).flat())) {
+    for (const control of new Set([
+      ...Object.values(CONTROLS_BY_ACTION).flat(),
+      ...CONTROLS_OF_REVOKED_SESSIONS,
+    ])) {
       expect(CONTROL_DESCRIPTIONS[control], control).toBeDefined();
     }
+    // The one disable that ended sessions evidences session termination.
+    expect(controls).toContain('<h3>NIST SP 800-53 Rev. 5 AC-12</h3>');
     expect(controls).toContain(
       '<h3>AWS Security Hub IAM.22</h3><p>IAM user credentials unused for 45 days should be removed.</p><p>10 decisions evidence it:</p>',
     );

@@ -9,6 +9,7 @@ const SM_4 = 'AWS Security Hub SecretsManager.4'; // secrets rotated within a sp
 const CIS_UNUSED = 'CIS AWS Foundations v3.0.0 1.12'; // credentials unused for 45 days or more disabled
 const CIS_ROTATED = 'CIS AWS Foundations v3.0.0 1.14'; // access keys rotated every 90 days or less
 const CSF_IDENTITIES = 'NIST CSF 2.0 PR.AA-01'; // identities and credentials of authorized users, services and hardware are managed
+const SP800_53_AC_12 = 'NIST SP 800-53 Rev. 5 AC-12'; // session termination
 const CSF_PERMISSIONS = 'NIST CSF 2.0 PR.AA-05'; // access permissions, entitlements and authorizations are defined, managed, enforced and reviewed
 
 /**
@@ -31,3 +32,19 @@ export const CONTROLS_BY_ACTION: Record<DecisionAction, string[]> = {
   delete: [IAM_22, SM_3, CIS_UNUSED, CSF_IDENTITIES],
   drift: [IAM_22, CIS_UNUSED, CSF_PERMISSIONS],
 };
+
+/**
+ * A decision that ended sessions (`evidence.revokedSessions`) evidences session termination too: the
+ * temporary credentials a disabled or distrusted credential handed out stop working with it.
+ */
+export const CONTROLS_OF_REVOKED_SESSIONS = [SP800_53_AC_12, CSF_PERMISSIONS];
+
+/** The controls a decision evidences: its action's, and session termination when it ended sessions. */
+export function controlsOf(decision: {
+  action: DecisionAction;
+  evidence: Record<string, unknown>;
+}): string[] {
+  const controls = CONTROLS_BY_ACTION[decision.action];
+  if (!decision.evidence.revokedSessions) return controls;
+  return [...new Set([...controls, ...CONTROLS_OF_REVOKED_SESSIONS])];
+}

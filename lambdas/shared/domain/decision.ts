@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DecisionAction } from './actions';
-import { CONTROLS_BY_ACTION } from './controls';
+import { controlsOf } from './controls';
 import type { CredentialKind } from './credential';
 import type { Identification } from './identification';
 import { canonicalJson } from './policy';
@@ -224,7 +224,7 @@ export function hashDecision(decision: Omit<Decision, 'hash'>): string {
 export function chainDecision(input: DecisionInput, previous: { seq: number; lastHash: string }): Decision {
   const unhashed = {
     ...input,
-    evidence: { ...input.evidence, controls: CONTROLS_BY_ACTION[input.action] },
+    evidence: { ...input.evidence, controls: controlsOf(input) },
     seq: previous.seq + 1,
     schemaVersion: SCHEMA_VERSION,
     prevHash: previous.lastHash,

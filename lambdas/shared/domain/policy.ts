@@ -3,12 +3,10 @@ import { z } from 'zod';
 
 /**
  * When reauth ends the sessions a user's or a role's credential handed out (temporary credentials from
- * GetSessionToken, AssumeRole sessions): `disable` (a disable by deadline or by the owner), `rotate`
- * (the replaced key deactivated when its rotation's grace period ends), and, when an event widens
- * trust, `owner-departed` and `scope-changed`: then the credential stays usable for new sessions while
- * its owner is asked, and the sessions issued before the event end.
+ * GetSessionToken, AssumeRole sessions): `disable` (a disable by deadline or by the owner) and `rotate`
+ * (the replaced key deactivated when its rotation's grace period ends).
  */
-export const SESSION_REVOCATION_MOMENTS = ['disable', 'rotate', 'owner-departed', 'scope-changed'] as const;
+export const SESSION_REVOCATION_MOMENTS = ['disable', 'rotate'] as const;
 export type SessionRevocationMoment = (typeof SESSION_REVOCATION_MOMENTS)[number];
 const DEFAULT_REVOKE_SESSIONS_ON: SessionRevocationMoment[] = ['disable', 'rotate'];
 
@@ -224,7 +222,7 @@ export const PolicyConfigSchema = z
           .array(z.enum(SESSION_REVOCATION_MOMENTS))
           .default(DEFAULT_REVOKE_SESSIONS_ON)
           .describe(
-            "When reauth also ends the sessions already issued (a deny on aws:TokenIssueTime before that moment, in the user's or role's reauth-revoke-sessions policy): disable, rotate (the replaced key's deactivation), owner-departed and scope-changed (the credential stays usable while its owner is asked). Enforce mode only; a secret has no sessions.",
+            "When reauth also ends the sessions already issued (a deny on aws:TokenIssueTime before that moment, in the user's or role's reauth-revoke-sessions policy): disable (by deadline or by the owner), rotate (the replaced key's deactivation at the end of the grace period). Enforce mode only; a secret has no sessions.",
           ),
       })
       .default({

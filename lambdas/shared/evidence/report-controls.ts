@@ -18,4 +18,6 @@ export const CONTROL_DESCRIPTIONS: Readonly<Record<string, string>> = {
     'Identities and credentials for authorized users, services, and hardware are managed by the organization.',
   'NIST CSF 2.0 PR.AA-05':
     'Access permissions, entitlements, and authorizations are defined in a policy, managed, enforced, and reviewed, and incorporate the principles of least privilege and separation of duties.',
+  'NIST SP 800-53 Rev. 5 AC-12':
+    'Session termination: automatically terminate a user session after organization-defined conditions or trigger events requiring session disconnect.',
 };

@@ -83,6 +83,8 @@ export interface Summary {
   overdue: number;
   /** Decisions in the period by action. */
   byAction: Record<string, number>;
+  /** Decisions in the period that ended sessions a credential had handed out (`evidence.revokedSessions`). */
+  sessionsRevoked: number;
   exemptActive: number;
   /** Active exemptions ending within `EXPIRING_DAYS` of `asOf`. */
   exemptExpiring: number;
@@ -129,6 +131,7 @@ export class DecisionCollector {
   private firstAt: string | undefined;
   private lastAt: string | undefined;
   private afterAsOf = 0;
+  private sessionsRevoked = 0;
   private readonly policies = new Map<
     string,
     { modes: Set<string>; tiers: Set<string>; decisions: number; first: string; last: string }
@@ -176,6 +179,7 @@ export class DecisionCollector {
     const principal = str(item.principal);
     const seq = Number(item.seq);
     bump(this.byAction, action);
+    if (evidence.revokedSessions && typeof evidence.revokedSessions === 'object') this.sessionsRevoked += 1;
     bump(this.byKind, str(item.kind) || kind);
     bump(this.byAccount, str(item.accountId) || account);
     bump(this.byOwner, owner);
@@ -365,6 +369,7 @@ export class DecisionCollector {
         answeredInTime,
         overdue: overdue.length,
         byAction: Object.fromEntries(this.byAction),
+        sessionsRevoked: this.sessionsRevoked,
         exemptActive,
         exemptExpiring,
         medianHours: quantile(durations, 0.5),
