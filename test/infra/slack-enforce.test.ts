@@ -280,11 +280,11 @@ describe('enforce mode', () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
-            Action: Match.arrayWith(['iam:UpdateAccessKey']),
+            // One statement per scope: the user's session revocation joins the key's actions.
+            Action: Match.arrayWith(['iam:PutUserPolicy', 'iam:UpdateAccessKey']),
             Resource: scoped(':user/\\*'),
           }),
           Match.objectLike({ Action: Match.arrayWith(['iam:PutRolePolicy']), Resource: scoped(':role/\\*') }),
-          Match.objectLike({ Action: Match.arrayWith(['iam:PutUserPolicy']), Resource: scoped(':user/\\*') }),
           Match.objectLike({
             Action: Match.arrayWith(['secretsmanager:PutResourcePolicy']),
             Resource: scoped(':secret:\\*'),
