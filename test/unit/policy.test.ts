@@ -4,6 +4,7 @@ import {
   parsePolicyConfig,
   parsePolicyConfigText,
   policyIdOf,
+  revokesSessionsOn,
 } from '../../lambdas/shared/domain/policy';
 
 describe('policy config', () => {
@@ -110,6 +111,18 @@ describe('policy config', () => {
     );
     expect(() => parsePolicyConfig({ vendors: { '999988887777': 'x'.repeat(65) } })).toThrow(
       /vendors\.999988887777: Too big/,
+    );
+  });
+
+  it('ends sessions on a disable and a rotation by default, in enforce mode only, and never when told []', () => {
+    const enforce = parsePolicyConfig({ mode: 'enforce' });
+    expect(revokesSessionsOn(enforce, 'disable')).toBe(true);
+    expect(revokesSessionsOn(enforce, 'rotate')).toBe(true);
+    expect(revokesSessionsOn(parsePolicyConfig({}), 'disable')).toBe(false);
+    const never = parsePolicyConfig({ mode: 'enforce', enforcement: { revokeSessionsOn: [] } });
+    expect(revokesSessionsOn(never, 'disable')).toBe(false);
+    expect(() => parsePolicyConfig({ enforcement: { revokeSessionsOn: ['reauthorize'] } })).toThrow(
+      /enforcement\.revokeSessionsOn\[0\]/,
     );
   });
 

@@ -218,18 +218,16 @@ export const PolicyConfigSchema = z
           .describe(
             'No action when the inventory is older than this: AWS refreshes a credential report every 4 hours.',
           ),
+        // No default written into the parsed policy: a policy without it keeps the id it had before it
+        // existed. Absent means ["disable", "rotate"] (see `revokesSessionsOn`).
         revokeSessionsOn: z
           .array(z.enum(SESSION_REVOCATION_MOMENTS))
-          .default(DEFAULT_REVOKE_SESSIONS_ON)
+          .optional()
           .describe(
-            "When reauth also ends the sessions already issued (a deny on aws:TokenIssueTime before that moment, in the user's or role's reauth-revoke-sessions policy): disable (by deadline or by the owner), rotate (the replaced key's deactivation at the end of the grace period). Enforce mode only; a secret has no sessions.",
+            'When reauth also ends the sessions already issued (a deny on aws:TokenIssueTime before that moment, in the user\'s or role\'s reauth-revoke-sessions policy): disable (by deadline or by the owner), rotate (the replaced key\'s deactivation at the end of the grace period). Absent: ["disable", "rotate"]; []: never. Enforce mode only; a secret has no sessions.',
           ),
       })
-      .default({
-        restoreWindowDays: 30,
-        freshnessMaxAgeHours: 4,
-        revokeSessionsOn: DEFAULT_REVOKE_SESSIONS_ON,
-      }),
+      .default({ restoreWindowDays: 30, freshnessMaxAgeHours: 4 }),
   })
   .superRefine((config, ctx) => {
     // The built-in tiers are named too: when a configured tier is invalid, zod still runs this check
@@ -308,7 +306,8 @@ export function parsePolicyConfigText(text: string, source = 'policy config'): P
 
 /** Whether reauth ends the sessions already issued at this moment: in enforce mode, when the policy says so. */
 export function revokesSessionsOn(policy: PolicyConfig, moment: SessionRevocationMoment): boolean {
-  return policy.mode === 'enforce' && policy.enforcement.revokeSessionsOn.includes(moment);
+  const moments = policy.enforcement.revokeSessionsOn ?? DEFAULT_REVOKE_SESSIONS_ON;
+  return policy.mode === 'enforce' && moments.includes(moment);
 }
 
 /** A short, stable id of the policy in force, recorded on every decision. */
