@@ -4,6 +4,7 @@ import type { Credential } from '../../lambdas/shared/domain/credential';
 import type { CredentialState } from '../../lambdas/shared/domain/decision';
 import { evaluateCredential } from '../../lambdas/shared/domain/evaluate';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
+import { revokeSessionsPolicy } from '../../lambdas/shared/domain/reauth-marks';
 import { planTrustChange } from '../../lambdas/shared/domain/trust-change';
 import { InvalidEventError, interpretEvent, type TrustChange } from '../../lambdas/shared/domain/trust-event';
 import { eventJsonSchema, schemaFileName } from '../../lambdas/shared/events/json-schemas';
@@ -227,6 +228,52 @@ describe("reauth's own changes: its caller and its exact document, both", () => 
     ];
     for (const event of disables)
       expect(interpret(event), JSON.stringify(event.detail)).toHaveProperty('ignored');
+  });
+
+  it("ignores reauth's own session revocation and its removal, and asks about the same put by anyone else", () => {
+    const revoke = encodeURIComponent(JSON.stringify(revokeSessionsPolicy('2026-11-23T10:00:00.000Z')));
+    const own = [
+      cloudTrail(
+        'iam',
+        'PutUserPolicy',
+        { userName: 'ci', policyName: 'reauth-revoke-sessions', policyDocument: revoke },
+        byReauth,
+      ),
+      cloudTrail(
+        'iam',
+        'PutRolePolicy',
+        { roleName: 'v', policyName: 'reauth-revoke-sessions', policyDocument: revoke },
+        byReauth,
+      ),
+      cloudTrail(
+        'iam',
+        'DeleteUserPolicy',
+        { userName: 'ci', policyName: 'reauth-revoke-sessions' },
+        byReauth,
+      ),
+      cloudTrail(
+        'iam',
+        'DeleteRolePolicy',
+        { roleName: 'v', policyName: 'reauth-revoke-sessions' },
+        byReauth,
+      ),
+    ];
+    for (const event of own) expect(interpret(event), JSON.stringify(event.detail)).toHaveProperty('ignored');
+    for (const [who, document] of [
+      [byUser('mallory'), revoke],
+      [byReauth, ALLOW_ALL],
+    ] as const) {
+      expect(
+        interpret(
+          cloudTrail(
+            'iam',
+            'PutUserPolicy',
+            { userName: 'ci', policyName: 'reauth-revoke-sessions', policyDocument: document },
+            who,
+          ),
+        ),
+      ).toMatchObject({ change: { trigger: 'scope-changed', widens: true } });
+    }
   });
 
   it("asks about an allow-all policy named reauth-disabled put by someone else, or by reauth's role", () => {
