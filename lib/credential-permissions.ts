@@ -1,6 +1,6 @@
 import { Aws, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { PolicyConfig } from '../lambdas/shared/domain/policy';
 import type { ReauthFunction } from './reauth-function';
 

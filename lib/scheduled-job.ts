@@ -6,7 +6,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { alarmOnCount, alarmOnQueued } from './alarms';
 import { type CredentialGrant, grantCredentialAccess } from './credential-permissions';
 import { ReauthFunction, type ReauthFunctionProps } from './reauth-function';

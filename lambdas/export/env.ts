@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The export function's environment contract; `lib/` types the construct's `environment` from it. */
 export const ExportEnvSchema = z.object({

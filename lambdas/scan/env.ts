@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SlackEnvShape } from '../shared/slack-env';
 
 /** The scan function's environment contract; `lib/` types the construct's `environment` from it. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The Slack variables a function may take: the secret (signing secret, bot token or webhook URL). */
 export const SlackEnvShape = {

@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError } from '../env';
 import { createSlackClient, type SlackClient } from './slack-client';
 import { createSlackPacer } from './slack-pacing';

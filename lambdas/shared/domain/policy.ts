@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * When reauth ends the sessions a user's or a role's credential handed out (temporary credentials from

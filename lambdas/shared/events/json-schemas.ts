@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { REAUTH_EVENT_SOURCE, REAUTH_EVENTS, type ReauthEventType } from './schemas';
 
 /** The file name of an event type's JSON Schema: `owner-departed.v1.json`. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CREDENTIAL_ID_PATTERN } from '../domain/credential';
 
 /** The `source` of reauth's own events on its bus. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CREDENTIAL_ID_PATTERN, parseCredentialId } from '../domain/credential';
 import { describeTrust, type Identification, shortName, usedWhere } from '../domain/identification';
 import { encodeActionValue, type SlackRequest, SlackRequestError } from './request';

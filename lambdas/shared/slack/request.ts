@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CREDENTIAL_ID_PATTERN } from '../domain/credential';
 
 /** A request Slack (or someone pretending to be Slack) sent that this app cannot use. */
