@@ -1,7 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Context } from 'aws-lambda';
-import { createAwsClients } from '../shared/adapters/aws-clients';
+import {
+  createDynamoDBClients,
+  createIamClient,
+  createSecretsManagerClient,
+  createStsClient,
+} from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { createEnforcer } from '../shared/adapters/enforcement';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
@@ -14,8 +19,12 @@ import { EnforceEnvSchema } from './env';
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.
 const env = parseEnv(EnforceEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
-const clients = createAwsClients();
-const store = createDecisionStore(clients.documents, env.TABLE_NAME);
+const clients = {
+  iam: createIamClient(),
+  secretsManager: createSecretsManagerClient(),
+  sts: createStsClient(),
+};
+const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
 const enforcer = createEnforcer(clients);
 const slack = slackFromEnvironment(clients.secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-enforce' });

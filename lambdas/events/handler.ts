@@ -3,7 +3,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { createAwsClients } from '../shared/adapters/aws-clients';
+import {
+  createDynamoDBClients,
+  createIamClient,
+  createSecretsManagerClient,
+  createSqsClient,
+  createStsClient,
+} from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { policyIdOf } from '../shared/domain/policy';
@@ -21,8 +27,13 @@ import { EventsEnvSchema } from './env';
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.
 const env = parseEnv(EventsEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
-const clients = createAwsClients();
-const store = createDecisionStore(clients.documents, env.TABLE_NAME);
+const clients = {
+  iam: createIamClient(),
+  secretsManager: createSecretsManagerClient(),
+  sts: createStsClient(),
+  sqs: createSqsClient(),
+};
+const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
 const slack = slackFromEnvironment(clients.secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-events' });
 const processor = new BatchProcessor(EventType.SQS);

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createAwsClients } from '../shared/adapters/aws-clients';
+import { createDynamoDBClients } from '../shared/adapters/aws-clients';
 import { parseEnv } from '../shared/env';
 import { loadPolicyFile } from '../shared/policy-file';
 import { type ExportRunResult, runExport } from '../shared/use-cases/export-table';
@@ -8,7 +8,7 @@ import { ExportEnvSchema, type ExportEvent, ExportEventSchema } from './env';
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.
 const env = parseEnv(ExportEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
-const clients = createAwsClients();
+const clients = createDynamoDBClients();
 const logger = new Logger({ serviceName: 'reauth-export' });
 
 /**

@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ActionJobSchema } from '../shared/adapters/action-queue';
-import { createAwsClients } from '../shared/adapters/aws-clients';
+import {
+  createDynamoDBClients,
+  createIamClient,
+  createSecretsManagerClient,
+} from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { createEnforcer } from '../shared/adapters/enforcement';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
@@ -17,10 +21,10 @@ import { SlackWorkerEnvSchema } from './env';
 const env = parseEnv(SlackWorkerEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
 const policyId = policyIdOf(policy);
-const clients = createAwsClients();
-const store = createDecisionStore(clients.documents, env.TABLE_NAME);
-const enforcer = createEnforcer(clients);
-const slack = slackFromEnvironment(clients.secretsManager, env);
+const secretsManager = createSecretsManagerClient();
+const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
+const enforcer = createEnforcer({ iam: createIamClient(), secretsManager });
+const slack = slackFromEnvironment(secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-slack-worker' });
 /** The metric each owner-asked change counts under once recorded. */
 const DONE = { disable: 'Disabled', rotate: 'Rotated', restore: 'Restored' } as const;

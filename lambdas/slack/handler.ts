@@ -1,7 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createActionQueue } from '../shared/adapters/action-queue';
-import { createAwsClients } from '../shared/adapters/aws-clients';
+import {
+  createDynamoDBClients,
+  createSecretsManagerClient,
+  createSqsClient,
+} from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { policyIdOf } from '../shared/domain/policy';
@@ -17,10 +21,9 @@ import { SlackEndpointEnvSchema } from './env';
 const env = parseEnv(SlackEndpointEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
 const policyId = policyIdOf(policy);
-const clients = createAwsClients();
-const store = createDecisionStore(clients.documents, env.TABLE_NAME);
-const queue = createActionQueue(clients.sqs, env.ACTION_QUEUE_URL);
-const slack = slackFromEnvironment(clients.secretsManager, env);
+const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
+const queue = createActionQueue(createSqsClient(), env.ACTION_QUEUE_URL);
+const slack = slackFromEnvironment(createSecretsManagerClient(), env);
 const logger = new Logger({ serviceName: 'reauth-slack' });
 /** Slack waits 3 seconds for the answer; its Slack calls (a modal, a reply) stop waiting before. */
 const SLACK_ANSWER_MS = 2500;
