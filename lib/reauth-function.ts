@@ -103,6 +103,14 @@ export interface ReauthFunctionProps<S extends z.ZodObject> {
   readonly timeout?: Duration;
   /** @default 256 */
   readonly memorySize?: number;
+  /**
+   * Ship a source map and start Node with `--enable-source-maps`, so a stack trace in the logs names
+   * reauth's files and lines instead of positions in one minified line. Node then reads the map (as
+   * large as the bundle) when the bundle loads, and maps every stack trace it formats: worth it for
+   * jobs whose failure someone investigates from the logs, not where the cold start is the user's wait.
+   * @default true
+   */
+  readonly sourceMaps?: boolean;
   /** @default RetentionDays.ONE_YEAR */
   readonly logRetention?: RetentionDays;
   /**
@@ -113,8 +121,8 @@ export interface ReauthFunctionProps<S extends z.ZodObject> {
 }
 
 /**
- * A reauth Lambda with the house defaults: Node.js 24 on ARM64, an ESM bundle built locally by esbuild
- * with source maps, JSON logs into its own log group, and a role that may write only to that log group.
+ * A reauth Lambda with the house defaults: Node.js 24 on ARM64, a minified ESM bundle built locally by
+ * esbuild (with source maps unless `sourceMaps: false`), JSON logs into its own log group, and a role that may write only to that log group.
  */
 export class ReauthFunction<S extends z.ZodObject> extends Construct {
   readonly function: NodejsFunction;
@@ -141,6 +149,7 @@ export class ReauthFunction<S extends z.ZodObject> extends Construct {
     // Instead of AWSLambdaBasicExecutionRole, which may write to every log group in the account.
     this.logGroup.grantWrite(this.role);
 
+    const sourceMaps = props.sourceMaps ?? true;
     this.function = new NodejsFunction(this, 'Function', {
       entry: join(REPO_ROOT, props.entry),
       projectRoot: REPO_ROOT,
@@ -153,7 +162,7 @@ export class ReauthFunction<S extends z.ZodObject> extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
-      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      ...(sourceMaps && { environment: { NODE_OPTIONS: '--enable-source-maps' } }),
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.ESM,
@@ -161,10 +170,11 @@ export class ReauthFunction<S extends z.ZodObject> extends Construct {
         // Some CommonJS dependencies call require() for Node built-ins, which ESM output lacks.
         banner:
           "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        // Ship the SDK versions the tests ran against, not whichever the runtime carries today.
+        // Ship the SDK versions the tests ran against, not whichever the runtime carries today. A bundle
+        // holds only the SDK clients its handler builds (see lambdas/shared/adapters/aws-clients.ts).
         bundleAwsSDK: true,
         minify: true,
-        sourceMap: true,
+        sourceMap: sourceMaps,
         sourcesContent: false,
         commandHooks: {
           beforeBundling: () => [],

@@ -20,6 +20,8 @@ import { bindQueueSend, bindSecretRead, bindTable, type EnvBinding, ReauthFuncti
 export const SLACK_INTERACTIONS_PATH = '/slack/interactions';
 
 const WORKER_TIMEOUT = Duration.seconds(60);
+/** The memory at which Lambda allots one full vCPU. */
+const ONE_VCPU_MB = 1769;
 
 /** Properties of a {@link SlackEndpoint}. */
 export interface SlackEndpointProps {
@@ -77,6 +79,15 @@ export class SlackEndpoint extends Construct {
         "reauth Slack endpoint: verifies Slack interactions, records owners' answers and queues IAM or Secrets Manager changes",
       // Slack gives up after 3 seconds; anything slow is the worker's.
       timeout: Duration.seconds(10),
+      // A click that meets a cold start waits for it: loading the bundle, then the first TLS handshakes
+      // and SigV4 signing, all CPU-bound on one thread. Lambda gives CPU in proportion to memory, one
+      // full vCPU at 1,769 MB; at 256 MB (about a seventh of one) the import alone, ~100 ms on a full
+      // core (`npm run bench`), takes most of a second. More than one vCPU would sit idle. Clicks are
+      // few and short: 300 ms at this size costs under a thousandth of a cent on ARM.
+      memorySize: ONE_VCPU_MB,
+      // No source maps: Node would read a map as large as the bundle at every cold start. The endpoint
+      // logs its errors by name and answers with a status, so a mapped stack trace would buy nothing.
+      sourceMaps: false,
       environmentSchema: SlackEndpointEnvSchema,
       environment: {
         TABLE_NAME: bindTable(props.table, 'write'),

@@ -417,6 +417,16 @@ describe('Slack endpoint', () => {
     ).toBe(10);
   });
 
+  it('starts cold on a full vCPU (1,769 MB) and without source maps, while the worker keeps them', () => {
+    const { built, template, id } = report;
+    const { endpoint, worker } = built.stack.reauth.slackEndpoint;
+    const properties = (fn: typeof endpoint) => template.toJSON().Resources[id(fn.function)].Properties;
+
+    expect(properties(endpoint).MemorySize).toBe(1769);
+    expect(properties(endpoint).Environment.Variables.NODE_OPTIONS).toBeUndefined();
+    expect(properties(worker).Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
   it('throttles its stage and writes access logs to their own retained log group', () => {
     const { built, template, id } = report;
     const stage = template.toJSON().Resources[id(built.stack.reauth.slackEndpoint.stage)];

@@ -1,0 +1,191 @@
+/**
+ * The Lambda bundles as `cdk synth` builds them, and what each costs at a cold start: its size, and
+ * how long Node takes to import it (each import in a fresh `node`, as a Lambda sandbox starts, with
+ * the function's own environment, NODE_OPTIONS included). Used by `npm run bench` and by
+ * test/infra/bundles.test.ts; `npm run bench:bundles` runs this part alone.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type CfnElement, Stack } from 'aws-cdk-lib';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { buildApp } from '../../lib/reauth-app';
+import { REPO_ROOT } from '../../lib/reauth-function';
+
+const run = promisify(execFile);
+
+/** What CloudFormation would resolve each reference in a function's environment to. */
+const RESOLVED: Record<string, string> = {
+  TABLE_NAME: 'reauth-decisions',
+  TABLE_ARN: 'arn:aws:dynamodb:us-east-1:123456789012:table/reauth-decisions',
+  SLACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:reauth/slack-AbCdEf',
+  ACTION_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/actions',
+  INVALID_EVENTS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/invalid-events',
+  REAUTH_ROLE_ARNS: 'arn:aws:iam::123456789012:role/enforce,arn:aws:iam::123456789012:role/worker',
+  EXPORT_BUCKET: 'reauth-evidence',
+  EXPORT_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',
+};
+
+/** One function's synthesized bundle. */
+export interface BundledFunction {
+  /** Its construct's path in the `Reauth` construct, such as `SlackEndpoint/Endpoint`. */
+  name: string;
+  logicalId: string;
+  /** The bundle's directory (the asset). */
+  dir: string;
+  /** The module file, relative to `dir`, and the handler it exports. */
+  file: string;
+  exported: string;
+  memorySize: number;
+  /**
+   * What Lambda would start the handler with: the variables Lambda sets (harmless stand-in
+   * credentials) plus the function's own, references resolved; nothing from this process.
+   */
+  environment: Record<string, string>;
+}
+
+/** The synthesized app's bundles, in `outdir` (which the caller removes). */
+export function synthBundles(outdir: string): BundledFunction[] {
+  const built = buildApp({ configPath: join(REPO_ROOT, 'reauth.config.json'), outdir });
+  const assembly = built.app.synth();
+  const resources = assembly.getStackArtifact(built.stack.artifactId).template.Resources as Record<
+    string,
+    { Type: string; Properties: Record<string, unknown> }
+  >;
+  const names = new Map(
+    built.stack.reauth.node
+      .findAll()
+      .filter((c): c is NodejsFunction => c instanceof NodejsFunction)
+      .map((fn) => [
+        Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement),
+        fn.node.scopes
+          .slice(built.stack.reauth.node.scopes.length, -1)
+          .map((c) => c.node.id)
+          .join('/'),
+      ]),
+  );
+  return Object.entries(resources)
+    .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+    .map(([logicalId, r]) => {
+      const dir = join(
+        assembly.directory,
+        `asset.${(r.Properties.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '')}`,
+      );
+      const [file, exported] = (r.Properties.Handler as string).split('.') as [string, string];
+      const variables = (r.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      const own = Object.entries(variables).map(([name, value]) => {
+        const resolved = typeof value === 'string' ? value : RESOLVED[name];
+        if (resolved === undefined)
+          throw new Error(`${logicalId}: no stand-in for ${name} = ${JSON.stringify(value)}`);
+        return [name, resolved];
+      });
+      return {
+        name: names.get(logicalId) ?? logicalId,
+        logicalId,
+        dir,
+        file: `${file}.mjs`,
+        exported,
+        memorySize: r.Properties.MemorySize as number,
+        environment: {
+          PATH: process.env.PATH ?? '',
+          LAMBDA_TASK_ROOT: dir,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+          AWS_SECRET_ACCESS_KEY: 'example',
+          ...Object.fromEntries(own),
+        },
+      };
+    });
+}
+
+/**
+ * Imports the bundle once in a fresh `node`, as a cold start does: the milliseconds the import took
+ * (loading, compiling and running the module's top level, source maps included when NODE_OPTIONS asks),
+ * and the type of the handler it exports.
+ */
+export async function importBundle(fn: BundledFunction): Promise<{ ms: number; handlerType: string }> {
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const t = performance.now(); const m = await import('./${fn.file}');
+       console.log(JSON.stringify({ ms: performance.now() - t, handlerType: typeof m.${fn.exported} }));`,
+    ],
+    { cwd: fn.dir, env: fn.environment },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+}
+
+/** A function's bundle cost. */
+export interface BundleCost {
+  name: string;
+  memorySize: number;
+  /** index.mjs alone, in bytes. */
+  moduleBytes: number;
+  /** Whatever else ships beside it (source map, policy file). */
+  otherBytes: number;
+  sourceMaps: boolean;
+  importMs: { median: number; min: number; max: number; runs: number };
+}
+
+/** The endpoint's bundle must import in less than this on this machine (Slack allows 3 s for everything). */
+export const ENDPOINT_IMPORT_TARGET_MS = 120;
+
+/** Synthesizes the bundles and imports each `runs` times, one after another (never two at once). */
+export async function measureBundles(runs = 7): Promise<BundleCost[]> {
+  const outdir = mkdtempSync(join(tmpdir(), 'reauth-bench-bundles-'));
+  try {
+    const costs: BundleCost[] = [];
+    for (const fn of synthBundles(outdir)) {
+      const times: number[] = [];
+      for (let i = 0; i < runs; i++) times.push((await importBundle(fn)).ms);
+      times.sort((a, b) => a - b);
+      const files = readdirSync(fn.dir);
+      const bytes = (f: string) => statSync(join(fn.dir, f)).size;
+      costs.push({
+        name: fn.name,
+        memorySize: fn.memorySize,
+        moduleBytes: bytes(fn.file),
+        otherBytes: files.filter((f) => f !== fn.file).reduce((n, f) => n + bytes(f), 0),
+        sourceMaps: (fn.environment.NODE_OPTIONS ?? '').includes('--enable-source-maps'),
+        importMs: {
+          median: round1(times[Math.floor(times.length / 2)] ?? Number.NaN),
+          min: round1(times[0] ?? Number.NaN),
+          max: round1(times.at(-1) ?? Number.NaN),
+          runs,
+        },
+      });
+    }
+    return costs.sort((a, b) => a.name.localeCompare(b.name));
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/** The rows of the bench's table. */
+export function bundleRows(costs: BundleCost[]): string[][] {
+  return costs.map((c) => [
+    c.name,
+    `${c.memorySize}`,
+    (c.moduleBytes / 1024).toFixed(0),
+    (c.otherBytes / 1024).toFixed(0),
+    c.sourceMaps ? 'yes' : 'no',
+    c.importMs.median.toFixed(0),
+    `${c.importMs.min.toFixed(0)}–${c.importMs.max.toFixed(0)}`,
+  ]);
+}
+
+export const BUNDLE_HEADER = [
+  'function',
+  'memory (MB)',
+  'index.mjs (KiB)',
+  'beside it (KiB)',
+  'source maps',
+  'import p50 (ms)',
+  'min–max (ms)',
+];
