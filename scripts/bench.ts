@@ -4,10 +4,13 @@
  * reauth's `scanAccount` twice (empty table, then unchanged) and a naive per-credential scanner twice,
  * counting every AWS call by service and operation, the DynamoDB items written, wall time and peak
  * memory. Then the Slack endpoint's clicks, and what telling owners costs in Slack calls and time
- * (scripts/local/bench-slack-notify.ts). Checks the targets, prints a table and writes everything as JSON.
+ * (scripts/local/bench-slack-notify.ts). Before all that, with the machine still quiet, it synthesizes
+ * the Lambda bundles as `cdk synth` does and imports each in a fresh `node`, several times: the size and
+ * import time per function, what a cold start pays before any call. Checks the targets, prints tables
+ * and writes everything as JSON.
  *
  *   npx tsx scripts/bench.ts [--users 2000] [--roles 500] [--secrets 2000] [--out bench-results/scan.json]
- *                            [--seed-concurrency 16]
+ *                            [--seed-concurrency 16] [--clicks 200] [--import-runs 7] [--bundles-only]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -17,6 +20,14 @@ import { type AwsClients, createAwsClients } from '../lambdas/shared/adapters/aw
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
 import { parsePolicyConfig } from '../lambdas/shared/domain/policy';
 import { type ScanReport, scanAccount } from '../lambdas/shared/use-cases/scan-account';
+import {
+  BUNDLE_HEADER,
+  type BundleCost,
+  bundleRows,
+  ENDPOINT,
+  ENDPOINT_IMPORT_TARGET_MS,
+  measureBundles,
+} from './bench/bundles';
 import { type NaiveScanReport, naiveScan } from './bench/naive-scanner';
 import { emulatorEnv, startEmulator } from './emulator/emulator';
 import { benchSlackClicks } from './local/bench-clicks';
@@ -45,6 +56,9 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: 'bench-results/scan.json' },
     'seed-concurrency': { type: 'string', default: '16' },
     clicks: { type: 'string', default: '200' },
+    'import-runs': { type: 'string', default: '7' },
+    /** The bundles' sizes and import times alone (`npm run bench:bundles`): no emulator, no JSON. */
+    'bundles-only': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -65,6 +79,7 @@ const size = {
 };
 const seedConcurrency = Math.max(1, count('seed-concurrency', flags['seed-concurrency']));
 const clickCount = count('clicks', flags.clicks);
+const importRuns = Math.max(1, count('import-runs', flags['import-runs']));
 const outPath = resolve(flags.out);
 const atDefaultSize =
   size.users >= DEFAULTS.users && size.roles >= DEFAULTS.roles && size.secrets >= DEFAULTS.secrets;
@@ -333,11 +348,44 @@ function table(header: string[], rows: string[][]): string {
 const fmt = (n: number | undefined) => (n === undefined ? '-' : n.toLocaleString('en-US'));
 
 // ---------------------------------------------------------------------------------------------------
+// The Lambda bundles
+
+function bundleTarget(bundles: BundleCost[]) {
+  const endpoint = bundles.find((b) => b.name === ENDPOINT);
+  const median = endpoint?.importMs.median ?? Number.POSITIVE_INFINITY;
+  return {
+    name: `the Slack endpoint's bundle imports in under ${ENDPOINT_IMPORT_TARGET_MS} ms (median of ${importRuns})`,
+    status: median < ENDPOINT_IMPORT_TARGET_MS ? 'PASS' : 'FAIL',
+    detail: endpoint
+      ? `${endpoint.importMs.median} ms, ${(endpoint.moduleBytes / 1024).toFixed(0)} KiB`
+      : 'no such function',
+  };
+}
+
+function printBundles(bundles: BundleCost[]): void {
+  console.log(
+    `Lambda bundles as cdk synth builds them, each imported ${importRuns} times in a fresh node ${process.version} ` +
+      'with its own environment (Lambda runs Node 24):',
+  );
+  console.log(table(BUNDLE_HEADER, bundleRows(bundles)));
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Main
 
 const benchStarted = Date.now();
 const say = (message: string) =>
   console.log(`[${((Date.now() - benchStarted) / 1000).toFixed(1)}s] ${message}`);
+
+say(`measuring the Lambda bundles: each imported ${importRuns} times, before the emulator starts`);
+const bundles = await measureBundles(importRuns);
+if (flags['bundles-only']) {
+  console.log('');
+  printBundles(bundles);
+  const target = bundleTarget(bundles);
+  console.log(`\n${target.status.padEnd(4)}  ${target.name}: ${target.detail}`);
+  process.exit(target.status === 'FAIL' ? 1 : 0);
+}
 
 say(
   `reauth bench: ${size.users} users (${size.users * 2} access keys), ${size.roles} roles, ${size.secrets} secrets`,
@@ -492,6 +540,7 @@ try {
       status: rerunItems === 0 ? 'PASS' : 'FAIL',
       detail: `${reauthSecond.result.decisionsWritten} decisions, ${reauthSecond.metrics.dynamodbWriteCalls} write calls, ${reauthSecond.metrics.dynamodbItemsWritten} items`,
     },
+    bundleTarget(bundles),
     {
       name: 'reauth and naive find the same idle credentials',
       status: findingsAgree ? 'PASS' : 'FAIL',
@@ -536,6 +585,8 @@ try {
   );
   for (const line of describeSlackNotify(slackNotify)) console.log(line);
   console.log('');
+  printBundles(bundles);
+  console.log('');
   for (const t of targets) console.log(`${t.status.padEnd(4)}  ${t.name}: ${t.detail}`);
 
   const result = {
@@ -561,6 +612,7 @@ try {
     },
     slackEndpoint: clicks,
     slackNotify,
+    bundles,
     targets,
   };
   await mkdir(dirname(outPath), { recursive: true });
