@@ -13,6 +13,7 @@
  *                            [--seed-concurrency 16] [--clicks 200] [--import-runs 7] [--bundles-only]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
@@ -350,14 +351,20 @@ const fmt = (n: number | undefined) => (n === undefined ? '-' : n.toLocaleString
 // ---------------------------------------------------------------------------------------------------
 // The Lambda bundles
 
+/**
+ * Judged on the import's CPU time: what it takes on a full core with nothing else running (quiet, the
+ * wall time matches it), and what a Lambda's share of a vCPU has to supply. On a busy machine the wall
+ * time measures the neighbours as well; it is printed beside it.
+ */
 function bundleTarget(bundles: BundleCost[]) {
   const endpoint = bundles.find((b) => b.name === ENDPOINT);
-  const median = endpoint?.importMs.median ?? Number.POSITIVE_INFINITY;
+  const cpu = endpoint?.importCpuMs.median ?? Number.POSITIVE_INFINITY;
   return {
-    name: `the Slack endpoint's bundle imports in under ${ENDPOINT_IMPORT_TARGET_MS} ms (median of ${importRuns})`,
-    status: median < ENDPOINT_IMPORT_TARGET_MS ? 'PASS' : 'FAIL',
+    name: `the Slack endpoint's bundle imports in under ${ENDPOINT_IMPORT_TARGET_MS} ms of CPU (median of ${importRuns})`,
+    status: cpu < ENDPOINT_IMPORT_TARGET_MS ? 'PASS' : 'FAIL',
     detail: endpoint
-      ? `${endpoint.importMs.median} ms, ${(endpoint.moduleBytes / 1024).toFixed(0)} KiB`
+      ? `${endpoint.importCpuMs.median} ms of CPU, ${endpoint.importMs.median} ms wall at load ${bundlesLoad}; ` +
+        `${(endpoint.moduleBytes / 1024).toFixed(0)} KiB`
       : 'no such function',
   };
 }
@@ -365,7 +372,7 @@ function bundleTarget(bundles: BundleCost[]) {
 function printBundles(bundles: BundleCost[]): void {
   console.log(
     `Lambda bundles as cdk synth builds them, each imported ${importRuns} times in a fresh node ${process.version} ` +
-      'with its own environment (Lambda runs Node 24):',
+      `with its own environment (Lambda runs Node 24); load average ${bundlesLoad} on ${availableParallelism()} cores when measured:`,
   );
   console.log(table(BUNDLE_HEADER, bundleRows(bundles)));
 }
@@ -378,6 +385,8 @@ const say = (message: string) =>
   console.log(`[${((Date.now() - benchStarted) / 1000).toFixed(1)}s] ${message}`);
 
 say(`measuring the Lambda bundles: each imported ${importRuns} times, before the emulator starts`);
+// A busy machine slows every import: the load says how busy it was.
+const bundlesLoad = loadavg()[0]?.toFixed(1);
 const bundles = await measureBundles(importRuns);
 if (flags['bundles-only']) {
   console.log('');
@@ -612,7 +621,7 @@ try {
     },
     slackEndpoint: clicks,
     slackNotify,
-    bundles,
+    bundles: { loadAverage: Number(bundlesLoad), functions: bundles },
     targets,
   };
   await mkdir(dirname(outPath), { recursive: true });
