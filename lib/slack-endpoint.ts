@@ -81,11 +81,11 @@ export class SlackEndpoint extends Construct {
       timeout: Duration.seconds(10),
       // A click that meets a cold start waits for it: loading the bundle, then the first TLS handshakes
       // and SigV4 signing, all CPU-bound on one thread. Lambda gives CPU in proportion to memory, one
-      // full vCPU at 1,769 MB; at 256 MB (about a seventh of one) the import alone, ~100 ms on a full
-      // core (`npm run bench`), takes most of a second. More than one vCPU would sit idle. Clicks are
-      // few and short: 300 ms at this size costs under a thousandth of a cent on ARM.
+      // full vCPU at 1,769 MB; at 256 MB (about a seventh of one) the import alone, ~80 ms of CPU
+      // (`npm run bench`), takes over half a second before the click is even read. More than one vCPU
+      // would sit idle. Clicks are few and short: 300 ms at this size costs under a thousandth of a cent.
       memorySize: ONE_VCPU_MB,
-      // No source maps: Node would read a map as large as the bundle at every cold start. The endpoint
+      // No source maps: Node would read a map larger than the bundle at every cold start. The endpoint
       // logs its errors by name and answers with a status, so a mapped stack trace would buy nothing.
       sourceMaps: false,
       environmentSchema: SlackEndpointEnvSchema,

@@ -358,12 +358,12 @@ const fmt = (n: number | undefined) => (n === undefined ? '-' : n.toLocaleString
  */
 function bundleTarget(bundles: BundleCost[]) {
   const endpoint = bundles.find((b) => b.name === ENDPOINT);
-  const cpu = endpoint?.importCpuMs.median ?? Number.POSITIVE_INFINITY;
+  const cpu = endpoint?.importMs.cpuMedian ?? Number.POSITIVE_INFINITY;
   return {
     name: `the Slack endpoint's bundle imports in under ${ENDPOINT_IMPORT_TARGET_MS} ms of CPU (median of ${importRuns})`,
     status: cpu < ENDPOINT_IMPORT_TARGET_MS ? 'PASS' : 'FAIL',
     detail: endpoint
-      ? `${endpoint.importCpuMs.median} ms of CPU, ${endpoint.importMs.median} ms wall at load ${bundlesLoad}; ` +
+      ? `${endpoint.importMs.cpuMedian} ms of CPU, ${endpoint.importMs.median} ms wall at load ${bundlesLoad}; ` +
         `${(endpoint.moduleBytes / 1024).toFixed(0)} KiB`
       : 'no such function',
   };

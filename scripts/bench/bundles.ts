@@ -125,11 +125,14 @@ export async function importBundle(
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
 }
 
-/** Import times of one bundle, in milliseconds. */
+/** One bundle's imports, in milliseconds. */
 export interface ImportTimes {
+  /** Wall time. */
   median: number;
   min: number;
   max: number;
+  /** CPU time (user and system), median. */
+  cpuMedian: number;
   runs: number;
 }
 
@@ -145,9 +148,7 @@ export interface BundleCost {
   sourceMaps: boolean;
   /** With the function's environment: what a cold start pays. */
   importMs: ImportTimes;
-  /** The CPU time of the same imports. */
-  importCpuMs: ImportTimes;
-  /** Where source maps are on, the same import without them: what they cost at load. */
+  /** Where source maps are on, the same imports without them: what they cost at load. */
   importWithoutSourceMapsMs?: ImportTimes;
 }
 
@@ -166,14 +167,11 @@ export async function measureBundles(runs: number): Promise<BundleCost[]> {
     for (const fn of synthBundles(outdir)) {
       const sourceMaps = fn.environment.NODE_OPTIONS === '--enable-source-maps';
       const { NODE_OPTIONS: _, ...unmapped } = fn.environment;
-      const mapped: number[] = [];
-      const cpu: number[] = [];
-      const without: number[] = [];
+      const mapped: Import[] = [];
+      const without: Import[] = [];
       for (let i = 0; i < runs; i++) {
-        const { ms, cpuMs } = await importBundle(fn);
-        mapped.push(ms);
-        cpu.push(cpuMs);
-        if (sourceMaps) without.push((await importBundle({ ...fn, environment: unmapped })).ms);
+        mapped.push(await importBundle(fn));
+        if (sourceMaps) without.push(await importBundle({ ...fn, environment: unmapped }));
       }
       const bytes = (f: string) => statSync(join(fn.dir, f)).size;
       costs.push({
@@ -185,7 +183,6 @@ export async function measureBundles(runs: number): Promise<BundleCost[]> {
           .reduce((n, f) => n + bytes(f), 0),
         sourceMaps,
         importMs: summarize(mapped),
-        importCpuMs: summarize(cpu),
         ...(sourceMaps && { importWithoutSourceMapsMs: summarize(without) }),
       });
     }
@@ -195,14 +192,18 @@ export async function measureBundles(runs: number): Promise<BundleCost[]> {
   }
 }
 
-function summarize(times: number[]): ImportTimes {
-  const sorted = [...times].sort((a, b) => a - b);
+type Import = Awaited<ReturnType<typeof importBundle>>;
+
+function summarize(imports: Import[]): ImportTimes {
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const wall = imports.map((i) => i.ms);
   const round1 = (n: number | undefined) => Math.round((n ?? Number.NaN) * 10) / 10;
   return {
-    median: round1(sorted[Math.floor(sorted.length / 2)]),
-    min: round1(sorted[0]),
-    max: round1(sorted.at(-1)),
-    runs: sorted.length,
+    median: round1(median(wall)),
+    min: round1(Math.min(...wall)),
+    max: round1(Math.max(...wall)),
+    cpuMedian: round1(median(imports.map((i) => i.cpuMs))),
+    runs: imports.length,
   };
 }
 
@@ -215,7 +216,7 @@ export const BUNDLE_HEADER = [
   'import p50 ms',
   'min–max ms',
   'CPU p50 ms',
-  'p50 without maps',
+  'CPU p50 without maps',
 ];
 
 /** The rows of the bench's table, one per function. */
@@ -228,7 +229,7 @@ export function bundleRows(costs: BundleCost[]): string[][] {
     c.sourceMaps ? 'yes' : 'no',
     c.importMs.median.toFixed(0),
     `${c.importMs.min.toFixed(0)}–${c.importMs.max.toFixed(0)}`,
-    c.importCpuMs.median.toFixed(0),
-    c.importWithoutSourceMapsMs ? c.importWithoutSourceMapsMs.median.toFixed(0) : '-',
+    c.importMs.cpuMedian.toFixed(0),
+    c.importWithoutSourceMapsMs ? c.importWithoutSourceMapsMs.cpuMedian.toFixed(0) : '-',
   ]);
 }
