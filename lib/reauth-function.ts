@@ -123,7 +123,8 @@ export interface ReauthFunctionProps<S extends z.ZodObject> {
 
 /**
  * A reauth Lambda with the house defaults: Node.js 24 on ARM64, a minified ESM bundle built locally by
- * esbuild (with source maps unless `sourceMaps: false`), JSON logs into its own log group, and a role that may write only to that log group.
+ * esbuild (with source maps unless `sourceMaps: false`), JSON logs into its own log group, and a role
+ * that may write only to that log group.
  */
 export class ReauthFunction<S extends z.ZodObject> extends Construct {
   readonly function: NodejsFunction;

@@ -152,7 +152,7 @@ export interface BundleCost {
   importWithoutSourceMapsMs?: ImportTimes;
 }
 
-/** The Slack endpoint's bundle must import in less than this on one core of this machine: Slack allows 3 s in all. */
+/** The Slack endpoint's import must take less CPU than this (Slack allows 3 s for the whole answer). */
 export const ENDPOINT_IMPORT_TARGET_MS = 120;
 export const ENDPOINT = 'SlackEndpoint/Endpoint';
 
