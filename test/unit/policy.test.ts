@@ -133,3 +133,48 @@ describe('policy config', () => {
     );
   });
 });
+
+describe('organization', () => {
+  it('is absent by default (this account only), and fills its defaults when given', () => {
+    expect(parsePolicyConfig({}).organization).toBeUndefined();
+    expect(parsePolicyConfig({ organization: {} }).organization).toEqual({
+      include: { ous: [], accounts: [] },
+      exclude: { ous: [], accounts: [] },
+      readerRoleName: 'reauth-reader',
+      enforcerRoleName: 'reauth-enforcer',
+      maxConcurrency: 20,
+      toleratedFailurePercentage: 10,
+      overrides: [],
+    });
+  });
+
+  it('names each bad field', () => {
+    expect(() =>
+      parsePolicyConfig({
+        organization: {
+          include: { ous: ['sandbox'] },
+          exclude: { accounts: ['12345'] },
+          maxConcurrency: 0,
+          toleratedFailurePercentage: 101,
+          overrides: [{ mode: 'enforce' }],
+        },
+      }),
+    ).toThrowError(
+      /organization\.include\.ous\[0\]: an OU id.*organization\.exclude\.accounts\[0\]: an AWS account id.*organization\.maxConcurrency.*organization\.toleratedFailurePercentage.*organization\.overrides\[0\]: an override names at least one OU or account/,
+    );
+  });
+
+  it('takes per-OU overrides of mode and tiers', () => {
+    const policy = parsePolicyConfig({
+      organization: {
+        overrides: [{ ous: ['ou-ab12-cdefgh34'], mode: 'enforce', tiers: { standard: { idleDays: 30 } } }],
+      },
+    });
+    expect(policy.organization?.overrides[0]).toMatchObject({
+      ous: ['ou-ab12-cdefgh34'],
+      accounts: [],
+      mode: 'enforce',
+      tiers: { standard: { idleDays: 30 } },
+    });
+  });
+});

@@ -103,6 +103,69 @@ function mergeTiers(configured: z.output<typeof TiersInputSchema>): Record<strin
   return tiers;
 }
 
+/** An organizational unit (`ou-…`) or the organization's root (`r-…`), as the Organizations API names them. */
+const OU_ID = /^(?:ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+/** Accounts named by OU (every account under it, at any depth) or by id. */
+const AccountSelectionSchema = z.strictObject({
+  ous: z.array(z.string().regex(OU_ID, 'an OU id (ou-…) or the root id (r-…)')).default([]),
+  accounts: z.array(z.string().regex(ACCOUNT_ID, 'an AWS account id (12 digits)')).default([]),
+});
+
+/** What changes for the accounts an override selects: the mode, and tiers merged over the policy's. */
+const AccountOverrideSchema = AccountSelectionSchema.extend({
+  mode: z.enum(['report', 'enforce']).optional(),
+  tiers: z.record(z.string().min(1), TierSchema.partial()).optional(),
+  defaultTier: z.string().min(1).optional(),
+}).refine((override) => override.ous.length + override.accounts.length > 0, {
+  error: 'an override names at least one OU or account',
+});
+
+/**
+ * One deployment for a whole AWS Organization (absent: the single account reauth is deployed in).
+ * The hub fans out to every member account it selects, assuming the member roles a StackSet deploys.
+ */
+export const OrganizationSchema = z.strictObject({
+  include: AccountSelectionSchema.default({ ous: [], accounts: [] }).describe(
+    'The accounts to cover; none named: every ACTIVE account of the organization.',
+  ),
+  exclude: AccountSelectionSchema.default({ ous: [], accounts: [] }).describe(
+    'Accounts left out, even when include names them or their OU.',
+  ),
+  readerRoleName: z
+    .string()
+    .regex(ROLE_NAME)
+    .default('reauth-reader')
+    .describe('The read-only role the StackSet creates in each member account.'),
+  enforcerRoleName: z
+    .string()
+    .regex(ROLE_NAME)
+    .default('reauth-enforcer')
+    .describe("The role with the enforce job's write actions, created only in enforce mode."),
+  maxConcurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(20)
+    .describe("Member accounts scanned at once (the Distributed Map's MaxConcurrency)."),
+  toleratedFailurePercentage: z
+    .number()
+    .min(0)
+    .max(100)
+    .default(10)
+    .describe('The fan-out fails when more than this percentage of accounts fail; an alarm fires on any.'),
+  overrides: z
+    .array(AccountOverrideSchema)
+    .default([])
+    .describe(
+      'Per OU or per account: mode and tiers, e.g. enforce in the sandbox OU and report in production. Later entries win.',
+    ),
+});
+export type OrganizationConfig = z.output<typeof OrganizationSchema>;
+
 /** A vendor's name is shown inline beside an account id: a name, not a description. */
 const MAX_VENDOR_NAME = 64;
 
@@ -228,6 +291,10 @@ export const PolicyConfigSchema = z
           ),
       })
       .default({ restoreWindowDays: 30, freshnessMaxAgeHours: 4 }),
+    // No default: a policy without it is the single-account one, and keeps its id.
+    organization: OrganizationSchema.optional().describe(
+      'Cover a whole AWS Organization from this (delegated administrator) account; absent: this account only.',
+    ),
   })
   .superRefine((config, ctx) => {
     // The built-in tiers are named too: when a configured tier is invalid, zod still runs this check
