@@ -1,7 +1,7 @@
 import { Aws, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type * as z from 'zod';
-import type { PolicyConfig } from '../lambdas/shared/domain/policy';
+import { type PolicyConfig, revokesSessionsOn } from '../lambdas/shared/domain/policy';
 import type { ReauthFunction } from './reauth-function';
 
 /** Where a grant applies: the resource pattern as IAM reads it, and as cdk-nag names it in a finding. */
@@ -79,15 +79,36 @@ export function scanGrants(): CredentialGrant[] {
 }
 
 /**
- * What the trust-events consumer needs, in either mode: reads only. It resolves an owner's or a tag's
- * credentials from the scan's inventory, then re-reads the one user's keys or the one secret an event
- * names; it never changes IAM or Secrets Manager.
+ * What the trust-events consumer needs: reads (it resolves an owner's or a tag's credentials from the
+ * scan's inventory, then re-reads the one user's keys or the one secret an event names). In enforce
+ * mode with `revokeSessionsOn` naming `owner-departed` or `scope-changed`, also the one write that
+ * ends sessions as such a request opens: putting `reauth-revoke-sessions` on a user or a role. Never
+ * a read of it, a delete, or any change to a key, a secret or another policy.
  */
-export function eventsGrants(): CredentialGrant[] {
+export function eventsGrants(policy: PolicyConfig): CredentialGrant[] {
   // The inventory's reads find the credentials an event names (a user's keys, a role, a secret, an
   // owner's or a tag's credentials): no per-credential grant beyond them.
-  return [SCAN_GRANT];
+  const revokes = EVENT_REVOCATION_MOMENTS.some((moment) => revokesSessionsOn(policy, moment));
+  if (!revokes) return [SCAN_GRANT];
+  return [
+    SCAN_GRANT,
+    {
+      scope: ANY_USER,
+      actions: ['iam:PutUserPolicy'],
+      reason:
+        "With enforcement.revokeSessionsOn owner-departed or scope-changed, the trust-events consumer ends an access key's sessions issued before the event when the event opens a request: an inline policy named reauth-revoke-sessions on the key's user, denying requests made with temporary credentials issued before then (iam:PutUserPolicy; the key stays usable for new sessions). Any IAM user of this account may hold a flagged key, so the scope is the account's users.",
+    },
+    {
+      scope: ANY_ROLE,
+      actions: ['iam:PutRolePolicy'],
+      reason:
+        "With enforcement.revokeSessionsOn owner-departed or scope-changed, the trust-events consumer ends a role's sessions issued before the event when the event opens a request: an inline policy named reauth-revoke-sessions on the role (iam:PutRolePolicy; the role stays assumable). Any role of this account trusted by another account may be flagged, so the scope is the account's roles.",
+    },
+  ];
 }
+
+/** The `revokeSessionsOn` moments the trust-events consumer acts on. */
+const EVENT_REVOCATION_MOMENTS = ['owner-departed', 'scope-changed'] as const;
 
 /**
  * What the hourly enforce job needs: the scan's reads (it scans first); in enforce mode also the

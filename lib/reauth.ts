@@ -201,6 +201,7 @@ export class Reauth extends Construct {
     this.trustEvents = new TrustEvents(this, 'TrustEvents', {
       table: this.table,
       policyFile,
+      policy: this.policy,
       slackSecret: this.slackSecret,
       alarmTopic: this.alarmTopic,
       // The functions that disable and restore credentials: their calls may be reauth's own.

@@ -9,6 +9,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EventsEnvSchema } from '../lambdas/events/env';
+import type { PolicyConfig } from '../lambdas/shared/domain/policy';
 import { REAUTH_EVENT_SOURCE, REAUTH_EVENTS } from '../lambdas/shared/events/schemas';
 import { alarmOnCount, alarmOnQueued } from './alarms';
 import { eventsGrants, grantCredentialAccess } from './credential-permissions';
@@ -84,6 +85,8 @@ export interface TrustEventsProps {
   readonly table: TableV2;
   /** The validated policy, shipped in the bundle as `policy.json` (`bundleFile` or `bundleText`). */
   readonly policyFile: EnvBinding;
+  /** The same policy, parsed: its mode and `enforcement.revokeSessionsOn` decide the consumer's grants. */
+  readonly policy: PolicyConfig;
   /**
    * The bus's name, unique in the account and region; a forwarder stack sends IAM's events to it by name.
    * @default 'reauth'
@@ -174,7 +177,7 @@ export class TrustEvents extends Construct {
     this.consumer = new ReauthFunction(this, 'Consumer', {
       entry: 'lambdas/events/handler.ts',
       description:
-        'reauth events: turns owner, purpose and scope changes (HR/ITSM, IAM and Secrets Manager CloudTrail events) into reauthorization requests and records drift (a disabled credential turned back on); reads IAM and Secrets Manager, never changes them',
+        'reauth events: turns owner, purpose and scope changes (HR/ITSM, IAM and Secrets Manager CloudTrail events) into reauthorization requests and records drift; reads IAM and Secrets Manager, and may only end sessions as a request opens (revokeSessionsOn)',
       timeout: CONSUMER_TIMEOUT,
       memorySize: 512,
       environmentSchema: EventsEnvSchema,
@@ -189,7 +192,7 @@ export class TrustEvents extends Construct {
         ),
       },
     });
-    grantCredentialAccess(this.consumer, eventsGrants());
+    grantCredentialAccess(this.consumer, eventsGrants(props.policy));
     this.consumer.function.addEventSource(
       new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }),
     );

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -11,6 +12,7 @@ import {
   createStsClient,
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
+import { createEnforcer } from '../shared/adapters/enforcement';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { policyIdOf } from '../shared/domain/policy';
 import { isUntoldDrift } from '../shared/domain/reauthorization';
@@ -34,11 +36,12 @@ const clients = {
   sqs: createSqsClient(),
 };
 const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
+// It only ever puts a session revocation, in enforce mode and when revokeSessionsOn asks for it.
+const enforcer = createEnforcer(clients);
 const slack = slackFromEnvironment(clients.secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-events' });
 const processor = new BatchProcessor(EventType.SQS);
-const callers = { reauthRoleArns: env.REAUTH_ROLE_ARNS };
-let accountId: string | undefined;
+let caller: { account: string; reauthRoleArns: string[] } | undefined;
 
 /**
  * Trust-change events (CloudTrail via EventBridge, and reauth's own bus) delivered through SQS. Each
@@ -48,11 +51,11 @@ let accountId: string | undefined;
  */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   const now = new Date();
-  accountId ??= (await clients.sts.send(new GetCallerIdentityCommand({}))).Account;
-  if (!accountId) throw new Error('STS GetCallerIdentity returned no account');
-  const account = accountId;
+  caller ??= await whoAmI();
+  const { account } = caller;
+  const callers = { reauthRoleArns: caller.reauthRoleArns };
   // One inventory for the batch, read only if an event needs it.
-  const inventory = inventoryLoader({ ...clients, store }, { accountId: account, policy, now });
+  const inventory = inventoryLoader(clients, { accountId: account, policy, now });
   const opened = new Set<string>();
   /** Credential → the events of this batch that touched it: whoever recorded them, owners may be owed a word. */
   const touched = new Map<string, string[]>();
@@ -74,11 +77,12 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       logger.info('event ignored', { eventId: envelope.id, why: interpretation.ignored });
       return;
     }
-    const outcome = await applyTrustChange({ ...clients, store }, interpretation.change, {
+    const outcome = await applyTrustChange({ ...clients, store, enforcer }, interpretation.change, {
       accountId: account,
       policy,
       now,
       inventory,
+      holder: `events:${record.messageId}:${randomUUID()}`,
     });
     for (const id of outcome.recorded) opened.add(id);
     for (const id of outcome.affected)
@@ -125,6 +129,19 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     if (failures.length > 0) logger.error('some owners could not be told', { failures });
   }
   return response;
+}
+
+/**
+ * This account, and the roles whose calls are reauth's own: those configured, and this function's own
+ * (it puts session revocations), read from its session's ARN (`assumed-role/<name>/<session>`; reauth's
+ * roles have no path).
+ */
+async function whoAmI(): Promise<{ account: string; reauthRoleArns: string[] }> {
+  const identity = await clients.sts.send(new GetCallerIdentityCommand({}));
+  if (!identity.Account) throw new Error('STS GetCallerIdentity returned no account');
+  const own = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(identity.Arn ?? '');
+  const ownRole = own ? [`arn:${own[1]}:iam::${own[2]}:role/${own[3]}`] : [];
+  return { account: identity.Account, reauthRoleArns: [...env.REAUTH_ROLE_ARNS, ...ownRole] };
 }
 
 /** An event reauth cannot use goes to the dead-letter queue at once, with why: retrying cannot fix it. */

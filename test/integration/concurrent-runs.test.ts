@@ -19,6 +19,7 @@ import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
 import { parseCredentialId } from '../../lambdas/shared/domain/credential';
 import { verifyChain } from '../../lambdas/shared/domain/decision';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
+import { recordedRevocationOf } from '../../lambdas/shared/domain/reauthorization';
 import type { ModalView } from '../../lambdas/shared/slack/messages';
 import { CLAIM_LEASE_MS } from '../../lambdas/shared/use-cases/claimed-change';
 import { runActionJob } from '../../lambdas/shared/use-cases/slack-actions';
@@ -111,8 +112,7 @@ async function recordAndWorldDisagree(): Promise<string[]> {
     if (seen.disabled !== (state.status === 'disabled')) {
       wrong.push(`${state.credentialId}: recorded ${state.status}, disabled in AWS: ${seen.disabled}`);
     }
-    const receipt = state.status === 'disabled' ? state.disableReceipt : undefined;
-    const revoked = receipt && receipt.kind !== 'secret' ? receipt.revokedSessions : undefined;
+    const revoked = recordedRevocationOf(state);
     if (revoked && !(Date.parse(seen.sessionsRevokedBefore ?? '') >= Date.parse(revoked.issuedBefore))) {
       wrong.push(
         `${state.credentialId}: recorded sessions revoked before ${revoked.issuedBefore}, in AWS: ${seen.sessionsRevokedBefore ?? 'none'}`,

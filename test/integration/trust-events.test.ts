@@ -10,6 +10,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { createEnforcer } from '../../lambdas/shared/adapters/enforcement';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import { planDisable } from '../../lambdas/shared/domain/reauthorization';
 import { applyTrustChange } from '../../lambdas/shared/use-cases/trust-events';
@@ -647,7 +648,7 @@ describe('drift: a credential recorded as disabled, turned back on outside reaut
 
     // A user's call on their own key names no user: the key's state says whose it is.
     const outcome = await applyTrustChange(
-      { iam: clients.iam, secretsManager: clients.secretsManager, store },
+      { iam: clients.iam, secretsManager: clients.secretsManager, store, enforcer: createEnforcer(clients) },
       {
         eventId: 'ct-40',
         trigger: 'scope-changed',
@@ -658,7 +659,7 @@ describe('drift: a credential recorded as disabled, turned back on outside reaut
         by: `arn:aws:iam::${ACCOUNT}:user/etl`,
         turnsBackOn: true,
       },
-      { accountId: ACCOUNT, policy, now: new Date(), inventory: async () => [] },
+      { accountId: ACCOUNT, policy, now: new Date(), inventory: async () => [], holder: 'test:ct-40' },
     );
 
     expect(outcome).toEqual({ affected: [credentialId], recorded: [credentialId] });

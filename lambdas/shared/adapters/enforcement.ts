@@ -98,9 +98,11 @@ export interface Enforcer {
    * secret's policy as it is now (not the policy from before the disable put back, which would undo
    * whatever else changed meanwhile), reauth's policy off the role; and reauth's
    * `reauth-revoke-sessions` policy off the key's user or the role when it is reauth's exactly (any
-   * other policy of that name is left). Nothing to undo: nothing done.
+   * other policy of that name is left). Nothing to undo: nothing done. With `revokeSessionsBefore`
+   * (ISO: a revocation the record still holds, an open request's) that revocation is written instead
+   * of taken off.
    */
-  restore(target: EnforcementTarget): Promise<void>;
+  restore(target: EnforcementTarget, options?: { revokeSessionsBefore?: string }): Promise<void>;
   /**
    * Ends the sessions issued before `issuedBefore` (ISO): reauth's `reauth-revoke-sessions` inline
    * policy on the access key's user or on the role, written whole (a later revocation overwrites the
@@ -305,7 +307,15 @@ export function createEnforcer(
     );
   }
 
-  async function restore(target: EnforcementTarget): Promise<void> {
+  async function restore(
+    target: EnforcementTarget,
+    options: { revokeSessionsBefore?: string } = {},
+  ): Promise<void> {
+    const { revokeSessionsBefore } = options;
+    const settleRevocation = () =>
+      revokeSessionsBefore === undefined
+        ? endRevocation(target)
+        : revokeSessions(target, revokeSessionsBefore);
     await attempt(`restore ${describe(target)}`, async () => {
       switch (target.kind) {
         case 'access-key':
@@ -316,7 +326,7 @@ export function createEnforcer(
               Status: 'Active',
             }),
           );
-          await endRevocation(target);
+          await settleRevocation();
           return;
         case 'secret': {
           const policy = await secretPolicy(target.id);
@@ -343,7 +353,7 @@ export function createEnforcer(
             ),
             NO_SUCH_ENTITY,
           );
-          await endRevocation(target);
+          await settleRevocation();
           return;
       }
     });

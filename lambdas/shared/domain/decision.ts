@@ -161,6 +161,13 @@ export interface CredentialState {
   escalatedAt?: string;
   /** Who made the last answer (`slack:<userId>` or `system:<job>`) and what it was, for the message. */
   decidedBy?: string;
+  /**
+   * The sessions reauth ended when the current request opened on a trust change (`revokeSessionsOn`
+   * `owner-departed`, `scope-changed`): the user's or role's `reauth-revoke-sessions` policy is from this
+   * moment or later. A request field: kept while the request is open, gone once it is answered (the
+   * policy itself stays; see the README's *Sessions end with the credential*).
+   */
+  revokedSessions?: RevokedSessions;
   /** ISO: when it was disabled. */
   disabledAt?: string;
   /** What the disable changed, so a restore undoes exactly that. */

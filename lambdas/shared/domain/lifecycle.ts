@@ -141,14 +141,15 @@ export type RequestFields = Pick<
   | 'remindersSent'
   | 'escalatedAt'
   | 'proposal'
+  | 'revokedSessions'
 >;
 
 export function openRequestOf(state: CredentialState): RequestFields {
   const { tier, requestSeq, requestedAt, why, lastUsedAt, deadlineAt, notifiedAt } = state;
-  const { ownerSlackId, message, remindersSent, escalatedAt, proposal } = state;
+  const { ownerSlackId, message, remindersSent, escalatedAt, proposal, revokedSessions } = state;
   return {
     ...{ tier, requestSeq, requestedAt, why, lastUsedAt, deadlineAt, notifiedAt },
-    ...{ ownerSlackId, message, remindersSent, escalatedAt, proposal },
+    ...{ ownerSlackId, message, remindersSent, escalatedAt, proposal, revokedSessions },
   };
 }
 

@@ -3,10 +3,14 @@ import * as z from 'zod';
 
 /**
  * When reauth ends the sessions a user's or a role's credential handed out (temporary credentials from
- * GetSessionToken, AssumeRole sessions): `disable` (a disable by deadline or by the owner) and `rotate`
- * (the replaced key deactivated when its rotation's grace period ends).
+ * GetSessionToken, AssumeRole sessions): `disable` (a disable by deadline or by the owner), `rotate`
+ * (the replaced key deactivated when its rotation's grace period ends), and, named as the triggers
+ * are, `owner-departed` and `scope-changed`: when a trust-change event opens a request for that
+ * trigger. A scope change opens a request only when it widens access (one that only reduces it is an
+ * `observe`), so `scope-changed` ends sessions on a widening alone. Then the credential stays usable
+ * for new sessions while its owner is asked.
  */
-export const SESSION_REVOCATION_MOMENTS = ['disable', 'rotate'] as const;
+export const SESSION_REVOCATION_MOMENTS = ['disable', 'rotate', 'owner-departed', 'scope-changed'] as const;
 export type SessionRevocationMoment = (typeof SESSION_REVOCATION_MOMENTS)[number];
 const DEFAULT_REVOKE_SESSIONS_ON: SessionRevocationMoment[] = ['disable', 'rotate'];
 
@@ -287,7 +291,7 @@ export const PolicyConfigSchema = z
           .array(z.enum(SESSION_REVOCATION_MOMENTS))
           .optional()
           .describe(
-            'When reauth also ends the sessions already issued (a deny on aws:TokenIssueTime before that moment, in the user\'s or role\'s reauth-revoke-sessions policy): disable (by deadline or by the owner), rotate (the replaced key\'s deactivation at the end of the grace period). Absent: ["disable", "rotate"]; []: never. Enforce mode only; a secret has no sessions.',
+            'When reauth also ends the sessions already issued (a deny on aws:TokenIssueTime before that moment, in the user\'s or role\'s reauth-revoke-sessions policy): disable (by deadline or by the owner), rotate (the replaced key\'s deactivation at the end of the grace period), owner-departed and scope-changed (when such an event opens a request; a scope change only when it widens access: the credential stays usable for new sessions while its owner is asked). Absent: ["disable", "rotate"]; []: never. Enforce mode only; a secret has no sessions.',
           ),
       })
       .default({ restoreWindowDays: 30, freshnessMaxAgeHours: 4 }),

@@ -255,6 +255,20 @@ export function revokedSessionsOf(receipt: DisableReceipt): { revokedSessions?: 
     : {};
 }
 
+/**
+ * The sessions the record says reauth ended and IAM must still end: the later of what the disable
+ * revoked (while disabled) and what the open request's trust change revoked. reauth's
+ * `reauth-revoke-sessions` policy on the user or role must be from this moment or later (the drift
+ * check puts it back when not, and a converge puts it back).
+ */
+export function recordedRevocationOf(state: CredentialState): RevokedSessions | undefined {
+  const receipt = state.status === 'disabled' ? state.disableReceipt : undefined;
+  const byDisable = receipt ? revokedSessionsOf(receipt).revokedSessions : undefined;
+  const byRequest = state.revokedSessions;
+  if (!byDisable || !byRequest) return byDisable ?? byRequest;
+  return Date.parse(byRequest.issuedBefore) > Date.parse(byDisable.issuedBefore) ? byRequest : byDisable;
+}
+
 /** *Restore*: enabled again, and a new request opens (the owner still has to vouch for it). */
 export function planRestore(state: CredentialState, context: AnswerContext): Transition {
   const tierName = state.tier ?? context.policy.defaultTier;

@@ -4,6 +4,7 @@ import type { Evaluation } from './evaluate';
 import { identify } from './identification';
 import { newRequest, openRequestOf } from './lifecycle';
 import type { PolicyConfig, Tier } from './policy';
+import type { RevokedSessions } from './reauth-marks';
 import { planDrift, stateInputOf } from './reauthorization';
 import type { TrustChange } from './trust-event';
 
@@ -25,6 +26,8 @@ export interface DecisionContext {
  * turns back on a credential recorded as disabled before it happened; nothing when this event was
  * already recorded for it, or the credential is disabled, deleted, protected or exempt. The event id
  * goes into the state the decision's transaction writes, so no delivery of it records it again.
+ * `revokedSessions`: the sessions reauth ended as the request opens (`revokeSessionsOn`), recorded in
+ * the flag's evidence and on the request; ignored when the change opens none.
  */
 export function planTrustChange(
   credentialId: string,
@@ -33,6 +36,7 @@ export function planTrustChange(
   current: CredentialState | undefined,
   change: TrustChange,
   context: DecisionContext,
+  revokedSessions?: RevokedSessions,
 ): Transition | undefined {
   if (current && change.eventId in recordedEventIds(current)) return undefined;
   if (current?.status === 'disabled') return planDriftChange(current, change, context);
@@ -53,7 +57,11 @@ export function planTrustChange(
         triggers: [],
         ...(credential.kind === 'access-key' && { keyCreatedAt: credential.createdAt.toISOString() }),
       };
-  const decision = (action: DecisionInput['action'], reason: string): DecisionInput => ({
+  const decision = (
+    action: DecisionInput['action'],
+    reason: string,
+    more: Record<string, unknown> = {},
+  ): DecisionInput => ({
     credentialId,
     accountId: credential.accountId,
     kind: credential.kind,
@@ -71,6 +79,7 @@ export function planTrustChange(
       widens: change.widens,
       change: change.what,
       ...(change.by && { by: change.by }),
+      ...more,
     },
   });
   if (!change.widens) {
@@ -96,12 +105,15 @@ export function planTrustChange(
         why,
         lastUsedAt: credential.lastUsedAt?.toISOString() ?? null,
         identification: identify(credential, context.policy.vendors),
+        ...(revokedSessions && { revokedSessions }),
       },
       current,
       change.eventId,
       context.now,
     ),
-    decision: decision('flag', `${change.what}: trust changed, the owner must reauthorize`),
+    decision: decision('flag', `${change.what}: trust changed, the owner must reauthorize`, {
+      ...(revokedSessions && { revokedSessions }),
+    }),
   };
 }
 

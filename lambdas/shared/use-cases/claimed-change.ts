@@ -3,6 +3,7 @@ import type { EnforcementTarget, Enforcer } from '../adapters/enforcement';
 import { parseCredentialId } from '../domain/credential';
 import type { Claim, CredentialState, Decision, Transition } from '../domain/decision';
 import { type PolicyConfig, revokesSessionsOn, type SessionRevocationMoment } from '../domain/policy';
+import { recordedRevocationOf } from '../domain/reauthorization';
 
 /**
  * How long a claim holds when its holder never releases it (a crash): the longest a Lambda runs. A
@@ -126,8 +127,9 @@ export function targetOf(state: CredentialState): EnforcementTarget {
 }
 
 /**
- * Makes IAM or Secrets Manager say what the record says: disabled, with the sessions its disable
- * revoked revoked again from the same moment; or usable, without reauth's revocation.
+ * Makes IAM or Secrets Manager say what the record says: disabled, or usable; with the sessions the
+ * record says were revoked (by the disable, or when the open request's trust change came) revoked
+ * again from the same moment, and otherwise without reauth's revocation.
  */
 export async function convergeToRecord(
   enforcer: Enforcer,
@@ -135,11 +137,8 @@ export async function convergeToRecord(
   state: CredentialState | undefined,
 ): Promise<void> {
   if (!state || state.status === 'deleted') return;
-  if (state.status !== 'disabled') {
-    await enforcer.restore(target);
-    return;
-  }
-  const receipt = state.disableReceipt;
-  const revoked = receipt && receipt.kind !== 'secret' ? receipt.revokedSessions : undefined;
-  await enforcer.disable(target, { ...(revoked && { revokeSessionsBefore: revoked.issuedBefore }) });
+  const revoked = recordedRevocationOf(state);
+  const options = { ...(revoked && { revokeSessionsBefore: revoked.issuedBefore }) };
+  if (state.status === 'disabled') await enforcer.disable(target, options);
+  else await enforcer.restore(target, options);
 }

@@ -12,7 +12,7 @@ import {
   planDrift,
   planInUseAtDeadline,
   planRequestStep,
-  revokedSessionsOf,
+  recordedRevocationOf,
 } from '../domain/reauthorization';
 import { escalationMessage } from '../slack/messages';
 import {
@@ -57,8 +57,9 @@ export interface EnforceReport {
   /** Recorded as disabled but found usable again, changed outside reauth: recorded as drift, reopened. */
   drifted: string[];
   /**
-   * Still disabled, but the session revocation its disable put on the user or role was taken away
-   * outside reauth: put back (the same moment) and recorded, since the record says those sessions ended.
+   * Still disabled (or pending on a request that ended its sessions), but the session revocation
+   * recorded on the user or role was taken away outside reauth: put back (the same moment) and
+   * recorded, since the record says those sessions ended.
    */
   revokedAgain: string[];
   /** Changes a crashed job left half-done (its claim expired): IAM made to say what the record says. */
@@ -347,9 +348,10 @@ async function repairAbandoned(
  * A credential under a claim is skipped (a restore may be under way), and the write is conditional on
  * the state checked, so a restore recorded meanwhile is not mistaken for drift.
  *
- * A credential still disabled whose recorded session revocation is gone is not usable again: the
- * revocation is put back from the same moment, under its claim, and an `observe` says so (the record
- * said those sessions had ended, and the credential stays disabled).
+ * A credential still disabled (or pending, its request opened by a trust change that ended its
+ * sessions) whose recorded session revocation is gone is not usable again: the revocation is put back
+ * from the same moment, under its claim, and an `observe` says so (the record said those sessions had
+ * ended).
  */
 async function recordDrift(
   deps: EnforceDependencies,
@@ -363,10 +365,12 @@ async function recordDrift(
   const drifted: string[] = [];
   const revokedAgain: string[] = [];
   for (const state of states) {
-    if (state.status !== 'disabled' || state.claim) continue;
+    if (state.claim) continue;
+    const disabled = state.status === 'disabled';
+    if (!disabled && !recordedRevocationOf(state)) continue;
     const recheck = await deps.enforcer.recheck(targetOf(state));
     if (!recheck.exists) continue;
-    if (recheck.disabled !== false) {
+    if (!disabled || recheck.disabled !== false) {
       if (await revokeAgain(deps, state, recheck.sessionsRevokedBefore, options)) {
         revokedAgain.push(state.credentialId);
       }
@@ -387,7 +391,7 @@ async function recordDrift(
   return { drifted, revokedAgain };
 }
 
-/** Puts back the session revocation of a disabled credential when IAM no longer has it; true when recorded. */
+/** Puts back the session revocation the record holds when IAM no longer has it; true when recorded. */
 async function revokeAgain(
   deps: EnforceDependencies,
   state: CredentialState,
@@ -397,11 +401,11 @@ async function revokeAgain(
     holder: string;
   },
 ): Promise<boolean> {
-  const { revokedSessions } = state.disableReceipt ? revokedSessionsOf(state.disableReceipt) : {};
+  const revokedSessions = recordedRevocationOf(state);
   if (!revokedSessions) return false;
   if (found !== undefined && Date.parse(found) >= Date.parse(revokedSessions.issuedBefore)) return false;
   const target = targetOf(state);
-  const isDue = (s: CredentialState) => s.status === 'disabled' && s.seq === state.seq;
+  const isDue = (s: CredentialState) => s.status === state.status && s.seq === state.seq;
   const where = target.kind === 'role' ? `role ${target.id}` : `user ${target.principal}`;
   const outcome = await changeUnderClaim(deps, {
     credentialId: state.credentialId,
@@ -418,7 +422,7 @@ async function revokeAgain(
             {},
             {
               action: 'observe',
-              reason: `reauth's session revocation on ${where} was ${found ? `changed to ${found}` : 'removed'} outside reauth while disabled: put back (sessions issued before ${revokedSessions.issuedBefore} end again)`,
+              reason: `reauth's session revocation on ${where} was ${found ? `changed to ${found}` : 'removed'} outside reauth while ${state.status}: put back (sessions issued before ${revokedSessions.issuedBefore} end again)`,
               evidence: { revokedSessions: revoked, found: found ?? null, seenBy: 'recheck' },
             },
             options.context,

@@ -10,6 +10,7 @@ import { daysBetween, type Evaluation, evaluateCredential } from '../domain/eval
 import { type Identification, identify } from '../domain/identification';
 import { planScanTransition } from '../domain/lifecycle';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
+import { recordedRevocationOf } from '../domain/reauthorization';
 
 export interface ScanDependencies {
   iam: IAMClient;
@@ -69,16 +70,16 @@ export interface ScanReport {
 }
 
 /**
- * Recorded as disabled with its sessions revoked, and the listing shows no such revocation on its user
- * or role (gone, or not reauth's any more, or from an earlier moment).
+ * Recorded with its sessions revoked (by its disable, or when its open request's trust change came),
+ * and the listing shows no such revocation on its user or role (gone, or not reauth's any more, or
+ * from an earlier moment).
  */
 function lostRevocation(state: CredentialState, revocations: SessionRevocations): boolean {
-  const receipt = state.disableReceipt;
-  if (state.status !== 'disabled' || !receipt || receipt.kind === 'secret' || !receipt.revokedSessions)
-    return false;
+  const revoked = recordedRevocationOf(state);
+  if (!revoked || state.kind === 'secret') return false;
   const found =
-    receipt.kind === 'role' ? revocations.roles.get(state.principal) : revocations.users.get(state.principal);
-  return found === undefined || Date.parse(found) < Date.parse(receipt.revokedSessions.issuedBefore);
+    state.kind === 'role' ? revocations.roles.get(state.principal) : revocations.users.get(state.principal);
+  return found === undefined || Date.parse(found) < Date.parse(revoked.issuedBefore);
 }
 
 /** Parallel conditional writes: enough to hide latency, few enough not to throttle an on-demand table. */

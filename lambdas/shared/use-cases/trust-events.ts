@@ -1,11 +1,19 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { DecisionStore } from '../adapters/decision-store';
+import { type DecisionStore, StaleStateError } from '../adapters/decision-store';
+import type { EnforcementTarget, Enforcer } from '../adapters/enforcement';
 import { readIamInventory, resolveAccessKeyIds } from '../adapters/iam-inventory';
 import { readSecretsInventory } from '../adapters/secrets-inventory';
 import { type Credential, credentialIdOf, parseCredentialId } from '../domain/credential';
+import type { CredentialState, Decision, Transition } from '../domain/decision';
 import { evaluateCredential } from '../domain/evaluate';
-import { type PolicyConfig, policyIdOf } from '../domain/policy';
+import {
+  type PolicyConfig,
+  policyIdOf,
+  revokesSessionsOn,
+  SESSION_REVOCATION_MOMENTS,
+} from '../domain/policy';
+import type { RevokedSessions } from '../domain/reauth-marks';
 import { planDriftChange, planTrustChange } from '../domain/trust-change';
 import { type TrustChange, type TrustTarget } from '../domain/trust-event';
 
@@ -13,13 +21,29 @@ export interface TrustEventDependencies {
   iam: IAMClient;
   secretsManager: SecretsManagerClient;
   store: DecisionStore;
+  /** Ends the sessions of a credential whose request opens (`enforcement.revokeSessionsOn`); it only ever puts that policy. */
+  enforcer: Enforcer;
 }
+
+/**
+ * The credential is under another job's claim (a disable, restore, rotation or converge under way, or
+ * one that stopped and awaits the enforce job's repair), and this event would end its sessions: the
+ * event is retried (SQS) rather than acted on beside that job.
+ */
+export class CredentialBusyError extends Error {
+  override readonly name = 'CredentialBusyError';
+}
+
+/** How long a session revocation's claim holds if the consumer stops: longer than the consumer runs. */
+const REVOCATION_LEASE_MS = 2 * 60_000;
+/** Reads of a state that keeps changing under a revocation before giving up (SQS retries the event). */
+const REVOCATION_ATTEMPTS = 4;
 
 /** The account's credentials, read once per batch of events however many need them. */
 export type InventoryLoader = () => Promise<Credential[]>;
 
 export function inventoryLoader(
-  deps: TrustEventDependencies,
+  deps: Pick<TrustEventDependencies, 'iam' | 'secretsManager'>,
   options: { accountId: string; policy: PolicyConfig; now: Date },
 ): InventoryLoader {
   let loading: Promise<Credential[]> | undefined;
@@ -47,7 +71,14 @@ export interface TrustChangeOutcome {
 export async function applyTrustChange(
   deps: TrustEventDependencies,
   change: TrustChange,
-  options: { accountId: string; policy: PolicyConfig; now: Date; inventory: InventoryLoader },
+  options: {
+    accountId: string;
+    policy: PolicyConfig;
+    now: Date;
+    inventory: InventoryLoader;
+    /** Unique to this delivery: the holder of any claim it takes. */
+    holder: string;
+  },
 ): Promise<TrustChangeOutcome> {
   const { policy, now } = options;
   const credentials = await credentialsFor(deps, change.target, options);
@@ -70,10 +101,11 @@ export async function applyTrustChange(
       if (written) outcome.recorded.push(credentialId);
     }
   }
+  const moment = SESSION_REVOCATION_MOMENTS.find((m) => m === change.trigger);
   for (const credential of credentials) {
     const credentialId = credentialIdOf(credential);
     outcome.affected.push(credentialId);
-    const written = await deps.store.transition(credentialId, (current) =>
+    const plan: PlannedChange = (current, revoked) =>
       planTrustChange(
         credentialId,
         credential,
@@ -81,11 +113,94 @@ export async function applyTrustChange(
         current,
         change,
         context,
-      ),
-    );
+        revoked,
+      );
+    const revokes = moment !== undefined && revokesSessionsOn(policy, moment) && credential.kind !== 'secret';
+    const written = revokes
+      ? await recordWithRevocation(deps, credentialId, plan, {
+          target: { kind: credential.kind, id: credential.id, principal: credential.principal },
+          now,
+          holder: options.holder,
+        })
+      : await deps.store.transition(credentialId, (current) => plan(current));
     if (written) outcome.recorded.push(credentialId);
   }
   return outcome;
+}
+
+/** What a trust change records on a state, with the sessions ended as its request opens, if any. */
+type PlannedChange = (
+  current: CredentialState | undefined,
+  revoked?: RevokedSessions,
+) => Transition | undefined;
+
+const opensRequest = (transition: Transition | undefined) => transition?.decision.action === 'flag';
+
+/**
+ * Records a trust change whose request, when it opens, ends the credential's sessions: the revocation
+ * is put (dated now) and then recorded on the request and in the flag's evidence. Nothing is put when
+ * the change opens no request (a repeated event, a disabled or exempt credential): then it is recorded
+ * as it would be anyway.
+ *
+ * The order cannot leave the record saying more than IAM: a revocation is put before the decision that
+ * records it, and a crash between the two leaves only a revocation without a record, which ends no new
+ * session and is recorded by the event's retry (with a later moment, overwriting it). What could undo
+ * it between the two (a restore's or a converge's removal) runs under the credential's claim, so the
+ * put and the record run under a claim of their own (`revoke-sessions`); a credential with no state
+ * yet has nothing that could remove it (both need a state), and its record is written only while there
+ * still is none. A claim held by another job makes the event retry (CredentialBusyError), except an
+ * expired `revoke-sessions` claim, which is taken over: it can have left nothing but a revocation put.
+ */
+async function recordWithRevocation(
+  deps: TrustEventDependencies,
+  credentialId: string,
+  plan: PlannedChange,
+  options: { target: EnforcementTarget; now: Date; holder: string },
+): Promise<Decision | undefined> {
+  const { store, enforcer } = deps;
+  const { target, now, holder } = options;
+  const at = now.toISOString();
+  const revoke = async () => enforcer.revokeSessions(target, at);
+  const free = (state: CredentialState) =>
+    !state.claim || (state.claim.action === 'revoke-sessions' && state.claim.until <= at);
+  for (let attempt = 1; attempt <= REVOCATION_ATTEMPTS; attempt++) {
+    const current = await store.getState(credentialId);
+    if (!opensRequest(plan(current))) return store.transition(credentialId, (state) => plan(state));
+    if (!current) {
+      const revoked = await revoke();
+      const written = await store.transition(credentialId, (state) =>
+        state ? undefined : plan(state, revoked),
+      );
+      if (written) return written;
+      continue; // a state appeared meanwhile: from now on, under its claim
+    }
+    if (!free(current))
+      throw new CredentialBusyError(`${credentialId} is claimed (${current.claim?.action})`);
+    const claimed = await store.claim(credentialId, {
+      holder,
+      action: 'revoke-sessions',
+      now,
+      leaseMs: REVOCATION_LEASE_MS,
+      isDue: (state) => free(state) && opensRequest(plan(state)),
+    });
+    if ('heldBy' in claimed)
+      throw new CredentialBusyError(`${credentialId} is claimed (${claimed.heldBy.action})`);
+    if ('notDue' in claimed) continue;
+    const revoked = await revoke();
+    const written = await store.transition(
+      credentialId,
+      (state) => (state && opensRequest(plan(state)) ? plan(state, revoked) : undefined),
+      { release: holder },
+    );
+    if (written) return written;
+    // It opens no request any more (its event recorded meanwhile): recorded as it now reads; the
+    // revocation stays, unrecorded, and ends no new session.
+    await store.release(credentialId, holder);
+    return store.transition(credentialId, (state) => plan(state));
+  }
+  throw new StaleStateError(
+    `${credentialId}: the state changed under ${REVOCATION_ATTEMPTS} attempts to record a session revocation`,
+  );
 }
 
 /** The credentials a target names, each with its id (access keys resolved for their users only). */
