@@ -314,6 +314,35 @@ describe('consumer', () => {
     expect(on('secretsmanager:DescribeSecret')).toEqual([{ Ref: s.id(s.built.stack.reauth.slackSecret) }]);
   });
 
+  it('with revokeSessionsOn owner-departed or scope-changed in enforce mode, may also put an inline policy on a user or a role, and nothing more', () => {
+    const configPath = join(outdir, 'revoke-on-events.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        mode: 'enforce',
+        enforcement: { revokeSessionsOn: ['owner-departed', 'scope-changed'] },
+      }),
+    );
+    const s = synthesize(join(outdir, 'revoke-on-events'), { configPath }); // cdk-nag passes, or this throws
+    const statements = allowStatements(s.template, consumerRole(s));
+    const writes = statements.flatMap((st) =>
+      [st.Action]
+        .flat()
+        .filter(
+          (a) => /^(iam|secretsmanager):/.test(a) && !/:(Get|List|Describe|GenerateCredentialReport)/.test(a),
+        )
+        .map((action) => ({ action, resource: st.Resource })),
+    );
+
+    expect(writes).toEqual([
+      { action: 'iam:PutUserPolicy', resource: { 'Fn::Join': ['', expect.arrayContaining([':user/*'])] } },
+      { action: 'iam:PutRolePolicy', resource: { 'Fn::Join': ['', expect.arrayContaining([':role/*'])] } },
+    ]);
+    expect(acknowledgedUnder(s, 'Reauth/Default/TrustEvents/Consumer/Role').map((a) => a.reason)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/reauth-revoke-sessions.*iam:PutRolePolicy/)]),
+    );
+  });
+
   it('may send to InvalidTrustEvents and to no other queue', () => {
     const { template, built, id } = home;
     const statements = allowStatements(template, consumerRole(home));
