@@ -121,6 +121,17 @@ describe('policy config', () => {
     expect(revokesSessionsOn(parsePolicyConfig({}), 'disable')).toBe(false);
     const never = parsePolicyConfig({ mode: 'enforce', enforcement: { revokeSessionsOn: [] } });
     expect(revokesSessionsOn(never, 'disable')).toBe(false);
+    // Trust changes end sessions only when named: not by default.
+    expect(revokesSessionsOn(enforce, 'owner-departed')).toBe(false);
+    expect(revokesSessionsOn(enforce, 'scope-changed')).toBe(false);
+    const onEvents = parsePolicyConfig({
+      mode: 'enforce',
+      enforcement: { revokeSessionsOn: ['disable', 'owner-departed', 'scope-changed'] },
+    });
+    expect(revokesSessionsOn(onEvents, 'owner-departed')).toBe(true);
+    expect(revokesSessionsOn(onEvents, 'scope-changed')).toBe(true);
+    expect(revokesSessionsOn(onEvents, 'rotate')).toBe(false);
+    expect(revokesSessionsOn({ ...onEvents, mode: 'report' }, 'owner-departed')).toBe(false);
     expect(() => parsePolicyConfig({ enforcement: { revokeSessionsOn: ['reauthorize'] } })).toThrow(
       /enforcement\.revokeSessionsOn\[0\]/,
     );
