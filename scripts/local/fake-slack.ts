@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SLACK_LIMITS } from '../../lambdas/shared/adapters/slack-pacing';
+import { checkMessage, checkModal, type LimitViolation } from '../../lambdas/shared/slack/limits';
 
 /** One call the fake received: `method` is a Web API method, `webhook`, or `response:<name>`. */
 export interface RecordedRequest {
@@ -80,10 +81,32 @@ function send(
   response.end(text);
 }
 
+/** Slack names each broken rule in `response_metadata.messages`, with a JSON pointer to it. */
+function refusal(error: string, violations: LimitViolation[]) {
+  return {
+    ok: false,
+    error,
+    response_metadata: {
+      messages: violations.map((v) => `[ERROR] ${v.rule} [json-pointer:/${v.path.replace(/[.[\]]+/g, '/')}]`),
+    },
+  };
+}
+
+/** A message's blocks as Slack reads them: a JSON array, or (form-encoded) its JSON text. */
+function messageOf(args: any): { text?: unknown; blocks?: unknown } {
+  if (typeof args?.blocks !== 'string') return { text: args?.text, blocks: args?.blocks };
+  try {
+    return { text: args.text, blocks: JSON.parse(args.blocks) };
+  } catch {
+    return { text: args.text, blocks: args.blocks };
+  }
+}
+
 /**
  * A local stand-in for Slack's Web API (chat.postMessage, chat.update, users.lookupByEmail, users.info,
- * views.open),
- * an incoming webhook and response_urls, answering in Slack's documented shapes.
+ * views.open), an incoming webhook and response_urls, answering in Slack's documented shapes. Every
+ * message and modal is held to Slack's Block Kit limits (lambdas/shared/slack/limits.ts) and refused
+ * as Slack refuses it (`invalid_blocks`, `msg_too_long`, `invalid_arguments`…).
  */
 export async function startFakeSlack(
   options: {
@@ -147,6 +170,8 @@ export async function startFakeSlack(
         if (!args.text && !args.blocks) {
           return send(response, 200, { ok: false, error: 'no_text' });
         }
+        const checked = checkMessage(messageOf(args));
+        if (checked.code) return send(response, 200, refusal(checked.code, checked.violations));
         // Posting to a user id lands in the app's DM with them.
         const channel = /^[UW]/.test(args.channel) ? `D${args.channel.slice(1)}` : args.channel;
         const ts = nextTs();
@@ -162,6 +187,8 @@ export async function startFakeSlack(
         if (!posted.has(`${args.channel} ${args.ts}`)) {
           return send(response, 200, { ok: false, error: 'message_not_found' });
         }
+        const checked = checkMessage(messageOf(args));
+        if (checked.code) return send(response, 200, refusal(checked.code, checked.violations));
         return send(response, 200, { ok: true, channel: args.channel, ts: args.ts, text: args.text });
       }
       case 'users.lookupByEmail': {
@@ -198,6 +225,8 @@ export async function startFakeSlack(
         if (typeof args.view !== 'object' || args.view === null) {
           return send(response, 200, { ok: false, error: 'invalid_arguments' });
         }
+        const broken = checkModal(args.view);
+        if (broken.length) return send(response, 200, refusal('invalid_arguments', broken));
         return send(response, 200, { ok: true, view: { id: 'V0000FAKE', ...args.view } });
       }
       default:
@@ -234,6 +263,7 @@ export async function startFakeSlack(
       if (typeof payload !== 'object' || payload === null || (!payload.text && !payload.blocks)) {
         return send(response, 400, method === 'webhook' ? 'invalid_payload' : 'no_text');
       }
+      if (checkMessage(messageOf(payload)).code) return send(response, 400, 'invalid_blocks');
       return method === 'webhook' ? send(response, 200, 'ok') : send(response, 200, { ok: true });
     }
     return send(response, 404, 'not_found');

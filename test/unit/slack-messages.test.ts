@@ -6,6 +6,7 @@ import {
   escalationMessage,
   type InputBlock,
   MAX_BLOCKS_PER_MESSAGE,
+  MAX_ITEMS_PER_MESSAGE,
   ownerRequestMessage,
   parseStillNeededSubmission,
   type RequestItem,
@@ -141,29 +142,39 @@ describe('ownerRequestMessage', () => {
     expect(text).toContain('idle &gt; 90 days &lt;@U999&gt;');
   });
 
-  it('stays within 50 blocks, keeps buttons for the first credentials and counts the rest', () => {
-    const items = numbered(60);
+  it('shows at most MAX_ITEMS_PER_MESSAGE credentials, each with its buttons (callers split the rest)', () => {
+    const message = ownerRequestMessage({ owner: 'U042OWNER', items: numbered(MAX_ITEMS_PER_MESSAGE) });
 
-    const message = ownerRequestMessage({ owner: 'U042OWNER', items });
-
+    expect(actionsOf(message.blocks)).toHaveLength(MAX_ITEMS_PER_MESSAGE);
     expect(message.blocks.length).toBeLessThanOrEqual(MAX_BLOCKS_PER_MESSAGE);
-    const actions = actionsOf(message.blocks);
-    const listed = actions.length;
-    expect(listed).toBeGreaterThan(20);
-    expect(decodeActionValue(actions[0]?.elements[0]?.value ?? '').credentialId).toBe(items[0]?.credentialId);
-    expect(message.blocks.at(-1)).toEqual({
-      type: 'context',
-      elements: [{ type: 'mrkdwn', text: `and ${60 - listed} more — answer these first` }],
-    });
-    expect(message.text).toContain('60 credentials');
+    expect(() =>
+      ownerRequestMessage({ owner: 'U042OWNER', items: numbered(MAX_ITEMS_PER_MESSAGE + 1) }),
+    ).toThrow(RangeError);
   });
 
-  it('needs no overflow line when everything fits', () => {
-    const message = ownerRequestMessage({ owner: 'U042OWNER', items: numbered(24) });
+  it('shows an answered credential in its place, without its buttons', () => {
+    const items = numbered(3);
+    const outcome = decidedMessage({
+      item: items[1] as RequestItem,
+      outcome: '*Disable* (on request)',
+      actorUserId: 'U042OWNER',
+      at: '2026-11-23T09:00:00Z',
+      restorable: { credentialId: items[1]?.credentialId ?? '', requestSeq: 2 },
+    }).blocks;
 
-    expect(actionsOf(message.blocks)).toHaveLength(24);
-    expect(message.blocks.length).toBeLessThanOrEqual(MAX_BLOCKS_PER_MESSAGE);
-    expect(allText(message.blocks)).not.toContain('more — answer');
+    const message = ownerRequestMessage({
+      owner: 'U042OWNER',
+      items,
+      answered: new Map([[items[1]?.credentialId ?? '', outcome]]),
+    });
+
+    const actions = actionsOf(message.blocks);
+    expect(actions.map((block) => block.elements[0]?.action_id)).toEqual([
+      'reauth:still-needed',
+      'reauth:restore',
+      'reauth:still-needed',
+    ]);
+    expect(message.text).toContain('2 credentials need');
   });
 
   it('keeps a very long principal within section limits', () => {

@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { CREDENTIAL_ID_PATTERN, parseCredentialId } from '../domain/credential';
 import { describeTrust, type Identification, shortName, usedWhere } from '../domain/identification';
-import { encodeActionValue, type SlackRequest, SlackRequestError } from './request';
+import { SLACK_LIMITS } from './limits';
+import { encodeActionValue, PAGE_ACTION_IDS, type SlackRequest, SlackRequestError } from './request';
 
 export interface PlainText {
   type: 'plain_text';
@@ -108,9 +109,9 @@ export interface RequestItem {
 }
 
 /** Slack refuses a message with more blocks than this. */
-export const MAX_BLOCKS_PER_MESSAGE = 50;
-/** Slack's limit for a section's text is 3000 characters; stay under it with room for markup. */
-const MAX_SECTION_TEXT = 2900;
+export const MAX_BLOCKS_PER_MESSAGE = SLACK_LIMITS.blocksPerMessage;
+/** Slack's limit for a section's text; stay under it with room for markup. */
+const MAX_SECTION_TEXT = SLACK_LIMITS.sectionText - 100;
 const MAX_FALLBACK_TEXT = 3000;
 const MAX_SHOWN_FIELD = 300;
 
@@ -136,9 +137,20 @@ function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** Escaped, and short enough that one long name cannot push a block over Slack's limits. */
+/**
+ * Escaped, and at most `max` characters once escaped (an entity is never cut in half), so one long
+ * name cannot push a block over Slack's limits.
+ */
 function shown(text: string, max = MAX_SHOWN_FIELD): string {
-  return escapeSlackText(truncate(text, max));
+  const escaped = escapeSlackText(text);
+  if (escaped.length <= max) return escaped;
+  let kept = '';
+  for (const char of text) {
+    const next = escapeSlackText(char);
+    if (kept.length + next.length > max - 1) break;
+    kept += next;
+  }
+  return `${kept}…`;
 }
 
 function plain(text: string): PlainText {
@@ -216,8 +228,9 @@ function itemButtons(item: RequestItem): ButtonElement[] {
     style: 'danger',
     confirm: {
       title: plain('Disable this credential?'),
+      // Cut so that Slack's 300 characters hold any name.
       text: mrkdwn(
-        `${KIND_LABELS[item.kind]} ${shown(shortName(item.principal))} in ${shown(item.accountId, 40)} stops working now. It can be restored afterwards.`,
+        `${KIND_LABELS[item.kind]} ${shown(shortName(item.principal), 150)} in ${shown(item.accountId, 40)} stops working now. It can be restored afterwards.`,
       ),
       confirm: plain('Disable'),
       deny: plain('Cancel'),
@@ -240,46 +253,126 @@ function itemsThatFit(total: number, blocksPerItem: number, reserved: number): n
   return Math.floor((MAX_BLOCKS_PER_MESSAGE - reserved - 1) / blocksPerItem);
 }
 
-/** The direct message asking an owner to reauthorize, rotate or disable each of their credentials. */
+/**
+ * The most credentials one request message shows. Each takes at most two blocks in every state of the
+ * message (asking: its section and buttons; answered: its outcome and, while it can be undone,
+ * Restore), and the message has four more (header, introduction, the buttons for all, the footer):
+ * 4 + 2 × 20 = 44, so no sequence of answers can take a message past Slack's 50 blocks. An owner with
+ * more gets several messages.
+ */
+export const MAX_ITEMS_PER_MESSAGE = 20;
+
+/**
+ * A message asking an owner to reauthorize, rotate or disable each of `items` (at most
+ * MAX_ITEMS_PER_MESSAGE, in the order shown). An item in `answered` shows its outcome (blocks of
+ * `decidedMessage`) in its place instead of its buttons, so the message can be rebuilt after each answer.
+ */
 export function ownerRequestMessage(input: {
   owner: string;
   items: RequestItem[];
+  answered?: ReadonlyMap<string, Block[]>;
   reminder?: boolean;
 }): SlackMessage {
   const { items, reminder = false } = input;
-  const title = reminder
-    ? 'Reminder: do these credentials still need access?'
-    : 'Do these credentials still need access?';
+  if (items.length > MAX_ITEMS_PER_MESSAGE) {
+    throw new RangeError(`a request message shows at most ${MAX_ITEMS_PER_MESSAGE} credentials`);
+  }
+  const answered = input.answered ?? new Map<string, Block[]>();
+  const open = items.filter((item) => !answered.has(item.credentialId));
+  const title =
+    open.length === 0
+      ? 'Every credential in this message is answered'
+      : reminder
+        ? 'Reminder: do these credentials still need access?'
+        : 'Do these credentials still need access?';
   const blocks: Block[] = [
     { type: 'header', text: plain(title) },
     {
       type: 'section',
       text: mrkdwn(
-        `${mention(input.owner)}, you own ${plural(items.length, 'credential that needs', 'credentials that need')} a decision. ` +
-          'Choose *Still needed* to keep one, *Rotate* to get a fresh one, or *Disable now* if nothing uses it. ' +
-          'Unanswered ones are escalated to security after their deadline.',
+        open.length === 0
+          ? `${mention(input.owner)}, thank you: nothing here is waiting for you.`
+          : `${mention(input.owner)}, ${plural(open.length, 'credential here needs', 'credentials here need')} a decision. ` +
+              'Choose *Still needed* to keep one, *Rotate* to get a fresh one, or *Disable now* if nothing uses it. ' +
+              'Unanswered ones are escalated to security after their deadline.',
       ),
     },
   ];
-  const shownCount = itemsThatFit(items.length, 2, blocks.length);
-  for (const item of items.slice(0, shownCount)) {
-    blocks.push({ type: 'section', text: mrkdwn(describeItem(item)) });
-    blocks.push({ type: 'actions', elements: itemButtons(item) });
+  for (const item of items) {
+    const outcome = answered.get(item.credentialId);
+    if (outcome) {
+      blocks.push(...outcome);
+    } else {
+      blocks.push({ type: 'section', text: mrkdwn(describeItem(item)) });
+      blocks.push({ type: 'actions', elements: itemButtons(item) });
+    }
   }
-  const rest = items.length - shownCount;
-  if (rest > 0) {
-    blocks.push({ type: 'context', elements: [mrkdwn(`and ${rest} more — answer these first`)] });
+  if (open.length > 0) {
+    blocks.push({
+      type: 'context',
+      elements: [mrkdwn('Type `/reauth` at any time to list every request waiting for you.')],
+    });
   }
-  const listed = items
+  const listed = open
     .slice(0, 10)
     .map((item) => `${KIND_LABELS[item.kind]} ${shown(item.principal, 100)} (${shown(item.accountId, 40)})`)
     .join(', ');
-  const more = items.length > 10 ? ` and ${items.length - 10} more` : '';
-  const text = truncate(
-    `${reminder ? 'Reminder: ' : ''}${plural(items.length, 'credential needs', 'credentials need')} your decision: ${listed}${more}.`,
-    MAX_FALLBACK_TEXT,
-  );
+  const more = open.length > 10 ? ` and ${open.length - 10} more` : '';
+  const text =
+    open.length === 0
+      ? 'Every credential in this message is answered.'
+      : truncate(
+          `${reminder ? 'Reminder: ' : ''}${plural(open.length, 'credential needs', 'credentials need')} your decision: ${listed}${more}.`,
+          MAX_FALLBACK_TEXT,
+        );
   return { text, blocks };
+}
+
+/**
+ * One page of `/reauth`: the requests waiting for the caller (or for someone they answer for), with the
+ * same buttons as the request messages, and buttons to turn the page. At most MAX_ITEMS_PER_MESSAGE
+ * credentials a page, so it holds Slack's limits as a request message does.
+ */
+export function openRequestsMessage(input: {
+  userId: string;
+  /** This page's requests. */
+  items: RequestItem[];
+  page: number;
+  pages: number;
+  total: number;
+}): SlackMessage {
+  const { items, page, pages, total } = input;
+  if (items.length > MAX_ITEMS_PER_MESSAGE) {
+    throw new RangeError(`a page shows at most ${MAX_ITEMS_PER_MESSAGE} credentials`);
+  }
+  if (total === 0) {
+    const text = 'Nothing is waiting for you: no open request names you or someone you answer for.';
+    return { text, blocks: [{ type: 'section', text: mrkdwn(text) }] };
+  }
+  const blocks: Block[] = [
+    { type: 'header', text: plain('Requests waiting for you') },
+    {
+      type: 'section',
+      text: mrkdwn(
+        `${mention(input.userId)}, ${plural(total, 'request waits', 'requests wait')} for you or someone you answer for` +
+          (pages > 1 ? ` (page ${page} of ${pages}, soonest deadline first).` : '.'),
+      ),
+    },
+  ];
+  for (const item of items) {
+    blocks.push({ type: 'section', text: mrkdwn(describeItem(item)) });
+    blocks.push({ type: 'actions', elements: itemButtons(item) });
+  }
+  // Slack wants each action_id unique within its block.
+  const turn = (to: number, direction: 0 | 1): ButtonElement => ({
+    type: 'button',
+    action_id: PAGE_ACTION_IDS[direction],
+    text: plain(direction === 0 ? 'Previous page' : 'Next page'),
+    value: String(to),
+  });
+  const nav = [...(page > 1 ? [turn(page - 1, 0)] : []), ...(page < pages ? [turn(page + 1, 1)] : [])];
+  if (nav.length > 0) blocks.push({ type: 'actions', elements: nav });
+  return { text: `${plural(total, 'request waits', 'requests wait')} for your decision.`, blocks };
 }
 
 export type EscalationReason = 'orphaned' | 'deadline-passed' | 'budget-exceeded' | 'drift';
@@ -329,9 +422,12 @@ export function decidedMessage(input: {
   const { item } = input;
   const subject = `${KIND_LABELS[item.kind]} ${shown(item.principal)} (${shown(item.accountId, 40)})`;
   const said = `${mention(input.actorUserId)} said ${shown(input.outcome, 1500)}`;
+  // Two blocks at most (the outcome, and Restore): see MAX_ITEMS_PER_MESSAGE.
   const blocks: Block[] = [
-    { type: 'section', text: mrkdwn(truncate(`*${subject}*\n${said}`, MAX_SECTION_TEXT)) },
-    { type: 'context', elements: [mrkdwn(`Decided ${dateOf(input.at)}`)] },
+    {
+      type: 'section',
+      text: mrkdwn(truncate(`*${subject}*\n${said} · decided ${dateOf(input.at)}`, MAX_SECTION_TEXT)),
+    },
   ];
   if (input.restorable) {
     blocks.push({
@@ -370,6 +466,8 @@ export function stillNeededModal(input: {
   responseUrl?: string;
   channelId?: string;
   messageTs?: string;
+  /** Opened from the `/reauth` list. */
+  listing?: boolean;
 }): ModalView {
   const options = durationChoices(input.maxDays).map(dayOption);
   const initial = options.find((option) => option.value === '90') ?? options[options.length - 1];
@@ -379,6 +477,7 @@ export function stillNeededModal(input: {
     responseUrl: input.responseUrl,
     channelId: input.channelId,
     messageTs: input.messageTs,
+    ...(input.listing && { listing: true }),
   };
   return {
     type: 'modal',
@@ -423,6 +522,7 @@ const StillNeededMetadataSchema = z.object({
   responseUrl: z.string().min(1).optional(),
   channelId: z.string().min(1).optional(),
   messageTs: z.string().min(1).optional(),
+  listing: z.literal(true).optional(),
 });
 
 const StillNeededValuesSchema = z.object({
@@ -456,6 +556,7 @@ export function parseStillNeededSubmission(req: Extract<SlackRequest, { type: 'v
   responseUrl?: string;
   channelId?: string;
   messageTs?: string;
+  listing?: true;
 } {
   if (req.callbackId !== STILL_NEEDED_CALLBACK_ID) {
     throw new SlackRequestError('not a still-needed submission');
