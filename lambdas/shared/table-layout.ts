@@ -4,6 +4,8 @@
  * - Decisions, append-only: `pk = CRED#<credentialId>`, `sk = DECISION#<at ISO-8601>#<seq>`.
  * - Leases, short-lived (`expiresAt` is the table's TTL): `pk = LEASE#<name>`, `sk = LEASE`.
  * - Slack users found by email, kept days (`expiresAt`): `pk = SLACKUSER#<email>`, `sk = SLACKUSER`.
+ * - Slack messages, which credentials each shows: `pk = MESSAGE#<channel>#<ts>`, `sk = MESSAGE`
+ *   (`expiresAt` a year on: by then no answer in it can still be given).
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 
@@ -42,3 +44,9 @@ export function slackUserPk(email: string): string {
 
 /** The table's TTL attribute (epoch seconds): DynamoDB deletes expired leases and lookups on its own. */
 export const EXPIRES_AT = 'expiresAt';
+
+export const MESSAGE_SK = 'MESSAGE';
+
+export function messagePk(message: { channel: string; ts: string }): string {
+  return `MESSAGE#${message.channel}#${message.ts}`;
+}

@@ -60,7 +60,7 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
       logger.info('job done', {
         messageId: record.messageId,
         action: job.action,
-        credentialId: job.credentialId,
+        ...('credentialId' in job && { credentialId: job.credentialId }),
         outcome: summary,
       });
       if (recorded) counts[DONE[recorded]]++;

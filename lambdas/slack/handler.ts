@@ -77,6 +77,8 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       type: request.type,
       ...(request.type === 'block_actions' && { action: request.action.actionId, user: request.userId }),
       ...(request.type === 'view_submission' && { callbackId: request.callbackId, user: request.userId }),
+      ...(request.type === 'slash_command' && { command: request.command, user: request.userId }),
+      ...(request.type === 'list_page' && { page: request.page, user: request.userId }),
       statusCode: reply.statusCode,
       ...(reply.refused && { refusalRecorded: reply.refused.recorded }),
       ...(reply.replayed && { replayed: true }),

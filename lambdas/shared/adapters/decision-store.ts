@@ -5,6 +5,7 @@ import {
   GetCommand,
   PutCommand,
   paginateQuery,
+  paginateScan,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -23,6 +24,8 @@ import {
   EXPIRES_AT,
   LEASE_SK,
   leasePk,
+  MESSAGE_SK,
+  messagePk,
   SLACK_USER_SK,
   STATE_BY_ACCOUNT_INDEX,
   STATE_SK,
@@ -52,6 +55,12 @@ export interface TransitionOptions {
 }
 
 /** What a caller asks for when it claims a credential before changing it in IAM or Secrets Manager. */
+/** A Slack message: its channel and ts. */
+export interface SlackMessageRef {
+  channel: string;
+  ts: string;
+}
+
 export interface ClaimRequest {
   holder: string;
   action: Claim['action'];
@@ -73,6 +82,12 @@ export interface DecisionStore {
   /** Every credential state of an account, by credentialId (one paged Query on a sparse index). */
   loadStates(accountId: string): Promise<Map<string, CredentialState>>;
   getState(credentialId: string): Promise<CredentialState | undefined>;
+  /**
+   * Every state of every account whose request is open (`pending`): one paged Scan of the sparse
+   * stateByAccount index, which holds state items only. For `/reauth`, which is asked rarely and
+   * cannot know the owner's accounts in advance.
+   */
+  openRequests(): Promise<CredentialState[]>;
   /**
    * Records `decide`'s transition, if any: the decision and the new state in one transaction,
    * conditional on the state being the one decided on. When another writer got there first, the
@@ -109,6 +124,10 @@ export interface DecisionStore {
   recalledSlackUser(email: string, now: Date): Promise<string | null | undefined>;
   /** Remembers a `users.lookupByEmail` answer until `until` (then the table's TTL removes it). */
   rememberSlackUser(email: string, userId: string | null, until: Date): Promise<void>;
+  /** Notes which credentials a Slack message shows, so an answer in it rebuilds it from them alone. */
+  rememberMessage(message: SlackMessageRef, credentialIds: readonly string[], now: Date): Promise<void>;
+  /** The credentials a Slack message shows; undefined for a message reauth did not note. */
+  messageCredentials(message: SlackMessageRef): Promise<string[] | undefined>;
 }
 
 const MAX_ATTEMPTS = 8;
@@ -116,6 +135,8 @@ const MAX_ATTEMPTS = 8;
 const BATCH_GET_LIMIT = 100;
 /** DynamoDB's TTL deletes within days of expiry; the lease's own `until` is what counts. */
 const LEASE_TTL_MARGIN_S = 3600;
+/** A message's note outlives every answer that can be given in it (deadlines, restore windows). */
+const MESSAGE_TTL_S = 366 * 86_400;
 
 export function createDecisionStore(documents: DynamoDBDocumentClient, tableName: string): DecisionStore {
   const { partitionKey: pk, sortKey: sk } = TABLE_KEYS;
@@ -234,6 +255,22 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
 
     getState,
 
+    async openRequests() {
+      const states: CredentialState[] = [];
+      const pages = paginateScan(
+        { client: documents },
+        {
+          TableName: tableName,
+          IndexName: STATE_BY_ACCOUNT_INDEX.name,
+          FilterExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pending': 'pending' },
+        },
+      );
+      for await (const page of pages) for (const item of page.Items ?? []) states.push(toState(item));
+      return states;
+    },
+
     async transition(credentialId, decide, options) {
       let current = options && 'known' in options ? options.known : await getState(credentialId);
       const release = options?.release;
@@ -301,6 +338,32 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
     },
 
     release: releaseClaim,
+
+    async rememberMessage(message, credentialIds, now) {
+      await documents.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            [pk]: messagePk(message),
+            [sk]: MESSAGE_SK,
+            credentialIds: [...credentialIds],
+            [EXPIRES_AT]: Math.ceil(now.getTime() / 1000) + MESSAGE_TTL_S,
+          },
+        }),
+      );
+    },
+
+    async messageCredentials(message) {
+      const { Item } = await documents.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: { [pk]: messagePk(message), [sk]: MESSAGE_SK },
+          ConsistentRead: true,
+        }),
+      );
+      const ids: unknown = Item?.credentialIds;
+      return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : undefined;
+    },
 
     async lease(name, holder, until, now) {
       try {

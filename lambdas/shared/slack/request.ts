@@ -15,6 +15,12 @@ export const REAUTH_ACTION_IDS = [
 ] as const;
 export type ReauthActionId = (typeof REAUTH_ACTION_IDS)[number];
 
+/** The slash command that lists the requests waiting for the caller (see slack/manifest.json). */
+export const REAUTH_COMMAND = '/reauth';
+/** The buttons that turn the pages of that list; their value is the page number. */
+export const PAGE_ACTION_IDS = ['reauth:page-previous', 'reauth:page-next'] as const;
+const PAGE_PATTERN = /^[1-9][0-9]{0,4}$/;
+
 export type SlackRequest =
   | { type: 'url_verification'; challenge: string }
   | { type: 'ssl_check' }
@@ -26,7 +32,18 @@ export type SlackRequest =
       responseUrl?: string;
       channelId?: string;
       messageTs?: string;
+      /** The click came from an ephemeral message: the `/reauth` list. */
+      ephemeral?: boolean;
       action: { actionId: ReauthActionId; credentialId: string; requestSeq: number };
+    }
+  | { type: 'list_page'; userId: string; responseUrl?: string; page: number }
+  | {
+      type: 'slash_command';
+      command: string;
+      text: string;
+      userId: string;
+      teamId?: string;
+      responseUrl: string;
     }
   | {
       type: 'view_submission';
@@ -122,7 +139,13 @@ const BlockActionsPayloadSchema = z.object({
   team: z.object({ id: z.string() }).nullish(),
   trigger_id: z.string().min(1),
   response_url: z.string().min(1).optional(),
-  container: z.object({ channel_id: z.string().optional(), message_ts: z.string().optional() }).nullish(),
+  container: z
+    .object({
+      channel_id: z.string().optional(),
+      message_ts: z.string().optional(),
+      is_ephemeral: z.boolean().optional(),
+    })
+    .nullish(),
   channel: z.object({ id: z.string() }).nullish(),
   message: z.object({ ts: z.string() }).nullish(),
   actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
@@ -139,6 +162,15 @@ const ViewSubmissionPayloadSchema = z.object({
 });
 
 const InteractionTypeSchema = z.object({ type: z.string() });
+
+/** A slash command arrives form-encoded, its fields at the top level (no `payload`). */
+const SlashCommandSchema = z.object({
+  command: z.string().min(1).max(64),
+  text: z.string().max(4000).default(''),
+  user_id: z.string().min(1),
+  team_id: z.string().optional(),
+  response_url: z.url(),
+});
 
 function isReauthActionId(actionId: string): actionId is ReauthActionId {
   return (REAUTH_ACTION_IDS as readonly string[]).includes(actionId);
@@ -166,6 +198,15 @@ function parseInteraction(payloadText: string): SlackRequest {
   if (type === 'block_actions') {
     const parsed = mustParse(BlockActionsPayloadSchema, payload, 'block_actions payload');
     const [first] = parsed.actions;
+    if ((PAGE_ACTION_IDS as readonly string[]).includes(first?.action_id ?? '')) {
+      if (!PAGE_PATTERN.test(first?.value ?? '')) throw new SlackRequestError('malformed page');
+      return {
+        type: 'list_page',
+        userId: parsed.user.id,
+        responseUrl: parsed.response_url,
+        page: Number(first?.value),
+      };
+    }
     if (first === undefined || !isReauthActionId(first.action_id)) {
       throw new SlackRequestError('unsupported action');
     }
@@ -181,6 +222,7 @@ function parseInteraction(payloadText: string): SlackRequest {
       responseUrl: parsed.response_url,
       channelId: parsed.container?.channel_id ?? parsed.channel?.id,
       messageTs: parsed.container?.message_ts ?? parsed.message?.ts,
+      ...(parsed.container?.is_ephemeral && { ephemeral: true }),
       action: { actionId: first.action_id, credentialId, requestSeq },
     };
   }
@@ -207,6 +249,17 @@ function parseRequest(rawBody: string, contentType: string | undefined): SlackRe
     const form = new URLSearchParams(rawBody);
     if (form.get('ssl_check') === '1') {
       return { type: 'ssl_check' };
+    }
+    if (form.has('command')) {
+      const command = mustParse(SlashCommandSchema, Object.fromEntries(form), 'slash command');
+      return {
+        type: 'slash_command',
+        command: command.command,
+        text: command.text,
+        userId: command.user_id,
+        ...(command.team_id && { teamId: command.team_id }),
+        responseUrl: command.response_url,
+      };
     }
     const payload = form.get('payload');
     if (payload === null) {

@@ -294,7 +294,7 @@ export async function enforceAccount(
           state.ownerSlackId ?? state.message?.channel ?? state.owner,
           outcomeMessage(state),
         );
-        await refreshMessage({ store: deps.store, slack }, state.credentialId, undefined);
+        await refreshMessage({ store: deps.store, slack }, state.credentialId);
       } catch (error) {
         report.slackFailures.push({
           owner: state.owner,

@@ -10,6 +10,7 @@ import {
   decidedMessage,
   type EscalationReason,
   escalationMessage,
+  MAX_ITEMS_PER_MESSAGE,
   ownerRequestMessage,
   type RequestItem,
   type SlackMessage,
@@ -57,9 +58,10 @@ const OWNER_LEASE_MS = 60_000;
 const RENEW_EVERY = 25;
 
 /**
- * Tells each owner, in one message per owner, about their credentials whose request has not been
- * told yet; credentials with no reachable owner go to the fallback owner (the security channel),
- * recorded as escalations. A message is recorded only once Slack took it.
+ * Tells each owner about their credentials whose request has not been told yet, in messages of at
+ * most MAX_ITEMS_PER_MESSAGE credentials each; credentials with no reachable owner go to the fallback
+ * owner (the security channel), recorded as escalations. A credential is recorded as told only once
+ * Slack took the message that shows it, with that message's channel and ts.
  */
 export async function notifyNewRequests(
   deps: NotifyDependencies,
@@ -76,6 +78,7 @@ export async function notifyNewRequests(
         items: group.map(requestItemOf),
       });
       const posted = await deps.slack.postMessage(destination.channel, message);
+      await remember(deps, posted, group, context);
       const at = context.now.toISOString();
       return {
         action: destination.escalation ? 'escalate' : 'notify',
@@ -92,7 +95,11 @@ export async function notifyNewRequests(
   });
 }
 
-/** Reminds each owner, in one message per owner, of the requests whose reminder is due. */
+/**
+ * Reminds each owner of the requests whose reminder is due, in new messages of at most
+ * MAX_ITEMS_PER_MESSAGE credentials; each credential's buttons then live in the reminder that shows it
+ * (its recorded message moves there), and a click rebuilds that message.
+ */
 export async function sendReminders(
   deps: NotifyDependencies,
   states: CredentialState[],
@@ -112,10 +119,14 @@ export async function sendReminders(
         reminder: true,
       });
       const posted = await deps.slack.postMessage(destination, message);
+      await remember(deps, posted, group, context);
       return {
         action: 'remind',
         reason: `reminded ${group[0]?.ownerSlackId ?? owner}: the deadline is ${group[0]?.deadlineAt?.slice(0, 10)}`,
-        change: (state) => ({ remindersSent: reminderDue(state) ?? (state.remindersSent ?? 0) + 1 }),
+        change: (state) => ({
+          remindersSent: reminderDue(state) ?? (state.remindersSent ?? 0) + 1,
+          ...(posted.ts && { message: posted }),
+        }),
         evidence: { channel: posted.channel, ts: posted.ts || null },
       };
     },
@@ -177,19 +188,25 @@ export async function escalateToFallback(
   );
 }
 
-/** The request message a credential was posted in, rebuilt from the states of every credential in it. */
+/**
+ * A request message rebuilt from the current states of the credentials it shows (at most
+ * MAX_ITEMS_PER_MESSAGE, ordered as when it was posted): the open ones keep their buttons, the
+ * answered ones say who decided what.
+ */
 export function requestMessageOf(owner: string, states: CredentialState[]): SlackMessage {
-  const open = states.filter((s) => s.status === 'pending' && s.requestSeq !== undefined);
-  const blocks: Block[] = open.length
-    ? ownerRequestMessage({ owner, items: open.map(requestItemOf) }).blocks
-    : [];
-  for (const state of states.filter((s) => !open.includes(s))) {
-    blocks.push(...outcomeMessage(state).blocks);
+  const answered = new Map<string, Block[]>();
+  for (const state of states) {
+    if (state.status !== 'pending' || state.requestSeq === undefined)
+      answered.set(state.credentialId, outcomeMessage(state).blocks);
   }
-  const text = open.length
-    ? `${open.length} of ${states.length} credentials still need your decision`
-    : 'Every credential in this request is answered';
-  return { text, blocks };
+  return ownerRequestMessage({ owner, items: sorted(states).map(requestItemOf), answered });
+}
+
+/** The order credentials are shown in, so a rebuilt message keeps each one in its place. */
+function sorted(states: CredentialState[]): CredentialState[] {
+  return [...states].sort((a, b) =>
+    a.credentialId < b.credentialId ? -1 : a.credentialId > b.credentialId ? 1 : 0,
+  );
 }
 
 /** What a decided credential's part of the message says: who decided what (and Restore while it can). */
@@ -244,9 +261,11 @@ interface Step {
 
 /**
  * Groups by recipient and, per recipient, under a lease (so overlapping scans, enforce runs and event
- * consumers take turns): reads the group again, consistently, keeps what is still due, sends one
- * message, then records a decision on each credential in it. A run that finds the lease taken leaves
- * that recipient to the run holding it. Only a crash between the post and the records can resend.
+ * consumers take turns): reads the group again, consistently, keeps what is still due, and sends it in
+ * messages of at most MAX_ITEMS_PER_MESSAGE credentials, one after the other, recording a decision on
+ * each credential of a message once Slack took it. A message Slack refuses stops that recipient: what
+ * it would have shown stays due, for the next run. A run that finds the lease taken leaves that
+ * recipient to the run holding it. Only a crash between a post and its records can resend.
  */
 async function sendByOwner(
   deps: NotifyDependencies,
@@ -263,7 +282,7 @@ async function sendByOwner(
   }
   const holder = `${context.job}:${randomUUID()}`;
 
-  for (const [recipient, credentialIds] of byRecipient) {
+  recipients: for (const [recipient, credentialIds] of byRecipient) {
     const lease = `slack:${recipient}`;
     // The wall clock, not the run's `now`: a lease measures how long its holder has been silent.
     const renew = () => {
@@ -273,37 +292,42 @@ async function sendByOwner(
     if (!(await renew())) continue;
     try {
       const fresh = await deps.store.getStates(credentialIds);
-      const due = credentialIds.flatMap((id) => {
-        const state = fresh.get(id);
-        return state && step.isDue(state) ? [state] : [];
-      });
-      if (due.length === 0) continue;
-      let sent: Sent;
-      try {
-        sent = await step.send(due[0]?.owner ?? recipient, due);
-        report.messages++;
-      } catch (error) {
-        report.failures.push({ owner: recipient, error: describeError(error) });
-        // Out of time: nothing is recorded for the owners left, so the next run tells them.
-        if (error instanceof SlackApiError && error.code === 'out_of_time') break;
-        continue;
-      }
-      await renew();
-      for (const [index, state] of due.entries()) {
-        if (index > 0 && index % RENEW_EVERY === 0) await renew();
-        const change = typeof sent.change === 'function' ? sent.change(state) : sent.change;
-        const written = await deps.store.transition(state.credentialId, (current) =>
-          // Only the request the message was about: a newer one gets its own message.
-          current && current.requestSeq === state.requestSeq && step.isDue(current)
-            ? planRequestStep(
-                current,
-                change,
-                { action: sent.action, reason: sent.reason, evidence: sent.evidence },
-                decisionContext(context),
-              )
-            : undefined,
-        );
-        if (written) report.recorded++;
+      const due = sorted(
+        credentialIds.flatMap((id) => {
+          const state = fresh.get(id);
+          return state && step.isDue(state) ? [state] : [];
+        }),
+      );
+      for (let first = 0; first < due.length; first += MAX_ITEMS_PER_MESSAGE) {
+        const shown = due.slice(first, first + MAX_ITEMS_PER_MESSAGE);
+        if (first > 0) await renew();
+        let sent: Sent;
+        try {
+          sent = await step.send(shown[0]?.owner ?? recipient, shown);
+          report.messages++;
+        } catch (error) {
+          report.failures.push({ owner: recipient, error: describeError(error) });
+          // Out of time: nothing is recorded for the owners left, so the next run tells them.
+          if (error instanceof SlackApiError && error.code === 'out_of_time') break recipients;
+          break;
+        }
+        await renew();
+        for (const [index, state] of shown.entries()) {
+          if (index > 0 && index % RENEW_EVERY === 0) await renew();
+          const change = typeof sent.change === 'function' ? sent.change(state) : sent.change;
+          const written = await deps.store.transition(state.credentialId, (current) =>
+            // Only the request the message was about: a newer one gets its own message.
+            current && current.requestSeq === state.requestSeq && step.isDue(current)
+              ? planRequestStep(
+                  current,
+                  change,
+                  { action: sent.action, reason: sent.reason, evidence: sent.evidence },
+                  decisionContext(context),
+                )
+              : undefined,
+          );
+          if (written) report.recorded++;
+        }
       }
     } finally {
       await deps.store.unlease(lease, holder);
@@ -336,6 +360,21 @@ async function destinationOf(
       : fallback(`owner ${owner} has no Slack account: escalated to the fallback owner`);
   }
   return fallback(`owner tag "${owner}" is neither a Slack user, a channel nor an email: escalated`);
+}
+
+/** Notes which credentials a posted message shows (a webhook's message has no ts: nothing to note). */
+async function remember(
+  deps: NotifyDependencies,
+  posted: { channel: string; ts: string },
+  shown: CredentialState[],
+  context: NotifyContext,
+): Promise<void> {
+  if (posted.ts)
+    await deps.store.rememberMessage(
+      posted,
+      shown.map((s) => s.credentialId),
+      context.now,
+    );
 }
 
 function decisionContext(context: NotifyContext) {

@@ -5,8 +5,8 @@ import type { Enforcer } from '../adapters/enforcement';
 import type { SlackClient } from '../adapters/slack-client';
 import type { CredentialState } from '../domain/decision';
 import type { PolicyConfig } from '../domain/policy';
-import { checkAnswer, planDisable, planRestore, planRotation } from '../domain/reauthorization';
-import { approvalRequestMessage } from '../slack/messages';
+import { checkAnswer, mayDecide, planDisable, planRestore, planRotation } from '../domain/reauthorization';
+import { approvalRequestMessage, MAX_ITEMS_PER_MESSAGE, openRequestsMessage } from '../slack/messages';
 import {
   type ClaimedOutcome,
   changeUnderClaim,
@@ -52,8 +52,12 @@ export async function runActionJob(
   holder: string = `job:${randomUUID()}`,
 ): Promise<ActionJobOutcome> {
   if (job.action === 'refresh-message') {
-    await refreshMessage(deps, job.credentialId, job.responseUrl);
+    await refreshAfterAnswer(deps, job);
     return { summary: 'message refreshed' };
+  }
+  if (job.action === 'list-requests') {
+    const listed = await listRequests(deps, job);
+    return { summary: `listed ${listed} open requests` };
   }
   if (job.action === 'request-approval') return { summary: await requestApproval(deps, job.credentialId) };
   const context = await named(deps.slack, answerContext(deps, job.slackUserId));
@@ -150,7 +154,7 @@ export async function runActionJob(
     await tell(deps.slack, job.responseUrl, 'Someone answered this request first; nothing else was changed.');
     return { summary: 'superseded' };
   }
-  await refreshMessage(deps, job.credentialId, job.responseUrl);
+  await refreshAfterAnswer(deps, job);
   return { summary: `${job.action} recorded (seq ${outcome.recorded.seq})`, recorded: job.action };
 }
 
@@ -172,24 +176,98 @@ async function requestApproval(deps: WorkerDependencies, credentialId: string): 
   return `asked ${approvers.length} approvers`;
 }
 
-/** Rewrites the request message a credential was posted in to show who decided what. */
+type ClickedIn = Pick<
+  ActionJob & { action: 'refresh-message' },
+  'responseUrl' | 'channel' | 'ts' | 'listing'
+>;
+
+/**
+ * Once an answer is recorded: the message it was given in is rebuilt, and the credential's own request
+ * message too when that is another one. An answer given in the `/reauth` list rebuilds the list (its
+ * first page, listed again) instead.
+ */
+async function refreshAfterAnswer(
+  deps: WorkerDependencies,
+  job: ClickedIn & { credentialId: string; slackUserId?: string },
+): Promise<void> {
+  if (!job.listing) return refreshMessage(deps, job.credentialId, job);
+  await refreshMessage(deps, job.credentialId);
+  if (job.responseUrl && job.slackUserId) {
+    await listRequests(deps, {
+      slackUserId: job.slackUserId,
+      responseUrl: job.responseUrl,
+      page: 1,
+      replace: true,
+    });
+  }
+}
+
+/**
+ * Rebuilds a request message from the current states of the credentials it shows: the one the answer
+ * was clicked in (through its response_url when there is one), and the credential's own request message
+ * (`chat.update`) when that is another, e.g. after a reminder moved it. Only the credentials the message
+ * was noted to show are read (at most MAX_ITEMS_PER_MESSAGE), so it costs the same for an owner of 2,000
+ * as of 2, and stays within Slack's limits.
+ */
 export async function refreshMessage(
   deps: { store: DecisionStore; slack: SlackClient },
   credentialId: string,
-  responseUrl: string | undefined,
+  clicked: ClickedIn = {},
 ): Promise<void> {
   const state = await deps.store.getState(credentialId);
   if (!state) return;
-  const where = state.message;
-  const siblings = where
-    ? [...(await deps.store.loadStates(state.accountId)).values()].filter(
-        (s) => s.message?.channel === where.channel && s.message.ts === where.ts,
-      )
-    : [state];
-  const message =
-    siblings.length > 1
-      ? requestMessageOf(state.ownerSlackId ?? state.owner, siblings)
-      : outcomeMessage(state);
-  if (responseUrl) await deps.slack.respond(responseUrl, { replace_original: true, ...message });
+  const own = state.message;
+  const where = clicked.channel && clicked.ts ? { channel: clicked.channel, ts: clicked.ts } : own;
+  const rebuilt = async (at: { channel: string; ts: string }) => {
+    const ids = await deps.store.messageCredentials(at);
+    const shown = ids
+      ? [...(await deps.store.getStates(ids)).values()]
+      : // A message posted before reauth noted what each shows: the credentials recorded in it.
+        [...(await deps.store.loadStates(state.accountId)).values()].filter(
+          (s) => s.message?.channel === at.channel && s.message.ts === at.ts,
+        );
+    return shown.length > 0 ? requestMessageOf(state.ownerSlackId ?? state.owner, shown) : undefined;
+  };
+  const message = (where && (await rebuilt(where))) ?? outcomeMessage(state);
+  if (clicked.responseUrl)
+    await deps.slack.respond(clicked.responseUrl, { replace_original: true, ...message });
   else if (where) await deps.slack.updateMessage(where.channel, where.ts, message);
+  if (own && where && (own.channel !== where.channel || own.ts !== where.ts)) {
+    const ownMessage = await rebuilt(own);
+    if (ownMessage) await deps.slack.updateMessage(own.channel, own.ts, ownMessage);
+  }
+}
+
+/**
+ * `/reauth`: one page of the requests the caller may answer now, by the rule the buttons use
+ * (`mayDecide`: the owner, or a delegate of theirs), soonest deadline first, sent ephemerally to the
+ * command's (or the list's) response_url. How many are waiting, for the log.
+ */
+async function listRequests(
+  deps: WorkerDependencies,
+  job: { slackUserId: string; responseUrl: string; page: number; replace: boolean },
+): Promise<number> {
+  const waiting = (await deps.store.openRequests())
+    .filter((s) => s.requestSeq !== undefined && !s.proposal && mayDecide(s, job.slackUserId, deps.policy))
+    .sort(
+      (a, b) =>
+        (a.deadlineAt ?? '').localeCompare(b.deadlineAt ?? '') ||
+        a.credentialId.localeCompare(b.credentialId),
+    );
+  const pages = Math.max(1, Math.ceil(waiting.length / MAX_ITEMS_PER_MESSAGE));
+  const page = Math.min(job.page, pages);
+  const shown = waiting.slice((page - 1) * MAX_ITEMS_PER_MESSAGE, page * MAX_ITEMS_PER_MESSAGE);
+  const message = openRequestsMessage({
+    userId: job.slackUserId,
+    items: shown.map(requestItemOf),
+    page,
+    pages,
+    total: waiting.length,
+  });
+  await deps.slack.respond(job.responseUrl, {
+    response_type: 'ephemeral',
+    replace_original: job.replace,
+    ...message,
+  });
+  return waiting.length;
 }

@@ -15,7 +15,7 @@ import {
   type Refusal,
 } from '../domain/reauthorization';
 import { parseStillNeededSubmission, stillNeededModal } from '../slack/messages';
-import { type ReauthActionId, type SlackRequest, SlackRequestError } from '../slack/request';
+import { REAUTH_COMMAND, type ReauthActionId, type SlackRequest, SlackRequestError } from '../slack/request';
 
 export interface InteractionDependencies {
   store: DecisionStore;
@@ -70,7 +70,55 @@ export async function handleInteraction(
       return handleClick(deps, request);
     case 'view_submission':
       return handleStillNeeded(deps, request);
+    case 'slash_command':
+      return handleCommand(deps, request);
+    case 'list_page':
+      if (request.responseUrl) {
+        await deps.queue.send({
+          action: 'list-requests',
+          slackUserId: request.userId,
+          responseUrl: request.responseUrl,
+          page: request.page,
+          replace: true,
+        });
+      }
+      return { statusCode: 200 };
   }
+}
+
+/**
+ * `/reauth [page]`: the worker lists the requests waiting for the caller through the command's
+ * response_url (finding them can take longer than Slack's 3 seconds). The empty 200 acknowledges it.
+ */
+async function handleCommand(
+  deps: InteractionDependencies,
+  request: Extract<SlackRequest, { type: 'slash_command' }>,
+): Promise<InteractionReply> {
+  if (request.command !== REAUTH_COMMAND) {
+    return {
+      statusCode: 200,
+      body: { response_type: 'ephemeral', text: `reauth answers ${REAUTH_COMMAND} only.` },
+    };
+  }
+  const page = /^\s*([1-9][0-9]{0,4})\s*$/.exec(request.text)?.[1];
+  await deps.queue.send({
+    action: 'list-requests',
+    slackUserId: request.userId,
+    responseUrl: request.responseUrl,
+    page: page ? Number(page) : 1,
+    replace: false,
+  });
+  return { statusCode: 200 };
+}
+
+/** Where a click came from, for the job: the message to rebuild once it is answered. */
+function clickedIn(request: Extract<SlackRequest, { type: 'block_actions' }>) {
+  return {
+    ...(request.responseUrl && { responseUrl: request.responseUrl }),
+    ...(request.channelId && { channel: request.channelId }),
+    ...(request.messageTs && { ts: request.messageTs }),
+    ...(request.ephemeral && { listing: true as const }),
+  };
 }
 
 async function handleClick(
@@ -122,6 +170,7 @@ async function handleClick(
         ...(request.responseUrl && { responseUrl: request.responseUrl }),
         ...(request.channelId && { channelId: request.channelId }),
         ...(request.messageTs && { messageTs: request.messageTs }),
+        ...(request.ephemeral && { listing: true }),
       }),
     );
     return { statusCode: 200 };
@@ -141,7 +190,7 @@ async function handleClick(
       credentialId,
       requestSeq,
       slackUserId: request.userId,
-      ...(request.responseUrl && { responseUrl: request.responseUrl }),
+      ...clickedIn(request),
     });
   } catch (error) {
     await received.release(); // nothing was queued: the same click, sent again, may try again
@@ -231,7 +280,11 @@ async function handleStillNeeded(
     await deps.queue.send({
       action: 'refresh-message',
       credentialId: answer.credentialId,
+      slackUserId: request.userId,
       ...(answer.responseUrl && { responseUrl: answer.responseUrl }),
+      ...(answer.channelId && { channel: answer.channelId }),
+      ...(answer.messageTs && { ts: answer.messageTs }),
+      ...(answer.listing && { listing: true as const }),
     });
   }
   return { statusCode: 200, body: { response_action: 'clear' } };
