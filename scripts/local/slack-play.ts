@@ -65,6 +65,8 @@ export function buttonClickBody(input: {
   messageTs?: string;
   /** Slack's one-per-click id; a fresh one unless given (to play a copy of a click). */
   triggerId?: string;
+  /** The click is in an ephemeral message (the `/reauth` list). */
+  ephemeral?: boolean;
 }): string {
   const payload = {
     type: 'block_actions',
@@ -72,10 +74,38 @@ export function buttonClickBody(input: {
     team: { id: 'T0LOCAL' },
     trigger_id: input.triggerId ?? `${Date.now()}.local.${randomUUID()}`,
     response_url: input.responseUrl,
-    container: { type: 'message', channel_id: input.channelId, message_ts: input.messageTs },
+    container: {
+      type: 'message',
+      channel_id: input.channelId,
+      message_ts: input.messageTs,
+      ...(input.ephemeral && { is_ephemeral: true }),
+    },
     actions: [{ type: 'button', action_id: input.actionId, value: input.value, block_id: 'b' }],
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** The form body Slack posts when `userId` types a slash command (`/reauth` unless told). */
+export function slashCommandBody(input: {
+  userId: string;
+  text?: string;
+  responseUrl: string;
+  command?: string;
+}): string {
+  return new URLSearchParams({
+    token: 'deprecated-verification-token',
+    team_id: 'T0LOCAL',
+    team_domain: 'local',
+    channel_id: 'D0LOCAL',
+    channel_name: 'directmessage',
+    user_id: input.userId,
+    user_name: input.userId.toLowerCase(),
+    command: input.command ?? '/reauth',
+    text: input.text ?? '',
+    api_app_id: 'A0LOCAL',
+    response_url: input.responseUrl,
+    trigger_id: `${Date.now()}.local.${randomUUID()}`,
+  }).toString();
 }
 
 /** The form body Slack posts when `userId` submits `view` (the *Still needed* dialog) with these answers. */
