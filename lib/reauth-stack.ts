@@ -65,7 +65,8 @@ export class ReauthStack extends Stack {
       value: this.reauth.enforceJob.function.function.functionName,
     });
     new CfnOutput(this, 'SlackInteractionUrl', {
-      description: "Paste into the Slack app's Interactivity & Shortcuts > Request URL",
+      description:
+        "The Slack app's Request URL for interactivity and /reauth: replace both URLs in slack/manifest.json with it",
       value: this.reauth.slackEndpoint.interactionUrl,
     });
     new CfnOutput(this, 'SlackSecretArn', {
