@@ -83,12 +83,22 @@ describe('Slack client against the fake Slack', () => {
     expect(await client.lookupUserByEmail('nobody@example.com')).toBeUndefined();
   });
 
-  it('opens a view with the trigger id', async () => {
-    await client.openView('trigger-123', { type: 'modal', callback_id: 'x' });
+  it('opens a view with the trigger id, and Slack refuses one that breaks its limits', async () => {
+    const view = {
+      type: 'modal',
+      callback_id: 'x',
+      title: { type: 'plain_text', text: 'Still needed' },
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Keep it?' } }],
+    };
+    await client.openView('trigger-123', view);
 
     expect(slack.calls('views.open')[0]?.body).toMatchObject({
       trigger_id: 'trigger-123',
       view: { type: 'modal' },
+    });
+    const tooLong = { ...view, title: { type: 'plain_text', text: 'A title longer than 24 characters' } };
+    await expect(client.openView('trigger-124', tooLong)).rejects.toMatchObject({
+      code: 'invalid_arguments',
     });
   });
 

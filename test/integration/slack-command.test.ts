@@ -8,11 +8,18 @@ import type {
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { checkMessage } from '../../lambdas/shared/slack/limits';
+import type { ModalView } from '../../lambdas/shared/slack/messages';
 import { decodeActionValue } from '../../lambdas/shared/slack/request';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount } from '../../scripts/local/seed';
-import { buttonClickBody, drainQueue, slackEvent, slashCommandBody } from '../../scripts/local/slack-play';
+import {
+  buttonClickBody,
+  drainQueue,
+  slackEvent,
+  slashCommandBody,
+  stillNeededSubmissionBody,
+} from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
 import { coldStart } from '../support/lambda';
 
@@ -191,5 +198,60 @@ describe('/reauth', () => {
     const [update] = fake.calls('chat.update').slice(updates);
     expect(update?.body).toMatchObject({ channel: state?.message?.channel, ts: state?.message?.ts });
     expect(JSON.stringify(update?.body.blocks)).toContain('reauth:restore');
+  });
+
+  it('Still needed for all open in a message records one decision per request, each in its own chain, and rebuilds that message', async () => {
+    const posts = fake.calls('chat.postMessage').filter((call) => call.body.channel === 'UALICE');
+    const last = posts.at(-1)?.body as Posted;
+    const shown = last.blocks.flatMap((block) =>
+      (block.elements ?? [])
+        .filter((element) => element.action_id === 'reauth:still-needed')
+        .map((element) => decodeActionValue(element.value).credentialId),
+    );
+    const where = (await store.getState(shown[0] as string))?.message;
+    const open = (await Promise.all(shown.map((id) => store.getState(id)))).filter(
+      (s) => s?.status === 'pending',
+    );
+    expect(open.length).toBeGreaterThan(1);
+    const opened = fake.calls('views.open').length;
+
+    await endpoint(
+      signed(
+        buttonClickBody({
+          userId: 'UCAROL',
+          actionId: 'reauth:still-needed-all',
+          value: 'all',
+          responseUrl: fake.responseUrl('all'),
+          channelId: where?.channel,
+          messageTs: where?.ts,
+        }),
+      ),
+    );
+    const view = fake.calls('views.open')[opened]?.body.view as ModalView;
+    expect(JSON.stringify(view.blocks[0])).toContain(`*${open.length}* credentials`);
+    const submitted = await endpoint(
+      signed(
+        stillNeededSubmissionBody({
+          userId: 'UCAROL',
+          view,
+          reason: 'The nightly ETL still uses all of them.',
+          days: 30,
+        }),
+      ),
+    );
+    await jobs();
+
+    expect(JSON.parse(String(submitted.body))).toEqual({ response_action: 'clear' });
+    for (const state of open) {
+      const history = await store.history(state?.credentialId ?? '');
+      const last = history.at(-1);
+      expect(last).toMatchObject({ action: 'reauthorize', actor: 'slack:UCAROL' });
+      expect(last?.prevHash).toBe(history.at(-2)?.hash);
+      expect((await store.getState(state?.credentialId ?? ''))?.status).toBe('active');
+    }
+    const [rebuilt] = responses('all') as Posted[];
+    expect(rebuilt?.replace_original).toBe(true);
+    expect(checkMessage(rebuilt ?? {}).violations).toEqual([]);
+    expect(JSON.stringify(rebuilt?.blocks)).not.toContain('reauth:still-needed-all');
   });
 });

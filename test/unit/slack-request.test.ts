@@ -91,6 +91,51 @@ function expectRefused(run: () => unknown): void {
 }
 
 describe('parseSlackRequest', () => {
+  it('reads /reauth as Slack sends a slash command: form fields, no payload', () => {
+    const body = new URLSearchParams({
+      token: 'legacy',
+      team_id: 'T0TEAM',
+      channel_id: 'D042OWNER',
+      user_id: 'U042OWNER',
+      user_name: 'dana',
+      command: '/reauth',
+      text: '2',
+      api_app_id: 'A0APP',
+      response_url: 'https://hooks.slack.com/commands/T0TEAM/1234567890/abcdefABCDEF',
+      trigger_id: '398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c',
+    }).toString();
+
+    expect(parseSlackRequest(body, FORM)).toEqual({
+      type: 'slash_command',
+      command: '/reauth',
+      text: '2',
+      userId: 'U042OWNER',
+      teamId: 'T0TEAM',
+      responseUrl: 'https://hooks.slack.com/commands/T0TEAM/1234567890/abcdefABCDEF',
+    });
+    expectRefused(() => parseSlackRequest(body.replace(/response_url=[^&]*/, 'response_url=nope'), FORM));
+  });
+
+  it('reads a page turn of the /reauth list, and Still needed for all of a message', () => {
+    const page = { ...buttonClick('reauth:page-next', '3'), container: { is_ephemeral: true } };
+
+    expect(parseSlackRequest(formWithPayload(page), FORM)).toEqual({
+      type: 'list_page',
+      userId: 'U042OWNER',
+      responseUrl: 'https://hooks.slack.com/actions/T0TEAM/1234567890/abcdefABCDEF',
+      page: 3,
+    });
+    expectRefused(() => parseSlackRequest(formWithPayload(buttonClick('reauth:page-next', '0')), FORM));
+    expect(
+      parseSlackRequest(formWithPayload(buttonClick('reauth:still-needed-all', 'all')), FORM),
+    ).toMatchObject({
+      type: 'answer_all',
+      userId: 'U042OWNER',
+      channelId: 'D042OWNER',
+      messageTs: '1700000000.000100',
+    });
+  });
+
   it('reads a button click on a reauth request', () => {
     const request = parseSlackRequest(
       formWithPayload(buttonClick('reauth:still-needed', `${KEY_ID}|3`)),

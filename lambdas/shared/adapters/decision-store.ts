@@ -61,6 +61,11 @@ export interface SlackMessageRef {
   ts: string;
 }
 
+export interface ShownRequest {
+  credentialId: string;
+  requestSeq: number;
+}
+
 export interface ClaimRequest {
   holder: string;
   action: Claim['action'];
@@ -124,10 +129,13 @@ export interface DecisionStore {
   recalledSlackUser(email: string, now: Date): Promise<string | null | undefined>;
   /** Remembers a `users.lookupByEmail` answer until `until` (then the table's TTL removes it). */
   rememberSlackUser(email: string, userId: string | null, until: Date): Promise<void>;
-  /** Notes which credentials a Slack message shows, so an answer in it rebuilds it from them alone. */
-  rememberMessage(message: SlackMessageRef, credentialIds: readonly string[], now: Date): Promise<void>;
-  /** The credentials a Slack message shows; undefined for a message reauth did not note. */
-  messageCredentials(message: SlackMessageRef): Promise<string[] | undefined>;
+  /**
+   * Notes which requests (credential and request seq) a Slack message shows, so an answer in it
+   * rebuilds it from them alone, and *Still needed: all* answers those requests and no newer ones.
+   */
+  rememberMessage(message: SlackMessageRef, shown: readonly ShownRequest[], now: Date): Promise<void>;
+  /** The requests a Slack message shows; undefined for a message reauth did not note. */
+  messageRequests(message: SlackMessageRef): Promise<ShownRequest[] | undefined>;
 }
 
 const MAX_ATTEMPTS = 8;
@@ -339,21 +347,21 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
 
     release: releaseClaim,
 
-    async rememberMessage(message, credentialIds, now) {
+    async rememberMessage(message, shown, now) {
       await documents.send(
         new PutCommand({
           TableName: tableName,
           Item: {
             [pk]: messagePk(message),
             [sk]: MESSAGE_SK,
-            credentialIds: [...credentialIds],
+            requests: shown.map(({ credentialId, requestSeq }) => ({ credentialId, requestSeq })),
             [EXPIRES_AT]: Math.ceil(now.getTime() / 1000) + MESSAGE_TTL_S,
           },
         }),
       );
     },
 
-    async messageCredentials(message) {
+    async messageRequests(message) {
       const { Item } = await documents.send(
         new GetCommand({
           TableName: tableName,
@@ -361,8 +369,13 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
           ConsistentRead: true,
         }),
       );
-      const ids: unknown = Item?.credentialIds;
-      return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : undefined;
+      const requests: unknown = Item?.requests;
+      return Array.isArray(requests)
+        ? requests.filter(
+            (r): r is ShownRequest =>
+              typeof r?.credentialId === 'string' && typeof r?.requestSeq === 'number',
+          )
+        : undefined;
     },
 
     async lease(name, holder, until, now) {

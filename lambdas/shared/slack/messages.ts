@@ -2,7 +2,13 @@ import * as z from 'zod';
 import { CREDENTIAL_ID_PATTERN, parseCredentialId } from '../domain/credential';
 import { describeTrust, type Identification, shortName, usedWhere } from '../domain/identification';
 import { SLACK_LIMITS } from './limits';
-import { encodeActionValue, PAGE_ACTION_IDS, type SlackRequest, SlackRequestError } from './request';
+import {
+  encodeActionValue,
+  PAGE_ACTION_IDS,
+  type SlackRequest,
+  SlackRequestError,
+  STILL_NEEDED_ALL_ACTION_ID,
+} from './request';
 
 export interface PlainText {
   type: 'plain_text';
@@ -262,6 +268,21 @@ function itemsThatFit(total: number, blocksPerItem: number, reserved: number): n
  */
 export const MAX_ITEMS_PER_MESSAGE = 20;
 
+/** The block holding that button; a request message with two or more open credentials carries it. */
+function answerAllBlock(open: number): ActionsBlock {
+  return {
+    type: 'actions',
+    elements: [
+      {
+        type: 'button',
+        action_id: STILL_NEEDED_ALL_ACTION_ID,
+        text: { type: 'plain_text', text: `Still needed: all ${open} open here` },
+        value: 'all',
+      },
+    ],
+  };
+}
+
 /**
  * A message asking an owner to reauthorize, rotate or disable each of `items` (at most
  * MAX_ITEMS_PER_MESSAGE, in the order shown). An item in `answered` shows its outcome (blocks of
@@ -307,6 +328,7 @@ export function ownerRequestMessage(input: {
       blocks.push({ type: 'actions', elements: itemButtons(item) });
     }
   }
+  if (open.length > 1) blocks.push(answerAllBlock(open.length));
   if (open.length > 0) {
     blocks.push({
       type: 'context',
@@ -469,8 +491,6 @@ export function stillNeededModal(input: {
   /** Opened from the `/reauth` list. */
   listing?: boolean;
 }): ModalView {
-  const options = durationChoices(input.maxDays).map(dayOption);
-  const initial = options.find((option) => option.value === '90') ?? options[options.length - 1];
   const metadata = {
     credentialId: input.credentialId,
     requestSeq: input.requestSeq,
@@ -488,32 +508,41 @@ export function stillNeededModal(input: {
     close: plain('Cancel'),
     blocks: [
       { type: 'section', text: mrkdwn(`Keep *${shown(input.principal)}* working. What still uses it?`) },
-      {
-        type: 'input',
-        block_id: 'reason',
-        label: plain('Why is it still needed?'),
-        hint: plain('Name the system or job that uses it. This goes into the audit record.'),
-        element: {
-          type: 'plain_text_input',
-          action_id: 'reason',
-          multiline: true,
-          min_length: MIN_REASON_LENGTH,
-          max_length: MAX_REASON_LENGTH,
-        },
-      },
-      {
-        type: 'input',
-        block_id: 'days',
-        label: plain('For how long?'),
-        element: {
-          type: 'static_select',
-          action_id: 'days',
-          options,
-          ...(initial ? { initial_option: initial } : {}),
-        },
-      },
+      ...answerInputs(input.maxDays),
     ],
   };
+}
+
+/** The dialog's two questions, the same for one credential and for all of a message: why, and how long. */
+export function answerInputs(maxDays: number): Block[] {
+  const options = durationChoices(maxDays).map(dayOption);
+  const initial = options.find((option) => option.value === '90') ?? options[options.length - 1];
+  return [
+    {
+      type: 'input',
+      block_id: 'reason',
+      label: plain('Why is it still needed?'),
+      hint: plain('Name the system or job that uses it. This goes into the audit record.'),
+      element: {
+        type: 'plain_text_input',
+        action_id: 'reason',
+        multiline: true,
+        min_length: MIN_REASON_LENGTH,
+        max_length: MAX_REASON_LENGTH,
+      },
+    },
+    {
+      type: 'input',
+      block_id: 'days',
+      label: plain('For how long?'),
+      element: {
+        type: 'static_select',
+        action_id: 'days',
+        options,
+        ...(initial ? { initial_option: initial } : {}),
+      },
+    },
+  ];
 }
 
 const StillNeededMetadataSchema = z.object({
@@ -525,7 +554,7 @@ const StillNeededMetadataSchema = z.object({
   listing: z.literal(true).optional(),
 });
 
-const StillNeededValuesSchema = z.object({
+export const StillNeededValuesSchema = z.object({
   reason: z.object({
     reason: z.object({
       value: z.string().trim().min(MIN_REASON_LENGTH).max(MAX_REASON_LENGTH),

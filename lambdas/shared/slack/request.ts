@@ -20,6 +20,8 @@ export const REAUTH_COMMAND = '/reauth';
 /** The buttons that turn the pages of that list; their value is the page number. */
 export const PAGE_ACTION_IDS = ['reauth:page-previous', 'reauth:page-next'] as const;
 const PAGE_PATTERN = /^[1-9][0-9]{0,4}$/;
+/** The button under a request message's credentials: *Still needed* for every one still open in it. */
+export const STILL_NEEDED_ALL_ACTION_ID = 'reauth:still-needed-all';
 
 export type SlackRequest =
   | { type: 'url_verification'; challenge: string }
@@ -37,6 +39,14 @@ export type SlackRequest =
       action: { actionId: ReauthActionId; credentialId: string; requestSeq: number };
     }
   | { type: 'list_page'; userId: string; responseUrl?: string; page: number }
+  | {
+      type: 'answer_all';
+      userId: string;
+      triggerId: string;
+      responseUrl?: string;
+      channelId?: string;
+      messageTs?: string;
+    }
   | {
       type: 'slash_command';
       command: string;
@@ -205,6 +215,16 @@ function parseInteraction(payloadText: string): SlackRequest {
         userId: parsed.user.id,
         responseUrl: parsed.response_url,
         page: Number(first?.value),
+      };
+    }
+    if (first?.action_id === STILL_NEEDED_ALL_ACTION_ID) {
+      return {
+        type: 'answer_all',
+        userId: parsed.user.id,
+        triggerId: parsed.trigger_id,
+        responseUrl: parsed.response_url,
+        channelId: parsed.container?.channel_id ?? parsed.channel?.id,
+        messageTs: parsed.container?.message_ts ?? parsed.message?.ts,
       };
     }
     if (first === undefined || !isReauthActionId(first.action_id)) {

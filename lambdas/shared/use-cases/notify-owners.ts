@@ -372,7 +372,7 @@ async function remember(
   if (posted.ts)
     await deps.store.rememberMessage(
       posted,
-      shown.map((s) => s.credentialId),
+      shown.map((s) => ({ credentialId: s.credentialId, requestSeq: s.requestSeq ?? 0 })),
       context.now,
     );
 }

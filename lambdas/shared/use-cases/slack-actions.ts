@@ -219,9 +219,9 @@ export async function refreshMessage(
   const own = state.message;
   const where = clicked.channel && clicked.ts ? { channel: clicked.channel, ts: clicked.ts } : own;
   const rebuilt = async (at: { channel: string; ts: string }) => {
-    const ids = await deps.store.messageCredentials(at);
-    const shown = ids
-      ? [...(await deps.store.getStates(ids)).values()]
+    const requests = await deps.store.messageRequests(at);
+    const shown = requests
+      ? [...(await deps.store.getStates(requests.map((r) => r.credentialId))).values()]
       : // A message posted before reauth noted what each shows: the credentials recorded in it.
         [...(await deps.store.loadStates(state.accountId)).values()].filter(
           (s) => s.message?.channel === at.channel && s.message.ts === at.ts,

@@ -14,6 +14,11 @@ import {
   planStillNeeded,
   type Refusal,
 } from '../domain/reauthorization';
+import {
+  parseStillNeededAllSubmission,
+  STILL_NEEDED_ALL_CALLBACK_ID,
+  stillNeededAllModal,
+} from '../slack/answer-all';
 import { parseStillNeededSubmission, stillNeededModal } from '../slack/messages';
 import { REAUTH_COMMAND, type ReauthActionId, type SlackRequest, SlackRequestError } from '../slack/request';
 
@@ -69,7 +74,11 @@ export async function handleInteraction(
     case 'block_actions':
       return handleClick(deps, request);
     case 'view_submission':
-      return handleStillNeeded(deps, request);
+      return request.callbackId === STILL_NEEDED_ALL_CALLBACK_ID
+        ? handleStillNeededAll(deps, request)
+        : handleStillNeeded(deps, request);
+    case 'answer_all':
+      return openStillNeededAll(deps, request);
     case 'slash_command':
       return handleCommand(deps, request);
     case 'list_page':
@@ -285,6 +294,90 @@ async function handleStillNeeded(
       ...(answer.channelId && { channel: answer.channelId }),
       ...(answer.messageTs && { ts: answer.messageTs }),
       ...(answer.listing && { listing: true as const }),
+    });
+  }
+  return { statusCode: 200, body: { response_action: 'clear' } };
+}
+
+/**
+ * The requests a message showed that `context`'s user may still answer *Still needed* to: those of the
+ * request the message showed, still open, and theirs or a delegate's (the buttons' own check).
+ */
+async function openInMessage(
+  deps: InteractionDependencies,
+  message: { channel: string; ts: string },
+  context: AnswerContext,
+): Promise<CredentialState[]> {
+  const shown = (await deps.store.messageRequests(message)) ?? [];
+  const states = await deps.store.getStates(shown.map((r) => r.credentialId));
+  return shown.flatMap(({ credentialId, requestSeq }) => {
+    const state = states.get(credentialId);
+    return state && !checkAnswer(state, 'still-needed', requestSeq, context) ? [state] : [];
+  });
+}
+
+/** *Still needed: all open here*: the dialog for one reason and one duration, for every open request in the message. */
+async function openStillNeededAll(
+  deps: InteractionDependencies,
+  request: Extract<SlackRequest, { type: 'answer_all' }>,
+): Promise<InteractionReply> {
+  const message =
+    request.channelId && request.messageTs
+      ? { channel: request.channelId, ts: request.messageTs }
+      : undefined;
+  const open = message ? await openInMessage(deps, message, answerContext(deps, request.userId)) : [];
+  if (!message || open.length === 0) {
+    await tell(deps.slack, request.responseUrl, 'Nothing in this message is waiting for an answer from you.');
+    return { statusCode: 200 };
+  }
+  await deps.slack.openView(
+    request.triggerId,
+    stillNeededAllModal({
+      count: open.length,
+      maxDays: Math.min(...open.map((state) => maxReauthorizeDays(state, deps.policy))),
+      ...message,
+      ...(request.responseUrl && { responseUrl: request.responseUrl }),
+    }),
+  );
+  return { statusCode: 200 };
+}
+
+/**
+ * The *Still needed: all* dialog submitted: one conditional write per request still open for the
+ * submitter, each its own decision in its credential's hash chain, as if each had been answered alone.
+ */
+async function handleStillNeededAll(
+  deps: InteractionDependencies,
+  request: Extract<SlackRequest, { type: 'view_submission' }>,
+): Promise<InteractionReply> {
+  let answer: ReturnType<typeof parseStillNeededAllSubmission>;
+  try {
+    answer = parseStillNeededAllSubmission(request);
+  } catch (error) {
+    if (!(error instanceof SlackRequestError)) throw error;
+    return modalError('reason', 'Give a reason of at least 10 characters and choose a duration.');
+  }
+  const context = await named(deps.slack, answerContext(deps, request.userId));
+  const open = await openInMessage(deps, answer, context);
+  let answered: string | undefined;
+  for (const state of open) {
+    const written = await deps.store.transition(state.credentialId, (current) =>
+      current && !checkAnswer(current, 'still-needed', state.requestSeq ?? -1, context)
+        ? planStillNeeded(current, answer, context)
+        : undefined,
+    );
+    if (written?.action === 'notify') {
+      await deps.queue.send({ action: 'request-approval', credentialId: state.credentialId });
+    }
+    if (written) answered = state.credentialId;
+  }
+  if (answered) {
+    await deps.queue.send({
+      action: 'refresh-message',
+      credentialId: answered,
+      channel: answer.channel,
+      ts: answer.ts,
+      ...(answer.responseUrl && { responseUrl: answer.responseUrl }),
     });
   }
   return { statusCode: 200, body: { response_action: 'clear' } };
