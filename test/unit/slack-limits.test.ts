@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { stillNeededAllModal } from '../../lambdas/shared/slack/answer-all';
 import { checkMessage, checkModal, SLACK_LIMITS } from '../../lambdas/shared/slack/limits';
 import {
   approvalRequestMessage,
@@ -189,6 +190,17 @@ describe('every message builder stays within Slack limits', () => {
           channelId: 'D0123456789',
           messageTs: '1700000000.000100',
           listing: true,
+        }),
+      ),
+    ).toEqual([]);
+    expect(
+      checkModal(
+        stillNeededAllModal({
+          count: MAX_ITEMS_PER_MESSAGE,
+          maxDays: 3650,
+          channel: 'D0123456789',
+          ts: '1700000000.000100',
+          responseUrl: `https://hooks.slack.com/actions/T0/${'1'.repeat(20)}/${'a'.repeat(24)}`,
         }),
       ),
     ).toEqual([]);
