@@ -45,8 +45,12 @@ function numbered(count: number): RequestItem[] {
   );
 }
 
+/** The per-credential button blocks (not the one for all of the message). */
 const actionsOf = (blocks: Block[]) =>
-  blocks.filter((block): block is ActionsBlock => block.type === 'actions');
+  blocks.filter(
+    (block): block is ActionsBlock =>
+      block.type === 'actions' && block.elements[0]?.action_id !== 'reauth:still-needed-all',
+  );
 const sectionsOf = (blocks: Block[]) =>
   blocks.filter((block): block is SectionBlock => block.type === 'section');
 const allText = (blocks: Block[]) => JSON.stringify(blocks);
@@ -175,6 +179,7 @@ describe('ownerRequestMessage', () => {
       'reauth:still-needed',
     ]);
     expect(message.text).toContain('2 credentials need');
+    expect(JSON.stringify(message.blocks)).toContain('Still needed: all 2 open here');
   });
 
   it('keeps a very long principal within section limits', () => {
