@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stillNeededAllModal } from '../../lambdas/shared/slack/answer-all';
-import { checkMessage, checkModal, SLACK_LIMITS } from '../../lambdas/shared/slack/limits';
+import { BLOCK_KIT_LIMITS, checkMessage, checkModal } from '../../lambdas/shared/slack/limits';
 import {
   approvalRequestMessage,
   type Block,
@@ -97,7 +97,7 @@ describe('the limits checker', () => {
   });
 
   it('names a message text past 40,000 characters msg_too_long, and blocks that are not objects invalid_blocks_format', () => {
-    expect(checkMessage({ text: 'x'.repeat(SLACK_LIMITS.messageText + 1) }).code).toBe('msg_too_long');
+    expect(checkMessage({ text: 'x'.repeat(BLOCK_KIT_LIMITS.messageText + 1) }).code).toBe('msg_too_long');
     expect(checkMessage({ text: 'x', blocks: 'not blocks' }).code).toBe('invalid_blocks_format');
   });
 

@@ -25,7 +25,7 @@
  * `msg_too_long` for the text); views.open `{ ok: false, error: 'invalid_arguments' }` with the
  * reasons in `response_metadata.messages`; a response_url or incoming webhook HTTP 400 `invalid_blocks`.
  */
-export const SLACK_LIMITS = {
+export const BLOCK_KIT_LIMITS = {
   blocksPerMessage: 50,
   blocksPerModal: 100,
   textObject: 3000,
@@ -79,7 +79,7 @@ class Checker {
     }
     if (value.type !== 'plain_text' && value.type !== 'mrkdwn') return this.fail(path, 'text type');
     if (type && value.type !== type) this.fail(path, `${type} only`);
-    if (value.text.length > Math.min(max, SLACK_LIMITS.textObject))
+    if (value.text.length > Math.min(max, BLOCK_KIT_LIMITS.textObject))
       this.fail(path, `at most ${max} characters`);
   }
 
@@ -91,43 +91,43 @@ class Checker {
 
   confirm(value: unknown, path: string): void {
     if (!isObject(value)) return this.fail(path, 'a confirmation dialog object');
-    this.text(value.title, `${path}.title`, SLACK_LIMITS.confirmTitle, 'plain_text');
-    this.text(value.text, `${path}.text`, SLACK_LIMITS.confirmText);
-    this.text(value.confirm, `${path}.confirm`, SLACK_LIMITS.confirmButton, 'plain_text');
-    this.text(value.deny, `${path}.deny`, SLACK_LIMITS.confirmButton, 'plain_text');
+    this.text(value.title, `${path}.title`, BLOCK_KIT_LIMITS.confirmTitle, 'plain_text');
+    this.text(value.text, `${path}.text`, BLOCK_KIT_LIMITS.confirmText);
+    this.text(value.confirm, `${path}.confirm`, BLOCK_KIT_LIMITS.confirmButton, 'plain_text');
+    this.text(value.deny, `${path}.deny`, BLOCK_KIT_LIMITS.confirmButton, 'plain_text');
   }
 
   option(value: unknown, path: string): void {
     if (!isObject(value)) return this.fail(path, 'an option object');
-    this.text(value.text, `${path}.text`, SLACK_LIMITS.optionText);
-    this.string(value.value, `${path}.value`, SLACK_LIMITS.optionValue);
+    this.text(value.text, `${path}.text`, BLOCK_KIT_LIMITS.optionText);
+    this.string(value.value, `${path}.value`, BLOCK_KIT_LIMITS.optionValue);
   }
 
   element(value: unknown, path: string): void {
     if (!isObject(value)) return this.fail(path, 'an element object');
-    this.string(value.action_id, `${path}.action_id`, SLACK_LIMITS.actionId, false);
+    this.string(value.action_id, `${path}.action_id`, BLOCK_KIT_LIMITS.actionId, false);
     switch (value.type) {
       case 'button':
-        this.text(value.text, `${path}.text`, SLACK_LIMITS.buttonText, 'plain_text');
-        this.string(value.value, `${path}.value`, SLACK_LIMITS.buttonValue, false);
+        this.text(value.text, `${path}.text`, BLOCK_KIT_LIMITS.buttonText, 'plain_text');
+        this.string(value.value, `${path}.value`, BLOCK_KIT_LIMITS.buttonValue, false);
         if (value.confirm !== undefined) this.confirm(value.confirm, `${path}.confirm`);
         return;
       case 'static_select': {
         const options = value.options;
         if (!Array.isArray(options) || options.length === 0) return this.fail(`${path}.options`, 'options');
-        if (options.length > SLACK_LIMITS.selectOptions)
-          this.fail(`${path}.options`, `at most ${SLACK_LIMITS.selectOptions} options`);
+        if (options.length > BLOCK_KIT_LIMITS.selectOptions)
+          this.fail(`${path}.options`, `at most ${BLOCK_KIT_LIMITS.selectOptions} options`);
         options.forEach((option, index) => this.option(option, `${path}.options[${index}]`));
         if (value.initial_option !== undefined) this.option(value.initial_option, `${path}.initial_option`);
         if (value.placeholder !== undefined)
-          this.text(value.placeholder, `${path}.placeholder`, SLACK_LIMITS.placeholder, 'plain_text');
+          this.text(value.placeholder, `${path}.placeholder`, BLOCK_KIT_LIMITS.placeholder, 'plain_text');
         return;
       }
       case 'plain_text_input':
-        if (value.max_length !== undefined && !(Number(value.max_length) <= SLACK_LIMITS.inputMaxLength))
-          this.fail(`${path}.max_length`, `at most ${SLACK_LIMITS.inputMaxLength}`);
+        if (value.max_length !== undefined && !(Number(value.max_length) <= BLOCK_KIT_LIMITS.inputMaxLength))
+          this.fail(`${path}.max_length`, `at most ${BLOCK_KIT_LIMITS.inputMaxLength}`);
         if (value.placeholder !== undefined)
-          this.text(value.placeholder, `${path}.placeholder`, SLACK_LIMITS.placeholder, 'plain_text');
+          this.text(value.placeholder, `${path}.placeholder`, BLOCK_KIT_LIMITS.placeholder, 'plain_text');
         return;
       default:
         this.fail(`${path}.type`, 'a known element type');
@@ -136,22 +136,22 @@ class Checker {
 
   block(value: unknown, path: string, surface: 'message' | 'modal'): void {
     if (!isObject(value)) return this.fail(path, 'a block object');
-    this.string(value.block_id, `${path}.block_id`, SLACK_LIMITS.blockId, false);
+    this.string(value.block_id, `${path}.block_id`, BLOCK_KIT_LIMITS.blockId, false);
     switch (value.type) {
       case 'header':
-        return this.text(value.text, `${path}.text`, SLACK_LIMITS.headerText, 'plain_text');
+        return this.text(value.text, `${path}.text`, BLOCK_KIT_LIMITS.headerText, 'plain_text');
       case 'section':
-        return this.text(value.text, `${path}.text`, SLACK_LIMITS.sectionText);
+        return this.text(value.text, `${path}.text`, BLOCK_KIT_LIMITS.sectionText);
       case 'divider':
         return;
       case 'context': {
         const elements = value.elements;
         if (!Array.isArray(elements) || elements.length === 0)
           return this.fail(`${path}.elements`, 'elements');
-        if (elements.length > SLACK_LIMITS.contextElements)
-          this.fail(`${path}.elements`, `at most ${SLACK_LIMITS.contextElements} elements`);
+        if (elements.length > BLOCK_KIT_LIMITS.contextElements)
+          this.fail(`${path}.elements`, `at most ${BLOCK_KIT_LIMITS.contextElements} elements`);
         elements.forEach((element, index) =>
-          this.text(element, `${path}.elements[${index}]`, SLACK_LIMITS.textObject),
+          this.text(element, `${path}.elements[${index}]`, BLOCK_KIT_LIMITS.textObject),
         );
         return;
       }
@@ -159,8 +159,8 @@ class Checker {
         const elements = value.elements;
         if (!Array.isArray(elements) || elements.length === 0)
           return this.fail(`${path}.elements`, 'elements');
-        if (elements.length > SLACK_LIMITS.actionsElements)
-          this.fail(`${path}.elements`, `at most ${SLACK_LIMITS.actionsElements} elements`);
+        if (elements.length > BLOCK_KIT_LIMITS.actionsElements)
+          this.fail(`${path}.elements`, `at most ${BLOCK_KIT_LIMITS.actionsElements} elements`);
         elements.forEach((element, index) => this.element(element, `${path}.elements[${index}]`));
         const ids = elements.flatMap((element) =>
           isObject(element) && element.action_id ? [element.action_id] : [],
@@ -171,9 +171,9 @@ class Checker {
       }
       case 'input':
         if (surface === 'message') return this.fail(`${path}.type`, 'input blocks are for modals');
-        this.text(value.label, `${path}.label`, SLACK_LIMITS.inputLabel, 'plain_text');
+        this.text(value.label, `${path}.label`, BLOCK_KIT_LIMITS.inputLabel, 'plain_text');
         if (value.hint !== undefined)
-          this.text(value.hint, `${path}.hint`, SLACK_LIMITS.inputHint, 'plain_text');
+          this.text(value.hint, `${path}.hint`, BLOCK_KIT_LIMITS.inputHint, 'plain_text');
         return this.element(value.element, `${path}.element`);
       default:
         this.fail(`${path}.type`, 'a known block type');
@@ -182,7 +182,7 @@ class Checker {
 
   blocks(value: unknown, surface: 'message' | 'modal'): void {
     if (!Array.isArray(value)) return this.fail('blocks', 'an array of blocks');
-    const max = surface === 'message' ? SLACK_LIMITS.blocksPerMessage : SLACK_LIMITS.blocksPerModal;
+    const max = surface === 'message' ? BLOCK_KIT_LIMITS.blocksPerMessage : BLOCK_KIT_LIMITS.blocksPerModal;
     if (value.length > max) this.fail('blocks', `at most ${max} blocks`);
     value.forEach((block, index) => this.block(block, `blocks[${index}]`, surface));
   }
@@ -197,8 +197,8 @@ export function checkMessage(message: { text?: unknown; blocks?: unknown }): {
   violations: LimitViolation[];
 } {
   const checker = new Checker();
-  if (typeof message.text === 'string' && message.text.length > SLACK_LIMITS.messageText) {
-    checker.fail('text', `at most ${SLACK_LIMITS.messageText} characters`);
+  if (typeof message.text === 'string' && message.text.length > BLOCK_KIT_LIMITS.messageText) {
+    checker.fail('text', `at most ${BLOCK_KIT_LIMITS.messageText} characters`);
     return { code: 'msg_too_long', violations: checker.violations };
   }
   if (message.blocks === undefined) return { violations: [] };
@@ -219,14 +219,14 @@ export function checkModal(view: unknown): LimitViolation[] {
     checker.fail('view', 'a modal view');
     return checker.violations;
   }
-  checker.text(view.title, 'view.title', SLACK_LIMITS.modalTitle, 'plain_text');
+  checker.text(view.title, 'view.title', BLOCK_KIT_LIMITS.modalTitle, 'plain_text');
   if (view.submit !== undefined)
-    checker.text(view.submit, 'view.submit', SLACK_LIMITS.modalButton, 'plain_text');
+    checker.text(view.submit, 'view.submit', BLOCK_KIT_LIMITS.modalButton, 'plain_text');
   if (view.close !== undefined)
-    checker.text(view.close, 'view.close', SLACK_LIMITS.modalButton, 'plain_text');
-  checker.string(view.callback_id, 'view.callback_id', SLACK_LIMITS.callbackId, false);
+    checker.text(view.close, 'view.close', BLOCK_KIT_LIMITS.modalButton, 'plain_text');
+  checker.string(view.callback_id, 'view.callback_id', BLOCK_KIT_LIMITS.callbackId, false);
   if (view.private_metadata !== undefined && view.private_metadata !== '')
-    checker.string(view.private_metadata, 'view.private_metadata', SLACK_LIMITS.privateMetadata);
+    checker.string(view.private_metadata, 'view.private_metadata', BLOCK_KIT_LIMITS.privateMetadata);
   checker.blocks(view.blocks, 'modal');
   return checker.violations;
 }

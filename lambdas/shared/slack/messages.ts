@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { CREDENTIAL_ID_PATTERN, parseCredentialId } from '../domain/credential';
 import { describeTrust, type Identification, shortName, usedWhere } from '../domain/identification';
-import { SLACK_LIMITS } from './limits';
+import { BLOCK_KIT_LIMITS } from './limits';
 import {
   encodeActionValue,
   PAGE_ACTION_IDS,
@@ -115,9 +115,9 @@ export interface RequestItem {
 }
 
 /** Slack refuses a message with more blocks than this. */
-export const MAX_BLOCKS_PER_MESSAGE = SLACK_LIMITS.blocksPerMessage;
+export const MAX_BLOCKS_PER_MESSAGE = BLOCK_KIT_LIMITS.blocksPerMessage;
 /** Slack's limit for a section's text; stay under it with room for markup. */
-const MAX_SECTION_TEXT = SLACK_LIMITS.sectionText - 100;
+const MAX_SECTION_TEXT = BLOCK_KIT_LIMITS.sectionText - 100;
 const MAX_FALLBACK_TEXT = 3000;
 const MAX_SHOWN_FIELD = 300;
 
