@@ -216,12 +216,18 @@ describe('Slack client when Slack refuses or fails', () => {
   });
 
   it('retries a 5xx with a growing backoff, and reports the last status when every try fails', async () => {
+    // A modal Slack would take (the fake refuses one that breaks Block Kit's limits).
+    const modal = {
+      type: 'modal',
+      title: { type: 'plain_text', text: 'Still needed' },
+      blocks: [{ type: 'divider' }],
+    };
     slack.failNext('views.open', 'http_503');
-    await client.openView('trigger-1', { type: 'modal' });
+    await client.openView('trigger-1', modal);
     expect(slack.calls('views.open')).toHaveLength(2);
 
     for (let i = 0; i < 4; i++) slack.failNext('views.open', 'http_500');
-    const error = await rejection(client.openView('trigger-2', { type: 'modal' }));
+    const error = await rejection(client.openView('trigger-2', modal));
 
     expect(error.code).toBe('http_500');
     expect(slack.calls('views.open')).toHaveLength(6);
