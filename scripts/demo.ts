@@ -95,7 +95,7 @@ try {
   const posts = slack.calls('chat.postMessage');
   const toOwner = posts.find((call) => call.body.channel === owner);
   step(
-    `Slack: ${posts.length} messages sent, one per owner (${first.notified} credentials). The one to ${owner}:`,
+    `Slack: ${posts.length} messages sent, each owner's credentials 20 a message (${first.notified} credentials). The one to ${owner}:`,
   );
   if (toOwner) printMessage(toOwner.body as SlackMessage);
 
