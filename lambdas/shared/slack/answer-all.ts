@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { answerInputs, type ModalView, StillNeededValuesSchema } from './messages';
 import { type SlackRequest, SlackRequestError } from './request';
 
