@@ -551,6 +551,16 @@ try {
     },
     bundleTarget(bundles),
     {
+      name: `every credential of a ${fmt(slackNotify.bigOwner.credentials)}-credential owner is answerable, in messages within Slack's limits`,
+      status:
+        slackNotify.bigOwner.answerable === slackNotify.bigOwner.credentials &&
+        slackNotify.bigOwner.overLimits === 0 &&
+        slackNotify.bigOwner.failures === 0
+          ? 'PASS'
+          : 'FAIL',
+      detail: `${fmt(slackNotify.bigOwner.answerable)} answerable in ${slackNotify.bigOwner.messages} messages, ${slackNotify.bigOwner.overLimits} over a limit`,
+    },
+    {
       name: 'reauth and naive find the same idle credentials',
       status: findingsAgree ? 'PASS' : 'FAIL',
       detail: agreement.map((a) => `${a.kind} ${a.reauth}/${a.naive}`).join(', '),

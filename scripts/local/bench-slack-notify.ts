@@ -14,6 +14,8 @@ import { createSlackPacer } from '../../lambdas/shared/adapters/slack-pacing';
 import { mapWithConcurrency } from '../../lambdas/shared/concurrency';
 import type { CredentialState } from '../../lambdas/shared/domain/decision';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
+import { checkMessage } from '../../lambdas/shared/slack/limits';
+import { decodeActionValue } from '../../lambdas/shared/slack/request';
 import { notifyNewRequests } from '../../lambdas/shared/use-cases/notify-owners';
 import { ensureDecisionTable } from './decision-table';
 import { startFakeSlack } from './fake-slack';
@@ -37,7 +39,13 @@ export interface SlackRunFigures {
 }
 
 export interface SlackNotifyBench {
-  bigOwner: { credentials: number } & SlackRunFigures;
+  bigOwner: {
+    credentials: number;
+    /** Credentials offered with buttons in exactly one of the messages Slack took, recorded as told by it. */
+    answerable: number;
+    /** Messages the fake Slack found breaking a Block Kit limit (it refuses them, as Slack does). */
+    overLimits: number;
+  } & SlackRunFigures;
   emailOwners: { owners: number; firstRun: SlackRunFigures; nextDay: SlackRunFigures };
 }
 
@@ -104,7 +112,12 @@ export async function benchSlackNotify(input: {
     const big = await mapWithConcurrency(Array.from({ length: credentials }), 16, async () =>
       flag('UBIGOWNER', day1),
     );
-    const bigOwner = { credentials, ...(await run(big, day1)) };
+    const postsBefore = slack.requests.length;
+    const bigRun = await run(big, day1);
+    const bigOwner = { credentials, ...answerability(big, slack.requests.slice(postsBefore)), ...bigRun };
+    // Recorded as told by the message that showed it: checked on the records themselves.
+    const told = await store.getStates(big.map((s) => s.credentialId));
+    if ([...told.values()].some((s) => !s.notifiedAt || !s.message?.ts)) bigOwner.answerable = 0;
 
     const firstStates = await mapWithConcurrency(emails, 16, (email) => flag(email, day1));
     const firstRun = await run(firstStates, day1);
@@ -119,6 +132,32 @@ export async function benchSlackNotify(input: {
 }
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/** How many of `states` the posted messages offer buttons for exactly once, and how many messages break a limit. */
+function answerability(
+  states: CredentialState[],
+  requests: { method: string; body: unknown }[],
+): { answerable: number; overLimits: number } {
+  const posts = requests.filter((r) => r.method === 'chat.postMessage');
+  const shown = new Map<string, number>();
+  for (const post of posts) {
+    const blocks = (
+      post.body as { blocks?: { type: string; elements?: { action_id?: string; value?: string }[] }[] }
+    ).blocks;
+    for (const block of blocks ?? []) {
+      for (const element of block.type === 'actions' ? (block.elements ?? []) : []) {
+        if (element.action_id !== 'reauth:still-needed' || !element.value) continue;
+        const { credentialId } = decodeActionValue(element.value);
+        shown.set(credentialId, (shown.get(credentialId) ?? 0) + 1);
+      }
+    }
+  }
+  return {
+    answerable: states.filter((s) => shown.get(s.credentialId) === 1).length,
+    overLimits: posts.filter((post) => checkMessage(post.body as { blocks?: unknown }).violations.length > 0)
+      .length,
+  };
+}
 
 /** A credential flagged (its request open, seq 1) and not yet told. */
 async function flagged(
@@ -167,7 +206,8 @@ export function describeSlackNotify(bench: SlackNotifyBench): string[] {
       )}; ${f.messages} messages, ${f.recorded} recorded, ${f.failures} owners left for the next run; ` +
     `${f.totalS}s against Slack (${f.pacedWaitS}s waiting on its limits + ${f.workS}s of work)`;
   return [
-    line(`Slack, one owner with ${bench.bigOwner.credentials} credentials`, bench.bigOwner),
+    `${line(`Slack, one owner with ${bench.bigOwner.credentials} credentials`, bench.bigOwner)}; ` +
+      `${bench.bigOwner.answerable} answerable, ${bench.bigOwner.overLimits} messages over Slack's limits`,
     line(`Slack, ${bench.emailOwners.owners} email owners, first run`, bench.emailOwners.firstRun),
     line(`Slack, the same owners the next day (lookups from the table)`, bench.emailOwners.nextDay),
   ];

@@ -209,7 +209,9 @@ async function answer(state: CredentialState, status: 'active' | 'disabled') {
 }
 
 describe('an owner of many credentials', () => {
-  for (const count of [1, 25, 200, 2000]) {
+  // 2,000 is `npm run bench`'s (its Slack part checks the same for an owner of 2,000, against this
+  // emulator): recording 2,000 decisions takes minutes here, which a test should not.
+  for (const count of [1, 25, 200]) {
     it(`of ${count}: every credential is shown with its buttons, in messages within Slack's limits, and recorded as told by the message that showed it`, async () => {
       const slack = createSlackClient({ botToken: 'xoxb-notify', apiBaseUrl: fake.apiBaseUrl });
       const owner = `UMANY${count}`;
@@ -250,7 +252,7 @@ describe('an owner of many credentials', () => {
       const sample = states[count - 1] as CredentialState;
       const [notify] = (await store.history(sample.credentialId)).filter((d) => d.action === 'notify');
       expect(notify?.evidence).toMatchObject(told.get(sample.credentialId)?.message ?? {});
-    }, 300_000);
+    });
   }
 
   it('records as told only what a message Slack took showed: the rest waits for the next run', async () => {
