@@ -69,10 +69,7 @@ export async function startLambdaBridge(functions: Record<string, BridgedFunctio
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(body));
     };
-    const { functionName: name, payload } = JSON.parse(await readBody(request)) as {
-      functionName: string;
-      payload: unknown;
-    };
+    const { functionName: name, payload } = parseInvocation(await readBody(request));
     const fn = byName.get(functionName(name));
     if (!fn) return answer(404, { message: `no bridged function ${name}` });
     const deadline = Date.now() + (fn.timeoutMs ?? 900_000);
@@ -110,6 +107,15 @@ export async function startLambdaBridge(functions: Record<string, BridgedFunctio
 export function functionName(nameOrArn: string): string {
   const parts = nameOrArn.split(':');
   return parts.length >= 7 && parts[5] === 'function' ? (parts[6] as string) : nameOrArn;
+}
+
+function parseInvocation(body: string): { functionName: string; payload: unknown } {
+  try {
+    const parsed = JSON.parse(body) as { functionName?: unknown; payload?: unknown };
+    return { functionName: String(parsed.functionName ?? ''), payload: parsed.payload ?? null };
+  } catch {
+    return { functionName: '', payload: null }; // answered 404: no function has that name
+  }
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {
