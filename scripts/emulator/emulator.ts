@@ -15,8 +15,13 @@ export interface Emulator {
   freeze(at: Date): Promise<void>;
   /** Lets the emulator's clock run with real time again. */
   unfreeze(): Promise<void>;
-  /** Forgets every resource (and unfreezes the clock). */
+  /** Forgets every resource (and unfreezes the clock, and forgets bridged functions). */
   reset(): Promise<void>;
+  /**
+   * From now on, a Step Functions task that invokes one of `functions` (names or ARNs) runs it on the
+   * bridge at `url` (scripts/emulator/lambda-bridge.ts) instead of moto's Lambda, which needs Docker.
+   */
+  bridgeLambda(bridge: { url: string; functions: string[] }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -58,6 +63,8 @@ export function connectEmulator(endpoint: string): EmulatorControl {
       call('/_reauth/clock', { method: 'POST', body: JSON.stringify({ at: at.toISOString() }) }),
     unfreeze: () => call('/_reauth/clock', { method: 'DELETE' }),
     reset: () => call('/moto-api/reset', { method: 'POST' }),
+    bridgeLambda: ({ url, functions }) =>
+      call('/_reauth/lambda-bridge', { method: 'POST', body: JSON.stringify({ url, functions }) }),
   };
 }
 

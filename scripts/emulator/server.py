@@ -23,6 +23,22 @@
    `access_key_N_last_used_region` and `_service` (moto writes `not_supported`; AWS writes `N/A` for a
    key never used), and a role used through AssumeRole credentials gets `RoleLastUsed.Region` (moto
    records only the date). Both come from the request moto already marks as the key's last use.
+7. Step Functions runs state machines: moto's interpreter of ASL (LocalStack's) is switched on
+   (moto's `stepfunctions.execute_state_machine` config; `POST /moto-api/config` can still turn it
+   off), and its service integrations reach this server (moto sends them to `localhost:$MOTO_PORT`).
+8. A Lambda bridge. moto's Lambda runs code in Docker, which we do not have, so a Lambda task of a
+   registered function is POSTed to a bridge instead (scripts/emulator/lambda-bridge.ts runs reauth's
+   Node handlers): POST /_reauth/lambda-bridge {"url": "http://127.0.0.1:<port>", "functions":
+   ["<name or ARN>", ...]} registers them (a reset forgets them). The bridge gets {"functionName",
+   "payload"} and answers {"result": ...} or {"error": {"errorType", "errorMessage", "trace"}}; an
+   error reaches the state machine as a Lambda function error named errorType, as in AWS, so Retry
+   and Catch match on it. The function need not exist in moto's Lambda.
+9. `ToleratedFailurePercentage` parses: moto's grammar wants a decimal there and rejects an integer
+   such as CDK writes (`50`), so integers in that field are written `50.0` before moto parses a
+   definition. moto still does not apply it (see the README).
+10. ResultWriter writes the results. moto writes only an empty manifest; here the Map's child
+   results go to `<prefix>/<map run id>/SUCCEEDED_0.json` (AWS's shape: one entry per child with
+   its Output as a JSON string) and the manifest lists the file.
 
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
@@ -32,9 +48,12 @@ import copy
 import hashlib
 import json
 import logging
+import os
+import re
 import sys
 import threading
 import time
+import urllib.request
 
 from freezegun import freeze_time
 import moto.iam.models as iam_models
@@ -48,12 +67,19 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
+from moto.core.config import default_user_config
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (
+    ResourceEvalS3,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 CLOCK_PATH = "/_reauth/clock"
 RESET_PATH = "/moto-api/reset"
+BRIDGE_PATH = "/_reauth/lambda-bridge"
 
 _clock_lock = threading.Lock()
 _freezer = None
@@ -243,6 +269,82 @@ IAMBackend.get_credential_report = build_report
 IamResponse.get_credential_report = get_credential_report
 
 
+default_user_config["stepfunctions"] = {"execute_state_machine": True}
+
+# Function name -> bridge URL. Keyed by name: a task names a function by name or ARN.
+_bridged = {}
+_invoke_lambda_function = lambda_eval_utils._invoke_lambda_function
+
+
+def function_name(name_or_arn):
+    """`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]` or a bare name -> the name."""
+    parts = name_or_arn.split(":")
+    return parts[6] if len(parts) >= 7 and parts[5] == "function" else name_or_arn
+
+
+def invoke_lambda_function(parameters, region, state_credentials):
+    name = function_name(parameters["FunctionName"])
+    url = _bridged.get(name)
+    if url is None:
+        return _invoke_lambda_function(parameters, region, state_credentials)
+    payload = json.loads(parameters.get("Payload") or b"{}")
+    body = json.dumps({"functionName": name, "payload": payload}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=900) as response:  # Lambda's longest timeout
+        answer = json.loads(response.read())
+    if "error" in answer:
+        return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": answer["error"], "ExecutedVersion": "$LATEST"}
+    return {"StatusCode": 200, "Payload": answer.get("result"), "ExecutedVersion": "$LATEST"}
+
+
+lambda_eval_utils._invoke_lambda_function = invoke_lambda_function
+
+_put_results = ResourceEvalS3._handle_put_object
+
+
+def put_results(env, resource_runtime_part, state_credentials):
+    outputs = env.stack[-2]  # under the parameters: the children's outputs, which moto drops
+    _put_results(env, resource_runtime_part, state_credentials)
+    details = env.stack[-1]
+    run_arn = details["MapRunArn"]
+    manifest_key = details["ResultWriterDetails"]["Key"]
+    results_key = manifest_key.rsplit("/", 1)[0] + "/SUCCEEDED_0.json"
+    entries = [
+        {"ExecutionArn": f"{run_arn}:{index}", "Status": "SUCCEEDED", "Output": json.dumps(output)}
+        for index, output in enumerate(outputs)
+    ]
+    body = json.dumps(entries).encode()
+    bucket = details["ResultWriterDetails"]["Bucket"]
+    s3 = ResourceEvalS3._get_s3_client(resource_runtime_part, state_credentials)
+    s3.put_object(Bucket=bucket, Key=results_key, Body=body)
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
+    manifest["ResultFiles"]["SUCCEEDED"] = [{"Key": results_key, "Size": len(body)}]
+    s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest, indent=2).encode())
+
+
+ResourceEvalS3._handle_put_object = staticmethod(put_results)
+
+_parse = AmazonStateLanguageParser.parse
+_INTEGER_TOLERANCE = re.compile(r'("ToleratedFailurePercentage"\s*:\s*)(\d+)(?=\s*[,}])')
+
+
+def parse_definition(definition):
+    return _parse(_INTEGER_TOLERANCE.sub(r"\1\2.0", definition))
+
+
+AmazonStateLanguageParser.parse = staticmethod(parse_definition)
+
+
+def register_bridge(request):
+    body = json.loads(request.get_data() or b"{}")
+    url, functions = body.get("url"), body.get("functions")
+    if not isinstance(url, str) or not isinstance(functions, list) or not all(isinstance(f, str) for f in functions):
+        return Response('{"error": "body must be {\\"url\\": string, \\"functions\\": [string]}"}', 400)
+    for name in functions:
+        _bridged[function_name(name)] = url
+    return Response(json.dumps({"functions": sorted(_bridged)}), 200, mimetype="application/json")
+
+
 def with_clock(moto_app):
     def app(environ, start_response):
         request = Request(environ)
@@ -257,8 +359,13 @@ def with_clock(moto_app):
             else:
                 return Response(status=405)(environ, start_response)
             return Response(json.dumps({"now": time.time()}), 200, mimetype="application/json")(environ, start_response)
+        if request.path == BRIDGE_PATH:
+            if request.method != "POST":
+                return Response(status=405)(environ, start_response)
+            return register_bridge(request)(environ, start_response)
         if request.path == RESET_PATH and request.method == "POST":
-            set_clock(None)  # a reset returns the emulator to a fresh start, clock included
+            set_clock(None)  # a reset returns the emulator to a fresh start, clock and bridge included
+            _bridged.clear()
         return moto_app(environ, start_response)
 
     return app
@@ -268,6 +375,7 @@ def main():
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     server = make_server("127.0.0.1", port, with_clock(DomainDispatcherApplication(create_backend_app)), threaded=True)
+    os.environ["MOTO_PORT"] = str(server.server_port)  # where moto's Step Functions sends its calls
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(f"READY {server.server_port}", flush=True)
     sys.stdin.read()  # returns when the parent closes our stdin or dies
