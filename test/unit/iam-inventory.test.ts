@@ -293,26 +293,59 @@ describe('rolesInScope', () => {
     ]);
   });
 
-  it('leaves out roles trusted only by the same account, by services or by a federated provider', () => {
+  it('leaves out roles trusted only by the same account or by services', () => {
     const roles = rolesInScope(
       [
         roleDetail('admin', assumeBy({ AWS: `arn:aws:iam::${ACCOUNT}:root` })),
         roleDetail('own-account-id', assumeBy({ AWS: ACCOUNT })),
         roleDetail('lambda-exec', assumeBy({ Service: 'lambda.amazonaws.com' })),
-        roleDetail('github-actions', [
+      ],
+      ACCOUNT,
+    );
+
+    expect(roles).toEqual([]);
+  });
+
+  it('takes a role an OIDC provider can assume, with the provider and the subjects it trusts', () => {
+    const [role] = rolesInScope(
+      [
+        roleDetail('github-deploy', [
           {
             Effect: 'Allow',
             Principal: {
               Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`,
             },
             Action: 'sts:AssumeRoleWithWebIdentity',
+            Condition: { StringLike: { 'token.actions.githubusercontent.com:sub': 'repo:acme/deploy:*' } },
           },
         ]),
       ],
       ACCOUNT,
     );
 
-    expect(roles).toEqual([]);
+    expect(role).toMatchObject({
+      id: 'github-deploy',
+      trustedAccounts: [],
+      federated: [
+        { provider: 'oidc-provider/token.actions.githubusercontent.com', subjects: ['repo:acme/deploy:*'] },
+      ],
+    });
+  });
+
+  it('leaves out a role trusted only by accounts of the organization, and keeps the outside account of a mixed one', () => {
+    const MEMBER = '222233334444';
+    const zone = { accounts: [ACCOUNT, MEMBER] };
+
+    const roles = rolesInScope(
+      [
+        roleDetail('from-member', assumeBy({ AWS: `arn:aws:iam::${MEMBER}:role/deployer` })),
+        roleDetail('member-and-vendor', assumeBy({ AWS: [MEMBER, VENDOR] })),
+      ],
+      ACCOUNT,
+      zone,
+    );
+
+    expect(roles.map((role) => [role.id, role.trustedAccounts])).toEqual([['member-and-vendor', [VENDOR]]]);
   });
 
   it('leaves out service-linked roles and cross-account statements that deny or do not grant AssumeRole', () => {

@@ -17,6 +17,7 @@ import {
   ROLE_DISABLE_POLICY_NAME,
   revokedBeforeOf,
 } from '../domain/reauth-marks';
+import { classifyTrust, type TrustZone } from '../domain/role-trust';
 
 /** One credential report line, keyed by the report's own column names (AWS may add columns). */
 export type CredentialReportRow = Readonly<Record<string, string>>;
@@ -304,21 +305,25 @@ function tagRecord(tags: readonly Tag[] | undefined): Record<string, string> {
 
 const SERVICE_LINKED_PATH = '/aws-service-role/';
 const REAUTH_TAG_PREFIX = 'reauth:';
-const ANY_ACCOUNT = '*';
 
 /**
- * Roles reauth keeps honest: trusted by another account (third-party connectors), or tagged `reauth:*`
- * (an explicit opt-in, whoever the role trusts). Service-linked roles are AWS's, never in scope.
+ * Roles reauth keeps honest: third-party connectors (trusted by an account outside the zone of trust,
+ * or by an OIDC or SAML provider), or tagged `reauth:*` (an explicit opt-in, whoever the role trusts).
+ * Service-linked roles are AWS's, never in scope.
  */
-export function rolesInScope(roleDetails: readonly RoleDetail[], accountId: string): Credential[] {
+export function rolesInScope(
+  roleDetails: readonly RoleDetail[],
+  accountId: string,
+  zone?: TrustZone,
+): Credential[] {
   const roles: Credential[] = [];
   for (const role of roleDetails) {
     if (!role.RoleName || !role.Arn || !role.CreateDate) continue;
     if (role.Path?.startsWith(SERVICE_LINKED_PATH)) continue;
     const tags = tagRecord(role.Tags);
-    const trust = crossAccountTrust(role.AssumeRolePolicyDocument, accountId);
+    const trust = classifyTrust(role.AssumeRolePolicyDocument, accountId, zone);
     const tagged = Object.keys(tags).some((key) => key.startsWith(REAUTH_TAG_PREFIX));
-    if (trust.trustedAccounts.length === 0 && !tagged) continue;
+    if (trust.trustedAccounts.length === 0 && trust.federated.length === 0 && !tagged) continue;
     const disabledByReauth = (role.RolePolicyList ?? []).some(
       (policy) => policy.PolicyName === ROLE_DISABLE_POLICY_NAME && isReauthRolePolicy(policy.PolicyDocument),
     );
@@ -334,109 +339,19 @@ export function rolesInScope(roleDetails: readonly RoleDetail[], accountId: stri
       tags,
       trustedAccounts: trust.trustedAccounts,
       requiresExternalId: trust.requiresExternalId,
+      ...(trust.federated.length > 0 && { federated: trust.federated }),
       ...(disabledByReauth && { disabledByReauth }),
     });
   }
   return roles;
 }
 
-interface TrustStatement {
-  Effect?: unknown;
-  Principal?: unknown;
-  Action?: unknown;
-  NotAction?: unknown;
-  Condition?: unknown;
-}
-
-/** Accounts other than `accountId` the trust policy lets assume the role, and whether all need an ExternalId. */
-function crossAccountTrust(
-  document: string | undefined,
-  accountId: string,
-): { trustedAccounts: string[]; requiresExternalId: boolean } {
-  const accounts = new Set<string>();
-  let everyStatementNeedsExternalId = true;
-  for (const statement of trustStatements(document)) {
-    if (statement.Effect !== 'Allow' || !allowsAssumeRole(statement)) continue;
-    const foreign = awsPrincipalAccounts(statement.Principal).filter((account) => account !== accountId);
-    if (foreign.length === 0) continue;
-    for (const account of foreign) accounts.add(account);
-    if (!conditionsOnExternalId(statement.Condition)) everyStatementNeedsExternalId = false;
-  }
-  const trustedAccounts = [...accounts].sort();
-  return { trustedAccounts, requiresExternalId: trustedAccounts.length > 0 && everyStatementNeedsExternalId };
-}
-
-/** GetAccountAuthorizationDetails returns the trust policy URL-encoded; plain JSON is accepted too. */
-function trustStatements(document: string | undefined): TrustStatement[] {
-  if (!document) return [];
-  try {
-    const json = document.trimStart().startsWith('{')
-      ? document
-      : decodeURIComponent(document.replace(/\+/g, ' '));
-    const statements = (JSON.parse(json) as { Statement?: unknown }).Statement;
-    const list = Array.isArray(statements) ? statements : [statements];
-    return list.filter((s): s is TrustStatement => typeof s === 'object' && s !== null);
-  } catch {
-    // IAM validates trust policies, so this is not expected; such a role is only in scope if tagged.
-    return [];
-  }
-}
-
-function allowsAssumeRole(statement: TrustStatement): boolean {
-  if (statement.Action !== undefined) return asStrings(statement.Action).some(matchesAssumeRole);
-  if (statement.NotAction !== undefined) return !asStrings(statement.NotAction).some(matchesAssumeRole);
-  return false;
-}
-
-function matchesAssumeRole(pattern: string): boolean {
-  const regex = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-    'i',
-  );
-  return regex.test('sts:AssumeRole');
-}
-
-const ACCOUNT_ID = /^\d{12}$/;
-const ACCOUNT_IN_ARN = /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/;
-
-/** `Principal: "*"` or `{ AWS: ... }` → account ids, `*` for any account. Service and federated principals give none. */
-function awsPrincipalAccounts(principal: unknown): string[] {
-  if (principal === ANY_ACCOUNT) return [ANY_ACCOUNT];
-  if (typeof principal !== 'object' || principal === null) return [];
-  const accounts: string[] = [];
-  for (const value of asStrings((principal as { AWS?: unknown }).AWS)) {
-    if (value === ANY_ACCOUNT || ACCOUNT_ID.test(value)) accounts.push(value);
-    else {
-      const match = ACCOUNT_IN_ARN.exec(value);
-      if (match?.[1]) accounts.push(match[1]);
-    }
-  }
-  return accounts;
-}
-
-function conditionsOnExternalId(condition: unknown): boolean {
-  if (typeof condition !== 'object' || condition === null) return false;
-  return Object.values(condition).some(
-    (keys) =>
-      typeof keys === 'object' &&
-      keys !== null &&
-      Object.keys(keys).some((key) => key.toLowerCase() === 'sts:externalid'),
-  );
-}
-
-function asStrings(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
-  return [];
-}
-
 export interface IamInventoryOptions {
   accountId: string;
   now: Date;
   reportMaxAgeMinutes: number;
+  /** The organization's accounts, whose trust is not a third party's; absent: single-account mode. */
+  zone?: TrustZone;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -468,7 +383,7 @@ export async function readIamInventory(iam: IAMClient, options: IamInventoryOpti
   }));
   return {
     accessKeys,
-    roles: rolesInScope(details.roles, options.accountId),
+    roles: rolesInScope(details.roles, options.accountId, options.zone),
     reportGeneratedAt: report.generatedAt,
     sessionRevocations: details.sessionRevocations,
   };

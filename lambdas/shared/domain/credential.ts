@@ -1,3 +1,5 @@
+import type { FederatedTrust } from './role-trust';
+
 /** The three kinds of machine credential reauth keeps honest. */
 export const CREDENTIAL_KINDS = ['access-key', 'secret', 'role'] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
@@ -33,10 +35,15 @@ export interface Credential {
   lastRotatedAt?: Date;
   /** Tags of the principal: the user for an access key, the secret, the role. */
   tags: Record<string, string>;
-  /** Roles only: accounts outside the scanned one that the trust policy lets assume it. */
+  /**
+   * Roles only: accounts outside the zone of trust (the scanned account, or its organization) that the
+   * trust policy lets assume it.
+   */
   trustedAccounts?: string[];
   /** Roles only: whether the trust policy requires an sts:ExternalId. */
   requiresExternalId?: boolean;
+  /** Roles only: the OIDC and SAML providers its trust policy names, and the subjects they may be. */
+  federated?: FederatedTrust[];
   /**
    * Roles only: true when reauth's own deny policy is on it (from the listing's inline policies), so
    * drift is seen without a call per role. Access keys need no such flag: the inventory lists active

@@ -13,9 +13,11 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * 2: decisions made by a Slack user carry the user's display name and email (`evidence.actorName`,
  * `evidence.actorEmail`, from `users.info`). 3: a flag's evidence says where the credential was last
  * used (`lastUsedService`, `lastUsedRegion`) and names a role's vendors (`vendors`); the state holds the
- * same as `identification`. Older decisions still verify: the hash covers what each decision holds.
+ * same as `identification`. 4: a role's evidence and identification name the OIDC and SAML providers it
+ * trusts (`federated`), and the `trust-too-broad` trigger exists. Older decisions still verify: the hash
+ * covers what each decision holds.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const TRIGGERS = [
   'idle',
@@ -28,6 +30,8 @@ export const TRIGGERS = [
   'orphaned',
   // Turned back on outside reauth while recorded as disabled.
   'drift',
+  // A role an OIDC provider's tokens can assume whatever their subject (no `sub` condition, or `*`).
+  'trust-too-broad',
 ] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 

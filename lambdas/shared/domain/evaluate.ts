@@ -2,6 +2,7 @@ import type { Credential } from './credential';
 import type { CredentialState, Trigger } from './decision';
 import { type Identification, identify } from './identification';
 import type { Exemption, PolicyConfig, Tier } from './policy';
+import { isTooBroad } from './role-trust';
 
 const DAY_MS = 86_400_000;
 
@@ -101,6 +102,7 @@ export function evaluateCredential(
     const idleLimit = credential.lastUsedAt ? tier.idleDays : tier.newCredentialGraceDays;
     if (idleDays >= idleLimit) triggers.push('idle');
     if (rotationAgeDays !== undefined && rotationAgeDays >= tier.maxAgeDays) triggers.push('max-age');
+    if (credential.federated?.some(isTooBroad)) triggers.push('trust-too-broad');
     if (!ownerTag) triggers.push('orphaned');
   }
   if (triggers.length === 0) return { outcome: 'ok', owner };
@@ -170,6 +172,11 @@ function describeTriggers(finding: Finding): string {
           return `its reauthorization expired on ${evidence.reviewDueAt}`;
         case 'orphaned':
           return 'no owner tag: escalated to the fallback owner';
+        case 'trust-too-broad':
+          return `any identity of ${(evidence.federated ?? [])
+            .filter(isTooBroad)
+            .map((trust) => trust.provider.replace(/^[a-z]+-provider\//, ''))
+            .join(', ')} can assume it: its trust names no subject, or \`*\``;
         default:
           return trigger;
       }

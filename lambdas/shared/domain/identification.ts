@@ -1,5 +1,6 @@
 import known from '../../../data/known-aws-accounts/accounts.json';
 import type { Credential } from './credential';
+import type { FederatedTrust } from './role-trust';
 
 /**
  * Vendors' (and AWS services') public account ids, account id → name, from fwdcloudsec/known_aws_accounts
@@ -25,6 +26,8 @@ export interface Identification {
   vendors?: Record<string, string>;
   /** Roles: whether every statement that trusts another account requires an sts:ExternalId. */
   requiresExternalId?: boolean;
+  /** Roles: the OIDC and SAML providers it trusts and the subjects they may be (none listed: any). */
+  federated?: FederatedTrust[];
 }
 
 /**
@@ -46,6 +49,7 @@ export function identify(
     ...(credential.trustedAccounts && { trustedAccounts: credential.trustedAccounts }),
     ...(named.length > 0 && { vendors: Object.fromEntries(named) }),
     ...(credential.requiresExternalId !== undefined && { requiresExternalId: credential.requiresExternalId }),
+    ...(credential.federated && { federated: credential.federated }),
   };
 }
 
@@ -58,13 +62,24 @@ export function usedWhere(identification: Identification | undefined): string {
 /** Trusted accounts shown in full before the rest are counted. */
 const MAX_LISTED_ACCOUNTS = 10;
 
+/** Identity providers whose tokens are the usual third parties, by the host IAM names them after. */
+const KNOWN_PROVIDERS: Readonly<Record<string, string>> = {
+  'token.actions.githubusercontent.com': 'GitHub Actions',
+  'gitlab.com': 'GitLab',
+  'app.terraform.io': 'Terraform Cloud',
+};
+
 /**
  * `999988887777 (Datadog), 111122223333; ExternalId required`: whom a role trusts, by name where known,
- * and whether an ExternalId is required; '' for a credential that is not a role.
+ * and whether an ExternalId is required; then each identity provider and the subjects it may be
+ * (`OIDC token.actions.githubusercontent.com (GitHub Actions) for repo:acme/deploy:*`); '' for a
+ * credential that is not a role.
  */
 export function describeTrust(identification: Identification | undefined): string {
   const accounts = identification?.trustedAccounts;
   if (!accounts) return '';
+  const federated = (identification.federated ?? []).map(describeFederated);
+  if (accounts.length === 0 && federated.length > 0) return federated.join('; ');
   const listed = accounts.slice(0, MAX_LISTED_ACCOUNTS).map((account) => {
     const vendor = identification.vendors?.[account];
     return account === '*' ? 'any AWS account (*)' : vendor ? `${account} (${vendor})` : account;
@@ -73,7 +88,19 @@ export function describeTrust(identification: Identification | undefined): strin
   const trusted =
     listed.length === 0 ? 'no other account' : `${listed.join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
   const externalId = identification.requiresExternalId ? 'ExternalId required' : 'no ExternalId required';
-  return `${trusted}; ${externalId}`;
+  return [`${trusted}; ${externalId}`, ...federated].join('; ');
+}
+
+function describeFederated({ provider, subjects }: FederatedTrust): string {
+  const [type, name = provider] = provider.split(/\/(.*)/s);
+  const known = KNOWN_PROVIDERS[name];
+  const saml = type === 'saml-provider';
+  const who = `${saml ? 'SAML' : 'OIDC'} ${name}${known ? ` (${known})` : ''}`;
+  const listed = subjects.slice(0, MAX_LISTED_ACCOUNTS);
+  const rest = subjects.length - listed.length;
+  // A SAML assertion must name the role: without SAML:sub, the IdP decides who gets it.
+  if (listed.length === 0) return saml ? who : `${who} for any subject (no subject condition)`;
+  return `${who} for ${listed.join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
 }
 
 /** How long a name is shown in a message: a section, a confirm dialog (300 characters) or a terminal line. */

@@ -26,6 +26,13 @@ export interface ScanOptions {
   job?: string;
   /** Told what the scan is doing, for a CLI's progress line. */
   onProgress?: (message: string) => void;
+  /**
+   * Organization mode: every account of the organization, the zone of trust (a role trusted only by
+   * them is not a third-party connector). Absent: single-account mode, only `accountId` is internal.
+   */
+  organizationAccounts?: readonly string[];
+  /** `o-…`: a role trusted by `*` under an `aws:PrincipalOrgID` condition naming it is internal too. */
+  organizationId?: string;
 }
 
 /** One credential that needs, or is spared, an owner's word. */
@@ -100,9 +107,19 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
     actor: `system:${options.job ?? 'scan'}`,
   };
 
+  const zone =
+    options.organizationAccounts || options.organizationId
+      ? { accounts: options.organizationAccounts ?? [], organizationId: options.organizationId }
+      : undefined;
+
   progress('reading the inventory (credential report, authorization details, secrets, known states)');
   const [iamInventory, secrets, states] = await Promise.all([
-    readIamInventory(deps.iam, { accountId, now, reportMaxAgeMinutes: policy.credentialReportMaxAgeMinutes }),
+    readIamInventory(deps.iam, {
+      accountId,
+      now,
+      reportMaxAgeMinutes: policy.credentialReportMaxAgeMinutes,
+      zone,
+    }),
     readSecretsInventory(deps.secretsManager, { accountId }),
     deps.store.loadStates(accountId),
   ]);

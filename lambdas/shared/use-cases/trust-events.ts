@@ -14,6 +14,7 @@ import {
   SESSION_REVOCATION_MOMENTS,
 } from '../domain/policy';
 import type { RevokedSessions } from '../domain/reauth-marks';
+import type { TrustZone } from '../domain/role-trust';
 import { planDriftChange, planTrustChange } from '../domain/trust-change';
 import { type TrustChange, type TrustTarget } from '../domain/trust-event';
 
@@ -44,7 +45,8 @@ export type InventoryLoader = () => Promise<Credential[]>;
 
 export function inventoryLoader(
   deps: Pick<TrustEventDependencies, 'iam' | 'secretsManager'>,
-  options: { accountId: string; policy: PolicyConfig; now: Date },
+  /** `zone`: the organization's accounts in organization mode (see `ScanOptions.organizationAccounts`). */
+  options: { accountId: string; policy: PolicyConfig; now: Date; zone?: TrustZone },
 ): InventoryLoader {
   let loading: Promise<Credential[]> | undefined;
   return () => {
@@ -53,6 +55,7 @@ export function inventoryLoader(
         accountId: options.accountId,
         now: options.now,
         reportMaxAgeMinutes: options.policy.credentialReportMaxAgeMinutes,
+        zone: options.zone,
       }),
       readSecretsInventory(deps.secretsManager, { accountId: options.accountId }),
     ]).then(([iam, secrets]) => [...iam.accessKeys, ...iam.roles, ...secrets]);

@@ -1,0 +1,208 @@
+/**
+ * Whom a role's trust policy lets in from outside: other AWS accounts, and identity providers. Pure: a
+ * function of the trust document, the scanned account and the zone of trust.
+ */
+
+/**
+ * The accounts that are not third parties. Absent (single-account mode), only the scanned account is.
+ * With an organization, as in IAM Access Analyzer: every account of it, and any principal a statement
+ * restricts to it with an `aws:PrincipalOrgID` (or `aws:PrincipalOrgPaths`) condition.
+ */
+export interface TrustZone {
+  accounts: readonly string[];
+  /** `o-…`: honoured in conditions only when given. */
+  organizationId?: string;
+}
+
+/** An identity provider the role trusts, and the subjects its conditions allow (none: any). */
+export interface FederatedTrust {
+  /** `oidc-provider/token.actions.githubusercontent.com` or `saml-provider/Okta`, as IAM names it. */
+  provider: string;
+  /**
+   * OIDC: the `<provider>:sub` values (`repo:acme/deploy:*`); SAML: the `SAML:sub` values. Empty when
+   * no condition restricts the subject.
+   */
+  subjects: string[];
+}
+
+export interface RoleTrust {
+  /** Accounts outside the zone the policy lets assume the role, sorted; `*` for any account. */
+  trustedAccounts: string[];
+  /** Whether every statement that trusts one of those accounts requires an sts:ExternalId. */
+  requiresExternalId: boolean;
+  /** OIDC and SAML providers, one entry per statement and provider. */
+  federated: FederatedTrust[];
+}
+
+const ANY = '*';
+const ACCOUNT_ID = /^\d{12}$/;
+const ACCOUNT_IN_ARN = /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/;
+const PROVIDER_IN_ARN = /^arn:aws[a-z-]*:iam::\d{12}:((oidc|saml)-provider\/.+)$/;
+const FEDERATED_ACTION = { oidc: 'sts:AssumeRoleWithWebIdentity', saml: 'sts:AssumeRoleWithSAML' };
+
+interface TrustStatement {
+  Effect?: unknown;
+  Principal?: unknown;
+  Action?: unknown;
+  NotAction?: unknown;
+  Condition?: unknown;
+}
+
+/** Whom `document` (a role's trust policy, URL-encoded as IAM lists it, or plain JSON) lets in from outside `zone`. */
+export function classifyTrust(document: string | undefined, accountId: string, zone?: TrustZone): RoleTrust {
+  const internal = new Set([accountId, ...(zone?.accounts ?? [])]);
+  const accounts = new Set<string>();
+  const federated: FederatedTrust[] = [];
+  let everyStatementNeedsExternalId = true;
+  for (const statement of trustStatements(document)) {
+    if (statement.Effect !== 'Allow') continue;
+    federated.push(...federatedTrust(statement));
+    if (!allows(statement, 'sts:AssumeRole')) continue;
+    if (zone?.organizationId && restrictedToOrganization(statement.Condition, zone.organizationId)) continue;
+    const foreign = awsPrincipalAccounts(statement.Principal).filter((account) => !internal.has(account));
+    if (foreign.length === 0) continue;
+    for (const account of foreign) accounts.add(account);
+    if (conditionKeys(statement.Condition).every(({ key }) => key !== 'sts:externalid'))
+      everyStatementNeedsExternalId = false;
+  }
+  const trustedAccounts = [...accounts].sort();
+  return {
+    trustedAccounts,
+    requiresExternalId: trustedAccounts.length > 0 && everyStatementNeedsExternalId,
+    federated,
+  };
+}
+
+/** A federated trust that any subject of its provider can use: an OIDC provider with no subject, or `*`. */
+export function isTooBroad(trust: FederatedTrust): boolean {
+  if (trust.provider.startsWith('saml-provider/')) {
+    // The IdP's assertion must name the role, so who gets it is decided there; only a bare `*` is too broad.
+    return trust.subjects.some(isBareWildcard);
+  }
+  return trust.subjects.length === 0 || trust.subjects.some(isBareWildcard);
+}
+
+function isBareWildcard(subject: string): boolean {
+  return /^\*+$/.test(subject);
+}
+
+/** One entry per OIDC or SAML provider the statement names, when it allows that provider's action. */
+function federatedTrust(statement: TrustStatement): FederatedTrust[] {
+  const federated =
+    typeof statement.Principal === 'object' && statement.Principal !== null
+      ? asStrings((statement.Principal as { Federated?: unknown }).Federated)
+      : [];
+  return federated.flatMap((arn) => {
+    const match = PROVIDER_IN_ARN.exec(arn);
+    const provider = match?.[1];
+    const protocol = match?.[2] as 'oidc' | 'saml' | undefined;
+    if (!provider || !protocol || !allows(statement, FEDERATED_ACTION[protocol])) return [];
+    const subjectKey = protocol === 'oidc' ? `${provider.slice('oidc-provider/'.length)}:sub` : 'saml:sub';
+    const subjects = conditionKeys(statement.Condition)
+      .filter(({ key, operator }) => key === subjectKey.toLowerCase() && restricts(operator))
+      .flatMap(({ values }) => values);
+    return [{ provider, subjects: [...new Set(subjects)] }];
+  });
+}
+
+/** A negated or null check does not name whom it lets in. */
+function restricts(operator: string): boolean {
+  return !/Not|^Null$/.test(operator);
+}
+
+const EQUALS = ['StringEquals', 'StringEqualsIgnoreCase'];
+// `…IfExists` and `ForAllValues:` are true when the key is absent: they restrict nothing.
+const SINGLE_VALUED = [...EQUALS, 'StringLike'].flatMap((op) => [op, `ForAnyValue:${op}`]);
+
+/**
+ * True when the statement lets in only principals of the organization `organizationId`: an
+ * `aws:PrincipalOrgID` that equals it (no wildcard), or `aws:PrincipalOrgPaths` all under it.
+ */
+function restrictedToOrganization(condition: unknown, organizationId: string): boolean {
+  return conditionKeys(condition).some(({ operator, key, values }) => {
+    if (values.length === 0) return false;
+    const ignoreCase = operator.endsWith('IgnoreCase');
+    const same = (value: string) =>
+      ignoreCase ? value.toLowerCase() === organizationId.toLowerCase() : value === organizationId;
+    if (key === 'aws:principalorgid' && SINGLE_VALUED.includes(operator)) {
+      return values.every(same);
+    }
+    if (
+      key === 'aws:principalorgpaths' &&
+      ['ForAnyValue:StringEquals', 'ForAnyValue:StringLike'].includes(operator)
+    ) {
+      return values.every((value) => value.startsWith(`${organizationId}/`));
+    }
+    return false;
+  });
+}
+
+/** Each `operator → key → values` of a Condition block, the key lower-cased (IAM compares keys so). */
+function conditionKeys(condition: unknown): { operator: string; key: string; values: string[] }[] {
+  if (typeof condition !== 'object' || condition === null) return [];
+  return Object.entries(condition).flatMap(([operator, keys]) =>
+    typeof keys === 'object' && keys !== null
+      ? Object.entries(keys).map(([key, values]) => ({
+          operator,
+          key: key.toLowerCase(),
+          values: asStrings(values),
+        }))
+      : [],
+  );
+}
+
+/** GetAccountAuthorizationDetails returns the trust policy URL-encoded; plain JSON is accepted too. */
+function trustStatements(document: string | undefined): TrustStatement[] {
+  if (!document) return [];
+  try {
+    const json = document.trimStart().startsWith('{')
+      ? document
+      : decodeURIComponent(document.replace(/\+/g, ' '));
+    const statements = (JSON.parse(json) as { Statement?: unknown }).Statement;
+    const list = Array.isArray(statements) ? statements : [statements];
+    return list.filter((s): s is TrustStatement => typeof s === 'object' && s !== null);
+  } catch {
+    // IAM validates trust policies, so this is not expected; such a role is only in scope if tagged.
+    return [];
+  }
+}
+
+function allows(statement: TrustStatement, action: string): boolean {
+  if (statement.Action !== undefined)
+    return asStrings(statement.Action).some((p) => matchesAction(p, action));
+  if (statement.NotAction !== undefined)
+    return !asStrings(statement.NotAction).some((p) => matchesAction(p, action));
+  return false;
+}
+
+function matchesAction(pattern: string, action: string): boolean {
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
+  return regex.test(action);
+}
+
+/** `Principal: "*"` or `{ AWS: ... }` → account ids, `*` for any account. Service and federated principals give none. */
+function awsPrincipalAccounts(principal: unknown): string[] {
+  if (principal === ANY) return [ANY];
+  if (typeof principal !== 'object' || principal === null) return [];
+  const accounts: string[] = [];
+  for (const value of asStrings((principal as { AWS?: unknown }).AWS)) {
+    if (value === ANY || ACCOUNT_ID.test(value)) accounts.push(value);
+    else {
+      const match = ACCOUNT_IN_ARN.exec(value);
+      if (match?.[1]) accounts.push(match[1]);
+    }
+  }
+  return accounts;
+}
+
+function asStrings(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
