@@ -1,8 +1,6 @@
 import { Aws, Validations } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type * as z from 'zod';
+import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type PolicyConfig, revokesSessionsOn } from '../lambdas/shared/domain/policy';
-import type { ReauthFunction } from './reauth-function';
 
 /** Where a grant applies: the resource pattern as IAM reads it, and as cdk-nag names it in a finding. */
 export interface CredentialScope {
@@ -205,22 +203,20 @@ export function workerGrants(mode: PolicyConfig['mode']): CredentialGrant[] {
 }
 
 /**
- * Grants each set of actions on its scope and acknowledges the wildcard finding with its reason,
- * once per scope (a scope used by several grants joins their reasons).
+ * Grants each set of actions on its scope to the role (a function's, or a member account's
+ * `reauth-reader` or `reauth-enforcer`) and acknowledges the wildcard finding with its reason, once per
+ * scope (a scope used by several grants joins their reasons).
  */
-export function grantCredentialAccess(
-  fn: Pick<ReauthFunction<z.ZodObject>, 'function' | 'role'>,
-  grants: readonly CredentialGrant[],
-): void {
+export function grantCredentialAccess(role: IRole, grants: readonly CredentialGrant[]): void {
   const reasons = new Map<string, string[]>();
   for (const grant of grants) {
-    fn.function.addToRolePolicy(
+    role.addToPrincipalPolicy(
       new PolicyStatement({ actions: [...grant.actions], resources: [grant.scope.arn] }),
     );
     reasons.set(grant.scope.finding, [...(reasons.get(grant.scope.finding) ?? []), grant.reason]);
   }
   for (const [finding, why] of reasons) {
-    Validations.of(fn.role).acknowledge({
+    Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${finding}]`,
       reason: why.join(' '),
     });

@@ -46,6 +46,17 @@ export interface BuildAppOptions {
    * @default `-c slackSecretName=<name>`, else a new secret
    */
   readonly slackSecretName?: string;
+  /**
+   * The AWS Organization's id (`o-…`), when the policy has an `organization` section.
+   * @default `-c organizationId=<id>`, else none
+   */
+  readonly organizationId?: string;
+  /**
+   * The organization's root id (`r-…`), where the member StackSet deploys when the policy's
+   * `organization.include` names no OU (or names accounts).
+   * @default `-c organizationRootId=<id>`, else none
+   */
+  readonly organizationRootId?: string;
 }
 
 /** What {@link buildApp} built. */
@@ -109,6 +120,8 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
     homeRegion,
     eventPublisherAccounts,
     slackSecretName,
+    organizationId: options.organizationId ?? app.node.tryGetContext('organizationId'),
+    organizationRootId: options.organizationRootId ?? app.node.tryGetContext('organizationRootId'),
   });
   const forwarder =
     homeRegion === IAM_EVENTS_REGION

@@ -36,6 +36,8 @@ export class ReauthStack extends Stack {
       slackSecretName,
       homeRegion = IAM_EVENTS_REGION,
       eventPublisherAccounts,
+      organizationId,
+      organizationRootId,
       ...stackProps
     } = props;
     super(scope, id, { ...stackProps, env: { ...stackProps.env, region: homeRegion } });
@@ -50,6 +52,8 @@ export class ReauthStack extends Stack {
         (slackSecretName ? Secret.fromSecretNameV2(this, 'SlackSecretImport', slackSecretName) : undefined),
       homeRegion,
       eventPublisherAccounts,
+      organizationId,
+      organizationRootId,
     });
     const { mode } = this.reauth.policy;
     this.templateOptions.description = `reauth: finds stale machine credentials, asks their owners in Slack to reauthorize them, records every decision and ${mode === 'enforce' ? 'disables or rotates what nobody vouches for' : 'changes nothing in IAM or Secrets Manager'} (${mode} mode)`;

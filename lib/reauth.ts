@@ -23,6 +23,7 @@ import { alarmOnCount } from './alarms';
 import { enforceGrants, scanGrants } from './credential-permissions';
 import { DecisionTable } from './decision-table';
 import { bindExportRecords, bindTableExport, EvidenceBucket } from './evidence-bucket';
+import { Organization } from './organization';
 import { ReauthDashboard } from './reauth-dashboard';
 import { bindSecretRead, bindTable, bundleFile, bundleText, type EnvBinding } from './reauth-function';
 import { ScheduledJob } from './scheduled-job';
@@ -74,6 +75,18 @@ export interface ReauthProps {
   readonly homeRegion?: string;
   /** Other accounts (HR, ITSM) allowed to put reauth's own events on its bus. @default none */
   readonly eventPublisherAccounts?: readonly string[];
+  /**
+   * The AWS Organization's id (`o-…`), needed when the policy has an `organization` section: member
+   * roles trust, and the bus accepts events from, only its principals.
+   * @default none
+   */
+  readonly organizationId?: string;
+  /**
+   * The organization's root id (`r-…`): where the member StackSet deploys when the policy's
+   * `organization.include` names no OU, or names accounts.
+   * @default none
+   */
+  readonly organizationRootId?: string;
 }
 
 /**
@@ -104,6 +117,8 @@ export class Reauth extends Construct {
   readonly evidence: EvidenceBucket;
   readonly exportJob: ScheduledJob<typeof ExportEnvSchema>;
   readonly dashboard: ReauthDashboard;
+  /** With the policy's `organization` section: the fan-out across member accounts and their roles. */
+  readonly organization?: Organization;
 
   constructor(scope: Construct, id: string, props: ReauthProps = {}) {
     super(scope, id);
@@ -132,6 +147,30 @@ export class Reauth extends Construct {
 
     this.slackSecret = props.slackSecret ?? this.createSlackSecret();
 
+    this.evidence = new EvidenceBucket(this, 'Evidence', {
+      retentionDays: this.policy.compliance.exportRetentionDays,
+    });
+
+    const org = this.policy.organization;
+    if (org) {
+      if (props.organizationId === undefined) {
+        throw new Error(
+          'organizationId: the policy covers an AWS Organization; give its id with -c organizationId=o-…',
+        );
+      }
+      this.organization = new Organization(this, 'Organization', {
+        config: org,
+        organizationId: props.organizationId,
+        rootId: props.organizationRootId,
+        policyFile,
+        table: this.table,
+        slackSecret: this.slackSecret,
+        accessLogs: this.evidence.accessLogs,
+        metricsNamespace: this.namePrefix,
+        alarmTopic: this.alarmTopic,
+      });
+    }
+
     this.scanJob = new ScheduledJob(this, 'ScanJob', {
       functionId: 'Scan',
       label: 'reauth scan',
@@ -151,7 +190,9 @@ export class Reauth extends Construct {
       failureImpact: 'findings may be stale.',
       alarmTopic: this.alarmTopic,
       // One scan at a time: a retried or manual run waits for the one under way (see ScheduledJob).
-      reservedConcurrentExecutions: 1,
+      // Across an organization, one run's accounts are scanned at once instead (maxConcurrency).
+      reservedConcurrentExecutions: this.organization ? undefined : 1,
+      fanOut: this.organization?.fanOut('scan', 'reauth scan', Duration.hours(2)),
     });
 
     this.enforceJob = new ScheduledJob(this, 'EnforceJob', {
@@ -173,7 +214,9 @@ export class Reauth extends Construct {
       failureImpact: 'reminders, escalations and deadlines wait for the next run.',
       alarmTopic: this.alarmTopic,
       // One enforce run at a time, so two never race to remind, escalate or disable the same credentials.
-      reservedConcurrentExecutions: 1,
+      // Across an organization, one run's accounts at once; the run stops before the next one starts.
+      reservedConcurrentExecutions: this.organization ? undefined : 1,
+      fanOut: this.organization?.fanOut('enforce', 'reauth enforce job', Duration.minutes(55)),
     });
     // The enforce handler logs this (Powertools JSON) once per rail that stopped it.
     const heldBack = new MetricFilter(this, 'EnforcementHeldBackFilter', {
@@ -211,9 +254,25 @@ export class Reauth extends Construct {
       publisherAccounts: props.eventPublisherAccounts,
     });
 
-    this.evidence = new EvidenceBucket(this, 'Evidence', {
-      retentionDays: this.policy.compliance.exportRetentionDays,
-    });
+    if (this.organization) {
+      const enforce = [this.policy.mode, ...this.organization.config.overrides.map((o) => o.mode)].includes(
+        'enforce',
+      );
+      this.organization.grantMemberAccess({
+        // The enforce job reads through reauth-reader where an account is in report mode.
+        readers: [this.scanJob.function.role, this.enforceJob.function.role, this.trustEvents.consumer.role],
+        enforcers: [this.enforceJob.function.role, this.slackEndpoint.worker.role],
+        enforce,
+        bus: this.trustEvents.bus,
+        hubRegion: this.homeRegion,
+        namePrefix: this.namePrefix,
+      });
+      this.trustEvents.acceptMemberEvents();
+      for (const fn of [this.trustEvents.consumer, this.slackEndpoint.worker]) {
+        fn.function.addEnvironment('ORG_MODE', 'true');
+      }
+    }
+
     const exportPrefix = 'exports';
     this.exportJob = new ScheduledJob(this, 'ExportJob', {
       functionId: 'Export',

@@ -1,10 +1,12 @@
 import { Aws, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { MathExpression } from 'aws-cdk-lib/aws-cloudwatch';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { Schedule, type ScheduleExpression, type ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type * as z from 'zod';
 import { alarmOnCount, alarmOnQueued } from './alarms';
@@ -37,6 +39,14 @@ export interface ScheduledJobProps<S extends z.ZodObject> extends ReauthFunction
    * @default no reservation: runs may overlap, up to the account's unreserved concurrency
    */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * Runs the function through a state machine instead of invoking it (an AWS Organization's fan-out:
+   * one invocation per member account). Given the function, returns the state machine the schedule
+   * starts; a failed, timed-out or aborted execution alarms instead of the function's errors, which
+   * the state machine retries and reports per account.
+   * @default the schedule invokes the function
+   */
+  readonly fanOut?: (fn: ReauthFunction<S>) => StateMachine;
 }
 
 /**
@@ -48,6 +58,8 @@ export class ScheduledJob<S extends z.ZodObject> extends Construct {
   readonly function: ReauthFunction<S>;
   readonly deadLetterQueue: Queue;
   readonly schedule: Schedule;
+  /** The state machine the schedule starts, when the job fans out. */
+  readonly stateMachine?: StateMachine;
 
   constructor(scope: Construct, id: string, props: ScheduledJobProps<S>) {
     super(scope, id);
@@ -61,6 +73,7 @@ export class ScheduledJob<S extends z.ZodObject> extends Construct {
       alarmTopic,
       input,
       reservedConcurrentExecutions,
+      fanOut,
       ...fnProps
     } = props;
     this.function = new ReauthFunction(this, functionId, fnProps);
@@ -69,7 +82,8 @@ export class ScheduledJob<S extends z.ZodObject> extends Construct {
       // ReauthFunction holds the defaults every function shares; this one belongs to scheduled jobs.
       (fn.node.defaultChild as CfnFunction).reservedConcurrentExecutions = reservedConcurrentExecutions;
     }
-    grantCredentialAccess(this.function, grants ?? []);
+    grantCredentialAccess(this.function.role, grants ?? []);
+    this.stateMachine = fanOut?.(this.function);
 
     this.deadLetterQueue = new Queue(this, 'ScheduleDeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -82,7 +96,7 @@ export class ScheduledJob<S extends z.ZodObject> extends Construct {
     });
 
     const schedulerRole = new Role(this, 'SchedulerRole', {
-      description: `EventBridge Scheduler: invokes the ${label} and dead-letters failed deliveries`,
+      description: `EventBridge Scheduler: ${this.stateMachine ? 'starts' : 'invokes'} the ${label} and dead-letters failed deliveries`,
       // Only schedules in this account's default group may assume it (confused deputy).
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
         conditions: {
@@ -107,24 +121,47 @@ export class ScheduledJob<S extends z.ZodObject> extends Construct {
       // runs it once the first run ends; after the function's maximum event age (6 hours by default)
       // it would drop it, counted only in AsyncEventsDropped, which a 15-minute run never comes near.
       // A manual synchronous invoke (`aws lambda invoke`) during a run gets 429 TooManyRequests.
-      target: new LambdaInvoke(fn, {
-        role: schedulerRole,
-        retryAttempts: 2,
-        maxEventAge: Duration.hours(6),
-        deadLetterQueue: this.deadLetterQueue,
-        ...(input && { input }),
-      }),
+      target: this.stateMachine
+        ? new StepFunctionsStartExecution(this.stateMachine, {
+            role: schedulerRole,
+            retryAttempts: 2,
+            deadLetterQueue: this.deadLetterQueue,
+            ...(input && { input }),
+          })
+        : new LambdaInvoke(fn, {
+            role: schedulerRole,
+            retryAttempts: 2,
+            maxEventAge: Duration.hours(6),
+            deadLetterQueue: this.deadLetterQueue,
+            ...(input && { input }),
+          }),
     });
-    const fnId = Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement);
-    Validations.of(schedulerRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`,
-      reason: `lambda:InvokeFunction on the ${label} function's own versions and aliases (<arn>:*), added by grantInvoke; the role can invoke no other function.`,
-    });
+    if (!this.stateMachine) {
+      const fnId = Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement);
+      Validations.of(schedulerRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`,
+        reason: `lambda:InvokeFunction on the ${label} function's own versions and aliases (<arn>:*), added by grantInvoke; the role can invoke no other function.`,
+      });
+    }
 
+    // An hour, not a day: a failed daily run should page within the hour it failed in.
+    const period = Duration.hours(1);
     alarmOnCount(this, 'ErrorsAlarm', {
-      description: `The ${label} failed (after Lambda retried it): ${failureImpact}`,
-      // An hour, not a day: a failed daily run should page within the hour it failed in.
-      metric: fn.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+      description: this.stateMachine
+        ? `The ${label} failed, timed out or was stopped before its summary: ${failureImpact}`
+        : `The ${label} failed (after Lambda retried it): ${failureImpact}`,
+      metric: this.stateMachine
+        ? new MathExpression({
+            label: 'Executions failed, timed out or aborted',
+            expression: 'failed + timedOut + aborted',
+            usingMetrics: {
+              failed: this.stateMachine.metricFailed({ period, statistic: 'Sum' }),
+              timedOut: this.stateMachine.metricTimedOut({ period, statistic: 'Sum' }),
+              aborted: this.stateMachine.metricAborted({ period, statistic: 'Sum' }),
+            },
+            period,
+          })
+        : fn.metricErrors({ period, statistic: 'Sum' }),
       topic: alarmTopic,
     });
     alarmOnQueued(this, 'DeadLettersAlarm', {

@@ -108,7 +108,7 @@ export class SlackEndpoint extends Construct {
         SLACK_SECRET_ARN: bindSecretRead(props.slackSecret),
       },
     });
-    grantCredentialAccess(this.worker, workerGrants(props.policy.mode));
+    grantCredentialAccess(this.worker.role, workerGrants(props.policy.mode));
     this.worker.function.addEventSource(
       new SqsEventSource(this.actionQueue, { batchSize: 5, reportBatchItemFailures: true }),
     );

@@ -132,6 +132,8 @@ export class TrustEvents extends Construct {
   readonly customEventsRule: Rule;
   readonly secretChangesRule: Rule;
   readonly iamChangesRule: Rule;
+  private readonly toQueue: SqsQueue;
+  private readonly iamOnDefaultBus: boolean;
 
   constructor(scope: Construct, id: string, props: TrustEventsProps) {
     super(scope, id);
@@ -192,13 +194,14 @@ export class TrustEvents extends Construct {
         ),
       },
     });
-    grantCredentialAccess(this.consumer, eventsGrants(props.policy));
+    grantCredentialAccess(this.consumer.role, eventsGrants(props.policy));
     this.consumer.function.addEventSource(
       new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }),
     );
 
     // Each rule may send to the queue, and nothing else may: the target adds an aws:SourceArn condition.
     const toQueue = new SqsQueue(this.queue);
+    this.toQueue = toQueue;
     this.customEventsRule = new Rule(this, 'CustomEventsRule', {
       description: 'reauth: owner departed, owner role, purpose or provider scope changed (HR/ITSM events)',
       eventBus: this.bus,
@@ -211,6 +214,7 @@ export class TrustEvents extends Construct {
       targets: [toQueue],
     });
     const iamBus: IEventBus | undefined = homeRegion === IAM_EVENTS_REGION ? undefined : this.bus;
+    this.iamOnDefaultBus = iamBus === undefined;
     this.iamChangesRule = new Rule(this, 'IamChangesRule', {
       description: `reauth: an IAM user's or role's policies, groups, trust, tags or access keys changed (CloudTrail${iamBus ? `, forwarded from ${IAM_EVENTS_REGION}` : ''})`,
       eventBus: iamBus,
@@ -230,5 +234,29 @@ export class TrustEvents extends Construct {
       queue: this.invalidEventsQueue,
       topic: props.alarmTopic,
     });
+  }
+
+  /**
+   * Member accounts of an organization forward their IAM and Secrets Manager CloudTrail events to the
+   * bus (see `MemberStack`): rules on the bus send them to the consumer, beside the account's own.
+   */
+  acceptMemberEvents(): void {
+    new Rule(this, 'MemberSecretChangesRule', {
+      description:
+        "reauth: a member account's secret resource policy, value or tags changed (CloudTrail, forwarded)",
+      eventBus: this.bus,
+      eventPattern: SECRET_CHANGES_PATTERN,
+      targets: [this.toQueue],
+    });
+    // Outside us-east-1 the IAM rule already listens on the bus, where the forwarder sends IAM's events.
+    if (this.iamOnDefaultBus) {
+      new Rule(this, 'MemberIamChangesRule', {
+        description:
+          "reauth: a member account's IAM user or role policies, groups, trust, tags or access keys changed (CloudTrail, forwarded)",
+        eventBus: this.bus,
+        eventPattern: IAM_CHANGES_PATTERN,
+        targets: [this.toQueue],
+      });
+    }
   }
 }

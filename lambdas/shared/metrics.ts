@@ -16,6 +16,8 @@ export const RUN_METRICS = {
   'reauth-slack': ['Clicks', 'UnsignedRequests', 'Reauthorized', 'Refused', 'Replayed'],
   'reauth-slack-worker': ['Disabled', 'Rotated', 'Restored', 'JobsFailed'],
   'reauth-events': ['Events', 'EventsFailed', 'RequestsOpened'],
+  // An AWS Organization's fan-out, once per scan or enforce run: member accounts done and failed.
+  'reauth-org-summary': ['AccountsScanned', 'AccountsFailed', 'Findings', 'Notified'],
 } as const;
 
 export type MetricsService = keyof typeof RUN_METRICS;
