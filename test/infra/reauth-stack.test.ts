@@ -240,6 +240,22 @@ describe('schedule and alarms', () => {
   });
 });
 
+describe('single-account mode (no organization in the policy)', () => {
+  it('has no state machine, no StackSet, no member role grant and no ORG_MODE', () => {
+    for (const type of [
+      'AWS::StepFunctions::StateMachine',
+      'AWS::CloudFormation::StackSet',
+      'AWS::Events::EventBusPolicy',
+    ]) {
+      expect(template.findResources(type), type).toEqual({});
+    }
+    const text = JSON.stringify(template.toJSON());
+    for (const absent of [':iam::*:role/', 'organizations:', 'ORG_MODE', 'aws:PrincipalOrgID']) {
+      expect(text).not.toContain(absent);
+    }
+  });
+});
+
 describe('cdk-nag AwsSolutions', () => {
   it('has no unacknowledged finding', () => {
     const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8'));

@@ -1,0 +1,466 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PolicyConfigInput } from '../../lambdas/shared/domain/policy';
+import { stateMachineDefinitions, THROTTLING_ERRORS } from '../../lib/fan-out';
+import { buildApp } from '../../lib/reauth-app';
+
+const ORG_ID = 'o-abcdefghij';
+const ROOT_ID = 'r-ab12';
+const SANDBOX = 'ou-ab12-sandbox1';
+const PRODUCTION = 'ou-ab12-product1';
+const SCAN_READS = [
+  'iam:GenerateCredentialReport',
+  'iam:GetCredentialReport',
+  'iam:GetAccountAuthorizationDetails',
+  'iam:ListAccessKeys',
+  'secretsmanager:ListSecrets',
+];
+
+const outdir = mkdtempSync(join(tmpdir(), 'reauth-org-infra-'));
+
+interface Synthesized {
+  built: ReturnType<typeof buildApp>;
+  template: Template;
+  json: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+  member: Template;
+  logicalId: (c: { node: { defaultChild?: unknown } }) => string;
+}
+
+/** Synthesizes the app (cdk-nag on every stack, the member template's included) from `policy`. */
+function synthesize(name: string, policy: PolicyConfigInput, options: { rootId?: string } = {}): Synthesized {
+  const configPath = join(outdir, `${name}.json`);
+  writeFileSync(configPath, JSON.stringify(policy));
+  const built = buildApp({
+    bundling: false,
+    configPath,
+    outdir: join(outdir, name),
+    homeRegion: 'eu-west-1',
+    organizationId: ORG_ID,
+    organizationRootId: options.rootId,
+  });
+  const assembly = built.app.synth(); // throws if cdk-nag has an unacknowledged finding
+  const json = assembly.getStackArtifact(built.stack.artifactId).template;
+  const template = Template.fromJSON(json);
+  const stackSet = Object.values(template.findResources('AWS::CloudFormation::StackSet'));
+  expect(stackSet).toHaveLength(1);
+  const member = Template.fromJSON(JSON.parse(stackSet[0]?.Properties.TemplateBody));
+  const logicalId = (c: { node: { defaultChild?: unknown } }) =>
+    built.stack.getLogicalId(c.node.defaultChild as CfnElement);
+  return { built, template, json, member, logicalId };
+}
+
+let report: Synthesized;
+let enforce: Synthesized;
+
+beforeAll(() => {
+  // Report mode everywhere; the sandbox and production OUs, one account left out.
+  report = synthesize('report', {
+    organization: {
+      include: { ous: [SANDBOX, PRODUCTION] },
+      exclude: { accounts: ['999999999999'] },
+      maxConcurrency: 40,
+      toleratedFailurePercentage: 5,
+    },
+  });
+  // Every account, in enforce mode: the StackSet targets the root.
+  enforce = synthesize('enforce', { mode: 'enforce', organization: {} }, { rootId: ROOT_ID });
+});
+
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+type State = Record<string, unknown> & { Type: string };
+const states = (definition: Record<string, unknown>) => definition.States as Record<string, State>;
+
+/** The scan's and the enforce job's state machine definitions, told apart by the function each account runs. */
+function definitions(s: Synthesized) {
+  const defs = stateMachineDefinitions(s.json);
+  const byJob = (fn: { node: { defaultChild?: unknown } }) => {
+    const found = Object.values(defs).filter((d) =>
+      JSON.stringify(d).includes(JSON.stringify({ 'Fn::GetAtt': [s.logicalId(fn), 'Arn'] })),
+    );
+    expect(found).toHaveLength(1);
+    return found[0] as Record<string, unknown>;
+  };
+  const { reauth } = s.built.stack;
+  return {
+    scan: byJob(reauth.scanJob.function.function),
+    enforce: byJob(reauth.enforceJob.function.function),
+  };
+}
+
+describe('fan-out state machines', () => {
+  it('list the accounts, run each in a Distributed Map at the policy’s concurrency and tolerance, then summarize', () => {
+    const { reauth } = report.built.stack;
+    for (const [job, definition] of Object.entries(definitions(report))) {
+      const all = states(definition);
+      expect(definition.StartAt).toBe('ListAccounts');
+      expect(all.ListAccounts).toMatchObject({
+        Type: 'Task',
+        Next: 'EachAccount',
+        Parameters: {
+          FunctionName: {
+            'Fn::GetAtt': [report.logicalId(reauth.organization!.listAccounts.function), 'Arn'],
+          },
+        },
+      });
+      expect(all.EachAccount).toMatchObject({
+        Type: 'Map',
+        ItemsPath: '$.accounts',
+        ItemSelector: {
+          'account.$': '$$.Map.Item.Value',
+          'organizationAccounts.$': '$.organizationAccounts',
+          'runId.$': '$.runId',
+        },
+        ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+        MaxConcurrency: 40,
+        ToleratedFailurePercentage: 5,
+        ResultWriter: {
+          Parameters: { Bucket: { Ref: report.logicalId(reauth.organization!.resultsBucket) }, Prefix: job },
+        },
+        Next: 'Summarize',
+      });
+      expect(all.Summarize).toMatchObject({
+        Type: 'Task',
+        End: true,
+        Parameters: {
+          FunctionName: { 'Fn::GetAtt': [report.logicalId(reauth.organization!.summary.function), 'Arn'] },
+          Payload: { job, 'runId.$': '$.runId', 'accounts.$': '$.accounts', 'results.$': '$.results' },
+        },
+      });
+    }
+  });
+
+  it('retry throttling with backoff and jitter, and turn an account that still fails into a result with its reason', () => {
+    const child = states(
+      (states(definitions(report).scan).EachAccount?.ItemProcessor ?? {}) as Record<string, unknown>,
+    );
+    const run = child.RunInAccount as State & { Retry: Record<string, unknown>[]; Catch: unknown[] };
+    expect(run.Resource).toEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:::lambda:invoke']],
+    });
+    expect(run.Retry).toEqual([
+      expect.objectContaining({
+        ErrorEquals: [
+          'Lambda.TooManyRequestsException',
+          'Lambda.ServiceException',
+          'Lambda.AWSLambdaException',
+          'Lambda.SdkClientException',
+        ],
+        BackoffRate: 2,
+        JitterStrategy: 'FULL',
+      }),
+      expect.objectContaining({ ErrorEquals: THROTTLING_ERRORS, BackoffRate: 2, JitterStrategy: 'FULL' }),
+    ]);
+    expect(THROTTLING_ERRORS).toContain('Throttling'); // STS's and IAM's throttling error code
+    expect(run.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'AccountFailed' },
+    ]);
+    expect(child.AccountFailed).toEqual({
+      Type: 'Pass',
+      Parameters: {
+        'accountId.$': '$.account.accountId',
+        ok: false,
+        'error.$': '$.failure.Error',
+        'cause.$': '$.failure.Cause',
+      },
+      End: true,
+    });
+  });
+
+  it('are started by the schedules (daily scan, hourly enforce), which no longer invoke the functions', () => {
+    const { reauth } = report.built.stack;
+    for (const [job, expression] of [
+      [reauth.scanJob, 'cron(0 6 * * ? *)'],
+      [reauth.enforceJob, 'rate(1 hour)'],
+    ] as const) {
+      report.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: expression,
+        Target: Match.objectLike({ Arn: { Ref: report.logicalId(job.stateMachine!) } }),
+      });
+      // Each account's run is its own invocation, up to maxConcurrency at once: no reservation of 1.
+      const fn = report.json.Resources[report.logicalId(job.function.function)]?.Properties;
+      expect(fn?.ReservedConcurrentExecutions).toBeUndefined();
+      expect(fn?.Environment).toMatchObject({ Variables: { ORG_MODE: 'true' } });
+    }
+    expect(Object.keys(report.template.findResources('AWS::StepFunctions::StateMachine'))).toHaveLength(2);
+    report.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+    });
+  });
+
+  it('alarm when any account failed, and when a run fails, times out or is stopped', () => {
+    const toTopic = {
+      AlarmActions: [{ Ref: report.logicalId(report.built.stack.reauth.alarmTopic as never) }],
+    };
+    report.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...toTopic,
+      Namespace: 'reauth',
+      MetricName: 'AccountsFailed',
+      Dimensions: [{ Name: 'service', Value: 'reauth-org-summary' }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    const stateMachine = report.logicalId(report.built.stack.reauth.scanJob.stateMachine!);
+    report.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...toTopic,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'failed + timedOut + aborted' }),
+        Match.objectLike({
+          Id: 'failed',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({
+              MetricName: 'ExecutionsFailed',
+              Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: stateMachine } }],
+            }),
+          }),
+        }),
+      ]),
+    });
+  });
+});
+
+describe('hub IAM', () => {
+  /** Every statement of the role's policies. */
+  const statements = (s: Synthesized, role: { node: { defaultChild?: unknown } }) =>
+    Object.values(
+      s.template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: s.logicalId(role) }] } }),
+    ).flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
+  /** The roles it may assume, each with its condition (CDK merges statements that differ only in resource). */
+  const assumes = (s: Synthesized, role: { node: { defaultChild?: unknown } }) =>
+    statements(s, role)
+      .filter((st) => st.Action === 'sts:AssumeRole')
+      .flatMap((st) =>
+        [st.Resource].flat().map((r) => ({ resource: JSON.stringify(r), condition: st.Condition })),
+      )
+      .sort((x, y) => x.resource.localeCompare(y.resource));
+  const roleArn = (name: string) =>
+    JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::*:role/${name}`]] });
+  const inOrg = { StringEquals: { 'aws:ResourceOrgID': ORG_ID } };
+
+  it('lets only the scan, enforce and events functions assume reauth-reader, only in the organization', () => {
+    const { reauth } = report.built.stack;
+    for (const fn of [reauth.scanJob.function, reauth.enforceJob.function, reauth.trustEvents.consumer]) {
+      expect(assumes(report, fn.role)).toEqual([{ resource: roleArn('reauth-reader'), condition: inOrg }]);
+    }
+    for (const fn of [
+      reauth.slackEndpoint.worker,
+      reauth.slackEndpoint.endpoint,
+      reauth.exportJob.function,
+    ]) {
+      expect(assumes(report, fn.role)).toEqual([]);
+    }
+  });
+
+  it('lets the enforce job and the Slack worker assume reauth-enforcer in enforce mode only', () => {
+    const { reauth } = enforce.built.stack;
+    expect(assumes(enforce, reauth.enforceJob.function.role)).toEqual([
+      { resource: roleArn('reauth-enforcer'), condition: inOrg },
+      { resource: roleArn('reauth-reader'), condition: inOrg },
+    ]);
+    expect(assumes(enforce, reauth.slackEndpoint.worker.role)).toEqual([
+      { resource: roleArn('reauth-enforcer'), condition: inOrg },
+    ]);
+    expect(JSON.stringify(report.json)).not.toContain('reauth-enforcer');
+  });
+
+  it('lets only the account lister read the organization', () => {
+    const { reauth } = report.built.stack;
+    const organizations = (role: { node: { defaultChild?: unknown } }) =>
+      statements(report, role)
+        .flatMap((st) => [st.Action].flat())
+        .filter((a) => String(a).startsWith('organizations:'));
+    expect(organizations(reauth.organization!.listAccounts.role).sort()).toEqual([
+      'organizations:DescribeOrganization',
+      'organizations:ListAccounts',
+      'organizations:ListAccountsForParent',
+      'organizations:ListOrganizationalUnitsForParent',
+      'organizations:ListRoots',
+    ]);
+    const others = Object.values(report.template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p).includes('organizations:'),
+    );
+    expect(others).toHaveLength(1);
+  });
+
+  it("accepts events on the hub's bus from the organization's principals", () => {
+    report.template.hasResourceProperties('AWS::Events::EventBusPolicy', {
+      Statement: {
+        Sid: Match.stringLikeRegexp('ReauthEventsFromOrganization$'),
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Action: 'events:PutEvents',
+        Condition: { StringEquals: { 'aws:PrincipalOrgID': ORG_ID } },
+      },
+    });
+  });
+});
+
+describe('member StackSet', () => {
+  it('is service-managed, auto-deploys to the included OUs less the excluded accounts, in the hub region and us-east-1', () => {
+    report.template.hasResourceProperties('AWS::CloudFormation::StackSet', {
+      PermissionModel: 'SERVICE_MANAGED',
+      CallAs: 'DELEGATED_ADMIN',
+      AutoDeployment: { Enabled: true, RetainStacksOnAccountRemoval: false },
+      Capabilities: ['CAPABILITY_NAMED_IAM'],
+      StackInstancesGroup: [
+        {
+          DeploymentTargets: {
+            OrganizationalUnitIds: [SANDBOX, PRODUCTION],
+            Accounts: ['999999999999'],
+            AccountFilterType: 'DIFFERENCE',
+          },
+          Regions: ['eu-west-1', 'us-east-1'],
+        },
+      ],
+    });
+  });
+
+  it('deploys to the root when no OU is included', () => {
+    enforce.template.hasResourceProperties('AWS::CloudFormation::StackSet', {
+      StackInstancesGroup: [
+        { DeploymentTargets: { OrganizationalUnitIds: [ROOT_ID] }, Regions: ['eu-west-1', 'us-east-1'] },
+      ],
+    });
+  });
+
+  it("passes the organization, the hub's bus and the trusted hub roles as parameters", () => {
+    const { reauth } = enforce.built.stack;
+    const arns = (...fns: { role: { node: { defaultChild?: unknown } } }[]) => ({
+      'Fn::Join': [',', fns.map((fn) => ({ 'Fn::GetAtt': [enforce.logicalId(fn.role), 'Arn'] }))],
+    });
+    enforce.template.hasResourceProperties('AWS::CloudFormation::StackSet', {
+      Parameters: [
+        { ParameterKey: 'OrganizationId', ParameterValue: ORG_ID },
+        { ParameterKey: 'HubRegion', ParameterValue: 'eu-west-1' },
+        {
+          ParameterKey: 'HubEventBusArn',
+          ParameterValue: { 'Fn::GetAtt': [enforce.logicalId(reauth.trustEvents.bus), 'Arn'] },
+        },
+        {
+          ParameterKey: 'ReaderTrustedRoleArns',
+          ParameterValue: arns(
+            reauth.scanJob.function,
+            reauth.enforceJob.function,
+            reauth.trustEvents.consumer,
+          ),
+        },
+        {
+          ParameterKey: 'EnforcerTrustedRoleArns',
+          ParameterValue: arns(reauth.enforceJob.function, reauth.slackEndpoint.worker),
+        },
+      ],
+    });
+  });
+
+  it('creates a read-only reauth-reader trusted only by those roles from inside the organization, in the hub region', () => {
+    const readers = report.member.findResources('AWS::IAM::Role', {
+      Properties: { RoleName: 'reauth-reader' },
+    });
+    const [id, reader] = Object.entries(readers)[0] ?? [];
+    expect(Object.keys(readers)).toHaveLength(1);
+    expect(reader?.Condition).toBe('InHubRegion');
+    expect(reader?.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { AWS: { Ref: 'ReaderTrustedRoleArns' } },
+        Condition: { StringEquals: { 'aws:PrincipalOrgID': { Ref: 'OrganizationId' } } },
+      },
+    ]);
+    const policies = report.member.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: id }] },
+    });
+    const actions = Object.values(policies).flatMap((p) =>
+      p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string[] }) => s.Action),
+    );
+    expect(actions.sort()).toEqual([...SCAN_READS].sort());
+    report.member.templateMatches({
+      Conditions: { InHubRegion: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, { Ref: 'HubRegion' }] } },
+    });
+  });
+
+  it('creates reauth-enforcer, with the write actions, only in enforce mode', () => {
+    expect(
+      report.member.findResources('AWS::IAM::Role', { Properties: { RoleName: 'reauth-enforcer' } }),
+    ).toEqual({});
+    const enforcers = enforce.member.findResources('AWS::IAM::Role', {
+      Properties: { RoleName: 'reauth-enforcer' },
+    });
+    const [id, enforcer] = Object.entries(enforcers)[0] ?? [];
+    expect(enforcer?.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { AWS: { Ref: 'EnforcerTrustedRoleArns' } },
+        Condition: { StringEquals: { 'aws:PrincipalOrgID': { Ref: 'OrganizationId' } } },
+      }),
+    ]);
+    const actions = Object.values(
+      enforce.member.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: id }] } }),
+    ).flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string[] }) => s.Action));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'iam:UpdateAccessKey',
+        'iam:PutRolePolicy',
+        'secretsmanager:PutResourcePolicy',
+      ]),
+    );
+  });
+
+  it("forwards IAM's events from us-east-1 and Secrets Manager's from the hub region to the hub's bus", () => {
+    for (const [source, condition] of [
+      ['aws.iam', 'InIamEventsRegion'],
+      ['aws.secretsmanager', 'InHubRegion'],
+    ]) {
+      report.member.hasResource('AWS::Events::Rule', {
+        Condition: condition,
+        Properties: Match.objectLike({
+          EventPattern: Match.objectLike({ source: [source] }),
+          Targets: [Match.objectLike({ Arn: { Ref: 'HubEventBusArn' }, RoleArn: Match.anyValue() })],
+        }),
+      });
+    }
+    report.member.templateMatches({
+      Conditions: { InIamEventsRegion: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] } },
+    });
+    report.member.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [{ Action: 'events:PutEvents', Effect: 'Allow', Resource: { Ref: 'HubEventBusArn' } }],
+      },
+    });
+  });
+});
+
+describe('configuration', () => {
+  const bad = (name: string, policy: PolicyConfigInput, options: Parameters<typeof buildApp>[0]) => {
+    const configPath = join(outdir, `${name}.json`);
+    writeFileSync(configPath, JSON.stringify(policy));
+    return () => buildApp({ bundling: false, configPath, outdir: join(outdir, name), ...options });
+  };
+
+  it('fails the build without the organization id, naming the context value', () => {
+    expect(bad('no-org-id', { organization: { include: { ous: [SANDBOX] } } }, {})).toThrow(
+      /-c organizationId=o-/,
+    );
+  });
+
+  it('fails the build when the StackSet needs the root and none is given', () => {
+    expect(bad('no-root', { organization: {} }, { organizationId: ORG_ID })).toThrow(
+      /-c organizationRootId=r-/,
+    );
+  });
+});
+
+it('keeps the validation report free of findings on every stack', () => {
+  for (const s of [report, enforce]) {
+    const file = join(outdir, s === report ? 'report' : 'enforce', 'validation-report.json');
+    const violations = JSON.parse(readFileSync(file, 'utf8')).pluginReports.flatMap(
+      (r: { violations: unknown[] }) => r.violations,
+    );
+    expect(violations).toEqual([]);
+  }
+});
