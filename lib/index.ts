@@ -4,6 +4,8 @@
  */
 export type { PolicyConfig, PolicyConfigInput } from '../lambdas/shared/domain/policy';
 export { PolicyConfigError } from '../lambdas/shared/domain/policy';
+export { type StateMachineDefinition, stateMachineDefinitions } from './fan-out';
 export { IamEventForwarderStack, type IamEventForwarderStackProps } from './iam-event-forwarder';
+export { MemberStack, type MemberStackProps } from './member-stack';
 export { MANAGED_BY_TAG, POLICY_ID_TAG, Reauth, type ReauthProps } from './reauth';
 export { ReauthStack, type ReauthStackProps } from './reauth-stack';
