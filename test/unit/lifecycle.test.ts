@@ -23,8 +23,12 @@ const idleSecret: Credential = {
 };
 
 /** The state the store would hold after recording `transition`. */
-function stored(transition: NonNullable<ReturnType<typeof planScanTransition>>): CredentialState {
-  const decision = chainDecision(transition.decision, { seq: 0, lastHash: GENESIS_HASH });
+function stored(
+  transition: NonNullable<ReturnType<typeof planScanTransition>>,
+  previous: { seq: number; lastHash: string } = { seq: 0, lastHash: GENESIS_HASH },
+): CredentialState {
+  if (!transition.decision) return { ...transition.state, ...previous, updatedAt: transition.at };
+  const decision = chainDecision(transition.decision, previous);
   return { ...transition.state, seq: decision.seq, lastHash: decision.hash, updatedAt: decision.at };
 }
 
@@ -128,7 +132,7 @@ describe('planScanTransition', () => {
     const evaluation = evaluateCredential(idleSecret, undefined, guarded, NOW, credentialId);
     const transition = planScanTransition(credentialId, idleSecret, evaluation, undefined, context);
     expect(transition?.state.status).toBe('protected');
-    expect(transition?.decision.reason).toContain('protected principal');
+    expect(transition?.decision?.reason).toContain('protected principal');
     const state = stored(transition as NonNullable<typeof transition>);
     expect(planScanTransition(credentialId, idleSecret, evaluation, state, context)).toBeUndefined();
   });
@@ -160,7 +164,7 @@ describe('planScanTransition', () => {
     expect(next?.state).toMatchObject({ status: 'active', triggers: [] });
     expect(next?.state.deadlineAt).toBeUndefined();
     expect(next?.decision).toMatchObject({ action: 'reauthorize', actor: 'system:scan' });
-    expect(next?.decision.reason).toMatch(/idle no longer applies \(last used 2026-11-22\)/);
+    expect(next?.decision?.reason).toMatch(/idle no longer applies \(last used 2026-11-22\)/);
   });
 
   it('records nothing for a healthy credential it never flagged', () => {

@@ -16,6 +16,7 @@ import {
   type Decision,
   GENESIS_HASH,
   SCHEMA_VERSION,
+  type StateUpdate,
   type Transition,
 } from '../domain/decision';
 import {
@@ -38,8 +39,11 @@ export class StaleStateError extends Error {
   override readonly name = 'StaleStateError';
 }
 
-/** Decides the change to make given the state read now; `undefined` when there is nothing to record. */
-export type Decide = (current: CredentialState | undefined) => Transition | undefined;
+/**
+ * Decides the change to make given the state read now: a decision and its state, the state alone
+ * (usage learned), or `undefined` when there is nothing to record.
+ */
+export type Decide = (current: CredentialState | undefined) => Transition | StateUpdate | undefined;
 
 export interface TransitionOptions {
   /**
@@ -97,7 +101,8 @@ export interface DecisionStore {
    * Records `decide`'s transition, if any: the decision and the new state in one transaction,
    * conditional on the state being the one decided on. When another writer got there first, the
    * state is read again and `decide` asked again, so no decision is ever lost or overwritten.
-   * Returns the decision written, or `undefined` when `decide` found nothing to record.
+   * Returns the decision written, or `undefined` when `decide` found nothing to record or changed
+   * the state alone.
    */
   transition(
     credentialId: string,
@@ -158,6 +163,46 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
       }),
     );
     return Item ? toState(Item) : undefined;
+  }
+
+  /** Writes the state alone, the chain as it was; false when `current` is no longer current. */
+  async function writeState(
+    credentialId: string,
+    current: CredentialState | undefined,
+    change: StateUpdate,
+  ): Promise<boolean> {
+    const state: CredentialState = {
+      ...change.state,
+      schemaVersion: SCHEMA_VERSION,
+      seq: current?.seq ?? 0,
+      lastHash: current?.lastHash ?? GENESIS_HASH,
+      // The last change the record made: learning is not a decision.
+      updatedAt: current?.updatedAt ?? change.at,
+      ...(current?.claim && { claim: current.claim }),
+    };
+    try {
+      await documents.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            [pk]: credentialPk(credentialId),
+            [sk]: STATE_SK,
+            [STATE_BY_ACCOUNT_INDEX.partitionKey]: state.accountId,
+            ...state,
+          },
+          ...(current
+            ? unchangedSince(current)
+            : {
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': pk },
+              }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
   }
 
   /** Writes one decision and the state it leads to; false when `current` is no longer current. */
@@ -285,8 +330,12 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         const change = decide(current);
         if (!change) return undefined;
-        const written = await write(credentialId, current, change, release);
-        if (written) return written;
+        if (!change.decision) {
+          if (await writeState(credentialId, current, change)) return undefined;
+        } else {
+          const written = await write(credentialId, current, change, release);
+          if (written) return written;
+        }
         current = await getState(credentialId);
       }
       throw new StaleStateError(

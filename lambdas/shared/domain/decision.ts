@@ -5,6 +5,7 @@ import type { CredentialKind } from './credential';
 import type { Identification } from './identification';
 import { canonicalJson } from './policy';
 import type { RevokedSessions } from './reauth-marks';
+import type { Usage } from './usage';
 
 export { DECISION_ACTIONS, type DecisionAction } from './actions';
 
@@ -32,6 +33,8 @@ export const TRIGGERS = [
   'drift',
   // A role an OIDC provider's tokens can assume whatever their subject (no `sub` condition, or `*`).
   'trust-too-broad',
+  // Used from a service or region outside what it was learned to use, or outside its tier's regions.
+  'usage-changed',
 ] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
@@ -198,6 +201,11 @@ export interface CredentialState {
    * `seq`, and every write keeps it unless its holder releases it. A holder that crashed loses it at `until`.
    */
   claim?: Claim;
+  /**
+   * Where it has been seen in use (services and regions, each capped), learned by the scan: written
+   * with the state alone when only it changes, so learning adds no decision.
+   */
+  usage?: Usage;
   /** ISO: last change. */
   updatedAt: string;
   /** The item layout's version (as on decisions). */
@@ -219,10 +227,27 @@ export interface Claim {
 /** The state fields a caller sets; the store maintains `seq`, `lastHash` and `updatedAt`. */
 export type StateInput = Omit<CredentialState, 'seq' | 'lastHash' | 'updatedAt' | 'claim'>;
 
+/** The state without the store's fields: what a transition that keeps it as it is writes. */
+export function stateInputOf(state: CredentialState): StateInput {
+  const { seq: _seq, lastHash: _hash, updatedAt: _at, claim: _claim, ...rest } = state;
+  return rest;
+}
+
 /** A change to record: the next state and the decision that explains it. */
 export interface Transition {
   state: StateInput;
   decision: DecisionInput;
+}
+
+/**
+ * A change to the state alone, with no decision: what a scan learns of where a credential is used. It
+ * keeps the chain (`seq`, `lastHash`) as it is.
+ */
+export interface StateUpdate {
+  state: StateInput;
+  decision?: undefined;
+  /** ISO: when, for a state written for the first time. */
+  at: string;
 }
 
 /** The hash of a decision: SHA-256 over its canonical JSON, without `hash` itself. */

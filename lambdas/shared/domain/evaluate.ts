@@ -3,6 +3,7 @@ import type { CredentialState, Trigger } from './decision';
 import { type Identification, identify } from './identification';
 import type { Exemption, PolicyConfig, Tier } from './policy';
 import { isTooBroad } from './role-trust';
+import { describeUsageChange, observeUsage, type Usage, type UsageChange } from './usage';
 
 const DAY_MS = 86_400_000;
 
@@ -17,6 +18,8 @@ export interface Finding {
   /** What the owner needs to recognise it; the evidence holds it too. */
   identification: Identification;
   evidence: Evidence;
+  /** Where it has been used, to keep in its state (see `observeUsage`). */
+  usage?: Usage;
 }
 
 /** Recorded on the flag: the identification, and what made the decision. */
@@ -37,11 +40,13 @@ export interface Evidence extends Identification {
   unknownTier?: string;
   /** The exemption tag's text: a request for an exemption, which only an approved record grants. */
   exemptionRequested?: string;
+  /** `usage-changed`: the uses outside what was learned or allowed, and what was known before. */
+  usageChange?: UsageChange;
 }
 
 export type Evaluation =
   | Finding
-  | { outcome: 'ok'; owner: string }
+  | { outcome: 'ok'; owner: string; usage?: Usage }
   | { outcome: 'protected'; owner: string; pattern: string }
   | { outcome: 'exempt'; owner: string; until: string; approver: string; reason: string };
 
@@ -105,7 +110,15 @@ export function evaluateCredential(
     if (credential.federated?.some(isTooBroad)) triggers.push('trust-too-broad');
     if (!ownerTag) triggers.push('orphaned');
   }
-  if (triggers.length === 0) return { outcome: 'ok', owner };
+  // Usage drift asks even while vouched for: what was vouched for is not this use.
+  const { usage, change: usageChange } = observeUsage(
+    state?.usage,
+    { service: credential.lastUsedService, region: credential.lastUsedRegion },
+    tier,
+    now,
+  );
+  if (usageChange) triggers.push('usage-changed');
+  if (triggers.length === 0) return { outcome: 'ok', owner, ...(usage && { usage }) };
 
   const identification = identify(credential, policy.vendors);
   return {
@@ -115,6 +128,7 @@ export function evaluateCredential(
     tierName,
     tier,
     identification,
+    ...(usage && { usage }),
     evidence: {
       ...identification,
       tier: tierName,
@@ -129,6 +143,7 @@ export function evaluateCredential(
       ...(credential.tags[EXEMPTION_REQUEST_TAG] && {
         exemptionRequested: credential.tags[EXEMPTION_REQUEST_TAG],
       }),
+      ...(usageChange && { usageChange }),
     },
   };
 }
@@ -177,6 +192,8 @@ function describeTriggers(finding: Finding): string {
             .filter(isTooBroad)
             .map((trust) => trust.provider.replace(/^[a-z]+-provider\//, ''))
             .join(', ')} can assume it: its trust names no subject, or \`*\``;
+        case 'usage-changed':
+          return evidence.usageChange ? describeUsageChange(evidence.usageChange) : 'used in a new way';
         default:
           return trigger;
       }

@@ -1,6 +1,14 @@
 import type { Credential } from './credential';
-import type { CredentialState, DecisionInput, StateInput, Transition } from './decision';
+import {
+  type CredentialState,
+  type DecisionInput,
+  type StateInput,
+  type StateUpdate,
+  stateInputOf,
+  type Transition,
+} from './decision';
 import { describeFinding, type Evaluation } from './evaluate';
+import { sameUsage } from './usage';
 
 const DAY_MS = 86_400_000;
 
@@ -13,8 +21,9 @@ export interface DecisionContext {
 }
 
 /**
- * What a scan records for one credential, given what it found and the state it read.
- * Returns undefined when the record already says it: an unchanged re-run writes nothing.
+ * What a scan records for one credential, given what it found and the state it read: a decision, or
+ * the state alone when only where it is used was learned. Returns undefined when the record already
+ * says it: an unchanged re-run writes nothing.
  */
 export function planScanTransition(
   credentialId: string,
@@ -22,18 +31,43 @@ export function planScanTransition(
   evaluation: Evaluation,
   current: CredentialState | undefined,
   context: DecisionContext,
-): Transition | undefined {
-  const base: StateInput = {
+): Transition | StateUpdate | undefined {
+  const usage =
+    evaluation.outcome === 'ok' || evaluation.outcome === 'finding' ? evaluation.usage : current?.usage;
+  const decided = planScanDecision(credentialId, credential, evaluation, current, context, usage);
+  if (decided || sameUsage(usage, current?.usage)) return decided;
+  const learned = current ? stateInputOf(current) : newState(credentialId, credential, evaluation.owner);
+  return { state: { ...learned, usage }, at: context.now.toISOString() };
+}
+
+/** A credential's first state, before any decision. */
+function newState(credentialId: string, credential: Credential, owner: string): StateInput {
+  return {
     credentialId,
     accountId: credential.accountId,
     kind: credential.kind,
     principal: credential.principal,
-    owner: evaluation.owner,
-    status: current?.status ?? 'active',
+    owner,
+    status: 'active',
     triggers: [],
+    ...(credential.kind === 'access-key' && { keyCreatedAt: credential.createdAt.toISOString() }),
+  };
+}
+
+function planScanDecision(
+  credentialId: string,
+  credential: Credential,
+  evaluation: Evaluation,
+  current: CredentialState | undefined,
+  context: DecisionContext,
+  usage: CredentialState['usage'],
+): Transition | undefined {
+  const base: StateInput = {
+    ...newState(credentialId, credential, evaluation.owner),
+    status: current?.status ?? 'active',
     // Kept across a re-flag so `review-due` stays a trigger and an unchanged re-run stays a no-op.
     ...(current?.reviewDueAt && { reviewDueAt: current.reviewDueAt }),
-    ...(credential.kind === 'access-key' && { keyCreatedAt: credential.createdAt.toISOString() }),
+    ...(usage && { usage }),
   };
   const decide = (
     state: StateInput,

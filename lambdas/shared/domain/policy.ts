@@ -33,6 +33,21 @@ export const TierSchema = z.strictObject({
     .int()
     .nonnegative()
     .describe('A credential never used is tolerated this many days after its creation, then it is idle.'),
+  usageLearningDays: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      'Days from the first sighting of a credential in use during which the services and regions it is used from are learned; after them a new one opens a usage-changed request. Default 30.',
+    ),
+  allowedRegions: z
+    .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region (eu-west-1)'))
+    .min(1)
+    .optional()
+    .describe(
+      'Regions its credentials may be used from: a use from another opens a usage-changed request at once, learning or not.',
+    ),
   /**
    * Slack user ids of the approvers group. When set, an owner's *Still needed* is only a proposal:
    * it counts once a member of the group other than the owner confirms it.

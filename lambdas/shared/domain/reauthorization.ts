@@ -1,14 +1,16 @@
-import type {
-  CredentialState,
-  DecisionAction,
-  DecisionInput,
-  DisableReceipt,
-  StateInput,
-  Transition,
+import {
+  type CredentialState,
+  type DecisionAction,
+  type DecisionInput,
+  type DisableReceipt,
+  type StateInput,
+  stateInputOf,
+  type Transition,
 } from './decision';
 import { newRequest, openRequestOf } from './lifecycle';
 import type { PolicyConfig, Tier } from './policy';
 import type { RevokedSessions } from './reauth-marks';
+import { vouchForUsage } from './usage';
 
 const DAY_MS = 86_400_000;
 
@@ -170,7 +172,7 @@ function reauthorized(
   context: AnswerContext,
 ): Transition {
   const until = new Date(context.now.getTime() + input.days * DAY_MS).toISOString();
-  return answer(state, { ...closed(state), status: 'active', reviewDueAt: until }, context, {
+  return answer(state, { ...vouched(state), status: 'active', reviewDueAt: until }, context, {
     action: 'reauthorize',
     reason: input.reason,
     evidence: {
@@ -179,6 +181,7 @@ function reauthorized(
       until,
       days: input.days,
       requestSeq: state.requestSeq ?? null,
+      ...usageVouchedFor(state),
     },
   });
 }
@@ -300,7 +303,7 @@ export function planRotation(
   return answer(
     state,
     {
-      ...closed(state),
+      ...vouched(state),
       status: 'active',
       reviewDueAt: new Date(context.now.getTime() + tier.reauthorizeForDays * DAY_MS).toISOString(),
       ...(rotation && { rotation }),
@@ -311,7 +314,7 @@ export function planRotation(
       reason: rotation
         ? `rotated by ${context.slackUserId}: new key ${rotation.newKeyId} stored in ${rotation.storedIn}; this key is deactivated on ${day(deactivateAfter)}`
         : `rotated by ${context.slackUserId}`,
-      evidence: { ...result },
+      evidence: { ...result, ...usageVouchedFor(state) },
     },
   );
 }
@@ -447,12 +450,6 @@ function decisionOf(
   };
 }
 
-/** The state without the store's fields: what a transition that keeps it as it is writes. */
-export function stateInputOf(state: CredentialState): StateInput {
-  const { seq: _seq, lastHash: _hash, updatedAt: _at, claim: _claim, ...rest } = state;
-  return rest;
-}
-
 /** The state once its request is answered: the request's bookkeeping goes, the message stays to be updated. */
 function closed(state: CredentialState): StateInput {
   const rest = stateInputOf(state);
@@ -463,6 +460,21 @@ function closed(state: CredentialState): StateInput {
   delete rest.disableReceipt;
   delete rest.rotation;
   return { ...rest, triggers: [] };
+}
+
+/**
+ * Closed by the owner's word (*Still needed*, *Rotate*): the uses the request asked about join the
+ * known set, so the same use is not asked about again.
+ */
+function vouched(state: CredentialState): StateInput {
+  const usage = vouchForUsage(state.usage);
+  return { ...closed(state), ...(usage && { usage }) };
+}
+
+/** The uses an answer vouches for, as evidence: what the owner said yes to. */
+function usageVouchedFor(state: CredentialState): Record<string, unknown> {
+  const asked = state.usage?.asked;
+  return asked ? { usageVouchedFor: { services: asked.services, regions: asked.regions } } : {};
 }
 
 function tierOf(state: CredentialState, policy: PolicyConfig): Tier {

@@ -1,11 +1,17 @@
 import type { Credential } from './credential';
-import type { CredentialState, DecisionInput, StateInput, Transition } from './decision';
+import {
+  type CredentialState,
+  type DecisionInput,
+  type StateInput,
+  stateInputOf,
+  type Transition,
+} from './decision';
 import type { Evaluation } from './evaluate';
 import { identify } from './identification';
 import { newRequest, openRequestOf } from './lifecycle';
 import type { PolicyConfig, Tier } from './policy';
 import type { RevokedSessions } from './reauth-marks';
-import { planDrift, stateInputOf } from './reauthorization';
+import { planDrift } from './reauthorization';
 import type { TrustChange } from './trust-event';
 
 /** SQS keeps a message 14 days at most: an event id remembered a day longer outlives every redelivery. */

@@ -11,6 +11,7 @@ import { type Identification, identify } from '../domain/identification';
 import { planScanTransition } from '../domain/lifecycle';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
 import { recordedRevocationOf } from '../domain/reauthorization';
+import { sameUsage, type UsageChange } from '../domain/usage';
 
 export interface ScanDependencies {
   iam: IAMClient;
@@ -51,6 +52,8 @@ export interface ScanRow {
   record: 'recorded' | 'unchanged';
   /** Why it needs reauthorization, or why it is spared. */
   reason: string;
+  /** `usage-changed`: the uses outside what was learned or allowed, and what was known before. */
+  usageChange?: UsageChange;
 }
 
 export interface ScanReport {
@@ -64,6 +67,11 @@ export interface ScanReport {
   inventoryAt: string;
   rows: ScanRow[];
   decisionsWritten: number;
+  /**
+   * Credentials whose state learned where they are used (the first sighting, or a new service or region
+   * during the learning period): their state alone was written, no decision.
+   */
+  usageLearned: number;
   /** Credentials that were pending and whose finding went away (used again, rotated, re-tagged). */
   cleared: string[];
   /** Access keys from the credential report no longer found by ListAccessKeys (rotated meanwhile). */
@@ -160,40 +168,67 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
     const state = credentialId ? states.get(credentialId) : undefined;
     return { credential, evaluation: evaluateCredential(credential, state, policy, now, credentialId) };
   });
-  // Findings, and pending credentials whose finding went away (their ids are known from their state).
+  const stateOf = (credential: Credential) =>
+    credential.id ? states.get(credentialIdOf({ ...credential, id: credential.id })) : undefined;
+  const learnsUsage = ({ credential, evaluation }: (typeof evaluated)[number]) =>
+    evaluation.outcome === 'ok' && !sameUsage(evaluation.usage, stateOf(credential)?.usage);
+  // Findings, pending credentials whose finding went away, and known credentials whose usage was learned.
   const needsRecord = evaluated.filter(
-    ({ credential, evaluation }) =>
-      evaluation.outcome !== 'ok' ||
-      (credential.id &&
-        states.get(credentialIdOf({ ...credential, id: credential.id }))?.status === 'pending'),
+    (e) =>
+      e.evaluation.outcome !== 'ok' ||
+      stateOf(e.credential)?.status === 'pending' ||
+      (e.credential.id !== undefined && learnsUsage(e)),
+  );
+  // A user's keys are listed together: the other key of a user listed for a finding gets its id, and so
+  // its state and usage, at no extra call. Other keys learn once reauth knows their id.
+  const listedUsers = new Set(
+    needsRecord
+      .filter((e) => e.credential.kind === 'access-key' && !e.credential.id)
+      .map((e) => e.credential.principal),
+  );
+  const recorded = new Set(needsRecord);
+  const siblings = evaluated.filter(
+    (e) =>
+      e.credential.kind === 'access-key' &&
+      !e.credential.id &&
+      listedUsers.has(e.credential.principal) &&
+      !recorded.has(e) &&
+      learnsUsage(e),
   );
 
   // Per-credential calls only for findings: map report slots to key ids for users with one.
-  const unresolvedKeys = needsRecord.map((e) => e.credential).filter((c) => c.kind === 'access-key' && !c.id);
+  const unresolvedKeys = [...needsRecord, ...siblings]
+    .map((e) => e.credential)
+    .filter((c) => c.kind === 'access-key' && !c.id);
   const resolved = await resolveAccessKeyIds(deps.iam, unresolvedKeys);
   const idsBySlot = new Map(resolved.credentials.map((c) => [slotKey(c), c.id]));
 
-  const toRecord = needsRecord.flatMap(({ credential }) => {
+  const toRecord = [...needsRecord, ...siblings].flatMap(({ credential }) => {
     const id = credential.id ?? idsBySlot.get(slotKey(credential));
     return id ? [{ ...credential, id }] : [];
   });
 
   progress(`recording ${toRecord.length} findings`);
   let decisionsWritten = 0;
+  let usageLearned = 0;
   const cleared: string[] = [];
   const rows = await mapWithConcurrency(toRecord, WRITE_CONCURRENCY, async (credential) => {
     const credentialId = credentialIdOf(credential);
     let evaluation = evaluateCredential(credential, states.get(credentialId), policy, now, credentialId);
+    let stateOnly = false;
     const written = await deps.store.transition(
       credentialId,
       (current) => {
         // Re-evaluated on the state actually read: another writer may have moved it meanwhile.
         evaluation = evaluateCredential(credential, current, policy, now, credentialId);
-        return planScanTransition(credentialId, credential, evaluation, current, context);
+        const change = planScanTransition(credentialId, credential, evaluation, current, context);
+        stateOnly = change !== undefined && !change.decision;
+        return change;
       },
       { known: states.get(credentialId) },
     );
     if (written) decisionsWritten++;
+    else if (stateOnly) usageLearned++;
     if (written?.action === 'reauthorize') cleared.push(credentialId);
     return toRow(credentialId, credential, evaluation, policy, now, written ? 'recorded' : 'unchanged');
   });
@@ -212,6 +247,7 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
     inventoryAt: iamInventory.reportGeneratedAt.toISOString(),
     rows: rows.filter((row): row is ScanRow => row !== undefined),
     decisionsWritten,
+    usageLearned,
     cleared,
     unresolved: resolved.unresolved.map((c) => `${c.principal} key ${c.keySlot}`),
     driftSuspects,
@@ -244,6 +280,8 @@ function toRow(
         : evaluation.outcome === 'protected'
           ? `protected (${evaluation.pattern})`
           : `exempt until ${evaluation.until}`,
+    ...(evaluation.outcome === 'finding' &&
+      evaluation.evidence.usageChange && { usageChange: evaluation.evidence.usageChange }),
   };
 }
 
