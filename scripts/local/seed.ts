@@ -83,6 +83,8 @@ export interface Seeded {
    * next use, in `usedIn` (IAM in us-east-1 by default).
    */
   useKey(user: string, slot?: number, usedIn?: UsedIn): Promise<void>;
+  /** Assumes a seeded role at the emulator's current time and calls with its session from `region`. */
+  useRole(name: string, region?: string): Promise<void>;
 }
 
 /**
@@ -158,29 +160,7 @@ export async function seedAccount(
       );
     });
     if (role.usedDaysAgo !== undefined) {
-      at(role.usedDaysAgo, async () => {
-        // Assuming the role and calling with its session is what records RoleLastUsed.
-        const sts = new STSClient({ region: 'us-east-1' });
-        const { Credentials } = await sts.send(
-          new AssumeRoleCommand({
-            RoleArn: `arn:aws:iam::123456789012:role/${role.name}`,
-            RoleSessionName: 'vendor',
-            ...(role.externalId && { ExternalId: role.externalId }),
-          }),
-        );
-        if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey)
-          throw new Error(`cannot assume ${role.name}`);
-        await new SecretsManagerClient({
-          ...(role.usedRegion && { region: role.usedRegion }),
-          credentials: {
-            accessKeyId: Credentials.AccessKeyId,
-            secretAccessKey: Credentials.SecretAccessKey,
-            sessionToken: Credentials.SessionToken,
-          },
-        })
-          .send(new GetSecretValueCommand({ SecretId: 'does-not-exist' }))
-          .catch(() => undefined);
-      });
+      at(role.usedDaysAgo, () => assumeAndCall(role, role.usedRegion));
     }
   }
 
@@ -204,7 +184,36 @@ export async function seedAccount(
       if (!signed) throw new Error(`no seeded key ${slot} for ${user}`);
       await callWith(signed, usedIn);
     },
+    async useRole(name, region) {
+      const role = spec.roles.find((r) => r.name === name);
+      if (!role) throw new Error(`no seeded role ${name}`);
+      await assumeAndCall(role, region);
+    },
   };
+}
+
+/** Assuming the role and calling with its session is what records RoleLastUsed (and its region). */
+async function assumeAndCall(role: RoleSpec, region: string | undefined): Promise<void> {
+  const sts = new STSClient({ region: 'us-east-1' });
+  const { Credentials } = await sts.send(
+    new AssumeRoleCommand({
+      RoleArn: `arn:aws:iam::123456789012:role/${role.name}`,
+      RoleSessionName: 'vendor',
+      ...(role.externalId && { ExternalId: role.externalId }),
+    }),
+  );
+  if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey)
+    throw new Error(`cannot assume ${role.name}`);
+  await new SecretsManagerClient({
+    ...(region && { region }),
+    credentials: {
+      accessKeyId: Credentials.AccessKeyId,
+      secretAccessKey: Credentials.SecretAccessKey,
+      sessionToken: Credentials.SessionToken,
+    },
+  })
+    .send(new GetSecretValueCommand({ SecretId: 'does-not-exist' }))
+    .catch(() => undefined);
 }
 
 /** One harmless call signed with `credentials` to `usedIn`'s service and region: what the emulator records as a use. */

@@ -3,7 +3,11 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONTROLS_BY_ACTION, CONTROLS_OF_REVOKED_SESSIONS } from '../../lambdas/shared/domain/controls';
+import {
+  CONTROLS_BY_ACTION,
+  CONTROLS_BY_TRIGGER,
+  CONTROLS_OF_REVOKED_SESSIONS,
+} from '../../lambdas/shared/domain/controls';
 import {
   chainDecision,
   type DecisionAction,
@@ -337,6 +341,7 @@ describe('every decision kind, with kind, principal, account and people named', 
     const controls = section('controls');
     for (const control of new Set([
       ...Object.values(CONTROLS_BY_ACTION).flat(),
+      ...Object.values(CONTROLS_BY_TRIGGER).flat(),
       ...CONTROLS_OF_REVOKED_SESSIONS,
     ])) {
       expect(CONTROL_DESCRIPTIONS[control], control).toBeDefined();

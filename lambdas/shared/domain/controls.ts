@@ -11,6 +11,7 @@ const CIS_ROTATED = 'CIS AWS Foundations v3.0.0 1.14'; // access keys rotated ev
 const CSF_IDENTITIES = 'NIST CSF 2.0 PR.AA-01'; // identities and credentials of authorized users, services and hardware are managed
 const SP800_53_AC_12 = 'NIST SP 800-53 Rev. 5 AC-12'; // session termination
 const CSF_PERMISSIONS = 'NIST CSF 2.0 PR.AA-05'; // access permissions, entitlements and authorizations are defined, managed, enforced and reviewed
+const CSF_USAGE_MONITORED = 'NIST CSF 2.0 DE.CM-03'; // personnel activity and technology usage are monitored to find potentially adverse events
 
 /**
  * The controls each kind of decision is evidence for, carried in every decision's `evidence.controls`
@@ -39,12 +40,29 @@ export const CONTROLS_BY_ACTION: Record<DecisionAction, string[]> = {
  */
 export const CONTROLS_OF_REVOKED_SESSIONS = [SP800_53_AC_12, CSF_PERMISSIONS];
 
-/** The controls a decision evidences: its action's, and session termination when it ended sessions. */
+/**
+ * Controls a decision evidences by the triggers in its evidence, on top of its action's: a request
+ * opened because a credential was used in a new way shows its usage being monitored.
+ */
+export const CONTROLS_BY_TRIGGER: Readonly<Record<string, readonly string[]>> = {
+  'usage-changed': [CSF_USAGE_MONITORED],
+};
+
+/**
+ * The controls a decision evidences: its action's, its triggers', and session termination when it
+ * ended sessions.
+ */
 export function controlsOf(decision: {
   action: DecisionAction;
   evidence: Record<string, unknown>;
 }): string[] {
-  const controls = CONTROLS_BY_ACTION[decision.action];
-  if (!decision.evidence.revokedSessions) return controls;
-  return [...new Set([...controls, ...CONTROLS_OF_REVOKED_SESSIONS])];
+  const { evidence } = decision;
+  const triggers = Array.isArray(evidence.triggers) ? (evidence.triggers as unknown[]) : [];
+  return [
+    ...new Set([
+      ...CONTROLS_BY_ACTION[decision.action],
+      ...triggers.flatMap((t) => (typeof t === 'string' ? (CONTROLS_BY_TRIGGER[t] ?? []) : [])),
+      ...(evidence.revokedSessions ? CONTROLS_OF_REVOKED_SESSIONS : []),
+    ]),
+  ];
 }

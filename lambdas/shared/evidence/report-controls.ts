@@ -20,4 +20,6 @@ export const CONTROL_DESCRIPTIONS: Readonly<Record<string, string>> = {
     'Access permissions, entitlements, and authorizations are defined in a policy, managed, enforced, and reviewed, and incorporate the principles of least privilege and separation of duties.',
   'NIST SP 800-53 Rev. 5 AC-12':
     'Session termination: automatically terminate a user session after organization-defined conditions or trigger events requiring session disconnect.',
+  'NIST CSF 2.0 DE.CM-03':
+    'Personnel activity and technology usage are monitored to find potentially adverse events.',
 };
