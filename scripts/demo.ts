@@ -80,6 +80,12 @@ try {
     ),
   );
 
+  const drifted = states.filter((s) => s.triggers.includes('usage-changed'));
+  step(
+    `usage: ${states.filter((s) => s.usage).length} credentials hold where they were seen in use; ${drifted.length} used in a new way:`,
+  );
+  for (const s of drifted) console.log(`  ${s.kind} ${s.principal}: ${s.why}`);
+
   const example = states.find((s) => s.principal === 'ci-deployer') ?? states[0];
   if (example) {
     const history = await store.history(example.credentialId);

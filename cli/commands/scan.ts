@@ -3,6 +3,7 @@ import { createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { parseCredentialId } from '../../lambdas/shared/domain/credential';
 import { describeTrust, shortName, usedWhere } from '../../lambdas/shared/domain/identification';
+import { describeUsageChange } from '../../lambdas/shared/domain/usage';
 import { loadPolicyFile } from '../../lambdas/shared/policy-file';
 import { type ScanReport, type ScanRow, scanAccount } from '../../lambdas/shared/use-cases/scan-account';
 import { currentAccount, openTable } from '../aws';
@@ -57,12 +58,24 @@ export function formatScanReport(report: ScanReport): string {
     '',
     findings.length === 0 ? 'No credential needs reauthorization.' : formatFindings(findings),
   ];
+  const usageChanged = findings.filter((row) => row.usageChange);
+  if (usageChanged.length > 0) {
+    lines.push(
+      '',
+      'Used in a new way (usage-changed):',
+      ...usageChanged.map(
+        (row) =>
+          `  ${row.kind} ${shortName(row.principal, MAX_TABLE_NAME)}: ${row.usageChange ? describeUsageChange(row.usageChange) : ''}`,
+      ),
+    );
+  }
   if (spared.length > 0) {
     lines.push('', 'Spared:', ...spared.map((row) => `  ${row.kind} ${row.principal}: ${row.reason}`));
   }
   lines.push(
     '',
     `${findings.length} need reauthorization; ${report.decisionsWritten} decisions recorded this run` +
+      (report.usageLearned > 0 ? `; ${report.usageLearned} credentials learned where they are used` : '') +
       (report.mode === 'report' ? ' (report mode: nothing in IAM or Secrets Manager was changed).' : '.'),
   );
   if (report.cleared.length > 0)

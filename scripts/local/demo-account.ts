@@ -35,6 +35,12 @@ export function demoAccount(): AccountSpec {
         { createdDaysAgo: 20, usedDaysAgo: 1 },
       ],
     },
+    {
+      // Its tier keeps data in the EU, and it was just used from us-east-1: usage-changed, asked at once.
+      name: 'platform-eu-backup',
+      tags: { 'reauth:owner': 'U04PLATFORM', 'reauth:tier': 'eu-only' },
+      keys: [{ createdDaysAgo: 45, usedDaysAgo: 0, usedIn: { service: 's3', region: 'us-east-1' } }],
+    },
     // Nobody owns it any more: escalated to the security channel.
     { name: 'legacy-reporting', keys: [{ createdDaysAgo: 500, usedDaysAgo: 200 }] },
     // Protected by the policy: never touched, recorded once.

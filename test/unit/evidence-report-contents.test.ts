@@ -148,7 +148,11 @@ function decisions(): Record<string, unknown>[] {
       ],
     ]),
     ...chain(`${A1}:access-key:AKIALATE`, { principal: 'svc-late', owner: 'U04DAN' }, [
-      ['flag', '2026-11-03T09:00:00.000Z', { evidence: { deadlineAt: '2026-11-10T09:00:00.000Z' } }],
+      [
+        'flag',
+        '2026-11-03T09:00:00.000Z',
+        { evidence: { deadlineAt: '2026-11-10T09:00:00.000Z', triggers: ['usage-changed'] } },
+      ],
       ['notify', '2026-11-03T09:01:00.000Z'],
       [
         'refuse',
@@ -330,6 +334,7 @@ describe('every decision kind, with kind, principal, account and people named', 
     expect(figure('exempt-expiring')).toBe('1');
     expect(figure('in-time')).toBe('1 of 6 requests due (16.7%)');
     expect(figure('median')).toBe('30.5 hours');
+    expect(figure('usage-changed')).toBe('1');
     const counts = section('counts');
     expect(counts).toContain('<td>flag</td><td>5</td>');
     expect(counts).toContain('<td>access-key</td><td>14</td>');

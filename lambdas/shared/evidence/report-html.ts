@@ -261,6 +261,7 @@ function summary(m: ReportModel): string {
     ['median', 'Median time to reauthorize (flag to answer)', hours(s.medianHours)],
     ['p90', '90th percentile time to reauthorize', hours(s.p90Hours)],
     ['answered', 'Requests answered by a reauthorization', `${s.answered}`],
+    ['usage-changed', 'Flagged for a use in a new way (usage-changed)', `${s.usageChanged}`],
   ];
   return `<section id="summary"><h2>Executive summary</h2>
 <dl class="figures">${figures.map(([id, label, value]) => `<dt>${escapeHtml(label)}</dt><dd data-figure="${id}">${escapeHtml(value)}</dd>`).join('')}</dl>

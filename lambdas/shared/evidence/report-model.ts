@@ -92,6 +92,8 @@ export interface Summary {
   medianHours: number | undefined;
   p90Hours: number | undefined;
   answered: number;
+  /** Flags that cite a use in a new way (the `usage-changed` trigger). */
+  usageChanged: number;
 }
 
 export const EXPIRING_DAYS = 30;
@@ -141,6 +143,7 @@ export class DecisionCollector {
   private readonly byAccount = new Map<string, number>();
   private readonly byOwner = new Map<string, number>();
   private readonly controls = new Map<string, Map<string, number>>();
+  private usageChanged = 0;
   /** Per section, [sort key, rendered row]: a row is kept as one string, not as an object of cells. */
   private readonly rows = Object.fromEntries(SECTIONS.map((s) => [s, [] as [string, string][]])) as Record<
     Section,
@@ -194,6 +197,8 @@ export class DecisionCollector {
     if (typeof evidence.tier === 'string') policy.tiers.add(evidence.tier);
     if (at < policy.first) policy.first = at;
     if (at > policy.last) policy.last = at;
+    if (action === 'flag' && Array.isArray(evidence.triggers) && evidence.triggers.includes('usage-changed'))
+      this.usageChanged += 1;
     for (const control of Array.isArray(evidence.controls) ? evidence.controls : []) {
       let actions = this.controls.get(String(control));
       if (!actions) {
@@ -375,6 +380,7 @@ export class DecisionCollector {
         medianHours: quantile(durations, 0.5),
         p90Hours: quantile(durations, 0.9),
         answered: durations.length,
+        usageChanged: this.usageChanged,
       },
     };
   }
