@@ -54,6 +54,12 @@ SELECT
   json_extract_scalar(Item.evidence.M, '$.until.S') AS until,
   -- Sessions this decision ended: those issued before this moment (NULL: it ended none).
   from_iso8601_timestamp(json_extract_scalar(Item.evidence.M, '$.revokedSessions.M.issuedBefore.S')) AS sessions_revoked_before,
+  -- Where it was last used (the credential report; a role has a region only).
+  json_extract_scalar(Item.evidence.M, '$.lastUsedService.S') AS last_used_service,
+  json_extract_scalar(Item.evidence.M, '$.lastUsedRegion.S') AS last_used_region,
+  -- Why it was flagged (L of S), and what a usage-changed flag asked about.
+  json_extract(Item.evidence.M, '$.triggers.L') AS triggers_json,
+  json_extract(Item.evidence.M, '$.usageChange.M') AS usage_change_json,
   Item.evidence.M AS evidence_json
 FROM reauth_export
 WHERE Item.sk.S LIKE 'DECISION#%';
@@ -65,3 +71,9 @@ WHERE Item.sk.S LIKE 'DECISION#%';
 -- Example: every session revocation, and what made it (a disable, a rotated key's end, a widened trust).
 -- SELECT credential_id, principal, action, actor, reason, sessions_revoked_before
 -- FROM reauth_decisions WHERE sessions_revoked_before IS NOT NULL ORDER BY at;
+
+-- Example: credentials used in a new way (usage-changed), and where from.
+-- SELECT credential_id, principal, owner, at, last_used_service, last_used_region, reason
+-- FROM reauth_decisions
+-- WHERE action = 'flag' AND json_format(triggers_json) LIKE '%"usage-changed"%'
+-- ORDER BY at;

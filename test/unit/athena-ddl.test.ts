@@ -66,6 +66,9 @@ describe('the Athena table over the exports', () => {
           until: '2027-02-21T00:00:00.000Z',
           actorName: 'Ana Example',
           actorEmail: 'ana@example.com',
+          // A flag's: where the credential was last used.
+          lastUsedService: 'iam',
+          lastUsedRegion: 'us-east-1',
         },
       },
       { seq: 0, lastHash: GENESIS_HASH },
