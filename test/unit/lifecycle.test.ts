@@ -80,7 +80,7 @@ describe('planScanTransition', () => {
       requiresExternalId: true,
     };
     expect(transition?.state.identification).toEqual(identification);
-    expect(transition?.decision.evidence).toMatchObject(identification);
+    expect(transition?.decision?.evidence).toMatchObject(identification);
   });
 
   it('writes nothing when the record already says the same thing', () => {

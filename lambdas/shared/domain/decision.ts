@@ -15,10 +15,12 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * `evidence.actorEmail`, from `users.info`). 3: a flag's evidence says where the credential was last
  * used (`lastUsedService`, `lastUsedRegion`) and names a role's vendors (`vendors`); the state holds the
  * same as `identification`. 4: a role's evidence and identification name the OIDC and SAML providers it
- * trusts (`federated`), and the `trust-too-broad` trigger exists. Older decisions still verify: the hash
- * covers what each decision holds.
+ * trusts (`federated`), and the `trust-too-broad` trigger exists. 5: the `usage-changed` trigger
+ * (`evidence.usageChange` on its flag, `evidence.usageVouchedFor` on the answer, NIST CSF DE.CM-03),
+ * `usage` on the state, and a state may exist with seq 0 (usage learned before any decision). Older
+ * decisions still verify: the hash covers what each decision holds.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const TRIGGERS = [
   'idle',
