@@ -86,7 +86,7 @@ try {
   );
   for (const s of drifted) console.log(`  ${s.kind} ${s.principal}: ${s.why}`);
 
-  const example = states.find((s) => s.principal === 'ci-deployer') ?? states[0];
+  const example = states.find((s) => s.principal === 'ci-deployer' && s.status === 'pending') ?? states[0];
   if (example) {
     const history = await store.history(example.credentialId);
     step(`decision record of ${example.credentialId}`);
