@@ -286,10 +286,10 @@ describe('revokeSessionsOn owner-departed and scope-changed', () => {
     const observed = (await store.history(role)).filter((d) => d.action === 'observe');
     expect(observed).toHaveLength(1);
     expect(observed[0]?.evidence).toMatchObject({ found: null, seenBy: 'recheck' });
-    // The scan's own finding (idle) joined the open request, which kept its revocation.
+    // The scan's own finding (idle) joined the open request, which kept its event's trigger and its revocation.
     expect(await store.getState(role)).toMatchObject({
       status: 'pending',
-      triggers: ['idle'],
+      triggers: ['owner-departed', 'idle'],
       revokedSessions: { issuedBefore: revokedAt.toISOString() },
     });
   });

@@ -179,4 +179,48 @@ describe('planScanTransition', () => {
       ),
     ).toBeUndefined();
   });
+
+  it("keeps a request an event opened until it is answered: a scan that finds nothing does not close it, and one that finds something keeps the event's trigger beside its own", () => {
+    const busy: Credential = { ...idleSecret, lastUsedAt: daysAgo(1) };
+    const departed = stored(
+      planScanTransition(
+        credentialId,
+        idleSecret,
+        evaluateCredential(idleSecret, undefined, policy, NOW, credentialId),
+        undefined,
+        context,
+      ) as NonNullable<ReturnType<typeof planScanTransition>>,
+    );
+    const opened: CredentialState = { ...departed, triggers: ['owner-departed'] };
+
+    const quiet = planScanTransition(
+      credentialId,
+      busy,
+      evaluateCredential(busy, opened, policy, NOW, credentialId),
+      opened,
+      context,
+    );
+    expect(quiet).toBeUndefined();
+
+    const idleToo = planScanTransition(
+      credentialId,
+      idleSecret,
+      evaluateCredential(idleSecret, opened, policy, NOW, credentialId),
+      opened,
+      context,
+    );
+    expect(idleToo?.state).toMatchObject({ status: 'pending', triggers: ['owner-departed', 'idle'] });
+    expect(idleToo?.state.requestSeq).toBe(opened.requestSeq);
+
+    // A trigger the scan does see still closes the request once it goes away.
+    const idleOnly: CredentialState = { ...departed, triggers: ['idle'] };
+    const cleared = planScanTransition(
+      credentialId,
+      busy,
+      evaluateCredential(busy, idleOnly, policy, NOW, credentialId),
+      idleOnly,
+      context,
+    );
+    expect(cleared?.decision?.action).toBe('reauthorize');
+  });
 });

@@ -6,6 +6,7 @@ import {
   type StateUpdate,
   stateInputOf,
   type Transition,
+  type Trigger,
 } from './decision';
 import { describeFinding, type Evaluation } from './evaluate';
 import { sameUsage } from './usage';
@@ -93,6 +94,8 @@ function planScanDecision(
       // A pending credential whose finding went away (used again, rotated, re-tagged) is resolved;
       // the evidence that resolved it is the record.
       if (current?.status !== 'pending') return undefined;
+      // What an event or the enforce job raised, the scan cannot see go away: it waits for the owner.
+      if (current.triggers.some(isAnsweredOnly)) return undefined;
       return decide(
         { ...base, status: 'active' },
         {
@@ -130,10 +133,17 @@ function planScanDecision(
     case 'finding': {
       // A disabled or deleted credential is past asking; the enforce job owns it from here.
       if (current?.status === 'disabled' || current?.status === 'deleted') return undefined;
+      // An open request keeps the triggers only an answer ends, beside what this scan found.
+      const triggers = [
+        ...new Set([
+          ...(current?.status === 'pending' ? current.triggers.filter(isAnsweredOnly) : []),
+          ...evaluation.triggers,
+        ]),
+      ];
       const sameTriggers =
         current?.status === 'pending' &&
-        current.triggers.length === evaluation.triggers.length &&
-        evaluation.triggers.every((t) => current.triggers.includes(t));
+        current.triggers.length === triggers.length &&
+        triggers.every((t) => current.triggers.includes(t));
       if (sameTriggers) return undefined;
       // New triggers on an open request change its reasons, not the request: the owner keeps the
       // deadline, the message and the reminders already sent.
@@ -144,7 +154,7 @@ function planScanDecision(
         {
           ...base,
           status: 'pending',
-          triggers: evaluation.triggers,
+          triggers,
           ...request,
           why,
           lastUsedAt: evaluation.evidence.lastUsedAt,
@@ -158,6 +168,22 @@ function planScanDecision(
       );
     }
   }
+}
+
+/**
+ * Triggers a scan never raises, so it cannot see them go away: a trust-change event's (the owner left
+ * or changed, the scope or purpose changed) and the enforce job's drift. A request opened for one stays
+ * open until someone answers it; a scan that finds nothing does not close it.
+ */
+const ANSWERED_ONLY: readonly Trigger[] = [
+  'scope-changed',
+  'owner-changed',
+  'owner-departed',
+  'purpose-changed',
+  'drift',
+];
+function isAnsweredOnly(trigger: Trigger): boolean {
+  return ANSWERED_ONLY.includes(trigger);
 }
 
 /** The request fields of a state, carried over while the request stays open. */
