@@ -1,0 +1,54 @@
+import type { OrganizationConfig, PolicyConfig, Tier } from './policy';
+
+/** One member account to cover: the Distributed Map's item. */
+export interface TargetAccount {
+  accountId: string;
+  name: string;
+  /** OU ids from the root down, the root's id (`r-…`) first. */
+  ouPath: string[];
+}
+
+type Selection = OrganizationConfig['include'];
+
+function selects(selection: Selection, account: Pick<TargetAccount, 'accountId' | 'ouPath'>): boolean {
+  return (
+    selection.accounts.includes(account.accountId) || account.ouPath.some((ou) => selection.ous.includes(ou))
+  );
+}
+
+/**
+ * The accounts the organization section covers: those `include` names by id or by an OU anywhere above
+ * them (none named: all), less those `exclude` names, which wins.
+ */
+export function selectAccounts<A extends Pick<TargetAccount, 'accountId' | 'ouPath'>>(
+  accounts: readonly A[],
+  organization: Pick<OrganizationConfig, 'include' | 'exclude'>,
+): A[] {
+  const includeAll = organization.include.ous.length + organization.include.accounts.length === 0;
+  return accounts.filter(
+    (account) =>
+      (includeAll || selects(organization.include, account)) && !selects(organization.exclude, account),
+  );
+}
+
+/**
+ * The policy one member account runs under: the organization's overrides that name it (by id or by an
+ * OU above it) applied in order, later ones winning. Each takes the mode, its tiers merged field by field
+ * over the tiers so far, and the default tier. Without an organization section: the policy as it is.
+ */
+export function policyForAccount(
+  policy: PolicyConfig,
+  account: Pick<TargetAccount, 'accountId' | 'ouPath'>,
+): PolicyConfig {
+  const overrides = (policy.organization?.overrides ?? []).filter((override) => selects(override, account));
+  if (overrides.length === 0) return policy;
+  const tiers: Record<string, Tier> = { ...policy.tiers };
+  let { mode, defaultTier } = policy;
+  for (const override of overrides) {
+    mode = override.mode ?? mode;
+    defaultTier = override.defaultTier ?? defaultTier;
+    for (const [name, tier] of Object.entries(override.tiers ?? {}))
+      tiers[name] = { ...tiers[name], ...tier } as Tier;
+  }
+  return { ...policy, mode, tiers, defaultTier };
+}
