@@ -9,16 +9,19 @@ import {
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { createEnforcer } from '../shared/adapters/enforcement';
+import { assumeMemberRole, MemberRoleMissing } from '../shared/adapters/member-account';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
+import { MemberRunEventSchema, policyForAccount } from '../shared/domain/organization';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
-import { loadPolicyFile } from '../shared/policy-file';
+import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { type EnforceReport, enforceAccount } from '../shared/use-cases/enforce-account';
 import { EnforceEnvSchema } from './env';
 
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.
 const env = parseEnv(EnforceEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
+const organization = env.ORG_MODE ? requireOrganization(policy) : undefined;
 const clients = {
   iam: createIamClient(),
   secretsManager: createSecretsManagerClient(),
@@ -29,15 +32,58 @@ const enforcer = createEnforcer(clients);
 const slack = slackFromEnvironment(clients.secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-enforce' });
 let accountId: string | undefined;
+/** An org-wide budget item outlives its run by a few days (then the table's TTL removes it). */
+const BUDGET_KEPT_MS = 3 * 86_400_000;
 
 /**
  * Hourly, from EventBridge Scheduler: reminders, escalations and deadlines. In report mode it changes
  * nothing in IAM or Secrets Manager.
  */
 export async function handler(
-  _event?: unknown,
+  event?: unknown,
   context?: Pick<Context, 'getRemainingTimeInMillis'>,
 ): Promise<EnforceReport & { accountId: string; mode: string }> {
+  const now = new Date();
+  const connectSlack = async () =>
+    // A minute kept for recording what Slack took; the rest is told on the next run.
+    (await slack.connect({ deadline: slackDeadline(context, 60_000) }))?.client;
+  if (organization) {
+    // One member account of the organization's hourly fan-out, through its enforcer role.
+    const { account, runId } = MemberRunEventSchema.parse(event);
+    const roleName = organization.enforcerRoleName;
+    let member: Awaited<ReturnType<typeof assumeMemberRole>>;
+    try {
+      member = await assumeMemberRole(clients.sts, {
+        accountId: account.accountId,
+        roleName,
+        job: 'enforce',
+        runId,
+      });
+    } catch (error) {
+      // Reported, never skipped: the Map's Catch gives it to the run's failures, and the log alarms.
+      if (error instanceof MemberRoleMissing)
+        logger.error('member role missing', { accountId: account.accountId, roleName });
+      throw error;
+    }
+    const memberPolicy = policyForAccount(policy, account);
+    const report = await enforceAccount(
+      {
+        ...member,
+        store,
+        enforcer: createEnforcer(member),
+        slack: await connectSlack(),
+        reserveActions: (count) =>
+          store.reserveBudget(
+            runId,
+            count,
+            organization.maxActionsPerRun,
+            new Date(now.getTime() + BUDGET_KEPT_MS),
+          ),
+      },
+      { accountId: account.accountId, policy: memberPolicy, now },
+    );
+    return finish(report, account.accountId, memberPolicy.mode);
+  }
   accountId ??= (await clients.sts.send(new GetCallerIdentityCommand({}))).Account;
   if (!accountId) throw new Error('STS GetCallerIdentity returned no account');
   const report = await enforceAccount(
@@ -46,11 +92,18 @@ export async function handler(
       secretsManager: clients.secretsManager,
       store,
       enforcer,
-      // A minute kept for recording what Slack took; the rest is told on the next run.
-      slack: (await slack.connect({ deadline: slackDeadline(context, 60_000) }))?.client,
+      slack: await connectSlack(),
     },
-    { accountId, policy, now: new Date() },
+    { accountId, policy, now },
   );
+  return finish(report, accountId, policy.mode);
+}
+
+function finish(
+  report: EnforceReport,
+  accountId: string,
+  mode: string,
+): EnforceReport & { accountId: string; mode: string } {
   publishRunMetrics('reauth-enforce', {
     Notified: report.notified,
     Reminded: report.reminded,
@@ -61,14 +114,19 @@ export async function handler(
   });
   for (const held of report.heldBack) {
     // The metric filter on "held back" alarms: a rail stopped the run and a person has to look.
-    logger.error('enforcement held back', { reason: held.reason, credentials: held.credentialIds.length });
+    logger.error('enforcement held back', {
+      accountId,
+      reason: held.reason,
+      credentials: held.credentialIds.length,
+    });
   }
   if (report.slackFailures.length > 0)
     logger.error('some owners could not be told', { failures: report.slackFailures });
   logger.info('enforce finished', {
-    mode: policy.mode,
+    accountId,
+    mode,
     ...report,
     heldBack: report.heldBack.map((h) => h.reason),
   });
-  return { accountId, mode: policy.mode, ...report };
+  return { accountId, mode, ...report };
 }

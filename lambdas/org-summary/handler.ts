@@ -1,4 +1,130 @@
-// Placeholder so the CDK app can synthesize the organization fan-out; the runtime part replaces it.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
-};
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import * as z from 'zod';
+import { createDynamoDBClients, createSecretsManagerClient } from '../shared/adapters/aws-clients';
+import { createDecisionStore } from '../shared/adapters/decision-store';
+import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
+import { mapWithConcurrency } from '../shared/concurrency';
+import type { CredentialState } from '../shared/domain/decision';
+import { TargetAccountSchema } from '../shared/domain/organization';
+import { policyIdOf } from '../shared/domain/policy';
+import { parseEnv } from '../shared/env';
+import { publishRunMetrics } from '../shared/metrics';
+import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
+import { notifyNewRequests } from '../shared/use-cases/notify-owners';
+import { OrgSummaryEnvSchema } from './env';
+
+// Cold start: a bad environment or policy fails here, loudly, before any event is handled.
+const env = parseEnv(OrgSummaryEnvSchema);
+const policy = loadPolicyFile(env.POLICY_FILE);
+requireOrganization(policy);
+const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
+const slack = slackFromEnvironment(createSecretsManagerClient(), env);
+const logger = new Logger({ serviceName: 'reauth-org-summary' });
+
+/**
+ * One account's outcome, as the state machine shapes each Map item's: the scan's result with
+ * `ok: true`, or its Catch's `Error` and `Cause` with `ok: false`.
+ */
+const AccountResultSchema = z.discriminatedUnion('ok', [
+  z.looseObject({ accountId: z.string(), ok: z.literal(true), findings: z.number().int().nonnegative() }),
+  z.looseObject({
+    accountId: z.string(),
+    ok: z.literal(false),
+    error: z.string(),
+    cause: z.string().optional(),
+  }),
+]);
+
+export const OrgSummaryEventSchema = z.object({
+  runId: z.string().min(1),
+  /** The accounts the run selected (org-accounts' `accounts`). */
+  accounts: z.array(TargetAccountSchema),
+  /** Per account, its outcome; an account with none (its child failed past the Catch) counts as failed. */
+  results: z.array(AccountResultSchema),
+});
+export type OrgSummaryEvent = z.input<typeof OrgSummaryEventSchema>;
+
+export interface OrgSummary {
+  scanned: number;
+  failed: { accountId: string; reason: string }[];
+  findings: number;
+  notified: number;
+}
+
+/** States read from the table at once: enough to hide latency, few enough not to throttle it. */
+const READ_CONCURRENCY = 8;
+
+/**
+ * After the fan-out: what was scanned and what failed (each with its reason), and ONE notification
+ * pass over every selected account's states, so each owner gets one message across all accounts.
+ */
+export async function handler(
+  event: unknown,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<OrgSummary> {
+  const now = new Date();
+  const { runId, accounts, results } = OrgSummaryEventSchema.parse(event);
+  const byAccount = new Map(results.map((result) => [result.accountId, result]));
+  const failed: OrgSummary['failed'] = [];
+  let scanned = 0;
+  let findings = 0;
+  for (const { accountId } of accounts) {
+    const result = byAccount.get(accountId);
+    if (!result) failed.push({ accountId, reason: 'no result: its child execution failed' });
+    else if (!result.ok) failed.push({ accountId, reason: reasonOf(result.error, result.cause) });
+    else {
+      scanned++;
+      findings += result.findings;
+    }
+  }
+
+  let notified = 0;
+  // A minute kept for recording what Slack took; owners not reached by then are told on the next run.
+  const connected = await slack.connect({ deadline: slackDeadline(context, 60_000) });
+  if (connected) {
+    // Every selected account's, failed ones too: a request opened on an earlier day is still owed a word.
+    const states: CredentialState[] = (
+      await mapWithConcurrency(accounts, READ_CONCURRENCY, async ({ accountId }) => [
+        ...(await store.loadStates(accountId)).values(),
+      ])
+    ).flat();
+    const told = await notifyNewRequests({ store, slack: connected.client }, states, {
+      policy,
+      policyId: policyIdOf(policy),
+      now,
+      job: 'scan',
+    });
+    notified = told.recorded;
+    // Owners and Slack error codes only: never a token, a webhook URL or a secret value.
+    if (told.failures.length > 0) logger.error('some owners could not be told', { failures: told.failures });
+  }
+
+  publishRunMetrics('reauth-org-summary', {
+    AccountsScanned: scanned,
+    AccountsFailed: failed.length,
+    Findings: findings,
+    Notified: notified,
+  });
+  if (failed.length > 0) logger.error('accounts failed', { runId, failed });
+  logger.info('organization scan finished', {
+    runId,
+    accounts: accounts.length,
+    scanned,
+    findings,
+    notified,
+  });
+  return { scanned, failed, findings, notified };
+}
+
+/** The Catch's Error and Cause: for a Lambda error the Cause is its JSON (`errorMessage`), shown plainly. */
+function reasonOf(error: string, cause: string | undefined): string {
+  if (!cause) return error;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return `${error}: ${parsed.errorMessage}`;
+  } catch {
+    // Not JSON: the cause as given.
+  }
+  return `${error}: ${cause}`;
+}

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { OrgModeEnvShape } from '../shared/env';
 import { SlackEnvShape } from '../shared/slack-env';
 
 /** The scan function's environment contract; `lib/` types the construct's `environment` from it. */
@@ -10,5 +11,6 @@ export const ScanEnvSchema = z.object({
   /** Without it, findings are recorded but nobody is told. */
   SLACK_SECRET_ARN: SlackEnvShape.SLACK_SECRET_ARN.optional(),
   SLACK_API_URL: SlackEnvShape.SLACK_API_URL,
+  ...OrgModeEnvShape,
 });
 export type ScanEnv = z.infer<typeof ScanEnvSchema>;

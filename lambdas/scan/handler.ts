@@ -8,10 +8,12 @@ import {
   createStsClient,
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
+import { assumeMemberRole, MemberRoleMissing } from '../shared/adapters/member-account';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
+import { type MemberRunEvent, MemberRunEventSchema, policyForAccount } from '../shared/domain/organization';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
-import { loadPolicyFile } from '../shared/policy-file';
+import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { notifyNewRequests } from '../shared/use-cases/notify-owners';
 import { scanAccount } from '../shared/use-cases/scan-account';
 import { ScanEnvSchema } from './env';
@@ -19,6 +21,7 @@ import { ScanEnvSchema } from './env';
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.
 const env = parseEnv(ScanEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
+const organization = env.ORG_MODE ? requireOrganization(policy) : undefined;
 const clients = {
   iam: createIamClient(),
   secretsManager: createSecretsManagerClient(),
@@ -29,18 +32,25 @@ const slack = slackFromEnvironment(clients.secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-scan' });
 let accountId: string | undefined;
 
-/** Daily, from EventBridge Scheduler: scan this account, record what changed, tell the owners. */
-export async function handler(
-  _event?: unknown,
-  context?: Pick<Context, 'getRemainingTimeInMillis'>,
-): Promise<{
+/** What the scan of one member account returns to the fan-out (its Distributed Map item's result). */
+export interface MemberScanResult {
   accountId: string;
   mode: string;
   findings: number;
   decisionsWritten: number;
-  notified: number;
   inventory: { accessKeys: number; secrets: number; roles: number };
-}> {
+}
+
+/**
+ * Daily, from EventBridge Scheduler: scan this account, record what changed, tell the owners. In org
+ * mode, one member account per event (a Distributed Map item): scanned through its reader role, and
+ * nobody told (the summary tells each owner once, across accounts).
+ */
+export async function handler(
+  event?: unknown,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<MemberScanResult & { notified?: number }> {
+  if (organization) return scanMember(MemberRunEventSchema.parse(event), organization.readerRoleName);
   accountId ??= (await clients.sts.send(new GetCallerIdentityCommand({}))).Account;
   if (!accountId) throw new Error('STS GetCallerIdentity returned no account');
   const now = new Date();
@@ -88,6 +98,45 @@ export async function handler(
     findings: findings.length,
     decisionsWritten: report.decisionsWritten,
     notified,
+    inventory: report.inventory,
+  };
+}
+
+async function scanMember(event: MemberRunEvent, roleName: string): Promise<MemberScanResult> {
+  const { accountId } = event.account;
+  let member: Awaited<ReturnType<typeof assumeMemberRole>>;
+  try {
+    member = await assumeMemberRole(clients.sts, { accountId, roleName, job: 'scan', runId: event.runId });
+  } catch (error) {
+    // The Map's Catch reads the error's name; the summary reports the account with this reason.
+    if (error instanceof MemberRoleMissing) logger.error('member role missing', { accountId, roleName });
+    throw error;
+  }
+  const report = await scanAccount(
+    { ...member, store },
+    {
+      accountId,
+      policy: policyForAccount(policy, event.account),
+      now: new Date(),
+      organizationAccounts: event.organizationAccounts,
+      ...(event.organizationId && { organizationId: event.organizationId }),
+      onProgress: (message) => logger.info(message, { accountId }),
+    },
+  );
+  const findings = report.rows.filter((row) => row.outcome === 'finding').length;
+  logger.info('member scanned', {
+    accountId,
+    runId: event.runId,
+    mode: report.mode,
+    inventory: report.inventory,
+    findings,
+    decisionsWritten: report.decisionsWritten,
+  });
+  return {
+    accountId,
+    mode: report.mode,
+    findings,
+    decisionsWritten: report.decisionsWritten,
     inventory: report.inventory,
   };
 }

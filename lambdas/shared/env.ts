@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import * as z from 'zod';
 
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
@@ -13,3 +13,14 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv 
   }
   return result.data;
 }
+
+/**
+ * `ORG_MODE=true`: the function works for the member accounts of an organization (the policy's
+ * `organization` section), one account per event, through the member roles. Absent: its own account.
+ */
+export const OrgModeEnvShape = {
+  ORG_MODE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
+};

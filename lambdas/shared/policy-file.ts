@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { type PolicyConfig, PolicyConfigError, parsePolicyConfigText } from './domain/policy';
+import {
+  type OrganizationConfig,
+  type PolicyConfig,
+  PolicyConfigError,
+  parsePolicyConfigText,
+} from './domain/policy';
 
 /**
  * Reads and validates the policy JSON. A relative path is resolved against the Lambda task root
@@ -17,4 +22,11 @@ export function loadPolicyFile(path: string): PolicyConfig {
     });
   }
   return parsePolicyConfigText(text, full);
+}
+
+/** The policy's organization section, which an org-mode function cannot run without. */
+export function requireOrganization(policy: PolicyConfig): OrganizationConfig {
+  if (!policy.organization)
+    throw new PolicyConfigError('ORG_MODE=true, and the policy has no "organization" section');
+  return policy.organization;
 }

@@ -6,6 +6,8 @@
  * - Slack users found by email, kept days (`expiresAt`): `pk = SLACKUSER#<email>`, `sk = SLACKUSER`.
  * - Slack messages, which credentials each shows: `pk = MESSAGE#<channel>#<ts>`, `sk = MESSAGE`
  *   (`expiresAt` a year on: by then no answer in it can still be given).
+ * - An organization-wide enforce run's action budget, kept days (`expiresAt`): `pk = BUDGET#<runId>`,
+ *   `sk = BUDGET`, `used` the actions reserved so far by its member accounts.
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 
@@ -40,6 +42,12 @@ export const SLACK_USER_SK = 'SLACKUSER';
 /** Emails are case-insensitive in Slack: one item per address however the owner tag spells it. */
 export function slackUserPk(email: string): string {
   return `SLACKUSER#${email.toLowerCase()}`;
+}
+
+export const BUDGET_SK = 'BUDGET';
+
+export function budgetPk(runId: string): string {
+  return `BUDGET#${runId}`;
 }
 
 /** The table's TTL attribute (epoch seconds): DynamoDB deletes expired leases and lookups on its own. */

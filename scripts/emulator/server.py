@@ -39,6 +39,9 @@
 10. ResultWriter writes the results. moto writes only an empty manifest; here the Map's child
    results go to `<prefix>/<map run id>/SUCCEEDED_0.json` (AWS's shape: one entry per child with
    its Output as a JSON string) and the manifest lists the file.
+11. AssumeRole into a role that does not exist fails with AccessDenied, as in AWS, when the role's account
+   is a member of an emulated organization (moto hands out credentials for any ARN). Other accounts keep
+   moto's behaviour.
 
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
@@ -74,6 +77,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.
     ResourceEvalS3,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.organizations.models import organizations_backends
+from moto.sts.exceptions import STSClientError
+from moto.sts.models import STSBackend
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -262,6 +268,24 @@ def mark_account_as_visited(account_id, access_key, service, region):
         pass
 
 
+_assume_role = STSBackend.assume_role
+
+
+class AccessDenied(STSClientError):
+    code = "AccessDenied"
+
+
+def assume_role(self, region_name, role_session_name, role_arn, *args, **kwargs):
+    account_id = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+    if account_id in organizations_backends.master_accounts:
+        try:
+            iam_models.iam_backends[account_id][iam_models.get_partition(region_name)].get_role_by_arn(role_arn)
+        except Exception:
+            raise AccessDenied(f"User is not authorized to perform: sts:AssumeRole on resource: {role_arn}")
+    return _assume_role(self, region_name, role_session_name, role_arn, *args, **kwargs)
+
+
+STSBackend.assume_role = assume_role
 User.to_csv = user_to_csv
 iam_models.mark_account_as_visited = mark_account_as_visited
 IAMBackend.generate_report = generate_report

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -20,13 +21,28 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 const standard = { retryMode: 'standard', maxAttempts: 10 } as const;
 const perAccountQuota = { retryMode: 'adaptive', maxAttempts: 10 } as const;
 
-export function createIamClient(): IAMClient {
-  // IAM is global; its endpoint lives in us-east-1 whatever the function's region.
-  return new IAMClient({ ...perAccountQuota, region: 'us-east-1' });
+/** Credentials of an assumed role (a member account's), as STS AssumeRole gives them. */
+export interface AssumedCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration?: Date;
 }
 
-export function createSecretsManagerClient(): SecretsManagerClient {
-  return new SecretsManagerClient(perAccountQuota);
+/** `credentials`: a member account's (an assumed role's); absent, the function's own. */
+export function createIamClient(credentials?: AssumedCredentials): IAMClient {
+  // IAM is global; its endpoint lives in us-east-1 whatever the function's region.
+  return new IAMClient({ ...perAccountQuota, region: 'us-east-1', ...(credentials && { credentials }) });
+}
+
+/** `credentials`: a member account's (an assumed role's); absent, the function's own. */
+export function createSecretsManagerClient(credentials?: AssumedCredentials): SecretsManagerClient {
+  return new SecretsManagerClient({ ...perAccountQuota, ...(credentials && { credentials }) });
+}
+
+export function createOrganizationsClient(): OrganizationsClient {
+  // Organizations is global too, served from us-east-1.
+  return new OrganizationsClient({ ...standard, region: 'us-east-1' });
 }
 
 /** DynamoDB, and the document client over it: plain JS values, undefined attributes dropped. */

@@ -20,6 +20,8 @@ import {
   type Transition,
 } from '../domain/decision';
 import {
+  BUDGET_SK,
+  budgetPk,
   credentialPk,
   decisionSk,
   EXPIRES_AT,
@@ -141,6 +143,12 @@ export interface DecisionStore {
   rememberMessage(message: SlackMessageRef, shown: readonly ShownRequest[], now: Date): Promise<void>;
   /** The requests a Slack message shows; undefined for a message reauth did not note. */
   messageRequests(message: SlackMessageRef): Promise<ShownRequest[] | undefined>;
+  /**
+   * Reserves `count` actions of a run's budget shared by several workers (an organization's member
+   * accounts), unless that would take the run past `max`: one conditional ADD, so concurrent workers
+   * never overspend it together. False: no room, nothing reserved. The item expires (TTL) at `until`.
+   */
+  reserveBudget(runId: string, count: number, max: number, until: Date): Promise<boolean>;
 }
 
 const MAX_ATTEMPTS = 8;
@@ -492,6 +500,30 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
           },
         }),
       );
+    },
+
+    async reserveBudget(runId, count, max, until) {
+      if (count > max) return false;
+      try {
+        await documents.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { [pk]: budgetPk(runId), [sk]: BUDGET_SK },
+            UpdateExpression: 'ADD #used :count SET #expiresAt = :expiresAt',
+            ConditionExpression: 'attribute_not_exists(#used) OR #used <= :room',
+            ExpressionAttributeNames: { '#used': 'used', '#expiresAt': EXPIRES_AT },
+            ExpressionAttributeValues: {
+              ':count': count,
+              ':room': max - count,
+              ':expiresAt': Math.ceil(until.getTime() / 1000),
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailed(error)) return false;
+        throw error;
+      }
     },
 
     async history(credentialId) {

@@ -68,7 +68,10 @@ export interface EnforcementPlan {
   /** What will be disabled or deactivated this run, past every rail. */
   actions: { state: CredentialState; step: 'disable' | 'deactivate-replaced' }[];
   /** Actions a rail held back, and which rail. */
-  heldBack: { reason: 'protected' | 'stale-inventory' | 'budget-exceeded'; states: CredentialState[] }[];
+  heldBack: {
+    reason: 'protected' | 'stale-inventory' | 'budget-exceeded' | 'org-budget-exceeded';
+    states: CredentialState[];
+  }[];
   budget: { limit: number; planned: number; exceeded: boolean };
 }
 

@@ -1,12 +1,28 @@
+import * as z from 'zod';
 import type { OrganizationConfig, PolicyConfig, Tier } from './policy';
 
+const AccountIdSchema = z.string().regex(/^\d{12}$/, 'an AWS account id (12 digits)');
+
 /** One member account to cover: the Distributed Map's item. */
-export interface TargetAccount {
-  accountId: string;
-  name: string;
+export const TargetAccountSchema = z.object({
+  accountId: AccountIdSchema,
+  name: z.string(),
   /** OU ids from the root down, the root's id (`r-…`) first. */
-  ouPath: string[];
-}
+  ouPath: z.array(z.string().min(1)),
+});
+export type TargetAccount = z.infer<typeof TargetAccountSchema>;
+
+/** What an org-mode scan or enforce function is given for one member account (a Distributed Map item). */
+export const MemberRunEventSchema = z.object({
+  account: TargetAccountSchema,
+  /** Every account id of the organization, ACTIVE or not: the zone of trust. */
+  organizationAccounts: z.array(AccountIdSchema),
+  /** The run of the fan-out, shared by every account's child (the org-wide budget is keyed by it). */
+  runId: z.string().min(1).max(128),
+  /** The organization's id (`o-…`), when the caller has it: an `aws:PrincipalOrgID` condition names it. */
+  organizationId: z.string().optional(),
+});
+export type MemberRunEvent = z.infer<typeof MemberRunEventSchema>;
 
 type Selection = OrganizationConfig['include'];
 

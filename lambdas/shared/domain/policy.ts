@@ -176,6 +176,14 @@ export const OrganizationSchema = z.strictObject({
     .max(100)
     .default(10)
     .describe('The fan-out fails when more than this percentage of accounts fail; an alarm fires on any.'),
+  maxActionsPerRun: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(100)
+    .describe(
+      'Enforce mode disables at most this many credentials per run across the whole organization; each account also keeps actionBudget.',
+    ),
   overrides: z
     .array(AccountOverrideSchema)
     .default([])

@@ -40,6 +40,11 @@ export interface EnforceDependencies {
   enforcer: Enforcer;
   /** Absent: nobody is told (Slack not configured); deadlines still apply. */
   slack?: SlackClient;
+  /**
+   * A budget shared with other accounts (an organization's run): asked for this run's actions once
+   * they passed this account's rails; false holds them all back. Absent: this account's budget only.
+   */
+  reserveActions?: (count: number) => Promise<boolean>;
 }
 
 export interface EnforceReport {
@@ -64,7 +69,10 @@ export interface EnforceReport {
   revokedAgain: string[];
   /** Changes a crashed job left half-done (its claim expired): IAM made to say what the record says. */
   repaired: string[];
-  /** Destructive actions held back, and why (`stale-inventory`, `budget-exceeded`, `protected`). */
+  /**
+   * Destructive actions held back, and why (`stale-inventory`, `budget-exceeded`, `org-budget-exceeded`,
+   * `protected`).
+   */
   heldBack: { reason: string; credentialIds: string[] }[];
   budget: { limit: number; planned: number; exceeded: boolean };
   slackFailures: { owner: string; error: string }[];
@@ -135,6 +143,11 @@ export async function enforceAccount(
     size: scan.inventory.accessKeys + scan.inventory.secrets + scan.inventory.roles,
     generatedAt: new Date(scan.inventoryAt),
   });
+  // All of this account's actions or none, as its own budget holds them.
+  if (plan.actions.length > 0 && deps.reserveActions && !(await deps.reserveActions(plan.actions.length))) {
+    plan.heldBack.push({ reason: 'org-budget-exceeded', states: plan.actions.map((a) => a.state) });
+    plan.actions = [];
+  }
   report.budget = plan.budget;
   report.heldBack = plan.heldBack.map((h) => ({
     reason: h.reason,

@@ -1,0 +1,71 @@
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AssumeRoleCommand, type Credentials, type STSClient } from '@aws-sdk/client-sts';
+import { createIamClient, createSecretsManagerClient } from './aws-clients';
+
+/**
+ * The member account's reauth role cannot be assumed: not deployed there (the StackSet has not reached
+ * the account, or it was removed), or it does not trust this function. Reported, never skipped.
+ */
+export class MemberRoleMissing extends Error {
+  override readonly name = 'MemberRoleMissing';
+  constructor(
+    readonly accountId: string,
+    readonly roleName: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `account ${accountId}: cannot assume the role ${roleName} (missing, or not trusting reauth's hub); deploy the member roles' StackSet to this account`,
+      options,
+    );
+  }
+}
+
+/** IAM and Secrets Manager in a member account, through one of its reauth roles. */
+export interface MemberClients {
+  iam: IAMClient;
+  secretsManager: SecretsManagerClient;
+}
+
+/** STS errors that mean the role is not there for us; any other failure (throttling, network) is thrown as is. */
+const ROLE_MISSING = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'NoSuchEntity',
+  'NoSuchEntityException',
+]);
+
+/** STS's limit on RoleSessionName. */
+const MAX_SESSION_NAME = 64;
+
+/**
+ * Assumes `arn:aws:iam::<accountId>:role/<roleName>` and builds the member's IAM and Secrets Manager
+ * clients with its credentials, retried as the hub's own. The session name (`reauth-<job>-<runId>`)
+ * is what the member's CloudTrail shows for every call.
+ */
+export async function assumeMemberRole(
+  sts: STSClient,
+  target: { accountId: string; roleName: string; job: string; runId: string },
+): Promise<MemberClients> {
+  const RoleArn = `arn:aws:iam::${target.accountId}:role/${target.roleName}`;
+  const RoleSessionName = `reauth-${target.job}-${target.runId}`
+    .replace(/[^\w+=,.@-]/g, '-')
+    .slice(0, MAX_SESSION_NAME);
+  let given: Credentials | undefined;
+  try {
+    given = (await sts.send(new AssumeRoleCommand({ RoleArn, RoleSessionName }))).Credentials;
+  } catch (error) {
+    if (error instanceof Error && ROLE_MISSING.has(error.name))
+      throw new MemberRoleMissing(target.accountId, target.roleName, { cause: error });
+    throw error;
+  }
+  if (!given?.AccessKeyId || !given.SecretAccessKey || !given.SessionToken)
+    throw new Error(`STS AssumeRole gave no credentials for ${RoleArn}`);
+  const assumed = {
+    accessKeyId: given.AccessKeyId,
+    secretAccessKey: given.SecretAccessKey,
+    sessionToken: given.SessionToken,
+    expiration: given.Expiration,
+  };
+  return { iam: createIamClient(assumed), secretsManager: createSecretsManagerClient(assumed) };
+}
