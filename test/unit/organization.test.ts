@@ -40,9 +40,18 @@ describe('selectAccounts', () => {
 });
 
 describe('policyForAccount', () => {
-  it('returns the policy itself when no override names the account', () => {
+  it("keeps the policy's mode and tiers when no override names the account, and protects reauth's member roles", () => {
     const { policy } = organization({ overrides: [{ ous: [SANDBOX], mode: 'enforce' }] });
-    expect(policyForAccount(policy, { accountId: '111111111111', ouPath: [ROOT, PROD] })).toBe(policy);
+    const forAccount = policyForAccount(policy, { accountId: '111111111111', ouPath: [ROOT, PROD] });
+    expect(forAccount).toEqual({
+      ...policy,
+      protectedPrincipals: [...policy.protectedPrincipals, 'reauth-reader', 'reauth-enforcer'],
+    });
+  });
+
+  it('is the policy itself in single-account mode', () => {
+    const policy = parsePolicyConfig({});
+    expect(policyForAccount(policy, { accountId: '111111111111', ouPath: [] })).toBe(policy);
   });
 
   it('applies the overrides that name it, in order, the later winning', () => {

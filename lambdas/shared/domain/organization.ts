@@ -50,21 +50,24 @@ export function selectAccounts<A extends Pick<TargetAccount, 'accountId' | 'ouPa
 /**
  * The policy one member account runs under: the organization's overrides that name it (by id or by an
  * OU above it) applied in order, later ones winning. Each takes the mode, its tiers merged field by field
- * over the tiers so far, and the default tier. Without an organization section: the policy as it is.
+ * over the tiers so far, and the default tier. reauth's member roles are protected principals: disabling
+ * them would lock reauth out of the account. Without an organization section: the policy as it is.
  */
 export function policyForAccount(
   policy: PolicyConfig,
   account: Pick<TargetAccount, 'accountId' | 'ouPath'>,
 ): PolicyConfig {
-  const overrides = (policy.organization?.overrides ?? []).filter((override) => selects(override, account));
-  if (overrides.length === 0) return policy;
+  const organization = policy.organization;
+  if (!organization) return policy;
   const tiers: Record<string, Tier> = { ...policy.tiers };
   let { mode, defaultTier } = policy;
-  for (const override of overrides) {
+  for (const override of organization.overrides.filter((o) => selects(o, account))) {
     mode = override.mode ?? mode;
     defaultTier = override.defaultTier ?? defaultTier;
     for (const [name, tier] of Object.entries(override.tiers ?? {}))
       tiers[name] = { ...tiers[name], ...tier } as Tier;
   }
-  return { ...policy, mode, tiers, defaultTier };
+  const ownRoles = [organization.readerRoleName, organization.enforcerRoleName];
+  const protectedPrincipals = [...new Set([...policy.protectedPrincipals, ...ownRoles])];
+  return { ...policy, mode, tiers, defaultTier, protectedPrincipals };
 }

@@ -1,0 +1,228 @@
+import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { OrgAccountsResult } from '../../lambdas/org-accounts/handler';
+import type { OrgSummary, OrgSummaryEvent } from '../../lambdas/org-summary/handler';
+import type { MemberScanResult } from '../../lambdas/scan/handler';
+import { createOrganizationsClient } from '../../lambdas/shared/adapters/aws-clients';
+import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import type { MemberRunEvent } from '../../lambdas/shared/domain/organization';
+import type { EnforceReport } from '../../lambdas/shared/use-cases/enforce-account';
+import type { FakeSlack } from '../../scripts/local/fake-slack';
+import { startLocalStack } from '../../scripts/local/local-stack';
+import type { AccountSpec } from '../../scripts/local/seed';
+import {
+  memberClients,
+  type SeededOrganization,
+  seedOrganization,
+} from '../../scripts/local/seed-organization';
+import { useEmulator } from '../support/emulator';
+import { coldStart, travelTo } from '../support/lambda';
+
+const { emulator, clients } = useEmulator();
+const TABLE = 'organization-under-test';
+const DAY = 86_400_000;
+const START = new Date();
+
+/** One idle key (created 200 days ago, last used 120 days ago) owned by `owner`. */
+function idleKey(user: string, owner: string): AccountSpec {
+  return {
+    users: [
+      { name: user, tags: { 'reauth:owner': owner }, keys: [{ createdDaysAgo: 200, usedDaysAgo: 120 }] },
+    ],
+    secrets: [],
+    roles: [],
+  };
+}
+
+let org: SeededOrganization;
+let fake: FakeSlack;
+let env: Record<string, string>;
+let listing: OrgAccountsResult;
+const scanResults = new Map<string, MemberScanResult | Error>();
+
+const id = (name: string) => org.accounts.get(name)?.accountId as string;
+const target = (name: string) => listing.accounts.find((a) => a.accountId === id(name));
+const memberEvent = (name: string, runId = listing.runId): MemberRunEvent => {
+  const account = target(name);
+  if (!account) throw new Error(`${name} is not a target`);
+  return { account, organizationAccounts: listing.organizationAccounts, runId };
+};
+
+async function keyStatus(account: string, user: string): Promise<string | undefined> {
+  const { iam } = await memberClients(id(account));
+  const { AccessKeyMetadata } = await iam.send(new ListAccessKeysCommand({ UserName: user }));
+  return AccessKeyMetadata?.[0]?.Status;
+}
+
+beforeAll(async () => {
+  org = await seedOrganization(
+    emulator,
+    createOrganizationsClient(),
+    {
+      ous: [{ name: 'prod' }, { name: 'payments', parent: 'prod' }, { name: 'sandbox' }, { name: 'legacy' }],
+      accounts: [
+        { name: 'web', ou: 'prod', inventory: idleKey('web-deployer', 'UALICE') },
+        { name: 'billing', ou: 'payments', inventory: idleKey('billing-batch', 'UALICE') },
+        { name: 'sandbox-a', ou: 'sandbox', inventory: idleKey('experiments', 'UALICE') },
+        { name: 'sandbox-b', ou: 'sandbox', inventory: idleKey('prototype', 'UBOB') },
+        { name: 'retired', ou: 'legacy', inventory: idleKey('old-app', 'UBOB') },
+        { name: 'no-roles', ou: 'prod', memberRoles: false, inventory: idleKey('orphan', 'UBOB') },
+      ],
+    },
+    START,
+  );
+  const sandbox = org.ous.get('sandbox') as string;
+  const local = await startLocalStack(clients, {
+    table: TABLE,
+    policy: {
+      // One disable per account fits each account's budget; the organization allows one per run.
+      actionBudget: { maxActions: 5, maxFraction: 1 },
+      // The role Organizations creates in each member trusts the management account: the zone of trust
+      // decides that; this test is about the fan-out, so it is set aside (reauth's own roles always are).
+      protectedPrincipals: ['OrganizationAccountAccessRole'],
+      organization: {
+        // The hub (here also the management account) scans itself in single-account mode.
+        exclude: { ous: [org.ous.get('legacy')], accounts: ['123456789012'] },
+        overrides: [{ ous: [sandbox], mode: 'enforce' }],
+        maxActionsPerRun: 1,
+      },
+    },
+  });
+  fake = local.slack;
+  env = { ...local.env, ORG_MODE: 'true', POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
+
+  const listAccounts = await coldStart<(event?: unknown) => Promise<OrgAccountsResult>>(
+    '../../lambdas/org-accounts/handler',
+    env,
+  );
+  listing = await listAccounts({});
+  const scan = await coldStart<(event: MemberRunEvent) => Promise<MemberScanResult>>(
+    '../../lambdas/scan/handler',
+    env,
+  );
+  for (const account of listing.accounts) {
+    const name = [...org.accounts].find(([, a]) => a.accountId === account.accountId)?.[0] as string;
+    scanResults.set(name, await scan(memberEvent(name)).catch((error: Error) => error));
+  }
+}, 120_000);
+
+afterEach(async () => {
+  vi.useRealTimers();
+  await emulator.unfreeze();
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await emulator.unfreeze();
+  await fake.close();
+});
+
+describe('the organization fan-out on the emulator', () => {
+  it('lists the ACTIVE accounts with their OU path, leaving out the excluded OU and account', () => {
+    const byName = (name: string) => target(name)?.ouPath;
+    expect(byName('billing')).toEqual([org.rootId, org.ous.get('prod'), org.ous.get('payments')]);
+    expect(byName('sandbox-a')).toEqual([org.rootId, org.ous.get('sandbox')]);
+    expect(target('retired')).toBeUndefined();
+    expect(listing.accounts.map((a) => a.accountId)).not.toContain('123456789012');
+    // The zone of trust keeps every account of the organization, excluded or not.
+    expect(listing.organizationAccounts).toEqual(
+      expect.arrayContaining([id('retired'), id('web'), '123456789012']),
+    );
+    expect(listing.organizationId).toBe(org.organizationId);
+  });
+
+  it('scans each member through its reader role into the one table, telling nobody', async () => {
+    expect(scanResults.get('web')).toMatchObject({ accountId: id('web'), mode: 'report', findings: 1 });
+    expect(scanResults.get('sandbox-a')).toMatchObject({ mode: 'enforce', findings: 1 });
+    const store = createDecisionStore(clients.documents, TABLE);
+    const states = [...(await store.loadStates(id('billing'))).values()];
+    expect(states.filter((s) => s.status !== 'protected')).toEqual([
+      expect.objectContaining({ principal: 'billing-batch', status: 'pending', owner: 'UALICE' }),
+    ]);
+    expect(fake.calls('chat.postMessage')).toEqual([]);
+  });
+
+  it('fails a member account without the reader role with MemberRoleMissing naming it', () => {
+    const failure = scanResults.get('no-roles');
+    expect(failure).toBeInstanceOf(Error);
+    expect(failure).toMatchObject({ name: 'MemberRoleMissing' });
+    expect((failure as Error).message).toContain(id('no-roles'));
+  });
+
+  it('summarizes once: the failed account with its reason, and one message per owner across accounts', async () => {
+    const summarize = await coldStart<(event: OrgSummaryEvent) => Promise<OrgSummary>>(
+      '../../lambdas/org-summary/handler',
+      env,
+    );
+    // As the state machine shapes each Map item's outcome: the result, or the Catch's Error and Cause.
+    const results: OrgSummaryEvent['results'] = [...scanResults].map(([name, result]) =>
+      result instanceof Error
+        ? {
+            accountId: id(name),
+            ok: false,
+            error: result.name,
+            cause: JSON.stringify({ errorType: result.name, errorMessage: result.message }),
+          }
+        : { ...result, ok: true },
+    );
+
+    const summary = await summarize({ runId: listing.runId, accounts: listing.accounts, results });
+
+    expect(summary.failed).toEqual([
+      {
+        accountId: id('no-roles'),
+        reason: expect.stringMatching(new RegExp(`^MemberRoleMissing: account ${id('no-roles')}`)),
+      },
+    ]);
+    expect(summary.scanned).toBe(listing.accounts.length - 1);
+    expect(summary.findings).toBe(4);
+    const toAlice = fake.calls('chat.postMessage').filter((c) => c.body.channel === 'UALICE');
+    expect(toAlice).toHaveLength(1);
+    const text = JSON.stringify(toAlice[0]?.body);
+    for (const user of ['web-deployer', 'billing-batch', 'experiments']) expect(text).toContain(user);
+    expect(fake.calls('chat.postMessage').filter((c) => c.body.channel === 'UBOB')).toHaveLength(1);
+    expect(summary.notified).toBe(4);
+  });
+
+  it('enforces past the deadline in the enforce OU only, within the organization budget', async () => {
+    const enforce = await coldStart<(event: MemberRunEvent) => Promise<EnforceReport & { mode: string }>>(
+      '../../lambdas/enforce/handler',
+      env,
+    );
+    await travelTo(emulator, new Date(START.getTime() + 30 * DAY));
+    const runId = 'enforce-run-1';
+
+    const web = await enforce(memberEvent('web', runId));
+    const sandboxA = await enforce(memberEvent('sandbox-a', runId));
+    const sandboxB = await enforce(memberEvent('sandbox-b', runId));
+
+    // Report OU: nothing changed in IAM, the deadline is escalated instead.
+    expect(web).toMatchObject({ mode: 'report', disabled: [] });
+    expect(await keyStatus('web', 'web-deployer')).toBe('Active');
+    // Enforce OU: the first account's disable takes the organization's one action of this run.
+    expect(sandboxA).toMatchObject({ mode: 'enforce', disabled: [expect.stringContaining(id('sandbox-a'))] });
+    expect(await keyStatus('sandbox-a', 'experiments')).toBe('Inactive');
+    expect(sandboxB.disabled).toEqual([]);
+    expect(sandboxB.heldBack).toEqual([
+      { reason: 'org-budget-exceeded', credentialIds: [expect.stringContaining(id('sandbox-b'))] },
+    ]);
+    expect(await keyStatus('sandbox-b', 'prototype')).toBe('Active');
+    // The next run has a budget of its own.
+    expect((await enforce(memberEvent('sandbox-b', 'enforce-run-2'))).disabled).toHaveLength(1);
+    expect(await keyStatus('sandbox-b', 'prototype')).toBe('Inactive');
+  });
+
+  it('reports a member account without the enforcer role, never skipping it', async () => {
+    const enforce = await coldStart<(event: MemberRunEvent) => Promise<unknown>>(
+      '../../lambdas/enforce/handler',
+      env,
+    );
+    const noRoles = { accountId: id('no-roles'), name: 'no-roles', ouPath: [org.rootId] };
+    await expect(
+      enforce({ account: noRoles, organizationAccounts: listing.organizationAccounts, runId: 'r' }),
+    ).rejects.toMatchObject({
+      name: 'MemberRoleMissing',
+      message: expect.stringContaining('reauth-enforcer'),
+    });
+  });
+});
