@@ -7,28 +7,40 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import {
   createDynamoDBClients,
   createIamClient,
+  createOrganizationsClient,
   createSecretsManagerClient,
   createSqsClient,
   createStsClient,
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { createEnforcer } from '../shared/adapters/enforcement';
+import { assumeMemberRole } from '../shared/adapters/member-account';
+import { listOrganizationAccounts } from '../shared/adapters/organization';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
-import { policyIdOf } from '../shared/domain/policy';
+import { policyForAccount, selectAccounts, type TargetAccount } from '../shared/domain/organization';
+import { type PolicyConfig, policyIdOf } from '../shared/domain/policy';
 import { isUntoldDrift } from '../shared/domain/reauthorization';
+import type { TrustZone } from '../shared/domain/role-trust';
 import { recordedEventIds } from '../shared/domain/trust-change';
 import { InvalidEventError, interpretEvent } from '../shared/domain/trust-event';
 import { parseEnv } from '../shared/env';
 import { EventEnvelopeSchema } from '../shared/events/schemas';
 import { publishRunMetrics } from '../shared/metrics';
-import { loadPolicyFile } from '../shared/policy-file';
+import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { escalateToFallback, notifyNewRequests } from '../shared/use-cases/notify-owners';
-import { applyTrustChange, inventoryLoader } from '../shared/use-cases/trust-events';
+import {
+  applyTrustChange,
+  type InventoryLoader,
+  inventoryLoader,
+  type TrustEventDependencies,
+} from '../shared/use-cases/trust-events';
 import { EventsEnvSchema } from './env';
 
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.
 const env = parseEnv(EventsEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
+const organization = env.ORG_MODE ? requireOrganization(policy) : undefined;
+const organizations = organization ? createOrganizationsClient() : undefined;
 const clients = {
   iam: createIamClient(),
   secretsManager: createSecretsManagerClient(),
@@ -42,6 +54,39 @@ const slack = slackFromEnvironment(clients.secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-events' });
 const processor = new BatchProcessor(EventType.SQS);
 let caller: { account: string; reauthRoleArns: string[] } | undefined;
+/** How long the organization's account list is reused: an account that joins is covered within this. */
+const ORGANIZATION_TTL_MS = 5 * 60_000;
+let organizationList:
+  | { at: number; all: Set<string>; targets: Map<string, TargetAccount>; zone: TrustZone }
+  | undefined;
+
+/** Where an event's change is applied: the account, its policy, its clients and its inventory. */
+interface AccountScope {
+  accountId: string;
+  policy: PolicyConfig;
+  inventory: InventoryLoader;
+  deps: Omit<TrustEventDependencies, 'store'>;
+  callers: { reauthRoleArns: string[] };
+}
+
+/** The organization's accounts and targets, listed at most once per few minutes (per cold start at least). */
+async function organizationAccounts(now: Date) {
+  if (!organizations || !organization) throw new Error('not in org mode');
+  if (!organizationList || now.getTime() - organizationList.at > ORGANIZATION_TTL_MS) {
+    const { accounts, organizationId } = await listOrganizationAccounts(organizations);
+    const active = accounts.filter((account) => account.status === 'ACTIVE');
+    organizationList = {
+      at: now.getTime(),
+      all: new Set(accounts.map((account) => account.accountId)),
+      targets: new Map(selectAccounts(active, organization).map((a) => [a.accountId, a])),
+      zone: {
+        accounts: accounts.map((account) => account.accountId),
+        ...(organizationId && { organizationId }),
+      },
+    };
+  }
+  return organizationList;
+}
 
 /**
  * Trust-change events (CloudTrail via EventBridge, and reauth's own bus) delivered through SQS. Each
@@ -52,20 +97,95 @@ let caller: { account: string; reauthRoleArns: string[] } | undefined;
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   const now = new Date();
   caller ??= await whoAmI();
-  const { account } = caller;
-  const callers = { reauthRoleArns: caller.reauthRoleArns };
-  // One inventory for the batch, read only if an event needs it.
-  const inventory = inventoryLoader(clients, { accountId: account, policy, now });
+  const hub = caller.account;
+  const hubCallers = caller.reauthRoleArns;
+  const scopes = new Map<string, Promise<AccountScope>>();
+  /**
+   * The hub's own account (and reauth's own events) as in single-account mode; in org mode, a member
+   * account through its reader role, under its policy. One scope per account per batch.
+   */
+  const scopeOf = (account: string, target?: TargetAccount): Promise<AccountScope> => {
+    let scope = scopes.get(account);
+    if (!scope) {
+      scope = (async () => {
+        const scoped = target ? policyForAccount(policy, target) : policy;
+        const zone = organization ? (await organizationAccounts(now)).zone : undefined;
+        if (!target) {
+          return {
+            accountId: account,
+            policy: scoped,
+            deps: { ...clients, enforcer },
+            inventory: inventoryLoader(clients, { accountId: account, policy: scoped, now, zone }),
+            callers: { reauthRoleArns: hubCallers },
+          };
+        }
+        const session = {
+          accountId: account,
+          job: 'events',
+          runId: now.toISOString().replace(/[-:]|\.\d+/g, ''),
+        };
+        const reader = await assumeMemberRole(clients.sts, {
+          ...session,
+          roleName: organization?.readerRoleName ?? '',
+        });
+        // Only enforce mode ever writes (a session revocation), and only its enforcer role may.
+        const writer =
+          scoped.mode === 'enforce'
+            ? await assumeMemberRole(clients.sts, {
+                ...session,
+                roleName: organization?.enforcerRoleName ?? '',
+              })
+            : reader;
+        return {
+          accountId: account,
+          policy: scoped,
+          deps: { ...reader, enforcer: createEnforcer(writer) },
+          inventory: inventoryLoader(reader, { accountId: account, policy: scoped, now, zone }),
+          // reauth's own changes in a member account are made by its enforcer role there.
+          callers: {
+            reauthRoleArns: [...hubCallers, `arn:aws:iam::${account}:role/${organization?.enforcerRoleName}`],
+          },
+        };
+      })();
+      scopes.set(account, scope);
+    }
+    return scope;
+  };
   const opened = new Set<string>();
   /** Credential → the events of this batch that touched it: whoever recorded them, owners may be owed a word. */
   const touched = new Map<string, string[]>();
 
   const handleRecord = async (record: SQSRecord) => {
     let envelope: ReturnType<typeof EventEnvelopeSchema.parse>;
-    let interpretation: ReturnType<typeof interpretEvent>;
     try {
       envelope = EventEnvelopeSchema.parse(JSON.parse(record.body));
-      interpretation = interpretEvent(envelope, policy, callers);
+    } catch (error) {
+      await deadLetter(record, describeParseError(error));
+      return;
+    }
+    // Org mode: a member's event is applied in that account; the hub's own (and reauth's) as today.
+    const account = envelope.account ?? hub;
+    let scope: AccountScope;
+    if (organization && account !== hub) {
+      // A failure to list or to assume the role is retried by SQS (and then dead-lettered by it).
+      const listed = await organizationAccounts(now);
+      if (!listed.all.has(account)) {
+        await deadLetter(
+          record,
+          `account ${account} is not in the organization: reauth acts only for its accounts`,
+        );
+        return;
+      }
+      const target = listed.targets.get(account);
+      if (!target) {
+        logger.info('event ignored', { eventId: envelope.id, why: `account ${account} is not a target` });
+        return;
+      }
+      scope = await scopeOf(account, target);
+    } else scope = await scopeOf(hub);
+    let interpretation: ReturnType<typeof interpretEvent>;
+    try {
+      interpretation = interpretEvent(envelope, scope.policy, scope.callers);
     } catch (error) {
       await deadLetter(
         record,
@@ -77,11 +197,11 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       logger.info('event ignored', { eventId: envelope.id, why: interpretation.ignored });
       return;
     }
-    const outcome = await applyTrustChange({ ...clients, store, enforcer }, interpretation.change, {
-      accountId: account,
-      policy,
+    const outcome = await applyTrustChange({ ...scope.deps, store }, interpretation.change, {
+      accountId: scope.accountId,
+      policy: scope.policy,
       now,
-      inventory,
+      inventory: scope.inventory,
       holder: `events:${record.messageId}:${randomUUID()}`,
     });
     for (const id of outcome.recorded) opened.add(id);

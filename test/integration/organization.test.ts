@@ -1,4 +1,6 @@
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OrgAccountsResult } from '../../lambdas/org-accounts/handler';
 import type { OrgSummary, OrgSummaryEvent } from '../../lambdas/org-summary/handler';
@@ -6,6 +8,7 @@ import type { MemberScanResult } from '../../lambdas/scan/handler';
 import { createOrganizationsClient } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { MemberRunEvent } from '../../lambdas/shared/domain/organization';
+import { recordedEventIds } from '../../lambdas/shared/domain/trust-change';
 import type { EnforceReport } from '../../lambdas/shared/use-cases/enforce-account';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
@@ -224,5 +227,84 @@ describe('the organization fan-out on the emulator', () => {
       name: 'MemberRoleMissing',
       message: expect.stringContaining('reauth-enforcer'),
     });
+  });
+});
+
+/** A CloudTrail AttachUserPolicy made in `account`, as EventBridge forwards it to the hub's bus. */
+function attachAdmin(account: string, userName: string, eventId: string): string {
+  return JSON.stringify({
+    version: '0',
+    id: `eb-${eventId}`,
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.iam',
+    account,
+    time: new Date().toISOString(),
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      eventVersion: '1.09',
+      userIdentity: {
+        type: 'IAMUser',
+        principalId: 'AIDAEXAMPLEMALLORY',
+        arn: `arn:aws:iam::${account}:user/admin`,
+        accountId: account,
+        userName: 'admin',
+      },
+      eventTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      eventSource: 'iam.amazonaws.com',
+      eventName: 'AttachUserPolicy',
+      awsRegion: 'us-east-1',
+      requestParameters: { userName, policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
+      responseElements: null,
+      eventID: eventId,
+      readOnly: false,
+      eventType: 'AwsApiCall',
+      managementEvent: true,
+      recipientAccountId: account,
+      eventCategory: 'Management',
+    },
+  });
+}
+
+describe('trust-change events from member accounts', () => {
+  it('applies a member event in that account, ignores an excluded one, dead-letters an outsider', async () => {
+    const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'org-invalid-events' }));
+    const consumer = await coldStart<(event: SQSEvent, context: Context) => Promise<SQSBatchResponse>>(
+      '../../lambdas/events/handler',
+      {
+        ...env,
+        INVALID_EVENTS_QUEUE_URL: QueueUrl as string,
+        REAUTH_ROLE_ARNS: 'arn:aws:iam::123456789012:role/Reauth-EnforceJobServiceRole',
+      },
+    );
+    const bodies = [
+      attachAdmin(id('billing'), 'billing-batch', 'ct-org-member'),
+      attachAdmin(id('retired'), 'old-app', 'ct-org-excluded'),
+      attachAdmin('999988887777', 'intruder', 'ct-org-outsider'),
+    ];
+    const event = {
+      Records: bodies.map((body, n) => ({
+        messageId: `m-${n}`,
+        body,
+        attributes: {},
+        eventSource: 'aws:sqs',
+      })),
+    } as unknown as SQSEvent;
+
+    const response = await consumer(event, {} as Context);
+
+    expect(response.batchItemFailures).toEqual([]);
+    const store = createDecisionStore(clients.documents, TABLE);
+    const billing = [...(await store.loadStates(id('billing'))).values()].find(
+      (s) => s.principal === 'billing-batch',
+    );
+    expect(billing && recordedEventIds(billing)).toHaveProperty('ct-org-member');
+    expect((await store.loadStates(id('retired'))).size).toBe(0);
+    const { Messages = [] } = await clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }),
+    );
+    expect(Messages.map((m) => m.MessageAttributes?.reason?.StringValue)).toEqual([
+      'account 999988887777 is not in the organization: reauth acts only for its accounts',
+    ]);
   });
 });
