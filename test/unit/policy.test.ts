@@ -155,6 +155,7 @@ describe('organization', () => {
       enforcerRoleName: 'reauth-enforcer',
       maxConcurrency: 20,
       toleratedFailurePercentage: 10,
+      maxActionsPerRun: 100,
       overrides: [],
     });
   });
