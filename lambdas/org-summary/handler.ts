@@ -1,8 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
-import { createDynamoDBClients, createSecretsManagerClient } from '../shared/adapters/aws-clients';
+import {
+  createDynamoDBClients,
+  createS3Client,
+  createSecretsManagerClient,
+} from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
+import { readMapResults } from '../shared/adapters/map-results';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { mapWithConcurrency } from '../shared/concurrency';
 import type { CredentialState } from '../shared/domain/decision';
@@ -19,29 +24,46 @@ const env = parseEnv(OrgSummaryEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
 requireOrganization(policy);
 const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
+const s3 = createS3Client();
 const slack = slackFromEnvironment(createSecretsManagerClient(), env);
 const logger = new Logger({ serviceName: 'reauth-org-summary' });
 
 /**
- * One account's outcome, as the state machine shapes each Map item's: the scan's result with
- * `ok: true`, or its Catch's `Error` and `Cause` with `ok: false`.
+ * One account's outcome: the scan's or enforce job's output (`findings`, or the enforce report's
+ * `scan.findings`), or, from the state machine's Catch, `{ accountId, ok: false, error, cause }`.
  */
-const AccountResultSchema = z.discriminatedUnion('ok', [
-  z.looseObject({ accountId: z.string(), ok: z.literal(true), findings: z.number().int().nonnegative() }),
+const AccountResultSchema = z.union([
   z.looseObject({
     accountId: z.string(),
     ok: z.literal(false),
     error: z.string(),
     cause: z.string().optional(),
   }),
+  z.looseObject({
+    accountId: z.string(),
+    ok: z.literal(true).optional(),
+    findings: z.number().int().nonnegative().optional(),
+    scan: z.looseObject({ findings: z.number().int().nonnegative() }).optional(),
+  }),
 ]);
+export type AccountResult = z.input<typeof AccountResultSchema>;
+
+/** Where the Distributed Map's ResultWriter put the results: its manifest. */
+const ResultWriterReferenceSchema = z.looseObject({
+  ResultWriterDetails: z.object({ Bucket: z.string().min(1), Key: z.string().min(1) }),
+});
 
 export const OrgSummaryEventSchema = z.object({
+  /** Which fan-out ran (`scan` or `enforce`); the scan's is the one that tells owners. @default 'scan' */
+  job: z.enum(['scan', 'enforce']).default('scan'),
   runId: z.string().min(1),
   /** The accounts the run selected (org-accounts' `accounts`). */
   accounts: z.array(TargetAccountSchema),
-  /** Per account, its outcome; an account with none (its child failed past the Catch) counts as failed. */
-  results: z.array(AccountResultSchema),
+  /**
+   * Per account, its outcome: the Map's ResultWriter reference (read from S3) or the outcomes
+   * themselves. An account with none (its child failed past the Catch) counts as failed.
+   */
+  results: z.union([z.array(z.unknown()), ResultWriterReferenceSchema]),
 });
 export type OrgSummaryEvent = z.input<typeof OrgSummaryEventSchema>;
 
@@ -64,24 +86,29 @@ export async function handler(
   context?: Pick<Context, 'getRemainingTimeInMillis'>,
 ): Promise<OrgSummary> {
   const now = new Date();
-  const { runId, accounts, results } = OrgSummaryEventSchema.parse(event);
-  const byAccount = new Map(results.map((result) => [result.accountId, result]));
+  const { job, runId, accounts, results } = OrgSummaryEventSchema.parse(event);
+  const outcomes = z
+    .array(AccountResultSchema)
+    .parse(Array.isArray(results) ? results : await readMapResults(s3, results.ResultWriterDetails));
+  const byAccount = new Map(outcomes.map((result) => [result.accountId, result]));
   const failed: OrgSummary['failed'] = [];
   let scanned = 0;
   let findings = 0;
   for (const { accountId } of accounts) {
     const result = byAccount.get(accountId);
     if (!result) failed.push({ accountId, reason: 'no result: its child execution failed' });
-    else if (!result.ok) failed.push({ accountId, reason: reasonOf(result.error, result.cause) });
+    else if (result.ok === false) failed.push({ accountId, reason: reasonOf(result.error, result.cause) });
     else {
       scanned++;
-      findings += result.findings;
+      findings += result.findings ?? result.scan?.findings ?? 0;
     }
   }
 
   let notified = 0;
   // A minute kept for recording what Slack took; owners not reached by then are told on the next run.
-  const connected = await slack.connect({ deadline: slackDeadline(context, 60_000) });
+  // The enforce job's accounts tell their owners as they go (reminders and deadlines are per account).
+  const connected =
+    job === 'scan' ? await slack.connect({ deadline: slackDeadline(context, 60_000) }) : undefined;
   if (connected) {
     // Every selected account's, failed ones too: a request opened on an earlier day is still owed a word.
     const states: CredentialState[] = (

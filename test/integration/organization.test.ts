@@ -1,4 +1,5 @@
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -156,8 +157,9 @@ describe('the organization fan-out on the emulator', () => {
       '../../lambdas/org-summary/handler',
       env,
     );
-    // As the state machine shapes each Map item's outcome: the result, or the Catch's Error and Cause.
-    const results: OrgSummaryEvent['results'] = [...scanResults].map(([name, result]) =>
+    // Where the Map's ResultWriter puts them, as the state machine shapes each item's outcome: the
+    // scan's output, or its Catch's { accountId, ok: false, error, cause }.
+    const outcomes = [...scanResults].map(([name, result]) =>
       result instanceof Error
         ? {
             accountId: id(name),
@@ -165,10 +167,31 @@ describe('the organization fan-out on the emulator', () => {
             error: result.name,
             cause: JSON.stringify({ errorType: result.name, errorMessage: result.message }),
           }
-        : { ...result, ok: true },
+        : result,
+    );
+    const Bucket = 'fan-out-results';
+    await clients.s3.send(new CreateBucketCommand({ Bucket }));
+    const children = outcomes.map((output, n) => ({
+      ExecutionArn: `run:${n}`,
+      Status: 'SUCCEEDED',
+      Output: JSON.stringify(output),
+    }));
+    await clients.s3.send(
+      new PutObjectCommand({ Bucket, Key: 'scan/run-1/SUCCEEDED_0.json', Body: JSON.stringify(children) }),
+    );
+    const manifest = {
+      ResultFiles: { SUCCEEDED: [{ Key: 'scan/run-1/SUCCEEDED_0.json' }], FAILED: [], PENDING: [] },
+    };
+    await clients.s3.send(
+      new PutObjectCommand({ Bucket, Key: 'scan/run-1/manifest.json', Body: JSON.stringify(manifest) }),
     );
 
-    const summary = await summarize({ runId: listing.runId, accounts: listing.accounts, results });
+    const summary = await summarize({
+      job: 'scan',
+      runId: listing.runId,
+      accounts: listing.accounts,
+      results: { MapRunArn: 'run', ResultWriterDetails: { Bucket, Key: 'scan/run-1/manifest.json' } },
+    });
 
     expect(summary.failed).toEqual([
       {
