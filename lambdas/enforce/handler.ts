@@ -50,7 +50,11 @@ export async function handler(
   if (organization) {
     // One member account of the organization's hourly fan-out, through its enforcer role.
     const { account, runId } = MemberRunEventSchema.parse(event);
-    const roleName = organization.enforcerRoleName;
+    const memberPolicy = policyForAccount(policy, account);
+    // An account in report mode changes nothing: the reader role is all it gets (the enforcer role
+    // exists only where some account enforces).
+    const roleName =
+      memberPolicy.mode === 'enforce' ? organization.enforcerRoleName : organization.readerRoleName;
     let member: Awaited<ReturnType<typeof assumeMemberRole>>;
     try {
       member = await assumeMemberRole(clients.sts, {
@@ -65,7 +69,6 @@ export async function handler(
         logger.error('member role missing', { accountId: account.accountId, roleName });
       throw error;
     }
-    const memberPolicy = policyForAccount(policy, account);
     const report = await enforceAccount(
       {
         ...member,

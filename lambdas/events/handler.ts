@@ -13,7 +13,7 @@ import {
   createStsClient,
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
-import { createEnforcer } from '../shared/adapters/enforcement';
+import { createEnforcer, type Enforcer } from '../shared/adapters/enforcement';
 import { assumeMemberRole } from '../shared/adapters/member-account';
 import { listOrganizationAccounts } from '../shared/adapters/organization';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
@@ -128,18 +128,25 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
           ...session,
           roleName: organization?.readerRoleName ?? '',
         });
-        // Only enforce mode ever writes (a session revocation), and only its enforcer role may.
-        const writer =
-          scoped.mode === 'enforce'
-            ? await assumeMemberRole(clients.sts, {
-                ...session,
-                roleName: organization?.enforcerRoleName ?? '',
-              })
-            : reader;
+        // Only a session revocation (enforce mode) writes, and only the enforcer role may: assumed then.
+        const enforcerRole = organization?.enforcerRoleName ?? '';
+        let writer: Promise<Enforcer> | undefined;
+        const write = () =>
+          (writer ??= assumeMemberRole(clients.sts, { ...session, roleName: enforcerRole }).then(
+            createEnforcer,
+          ));
+        const memberEnforcer: Enforcer = {
+          recheck: async (target) => (await write()).recheck(target),
+          disable: async (target, options) => (await write()).disable(target, options),
+          restore: async (target, options) => (await write()).restore(target, options),
+          revokeSessions: async (target, before) => (await write()).revokeSessions(target, before),
+          rotate: async (target, options) => (await write()).rotate(target, options),
+          deactivateReplacedKey: async (user, key) => (await write()).deactivateReplacedKey(user, key),
+        };
         return {
           accountId: account,
           policy: scoped,
-          deps: { ...reader, enforcer: createEnforcer(writer) },
+          deps: { ...reader, enforcer: memberEnforcer },
           inventory: inventoryLoader(reader, { accountId: account, policy: scoped, now, zone }),
           // reauth's own changes in a member account are made by its enforcer role there.
           callers: {

@@ -242,7 +242,12 @@ describe('the organization fan-out on the emulator', () => {
       '../../lambdas/enforce/handler',
       env,
     );
-    const noRoles = { accountId: id('no-roles'), name: 'no-roles', ouPath: [org.rootId] };
+    // As if its OU enforced: the enforce job needs the enforcer role there (a report-mode account gets the reader).
+    const noRoles = {
+      accountId: id('no-roles'),
+      name: 'no-roles',
+      ouPath: [org.rootId, org.ous.get('sandbox') as string],
+    };
     await expect(
       enforce({ account: noRoles, organizationAccounts: listing.organizationAccounts, runId: 'r' }),
     ).rejects.toMatchObject({
