@@ -6,12 +6,17 @@
  * - Slack users found by email, kept days (`expiresAt`): `pk = SLACKUSER#<email>`, `sk = SLACKUSER`.
  * - Slack messages, which credentials each shows: `pk = MESSAGE#<channel>#<ts>`, `sk = MESSAGE`
  *   (`expiresAt` a year on: by then no answer in it can still be given).
+ * - Usage learned of an access key not known by id yet: `pk = KEYSLOT#<keySlotId>`, `sk = KEYSLOT`
+ *   (`expiresAt` refreshed on write). It is in the stateByAccount index, so the scan's one Query
+ *   loads it with the states; the store hands it out apart from them.
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 
 /**
- * Sparse index over STATE items only (only they carry `stateAccountId`): one paged Query loads every
- * known credential of an account, instead of a read per credential.
+ * Sparse index over STATE and KEYSLOT items only (only they carry `stateAccountId`): one paged Query
+ * loads every known credential of an account, and what was learned of its keys not known by id,
+ * instead of a read per credential. A KEYSLOT item's `credentialId` is its key-slot id
+ * (`<account>:key-slot:…`), which no credential id can be.
  */
 export const STATE_BY_ACCOUNT_INDEX = {
   name: 'stateByAccount',
@@ -49,4 +54,10 @@ export const MESSAGE_SK = 'MESSAGE';
 
 export function messagePk(message: { channel: string; ts: string }): string {
   return `MESSAGE#${message.channel}#${message.ts}`;
+}
+
+export const KEY_SLOT_SK = 'KEYSLOT';
+
+export function keySlotPk(keySlotId: string): string {
+  return `KEYSLOT#${keySlotId}`;
 }
