@@ -22,7 +22,7 @@ export class DecisionTable extends TableV2 {
           projectionType: ProjectionType.ALL,
         },
       ],
-      // Only leases carry it: a lease a crashed job left behind is gone a while after it expired.
+      // Leases, remembered Slack users and messages, and key slots carry it: gone a while after expiry.
       timeToLiveAttribute: EXPIRES_AT,
       billing: Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },

@@ -8,12 +8,17 @@
  *   (`expiresAt` a year on: by then no answer in it can still be given).
  * - An organization-wide enforce run's action budget, kept days (`expiresAt`): `pk = BUDGET#<runId>`,
  *   `sk = BUDGET`, `used` the actions reserved so far by its member accounts.
+ * - Usage learned of an access key not known by id yet: `pk = KEYSLOT#<keySlotId>`, `sk = KEYSLOT`
+ *   (`expiresAt` refreshed on write). It is in the stateByAccount index, so the scan's one Query
+ *   loads it with the states; the store hands it out apart from them.
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 
 /**
- * Sparse index over STATE items only (only they carry `stateAccountId`): one paged Query loads every
- * known credential of an account, instead of a read per credential.
+ * Sparse index over STATE and KEYSLOT items only (only they carry `stateAccountId`): one paged Query
+ * loads every known credential of an account, and what was learned of its keys not known by id,
+ * instead of a read per credential. A KEYSLOT item's `credentialId` is its key-slot id
+ * (`<account>:key-slot:…`), which no credential id can be.
  */
 export const STATE_BY_ACCOUNT_INDEX = {
   name: 'stateByAccount',
@@ -57,4 +62,10 @@ export const MESSAGE_SK = 'MESSAGE';
 
 export function messagePk(message: { channel: string; ts: string }): string {
   return `MESSAGE#${message.channel}#${message.ts}`;
+}
+
+export const KEY_SLOT_SK = 'KEYSLOT';
+
+export function keySlotPk(keySlotId: string): string {
+  return `KEYSLOT#${keySlotId}`;
 }

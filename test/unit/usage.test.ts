@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { Credential } from '../../lambdas/shared/domain/credential';
+import { parseCredentialId } from '../../lambdas/shared/domain/credential';
 import type { CredentialState } from '../../lambdas/shared/domain/decision';
 import { describeFinding, evaluateCredential } from '../../lambdas/shared/domain/evaluate';
 import { planScanTransition } from '../../lambdas/shared/domain/lifecycle';
 import { parsePolicyConfig } from '../../lambdas/shared/domain/policy';
 import { planStillNeeded } from '../../lambdas/shared/domain/reauthorization';
-import { observeUsage, USAGE_CAP, type Usage } from '../../lambdas/shared/domain/usage';
+import {
+  KEY_SLOT_KEPT_DAYS,
+  type KeySlotUsage,
+  keySlotIdOf,
+  observeUsage,
+  planKeySlotUsage,
+  USAGE_CAP,
+  type Usage,
+} from '../../lambdas/shared/domain/usage';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
 const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000);
@@ -170,5 +179,69 @@ describe('usage drift in evaluation and the record', () => {
     });
     const after = { ...pending, ...answered.state, seq: 2 };
     expect(evaluateCredential(key('iam', 'us-east-1'), after, policy, NOW, credentialId).outcome).toBe('ok');
+  });
+});
+
+describe('a key slot: what an access key not known by id learned', () => {
+  const slot = { accountId: '123456789012', principal: 'deployer', keyCreatedAt: daysAgo(100).toISOString() };
+  const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
+  const kept = (usage: Usage, writtenDaysAgo: number): KeySlotUsage => ({
+    ...slot,
+    usage,
+    expiresAt: epoch(daysAgo(writtenDaysAgo)) + KEY_SLOT_KEPT_DAYS * 86_400,
+  });
+
+  it('is named by its user and creation, one per key, and is never a credential id', () => {
+    const id = keySlotIdOf(slot);
+    expect(id).toBe(`123456789012:key-slot:deployer@${slot.keyCreatedAt}`);
+    expect(keySlotIdOf({ ...slot, keyCreatedAt: daysAgo(1).toISOString() })).not.toBe(id);
+    expect(() => parseCredentialId(id)).toThrow('not a credential id');
+  });
+
+  it('is written when it learns, and not again while it learns nothing, until half its keeping is gone', () => {
+    const usage = learned(0, ['s3'], ['eu-west-1']);
+    expect(planKeySlotUsage(undefined, slot, undefined, NOW)).toBeUndefined();
+    expect(planKeySlotUsage(undefined, slot, usage, NOW)).toEqual({
+      ...slot,
+      usage,
+      expiresAt: epoch(NOW) + KEY_SLOT_KEPT_DAYS * 86_400,
+    });
+    expect(planKeySlotUsage(kept(usage, 10), slot, usage, NOW)).toBeUndefined();
+    const wider = { ...usage, services: ['s3', 'sts'] };
+    expect(planKeySlotUsage(kept(usage, 10), slot, wider, NOW)?.usage).toEqual(wider);
+    // A key in daily use the same way must not forget it: its expiry is pushed on.
+    const refreshed = planKeySlotUsage(kept(usage, KEY_SLOT_KEPT_DAYS / 2 + 1), slot, usage, NOW);
+    expect(refreshed?.expiresAt).toBe(epoch(NOW) + KEY_SLOT_KEPT_DAYS * 86_400);
+  });
+
+  it("after learning, a new use is a finding, and the key's new state takes the slot's usage over", () => {
+    const credential = key('iam', 'us-east-1');
+    const keySlot = kept(learned(35, ['s3'], ['eu-west-1']), 35);
+    const evaluation = evaluateCredential(credential, keySlot, policy, NOW, credentialId);
+    expect(evaluation).toMatchObject({ outcome: 'finding', triggers: ['usage-changed'] });
+
+    const change = planScanTransition(credentialId, credential, evaluation, undefined, context);
+    expect(change?.state).toMatchObject({
+      credentialId,
+      status: 'pending',
+      why: 'first use of `iam` from `us-east-1`; before: `s3` in `eu-west-1`',
+      usage: {
+        services: ['s3'],
+        regions: ['eu-west-1'],
+        since: keySlot.usage.since,
+        asked: { services: ['iam'], regions: ['us-east-1'] },
+      },
+    });
+    expect(change?.decision).toMatchObject({ action: 'flag' });
+  });
+
+  it('reads nothing else from a key slot: no status, exemption or review date', () => {
+    const credential = key('s3', 'eu-west-1');
+    const keySlot = kept(learned(5, ['s3'], ['eu-west-1']), 5);
+    expect(evaluateCredential(credential, keySlot, policy, NOW, credentialId)).toEqual({
+      outcome: 'ok',
+      owner: 'UOWNER',
+      usage: keySlot.usage,
+    });
   });
 });

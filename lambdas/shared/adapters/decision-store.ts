@@ -19,12 +19,15 @@ import {
   type StateUpdate,
   type Transition,
 } from '../domain/decision';
+import { type KeySlotUsage, keySlotIdOf } from '../domain/usage';
 import {
   BUDGET_SK,
   budgetPk,
   credentialPk,
   decisionSk,
   EXPIRES_AT,
+  KEY_SLOT_SK,
+  keySlotPk,
   LEASE_SK,
   leasePk,
   MESSAGE_SK,
@@ -92,10 +95,19 @@ export type ClaimOutcome =
 export interface DecisionStore {
   /** Every credential state of an account, by credentialId (one paged Query on a sparse index). */
   loadStates(accountId: string): Promise<Map<string, CredentialState>>;
+  /**
+   * The same one Query, for the scan: the states, and apart from them the usage learned of access keys
+   * not known by id yet, by key-slot id.
+   */
+  loadAccount(
+    accountId: string,
+  ): Promise<{ states: Map<string, CredentialState>; keySlots: Map<string, KeySlotUsage> }>;
+  /** Writes a key slot's learned usage (no decision: it is no credential's state), its TTL pushed on. */
+  rememberKeySlot(slot: KeySlotUsage): Promise<void>;
   getState(credentialId: string): Promise<CredentialState | undefined>;
   /**
    * Every state of every account whose request is open (`pending`): one paged Scan of the sparse
-   * stateByAccount index, which holds state items only. For `/reauth`, which is asked rarely and
+   * stateByAccount index, which holds state items and key slots (never pending) only. For `/reauth`, which is asked rarely and
    * cannot know the owner's accounts in advance.
    */
   openRequests(): Promise<CredentialState[]>;
@@ -292,26 +304,59 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
     }
   }
 
-  return {
-    async loadStates(accountId) {
-      const states = new Map<string, CredentialState>();
-      const pages = paginateQuery(
-        { client: documents },
-        {
-          TableName: tableName,
-          IndexName: STATE_BY_ACCOUNT_INDEX.name,
-          KeyConditionExpression: '#account = :account',
-          ExpressionAttributeNames: { '#account': STATE_BY_ACCOUNT_INDEX.partitionKey },
-          ExpressionAttributeValues: { ':account': accountId },
-        },
-      );
-      for await (const page of pages) {
-        for (const item of page.Items ?? []) {
+  async function loadAccount(accountId: string) {
+    const states = new Map<string, CredentialState>();
+    const keySlots = new Map<string, KeySlotUsage>();
+    const pages = paginateQuery(
+      { client: documents },
+      {
+        TableName: tableName,
+        IndexName: STATE_BY_ACCOUNT_INDEX.name,
+        KeyConditionExpression: '#account = :account',
+        ExpressionAttributeNames: { '#account': STATE_BY_ACCOUNT_INDEX.partitionKey },
+        ExpressionAttributeValues: { ':account': accountId },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        if (item[sk] === KEY_SLOT_SK) {
+          const slot = toKeySlot(item);
+          keySlots.set(keySlotIdOf(slot), slot);
+        } else {
           const state = toState(item);
           states.set(state.credentialId, state);
         }
       }
-      return states;
+    }
+    return { states, keySlots };
+  }
+
+  return {
+    loadAccount,
+
+    async loadStates(accountId) {
+      return (await loadAccount(accountId)).states;
+    },
+
+    async rememberKeySlot(slot) {
+      const keySlotId = keySlotIdOf(slot);
+      // Last writer wins: two scans of one account learn the same from the same report.
+      await documents.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            [pk]: keySlotPk(keySlotId),
+            [sk]: KEY_SLOT_SK,
+            [STATE_BY_ACCOUNT_INDEX.partitionKey]: slot.accountId,
+            [STATE_BY_ACCOUNT_INDEX.sortKey]: keySlotId,
+            accountId: slot.accountId,
+            principal: slot.principal,
+            keyCreatedAt: slot.keyCreatedAt,
+            usage: slot.usage,
+            [EXPIRES_AT]: slot.expiresAt,
+          },
+        }),
+      );
     },
 
     getState,
@@ -549,6 +594,11 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
 function toState(item: Record<string, unknown>): CredentialState {
   const { [STATE_BY_ACCOUNT_INDEX.partitionKey]: _index, ...state } = withoutKeys(item);
   return state as unknown as CredentialState;
+}
+
+function toKeySlot(item: Record<string, unknown>): KeySlotUsage {
+  const { accountId, principal, keyCreatedAt, usage, [EXPIRES_AT]: expiresAt } = item;
+  return { accountId, principal, keyCreatedAt, usage, expiresAt } as KeySlotUsage;
 }
 
 function withoutKeys(item: Record<string, unknown>): Record<string, unknown> {

@@ -51,16 +51,23 @@ export type Evaluation =
   | { outcome: 'exempt'; owner: string; until: string; approver: string; reason: string };
 
 /**
+ * What evaluation reads of a credential's record: its state, or, for an access key reauth knows no id
+ * of yet, only the usage learned of its key slot (see `KeySlotUsage`).
+ */
+export type KnownRecord = CredentialState | Pick<CredentialState, 'usage'>;
+
+/**
  * Decides whether a credential needs reauthorization now. Pure: `now` is passed in.
  * `credentialId` is known once the credential has an id (access keys from the credential report may not yet).
  */
 export function evaluateCredential(
   credential: Credential,
-  state: CredentialState | undefined,
+  known: KnownRecord | undefined,
   policy: PolicyConfig,
   now: Date,
   credentialId?: string,
 ): Evaluation {
+  const state = known && 'seq' in known ? known : undefined;
   const ownerTag = policy.ownerTagKeys.find((key) => credential.tags[key]?.trim());
   const owner = ownerTag ? (credential.tags[ownerTag]?.trim() ?? policy.fallbackOwner) : policy.fallbackOwner;
 
@@ -112,7 +119,7 @@ export function evaluateCredential(
   }
   // Usage drift asks even while vouched for: what was vouched for is not this use.
   const { usage, change: usageChange } = observeUsage(
-    state?.usage,
+    known?.usage,
     { service: credential.lastUsedService, region: credential.lastUsedRegion },
     tier,
     now,

@@ -122,6 +122,53 @@ export function vouchForUsage(usage: Usage | undefined): Usage | undefined {
   };
 }
 
+/**
+ * What reauth learned of an access key whose id it does not know yet (no finding has needed one): the
+ * credential report names a key by its user and its creation, and listing every user's keys for their
+ * ids would cost a call per user. Kept beside the credential states but never one of them (no decision,
+ * no request, no owner), until a finding lists the user's keys: the key's state then takes it over.
+ */
+export interface KeySlotUsage {
+  accountId: string;
+  /** The IAM user. */
+  principal: string;
+  /** ISO: the key's creation (`access_key_N_last_rotated`). A rotated key is another slot: it learns anew. */
+  keyCreatedAt: string;
+  usage: Usage;
+  /** Epoch seconds, the table's TTL: each write pushes it on; a slot gone or known by id is left to expire. */
+  expiresAt: number;
+}
+
+/** A key slot's usage is kept this long after its last write; a slot in use is written again halfway. */
+export const KEY_SLOT_KEPT_DAYS = 90;
+
+/**
+ * `<accountId>:key-slot:<user>@<created ISO>`: one per key, never a credential id (its kind is none of
+ * `CREDENTIAL_KINDS`, so `parseCredentialId` refuses it).
+ */
+export function keySlotIdOf(slot: Pick<KeySlotUsage, 'accountId' | 'principal' | 'keyCreatedAt'>): string {
+  return `${slot.accountId}:key-slot:${slot.principal}@${slot.keyCreatedAt}`;
+}
+
+/**
+ * The key slot's usage to write, or undefined: written when it learned something, or when what it
+ * knows would expire within half its keeping (a key in daily use with the same service and region
+ * must not forget it, or its learning would start over). Pure.
+ */
+export function planKeySlotUsage(
+  known: KeySlotUsage | undefined,
+  slot: Pick<KeySlotUsage, 'accountId' | 'principal' | 'keyCreatedAt'>,
+  usage: Usage | undefined,
+  now: Date,
+): KeySlotUsage | undefined {
+  if (!usage) return undefined;
+  const nowS = Math.floor(now.getTime() / 1000);
+  const keptS = KEY_SLOT_KEPT_DAYS * 86_400;
+  const expiring = known !== undefined && known.expiresAt - nowS < keptS / 2;
+  if (known && sameUsage(known.usage, usage) && !expiring) return undefined;
+  return { ...slot, usage, expiresAt: nowS + keptS };
+}
+
 /** Whether two usages hold the same (so an unchanged day writes nothing). */
 export function sameUsage(a: Usage | undefined, b: Usage | undefined): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);

@@ -11,7 +11,13 @@ import { type Identification, identify } from '../domain/identification';
 import { planScanTransition } from '../domain/lifecycle';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
 import { recordedRevocationOf } from '../domain/reauthorization';
-import { sameUsage, type UsageChange } from '../domain/usage';
+import {
+  type KeySlotUsage,
+  keySlotIdOf,
+  planKeySlotUsage,
+  sameUsage,
+  type UsageChange,
+} from '../domain/usage';
 
 export interface ScanDependencies {
   iam: IAMClient;
@@ -69,7 +75,8 @@ export interface ScanReport {
   decisionsWritten: number;
   /**
    * Credentials whose state learned where they are used (the first sighting, or a new service or region
-   * during the learning period): their state alone was written, no decision.
+   * during the learning period): their state alone was written, no decision. Access keys not known by id
+   * yet count too: their key slot's usage was written.
    */
   usageLearned: number;
   /** Credentials that were pending and whose finding went away (used again, rotated, re-tagged). */
@@ -121,7 +128,7 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
       : undefined;
 
   progress('reading the inventory (credential report, authorization details, secrets, known states)');
-  const [iamInventory, secrets, states] = await Promise.all([
+  const [iamInventory, secrets, { states, keySlots }] = await Promise.all([
     readIamInventory(deps.iam, {
       accountId,
       now,
@@ -129,8 +136,11 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
       zone,
     }),
     readSecretsInventory(deps.secretsManager, { accountId }),
-    deps.store.loadStates(accountId),
+    deps.store.loadAccount(accountId),
   ]);
+  /** What was learned of an access key not known by id (a known one's state wins). */
+  const keySlotOf = (credential: Credential): KeySlotUsage | undefined =>
+    credential.kind === 'access-key' ? keySlots.get(keySlotIdOf(slotIdentity(credential))) : undefined;
 
   // A report slot's key is known by its user and creation time; a key seen before has its id in its state.
   const keyStates = new Map<string, CredentialState>();
@@ -166,7 +176,8 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
   const evaluated = withKnownIds.map((credential) => {
     const credentialId = credential.id ? credentialIdOf({ ...credential, id: credential.id }) : undefined;
     const state = credentialId ? states.get(credentialId) : undefined;
-    return { credential, evaluation: evaluateCredential(credential, state, policy, now, credentialId) };
+    const known = state ?? (credential.id ? undefined : keySlotOf(credential));
+    return { credential, evaluation: evaluateCredential(credential, known, policy, now, credentialId) };
   });
   const stateOf = (credential: Credential) =>
     credential.id ? states.get(credentialIdOf({ ...credential, id: credential.id })) : undefined;
@@ -180,7 +191,7 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
       (e.credential.id !== undefined && learnsUsage(e)),
   );
   // A user's keys are listed together: the other key of a user listed for a finding gets its id, and so
-  // its state and usage, at no extra call. Other keys learn once reauth knows their id.
+  // its state and usage, at no extra call. Other keys not known by id learn in their key slot.
   const listedUsers = new Set(
     needsRecord
       .filter((e) => e.credential.kind === 'access-key' && !e.credential.id)
@@ -195,6 +206,18 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
       !recorded.has(e) &&
       learnsUsage(e),
   );
+
+  // Keys not known by id, with no finding: what they learned goes to their key slot, at no call. A
+  // finding later (a new use past learning) lists the user's keys, and the key's state takes it over.
+  const listed = new Set(siblings);
+  const keySlotWrites = evaluated.flatMap((e) => {
+    const { credential, evaluation } = e;
+    if (credential.kind !== 'access-key' || credential.id || evaluation.outcome !== 'ok' || listed.has(e))
+      return [];
+    const known = keySlotOf(credential);
+    const slot = planKeySlotUsage(known, slotIdentity(credential), evaluation.usage, now);
+    return slot ? [{ slot, learned: !sameUsage(slot.usage, known?.usage) }] : [];
+  });
 
   // Per-credential calls only for findings: map report slots to key ids for users with one.
   const unresolvedKeys = [...needsRecord, ...siblings]
@@ -214,13 +237,21 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
   const cleared: string[] = [];
   const rows = await mapWithConcurrency(toRecord, WRITE_CONCURRENCY, async (credential) => {
     const credentialId = credentialIdOf(credential);
-    let evaluation = evaluateCredential(credential, states.get(credentialId), policy, now, credentialId);
+    // A key new to the record brings what its key slot learned: its state takes that usage over.
+    const keySlot = keySlotOf(credential);
+    let evaluation = evaluateCredential(
+      credential,
+      states.get(credentialId) ?? keySlot,
+      policy,
+      now,
+      credentialId,
+    );
     let stateOnly = false;
     const written = await deps.store.transition(
       credentialId,
       (current) => {
         // Re-evaluated on the state actually read: another writer may have moved it meanwhile.
-        evaluation = evaluateCredential(credential, current, policy, now, credentialId);
+        evaluation = evaluateCredential(credential, current ?? keySlot, policy, now, credentialId);
         const change = planScanTransition(credentialId, credential, evaluation, current, context);
         stateOnly = change !== undefined && !change.decision;
         return change;
@@ -231,6 +262,10 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
     else if (stateOnly) usageLearned++;
     if (written?.action === 'reauthorize') cleared.push(credentialId);
     return toRow(credentialId, credential, evaluation, policy, now, written ? 'recorded' : 'unchanged');
+  });
+  await mapWithConcurrency(keySlotWrites, WRITE_CONCURRENCY, async ({ slot, learned }) => {
+    await deps.store.rememberKeySlot(slot);
+    if (learned) usageLearned++;
   });
 
   return {
@@ -282,6 +317,17 @@ function toRow(
           : `exempt until ${evaluation.until}`,
     ...(evaluation.outcome === 'finding' &&
       evaluation.evidence.usageChange && { usageChange: evaluation.evidence.usageChange }),
+  };
+}
+
+/** An access key as the credential report names it: its account, its user and its creation. */
+function slotIdentity(
+  credential: Credential,
+): Pick<KeySlotUsage, 'accountId' | 'principal' | 'keyCreatedAt'> {
+  return {
+    accountId: credential.accountId,
+    principal: credential.principal,
+    keyCreatedAt: credential.createdAt.toISOString(),
   };
 }
 
