@@ -250,11 +250,8 @@ function summary(m: ReportModel): string {
     ['disabled', 'Disabled in the period', `${n('disable')}`],
     ['rotated', 'Rotated in the period', `${n('rotate')}`],
     ['restored', 'Restored in the period', `${n('restore')}`],
-    [
-      'sessions-revoked',
-      'Session revocations in the period (sessions issued before a disable or a widened trust ended)',
-      `${s.sessionsRevoked}`,
-    ],
+    // A label is one line of the figures' table: a longer one squeezes every value beside it.
+    ['sessions-revoked', 'Sessions revoked in the period', `${s.sessionsRevoked}`],
     ['deleted', 'Deleted in the period', `${n('delete')}`],
     ['exempt-active', 'Exemptions active', `${s.exemptActive}`],
     ['exempt-expiring', `Exemptions expiring within ${EXPIRING_DAYS} days`, `${s.exemptExpiring}`],
