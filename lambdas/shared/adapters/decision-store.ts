@@ -185,6 +185,22 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
     return Item ? toState(Item) : undefined;
   }
 
+  /** The Put of a STATE item, on condition that `current` is still what the table holds (or nothing). */
+  function statePut(credentialId: string, state: CredentialState, current: CredentialState | undefined) {
+    return {
+      TableName: tableName,
+      Item: {
+        [pk]: credentialPk(credentialId),
+        [sk]: STATE_SK,
+        [STATE_BY_ACCOUNT_INDEX.partitionKey]: state.accountId,
+        ...state,
+      },
+      ...(current
+        ? unchangedSince(current)
+        : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': pk } }),
+    };
+  }
+
   /** Writes the state alone, the chain as it was; false when `current` is no longer current. */
   async function writeState(
     credentialId: string,
@@ -201,23 +217,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
       ...(current?.claim && { claim: current.claim }),
     };
     try {
-      await documents.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: {
-            [pk]: credentialPk(credentialId),
-            [sk]: STATE_SK,
-            [STATE_BY_ACCOUNT_INDEX.partitionKey]: state.accountId,
-            ...state,
-          },
-          ...(current
-            ? unchangedSince(current)
-            : {
-                ConditionExpression: 'attribute_not_exists(#pk)',
-                ExpressionAttributeNames: { '#pk': pk },
-              }),
-        }),
-      );
+      await documents.send(new PutCommand(statePut(credentialId, state, current)));
       return true;
     } catch (error) {
       if (isConditionFailed(error)) return false;
@@ -248,23 +248,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
       await documents.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Put: {
-                TableName: tableName,
-                Item: {
-                  [pk]: key,
-                  [sk]: STATE_SK,
-                  [STATE_BY_ACCOUNT_INDEX.partitionKey]: state.accountId,
-                  ...state,
-                },
-                ...(current
-                  ? unchangedSince(current)
-                  : {
-                      ConditionExpression: 'attribute_not_exists(#pk)',
-                      ExpressionAttributeNames: { '#pk': pk },
-                    }),
-              },
-            },
+            { Put: statePut(credentialId, state, current) },
             {
               Put: {
                 TableName: tableName,
