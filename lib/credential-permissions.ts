@@ -86,8 +86,7 @@ export function scanGrants(): CredentialGrant[] {
 export function eventsGrants(policy: PolicyConfig): CredentialGrant[] {
   // The inventory's reads find the credentials an event names (a user's keys, a role, a secret, an
   // owner's or a tag's credentials): no per-credential grant beyond them.
-  const revokes = EVENT_REVOCATION_MOMENTS.some((moment) => revokesSessionsOn(policy, moment));
-  if (!revokes) return [SCAN_GRANT];
+  if (!eventsRevokeSessions(policy)) return [SCAN_GRANT];
   return [
     SCAN_GRANT,
     {
@@ -107,6 +106,14 @@ export function eventsGrants(policy: PolicyConfig): CredentialGrant[] {
 
 /** The `revokeSessionsOn` moments the trust-events consumer acts on. */
 const EVENT_REVOCATION_MOMENTS = ['owner-departed', 'scope-changed'] as const;
+
+/**
+ * Whether the trust-events consumer may end sessions under this policy: in enforce mode, with
+ * `revokeSessionsOn` naming `owner-departed` or `scope-changed`.
+ */
+export function eventsRevokeSessions(policy: PolicyConfig): boolean {
+  return EVENT_REVOCATION_MOMENTS.some((moment) => revokesSessionsOn(policy, moment));
+}
 
 /**
  * What the hourly enforce job needs: the scan's reads (it scans first); in enforce mode also the

@@ -33,7 +33,25 @@ import { alarmOnCount } from './alarms';
 import { FanOut } from './fan-out';
 import { MEMBER_PARAMETERS, synthesizeMemberTemplate } from './member-stack';
 import { bindSecretRead, bindTable, type EnvBinding, ReauthFunction } from './reauth-function';
-import { IAM_EVENTS_REGION } from './trust-events';
+import { IAM_CHANGES_PATTERN, IAM_EVENTS_REGION, SECRET_CHANGES_PATTERN } from './trust-events';
+
+/** The only Organizations calls reauth makes (`listOrganizationAccounts`): reads, from the root down. */
+export const ORGANIZATION_READ_ACTIONS = [
+  'organizations:ListRoots',
+  'organizations:ListOrganizationalUnitsForParent',
+  'organizations:ListAccountsForParent',
+] as const;
+
+/**
+ * What members may put on the hub's bus: the CloudTrail events their forwarding rules send (see
+ * `MemberStack`), by source and detail-type; never reauth's own custom events.
+ */
+export const MEMBER_EVENT_SOURCES = [
+  ...new Set([...(IAM_CHANGES_PATTERN.source ?? []), ...(SECRET_CHANGES_PATTERN.source ?? [])]),
+];
+export const MEMBER_EVENT_DETAIL_TYPES = [
+  ...new Set([...(IAM_CHANGES_PATTERN.detailType ?? []), ...(SECRET_CHANGES_PATTERN.detailType ?? [])]),
+];
 
 const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 const ROOT_ID = /^r-[0-9a-z]{4,32}$/;
@@ -133,23 +151,7 @@ export class Organization extends Construct {
       environmentSchema: OrgAccountsEnvSchema,
       environment: { POLICY_FILE: props.policyFile },
     });
-    this.listAccounts.role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: [
-          'organizations:DescribeOrganization',
-          'organizations:ListRoots',
-          'organizations:ListOrganizationalUnitsForParent',
-          'organizations:ListAccountsForParent',
-          'organizations:ListAccounts',
-        ],
-        resources: ['*'],
-      }),
-    );
-    Validations.of(this.listAccounts.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        "Reads of the organization's structure (its roots, OUs and accounts), which the delegated administrator may make; the OUs and accounts are only known by listing them, so there is no narrower resource.",
-    });
+    this.grantOrganizationRead(this.listAccounts.role);
 
     this.summary = new ReauthFunction(this, 'Summary', {
       entry: 'lambdas/org-summary/handler.ts',
@@ -188,6 +190,21 @@ export class Organization extends Construct {
         statistic: 'Sum',
       }),
       topic: props.alarmTopic,
+    });
+  }
+
+  /**
+   * The organization's structure, as `listOrganizationAccounts` (lambdas/shared/adapters/organization.ts)
+   * reads it: the account lister's, and the events consumer's (which picks the member events to act on).
+   */
+  grantOrganizationRead(role: IRole): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: [...ORGANIZATION_READ_ACTIONS], resources: ['*'] }),
+    );
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        "organizations:ListRoots, ListOrganizationalUnitsForParent and ListAccountsForParent: reads of the organization's structure (its root, OUs and accounts), which the delegated administrator may make; the OUs and accounts are only known by listing them, so there is no narrower resource.",
     });
   }
 
@@ -300,7 +317,17 @@ export class Organization extends Construct {
         principals: [new AnyPrincipal()],
         actions: ['events:PutEvents'],
         resources: [props.bus.eventBusArn],
-        conditions: { StringEquals: { 'aws:PrincipalOrgID': this.organizationId } },
+        conditions: {
+          StringEquals: { 'aws:PrincipalOrgID': this.organizationId },
+          // Only the IAM and Secrets Manager CloudTrail events members forward: a member may not put
+          // reauth's own events (owner departed, scope changed), which only the hub and the
+          // configured publisher accounts send (the custom-events rule also matches only their
+          // accounts).
+          'ForAllValues:StringEquals': {
+            'events:source': MEMBER_EVENT_SOURCES,
+            'events:detail-type': MEMBER_EVENT_DETAIL_TYPES,
+          },
+        },
       }),
     );
     return this.memberRoles;

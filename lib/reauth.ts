@@ -20,7 +20,7 @@ import {
 } from '../lambdas/shared/domain/policy';
 import { loadPolicyFile } from '../lambdas/shared/policy-file';
 import { alarmOnCount } from './alarms';
-import { enforceGrants, scanGrants } from './credential-permissions';
+import { enforceGrants, eventsRevokeSessions, scanGrants } from './credential-permissions';
 import { DecisionTable } from './decision-table';
 import { bindExportRecords, bindTableExport, EvidenceBucket } from './evidence-bucket';
 import { Organization } from './organization';
@@ -184,7 +184,8 @@ export class Reauth extends Construct {
         POLICY_FILE: policyFile,
         SLACK_SECRET_ARN: bindSecretRead(this.slackSecret),
       },
-      grants: scanGrants(),
+      // Across an organization it reads each member through reauth-reader, never the hub's own IAM.
+      grants: org ? [] : scanGrants(),
       schedule: ScheduleExpression.cron({ minute: '0', hour: '6' }),
       scheduleDescription: 'Runs the reauth scan daily',
       failureImpact: 'findings may be stale.',
@@ -208,7 +209,8 @@ export class Reauth extends Construct {
         POLICY_FILE: policyFile,
         SLACK_SECRET_ARN: bindSecretRead(this.slackSecret),
       },
-      grants: enforceGrants(this.policy.mode),
+      // Across an organization it works through each member's reauth-enforcer or reauth-reader.
+      grants: org ? [] : enforceGrants(this.policy.mode),
       schedule: ScheduleExpression.rate(Duration.hours(1)),
       scheduleDescription: 'Runs the reauth enforce job hourly: reminders, escalations and deadlines',
       failureImpact: 'reminders, escalations and deadlines wait for the next run.',
@@ -258,10 +260,20 @@ export class Reauth extends Construct {
       const enforce = [this.policy.mode, ...this.organization.config.overrides.map((o) => o.mode)].includes(
         'enforce',
       );
+      // The consumer ends sessions in a member in enforce mode (revokeSessionsOn owner-departed or
+      // scope-changed), through its reauth-enforcer; overrides change the mode, never revokeSessionsOn.
+      const consumerRevokes = enforce && eventsRevokeSessions({ ...this.policy, mode: 'enforce' });
+      const consumer = this.trustEvents.consumer.role;
+      // It picks the member events to act on from the organization's accounts.
+      this.organization.grantOrganizationRead(consumer);
       this.organization.grantMemberAccess({
         // The enforce job reads through reauth-reader where an account is in report mode.
-        readers: [this.scanJob.function.role, this.enforceJob.function.role, this.trustEvents.consumer.role],
-        enforcers: [this.enforceJob.function.role, this.slackEndpoint.worker.role],
+        readers: [this.scanJob.function.role, this.enforceJob.function.role, consumer],
+        enforcers: [
+          this.enforceJob.function.role,
+          this.slackEndpoint.worker.role,
+          ...(consumerRevokes ? [consumer] : []),
+        ],
         enforce,
         bus: this.trustEvents.bus,
         hubRegion: this.homeRegion,

@@ -1,4 +1,4 @@
-import { Duration, Fn } from 'aws-cdk-lib';
+import { Duration, Fn, Stack } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type EventPattern, type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
@@ -134,10 +134,12 @@ export class TrustEvents extends Construct {
   readonly iamChangesRule: Rule;
   private readonly toQueue: SqsQueue;
   private readonly iamOnDefaultBus: boolean;
+  private readonly publisherAccounts: readonly string[];
 
   constructor(scope: Construct, id: string, props: TrustEventsProps) {
     super(scope, id);
     const homeRegion = props.homeRegion ?? IAM_EVENTS_REGION;
+    this.publisherAccounts = props.publisherAccounts ?? [];
 
     this.bus = new EventBus(this, 'Bus', {
       eventBusName: props.busName ?? TRUST_EVENTS_BUS_NAME,
@@ -145,7 +147,7 @@ export class TrustEvents extends Construct {
         'reauth: owner, purpose and scope changes from HR and ITSM systems, and forwarded IAM events',
     });
 
-    for (const account of props.publisherAccounts ?? []) {
+    for (const account of this.publisherAccounts) {
       this.bus.addToResourcePolicy(
         new PolicyStatement({
           sid: `ReauthEventsFrom${account}`,
@@ -241,6 +243,11 @@ export class TrustEvents extends Construct {
    * bus (see `MemberStack`): rules on the bus send them to the consumer, beside the account's own.
    */
   acceptMemberEvents(): void {
+    // Members may put only their forwarded CloudTrail events on the bus (its policy): reauth's own
+    // events count only from this account and the configured publishers.
+    this.customEventsRule.addEventPattern({
+      account: [Stack.of(this).account, ...this.publisherAccounts],
+    });
     new Rule(this, 'MemberSecretChangesRule', {
       description:
         "reauth: a member account's secret resource policy, value or tags changed (CloudTrail, forwarded)",

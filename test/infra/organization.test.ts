@@ -5,6 +5,7 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyConfigInput } from '../../lambdas/shared/domain/policy';
+import { enforceGrants } from '../../lib/credential-permissions';
 import { stateMachineDefinitions, THROTTLING_ERRORS } from '../../lib/fan-out';
 import { buildApp } from '../../lib/reauth-app';
 
@@ -12,6 +13,7 @@ const ORG_ID = 'o-abcdefghij';
 const ROOT_ID = 'r-ab12';
 const SANDBOX = 'ou-ab12-sandbox1';
 const PRODUCTION = 'ou-ab12-product1';
+const PUBLISHER = '222233334444';
 const SCAN_READS = [
   'iam:GenerateCredentialReport',
   'iam:GetCredentialReport',
@@ -31,7 +33,11 @@ interface Synthesized {
 }
 
 /** Synthesizes the app (cdk-nag on every stack, the member template's included) from `policy`. */
-function synthesize(name: string, policy: PolicyConfigInput, options: { rootId?: string } = {}): Synthesized {
+function synthesize(
+  name: string,
+  policy: PolicyConfigInput,
+  options: { rootId?: string; eventPublishers?: string } = {},
+): Synthesized {
   const configPath = join(outdir, `${name}.json`);
   writeFileSync(configPath, JSON.stringify(policy));
   const built = buildApp({
@@ -41,6 +47,7 @@ function synthesize(name: string, policy: PolicyConfigInput, options: { rootId?:
     homeRegion: 'eu-west-1',
     organizationId: ORG_ID,
     organizationRootId: options.rootId,
+    eventPublishers: options.eventPublishers,
   });
   const assembly = built.app.synth(); // throws if cdk-nag has an unacknowledged finding
   const json = assembly.getStackArtifact(built.stack.artifactId).template;
@@ -55,6 +62,7 @@ function synthesize(name: string, policy: PolicyConfigInput, options: { rootId?:
 
 let report: Synthesized;
 let enforce: Synthesized;
+let revoking: Synthesized;
 
 beforeAll(() => {
   // Report mode everywhere; the sandbox and production OUs, one account left out.
@@ -68,6 +76,18 @@ beforeAll(() => {
   });
   // Every account, in enforce mode: the StackSet targets the root.
   enforce = synthesize('enforce', { mode: 'enforce', organization: {} }, { rootId: ROOT_ID });
+  // Report mode but enforce in the sandbox OU, ending sessions when an owner departs; an HR publisher.
+  revoking = synthesize(
+    'revoking',
+    {
+      enforcement: { revokeSessionsOn: ['disable', 'owner-departed'] },
+      organization: {
+        include: { ous: [SANDBOX, PRODUCTION] },
+        overrides: [{ ous: [SANDBOX], mode: 'enforce' }],
+      },
+    },
+    { eventPublishers: PUBLISHER },
+  );
 });
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -269,23 +289,88 @@ describe('hub IAM', () => {
     expect(JSON.stringify(report.json)).not.toContain('reauth-enforcer');
   });
 
-  it('lets only the account lister read the organization', () => {
+  /** The actions of the role's statements that start with `prefix`, sorted. */
+  const actionsOf = (s: Synthesized, role: { node: { defaultChild?: unknown } }, prefix: string) =>
+    statements(s, role)
+      .flatMap((st) => [st.Action].flat() as string[])
+      .filter((a) => a.startsWith(prefix))
+      .sort();
+  const ORGANIZATION_READS = [
+    'organizations:ListAccountsForParent',
+    'organizations:ListOrganizationalUnitsForParent',
+    'organizations:ListRoots',
+  ];
+
+  it('lets the account lister and the events consumer make exactly the organization reads they call, and no one else', () => {
     const { reauth } = report.built.stack;
-    const organizations = (role: { node: { defaultChild?: unknown } }) =>
-      statements(report, role)
-        .flatMap((st) => [st.Action].flat())
-        .filter((a) => String(a).startsWith('organizations:'));
-    expect(organizations(reauth.organization!.listAccounts.role).sort()).toEqual([
-      'organizations:DescribeOrganization',
-      'organizations:ListAccounts',
-      'organizations:ListAccountsForParent',
-      'organizations:ListOrganizationalUnitsForParent',
-      'organizations:ListRoots',
-    ]);
+    expect(actionsOf(report, reauth.organization!.listAccounts.role, 'organizations:')).toEqual(
+      ORGANIZATION_READS,
+    );
+    expect(actionsOf(report, reauth.trustEvents.consumer.role, 'organizations:')).toEqual(ORGANIZATION_READS);
     const others = Object.values(report.template.findResources('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p).includes('organizations:'),
     );
-    expect(others).toHaveLength(1);
+    expect(others).toHaveLength(2);
+  });
+
+  it('gives the org-mode scan and enforce jobs no IAM or Secrets Manager access of their own in the hub', () => {
+    for (const s of [report, enforce]) {
+      const { reauth } = s.built.stack;
+      for (const job of [reauth.scanJob, reauth.enforceJob]) {
+        expect(actionsOf(s, job.function.role, 'iam:')).toEqual([]);
+        // Only the Slack secret's read (its binding): no inventory, no change.
+        expect(actionsOf(s, job.function.role, 'secretsmanager:')).toEqual([
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:GetSecretValue',
+        ]);
+      }
+    }
+  });
+
+  it('gives the summary the results bucket, the table and the Slack secret, and nothing in IAM, STS or Organizations', () => {
+    const { reauth } = report.built.stack;
+    const role = reauth.organization!.summary.role;
+    const all = statements(report, role);
+    expect(all).toContainEqual(
+      expect.objectContaining({
+        Action: 's3:GetObject',
+        Resource: {
+          'Fn::Join': [
+            '',
+            [{ 'Fn::GetAtt': [report.logicalId(reauth.organization!.resultsBucket), 'Arn'] }, '/*'],
+          ],
+        },
+      }),
+    );
+    expect(actionsOf(report, role, 'dynamodb:')).toEqual(
+      expect.arrayContaining(['dynamodb:Query', 'dynamodb:UpdateItem']),
+    );
+    for (const prefix of ['iam:', 'sts:', 'organizations:', 'states:'])
+      expect(actionsOf(report, role, prefix)).toEqual([]);
+    expect(actionsOf(report, role, 's3:')).toEqual(['s3:GetObject']);
+  });
+
+  it('lets the events consumer assume reauth-enforcer only where it may end sessions in a member', () => {
+    const { reauth } = revoking.built.stack;
+    expect(assumes(revoking, reauth.trustEvents.consumer.role)).toEqual([
+      { resource: roleArn('reauth-enforcer'), condition: inOrg },
+      { resource: roleArn('reauth-reader'), condition: inOrg },
+    ]);
+    const enforcerTrusts = (s: Synthesized) =>
+      JSON.stringify(
+        (
+          Object.values(s.template.findResources('AWS::CloudFormation::StackSet'))[0]?.Properties
+            .Parameters as { ParameterKey: string; ParameterValue: unknown }[]
+        ).find((p) => p.ParameterKey === 'EnforcerTrustedRoleArns')?.ParameterValue,
+      );
+    const consumerArn = (s: Synthesized) =>
+      JSON.stringify({ 'Fn::GetAtt': [s.logicalId(s.built.stack.reauth.trustEvents.consumer.role), 'Arn'] });
+    expect(enforcerTrusts(revoking)).toContain(consumerArn(revoking));
+    // Enforce mode whose revokeSessionsOn names no event moment: the consumer never writes in a member.
+    expect(enforcerTrusts(enforce)).not.toContain(consumerArn(enforce));
+    expect(assumes(enforce, enforce.built.stack.reauth.trustEvents.consumer.role)).toEqual([
+      { resource: roleArn('reauth-reader'), condition: inOrg },
+    ]);
   });
 
   it("accepts events on the hub's bus from the organization's principals", () => {
@@ -295,8 +380,32 @@ describe('hub IAM', () => {
         Effect: 'Allow',
         Principal: { AWS: '*' },
         Action: 'events:PutEvents',
-        Condition: { StringEquals: { 'aws:PrincipalOrgID': ORG_ID } },
+        Condition: {
+          StringEquals: { 'aws:PrincipalOrgID': ORG_ID },
+          'ForAllValues:StringEquals': {
+            'events:source': ['aws.iam', 'aws.secretsmanager'],
+            'events:detail-type': ['AWS API Call via CloudTrail'],
+          },
+        },
       },
+    });
+  });
+
+  it("takes reauth's own events only from the hub and its publisher accounts, not from members", () => {
+    const { reauth } = revoking.built.stack;
+    revoking.template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: revoking.logicalId(reauth.trustEvents.bus) },
+      EventPattern: Match.objectLike({
+        source: ['reauth'],
+        account: [{ Ref: 'AWS::AccountId' }, PUBLISHER],
+      }),
+    });
+    // The publisher may put reauth's events (its own statement); the organization only CloudTrail's.
+    revoking.template.hasResourceProperties('AWS::Events::EventBusPolicy', {
+      Statement: Match.objectLike({
+        Principal: { AWS: `arn:aws:iam::${PUBLISHER}:root` },
+        Condition: { 'ForAllValues:StringEquals': Match.objectLike({ 'events:source': ['reauth'] }) },
+      }),
     });
   });
 });
@@ -409,6 +518,12 @@ describe('member StackSet', () => {
         'secretsmanager:PutResourcePolicy',
       ]),
     );
+    // The enforce job scans and re-checks through it too: the reader's reads and every action the
+    // enforce job has in a single account in enforce mode.
+    expect(actions).toEqual(expect.arrayContaining(SCAN_READS));
+    expect(actions).toEqual(
+      expect.arrayContaining(enforceGrants('enforce').flatMap((grant) => [...grant.actions])),
+    );
   });
 
   it("forwards IAM's events from us-east-1 and Secrets Manager's from the hub region to the hub's bus", () => {
@@ -456,8 +571,12 @@ describe('configuration', () => {
 });
 
 it('keeps the validation report free of findings on every stack', () => {
-  for (const s of [report, enforce]) {
-    const file = join(outdir, s === report ? 'report' : 'enforce', 'validation-report.json');
+  for (const [name, s] of [
+    ['report', report],
+    ['enforce', enforce],
+    ['revoking', revoking],
+  ] as const) {
+    const file = join(outdir, name, 'validation-report.json');
     const violations = JSON.parse(readFileSync(file, 'utf8')).pluginReports.flatMap(
       (r: { violations: unknown[] }) => r.violations,
     );
