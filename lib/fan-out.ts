@@ -116,6 +116,7 @@ export class FanOut extends Construct {
       itemSelector: {
         'account.$': '$$.Map.Item.Value',
         'organizationAccounts.$': '$.organizationAccounts',
+        'organizationId.$': '$.organizationId',
         'runId.$': '$.runId',
       },
       maxConcurrency: props.maxConcurrency,

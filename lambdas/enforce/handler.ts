@@ -49,7 +49,7 @@ export async function handler(
     (await slack.connect({ deadline: slackDeadline(context, 60_000) }))?.client;
   if (organization) {
     // One member account of the organization's hourly fan-out, through its enforcer role.
-    const { account, runId } = MemberRunEventSchema.parse(event);
+    const { account, runId, organizationAccounts, organizationId } = MemberRunEventSchema.parse(event);
     const memberPolicy = policyForAccount(policy, account);
     // An account in report mode changes nothing: the reader role is all it gets (the enforcer role
     // exists only where some account enforces).
@@ -83,7 +83,7 @@ export async function handler(
             new Date(now.getTime() + BUDGET_KEPT_MS),
           ),
       },
-      { accountId: account.accountId, policy: memberPolicy, now },
+      { accountId: account.accountId, policy: memberPolicy, now, organizationAccounts, organizationId },
     );
     return finish(report, account.accountId, memberPolicy.mode);
   }

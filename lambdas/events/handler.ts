@@ -81,7 +81,7 @@ async function organizationAccounts(now: Date) {
       targets: new Map(selectAccounts(active, organization).map((a) => [a.accountId, a])),
       zone: {
         accounts: accounts.map((account) => account.accountId),
-        ...(organizationId && { organizationId }),
+        organizationId,
       },
     };
   }

@@ -31,7 +31,7 @@ export interface OrgAccountsResult {
   /** Every account id of the organization, ACTIVE or not: the zone of trust for evaluation. */
   organizationAccounts: string[];
   /** `o-…`, from the root's ARN; absent when Organizations gave no ARN. */
-  organizationId?: string;
+  organizationId: string;
 }
 
 /** First step of the fan-out: the organization's accounts, read once per run, from the root down. */
@@ -57,7 +57,7 @@ export async function handler(event?: unknown): Promise<OrgAccountsResult> {
     at: now.toISOString(),
     accounts,
     organizationAccounts: listed.accounts.map((account) => account.accountId),
-    ...(listed.organizationId && { organizationId: listed.organizationId }),
+    organizationId: listed.organizationId,
   };
 }
 

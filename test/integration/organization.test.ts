@@ -49,7 +49,12 @@ const target = (name: string) => listing.accounts.find((a) => a.accountId === id
 const memberEvent = (name: string, runId = listing.runId): MemberRunEvent => {
   const account = target(name);
   if (!account) throw new Error(`${name} is not a target`);
-  return { account, organizationAccounts: listing.organizationAccounts, runId };
+  return {
+    account,
+    organizationAccounts: listing.organizationAccounts,
+    organizationId: listing.organizationId,
+    runId,
+  };
 };
 
 async function keyStatus(account: string, user: string): Promise<string | undefined> {
@@ -235,6 +240,13 @@ describe('the organization fan-out on the emulator', () => {
     // The next run has a budget of its own.
     expect((await enforce(memberEvent('sandbox-b', 'enforce-run-2'))).disabled).toHaveLength(1);
     expect(await keyStatus('sandbox-b', 'prototype')).toBe('Inactive');
+    // The hourly run judges roles as the daily scan does: one only the organization trusts (the role
+    // Organizations creates, trusted by the management account) is no third party here either.
+    const store = createDecisionStore(clients.documents, TABLE);
+    for (const name of ['web', 'sandbox-a', 'sandbox-b']) {
+      const roles = [...(await store.loadStates(id(name))).values()].filter((s) => s.kind === 'role');
+      expect(roles).toEqual([]);
+    }
   });
 
   it('reports a member account without the enforcer role, never skipping it', async () => {

@@ -21,7 +21,7 @@ export interface OrganizationAccount extends TargetAccount {
  */
 export async function listOrganizationAccounts(
   client: OrganizationsClient,
-): Promise<{ organizationId?: string; accounts: OrganizationAccount[] }> {
+): Promise<{ organizationId: string; accounts: OrganizationAccount[] }> {
   const roots = await allPages((NextToken) =>
     client
       .send(new ListRootsCommand({ NextToken }))
@@ -29,6 +29,8 @@ export async function listOrganizationAccounts(
   );
   // A root's ARN names its organization: arn:aws:organizations::<management>:root/o-…/r-…
   const organizationId = roots[0]?.Arn?.match(/:root\/(o-[a-z0-9]+)\//)?.[1];
+  // Every member's scan needs it (an aws:PrincipalOrgID condition names it): no run goes on without it.
+  if (!organizationId) throw new Error(`Organizations ListRoots gave no root ARN naming the organization`);
 
   const found: OrganizationAccount[] = [];
   // Depth first, one parent at a time: an organization has at most five OU levels below its root.
@@ -48,7 +50,7 @@ export async function listOrganizationAccounts(
     for (const child of children) if (child.Id) await visit([...path, child.Id]);
   };
   for (const root of roots) if (root.Id) await visit([root.Id]);
-  return { ...(organizationId && { organizationId }), accounts: found };
+  return { organizationId, accounts: found };
 }
 
 function toAccount(account: Account, ouPath: string[]): OrganizationAccount {

@@ -30,7 +30,7 @@ import {
   requestItemOf,
   sendReminders,
 } from './notify-owners';
-import { type ScanReport, scanAccount } from './scan-account';
+import { type ScanOptions, type ScanReport, scanAccount } from './scan-account';
 import { refreshMessage } from './slack-actions';
 
 export interface EnforceDependencies {
@@ -85,14 +85,15 @@ export interface EnforceReport {
  */
 export async function enforceAccount(
   deps: EnforceDependencies,
-  options: { accountId: string; policy: PolicyConfig; now: Date },
+  options: Pick<ScanOptions, 'accountId' | 'policy' | 'now' | 'organizationAccounts' | 'organizationId'>,
 ): Promise<EnforceReport> {
   const { accountId, policy, now } = options;
   const policyId = policyIdOf(policy);
   const notifyContext: NotifyContext = { policy, policyId, now, job: 'enforce' };
   const system = { now, policyId, mode: policy.mode, actor: 'system:enforce' };
 
-  const scan = await scanAccount(deps, { accountId, policy, now, job: 'enforce' });
+  // The same zone of trust as the daily scan's: a role only the organization trusts is not asked about.
+  const scan = await scanAccount(deps, { ...options, job: 'enforce' });
   const report: EnforceReport = {
     scan: {
       inventory: scan.inventory,
