@@ -70,6 +70,8 @@ interface SynthesizedHub {
 
 const synthesized = new Map<string, SynthesizedHub>();
 let runs = 0;
+/** Tells this process's functions and executions from another's on the same emulator (a demo beside a bench). */
+const PROCESS = Math.random().toString(36).slice(2, 8);
 
 /** Synthesizes the hub, runs `job`'s state machine once on the emulator, and returns how it ended. */
 export async function runFanOut(options: FanOutOptions): Promise<Execution> {
@@ -82,7 +84,7 @@ export async function runFanOut(options: FanOutOptions): Promise<Execution> {
   const resultsBucket = options.names?.resultsBucket ?? 'reauth-fan-out-results';
   const { resultsBucketId: bucketId } = hub;
   // Each run its own function names, so the bridge imports each handler afresh with this run's environment.
-  const run = ++runs;
+  const run = `${PROCESS}-${++runs}`;
   const names: Record<string, string> = { [bucketId]: resultsBucket };
   for (const id of hub.entries.keys()) names[id] = `${id}-${run}`;
   const { definition, functions } = emulatedDefinition(hub.template, machine, names);
