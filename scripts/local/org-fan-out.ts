@@ -17,7 +17,7 @@
  * here. Each policy is synthesized once per process (about 6 s); each run imports its handlers afresh
  * (their cold start reads that run's environment), and this process's environment is put back after.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
@@ -155,6 +155,8 @@ function synthesizeHub(policy: PolicyConfigInput, organizationId: string, rootId
     organizationRootId: rootId,
   });
   const template = built.app.synth().getStackArtifact(built.stack.artifactId).template as Template;
+  // The template is all a run needs; the policy file stays (the handlers' POLICY_FILE).
+  rmSync(join(dir, 'cdk.out'), { recursive: true, force: true });
   const logicalId = (c: IConstruct) => built.stack.getLogicalId(c.node.defaultChild as CfnElement);
   const entries = new Map<string, string>();
   let resultsBucketId: string | undefined;
