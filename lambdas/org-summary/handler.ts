@@ -22,7 +22,7 @@ import { OrgSummaryEnvSchema } from './env';
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.
 const env = parseEnv(OrgSummaryEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
-requireOrganization(policy);
+const organization = requireOrganization(policy);
 const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
 const s3 = createS3Client();
 const slack = slackFromEnvironment(createSecretsManagerClient(), env);
@@ -72,6 +72,15 @@ export interface OrgSummary {
   failed: { accountId: string; reason: string }[];
   findings: number;
   notified: number;
+}
+
+/**
+ * More of a run's accounts failed than `organization.toleratedFailurePercentage` allows: thrown after
+ * the summary is reported, so the execution fails (and alarms) as the Distributed Map's own tolerance
+ * would. The Map never fails by itself, because each account's failure is caught as a result.
+ */
+export class ToleratedFailureExceeded extends Error {
+  override readonly name = 'ToleratedFailureExceeded';
 }
 
 /** States read from the table at once: enough to hide latency, few enough not to throttle it. */
@@ -141,6 +150,12 @@ export async function handler(
     findings,
     notified,
   });
+  const failedPercentage = accounts.length === 0 ? 0 : (failed.length / accounts.length) * 100;
+  if (failedPercentage > organization.toleratedFailurePercentage) {
+    throw new ToleratedFailureExceeded(
+      `${failed.length} of ${accounts.length} accounts failed (${failedPercentage.toFixed(1)}%), more than the ${organization.toleratedFailurePercentage}% tolerated: ${failed.map((f) => f.accountId).join(', ')}`,
+    );
+  }
   return { scanned, failed, findings, notified };
 }
 

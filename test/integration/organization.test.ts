@@ -91,6 +91,8 @@ beforeAll(async () => {
         exclude: { ous: [org.ous.get('legacy')], accounts: ['123456789012'] },
         overrides: [{ ous: [sandbox], mode: 'enforce' }],
         maxActionsPerRun: 1,
+        // The one account without roles is a fifth of the targets: reported, within the tolerance.
+        toleratedFailurePercentage: 50,
       },
     },
   });

@@ -1,0 +1,216 @@
+import { CreateRoleCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { OrgSummary } from '../../lambdas/org-summary/handler';
+import { createOrganizationsClient } from '../../lambdas/shared/adapters/aws-clients';
+import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import type { PolicyConfigInput } from '../../lambdas/shared/domain/policy';
+import type { Execution } from '../../scripts/emulator/state-machines';
+import type { FakeSlack } from '../../scripts/local/fake-slack';
+import { startLocalStack } from '../../scripts/local/local-stack';
+import { runFanOut } from '../../scripts/local/org-fan-out';
+import { type AccountSpec, VENDOR_ACCOUNT } from '../../scripts/local/seed';
+import {
+  HUB_ACCOUNT,
+  memberClients,
+  type SeededOrganization,
+  seedOrganization,
+} from '../../scripts/local/seed-organization';
+import { useEmulator } from '../support/emulator';
+import { travelTo } from '../support/lambda';
+import { captureMetrics } from '../support/metrics-output';
+
+const { emulator, clients } = useEmulator();
+const metrics = captureMetrics();
+const TABLE = 'org-fan-out-under-test';
+const DAY = 86_400_000;
+const START = new Date();
+
+/** One idle key (created 200 days ago, last used 120 days ago) owned by `owner`. */
+function idleKey(user: string, owner: string): AccountSpec {
+  return {
+    users: [
+      { name: user, tags: { 'reauth:owner': owner }, keys: [{ createdDaysAgo: 200, usedDaysAgo: 120 }] },
+    ],
+    secrets: [],
+    roles: [],
+  };
+}
+
+let org: SeededOrganization;
+let fake: FakeSlack;
+let slack: { secretArn: string; apiBaseUrl: string };
+let policy: PolicyConfigInput;
+let scan: Execution;
+
+const id = (name: string) => org.accounts.get(name)?.accountId as string;
+const summaryOf = (execution: Execution) => execution.output as OrgSummary;
+/** The principals of `name`'s credentials in the hub's table. */
+const principals = async (name: string) =>
+  [...(await createDecisionStore(clients.documents, TABLE).loadStates(id(name))).values()]
+    .map((state) => state.principal)
+    .sort();
+
+async function keyStatus(account: string, user: string): Promise<string | undefined> {
+  const { iam } = await memberClients(id(account));
+  const { AccessKeyMetadata } = await iam.send(new ListAccessKeysCommand({ UserName: user }));
+  return AccessKeyMetadata?.[0]?.Status;
+}
+
+/** An idle role in `account` (created 200 days ago, never used) that `trusted` may assume. */
+async function crossAccountRole(account: string, name: string, trusted: string): Promise<void> {
+  const { iam } = await memberClients(id(account));
+  await emulator.freeze(new Date(START.getTime() - 200 * DAY));
+  try {
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: name,
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${trusted}:root` }, Action: 'sts:AssumeRole' },
+          ],
+        }),
+        // The plain `owner` tag: a `reauth:*` tag would bring the role into scope whoever it trusts.
+        Tags: [{ Key: 'owner', Value: 'UCAROL' }],
+      }),
+    );
+  } finally {
+    await emulator.unfreeze();
+  }
+}
+
+/** The hub synthesized from `policy`, its `job` state machine run on the emulated organization. */
+const fanOut = (
+  job: 'scan' | 'enforce',
+  hubPolicy: PolicyConfigInput,
+  options: { slack?: typeof slack; env?: Record<string, string> } = {},
+) =>
+  runFanOut({
+    emulator,
+    job,
+    policy: hubPolicy,
+    organizationId: org.organizationId,
+    organizationRootId: org.rootId,
+    table: TABLE,
+    slack: options.slack,
+    env: { POWERTOOLS_LOG_LEVEL: 'CRITICAL', ...options.env },
+  });
+
+beforeAll(async () => {
+  // Prepare: the hub (the management account) and four members in nested OUs; one OU excluded.
+  org = await seedOrganization(
+    emulator,
+    createOrganizationsClient(),
+    {
+      ous: [{ name: 'prod' }, { name: 'payments', parent: 'prod' }, { name: 'sandbox' }, { name: 'legacy' }],
+      accounts: [
+        { name: 'web', ou: 'prod', inventory: idleKey('web-deployer', 'UALICE') },
+        { name: 'billing', ou: 'payments', inventory: idleKey('billing-batch', 'UALICE') },
+        { name: 'sandbox', ou: 'sandbox', inventory: idleKey('experiments', 'UALICE') },
+        { name: 'no-roles', ou: 'prod', memberRoles: false, inventory: idleKey('orphan', 'UBOB') },
+        { name: 'retired', ou: 'legacy', inventory: idleKey('old-app', 'UBOB') },
+      ],
+    },
+    START,
+  );
+  await crossAccountRole('web', 'billing-reader', id('billing'));
+  await crossAccountRole('web', 'vendor-connector', VENDOR_ACCOUNT);
+  policy = {
+    actionBudget: { maxActions: 5, maxFraction: 1 },
+    organization: {
+      exclude: { ous: [org.ous.get('legacy') as string], accounts: [HUB_ACCOUNT] },
+      overrides: [{ ous: [org.ous.get('sandbox') as string], mode: 'enforce' }],
+      // One account of four fails (no roles): reported, within the tolerance.
+      toleratedFailurePercentage: 50,
+    },
+  };
+  const local = await startLocalStack(clients, { table: TABLE, policy });
+  fake = local.slack;
+  slack = { secretArn: local.env.SLACK_SECRET_ARN as string, apiBaseUrl: fake.apiBaseUrl };
+
+  // Act: the synthesized scan state machine, every task the real handler.
+  scan = await fanOut('scan', policy, {
+    slack,
+    env: { POWERTOOLS_METRICS_DISABLED: 'false' },
+  });
+}, 180_000);
+
+afterEach(async () => {
+  vi.useRealTimers();
+  await emulator.unfreeze();
+});
+
+afterAll(() => fake?.close());
+
+describe("the organization's synthesized scan state machine on the emulator", () => {
+  it('succeeds, reporting the member without the reader role as failed with MemberRoleMissing', () => {
+    expect(scan.status).toBe('SUCCEEDED');
+    expect(summaryOf(scan).failed).toEqual([
+      {
+        accountId: id('no-roles'),
+        reason: expect.stringMatching(new RegExp(`^MemberRoleMissing: account ${id('no-roles')}`)),
+      },
+    ]);
+    expect(summaryOf(scan).scanned).toBe(3);
+    expect(metrics.published('reauth-org-summary', 'AccountsFailed')).toBe(1);
+    expect(metrics.published('reauth-org-summary', 'AccountsScanned')).toBe(3);
+  });
+
+  it('scans the members into the one table and leaves the excluded OU unscanned', async () => {
+    expect(await principals('billing')).toEqual(['billing-batch']);
+    expect(await principals('sandbox')).toEqual(['experiments']);
+    expect(await principals('retired')).toEqual([]);
+    expect(await principals('no-roles')).toEqual([]);
+  });
+
+  it('flags a role trusted outside the organization, not one trusted by another member', async () => {
+    expect(await principals('web')).toEqual(['vendor-connector', 'web-deployer']);
+  });
+
+  it('tells an owner of credentials in three accounts once', () => {
+    const toAlice = fake.calls('chat.postMessage').filter((c) => c.body.channel === 'UALICE');
+    expect(toAlice).toHaveLength(1);
+    const text = JSON.stringify(toAlice[0]?.body);
+    for (const user of ['web-deployer', 'billing-batch', 'experiments']) expect(text).toContain(user);
+    // The owner in the excluded OU only is not told; the excluded account's key is nobody's news.
+    expect(fake.calls('chat.postMessage').filter((c) => c.body.channel === 'UBOB')).toEqual([]);
+  });
+});
+
+describe("the organization's synthesized enforce state machine after the deadline", () => {
+  it("disables the idle key in the enforce OU and leaves the report OU's active", async () => {
+    await travelTo(emulator, new Date(START.getTime() + 30 * DAY));
+
+    const enforce = await fanOut('enforce', policy, { slack });
+
+    expect(enforce.status).toBe('SUCCEEDED');
+    expect(summaryOf(enforce).failed.map((f) => f.accountId)).toEqual([id('no-roles')]);
+    expect(await keyStatus('sandbox', 'experiments')).toBe('Inactive');
+    expect(await keyStatus('web', 'web-deployer')).toBe('Active');
+    expect(await keyStatus('billing', 'billing-batch')).toBe('Active');
+  }, 120_000);
+});
+
+describe("the policy's failure tolerance, applied by the summary", () => {
+  // One of two accounts fails: 50% of the run.
+  const halfFailing = (toleratedFailurePercentage: number): PolicyConfigInput => ({
+    organization: { include: { accounts: [id('web'), id('no-roles')] }, toleratedFailurePercentage },
+  });
+
+  it('fails the execution with ToleratedFailureExceeded when more accounts fail than tolerated', async () => {
+    const execution = await fanOut('scan', halfFailing(10));
+
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('ToleratedFailureExceeded');
+    expect(JSON.parse(execution.cause ?? '{}')).toMatchObject({
+      errorMessage: expect.stringContaining(`1 of 2 accounts failed (50.0%), more than the 10% tolerated`),
+    });
+  }, 120_000);
+
+  it('succeeds when the failures are within the tolerance', async () => {
+    const execution = await fanOut('scan', halfFailing(60));
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(summaryOf(execution)).toMatchObject({ scanned: 1, failed: [{ accountId: id('no-roles') }] });
+  }, 120_000);
+});
