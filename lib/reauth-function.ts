@@ -127,12 +127,15 @@ export interface ReauthFunctionProps<S extends z.ZodObject> {
  * that may write only to that log group.
  */
 export class ReauthFunction<S extends z.ZodObject> extends Construct {
+  /** The handler, relative to the repo root (as given): what a local run of the function imports. */
+  readonly entry: string;
   readonly function: NodejsFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: ReauthFunctionProps<S>) {
     super(scope, id);
+    this.entry = props.entry;
     const environment = Object.entries(props.environment) as [string, string | EnvBinding][];
     const literals = Object.fromEntries(
       environment.filter((e): e is [string, string] => typeof e[1] === 'string' && !Token.isUnresolved(e[1])),
