@@ -94,7 +94,7 @@ export async function runFanOut(options: FanOutOptions): Promise<Execution> {
     });
   const resolveRef = (id: string): string | undefined => {
     const type = hub.template.Resources[id]?.Type;
-    if (type === 'AWS::DynamoDB::Table') return options.table;
+    if (type === 'AWS::DynamoDB::Table' || type === 'AWS::DynamoDB::GlobalTable') return options.table;
     if (type === 'AWS::S3::Bucket' && id === bucketId) return resultsBucket;
     if (type === 'AWS::SecretsManager::Secret') return options.slack?.secretArn;
     throw new Error(`no emulator value for ${id} (${type})`);
