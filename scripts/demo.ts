@@ -6,6 +6,7 @@
  * No AWS account, no Slack workspace involved.
  *
  * `npm start -- --keep` leaves the emulator running afterwards, to try the CLI against it.
+ * `npm start -- --org` runs the organization demo instead (scripts/demo-org.ts).
  */
 import { fileURLToPath } from 'node:url';
 import { formatTable } from '../cli/format';
@@ -25,6 +26,12 @@ import {
   slackEvent,
   stillNeededSubmissionBody,
 } from './local/slack-play';
+
+if (process.argv.includes('--org')) {
+  // The organization demo instead; this one's imports cost it nothing it would not load anyway.
+  await import('./demo-org');
+  process.exit();
+}
 
 const TABLE = 'reauth-decisions';
 const keep = process.argv.includes('--keep');

@@ -22,6 +22,19 @@ export interface FaultProxyOptions {
   seed?: number;
   /** The faults to draw from, equally likely. @default every kind */
   kinds?: readonly FaultKind[];
+  /** Told of every AWS call forwarded and answered (a bench counts calls with it). */
+  observe?: (call: ForwardedCall) => void;
+}
+
+/** An AWS call the proxy forwarded, with the emulator's answer. */
+export interface ForwardedCall {
+  headers: IncomingMessage['headers'];
+  body: string;
+  status: number;
+  answer: string;
+  /** `performance.now()` when the request arrived and when its answer came back. */
+  startedMs: number;
+  endedMs: number;
 }
 
 export interface FaultProxy {
@@ -118,6 +131,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     // The request never reached AWS: a retry is safe whatever the call.
     if (fault === 'resetBefore') return void incoming.socket.resetAndDestroy();
     if (fault === 'slow') await sleep(SLOW_MS.min + random() * (SLOW_MS.max - SLOW_MS.min));
+    const startedMs = performance.now();
     if (!control) {
       state.forwarded++;
       const operation = incoming.headers['x-amz-target'];
@@ -125,6 +139,15 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       crashBudget--;
     }
     const answer = await forward(incoming, body);
+    if (!control)
+      options.observe?.({
+        headers: incoming.headers,
+        body: body.toString('utf8'),
+        status: answer.status,
+        answer: answer.body.toString('utf8'),
+        startedMs,
+        endedMs: performance.now(),
+      });
     // The emulator applied it and the answer is lost: the caller cannot tell this from resetBefore,
     // and its retry repeats a change already made (what idempotency tokens and re-reads are for).
     if (fault === 'resetAfter') return void incoming.socket.resetAndDestroy();

@@ -15,8 +15,9 @@ import {
 } from '@aws-sdk/client-organizations';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { mapWithConcurrency } from '../../lambdas/shared/concurrency';
 import type { EmulatorControl } from '../emulator/emulator';
-import { type AccountSpec, type Seeded, seedAccount } from './seed';
+import { type AccountSpec, planAccount, runSteps, type Seeded } from './seed';
 
 export const HUB_ACCOUNT = '123456789012';
 
@@ -73,6 +74,8 @@ export async function seedOrganization(
   organizations: OrganizationsClient,
   spec: OrganizationSpec,
   now: Date,
+  /** AWS calls in flight at once while seeding. @default 8 */
+  concurrency = 8,
 ): Promise<SeededOrganization> {
   const roleNames = spec.roleNames ?? { reader: 'reauth-reader', enforcer: 'reauth-enforcer' };
   const { Organization } = await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
@@ -89,8 +92,8 @@ export async function seedOrganization(
     ous.set(ou.name, OrganizationalUnit.Id);
   }
 
-  const accounts = new Map<string, { accountId: string; seeded: Seeded }>();
-  for (const account of spec.accounts) {
+  // Accounts are created in parallel; their inventories are seeded together, one clock freeze per day.
+  const created = await mapWithConcurrency(spec.accounts, concurrency, async (account) => {
     const { CreateAccountStatus } = await organizations.send(
       new CreateAccountCommand({ AccountName: account.name, Email: `${account.name}@example.com` }),
     );
@@ -120,10 +123,16 @@ export async function seedOrganization(
       for (const RoleName of [roleNames.reader, roleNames.enforcer])
         await clients.iam.send(new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: trust }));
     }
-    accounts.set(account.name, {
-      accountId,
-      seeded: await seedAccount(emulator, clients, account.inventory, now),
-    });
-  }
+    return { name: account.name, accountId, ...planAccount(clients, account.inventory) };
+  });
+  await runSteps(
+    emulator,
+    created.flatMap((account) => account.steps),
+    now,
+    concurrency,
+  );
+  const accounts = new Map(
+    created.map(({ name, accountId, seeded }) => [name, { accountId, seeded }] as const),
+  );
   return { organizationId: Organization.Id, rootId: root.Id, ous, accounts };
 }

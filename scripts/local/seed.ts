@@ -87,6 +87,12 @@ export interface Seeded {
   useRole(name: string, region?: string): Promise<void>;
 }
 
+/** One thing to create or use in the emulator, this many days ago. */
+export interface SeedStep {
+  daysAgo: number;
+  run: () => Promise<void>;
+}
+
 /**
  * Creates everything in `spec` in the emulator, as if it had happened over the past months:
  * steps are grouped by day so the clock is frozen once per distinct day, not once per resource.
@@ -98,9 +104,22 @@ export async function seedAccount(
   now: Date,
   concurrency = 8,
 ): Promise<Seeded> {
+  const { steps, seeded } = planAccount(clients, spec);
+  await runSteps(emulator, steps, now, concurrency);
+  return seeded;
+}
+
+/**
+ * The steps that seed `spec` through `clients`, not yet run: several accounts' steps run together
+ * (runSteps) freeze the clock once per distinct day for all of them.
+ */
+export function planAccount(
+  clients: Pick<AwsClients, 'iam' | 'secretsManager'>,
+  spec: AccountSpec,
+): { steps: SeedStep[]; seeded: Seeded } {
   const keyIds = new Map<string, string[]>();
   const secretArns = new Map<string, string>();
-  const steps: { daysAgo: number; run: () => Promise<void> }[] = [];
+  const steps: SeedStep[] = [];
   const at = (daysAgo: number, run: () => Promise<void>) => steps.push({ daysAgo, run });
   const credentials = new Map<string, { accessKeyId: string; secretAccessKey: string }>();
 
@@ -164,19 +183,7 @@ export async function seedAccount(
     }
   }
 
-  // Oldest first; steps at the same instant run in parallel.
-  const byInstant = new Map<number, (() => Promise<void>)[]>();
-  for (const step of steps) byInstant.set(step.daysAgo, [...(byInstant.get(step.daysAgo) ?? []), step.run]);
-  const instants = [...byInstant.keys()].sort((a, b) => b - a);
-  try {
-    for (const daysAgo of instants) {
-      await emulator.freeze(new Date(now.getTime() - daysAgo * DAY_MS));
-      await mapWithConcurrency(byInstant.get(daysAgo) ?? [], concurrency, (run) => run());
-    }
-  } finally {
-    await emulator.unfreeze();
-  }
-  return {
+  const seeded: Seeded = {
     keyIds,
     secretArns,
     async useKey(user, slot = 0, usedIn) {
@@ -190,6 +197,27 @@ export async function seedAccount(
       await assumeAndCall(role, region);
     },
   };
+  return { steps, seeded };
+}
+
+/** Runs `steps`, oldest first, the clock frozen at each one's day; steps at the same instant run in parallel. */
+export async function runSteps(
+  emulator: EmulatorControl,
+  steps: readonly SeedStep[],
+  now: Date,
+  concurrency: number,
+): Promise<void> {
+  const byInstant = new Map<number, (() => Promise<void>)[]>();
+  for (const step of steps) byInstant.set(step.daysAgo, [...(byInstant.get(step.daysAgo) ?? []), step.run]);
+  const instants = [...byInstant.keys()].sort((a, b) => b - a);
+  try {
+    for (const daysAgo of instants) {
+      await emulator.freeze(new Date(now.getTime() - daysAgo * DAY_MS));
+      await mapWithConcurrency(byInstant.get(daysAgo) ?? [], concurrency, (run) => run());
+    }
+  } finally {
+    await emulator.unfreeze();
+  }
 }
 
 /** Assuming the role and calling with its session is what records RoleLastUsed (and its region). */
