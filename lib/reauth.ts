@@ -241,6 +241,8 @@ export class Reauth extends Construct {
       policy: this.policy,
       slackSecret: this.slackSecret,
       alarmTopic: this.alarmTopic,
+      // Across an organization the worker acts through each member's reauth-enforcer.
+      memberAccountsOnly: org !== undefined,
     });
 
     this.trustEvents = new TrustEvents(this, 'TrustEvents', {
@@ -280,7 +282,11 @@ export class Reauth extends Construct {
         namePrefix: this.namePrefix,
       });
       this.trustEvents.acceptMemberEvents();
-      for (const fn of [this.trustEvents.consumer, this.slackEndpoint.worker]) {
+      // The Slack functions answer for a credential under its account's policy (its OU path), and the
+      // worker changes it in that account through its reauth-enforcer, never in the hub.
+      for (const fn of [this.slackEndpoint.endpoint, this.slackEndpoint.worker])
+        this.organization.grantOrganizationRead(fn.role);
+      for (const fn of [this.trustEvents.consumer, this.slackEndpoint.endpoint, this.slackEndpoint.worker]) {
         fn.function.addEnvironment('ORG_MODE', 'true');
       }
     }

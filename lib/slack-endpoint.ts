@@ -33,6 +33,12 @@ export interface SlackEndpointProps {
   readonly policy: PolicyConfig;
   /** Slack's signing secret and bot token. */
   readonly slackSecret: ISecret;
+  /**
+   * Organization mode: the worker changes credentials only in member accounts, through their enforcer
+   * role, and gets no IAM or Secrets Manager access in this account.
+   * @default false
+   */
+  readonly memberAccountsOnly?: boolean;
   /** Receives the endpoint, worker and dead-letter alarms. */
   readonly alarmTopic: ITopic;
   /**
@@ -108,7 +114,7 @@ export class SlackEndpoint extends Construct {
         SLACK_SECRET_ARN: bindSecretRead(props.slackSecret),
       },
     });
-    grantCredentialAccess(this.worker.role, workerGrants(props.policy.mode));
+    if (!props.memberAccountsOnly) grantCredentialAccess(this.worker.role, workerGrants(props.policy.mode));
     this.worker.function.addEventSource(
       new SqsEventSource(this.actionQueue, { batchSize: 5, reportBatchItemFailures: true }),
     );

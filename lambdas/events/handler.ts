@@ -13,18 +13,17 @@ import {
   createStsClient,
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
-import { createEnforcer, type Enforcer } from '../shared/adapters/enforcement';
-import { assumeMemberRole } from '../shared/adapters/member-account';
-import { listOrganizationAccounts } from '../shared/adapters/organization';
+import { createEnforcer } from '../shared/adapters/enforcement';
+import { assumeMemberRole, memberEnforcer } from '../shared/adapters/member-account';
+import { cachedOrganization } from '../shared/adapters/organization';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
-import { policyForAccount, selectAccounts, type TargetAccount } from '../shared/domain/organization';
+import { policyForAccount, type TargetAccount } from '../shared/domain/organization';
 import { type PolicyConfig, policyIdOf } from '../shared/domain/policy';
 import { isUntoldDrift } from '../shared/domain/reauthorization';
-import type { TrustZone } from '../shared/domain/role-trust';
 import { recordedEventIds } from '../shared/domain/trust-change';
 import { InvalidEventError, interpretEvent } from '../shared/domain/trust-event';
 import { parseEnv } from '../shared/env';
-import { EventEnvelopeSchema } from '../shared/events/schemas';
+import { EventEnvelopeSchema, REAUTH_EVENT_SOURCE } from '../shared/events/schemas';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { escalateToFallback, notifyNewRequests } from '../shared/use-cases/notify-owners';
@@ -40,7 +39,9 @@ import { EventsEnvSchema } from './env';
 const env = parseEnv(EventsEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
 const organization = env.ORG_MODE ? requireOrganization(policy) : undefined;
-const organizations = organization ? createOrganizationsClient() : undefined;
+const organizationAccounts = organization
+  ? cachedOrganization(createOrganizationsClient(), organization)
+  : undefined;
 const clients = {
   iam: createIamClient(),
   secretsManager: createSecretsManagerClient(),
@@ -54,12 +55,6 @@ const slack = slackFromEnvironment(clients.secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-events' });
 const processor = new BatchProcessor(EventType.SQS);
 let caller: { account: string; reauthRoleArns: string[] } | undefined;
-/** How long the organization's account list is reused: an account that joins is covered within this. */
-const ORGANIZATION_TTL_MS = 5 * 60_000;
-let organizationList:
-  | { at: number; all: Set<string>; targets: Map<string, TargetAccount>; zone: TrustZone }
-  | undefined;
-
 /** Where an event's change is applied: the account, its policy, its clients and its inventory. */
 interface AccountScope {
   accountId: string;
@@ -67,25 +62,6 @@ interface AccountScope {
   inventory: InventoryLoader;
   deps: Omit<TrustEventDependencies, 'store'>;
   callers: { reauthRoleArns: string[] };
-}
-
-/** The organization's accounts and targets, listed at most once per few minutes (per cold start at least). */
-async function organizationAccounts(now: Date) {
-  if (!organizations || !organization) throw new Error('not in org mode');
-  if (!organizationList || now.getTime() - organizationList.at > ORGANIZATION_TTL_MS) {
-    const { accounts, organizationId } = await listOrganizationAccounts(organizations);
-    const active = accounts.filter((account) => account.status === 'ACTIVE');
-    organizationList = {
-      at: now.getTime(),
-      all: new Set(accounts.map((account) => account.accountId)),
-      targets: new Map(selectAccounts(active, organization).map((a) => [a.accountId, a])),
-      zone: {
-        accounts: accounts.map((account) => account.accountId),
-        organizationId,
-      },
-    };
-  }
-  return organizationList;
 }
 
 /**
@@ -109,7 +85,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     if (!scope) {
       scope = (async () => {
         const scoped = target ? policyForAccount(policy, target) : policy;
-        const zone = organization ? (await organizationAccounts(now)).zone : undefined;
+        const zone = organizationAccounts ? (await organizationAccounts(now)).zone : undefined;
         if (!target) {
           return {
             accountId: account,
@@ -130,23 +106,11 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
         });
         // Only a session revocation (enforce mode) writes, and only the enforcer role may: assumed then.
         const enforcerRole = organization?.enforcerRoleName ?? '';
-        let writer: Promise<Enforcer> | undefined;
-        const write = () =>
-          (writer ??= assumeMemberRole(clients.sts, { ...session, roleName: enforcerRole }).then(
-            createEnforcer,
-          ));
-        const memberEnforcer: Enforcer = {
-          recheck: async (target) => (await write()).recheck(target),
-          disable: async (target, options) => (await write()).disable(target, options),
-          restore: async (target, options) => (await write()).restore(target, options),
-          revokeSessions: async (target, before) => (await write()).revokeSessions(target, before),
-          rotate: async (target, options) => (await write()).rotate(target, options),
-          deactivateReplacedKey: async (user, key) => (await write()).deactivateReplacedKey(user, key),
-        };
+        const memberWriter = memberEnforcer(clients.sts, { ...session, roleName: enforcerRole });
         return {
           accountId: account,
           policy: scoped,
-          deps: { ...reader, enforcer: memberEnforcer },
+          deps: { ...reader, enforcer: memberWriter },
           inventory: inventoryLoader(reader, { accountId: account, policy: scoped, now, zone }),
           // reauth's own changes in a member account are made by its enforcer role there.
           callers: {
@@ -170,10 +134,12 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       await deadLetter(record, describeParseError(error));
       return;
     }
-    // Org mode: a member's event is applied in that account; the hub's own (and reauth's) as today.
-    const account = envelope.account ?? hub;
+    // Org mode: a member's event is applied in that account; the hub's own as today. reauth's own
+    // events (owner departed, scope changed) are the hub's whichever account put them: only the hub and
+    // its configured publishers may (the bus policy and the custom-events rule).
+    const account = envelope.source === REAUTH_EVENT_SOURCE ? hub : (envelope.account ?? hub);
     let scope: AccountScope;
-    if (organization && account !== hub) {
+    if (organizationAccounts && account !== hub) {
       // A failure to list or to assume the role is retried by SQS (and then dead-lettered by it).
       const listed = await organizationAccounts(now);
       if (!listed.all.has(account)) {

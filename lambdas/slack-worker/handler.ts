@@ -5,15 +5,20 @@ import { ActionJobSchema } from '../shared/adapters/action-queue';
 import {
   createDynamoDBClients,
   createIamClient,
+  createOrganizationsClient,
   createSecretsManagerClient,
+  createStsClient,
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { createEnforcer } from '../shared/adapters/enforcement';
+import { answeredInAccount } from '../shared/adapters/member-account';
+import { cachedOrganization } from '../shared/adapters/organization';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { policyIdOf } from '../shared/domain/policy';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
-import { loadPolicyFile } from '../shared/policy-file';
+import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
+import { accountPolicy } from '../shared/use-cases/account-policy';
 import { runActionJob } from '../shared/use-cases/slack-actions';
 import { SlackWorkerEnvSchema } from './env';
 
@@ -21,6 +26,15 @@ import { SlackWorkerEnvSchema } from './env';
 const env = parseEnv(SlackWorkerEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
 const policyId = policyIdOf(policy);
+const organization = env.ORG_MODE ? requireOrganization(policy) : undefined;
+// In an organization each credential is changed in its own account, under that account's policy.
+const accountOf =
+  organization &&
+  answeredInAccount({
+    policyOf: accountPolicy(policy, cachedOrganization(createOrganizationsClient(), organization)),
+    organization,
+    sts: createStsClient(),
+  });
 const secretsManager = createSecretsManagerClient();
 const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
 const enforcer = createEnforcer({ iam: createIamClient(), secretsManager });
@@ -50,6 +64,7 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
           policy,
           policyId,
           now: () => new Date(),
+          ...(accountOf && { accountOf }),
           // A claim this invocation leaves behind frees when it can no longer be running.
           ...(context && { leaseMs: context.getRemainingTimeInMillis() }),
         },

@@ -3,17 +3,20 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { createActionQueue } from '../shared/adapters/action-queue';
 import {
   createDynamoDBClients,
+  createOrganizationsClient,
   createSecretsManagerClient,
   createSqsClient,
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
+import { cachedOrganization } from '../shared/adapters/organization';
 import { slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { policyIdOf } from '../shared/domain/policy';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
-import { loadPolicyFile } from '../shared/policy-file';
+import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { decodeBody, parseSlackRequest, SlackRequestError } from '../shared/slack/request';
 import { MAX_SLACK_BODY_BYTES, verifySlackRequest } from '../shared/slack/signature';
+import { accountPolicy } from '../shared/use-cases/account-policy';
 import { handleInteraction } from '../shared/use-cases/slack-interactions';
 import { SlackEndpointEnvSchema } from './env';
 
@@ -21,6 +24,10 @@ import { SlackEndpointEnvSchema } from './env';
 const env = parseEnv(SlackEndpointEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
 const policyId = policyIdOf(policy);
+const organization = env.ORG_MODE ? requireOrganization(policy) : undefined;
+// In an organization each answer is checked under its credential's account's policy (mode, tiers).
+const policyOf =
+  organization && accountPolicy(policy, cachedOrganization(createOrganizationsClient(), organization));
 const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
 const queue = createActionQueue(createSqsClient(), env.ACTION_QUEUE_URL);
 const slack = slackFromEnvironment(createSecretsManagerClient(), env);
@@ -63,7 +70,15 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     }
     const request = parseSlackRequest(rawBody, header(event, 'content-type'));
     const reply = await handleInteraction(
-      { store, slack: connected.client, queue, policy, policyId, now: () => new Date() },
+      {
+        store,
+        slack: connected.client,
+        queue,
+        policy,
+        policyId,
+        now: () => new Date(),
+        ...(policyOf && { policyOf }),
+      },
       request,
     );
     publishRunMetrics('reauth-slack', {

@@ -301,16 +301,37 @@ describe('hub IAM', () => {
     'organizations:ListRoots',
   ];
 
-  it('lets the account lister and the events consumer make exactly the organization reads they call, and no one else', () => {
+  it('lets the account lister, the events consumer and the Slack functions make exactly the organization reads they call, and no one else', () => {
     const { reauth } = report.built.stack;
-    expect(actionsOf(report, reauth.organization!.listAccounts.role, 'organizations:')).toEqual(
-      ORGANIZATION_READS,
-    );
-    expect(actionsOf(report, reauth.trustEvents.consumer.role, 'organizations:')).toEqual(ORGANIZATION_READS);
+    const readers = [
+      reauth.organization!.listAccounts,
+      reauth.trustEvents.consumer,
+      reauth.slackEndpoint.endpoint,
+      reauth.slackEndpoint.worker,
+    ];
+    for (const fn of readers) expect(actionsOf(report, fn.role, 'organizations:')).toEqual(ORGANIZATION_READS);
     const others = Object.values(report.template.findResources('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p).includes('organizations:'),
     );
-    expect(others).toHaveLength(2);
+    expect(others).toHaveLength(readers.length);
+  });
+
+  it('gives the Slack worker ORG_MODE and no IAM or Secrets Manager access of its own in the hub', () => {
+    for (const s of [report, enforce]) {
+      const { worker, endpoint } = s.built.stack.reauth.slackEndpoint;
+      expect(actionsOf(s, worker.role, 'iam:')).toEqual([]);
+      expect(actionsOf(s, worker.role, 'secretsmanager:')).toEqual([
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ]);
+      for (const fn of [worker, endpoint]) {
+        s.template.hasResourceProperties('AWS::Lambda::Function', {
+          FunctionName: Match.absent(),
+          Role: { 'Fn::GetAtt': [s.logicalId(fn.role), 'Arn'] },
+          Environment: { Variables: Match.objectLike({ ORG_MODE: 'true' }) },
+        });
+      }
+    }
   });
 
   it('gives the org-mode scan and enforce jobs no IAM or Secrets Manager access of their own in the hub', () => {

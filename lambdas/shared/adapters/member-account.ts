@@ -1,7 +1,10 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, type Credentials, type STSClient } from '@aws-sdk/client-sts';
+import type { OrganizationConfig, PolicyConfig } from '../domain/policy';
+import type { AccountPolicy } from '../use-cases/account-policy';
 import { createIamClient, createSecretsManagerClient } from './aws-clients';
+import { createEnforcer, type Enforcer } from './enforcement';
 
 /**
  * The member account's reauth role cannot be assumed: not deployed there (the StackSet has not reached
@@ -68,4 +71,77 @@ export async function assumeMemberRole(
     expiration: given.Expiration,
   };
   return { iam: createIamClient(assumed), secretsManager: createSecretsManagerClient(assumed) };
+}
+
+/**
+ * The enforcer of a member account, through its enforcer role, assumed at the first change asked of it
+ * (once): a caller that may not need to change anything (an event that revokes no session, a click that
+ * is refused) assumes nothing.
+ */
+export function memberEnforcer(
+  sts: STSClient,
+  target: { accountId: string; roleName: string; job: string; runId: string },
+): Enforcer {
+  let assumed: Promise<Enforcer> | undefined;
+  const write = () => {
+    assumed ??= assumeMemberRole(sts, target).then((clients) => createEnforcer(clients));
+    // A failed assumption is not kept: the next change asks STS again.
+    assumed.catch(() => {
+      assumed = undefined;
+    });
+    return assumed;
+  };
+  return {
+    recheck: async (credential) => (await write()).recheck(credential),
+    disable: async (credential, options) => (await write()).disable(credential, options),
+    restore: async (credential, options) => (await write()).restore(credential, options),
+    revokeSessions: async (credential, before) => (await write()).revokeSessions(credential, before),
+    rotate: async (credential, options) => (await write()).rotate(credential, options),
+    deactivateReplacedKey: async (user, key) => (await write()).deactivateReplacedKey(user, key),
+  };
+}
+
+/** A credential's account as an owner's answer meets it: its policy and enforcer, or why reauth does not act there. */
+export type AnsweredIn = { policy: PolicyConfig; enforcer: Enforcer } | { outside: string };
+
+/**
+ * Org mode, for the Slack worker: the credential's account under its policy, changed through that
+ * account's enforcer role only when it enforces. In a report-mode account nothing may change: its
+ * enforcer refuses (the answer is refused before, with the report-mode reply).
+ */
+export function answeredInAccount(deps: {
+  policyOf: (accountId: string, now: Date) => Promise<AccountPolicy>;
+  organization: Pick<OrganizationConfig, 'enforcerRoleName'>;
+  sts: STSClient;
+}): (accountId: string, now: Date) => Promise<AnsweredIn> {
+  return async (accountId, now) => {
+    const account = await deps.policyOf(accountId, now);
+    if ('outside' in account) return account;
+    const { policy } = account;
+    const enforcer =
+      policy.mode === 'enforce'
+        ? memberEnforcer(deps.sts, {
+            accountId,
+            roleName: deps.organization.enforcerRoleName,
+            job: 'slack',
+            runId: now.toISOString().replace(/[-:]|\.\d+/g, ''),
+          })
+        : reportModeEnforcer(accountId);
+    return { policy, enforcer };
+  };
+}
+
+/** An account in report mode: reauth changes nothing in its IAM or Secrets Manager. */
+function reportModeEnforcer(accountId: string): Enforcer {
+  const refuse = async (): Promise<never> => {
+    throw new Error(`account ${accountId} is in report mode: reauth changes nothing there`);
+  };
+  return {
+    recheck: refuse,
+    disable: refuse,
+    restore: refuse,
+    revokeSessions: refuse,
+    rotate: refuse,
+    deactivateReplacedKey: refuse,
+  };
 }

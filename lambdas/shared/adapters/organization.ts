@@ -5,7 +5,9 @@ import {
   ListRootsCommand,
   type OrganizationsClient,
 } from '@aws-sdk/client-organizations';
-import type { TargetAccount } from '../domain/organization';
+import { selectAccounts, type TargetAccount } from '../domain/organization';
+import type { OrganizationConfig } from '../domain/policy';
+import type { TrustZone } from '../domain/role-trust';
 
 /** Every account of the organization with where it sits, ACTIVE or not. */
 export interface OrganizationAccount extends TargetAccount {
@@ -51,6 +53,51 @@ export async function listOrganizationAccounts(
   };
   for (const root of roots) if (root.Id) await visit([root.Id]);
   return { organizationId, accounts: found };
+}
+
+/** The organization as a function acting on one account at a time sees it. */
+export interface OrganizationView {
+  /** Every account id of the organization, ACTIVE or not. */
+  all: Set<string>;
+  /** The ACTIVE accounts the organization section selects, by id, with their OU path. */
+  targets: Map<string, TargetAccount>;
+  /** The zone of trust for evaluation. */
+  zone: TrustZone;
+}
+
+/** How long a listing is reused: an account that joins (or moves OU) is seen within this. */
+export const ORGANIZATION_TTL_MS = 5 * 60_000;
+
+/**
+ * The organization, listed at most once per `ttlMs` (and per cold start at least), for the functions
+ * that act on one account at a time from an event or a click (the events consumer, the Slack functions).
+ */
+export function cachedOrganization(
+  client: OrganizationsClient,
+  organization: Pick<OrganizationConfig, 'include' | 'exclude'>,
+  ttlMs = ORGANIZATION_TTL_MS,
+): (now: Date) => Promise<OrganizationView> {
+  let listed: { at: number; view: Promise<OrganizationView> } | undefined;
+  return (now) => {
+    if (!listed || now.getTime() - listed.at > ttlMs) {
+      const view = listOrganizationAccounts(client).then(({ accounts, organizationId }) => ({
+        all: new Set(accounts.map((account) => account.accountId)),
+        targets: new Map(
+          selectAccounts(
+            accounts.filter((account) => account.status === 'ACTIVE'),
+            organization,
+          ).map(({ accountId, name, ouPath }) => [accountId, { accountId, name, ouPath }]),
+        ),
+        zone: { accounts: accounts.map((account) => account.accountId), organizationId },
+      }));
+      listed = { at: now.getTime(), view };
+      // A failed listing is not kept: the next caller lists again.
+      view.catch(() => {
+        if (listed?.view === view) listed = undefined;
+      });
+    }
+    return listed.view;
+  };
 }
 
 function toAccount(account: Account, ouPath: string[]): OrganizationAccount {

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { ActionJob } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
 import type { Enforcer } from '../adapters/enforcement';
+import type { AnsweredIn } from '../adapters/member-account';
 import type { SlackClient } from '../adapters/slack-client';
+import { parseCredentialId } from '../domain/credential';
 import type { CredentialState } from '../domain/decision';
-import type { PolicyConfig } from '../domain/policy';
+import { type PolicyConfig, policyIdOf } from '../domain/policy';
 import { checkAnswer, mayDecide, planDisable, planRestore, planRotation } from '../domain/reauthorization';
 import { approvalRequestMessage, MAX_ITEMS_PER_MESSAGE, openRequestsMessage } from '../slack/messages';
 import {
@@ -27,6 +29,11 @@ export interface WorkerDependencies {
   now: () => Date;
   /** How long a claim outlives this invocation if it stops: the time its Lambda has left. @default CLAIM_LEASE_MS */
   leaseMs?: number;
+  /**
+   * Org mode: a credential's account, its policy and its enforcer there (see `answeredInAccount`).
+   * @default none: every credential is this account's, under `policy`, changed by `enforcer`
+   */
+  accountOf?: (accountId: string, now: Date) => Promise<AnsweredIn>;
 }
 
 /** What a job did, for the log; `recorded` names the change when one was made and recorded. */
@@ -59,6 +66,29 @@ export async function runActionJob(
     const listed = await listRequests(deps, job);
     return { summary: `listed ${listed} open requests` };
   }
+  const inAccount = await answeredIn(deps, job.credentialId);
+  if ('outside' in inAccount) {
+    if ('responseUrl' in job) await tell(deps.slack, job.responseUrl, inAccount.outside);
+    return { summary: `refused: ${inAccount.outside}` };
+  }
+  return runInAccount(inAccount, job, holder);
+}
+
+/** The dependencies with the credential's account's policy and enforcer (org mode), or as they are. */
+async function answeredIn(
+  deps: WorkerDependencies,
+  credentialId: string,
+): Promise<WorkerDependencies | { outside: string }> {
+  if (!deps.accountOf) return deps;
+  const account = await deps.accountOf(parseCredentialId(credentialId).accountId, deps.now());
+  return 'outside' in account ? account : { ...deps, ...account, policyId: policyIdOf(account.policy) };
+}
+
+async function runInAccount(
+  deps: WorkerDependencies,
+  job: ActionJob & { action: 'rotate' | 'disable' | 'restore' | 'request-approval' },
+  holder: string,
+): Promise<ActionJobOutcome> {
   if (job.action === 'request-approval') return { summary: await requestApproval(deps, job.credentialId) };
   const context = await named(deps.slack, answerContext(deps, job.slackUserId));
   let state = await deps.store.getState(job.credentialId);

@@ -2,8 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { ActionQueue } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
 import type { SlackClient } from '../adapters/slack-client';
+import { parseCredentialId } from '../domain/credential';
 import type { CredentialState } from '../domain/decision';
-import type { PolicyConfig } from '../domain/policy';
+import { type PolicyConfig, policyIdOf } from '../domain/policy';
 import {
   type AnswerContext,
   checkAnswer,
@@ -21,6 +22,7 @@ import {
 } from '../slack/answer-all';
 import { parseStillNeededSubmission, stillNeededModal } from '../slack/messages';
 import { REAUTH_COMMAND, type ReauthActionId, type SlackRequest, SlackRequestError } from '../slack/request';
+import type { AccountPolicy } from './account-policy';
 
 export interface InteractionDependencies {
   store: DecisionStore;
@@ -29,6 +31,23 @@ export interface InteractionDependencies {
   policy: PolicyConfig;
   policyId: string;
   now: () => Date;
+  /**
+   * Org mode: the policy of a credential's account (see `accountPolicy`): its mode, tiers and approvers.
+   * @default none: every credential is under `policy`
+   */
+  policyOf?: (accountId: string, now: Date) => Promise<AccountPolicy>;
+}
+
+/** The dependencies under the credential's account's policy (org mode), or as they are. */
+async function inAccountOf(
+  deps: InteractionDependencies,
+  credentialId: string,
+): Promise<InteractionDependencies | { outside: string }> {
+  if (!deps.policyOf) return deps;
+  const account = await deps.policyOf(parseCredentialId(credentialId).accountId, deps.now());
+  return 'outside' in account
+    ? account
+    : { ...deps, policy: account.policy, policyId: policyIdOf(account.policy) };
 }
 
 /** What the endpoint answers Slack: a status and, for some requests, a JSON body. */
@@ -131,10 +150,15 @@ function clickedIn(request: Extract<SlackRequest, { type: 'block_actions' }>) {
 }
 
 async function handleClick(
-  deps: InteractionDependencies,
+  hub: InteractionDependencies,
   request: Extract<SlackRequest, { type: 'block_actions' }>,
 ): Promise<InteractionReply> {
   const { credentialId, requestSeq } = request.action;
+  const deps = await inAccountOf(hub, credentialId);
+  if ('outside' in deps) {
+    await tell(hub.slack, request.responseUrl, deps.outside);
+    return { statusCode: 200 };
+  }
   const action = ACTIONS[request.action.actionId];
   const context = answerContext(deps, request.userId);
   const state = await deps.store.getState(credentialId);
@@ -257,7 +281,7 @@ function sha256(text: string): string {
 
 /** The *Still needed* dialog submitted: recorded here (one conditional write), the message refreshed by the worker. */
 async function handleStillNeeded(
-  deps: InteractionDependencies,
+  hub: InteractionDependencies,
   request: Extract<SlackRequest, { type: 'view_submission' }>,
 ): Promise<InteractionReply> {
   let answer: ReturnType<typeof parseStillNeededSubmission>;
@@ -267,6 +291,8 @@ async function handleStillNeeded(
     if (!(error instanceof SlackRequestError)) throw error;
     return modalError('reason', 'Give a reason of at least 10 characters and choose a duration.');
   }
+  const deps = await inAccountOf(hub, answer.credentialId);
+  if ('outside' in deps) return modalError('reason', deps.outside);
   const context = await named(deps.slack, answerContext(deps, request.userId));
   let refusal: Refusal | undefined;
   const written = await deps.store.transition(answer.credentialId, (current) => {
