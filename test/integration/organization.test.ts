@@ -1,7 +1,13 @@
-import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { ListAccessKeysCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OrgAccountsResult } from '../../lambdas/org-accounts/handler';
 import type { OrgSummary, OrgSummaryEvent } from '../../lambdas/org-summary/handler';
@@ -19,6 +25,7 @@ import {
   type SeededOrganization,
   seedOrganization,
 } from '../../scripts/local/seed-organization';
+import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
 import { coldStart, travelTo } from '../support/lambda';
 
@@ -41,6 +48,7 @@ function idleKey(user: string, owner: string): AccountSpec {
 let org: SeededOrganization;
 let fake: FakeSlack;
 let env: Record<string, string>;
+let signingSecret: string;
 let listing: OrgAccountsResult;
 const scanResults = new Map<string, MemberScanResult | Error>();
 
@@ -97,6 +105,7 @@ beforeAll(async () => {
     },
   });
   fake = local.slack;
+  signingSecret = local.signingSecret;
   env = { ...local.env, ORG_MODE: 'true', POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
 
   const listAccounts = await coldStart<(event?: unknown) => Promise<OrgAccountsResult>>(
@@ -347,5 +356,57 @@ describe('trust-change events from member accounts', () => {
     expect(Messages.map((m) => m.MessageAttributes?.reason?.StringValue)).toEqual([
       'account 999988887777 is not in the organization: reauth acts only for its accounts',
     ]);
+  });
+});
+
+describe("owners' answers in Slack for member accounts", () => {
+  /** `userId` clicks `actionId` on the credential's open request; the worker runs what it queued. */
+  async function click(userId: string, actionId: string, credentialId: string, responseName: string) {
+    const endpoint = await coldStart<
+      (e: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>
+    >('../../lambdas/slack/handler', env);
+    const worker = await coldStart<(e: SQSEvent) => Promise<SQSBatchResponse>>(
+      '../../lambdas/slack-worker/handler',
+      env,
+    );
+    const state = await createDecisionStore(clients.documents, TABLE).getState(credentialId);
+    const body = buttonClickBody({
+      userId,
+      actionId,
+      value: `${credentialId}|${state?.requestSeq}`,
+      responseUrl: fake.responseUrl(responseName),
+    });
+    const reply = await endpoint(slackEvent(body, { signingSecret, at: new Date() }));
+    expect(reply.statusCode).toBe(200);
+    await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker);
+    return fake.calls(`response:${responseName}`).map((c) => String(c.body.text ?? ''));
+  }
+  const keyOf = async (account: string) => {
+    const states = await createDecisionStore(clients.documents, TABLE).loadStates(id(account));
+    return [...states.values()][0] as { credentialId: string; status: string };
+  };
+
+  it('restores, then disables now, a key in an enforce-OU account through its enforcer role, in that account', async () => {
+    // The enforce run above disabled sandbox-a's idle key at its deadline.
+    const key = await keyOf('sandbox-a');
+    expect(key.status).toBe('disabled');
+
+    await click('UALICE', 'reauth:restore', key.credentialId, 'restore-sandbox-a');
+    expect(await keyStatus('sandbox-a', 'experiments')).toBe('Active');
+
+    await click('UALICE', 'reauth:disable', key.credentialId, 'disable-sandbox-a');
+    expect(await keyStatus('sandbox-a', 'experiments')).toBe('Inactive');
+    expect(await keyOf('sandbox-a')).toMatchObject({ status: 'disabled' });
+    // Nothing of it in the hub: the key's user exists only in the member.
+    const { Users = [] } = await clients.iam.send(new ListUsersCommand({}));
+    expect(Users.map((u) => u.UserName)).not.toContain('experiments');
+  });
+
+  it('changes nothing in a report-OU account and replies as report mode does', async () => {
+    const key = await keyOf('web');
+    const replies = await click('UALICE', 'reauth:disable', key.credentialId, 'disable-web');
+    expect(replies.join('\n')).toContain('reauth runs in report mode');
+    expect(await keyStatus('web', 'web-deployer')).toBe('Active');
+    expect((await keyOf('web')).status).toBe(key.status);
   });
 });
