@@ -309,7 +309,8 @@ describe('hub IAM', () => {
       reauth.slackEndpoint.endpoint,
       reauth.slackEndpoint.worker,
     ];
-    for (const fn of readers) expect(actionsOf(report, fn.role, 'organizations:')).toEqual(ORGANIZATION_READS);
+    for (const fn of readers)
+      expect(actionsOf(report, fn.role, 'organizations:')).toEqual(ORGANIZATION_READS);
     const others = Object.values(report.template.findResources('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p).includes('organizations:'),
     );
