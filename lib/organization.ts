@@ -42,6 +42,9 @@ export const ORGANIZATION_READ_ACTIONS = [
   'organizations:ListAccountsForParent',
 ] as const;
 
+/** The Slack functions' Organizations calls (`accountLocator`): one account and its parents, up to the root. */
+export const ACCOUNT_LOOKUP_ACTIONS = ['organizations:DescribeAccount', 'organizations:ListParents'] as const;
+
 /**
  * What members may put on the hub's bus: the CloudTrail events their forwarding rules send (see
  * `MemberStack`), by source and detail-type; never reauth's own custom events.
@@ -205,6 +208,22 @@ export class Organization extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         "organizations:ListRoots, ListOrganizationalUnitsForParent and ListAccountsForParent: reads of the organization's structure (its root, OUs and accounts), which the delegated administrator may make; the OUs and accounts are only known by listing them, so there is no narrower resource.",
+    });
+  }
+
+  /**
+   * One account's place in the organization, as `accountLocator` reads it: the Slack functions', which
+   * act on one credential at a time and must answer Slack within 3 seconds (no listing of the whole
+   * organization on a cold click).
+   */
+  grantAccountLookup(role: IRole): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: [...ACCOUNT_LOOKUP_ACTIONS], resources: ['*'] }),
+    );
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        "organizations:DescribeAccount and ListParents: reads of where one member account sits in the organization (its OU path), for the policy of the credential being answered for; the account's and OUs' ARNs hold the organization's id, which the stack does not know at synth, so there is no narrower resource.",
     });
   }
 

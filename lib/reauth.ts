@@ -285,7 +285,7 @@ export class Reauth extends Construct {
       // The Slack functions answer for a credential under its account's policy (its OU path), and the
       // worker changes it in that account through its reauth-enforcer, never in the hub.
       for (const fn of [this.slackEndpoint.endpoint, this.slackEndpoint.worker])
-        this.organization.grantOrganizationRead(fn.role);
+        this.organization.grantAccountLookup(fn.role);
       for (const fn of [this.trustEvents.consumer, this.slackEndpoint.endpoint, this.slackEndpoint.worker]) {
         fn.function.addEnvironment('ORG_MODE', 'true');
       }

@@ -12,7 +12,7 @@ import {
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { createEnforcer } from '../shared/adapters/enforcement';
 import { answeredInAccount } from '../shared/adapters/member-account';
-import { cachedOrganization } from '../shared/adapters/organization';
+import { accountLocator } from '../shared/adapters/organization';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { policyIdOf } from '../shared/domain/policy';
 import { parseEnv } from '../shared/env';
@@ -31,7 +31,7 @@ const organization = env.ORG_MODE ? requireOrganization(policy) : undefined;
 const accountOf =
   organization &&
   answeredInAccount({
-    policyOf: accountPolicy(policy, cachedOrganization(createOrganizationsClient(), organization)),
+    policyOf: accountPolicy(policy, accountLocator(createOrganizationsClient(), organization)),
     organization,
     sts: createStsClient(),
   });

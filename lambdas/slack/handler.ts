@@ -8,7 +8,7 @@ import {
   createSqsClient,
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
-import { cachedOrganization } from '../shared/adapters/organization';
+import { accountLocator } from '../shared/adapters/organization';
 import { slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { policyIdOf } from '../shared/domain/policy';
 import { parseEnv } from '../shared/env';
@@ -27,7 +27,7 @@ const policyId = policyIdOf(policy);
 const organization = env.ORG_MODE ? requireOrganization(policy) : undefined;
 // In an organization each answer is checked under its credential's account's policy (mode, tiers).
 const policyOf =
-  organization && accountPolicy(policy, cachedOrganization(createOrganizationsClient(), organization));
+  organization && accountPolicy(policy, accountLocator(createOrganizationsClient(), organization));
 const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
 const queue = createActionQueue(createSqsClient(), env.ACTION_QUEUE_URL);
 const slack = slackFromEnvironment(createSecretsManagerClient(), env);

@@ -303,14 +303,17 @@ describe('hub IAM', () => {
 
   it('lets the account lister, the events consumer and the Slack functions make exactly the organization reads they call, and no one else', () => {
     const { reauth } = report.built.stack;
-    const readers = [
-      reauth.organization!.listAccounts,
-      reauth.trustEvents.consumer,
-      reauth.slackEndpoint.endpoint,
-      reauth.slackEndpoint.worker,
-    ];
-    for (const fn of readers)
+    const listers = [reauth.organization!.listAccounts, reauth.trustEvents.consumer];
+    for (const fn of listers)
       expect(actionsOf(report, fn.role, 'organizations:')).toEqual(ORGANIZATION_READS);
+    // The Slack functions look up one account (its parents up to the root), never list the organization.
+    const lookers = [reauth.slackEndpoint.endpoint, reauth.slackEndpoint.worker];
+    for (const fn of lookers)
+      expect(actionsOf(report, fn.role, 'organizations:')).toEqual([
+        'organizations:DescribeAccount',
+        'organizations:ListParents',
+      ]);
+    const readers = [...listers, ...lookers];
     const others = Object.values(report.template.findResources('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p).includes('organizations:'),
     );

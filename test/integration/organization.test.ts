@@ -14,6 +14,7 @@ import type { OrgSummary, OrgSummaryEvent } from '../../lambdas/org-summary/hand
 import type { MemberScanResult } from '../../lambdas/scan/handler';
 import { createOrganizationsClient } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { accountLocator } from '../../lambdas/shared/adapters/organization';
 import type { MemberRunEvent } from '../../lambdas/shared/domain/organization';
 import { recordedEventIds } from '../../lambdas/shared/domain/trust-change';
 import type { EnforceReport } from '../../lambdas/shared/use-cases/enforce-account';
@@ -146,6 +147,18 @@ describe('the organization fan-out on the emulator', () => {
       expect.arrayContaining([id('retired'), id('web'), '123456789012']),
     );
     expect(listing.organizationId).toBe(org.organizationId);
+  });
+
+  it("finds one account's place as the listing does, for the Slack functions, in a few calls", async () => {
+    const organization = {
+      include: { ous: [], accounts: [] },
+      exclude: { ous: [org.ous.get('legacy') as string], accounts: [] },
+    };
+    const locate = accountLocator(createOrganizationsClient(), organization);
+    const now = new Date();
+    expect(await locate(id('billing'), now)).toEqual({ inOrganization: true, target: target('billing') });
+    expect(await locate(id('retired'), now)).toEqual({ inOrganization: true });
+    expect(await locate('999988887777', now)).toEqual({ inOrganization: false });
   });
 
   it('scans each member through its reader role into the one table, telling nobody', async () => {

@@ -1,7 +1,9 @@
 import {
   type Account,
+  DescribeAccountCommand,
   ListAccountsForParentCommand,
   ListOrganizationalUnitsForParentCommand,
+  ListParentsCommand,
   ListRootsCommand,
   type OrganizationsClient,
 } from '@aws-sdk/client-organizations';
@@ -97,6 +99,62 @@ export function cachedOrganization(
       });
     }
     return listed.view;
+  };
+}
+
+/** One account as the Slack functions need it: is it in the organization, and is it one reauth covers. */
+export interface LocatedAccount {
+  inOrganization: boolean;
+  /** The account with its OU path, when the organization section covers it (ACTIVE and selected). */
+  target?: TargetAccount;
+}
+
+/**
+ * Where one account sits, looked up alone (DescribeAccount, then ListParents up to the root: at most
+ * seven calls, whatever the organization's size) and kept `ttlMs` per account. For the Slack functions,
+ * which act on one credential at a time and must answer Slack within 3 seconds: listing a large
+ * organization on a cold click would not fit.
+ */
+export function accountLocator(
+  client: OrganizationsClient,
+  organization: Pick<OrganizationConfig, 'include' | 'exclude'>,
+  ttlMs = ORGANIZATION_TTL_MS,
+): (accountId: string, now: Date) => Promise<LocatedAccount> {
+  const located = new Map<string, { at: number; found: Promise<LocatedAccount> }>();
+  const locate = async (accountId: string): Promise<LocatedAccount> => {
+    let account: Account | undefined;
+    try {
+      account = (await client.send(new DescribeAccountCommand({ AccountId: accountId }))).Account;
+    } catch (error) {
+      if ((error as Error).name === 'AccountNotFoundException') return { inOrganization: false };
+      throw error;
+    }
+    if (!account) return { inOrganization: false };
+    const ouPath: string[] = [];
+    for (let child = accountId; ; ) {
+      const parent = (await client.send(new ListParentsCommand({ ChildId: child }))).Parents?.[0];
+      if (!parent?.Id) break;
+      ouPath.unshift(parent.Id);
+      if (parent.Type === 'ROOT') break;
+      child = parent.Id;
+    }
+    const found = toAccount(account, ouPath);
+    const [target] = found.status === 'ACTIVE' ? selectAccounts([found], organization) : [];
+    return {
+      inOrganization: true,
+      ...(target && { target: { accountId: target.accountId, name: target.name, ouPath: target.ouPath } }),
+    };
+  };
+  return (accountId, now) => {
+    const kept = located.get(accountId);
+    if (kept && now.getTime() - kept.at <= ttlMs) return kept.found;
+    const found = locate(accountId);
+    located.set(accountId, { at: now.getTime(), found });
+    // A failed lookup is not kept: the next caller looks again.
+    found.catch(() => {
+      if (located.get(accountId)?.found === found) located.delete(accountId);
+    });
+    return found;
   };
 }
 

@@ -1,4 +1,4 @@
-import type { OrganizationView } from '../adapters/organization';
+import type { LocatedAccount } from '../adapters/organization';
 import { policyForAccount } from '../domain/organization';
 import type { PolicyConfig } from '../domain/policy';
 
@@ -12,14 +12,13 @@ export type AccountPolicy = { policy: PolicyConfig } | { outside: string };
  */
 export function accountPolicy(
   policy: PolicyConfig,
-  view: (now: Date) => Promise<OrganizationView>,
+  locate: (accountId: string, now: Date) => Promise<LocatedAccount>,
 ): (accountId: string, now: Date) => Promise<AccountPolicy> {
   return async (accountId, now) => {
-    const listed = await view(now);
-    const target = listed.targets.get(accountId);
+    const { target, inOrganization } = await locate(accountId, now);
     if (target) return { policy: policyForAccount(policy, target) };
     return {
-      outside: listed.all.has(accountId)
+      outside: inOrganization
         ? `account ${accountId} is not one of the accounts reauth covers in this organization: nothing was changed.`
         : `account ${accountId} is not in the organization: nothing was changed.`,
     };
