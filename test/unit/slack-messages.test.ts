@@ -224,7 +224,7 @@ describe('decidedMessage', () => {
     const credentialId = `${ACCOUNT}:access-key:AKIAIOSFODNN7EXAMPLE`;
 
     const message = decidedMessage({
-      item: { kind: 'access-key', principal: 'svc-etl', accountId: ACCOUNT },
+      item: { credentialId, kind: 'access-key', principal: 'svc-etl', accountId: ACCOUNT },
       outcome: 'Disable now',
       actorUserId: 'U042OWNER',
       at: '2026-11-23T09:00:00Z',
@@ -232,6 +232,8 @@ describe('decidedMessage', () => {
     });
 
     expect(message.text).toContain('<@U042OWNER> said Disable now');
+    // Which of the user's keys: a user may have a busy one and an idle one.
+    expect(message.text).toContain('*Access key* `AKIAIOSFODNN7EXAMPLE` of user `svc-etl`');
     const [restore] = actionsOf(message.blocks).flatMap((block) => block.elements);
     expect(restore?.action_id).toBe('reauth:restore');
     expect(decodeActionValue(restore?.value ?? '')).toEqual({ credentialId, requestSeq: 5 });
@@ -239,7 +241,7 @@ describe('decidedMessage', () => {
 
   it('has no buttons when nothing is to be restored, and escapes the outcome', () => {
     const message = decidedMessage({
-      item: { kind: 'role', principal: 'vendor', accountId: ACCOUNT },
+      item: { credentialId: `${ACCOUNT}:role:vendor`, kind: 'role', principal: 'vendor', accountId: ACCOUNT },
       outcome: 'Still needed until 2027-01-01: <!channel> uses it',
       actorUserId: 'U042OWNER',
       at: '2026-11-23T09:00:00Z',

@@ -178,23 +178,24 @@ function dateOf(iso: string): string {
   return Number.isNaN(time) ? shown(iso, 40) : new Date(time).toISOString().slice(0, 10);
 }
 
+/** The credential in a few words: an access key by its id and user (a user may have two), else its name. */
+function subjectOf(item: Pick<RequestItem, 'credentialId' | 'kind' | 'principal'>): string {
+  const name = `\`${shown(shortName(item.principal))}\``;
+  return item.kind === 'access-key'
+    ? `*${KIND_LABELS[item.kind]}* \`${shown(parseCredentialId(item.credentialId).id, 40)}\` of user ${name}`
+    : `*${KIND_LABELS[item.kind]}* ${name}`;
+}
+
 /**
  * What the credential is, so its owner recognises it: an access key by its id and user, its creation
  * and where it was last used; a secret by its name (shortened) and its full ARN; a third-party role by
  * whom it trusts and whether an ExternalId is required. Names go in code spans: no markup applies there.
  */
 function describeItem(item: RequestItem): string {
-  const { id } = parseCredentialId(item.credentialId);
   const { identification } = item;
-  const name = `\`${shown(shortName(item.principal))}\``;
   const lastUsed = item.lastUsedAt === null ? 'never' : dateOf(item.lastUsedAt);
   const where = item.lastUsedAt === null ? '' : usedWhere(identification);
-  const lines = [
-    item.kind === 'access-key'
-      ? `*${KIND_LABELS[item.kind]}* \`${shown(id, 40)}\` of user ${name}`
-      : `*${KIND_LABELS[item.kind]}* ${name}`,
-    `Account: ${shown(item.accountId, 40)}`,
-  ];
+  const lines = [subjectOf(item), `Account: ${shown(item.accountId, 40)}`];
   if (item.kind === 'role' && identification?.trustedAccounts) {
     lines.push(`Trusts: ${shown(describeTrust(identification), 1200)}`);
   }
@@ -208,7 +209,7 @@ function describeItem(item: RequestItem): string {
     `Why: ${shown(item.why, 1000)}`,
     `Answer by: ${dateOf(item.deadlineAt)}`,
   );
-  if (item.kind === 'secret') lines.push(`ARN: \`${shown(id, 700)}\``);
+  if (item.kind === 'secret') lines.push(`ARN: \`${shown(parseCredentialId(item.credentialId).id, 700)}\``);
   return truncate(lines.join('\n'), MAX_SECTION_TEXT);
 }
 
@@ -435,20 +436,20 @@ export function escalationMessage(input: {
 
 /** What replaces a request once someone has answered it. */
 export function decidedMessage(input: {
-  item: Pick<RequestItem, 'kind' | 'principal' | 'accountId'>;
+  item: Pick<RequestItem, 'credentialId' | 'kind' | 'principal' | 'accountId'>;
   outcome: string;
   actorUserId: string;
   at: string;
   restorable?: { credentialId: string; requestSeq: number };
 }): SlackMessage {
   const { item } = input;
-  const subject = `${KIND_LABELS[item.kind]} ${shown(item.principal)} (${shown(item.accountId, 40)})`;
+  const subject = `${subjectOf(item)} (${shown(item.accountId, 40)})`;
   const said = `${mention(input.actorUserId)} said ${shown(input.outcome, 1500)}`;
   // Two blocks at most (the outcome, and Restore): see MAX_ITEMS_PER_MESSAGE.
   const blocks: Block[] = [
     {
       type: 'section',
-      text: mrkdwn(truncate(`*${subject}*\n${said} · decided ${dateOf(input.at)}`, MAX_SECTION_TEXT)),
+      text: mrkdwn(truncate(`${subject}\n${said} · decided ${dateOf(input.at)}`, MAX_SECTION_TEXT)),
     },
   ];
   if (input.restorable) {
