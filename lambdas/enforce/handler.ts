@@ -75,6 +75,7 @@ export async function handler(
         store,
         enforcer: createEnforcer(member),
         slack: await connectSlack(),
+        ownersToldBySummary: true,
         reserveActions: (count) =>
           store.reserveBudget(
             runId,

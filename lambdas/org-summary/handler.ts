@@ -16,7 +16,7 @@ import { policyIdOf } from '../shared/domain/policy';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
-import { notifyNewRequests } from '../shared/use-cases/notify-owners';
+import { notifyNewRequests, sendReminders } from '../shared/use-cases/notify-owners';
 import { OrgSummaryEnvSchema } from './env';
 
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.
@@ -115,9 +115,9 @@ export async function handler(
 
   let notified = 0;
   // A minute kept for recording what Slack took; owners not reached by then are told on the next run.
-  // The enforce job's accounts tell their owners as they go (reminders and deadlines are per account).
-  const connected =
-    job === 'scan' ? await slack.connect({ deadline: slackDeadline(context, 60_000) }) : undefined;
+  // Owners hear once per run across every account: of new requests, and (the hourly enforce run) of
+  // reminders due; the member accounts' runs tell only the fallback owner (escalations, deadlines).
+  const connected = await slack.connect({ deadline: slackDeadline(context, 60_000) });
   if (connected) {
     // Every selected account's, failed ones too: a request opened on an earlier day is still owed a word.
     const states: CredentialState[] = (
@@ -125,15 +125,14 @@ export async function handler(
         ...(await store.loadStates(accountId)).values(),
       ])
     ).flat();
-    const told = await notifyNewRequests({ store, slack: connected.client }, states, {
-      policy,
-      policyId: policyIdOf(policy),
-      now,
-      job: 'scan',
-    });
-    notified = told.recorded;
+    const deps = { store, slack: connected.client };
+    const notifyContext = { policy, policyId: policyIdOf(policy), now, job };
+    const asked = await notifyNewRequests(deps, states, notifyContext);
+    const reminded = job === 'enforce' ? await sendReminders(deps, states, notifyContext) : undefined;
+    notified = asked.recorded + (reminded?.recorded ?? 0);
+    const failures = [...asked.failures, ...(reminded?.failures ?? [])];
     // Owners and Slack error codes only: never a token, a webhook URL or a secret value.
-    if (told.failures.length > 0) logger.error('some owners could not be told', { failures: told.failures });
+    if (failures.length > 0) logger.error('some owners could not be told', { failures });
   }
 
   publishRunMetrics('reauth-org-summary', {

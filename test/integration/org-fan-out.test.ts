@@ -177,6 +177,26 @@ describe("the organization's synthesized scan state machine on the emulator", ()
   });
 });
 
+describe("the organization's synthesized enforce state machine", () => {
+  it('reminds an owner of credentials in three accounts once, halfway to the deadline', async () => {
+    await travelTo(emulator, new Date(START.getTime() + 8 * DAY));
+    const before = fake.calls('chat.postMessage').length;
+
+    const enforce = await fanOut('enforce', policy, { slack });
+
+    expect(enforce.status).toBe('SUCCEEDED');
+    const toAlice = fake
+      .calls('chat.postMessage')
+      .slice(before)
+      // A reminder goes where the request went: the owner's direct-message channel.
+      .filter((c) => c.body.channel === 'DALICE');
+    expect(toAlice).toHaveLength(1);
+    const text = JSON.stringify(toAlice[0]?.body);
+    expect(text).toContain('Reminder');
+    for (const user of ['web-deployer', 'billing-batch', 'experiments']) expect(text).toContain(user);
+  }, 120_000);
+});
+
 describe("the organization's synthesized enforce state machine after the deadline", () => {
   it("disables the idle key in the enforce OU and leaves the report OU's active", async () => {
     await travelTo(emulator, new Date(START.getTime() + 30 * DAY));

@@ -45,6 +45,11 @@ export interface EnforceDependencies {
    * they passed this account's rails; false holds them all back. Absent: this account's budget only.
    */
   reserveActions?: (count: number) => Promise<boolean>;
+  /**
+   * An organization's run: owners are told of new requests and reminded once across every account, by
+   * the fan-out's summary, so this account's run leaves them be (it still tells the fallback owner).
+   */
+  ownersToldBySummary?: boolean;
 }
 
 export interface EnforceReport {
@@ -130,7 +135,7 @@ export async function enforceAccount(
     ));
   }
 
-  if (deps.slack) {
+  if (deps.slack && !deps.ownersToldBySummary) {
     const told = await notifyNewRequests(
       { store: deps.store, slack: deps.slack },
       (await deps.store.loadStates(accountId)).values(),
@@ -157,7 +162,9 @@ export async function enforceAccount(
 
   if (deps.slack) {
     const slackDeps = { store: deps.store, slack: deps.slack };
-    const reminded = await sendReminders(slackDeps, plan.reminders, notifyContext);
+    const reminded = deps.ownersToldBySummary
+      ? { recorded: 0, failures: [] }
+      : await sendReminders(slackDeps, plan.reminders, notifyContext);
     const escalated = await escalateToFallback(
       slackDeps,
       plan.escalations,
