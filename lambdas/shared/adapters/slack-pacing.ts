@@ -24,16 +24,17 @@ const MINUTE = 60_000;
  * and each method's page). Tiers are floors ("Tier 3: 50+ per minute"). chat.postMessage has its own
  * ("special") limit: about one message per second per channel, plus a workspace-wide limit Slack does not
  * publish, which only a 429 reveals. Incoming webhooks: one message per second. Calls not listed here
- * are not paced: a response_url takes 5 posts in 30 minutes, and reauth makes one or two; views.open
- * (Tier 4) answers a person's click with a trigger_id that expires in 3 seconds, so it goes at once,
- * as fast as people click, and only a 429 (its Retry-After honoured) holds it back: pacing it in one
- * warm endpoint would only make clicks late, and each Lambda instance paces alone anyway.
+ * are not paced: a response_url takes 5 posts in 30 minutes, and reauth makes one or two. Nor are the
+ * two calls that answer a person's click inside Slack's 3 seconds: views.open (Tier 4; its trigger_id
+ * expires in 3 seconds) and users.info (Tier 4; the answering user's name for the decision's evidence,
+ * given up after 800 ms). They go as fast as people click, and only a 429 (its Retry-After honoured)
+ * holds them back: pacing them in one warm endpoint made every answer after the tenth wait 0.67 s in
+ * the bench (and then lose the name), and each Lambda instance paces alone anyway.
  */
 export const SLACK_LIMITS: Readonly<Record<string, SlackLimit>> = {
   'chat.postMessage': { calls: 1, windowMs: 1000, perChannel: true },
   'chat.update': { calls: 50, windowMs: MINUTE }, // Tier 3
   'users.lookupByEmail': { calls: 50, windowMs: MINUTE }, // Tier 3
-  'users.info': { calls: 100, windowMs: MINUTE }, // Tier 4
   webhook: { calls: 1, windowMs: 1000 },
 };
 
