@@ -8,7 +8,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { AwsClients } from '../../lambdas/shared/adapters/aws-clients';
-import { createDecisionStore, type DecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
 import { createSlackPacer } from '../../lambdas/shared/adapters/slack-pacing';
 import { mapWithConcurrency } from '../../lambdas/shared/concurrency';
@@ -19,6 +19,7 @@ import { decodeActionValue } from '../../lambdas/shared/slack/request';
 import { notifyNewRequests } from '../../lambdas/shared/use-cases/notify-owners';
 import { ensureDecisionTable } from './decision-table';
 import { startFakeSlack } from './fake-slack';
+import { flaggedRequest } from './flagged-request';
 import { virtualClock } from './virtual-clock';
 
 const DAY = 86_400_000;
@@ -67,7 +68,16 @@ export async function benchSlackNotify(input: {
   });
   const policy = parsePolicyConfig({});
   let serial = 0;
-  const flag = (owner: string, at: Date) => flagged(store, `${++serial}`, owner, at, policyIdOf(policy));
+  const flag = (owner: string, at: Date) => {
+    const n = `${++serial}`;
+    return flaggedRequest(store, {
+      credentialId: `${ACCOUNT}:access-key:AKIABENCHSLACK${n.padStart(6, '0')}`,
+      principal: `svc-${n}`,
+      owner,
+      at,
+      policyId: policyIdOf(policy),
+    });
+  };
 
   /** One notify pass, as the scan runs it (a Lambda's client: one pacer for the run). */
   async function run(states: CredentialState[], at: Date): Promise<SlackRunFigures> {
@@ -157,43 +167,6 @@ function answerability(
     overLimits: posts.filter((post) => checkMessage(post.body as { blocks?: unknown }).violations.length > 0)
       .length,
   };
-}
-
-/** A credential flagged (its request open, seq 1) and not yet told. */
-async function flagged(
-  store: DecisionStore,
-  serial: string,
-  owner: string,
-  at: Date,
-  policyId: string,
-): Promise<CredentialState> {
-  const credentialId = `${ACCOUNT}:access-key:AKIABENCHSLACK${serial.padStart(6, '0')}`;
-  const about = { credentialId, accountId: ACCOUNT, principal: `svc-${serial}`, owner };
-  await store.transition(credentialId, () => ({
-    state: {
-      ...about,
-      kind: 'access-key',
-      status: 'pending',
-      triggers: ['idle'],
-      tier: 'standard',
-      requestSeq: 1,
-      requestedAt: at.toISOString(),
-      deadlineAt: new Date(at.getTime() + 14 * DAY).toISOString(),
-      why: 'unused for 120 days (tier standard allows 90)',
-    },
-    decision: {
-      ...about,
-      kind: 'access-key',
-      action: 'flag',
-      reason: 'unused for 120 days',
-      actor: 'system:scan',
-      at: at.toISOString(),
-      mode: 'report',
-      policyId,
-      evidence: {},
-    },
-  }));
-  return (await store.getState(credentialId)) as CredentialState;
 }
 
 /** Prints the figures as the bench does. */

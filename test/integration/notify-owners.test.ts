@@ -14,6 +14,7 @@ import {
 import { refreshMessage } from '../../lambdas/shared/use-cases/slack-actions';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
+import { flaggedRequest } from '../../scripts/local/flagged-request';
 import { useEmulator } from '../support/emulator';
 
 const { clients } = useEmulator();
@@ -28,39 +29,14 @@ let serial = 0;
 /** A credential flagged (seq 1, its request) and not yet told, owned by `owner`. */
 async function flagged(owner: string): Promise<CredentialState> {
   serial++;
-  const credentialId = `123456789012:access-key:AKIANOTIFY${String(serial).padStart(10, '0')}`;
-  await store.transition(credentialId, () => ({
-    state: {
-      credentialId,
-      accountId: '123456789012',
-      kind: 'access-key',
-      principal: `svc-${serial}`,
-      owner,
-      status: 'pending',
-      triggers: ['idle'],
-      tier: 'standard',
-      requestSeq: 1,
-      requestedAt: NOW.toISOString(),
-      deadlineAt: '2026-12-07T09:00:00.000Z',
-      why: 'unused for 120 days (tier standard allows 90)',
-      lastUsedAt: '2026-07-26T00:00:00.000Z',
-    },
-    decision: {
-      credentialId,
-      accountId: '123456789012',
-      kind: 'access-key',
-      principal: `svc-${serial}`,
-      owner,
-      action: 'flag',
-      reason: 'unused for 120 days',
-      actor: 'system:scan',
-      at: NOW.toISOString(),
-      mode: 'report',
-      policyId: context.policyId,
-      evidence: {},
-    },
-  }));
-  return (await store.getState(credentialId)) as CredentialState;
+  return flaggedRequest(store, {
+    credentialId: `123456789012:access-key:AKIANOTIFY${String(serial).padStart(10, '0')}`,
+    principal: `svc-${serial}`,
+    owner,
+    at: NOW,
+    policyId: context.policyId,
+    lastUsedAt: '2026-07-26T00:00:00.000Z',
+  });
 }
 
 const actions = async (state: CredentialState) =>

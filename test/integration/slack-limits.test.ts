@@ -8,6 +8,7 @@ import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/polic
 import { notifyNewRequests } from '../../lambdas/shared/use-cases/notify-owners';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
+import { flaggedRequest } from '../../scripts/local/flagged-request';
 import { virtualClock } from '../../scripts/local/virtual-clock';
 import { useEmulator } from '../support/emulator';
 
@@ -25,39 +26,13 @@ const contextAt = (now: Date) => ({ policy, policyId: policyIdOf(policy), now, j
 /** A credential flagged (seq 1, its request) and not yet told, owned by `owner`. */
 async function flagged(owner: string, at = NOW): Promise<CredentialState> {
   serial++;
-  const credentialId = `123456789012:access-key:AKIALIMITS${String(serial).padStart(10, '0')}`;
-  const about = {
-    credentialId,
-    accountId: '123456789012',
-    kind: 'access-key',
+  return flaggedRequest(store, {
+    credentialId: `123456789012:access-key:AKIALIMITS${String(serial).padStart(10, '0')}`,
     principal: `svc-${serial}`,
     owner,
-  };
-  await store.transition(credentialId, () => ({
-    state: {
-      ...about,
-      kind: 'access-key',
-      status: 'pending',
-      triggers: ['idle'],
-      tier: 'standard',
-      requestSeq: 1,
-      requestedAt: at.toISOString(),
-      deadlineAt: new Date(at.getTime() + 14 * DAY).toISOString(),
-      why: 'unused for 120 days (tier standard allows 90)',
-    },
-    decision: {
-      ...about,
-      kind: 'access-key',
-      action: 'flag',
-      reason: 'unused for 120 days',
-      actor: 'system:scan',
-      at: at.toISOString(),
-      mode: 'report',
-      policyId: policyIdOf(policy),
-      evidence: {},
-    },
-  }));
-  return (await store.getState(credentialId)) as CredentialState;
+    at,
+    policyId: policyIdOf(policy),
+  });
 }
 
 const actions = async (state: CredentialState) =>
