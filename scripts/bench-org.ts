@@ -10,10 +10,12 @@
  *
  *   npx tsx scripts/bench-org.ts [--accounts 50] [--out bench-results/org.json]
  */
+
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { formatTable } from '../cli/format';
 import { createAwsClients, createOrganizationsClient } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
 import { parsePolicyConfig } from '../lambdas/shared/domain/policy';
@@ -266,7 +268,7 @@ try {
     `Organization: ${members.size} member accounts in ${OUS.length} OUs, each 4 users (5 keys), 2 secrets, 1 vendor role; ` +
       `maxConcurrency ${maxConcurrency}; Slack messages over both runs: ${posts} to ${OWNERS.length} owners (20 credentials a message)`,
   );
-  console.log(table(header, rows));
+  console.log(formatTable(header, rows, { align: 'figures' }));
   console.log('');
   for (const t of targets) console.log(`${t.status.padEnd(4)}  ${t.name}: ${t.detail}`);
 
@@ -313,14 +315,4 @@ function percentiles(values: number[]): { p50: number; p95: number; max: number 
 
 function round2(n: number): number {
   return Math.round(n * 100) / 100;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

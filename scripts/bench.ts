@@ -12,11 +12,13 @@
  *   npx tsx scripts/bench.ts [--users 2000] [--roles 500] [--secrets 2000] [--out bench-results/scan.json]
  *                            [--seed-concurrency 16] [--clicks 200] [--import-runs 7] [--bundles-only]
  */
+
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { formatTable } from '../cli/format';
 import { type AwsClients, createAwsClients } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
 import { parsePolicyConfig } from '../lambdas/shared/domain/policy';
@@ -336,16 +338,6 @@ function naiveIds(report: NaiveScanReport): Map<Kind, Set<string>> {
 // ---------------------------------------------------------------------------------------------------
 // Printing
 
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
 const fmt = (n: number | undefined) => (n === undefined ? '-' : n.toLocaleString('en-US'));
 
 // ---------------------------------------------------------------------------------------------------
@@ -374,7 +366,7 @@ function printBundles(bundles: BundleCost[]): void {
     `Lambda bundles as cdk synth builds them, each imported ${importRuns} times in a fresh node ${process.version} ` +
       `with its own environment (Lambda runs Node 24); load average ${bundlesLoad} on ${availableParallelism()} cores when measured:`,
   );
-  console.log(table(BUNDLE_HEADER, bundleRows(bundles)));
+  console.log(formatTable(BUNDLE_HEADER, bundleRows(bundles), { align: 'figures' }));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -574,7 +566,7 @@ try {
       `(${size.roles} roles); seeding took ${(seedingMs / 1000).toFixed(1)}s (not measured)`,
   );
   console.log('');
-  console.log(table(header, rows));
+  console.log(formatTable(header, rows, { align: 'figures' }));
   console.log('');
   console.log(
     `naive reads / reauth reads: ${ratioFirst.toFixed(1)}x on run 1 (empty table), ${ratioSecond.toFixed(1)}x on run 2 (unchanged)`,
