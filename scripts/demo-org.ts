@@ -13,6 +13,7 @@ import { emulatorEnv, startEmulator } from './emulator/emulator';
 import type { FakeSlack } from './local/fake-slack';
 import { startLocalStack } from './local/local-stack';
 import { runFanOut } from './local/org-fan-out';
+import { printMessage } from './local/print-message';
 import { type AccountSpec, VENDOR_ACCOUNT } from './local/seed';
 import { HUB_ACCOUNT, seedOrganization } from './local/seed-organization';
 
@@ -152,22 +153,4 @@ try {
 } finally {
   await slack?.close();
   await emulator.stop();
-}
-
-/** A Block Kit message as a terminal would show it: text, and the buttons in brackets. */
-function printMessage(message: SlackMessage): void {
-  for (const block of message.blocks as {
-    type: string;
-    text?: { text: string };
-    elements?: { text?: { text: string } | string }[];
-  }[]) {
-    if (block.type === 'actions') {
-      const labels = (block.elements ?? []).map(
-        (e) => `[${typeof e.text === 'string' ? e.text : e.text?.text}]`,
-      );
-      console.log(`    ${labels.join(' ')}`);
-    } else if (block.text) {
-      for (const line of block.text.text.split('\n')) console.log(`    ${line}`);
-    }
-  }
 }

@@ -21,6 +21,17 @@ import { type AccountSpec, planAccount, runSteps, type Seeded } from './seed';
 
 export const HUB_ACCOUNT = '123456789012';
 
+/** One idle key (created 200 days ago, last used 120 days ago) owned by `owner`. */
+export function idleKey(user: string, owner: string): AccountSpec {
+  return {
+    users: [
+      { name: user, tags: { 'reauth:owner': owner }, keys: [{ createdDaysAgo: 200, usedDaysAgo: 120 }] },
+    ],
+    secrets: [],
+    roles: [],
+  };
+}
+
 export interface OrganizationSpec {
   /** OUs by name, parents before children; no parent: under the root. */
   ous: { name: string; parent?: string }[];

@@ -8,9 +8,10 @@ import type { Execution } from '../../scripts/emulator/state-machines';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
 import { runFanOut } from '../../scripts/local/org-fan-out';
-import { type AccountSpec, VENDOR_ACCOUNT } from '../../scripts/local/seed';
+import { VENDOR_ACCOUNT } from '../../scripts/local/seed';
 import {
   HUB_ACCOUNT,
+  idleKey,
   memberClients,
   type SeededOrganization,
   seedOrganization,
@@ -24,17 +25,6 @@ const metrics = captureMetrics();
 const TABLE = 'org-fan-out-under-test';
 const DAY = 86_400_000;
 const START = new Date();
-
-/** One idle key (created 200 days ago, last used 120 days ago) owned by `owner`. */
-function idleKey(user: string, owner: string): AccountSpec {
-  return {
-    users: [
-      { name: user, tags: { 'reauth:owner': owner }, keys: [{ createdDaysAgo: 200, usedDaysAgo: 120 }] },
-    ],
-    secrets: [],
-    roles: [],
-  };
-}
 
 let org: SeededOrganization;
 let fake: FakeSlack;

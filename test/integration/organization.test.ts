@@ -20,8 +20,8 @@ import { recordedEventIds } from '../../lambdas/shared/domain/trust-change';
 import type { EnforceReport } from '../../lambdas/shared/use-cases/enforce-account';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
-import type { AccountSpec } from '../../scripts/local/seed';
 import {
+  idleKey,
   memberClients,
   type SeededOrganization,
   seedOrganization,
@@ -34,17 +34,6 @@ const { emulator, clients } = useEmulator();
 const TABLE = 'organization-under-test';
 const DAY = 86_400_000;
 const START = new Date();
-
-/** One idle key (created 200 days ago, last used 120 days ago) owned by `owner`. */
-function idleKey(user: string, owner: string): AccountSpec {
-  return {
-    users: [
-      { name: user, tags: { 'reauth:owner': owner }, keys: [{ createdDaysAgo: 200, usedDaysAgo: 120 }] },
-    ],
-    secrets: [],
-    roles: [],
-  };
-}
 
 let org: SeededOrganization;
 let fake: FakeSlack;
