@@ -31,6 +31,22 @@ export const ROTATED_KEY_SECRETS: CredentialScope = {
   finding: 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:reauth/rotated/*',
 };
 
+/** The account's customer managed policies: any may be attached to a flagged principal. */
+export const ANY_POLICY: CredentialScope = {
+  arn: `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy/*`,
+  finding: 'arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/*',
+};
+/** AWS managed policies (`AdministratorAccess`, `AWSCompromisedKeyQuarantineV2`): published by AWS, readable by all. */
+export const AWS_MANAGED_POLICY: CredentialScope = {
+  arn: `arn:${Aws.PARTITION}:iam::aws:policy/*`,
+  finding: 'arn:<AWS::Partition>:iam::aws:policy/*',
+};
+/** The account's IAM groups: a change to any of them reaches its members' keys. */
+export const ANY_GROUP: CredentialScope = {
+  arn: `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:group/*`,
+  finding: 'arn:<AWS::Partition>:iam::<AWS::AccountId>:group/*',
+};
+
 /** Actions on IAM or Secrets Manager, the scope they need and why that scope cannot be narrower. */
 export interface CredentialGrant {
   readonly scope: CredentialScope;
@@ -71,6 +87,33 @@ const SCAN_GRANT: CredentialGrant = {
     'Read-only inventory calls with no resource ARN to scope to: iam:GenerateCredentialReport, iam:GetCredentialReport, iam:GetAccountAuthorizationDetails and secretsmanager:ListSecrets are account-wide; iam:ListAccessKeys is called for whichever user holds a key with a finding.',
 };
 
+const POLICY_READ_ACTIONS = [
+  'iam:GetPolicy',
+  'iam:GetPolicyVersion',
+  'iam:ListPolicyVersions',
+  'iam:ListEntitiesForPolicy',
+] as const;
+const POLICY_READ_REASON =
+  "The trust-events consumer judges a policy attached to a user, group or role, a new default version or a permissions boundary by its document (iam:GetPolicy, iam:GetPolicyVersion, iam:ListPolicyVersions for the default it replaced) and reaches every principal a changed policy is attached to (iam:ListEntitiesForPolicy); the policy is whichever an event names, so the scope is every managed policy, the account's and AWS's. Reads only.";
+
+/**
+ * What the trust-events consumer reads beyond the inventory (`GrantReader`): managed policies'
+ * documents and principals, and groups' members. Reads only; the hub's consumer holds them, and so
+ * does each member's reader role, through which the consumer reads a member account.
+ */
+export function changeReadGrants(): CredentialGrant[] {
+  return [
+    { scope: ANY_POLICY, actions: POLICY_READ_ACTIONS, reason: POLICY_READ_REASON },
+    { scope: AWS_MANAGED_POLICY, actions: POLICY_READ_ACTIONS, reason: POLICY_READ_REASON },
+    {
+      scope: ANY_GROUP,
+      actions: ['iam:GetGroup'],
+      reason:
+        "A policy attached to or put on a group, or a managed policy attached to one, reaches every member's access keys: the trust-events consumer lists the group's members (iam:GetGroup); the group is whichever an event names, so the scope is the account's groups. A read.",
+    },
+  ];
+}
+
 /** What the daily scan needs, in either mode: reads only. */
 export function scanGrants(): CredentialGrant[] {
   return [SCAN_GRANT];
@@ -86,9 +129,10 @@ export function scanGrants(): CredentialGrant[] {
 export function eventsGrants(policy: PolicyConfig): CredentialGrant[] {
   // The inventory's reads find the credentials an event names (a user's keys, a role, a secret, an
   // owner's or a tag's credentials): no per-credential grant beyond them.
-  if (!eventsRevokeSessions(policy)) return [SCAN_GRANT];
+  if (!eventsRevokeSessions(policy)) return [SCAN_GRANT, ...changeReadGrants()];
   return [
     SCAN_GRANT,
+    ...changeReadGrants(),
     {
       scope: ANY_USER,
       actions: ['iam:PutUserPolicy'],

@@ -17,7 +17,13 @@ import { EventBus as EventBusTarget } from 'aws-cdk-lib/aws-events-targets';
 import { ArnPrincipal, CompositePrincipal, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { enforceGrants, grantCredentialAccess, scanGrants, workerGrants } from './credential-permissions';
+import {
+  changeReadGrants,
+  enforceGrants,
+  grantCredentialAccess,
+  scanGrants,
+  workerGrants,
+} from './credential-permissions';
 import { IAM_CHANGES_PATTERN, IAM_EVENTS_REGION, SECRET_CHANGES_PATTERN } from './trust-events';
 
 /** The member template's parameters: the hub's values, passed by the StackSet. */
@@ -95,7 +101,7 @@ export class MemberStack extends Stack {
         "reauth hub: reads this account's IAM credentials and secrets (inventory only, no changes)",
       assumedBy: trustedBy(readerTrusted, organizationId),
     });
-    grantCredentialAccess(this.reader, scanGrants());
+    grantCredentialAccess(this.reader, [...scanGrants(), ...changeReadGrants()]);
     onlyWhere(this.reader, inHubRegion);
 
     if (props.enforcerRoleName !== undefined) {

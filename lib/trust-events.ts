@@ -10,6 +10,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EventsEnvSchema } from '../lambdas/events/env';
 import type { PolicyConfig } from '../lambdas/shared/domain/policy';
+import { IAM_CHANGE_EVENTS, SECRET_CHANGE_EVENTS } from '../lambdas/shared/domain/trust-event';
 import { REAUTH_EVENT_SOURCE, REAUTH_EVENTS } from '../lambdas/shared/events/schemas';
 import { alarmOnCount, alarmOnQueued } from './alarms';
 import { eventsGrants, grantCredentialAccess } from './credential-permissions';
@@ -36,13 +37,15 @@ export const SECRET_CHANGES_PATTERN: EventPattern = {
   detailType: ['AWS API Call via CloudTrail'],
   detail: {
     eventSource: ['secretsmanager.amazonaws.com'],
-    eventName: ['PutResourcePolicy', 'DeleteResourcePolicy', 'UpdateSecret', 'TagResource', 'UntagResource'],
+    eventName: [...SECRET_CHANGE_EVENTS],
   },
 };
 
 /**
- * IAM calls that change a user's or a role's permissions, trust or owner tags, or turn back on a key
- * or role reauth disabled (UpdateAccessKey, DeleteRolePolicy).
+ * IAM calls that change what a user, a group's members or a role may do (policies, groups, managed
+ * policy versions, permissions boundaries), a role's trust or an owner tag, or turn back on a key or
+ * role reauth disabled (UpdateAccessKey, DeleteRolePolicy): the consumer's `IAM_CHANGE_EVENTS`, so the
+ * rules and the consumer cannot disagree. Only writes: no read-only call matches.
  *
  * reauth's own calls are not filtered out here, by name or by caller. A name proves nothing (anyone can
  * call a policy `reauth-disabled`), and a caller filter (`anything-but` on
@@ -57,23 +60,7 @@ export const IAM_CHANGES_PATTERN: EventPattern = {
   detailType: ['AWS API Call via CloudTrail'],
   detail: {
     eventSource: ['iam.amazonaws.com'],
-    eventName: [
-      'AttachUserPolicy',
-      'DetachUserPolicy',
-      'PutUserPolicy',
-      'DeleteUserPolicy',
-      'AddUserToGroup',
-      'RemoveUserFromGroup',
-      'UpdateAccessKey',
-      'TagUser',
-      'UntagUser',
-      'UpdateAssumeRolePolicy',
-      'AttachRolePolicy',
-      'PutRolePolicy',
-      'DeleteRolePolicy',
-      'TagRole',
-      'UntagRole',
-    ],
+    eventName: [...IAM_CHANGE_EVENTS],
   },
 };
 

@@ -14,6 +14,7 @@ import {
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { createEnforcer } from '../shared/adapters/enforcement';
+import { createGrantReader } from '../shared/adapters/iam-grants';
 import { assumeMemberRole, memberEnforcer } from '../shared/adapters/member-account';
 import { cachedOrganization } from '../shared/adapters/organization';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
@@ -90,7 +91,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
           return {
             accountId: account,
             policy: scoped,
-            deps: { ...clients, enforcer },
+            deps: { ...clients, enforcer, grants: createGrantReader(clients.iam) },
             inventory: inventoryLoader(clients, { accountId: account, policy: scoped, now, zone }),
             callers: { reauthRoleArns: hubCallers },
           };
@@ -110,7 +111,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
         return {
           accountId: account,
           policy: scoped,
-          deps: { ...reader, enforcer: memberWriter },
+          deps: { ...reader, enforcer: memberWriter, grants: createGrantReader(reader.iam) },
           inventory: inventoryLoader(reader, { accountId: account, policy: scoped, now, zone }),
           // reauth's own changes in a member account are made by its enforcer role there.
           callers: {
@@ -181,9 +182,9 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     for (const id of outcome.affected)
       touched.set(id, [...(touched.get(id) ?? []), interpretation.change.eventId]);
     logger.info('trust change recorded', {
-      eventId: interpretation.change.eventId,
-      trigger: interpretation.change.trigger,
-      widens: interpretation.change.widens,
+      eventId: outcome.change.eventId,
+      trigger: outcome.change.trigger,
+      widens: outcome.change.widens,
       affected: outcome.affected.length,
       recorded: outcome.recorded.length,
     });

@@ -42,6 +42,8 @@
 11. AssumeRole into a role that does not exist fails with AccessDenied, as in AWS, when the role's account
    is a member of an emulated organization (moto hands out credentials for any ARN). Other accounts keep
    moto's behaviour.
+12. AWS managed policies are loaded (moto's `iam.load_aws_managed_policies`, off by default), with the
+   documents moto copies from AWS: `arn:aws:iam::aws:policy/AdministratorAccess` can be attached and read.
 
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
@@ -294,6 +296,10 @@ IamResponse.get_credential_report = get_credential_report
 
 
 default_user_config["stepfunctions"] = {"execute_state_machine": True}
+# AWS managed policies exist, with AWS's documents (moto ships them): a trust change attaching
+# AdministratorAccess or AWSCompromisedKeyQuarantineV2 is judged by the document IAM returns for it.
+# It costs about 0.1 s the first time each account's IAM is used.
+default_user_config["iam"] = {"load_aws_managed_policies": True}
 
 # Function name -> bridge URL. Keyed by name: a task names a function by name or ARN.
 _bridged = {}

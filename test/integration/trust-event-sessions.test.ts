@@ -11,6 +11,7 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { createEnforcer } from '../../lambdas/shared/adapters/enforcement';
+import { createGrantReader } from '../../lambdas/shared/adapters/iam-grants';
 import { parseCredentialId } from '../../lambdas/shared/domain/credential';
 import { verifyChain } from '../../lambdas/shared/domain/decision';
 import { type PolicyConfig, parsePolicyConfig } from '../../lambdas/shared/domain/policy';
@@ -100,7 +101,7 @@ function trustWidened(roleName: string): TrustChange {
 }
 
 async function apply(change: TrustChange, policy: PolicyConfig, now = new Date()) {
-  const deps = { ...clients, store, enforcer };
+  const deps = { ...clients, store, enforcer, grants: createGrantReader(clients.iam) };
   return applyTrustChange(deps, change, {
     accountId: ACCOUNT,
     policy,
@@ -274,7 +275,7 @@ describe('revokeSessionsOn owner-departed and scope-changed', () => {
       new DeleteRolePolicyCommand({ RoleName: 'connector-drift', PolicyName: 'reauth-revoke-sessions' }),
     );
 
-    const deps = { ...clients, store, enforcer };
+    const deps = { ...clients, store, enforcer, grants: createGrantReader(clients.iam) };
     const report = await enforceAccount(deps, { accountId: ACCOUNT, policy, now: new Date() });
     const again = await enforceAccount(deps, { accountId: ACCOUNT, policy, now: new Date() });
 

@@ -1,16 +1,11 @@
-import {
-  CreateEventBusCommand,
-  PutEventsCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
-} from '@aws-sdk/client-eventbridge';
 import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { createEnforcer } from '../../lambdas/shared/adapters/enforcement';
+import { createGrantReader } from '../../lambdas/shared/adapters/iam-grants';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import { planDisable } from '../../lambdas/shared/domain/reauthorization';
 import { applyTrustChange } from '../../lambdas/shared/use-cases/trust-events';
@@ -20,6 +15,7 @@ import { type Seeded, seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/se
 import { drainQueue } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
 import { coldStart } from '../support/lambda';
+import { putEvents, routeTrustEvents } from '../support/trust-event-rules';
 
 const { emulator, clients } = useEmulator();
 const TABLE = 'events-under-test';
@@ -116,20 +112,12 @@ const postedSince = (from: number) =>
 async function put(
   ...entries: { Source: string; DetailType: string; Detail: string; EventBusName?: string }[]
 ) {
-  const { FailedEntryCount } = await clients.events.send(new PutEventsCommand({ Entries: entries }));
-  expect(FailedEntryCount ?? 0).toBe(0);
+  await putEvents(clients.events, ...entries);
 }
 
 /** Lambda's SQS integration: what the rules delivered, to the consumer. */
 function deliver(): Promise<number> {
   return drainQueue(clients.sqs, trustQueue, (event) => consumer(event, {} as Context));
-}
-
-async function queueArn(url: string): Promise<string> {
-  const { Attributes } = await clients.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
-  );
-  return Attributes?.QueueArn as string;
 }
 
 beforeAll(async () => {
@@ -176,33 +164,10 @@ beforeAll(async () => {
   );
   const local = await startLocalStack(clients, { table: TABLE, policy: {} });
   fake = local.slack;
-  trustQueue = (await clients.sqs.send(new CreateQueueCommand({ QueueName: 'trust-events' })))
-    .QueueUrl as string;
+  // The rules the stack deploys, on the emulator's EventBridge, delivering to SQS as in AWS.
+  trustQueue = await routeTrustEvents(clients, 'trust-events');
   invalidQueue = (await clients.sqs.send(new CreateQueueCommand({ QueueName: 'invalid-trust-events' })))
     .QueueUrl as string;
-  // The rules the stack deploys, on the emulator's EventBridge, delivering to SQS as in AWS.
-  await clients.events.send(new CreateEventBusCommand({ Name: 'reauth' }));
-  const rules = [
-    { Name: 'iam', EventPattern: { source: ['aws.iam'], 'detail-type': ['AWS API Call via CloudTrail'] } },
-    {
-      Name: 'secrets',
-      EventPattern: { source: ['aws.secretsmanager'], 'detail-type': ['AWS API Call via CloudTrail'] },
-    },
-    { Name: 'custom', EventBusName: 'reauth', EventPattern: { source: ['reauth'] } },
-  ];
-  const arn = await queueArn(trustQueue);
-  for (const rule of rules) {
-    await clients.events.send(
-      new PutRuleCommand({ ...rule, EventPattern: JSON.stringify(rule.EventPattern) }),
-    );
-    await clients.events.send(
-      new PutTargetsCommand({
-        Rule: rule.Name,
-        EventBusName: rule.EventBusName,
-        Targets: [{ Id: 'queue', Arn: arn }],
-      }),
-    );
-  }
   consumer = await coldStart('../../lambdas/events/handler', {
     ...local.env,
     INVALID_EVENTS_QUEUE_URL: invalidQueue,
@@ -648,7 +613,13 @@ describe('drift: a credential recorded as disabled, turned back on outside reaut
 
     // A user's call on their own key names no user: the key's state says whose it is.
     const outcome = await applyTrustChange(
-      { iam: clients.iam, secretsManager: clients.secretsManager, store, enforcer: createEnforcer(clients) },
+      {
+        iam: clients.iam,
+        secretsManager: clients.secretsManager,
+        store,
+        enforcer: createEnforcer(clients),
+        grants: createGrantReader(clients.iam),
+      },
       {
         eventId: 'ct-40',
         trigger: 'scope-changed',
@@ -662,7 +633,7 @@ describe('drift: a credential recorded as disabled, turned back on outside reaut
       { accountId: ACCOUNT, policy, now: new Date(), inventory: async () => [], holder: 'test:ct-40' },
     );
 
-    expect(outcome).toEqual({ affected: [credentialId], recorded: [credentialId] });
+    expect(outcome).toMatchObject({ affected: [credentialId], recorded: [credentialId] });
     expect((await store.history(credentialId)).at(-1)).toMatchObject({
       action: 'drift',
       evidence: { by: `arn:aws:iam::${ACCOUNT}:user/etl`, seenBy: 'ct-40' },

@@ -6,9 +6,16 @@ import { evaluateCredential } from '../../lambdas/shared/domain/evaluate';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import { revokeSessionsPolicy } from '../../lambdas/shared/domain/reauth-marks';
 import { planTrustChange } from '../../lambdas/shared/domain/trust-change';
-import { InvalidEventError, interpretEvent, type TrustChange } from '../../lambdas/shared/domain/trust-event';
+import {
+  IAM_CHANGE_EVENTS,
+  InvalidEventError,
+  interpretEvent,
+  judgeChange,
+  type TrustChange,
+} from '../../lambdas/shared/domain/trust-event';
 import { eventJsonSchema, schemaFileName } from '../../lambdas/shared/events/json-schemas';
 import { REAUTH_EVENTS, type ReauthEventType } from '../../lambdas/shared/events/schemas';
+import { IAM_CHANGES_PATTERN } from '../../lib/trust-events';
 
 const policy = parsePolicyConfig({});
 const NOW = new Date('2026-11-23T10:00:00Z');
@@ -230,7 +237,7 @@ describe("reauth's own changes: its caller and its exact document, both", () => 
       expect(interpret(event), JSON.stringify(event.detail)).toHaveProperty('ignored');
   });
 
-  it("ignores reauth's own session revocation and its removal, and asks about the same put by anyone else", () => {
+  it("ignores reauth's own session revocation and its removal, and judges the same put by anyone else by its document", () => {
     const revoke = encodeURIComponent(JSON.stringify(revokeSessionsPolicy('2026-11-23T10:00:00.000Z')));
     const own = [
       cloudTrail(
@@ -259,9 +266,11 @@ describe("reauth's own changes: its caller and its exact document, both", () => 
       ),
     ];
     for (const event of own) expect(interpret(event), JSON.stringify(event.detail)).toHaveProperty('ignored');
-    for (const [who, document] of [
-      [byUser('mallory'), revoke],
-      [byReauth, ALLOW_ALL],
+    // Anyone else's put of that name is judged by what it holds: reauth's deny, copied, only takes
+    // access away; an allow under the name widens, whoever put it.
+    for (const [who, document, widens] of [
+      [byUser('mallory'), revoke, false],
+      [byReauth, ALLOW_ALL, true],
     ] as const) {
       expect(
         interpret(
@@ -272,7 +281,7 @@ describe("reauth's own changes: its caller and its exact document, both", () => 
             who,
           ),
         ),
-      ).toMatchObject({ change: { trigger: 'scope-changed', widens: true } });
+      ).toMatchObject({ change: { trigger: 'scope-changed', widens } });
     }
   });
 
@@ -641,5 +650,128 @@ describe('planTrustChange', () => {
         evidence: { by: turnedOn.by },
       });
     });
+  });
+});
+
+describe('every path by which access grows is read, and judged by what it grants', () => {
+  const DENY_ALL = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }],
+  });
+  const changeOf = (event: ReturnType<typeof envelope>) => {
+    const interpreted = interpret(event);
+    if (!('change' in interpreted)) throw new Error(`ignored: ${interpreted.ignored}`);
+    return interpreted.change;
+  };
+
+  it('an inline deny-only policy on a user, group or role narrows; an allow widens', () => {
+    for (const [name, on] of [
+      ['PutUserPolicy', { userName: 'ci' }],
+      ['PutGroupPolicy', { groupName: 'ops' }],
+      ['PutRolePolicy', { roleName: 'vendor' }],
+    ] as const) {
+      expect(
+        changeOf(cloudTrail('iam', name, { ...on, policyName: 'DenyAll', policyDocument: DENY_ALL })),
+      ).toMatchObject({ widens: false });
+      expect(
+        changeOf(cloudTrail('iam', name, { ...on, policyName: 'Admin', policyDocument: ALLOW_ALL })),
+      ).toMatchObject({ widens: true, trigger: 'scope-changed' });
+    }
+  });
+
+  it('a group change reaches every member, in words an owner reads', () => {
+    const attached = changeOf(
+      cloudTrail('iam', 'AttachGroupPolicy', {
+        groupName: 'ops',
+        policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess',
+      }),
+    );
+    expect(attached).toMatchObject({
+      target: { kind: 'group', groupName: 'ops' },
+      widens: true,
+      what: 'AttachGroupPolicy: managed policy AdministratorAccess attached to group ops (every member)',
+      grant: { kind: 'managed-policy', policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
+    });
+    expect(changeOf(cloudTrail('iam', 'AddUserToGroup', { userName: 'ci', groupName: 'ops' }))).toMatchObject(
+      {
+        target: { kind: 'user', userName: 'ci' },
+        widens: true,
+      },
+    );
+    for (const [name, params] of [
+      ['DetachGroupPolicy', { groupName: 'ops', policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' }],
+      ['DeleteGroupPolicy', { groupName: 'ops', policyName: 'Admin' }],
+      ['RemoveUserFromGroup', { userName: 'ci', groupName: 'ops' }],
+      ['DetachRolePolicy', { roleName: 'vendor', policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' }],
+    ] as const) {
+      expect(changeOf(cloudTrail('iam', name, params)), name).toMatchObject({ widens: false });
+    }
+  });
+
+  it('a new default version reaches the policy’s principals and is judged against the one before; one not made the default changes nothing', () => {
+    const arn = 'arn:aws:iam::123456789012:policy/deploy';
+    expect(
+      changeOf(
+        cloudTrail(
+          'iam',
+          'CreatePolicyVersion',
+          { policyArn: arn, policyDocument: ALLOW_ALL, setAsDefault: true },
+          { responseElements: { policyVersion: { versionId: 'v2', isDefaultVersion: true } } },
+        ),
+      ),
+    ).toMatchObject({
+      target: { kind: 'policy', policyArn: arn },
+      grant: { kind: 'policy-version', policyArn: arn, versionId: 'v2', document: ALLOW_ALL },
+    });
+    expect(
+      interpret(cloudTrail('iam', 'CreatePolicyVersion', { policyArn: arn, policyDocument: ALLOW_ALL })),
+    ).toEqual({
+      ignored: 'CreatePolicyVersion on deploy did not make it the default: nothing changed yet',
+    });
+    expect(
+      changeOf(cloudTrail('iam', 'SetDefaultPolicyVersion', { policyArn: arn, versionId: 'v1' })),
+    ).toMatchObject({
+      grant: { kind: 'policy-version', policyArn: arn, versionId: 'v1' },
+    });
+  });
+
+  it('a boundary deleted widens; one put is judged by its document', () => {
+    expect(
+      changeOf(cloudTrail('iam', 'DeleteRolePermissionsBoundary', { roleName: 'vendor' })),
+    ).toMatchObject({
+      target: { kind: 'role', roleName: 'vendor' },
+      widens: true,
+    });
+    expect(
+      changeOf(
+        cloudTrail('iam', 'PutUserPermissionsBoundary', {
+          userName: 'ci',
+          permissionsBoundary: 'arn:aws:iam::123456789012:policy/boundary',
+        }),
+      ),
+    ).toMatchObject({ grant: { kind: 'boundary', policyArn: 'arn:aws:iam::123456789012:policy/boundary' } });
+  });
+
+  it('judgeChange settles a change from the documents read, and an unreadable one stays a widening that says so', () => {
+    const change = changeOf(
+      cloudTrail('iam', 'AttachUserPolicy', {
+        userName: 'ci',
+        policyArn: 'arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2',
+      }),
+    );
+    expect(judgeChange(change, { document: DENY_ALL })).toMatchObject({
+      widens: false,
+      what: 'AttachUserPolicy: managed policy AWSCompromisedKeyQuarantineV2 attached to user ci: it only denies',
+    });
+    expect(judgeChange(change, { document: DENY_ALL })).not.toHaveProperty('grant');
+    expect(judgeChange(change, { unreadable: 'it no longer exists' })).toMatchObject({
+      widens: true,
+      what: expect.stringContaining('could not be read (it no longer exists), so it counts as a widening'),
+    });
+  });
+
+  it('the rules match every call the consumer reads, and no read-only one', () => {
+    expect(new Set(IAM_CHANGES_PATTERN.detail?.eventName)).toEqual(new Set(IAM_CHANGE_EVENTS));
+    for (const name of IAM_CHANGE_EVENTS) expect(name).toMatch(/^(?!Get|List|Describe|Generate|Simulate)/);
   });
 });

@@ -9,6 +9,7 @@ import {
 } from '../events/schemas';
 import type { Trigger } from './decision';
 import type { PolicyConfig } from './policy';
+import { type Judgement, judgeAdded, judgeBoundary, judgeReplaced } from './policy-grants';
 import {
   isReauthRolePolicy,
   isReauthSecretDeny,
@@ -31,6 +32,10 @@ export type TrustTarget =
   /** One access key; without `userName` (a user's call on their own key) the user is read from its state. */
   | { kind: 'access-key'; accessKeyId: string; userName?: string }
   | { kind: 'role'; roleName: string }
+  /** Every member user of the group: each of their access keys. */
+  | { kind: 'group'; groupName: string }
+  /** Every user, group member and role a managed policy is attached to (`ListEntitiesForPolicy`). */
+  | { kind: 'policy'; policyArn: string }
   | { kind: 'secret'; secretId: string }
   | { kind: 'owner'; owner: string }
   | { kind: 'credential'; credentialId: string }
@@ -56,6 +61,48 @@ export interface TrustChange {
    * credential recorded as disabled before it happened, that is drift.
    */
   turnsBackOn?: boolean;
+  /**
+   * The document the change grants is not in the event (a managed policy attached, a new default
+   * version, a boundary put): `judgeChange` reads it and settles `widens`. Until then the change
+   * counts as a widening.
+   */
+  grant?: GrantToJudge;
+}
+
+/** What must be read to judge a change by its content. */
+export type GrantToJudge =
+  /** A managed policy attached: its default version. */
+  | { kind: 'managed-policy'; policyArn: string }
+  /**
+   * A managed policy's new default version, against the default before it: the document when the
+   * event carries it (CreatePolicyVersion), else the version to read (SetDefaultPolicyVersion).
+   */
+  | { kind: 'policy-version'; policyArn: string; versionId?: string; document?: unknown }
+  /** A permissions boundary put on a principal: its default version. */
+  | { kind: 'boundary'; policyArn: string };
+
+/** What was read for a {@link GrantToJudge}: the document (and the one it replaced), or why it could not be. */
+export type GrantDocuments = { document: unknown; previous?: unknown } | { unreadable: string };
+
+/**
+ * A change settled by the documents it grants: a widening keeps its request, anything else is recorded
+ * and asks nobody. A document that could not be read counts as a widening, and the record says so.
+ */
+export function judgeChange(change: TrustChange, read: GrantDocuments): TrustChange {
+  const { grant, ...settled } = change;
+  if (!grant) return change;
+  const judged: Judgement =
+    'unreadable' in read
+      ? {
+          widens: true,
+          why: `its document could not be read (${read.unreadable}), so it counts as a widening`,
+        }
+      : grant.kind === 'policy-version'
+        ? judgeReplaced(read.previous, read.document)
+        : grant.kind === 'boundary'
+          ? judgeBoundary(read.document)
+          : judgeAdded(read.document);
+  return { ...settled, widens: judged.widens, what: `${change.what}: ${judged.why}` };
 }
 
 /** Who reauth is in CloudTrail: the roles of its functions that change IAM and Secrets Manager. */
@@ -71,9 +118,54 @@ export class InvalidEventError extends Error {
 
 export type Interpretation = { change: TrustChange } | { ignored: string };
 
-const IAM_USER_WIDENS = ['AttachUserPolicy', 'PutUserPolicy', 'AddUserToGroup'];
-const IAM_USER_REDUCES = ['DetachUserPolicy', 'DeleteUserPolicy', 'RemoveUserFromGroup'];
-const IAM_ROLE_WIDENS = ['UpdateAssumeRolePolicy', 'AttachRolePolicy', 'PutRolePolicy'];
+/**
+ * IAM calls that change what a user, a group's members or a role may do, and how each is judged:
+ * `adds` a policy (judged by its document), `removes` one, `joins` or `leaves` a group, puts or deletes
+ * a permissions boundary. A group's change reaches every member's keys.
+ */
+const GRANT_CALLS: Readonly<Record<string, { on: 'user' | 'group' | 'role'; does: GrantCall }>> = {
+  AttachUserPolicy: { on: 'user', does: 'adds' },
+  PutUserPolicy: { on: 'user', does: 'adds' },
+  DetachUserPolicy: { on: 'user', does: 'removes' },
+  DeleteUserPolicy: { on: 'user', does: 'removes' },
+  AddUserToGroup: { on: 'user', does: 'joins' },
+  RemoveUserFromGroup: { on: 'user', does: 'leaves' },
+  PutUserPermissionsBoundary: { on: 'user', does: 'bounds' },
+  DeleteUserPermissionsBoundary: { on: 'user', does: 'unbounds' },
+  AttachGroupPolicy: { on: 'group', does: 'adds' },
+  PutGroupPolicy: { on: 'group', does: 'adds' },
+  DetachGroupPolicy: { on: 'group', does: 'removes' },
+  DeleteGroupPolicy: { on: 'group', does: 'removes' },
+  AttachRolePolicy: { on: 'role', does: 'adds' },
+  PutRolePolicy: { on: 'role', does: 'adds' },
+  DetachRolePolicy: { on: 'role', does: 'removes' },
+  DeleteRolePolicy: { on: 'role', does: 'removes' },
+  PutRolePermissionsBoundary: { on: 'role', does: 'bounds' },
+  DeleteRolePermissionsBoundary: { on: 'role', does: 'unbounds' },
+};
+type GrantCall = 'adds' | 'removes' | 'joins' | 'leaves' | 'bounds' | 'unbounds';
+
+/** Every IAM call reauth reads a change from: the EventBridge rules match exactly these. */
+export const IAM_CHANGE_EVENTS = [
+  ...Object.keys(GRANT_CALLS),
+  'CreatePolicyVersion',
+  'SetDefaultPolicyVersion',
+  'UpdateAssumeRolePolicy',
+  'UpdateAccessKey',
+  'TagUser',
+  'UntagUser',
+  'TagRole',
+  'UntagRole',
+] as const;
+
+/** Every Secrets Manager call reauth reads a change from. */
+export const SECRET_CHANGE_EVENTS = [
+  'PutResourcePolicy',
+  'DeleteResourcePolicy',
+  'UpdateSecret',
+  'TagResource',
+  'UntagResource',
+] as const;
 
 /**
  * What an event means for trust. Pure. Throws InvalidEventError for an event that is malformed
@@ -215,19 +307,6 @@ function interpretIam(call: Call, policy: PolicyConfig): Interpretation {
       return { ignored: `reauth's own end of a session revocation on ${on}` };
     }
   }
-  if (IAM_USER_WIDENS.includes(name) || IAM_USER_REDUCES.includes(name)) {
-    const widens = IAM_USER_WIDENS.includes(name);
-    const on =
-      stringParam(params, 'policyArn') ??
-      stringParam(params, 'policyName') ??
-      stringParam(params, 'groupName');
-    return change(
-      { kind: 'user', userName: required(userName, name, 'userName') },
-      'scope-changed',
-      widens,
-      `${name} on user ${userName}${on ? ` (${on})` : ''}`,
-    );
-  }
   if (name === 'UpdateAccessKey') {
     const accessKeyId = required(stringParam(params, 'accessKeyId'), name, 'accessKeyId');
     const status = stringParam(params, 'status') ?? 'unknown';
@@ -254,17 +333,15 @@ function interpretIam(call: Call, policy: PolicyConfig): Interpretation {
       !exact,
     );
   }
-  if (name === 'DeleteRolePolicy') {
-    const policyName = stringParam(params, 'policyName');
-    const reauths = policyName === ROLE_DISABLE_POLICY_NAME;
+  if (name === 'DeleteRolePolicy' && stringParam(params, 'policyName') === ROLE_DISABLE_POLICY_NAME) {
     // reauth deletes its policy only to restore the role (or to undo a disable whose record lost a race).
-    if (reauths && call.byReauth) return { ignored: `reauth's own restore of role ${roleName}` };
+    if (call.byReauth) return { ignored: `reauth's own restore of role ${roleName}` };
     return change(
       role(),
       'scope-changed',
       false,
-      `DeleteRolePolicy on role ${roleName}${policyName ? ` (${policyName})` : ''}`,
-      reauths,
+      `DeleteRolePolicy on role ${roleName} (${ROLE_DISABLE_POLICY_NAME})`,
+      true,
     );
   }
   if (name === 'TagUser' || name === 'UntagUser') {
@@ -277,16 +354,122 @@ function interpretIam(call: Call, policy: PolicyConfig): Interpretation {
       `${name} changed the owner tag of user ${userName}`,
     );
   }
-  if (IAM_ROLE_WIDENS.includes(name)) {
-    const on = stringParam(params, 'policyArn') ?? stringParam(params, 'policyName');
-    return change(role(), 'scope-changed', true, `${name} on role ${roleName}${on ? ` (${on})` : ''}`);
+  if (name === 'UpdateAssumeRolePolicy') {
+    return change(
+      role(),
+      'scope-changed',
+      true,
+      `UpdateAssumeRolePolicy changed who may assume role ${roleName}`,
+    );
   }
+  const grantCall = GRANT_CALLS[name];
+  if (grantCall) return interpretGrant(call, grantCall.on, grantCall.does);
+  if (name === 'CreatePolicyVersion' || name === 'SetDefaultPolicyVersion')
+    return interpretPolicyVersion(call);
   if (name === 'TagRole' || name === 'UntagRole') {
     if (!touchesOwnerTag(params, policy))
       return { ignored: `${name} on ${roleName} left the owner tag alone` };
     return change(role(), 'owner-changed', true, `${name} changed the owner tag of role ${roleName}`);
   }
   return { ignored: `${name} is not a change reauth asks about` };
+}
+
+/**
+ * A policy added to or removed from a user, group or role, a group joined or left, a boundary put or
+ * deleted. An inline policy is judged by the document in the event; a managed policy or a boundary
+ * by its default version, read before the change is recorded (`grant`).
+ */
+function interpretGrant(call: Call, on: 'user' | 'group' | 'role', does: GrantCall): Interpretation {
+  const { params } = call;
+  const name = call.detail.eventName;
+  const principal = required(stringParam(params, `${on}Name`), name, `${on}Name`);
+  const target: TrustTarget =
+    on === 'user'
+      ? { kind: 'user', userName: principal }
+      : on === 'group'
+        ? { kind: 'group', groupName: principal }
+        : { kind: 'role', roleName: principal };
+  const whom = `${on} ${principal}${on === 'group' ? ' (every member)' : ''}`;
+  const policyArn = stringParam(params, 'policyArn');
+  const policyName = stringParam(params, 'policyName');
+  const policy = policyArn
+    ? `managed policy ${policyLabel(policyArn)}`
+    : `inline policy ${policyName ?? '(unnamed)'}`;
+  const groupName = stringParam(params, 'groupName');
+  const change = (widens: boolean, what: string, grant?: GrantToJudge): Interpretation => {
+    const interpreted = changeOf(call, target, 'scope-changed', widens, `${name}: ${what}`);
+    if (!grant || !('change' in interpreted)) return interpreted;
+    return { change: { ...interpreted.change, grant } };
+  };
+  switch (does) {
+    case 'adds': {
+      if (policyArn)
+        return change(true, `${policy} attached to ${whom}`, { kind: 'managed-policy', policyArn });
+      const judged = judgeAdded(params.policyDocument);
+      return change(judged.widens, `${policy} put on ${whom}: ${judged.why}`);
+    }
+    case 'removes':
+      return change(false, `${policy} ${policyArn ? 'detached from' : 'deleted from'} ${whom}`);
+    case 'joins':
+      return change(
+        true,
+        `user ${principal} added to group ${groupName ?? '(unnamed)'}, with every policy it has`,
+      );
+    case 'leaves':
+      return change(false, `user ${principal} removed from group ${groupName ?? '(unnamed)'}`);
+    case 'bounds': {
+      const boundary = required(stringParam(params, 'permissionsBoundary'), name, 'permissionsBoundary');
+      return change(true, `permissions boundary ${policyLabel(boundary)} put on ${whom}`, {
+        kind: 'boundary',
+        policyArn: boundary,
+      });
+    }
+    case 'unbounds':
+      return change(true, `permissions boundary deleted from ${whom}: nothing limits its policies now`);
+  }
+}
+
+/**
+ * A managed policy's new default version reaches every principal it is attached to; it is judged
+ * against the default before it. A version created but not made the default changes nothing yet.
+ */
+function interpretPolicyVersion(call: Call): Interpretation {
+  const { params } = call;
+  const name = call.detail.eventName;
+  const policyArn = required(stringParam(params, 'policyArn'), name, 'policyArn');
+  const label = policyLabel(policyArn);
+  if (name === 'CreatePolicyVersion' && params.setAsDefault !== true && params.setAsDefault !== 'true') {
+    return { ignored: `CreatePolicyVersion on ${label} did not make it the default: nothing changed yet` };
+  }
+  const versionId =
+    stringParam(params, 'versionId') ?? versionIdOf(call.detail.responseElements) ?? undefined;
+  const interpreted = changeOf(
+    call,
+    { kind: 'policy', policyArn },
+    'scope-changed',
+    true,
+    `${name}: ${versionId ?? 'a new version'} made the default of managed policy ${label} (every principal it is attached to)`,
+  );
+  if (!('change' in interpreted)) return interpreted;
+  const grant: GrantToJudge = {
+    kind: 'policy-version',
+    policyArn,
+    ...(versionId && { versionId }),
+    ...(params.policyDocument !== undefined && { document: params.policyDocument }),
+  };
+  return { change: { ...interpreted.change, grant } };
+}
+
+/** `AdministratorAccess` for an AWS-managed policy, `team/deploy` (path and name) for a customer one. */
+function policyLabel(policyArn: string): string {
+  const match = /^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/(.+)$/.exec(policyArn);
+  return match?.[2] ?? policyArn;
+}
+
+function versionIdOf(responseElements: unknown): string | undefined {
+  const version = (responseElements as { policyVersion?: { versionId?: unknown } } | null | undefined)
+    ?.policyVersion?.versionId;
+  return typeof version === 'string' ? version : undefined;
 }
 
 function interpretSecrets(call: Call, policy: PolicyConfig): Interpretation {
@@ -314,10 +497,12 @@ function interpretSecrets(call: Call, policy: PolicyConfig): Interpretation {
       if (call.byReauth && !borrowsName) {
         return { ignored: `reauth's own ${denies ? 'disable' : 'restore'} of secret ${secretId}` };
       }
+      // Judged by what it allows: a policy of denies only (reauth's among them or not) takes access away.
+      const judged = judgeAdded(params.resourcePolicy);
       return change(
         'scope-changed',
-        true,
-        `PutResourcePolicy on secret ${secretId}${borrowsName ? ` (a ${REAUTH_DENY_SID} statement that is not reauth's deny)` : denies ? '' : " (without reauth's deny)"}`,
+        judged.widens,
+        `PutResourcePolicy on secret ${secretId}${borrowsName ? ` (a ${REAUTH_DENY_SID} statement that is not reauth's deny)` : denies ? '' : " (without reauth's deny)"}: ${judged.why}`,
         !denies,
       );
     }

@@ -119,6 +119,8 @@ export const CloudTrailDetailSchema = z.object({
   eventTime: z.string().optional(),
   errorCode: z.string().optional(),
   requestParameters: z.record(z.string(), z.unknown()).nullish(),
+  /** What the call returned: a new policy version's id (CreatePolicyVersion). */
+  responseElements: z.record(z.string(), z.unknown()).nullish(),
   userIdentity: CloudTrailIdentitySchema.optional(),
 });
 export type CloudTrailDetail = z.infer<typeof CloudTrailDetailSchema>;

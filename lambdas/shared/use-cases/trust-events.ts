@@ -2,8 +2,10 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type DecisionStore, StaleStateError } from '../adapters/decision-store';
 import type { EnforcementTarget, Enforcer } from '../adapters/enforcement';
+import type { GrantReader } from '../adapters/iam-grants';
 import { readIamInventory, resolveAccessKeyIds } from '../adapters/iam-inventory';
 import { readSecretsInventory } from '../adapters/secrets-inventory';
+import { mapWithConcurrency } from '../concurrency';
 import { type Credential, credentialIdOf, parseCredentialId } from '../domain/credential';
 import type { CredentialState, Decision, Transition } from '../domain/decision';
 import { evaluateCredential } from '../domain/evaluate';
@@ -16,7 +18,7 @@ import {
 import type { RevokedSessions } from '../domain/reauth-marks';
 import type { TrustZone } from '../domain/role-trust';
 import { planDriftChange, planTrustChange } from '../domain/trust-change';
-import { type TrustChange, type TrustTarget } from '../domain/trust-event';
+import { judgeChange, type TrustChange, type TrustTarget } from '../domain/trust-event';
 
 export interface TrustEventDependencies {
   iam: IAMClient;
@@ -24,6 +26,8 @@ export interface TrustEventDependencies {
   store: DecisionStore;
   /** Ends the sessions of a credential whose request opens (`enforcement.revokeSessionsOn`); it only ever puts that policy. */
   enforcer: Enforcer;
+  /** Reads the documents a change grants and whom a group's or a policy's change reaches; one per account and batch. */
+  grants: GrantReader;
 }
 
 /**
@@ -39,6 +43,12 @@ export class CredentialBusyError extends Error {
 const REVOCATION_LEASE_MS = 2 * 60_000;
 /** Reads of a state that keeps changing under a revocation before giving up (SQS retries the event). */
 const REVOCATION_ATTEMPTS = 4;
+/**
+ * Credentials recorded at once when a change reaches many (a policy attached to 2,000 principals):
+ * each is its own conditional write, so the order does not matter, and a redelivery after a partial
+ * run records only those the first delivery did not reach.
+ */
+const FAN_OUT_CONCURRENCY = 16;
 
 /** The account's credentials, read once per batch of events however many need them. */
 export type InventoryLoader = () => Promise<Credential[]>;
@@ -64,16 +74,22 @@ export function inventoryLoader(
 }
 
 export interface TrustChangeOutcome {
+  /** The change as judged (a managed policy's document read): what was recorded. */
+  change: TrustChange;
   /** Every credential the change touches. */
   affected: string[];
   /** Those a decision was recorded for (a repeated event records none). */
   recorded: string[];
 }
 
-/** Records what `change` means on each credential it touches: a request, or an observation. */
+/**
+ * Records what `change` means on each credential it touches: a request, or an observation. A change
+ * whose document is not in the event (a managed policy, a new default version, a boundary) is judged
+ * first, from what the reader role reads of it.
+ */
 export async function applyTrustChange(
   deps: TrustEventDependencies,
-  change: TrustChange,
+  interpreted: TrustChange,
   options: {
     accountId: string;
     policy: PolicyConfig;
@@ -84,9 +100,12 @@ export async function applyTrustChange(
   },
 ): Promise<TrustChangeOutcome> {
   const { policy, now } = options;
+  const change = interpreted.grant
+    ? judgeChange(interpreted, await deps.grants.documents(interpreted.grant))
+    : interpreted;
   const credentials = await credentialsFor(deps, change.target, options);
   const context = { now, policy, policyId: policyIdOf(policy), mode: policy.mode, actor: 'system:events' };
-  const outcome: TrustChangeOutcome = { affected: [], recorded: [] };
+  const outcome: Omit<TrustChangeOutcome, 'change'> = { affected: [], recorded: [] };
   const { target } = change;
   if (target.kind === 'access-key' && change.turnsBackOn) {
     // A key reauth disabled is Inactive, so the credential report may not list it yet: its state is
@@ -105,7 +124,7 @@ export async function applyTrustChange(
     }
   }
   const moment = SESSION_REVOCATION_MOMENTS.find((m) => m === change.trigger);
-  for (const credential of credentials) {
+  await mapWithConcurrency(credentials, FAN_OUT_CONCURRENCY, async (credential) => {
     const credentialId = credentialIdOf(credential);
     outcome.affected.push(credentialId);
     const plan: PlannedChange = (current, revoked) =>
@@ -127,8 +146,8 @@ export async function applyTrustChange(
         })
       : await deps.store.transition(credentialId, (current) => plan(current));
     if (written) outcome.recorded.push(credentialId);
-  }
-  return outcome;
+  });
+  return { change, ...outcome };
 }
 
 /** What a trust change records on a state, with the sessions ended as its request opens, if any. */
@@ -229,6 +248,23 @@ async function credentialsFor(
     case 'role':
       matches = all.filter((c) => c.kind === 'role' && c.principal === target.roleName);
       break;
+    case 'group': {
+      const members = new Set(await deps.grants.groupMembers(target.groupName));
+      matches = all.filter((c) => c.kind === 'access-key' && members.has(c.principal));
+      break;
+    }
+    case 'policy': {
+      const { users, groups, roles } = await deps.grants.policyEntities(target.policyArn);
+      const members = await Promise.all(groups.map((group) => deps.grants.groupMembers(group)));
+      const reached = new Set([...users, ...members.flat()]);
+      const reachedRoles = new Set(roles);
+      matches = all.filter(
+        (c) =>
+          (c.kind === 'access-key' && reached.has(c.principal)) ||
+          (c.kind === 'role' && reachedRoles.has(c.principal)),
+      );
+      break;
+    }
     case 'secret':
       matches = all.filter(
         (c) =>

@@ -1,0 +1,72 @@
+import {
+  CreateEventBusCommand,
+  type EventBridgeClient,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { EventPattern } from 'aws-cdk-lib/aws-events';
+import {
+  CUSTOM_EVENTS_PATTERN,
+  IAM_CHANGES_PATTERN,
+  SECRET_CHANGES_PATTERN,
+  TRUST_EVENTS_BUS_NAME,
+} from '../../lib/trust-events';
+
+/** A CDK event pattern as EventBridge reads it (`detailType` is `detail-type` on the wire). */
+export function eventBridgePattern(pattern: EventPattern): string {
+  const { detailType, ...rest } = pattern;
+  return JSON.stringify({ ...rest, ...(detailType && { 'detail-type': detailType }) });
+}
+
+/**
+ * The rules the stack deploys (the same pattern objects), on the emulator's EventBridge, delivering to
+ * a new SQS queue as in AWS: IAM's and Secrets Manager's CloudTrail events on the default bus, reauth's
+ * own events on its bus. Returns the queue's URL.
+ */
+export async function routeTrustEvents(
+  clients: { events: EventBridgeClient; sqs: SQSClient },
+  queueName: string,
+): Promise<string> {
+  const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: queueName }));
+  const { Attributes } = await clients.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  await clients.events.send(new CreateEventBusCommand({ Name: TRUST_EVENTS_BUS_NAME }));
+  const rules = [
+    { Name: `${queueName}-iam`, pattern: IAM_CHANGES_PATTERN },
+    { Name: `${queueName}-secrets`, pattern: SECRET_CHANGES_PATTERN },
+    { Name: `${queueName}-custom`, EventBusName: TRUST_EVENTS_BUS_NAME, pattern: CUSTOM_EVENTS_PATTERN },
+  ];
+  for (const { pattern, ...rule } of rules) {
+    await clients.events.send(new PutRuleCommand({ ...rule, EventPattern: eventBridgePattern(pattern) }));
+    await clients.events.send(
+      new PutTargetsCommand({
+        Rule: rule.Name,
+        EventBusName: rule.EventBusName,
+        Targets: [{ Id: 'queue', Arn: Attributes?.QueueArn }],
+      }),
+    );
+  }
+  return QueueUrl as string;
+}
+
+/** A CloudTrail record as EventBridge carries it ("AWS API Call via CloudTrail"), from its `eventSource`. */
+export function cloudTrailEntry(record: { eventSource: string }) {
+  return {
+    Source: `aws.${record.eventSource.replace('.amazonaws.com', '')}`,
+    DetailType: 'AWS API Call via CloudTrail',
+    Detail: JSON.stringify(record),
+  };
+}
+
+/** Puts the entries on the emulator's EventBridge; throws when any is refused. */
+export async function putEvents(
+  events: EventBridgeClient,
+  ...entries: { Source: string; DetailType: string; Detail: string; EventBusName?: string }[]
+): Promise<void> {
+  const { FailedEntryCount } = await events.send(new PutEventsCommand({ Entries: entries }));
+  if (FailedEntryCount)
+    throw new Error(`EventBridge refused ${FailedEntryCount} of ${entries.length} events`);
+}
