@@ -21,6 +21,14 @@ const SCAN_READS = [
   'iam:ListAccessKeys',
   'secretsmanager:ListSecrets',
 ];
+/** What the events consumer reads through the reader role beyond the inventory: policies and groups. */
+const CHANGE_READS = [
+  'iam:GetPolicy',
+  'iam:GetPolicyVersion',
+  'iam:ListPolicyVersions',
+  'iam:ListEntitiesForPolicy',
+  'iam:GetGroup',
+];
 
 const outdir = mkdtempSync(join(tmpdir(), 'reauth-org-infra-'));
 
@@ -513,7 +521,7 @@ describe('member StackSet', () => {
     const actions = Object.values(policies).flatMap((p) =>
       p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string[] }) => s.Action),
     );
-    expect(actions.sort()).toEqual([...SCAN_READS].sort());
+    expect([...new Set(actions)].sort()).toEqual([...SCAN_READS, ...CHANGE_READS].sort());
     report.member.templateMatches({
       Conditions: { InHubRegion: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, { Ref: 'HubRegion' }] } },
     });

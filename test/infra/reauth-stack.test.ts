@@ -295,6 +295,9 @@ describe('cdk-nag AwsSolutions', () => {
         // The trust-events consumer: the scan's reads, plus re-reading the one user or secret an event names.
         'Reauth/Default/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::*]',
         `Reauth/Default/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
+        'Reauth/Default/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/*]',
+        'Reauth/Default/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::aws:policy/*]',
+        'Reauth/Default/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:group/*]',
         // The compliance export: its access-log bucket, the table's exports and the export prefix (no index).
         'Reauth/Default/Evidence/AccessLogs AwsSolutions-S1',
         `Reauth/Default/ExportJob/Export/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/export/*]`,

@@ -29,23 +29,41 @@ const IAM_PATTERN = {
     eventSource: ['iam.amazonaws.com'],
     eventName: [
       'AttachUserPolicy',
-      'DetachUserPolicy',
       'PutUserPolicy',
+      'DetachUserPolicy',
       'DeleteUserPolicy',
       'AddUserToGroup',
       'RemoveUserFromGroup',
+      'PutUserPermissionsBoundary',
+      'DeleteUserPermissionsBoundary',
+      'AttachGroupPolicy',
+      'PutGroupPolicy',
+      'DetachGroupPolicy',
+      'DeleteGroupPolicy',
+      'AttachRolePolicy',
+      'PutRolePolicy',
+      'DetachRolePolicy',
+      'DeleteRolePolicy',
+      'PutRolePermissionsBoundary',
+      'DeleteRolePermissionsBoundary',
+      'CreatePolicyVersion',
+      'SetDefaultPolicyVersion',
+      'UpdateAssumeRolePolicy',
       'UpdateAccessKey',
       'TagUser',
       'UntagUser',
-      'UpdateAssumeRolePolicy',
-      'AttachRolePolicy',
-      'PutRolePolicy',
-      'DeleteRolePolicy',
       'TagRole',
       'UntagRole',
     ],
   },
 };
+
+/** Where the consumer reads policies and groups: the account's policies, AWS's, the account's groups. */
+const CHANGE_READ_SCOPES = [
+  'arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/*',
+  'arn:<AWS::Partition>:iam::aws:policy/*',
+  'arn:<AWS::Partition>:iam::<AWS::AccountId>:group/*',
+];
 
 interface Statement {
   Effect: string;
@@ -562,6 +580,9 @@ describe('cdk-nag AwsSolutions', () => {
       [
         'Reauth/Default/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::*]',
         `Reauth/Default/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
+        ...CHANGE_READ_SCOPES.map(
+          (scope) => `Reauth/Default/TrustEvents/Consumer/Role AwsSolutions-IAM5[Resource::${scope}]`,
+        ),
       ].sort(),
     );
     for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(60);

@@ -283,7 +283,12 @@ describe('the organization fan-out on the emulator', () => {
 });
 
 /** A CloudTrail AttachUserPolicy made in `account`, as EventBridge forwards it to the hub's bus. */
-function attachAdmin(account: string, userName: string, eventId: string): string {
+function attachAdmin(
+  account: string,
+  userName: string,
+  eventId: string,
+  policy = 'AdministratorAccess',
+): string {
   return JSON.stringify({
     version: '0',
     id: `eb-${eventId}`,
@@ -306,7 +311,7 @@ function attachAdmin(account: string, userName: string, eventId: string): string
       eventSource: 'iam.amazonaws.com',
       eventName: 'AttachUserPolicy',
       awsRegion: 'us-east-1',
-      requestParameters: { userName, policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
+      requestParameters: { userName, policyArn: `arn:aws:iam::aws:policy/${policy}` },
       responseElements: null,
       eventID: eventId,
       readOnly: false,
@@ -319,7 +324,7 @@ function attachAdmin(account: string, userName: string, eventId: string): string
 }
 
 describe('trust-change events from member accounts', () => {
-  it('applies a member event in that account, ignores an excluded one, dead-letters an outsider', async () => {
+  it('applies a member event in that account, judged by what it grants there, ignores an excluded one, dead-letters an outsider', async () => {
     const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'org-invalid-events' }));
     const consumer = await coldStart<(event: SQSEvent, context: Context) => Promise<SQSBatchResponse>>(
       '../../lambdas/events/handler',
@@ -332,6 +337,8 @@ describe('trust-change events from member accounts', () => {
     const bodies = [
       attachAdmin(id('billing'), 'billing-batch', 'ct-org-member'),
       attachAdmin(id('retired'), 'old-app', 'ct-org-excluded'),
+      // AWS's quarantine of a leaked key, read through the member's reader role: it only denies.
+      attachAdmin(id('billing'), 'billing-batch', 'ct-org-quarantine', 'AWSCompromisedKeyQuarantineV3'),
       attachAdmin('999988887777', 'intruder', 'ct-org-outsider'),
     ];
     const event = {
@@ -351,6 +358,19 @@ describe('trust-change events from member accounts', () => {
       (s) => s.principal === 'billing-batch',
     );
     expect(billing && recordedEventIds(billing)).toHaveProperty('ct-org-member');
+    const history = billing ? await store.history(billing.credentialId) : [];
+    expect(history.find((d) => d.evidence.eventId === 'ct-org-member')).toMatchObject({
+      action: 'flag',
+      evidence: {
+        change: expect.stringContaining(
+          'AdministratorAccess attached to user billing-batch: it allows * on *',
+        ),
+      },
+    });
+    expect(history.find((d) => d.evidence.eventId === 'ct-org-quarantine')).toMatchObject({
+      action: 'observe',
+      evidence: { widens: false },
+    });
     expect((await store.loadStates(id('retired'))).size).toBe(0);
     const { Messages = [] } = await clients.sqs.send(
       new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }),
