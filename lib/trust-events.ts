@@ -177,6 +177,8 @@ export class TrustEvents extends Construct {
         POLICY_FILE: props.policyFile,
         SLACK_SECRET_ARN: bindSecretRead(props.slackSecret),
         INVALID_EVENTS_QUEUE_URL: bindQueueSend(this.invalidEventsQueue),
+        // A change that reaches many principals comes back to the consumer in parts.
+        TRUST_EVENTS_QUEUE_URL: bindQueueSend(this.queue),
         REAUTH_ROLE_ARNS: Fn.join(
           ',',
           props.reauthRoles.map((role) => role.roleArn),

@@ -12,6 +12,8 @@ export const EventsEnvSchema = z.object({
   SLACK_API_URL: SlackEnvShape.SLACK_API_URL,
   /** Where an event that fails validation goes, with its reason, instead of being retried. */
   INVALID_EVENTS_QUEUE_URL: z.url(),
+  /** The consumer's own queue: a change that reaches many principals is sent back to it in parts. */
+  TRUST_EVENTS_QUEUE_URL: z.url(),
   /**
    * The roles of reauth's functions that change IAM and Secrets Manager (the enforce job's, the Slack
    * worker's), comma-separated: a CloudTrail change is reauth's own only when one of them made it.

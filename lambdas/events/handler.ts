@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
@@ -22,7 +22,13 @@ import { policyForAccount, type TargetAccount } from '../shared/domain/organizat
 import { type PolicyConfig, policyIdOf } from '../shared/domain/policy';
 import { isUntoldDrift } from '../shared/domain/reauthorization';
 import { recordedEventIds } from '../shared/domain/trust-change';
-import { InvalidEventError, interpretEvent } from '../shared/domain/trust-event';
+import {
+  type FanOutPart,
+  FanOutPartSchema,
+  InvalidEventError,
+  interpretEvent,
+  type TrustChange,
+} from '../shared/domain/trust-event';
 import { parseEnv } from '../shared/env';
 import { EventEnvelopeSchema, REAUTH_EVENT_SOURCE } from '../shared/events/schemas';
 import { publishRunMetrics } from '../shared/metrics';
@@ -127,36 +133,69 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   /** Credential → the events of this batch that touched it: whoever recorded them, owners may be owed a word. */
   const touched = new Map<string, string[]>();
 
+  /** Records a change in its account's scope; one too large for a delivery goes back to the queue in parts. */
+  const apply = async (record: SQSRecord, scope: AccountScope, change: TrustChange) => {
+    const outcome = await applyTrustChange({ ...scope.deps, store }, change, {
+      accountId: scope.accountId,
+      policy: scope.policy,
+      now,
+      inventory: scope.inventory,
+      holder: `events:${record.messageId}:${randomUUID()}`,
+      split: (parts) => sendParts(scope.accountId, parts),
+    });
+    for (const id of outcome.recorded) opened.add(id);
+    for (const id of outcome.affected) touched.set(id, [...(touched.get(id) ?? []), change.eventId]);
+    logger.info('trust change recorded', {
+      eventId: outcome.change.eventId,
+      trigger: outcome.change.trigger,
+      widens: outcome.change.widens,
+      affected: outcome.affected.length,
+      recorded: outcome.recorded.length,
+      ...(outcome.parts && { parts: outcome.parts }),
+    });
+  };
+
+  /** The account a member's event or part acts in, or why it is not acted on (`deadLetter`/`ignore`). */
+  const scopeFor = async (
+    account: string,
+  ): Promise<AccountScope | { deadLetter: string } | { ignore: string }> => {
+    if (!organizationAccounts || account === hub) return scopeOf(hub);
+    // A failure to list or to assume the role is retried by SQS (and then dead-lettered by it).
+    const listed = await organizationAccounts(now);
+    if (!listed.all.has(account))
+      return {
+        deadLetter: `account ${account} is not in the organization: reauth acts only for its accounts`,
+      };
+    const target = listed.targets.get(account);
+    if (!target) return { ignore: `account ${account} is not a target` };
+    return scopeOf(account, target);
+  };
+
   const handleRecord = async (record: SQSRecord) => {
+    let body: unknown;
     let envelope: ReturnType<typeof EventEnvelopeSchema.parse>;
     try {
-      envelope = EventEnvelopeSchema.parse(JSON.parse(record.body));
+      body = JSON.parse(record.body);
+      const part = FanOutPartSchema.safeParse(body);
+      if (part.success) return await handlePart(record, part.data.reauthFanOutPart);
+      envelope = EventEnvelopeSchema.parse(body);
     } catch (error) {
-      await deadLetter(record, describeParseError(error));
-      return;
+      if (error instanceof SyntaxError || (error instanceof Error && error.name === 'ZodError')) {
+        await deadLetter(record, describeParseError(error));
+        return;
+      }
+      throw error;
     }
     // Org mode: a member's event is applied in that account; the hub's own as today. reauth's own
     // events (owner departed, scope changed) are the hub's whichever account put them: only the hub and
     // its configured publishers may (the bus policy and the custom-events rule).
     const account = envelope.source === REAUTH_EVENT_SOURCE ? hub : (envelope.account ?? hub);
-    let scope: AccountScope;
-    if (organizationAccounts && account !== hub) {
-      // A failure to list or to assume the role is retried by SQS (and then dead-lettered by it).
-      const listed = await organizationAccounts(now);
-      if (!listed.all.has(account)) {
-        await deadLetter(
-          record,
-          `account ${account} is not in the organization: reauth acts only for its accounts`,
-        );
-        return;
-      }
-      const target = listed.targets.get(account);
-      if (!target) {
-        logger.info('event ignored', { eventId: envelope.id, why: `account ${account} is not a target` });
-        return;
-      }
-      scope = await scopeOf(account, target);
-    } else scope = await scopeOf(hub);
+    const scope = await scopeFor(account);
+    if ('deadLetter' in scope) return deadLetter(record, scope.deadLetter);
+    if ('ignore' in scope) {
+      logger.info('event ignored', { eventId: envelope.id, why: scope.ignore });
+      return;
+    }
     let interpretation: ReturnType<typeof interpretEvent>;
     try {
       interpretation = interpretEvent(envelope, scope.policy, scope.callers);
@@ -171,23 +210,15 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       logger.info('event ignored', { eventId: envelope.id, why: interpretation.ignored });
       return;
     }
-    const outcome = await applyTrustChange({ ...scope.deps, store }, interpretation.change, {
-      accountId: scope.accountId,
-      policy: scope.policy,
-      now,
-      inventory: scope.inventory,
-      holder: `events:${record.messageId}:${randomUUID()}`,
-    });
-    for (const id of outcome.recorded) opened.add(id);
-    for (const id of outcome.affected)
-      touched.set(id, [...(touched.get(id) ?? []), interpretation.change.eventId]);
-    logger.info('trust change recorded', {
-      eventId: outcome.change.eventId,
-      trigger: outcome.change.trigger,
-      widens: outcome.change.widens,
-      affected: outcome.affected.length,
-      recorded: outcome.recorded.length,
-    });
+    await apply(record, scope, interpretation.change);
+  };
+
+  /** A part of a change this consumer split: recorded in its account, as the whole would have been. */
+  const handlePart = async (record: SQSRecord, part: FanOutPart) => {
+    const scope = await scopeFor(part.account);
+    if ('deadLetter' in scope) return deadLetter(record, scope.deadLetter);
+    if ('ignore' in scope) return;
+    await apply(record, scope, part.change);
   };
 
   const response = await processPartialResponse(event, handleRecord, processor, { context });
@@ -236,6 +267,30 @@ async function whoAmI(): Promise<{ account: string; reauthRoleArns: string[] }> 
   const own = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(identity.Arn ?? '');
   const ownRole = own ? [`arn:${own[1]}:iam::${own[2]}:role/${own[3]}`] : [];
   return { account: identity.Account, reauthRoleArns: [...env.REAUTH_ROLE_ARNS, ...ownRole] };
+}
+
+/**
+ * The parts of a change, each a message on the consumer's own queue, ten to a call. A failure throws:
+ * the event is retried whole, and parts already sent record nothing twice (each credential's state
+ * remembers the event).
+ */
+async function sendParts(account: string, parts: TrustChange[]): Promise<void> {
+  const messages = parts.map((change, index) =>
+    JSON.stringify({ reauthFanOutPart: { account, part: index + 1, of: parts.length, change } }),
+  );
+  for (let start = 0; start < messages.length; start += 10) {
+    const batch = messages.slice(start, start + 10);
+    const { Failed = [] } = await clients.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: env.TRUST_EVENTS_QUEUE_URL,
+        Entries: batch.map((body, index) => ({ Id: String(start + index), MessageBody: body })),
+      }),
+    );
+    if (Failed.length > 0)
+      throw new Error(
+        `${Failed.length} parts of a trust change could not be queued: ${Failed[0]?.Message ?? ''}`,
+      );
+  }
 }
 
 /** An event reauth cannot use goes to the dead-letter queue at once, with why: retrying cannot fix it. */

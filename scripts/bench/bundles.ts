@@ -23,6 +23,7 @@ const RESOLVED: Record<string, string> = {
   SLACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:reauth/slack-AbCdEf',
   ACTION_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/actions',
   INVALID_EVENTS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/invalid-events',
+  TRUST_EVENTS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/trust-events',
   REAUTH_ROLE_ARNS: 'arn:aws:iam::123456789012:role/enforce,arn:aws:iam::123456789012:role/worker',
   EXPORT_BUCKET: 'reauth-evidence',
   EXPORT_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',

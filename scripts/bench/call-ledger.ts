@@ -4,7 +4,7 @@
  * role's account, any other in the hub's. An AssumeRole is counted for the account it is into, since
  * that account's scan is what it costs. Works whatever builds the clients, in whichever handler.
  */
-import type { ForwardedCall } from '../emulator/fault-proxy';
+import { callNameOf, type ForwardedCall } from '../emulator/fault-proxy';
 
 export interface LedgerCall {
   /** The SigV4 signing name: `iam`, `sts`, `secretsmanager`, `dynamodb`, `organizations`, `s3`… */
@@ -35,10 +35,9 @@ export function createCallLedger(hubAccount: string): CallLedger {
   let calls: LedgerCall[] = [];
   return {
     observe(call) {
-      const scope = /Credential=([^/]+)\/[^/]+\/[^/]+\/([^/]+)\//.exec(String(call.headers.authorization));
-      const service = scope?.[2] ?? 'unknown';
-      const operation = operationOf(call);
-      let account = accountOfKey.get(scope?.[1] ?? '') ?? hubAccount;
+      const { service, operation } = callNameOf(call.headers, call.body);
+      const keyId = /Credential=([^/]+)\//.exec(String(call.headers.authorization))?.[1];
+      let account = accountOfKey.get(keyId ?? '') ?? hubAccount;
       if (service === 'sts' && operation === 'AssumeRole') {
         const into = /arn(?::|%3A)aws(?::|%3A)iam(?::|%3A){2}(\d{12})/.exec(call.body)?.[1];
         const key = /AccessKeyId["<>:\s]*([A-Z0-9]{16,128})/.exec(call.answer)?.[1];
@@ -55,15 +54,6 @@ export function createCallLedger(hubAccount: string): CallLedger {
       return taken;
     },
   };
-}
-
-/** JSON protocols name it in `x-amz-target`, query protocols (IAM, STS) in `Action=`, Smithy RPC v2 in the path. */
-function operationOf(call: ForwardedCall): string {
-  const target = call.headers['x-amz-target'];
-  if (typeof target === 'string') return target.split('.').at(-1) ?? target;
-  const action = /(?:^|&)Action=([A-Za-z]+)/.exec(call.body)?.[1];
-  if (action) return action;
-  return String(call.headers[':path'] ?? '').split('/operation/')[1] ?? 'other';
 }
 
 function itemsWritten(service: string, operation: string, body: string): number {

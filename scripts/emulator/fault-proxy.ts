@@ -24,6 +24,33 @@ export interface FaultProxyOptions {
   kinds?: readonly FaultKind[];
   /** Told of every AWS call forwarded and answered (a bench counts calls with it). */
   observe?: (call: ForwardedCall) => void;
+  /**
+   * Milliseconds each AWS call waits before it is forwarded, as AWS would take to answer it (see
+   * scripts/bench/aws-latencies.ts): the emulator answers in microseconds. @default none
+   */
+  latencyMs?: (call: CallName) => number;
+}
+
+/** An AWS call by its SigV4 signing name (`iam`, `dynamodb`…) and operation (`GetPolicy`). */
+export interface CallName {
+  service: string;
+  operation: string;
+}
+
+/**
+ * Which call a request is: the service from its SigV4 scope; the operation from `x-amz-target` (JSON
+ * protocols), `Action=` (query protocols: IAM, STS) or the path (Smithy RPC v2).
+ */
+export function callNameOf(headers: IncomingMessage['headers'], body: string): CallName {
+  const scope = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(String(headers.authorization));
+  const target = headers['x-amz-target'];
+  const operation =
+    typeof target === 'string'
+      ? (target.split('.').at(-1) ?? target)
+      : (/(?:^|&)Action=([A-Za-z]+)/.exec(body)?.[1] ??
+        String(headers[':path'] ?? '').split('/operation/')[1] ??
+        'other');
+  return { service: scope?.[1] ?? 'unknown', operation };
 }
 
 /** An AWS call the proxy forwarded, with the emulator's answer. */
@@ -131,6 +158,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     // The request never reached AWS: a retry is safe whatever the call.
     if (fault === 'resetBefore') return void incoming.socket.resetAndDestroy();
     if (fault === 'slow') await sleep(SLOW_MS.min + random() * (SLOW_MS.max - SLOW_MS.min));
+    if (!control && options.latencyMs)
+      await sleep(options.latencyMs(callNameOf(incoming.headers, body.toString('utf8'))));
     const startedMs = performance.now();
     if (!control) {
       state.forwarded++;

@@ -262,6 +262,8 @@ describe('consumer', () => {
           POLICY_FILE: 'policy.json',
           SLACK_SECRET_ARN: { Ref: id(built.stack.reauth.slackSecret) },
           INVALID_EVENTS_QUEUE_URL: { Ref: id(events.invalidEventsQueue) },
+          // A change reaching many principals comes back to its own queue in parts.
+          TRUST_EVENTS_QUEUE_URL: { Ref: id(events.queue) },
           // The roles whose calls may be reauth's own: the functions that disable and restore.
           REAUTH_ROLE_ARNS: {
             'Fn::Join': [
@@ -361,13 +363,17 @@ describe('consumer', () => {
     );
   });
 
-  it('may send to InvalidTrustEvents and to no other queue', () => {
+  it('may send to InvalidTrustEvents and to its own queue (a change in parts), and to no other queue', () => {
     const { template, built, id } = home;
     const statements = allowStatements(template, consumerRole(home));
+    const events = built.stack.reauth.trustEvents;
 
     expect(
-      statements.filter((s) => [s.Action].flat().includes('sqs:SendMessage')).map((s) => s.Resource),
-    ).toEqual([{ 'Fn::GetAtt': [id(built.stack.reauth.trustEvents.invalidEventsQueue), 'Arn'] }]);
+      statements.filter((s) => [s.Action].flat().includes('sqs:SendMessage')).flatMap((s) => s.Resource),
+    ).toEqual([
+      { 'Fn::GetAtt': [id(events.invalidEventsQueue), 'Arn'] },
+      { 'Fn::GetAtt': [id(events.queue), 'Arn'] },
+    ]);
   });
 });
 

@@ -7,6 +7,7 @@ import {
   CreateGroupCommand,
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
+  CreateUserCommand,
   DeleteRolePermissionsBoundaryCommand,
   PutGroupPolicyCommand,
   PutRolePermissionsBoundaryCommand,
@@ -16,6 +17,8 @@ import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { mapWithConcurrency } from '../../lambdas/shared/concurrency';
+import { FAN_OUT_PART_SIZE } from '../../lambdas/shared/use-cases/trust-events';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
@@ -135,6 +138,7 @@ beforeAll(async () => {
   consumer = await coldStart('../../lambdas/events/handler', {
     ...local.env,
     INVALID_EVENTS_QUEUE_URL: invalid.QueueUrl as string,
+    TRUST_EVENTS_QUEUE_URL: queue,
     REAUTH_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/Reauth-EnforceJobEnforceServiceRole0C9D8E7F`,
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
   });
@@ -330,6 +334,56 @@ describe('a change is judged by what it grants, wherever it is granted', () => {
         ),
       },
     });
+  });
+
+  it('a change that reaches more principals than one delivery records comes back in parts, each credential recorded once however often the event comes', async () => {
+    const { Policy } = await clients.iam.send(
+      new CreatePolicyCommand({ PolicyName: 'everyone', PolicyDocument: ALLOW(['s3:ListBucket']) }),
+    );
+    const policyArn = Policy?.Arn as string;
+    // Users without keys make the crowd (nothing of theirs to record); the seeded ones have a key each.
+    const crowd = Array.from({ length: FAN_OUT_PART_SIZE }, (_, i) => `crowd-${i}`);
+    await mapWithConcurrency(crowd, 8, async (name) => {
+      await clients.iam.send(new CreateUserCommand({ UserName: name }));
+      await clients.iam.send(new AttachUserPolicyCommand({ UserName: name, PolicyArn: policyArn }));
+    });
+    for (const user of ['solo', 'bystander'])
+      await clients.iam.send(new AttachUserPolicyCommand({ UserName: user, PolicyArn: policyArn }));
+    await clients.iam.send(new AttachGroupPolicyCommand({ GroupName: 'ops', PolicyArn: policyArn }));
+    await clients.iam.send(new AttachRolePolicyCommand({ RoleName: 'vendor-etl', PolicyArn: policyArn }));
+    const wider = ALLOW(['s3:ListBucket', 's3:DeleteObject']);
+    const { PolicyVersion } = await clients.iam.send(
+      new CreatePolicyVersionCommand({ PolicyArn: policyArn, PolicyDocument: wider, SetAsDefault: true }),
+    );
+    const create = record(
+      'CreatePolicyVersion',
+      { policyArn, policyDocument: wider, setAsDefault: true },
+      { policyVersion: { versionId: PolicyVersion?.VersionId, isDefaultVersion: true } },
+    );
+    const reached = [
+      keyOf('solo'),
+      keyOf('bystander'),
+      keyOf('ops-ann'),
+      keyOf('ops-ben'),
+      roleOf('vendor-etl'),
+    ];
+    const about = async () =>
+      Promise.all(
+        reached.map(async (id) =>
+          (await store.history(id)).filter((d) => d.evidence.eventId === create.eventID),
+        ),
+      );
+
+    // 105 principals: the event, then its two parts, each a message of its own.
+    expect(await tell(create)).toBe(3);
+    expect((await about()).map((decisions) => decisions.map((d) => d.action))).toEqual(
+      reached.map(() => ['flag']),
+    );
+
+    // SQS delivers the event again: it is split again, and its parts record nothing new.
+    await putEvents(clients.events, cloudTrailEntry(create));
+    expect(await drainQueue(clients.sqs, queue, (event) => consumer(event, {} as Context))).toBe(3);
+    expect((await about()).map((decisions) => decisions.length)).toEqual(reached.map(() => 1));
   });
 
   it('read-only calls and failed ones reach nobody: the rules do not match reads', async () => {

@@ -331,6 +331,7 @@ describe('trust-change events from member accounts', () => {
       {
         ...env,
         INVALID_EVENTS_QUEUE_URL: QueueUrl as string,
+        TRUST_EVENTS_QUEUE_URL: QueueUrl as string,
         REAUTH_ROLE_ARNS: 'arn:aws:iam::123456789012:role/Reauth-EnforceJobServiceRole',
       },
     );

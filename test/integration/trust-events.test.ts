@@ -171,6 +171,7 @@ beforeAll(async () => {
   consumer = await coldStart('../../lambdas/events/handler', {
     ...local.env,
     INVALID_EVENTS_QUEUE_URL: invalidQueue,
+    TRUST_EVENTS_QUEUE_URL: trustQueue,
     REAUTH_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/Reauth-EnforceJobEnforceServiceRole0C9D8E7F,${REAUTH_ROLE}`,
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
   });

@@ -7,7 +7,7 @@ import {
   REAUTH_EVENT_SOURCE,
   REAUTH_EVENTS,
 } from '../events/schemas';
-import type { Trigger } from './decision';
+import { TRIGGERS, type Trigger } from './decision';
 import type { PolicyConfig } from './policy';
 import { type Judgement, judgeAdded, judgeBoundary, judgeReplaced } from './policy-grants';
 import {
@@ -36,6 +36,8 @@ export type TrustTarget =
   | { kind: 'group'; groupName: string }
   /** Every user, group member and role a managed policy is attached to (`ListEntitiesForPolicy`). */
   | { kind: 'policy'; policyArn: string }
+  /** A part of a group's or a policy's change: these users' keys and these roles (see `FanOutPart`). */
+  | { kind: 'principals'; users: string[]; roles: string[] }
   | { kind: 'secret'; secretId: string }
   | { kind: 'owner'; owner: string }
   | { kind: 'credential'; credentialId: string }
@@ -104,6 +106,35 @@ export function judgeChange(change: TrustChange, read: GrantDocuments): TrustCha
           : judgeAdded(read.document);
   return { ...settled, widens: judged.widens, what: `${change.what}: ${judged.why}` };
 }
+
+/**
+ * A change that reaches more principals than one delivery should record (a policy attached to 2,000
+ * users) is split into parts, each a message of its own on the consumer's queue: each part records
+ * its principals' credentials, as the whole would have, and SQS retries each part alone. A part is
+ * already judged, and names its principals, so it is recorded without reading IAM beyond them. Its
+ * change never turns anything back on (only a key's or a role's own change does).
+ */
+export const FanOutPartSchema = z.object({
+  reauthFanOutPart: z.object({
+    account: z.string().regex(/^\d{12}$/),
+    part: z.number().int().positive(),
+    of: z.number().int().positive(),
+    change: z.object({
+      eventId: z.string().min(1),
+      trigger: z.enum(TRIGGERS),
+      target: z.object({
+        kind: z.literal('principals'),
+        users: z.array(z.string().min(1)),
+        roles: z.array(z.string().min(1)),
+      }),
+      widens: z.boolean(),
+      what: z.string().min(1).max(2000),
+      at: z.string().min(1),
+      by: z.string().optional(),
+    }),
+  }),
+});
+export type FanOutPart = z.infer<typeof FanOutPartSchema>['reauthFanOutPart'];
 
 /** Who reauth is in CloudTrail: the roles of its functions that change IAM and Secrets Manager. */
 export interface ReauthCallers {

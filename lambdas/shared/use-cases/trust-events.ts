@@ -49,6 +49,12 @@ const REVOCATION_ATTEMPTS = 4;
  * run records only those the first delivery did not reach.
  */
 const FAN_OUT_CONCURRENCY = 16;
+/**
+ * Principals one delivery records at most: beyond it a change is split into parts (`FanOutPart`).
+ * Each user costs a ListAccessKeys (the credential report names no key ids), so a part of 100 takes
+ * seconds on AWS, and a batch of ten parts stays inside the consumer's minute.
+ */
+export const FAN_OUT_PART_SIZE = 100;
 
 /** The account's credentials, read once per batch of events however many need them. */
 export type InventoryLoader = () => Promise<Credential[]>;
@@ -73,6 +79,9 @@ export function inventoryLoader(
   };
 }
 
+/** Sends the parts of a change too large for one delivery, each as its own message. */
+export type SplitFanOut = (parts: TrustChange[]) => Promise<void>;
+
 export interface TrustChangeOutcome {
   /** The change as judged (a managed policy's document read): what was recorded. */
   change: TrustChange;
@@ -80,6 +89,8 @@ export interface TrustChangeOutcome {
   affected: string[];
   /** Those a decision was recorded for (a repeated event records none). */
   recorded: string[];
+  /** The parts it was split into, when it reached more principals than one delivery records. */
+  parts?: number;
 }
 
 /**
@@ -97,12 +108,21 @@ export async function applyTrustChange(
     inventory: InventoryLoader;
     /** Unique to this delivery: the holder of any claim it takes. */
     holder: string;
+    /** Where a change reaching more than FAN_OUT_PART_SIZE principals goes, in parts; absent: recorded here whole. */
+    split?: SplitFanOut;
   },
 ): Promise<TrustChangeOutcome> {
   const { policy, now } = options;
-  const change = interpreted.grant
+  const judged = interpreted.grant
     ? judgeChange(interpreted, await deps.grants.documents(interpreted.grant))
     : interpreted;
+  const reach = await principalsReached(deps.grants, judged.target);
+  const change: TrustChange = reach ? { ...judged, target: reach } : judged;
+  if (reach && options.split && reach.users.length + reach.roles.length > FAN_OUT_PART_SIZE) {
+    const parts = splitReach(reach).map((target) => ({ ...change, target }));
+    await options.split(parts);
+    return { change, affected: [], recorded: [], parts: parts.length };
+  }
   const credentials = await credentialsFor(deps, change.target, options);
   const context = { now, policy, policyId: policyIdOf(policy), mode: policy.mode, actor: 'system:events' };
   const outcome: Omit<TrustChangeOutcome, 'change'> = { affected: [], recorded: [] };
@@ -225,6 +245,51 @@ async function recordWithRevocation(
   );
 }
 
+/**
+ * The users and roles a group's or a policy's change reaches: a group's members; a policy's users,
+ * its groups' members and its roles, each once. Undefined for any other target.
+ */
+async function principalsReached(
+  grants: GrantReader,
+  target: TrustTarget,
+): Promise<Extract<TrustTarget, { kind: 'principals' }> | undefined> {
+  if (target.kind === 'group') {
+    return {
+      kind: 'principals',
+      users: [...new Set(await grants.groupMembers(target.groupName))],
+      roles: [],
+    };
+  }
+  if (target.kind !== 'policy') return undefined;
+  const { users, groups, roles } = await grants.policyEntities(target.policyArn);
+  const members = await Promise.all(groups.map((group) => grants.groupMembers(group)));
+  return {
+    kind: 'principals',
+    users: [...new Set([...users, ...members.flat()])],
+    roles: [...new Set(roles)],
+  };
+}
+
+/** Principals in parts of FAN_OUT_PART_SIZE: users first, then roles. */
+function splitReach(
+  reach: Extract<TrustTarget, { kind: 'principals' }>,
+): Extract<TrustTarget, { kind: 'principals' }>[] {
+  const all = [
+    ...reach.users.map((name) => ({ user: name })),
+    ...reach.roles.map((name) => ({ role: name })),
+  ];
+  const parts: Extract<TrustTarget, { kind: 'principals' }>[] = [];
+  for (let start = 0; start < all.length; start += FAN_OUT_PART_SIZE) {
+    const slice = all.slice(start, start + FAN_OUT_PART_SIZE);
+    parts.push({
+      kind: 'principals',
+      users: slice.flatMap((p) => ('user' in p ? [p.user] : [])),
+      roles: slice.flatMap((p) => ('role' in p ? [p.role] : [])),
+    });
+  }
+  return parts;
+}
+
 /** The credentials a target names, each with its id (access keys resolved for their users only). */
 async function credentialsFor(
   deps: TrustEventDependencies,
@@ -248,20 +313,17 @@ async function credentialsFor(
     case 'role':
       matches = all.filter((c) => c.kind === 'role' && c.principal === target.roleName);
       break;
-    case 'group': {
-      const members = new Set(await deps.grants.groupMembers(target.groupName));
-      matches = all.filter((c) => c.kind === 'access-key' && members.has(c.principal));
-      break;
-    }
-    case 'policy': {
-      const { users, groups, roles } = await deps.grants.policyEntities(target.policyArn);
-      const members = await Promise.all(groups.map((group) => deps.grants.groupMembers(group)));
-      const reached = new Set([...users, ...members.flat()]);
-      const reachedRoles = new Set(roles);
+    case 'group':
+    case 'policy':
+      // applyTrustChange has made them `principals`.
+      throw new Error(`${target.kind} target not resolved to its principals`);
+    case 'principals': {
+      const users = new Set(target.users);
+      const roles = new Set(target.roles);
       matches = all.filter(
         (c) =>
-          (c.kind === 'access-key' && reached.has(c.principal)) ||
-          (c.kind === 'role' && reachedRoles.has(c.principal)),
+          (c.kind === 'access-key' && users.has(c.principal)) ||
+          (c.kind === 'role' && roles.has(c.principal)),
       );
       break;
     }

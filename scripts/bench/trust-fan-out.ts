@@ -1,0 +1,189 @@
+/**
+ * What one trust change costs when it reaches 2,000 principals: a managed policy attached to 1,600
+ * users directly and to a group of 400 gets a wider default version (CreatePolicyVersion), and the
+ * trust-events consumer, the real handler, takes the CloudTrail event from an SQS batch with AWS-like
+ * latencies on every call (scripts/bench/aws-latencies.ts) and within its 60 s. Then the same message
+ * again, as SQS redelivers: nothing new may be written. Part of `npm run bench`.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  AddUserToGroupCommand,
+  AttachGroupPolicyCommand,
+  AttachUserPolicyCommand,
+  CreateGroupCommand,
+  CreatePolicyCommand,
+  CreatePolicyVersionCommand,
+} from '@aws-sdk/client-iam';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { AwsClients } from '../../lambdas/shared/adapters/aws-clients';
+import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { mapWithConcurrency } from '../../lambdas/shared/concurrency';
+import type { EmulatorControl } from '../emulator/emulator';
+import { startFaultProxy } from '../emulator/fault-proxy';
+import { startLocalStack } from '../local/local-stack';
+import { seedAccount } from '../local/seed';
+import { AWS_LATENCY_MS, awsLatencyMs } from './aws-latencies';
+import { createCallLedger, type LedgerCall } from './call-ledger';
+
+const ACCOUNT = '123456789012';
+/** The consumer's Lambda timeout (lib/trust-events.ts): the fan-out must fit in it. */
+const CONSUMER_TIMEOUT_MS = 60_000;
+const OWNERS = 40;
+
+export interface FanOutDelivery {
+  wallS: number;
+  awsCalls: Record<string, number>;
+  dynamodbWriteCalls: number;
+  dynamodbItemsWritten: number;
+  /** Decisions on the reached credentials about this event. */
+  decisions: number;
+  batchItemFailures: number;
+}
+
+export interface FanOutBench {
+  principals: { users: number; throughGroup: number };
+  latencies: typeof AWS_LATENCY_MS;
+  first: FanOutDelivery & { requestsOpened: number; slackMessages: number };
+  redelivery: FanOutDelivery;
+}
+
+export async function benchTrustFanOut(input: {
+  emulator: EmulatorControl;
+  clients: AwsClients;
+  table: string;
+  users?: number;
+  throughGroup?: number;
+}): Promise<FanOutBench> {
+  const { emulator, clients, table } = input;
+  const direct = input.users ?? 1600;
+  const grouped = input.throughGroup ?? 400;
+  const names = Array.from({ length: direct + grouped }, (_, i) => `svc-${String(i).padStart(4, '0')}`);
+  await seedAccount(
+    emulator,
+    clients,
+    {
+      users: names.map((name, i) => ({
+        name,
+        tags: { 'reauth:owner': `U${String(i % OWNERS).padStart(4, '0')}` },
+        keys: [{ createdDaysAgo: 30 }],
+      })),
+      secrets: [],
+      roles: [],
+    },
+    new Date(),
+    16,
+  );
+  const document = (actions: string[]) =>
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }],
+    });
+  const { Policy } = await clients.iam.send(
+    new CreatePolicyCommand({ PolicyName: 'platform-deploy', PolicyDocument: document(['s3:GetObject']) }),
+  );
+  const policyArn = Policy?.Arn as string;
+  await clients.iam.send(new CreateGroupCommand({ GroupName: 'platform' }));
+  await clients.iam.send(new AttachGroupPolicyCommand({ GroupName: 'platform', PolicyArn: policyArn }));
+  await mapWithConcurrency(names, 16, async (name, i) => {
+    if (i < direct)
+      await clients.iam.send(new AttachUserPolicyCommand({ UserName: name, PolicyArn: policyArn }));
+    else await clients.iam.send(new AddUserToGroupCommand({ UserName: name, GroupName: 'platform' }));
+  });
+  const wider = document(['s3:GetObject', 's3:PutObject', 'iam:PassRole']);
+  const { PolicyVersion } = await clients.iam.send(
+    new CreatePolicyVersionCommand({ PolicyArn: policyArn, PolicyDocument: wider, SetAsDefault: true }),
+  );
+
+  const local = await startLocalStack(clients, { table, policy: {} });
+  const ledger = createCallLedger(ACCOUNT);
+  const proxy = await startFaultProxy({
+    target: emulator.endpoint,
+    rate: 0,
+    latencyMs: awsLatencyMs,
+    observe: (call) => ledger.observe(call),
+  });
+  const saved = { ...process.env };
+  Object.assign(process.env, local.env, {
+    AWS_ENDPOINT_URL: proxy.endpoint,
+    INVALID_EVENTS_QUEUE_URL: local.queueUrl,
+    REAUTH_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/Reauth-EnforceJobServiceRole`,
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+  try {
+    const { handler } = (await import('../../lambdas/events/handler')) as {
+      handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+    };
+    const eventId = randomUUID();
+    const body = JSON.stringify({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'AWS API Call via CloudTrail',
+      source: 'aws.iam',
+      account: ACCOUNT,
+      time: new Date().toISOString(),
+      region: 'us-east-1',
+      resources: [],
+      detail: {
+        eventVersion: '1.09',
+        userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/admin`, accountId: ACCOUNT },
+        eventTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        eventSource: 'iam.amazonaws.com',
+        eventName: 'CreatePolicyVersion',
+        requestParameters: { policyArn, policyDocument: wider, setAsDefault: true },
+        responseElements: { policyVersion: { versionId: PolicyVersion?.VersionId, isDefaultVersion: true } },
+        eventID: eventId,
+      },
+    });
+    const store = createDecisionStore(clients.documents, table);
+    const deliver = async (): Promise<FanOutDelivery> => {
+      const started = performance.now();
+      const deadline = Date.now() + CONSUMER_TIMEOUT_MS;
+      const response = await handler(
+        {
+          Records: [{ messageId: randomUUID(), body, attributes: {}, eventSource: 'aws:sqs' }],
+        } as unknown as SQSEvent,
+        { getRemainingTimeInMillis: () => deadline - Date.now() } as Context,
+      );
+      const wallS = (performance.now() - started) / 1000;
+      const calls = ledger.take();
+      const states = await store.loadStates(ACCOUNT);
+      const decisions = (
+        await Promise.all(
+          [...states.keys()].map(async (id) =>
+            (await store.history(id)).filter((d) => d.evidence.eventId === eventId),
+          ),
+        )
+      ).flat().length;
+      return {
+        wallS: Math.round(wallS * 10) / 10,
+        awsCalls: countCalls(calls),
+        dynamodbWriteCalls: calls.filter((c) => c.itemsWritten > 0).length,
+        dynamodbItemsWritten: calls.reduce((n, c) => n + c.itemsWritten, 0),
+        decisions,
+        batchItemFailures: response.batchItemFailures.length,
+      };
+    };
+    const first = await deliver();
+    const states = [...(await store.loadStates(ACCOUNT)).values()];
+    const slackMessages = local.slack.calls('chat.postMessage').length;
+    const redelivery = await deliver();
+    return {
+      principals: { users: direct, throughGroup: grouped },
+      latencies: AWS_LATENCY_MS,
+      first: { ...first, requestsOpened: states.filter((s) => s.status === 'pending').length, slackMessages },
+      redelivery,
+    };
+  } finally {
+    process.env = saved;
+    await proxy.stop();
+    await local.slack.close();
+  }
+}
+
+function countCalls(calls: LedgerCall[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { service, operation } of calls)
+    counts[`${service} ${operation}`] = (counts[`${service} ${operation}`] ?? 0) + 1;
+  return counts;
+}
