@@ -93,6 +93,11 @@ const ExemptionSchema = z.strictObject({
 });
 export type Exemption = z.infer<typeof ExemptionSchema>;
 
+/** Whether an exemption still exempts at `now`: until its `until`, exclusive (a date alone: its midnight UTC). */
+export function isExemptionInForce(exemption: Pick<Exemption, 'until'>, now: Date): boolean {
+  return Date.parse(exemption.until) > now.getTime();
+}
+
 /** The built-in tiers. A configured tier of the same name changes only the fields it gives. */
 export const DEFAULT_TIERS = {
   standard: {
