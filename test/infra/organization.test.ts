@@ -596,6 +596,25 @@ describe('configuration', () => {
     );
   });
 
+  it('fails the build on a policy whose settings contradict each other, naming the field', () => {
+    const options = { organizationId: ORG_ID, organizationRootId: ROOT_ID };
+
+    expect(bad('same-role-names', { organization: { readerRoleName: 'reauth-enforcer' } }, options)).toThrow(
+      /organization\.enforcerRoleName: "reauth-enforcer" is also readerRoleName/,
+    );
+    expect(
+      bad(
+        'partial-override-tier',
+        {
+          organization: {
+            overrides: [{ ous: [SANDBOX], tiers: { sandbox: { idleDays: 7 } }, defaultTier: 'sandbox' }],
+          },
+        },
+        options,
+      ),
+    ).toThrow(/organization\.overrides\[0\]\.tiers\.sandbox: is no tier of the policy .*it lacks maxAgeDays/);
+  });
+
   it('fails the build when the StackSet needs the root and none is given', () => {
     expect(bad('no-root', { organization: {} }, { organizationId: ORG_ID })).toThrow(
       /-c organizationRootId=r-/,

@@ -22,7 +22,7 @@ import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/polic
 import { recordedRevocationOf } from '../../lambdas/shared/domain/reauthorization';
 import type { ModalView } from '../../lambdas/shared/slack/messages';
 import { CLAIM_LEASE_MS } from '../../lambdas/shared/use-cases/claimed-change';
-import { runActionJob } from '../../lambdas/shared/use-cases/slack-actions';
+import { ClaimBusyError, runActionJob } from '../../lambdas/shared/use-cases/slack-actions';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
@@ -124,6 +124,15 @@ async function recordAndWorldDisagree(): Promise<string[]> {
 
 const travel = (days: number) => travelTo(emulator, new Date(START.getTime() + days * DAY));
 
+/** A point one side opens and the other waits at: `passed()` resolves once `open()` was called. */
+function gate(): { open: () => void; passed: () => Promise<void> } {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open: () => open(), passed: () => opened };
+}
+
 beforeAll(async () => {
   seeded = await seedAccount(
     emulator,
@@ -154,6 +163,16 @@ beforeAll(async () => {
           name: 'report-gen',
           tags: { 'reauth:owner': 'UBOB' },
           keys: [{ createdDaysAgo: 300, usedDaysAgo: 200 }],
+        },
+        {
+          name: 'nightly-sync',
+          tags: { 'reauth:owner': 'alice@example.com' },
+          keys: [{ createdDaysAgo: 200, usedDaysAgo: 120 }],
+        },
+        {
+          name: 'metrics-push',
+          tags: { 'reauth:owner': 'alice@example.com' },
+          keys: [{ createdDaysAgo: 200, usedDaysAgo: 120 }],
         },
       ],
       secrets: [
@@ -460,6 +479,67 @@ describe('two runs at once, and every message twice', () => {
     expect(await keyStatus('report-gen')).toBe('Active');
     await store.release(id, 'job:m-2:first');
   });
+
+  it.each([
+    ['after', 'nightly-sync'],
+    ['before', 'metrics-push'],
+  ] as const)(
+    'a worker paused past its lease (%s its change in IAM) records nothing once another run took its claim and put IAM back; the job, delivered again, is done once',
+    async (pausedWhen, user) => {
+      const id = keyCredential(user);
+      const policy = parsePolicyConfig(POLICY);
+      const deps = {
+        store,
+        slack: createSlackClient({ botToken: 'xoxb-local-fake', apiBaseUrl: fake.apiBaseUrl }),
+        enforcer,
+        policy,
+        policyId: policyIdOf(policy),
+        now: () => new Date(),
+        leaseMs: 60_000,
+      };
+      const pause = gate();
+      const resume = gate();
+      // The worker stops in its change (a long pause: a frozen container, a throttled call retried).
+      const stop = async () => {
+        pause.open();
+        await resume.passed();
+      };
+      const pausing: Enforcer = {
+        ...enforcer,
+        async disable(target, options) {
+          if (pausedWhen === 'before') await stop();
+          const receipt = await enforcer.disable(target, options);
+          if (pausedWhen === 'after') await stop();
+          return receipt;
+        },
+      };
+      const job = { action: 'disable' as const, credentialId: id, requestSeq: 1, slackUserId: 'UALICE' };
+      // The owner's Disable, in a worker with a minute left in its Lambda.
+      const first = runActionJob({ ...deps, enforcer: pausing }, job, 'job:p-1:first');
+      await pause.passed();
+
+      // Two minutes on its claim has expired: the next enforce run takes it and puts IAM back as recorded.
+      await travelTo(emulator, new Date(Date.now() + 2 * 60_000));
+      const enforce = await container<() => Promise<{ repaired: string[] }>>('../../lambdas/enforce/handler');
+      expect((await enforce()).repaired).toEqual([id]);
+      expect(await keyStatus(user)).toBe('Active');
+      resume.open();
+
+      // The worker wakes, finds its claim gone: it records nothing and undoes its own late change.
+      const woke = await first.catch((error: unknown) => error);
+      expect(await keyStatus(user)).toBe('Active');
+      expect(await store.getState(id)).toMatchObject({ status: 'pending' });
+      expect(await store.getState(id).then((s) => s?.claim)).toBeUndefined();
+      expect(await actionsOf(id)).toEqual(['flag', 'notify']);
+      expect(woke).toBeInstanceOf(ClaimBusyError);
+
+      // SQS delivers the owner's Disable again: done anew under a claim of its own, recorded once.
+      const again = await runActionJob(deps, job, 'job:p-1:second');
+      expect(again.recorded).toBe('disable');
+      expect(await keyStatus(user)).toBe('Inactive');
+      expect((await actionsOf(id)).filter((a) => a === 'disable')).toHaveLength(1);
+    },
+  );
 
   it("the enforce job at the deadline and the owner's Disable at once disable the key once", async () => {
     const enforce = await container<() => Promise<unknown>>('../../lambdas/enforce/handler');

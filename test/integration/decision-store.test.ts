@@ -294,6 +294,35 @@ describe('claims: a lease on the IAM side of one credential', () => {
     expect(verifyChain(await store.history(id))).toEqual([]);
   });
 
+  it('confirms a change only while its holder still holds the claim: one taken over, or let go, records nothing', async () => {
+    const id = await pendingCredential('FIVE');
+    const disable = (s: CredentialState | undefined) =>
+      s ? change(id, 'disable', 'disabled', NOW.toISOString()) : undefined;
+    await store.claim(id, {
+      holder: 'job:slow',
+      action: 'disable',
+      now: NOW,
+      leaseMs: LEASE,
+      isDue: isPending,
+    });
+    const later = new Date(NOW.getTime() + LEASE + 1);
+    await store.claim(id, {
+      holder: 'job:sweep',
+      action: 'converge',
+      now: later,
+      leaseMs: LEASE,
+      isDue: () => true,
+    });
+
+    const whileTaken = await store.transition(id, disable, { release: 'job:slow' });
+    await store.release(id, 'job:sweep');
+    const afterRelease = await store.transition(id, disable, { release: 'job:slow' });
+
+    expect([whileTaken, afterRelease]).toEqual([undefined, undefined]);
+    expect(await store.getState(id)).toMatchObject({ status: 'pending', seq: 1 });
+    expect((await store.history(id)).map((d) => d.action)).toEqual(['flag']);
+  });
+
   it('a decision decided before a claim was taken is decided again on the claimed state, claim kept', async () => {
     const id = await pendingCredential('FOUR');
     const before = await store.getState(id);

@@ -161,6 +161,19 @@ describe('the scan Lambda cold start', () => {
     );
   });
 
+  it('fails naming the field when a setting contradicts the rest of the policy: an override tier it lacks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reauth-'));
+    const bad = join(dir, 'policy.json');
+    writeFileSync(
+      bad,
+      JSON.stringify({ organization: { overrides: [{ accounts: ['111122223333'], defaultTier: 'gold' }] } }),
+    );
+
+    await expect(importHandler({ TABLE_NAME: TABLE, POLICY_FILE: bad })).rejects.toThrow(
+      /organization\.overrides\[0\]\.defaultTier: names no tier/,
+    );
+  });
+
   it('fails naming the variable when the environment is incomplete', async () => {
     await expect(importHandler({ TABLE_NAME: undefined, POLICY_FILE: DEMO_POLICY })).rejects.toThrow(
       /TABLE_NAME/,

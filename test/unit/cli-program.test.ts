@@ -84,7 +84,7 @@ describe('reauth config check', () => {
     expect(await main(['config', 'check', '--config', file, '--json'])).toBe(0);
     const printed = JSON.parse(output.join('\n'));
     const expected = parsePolicyConfig({ tiers: { critical: { idleDays: 15 } } });
-    expect(printed).toEqual({ file, policyId: policyIdOf(expected), policy: expected });
+    expect(printed).toEqual({ file, policyId: policyIdOf(expected), warnings: [], policy: expected });
     expect(printed.policy.tiers).toEqual({
       standard: DEFAULT_TIERS.standard,
       critical: { ...DEFAULT_TIERS.critical, idleDays: 15 },
@@ -111,6 +111,49 @@ describe('reauth config check', () => {
 
     expect(await main(['config', 'check', '--config', file])).toBe(1);
     expect(output.join('\n')).toMatch(new RegExp(`^reauth: ${file}: mode: .*tiers\\.legacy\\.maxAgeDays: `));
+  });
+
+  it('exits 1 naming the field of a setting refused against the rest of the policy, as synth and a cold start do', async () => {
+    const file = join(dir, 'override-tier.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ organization: { overrides: [{ ous: ['ou-ab12-sandbox1'], defaultTier: 'gold' }] } }),
+    );
+    const output = captureOutput();
+
+    expect(await main(['config', 'check', '--config', file])).toBe(1);
+    expect(output).toEqual([
+      `reauth: ${file}: organization.overrides[0].defaultTier: names no tier; tiers are: standard, critical (and those this override defines in full)`,
+    ]);
+  });
+
+  it('warns of settings that change nothing, exit 0: on stderr in words, as `warnings` with --json', async () => {
+    const file = join(dir, 'no-ops.json');
+    const config = {
+      enforcement: { revokeSessionsOn: ['disable'] },
+      exemptions: [{ match: 'migration-bot', until: '2020-01-01', approver: 'U999', reason: 'SEC-1' }],
+    };
+    writeFileSync(file, JSON.stringify(config));
+    const stderr: string[] = [];
+    const stdout: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void stderr.push(args.join(' ')));
+    vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void stdout.push(args.join(' ')));
+
+    expect(await main(['config', 'check', '--config', file])).toBe(0);
+    expect(stderr).toEqual([
+      'reauth: warning: enforcement.revokeSessionsOn: ends no session in report mode (nothing in IAM changes), and no override puts an account in enforce mode',
+      'reauth: warning: exemptions[0].until: 2020-01-01 has passed: the exemption of "migration-bot" exempts nothing',
+    ]);
+    expect(stdout.join('\n')).toContain(`${file} is a valid policy`);
+
+    stdout.length = 0;
+    stderr.length = 0;
+    expect(await main(['config', 'check', '--config', file, '--json'])).toBe(0);
+    expect(stderr).toEqual([]);
+    expect(JSON.parse(stdout.join('\n')).warnings.map((w: { field: string }) => w.field)).toEqual([
+      'enforcement.revokeSessionsOn',
+      'exemptions[0].until',
+    ]);
   });
 
   it('checks vendors: a malformed account id or an empty name exits 1 naming it, a good map is printed', async () => {

@@ -146,6 +146,9 @@ describe('policy config', () => {
 });
 
 describe('organization', () => {
+  const SANDBOX = 'ou-ab12-sandbox1';
+  const ACCOUNT = '111122223333';
+
   it('is absent by default (this account only), and fills its defaults when given', () => {
     expect(parsePolicyConfig({}).organization).toBeUndefined();
     expect(parsePolicyConfig({ organization: {} }).organization).toEqual({
@@ -173,6 +176,104 @@ describe('organization', () => {
       }),
     ).toThrowError(
       /organization\.include\.ous\[0\]: an OU id.*organization\.exclude\.accounts\[0\]: an AWS account id.*organization\.maxConcurrency.*organization\.toleratedFailurePercentage.*organization\.overrides\[0\]: an override names at least one OU or account/,
+    );
+  });
+
+  it('refuses a readerRoleName the enforcer role has too, whatever the case, naming enforcerRoleName', () => {
+    for (const names of [
+      { readerRoleName: 'reauth-member', enforcerRoleName: 'reauth-member' },
+      { readerRoleName: 'reauth-enforcer' },
+      { readerRoleName: 'Reauth-Member', enforcerRoleName: 'reauth-member' },
+    ]) {
+      expect(() => parsePolicyConfig({ organization: names }, 'reauth.config.json')).toThrow(
+        /^reauth\.config\.json: organization\.enforcerRoleName: "[\w-]+" is also readerRoleName: the read-only and the enforcer member roles need two names/,
+      );
+    }
+  });
+
+  it('refuses an exclude that leaves nothing of include, as the config alone tells, naming exclude', () => {
+    const refusals = [
+      // The root: every account is under it.
+      [{ exclude: { ous: ['r-ab12'] } }, /organization\.exclude: names the root r-ab12/],
+      [
+        { include: { ous: [SANDBOX] }, exclude: { ous: ['r-ab12'], accounts: [ACCOUNT] } },
+        /organization\.exclude: names the root r-ab12/,
+      ],
+      [
+        {
+          include: { ous: [SANDBOX], accounts: [ACCOUNT] },
+          exclude: { ous: [SANDBOX], accounts: [ACCOUNT] },
+        },
+        /organization\.exclude: names every OU and account that include names: the organization section would cover no account/,
+      ],
+    ] as const;
+    for (const [organization, error] of refusals) {
+      expect(() => parsePolicyConfig({ organization })).toThrow(error);
+    }
+  });
+
+  it('accepts an exclude that leaves some of include, or whose effect only the organization can tell', () => {
+    for (const organization of [
+      { include: { ous: [SANDBOX], accounts: [ACCOUNT] }, exclude: { ous: [SANDBOX] } },
+      // Every account but the excluded OU's: whether that OU holds them all, only the listing tells.
+      { exclude: { ous: [SANDBOX] } },
+      // The account may be under the OU: only the listing tells.
+      { include: { ous: [SANDBOX] }, exclude: { accounts: [ACCOUNT] } },
+    ]) {
+      expect(parsePolicyConfig({ organization }).organization?.exclude).toBeDefined();
+    }
+  });
+
+  it('refuses an override defaultTier that names no tier, naming the field', () => {
+    expect(() =>
+      parsePolicyConfig(
+        {
+          organization: {
+            overrides: [
+              { ous: [SANDBOX], mode: 'enforce' },
+              { ous: [SANDBOX], defaultTier: 'gold' },
+            ],
+          },
+        },
+        'reauth.config.json',
+      ),
+    ).toThrow(
+      /^reauth\.config\.json: organization\.overrides\[1\]\.defaultTier: names no tier; tiers are: standard, critical/,
+    );
+  });
+
+  it('accepts an override defaultTier naming a tier of the policy, or one the override defines in full', () => {
+    const legacy = {
+      idleDays: 400,
+      maxAgeDays: 800,
+      graceDays: 30,
+      reauthorizeForDays: 180,
+      newCredentialGraceDays: 30,
+    };
+    const policy = parsePolicyConfig({
+      tiers: { legacy },
+      organization: {
+        overrides: [
+          { ous: [SANDBOX], defaultTier: 'legacy' },
+          { accounts: [ACCOUNT], tiers: { sandbox: { ...legacy, idleDays: 7 } }, defaultTier: 'sandbox' },
+        ],
+      },
+    });
+    expect(policy.organization?.overrides.map((o) => o.defaultTier)).toEqual(['legacy', 'sandbox']);
+  });
+
+  it('refuses a tier only an override defines and gives in part, naming it and the fields it lacks', () => {
+    expect(() =>
+      parsePolicyConfig(
+        {
+          organization: {
+            overrides: [{ ous: [SANDBOX], tiers: { sandbox: { idleDays: 7, graceDays: 3 } } }],
+          },
+        },
+        'reauth.config.json',
+      ),
+    ).toThrow(
+      /^reauth\.config\.json: organization\.overrides\[0\]\.tiers\.sandbox: is no tier of the policy \(standard, critical\).*it lacks maxAgeDays, reauthorizeForDays, newCredentialGraceDays, so its credentials would never be flagged/,
     );
   });
 

@@ -57,7 +57,10 @@ export interface TransitionOptions {
    */
   known?: CredentialState | undefined;
   /**
-   * The holder of the credential's claim, done with it: the write drops the claim. When `decide` finds
+   * The holder of the credential's claim, confirming the change it made under it and done with it: the
+   * write is made only while this holder still holds the claim (a holder that stopped past its lease
+   * may find it taken over, and IAM since put back by another), and it drops the claim. When the claim
+   * is someone else's, or nobody's, `decide` is not asked and nothing is written. When `decide` finds
    * nothing to record the claim stays, for the holder to act on what the record says, then release.
    */
   release?: string;
@@ -116,7 +119,7 @@ export interface DecisionStore {
    * conditional on the state being the one decided on. When another writer got there first, the
    * state is read again and `decide` asked again, so no decision is ever lost or overwritten.
    * Returns the decision written, or `undefined` when `decide` found nothing to record or changed
-   * the state alone.
+   * the state alone, or `release` names a holder that no longer holds the claim.
    */
   transition(
     credentialId: string,
@@ -365,6 +368,8 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
       let current = options && 'known' in options ? options.known : await getState(credentialId);
       const release = options?.release;
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        // The write's condition (`unchangedSince`) then keeps it this holder's until the write lands.
+        if (release !== undefined && current?.claim?.holder !== release) return undefined;
         const change = decide(current);
         if (!change) return undefined;
         if (!change.decision) {

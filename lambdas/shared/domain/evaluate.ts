@@ -1,7 +1,7 @@
 import type { Credential } from './credential';
 import type { CredentialState, Trigger } from './decision';
 import { type Identification, identify } from './identification';
-import type { Exemption, PolicyConfig, Tier } from './policy';
+import { type Exemption, isExemptionInForce, type PolicyConfig, type Tier } from './policy';
 import { isTooBroad } from './role-trust';
 import { describeUsageChange, observeUsage, type Usage, type UsageChange } from './usage';
 
@@ -215,8 +215,7 @@ function activeExemption(
   now: Date,
 ): Exemption | undefined {
   return exemptions.find(
-    (e) =>
-      (e.match === credential.principal || e.match === credentialId) && Date.parse(e.until) > now.getTime(),
+    (e) => (e.match === credential.principal || e.match === credentialId) && isExemptionInForce(e, now),
   );
 }
 

@@ -93,6 +93,11 @@ const ExemptionSchema = z.strictObject({
 });
 export type Exemption = z.infer<typeof ExemptionSchema>;
 
+/** Whether an exemption still exempts at `now`: until its `until`, exclusive (a date alone: its midnight UTC). */
+export function isExemptionInForce(exemption: Pick<Exemption, 'until'>, now: Date): boolean {
+  return Date.parse(exemption.until) > now.getTime();
+}
+
 /** The built-in tiers. A configured tier of the same name changes only the fields it gives. */
 export const DEFAULT_TIERS = {
   standard: {
@@ -112,6 +117,11 @@ export const DEFAULT_TIERS = {
 const TiersInputSchema = z
   .object({ standard: TierSchema.partial().optional(), critical: TierSchema.partial().optional() })
   .catchall(TierSchema);
+
+/** The fields a tier must give when no built-in or top-level tier of its name supplies them. */
+const REQUIRED_TIER_FIELDS = Object.entries(TierSchema.shape)
+  .filter(([, field]) => !field.safeParse(undefined).success)
+  .map(([name]) => name);
 
 /** The effective tiers: the built-in ones, each overlaid field by field with its configured fields, plus new ones. */
 function mergeTiers(configured: z.output<typeof TiersInputSchema>): Record<string, Tier> {
@@ -142,16 +152,34 @@ const AccountOverrideSchema = AccountSelectionSchema.extend({
   error: 'an override names at least one OU or account',
 });
 
+type AccountSelection = z.output<typeof AccountSelectionSchema>;
+
 /**
- * One deployment for a whole AWS Organization (absent: the single account reauth is deployed in).
- * The hub fans out to every member account it selects, assuming the member roles a StackSet deploys.
+ * Whether `exclude` leaves nothing of `selection`, as far as the config alone tells: it names the root
+ * (every account is under it), or every OU and account `selection` names (`selection` naming none
+ * means every account, which only a root in `exclude` leaves out).
+ *
+ * What the config cannot tell without the organization's listing (the OU tree and its accounts), and
+ * so is not checked: an included account or OU that lies under an excluded OU, an included OU whose
+ * accounts `exclude` names one by one, every OU or account of the organization excluded by name when
+ * `include` names none, and named accounts that are not ACTIVE or not in the organization at all.
  */
-export const OrganizationSchema = z.strictObject({
+export function excludesAllOf(selection: AccountSelection, exclude: AccountSelection): boolean {
+  if (exclude.ous.some((ou) => ou.startsWith('r-'))) return true;
+  if (selection.ous.length + selection.accounts.length === 0) return false;
+  return (
+    selection.ous.every((ou) => exclude.ous.includes(ou)) &&
+    selection.accounts.every((account) => exclude.accounts.includes(account))
+  );
+}
+
+/** The organization section's fields, each checked alone; `OrganizationSchema` checks them together. */
+const OrganizationFieldsSchema = z.strictObject({
   include: AccountSelectionSchema.default({ ous: [], accounts: [] }).describe(
     'The accounts to cover; none named: every ACTIVE account of the organization.',
   ),
   exclude: AccountSelectionSchema.default({ ous: [], accounts: [] }).describe(
-    'Accounts left out, even when include names them or their OU.',
+    'Accounts left out, even when include names them or their OU. One that leaves out everything include names (or the root) is refused.',
   ),
   readerRoleName: z
     .string()
@@ -162,7 +190,9 @@ export const OrganizationSchema = z.strictObject({
     .string()
     .regex(ROLE_NAME)
     .default('reauth-enforcer')
-    .describe("The role with the enforce job's write actions, created only in enforce mode."),
+    .describe(
+      "The role with the enforce job's write actions, created only in enforce mode. Not readerRoleName (IAM names are not distinguished by case).",
+    ),
   maxConcurrency: z
     .number()
     .int()
@@ -188,13 +218,76 @@ export const OrganizationSchema = z.strictObject({
     .array(AccountOverrideSchema)
     .default([])
     .describe(
-      'Per OU or per account: mode and tiers, e.g. enforce in the sandbox OU and report in production. Later entries win.',
+      'Per OU or per account: mode and tiers, e.g. enforce in the sandbox OU and report in production. Later entries win. A tier (or defaultTier) an override names is a tier of the policy, or one the override gives every field of.',
     ),
+});
+
+/**
+ * One deployment for a whole AWS Organization (absent: the single account reauth is deployed in).
+ * The hub fans out to every member account it selects, assuming the member roles a StackSet deploys.
+ */
+export const OrganizationSchema = OrganizationFieldsSchema.superRefine((organization, ctx) => {
+  // IAM names are not distinguished by case: "Reauth-Reader" and "reauth-reader" are one role.
+  if (organization.readerRoleName.toLowerCase() === organization.enforcerRoleName.toLowerCase()) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['enforcerRoleName'],
+      message: `"${organization.enforcerRoleName}" is also readerRoleName: the read-only and the enforcer member roles need two names (IAM role names are not distinguished by case)`,
+    });
+  }
+  if (excludesAllOf(organization.include, organization.exclude)) {
+    const root = organization.exclude.ous.find((ou) => ou.startsWith('r-'));
+    ctx.addIssue({
+      code: 'custom',
+      path: ['exclude'],
+      message: root
+        ? `names the root ${root}, which every account is under: the organization section would cover no account`
+        : 'names every OU and account that include names: the organization section would cover no account',
+    });
+  }
 });
 export type OrganizationConfig = z.output<typeof OrganizationSchema>;
 
 /** A vendor's name is shown inline beside an account id: a name, not a description. */
 const MAX_VENDOR_NAME = 64;
+
+/**
+ * An override's tiers merge field by field over the policy's, so a tier only overrides define has no
+ * fields but theirs: one that lacks any would never flag its credentials (every comparison with a
+ * missing limit is false). And its `defaultTier` must name a tier the accounts it selects have, or
+ * every scan of them fails. Each override is judged alone: whether an earlier one selects the same
+ * accounts (and supplies the missing fields) depends on the OU tree, which only the organization's
+ * listing tells.
+ */
+function refuseOverrideTiers(
+  override: Pick<z.output<typeof AccountOverrideSchema>, 'tiers' | 'defaultTier'>,
+  policyTiers: readonly string[],
+  path: (string | number)[],
+  ctx: z.RefinementCtx,
+): void {
+  const ownTiers = Object.entries(override.tiers ?? {}).filter(([name]) => !policyTiers.includes(name));
+  for (const [name, tier] of ownTiers) {
+    const missing = REQUIRED_TIER_FIELDS.filter((field) => !(field in tier));
+    if (missing.length === 0) continue;
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'tiers', name],
+      message: `is no tier of the policy (${policyTiers.join(', ')}), and this override gives only some of its fields: it lacks ${missing.join(', ')}, so its credentials would never be flagged. Define the tier in the top-level tiers, or give every field here`,
+    });
+  }
+  const { defaultTier } = override;
+  if (
+    defaultTier !== undefined &&
+    !policyTiers.includes(defaultTier) &&
+    !(defaultTier in (override.tiers ?? {}))
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'defaultTier'],
+      message: `names no tier; tiers are: ${policyTiers.join(', ')} (and those this override defines in full)`,
+    });
+  }
+}
 
 /** reauth.config.json. Every field has a default, so `{}` is a working report-mode policy. */
 export const PolicyConfigSchema = z
@@ -334,7 +427,11 @@ export const PolicyConfigSchema = z
         message: `names no tier; tiers are: ${names.join(', ')}`,
       });
     }
+    for (const [index, override] of (config.organization?.overrides ?? []).entries()) {
+      refuseOverrideTiers(override, names, ['organization', 'overrides', index], ctx);
+    }
   });
+
 export type PolicyConfig = Omit<z.output<typeof PolicyConfigSchema>, '$schema'>;
 /**
  * A policy as its file holds it: every field optional. A tier of another name than `standard` or

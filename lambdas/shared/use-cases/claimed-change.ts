@@ -37,6 +37,11 @@ export type ClaimedOutcome<T> =
   | { recorded: Decision; result: T }
   /** Someone else's decision came first; IAM now says what that decision says. */
   | { superseded: CredentialState | undefined; result: T }
+  /**
+   * This holder's claim expired while it acted and another took it: nothing recorded, and IAM made to
+   * say what the record says (the state given), unless another holder is changing it now.
+   */
+  | { lostClaim: CredentialState | undefined; result: T }
   | { notDue: CredentialState | undefined }
   | { busy: Claim };
 
@@ -47,6 +52,13 @@ export type ClaimedOutcome<T> =
  * to say what the record says, never undoing the winner. A failure or crash leaves the claim to
  * expire; whoever finds it expired first (the next change, or the enforce job's sweep) converges what
  * it guarded (`repairAbandonedClaim`).
+ *
+ * The confirming write also requires that this holder still holds the claim. A holder paused past its
+ * lease (a long GC, a throttled call retried) may find that another took the expired claim over and
+ * put IAM back to what the record says; recording its own change then would record a disable over a
+ * key that is Active. So a holder that lost its claim records nothing: it takes the claim again and
+ * makes IAM say what the record now says, which undoes only its own late change. This rests on the
+ * conditional write, not on the lease outlasting the Lambda's timeout.
  */
 export async function changeUnderClaim<T>(
   deps: { store: DecisionStore; enforcer: Enforcer },
@@ -79,9 +91,39 @@ export async function changeUnderClaim<T>(
   });
   if (written) return { recorded: written, result };
   const current = await store.getState(credentialId);
+  if (current?.claim?.holder !== holder) {
+    const converged = change.changesUsability(result) ? await convergeAfterLostClaim(deps, change) : current;
+    return { lostClaim: converged, result };
+  }
   if (change.changesUsability(result)) await convergeToRecord(deps.enforcer, change.target, current);
   await store.release(credentialId, holder);
   return { superseded: current, result };
+}
+
+/**
+ * After a holder lost its claim while acting: the claim taken again (as `converge`) and IAM made to say
+ * what the record says, which undoes this holder's late change and nothing recorded. Returns the state
+ * converged to. When another holder has the claim now, IAM is left to it, since converging under it
+ * could undo its change: a disable or restore it makes replaces this late one, but one that leaves
+ * usability alone (a rotation, a revocation) does not, and nothing here waits for it to end.
+ */
+async function convergeAfterLostClaim<T>(
+  deps: { store: DecisionStore; enforcer: Enforcer },
+  change: ClaimedChange<T>,
+): Promise<CredentialState | undefined> {
+  const { credentialId, holder } = change;
+  const taken = await deps.store.claim(credentialId, {
+    holder,
+    action: 'converge',
+    now: change.now,
+    leaseMs: CLAIM_LEASE_MS,
+    isDue: () => true,
+  });
+  if ('heldBy' in taken) return deps.store.getState(credentialId);
+  if ('notDue' in taken) return taken.notDue; // no state: nothing to converge
+  await convergeToRecord(deps.enforcer, change.target, taken.claimed);
+  await deps.store.release(credentialId, holder);
+  return taken.claimed;
 }
 
 /**

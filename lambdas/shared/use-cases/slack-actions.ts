@@ -42,7 +42,10 @@ export interface ActionJobOutcome {
   recorded?: 'rotate' | 'disable' | 'restore';
 }
 
-/** Another attempt holds the credential's claim: the job is to be delivered again later. */
+/**
+ * Another attempt holds the credential's claim, or took it from this one while it ran past its lease:
+ * the job is to be delivered again later.
+ */
 export class ClaimBusyError extends Error {
   override readonly name = 'ClaimBusyError';
 }
@@ -50,8 +53,8 @@ export class ClaimBusyError extends Error {
 /**
  * Does what a click asked for (the IAM or Secrets Manager change) under the credential's claim,
  * records it, and updates the message. Safe to run twice, and two at once: each attempt claims as
- * itself; one that finds the claim taken throws `ClaimBusyError` (SQS delivers it again), one that
- * finds the request answered changes nothing.
+ * itself; one that finds the claim taken, or loses it while it acts, throws `ClaimBusyError` (SQS
+ * delivers it again), one that finds the request answered changes nothing.
  */
 export async function runActionJob(
   deps: WorkerDependencies,
@@ -178,6 +181,13 @@ async function runInAccount(
     // (or, if it stopped, once its claim has expired: this job then repairs it first).
     throw new ClaimBusyError(
       `${job.credentialId}: a ${outcome.busy.action} by another job holds it until ${outcome.busy.until}; retried later`,
+    );
+  }
+  if ('lostClaim' in outcome) {
+    // This attempt ran past its lease and another job took the claim: what it did in IAM is undone and
+    // nothing recorded, so the owner's answer still stands: SQS delivers it again, to be done anew.
+    throw new ClaimBusyError(
+      `${job.credentialId}: this ${job.action} outlived its claim, which another job took; retried later`,
     );
   }
   if (!('recorded' in outcome)) {

@@ -235,8 +235,9 @@ async function recordWithRevocation(
       { release: holder },
     );
     if (written) return written;
-    // It opens no request any more (its event recorded meanwhile): recorded as it now reads; the
-    // revocation stays, unrecorded, and ends no new session.
+    // It opens no request any more (its event recorded meanwhile), or this holder outlived its claim
+    // and another took it: recorded as it now reads; the revocation stays, unrecorded, and ends no new
+    // session.
     await store.release(credentialId, holder);
     return store.transition(credentialId, (state) => plan(state));
   }
