@@ -58,6 +58,19 @@ export function formatScanReport(report: ScanReport): string {
     '',
     findings.length === 0 ? 'No credential needs reauthorization.' : formatFindings(findings),
   ];
+  // Each trust finding says what is open and what an attacker needs.
+  const tooBroad = findings.filter((row) => row.openTrust);
+  if (tooBroad.length > 0) {
+    lines.push(
+      '',
+      'Trust too broad (trust-too-broad):',
+      ...tooBroad.flatMap((row) =>
+        (row.openTrust ?? []).map(
+          (open) => `  ${row.kind} ${shortName(row.principal, MAX_TABLE_NAME)}: ${open.why}`,
+        ),
+      ),
+    );
+  }
   const usageChanged = findings.filter((row) => row.usageChange);
   if (usageChanged.length > 0) {
     lines.push(

@@ -104,7 +104,11 @@ describe('a scan of a member account, the organization as the zone of trust', ()
       `OIDC ${GITHUB} (GitHub Actions) for repo:acme/deploy:*`,
     );
     expect(state?.identification?.federated).toEqual([
-      { provider: `oidc-provider/${GITHUB}`, subjects: ['repo:acme/deploy:*'] },
+      {
+        provider: `oidc-provider/${GITHUB}`,
+        subjects: ['repo:acme/deploy:*'],
+        audiences: ['sts.amazonaws.com'],
+      },
     ]);
   });
 
@@ -115,7 +119,9 @@ describe('a scan of a member account, the organization as the zone of trust', ()
 
     expect(row(report, 'github-any-repo')?.triggers).toEqual(['idle', 'trust-too-broad']);
     expect(state).toMatchObject({ status: 'pending', triggers: ['idle', 'trust-too-broad'] });
-    expect(state?.why).toContain(`any identity of ${GITHUB} can assume it`);
+    expect(state?.why).toContain(
+      'no `sub` condition leaves the owner open: any GitHub repository can assume this role; an attacker needs only a workflow in a repository of their own',
+    );
   });
 });
 

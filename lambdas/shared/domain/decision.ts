@@ -17,10 +17,14 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * same as `identification`. 4: a role's evidence and identification name the OIDC and SAML providers it
  * trusts (`federated`), and the `trust-too-broad` trigger exists. 5: the `usage-changed` trigger
  * (`evidence.usageChange` on its flag, `evidence.usageVouchedFor` on the answer, NIST CSF DE.CM-03),
- * `usage` on the state, and a state may exist with seq 0 (usage learned before any decision). Older
- * decisions still verify: the hash covers what each decision holds.
+ * `usage` on the state, and a state may exist with seq 0 (usage learned before any decision). 6:
+ * `trust-too-broad` judges each provider's subject by its parts (a flag's `evidence.openTrust` says
+ * which part is open and why), an OIDC provider's `federated` entry holds its `audiences`, and a
+ * `StringEquals` subject keeps an exact `*` as `${*}`; a role's evidence and identification name an
+ * account AWS owns in `awsServiceAccounts`, never in `vendors`. Older decisions still verify: the hash
+ * covers what each decision holds.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 export const TRIGGERS = [
   'idle',
@@ -33,7 +37,8 @@ export const TRIGGERS = [
   'orphaned',
   // Turned back on outside reauth while recorded as disabled.
   'drift',
-  // A role an OIDC provider's tokens can assume whatever their subject (no `sub` condition, or `*`).
+  // A role a federated provider's tokens can assume from more than one repository, project or
+  // workspace: a wildcard (or no condition) where the subject names the owner or what is inside it.
   'trust-too-broad',
   // Used from a service or region outside what it was learned to use, or outside its tier's regions.
   'usage-changed',

@@ -2,7 +2,7 @@ import type { Credential } from './credential';
 import type { CredentialState, Trigger } from './decision';
 import { type Identification, identify } from './identification';
 import type { Exemption, PolicyConfig, Tier } from './policy';
-import { isTooBroad } from './role-trust';
+import { type OpenTrust, openTrust } from './trust-breadth';
 import { describeUsageChange, observeUsage, type Usage, type UsageChange } from './usage';
 
 const DAY_MS = 86_400_000;
@@ -42,6 +42,8 @@ export interface Evidence extends Identification {
   exemptionRequested?: string;
   /** `usage-changed`: the uses outside what was learned or allowed, and what was known before. */
   usageChange?: UsageChange;
+  /** `trust-too-broad`: each part of a federated trust left open, whom it lets in and what an attacker needs. */
+  openTrust?: OpenTrust[];
 }
 
 export type Evaluation =
@@ -109,12 +111,15 @@ export function evaluateCredential(
       ? undefined
       : daysBetween(credential.lastRotatedAt ?? credential.createdAt, now);
 
+  const open = (credential.federated ?? []).flatMap((trust) =>
+    openTrust(trust, policy.trustedOidcOwners ?? []),
+  );
   if (!vouchedFor) {
     if (reviewDueAt !== undefined) triggers.push('review-due');
     const idleLimit = credential.lastUsedAt ? tier.idleDays : tier.newCredentialGraceDays;
     if (idleDays >= idleLimit) triggers.push('idle');
     if (rotationAgeDays !== undefined && rotationAgeDays >= tier.maxAgeDays) triggers.push('max-age');
-    if (credential.federated?.some(isTooBroad)) triggers.push('trust-too-broad');
+    if (open.length > 0) triggers.push('trust-too-broad');
     if (!ownerTag) triggers.push('orphaned');
   }
   // Usage drift asks even while vouched for: what was vouched for is not this use.
@@ -151,6 +156,7 @@ export function evaluateCredential(
         exemptionRequested: credential.tags[EXEMPTION_REQUEST_TAG],
       }),
       ...(usageChange && { usageChange }),
+      ...(triggers.includes('trust-too-broad') && { openTrust: open }),
     },
   };
 }
@@ -195,10 +201,7 @@ function describeTriggers(finding: Finding): string {
         case 'orphaned':
           return 'no owner tag: escalated to the fallback owner';
         case 'trust-too-broad':
-          return `any identity of ${(evidence.federated ?? [])
-            .filter(isTooBroad)
-            .map((trust) => trust.provider.replace(/^[a-z]+-provider\//, ''))
-            .join(', ')} can assume it: its trust names no subject, or \`*\``;
+          return (evidence.openTrust ?? []).map((open) => open.why).join('; ');
         case 'usage-changed':
           return evidence.usageChange ? describeUsageChange(evidence.usageChange) : 'used in a new way';
         default:

@@ -1,6 +1,7 @@
 import known from '../../../data/known-aws-accounts/accounts.json';
 import type { Credential } from './credential';
 import type { FederatedTrust } from './role-trust';
+import { providerName } from './trust-breadth';
 
 /**
  * Vendors' public account ids, account id → vendor, from fwdcloudsec/known_aws_accounts (Apache-2.0;
@@ -88,13 +89,6 @@ export function usedWhere(identification: Identification | undefined): string {
 /** Trusted accounts shown in full before the rest are counted. */
 const MAX_LISTED_ACCOUNTS = 10;
 
-/** Identity providers whose tokens are the usual third parties, by the host IAM names them after. */
-const KNOWN_PROVIDERS: Readonly<Record<string, string>> = {
-  'token.actions.githubusercontent.com': 'GitHub Actions',
-  'gitlab.com': 'GitLab',
-  'app.terraform.io': 'Terraform Cloud',
-};
-
 /**
  * `999988887777 (Datadog), 111122223333; ExternalId required`: whom a role trusts, by name where known
  * (an account AWS owns as such: `009996457667 (owned by AWS for ELB logs: never a vendor)`), and whether
@@ -123,7 +117,7 @@ export function describeTrust(identification: Identification | undefined): strin
 
 function describeFederated({ provider, subjects }: FederatedTrust): string {
   const [type, name = provider] = provider.split(/\/(.*)/s);
-  const known = KNOWN_PROVIDERS[name];
+  const known = providerName(provider);
   const saml = type === 'saml-provider';
   const who = `${saml ? 'SAML' : 'OIDC'} ${name}${known ? ` (${known})` : ''}`;
   const listed = subjects.slice(0, MAX_LISTED_ACCOUNTS);
