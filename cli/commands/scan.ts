@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { parseCredentialId } from '../../lambdas/shared/domain/credential';
+import { describeAwsServiceAccounts } from '../../lambdas/shared/domain/evaluate';
 import { describeTrust, shortName, usedWhere } from '../../lambdas/shared/domain/identification';
 import { describeUsageChange } from '../../lambdas/shared/domain/usage';
 import { loadPolicyFile } from '../../lambdas/shared/policy-file';
@@ -58,6 +59,30 @@ export function formatScanReport(report: ScanReport): string {
     '',
     findings.length === 0 ? 'No credential needs reauthorization.' : formatFindings(findings),
   ];
+  // Trust findings first, a likely backdoor before anything: each says what is open and what an attacker needs.
+  const backdoors = findings.filter((row) => row.identification.awsServiceAccounts);
+  if (backdoors.length > 0) {
+    lines.push(
+      '',
+      'Likely backdoors (aws-service-account-trusted):',
+      ...backdoors.map(
+        (row) =>
+          `  ${row.kind} ${shortName(row.principal, MAX_TABLE_NAME)}: ${describeAwsServiceAccounts(row.identification.awsServiceAccounts ?? {})}`,
+      ),
+    );
+  }
+  const tooBroad = findings.filter((row) => row.openTrust);
+  if (tooBroad.length > 0) {
+    lines.push(
+      '',
+      'Trust too broad (trust-too-broad):',
+      ...tooBroad.flatMap((row) =>
+        (row.openTrust ?? []).map(
+          (open) => `  ${row.kind} ${shortName(row.principal, MAX_TABLE_NAME)}: ${open.why}`,
+        ),
+      ),
+    );
+  }
   const usageChanged = findings.filter((row) => row.usageChange);
   if (usageChanged.length > 0) {
     lines.push(

@@ -14,7 +14,7 @@ import { type MemberRunEvent, MemberRunEventSchema, policyForAccount } from '../
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
-import { notifyNewRequests } from '../shared/use-cases/notify-owners';
+import { escalateBackdoors, notifyNewRequests } from '../shared/use-cases/notify-owners';
 import { scanAccount } from '../shared/use-cases/scan-account';
 import { ScanEnvSchema } from './env';
 
@@ -65,15 +65,15 @@ export async function handler(
   // A minute kept for recording what Slack took; owners not reached by then are told on the next run.
   const connected = await slack.connect({ deadline: slackDeadline(context, 60_000) });
   if (connected) {
-    const told = await notifyNewRequests({ store, slack: connected.client }, states.values(), {
-      policy,
-      policyId: report.policyId,
-      now,
-      job: 'scan',
-    });
+    const deps = { store, slack: connected.client };
+    const notifyContext = { policy, policyId: report.policyId, now, job: 'scan' };
+    // Security first: a likely backdoor is named as such even when its owner is the security channel.
+    const warned = await escalateBackdoors(deps, states.values(), notifyContext);
+    const told = await notifyNewRequests(deps, states.values(), notifyContext);
     notified = told.recorded;
     // Owners and Slack error codes only: never a token, a webhook URL or a secret value.
-    if (told.failures.length > 0) logger.error('some owners could not be told', { failures: told.failures });
+    const failures = [...warned.failures, ...told.failures];
+    if (failures.length > 0) logger.error('some owners could not be told', { failures });
   }
   publishRunMetrics(
     'reauth-scan',

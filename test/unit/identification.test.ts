@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest';
 import known from '../../data/known-aws-accounts/accounts.json';
 import type { Credential } from '../../lambdas/shared/domain/credential';
 import {
+  AWS_SERVICE_ACCOUNTS,
   describeTrust,
   identify,
-  KNOWN_AWS_ACCOUNTS,
+  KNOWN_VENDOR_ACCOUNTS,
   shortName,
 } from '../../lambdas/shared/domain/identification';
 import { parsePolicyConfig } from '../../lambdas/shared/domain/policy';
 
 const DATADOG = '464622532012';
+// AWS's Elastic Load Balancing log delivery account in us-east-1 (fwdcloudsec/known_aws_accounts, `type: aws`).
+const ELB_LOGS = '127311923021';
 const role: Credential = {
   accountId: '123456789012',
   kind: 'role',
@@ -32,6 +35,19 @@ describe('identify', () => {
     expect(describeTrust(shipped)).toBe(
       `${DATADOG} (Datadog), 111122223333, 999988887777 (Acme); ExternalId required`,
     );
+  });
+
+  it('names an account AWS owns as the service it belongs to, never as a vendor, whatever the policy says', () => {
+    const backdoored = { ...role, trustedAccounts: [ELB_LOGS, DATADOG] };
+
+    const identified = identify(backdoored, { [ELB_LOGS]: 'Acme Log Shipping' });
+
+    expect(identified.vendors).toEqual({ [DATADOG]: 'Datadog' });
+    expect(identified.awsServiceAccounts).toEqual({ [ELB_LOGS]: 'ELB logs' });
+    expect(describeTrust(identified)).toBe(
+      `${ELB_LOGS} (owned by AWS for ELB logs: never a vendor), ${DATADOG} (Datadog); ExternalId required`,
+    );
+    expect(identify(role).awsServiceAccounts).toBeUndefined();
   });
 
   it('lists ten trusted accounts and counts the rest', () => {
@@ -80,7 +96,21 @@ describe('the shipped list of known AWS accounts', () => {
       commit: expect.stringMatching(/^[0-9a-f]{40}$/),
       license: expect.stringContaining('Apache-2.0'),
     });
-    expect(Object.keys(KNOWN_AWS_ACCOUNTS).length).toBeGreaterThan(400);
-    expect(() => parsePolicyConfig({ vendors: KNOWN_AWS_ACCOUNTS })).not.toThrow();
+    expect(Object.keys(KNOWN_VENDOR_ACCOUNTS).length).toBeGreaterThan(250);
+    expect(() => parsePolicyConfig({ vendors: KNOWN_VENDOR_ACCOUNTS })).not.toThrow();
+  });
+
+  it("keeps AWS's own service accounts apart from vendors: no account is both, and no vendor is AWS's", () => {
+    const vendors = Object.keys(KNOWN_VENDOR_ACCOUNTS);
+    const services = Object.keys(AWS_SERVICE_ACCOUNTS);
+
+    expect(services.length).toBeGreaterThan(150);
+    expect(vendors.filter((account) => account in AWS_SERVICE_ACCOUNTS)).toEqual([]);
+    expect(Object.values(KNOWN_VENDOR_ACCOUNTS).filter((name) => /^AWS\b/.test(name))).toEqual([]);
+    // Log delivery (ELB, Redshift), CloudTrail and GuardDuty are among them.
+    expect(Object.values(AWS_SERVICE_ACCOUNTS)).toEqual(
+      expect.arrayContaining(['ELB logs', 'Redshift logging', 'CloudTrail', 'GuardDuty service accounts']),
+    );
+    expect(AWS_SERVICE_ACCOUNTS[ELB_LOGS]).toBe('ELB logs');
   });
 });

@@ -114,6 +114,22 @@ describe('policy config', () => {
     );
   });
 
+  it('names the CI owners that are yours in trustedOidcOwners, trimmed, refusing an empty name or a pattern', () => {
+    expect(parsePolicyConfig({}).trustedOidcOwners).toBeUndefined();
+    expect(parsePolicyConfig({ trustedOidcOwners: [' acme ', 'acme-labs'] }).trustedOidcOwners).toEqual([
+      'acme',
+      'acme-labs',
+    ]);
+
+    expect(() => parsePolicyConfig({ trustedOidcOwners: ['*'] }, 'reauth.config.json')).toThrow(
+      'reauth.config.json: trustedOidcOwners[0]: an owner name, not a pattern',
+    );
+    expect(() => parsePolicyConfig({ trustedOidcOwners: ['acme-*'] })).toThrow(/trustedOidcOwners\[0\]/);
+    expect(() => parsePolicyConfig({ trustedOidcOwners: ['  '] })).toThrow(
+      /trustedOidcOwners\[0\]: Too small/,
+    );
+  });
+
   it('ends sessions on a disable and a rotation by default, in enforce mode only, and never when told []', () => {
     const enforce = parsePolicyConfig({ mode: 'enforce' });
     expect(revokesSessionsOn(enforce, 'disable')).toBe(true);
@@ -137,8 +153,11 @@ describe('policy config', () => {
     );
   });
 
-  it('keeps the id of a policy that names no vendors, so adding the field re-flags nothing', () => {
+  it('keeps the id of a policy that names no vendors and no trusted OIDC owners, so adding the fields re-flags nothing', () => {
     expect(policyIdOf(parsePolicyConfig({}))).toBe('sha256:3b35f9a923e4e5cc');
+    expect(policyIdOf(parsePolicyConfig({ trustedOidcOwners: ['acme'] }))).not.toBe(
+      'sha256:3b35f9a923e4e5cc',
+    );
     expect(policyIdOf(parsePolicyConfig({ vendors: { '999988887777': 'Acme' } }))).not.toBe(
       'sha256:3b35f9a923e4e5cc',
     );

@@ -3,7 +3,8 @@ import type { Credential } from '../../lambdas/shared/domain/credential';
 import { describeFinding, evaluateCredential } from '../../lambdas/shared/domain/evaluate';
 import { describeTrust, identify } from '../../lambdas/shared/domain/identification';
 import { parsePolicyConfig } from '../../lambdas/shared/domain/policy';
-import { classifyTrust, isTooBroad, type TrustZone } from '../../lambdas/shared/domain/role-trust';
+import { classifyTrust, type TrustZone } from '../../lambdas/shared/domain/role-trust';
+import { isTooBroad } from '../../lambdas/shared/domain/trust-breadth';
 
 const ACCOUNT = '111122223333';
 const MEMBER = '222233334444';
@@ -122,8 +123,14 @@ describe('classifyTrust: federated connectors', () => {
     );
 
     expect(trustedAccounts).toEqual([]);
-    expect(federated).toEqual([{ provider: `oidc-provider/${GITHUB}`, subjects: ['repo:acme/deploy:*'] }]);
-    expect(federated.some(isTooBroad)).toBe(false);
+    expect(federated).toEqual([
+      {
+        provider: `oidc-provider/${GITHUB}`,
+        subjects: ['repo:acme/deploy:*'],
+        audiences: ['sts.amazonaws.com'],
+      },
+    ]);
+    expect(federated.some((t) => isTooBroad(t))).toBe(false);
   });
 
   it.each([
@@ -135,7 +142,7 @@ describe('classifyTrust: federated connectors', () => {
     const { federated } = classifyTrust(trust(oidc(GITHUB, condition)), ACCOUNT);
 
     expect(federated).toHaveLength(1);
-    expect(federated.some(isTooBroad)).toBe(true);
+    expect(federated.some((t) => isTooBroad(t))).toBe(true);
   });
 
   it('reads any OIDC provider, GitLab and Terraform Cloud alike, by its own subject key', () => {
@@ -155,9 +162,14 @@ describe('classifyTrust: federated connectors', () => {
       {
         provider: 'oidc-provider/gitlab.com',
         subjects: ['project_path:acme/infra:ref_type:branch:ref:main'],
+        audiences: [],
       },
-      { provider: 'oidc-provider/app.terraform.io', subjects: ['organization:acme:project:*'] },
-      { provider: 'oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC', subjects: [] },
+      {
+        provider: 'oidc-provider/app.terraform.io',
+        subjects: ['organization:acme:project:*'],
+        audiences: [],
+      },
+      { provider: 'oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC', subjects: [], audiences: [] },
     ]);
   });
 
@@ -179,7 +191,7 @@ describe('classifyTrust: federated connectors', () => {
     );
 
     expect(plain.federated).toEqual([{ provider: 'saml-provider/Okta', subjects: [] }]);
-    expect(plain.federated.some(isTooBroad)).toBe(false);
+    expect(plain.federated.some((t) => isTooBroad(t))).toBe(false);
     expect(withSubject.federated).toEqual([
       { provider: 'saml-provider/Okta', subjects: ['ops@acme.example'] },
     ]);
@@ -227,9 +239,12 @@ describe('trust-too-broad', () => {
     if (open.outcome !== 'finding') return;
     expect(open.triggers).toEqual(['trust-too-broad']);
     expect(describeFinding(open)).toBe(
-      `any identity of ${GITHUB} can assume it: its trust names no subject, or \`*\``,
+      'no `sub` condition leaves the owner open: any GitHub repository can assume this role; an attacker needs only a workflow in a repository of their own',
     );
     expect(open.evidence.federated).toEqual([{ provider: `oidc-provider/${GITHUB}`, subjects: [] }]);
+    expect(open.evidence.openTrust).toEqual([
+      expect.objectContaining({ provider: `oidc-provider/${GITHUB}`, claim: 'sub', part: 'owner' }),
+    ]);
     expect(pinned.outcome).toBe('ok');
   });
 

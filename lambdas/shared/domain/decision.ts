@@ -17,12 +17,19 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * same as `identification`. 4: a role's evidence and identification name the OIDC and SAML providers it
  * trusts (`federated`), and the `trust-too-broad` trigger exists. 5: the `usage-changed` trigger
  * (`evidence.usageChange` on its flag, `evidence.usageVouchedFor` on the answer, NIST CSF DE.CM-03),
- * `usage` on the state, and a state may exist with seq 0 (usage learned before any decision). Older
- * decisions still verify: the hash covers what each decision holds.
+ * `usage` on the state, and a state may exist with seq 0 (usage learned before any decision). 6: the
+ * `aws-service-account-trusted` trigger and a role's `awsServiceAccounts` (its evidence and
+ * identification no longer name such an account in `vendors`); `trust-too-broad` judges each
+ * provider's subject by its parts (a flag's `evidence.openTrust` says which part is open and why), an
+ * OIDC provider's `federated` entry holds its `audiences`, and a `StringEquals` subject keeps an exact
+ * `*` as `${*}`. Older decisions still verify: the hash covers what each decision holds.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 export const TRIGGERS = [
+  // A role trusted by an account AWS owns for one of its services (log delivery, ELB, CloudTrail…):
+  // AWS never assumes a customer's role from one, so it is a likely backdoor. Listed first everywhere.
+  'aws-service-account-trusted',
   'idle',
   'max-age',
   'review-due',
@@ -33,12 +40,22 @@ export const TRIGGERS = [
   'orphaned',
   // Turned back on outside reauth while recorded as disabled.
   'drift',
-  // A role an OIDC provider's tokens can assume whatever their subject (no `sub` condition, or `*`).
+  // A role a federated provider's tokens can assume from more than one repository, project or
+  // workspace: a wildcard (or no condition) where the subject names the owner or what is inside it.
   'trust-too-broad',
   // Used from a service or region outside what it was learned to use, or outside its tier's regions.
   'usage-changed',
 ] as const;
 export type Trigger = (typeof TRIGGERS)[number];
+
+/** Listed before the others wherever a credential's triggers are: a likely backdoor is read first. */
+const FIRST_TRIGGERS: readonly Trigger[] = ['aws-service-account-trusted'];
+
+/** `triggers` with those that come first in front, the rest in their order. */
+export function inPriorityOrder(triggers: readonly Trigger[]): Trigger[] {
+  const first = (trigger: Trigger) => FIRST_TRIGGERS.includes(trigger);
+  return [...triggers.filter(first), ...triggers.filter((trigger) => !first(trigger))];
+}
 
 export const CREDENTIAL_STATUSES = [
   'active',

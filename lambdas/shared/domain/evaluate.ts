@@ -1,8 +1,8 @@
 import type { Credential } from './credential';
-import type { CredentialState, Trigger } from './decision';
-import { type Identification, identify } from './identification';
+import { type CredentialState, inPriorityOrder, type Trigger } from './decision';
+import { awsServiceAccountsOf, type Identification, identify } from './identification';
 import { type Exemption, isExemptionInForce, type PolicyConfig, type Tier } from './policy';
-import { isTooBroad } from './role-trust';
+import { type OpenTrust, openTrust } from './trust-breadth';
 import { describeUsageChange, observeUsage, type Usage, type UsageChange } from './usage';
 
 const DAY_MS = 86_400_000;
@@ -42,6 +42,8 @@ export interface Evidence extends Identification {
   exemptionRequested?: string;
   /** `usage-changed`: the uses outside what was learned or allowed, and what was known before. */
   usageChange?: UsageChange;
+  /** `trust-too-broad`: each part of a federated trust left open, whom it lets in and what an attacker needs. */
+  openTrust?: OpenTrust[];
 }
 
 export type Evaluation =
@@ -109,12 +111,21 @@ export function evaluateCredential(
       ? undefined
       : daysBetween(credential.lastRotatedAt ?? credential.createdAt, now);
 
+  // Asked even while vouched for: a reauthorization vouches for the access its owner knew of, and must
+  // not hide an account AWS owns (one that never assumes a customer's role) added to the trust since.
+  // No answer makes such a trust right, so *Still needed* is asked again by the next scan; only
+  // removing the account ends it. (Protected principals and approved exemptions are settled above.)
+  if (Object.keys(awsServiceAccountsOf(credential.trustedAccounts ?? [])).length > 0)
+    triggers.push('aws-service-account-trusted');
+  const open = (credential.federated ?? []).flatMap((trust) =>
+    openTrust(trust, policy.trustedOidcOwners ?? []),
+  );
   if (!vouchedFor) {
     if (reviewDueAt !== undefined) triggers.push('review-due');
     const idleLimit = credential.lastUsedAt ? tier.idleDays : tier.newCredentialGraceDays;
     if (idleDays >= idleLimit) triggers.push('idle');
     if (rotationAgeDays !== undefined && rotationAgeDays >= tier.maxAgeDays) triggers.push('max-age');
-    if (credential.federated?.some(isTooBroad)) triggers.push('trust-too-broad');
+    if (open.length > 0) triggers.push('trust-too-broad');
     if (!ownerTag) triggers.push('orphaned');
   }
   // Usage drift asks even while vouched for: what was vouched for is not this use.
@@ -128,9 +139,10 @@ export function evaluateCredential(
   if (triggers.length === 0) return { outcome: 'ok', owner, ...(usage && { usage }) };
 
   const identification = identify(credential, policy.vendors);
+  const ordered = inPriorityOrder(triggers);
   return {
     outcome: 'finding',
-    triggers,
+    triggers: ordered,
     owner,
     tierName,
     tier,
@@ -139,7 +151,7 @@ export function evaluateCredential(
     evidence: {
       ...identification,
       tier: tierName,
-      triggers,
+      triggers: ordered,
       lastUsedAt: credential.lastUsedAt?.toISOString() ?? null,
       idleDays,
       ...(rotationAgeDays !== undefined && { rotationAgeDays }),
@@ -151,6 +163,7 @@ export function evaluateCredential(
         exemptionRequested: credential.tags[EXEMPTION_REQUEST_TAG],
       }),
       ...(usageChange && { usageChange }),
+      ...(ordered.includes('trust-too-broad') && { openTrust: open }),
     },
   };
 }
@@ -194,11 +207,10 @@ function describeTriggers(finding: Finding): string {
           return `its reauthorization expired on ${evidence.reviewDueAt}`;
         case 'orphaned':
           return 'no owner tag: escalated to the fallback owner';
+        case 'aws-service-account-trusted':
+          return describeAwsServiceAccounts(evidence.awsServiceAccounts ?? {});
         case 'trust-too-broad':
-          return `any identity of ${(evidence.federated ?? [])
-            .filter(isTooBroad)
-            .map((trust) => trust.provider.replace(/^[a-z]+-provider\//, ''))
-            .join(', ')} can assume it: its trust names no subject, or \`*\``;
+          return (evidence.openTrust ?? []).map((open) => open.why).join('; ');
         case 'usage-changed':
           return evidence.usageChange ? describeUsageChange(evidence.usageChange) : 'used in a new way';
         default:
@@ -206,6 +218,16 @@ function describeTriggers(finding: Finding): string {
       }
     })
     .join('; ');
+}
+
+/**
+ * `trusts 009996457667, an account AWS owns for ELB logs: …`. The service is named so the owner can
+ * trace how it got there, not to reassure: AWS never assumes a customer's role from such an account.
+ */
+export function describeAwsServiceAccounts(accounts: Readonly<Record<string, string>>): string {
+  const listed = Object.entries(accounts).map(([account, service]) => `${account} (${service})`);
+  const which = listed.length === 1 ? 'an account AWS owns' : 'accounts AWS owns';
+  return `trusts ${listed.join(', ')}, ${which} for its own service, never a vendor: AWS never assumes a customer's role from one, so this trust is likely a backdoor; remove it (the security channel is told too)`;
 }
 
 function activeExemption(

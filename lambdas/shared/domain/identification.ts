@@ -1,12 +1,20 @@
 import known from '../../../data/known-aws-accounts/accounts.json';
 import type { Credential } from './credential';
 import type { FederatedTrust } from './role-trust';
+import { providerName } from './trust-breadth';
 
 /**
- * Vendors' (and AWS services') public account ids, account id → name, from fwdcloudsec/known_aws_accounts
- * (Apache-2.0; source, commit and changes in data/known-aws-accounts/).
+ * Vendors' public account ids, account id → vendor, from fwdcloudsec/known_aws_accounts (Apache-2.0;
+ * source, commit and changes in data/known-aws-accounts/).
  */
-export const KNOWN_AWS_ACCOUNTS: Readonly<Record<string, string>> = known.accounts;
+export const KNOWN_VENDOR_ACCOUNTS: Readonly<Record<string, string>> = known.vendors;
+
+/**
+ * AWS's own accounts (log delivery, ELB, Redshift, CloudTrail…), account id → the service, from the same
+ * list (`type: aws`). Never a vendor: AWS never assumes a customer's role from one, so one trusted by a
+ * role is a likely backdoor (`aws-service-account-trusted`).
+ */
+export const AWS_SERVICE_ACCOUNTS: Readonly<Record<string, string>> = known.awsServices;
 
 /**
  * What an owner needs to recognise a credential, beyond its kind, id and principal: for an access key
@@ -24,6 +32,11 @@ export interface Identification {
   trustedAccounts?: string[];
   /** Roles: the names of those trusted accounts the policy's `vendors` or the shipped list knows. */
   vendors?: Record<string, string>;
+  /**
+   * Roles: those trusted accounts AWS owns for one of its services (account id → the service), never
+   * named as vendors, whatever the policy's `vendors` says.
+   */
+  awsServiceAccounts?: Record<string, string>;
   /** Roles: whether every statement that trusts another account requires an sts:ExternalId. */
   requiresExternalId?: boolean;
   /** Roles: the OIDC and SAML providers it trusts and the subjects they may be (none listed: any). */
@@ -32,14 +45,17 @@ export interface Identification {
 
 /**
  * A credential's {@link Identification}, naming its trusted accounts from `vendors` (the policy's,
- * account id → name) or else from {@link KNOWN_AWS_ACCOUNTS}.
+ * account id → name) or else from {@link KNOWN_VENDOR_ACCOUNTS}; an account AWS owns is named as the
+ * service it belongs to, never as a vendor.
  */
 export function identify(
   credential: Credential,
   vendors: Readonly<Record<string, string>> = {},
 ): Identification {
-  const named = (credential.trustedAccounts ?? []).flatMap((account) => {
-    const vendor = vendors[account] ?? KNOWN_AWS_ACCOUNTS[account];
+  const trusted = credential.trustedAccounts ?? [];
+  const awsOwned = awsServiceAccountsOf(trusted);
+  const named = trusted.flatMap((account) => {
+    const vendor = account in awsOwned ? undefined : (vendors[account] ?? KNOWN_VENDOR_ACCOUNTS[account]);
     return vendor ? [[account, vendor] as const] : [];
   });
   return {
@@ -48,9 +64,20 @@ export function identify(
     ...(credential.lastUsedRegion && { lastUsedRegion: credential.lastUsedRegion }),
     ...(credential.trustedAccounts && { trustedAccounts: credential.trustedAccounts }),
     ...(named.length > 0 && { vendors: Object.fromEntries(named) }),
+    ...(Object.keys(awsOwned).length > 0 && { awsServiceAccounts: awsOwned }),
     ...(credential.requiresExternalId !== undefined && { requiresExternalId: credential.requiresExternalId }),
     ...(credential.federated && { federated: credential.federated }),
   };
+}
+
+/** Of `accounts`, those AWS owns for one of its services: account id → the service. */
+export function awsServiceAccountsOf(accounts: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    accounts.flatMap((account) => {
+      const service = AWS_SERVICE_ACCOUNTS[account];
+      return service ? [[account, service]] : [];
+    }),
+  );
 }
 
 /** `s3, eu-west-1`; `eu-west-1` for a role (AWS gives no service); '' when AWS did not say. */
@@ -62,16 +89,10 @@ export function usedWhere(identification: Identification | undefined): string {
 /** Trusted accounts shown in full before the rest are counted. */
 const MAX_LISTED_ACCOUNTS = 10;
 
-/** Identity providers whose tokens are the usual third parties, by the host IAM names them after. */
-const KNOWN_PROVIDERS: Readonly<Record<string, string>> = {
-  'token.actions.githubusercontent.com': 'GitHub Actions',
-  'gitlab.com': 'GitLab',
-  'app.terraform.io': 'Terraform Cloud',
-};
-
 /**
- * `999988887777 (Datadog), 111122223333; ExternalId required`: whom a role trusts, by name where known,
- * and whether an ExternalId is required; then each identity provider and the subjects it may be
+ * `999988887777 (Datadog), 111122223333; ExternalId required`: whom a role trusts, by name where known
+ * (an account AWS owns as such: `009996457667 (owned by AWS for ELB logs: never a vendor)`), and whether
+ * an ExternalId is required; then each identity provider and the subjects it may be
  * (`OIDC token.actions.githubusercontent.com (GitHub Actions) for repo:acme/deploy:*`); '' for a
  * credential that is not a role.
  */
@@ -81,8 +102,11 @@ export function describeTrust(identification: Identification | undefined): strin
   const federated = (identification.federated ?? []).map(describeFederated);
   if (accounts.length === 0 && federated.length > 0) return federated.join('; ');
   const listed = accounts.slice(0, MAX_LISTED_ACCOUNTS).map((account) => {
+    const service = identification.awsServiceAccounts?.[account];
     const vendor = identification.vendors?.[account];
-    return account === '*' ? 'any AWS account (*)' : vendor ? `${account} (${vendor})` : account;
+    if (account === '*') return 'any AWS account (*)';
+    if (service) return `${account} (owned by AWS for ${service}: never a vendor)`;
+    return vendor ? `${account} (${vendor})` : account;
   });
   const rest = accounts.length - listed.length;
   const trusted =
@@ -93,7 +117,7 @@ export function describeTrust(identification: Identification | undefined): strin
 
 function describeFederated({ provider, subjects }: FederatedTrust): string {
   const [type, name = provider] = provider.split(/\/(.*)/s);
-  const known = KNOWN_PROVIDERS[name];
+  const known = providerName(provider);
   const saml = type === 'saml-provider';
   const who = `${saml ? 'SAML' : 'OIDC'} ${name}${known ? ` (${known})` : ''}`;
   const listed = subjects.slice(0, MAX_LISTED_ACCOUNTS);

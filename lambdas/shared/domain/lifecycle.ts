@@ -2,6 +2,7 @@ import type { Credential } from './credential';
 import {
   type CredentialState,
   type DecisionInput,
+  inPriorityOrder,
   type StateInput,
   type StateUpdate,
   stateInputOf,
@@ -134,21 +135,26 @@ function planScanDecision(
       // A disabled or deleted credential is past asking; the enforce job owns it from here.
       if (current?.status === 'disabled' || current?.status === 'deleted') return undefined;
       // An open request keeps the triggers only an answer ends, beside what this scan found.
-      const triggers = [
+      const triggers = inPriorityOrder([
         ...new Set([
           ...(current?.status === 'pending' ? current.triggers.filter(isAnsweredOnly) : []),
           ...evaluation.triggers,
         ]),
-      ];
+      ]);
       const sameTriggers =
         current?.status === 'pending' &&
         current.triggers.length === triggers.length &&
         triggers.every((t) => current.triggers.includes(t));
       if (sameTriggers) return undefined;
       // New triggers on an open request change its reasons, not the request: the owner keeps the
-      // deadline, the message and the reminders already sent.
+      // deadline, the message and the reminders already sent. But a backdoor is news, not one more
+      // reason on an old message: it opens a new request, told to the owner and to security at once.
+      const backdoorNews =
+        triggers.includes(BACKDOOR) && current?.status === 'pending' && !current.triggers.includes(BACKDOOR);
       const request =
-        current?.status === 'pending' ? openRequestOf(current) : newRequest(current, evaluation, context.now);
+        current?.status === 'pending' && !backdoorNews
+          ? openRequestOf(current)
+          : newRequest(current, evaluation, context.now);
       const why = describeFinding(evaluation);
       return decide(
         {
@@ -168,6 +174,17 @@ function planScanDecision(
       );
     }
   }
+}
+
+const BACKDOOR: Trigger = 'aws-service-account-trusted';
+
+/**
+ * An open request for a role that trusts an account AWS owns, whose fallback owner (the security
+ * channel) has not been told yet: each such request is escalated once, as a likely backdoor, beside
+ * the owner's own message. A request opened for it starts with no `escalatedAt` (see above).
+ */
+export function isUntoldBackdoor(state: CredentialState): boolean {
+  return state.status === 'pending' && state.triggers.includes(BACKDOOR) && state.escalatedAt === undefined;
 }
 
 /**

@@ -250,6 +250,8 @@ export type OrganizationConfig = z.output<typeof OrganizationSchema>;
 
 /** A vendor's name is shown inline beside an account id: a name, not a description. */
 const MAX_VENDOR_NAME = 64;
+/** Longer than any platform's owner name (GitHub's 39, GitLab's 255-character paths, a 36-character UUID). */
+const MAX_OWNER_NAME = 255;
 
 /**
  * An override's tiers merge field by field over the policy's, so a tier only overrides define has no
@@ -338,6 +340,25 @@ export const PolicyConfigSchema = z
       .optional()
       .describe(
         'AWS account id → the name of the vendor that owns it: shown beside the accounts a third-party role trusts, in Slack and in reauth scan.',
+      ),
+    /*
+     * Policy-wide, not per tier: which organizations are yours is a fact about you, the same for every
+     * credential; a tier says how strict to be, not who you are. No default: a policy without it keeps
+     * the PolicyId it had before it existed, and trusts no owner.
+     */
+    trustedOidcOwners: z
+      .array(
+        z
+          .string()
+          .trim()
+          .min(1)
+          .max(MAX_OWNER_NAME)
+          // Compared as a name: a pattern would trust no owner, or, if it were one, every owner.
+          .regex(/^[^*?]+$/, 'an owner name, not a pattern (`*` and `?` are not wildcards here)'),
+      )
+      .optional()
+      .describe(
+        'The owners on CI platforms that are yours, as their tokens name them: a GitHub organization or user, a GitLab top-level group, a Terraform Cloud or Buildkite organization, a Bitbucket workspace, a CircleCI organization id. A federated trust open to every repository, project or workspace of one of them (repo:acme/*:ref:refs/heads/main) is then a deliberate choice, not a trust-too-broad finding; a wildcard in the owner itself always is. Compared ignoring case. Absent: none.',
       ),
     /** Enforce mode acts on at most this many credentials, and this fraction of the inventory, per run. */
     actionBudget: z

@@ -14,15 +14,20 @@ export interface TrustZone {
   organizationId?: string;
 }
 
-/** An identity provider the role trusts, and the subjects its conditions allow (none: any). */
+/** An identity provider the role trusts, and the subjects (and, for OIDC, audiences) its conditions allow. */
 export interface FederatedTrust {
   /** `oidc-provider/token.actions.githubusercontent.com` or `saml-provider/Okta`, as IAM names it. */
   provider: string;
   /**
    * OIDC: the `<provider>:sub` values (`repo:acme/deploy:*`); SAML: the `SAML:sub` values. Empty when
-   * no condition restricts the subject.
+   * no condition restricts the subject. Read as `StringLike` reads them (`*` and `?` wildcards), so a
+   * `StringEquals` value keeps its meaning: its own `*` or `?` is written `${*}` or `${?}`, IAM's escape.
+   * When several conditions restrict the subject (all must hold), one without a wildcard bounds the
+   * others, and only its values are kept.
    */
   subjects: string[];
+  /** OIDC: the `<provider>:aud` values, read as `subjects` are; empty when no condition restricts the audience. */
+  audiences?: string[];
 }
 
 export interface RoleTrust {
@@ -73,19 +78,6 @@ export function classifyTrust(document: string | undefined, accountId: string, z
   };
 }
 
-/** A federated trust that any subject of its provider can use: an OIDC provider with no subject, or `*`. */
-export function isTooBroad(trust: FederatedTrust): boolean {
-  if (trust.provider.startsWith('saml-provider/')) {
-    // The IdP's assertion must name the role, so who gets it is decided there; only a bare `*` is too broad.
-    return trust.subjects.some(isBareWildcard);
-  }
-  return trust.subjects.length === 0 || trust.subjects.some(isBareWildcard);
-}
-
-function isBareWildcard(subject: string): boolean {
-  return /^\*+$/.test(subject);
-}
-
 /** One entry per OIDC or SAML provider the statement names, when it allows that provider's action. */
 function federatedTrust(statement: TrustStatement): FederatedTrust[] {
   const federated =
@@ -97,12 +89,56 @@ function federatedTrust(statement: TrustStatement): FederatedTrust[] {
     const provider = match?.[1];
     const protocol = match?.[2] as 'oidc' | 'saml' | undefined;
     if (!provider || !protocol || !allows(statement, FEDERATED_ACTION[protocol])) return [];
-    const subjectKey = protocol === 'oidc' ? `${provider.slice('oidc-provider/'.length)}:sub` : 'saml:sub';
-    const subjects = conditionKeys(statement.Condition)
-      .filter(({ key, operator }) => key === subjectKey.toLowerCase() && restricts(operator))
-      .flatMap(({ values }) => values);
-    return [{ provider, subjects: [...new Set(subjects)] }];
+    if (protocol === 'saml') return [{ provider, subjects: allowedValues(statement.Condition, 'saml:sub') }];
+    const host = provider.slice('oidc-provider/'.length).toLowerCase();
+    return [
+      {
+        provider,
+        subjects: allowedValues(statement.Condition, `${host}:sub`),
+        audiences: allowedValues(statement.Condition, `${host}:aud`),
+      },
+    ];
   });
+}
+
+/**
+ * The values the conditions allow for `key` (lower-cased), as `StringLike` patterns (see
+ * {@link FederatedTrust.subjects}); none when no condition restricts it.
+ */
+function allowedValues(condition: unknown, key: string): string[] {
+  const conditions = conditionKeys(condition)
+    .filter((c) => c.key === key && restricts(c.operator))
+    .map(({ operator, values }) => (operator.includes('Like') ? values : values.map(escapeWildcards)));
+  // Every condition must hold: one that names values exactly is the most any value can be.
+  const exact = conditions.filter((values) => values.every((value) => !hasWildcard(value)));
+  return [...new Set((exact.length > 0 ? exact : conditions).flat())];
+}
+
+/** A value compared exactly, as a `StringLike` pattern that matches only it. */
+function escapeWildcards(value: string): string {
+  return value.replace(/\$\{[^}]*\}|[*?]/g, (match) => (match.length === 1 ? `\${${match}}` : match));
+}
+
+/**
+ * The text a `StringLike` pattern fixes before its first wildcard (IAM's escapes `${*}`, `${?}`, `${$}`
+ * read as the characters), and whether a wildcard follows. Any other policy variable counts as a
+ * wildcard: its value comes with the request.
+ */
+export function literalPrefix(pattern: string): { prefix: string; open: boolean } {
+  let prefix = '';
+  let at = 0;
+  for (const match of pattern.matchAll(/\$\{([^}]*)\}|[*?]/g)) {
+    prefix += pattern.slice(at, match.index);
+    at = match.index + match[0].length;
+    const escaped = match[1] !== undefined && ['*', '?', '$'].includes(match[1]) ? match[1] : undefined;
+    if (escaped === undefined) return { prefix, open: true };
+    prefix += escaped;
+  }
+  return { prefix: prefix + pattern.slice(at), open: false };
+}
+
+export function hasWildcard(pattern: string): boolean {
+  return literalPrefix(pattern).open;
 }
 
 /** A negated or null check does not name whom it lets in. */

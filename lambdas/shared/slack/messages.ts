@@ -398,9 +398,15 @@ export function openRequestsMessage(input: {
   return { text: `${plural(total, 'request waits', 'requests wait')} for your decision.`, blocks };
 }
 
-export type EscalationReason = 'orphaned' | 'deadline-passed' | 'budget-exceeded' | 'drift';
+export type EscalationReason =
+  | 'orphaned'
+  | 'deadline-passed'
+  | 'budget-exceeded'
+  | 'drift'
+  | 'aws-service-account-trusted';
 
 const ESCALATION_TITLES: Record<EscalationReason, string> = {
+  'aws-service-account-trusted': 'Likely backdoors: roles trusted by an AWS-owned account',
   orphaned: 'Credentials without a reachable owner',
   drift: 'Disabled credentials turned back on outside reauth',
   'deadline-passed': 'Credentials whose owners did not answer in time',

@@ -23,6 +23,7 @@ import {
   targetOf,
 } from './claimed-change';
 import {
+  escalateBackdoors,
   escalateToFallback,
   type NotifyContext,
   notifyNewRequests,
@@ -135,14 +136,19 @@ export async function enforceAccount(
     ));
   }
 
-  if (deps.slack && !deps.ownersToldBySummary) {
-    const told = await notifyNewRequests(
-      { store: deps.store, slack: deps.slack },
-      (await deps.store.loadStates(accountId)).values(),
-      notifyContext,
-    );
-    report.notified = told.recorded;
-    report.slackFailures.push(...told.failures);
+  if (deps.slack) {
+    const slackDeps = { store: deps.store, slack: deps.slack };
+    const states = [...(await deps.store.loadStates(accountId)).values()];
+    // Security first, and from every account's run (the organization's summary tells owners only): a
+    // likely backdoor is named as such even when its owner is the security channel.
+    const warned = await escalateBackdoors(slackDeps, states, notifyContext);
+    report.escalated += warned.recorded;
+    report.slackFailures.push(...warned.failures);
+    if (!deps.ownersToldBySummary) {
+      const told = await notifyNewRequests(slackDeps, states, notifyContext);
+      report.notified = told.recorded;
+      report.slackFailures.push(...told.failures);
+    }
   }
 
   const plan = planEnforcement((await deps.store.loadStates(accountId)).values(), policy, now, {
@@ -180,7 +186,7 @@ export async function enforceAccount(
       notifyContext,
     );
     report.reminded = reminded.recorded;
-    report.escalated = escalated.recorded + drift.recorded;
+    report.escalated += escalated.recorded + drift.recorded;
     report.slackFailures.push(...reminded.failures, ...escalated.failures, ...drift.failures);
     const overBudget = plan.heldBack.find((h) => h.reason === 'budget-exceeded');
     if (overBudget) {

@@ -3,6 +3,7 @@ import type { DecisionStore } from '../adapters/decision-store';
 import { SlackApiError, type SlackClient } from '../adapters/slack-client';
 import { planDeadline } from '../domain/deadlines';
 import type { CredentialState, DecisionAction } from '../domain/decision';
+import { isUntoldBackdoor } from '../domain/lifecycle';
 import type { PolicyConfig } from '../domain/policy';
 import { isUntoldDrift, planRequestStep } from '../domain/reauthorization';
 import {
@@ -164,7 +165,9 @@ export async function escalateToFallback(
   const isDue =
     reason === 'drift'
       ? isUntoldDrift
-      : (s: CredentialState) => planDeadline(s, context.policy, context.now)?.step === 'escalate';
+      : reason === 'aws-service-account-trusted'
+        ? isUntoldBackdoor
+        : (s: CredentialState) => planDeadline(s, context.policy, context.now)?.step === 'escalate';
   return sendByOwner(
     deps,
     states.filter(isDue),
@@ -186,6 +189,23 @@ export async function escalateToFallback(
     },
     () => context.policy.fallbackOwner,
   );
+}
+
+/** What the security channel is told of a role trusted by an account AWS owns. */
+export const BACKDOOR_DETAIL =
+  "These roles trust an account AWS owns for one of its services (log delivery, ELB, Redshift, CloudTrail…). AWS never assumes a customer's role from such an account, so the trust is likely a backdoor someone added: find who changed it (CloudTrail UpdateAssumeRolePolicy, CreateRole) and remove the account. Their owners are asked too.";
+
+/**
+ * Tells the fallback owner (the security channel), once per request, of each open request for a role
+ * trusted by an account AWS owns, recorded as an `escalate`. Run before the owners are told, so an
+ * orphaned one (whose owner is the fallback owner) is named as a likely backdoor too.
+ */
+export function escalateBackdoors(
+  deps: NotifyDependencies,
+  states: Iterable<CredentialState>,
+  context: NotifyContext,
+): Promise<NotifyReport> {
+  return escalateToFallback(deps, [...states], 'aws-service-account-trusted', BACKDOOR_DETAIL, context);
 }
 
 /**

@@ -11,6 +11,7 @@ import { type Identification, identify } from '../domain/identification';
 import { planScanTransition } from '../domain/lifecycle';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
 import { recordedRevocationOf } from '../domain/reauthorization';
+import type { OpenTrust } from '../domain/trust-breadth';
 import {
   type KeySlotUsage,
   keySlotIdOf,
@@ -60,6 +61,8 @@ export interface ScanRow {
   reason: string;
   /** `usage-changed`: the uses outside what was learned or allowed, and what was known before. */
   usageChange?: UsageChange;
+  /** `trust-too-broad`: each part of a federated trust left open, and why. */
+  openTrust?: OpenTrust[];
 }
 
 export interface ScanReport {
@@ -317,6 +320,8 @@ function toRow(
           : `exempt until ${evaluation.until}`,
     ...(evaluation.outcome === 'finding' &&
       evaluation.evidence.usageChange && { usageChange: evaluation.evidence.usageChange }),
+    ...(evaluation.outcome === 'finding' &&
+      evaluation.evidence.openTrust && { openTrust: evaluation.evidence.openTrust }),
   };
 }
 
