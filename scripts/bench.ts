@@ -32,6 +32,7 @@ import {
   measureBundles,
 } from './bench/bundles';
 import { type NaiveScanReport, naiveScan } from './bench/naive-scanner';
+import { benchTrustFanOut, describeFanOut } from './bench/trust-fan-out';
 import { emulatorEnv, startEmulator } from './emulator/emulator';
 import { benchSlackClicks } from './local/bench-clicks';
 import { benchSlackNotify, describeSlackNotify } from './local/bench-slack-notify';
@@ -43,6 +44,7 @@ const DEFAULTS = { users: 2000, roles: 500, secrets: 2000 } as const;
 const TABLE = 'reauth-bench-decisions';
 const NAIVE_TABLE = 'reauth-bench-naive';
 const SLACK_TABLE = 'reauth-bench-slack';
+const FAN_OUT_TABLE = 'reauth-bench-fan-out';
 /** reauth's first run must read less than 1/50 of what the naive scanner reads. */
 const READ_RATIO_TARGET = 50;
 const SAMPLE_MS = 50;
@@ -449,6 +451,10 @@ try {
   );
   const slackNotify = await benchSlackNotify({ clients, table: SLACK_TABLE });
 
+  say('measuring a trust change that reaches 2,000 principals, with AWS-like latencies (fresh emulator)');
+  await emulator.reset();
+  const fanOut = await benchTrustFanOut({ emulator, clients, table: FAN_OUT_TABLE });
+
   // Findings: both must find the same idle credentials.
   const reauthIdle = idleIds(reauthFirst.result);
   const naiveIdle = naiveIds(naiveFirst.result);
@@ -553,6 +559,20 @@ try {
       detail: `${fmt(slackNotify.bigOwner.answerable)} answerable in ${slackNotify.bigOwner.messages} messages, ${slackNotify.bigOwner.overLimits} over a limit`,
     },
     {
+      name: `a policy version reaching ${fmt(fanOut.credentials)} keys opens each request once, every invocation within the consumer's ${fanOut.consumerTimeoutS} s, and its redelivery writes nothing`,
+      status:
+        fanOut.first.decisions === fanOut.credentials &&
+        fanOut.first.requestsOpened === fanOut.credentials &&
+        fanOut.first.slowestInvocationS < fanOut.consumerTimeoutS &&
+        fanOut.redelivery.slowestInvocationS < fanOut.consumerTimeoutS &&
+        fanOut.redelivery.decisions === fanOut.credentials &&
+        fanOut.redelivery.dynamodbItemsWritten === 0 &&
+        fanOut.first.batchItemFailures + fanOut.redelivery.batchItemFailures === 0
+          ? 'PASS'
+          : 'FAIL',
+      detail: `${fmt(fanOut.first.requestsOpened)} opened in ${fanOut.first.invocations} invocations (slowest ${fanOut.first.slowestInvocationS} s, ${fanOut.first.totalS} s in all); redelivery: ${fanOut.redelivery.dynamodbItemsWritten} items written, slowest ${fanOut.redelivery.slowestInvocationS} s`,
+    },
+    {
       name: 'reauth and naive find the same idle credentials',
       status: findingsAgree ? 'PASS' : 'FAIL',
       detail: agreement.map((a) => `${a.kind} ${a.reauth}/${a.naive}`).join(', '),
@@ -598,6 +618,8 @@ try {
   console.log('');
   printBundles(bundles);
   console.log('');
+  for (const line of describeFanOut(fanOut)) console.log(line);
+  console.log('');
   for (const t of targets) console.log(`${t.status.padEnd(4)}  ${t.name}: ${t.detail}`);
 
   const result = {
@@ -623,6 +645,7 @@ try {
     },
     slackEndpoint: clicks,
     slackNotify,
+    trustFanOut: fanOut,
     bundles: { loadAverage: Number(bundlesLoad), functions: bundles },
     targets,
   };

@@ -6,6 +6,7 @@
  * again, as SQS redelivers: nothing new may be written. Part of `npm run bench`.
  */
 import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import {
   AddUserToGroupCommand,
   AttachGroupPolicyCommand,
@@ -14,6 +15,12 @@ import {
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
 } from '@aws-sdk/client-iam';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { AwsClients } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
@@ -22,6 +29,7 @@ import type { EmulatorControl } from '../emulator/emulator';
 import { startFaultProxy } from '../emulator/fault-proxy';
 import { startLocalStack } from '../local/local-stack';
 import { seedAccount } from '../local/seed';
+import { sqsRecordOf } from '../local/slack-play';
 import { AWS_LATENCY_MS, awsLatencyMs } from './aws-latencies';
 import { createCallLedger, type LedgerCall } from './call-ledger';
 
@@ -31,7 +39,11 @@ const CONSUMER_TIMEOUT_MS = 60_000;
 const OWNERS = 40;
 
 export interface FanOutDelivery {
-  wallS: number;
+  /** Lambda invocations (batches of up to ten messages: the event, then its parts). */
+  invocations: number;
+  slowestInvocationS: number;
+  /** All invocations one after another (Lambda runs them side by side). */
+  totalS: number;
   awsCalls: Record<string, number>;
   dynamodbWriteCalls: number;
   dynamodbItemsWritten: number;
@@ -42,6 +54,9 @@ export interface FanOutDelivery {
 
 export interface FanOutBench {
   principals: { users: number; throughGroup: number };
+  /** Access keys reached: one per user. */
+  credentials: number;
+  consumerTimeoutS: number;
   latencies: typeof AWS_LATENCY_MS;
   first: FanOutDelivery & { requestsOpened: number; slackMessages: number };
   redelivery: FanOutDelivery;
@@ -95,6 +110,9 @@ export async function benchTrustFanOut(input: {
   );
 
   const local = await startLocalStack(clients, { table, policy: {} });
+  const { QueueUrl: trustQueue } = await clients.sqs.send(
+    new CreateQueueCommand({ QueueName: 'bench-trust-events' }),
+  );
   const ledger = createCallLedger(ACCOUNT);
   const proxy = await startFaultProxy({
     target: emulator.endpoint,
@@ -106,6 +124,7 @@ export async function benchTrustFanOut(input: {
   Object.assign(process.env, local.env, {
     AWS_ENDPOINT_URL: proxy.endpoint,
     INVALID_EVENTS_QUEUE_URL: local.queueUrl,
+    TRUST_EVENTS_QUEUE_URL: trustQueue,
     REAUTH_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/Reauth-EnforceJobServiceRole`,
     POWERTOOLS_LOG_LEVEL: 'ERROR',
     POWERTOOLS_METRICS_DISABLED: 'true',
@@ -136,32 +155,40 @@ export async function benchTrustFanOut(input: {
       },
     });
     const store = createDecisionStore(clients.documents, table);
+    /** Delivers the event, then whatever it put back on the queue, ten at a time, as Lambda's SQS integration does. */
     const deliver = async (): Promise<FanOutDelivery> => {
-      const started = performance.now();
-      const deadline = Date.now() + CONSUMER_TIMEOUT_MS;
-      const response = await handler(
-        {
-          Records: [{ messageId: randomUUID(), body, attributes: {}, eventSource: 'aws:sqs' }],
-        } as unknown as SQSEvent,
-        { getRemainingTimeInMillis: () => deadline - Date.now() } as Context,
-      );
-      const wallS = (performance.now() - started) / 1000;
+      await clients.sqs.send(new SendMessageCommand({ QueueUrl: trustQueue, MessageBody: body }));
+      const invocationsS: number[] = [];
+      let batchItemFailures = 0;
+      for (;;) {
+        const { Messages = [] } = await clients.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: trustQueue, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+        );
+        if (Messages.length === 0) break;
+        const started = performance.now();
+        const deadline = Date.now() + CONSUMER_TIMEOUT_MS;
+        const response = await handler({ Records: Messages.map(sqsRecordOf) }, {
+          getRemainingTimeInMillis: () => deadline - Date.now(),
+        } as Context);
+        invocationsS.push((performance.now() - started) / 1000);
+        batchItemFailures += response.batchItemFailures.length;
+        for (const m of Messages)
+          await clients.sqs.send(
+            new DeleteMessageCommand({ QueueUrl: trustQueue, ReceiptHandle: m.ReceiptHandle }),
+          );
+      }
       const calls = ledger.take();
       const states = await store.loadStates(ACCOUNT);
-      const decisions = (
-        await Promise.all(
-          [...states.keys()].map(async (id) =>
-            (await store.history(id)).filter((d) => d.evidence.eventId === eventId),
-          ),
-        )
-      ).flat().length;
+      const histories = await mapWithConcurrency([...states.keys()], 16, (id) => store.history(id));
       return {
-        wallS: Math.round(wallS * 10) / 10,
+        invocations: invocationsS.length,
+        slowestInvocationS: round1(Math.max(...invocationsS)),
+        totalS: round1(invocationsS.reduce((a, b) => a + b, 0)),
         awsCalls: countCalls(calls),
         dynamodbWriteCalls: calls.filter((c) => c.itemsWritten > 0).length,
         dynamodbItemsWritten: calls.reduce((n, c) => n + c.itemsWritten, 0),
-        decisions,
-        batchItemFailures: response.batchItemFailures.length,
+        decisions: histories.flat().filter((d) => d.evidence.eventId === eventId).length,
+        batchItemFailures,
       };
     };
     const first = await deliver();
@@ -170,7 +197,9 @@ export async function benchTrustFanOut(input: {
     const redelivery = await deliver();
     return {
       principals: { users: direct, throughGroup: grouped },
+      credentials: names.length,
       latencies: AWS_LATENCY_MS,
+      consumerTimeoutS: CONSUMER_TIMEOUT_MS / 1000,
       first: { ...first, requestsOpened: states.filter((s) => s.status === 'pending').length, slackMessages },
       redelivery,
     };
@@ -181,9 +210,55 @@ export async function benchTrustFanOut(input: {
   }
 }
 
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
 function countCalls(calls: LedgerCall[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const { service, operation } of calls)
     counts[`${service} ${operation}`] = (counts[`${service} ${operation}`] ?? 0) + 1;
   return counts;
+}
+
+/** The fan-out's figures as the bench prints them. */
+export function describeFanOut(bench: FanOutBench): string[] {
+  const delivery = (name: string, d: FanOutDelivery) => {
+    const aws = Object.entries(d.awsCalls)
+      .filter(([call]) => !call.startsWith('dynamodb'))
+      .map(([call, n]) => `${call} ${n}`)
+      .join(', ');
+    return [
+      `  ${name}: ${d.invocations} invocations, slowest ${d.slowestInvocationS} s, ${d.totalS} s one after another; ${d.decisions} decisions about the event`,
+      `    DynamoDB: ${d.dynamodbWriteCalls} write calls, ${d.dynamodbItemsWritten} items; other AWS calls: ${aws}`,
+    ];
+  };
+  return [
+    `Trust change fan-out: a managed policy on ${bench.principals.users} users and a group of ${bench.principals.throughGroup} gets a wider default version`,
+    `  (AWS-like latencies per call: ${Object.entries(bench.latencies)
+      .map(([call, ms]) => `${call} ${ms} ms`)
+      .join(', ')})`,
+    ...delivery('first delivery', bench.first),
+    `    requests opened ${bench.first.requestsOpened}, Slack messages ${bench.first.slackMessages}`,
+    ...delivery('redelivered', bench.redelivery),
+  ];
+}
+
+// Alone: npx tsx scripts/bench/trust-fan-out.ts [users] [through-group]
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { createAwsClients } = await import('../../lambdas/shared/adapters/aws-clients');
+  const { emulatorEnv, startEmulator } = await import('../emulator/emulator');
+  const emulator = await startEmulator();
+  try {
+    Object.assign(process.env, emulatorEnv(emulator.endpoint));
+    const [users, throughGroup] = process.argv.slice(2).map(Number);
+    const bench = await benchTrustFanOut({
+      emulator,
+      clients: createAwsClients(),
+      table: 'reauth-bench-fan-out',
+      ...(users !== undefined && { users }),
+      ...(throughGroup !== undefined && { throughGroup }),
+    });
+    for (const line of describeFanOut(bench)) console.log(line);
+  } finally {
+    await emulator.stop();
+  }
 }
