@@ -133,8 +133,12 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   /** Credential → the events of this batch that touched it: whoever recorded them, owners may be owed a word. */
   const touched = new Map<string, string[]>();
 
-  /** Records a change in its account's scope; one too large for a delivery goes back to the queue in parts. */
-  const apply = async (record: SQSRecord, scope: AccountScope, change: TrustChange) => {
+  /**
+   * Records a change in its account's scope; one too large for a delivery goes back to the queue in
+   * parts. `tell`: its owners hear of it now. A part's are not told here: each part would send an owner
+   * one more message; the next hourly enforce run tells them all, one message per owner.
+   */
+  const apply = async (record: SQSRecord, scope: AccountScope, change: TrustChange, tell = true) => {
     const outcome = await applyTrustChange({ ...scope.deps, store }, change, {
       accountId: scope.accountId,
       policy: scope.policy,
@@ -144,7 +148,8 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       split: (parts) => sendParts(scope.accountId, parts),
     });
     for (const id of outcome.recorded) opened.add(id);
-    for (const id of outcome.affected) touched.set(id, [...(touched.get(id) ?? []), change.eventId]);
+    if (tell)
+      for (const id of outcome.affected) touched.set(id, [...(touched.get(id) ?? []), change.eventId]);
     logger.info('trust change recorded', {
       eventId: outcome.change.eventId,
       trigger: outcome.change.trigger,
@@ -218,7 +223,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     const scope = await scopeFor(part.account);
     if ('deadLetter' in scope) return deadLetter(record, scope.deadLetter);
     if ('ignore' in scope) return;
-    await apply(record, scope, part.change);
+    await apply(record, scope, part.change, false);
   };
 
   const response = await processPartialResponse(event, handleRecord, processor, { context });

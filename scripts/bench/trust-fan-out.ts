@@ -120,11 +120,13 @@ export async function benchTrustFanOut(input: {
     latencyMs: awsLatencyMs,
     observe: (call) => ledger.observe(call),
   });
+  const throughProxy = (url: string) => `${proxy.endpoint}${new URL(url).pathname}`;
   const saved = { ...process.env };
   Object.assign(process.env, local.env, {
     AWS_ENDPOINT_URL: proxy.endpoint,
-    INVALID_EVENTS_QUEUE_URL: local.queueUrl,
-    TRUST_EVENTS_QUEUE_URL: trustQueue,
+    // The queues as seen through the proxy, so the consumer's sends are counted and take their time.
+    INVALID_EVENTS_QUEUE_URL: throughProxy(local.queueUrl),
+    TRUST_EVENTS_QUEUE_URL: throughProxy(trustQueue as string),
     REAUTH_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/Reauth-EnforceJobServiceRole`,
     POWERTOOLS_LOG_LEVEL: 'ERROR',
     POWERTOOLS_METRICS_DISABLED: 'true',
