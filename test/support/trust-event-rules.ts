@@ -53,7 +53,7 @@ export async function routeTrustEvents(
 }
 
 /** A CloudTrail record as EventBridge carries it ("AWS API Call via CloudTrail"), from its `eventSource`. */
-export function cloudTrailEntry(record: { eventSource: string }) {
+export function cloudTrailEntry(record: { eventSource: string; [field: string]: unknown }) {
   return {
     Source: `aws.${record.eventSource.replace('.amazonaws.com', '')}`,
     DetailType: 'AWS API Call via CloudTrail',

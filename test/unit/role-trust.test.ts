@@ -109,7 +109,69 @@ describe('classifyTrust: the organization is the zone of trust', () => {
   });
 });
 
+describe('classifyTrust: conditions that pin the principal', () => {
+  it('reads `*` pinned by aws:PrincipalArn or aws:PrincipalAccount as the accounts it names, and a wildcard account as no pin', () => {
+    const self = `arn:aws:iam::${ACCOUNT}:role/admin`;
+    expect(
+      classifyTrust(trust(assume({ AWS: '*' }, { ArnLike: { 'aws:PrincipalArn': self } })), ACCOUNT)
+        .trustedAccounts,
+    ).toEqual([]);
+    expect(
+      classifyTrust(
+        trust(assume({ AWS: '*' }, { StringEquals: { 'aws:PrincipalAccount': [OUTSIDER] } })),
+        ACCOUNT,
+      ).trustedAccounts,
+    ).toEqual([OUTSIDER]);
+    expect(
+      classifyTrust(
+        trust(assume({ AWS: '*' }, { ArnLike: { 'aws:PrincipalArn': 'arn:aws:iam::*:role/admin' } })),
+        ACCOUNT,
+      ).trustedAccounts,
+    ).toEqual(['*']);
+    // Optional when absent: it pins nothing.
+    expect(
+      classifyTrust(trust(assume({ AWS: '*' }, { ArnLikeIfExists: { 'aws:PrincipalArn': self } })), ACCOUNT)
+        .trustedAccounts,
+    ).toEqual(['*']);
+  });
+});
+
 describe('classifyTrust: federated connectors', () => {
+  it('reads the web identity providers IAM knows by name, and judges them by their user and app claims', () => {
+    const web = (provider: string, condition: object) => ({
+      Effect: 'Allow',
+      Principal: { Federated: provider },
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Condition: condition,
+    });
+    const google = classifyTrust(
+      trust(web('accounts.google.com', { StringEquals: { 'accounts.google.com:aud': '666777888999000' } })),
+      ACCOUNT,
+    ).federated;
+    expect(google).toEqual([
+      { provider: 'oidc-provider/accounts.google.com', subjects: [], audiences: ['666777888999000'] },
+    ]);
+    // Any Google account signed in to the app: too broad.
+    expect(google.some((f) => isTooBroad(f))).toBe(true);
+    const pool = 'us-east-1:12345678-ffff-ffff-ffff-123456';
+    // An identity pool of the account's own decides who gets in; without a pool, any pool's identity does.
+    expect(
+      classifyTrust(
+        trust(
+          web('cognito-identity.amazonaws.com', {
+            StringEquals: { 'cognito-identity.amazonaws.com:aud': pool },
+          }),
+        ),
+        ACCOUNT,
+      ).federated.some((f) => isTooBroad(f)),
+    ).toBe(false);
+    expect(
+      classifyTrust(trust(web('cognito-identity.amazonaws.com', {})), ACCOUNT).federated.some((f) =>
+        isTooBroad(f),
+      ),
+    ).toBe(true);
+  });
+
   it('names a GitHub OIDC provider and the subject it trusts', () => {
     const { trustedAccounts, federated } = classifyTrust(
       trust(

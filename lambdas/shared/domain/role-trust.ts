@@ -64,7 +64,10 @@ export function classifyTrust(document: string | undefined, accountId: string, z
     federated.push(...federatedTrust(statement));
     if (!allows(statement, 'sts:AssumeRole')) continue;
     if (zone?.organizationId && restrictedToOrganization(statement.Condition, zone.organizationId)) continue;
-    const foreign = awsPrincipalAccounts(statement.Principal).filter((account) => !internal.has(account));
+    const foreign = restrictedPrincipals(
+      awsPrincipalAccounts(statement.Principal),
+      statement.Condition,
+    ).filter((account) => !internal.has(account));
     if (foreign.length === 0) continue;
     for (const account of foreign) accounts.add(account);
     if (conditionKeys(statement.Condition).every(({ key }) => key !== 'sts:externalid'))
@@ -78,6 +81,46 @@ export function classifyTrust(document: string | undefined, accountId: string, z
   };
 }
 
+/**
+ * The accounts a statement's principals come from once its conditions have spoken: `Principal: "*"`
+ * pinned by an `aws:PrincipalArn` or `aws:PrincipalAccount` condition to named accounts lets in only
+ * those (terraform-aws-iam's self-assume statement pins `*` to the role itself). A condition whose
+ * account part is a wildcard, or that `…IfExists` makes optional, pins nothing.
+ */
+function restrictedPrincipals(accounts: string[], condition: unknown): string[] {
+  for (const { operator, key, values } of conditionKeys(condition)) {
+    if (!PINNING_OPERATORS.includes(operator) || values.length === 0) continue;
+    const pinned = values.map((value) =>
+      key === 'aws:principalaccount'
+        ? ACCOUNT_ID.exec(value)?.[0]
+        : key === 'aws:principalarn'
+          ? ACCOUNT_IN_ARN.exec(value)?.[1]
+          : undefined,
+    );
+    if (pinned.some((account) => account === undefined)) continue;
+    const named = pinned as string[];
+    return accounts.includes(ANY)
+      ? [...new Set(named)]
+      : accounts.filter((account) => named.includes(account));
+  }
+  return accounts;
+}
+const PINNING_OPERATORS = ['ArnEquals', 'ArnLike', 'StringEquals', 'StringLike', 'StringEqualsIgnoreCase'];
+
+/**
+ * Web identity providers IAM knows by name (no provider ARN): Google, Facebook and Login with Amazon
+ * name the user in one claim and the app in another; Cognito names the identity and its pool.
+ */
+const WEB_IDENTITY_CLAIMS: Readonly<Record<string, { sub: string; aud: string }>> = {
+  'accounts.google.com': { sub: 'accounts.google.com:sub', aud: 'accounts.google.com:aud' },
+  'graph.facebook.com': { sub: 'graph.facebook.com:id', aud: 'graph.facebook.com:app_id' },
+  'www.amazon.com': { sub: 'www.amazon.com:user_id', aud: 'www.amazon.com:app_id' },
+  'cognito-identity.amazonaws.com': {
+    sub: 'cognito-identity.amazonaws.com:sub',
+    aud: 'cognito-identity.amazonaws.com:aud',
+  },
+};
+
 /** One entry per OIDC or SAML provider the statement names, when it allows that provider's action. */
 function federatedTrust(statement: TrustStatement): FederatedTrust[] {
   const federated =
@@ -85,6 +128,17 @@ function federatedTrust(statement: TrustStatement): FederatedTrust[] {
       ? asStrings((statement.Principal as { Federated?: unknown }).Federated)
       : [];
   return federated.flatMap((arn) => {
+    const web = WEB_IDENTITY_CLAIMS[arn.toLowerCase()];
+    if (web) {
+      if (!allows(statement, FEDERATED_ACTION.oidc)) return [];
+      return [
+        {
+          provider: `oidc-provider/${arn.toLowerCase()}`,
+          subjects: allowedValues(statement.Condition, web.sub),
+          audiences: allowedValues(statement.Condition, web.aud),
+        },
+      ];
+    }
     const match = PROVIDER_IN_ARN.exec(arn);
     const provider = match?.[1];
     const protocol = match?.[2] as 'oidc' | 'saml' | undefined;

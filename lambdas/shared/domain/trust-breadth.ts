@@ -37,6 +37,8 @@ type Reach =
 interface Platform {
   /** `GitHub Actions`, shown beside the provider; undefined for a provider reauth does not know. */
   name?: string;
+  /** Its tokens' audience says who may come in (Cognito's identity pool): judged as for an unknown provider. */
+  judgesAudience?: true;
   /** What `pattern` (undefined: no subject condition) leaves open. */
   reach(pattern: string | undefined): Reach;
 }
@@ -80,7 +82,7 @@ export function openTrust(trust: FederatedTrust, trustedOwners: readonly string[
       why: `${condition} leaves the ${reach.part} open: ${reach.who} can assume this role; an attacker needs ${reach.needs}${deliberate}`,
     });
   }
-  if (platform.name === undefined) open.push(...openAudiences(trust, host));
+  if (platform.name === undefined || platform.judgesAudience) open.push(...openAudiences(trust, host));
   return open;
 }
 
@@ -128,6 +130,13 @@ function generic(host: string): Platform {
   };
 }
 
+/**
+ * Cognito identity pools: the subject is one identity of a pool, and the pool (the `aud`) is the
+ * account's own, whose configuration decides who gets an identity, as a SAML IdP decides who gets an
+ * assertion. So only the audience is judged: without it, any pool's identity may assume the role.
+ */
+const COGNITO: Platform = { name: 'Amazon Cognito', judgesAudience: true, reach: () => NOTHING };
+
 /** The platform a provider's host names; for a host reauth does not know, the shape of its subjects can tell. */
 function platformOf(host: string, subjects: readonly string[]): Platform {
   const lower = host.toLowerCase();
@@ -147,6 +156,7 @@ function platformOf(host: string, subjects: readonly string[]): Platform {
   const circleOrg = /^oidc\.circleci\.com\/org\/([^/]+)$/.exec(lower)?.[1];
   if (circleOrg) return circleci(circleOrg);
   if (shaped('organization:')) return terraform(lower);
+  if (lower === 'cognito-identity.amazonaws.com') return COGNITO;
   return generic(host);
 }
 
