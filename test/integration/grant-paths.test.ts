@@ -13,19 +13,18 @@ import {
   PutRolePermissionsBoundaryCommand,
   SetDefaultPolicyVersionCommand,
 } from '@aws-sdk/client-iam';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { mapWithConcurrency } from '../../lambdas/shared/concurrency';
 import { FAN_OUT_PART_SIZE } from '../../lambdas/shared/use-cases/trust-events';
-import type { FakeSlack } from '../../scripts/local/fake-slack';
-import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
-import { drainQueue } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
-import { coldStart } from '../support/lambda';
-import { cloudTrailEntry, putEvents, routeTrustEvents } from '../support/trust-event-rules';
+import {
+  cloudTrailEntry,
+  putEvents,
+  startTrustEventConsumer,
+  type TrustEventConsumer,
+} from '../support/trust-event-rules';
 
 /**
  * Every path by which access grows, made for real in the emulator's IAM and told to the consumer as
@@ -38,11 +37,9 @@ const TABLE = 'grant-paths-under-test';
 const ACCOUNT = '123456789012';
 const store = createDecisionStore(clients.documents, TABLE);
 const AWS_POLICY = (name: string) => `arn:aws:iam::aws:policy/${name}`;
-let fake: FakeSlack;
+let events: TrustEventConsumer;
 let seeded: Seeded;
-let queue: string;
 let deployArn: string;
-let consumer: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 const keyOf = (user: string) => `${ACCOUNT}:access-key:${seeded.keyIds.get(user)?.[0]}`;
 const roleOf = (name: string) => `${ACCOUNT}:role:${name}`;
@@ -77,7 +74,7 @@ function record(eventName: string, requestParameters: object, responseElements: 
 /** Puts the records on EventBridge, delivers what the rules matched, and returns each one's event id. */
 async function tell(...records: ReturnType<typeof record>[]): Promise<number> {
   await putEvents(clients.events, ...records.map(cloudTrailEntry));
-  return drainQueue(clients.sqs, queue, (event) => consumer(event, {} as Context));
+  return events.deliver();
 }
 
 /** The last decision on a credential, if it was about `eventId`. */
@@ -134,22 +131,12 @@ beforeAll(async () => {
   await clients.iam.send(new AttachUserPolicyCommand({ UserName: 'solo', PolicyArn: deployArn }));
   await clients.iam.send(new AttachRolePolicyCommand({ RoleName: 'vendor-etl', PolicyArn: deployArn }));
 
-  const local = await startLocalStack(clients, { table: TABLE, policy: {} });
-  fake = local.slack;
-  queue = await routeTrustEvents(clients, 'grant-paths');
-  const invalid = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'grant-paths-invalid' }));
-  consumer = await coldStart('../../lambdas/events/handler', {
-    ...local.env,
-    INVALID_EVENTS_QUEUE_URL: invalid.QueueUrl as string,
-    TRUST_EVENTS_QUEUE_URL: queue,
-    REAUTH_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/Reauth-EnforceJobEnforceServiceRole0C9D8E7F`,
-    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-  });
+  events = await startTrustEventConsumer(clients, { table: TABLE, name: 'grant-paths' });
 });
 
 afterAll(async () => {
   vi.unstubAllEnvs();
-  await fake.close();
+  await events.slack.close();
 });
 
 describe('a change is judged by what it grants, wherever it is granted', () => {
@@ -159,7 +146,7 @@ describe('a change is judged by what it grants, wherever it is granted', () => {
       new AttachUserPolicyCommand({ UserName: call.userName, PolicyArn: call.policyArn }),
     );
     const quarantine = record('AttachUserPolicy', call);
-    const posted = fake.calls('chat.postMessage').length;
+    const posted = events.slack.calls('chat.postMessage').length;
 
     expect(await tell(quarantine)).toBe(1);
 
@@ -172,7 +159,7 @@ describe('a change is judged by what it grants, wherever it is granted', () => {
       },
     });
     expect(await store.getState(keyOf('solo'))).not.toMatchObject({ status: 'pending' });
-    expect(fake.calls('chat.postMessage')).toHaveLength(posted);
+    expect(events.slack.calls('chat.postMessage')).toHaveLength(posted);
   });
 
   it("AdministratorAccess attached to a group asks each member's owner, naming the group, and no one else", async () => {
@@ -183,7 +170,7 @@ describe('a change is judged by what it grants, wherever it is granted', () => {
       groupName: 'ops',
       policyArn: AWS_POLICY('AdministratorAccess'),
     });
-    const posted = fake.calls('chat.postMessage').length;
+    const posted = events.slack.calls('chat.postMessage').length;
 
     expect(await tell(attach)).toBe(1);
 
@@ -203,7 +190,7 @@ describe('a change is judged by what it grants, wherever it is granted', () => {
     }
     expect(await decisionAbout(keyOf('bystander'), attach.eventID)).toBeUndefined();
     expect(
-      fake
+      events.slack
         .calls('chat.postMessage')
         .slice(posted)
         .map((c) => c.body.channel)
@@ -371,9 +358,9 @@ describe('a change is judged by what it grants, wherever it is granted', () => {
 
     // 102 principals: the event, then its two parts, each a message of its own. Owners hear of the
     // parts' requests from the next hourly run, in one message each, not once per part.
-    const posted = fake.calls('chat.postMessage').length;
+    const posted = events.slack.calls('chat.postMessage').length;
     expect(await tell(create)).toBe(3);
-    expect(fake.calls('chat.postMessage')).toHaveLength(posted);
+    expect(events.slack.calls('chat.postMessage')).toHaveLength(posted);
     for (const id of reached) {
       expect(await store.getState(id)).toMatchObject({ status: 'pending', triggers: ['scope-changed'] });
       expect(await store.getState(id)).not.toHaveProperty('notifiedAt');
@@ -384,7 +371,7 @@ describe('a change is judged by what it grants, wherever it is granted', () => {
 
     // SQS delivers the event again: it is split again, and its parts record nothing new.
     await putEvents(clients.events, cloudTrailEntry(create));
-    expect(await drainQueue(clients.sqs, queue, (event) => consumer(event, {} as Context))).toBe(3);
+    expect(await events.deliver()).toBe(3);
     expect((await about()).map((decisions) => decisions.length)).toEqual(reached.map(() => 1));
   });
 

@@ -1,8 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateGroupCommand, CreateRoleCommand } from '@aws-sdk/client-iam';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { Decision } from '../../lambdas/shared/domain/decision';
@@ -11,13 +9,14 @@ import { parsePolicyConfig } from '../../lambdas/shared/domain/policy';
 import { classifyTrust } from '../../lambdas/shared/domain/role-trust';
 import { isTooBroad } from '../../lambdas/shared/domain/trust-breadth';
 import { scanAccount } from '../../lambdas/shared/use-cases/scan-account';
-import type { FakeSlack } from '../../scripts/local/fake-slack';
-import { startLocalStack } from '../../scripts/local/local-stack';
 import { seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
-import { drainQueue } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
-import { coldStart } from '../support/lambda';
-import { cloudTrailEntry, putEvents, routeTrustEvents } from '../support/trust-event-rules';
+import {
+  cloudTrailEntry,
+  putEvents,
+  startTrustEventConsumer,
+  type TrustEventConsumer,
+} from '../support/trust-event-rules';
 
 /**
  * Records nobody here wrote: CloudTrail records and trust policies from public sources (each with its
@@ -74,9 +73,7 @@ const trusts = load<TrustCase>('trust-policies');
 const { emulator, clients } = useEmulator();
 const TABLE = 'real-records-under-test';
 const store = createDecisionStore(clients.documents, TABLE);
-let fake: FakeSlack;
-let queue: string;
-let consumer: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+let events: TrustEventConsumer;
 
 /** The principal a record's change names, to be there in the emulator as a credential of its kind. */
 function principalOf(
@@ -148,22 +145,12 @@ beforeAll(async () => {
     new Date(),
   );
   for (const group of named('group')) await clients.iam.send(new CreateGroupCommand({ GroupName: group }));
-  const local = await startLocalStack(clients, { table: TABLE, policy: {} });
-  fake = local.slack;
-  queue = await routeTrustEvents(clients, 'real-records');
-  const invalid = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'real-records-invalid' }));
-  consumer = await coldStart('../../lambdas/events/handler', {
-    ...local.env,
-    INVALID_EVENTS_QUEUE_URL: invalid.QueueUrl as string,
-    TRUST_EVENTS_QUEUE_URL: queue,
-    REAUTH_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/Reauth-EnforceJobEnforceServiceRole0C9D8E7F`,
-    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-  });
+  events = await startTrustEventConsumer(clients, { table: TABLE, name: 'real-records' });
 });
 
 afterAll(async () => {
   vi.unstubAllEnvs();
-  await fake.close();
+  await events.slack.close();
 });
 
 describe('real CloudTrail records, through the stack’s rules and the consumer', () => {
@@ -182,7 +169,7 @@ describe('real CloudTrail records, through the stack’s rules and the consumer'
       // Some sources reuse a placeholder eventID: each case is its own event here.
       const eventID = `${c.record.eventID ?? 'none'}#${c.id}`;
       await putEvents(clients.events, cloudTrailEntry({ ...c.record, eventID }));
-      await drainQueue(clients.sqs, queue, (event) => consumer(event, {} as Context));
+      await events.deliver();
       const states = await store.loadStates(ACCOUNT);
       const decisions = (await Promise.all([...states.keys()].map((id) => store.history(id))))
         .flat()

@@ -1,5 +1,5 @@
 import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main';
@@ -10,12 +10,10 @@ import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/polic
 import { planDisable } from '../../lambdas/shared/domain/reauthorization';
 import { applyTrustChange } from '../../lambdas/shared/use-cases/trust-events';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
-import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
 import { drainQueue } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
-import { coldStart } from '../support/lambda';
-import { putEvents, routeTrustEvents } from '../support/trust-event-rules';
+import { putEvents, startTrustEventConsumer } from '../support/trust-event-rules';
 
 const { emulator, clients } = useEmulator();
 const TABLE = 'events-under-test';
@@ -162,19 +160,16 @@ beforeAll(async () => {
     },
     new Date(),
   );
-  const local = await startLocalStack(clients, { table: TABLE, policy: {} });
-  fake = local.slack;
   // The rules the stack deploys, on the emulator's EventBridge, delivering to SQS as in AWS.
-  trustQueue = await routeTrustEvents(clients, 'trust-events');
-  invalidQueue = (await clients.sqs.send(new CreateQueueCommand({ QueueName: 'invalid-trust-events' })))
-    .QueueUrl as string;
-  consumer = await coldStart('../../lambdas/events/handler', {
-    ...local.env,
-    INVALID_EVENTS_QUEUE_URL: invalidQueue,
-    TRUST_EVENTS_QUEUE_URL: trustQueue,
-    REAUTH_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/Reauth-EnforceJobEnforceServiceRole0C9D8E7F,${REAUTH_ROLE}`,
-    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+  const events = await startTrustEventConsumer(clients, {
+    table: TABLE,
+    name: 'trust-events',
+    reauthRoleArns: [`arn:aws:iam::${ACCOUNT}:role/Reauth-EnforceJobEnforceServiceRole0C9D8E7F`, REAUTH_ROLE],
   });
+  fake = events.slack;
+  trustQueue = events.queue;
+  invalidQueue = events.invalidQueue;
+  consumer = events.handler;
 });
 
 afterAll(async () => {
