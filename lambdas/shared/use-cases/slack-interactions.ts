@@ -2,9 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { ActionQueue } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
 import type { SlackClient } from '../adapters/slack-client';
-import { parseCredentialId } from '../domain/credential';
 import type { CredentialState } from '../domain/decision';
-import { type PolicyConfig, policyIdOf } from '../domain/policy';
+import type { PolicyConfig } from '../domain/policy';
 import {
   type AnswerContext,
   checkAnswer,
@@ -22,32 +21,22 @@ import {
 } from '../slack/answer-all';
 import { parseStillNeededSubmission, stillNeededModal } from '../slack/messages';
 import { REAUTH_COMMAND, type ReauthActionId, type SlackRequest, SlackRequestError } from '../slack/request';
-import type { AccountPolicy } from './account-policy';
+import { type AnswerPolicy, type AnswerPolicySource, answerPolicyFor } from './account-policy';
 
-export interface InteractionDependencies {
+export interface InteractionDependencies extends AnswerPolicySource {
   store: DecisionStore;
   slack: SlackClient;
   queue: ActionQueue;
-  policy: PolicyConfig;
-  policyId: string;
   now: () => Date;
-  /**
-   * Org mode: the policy of a credential's account (see `accountPolicy`): its mode, tiers and approvers.
-   * @default none: every credential is under `policy`
-   */
-  policyOf?: (accountId: string, now: Date) => Promise<AccountPolicy>;
 }
 
-/** The dependencies under the credential's account's policy (org mode), or as they are. */
+/** The dependencies under the credential's own account's policy, or the refusal of an uncovered one. */
 async function inAccountOf(
   deps: InteractionDependencies,
   credentialId: string,
-): Promise<InteractionDependencies | { outside: string }> {
-  if (!deps.policyOf) return deps;
-  const account = await deps.policyOf(parseCredentialId(credentialId).accountId, deps.now());
-  return 'outside' in account
-    ? account
-    : { ...deps, policy: account.policy, policyId: policyIdOf(account.policy) };
+): Promise<InteractionDependencies | Extract<AnswerPolicy, { refusal: unknown }>> {
+  const answering = await answerPolicyFor(deps, credentialId, deps.now());
+  return 'refusal' in answering ? answering : { ...deps, ...answering };
 }
 
 /** What the endpoint answers Slack: a status and, for some requests, a JSON body. */
@@ -154,12 +143,14 @@ async function handleClick(
   request: Extract<SlackRequest, { type: 'block_actions' }>,
 ): Promise<InteractionReply> {
   const { credentialId, requestSeq } = request.action;
-  const deps = await inAccountOf(hub, credentialId);
-  if ('outside' in deps) {
-    await tell(hub.slack, request.responseUrl, deps.outside);
-    return { statusCode: 200 };
-  }
   const action = ACTIONS[request.action.actionId];
+  const deps = await inAccountOf(hub, credentialId);
+  if ('refusal' in deps) {
+    const context = await named(hub.slack, answerContext(hub, request.userId));
+    const recorded = await recordRefusal(hub, credentialId, action, deps.refusal, context);
+    await tell(hub.slack, request.responseUrl, deps.refusal.reply);
+    return { statusCode: 200, ...(recorded !== undefined && { refused: { recorded } }) };
+  }
   const context = answerContext(deps, request.userId);
   const state = await deps.store.getState(credentialId);
   const refusal = checkAnswer(state, action, requestSeq, context);
@@ -292,7 +283,14 @@ async function handleStillNeeded(
     return modalError('reason', 'Give a reason of at least 10 characters and choose a duration.');
   }
   const deps = await inAccountOf(hub, answer.credentialId);
-  if ('outside' in deps) return modalError('reason', deps.outside);
+  if ('refusal' in deps) {
+    const context = await named(hub.slack, answerContext(hub, request.userId));
+    const recorded = await recordRefusal(hub, answer.credentialId, 'still-needed', deps.refusal, context);
+    return {
+      ...modalError('reason', deps.refusal.reply),
+      ...(recorded !== undefined && { refused: { recorded } }),
+    };
+  }
   const context = await named(deps.slack, answerContext(deps, request.userId));
   let refusal: Refusal | undefined;
   const written = await deps.store.transition(answer.credentialId, (current) => {
@@ -325,21 +323,37 @@ async function handleStillNeeded(
   return { statusCode: 200, body: { response_action: 'clear' } };
 }
 
+/** A request a bulk answer reaches: its state, and the policy of its account that judges the answer. */
+interface OpenRequest {
+  state: CredentialState;
+  answering: AnswerPolicy;
+}
+
 /**
- * The requests a message showed that `context`'s user may still answer *Still needed* to: those of the
- * request the message showed, still open, and theirs or a delegate's (the buttons' own check).
+ * The requests a message showed that `userId` may still answer *Still needed* to: those of the request
+ * the message showed, still open, and theirs or a delegate's (the buttons' own check), each judged under
+ * its own account's policy (a message can show credentials of several accounts). A credential of an
+ * account reauth does not cover is kept with its refusal, for the submission to record.
  */
 async function openInMessage(
   deps: InteractionDependencies,
   message: { channel: string; ts: string },
-  context: AnswerContext,
-): Promise<CredentialState[]> {
+  userId: string,
+): Promise<OpenRequest[]> {
   const shown = (await deps.store.messageRequests(message)) ?? [];
   const states = await deps.store.getStates(shown.map((r) => r.credentialId));
-  return shown.flatMap(({ credentialId, requestSeq }) => {
-    const state = states.get(credentialId);
-    return state && !checkAnswer(state, 'still-needed', requestSeq, context) ? [state] : [];
-  });
+  const reached = await Promise.all(
+    shown.map(async ({ credentialId, requestSeq }): Promise<OpenRequest | undefined> => {
+      const state = states.get(credentialId);
+      if (!state) return undefined;
+      const answering = await answerPolicyFor(deps, credentialId, deps.now());
+      const judge = 'refusal' in answering ? deps : { ...deps, ...answering };
+      return checkAnswer(state, 'still-needed', requestSeq, answerContext(judge, userId))
+        ? undefined
+        : { state, answering };
+    }),
+  );
+  return reached.filter((r) => r !== undefined);
 }
 
 /** *Still needed: all open here*: the dialog for one reason and one duration, for every open request in the message. */
@@ -351,16 +365,27 @@ async function openStillNeededAll(
     request.channelId && request.messageTs
       ? { channel: request.channelId, ts: request.messageTs }
       : undefined;
-  const open = message ? await openInMessage(deps, message, answerContext(deps, request.userId)) : [];
+  const reached = message ? await openInMessage(deps, message, request.userId) : [];
+  const open = reached.flatMap(({ state, answering }) =>
+    'refusal' in answering ? [] : [maxReauthorizeDays(state, answering.policy)],
+  );
   if (!message || open.length === 0) {
-    await tell(deps.slack, request.responseUrl, 'Nothing in this message is waiting for an answer from you.');
+    const refusal = reached.find((r) => 'refusal' in r.answering)?.answering;
+    await tell(
+      deps.slack,
+      request.responseUrl,
+      refusal && 'refusal' in refusal
+        ? refusal.refusal.reply
+        : 'Nothing in this message is waiting for an answer from you.',
+    );
     return { statusCode: 200 };
   }
   await deps.slack.openView(
     request.triggerId,
     stillNeededAllModal({
       count: open.length,
-      maxDays: Math.min(...open.map((state) => maxReauthorizeDays(state, deps.policy))),
+      // One duration for all: the shortest any of their accounts allows (each is capped by its own anyway).
+      maxDays: Math.min(...open),
       ...message,
       ...(request.responseUrl && { responseUrl: request.responseUrl }),
     }),
@@ -370,10 +395,12 @@ async function openStillNeededAll(
 
 /**
  * The *Still needed: all* dialog submitted: one conditional write per request still open for the
- * submitter, each its own decision in its credential's hash chain, as if each had been answered alone.
+ * submitter, each its own decision in its credential's hash chain, judged under its own account's
+ * policy, as if each had been answered alone: capped by its tier, a proposal where its tier wants a
+ * second approver, refused (and the refusal recorded) where its account is not covered.
  */
 async function handleStillNeededAll(
-  deps: InteractionDependencies,
+  hub: InteractionDependencies,
   request: Extract<SlackRequest, { type: 'view_submission' }>,
 ): Promise<InteractionReply> {
   let answer: ReturnType<typeof parseStillNeededAllSubmission>;
@@ -383,22 +410,27 @@ async function handleStillNeededAll(
     if (!(error instanceof SlackRequestError)) throw error;
     return modalError('reason', 'Give a reason of at least 10 characters and choose a duration.');
   }
-  const context = await named(deps.slack, answerContext(deps, request.userId));
-  const open = await openInMessage(deps, answer, context);
+  const asHub = await named(hub.slack, answerContext(hub, request.userId));
+  const open = await openInMessage(hub, answer, request.userId);
   let answered: string | undefined;
-  for (const state of open) {
-    const written = await deps.store.transition(state.credentialId, (current) =>
+  for (const { state, answering } of open) {
+    if ('refusal' in answering) {
+      await recordRefusal(hub, state.credentialId, 'still-needed', answering.refusal, asHub);
+      continue;
+    }
+    const context: AnswerContext = { ...asHub, ...answering };
+    const written = await hub.store.transition(state.credentialId, (current) =>
       current && !checkAnswer(current, 'still-needed', state.requestSeq ?? -1, context)
         ? planStillNeeded(current, answer, context)
         : undefined,
     );
     if (written?.action === 'notify') {
-      await deps.queue.send({ action: 'request-approval', credentialId: state.credentialId });
+      await hub.queue.send({ action: 'request-approval', credentialId: state.credentialId });
     }
     if (written) answered = state.credentialId;
   }
   if (answered) {
-    await deps.queue.send({
+    await hub.queue.send({
       action: 'refresh-message',
       credentialId: answered,
       channel: answer.channel,
@@ -410,17 +442,19 @@ async function handleStillNeededAll(
 }
 
 /**
- * Records a refused attempt by someone who may not answer, once per user, credential and day; whether
- * it recorded one, or undefined when the refusal is not worth recording.
+ * Records a refused attempt, once per user, credential and day: by someone who may not answer, or for
+ * a credential of an account reauth does not cover. Whether it recorded one, or undefined when the
+ * refusal is not worth recording.
  */
-async function recordRefusal(
-  deps: InteractionDependencies,
+export async function recordRefusal(
+  deps: { store: DecisionStore },
   credentialId: string,
   action: OwnerAction,
   refusal: Refusal,
   context: AnswerContext,
 ): Promise<boolean | undefined> {
-  if (refusal.why !== 'not-authorized') return undefined; // an honest reply is enough: nobody overstepped
+  // Otherwise an honest reply is enough: nobody overstepped, and nothing is asked of an uncovered account.
+  if (refusal.why !== 'not-authorized' && refusal.why !== 'not-covered') return undefined;
   const written = await deps.store.transition(credentialId, (current) =>
     current ? planRefusal(current, action, refusal, context) : undefined,
   );
