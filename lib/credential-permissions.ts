@@ -1,5 +1,5 @@
 import { Aws, Validations } from 'aws-cdk-lib';
-import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type PolicyConfig, revokesSessionsOn } from '../lambdas/shared/domain/policy';
 
 /** Where a grant applies: the resource pattern as IAM reads it, and as cdk-nag names it in a finding. */
@@ -271,5 +271,25 @@ export function grantCredentialAccess(role: IRole, grants: readonly CredentialGr
       id: `AwsSolutions-IAM5[Resource::${finding}]`,
       reason: why.join(' '),
     });
+  }
+}
+
+/**
+ * Keeps every role that may change IAM off reauth's own roles: an explicit deny of every IAM action on
+ * them, which no allow can outweigh. Whoever holds the enforce job's, the Slack worker's or the events
+ * consumer's role (or a member's `reauth-enforcer`) cannot rewrite a reauth role's policies or trust to
+ * lend itself more, nor touch the reader's: reauth's roles are never a credential it acts on (they are
+ * protected principals), so the deny costs nothing it does.
+ */
+export function keepOffOwnRoles(writers: readonly IRole[], own: readonly IRole[]): void {
+  for (const writer of writers) {
+    writer.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'NeverReauthsOwnRoles',
+        effect: Effect.DENY,
+        actions: ['iam:*'],
+        resources: own.map((role) => role.roleArn),
+      }),
+    );
   }
 }

@@ -21,6 +21,7 @@ import {
   changeReadGrants,
   enforceGrants,
   grantCredentialAccess,
+  keepOffOwnRoles,
   scanGrants,
   workerGrants,
 } from './credential-permissions';
@@ -120,6 +121,7 @@ export class MemberStack extends Stack {
       grantCredentialAccess(this.enforcer, [
         ...new Set([...enforceGrants('enforce'), ...workerGrants('enforce')]),
       ]);
+      keepOffOwnRoles([this.enforcer], [this.reader, this.enforcer]);
       onlyWhere(this.enforcer, inHubRegion);
     }
 

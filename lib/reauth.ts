@@ -1,6 +1,6 @@
 import { Aws, Duration, Fn, RemovalPolicy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
-import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { ContextAttribute, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
@@ -20,7 +20,7 @@ import {
 } from '../lambdas/shared/domain/policy';
 import { loadPolicyFile } from '../lambdas/shared/policy-file';
 import { alarmOnCount } from './alarms';
-import { enforceGrants, eventsRevokeSessions, scanGrants } from './credential-permissions';
+import { enforceGrants, eventsRevokeSessions, keepOffOwnRoles, scanGrants } from './credential-permissions';
 import { DecisionTable } from './decision-table';
 import { bindExportRecords, bindTableExport, EvidenceBucket } from './evidence-bucket';
 import { Organization } from './organization';
@@ -315,6 +315,14 @@ export class Reauth extends Construct {
       failureImpact: 'the compliance export of the decision table is missing for the day.',
       alarmTopic: this.alarmTopic,
     });
+
+    // The roles that may change IAM here never reach reauth's own roles (this construct's, all of
+    // them). In organization mode they change nothing in this account: the members' enforcers do.
+    if (!org)
+      keepOffOwnRoles(
+        [this.enforceJob.function.role, this.slackEndpoint.worker.role, this.trustEvents.consumer.role],
+        this.node.findAll().filter((c): c is Role => c instanceof Role),
+      );
 
     // Each copy publishes its metrics under its own prefix, and its dashboard and alarms read those.
     for (const fn of [
