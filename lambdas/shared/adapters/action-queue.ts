@@ -43,6 +43,8 @@ export const ActionJobSchema = z.discriminatedUnion('action', [
     page: z.number().int().positive(),
     /** Replace the list the caller is looking at (a page turned, an answer given) rather than add one. */
     replace: z.boolean(),
+    /** The caller's listing lease (see `LIST_LEASE_MS`), given back once the list is posted. */
+    lease: z.strictObject({ name: z.string().min(1), holder: z.string().min(1) }).optional(),
   }),
 ]);
 export type ActionJob = z.infer<typeof ActionJobSchema>;

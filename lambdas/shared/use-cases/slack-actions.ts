@@ -67,6 +67,8 @@ export async function runActionJob(
   }
   if (job.action === 'list-requests') {
     const listed = await listRequests(deps, job);
+    // The user may list again now; if this job fails instead, the lease lapses (LIST_LEASE_MS).
+    if (job.lease) await deps.store.unlease(job.lease.name, job.lease.holder);
     return { summary: `listed ${listed} open requests` };
   }
   const inAccount = await answeredIn(deps, job.credentialId);

@@ -102,21 +102,62 @@ export async function handleInteraction(
       return handleCommand(deps, request);
     case 'list_page':
       if (request.responseUrl) {
-        await deps.queue.send({
-          action: 'list-requests',
-          slackUserId: request.userId,
-          responseUrl: request.responseUrl,
-          page: request.page,
-          replace: true,
-        });
+        const listing = await queueListing(deps, request.userId, request.responseUrl, request.page, true);
+        if (listing === 'busy') await tell(deps.slack, request.responseUrl, LISTING_BUSY);
       }
       return { statusCode: 200 };
   }
 }
 
 /**
+ * How long a user's listing lease holds when the worker never gives it back (it failed or timed out):
+ * the worker's timeout. Each listing (`/reauth`, or a page of it turned) scans every open request of
+ * every account, so each user has one listing at a time: from the command until the worker has posted
+ * the list, and at most this long. Another asked meanwhile is answered {@link LISTING_BUSY} and scans
+ * nothing.
+ */
+export const LIST_LEASE_MS = 60_000;
+
+export const LISTING_BUSY =
+  'reauth is already preparing your list of requests: it appears here in a moment. Try again once it has.';
+
+/**
+ * Queues a listing for `userId` under their listing lease (see {@link LIST_LEASE_MS}); `busy` when one
+ * of theirs is still being prepared. Slack's user ids are unique across an Enterprise Grid, so the
+ * lease is per user id.
+ */
+async function queueListing(
+  deps: InteractionDependencies,
+  userId: string,
+  responseUrl: string,
+  page: number,
+  replace: boolean,
+): Promise<'queued' | 'busy'> {
+  const lease = { name: `list:${sha256(userId)}`, holder: randomUUID() };
+  const now = deps.now();
+  if (!(await deps.store.lease(lease.name, lease.holder, new Date(now.getTime() + LIST_LEASE_MS), now))) {
+    return 'busy';
+  }
+  try {
+    await deps.queue.send({
+      action: 'list-requests',
+      slackUserId: userId,
+      responseUrl,
+      page,
+      replace,
+      lease,
+    });
+  } catch (error) {
+    await deps.store.unlease(lease.name, lease.holder); // nothing queued: the user may ask again at once
+    throw error;
+  }
+  return 'queued';
+}
+
+/**
  * `/reauth [page]`: the worker lists the requests waiting for the caller through the command's
- * response_url (finding them can take longer than Slack's 3 seconds). The empty 200 acknowledges it.
+ * response_url (finding them can take longer than Slack's 3 seconds). The empty 200 acknowledges it;
+ * while the caller's previous listing is still being prepared, a polite ephemeral "already" instead.
  */
 async function handleCommand(
   deps: InteractionDependencies,
@@ -129,14 +170,16 @@ async function handleCommand(
     };
   }
   const page = /^\s*([1-9][0-9]{0,4})\s*$/.exec(request.text)?.[1];
-  await deps.queue.send({
-    action: 'list-requests',
-    slackUserId: request.userId,
-    responseUrl: request.responseUrl,
-    page: page ? Number(page) : 1,
-    replace: false,
-  });
-  return { statusCode: 200 };
+  const listing = await queueListing(
+    deps,
+    request.userId,
+    request.responseUrl,
+    page ? Number(page) : 1,
+    false,
+  );
+  return listing === 'busy'
+    ? { statusCode: 200, body: { response_type: 'ephemeral', text: LISTING_BUSY } }
+    : { statusCode: 200 };
 }
 
 /** Where a click came from, for the job: the message to rebuild once it is answered. */
