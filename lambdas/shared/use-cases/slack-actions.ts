@@ -18,6 +18,7 @@ import {
   targetOf,
 } from './claimed-change';
 import { notifyNewRequests, outcomeMessage, requestItemOf, requestMessageOf } from './notify-owners';
+import { type AnswerOutcome, recordAnswer } from './slack-answers';
 import { answerContext, named, tell } from './slack-interactions';
 
 export interface WorkerDependencies {
@@ -71,12 +72,29 @@ export async function runActionJob(
     if (job.lease) await deps.store.unlease(job.lease.name, job.lease.holder);
     return { summary: `listed ${listed} open requests` };
   }
+  if (job.action === 'still-needed-all') return followUp(deps, await recordAnswer(deps, job), holder);
   const inAccount = await answeredIn(deps, job.credentialId);
   if ('outside' in inAccount) {
     if ('responseUrl' in job) await tell(deps.slack, job.responseUrl, inAccount.outside);
     return { summary: `refused: ${inAccount.outside}` };
   }
+  if (job.action === 'still-needed' || job.action === 'approve' || job.action === 'refusal') {
+    return followUp(deps, await recordAnswer(inAccount, job), holder);
+  }
   return runInAccount(inAccount, job, holder);
+}
+
+/**
+ * Runs the jobs that follow a recorded answer (the message refreshed, approvers asked) in this one: a
+ * failure fails the job, for SQS to deliver again and the alarm to show.
+ */
+async function followUp(
+  deps: WorkerDependencies,
+  answered: AnswerOutcome,
+  holder: string,
+): Promise<ActionJobOutcome> {
+  for (const next of answered.next) await runActionJob(deps, next, holder);
+  return { summary: answered.summary };
 }
 
 /** The dependencies with the credential's account's policy and enforcer (org mode), or as they are. */

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { ActionQueue } from '../adapters/action-queue';
+import type { ActionJob, ActionQueue } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
 import type { SlackClient } from '../adapters/slack-client';
 import { parseCredentialId } from '../domain/credential';
@@ -10,9 +10,6 @@ import {
   checkAnswer,
   maxReauthorizeDays,
   type OwnerAction,
-  planApproval,
-  planRefusal,
-  planStillNeeded,
   type Refusal,
 } from '../domain/reauthorization';
 import {
@@ -55,10 +52,10 @@ export interface InteractionReply {
   statusCode: number;
   body?: Record<string, unknown>;
   /**
-   * Someone who may not answer for the credential tried to (counted every time), and whether this
-   * attempt was recorded: once per user, credential and UTC day.
+   * Someone who may not answer for the credential tried to (counted every time). The worker records it,
+   * once per user, credential and UTC day.
    */
-  refused?: { recorded: boolean };
+  refused?: true;
   /** A copy of a click already received (the same trigger_id or the same action payload): nothing queued. */
   replayed?: boolean;
 }
@@ -78,8 +75,9 @@ const ACTIONS: Record<ReauthActionId, OwnerAction> = {
 };
 
 /**
- * Answers one verified Slack request within Slack's 3 seconds: DynamoDB reads and conditional writes,
- * a modal, a queued job; never an IAM or Secrets Manager call.
+ * Answers one verified Slack request within Slack's 3 seconds: DynamoDB reads, leases, a modal, a
+ * queued job; never an IAM or Secrets Manager call, and never a write to a credential's items (the
+ * worker records every answer: see use-cases/slack-answers.ts for why).
  */
 export async function handleInteraction(
   deps: InteractionDependencies,
@@ -207,33 +205,31 @@ async function handleClick(
   const state = await deps.store.getState(credentialId);
   const refusal = checkAnswer(state, action, requestSeq, context);
   if (refusal) {
-    const recorded = await recordRefusal(
-      deps,
+    const overstepped = await queueRefusal(deps, refusal, {
+      attempted: action,
       credentialId,
-      action,
-      refusal,
-      await named(deps.slack, context),
-    );
+      requestSeq,
+      slackUserId: request.userId,
+    });
     await tell(deps.slack, request.responseUrl, refusal.reply);
-    return { statusCode: 200, ...(recorded !== undefined && { refused: { recorded } }) };
+    return { statusCode: 200, ...(overstepped && { refused: true }) };
   }
   const current = state as CredentialState;
   if (action === 'approve') {
-    // A DynamoDB write only: done here, the message refreshed by the worker.
-    let late: Refusal | undefined;
-    const approver = await named(deps.slack, context);
-    const written = await deps.store.transition(credentialId, (latest) => {
-      late = checkAnswer(latest, 'approve', requestSeq, context);
-      return late ? undefined : planApproval(latest as CredentialState, approver);
-    });
-    if (written) await deps.queue.send({ action: 'refresh-message', credentialId });
-    await tell(
-      deps.slack,
-      request.responseUrl,
-      late?.reply ??
-        `Confirmed: ${current.principal} is reauthorized until ${String(written?.evidence.until).slice(0, 10)}.`,
+    // Recorded by the worker, which tells the approver and refreshes the message.
+    const queued = await queueAnswerOnce(
+      deps,
+      [request.teamId ?? null, request.userId, action, credentialId, requestSeq],
+      {
+        action: 'approve',
+        credentialId,
+        requestSeq,
+        slackUserId: request.userId,
+        ...(request.responseUrl && { responseUrl: request.responseUrl }),
+      },
     );
-    return { statusCode: 200 };
+    if (!queued) await tell(deps.slack, request.responseUrl, ANSWER_RECEIVED);
+    return { statusCode: 200, ...(!queued && { replayed: true }) };
   }
   if (action === 'still-needed') {
     await deps.slack.openView(
@@ -336,44 +332,71 @@ async function handleStillNeeded(
   }
   const deps = await inAccountOf(hub, answer.credentialId);
   if ('outside' in deps) return modalError('reason', deps.outside);
-  const context = await named(deps.slack, answerContext(deps, request.userId));
-  let refusal: Refusal | undefined;
-  const written = await deps.store.transition(answer.credentialId, (current) => {
-    refusal = checkAnswer(current, 'still-needed', answer.requestSeq, context);
-    if (!refusal) return planStillNeeded(current as CredentialState, answer, context);
-    return refusal.why === 'not-authorized' && current
-      ? planRefusal(current, 'still-needed', refusal, context)
-      : undefined;
-  });
+  const state = await deps.store.getState(answer.credentialId);
+  const refusal = checkAnswer(state, 'still-needed', answer.requestSeq, answerContext(deps, request.userId));
   if (refusal) {
-    return {
-      ...modalError('reason', refusal.reply),
-      ...(refusal.why === 'not-authorized' && { refused: { recorded: written !== undefined } }),
-    };
-  }
-  if (written?.action === 'notify') {
-    // The tier needs a second approver: the owner's answer is a proposal until one confirms it.
-    await deps.queue.send({ action: 'request-approval', credentialId: answer.credentialId });
-  } else if (written) {
-    await deps.queue.send({
-      action: 'refresh-message',
+    const overstepped = await queueRefusal(deps, refusal, {
+      attempted: 'still-needed',
       credentialId: answer.credentialId,
+      requestSeq: answer.requestSeq,
       slackUserId: request.userId,
+    });
+    return { ...modalError('reason', refusal.reply), ...(overstepped && { refused: true }) };
+  }
+  // Recorded by the worker (a proposal when the tier needs a second approver), which then refreshes the
+  // message or asks the approvers; should the request move on meanwhile, it tells the user so.
+  const queued = await queueAnswerOnce(
+    deps,
+    [request.userId, 'still-needed', answer.credentialId, answer.requestSeq],
+    {
+      action: 'still-needed',
+      credentialId: answer.credentialId,
+      requestSeq: answer.requestSeq,
+      slackUserId: request.userId,
+      reason: answer.reason,
+      days: answer.days,
       ...(answer.responseUrl && { responseUrl: answer.responseUrl }),
       ...(answer.channelId && { channel: answer.channelId }),
       ...(answer.messageTs && { ts: answer.messageTs }),
       ...(answer.listing && { listing: true as const }),
-    });
+    },
+  );
+  return queued
+    ? { statusCode: 200, body: { response_action: 'clear' } }
+    : { ...modalError('reason', ANSWER_RECEIVED), replayed: true };
+}
+
+const ANSWER_RECEIVED = 'Already received: reauth is recording your answer.';
+
+/**
+ * Queues an answer for the worker to record, unless the same answer (`key`: who gave which answer to
+ * which request) was queued within the replay window: Slack retries, and copies of a signed request,
+ * are told so at once rather than queuing a job that would only find the request answered. False: a copy.
+ */
+async function queueAnswerOnce(
+  deps: InteractionDependencies,
+  key: readonly unknown[],
+  job: ActionJob,
+): Promise<boolean> {
+  const name = `answer:${sha256(JSON.stringify(key))}`;
+  const holder = randomUUID();
+  const now = deps.now();
+  if (!(await deps.store.lease(name, holder, new Date(now.getTime() + REPLAY_WINDOW_MS), now))) return false;
+  try {
+    await deps.queue.send(job);
+  } catch (error) {
+    await deps.store.unlease(name, holder); // nothing was queued: the same answer, sent again, may try again
+    throw error;
   }
-  return { statusCode: 200, body: { response_action: 'clear' } };
+  return true;
 }
 
 /**
  * The requests a message showed that `context`'s user may still answer *Still needed* to: those of the
  * request the message showed, still open, and theirs or a delegate's (the buttons' own check).
  */
-async function openInMessage(
-  deps: InteractionDependencies,
+export async function openInMessage(
+  deps: { store: DecisionStore },
   message: { channel: string; ts: string },
   context: AnswerContext,
 ): Promise<CredentialState[]> {
@@ -412,8 +435,8 @@ async function openStillNeededAll(
 }
 
 /**
- * The *Still needed: all* dialog submitted: one conditional write per request still open for the
- * submitter, each its own decision in its credential's hash chain, as if each had been answered alone.
+ * The *Still needed: all* dialog submitted: the worker records one decision per request the message
+ * shows that is still open for the submitter, each in its own credential's chain.
  */
 async function handleStillNeededAll(
   deps: InteractionDependencies,
@@ -426,48 +449,30 @@ async function handleStillNeededAll(
     if (!(error instanceof SlackRequestError)) throw error;
     return modalError('reason', 'Give a reason of at least 10 characters and choose a duration.');
   }
-  const context = await named(deps.slack, answerContext(deps, request.userId));
-  const open = await openInMessage(deps, answer, context);
-  let answered: string | undefined;
-  for (const state of open) {
-    const written = await deps.store.transition(state.credentialId, (current) =>
-      current && !checkAnswer(current, 'still-needed', state.requestSeq ?? -1, context)
-        ? planStillNeeded(current, answer, context)
-        : undefined,
-    );
-    if (written?.action === 'notify') {
-      await deps.queue.send({ action: 'request-approval', credentialId: state.credentialId });
-    }
-    if (written) answered = state.credentialId;
-  }
-  if (answered) {
-    await deps.queue.send({
-      action: 'refresh-message',
-      credentialId: answered,
-      channel: answer.channel,
-      ts: answer.ts,
-      ...(answer.responseUrl && { responseUrl: answer.responseUrl }),
-    });
-  }
+  await deps.queue.send({
+    action: 'still-needed-all',
+    slackUserId: request.userId,
+    channel: answer.channel,
+    ts: answer.ts,
+    reason: answer.reason,
+    days: answer.days,
+    ...(answer.responseUrl && { responseUrl: answer.responseUrl }),
+  });
   return { statusCode: 200, body: { response_action: 'clear' } };
 }
 
 /**
- * Records a refused attempt by someone who may not answer, once per user, credential and day; whether
- * it recorded one, or undefined when the refusal is not worth recording.
+ * Queues a refused attempt by someone who may not answer, for the worker to record (once per user,
+ * credential and day); whether it was one, or a refusal not worth recording.
  */
-async function recordRefusal(
+async function queueRefusal(
   deps: InteractionDependencies,
-  credentialId: string,
-  action: OwnerAction,
   refusal: Refusal,
-  context: AnswerContext,
-): Promise<boolean | undefined> {
-  if (refusal.why !== 'not-authorized') return undefined; // an honest reply is enough: nobody overstepped
-  const written = await deps.store.transition(credentialId, (current) =>
-    current ? planRefusal(current, action, refusal, context) : undefined,
-  );
-  return written !== undefined;
+  attempt: Omit<ActionJob & { action: 'refusal' }, 'action'>,
+): Promise<boolean> {
+  if (refusal.why !== 'not-authorized') return false; // an honest reply is enough: nobody overstepped
+  await deps.queue.send({ action: 'refusal', ...attempt });
+  return true;
 }
 
 export async function tell(slack: SlackClient, responseUrl: string | undefined, text: string): Promise<void> {
