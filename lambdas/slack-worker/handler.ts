@@ -11,7 +11,7 @@ import {
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { createEnforcer } from '../shared/adapters/enforcement';
-import { answeredInAccount } from '../shared/adapters/member-account';
+import { memberEnforcers } from '../shared/adapters/member-account';
 import { accountLocator } from '../shared/adapters/organization';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { policyIdOf } from '../shared/domain/policy';
@@ -27,14 +27,10 @@ const env = parseEnv(SlackWorkerEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
 const policyId = policyIdOf(policy);
 const organization = env.ORG_MODE ? requireOrganization(policy) : undefined;
-// In an organization each credential is changed in its own account, under that account's policy.
-const accountOf =
-  organization &&
-  answeredInAccount({
-    policyOf: accountPolicy(policy, accountLocator(createOrganizationsClient(), organization)),
-    organization,
-    sts: createStsClient(),
-  });
+// In an organization each credential is judged under its own account's policy, and changed there.
+const policyOf =
+  organization && accountPolicy(policy, accountLocator(createOrganizationsClient(), organization));
+const enforcerIn = organization && memberEnforcers({ organization, sts: createStsClient() });
 const secretsManager = createSecretsManagerClient();
 const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
 const enforcer = createEnforcer({ iam: createIamClient(), secretsManager });
@@ -64,7 +60,8 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
           policy,
           policyId,
           now: () => new Date(),
-          ...(accountOf && { accountOf }),
+          ...(policyOf && { policyOf }),
+          ...(enforcerIn && { enforcerIn }),
           // A claim this invocation leaves behind frees when it can no longer be running.
           ...(context && { leaseMs: context.getRemainingTimeInMillis() }),
         },

@@ -2,7 +2,6 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, type Credentials, type STSClient } from '@aws-sdk/client-sts';
 import type { OrganizationConfig, PolicyConfig } from '../domain/policy';
-import type { AccountPolicy } from '../use-cases/account-policy';
 import { createIamClient, createSecretsManagerClient } from './aws-clients';
 import { createEnforcer, type Enforcer } from './enforcement';
 
@@ -101,34 +100,25 @@ export function memberEnforcer(
   };
 }
 
-/** A credential's account as an owner's answer meets it: its policy and enforcer, or why reauth does not act there. */
-export type AnsweredIn = { policy: PolicyConfig; enforcer: Enforcer } | { outside: string };
-
 /**
- * Org mode, for the Slack worker: the credential's account under its policy, changed through that
- * account's enforcer role only when it enforces. In a report-mode account nothing may change: its
- * enforcer refuses (the answer is refused before, with the report-mode reply).
+ * Org mode, for the Slack worker: the enforcer of a credential's account under the policy its answer
+ * is judged by (`answerPolicyFor`): that account's enforcer role only when it enforces. In a
+ * report-mode account nothing may change: its enforcer refuses (the answer is refused before, with the
+ * report-mode reply).
  */
-export function answeredInAccount(deps: {
-  policyOf: (accountId: string, now: Date) => Promise<AccountPolicy>;
+export function memberEnforcers(deps: {
   organization: Pick<OrganizationConfig, 'enforcerRoleName'>;
   sts: STSClient;
-}): (accountId: string, now: Date) => Promise<AnsweredIn> {
-  return async (accountId, now) => {
-    const account = await deps.policyOf(accountId, now);
-    if ('outside' in account) return account;
-    const { policy } = account;
-    const enforcer =
-      policy.mode === 'enforce'
-        ? memberEnforcer(deps.sts, {
-            accountId,
-            roleName: deps.organization.enforcerRoleName,
-            job: 'slack',
-            runId: now.toISOString().replace(/[-:]|\.\d+/g, ''),
-          })
-        : reportModeEnforcer(accountId);
-    return { policy, enforcer };
-  };
+}): (accountId: string, policy: PolicyConfig, now: Date) => Enforcer {
+  return (accountId, policy, now) =>
+    policy.mode === 'enforce'
+      ? memberEnforcer(deps.sts, {
+          accountId,
+          roleName: deps.organization.enforcerRoleName,
+          job: 'slack',
+          runId: now.toISOString().replace(/[-:]|\.\d+/g, ''),
+        })
+      : reportModeEnforcer(accountId);
 }
 
 /** An account in report mode: reauth changes nothing in its IAM or Secrets Manager. */

@@ -35,7 +35,9 @@ export interface AnswerContext {
 export type Refusal =
   | { why: 'not-authorized'; reply: string }
   | { why: 'not-open'; reply: string }
-  | { why: 'report-mode'; reply: string };
+  | { why: 'report-mode'; reply: string }
+  /** The credential's account is not one reauth covers (excluded, or outside the organization). */
+  | { why: 'not-covered'; reply: string };
 
 /**
  * Whether `slackUserId` may take `action` on the request `requestSeq` of this credential now.

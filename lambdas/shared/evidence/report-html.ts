@@ -93,7 +93,8 @@ const SECTION_TITLES: Record<Section, string> = {
   exemptions: 'Exemptions',
   protected: 'Protected principals',
   drift: 'Drift (a disabled credential turned back on outside reauth)',
-  refusals: 'Refused attempts (someone not allowed tried to answer)',
+  refusals:
+    'Refused attempts (someone not allowed tried to answer, or answered for an account reauth does not cover)',
 };
 
 const COMMON = ['at', 'kind', 'principal', 'account', 'owner'] as const;

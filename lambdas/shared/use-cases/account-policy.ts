@@ -1,6 +1,8 @@
 import type { LocatedAccount } from '../adapters/organization';
+import { parseCredentialId } from '../domain/credential';
 import { policyForAccount } from '../domain/organization';
-import type { PolicyConfig } from '../domain/policy';
+import { type PolicyConfig, policyIdOf } from '../domain/policy';
+import type { Refusal } from '../domain/reauthorization';
 
 /** The policy of a credential's account, or why reauth does not act there. */
 export type AccountPolicy = { policy: PolicyConfig } | { outside: string };
@@ -23,4 +25,40 @@ export function accountPolicy(
         : `account ${accountId} is not in the organization: nothing was changed.`,
     };
   };
+}
+
+/** What an answer is judged under: the policy of its credential's account, or a refusal. */
+export type AnswerPolicy =
+  | { policy: PolicyConfig; policyId: string }
+  | { refusal: Extract<Refusal, { why: 'not-covered' }> };
+
+/** Where `answerPolicyFor` finds policies: the deployment's, and in org mode each account's. */
+export interface AnswerPolicySource {
+  policy: PolicyConfig;
+  policyId: string;
+  /**
+   * Org mode: the policy of a credential's account (see `accountPolicy`): its mode, tiers and approvers.
+   * @default none: every credential is under `policy`
+   */
+  policyOf?: (accountId: string, now: Date) => Promise<AccountPolicy>;
+}
+
+/**
+ * The one place an owner's answer learns which policy judges it, whatever path it came by: a click,
+ * the single or the bulk *Still needed* dialog, an approval, a job the worker runs, `/reauth`'s list.
+ * A credential answers to its own account's policy (mode, the tier's reauthorization cap and second
+ * approver), never the hub's: an account that allows 7 days and wants an approver gets 7 days and an
+ * approver however the answer arrived. A credential of an account reauth does not cover (excluded, or
+ * no longer in the organization) is refused, and the caller records the refusal.
+ */
+export async function answerPolicyFor(
+  source: AnswerPolicySource,
+  credentialId: string,
+  now: Date,
+): Promise<AnswerPolicy> {
+  if (!source.policyOf) return { policy: source.policy, policyId: source.policyId };
+  const account = await source.policyOf(parseCredentialId(credentialId).accountId, now);
+  return 'outside' in account
+    ? { refusal: { why: 'not-covered', reply: account.outside } }
+    : { policy: account.policy, policyId: policyIdOf(account.policy) };
 }

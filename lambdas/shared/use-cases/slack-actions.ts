@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { ActionJob } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
 import type { Enforcer } from '../adapters/enforcement';
-import type { AnsweredIn } from '../adapters/member-account';
 import type { SlackClient } from '../adapters/slack-client';
+import { mapWithConcurrency } from '../concurrency';
 import { parseCredentialId } from '../domain/credential';
 import type { CredentialState } from '../domain/decision';
-import { type PolicyConfig, policyIdOf } from '../domain/policy';
+import type { PolicyConfig } from '../domain/policy';
 import { checkAnswer, mayDecide, planDisable, planRestore, planRotation } from '../domain/reauthorization';
 import { approvalRequestMessage, MAX_ITEMS_PER_MESSAGE, openRequestsMessage } from '../slack/messages';
+import { type AnswerPolicySource, answerPolicyFor } from './account-policy';
 import {
   type ClaimedOutcome,
   changeUnderClaim,
@@ -18,23 +19,22 @@ import {
   targetOf,
 } from './claimed-change';
 import { notifyNewRequests, outcomeMessage, requestItemOf, requestMessageOf } from './notify-owners';
-import { type AnswerOutcome, recordAnswer } from './slack-answers';
+import { type AnswerOutcome, recordAnswer, refuseUncovered } from './slack-answers';
 import { answerContext, named, tell } from './slack-interactions';
 
-export interface WorkerDependencies {
+export interface WorkerDependencies extends AnswerPolicySource {
   store: DecisionStore;
   slack: SlackClient;
   enforcer: Enforcer;
-  policy: PolicyConfig;
-  policyId: string;
   now: () => Date;
   /** How long a claim outlives this invocation if it stops: the time its Lambda has left. @default CLAIM_LEASE_MS */
   leaseMs?: number;
   /**
-   * Org mode: a credential's account, its policy and its enforcer there (see `answeredInAccount`).
-   * @default none: every credential is this account's, under `policy`, changed by `enforcer`
+   * Org mode: the enforcer of a credential's account, under the policy `answerPolicyFor` found for it
+   * (see `memberEnforcers`).
+   * @default none: every credential is changed by `enforcer`
    */
-  accountOf?: (accountId: string, now: Date) => Promise<AnsweredIn>;
+  enforcerIn?: (accountId: string, policy: PolicyConfig, now: Date) => Enforcer;
 }
 
 /** What a job did, for the log; `recorded` names the change when one was made and recorded. */
@@ -72,16 +72,26 @@ export async function runActionJob(
     if (job.lease) await deps.store.unlease(job.lease.name, job.lease.holder);
     return { summary: `listed ${listed} open requests` };
   }
-  if (job.action === 'still-needed-all') return followUp(deps, await recordAnswer(deps, job), holder);
-  const inAccount = await answeredIn(deps, job.credentialId);
-  if ('outside' in inAccount) {
-    if ('responseUrl' in job) await tell(deps.slack, job.responseUrl, inAccount.outside);
-    return { summary: `refused: ${inAccount.outside}` };
+  if (
+    job.action === 'still-needed' ||
+    job.action === 'still-needed-all' ||
+    job.action === 'approve' ||
+    job.action === 'refusal'
+  ) {
+    // Each judged under its credential's own account's policy, looked up where it is recorded.
+    return followUp(deps, await recordAnswer(deps, job), holder);
   }
-  if (job.action === 'still-needed' || job.action === 'approve' || job.action === 'refusal') {
-    return followUp(deps, await recordAnswer(inAccount, job), holder);
+  const now = deps.now();
+  const answering = await answerPolicyFor(deps, job.credentialId, now);
+  if ('refusal' in answering) {
+    if (job.action === 'request-approval') return { summary: `refused: ${answering.refusal.reply}` };
+    const { credentialId, requestSeq, slackUserId } = job;
+    const attempt = { attempted: job.action, credentialId, requestSeq, slackUserId };
+    return { summary: (await refuseUncovered(deps, answering, attempt, job.responseUrl)).summary };
   }
-  return runInAccount(inAccount, job, holder);
+  const accountId = parseCredentialId(job.credentialId).accountId;
+  const enforcer = deps.enforcerIn?.(accountId, answering.policy, now) ?? deps.enforcer;
+  return runInAccount({ ...deps, ...answering, enforcer }, job, holder);
 }
 
 /**
@@ -95,16 +105,6 @@ async function followUp(
 ): Promise<ActionJobOutcome> {
   for (const next of answered.next) await runActionJob(deps, next, holder);
   return { summary: answered.summary };
-}
-
-/** The dependencies with the credential's account's policy and enforcer (org mode), or as they are. */
-async function answeredIn(
-  deps: WorkerDependencies,
-  credentialId: string,
-): Promise<WorkerDependencies | { outside: string }> {
-  if (!deps.accountOf) return deps;
-  const account = await deps.accountOf(parseCredentialId(credentialId).accountId, deps.now());
-  return 'outside' in account ? account : { ...deps, ...account, policyId: policyIdOf(account.policy) };
 }
 
 async function runInAccount(
@@ -236,6 +236,9 @@ async function requestApproval(deps: WorkerDependencies, credentialId: string): 
   return `asked ${approvers.length} approvers`;
 }
 
+/** Accounts `/reauth`'s list looks up at once. */
+const ACCOUNT_LOOKUPS = 4;
+
 type ClickedIn = Pick<
   ActionJob & { action: 'refresh-message' },
   'responseUrl' | 'channel' | 'ts' | 'listing'
@@ -300,15 +303,23 @@ export async function refreshMessage(
 
 /**
  * `/reauth`: one page of the requests the caller may answer now, by the rule the buttons use
- * (`mayDecide`: the owner, or a delegate of theirs), soonest deadline first, sent ephemerally to the
- * command's (or the list's) response_url. How many are waiting, for the log.
+ * (`mayDecide` under the credential's own account's policy: the owner, or a delegate of theirs; none
+ * of an account reauth does not cover), soonest deadline first, sent ephemerally to the command's (or
+ * the list's) response_url. How many are waiting, for the log.
  */
 async function listRequests(
   deps: WorkerDependencies,
   job: { slackUserId: string; responseUrl: string; page: number; replace: boolean },
 ): Promise<number> {
-  const waiting = (await deps.store.openRequests())
-    .filter((s) => s.requestSeq !== undefined && !s.proposal && mayDecide(s, job.slackUserId, deps.policy))
+  const now = deps.now();
+  const open = (await deps.store.openRequests()).filter((s) => s.requestSeq !== undefined && !s.proposal);
+  // A few accounts looked up at once: each is looked up once and kept (the organization's API throttles).
+  const answerable = await mapWithConcurrency(open, ACCOUNT_LOOKUPS, async (s) => {
+    const answering = await answerPolicyFor(deps, s.credentialId, now);
+    return !('refusal' in answering) && mayDecide(s, job.slackUserId, answering.policy);
+  });
+  const waiting = open
+    .filter((_, index) => answerable[index])
     .sort(
       (a, b) =>
         (a.deadlineAt ?? '').localeCompare(b.deadlineAt ?? '') ||

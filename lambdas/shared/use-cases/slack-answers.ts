@@ -2,19 +2,21 @@ import type { ActionJob } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
 import type { SlackClient } from '../adapters/slack-client';
 import type { CredentialState } from '../domain/decision';
-import type { PolicyConfig } from '../domain/policy';
 import {
+  type AnswerContext,
   checkAnswer,
   planApproval,
   planRefusal,
   planStillNeeded,
   type Refusal,
 } from '../domain/reauthorization';
+import { type AnswerPolicy, type AnswerPolicySource, answerPolicyFor } from './account-policy';
 import { answerContext, named, openInMessage, tell } from './slack-interactions';
 
 /**
  * The answers given in Slack that change only the record: *Still needed* (one, or all open in a
- * message), *Approve*, and an attempt refused because the user may not answer.
+ * message), *Approve*, and an attempt refused because the user may not answer or the credential's
+ * account is not one reauth covers.
  *
  * Why the worker records them and not the endpoint that received them: the endpoint is reachable from
  * the internet, and DynamoDB's IAM can tell items apart only by partition key (`dynamodb:LeadingKeys`),
@@ -23,17 +25,21 @@ import { answerContext, named, openInMessage, tell } from './slack-interactions'
  * (to answer Slack within 3 seconds, dialog errors included) and queues it; the worker judges it again
  * against the state it writes on, as the endpoint did before, and records it in the credential's
  * chain. Whoever held the endpoint's role could then ask what a Slack user can ask, and no more.
+ *
+ * Both judge an answer under its credential's own account's policy (`answerPolicyFor`): its tier's cap
+ * and second approver, its delegates, and whether reauth covers the account at all.
  */
 export type AnswerJob = Extract<
   ActionJob,
   { action: 'still-needed' | 'still-needed-all' | 'approve' | 'refusal' }
 >;
 
-export interface AnswerDependencies {
+/** An attempt refused, as the endpoint queues it and the worker records it. */
+export type RefusedAttempt = Omit<Extract<ActionJob, { action: 'refusal' }>, 'action'>;
+
+export interface AnswerDependencies extends AnswerPolicySource {
   store: DecisionStore;
   slack: SlackClient;
-  policy: PolicyConfig;
-  policyId: string;
   now: () => Date;
 }
 
@@ -43,17 +49,36 @@ export interface AnswerOutcome {
   next: ActionJob[];
 }
 
-export function recordAnswer(deps: AnswerDependencies, job: AnswerJob): Promise<AnswerOutcome> {
-  switch (job.action) {
-    case 'still-needed':
-      return recordStillNeeded(deps, job);
-    case 'still-needed-all':
-      return recordStillNeededAll(deps, job);
-    case 'approve':
-      return recordApproval(deps, job);
-    case 'refusal':
-      return recordRefusal(deps, job);
+/**
+ * Records an answer under the policy of its credential's account, looked up here (`answerPolicyFor`)
+ * once per credential: for *Still needed: all*, once for each credential the message shows.
+ */
+export async function recordAnswer(deps: AnswerDependencies, job: AnswerJob): Promise<AnswerOutcome> {
+  if (job.action === 'still-needed-all') return recordStillNeededAll(deps, job);
+  const answering = await answerPolicyFor(deps, job.credentialId, deps.now());
+  if (job.action === 'refusal') return recordRefusal(deps, answering, job);
+  const { credentialId, requestSeq, slackUserId } = job;
+  if ('refusal' in answering) {
+    const attempt = { attempted: job.action, credentialId, requestSeq, slackUserId };
+    return refuseUncovered(deps, answering, attempt, job.responseUrl);
   }
+  const judged = { ...deps, ...answering };
+  return job.action === 'still-needed' ? recordStillNeeded(judged, job) : recordApproval(judged, job);
+}
+
+/**
+ * An answer or a change asked for a credential of an account reauth does not cover. The endpoint
+ * refused it already (and queued its refusal), unless the account left reauth's coverage since the
+ * answer was queued: the user is told, and the attempt recorded as refused (once a user and day).
+ */
+export async function refuseUncovered(
+  deps: AnswerDependencies,
+  answering: Extract<AnswerPolicy, { refusal: unknown }>,
+  attempt: RefusedAttempt,
+  responseUrl: string | undefined,
+): Promise<AnswerOutcome> {
+  await tell(deps.slack, responseUrl, answering.refusal.reply);
+  return recordRefusal(deps, answering, attempt);
 }
 
 async function recordStillNeeded(
@@ -100,25 +125,42 @@ async function recordStillNeeded(
 
 /**
  * One conditional write per request still open for the submitter among those the message shows, each
- * its own decision in its credential's hash chain, as if each had been answered alone.
+ * its own decision in its credential's hash chain, judged under its own account's policy as if each
+ * had been answered alone: capped by its tier, a proposal where its tier wants a second approver, and
+ * refused (recorded) where its account is not covered.
  */
 async function recordStillNeededAll(
   deps: AnswerDependencies,
   job: AnswerJob & { action: 'still-needed-all' },
 ): Promise<AnswerOutcome> {
-  const context = await named(deps.slack, answerContext(deps, job.slackUserId));
-  const open = await openInMessage(deps, job, context);
+  const asHub = await named(deps.slack, answerContext(deps, job.slackUserId));
+  const open = await openInMessage(deps, job, job.slackUserId);
   const next: ActionJob[] = [];
   let answered: string | undefined;
-  for (const state of open) {
-    const written = await deps.store.transition(state.credentialId, (current) =>
-      current && !checkAnswer(current, 'still-needed', state.requestSeq ?? -1, context)
+  let recorded = 0;
+  for (const { state, requestSeq, answering } of open) {
+    const { credentialId } = state;
+    if ('refusal' in answering) {
+      // The endpoint queued this refusal too, unless the account left coverage since: recorded once.
+      await recordRefusal(deps, answering, {
+        attempted: 'still-needed',
+        credentialId,
+        requestSeq,
+        slackUserId: job.slackUserId,
+      });
+      continue;
+    }
+    const context: AnswerContext = { ...asHub, ...answering };
+    const written = await deps.store.transition(credentialId, (current) =>
+      current && !checkAnswer(current, 'still-needed', requestSeq, context)
         ? planStillNeeded(current, job, context)
         : undefined,
     );
-    if (written?.action === 'notify')
-      next.push({ action: 'request-approval', credentialId: state.credentialId });
-    if (written) answered = state.credentialId;
+    if (written?.action === 'notify') next.push({ action: 'request-approval', credentialId });
+    if (written) {
+      answered = credentialId;
+      recorded += 1;
+    }
   }
   if (answered) {
     next.push({
@@ -129,7 +171,7 @@ async function recordStillNeededAll(
       ...(job.responseUrl && { responseUrl: job.responseUrl }),
     });
   }
-  return { summary: `still needed recorded for ${open.length} open requests`, next };
+  return { summary: `still needed recorded for ${recorded} of ${open.length} open requests`, next };
 }
 
 async function recordApproval(
@@ -157,18 +199,25 @@ async function recordApproval(
 }
 
 /**
- * Records a refused attempt, once per user, credential and UTC day; judged again here, so a queued
- * refusal records nothing for a user who may answer, or for a credential with no state.
+ * Records a refused attempt, once per user, credential and UTC day: for a credential of an account
+ * reauth does not cover, or by a user who may not answer. Judged again here under `answering`, so a
+ * queued refusal records nothing for a user who may answer in a covered account, or for a credential
+ * with no state.
  */
 async function recordRefusal(
   deps: AnswerDependencies,
-  job: AnswerJob & { action: 'refusal' },
+  answering: AnswerPolicy,
+  attempt: RefusedAttempt,
 ): Promise<AnswerOutcome> {
-  const context = await named(deps.slack, answerContext(deps, job.slackUserId));
-  const written = await deps.store.transition(job.credentialId, (current) => {
-    const refusal = checkAnswer(current, job.attempted, job.requestSeq, context);
-    return current && refusal?.why === 'not-authorized'
-      ? planRefusal(current, job.attempted, refusal, context)
+  const judge = 'refusal' in answering ? deps : { ...deps, ...answering };
+  const context = await named(deps.slack, answerContext(judge, attempt.slackUserId));
+  const written = await deps.store.transition(attempt.credentialId, (current) => {
+    const refusal =
+      'refusal' in answering
+        ? answering.refusal
+        : checkAnswer(current, attempt.attempted, attempt.requestSeq, context);
+    return current && (refusal?.why === 'not-authorized' || refusal?.why === 'not-covered')
+      ? planRefusal(current, attempt.attempted, refusal, context)
       : undefined;
   });
   return { summary: written ? `refusal recorded (seq ${written.seq})` : 'refusal not recorded', next: [] };

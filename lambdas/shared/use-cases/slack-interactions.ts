@@ -2,9 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { ActionJob, ActionQueue } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
 import type { SlackClient } from '../adapters/slack-client';
-import { parseCredentialId } from '../domain/credential';
 import type { CredentialState } from '../domain/decision';
-import { type PolicyConfig, policyIdOf } from '../domain/policy';
+import type { PolicyConfig } from '../domain/policy';
 import {
   type AnswerContext,
   checkAnswer,
@@ -19,32 +18,22 @@ import {
 } from '../slack/answer-all';
 import { parseStillNeededSubmission, stillNeededModal } from '../slack/messages';
 import { REAUTH_COMMAND, type ReauthActionId, type SlackRequest, SlackRequestError } from '../slack/request';
-import type { AccountPolicy } from './account-policy';
+import { type AnswerPolicy, type AnswerPolicySource, answerPolicyFor } from './account-policy';
 
-export interface InteractionDependencies {
+export interface InteractionDependencies extends AnswerPolicySource {
   store: DecisionStore;
   slack: SlackClient;
   queue: ActionQueue;
-  policy: PolicyConfig;
-  policyId: string;
   now: () => Date;
-  /**
-   * Org mode: the policy of a credential's account (see `accountPolicy`): its mode, tiers and approvers.
-   * @default none: every credential is under `policy`
-   */
-  policyOf?: (accountId: string, now: Date) => Promise<AccountPolicy>;
 }
 
-/** The dependencies under the credential's account's policy (org mode), or as they are. */
+/** The dependencies under the credential's own account's policy, or the refusal of an uncovered one. */
 async function inAccountOf(
   deps: InteractionDependencies,
   credentialId: string,
-): Promise<InteractionDependencies | { outside: string }> {
-  if (!deps.policyOf) return deps;
-  const account = await deps.policyOf(parseCredentialId(credentialId).accountId, deps.now());
-  return 'outside' in account
-    ? account
-    : { ...deps, policy: account.policy, policyId: policyIdOf(account.policy) };
+): Promise<InteractionDependencies | Extract<AnswerPolicy, { refusal: unknown }>> {
+  const answering = await answerPolicyFor(deps, credentialId, deps.now());
+  return 'refusal' in answering ? answering : { ...deps, ...answering };
 }
 
 /** What the endpoint answers Slack: a status and, for some requests, a JSON body. */
@@ -52,8 +41,8 @@ export interface InteractionReply {
   statusCode: number;
   body?: Record<string, unknown>;
   /**
-   * Someone who may not answer for the credential tried to (counted every time). The worker records it,
-   * once per user, credential and UTC day.
+   * Someone who may not answer for the credential tried to, or someone answered for an account reauth
+   * does not cover (counted every time). The worker records it, once per user, credential and UTC day.
    */
   refused?: true;
   /** A copy of a click already received (the same trigger_id or the same action payload): nothing queued. */
@@ -195,22 +184,18 @@ async function handleClick(
   request: Extract<SlackRequest, { type: 'block_actions' }>,
 ): Promise<InteractionReply> {
   const { credentialId, requestSeq } = request.action;
-  const deps = await inAccountOf(hub, credentialId);
-  if ('outside' in deps) {
-    await tell(hub.slack, request.responseUrl, deps.outside);
-    return { statusCode: 200 };
-  }
   const action = ACTIONS[request.action.actionId];
-  const context = answerContext(deps, request.userId);
+  const deps = await inAccountOf(hub, credentialId);
+  const attempt = { attempted: action, credentialId, requestSeq, slackUserId: request.userId };
+  if ('refusal' in deps) {
+    const overstepped = await queueRefusal(hub, deps.refusal, attempt);
+    await tell(hub.slack, request.responseUrl, deps.refusal.reply);
+    return { statusCode: 200, ...(overstepped && { refused: true }) };
+  }
   const state = await deps.store.getState(credentialId);
-  const refusal = checkAnswer(state, action, requestSeq, context);
+  const refusal = checkAnswer(state, action, requestSeq, answerContext(deps, request.userId));
   if (refusal) {
-    const overstepped = await queueRefusal(deps, refusal, {
-      attempted: action,
-      credentialId,
-      requestSeq,
-      slackUserId: request.userId,
-    });
+    const overstepped = await queueRefusal(deps, refusal, attempt);
     await tell(deps.slack, request.responseUrl, refusal.reply);
     return { statusCode: 200, ...(overstepped && { refused: true }) };
   }
@@ -283,8 +268,8 @@ async function handleClick(
  * Leases in the decision table rather than an SQS FIFO queue's deduplication id: a message carries one
  * deduplication id and a click has two keys to match on; FIFO's window is 5 minutes where a copy can
  * pass the signature check for 10; and the worker's standard queue, dead-letter queue and alarms stay as
- * they are. The other clicks need no lease: *Approve* and the dialog queue a job only after a
- * conditional write that a copy cannot repeat, and *Still needed* only opens a dialog.
+ * they are. *Approve* and the *Still needed* dialog take one lease of their own instead
+ * (`queueAnswerOnce`), and the *Still needed* button only opens a dialog.
  *
  * Undefined: a copy (a lease is held by another request). Otherwise `release` gives both back.
  */
@@ -318,7 +303,7 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** The *Still needed* dialog submitted: recorded here (one conditional write), the message refreshed by the worker. */
+/** The *Still needed* dialog submitted: checked here under its account's policy, and queued for the worker to record. */
 async function handleStillNeeded(
   hub: InteractionDependencies,
   request: Extract<SlackRequest, { type: 'view_submission' }>,
@@ -331,22 +316,29 @@ async function handleStillNeeded(
     return modalError('reason', 'Give a reason of at least 10 characters and choose a duration.');
   }
   const deps = await inAccountOf(hub, answer.credentialId);
-  if ('outside' in deps) return modalError('reason', deps.outside);
-  const state = await deps.store.getState(answer.credentialId);
-  const refusal = checkAnswer(state, 'still-needed', answer.requestSeq, answerContext(deps, request.userId));
+  const attempt = {
+    attempted: 'still-needed' as const,
+    credentialId: answer.credentialId,
+    requestSeq: answer.requestSeq,
+    slackUserId: request.userId,
+  };
+  const refusal =
+    'refusal' in deps
+      ? deps.refusal
+      : checkAnswer(
+          await deps.store.getState(answer.credentialId),
+          'still-needed',
+          answer.requestSeq,
+          answerContext(deps, request.userId),
+        );
   if (refusal) {
-    const overstepped = await queueRefusal(deps, refusal, {
-      attempted: 'still-needed',
-      credentialId: answer.credentialId,
-      requestSeq: answer.requestSeq,
-      slackUserId: request.userId,
-    });
+    const overstepped = await queueRefusal(hub, refusal, attempt);
     return { ...modalError('reason', refusal.reply), ...(overstepped && { refused: true }) };
   }
   // Recorded by the worker (a proposal when the tier needs a second approver), which then refreshes the
   // message or asks the approvers; should the request move on meanwhile, it tells the user so.
   const queued = await queueAnswerOnce(
-    deps,
+    hub,
     [request.userId, 'still-needed', answer.credentialId, answer.requestSeq],
     {
       action: 'still-needed',
@@ -391,21 +383,39 @@ async function queueAnswerOnce(
   return true;
 }
 
+/** A request a bulk answer reaches: its state, the request shown, and the policy of its account that judges the answer. */
+export interface OpenRequest {
+  state: CredentialState;
+  requestSeq: number;
+  answering: AnswerPolicy;
+}
+
 /**
- * The requests a message showed that `context`'s user may still answer *Still needed* to: those of the
- * request the message showed, still open, and theirs or a delegate's (the buttons' own check).
+ * The requests a message showed that `userId` may still answer *Still needed* to: those of the request
+ * the message showed, still open, and theirs or a delegate's (the buttons' own check), each judged under
+ * its own account's policy (a message can show credentials of several accounts). A credential of an
+ * account reauth does not cover is kept with its refusal, to be recorded. The endpoint reads it to
+ * open and to check the bulk dialog; the worker reads it again to record the answers.
  */
 export async function openInMessage(
-  deps: { store: DecisionStore },
+  deps: AnswerPolicySource & { store: DecisionStore; now: () => Date },
   message: { channel: string; ts: string },
-  context: AnswerContext,
-): Promise<CredentialState[]> {
+  userId: string,
+): Promise<OpenRequest[]> {
   const shown = (await deps.store.messageRequests(message)) ?? [];
   const states = await deps.store.getStates(shown.map((r) => r.credentialId));
-  return shown.flatMap(({ credentialId, requestSeq }) => {
-    const state = states.get(credentialId);
-    return state && !checkAnswer(state, 'still-needed', requestSeq, context) ? [state] : [];
-  });
+  const reached = await Promise.all(
+    shown.map(async ({ credentialId, requestSeq }): Promise<OpenRequest | undefined> => {
+      const state = states.get(credentialId);
+      if (!state) return undefined;
+      const answering = await answerPolicyFor(deps, credentialId, deps.now());
+      const judge = 'refusal' in answering ? deps : { ...deps, ...answering };
+      return checkAnswer(state, 'still-needed', requestSeq, answerContext(judge, userId))
+        ? undefined
+        : { state, requestSeq, answering };
+    }),
+  );
+  return reached.filter((r) => r !== undefined);
 }
 
 /** *Still needed: all open here*: the dialog for one reason and one duration, for every open request in the message. */
@@ -417,16 +427,27 @@ async function openStillNeededAll(
     request.channelId && request.messageTs
       ? { channel: request.channelId, ts: request.messageTs }
       : undefined;
-  const open = message ? await openInMessage(deps, message, answerContext(deps, request.userId)) : [];
+  const reached = message ? await openInMessage(deps, message, request.userId) : [];
+  const open = reached.flatMap(({ state, answering }) =>
+    'refusal' in answering ? [] : [maxReauthorizeDays(state, answering.policy)],
+  );
   if (!message || open.length === 0) {
-    await tell(deps.slack, request.responseUrl, 'Nothing in this message is waiting for an answer from you.');
+    const refusal = reached.find((r) => 'refusal' in r.answering)?.answering;
+    await tell(
+      deps.slack,
+      request.responseUrl,
+      refusal && 'refusal' in refusal
+        ? refusal.refusal.reply
+        : 'Nothing in this message is waiting for an answer from you.',
+    );
     return { statusCode: 200 };
   }
   await deps.slack.openView(
     request.triggerId,
     stillNeededAllModal({
       count: open.length,
-      maxDays: Math.min(...open.map((state) => maxReauthorizeDays(state, deps.policy))),
+      // One duration for all: the shortest any of their accounts allows (each is capped by its own anyway).
+      maxDays: Math.min(...open),
       ...message,
       ...(request.responseUrl && { responseUrl: request.responseUrl }),
     }),
@@ -435,11 +456,15 @@ async function openStillNeededAll(
 }
 
 /**
- * The *Still needed: all* dialog submitted: the worker records one decision per request the message
- * shows that is still open for the submitter, each in its own credential's chain.
+/**
+ * The *Still needed: all* dialog submitted, checked here request by request under each credential's
+ * own account's policy: a refusal is queued for each credential of an account reauth does not cover,
+ * and, when any request is still open for the submitter in a covered account, one job for the worker
+ * to record them (each capped by its tier, a proposal where its tier wants a second approver, each its
+ * own decision in its credential's chain: see use-cases/slack-answers.ts).
  */
 async function handleStillNeededAll(
-  deps: InteractionDependencies,
+  hub: InteractionDependencies,
   request: Extract<SlackRequest, { type: 'view_submission' }>,
 ): Promise<InteractionReply> {
   let answer: ReturnType<typeof parseStillNeededAllSubmission>;
@@ -449,28 +474,45 @@ async function handleStillNeededAll(
     if (!(error instanceof SlackRequestError)) throw error;
     return modalError('reason', 'Give a reason of at least 10 characters and choose a duration.');
   }
-  await deps.queue.send({
-    action: 'still-needed-all',
-    slackUserId: request.userId,
-    channel: answer.channel,
-    ts: answer.ts,
-    reason: answer.reason,
-    days: answer.days,
-    ...(answer.responseUrl && { responseUrl: answer.responseUrl }),
-  });
-  return { statusCode: 200, body: { response_action: 'clear' } };
+  const open = await openInMessage(hub, answer, request.userId);
+  let refused = false;
+  for (const { state, requestSeq, answering } of open) {
+    if (!('refusal' in answering)) continue;
+    const { credentialId } = state;
+    const attempt = {
+      attempted: 'still-needed' as const,
+      credentialId,
+      requestSeq,
+      slackUserId: request.userId,
+    };
+    refused = (await queueRefusal(hub, answering.refusal, attempt)) || refused;
+  }
+  if (open.some(({ answering }) => !('refusal' in answering))) {
+    await hub.queue.send({
+      action: 'still-needed-all',
+      slackUserId: request.userId,
+      channel: answer.channel,
+      ts: answer.ts,
+      reason: answer.reason,
+      days: answer.days,
+      ...(answer.responseUrl && { responseUrl: answer.responseUrl }),
+    });
+  }
+  return { statusCode: 200, body: { response_action: 'clear' }, ...(refused && { refused: true }) };
 }
 
 /**
- * Queues a refused attempt by someone who may not answer, for the worker to record (once per user,
- * credential and day); whether it was one, or a refusal not worth recording.
+ * Queues a refused attempt for the worker to record (once per user, credential and day): by someone
+ * who may not answer, or for a credential of an account reauth does not cover. Whether it was one, or
+ * a refusal not worth recording.
  */
 async function queueRefusal(
   deps: InteractionDependencies,
   refusal: Refusal,
   attempt: Omit<ActionJob & { action: 'refusal' }, 'action'>,
 ): Promise<boolean> {
-  if (refusal.why !== 'not-authorized') return false; // an honest reply is enough: nobody overstepped
+  // Otherwise an honest reply is enough: nobody overstepped, and nothing is asked of an uncovered account.
+  if (refusal.why !== 'not-authorized' && refusal.why !== 'not-covered') return false;
   await deps.queue.send({ action: 'refusal', ...attempt });
   return true;
 }
