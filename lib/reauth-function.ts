@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -10,6 +10,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type * as z from 'zod';
+import { EXPIRES_AT, LEASE_ATTRIBUTES, leasePk, TABLE_KEYS } from '../lambdas/shared/table-layout';
 
 /** The repository root: Lambda entries, the lock file and the default policy file are found from here. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -27,15 +28,41 @@ export interface EnvBinding {
 }
 
 /**
- * TABLE_NAME plus data access to the table: `read`, or `write` = read + put and update. The decisions
- * are an append-only compliance record, so no function may delete items (no DeleteItem, BatchWriteItem).
+ * TABLE_NAME plus data access to the table: `read`; `write` = read + put and update; `leases` = read +
+ * put and update of lease items only (`LEASE#…`: their keys, `holder`, `until` and `expiresAt`), for the
+ * internet-facing Slack endpoint. DynamoDB's IAM tells items apart by partition key alone
+ * (`dynamodb:LeadingKeys`), not a credential's STATE from its DECISIONs, so a function that may write one
+ * item of a credential may overwrite its state and rewrite its history: the endpoint writes none (the
+ * worker records its answers). The decisions are an append-only compliance record, so no function may
+ * delete items (no DeleteItem, BatchWriteItem).
  */
-export function bindTable(table: TableV2, access: 'read' | 'write'): EnvBinding {
+export function bindTable(table: TableV2, access: 'read' | 'write' | 'leases'): EnvBinding {
   return {
     bind: (fn) => {
       table.grantReadData(fn);
       if (access === 'write')
         table.grant(fn, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem');
+      if (access === 'leases') {
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+            resources: [table.tableArn],
+            conditions: {
+              // ForAllValues holds for an empty set too: Null makes the partition key a must.
+              Null: { 'dynamodb:LeadingKeys': 'false' },
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [leasePk('*')] },
+              'ForAllValues:StringEquals': {
+                'dynamodb:Attributes': [
+                  TABLE_KEYS.partitionKey,
+                  TABLE_KEYS.sortKey,
+                  ...LEASE_ATTRIBUTES,
+                  EXPIRES_AT,
+                ],
+              },
+            },
+          }),
+        );
+      }
       const tableId = Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement);
       if (fn.role) {
         Validations.of(fn.role).acknowledge({

@@ -25,7 +25,7 @@ const ONE_VCPU_MB = 1769;
 
 /** Properties of a {@link SlackEndpoint}. */
 export interface SlackEndpointProps {
-  /** The decision table: both functions record decisions. */
+  /** The decision table: the worker records decisions; the endpoint reads it and writes leases. */
   readonly table: TableV2;
   /** The validated policy, shipped in both bundles as `policy.json` (`bundleFile` or `bundleText`). */
   readonly policyFile: EnvBinding;
@@ -50,8 +50,9 @@ export interface SlackEndpointProps {
 
 /**
  * Slack's interactivity endpoint: an HTTP API route to a function that verifies Slack's signature,
- * authorizes the clicker and records the answer within Slack's 3 seconds. Anything that changes IAM or
- * Secrets Manager (disable, restore, rotate) is queued for a worker, retried, then dead-lettered.
+ * checks the clicker may answer and queues the answer within Slack's 3 seconds. A worker, reached only
+ * through the queue, records every answer and makes every change in IAM or Secrets Manager (disable,
+ * restore, rotate), retried, then dead-lettered. The endpoint may write lease items only.
  */
 export class SlackEndpoint extends Construct {
   readonly api: HttpApi;
@@ -96,7 +97,8 @@ export class SlackEndpoint extends Construct {
       sourceMaps: false,
       environmentSchema: SlackEndpointEnvSchema,
       environment: {
-        TABLE_NAME: bindTable(props.table, 'write'),
+        // Reads, and lease items only: it records no answer itself (see use-cases/slack-answers.ts).
+        TABLE_NAME: bindTable(props.table, 'leases'),
         POLICY_FILE: props.policyFile,
         SLACK_SECRET_ARN: bindSecretRead(props.slackSecret),
         ACTION_QUEUE_URL: bindQueueSend(this.actionQueue),

@@ -38,6 +38,9 @@ export function decisionSk(at: string, seq: number): string {
 
 export const LEASE_SK = 'LEASE';
 
+/** A lease item's own attributes, beside its keys and `expiresAt`: all a lease-only grant lets a function write. */
+export const LEASE_ATTRIBUTES = ['holder', 'until'] as const;
+
 export function leasePk(name: string): string {
   return `LEASE#${name}`;
 }

@@ -95,7 +95,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       ...(request.type === 'slash_command' && { command: request.command, user: request.userId }),
       ...(request.type === 'list_page' && { page: request.page, user: request.userId }),
       statusCode: reply.statusCode,
-      ...(reply.refused && { refusalRecorded: reply.refused.recorded }),
+      ...(reply.refused && { refused: true }),
       ...(reply.replayed && { replayed: true }),
     });
     return reply.body

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { type CfnElement, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -8,6 +9,7 @@ import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchesPattern, REAUTH_OWN_PRINCIPALS } from '../../lambdas/shared/domain/evaluate';
 import { parsePolicyConfigText } from '../../lambdas/shared/domain/policy';
+import { credentialPk, decisionSk, leasePk, STATE_SK } from '../../lambdas/shared/table-layout';
 import { buildApp } from '../../lib/reauth-app';
 import { REPO_ROOT } from '../../lib/reauth-function';
 
@@ -51,6 +53,7 @@ interface Statement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
 }
 
 /** The Allow statements of every policy attached to the role. */
@@ -324,6 +327,140 @@ describe('enforce mode', () => {
     expect(
       actions.filter((a) => a.startsWith('sqs:') && a !== 'sqs:SendMessage' && !a.startsWith('sqs:GetQueue')),
     ).toEqual([]);
+  });
+});
+
+const ACCOUNT = '123456789012';
+const TABLE_ARN = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/reauth-decisions`;
+
+/** A DynamoDB request on the decision table: its action, partition key and the attributes it names. */
+interface TableRequest {
+  action: string;
+  pk: string;
+  attributes: string[];
+}
+
+/**
+ * Whether the role's synthesized DynamoDB statements allow `request`, as IAM decides it: a real
+ * evaluator (@cloud-copilot/iam-simulate) over the template's statements, the decision table's ARN in
+ * place of its CloudFormation reference.
+ */
+async function tableAllows(s: Synthesized, fn: IConstruct, request: TableRequest): Promise<boolean> {
+  const tableId = s.id(s.built.stack.reauth.table);
+  const concrete = (resource: unknown): unknown =>
+    JSON.parse(
+      JSON.stringify(resource)
+        .replaceAll(
+          JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/*']] }),
+          JSON.stringify(`${TABLE_ARN}/index/*`),
+        )
+        .replaceAll(JSON.stringify({ 'Fn::GetAtt': [tableId, 'Arn'] }), JSON.stringify(TABLE_ARN)),
+    );
+  const statements = allowStatements(s.template, roleOf(s, fn))
+    .filter((st) => [st.Action].flat().some((a) => a.startsWith('dynamodb:')))
+    .map((st) => ({ ...st, Resource: concrete(st.Resource) }));
+  const response = await runSimulation(
+    {
+      identityPolicies: [{ name: 'role', policy: { Version: '2012-10-17', Statement: statements } }],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      request: {
+        action: request.action,
+        principal: `arn:aws:iam::${ACCOUNT}:role/reauth-function`,
+        resource: { accountId: ACCOUNT, resource: TABLE_ARN },
+        contextVariables: { 'dynamodb:LeadingKeys': [request.pk], 'dynamodb:Attributes': request.attributes },
+      },
+    },
+    {},
+  );
+  if (response.resultType === 'error') throw new Error(JSON.stringify(response.errors));
+  return response.overallResult === 'Allowed';
+}
+
+describe("the Slack endpoint's grant on the decision table", () => {
+  const LEASE = ['pk', 'sk', 'holder', 'until', 'expiresAt'];
+  const STATE = ['pk', 'sk', 'stateAccountId', 'credentialId', 'status', 'seq', 'lastHash'];
+  const credential = credentialPk('123456789012:access-key:AKIAEXAMPLE');
+  /** What the endpoint must still do, and what it must not: a stolen role's first tries. */
+  const PROBES: [string, TableRequest, boolean][] = [
+    [
+      'takes a lease (a click, an answer, a listing)',
+      { action: 'dynamodb:PutItem', pk: leasePk('click:ab12'), attributes: LEASE },
+      true,
+    ],
+    [
+      'gives a lease back',
+      {
+        action: 'dynamodb:UpdateItem',
+        pk: leasePk('list:cd34'),
+        attributes: ['pk', 'sk', 'holder', 'until'],
+      },
+      true,
+    ],
+    ["reads a credential's state", { action: 'dynamodb:GetItem', pk: credential, attributes: [] }, true],
+    [
+      "overwrites a credential's STATE",
+      { action: 'dynamodb:PutItem', pk: credential, attributes: STATE },
+      false,
+    ],
+    [
+      `writes a DECISION (${decisionSk('2026-01-01T00:00:00.000Z', 3)})`,
+      { action: 'dynamodb:PutItem', pk: credential, attributes: ['pk', 'sk', 'action', 'actor', 'hash'] },
+      false,
+    ],
+    [
+      "claims or edits a credential's state",
+      { action: 'dynamodb:UpdateItem', pk: credential, attributes: ['claim'] },
+      false,
+    ],
+    [
+      'stuffs a lease with state',
+      { action: 'dynamodb:PutItem', pk: leasePk('x'), attributes: [...LEASE, 'status'] },
+      false,
+    ],
+    [
+      "writes a message's note",
+      { action: 'dynamodb:PutItem', pk: 'MESSAGE#D1#1.2', attributes: ['pk', 'sk', 'requests'] },
+      false,
+    ],
+    [
+      "spends an organization's action budget",
+      { action: 'dynamodb:UpdateItem', pk: 'BUDGET#run-1', attributes: ['used', 'expiresAt'] },
+      false,
+    ],
+    ['deletes a lease', { action: 'dynamodb:DeleteItem', pk: leasePk('click:ab12'), attributes: [] }, false],
+  ];
+
+  it.each(PROBES)('%s: %s', async (_what, request, allowed) => {
+    const { built } = enforce;
+    expect(await tableAllows(enforce, built.stack.reauth.slackEndpoint.endpoint.function, request)).toBe(
+      allowed,
+    );
+  });
+
+  it(`grants its writes on lease items only (${STATE_SK} and DECISION items are the worker's), in both modes`, () => {
+    for (const s of [report, enforce]) {
+      const writes = allowStatements(
+        s.template,
+        roleOf(s, s.built.stack.reauth.slackEndpoint.endpoint.function),
+      ).filter((st) =>
+        [st.Action].flat().some((a) => /^dynamodb:(Put|Update|Delete|BatchWrite|PartiQL)/.test(a)),
+      );
+      expect(writes).toHaveLength(1);
+      expect(writes[0]?.Condition).toMatchObject({
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LEASE#*'] },
+      });
+    }
+  });
+
+  it('leaves the worker, reached only through the queue, to record decisions', async () => {
+    const { built } = enforce;
+    const worker = built.stack.reauth.slackEndpoint.worker.function;
+
+    expect(
+      await tableAllows(enforce, worker, { action: 'dynamodb:PutItem', pk: credential, attributes: STATE }),
+    ).toBe(true);
   });
 });
 

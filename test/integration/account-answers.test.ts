@@ -289,13 +289,16 @@ describe("every answer is judged under its credential's own account policy", () 
     const where = leaving.message as { channel: string; ts: string };
     // The first message, which showed all three keys; a dialog opened on it before the account moved.
     const view = stillNeededAllModal({ count: 3, maxDays: 90, ...where });
+    const recorded = (await store.history(leaving.credentialId)).length;
 
     const answered = await endpoint(
       signed(
         stillNeededSubmissionBody({ userId: 'UALICE', view, reason: 'Still used by the old app.', days: 90 }),
       ),
     );
-    await jobs();
+    // The endpoint wrote nothing on the credential: it queued the refusal, which the worker records.
+    expect(await store.history(leaving.credentialId)).toHaveLength(recorded);
+    expect(await jobs()).toBe(1);
 
     expect(JSON.parse(String(answered.body))).toEqual({ response_action: 'clear' });
     expect(await lastDecision(leaving.credentialId)).toMatchObject({

@@ -1,7 +1,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
@@ -22,6 +27,7 @@ import { seedAccount } from '../../scripts/local/seed';
 import {
   buttonClickBody,
   buttonValue,
+  drainQueue,
   slackEvent,
   stillNeededSubmissionBody,
 } from '../../scripts/local/slack-play';
@@ -36,6 +42,8 @@ let fake: FakeSlack;
 let signingSecret: string;
 let credentialId: string;
 let endpoint: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+let worker: (event: SQSEvent) => Promise<SQSBatchResponse>;
+let queueUrl: string;
 let workDir: string;
 
 const signed = (body: string) => slackEvent(body, { signingSecret, at: new Date() });
@@ -68,6 +76,8 @@ beforeAll(async () => {
   const env = { ...local.env, POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
   await (await coldStart<() => Promise<unknown>>('../../lambdas/scan/handler', env))();
   endpoint = await coldStart('../../lambdas/slack/handler', env);
+  worker = await coldStart('../../lambdas/slack-worker/handler', env);
+  queueUrl = local.queueUrl;
   workDir = await mkdtemp(join(tmpdir(), 'reauth-names-'));
 });
 
@@ -108,6 +118,7 @@ describe('people named at decision time', () => {
         stillNeededSubmissionBody({ userId: 'UALICE', view, reason: 'posts the nightly ledger', days: 60 }),
       ),
     );
+    await drainQueue(clients.sqs, queueUrl, worker);
 
     const history = await store.history(credentialId);
     const refusal = history.find((d) => d.action === 'refuse');

@@ -185,6 +185,8 @@ describe('an idle key, from the scan to the owner’s answer in Slack', () => {
       response_type: 'ephemeral',
       text: expect.stringMatching(/Only <@UALICE> or their delegates/),
     });
+    // The worker records the attempt, from the job the endpoint queued.
+    expect(await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker)).toBe(1);
     expect((await store.history(credentialId('ci-deployer'))).at(-1)).toMatchObject({
       action: 'refuse',
       actor: 'slack:UMALLORY',
@@ -211,8 +213,11 @@ describe('an idle key, from the scan to the owner’s answer in Slack', () => {
     expect(JSON.parse(first.body ?? '{}')).toEqual({ response_action: 'clear' });
     expect(JSON.parse(retried.body ?? '{}')).toMatchObject({
       response_action: 'errors',
-      errors: { reason: expect.stringMatching(/already answered by <@UALICE>/) },
+      errors: { reason: expect.stringMatching(/^Already received/) },
     });
+    // The worker records the answer, then rewrites the message: this credential answered, the other
+    // still asking. The copy queued nothing.
+    expect(await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker)).toBe(1);
     const history = await store.history(credentialId('ci-deployer'));
     expect(history.filter((d) => d.action === 'reauthorize')).toHaveLength(1);
     expect(history.at(-1)).toMatchObject({
@@ -225,8 +230,6 @@ describe('an idle key, from the scan to the owner’s answer in Slack', () => {
     expect(state?.status).toBe('active');
     expect(Date.parse(state?.reviewDueAt ?? '') - Date.now()).toBeGreaterThan(29 * DAY);
 
-    // The worker rewrites the message: this credential answered, the other still asking.
-    expect(await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker)).toBe(1);
     const updated = fake.calls('response:alice').at(-1)?.body;
     expect(updated).toMatchObject({ replace_original: true });
     expect(JSON.stringify(updated.blocks)).toMatch(/<@UALICE> said \*Still needed\* until/);

@@ -111,11 +111,11 @@ describe('a critical key whose tier needs a second approver', () => {
       ),
     );
 
+    await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker);
     expect(await store.getState(credentialId)).toMatchObject({
       status: 'pending',
       proposal: { by: 'slack:UALICE' },
     });
-    await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker);
     const asks = fake.calls('chat.postMessage').filter((c) => /Second approval needed/.test(c.body.text));
     // The owner is in the approvers group too, but cannot confirm their own answer: only Bob is asked.
     expect(asks.map((c) => c.body.channel)).toEqual(['UBOB']);
@@ -131,6 +131,7 @@ describe('a critical key whose tier needs a second approver', () => {
         }),
       ),
     );
+    await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker);
     expect(fake.calls('response:self')[0]?.body.text).toMatch(/other than the owner/);
     expect((await store.getState(credentialId))?.status).toBe('pending');
 
@@ -144,6 +145,7 @@ describe('a critical key whose tier needs a second approver', () => {
         }),
       ),
     );
+    await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker);
     expect(fake.calls('response:bob')[0]?.body.text).toMatch(/^Confirmed/);
     expect(await store.getState(credentialId)).toMatchObject({ status: 'active' });
     expect((await store.history(credentialId)).map((d) => [d.action, d.actor])).toEqual([

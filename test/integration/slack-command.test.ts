@@ -152,6 +152,45 @@ describe('/reauth', () => {
     expect(mallorys?.text).toMatch(/^Nothing is waiting for you/);
   });
 
+  it('runs one listing per user at a time: a second /reauth before the first is posted is told so and scans nothing', async () => {
+    const ask = (userId: string, reply: string) =>
+      endpoint(signed(slashCommandBody({ userId, responseUrl: fake.responseUrl(reply) })));
+
+    const first = await ask('UALICE', 'hammer');
+    const second = await ask('UALICE', 'hammer');
+    const someoneElse = await ask('UCAROL', 'hammer-carol');
+    const turned = await endpoint(
+      signed(
+        buttonClickBody({
+          userId: 'UALICE',
+          actionId: 'reauth:page-next',
+          value: '2',
+          responseUrl: fake.responseUrl('hammer'),
+          ephemeral: true,
+        }),
+      ),
+    );
+
+    expect(first).toEqual({ statusCode: 200 });
+    expect(JSON.parse(String(second.body))).toEqual({
+      response_type: 'ephemeral',
+      text: expect.stringMatching(/^reauth is already preparing your list/),
+    });
+    expect(someoneElse).toEqual({ statusCode: 200 });
+    expect(turned).toEqual({ statusCode: 200 });
+    expect(responses('hammer')).toEqual([
+      expect.objectContaining({ text: expect.stringMatching(/^reauth is already preparing your list/) }),
+    ]);
+    // Alice's one listing and Carol's: one scan each.
+    expect(await jobs()).toBe(2);
+    const lists = responses('hammer').filter((r) => (r as Posted).blocks !== undefined) as Posted[];
+    expect(lists.map((list) => listed(list).length)).toEqual([20]);
+
+    // Posted: the worker gave the lease back, so Alice may list again at once.
+    expect(await ask('UALICE', 'hammer')).toEqual({ statusCode: 200 });
+    expect(await jobs()).toBe(1);
+  });
+
   it('refuses an unsigned command, and answers only its own', async () => {
     const body = slashCommandBody({ userId: 'UALICE', responseUrl: fake.responseUrl('forged') });
 

@@ -1,11 +1,21 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { ModalView } from '../../lambdas/shared/slack/messages';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
 import { seedAccount } from '../../scripts/local/seed';
-import { buttonClickBody, slackEvent, stillNeededSubmissionBody } from '../../scripts/local/slack-play';
+import {
+  buttonClickBody,
+  drainQueue,
+  slackEvent,
+  stillNeededSubmissionBody,
+} from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
 import { coldStart, travelTo } from '../support/lambda';
 import { captureMetrics } from '../support/metrics-output';
@@ -23,6 +33,8 @@ let signingSecret: string;
 let credentialId: string;
 let requestSeq: number;
 let endpoint: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+let worker: (event: SQSEvent) => Promise<SQSBatchResponse>;
+let queueUrl: string;
 
 const metrics = captureMetrics();
 const published = (metric: string) => metrics.published('reauth-slack', metric);
@@ -41,7 +53,9 @@ function click(userId: string, actionId = 'reauth:disable', name = userId) {
   );
 }
 
+/** The refusals recorded, once the worker has recorded those the endpoint queued. */
 async function refusals(): Promise<string[]> {
+  await drainQueue(clients.sqs, queueUrl, worker);
   return (await store.history(credentialId)).filter((d) => d.action === 'refuse').map((d) => d.actor);
 }
 
@@ -69,6 +83,8 @@ beforeAll(async () => {
   const env = { ...local.env, POWERTOOLS_LOG_LEVEL: 'CRITICAL', POWERTOOLS_METRICS_DISABLED: 'false' };
   await (await coldStart<() => Promise<unknown>>('../../lambdas/scan/handler', env))();
   endpoint = await coldStart('../../lambdas/slack/handler', env);
+  worker = await coldStart('../../lambdas/slack-worker/handler', env);
+  queueUrl = local.queueUrl;
   requestSeq = (await store.getState(credentialId))?.requestSeq as number;
 });
 

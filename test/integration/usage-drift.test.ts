@@ -5,7 +5,12 @@ import type { ModalView } from '../../lambdas/shared/slack/messages';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
-import { buttonClickBody, slackEvent, stillNeededSubmissionBody } from '../../scripts/local/slack-play';
+import {
+  buttonClickBody,
+  drainQueue,
+  slackEvent,
+  stillNeededSubmissionBody,
+} from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
 import { coldStart, travelTo } from '../support/lambda';
 
@@ -201,6 +206,12 @@ describe('usage drift: a credential used in a new way is a question for its owne
       days: 30,
     });
     expect((await endpoint(slackEvent(submission, { signingSecret, at }))).statusCode).toBe(200);
+    // The worker records the answer the endpoint queued.
+    const worker = await coldStart<Parameters<typeof drainQueue>[2]>(
+      '../../lambdas/slack-worker/handler',
+      env,
+    );
+    await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker);
 
     const answered = await store.getState(credentialId);
     expect(answered).toMatchObject({

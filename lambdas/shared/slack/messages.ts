@@ -123,10 +123,10 @@ const MAX_SHOWN_FIELD = 300;
 
 export const STILL_NEEDED_CALLBACK_ID = 'reauth:still-needed';
 const DURATION_CHOICES_DAYS = [7, 30, 60, 90, 180, 365] as const;
-const MIN_REASON_LENGTH = 10;
-const MAX_REASON_LENGTH = 500;
+export const MIN_REASON_LENGTH = 10;
+export const MAX_REASON_LENGTH = 500;
 /** A hard ceiling on a submitted duration; the caller caps it again with the policy's maximum. */
-const MAX_SUBMITTED_DAYS = 3650;
+export const MAX_SUBMITTED_DAYS = 3650;
 
 const KIND_LABELS: Record<RequestItem['kind'], string> = {
   'access-key': 'Access key',

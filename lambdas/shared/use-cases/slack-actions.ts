@@ -19,7 +19,8 @@ import {
   targetOf,
 } from './claimed-change';
 import { notifyNewRequests, outcomeMessage, requestItemOf, requestMessageOf } from './notify-owners';
-import { answerContext, named, recordRefusal, tell } from './slack-interactions';
+import { type AnswerOutcome, recordAnswer, refuseUncovered } from './slack-answers';
+import { answerContext, named, tell } from './slack-interactions';
 
 export interface WorkerDependencies extends AnswerPolicySource {
   store: DecisionStore;
@@ -67,22 +68,43 @@ export async function runActionJob(
   }
   if (job.action === 'list-requests') {
     const listed = await listRequests(deps, job);
+    // The user may list again now; if this job fails instead, the lease lapses (LIST_LEASE_MS).
+    if (job.lease) await deps.store.unlease(job.lease.name, job.lease.holder);
     return { summary: `listed ${listed} open requests` };
+  }
+  if (
+    job.action === 'still-needed' ||
+    job.action === 'still-needed-all' ||
+    job.action === 'approve' ||
+    job.action === 'refusal'
+  ) {
+    // Each judged under its credential's own account's policy, looked up where it is recorded.
+    return followUp(deps, await recordAnswer(deps, job), holder);
   }
   const now = deps.now();
   const answering = await answerPolicyFor(deps, job.credentialId, now);
   if ('refusal' in answering) {
-    // The endpoint refused it already, unless the account left reauth's coverage since it was queued.
-    if (job.action !== 'request-approval') {
-      const context = await named(deps.slack, answerContext(deps, job.slackUserId));
-      await recordRefusal(deps, job.credentialId, job.action, answering.refusal, context);
-      await tell(deps.slack, job.responseUrl, answering.refusal.reply);
-    }
-    return { summary: `refused: ${answering.refusal.reply}` };
+    if (job.action === 'request-approval') return { summary: `refused: ${answering.refusal.reply}` };
+    const { credentialId, requestSeq, slackUserId } = job;
+    const attempt = { attempted: job.action, credentialId, requestSeq, slackUserId };
+    return { summary: (await refuseUncovered(deps, answering, attempt, job.responseUrl)).summary };
   }
   const accountId = parseCredentialId(job.credentialId).accountId;
   const enforcer = deps.enforcerIn?.(accountId, answering.policy, now) ?? deps.enforcer;
   return runInAccount({ ...deps, ...answering, enforcer }, job, holder);
+}
+
+/**
+ * Runs the jobs that follow a recorded answer (the message refreshed, approvers asked) in this one: a
+ * failure fails the job, for SQS to deliver again and the alarm to show.
+ */
+async function followUp(
+  deps: WorkerDependencies,
+  answered: AnswerOutcome,
+  holder: string,
+): Promise<ActionJobOutcome> {
+  for (const next of answered.next) await runActionJob(deps, next, holder);
+  return { summary: answered.summary };
 }
 
 async function runInAccount(

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { ActionQueue } from '../adapters/action-queue';
+import type { ActionJob, ActionQueue } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
 import type { SlackClient } from '../adapters/slack-client';
 import type { CredentialState } from '../domain/decision';
@@ -9,9 +9,6 @@ import {
   checkAnswer,
   maxReauthorizeDays,
   type OwnerAction,
-  planApproval,
-  planRefusal,
-  planStillNeeded,
   type Refusal,
 } from '../domain/reauthorization';
 import {
@@ -44,10 +41,10 @@ export interface InteractionReply {
   statusCode: number;
   body?: Record<string, unknown>;
   /**
-   * Someone who may not answer for the credential tried to (counted every time), and whether this
-   * attempt was recorded: once per user, credential and UTC day.
+   * Someone who may not answer for the credential tried to, or someone answered for an account reauth
+   * does not cover (counted every time). The worker records it, once per user, credential and UTC day.
    */
-  refused?: { recorded: boolean };
+  refused?: true;
   /** A copy of a click already received (the same trigger_id or the same action payload): nothing queued. */
   replayed?: boolean;
 }
@@ -67,8 +64,9 @@ const ACTIONS: Record<ReauthActionId, OwnerAction> = {
 };
 
 /**
- * Answers one verified Slack request within Slack's 3 seconds: DynamoDB reads and conditional writes,
- * a modal, a queued job; never an IAM or Secrets Manager call.
+ * Answers one verified Slack request within Slack's 3 seconds: DynamoDB reads, leases, a modal, a
+ * queued job; never an IAM or Secrets Manager call, and never a write to a credential's items (the
+ * worker records every answer: see use-cases/slack-answers.ts for why).
  */
 export async function handleInteraction(
   deps: InteractionDependencies,
@@ -91,21 +89,62 @@ export async function handleInteraction(
       return handleCommand(deps, request);
     case 'list_page':
       if (request.responseUrl) {
-        await deps.queue.send({
-          action: 'list-requests',
-          slackUserId: request.userId,
-          responseUrl: request.responseUrl,
-          page: request.page,
-          replace: true,
-        });
+        const listing = await queueListing(deps, request.userId, request.responseUrl, request.page, true);
+        if (listing === 'busy') await tell(deps.slack, request.responseUrl, LISTING_BUSY);
       }
       return { statusCode: 200 };
   }
 }
 
 /**
+ * How long a user's listing lease holds when the worker never gives it back (it failed or timed out):
+ * the worker's timeout. Each listing (`/reauth`, or a page of it turned) scans every open request of
+ * every account, so each user has one listing at a time: from the command until the worker has posted
+ * the list, and at most this long. Another asked meanwhile is answered {@link LISTING_BUSY} and scans
+ * nothing.
+ */
+export const LIST_LEASE_MS = 60_000;
+
+export const LISTING_BUSY =
+  'reauth is already preparing your list of requests: it appears here in a moment. Try again once it has.';
+
+/**
+ * Queues a listing for `userId` under their listing lease (see {@link LIST_LEASE_MS}); `busy` when one
+ * of theirs is still being prepared. Slack's user ids are unique across an Enterprise Grid, so the
+ * lease is per user id.
+ */
+async function queueListing(
+  deps: InteractionDependencies,
+  userId: string,
+  responseUrl: string,
+  page: number,
+  replace: boolean,
+): Promise<'queued' | 'busy'> {
+  const lease = { name: `list:${sha256(userId)}`, holder: randomUUID() };
+  const now = deps.now();
+  if (!(await deps.store.lease(lease.name, lease.holder, new Date(now.getTime() + LIST_LEASE_MS), now))) {
+    return 'busy';
+  }
+  try {
+    await deps.queue.send({
+      action: 'list-requests',
+      slackUserId: userId,
+      responseUrl,
+      page,
+      replace,
+      lease,
+    });
+  } catch (error) {
+    await deps.store.unlease(lease.name, lease.holder); // nothing queued: the user may ask again at once
+    throw error;
+  }
+  return 'queued';
+}
+
+/**
  * `/reauth [page]`: the worker lists the requests waiting for the caller through the command's
- * response_url (finding them can take longer than Slack's 3 seconds). The empty 200 acknowledges it.
+ * response_url (finding them can take longer than Slack's 3 seconds). The empty 200 acknowledges it;
+ * while the caller's previous listing is still being prepared, a polite ephemeral "already" instead.
  */
 async function handleCommand(
   deps: InteractionDependencies,
@@ -118,14 +157,16 @@ async function handleCommand(
     };
   }
   const page = /^\s*([1-9][0-9]{0,4})\s*$/.exec(request.text)?.[1];
-  await deps.queue.send({
-    action: 'list-requests',
-    slackUserId: request.userId,
-    responseUrl: request.responseUrl,
-    page: page ? Number(page) : 1,
-    replace: false,
-  });
-  return { statusCode: 200 };
+  const listing = await queueListing(
+    deps,
+    request.userId,
+    request.responseUrl,
+    page ? Number(page) : 1,
+    false,
+  );
+  return listing === 'busy'
+    ? { statusCode: 200, body: { response_type: 'ephemeral', text: LISTING_BUSY } }
+    : { statusCode: 200 };
 }
 
 /** Where a click came from, for the job: the message to rebuild once it is answered. */
@@ -145,43 +186,35 @@ async function handleClick(
   const { credentialId, requestSeq } = request.action;
   const action = ACTIONS[request.action.actionId];
   const deps = await inAccountOf(hub, credentialId);
+  const attempt = { attempted: action, credentialId, requestSeq, slackUserId: request.userId };
   if ('refusal' in deps) {
-    const context = await named(hub.slack, answerContext(hub, request.userId));
-    const recorded = await recordRefusal(hub, credentialId, action, deps.refusal, context);
+    const overstepped = await queueRefusal(hub, deps.refusal, attempt);
     await tell(hub.slack, request.responseUrl, deps.refusal.reply);
-    return { statusCode: 200, ...(recorded !== undefined && { refused: { recorded } }) };
+    return { statusCode: 200, ...(overstepped && { refused: true }) };
   }
-  const context = answerContext(deps, request.userId);
   const state = await deps.store.getState(credentialId);
-  const refusal = checkAnswer(state, action, requestSeq, context);
+  const refusal = checkAnswer(state, action, requestSeq, answerContext(deps, request.userId));
   if (refusal) {
-    const recorded = await recordRefusal(
-      deps,
-      credentialId,
-      action,
-      refusal,
-      await named(deps.slack, context),
-    );
+    const overstepped = await queueRefusal(deps, refusal, attempt);
     await tell(deps.slack, request.responseUrl, refusal.reply);
-    return { statusCode: 200, ...(recorded !== undefined && { refused: { recorded } }) };
+    return { statusCode: 200, ...(overstepped && { refused: true }) };
   }
   const current = state as CredentialState;
   if (action === 'approve') {
-    // A DynamoDB write only: done here, the message refreshed by the worker.
-    let late: Refusal | undefined;
-    const approver = await named(deps.slack, context);
-    const written = await deps.store.transition(credentialId, (latest) => {
-      late = checkAnswer(latest, 'approve', requestSeq, context);
-      return late ? undefined : planApproval(latest as CredentialState, approver);
-    });
-    if (written) await deps.queue.send({ action: 'refresh-message', credentialId });
-    await tell(
-      deps.slack,
-      request.responseUrl,
-      late?.reply ??
-        `Confirmed: ${current.principal} is reauthorized until ${String(written?.evidence.until).slice(0, 10)}.`,
+    // Recorded by the worker, which tells the approver and refreshes the message.
+    const queued = await queueAnswerOnce(
+      deps,
+      [request.teamId ?? null, request.userId, action, credentialId, requestSeq],
+      {
+        action: 'approve',
+        credentialId,
+        requestSeq,
+        slackUserId: request.userId,
+        ...(request.responseUrl && { responseUrl: request.responseUrl }),
+      },
     );
-    return { statusCode: 200 };
+    if (!queued) await tell(deps.slack, request.responseUrl, ANSWER_RECEIVED);
+    return { statusCode: 200, ...(!queued && { replayed: true }) };
   }
   if (action === 'still-needed') {
     await deps.slack.openView(
@@ -235,8 +268,8 @@ async function handleClick(
  * Leases in the decision table rather than an SQS FIFO queue's deduplication id: a message carries one
  * deduplication id and a click has two keys to match on; FIFO's window is 5 minutes where a copy can
  * pass the signature check for 10; and the worker's standard queue, dead-letter queue and alarms stay as
- * they are. The other clicks need no lease: *Approve* and the dialog queue a job only after a
- * conditional write that a copy cannot repeat, and *Still needed* only opens a dialog.
+ * they are. *Approve* and the *Still needed* dialog take one lease of their own instead
+ * (`queueAnswerOnce`), and the *Still needed* button only opens a dialog.
  *
  * Undefined: a copy (a lease is held by another request). Otherwise `release` gives both back.
  */
@@ -270,7 +303,7 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** The *Still needed* dialog submitted: recorded here (one conditional write), the message refreshed by the worker. */
+/** The *Still needed* dialog submitted: checked here under its account's policy, and queued for the worker to record. */
 async function handleStillNeeded(
   hub: InteractionDependencies,
   request: Extract<SlackRequest, { type: 'view_submission' }>,
@@ -283,49 +316,77 @@ async function handleStillNeeded(
     return modalError('reason', 'Give a reason of at least 10 characters and choose a duration.');
   }
   const deps = await inAccountOf(hub, answer.credentialId);
-  if ('refusal' in deps) {
-    const context = await named(hub.slack, answerContext(hub, request.userId));
-    const recorded = await recordRefusal(hub, answer.credentialId, 'still-needed', deps.refusal, context);
-    return {
-      ...modalError('reason', deps.refusal.reply),
-      ...(recorded !== undefined && { refused: { recorded } }),
-    };
-  }
-  const context = await named(deps.slack, answerContext(deps, request.userId));
-  let refusal: Refusal | undefined;
-  const written = await deps.store.transition(answer.credentialId, (current) => {
-    refusal = checkAnswer(current, 'still-needed', answer.requestSeq, context);
-    if (!refusal) return planStillNeeded(current as CredentialState, answer, context);
-    return refusal.why === 'not-authorized' && current
-      ? planRefusal(current, 'still-needed', refusal, context)
-      : undefined;
-  });
+  const attempt = {
+    attempted: 'still-needed' as const,
+    credentialId: answer.credentialId,
+    requestSeq: answer.requestSeq,
+    slackUserId: request.userId,
+  };
+  const refusal =
+    'refusal' in deps
+      ? deps.refusal
+      : checkAnswer(
+          await deps.store.getState(answer.credentialId),
+          'still-needed',
+          answer.requestSeq,
+          answerContext(deps, request.userId),
+        );
   if (refusal) {
-    return {
-      ...modalError('reason', refusal.reply),
-      ...(refusal.why === 'not-authorized' && { refused: { recorded: written !== undefined } }),
-    };
+    const overstepped = await queueRefusal(hub, refusal, attempt);
+    return { ...modalError('reason', refusal.reply), ...(overstepped && { refused: true }) };
   }
-  if (written?.action === 'notify') {
-    // The tier needs a second approver: the owner's answer is a proposal until one confirms it.
-    await deps.queue.send({ action: 'request-approval', credentialId: answer.credentialId });
-  } else if (written) {
-    await deps.queue.send({
-      action: 'refresh-message',
+  // Recorded by the worker (a proposal when the tier needs a second approver), which then refreshes the
+  // message or asks the approvers; should the request move on meanwhile, it tells the user so.
+  const queued = await queueAnswerOnce(
+    hub,
+    [request.userId, 'still-needed', answer.credentialId, answer.requestSeq],
+    {
+      action: 'still-needed',
       credentialId: answer.credentialId,
+      requestSeq: answer.requestSeq,
       slackUserId: request.userId,
+      reason: answer.reason,
+      days: answer.days,
       ...(answer.responseUrl && { responseUrl: answer.responseUrl }),
       ...(answer.channelId && { channel: answer.channelId }),
       ...(answer.messageTs && { ts: answer.messageTs }),
       ...(answer.listing && { listing: true as const }),
-    });
-  }
-  return { statusCode: 200, body: { response_action: 'clear' } };
+    },
+  );
+  return queued
+    ? { statusCode: 200, body: { response_action: 'clear' } }
+    : { ...modalError('reason', ANSWER_RECEIVED), replayed: true };
 }
 
-/** A request a bulk answer reaches: its state, and the policy of its account that judges the answer. */
-interface OpenRequest {
+const ANSWER_RECEIVED = 'Already received: reauth is recording your answer.';
+
+/**
+ * Queues an answer for the worker to record, unless the same answer (`key`: who gave which answer to
+ * which request) was queued within the replay window: Slack retries, and copies of a signed request,
+ * are told so at once rather than queuing a job that would only find the request answered. False: a copy.
+ */
+async function queueAnswerOnce(
+  deps: InteractionDependencies,
+  key: readonly unknown[],
+  job: ActionJob,
+): Promise<boolean> {
+  const name = `answer:${sha256(JSON.stringify(key))}`;
+  const holder = randomUUID();
+  const now = deps.now();
+  if (!(await deps.store.lease(name, holder, new Date(now.getTime() + REPLAY_WINDOW_MS), now))) return false;
+  try {
+    await deps.queue.send(job);
+  } catch (error) {
+    await deps.store.unlease(name, holder); // nothing was queued: the same answer, sent again, may try again
+    throw error;
+  }
+  return true;
+}
+
+/** A request a bulk answer reaches: its state, the request shown, and the policy of its account that judges the answer. */
+export interface OpenRequest {
   state: CredentialState;
+  requestSeq: number;
   answering: AnswerPolicy;
 }
 
@@ -333,10 +394,11 @@ interface OpenRequest {
  * The requests a message showed that `userId` may still answer *Still needed* to: those of the request
  * the message showed, still open, and theirs or a delegate's (the buttons' own check), each judged under
  * its own account's policy (a message can show credentials of several accounts). A credential of an
- * account reauth does not cover is kept with its refusal, for the submission to record.
+ * account reauth does not cover is kept with its refusal, to be recorded. The endpoint reads it to
+ * open and to check the bulk dialog; the worker reads it again to record the answers.
  */
-async function openInMessage(
-  deps: InteractionDependencies,
+export async function openInMessage(
+  deps: AnswerPolicySource & { store: DecisionStore; now: () => Date },
   message: { channel: string; ts: string },
   userId: string,
 ): Promise<OpenRequest[]> {
@@ -350,7 +412,7 @@ async function openInMessage(
       const judge = 'refusal' in answering ? deps : { ...deps, ...answering };
       return checkAnswer(state, 'still-needed', requestSeq, answerContext(judge, userId))
         ? undefined
-        : { state, answering };
+        : { state, requestSeq, answering };
     }),
   );
   return reached.filter((r) => r !== undefined);
@@ -394,10 +456,12 @@ async function openStillNeededAll(
 }
 
 /**
- * The *Still needed: all* dialog submitted: one conditional write per request still open for the
- * submitter, each its own decision in its credential's hash chain, judged under its own account's
- * policy, as if each had been answered alone: capped by its tier, a proposal where its tier wants a
- * second approver, refused (and the refusal recorded) where its account is not covered.
+/**
+ * The *Still needed: all* dialog submitted, checked here request by request under each credential's
+ * own account's policy: a refusal is queued for each credential of an account reauth does not cover,
+ * and, when any request is still open for the submitter in a covered account, one job for the worker
+ * to record them (each capped by its tier, a proposal where its tier wants a second approver, each its
+ * own decision in its credential's chain: see use-cases/slack-answers.ts).
  */
 async function handleStillNeededAll(
   hub: InteractionDependencies,
@@ -410,55 +474,47 @@ async function handleStillNeededAll(
     if (!(error instanceof SlackRequestError)) throw error;
     return modalError('reason', 'Give a reason of at least 10 characters and choose a duration.');
   }
-  const asHub = await named(hub.slack, answerContext(hub, request.userId));
   const open = await openInMessage(hub, answer, request.userId);
-  let answered: string | undefined;
-  for (const { state, answering } of open) {
-    if ('refusal' in answering) {
-      await recordRefusal(hub, state.credentialId, 'still-needed', answering.refusal, asHub);
-      continue;
-    }
-    const context: AnswerContext = { ...asHub, ...answering };
-    const written = await hub.store.transition(state.credentialId, (current) =>
-      current && !checkAnswer(current, 'still-needed', state.requestSeq ?? -1, context)
-        ? planStillNeeded(current, answer, context)
-        : undefined,
-    );
-    if (written?.action === 'notify') {
-      await hub.queue.send({ action: 'request-approval', credentialId: state.credentialId });
-    }
-    if (written) answered = state.credentialId;
+  let refused = false;
+  for (const { state, requestSeq, answering } of open) {
+    if (!('refusal' in answering)) continue;
+    const { credentialId } = state;
+    const attempt = {
+      attempted: 'still-needed' as const,
+      credentialId,
+      requestSeq,
+      slackUserId: request.userId,
+    };
+    refused = (await queueRefusal(hub, answering.refusal, attempt)) || refused;
   }
-  if (answered) {
+  if (open.some(({ answering }) => !('refusal' in answering))) {
     await hub.queue.send({
-      action: 'refresh-message',
-      credentialId: answered,
+      action: 'still-needed-all',
+      slackUserId: request.userId,
       channel: answer.channel,
       ts: answer.ts,
+      reason: answer.reason,
+      days: answer.days,
       ...(answer.responseUrl && { responseUrl: answer.responseUrl }),
     });
   }
-  return { statusCode: 200, body: { response_action: 'clear' } };
+  return { statusCode: 200, body: { response_action: 'clear' }, ...(refused && { refused: true }) };
 }
 
 /**
- * Records a refused attempt, once per user, credential and day: by someone who may not answer, or for
- * a credential of an account reauth does not cover. Whether it recorded one, or undefined when the
- * refusal is not worth recording.
+ * Queues a refused attempt for the worker to record (once per user, credential and day): by someone
+ * who may not answer, or for a credential of an account reauth does not cover. Whether it was one, or
+ * a refusal not worth recording.
  */
-export async function recordRefusal(
-  deps: { store: DecisionStore },
-  credentialId: string,
-  action: OwnerAction,
+async function queueRefusal(
+  deps: InteractionDependencies,
   refusal: Refusal,
-  context: AnswerContext,
-): Promise<boolean | undefined> {
+  attempt: Omit<ActionJob & { action: 'refusal' }, 'action'>,
+): Promise<boolean> {
   // Otherwise an honest reply is enough: nobody overstepped, and nothing is asked of an uncovered account.
-  if (refusal.why !== 'not-authorized' && refusal.why !== 'not-covered') return undefined;
-  const written = await deps.store.transition(credentialId, (current) =>
-    current ? planRefusal(current, action, refusal, context) : undefined,
-  );
-  return written !== undefined;
+  if (refusal.why !== 'not-authorized' && refusal.why !== 'not-covered') return false;
+  await deps.queue.send({ action: 'refusal', ...attempt });
+  return true;
 }
 
 export async function tell(slack: SlackClient, responseUrl: string | undefined, text: string): Promise<void> {
