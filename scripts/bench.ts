@@ -611,8 +611,8 @@ try {
   console.log(
     `Slack endpoint, ${clicks.click.count} signed clicks (in-process, emulator + local fake Slack): ` +
       `click → dialog p50 ${clicks.click.p50Ms} ms, p99 ${clicks.click.p99Ms} ms; ` +
-      `submission → recorded p50 ${clicks.submission.p50Ms} ms, p99 ${clicks.submission.p99Ms} ms ` +
-      `(${clicks.reauthorized} reauthorizations recorded)`,
+      `submission → checked and queued for the worker p50 ${clicks.submission.p50Ms} ms, p99 ${clicks.submission.p99Ms} ms ` +
+      `(${clicks.reauthorized} answers taken; the worker records them)`,
   );
   for (const line of describeSlackNotify(slackNotify)) console.log(line);
   console.log('');

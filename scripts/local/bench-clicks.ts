@@ -21,7 +21,7 @@ export interface LatencySummary {
 export interface ClickBench {
   click: LatencySummary;
   submission: LatencySummary;
-  /** Decisions the submissions recorded: one per credential. */
+  /** Submissions the endpoint took (checked, queued for the worker, the dialog closed): one per credential. */
   reauthorized: number;
 }
 
@@ -73,6 +73,7 @@ export async function benchSlackClicks(input: {
         slackEvent(submission, { signingSecret: local.signingSecret, at: new Date() }),
       );
       submissions.push(performance.now() - started);
+      // The endpoint closes the dialog once the answer is checked and queued; the worker records it.
       if (submitted.body?.includes('clear')) reauthorized++;
     }
     return { click: summarize(clicks), submission: summarize(submissions), reauthorized };
