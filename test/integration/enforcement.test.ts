@@ -14,6 +14,7 @@ import {
   ListRolePoliciesCommand,
   ListUserPoliciesCommand,
   ListUsersCommand,
+  PutRolePolicyCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import {
@@ -276,6 +277,69 @@ describe('disabling and restoring a role', () => {
     await enforcer.restore(target);
 
     expect(await inlinePoliciesOf('connector')).toEqual([]);
+  });
+});
+
+describe("reauth touches a policy only when it is exactly reauth's", () => {
+  const GUARDRAIL = {
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'TeamGuardrail', Effect: 'Deny', Action: 'iam:*', Resource: '*' }],
+  };
+  const ALLOW_READS = {
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'TeamReads', Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
+  };
+  const roleDocument = async (roleName: string, policyName: string) => {
+    const { PolicyDocument } = await clients.iam.send(
+      new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }),
+    );
+    return JSON.parse(decodeURIComponent(PolicyDocument ?? '{}'));
+  };
+
+  it("a team's own reauth-disabled, Deny or Allow, survives restore and refuses the disable, untouched", async () => {
+    for (const [roleName, theirs] of [
+      ['team-guarded', GUARDRAIL],
+      ['team-allowed', ALLOW_READS],
+    ] as const) {
+      await createRole(roleName);
+      await clients.iam.send(
+        new PutRolePolicyCommand({
+          RoleName: roleName,
+          PolicyName: 'reauth-disabled',
+          PolicyDocument: JSON.stringify(theirs),
+        }),
+      );
+      const target: EnforcementTarget = { kind: 'role', id: roleName, principal: roleName };
+
+      // The repair path restores every credential not recorded as disabled.
+      await enforcer.restore(target);
+      expect(await roleDocument(roleName, 'reauth-disabled')).toEqual(theirs);
+
+      await expect(enforcer.disable(target)).rejects.toThrow(
+        `already has an inline policy named reauth-disabled that is not reauth's`,
+      );
+      expect(await roleDocument(roleName, 'reauth-disabled')).toEqual(theirs);
+      expect(await enforcer.recheck(target)).toMatchObject({ exists: true, disabled: false });
+    }
+  });
+
+  it("a team's own reauth-revoke-sessions is never overwritten: the revocation is refused", async () => {
+    await createRole('team-revoked');
+    await clients.iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'team-revoked',
+        PolicyName: 'reauth-revoke-sessions',
+        PolicyDocument: JSON.stringify(GUARDRAIL),
+      }),
+    );
+    const target: EnforcementTarget = { kind: 'role', id: 'team-revoked', principal: 'team-revoked' };
+
+    await expect(enforcer.revokeSessions(target, NOW.toISOString())).rejects.toThrow(
+      `already has an inline policy named reauth-revoke-sessions that is not reauth's`,
+    );
+    await enforcer.restore(target);
+
+    expect(await roleDocument('team-revoked', 'reauth-revoke-sessions')).toEqual(GUARDRAIL);
   });
 });
 

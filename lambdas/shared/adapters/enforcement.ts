@@ -233,6 +233,9 @@ export function createEnforcer(
           return { kind: 'secret', previousPolicy };
         }
         case 'role':
+          // A policy of that name that is not reauth's is the team's: never overwritten (the disable
+          // would not be reversible), so the disable is refused, saying why.
+          await refuseIfTheirs(target, ROLE_DISABLE_POLICY_NAME, (document) => isReauthRolePolicy(document));
           // The trust policy is left alone: an inline deny wins over every allow, and deleting it undoes it.
           await iam.send(
             new PutRolePolicyCommand({
@@ -255,8 +258,14 @@ export function createEnforcer(
   ): Promise<RevokedSessions | undefined> {
     if (target.kind === 'secret') return undefined;
     const PolicyDocument = JSON.stringify(revokeSessionsPolicy(issuedBefore));
-    await attempt(`revoke the sessions of ${describe(target)} issued before ${issuedBefore}`, () =>
-      target.kind === 'role'
+    await attempt(`revoke the sessions of ${describe(target)} issued before ${issuedBefore}`, async () => {
+      // Reauth's own earlier revocation is moved to the new moment; anyone else's is left as it is.
+      await refuseIfTheirs(
+        target,
+        REVOKE_SESSIONS_POLICY_NAME,
+        (document) => revokedBeforeOf(document) !== undefined,
+      );
+      return target.kind === 'role'
         ? iam.send(
             new PutRolePolicyCommand({
               RoleName: target.id,
@@ -270,22 +279,45 @@ export function createEnforcer(
               PolicyName: REVOKE_SESSIONS_POLICY_NAME,
               PolicyDocument,
             }),
-          ),
-    );
+          );
+    });
     return { policyName: REVOKE_SESSIONS_POLICY_NAME, issuedBefore };
+  }
+
+  /**
+   * Refuses to write an inline policy under reauth's name where one of that name is already there and
+   * is not reauth's (`isOurs` of its document): a team's policy that merely shares the name is theirs.
+   * The error says so; nothing is changed.
+   */
+  async function refuseIfTheirs(
+    target: EnforcementTarget,
+    policyName: string,
+    isOurs: (document: string | undefined) => boolean,
+  ): Promise<void> {
+    const existing = await inlinePolicy(target, policyName);
+    if (existing && !isOurs(existing.PolicyDocument)) {
+      throw new EnforcementError(
+        `${describe(target)} already has an inline policy named ${policyName} that is not reauth's: reauth will not overwrite it (rename it, then answer again)`,
+      );
+    }
+  }
+
+  async function inlinePolicy(
+    target: EnforcementTarget,
+    policyName: string,
+  ): Promise<{ PolicyDocument?: string } | undefined> {
+    if (target.kind === 'secret') return undefined;
+    return orMissing<{ PolicyDocument?: string }>(
+      target.kind === 'role'
+        ? iam.send(new GetRolePolicyCommand({ RoleName: target.id, PolicyName: policyName }))
+        : iam.send(new GetUserPolicyCommand({ UserName: target.principal, PolicyName: policyName })),
+      NO_SUCH_ENTITY,
+    );
   }
 
   /** The date of reauth's revoke policy on the key's user or the role, when it is reauth's exactly. */
   async function revokedBefore(target: EnforcementTarget): Promise<string | undefined> {
-    if (target.kind === 'secret') return undefined;
-    const policy = await orMissing<{ PolicyDocument?: string }>(
-      target.kind === 'role'
-        ? iam.send(new GetRolePolicyCommand({ RoleName: target.id, PolicyName: REVOKE_SESSIONS_POLICY_NAME }))
-        : iam.send(
-            new GetUserPolicyCommand({ UserName: target.principal, PolicyName: REVOKE_SESSIONS_POLICY_NAME }),
-          ),
-      NO_SUCH_ENTITY,
-    );
+    const policy = await inlinePolicy(target, REVOKE_SESSIONS_POLICY_NAME);
     return policy ? revokedBeforeOf(policy.PolicyDocument) : undefined;
   }
 
@@ -346,15 +378,20 @@ export function createEnforcer(
           );
           return;
         }
-        case 'role':
-          await orMissing(
-            iam.send(
-              new DeleteRolePolicyCommand({ RoleName: target.id, PolicyName: ROLE_DISABLE_POLICY_NAME }),
-            ),
-            NO_SUCH_ENTITY,
-          );
+        case 'role': {
+          // Only reauth's own deny is deleted: a team's policy of that name (a Deny guardrail) stays.
+          const policy = await inlinePolicy(target, ROLE_DISABLE_POLICY_NAME);
+          if (policy && isReauthRolePolicy(policy.PolicyDocument)) {
+            await orMissing(
+              iam.send(
+                new DeleteRolePolicyCommand({ RoleName: target.id, PolicyName: ROLE_DISABLE_POLICY_NAME }),
+              ),
+              NO_SUCH_ENTITY,
+            );
+          }
           await settleRevocation();
           return;
+        }
       }
     });
   }
