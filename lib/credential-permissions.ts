@@ -1,6 +1,7 @@
 import { Aws, Validations } from 'aws-cdk-lib';
 import { Effect, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type PolicyConfig, revokesSessionsOn } from '../lambdas/shared/domain/policy';
+import { ROTATABLE_TAG } from '../lambdas/shared/domain/reauth-marks';
 
 /** Where a grant applies: the resource pattern as IAM reads it, and as cdk-nag names it in a finding. */
 export interface CredentialScope {
@@ -51,6 +52,8 @@ export const ANY_GROUP: CredentialScope = {
 export interface CredentialGrant {
   readonly scope: CredentialScope;
   readonly actions: readonly string[];
+  /** IAM conditions that narrow the grant further (what it may act on, beyond the scope's ARN). */
+  readonly conditions?: Record<string, Record<string, string | string[]>>;
   /** Why the scope is a wildcard: kept as the reason of the cdk-nag acknowledgement. */
   readonly reason: string;
 }
@@ -113,6 +116,19 @@ export function changeReadGrants(): CredentialGrant[] {
     },
   ];
 }
+
+/**
+ * Rotation mints a new key, which would give whoever holds reauth's role a working key for any user,
+ * an administrator included. So it is admitted only on users that carry `reauth:rotatable=true`, a tag
+ * a platform team sets and reauth cannot (it holds no tagging grant at all).
+ */
+const ROTATION_KEY_CREATION: CredentialGrant = {
+  scope: ANY_USER,
+  actions: ['iam:CreateAccessKey'],
+  conditions: { StringEquals: { [`iam:ResourceTag/${ROTATABLE_TAG.key}`]: ROTATABLE_TAG.value } },
+  reason:
+    "Rotating an access key creates its replacement (iam:CreateAccessKey), only for users a platform team tagged reauth:rotatable=true, a tag reauth has no grant to set; which user is known only when an owner asks, so the scope is the account's users under that condition.",
+};
 
 /** What the daily scan needs, in either mode: reads only. */
 export function scanGrants(): CredentialGrant[] {
@@ -218,13 +234,14 @@ export function workerGrants(mode: PolicyConfig['mode']): CredentialGrant[] {
       actions: [
         'iam:GetAccessKeyLastUsed',
         'iam:ListAccessKeys',
+        'iam:ListUserTags',
         'iam:UpdateAccessKey',
-        'iam:CreateAccessKey',
         'iam:DeleteAccessKey',
       ],
       reason:
-        "An owner may ask in Slack to disable, restore or rotate any access key reauth asked them about: deactivate/reactivate (iam:UpdateAccessKey), rotate (iam:ListAccessKeys, iam:CreateAccessKey, iam:DeleteAccessKey to free a slot) and re-check (iam:GetAccessKeyLastUsed); any IAM user of this account may hold one, so the scope is the account's users.",
+        "An owner may ask in Slack to disable, restore or rotate any access key reauth asked them about: deactivate/reactivate (iam:UpdateAccessKey), rotate (iam:ListAccessKeys, iam:ListUserTags to see the user is marked rotatable, iam:DeleteAccessKey to free a slot) and re-check (iam:GetAccessKeyLastUsed); any IAM user of this account may hold one, so the scope is the account's users.",
     },
+    ROTATION_KEY_CREATION,
     USER_SESSION_REVOCATION,
     {
       scope: ANY_ROLE,
@@ -262,7 +279,11 @@ export function grantCredentialAccess(role: IRole, grants: readonly CredentialGr
   const reasons = new Map<string, string[]>();
   for (const grant of grants) {
     role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: [...grant.actions], resources: [grant.scope.arn] }),
+      new PolicyStatement({
+        actions: [...grant.actions],
+        resources: [grant.scope.arn],
+        ...(grant.conditions && { conditions: grant.conditions }),
+      }),
     );
     reasons.set(grant.scope.finding, [...(reasons.get(grant.scope.finding) ?? []), grant.reason]);
   }

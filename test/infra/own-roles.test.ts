@@ -112,3 +112,26 @@ describe('the roles that change IAM never reach reauth’s own roles', () => {
     ).toBe(true);
   });
 });
+
+describe('rotation mints keys only for users a platform team marked', () => {
+  const user = `arn:aws:iam::${ACCOUNT}:user/admin`;
+  const marked = { 'iam:ResourceTag/reauth:rotatable': 'true' };
+
+  it("lets the Slack worker and a member's reauth-enforcer create a key only on a user tagged reauth:rotatable=true", async () => {
+    const { template, roleId, roles } = single;
+    expect(await mayDo(template, roleId(roles.worker), 'iam:CreateAccessKey', user)).toBe(false);
+    expect(await mayDo(template, roleId(roles.worker), 'iam:CreateAccessKey', user, marked)).toBe(true);
+    const enforcerId = Object.entries(member.Resources).find(
+      ([, r]) => r.Type === 'AWS::IAM::Role' && r.Properties?.RoleName === 'reauth-enforcer',
+    )?.[0] as string;
+    expect(await mayDo(member, enforcerId, 'iam:CreateAccessKey', user)).toBe(false);
+    expect(await mayDo(member, enforcerId, 'iam:CreateAccessKey', user, marked)).toBe(true);
+  });
+
+  it('gives no writing role a way to set that tag', async () => {
+    const { template, roleId, roles } = single;
+    for (const role of [roles.enforce, roles.worker, roles.events])
+      for (const call of ['iam:TagUser', 'iam:UntagUser'])
+        expect(await mayDo(template, roleId(role), call, user), call).toBe(false);
+  });
+});

@@ -154,12 +154,12 @@ beforeAll(async () => {
         },
         {
           name: 'rotate-me',
-          tags: { 'reauth:owner': 'alice@example.com' },
+          tags: { 'reauth:owner': 'alice@example.com', 'reauth:rotatable': 'true' },
           keys: [{ createdDaysAgo: 250, usedDaysAgo: 110 }],
         },
         {
           name: 'crashed-rotate',
-          tags: { 'reauth:owner': 'UBOB' },
+          tags: { 'reauth:owner': 'UBOB', 'reauth:rotatable': 'true' },
           keys: [{ createdDaysAgo: 250, usedDaysAgo: 130 }],
         },
         {

@@ -55,7 +55,8 @@ beforeAll(async () => {
       users: [
         ...IDLE_USERS.map((name) => ({
           name,
-          tags: { 'reauth:owner': 'UALICE' },
+          // Marked by the platform team: reauth may rotate their keys.
+          tags: { 'reauth:owner': 'UALICE', 'reauth:rotatable': 'true' },
           keys: [{ createdDaysAgo: 300, usedDaysAgo: 200 }],
         })),
         // Protected by the default policy (break-glass-*): idle, and never touched.

@@ -35,6 +35,7 @@ import {
   EnforcementError,
   type EnforcementTarget,
 } from '../../lambdas/shared/adapters/enforcement';
+import { ROTATABLE_TAG } from '../../lambdas/shared/domain/reauth-marks';
 import { useEmulator } from '../support/emulator';
 
 const { emulator, clients } = useEmulator();
@@ -56,8 +57,17 @@ const TRUST_ANOTHER_ACCOUNT = JSON.stringify({
 
 afterEach(() => emulator.unfreeze());
 
-async function createUserWithKey(userName: string): Promise<{ keyId: string; secretAccessKey: string }> {
-  await clients.iam.send(new CreateUserCommand({ UserName: userName }));
+/** `rotatable`: tagged as a platform team marks the users whose keys reauth may rotate. */
+async function createUserWithKey(
+  userName: string,
+  { rotatable = false } = {},
+): Promise<{ keyId: string; secretAccessKey: string }> {
+  await clients.iam.send(
+    new CreateUserCommand({
+      UserName: userName,
+      ...(rotatable && { Tags: [{ Key: ROTATABLE_TAG.key, Value: ROTATABLE_TAG.value }] }),
+    }),
+  );
   const { AccessKey } = await clients.iam.send(new CreateAccessKeyCommand({ UserName: userName }));
   if (!AccessKey?.AccessKeyId || !AccessKey.SecretAccessKey) throw new Error('no access key');
   return { keyId: AccessKey.AccessKeyId, secretAccessKey: AccessKey.SecretAccessKey };
@@ -564,12 +574,13 @@ describe('rechecking a credential', () => {
 
 describe('rotating an access key', () => {
   it('creates a new key stored in a new secret, leaves the old key Active, and returns no secret value', async () => {
-    const { keyId: oldKeyId } = await createUserWithKey('svc-rotate');
+    const { keyId: oldKeyId } = await createUserWithKey('svc-rotate', { rotatable: true });
     const target: EnforcementTarget = { kind: 'access-key', id: oldKeyId, principal: 'svc-rotate' };
 
     const result = await enforcer.rotate(target, { owner: 'U042', now: NOW });
 
-    if (result.kind !== 'access-key') throw new Error(`unexpected ${result.kind}`);
+    if (result.kind !== 'access-key' || !result.rotated)
+      throw new Error(`not rotated: ${JSON.stringify(result)}`);
     expect(result.replacedKeyId).toBe(oldKeyId);
     expect(JSON.stringify(result)).not.toContain('secretAccessKey');
     expect(await keyStatuses('svc-rotate')).toEqual({ [oldKeyId]: 'Active', [result.newKeyId]: 'Active' });
@@ -600,7 +611,7 @@ describe('rotating an access key', () => {
   });
 
   it('returns the first rotation when retried, without creating a third key', async () => {
-    const { keyId: oldKeyId } = await createUserWithKey('svc-rotate-retry');
+    const { keyId: oldKeyId } = await createUserWithKey('svc-rotate-retry', { rotatable: true });
     const target: EnforcementTarget = { kind: 'access-key', id: oldKeyId, principal: 'svc-rotate-retry' };
 
     const first = await enforcer.rotate(target, { owner: 'U042', now: NOW });
@@ -611,12 +622,13 @@ describe('rotating an access key', () => {
   });
 
   it('deactivates the replaced key after the grace period, and again without error', async () => {
-    const { keyId: oldKeyId } = await createUserWithKey('svc-grace');
+    const { keyId: oldKeyId } = await createUserWithKey('svc-grace', { rotatable: true });
     const result = await enforcer.rotate(
       { kind: 'access-key', id: oldKeyId, principal: 'svc-grace' },
       { owner: 'U042', now: NOW },
     );
-    if (result.kind !== 'access-key') throw new Error(`unexpected ${result.kind}`);
+    if (result.kind !== 'access-key' || !result.rotated)
+      throw new Error(`not rotated: ${JSON.stringify(result)}`);
 
     await enforcer.deactivateReplacedKey('svc-grace', oldKeyId);
     await enforcer.deactivateReplacedKey('svc-grace', oldKeyId);
@@ -625,7 +637,7 @@ describe('rotating an access key', () => {
   });
 
   it('refuses when the user already has two keys, and creates nothing', async () => {
-    const { keyId: oldKeyId } = await createUserWithKey('svc-two-keys');
+    const { keyId: oldKeyId } = await createUserWithKey('svc-two-keys', { rotatable: true });
     const { AccessKey } = await clients.iam.send(new CreateAccessKeyCommand({ UserName: 'svc-two-keys' }));
     const before = await keyStatuses('svc-two-keys');
 
@@ -641,7 +653,7 @@ describe('rotating an access key', () => {
   });
 
   it('deletes the new key when storing it fails, and the error holds no secret access key', async () => {
-    const { keyId: oldKeyId } = await createUserWithKey('svc-store-fails');
+    const { keyId: oldKeyId } = await createUserWithKey('svc-store-fails', { rotatable: true });
     // Secrets Manager fails the way a careless error could: echoing the value it was given.
     let leaked: string | undefined;
     const failingSecretsManager = new SecretsManagerClient({});
@@ -677,6 +689,22 @@ describe('rotating an access key', () => {
       secretAccessKey,
     );
     expect(await keyStatuses('svc-store-fails')).toEqual({ [oldKeyId]: 'Active' });
+  });
+});
+
+describe('rotating only what a platform team marked rotatable', () => {
+  it('leaves the key of a user without the rotatable tag as it is, and says why', async () => {
+    const { keyId } = await createUserWithKey('svc-unmarked');
+    const target: EnforcementTarget = { kind: 'access-key', id: keyId, principal: 'svc-unmarked' };
+
+    const result = await enforcer.rotate(target, { owner: 'U042', now: NOW });
+
+    expect(result).toEqual({
+      kind: 'access-key',
+      rotated: false,
+      why: expect.stringContaining('IAM user svc-unmarked is not marked rotatable'),
+    });
+    expect(await keyStatuses('svc-unmarked')).toEqual({ [keyId]: 'Active' });
   });
 });
 

@@ -65,12 +65,16 @@ export function identityPolicies(template: Template, roleId: string): { name: st
   return [...inline, ...attached];
 }
 
-/** Whether the role may make the call on the resource: the evaluator's overall result is `Allowed`. */
+/**
+ * Whether the role may make the call on the resource (with the request's `context`, such as the
+ * resource's tags): the evaluator's overall result is `Allowed`.
+ */
 export async function mayDo(
   template: Template,
   roleId: string,
   action: string,
   resource: string,
+  context: Record<string, string> = {},
 ): Promise<boolean> {
   const response = await runSimulation(
     {
@@ -81,7 +85,7 @@ export async function mayDo(
         action,
         principal: roleArnOf(template, roleId),
         resource: { accountId: ACCOUNT, resource },
-        contextVariables: {},
+        contextVariables: context,
       },
     },
     {},

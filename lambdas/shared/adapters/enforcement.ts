@@ -12,6 +12,7 @@ import {
   GetUserPolicyCommand,
   type IAMClient,
   ListAccessKeysCommand,
+  ListUserTagsCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
   UpdateAccessKeyCommand,
@@ -35,6 +36,7 @@ import {
   type RevokedSessions,
   ROLE_DISABLE_POLICY,
   ROLE_DISABLE_POLICY_NAME,
+  ROTATABLE_TAG,
   revokedBeforeOf,
   revokeSessionsPolicy,
   statementsOf,
@@ -52,10 +54,12 @@ export interface EnforcementTarget {
 export type RotationResult =
   | {
       kind: 'access-key';
+      rotated: true;
       newKeyId: string /** ARN of the secret holding the new key pair */;
       storedIn: string;
       replacedKeyId: string;
     }
+  | { kind: 'access-key'; rotated: false; why: string }
   | { kind: 'secret'; rotated: true; versionId?: string }
   | { kind: 'secret'; rotated: false; why: string }
   | { kind: 'role'; rotated: false; why: string };
@@ -442,6 +446,17 @@ export function createEnforcer(
 
   async function rotateAccessKey(userName: string, oldKeyId: string, owner: string): Promise<RotationResult> {
     const what = `rotate access key ${oldKeyId} of IAM user ${userName}`;
+    const tags = await attempt(
+      what,
+      async () => (await iam.send(new ListUserTagsCommand({ UserName: userName }))).Tags,
+    );
+    if (!tags?.some((tag) => tag.Key === ROTATABLE_TAG.key && tag.Value === ROTATABLE_TAG.value)) {
+      return {
+        kind: 'access-key',
+        rotated: false,
+        why: `IAM user ${userName} is not marked rotatable: reauth rotates only the keys of users a platform team tagged ${ROTATABLE_TAG.key}=${ROTATABLE_TAG.value} (reauth cannot set that tag). Rotate it yourself, or disable it`,
+      };
+    }
     const keys = await attempt(what, () => listAccessKeys(iam, userName));
     if (!keys?.some((k) => k.AccessKeyId === oldKeyId)) {
       throw new EnforcementError(`${what}: the key no longer exists`);
@@ -454,7 +469,13 @@ export function createEnforcer(
       );
       const replaces = stored?.Tags?.find((tag) => tag.Key === 'reauth:replaces')?.Value;
       if (stored?.ARN && !stored.DeletedDate && replaces === oldKeyId) {
-        return { kind: 'access-key', newKeyId: otherKeyId, storedIn: stored.ARN, replacedKeyId: oldKeyId };
+        return {
+          kind: 'access-key',
+          rotated: true,
+          newKeyId: otherKeyId,
+          storedIn: stored.ARN,
+          replacedKeyId: oldKeyId,
+        };
       }
     }
     if (keys.length >= MAX_KEYS_PER_USER) {
@@ -482,7 +503,7 @@ export function createEnforcer(
         }),
       );
       if (!ARN) throw new Error('Secrets Manager returned no ARN');
-      return { kind: 'access-key', newKeyId, storedIn: ARN, replacedKeyId: oldKeyId };
+      return { kind: 'access-key', rotated: true, newKeyId, storedIn: ARN, replacedKeyId: oldKeyId };
     } catch (error) {
       const cause = withoutSecret(error, secretAccessKey);
       // Nothing half-done: a key whose secret was never stored would be unusable and hold a slot.

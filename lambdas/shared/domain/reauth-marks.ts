@@ -26,6 +26,13 @@ export const ROLE_DISABLE_POLICY = {
   Statement: [{ Sid: REAUTH_DENY_SID, Effect: 'Deny', Action: '*', Resource: '*' }],
 } as const;
 
+/**
+ * The tag a platform team puts on the IAM users whose access keys reauth may rotate (value `true`).
+ * reauth's `CreateAccessKey` grant admits only users that carry it, and reauth holds no tagging grant,
+ * so whoever holds reauth's roles cannot mint a key for any other user, an administrator included.
+ */
+export const ROTATABLE_TAG = { key: 'reauth:rotatable', value: 'true' } as const;
+
 /** The inline policy, on a user or a role, that ends the sessions issued before a moment. */
 export const REVOKE_SESSIONS_POLICY_NAME = 'reauth-revoke-sessions';
 /** The Sid of its one statement. */

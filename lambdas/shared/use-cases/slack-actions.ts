@@ -177,18 +177,18 @@ async function runInAccount(
         action: 'rotate',
         act: () => deps.enforcer.rotate(claim.target, { owner: state.owner, now: context.now }),
         confirm: (current, result) =>
-          stillOpen(current) && (result.kind === 'access-key' || result.rotated)
+          stillOpen(current) && result.rotated
             ? planRotation(
                 current,
                 result.kind === 'access-key'
                   ? { newKeyId: result.newKeyId, storedIn: result.storedIn }
-                  : { ...(result.rotated && result.versionId && { versionId: result.versionId }) },
+                  : { ...(result.kind === 'secret' && result.versionId && { versionId: result.versionId }) },
                 context,
               )
             : undefined,
         changesUsability: () => false,
       });
-      if ('result' in rotation && rotation.result.kind !== 'access-key' && !rotation.result.rotated) {
+      if ('result' in rotation && !rotation.result.rotated) {
         await tell(deps.slack, job.responseUrl, `${state.principal} was not rotated: ${rotation.result.why}`);
         return { summary: `not rotated: ${rotation.result.why}` };
       }
