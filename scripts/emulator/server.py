@@ -44,6 +44,8 @@
    moto's behaviour.
 12. AWS managed policies are loaded (moto's `iam.load_aws_managed_policies`, off by default), with the
    documents moto copies from AWS: `arn:aws:iam::aws:policy/AdministratorAccess` can be attached and read.
+   Only those a change commonly attaches (`AWS_MANAGED_POLICIES` below), since moto builds them for
+   every account's IAM after every reset.
 
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
@@ -62,7 +64,9 @@ import urllib.request
 
 from freezegun import freeze_time
 import moto.iam.models as iam_models
-from moto.iam.models import IAMBackend, User
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+from moto.iam.models import AWSManagedPolicy, IAMBackend, User
+from moto.settings import load_iam_aws_managed_policies
 from moto.iam.responses import IamResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 import moto.dynamodb.models as dynamodb_models
@@ -296,10 +300,50 @@ IamResponse.get_credential_report = get_credential_report
 
 
 default_user_config["stepfunctions"] = {"execute_state_machine": True}
-# AWS managed policies exist, with AWS's documents (moto ships them): a trust change attaching
-# AdministratorAccess or AWSCompromisedKeyQuarantineV2 is judged by the document IAM returns for it.
-# It costs about 0.1 s the first time each account's IAM is used.
+# AWS managed policies exist, with AWS's documents (moto ships its copies of them): a trust change
+# attaching AdministratorAccess or AWSCompromisedKeyQuarantineV2 is judged by the document IAM returns
+# for it. Not all 1,600: moto builds every one for each account's IAM, again after every reset, which
+# made the fault scenarios a third slower. These are the ones a change commonly attaches (AWS's
+# quarantine and deny-all, the job-function policies, the broad service ones); any other reads as
+# deleted, which reauth counts as a widening and says so.
+AWS_MANAGED_POLICIES = (
+    "AWSCompromisedKeyQuarantine",
+    "AWSCompromisedKeyQuarantineV2",
+    "AWSCompromisedKeyQuarantineV3",
+    "AWSDenyAll",
+    "AdministratorAccess",
+    "PowerUserAccess",
+    "ReadOnlyAccess",
+    "ViewOnlyAccess",
+    "SecurityAudit",
+    "IAMFullAccess",
+    "IAMReadOnlyAccess",
+    "AmazonS3FullAccess",
+    "AmazonS3ReadOnlyAccess",
+    "AmazonEC2FullAccess",
+    "AmazonSQSFullAccess",
+    "AmazonDynamoDBFullAccess",
+    "SecretsManagerReadWrite",
+    "AWSLambda_FullAccess",
+)
 default_user_config["iam"] = {"load_aws_managed_policies": True}
+_aws_managed_policies = {
+    name: data
+    for name, data in json.loads(aws_managed_policies_data).items()
+    if name in AWS_MANAGED_POLICIES
+}
+
+
+def init_aws_policies(self):
+    if not load_iam_aws_managed_policies():
+        return []
+    return [
+        AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data)
+        for name, data in _aws_managed_policies.items()
+    ]
+
+
+IAMBackend._init_aws_policies = init_aws_policies
 
 # Function name -> bridge URL. Keyed by name: a task names a function by name or ARN.
 _bridged = {}
