@@ -177,20 +177,20 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   };
 
   const handleRecord = async (record: SQSRecord) => {
-    let body: unknown;
-    let envelope: ReturnType<typeof EventEnvelopeSchema.parse>;
+    let envelope: ReturnType<typeof EventEnvelopeSchema.parse> | undefined;
+    let part: FanOutPart | undefined;
     try {
-      body = JSON.parse(record.body);
-      const part = FanOutPartSchema.safeParse(body);
-      if (part.success) return await handlePart(record, part.data.reauthFanOutPart);
-      envelope = EventEnvelopeSchema.parse(body);
+      const body: unknown = JSON.parse(record.body);
+      // A part of a change this consumer split, or an event from EventBridge.
+      const parsedPart = FanOutPartSchema.safeParse(body);
+      if (parsedPart.success) part = parsedPart.data.reauthFanOutPart;
+      else envelope = EventEnvelopeSchema.parse(body);
     } catch (error) {
-      if (error instanceof SyntaxError || (error instanceof Error && error.name === 'ZodError')) {
-        await deadLetter(record, describeParseError(error));
-        return;
-      }
-      throw error;
+      await deadLetter(record, describeParseError(error));
+      return;
     }
+    if (part) return handlePart(record, part);
+    if (!envelope) return;
     // Org mode: a member's event is applied in that account; the hub's own as today. reauth's own
     // events (owner departed, scope changed) are the hub's whichever account put them: only the hub and
     // its configured publishers may (the bus policy and the custom-events rule).
