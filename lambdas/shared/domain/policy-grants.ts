@@ -10,6 +10,7 @@
  * that is new in any way is a widening.
  */
 import { canonicalJson } from './policy';
+import { parsedDocument } from './reauth-marks';
 
 /** What a document does to the principals it reaches, in words for the record and the owner. */
 export interface Judgement {
@@ -34,15 +35,7 @@ interface Statement {
  * GetPolicyVersion and GetAccountAuthorizationDetails return it); undefined when it is none of these.
  */
 export function parsePolicyDocument(document: unknown): { statements: Statement[] } | undefined {
-  let parsed = document;
-  if (typeof document === 'string') {
-    const text = document.trimStart().startsWith('{') ? document : safeDecode(document);
-    try {
-      parsed = JSON.parse(text ?? '');
-    } catch {
-      return undefined;
-    }
-  }
+  const parsed = parsedDocument(document);
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const raw = (parsed as { Statement?: unknown }).Statement;
   if (raw === undefined) return undefined;
@@ -193,12 +186,4 @@ function asStrings(value: unknown): string[] {
   if (typeof value === 'string') return [value];
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
   return [];
-}
-
-function safeDecode(text: string): string | undefined {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, ' '));
-  } catch {
-    return undefined;
-  }
 }

@@ -71,7 +71,7 @@ export function revokeSessionsPolicy(issuedBefore: string) {
  * that only borrows its name or Sid.
  */
 export function revokedBeforeOf(document: unknown): string | undefined {
-  const parsed = typeof document === 'string' ? parseJson(decodeIfEncoded(document)) : document;
+  const parsed = parsedDocument(document);
   const [statement] = statementsOf(parsed);
   const condition = (statement as { Condition?: { DateLessThan?: Record<string, unknown> } } | undefined)
     ?.Condition?.DateLessThan?.['aws:TokenIssueTime'];
@@ -86,8 +86,15 @@ export function isReauthSecretDeny(statement: unknown): boolean {
 
 /** Whether a role policy document (JSON text, URL-encoded as IAM returns it, or parsed) is reauth's, exactly. */
 export function isReauthRolePolicy(document: unknown): boolean {
-  const parsed = typeof document === 'string' ? parseJson(decodeIfEncoded(document)) : document;
-  return sameJson(parsed, ROLE_DISABLE_POLICY);
+  return sameJson(parsedDocument(document), ROLE_DISABLE_POLICY);
+}
+
+/**
+ * A policy document as IAM and CloudTrail carry it, parsed: JSON text, URL-encoded JSON text (as
+ * IAM's Get…Policy calls return it), or already parsed; undefined when the text is not JSON.
+ */
+export function parsedDocument(document: unknown): unknown {
+  return typeof document === 'string' ? parseJson(decodeIfEncoded(document)) : document;
 }
 
 /** The statements of a resource policy document (JSON text or parsed); [] when it has none or is not JSON. */
