@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { type CfnElement, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -12,6 +11,7 @@ import { parsePolicyConfigText } from '../../lambdas/shared/domain/policy';
 import { credentialPk, decisionSk, leasePk, STATE_SK } from '../../lambdas/shared/table-layout';
 import { buildApp } from '../../lib/reauth-app';
 import { REPO_ROOT } from '../../lib/reauth-function';
+import { type Template as EvaluatedTemplate, mayDo, tableArnOf } from '../support/iam-evaluator';
 
 // Every action that changes IAM or Secrets Manager that reauth's functions could call.
 const CREDENTIAL_WRITES = [
@@ -330,9 +330,6 @@ describe('enforce mode', () => {
   });
 });
 
-const ACCOUNT = '123456789012';
-const TABLE_ARN = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/reauth-decisions`;
-
 /** A DynamoDB request on the decision table: its action, partition key and the attributes it names. */
 interface TableRequest {
   action: string;
@@ -341,40 +338,20 @@ interface TableRequest {
 }
 
 /**
- * Whether the role's synthesized DynamoDB statements allow `request`, as IAM decides it: a real
- * evaluator (@cloud-copilot/iam-simulate) over the template's statements, the decision table's ARN in
- * place of its CloudFormation reference.
+ * Whether the function's role may make `request` on the decision table, as IAM decides it: a real
+ * evaluator over the role's synthesized policies (test/support/iam-evaluator.ts).
  */
 async function tableAllows(s: Synthesized, fn: IConstruct, request: TableRequest): Promise<boolean> {
-  const tableId = s.id(s.built.stack.reauth.table);
-  const concrete = (resource: unknown): unknown =>
-    JSON.parse(
-      JSON.stringify(resource)
-        .replaceAll(
-          JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/*']] }),
-          JSON.stringify(`${TABLE_ARN}/index/*`),
-        )
-        .replaceAll(JSON.stringify({ 'Fn::GetAtt': [tableId, 'Arn'] }), JSON.stringify(TABLE_ARN)),
-    );
-  const statements = allowStatements(s.template, roleOf(s, fn))
-    .filter((st) => [st.Action].flat().some((a) => a.startsWith('dynamodb:')))
-    .map((st) => ({ ...st, Resource: concrete(st.Resource) }));
-  const response = await runSimulation(
+  return mayDo(
+    s.template.toJSON() as EvaluatedTemplate,
+    roleOf(s, fn),
+    request.action,
+    tableArnOf(s.id(s.built.stack.reauth.table)),
     {
-      identityPolicies: [{ name: 'role', policy: { Version: '2012-10-17', Statement: statements } }],
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      request: {
-        action: request.action,
-        principal: `arn:aws:iam::${ACCOUNT}:role/reauth-function`,
-        resource: { accountId: ACCOUNT, resource: TABLE_ARN },
-        contextVariables: { 'dynamodb:LeadingKeys': [request.pk], 'dynamodb:Attributes': request.attributes },
-      },
+      'dynamodb:LeadingKeys': [request.pk],
+      'dynamodb:Attributes': request.attributes,
     },
-    {},
   );
-  if (response.resultType === 'error') throw new Error(JSON.stringify(response.errors));
-  return response.overallResult === 'Allowed';
 }
 
 describe("the Slack endpoint's grant on the decision table", () => {

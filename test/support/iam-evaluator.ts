@@ -9,7 +9,7 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 
 export const ACCOUNT = '123456789012';
 
-interface Template {
+export interface Template {
   Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 }
 
@@ -17,6 +17,11 @@ interface Template {
 export function roleArnOf(template: Template, logicalId: string): string {
   const name = template.Resources[logicalId]?.Properties?.RoleName;
   return `arn:aws:iam::${ACCOUNT}:role/${typeof name === 'string' ? name : logicalId}`;
+}
+
+/** The ARN a table of this template has once deployed: named after its logical id. */
+export function tableArnOf(logicalId: string): string {
+  return `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${logicalId}`;
 }
 
 /** A template value with its intrinsics resolved to strings (an unknown `Ref` becomes its name). */
@@ -36,8 +41,10 @@ function resolve(template: Template, value: unknown): unknown {
   }
   if ('Fn::GetAtt' in object) {
     const [id, attribute] = object['Fn::GetAtt'] as [string, string];
-    if (template.Resources[id]?.Type === 'AWS::IAM::Role' && attribute === 'Arn')
-      return roleArnOf(template, id);
+    const type = template.Resources[id]?.Type;
+    if (type === 'AWS::IAM::Role' && attribute === 'Arn') return roleArnOf(template, id);
+    if ((type === 'AWS::DynamoDB::GlobalTable' || type === 'AWS::DynamoDB::Table') && attribute === 'Arn')
+      return tableArnOf(id);
     return `arn:aws:resource:us-east-1:${ACCOUNT}:${id}/${attribute}`;
   }
   if ('Fn::Join' in object) {
@@ -74,7 +81,7 @@ export async function mayDo(
   roleId: string,
   action: string,
   resource: string,
-  context: Record<string, string> = {},
+  context: Record<string, string | string[]> = {},
 ): Promise<boolean> {
   const response = await runSimulation(
     {
