@@ -1,7 +1,12 @@
 import { Aws, Validations } from 'aws-cdk-lib';
 import { Effect, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type PolicyConfig, revokesSessionsOn } from '../lambdas/shared/domain/policy';
-import { ROTATABLE_TAG } from '../lambdas/shared/domain/reauth-marks';
+import {
+  REAUTH_POLICY_PATH,
+  ROLE_DISABLE_POLICY_NAME,
+  ROTATABLE_TAG,
+  SESSIONS_POLICY_PATH,
+} from '../lambdas/shared/domain/reauth-marks';
 
 /** Where a grant applies: the resource pattern as IAM reads it, and as cdk-nag names it in a finding. */
 export interface CredentialScope {
@@ -30,6 +35,12 @@ export const ANY_SECRET: CredentialScope = {
 export const ROTATED_KEY_SECRETS: CredentialScope = {
   arn: `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:reauth/rotated/*`,
   finding: 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:reauth/rotated/*',
+};
+
+/** reauth's session policies (`/reauth/sessions/`): the writer creates and deletes them, the enforcer attaches them. */
+export const SESSION_POLICIES: CredentialScope = {
+  arn: `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy${SESSIONS_POLICY_PATH}*`,
+  finding: `arn:<AWS::Partition>:iam::<AWS::AccountId>:policy${SESSIONS_POLICY_PATH}*`,
 };
 
 /** The account's customer managed policies: any may be attached to a flagged principal. */
@@ -72,10 +83,14 @@ export const CREDENTIAL_WRITE_ACTIONS = [
   'iam:UpdateAccessKey',
   'iam:CreateAccessKey',
   'iam:DeleteAccessKey',
-  'iam:PutRolePolicy',
-  'iam:DeleteRolePolicy',
-  'iam:PutUserPolicy',
-  'iam:DeleteUserPolicy',
+  'iam:AttachUserPolicy',
+  'iam:DetachUserPolicy',
+  'iam:AttachRolePolicy',
+  'iam:DetachRolePolicy',
+  'iam:PutRolePermissionsBoundary',
+  'iam:DeleteRolePermissionsBoundary',
+  'iam:CreatePolicy',
+  'iam:DeletePolicy',
   'secretsmanager:PutResourcePolicy',
   'secretsmanager:DeleteResourcePolicy',
   'secretsmanager:RotateSecret',
@@ -138,30 +153,15 @@ export function scanGrants(): CredentialGrant[] {
 /**
  * What the trust-events consumer needs: reads (it resolves an owner's or a tag's credentials from the
  * scan's inventory, then re-reads the one user's keys or the one secret an event names). In enforce
- * mode with `revokeSessionsOn` naming `owner-departed` or `scope-changed`, also the one write that
- * ends sessions as such a request opens: putting `reauth-revoke-sessions` on a user or a role. Never
- * a read of it, a delete, or any change to a key, a secret or another policy.
+ * mode with `revokeSessionsOn` naming `owner-departed` or `scope-changed`, also what ends sessions as
+ * such a request opens: attaching reauth's session policies to a user or a role (and detaching its
+ * earlier one). Never any change to a key, a secret or another policy.
  */
 export function eventsGrants(policy: PolicyConfig): CredentialGrant[] {
   // The inventory's reads find the credentials an event names (a user's keys, a role, a secret, an
   // owner's or a tag's credentials): no per-credential grant beyond them.
   if (!eventsRevokeSessions(policy)) return [SCAN_GRANT, ...changeReadGrants()];
-  return [
-    SCAN_GRANT,
-    ...changeReadGrants(),
-    {
-      scope: ANY_USER,
-      actions: ['iam:PutUserPolicy'],
-      reason:
-        "With enforcement.revokeSessionsOn owner-departed or scope-changed, the trust-events consumer ends an access key's sessions issued before the event when the event opens a request: an inline policy named reauth-revoke-sessions on the key's user, denying requests made with temporary credentials issued before then (iam:PutUserPolicy; the key stays usable for new sessions). Any IAM user of this account may hold a flagged key, so the scope is the account's users.",
-    },
-    {
-      scope: ANY_ROLE,
-      actions: ['iam:PutRolePolicy'],
-      reason:
-        "With enforcement.revokeSessionsOn owner-departed or scope-changed, the trust-events consumer ends a role's sessions issued before the event when the event opens a request: an inline policy named reauth-revoke-sessions on the role (iam:PutRolePolicy; the role stays assumable). Any role of this account trusted by another account may be flagged, so the scope is the account's roles.",
-    },
-  ];
+  return [SCAN_GRANT, ...changeReadGrants(), ...SESSION_REVOCATION];
 }
 
 /** The `revokeSessionsOn` moments the trust-events consumer acts on. */
@@ -179,7 +179,11 @@ export function eventsRevokeSessions(policy: PolicyConfig): boolean {
  * What the hourly enforce job needs: the scan's reads (it scans first); in enforce mode also the
  * re-check before a disable, the disable itself and its undo when an owner answered meanwhile.
  */
-export function enforceGrants(mode: PolicyConfig['mode']): CredentialGrant[] {
+export function enforceGrants(
+  mode: PolicyConfig['mode'],
+  /** The deny-all it attaches: `<namePrefix>-disabled` in a hub, `reauth-disabled` in a member. */
+  disablePolicyName: string = ROLE_DISABLE_POLICY_NAME,
+): CredentialGrant[] {
   if (mode !== 'enforce') return [SCAN_GRANT];
   return [
     SCAN_GRANT,
@@ -189,13 +193,8 @@ export function enforceGrants(mode: PolicyConfig['mode']): CredentialGrant[] {
       reason:
         "Enforce mode re-checks (iam:GetAccessKeyLastUsed, iam:ListAccessKeys: before a disable, and that a key it disabled is still Inactive) and deactivates (iam:UpdateAccessKey) access keys whose owner did not reauthorize them by the deadline; any IAM user of this account may hold such a key, so the scope is the account's users, not one user. Protected principals are excluded in code, before any call.",
     },
-    USER_SESSION_REVOCATION,
-    {
-      scope: ANY_ROLE,
-      actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
-      reason:
-        "Enforce mode re-checks a third-party role (iam:GetRole) and whether reauth's deny-all inline policy and its reauth-revoke-sessions policy are still on a role it disabled (iam:GetRolePolicy: drift), disables it with that policy and ends its sessions issued before then with the other (iam:PutRolePolicy), and removes them if the owner answered meanwhile (iam:DeleteRolePolicy); any role of this account trusted by another account may be flagged, so the scope is the account's roles.",
-    },
+    ...SESSION_REVOCATION,
+    ...roleDisable(disablePolicyName),
     {
       scope: ANY_SECRET,
       actions: [
@@ -210,23 +209,129 @@ export function enforceGrants(mode: PolicyConfig['mode']): CredentialGrant[] {
   ];
 }
 
-/**
- * Ending the sessions of an access key's user (its `reauth-revoke-sessions` inline policy): put with
- * the disable, read by the drift re-check, deleted by a restore. Roles use the role policy actions the
- * disable already needs.
- */
-const USER_SESSION_REVOCATION: CredentialGrant = {
-  scope: ANY_USER,
-  actions: ['iam:GetUserPolicy', 'iam:PutUserPolicy', 'iam:DeleteUserPolicy'],
-  reason:
-    "Enforce mode ends the sessions an access key handed out when it disables the key: an inline policy named reauth-revoke-sessions on the key's user, denying requests made with temporary credentials issued before that moment (iam:PutUserPolicy), read back to see it is still there (iam:GetUserPolicy: drift) and removed on restore (iam:DeleteUserPolicy); any IAM user of this account may hold such a key, so the scope is the account's users.",
+/** `iam:PolicyARN` is one of reauth's session policies: what the enforcer may attach to a user. */
+const SESSION_POLICY_ARN = {
+  ArnLike: { 'iam:PolicyARN': `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy${SESSIONS_POLICY_PATH}*` },
 };
+/** This copy's deny-all, exactly: `reauth-disabled` in a member, `<namePrefix>-disabled` in a hub. */
+const roleDisablePolicyArn = (name: string) =>
+  `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy${REAUTH_POLICY_PATH}${name}`;
+
+/**
+ * Ending the sessions a key's user or a role handed out: attaching reauth's
+ * `reauth-sessions-before-<moment>` (made by the session policy writer, which the caller invokes) and
+ * detaching reauth's earlier one, read back for drift. Attach and detach admit only reauth's session
+ * policies, each a deny: whoever holds the role can end sessions, and undo that, never grant.
+ */
+const SESSION_REVOCATION: CredentialGrant[] = [
+  {
+    scope: ANY_USER,
+    actions: ['iam:AttachUserPolicy', 'iam:DetachUserPolicy'],
+    conditions: SESSION_POLICY_ARN,
+    reason:
+      "Ending the sessions an access key's user handed out attaches reauth's reauth-sessions-before-<moment> policy (a deny on aws:TokenIssueTime) to the user and detaches its earlier one (iam:AttachUserPolicy, iam:DetachUserPolicy), only for policies under /reauth/sessions/ (iam:PolicyARN); any IAM user of this account may hold a flagged key, so the scope is the account's users.",
+  },
+  {
+    scope: ANY_USER,
+    actions: ['iam:ListAttachedUserPolicies'],
+    reason:
+      "The drift re-check and the restore read which of reauth's policies are attached to a key's user (iam:ListAttachedUserPolicies, under /reauth/); any user may hold a flagged key. A read.",
+  },
+  {
+    scope: ANY_ROLE,
+    actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
+    conditions: SESSION_POLICY_ARN,
+    reason:
+      "Ending a role's sessions attaches reauth's reauth-sessions-before-<moment> policy and detaches its earlier one (iam:AttachRolePolicy, iam:DetachRolePolicy), only policies under /reauth/sessions/ (iam:PolicyARN), each a deny; any role of this account trusted by another account may be flagged, so the scope is the account's roles.",
+  },
+  {
+    scope: ANY_ROLE,
+    actions: ['iam:GetRole', 'iam:ListAttachedRolePolicies'],
+    reason:
+      "Re-checking a role (iam:GetRole: its last use and boundary) and which of reauth's policies are attached to it (iam:ListAttachedRolePolicies); any role trusted by another account may be flagged. Reads.",
+  },
+];
+
+/**
+ * Disabling a role: attaching the stack's deny-all, or, at IAM's quota of attached policies, making it
+ * the role's permissions boundary where the role has none; restoring takes off only that policy and
+ * that boundary (`iam:PolicyARN`, `iam:PermissionsBoundary` are reauth's deny-all).
+ */
+const roleDisableGrants = (name: string): CredentialGrant[] => [
+  {
+    scope: ANY_ROLE,
+    actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
+    conditions: { ArnEquals: { 'iam:PolicyARN': roleDisablePolicyArn(name) } },
+    reason:
+      "Disabling a role attaches the stack's <prefix>-disabled (a deny of everything, under /reauth/) and restoring detaches it (iam:AttachRolePolicy, iam:DetachRolePolicy), only that policy (iam:PolicyARN); any role of this account trusted by another account may be flagged, so the scope is the account's roles.",
+  },
+  {
+    scope: ANY_ROLE,
+    actions: ['iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary'],
+    conditions: { ArnEquals: { 'iam:PermissionsBoundary': roleDisablePolicyArn(name) } },
+    reason:
+      "A role at IAM's quota of attached managed policies is disabled by making reauth's deny-all its permissions boundary (iam:PutRolePermissionsBoundary) where it has none, and restored by deleting that boundary (iam:DeleteRolePermissionsBoundary), only when the boundary is reauth's (iam:PermissionsBoundary); any role trusted by another account may be flagged, so the scope is the account's roles.",
+  },
+];
+/** One list per name, so that grants joined from several jobs (a member's enforcer) are not repeated. */
+const ROLE_DISABLE = new Map<string, CredentialGrant[]>();
+const roleDisable = (name: string) => {
+  const grants = ROLE_DISABLE.get(name) ?? roleDisableGrants(name);
+  ROLE_DISABLE.set(name, grants);
+  return grants;
+};
+
+/**
+ * What the session policy writer needs, and nothing else: create, read and delete reauth's session
+ * policies, list them to sweep expired ones, and detach an expired one wherever it is attached. It
+ * attaches nothing, and creates nothing outside `/reauth/sessions/`; it never makes a new version of a
+ * policy (which could turn an attached deny into an allow).
+ */
+export function sessionPolicyWriterGrants(): CredentialGrant[] {
+  return [
+    {
+      scope: SESSION_POLICIES,
+      actions: [
+        'iam:CreatePolicy',
+        'iam:GetPolicy',
+        'iam:GetPolicyVersion',
+        'iam:DeletePolicy',
+        'iam:ListEntitiesForPolicy',
+      ],
+      reason:
+        "The session policy writer creates reauth-sessions-before-<moment> (a deny on aws:TokenIssueTime, its document fixed in code) under /reauth/sessions/, reads one back when its name is taken (iam:GetPolicy, iam:GetPolicyVersion), and deletes expired ones after detaching them (iam:ListEntitiesForPolicy, iam:DeletePolicy); the moments are known only when a revocation happens, so the scope is reauth's path, nothing else.",
+    },
+    {
+      scope: ANY_RESOURCE,
+      actions: ['iam:ListPolicies'],
+      reason:
+        'iam:ListPolicies takes no resource ARN; the writer lists only the /reauth/sessions/ path. A read.',
+    },
+    {
+      scope: ANY_USER,
+      actions: ['iam:DetachUserPolicy'],
+      conditions: SESSION_POLICY_ARN,
+      reason:
+        "An expired session policy (older than the longest session, 36 hours) is detached from every user before it is deleted, only reauth's session policies (iam:PolicyARN); the users are whichever it was attached to.",
+    },
+    {
+      scope: ANY_ROLE,
+      actions: ['iam:DetachRolePolicy'],
+      conditions: SESSION_POLICY_ARN,
+      reason:
+        "An expired session policy is detached from every role before it is deleted, only reauth's session policies (iam:PolicyARN); the roles are whichever it was attached to.",
+    },
+  ];
+}
 
 /**
  * What the Slack worker needs: nothing on IAM or Secrets Manager in report mode (it refuses every
  * change); in enforce mode what an owner may ask for: disable, restore and rotate.
  */
-export function workerGrants(mode: PolicyConfig['mode']): CredentialGrant[] {
+export function workerGrants(
+  mode: PolicyConfig['mode'],
+  disablePolicyName: string = ROLE_DISABLE_POLICY_NAME,
+): CredentialGrant[] {
   if (mode !== 'enforce') return [];
   return [
     {
@@ -242,13 +347,8 @@ export function workerGrants(mode: PolicyConfig['mode']): CredentialGrant[] {
         "An owner may ask in Slack to disable, restore or rotate any access key reauth asked them about: deactivate/reactivate (iam:UpdateAccessKey), rotate (iam:ListAccessKeys, iam:ListUserTags to see the user is marked rotatable, iam:DeleteAccessKey to free a slot) and re-check (iam:GetAccessKeyLastUsed); any IAM user of this account may hold one, so the scope is the account's users.",
     },
     ROTATION_KEY_CREATION,
-    USER_SESSION_REVOCATION,
-    {
-      scope: ANY_ROLE,
-      actions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
-      reason:
-        "An owner may ask in Slack to disable (deny-all inline policy, iam:PutRolePolicy, and the reauth-revoke-sessions policy that ends its sessions issued before then) or restore (iam:DeleteRolePolicy, after iam:GetRolePolicy reads that the revocation is reauth's) a third-party role, after iam:GetRole; any role of this account trusted by another account may be flagged, so the scope is the account's roles.",
-    },
+    ...SESSION_REVOCATION,
+    ...roleDisable(disablePolicyName),
     {
       scope: ANY_SECRET,
       actions: [

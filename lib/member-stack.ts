@@ -17,14 +17,18 @@ import { EventBus as EventBusTarget } from 'aws-cdk-lib/aws-events-targets';
 import { ArnPrincipal, CompositePrincipal, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { sessionsRoleName } from '../lambdas/shared/domain/organization';
+import { ROLE_DISABLE_POLICY_NAME } from '../lambdas/shared/domain/reauth-marks';
 import {
   changeReadGrants,
   enforceGrants,
   grantCredentialAccess,
   keepOffOwnRoles,
   scanGrants,
+  sessionPolicyWriterGrants,
   workerGrants,
 } from './credential-permissions';
+import { roleDisablePolicy } from './session-policies';
 import { IAM_CHANGES_PATTERN, IAM_EVENTS_REGION, SECRET_CHANGES_PATTERN } from './trust-events';
 
 /** The member template's parameters: the hub's values, passed by the StackSet. */
@@ -34,6 +38,7 @@ export const MEMBER_PARAMETERS = {
   hubEventBusArn: 'HubEventBusArn',
   readerTrustedRoleArns: 'ReaderTrustedRoleArns',
   enforcerTrustedRoleArns: 'EnforcerTrustedRoleArns',
+  sessionWriterTrustedRoleArns: 'SessionWriterTrustedRoleArns',
 } as const;
 
 /** Properties of the {@link MemberStack}. */
@@ -58,6 +63,8 @@ export interface MemberStackProps {
 export class MemberStack extends Stack {
   readonly reader: Role;
   readonly enforcer?: Role;
+  /** `<enforcerRoleName>-sessions`: the session policy writer's, with the enforcer. */
+  readonly sessionWriter?: Role;
 
   constructor(scope: Construct, id: string, props: MemberStackProps) {
     super(scope, id, {
@@ -121,8 +128,24 @@ export class MemberStack extends Stack {
       grantCredentialAccess(this.enforcer, [
         ...new Set([...enforceGrants('enforce'), ...workerGrants('enforce')]),
       ]);
-      keepOffOwnRoles([this.enforcer], [this.reader, this.enforcer]);
       onlyWhere(this.enforcer, inHubRegion);
+      // What the enforcer attaches: the deny-all (made here, so reauth never writes its document) and
+      // the session policies only the writer's role makes; it can attach, the writer cannot.
+      onlyWhere(roleDisablePolicy(this, 'RoleDisablePolicy', ROLE_DISABLE_POLICY_NAME), inHubRegion);
+      const writerTrusted = param(
+        MEMBER_PARAMETERS.sessionWriterTrustedRoleArns,
+        'CommaDelimitedList',
+        "The hub's session policy writer function role, which may assume the session policy role",
+      ).valueAsList;
+      this.sessionWriter = new Role(this, 'SessionWriter', {
+        roleName: sessionsRoleName(props.enforcerRoleName),
+        description:
+          "reauth hub: makes and deletes reauth's session policies (/reauth/sessions/) in this account; attaches nothing",
+        assumedBy: trustedBy(writerTrusted, organizationId),
+      });
+      grantCredentialAccess(this.sessionWriter, sessionPolicyWriterGrants());
+      onlyWhere(this.sessionWriter, inHubRegion);
+      keepOffOwnRoles([this.enforcer, this.sessionWriter], [this.reader, this.enforcer, this.sessionWriter]);
     }
 
     const hubBus = EventBus.fromEventBusArn(this, 'HubBus', hubBusArn);

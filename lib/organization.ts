@@ -27,6 +27,7 @@ import { Construct } from 'constructs';
 import type * as z from 'zod';
 import { OrgAccountsEnvSchema } from '../lambdas/org-accounts/env';
 import { OrgSummaryEnvSchema } from '../lambdas/org-summary/env';
+import { sessionsRoleName } from '../lambdas/shared/domain/organization';
 import type { OrganizationConfig } from '../lambdas/shared/domain/policy';
 import type { RunMetric } from '../lambdas/shared/metrics';
 import { alarmOnCount } from './alarms';
@@ -92,6 +93,8 @@ export interface MemberAccessProps {
   readonly readers: readonly IRole[];
   /** May assume `reauth-enforcer`, which exists only when `enforce` is set: the enforce job and the Slack worker. */
   readonly enforcers: readonly IRole[];
+  /** May assume `<enforcerRoleName>-sessions` (with `enforce`): the session policy writer's function. */
+  readonly sessionWriters: readonly IRole[];
   /** Whether any account is in enforce mode (the policy's mode, or an override's). */
   readonly enforce: boolean;
   /** The hub's reauth bus: members forward their IAM and Secrets Manager events to it. */
@@ -283,6 +286,10 @@ export class Organization extends Construct {
           ',',
           props.enforcers.map((r) => r.roleArn),
         ),
+        [MEMBER_PARAMETERS.sessionWriterTrustedRoleArns]: Fn.join(
+          ',',
+          props.sessionWriters.map((r) => r.roleArn),
+        ),
       }),
     };
     this.memberRoles = new CfnStackSet(this, 'MemberRoles', {
@@ -328,7 +335,10 @@ export class Organization extends Construct {
       }
     };
     assume(props.readers, readerRoleName);
-    if (props.enforce) assume(props.enforcers, enforcerRoleName);
+    if (props.enforce) {
+      assume(props.enforcers, enforcerRoleName);
+      assume(props.sessionWriters, sessionsRoleName(enforcerRoleName));
+    }
 
     props.bus.addToResourcePolicy(
       new PolicyStatement({

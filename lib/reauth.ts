@@ -11,6 +11,7 @@ import { EnforceEnvSchema } from '../lambdas/enforce/env';
 import { ExportEnvSchema } from '../lambdas/export/env';
 import { ScanEnvSchema } from '../lambdas/scan/env';
 import { REAUTH_SLACK_SECRET_PATH } from '../lambdas/shared/domain/evaluate';
+import { sessionsRoleName } from '../lambdas/shared/domain/organization';
 import {
   canonicalJson,
   type PolicyConfig,
@@ -27,6 +28,7 @@ import { Organization } from './organization';
 import { ReauthDashboard } from './reauth-dashboard';
 import { bindSecretRead, bindTable, bundleFile, bundleText, type EnvBinding } from './reauth-function';
 import { ScheduledJob } from './scheduled-job';
+import { roleDisablePolicy, SessionPolicies } from './session-policies';
 import { SlackEndpoint } from './slack-endpoint';
 import { IAM_EVENTS_REGION, TrustEvents } from './trust-events';
 
@@ -113,6 +115,8 @@ export class Reauth extends Construct {
   readonly enforceJob: ScheduledJob<typeof EnforceEnvSchema>;
   readonly slackEndpoint: SlackEndpoint;
   readonly trustEvents: TrustEvents;
+  /** The session policy writer, in enforce mode (any account's). */
+  readonly sessionPolicies?: SessionPolicies;
   /** The compliance exports of the decision table. */
   readonly evidence: EvidenceBucket;
   readonly exportJob: ScheduledJob<typeof ExportEnvSchema>;
@@ -152,6 +156,9 @@ export class Reauth extends Construct {
     });
 
     const org = this.policy.organization;
+    // This copy's deny-all in its own account (two copies in one account each have theirs); a member
+    // account's, `reauth-disabled`, comes with the StackSet.
+    const disablePolicyName = org ? undefined : `${this.namePrefix}-disabled`;
     if (org) {
       if (props.organizationId === undefined) {
         throw new Error(
@@ -210,7 +217,7 @@ export class Reauth extends Construct {
         SLACK_SECRET_ARN: bindSecretRead(this.slackSecret),
       },
       // Across an organization it works through each member's reauth-enforcer or reauth-reader.
-      grants: org ? [] : enforceGrants(this.policy.mode),
+      grants: org ? [] : enforceGrants(this.policy.mode, disablePolicyName),
       schedule: ScheduleExpression.rate(Duration.hours(1)),
       scheduleDescription: 'Runs the reauth enforce job hourly: reminders, escalations and deadlines',
       failureImpact: 'reminders, escalations and deadlines wait for the next run.',
@@ -243,7 +250,21 @@ export class Reauth extends Construct {
       alarmTopic: this.alarmTopic,
       // Across an organization the worker acts through each member's reauth-enforcer.
       memberAccountsOnly: org !== undefined,
+      disablePolicyName,
     });
+
+    // What the enforcer attaches, in enforce mode: this copy's deny-all (in this account; a member's
+    // comes with the StackSet) and the session policies made by a writer it can invoke and not be.
+    const enforceAnywhere = [this.policy.mode, ...(org?.overrides ?? []).map((o) => o.mode)].includes(
+      'enforce',
+    );
+    const consumerRevokes = enforceAnywhere && eventsRevokeSessions({ ...this.policy, mode: 'enforce' });
+    if (enforceAnywhere) {
+      if (disablePolicyName) roleDisablePolicy(this, 'RoleDisablePolicy', disablePolicyName);
+      this.sessionPolicies = new SessionPolicies(this, 'SessionPolicies', {
+        ...(org && { memberRoleName: sessionsRoleName(org.enforcerRoleName) }),
+      });
+    }
 
     this.trustEvents = new TrustEvents(this, 'TrustEvents', {
       table: this.table,
@@ -252,19 +273,29 @@ export class Reauth extends Construct {
       slackSecret: this.slackSecret,
       alarmTopic: this.alarmTopic,
       // The functions that disable and restore credentials: their calls may be reauth's own.
-      reauthRoles: [this.enforceJob.function.role, this.slackEndpoint.worker.role],
+      reauthRoles: [
+        this.enforceJob.function.role,
+        this.slackEndpoint.worker.role,
+        ...(this.sessionPolicies ? [this.sessionPolicies.writer.role] : []),
+      ],
       homeRegion: this.homeRegion,
       busName: this.namePrefix,
       publisherAccounts: props.eventPublisherAccounts,
     });
 
+    if (this.sessionPolicies) {
+      for (const fn of [
+        this.enforceJob.function,
+        this.slackEndpoint.worker,
+        ...(consumerRevokes ? [this.trustEvents.consumer] : []),
+      ])
+        this.sessionPolicies.grantUse(fn, disablePolicyName);
+    }
+
     if (this.organization) {
-      const enforce = [this.policy.mode, ...this.organization.config.overrides.map((o) => o.mode)].includes(
-        'enforce',
-      );
+      const enforce = enforceAnywhere;
       // The consumer ends sessions in a member in enforce mode (revokeSessionsOn owner-departed or
       // scope-changed), through its reauth-enforcer; overrides change the mode, never revokeSessionsOn.
-      const consumerRevokes = enforce && eventsRevokeSessions({ ...this.policy, mode: 'enforce' });
       const consumer = this.trustEvents.consumer.role;
       // It picks the member events to act on from the organization's accounts.
       this.organization.grantOrganizationRead(consumer);
@@ -276,6 +307,7 @@ export class Reauth extends Construct {
           this.slackEndpoint.worker.role,
           ...(consumerRevokes ? [consumer] : []),
         ],
+        sessionWriters: this.sessionPolicies ? [this.sessionPolicies.writer.role] : [],
         enforce,
         bus: this.trustEvents.bus,
         hubRegion: this.homeRegion,
@@ -320,7 +352,12 @@ export class Reauth extends Construct {
     // them). In organization mode they change nothing in this account: the members' enforcers do.
     if (!org)
       keepOffOwnRoles(
-        [this.enforceJob.function.role, this.slackEndpoint.worker.role, this.trustEvents.consumer.role],
+        [
+          this.enforceJob.function.role,
+          this.slackEndpoint.worker.role,
+          this.trustEvents.consumer.role,
+          ...(this.sessionPolicies ? [this.sessionPolicies.writer.role] : []),
+        ],
         this.node.findAll().filter((c): c is Role => c instanceof Role),
       );
 

@@ -39,6 +39,8 @@ export interface SlackEndpointProps {
    * @default false
    */
   readonly memberAccountsOnly?: boolean;
+  /** The deny-all the worker attaches to disable a role in this account: `<namePrefix>-disabled`. */
+  readonly disablePolicyName?: string;
   /** Receives the endpoint, worker and dead-letter alarms. */
   readonly alarmTopic: ITopic;
   /**
@@ -116,7 +118,8 @@ export class SlackEndpoint extends Construct {
         SLACK_SECRET_ARN: bindSecretRead(props.slackSecret),
       },
     });
-    if (!props.memberAccountsOnly) grantCredentialAccess(this.worker.role, workerGrants(props.policy.mode));
+    if (!props.memberAccountsOnly)
+      grantCredentialAccess(this.worker.role, workerGrants(props.policy.mode, props.disablePolicyName));
     this.worker.function.addEventSource(
       new SqsEventSource(this.actionQueue, { batchSize: 5, reportBatchItemFailures: true }),
     );

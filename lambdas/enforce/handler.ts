@@ -1,15 +1,19 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Context } from 'aws-lambda';
 import {
   createDynamoDBClients,
   createIamClient,
+  createLambdaClient,
   createSecretsManagerClient,
   createStsClient,
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { createEnforcer } from '../shared/adapters/enforcement';
 import { assumeMemberRole, MemberRoleMissing } from '../shared/adapters/member-account';
+import { reauthPoliciesThrough } from '../shared/adapters/session-policies';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { MemberRunEventSchema, policyForAccount } from '../shared/domain/organization';
 import { parseEnv } from '../shared/env';
@@ -28,7 +32,13 @@ const clients = {
   sts: createStsClient(),
 };
 const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
-const enforcer = createEnforcer(clients);
+const lambda = createLambdaClient();
+/** The enforcer of an account: reauth's policies there, session policies made by the writer's function. */
+const enforcerIn = (
+  accountId: string,
+  own: { iam: IAMClient; secretsManager: SecretsManagerClient },
+  member = false,
+) => createEnforcer(own, { policies: reauthPoliciesThrough(lambda, env, accountId, member) });
 const slack = slackFromEnvironment(clients.secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-enforce' });
 let accountId: string | undefined;
@@ -73,7 +83,7 @@ export async function handler(
       {
         ...member,
         store,
-        enforcer: createEnforcer(member),
+        enforcer: enforcerIn(account.accountId, member, true),
         slack: await connectSlack(),
         ownersToldBySummary: true,
         reserveActions: (count) =>
@@ -95,7 +105,7 @@ export async function handler(
       iam: clients.iam,
       secretsManager: clients.secretsManager,
       store,
-      enforcer,
+      enforcer: enforcerIn(accountId, clients),
       slack: await connectSlack(),
     },
     { accountId, policy, now },

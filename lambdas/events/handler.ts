@@ -7,6 +7,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import {
   createDynamoDBClients,
   createIamClient,
+  createLambdaClient,
   createOrganizationsClient,
   createSecretsManagerClient,
   createSqsClient,
@@ -17,8 +18,9 @@ import { createEnforcer } from '../shared/adapters/enforcement';
 import { createGrantReader } from '../shared/adapters/iam-grants';
 import { assumeMemberRole, memberEnforcer } from '../shared/adapters/member-account';
 import { cachedOrganization } from '../shared/adapters/organization';
+import { reauthPoliciesThrough } from '../shared/adapters/session-policies';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
-import { policyForAccount, type TargetAccount } from '../shared/domain/organization';
+import { policyForAccount, sessionsRoleName, type TargetAccount } from '../shared/domain/organization';
 import { type PolicyConfig, policyIdOf } from '../shared/domain/policy';
 import { isUntoldDrift } from '../shared/domain/reauthorization';
 import { recordedEventIds } from '../shared/domain/trust-change';
@@ -56,8 +58,10 @@ const clients = {
   sqs: createSqsClient(),
 };
 const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
-// It only ever puts a session revocation, in enforce mode and when revokeSessionsOn asks for it.
-const enforcer = createEnforcer(clients);
+const lambda = createLambdaClient();
+// It only ever attaches a session revocation, in enforce mode and when revokeSessionsOn asks for it.
+const policiesIn = (accountId: string, member = false) =>
+  reauthPoliciesThrough(lambda, env, accountId, member);
 const slack = slackFromEnvironment(clients.secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-events' });
 const processor = new BatchProcessor(EventType.SQS);
@@ -97,7 +101,11 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
           return {
             accountId: account,
             policy: scoped,
-            deps: { ...clients, enforcer, grants: createGrantReader(clients.iam) },
+            deps: {
+              ...clients,
+              enforcer: createEnforcer(clients, { policies: policiesIn(account) }),
+              grants: createGrantReader(clients.iam),
+            },
             inventory: inventoryLoader(clients, { accountId: account, policy: scoped, now, zone }),
             callers: { reauthRoleArns: hubCallers },
           };
@@ -113,7 +121,11 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
         });
         // Only a session revocation (enforce mode) writes, and only the enforcer role may: assumed then.
         const enforcerRole = organization?.enforcerRoleName ?? '';
-        const memberWriter = memberEnforcer(clients.sts, { ...session, roleName: enforcerRole });
+        const memberWriter = memberEnforcer(
+          clients.sts,
+          { ...session, roleName: enforcerRole },
+          policiesIn(account, true),
+        );
         return {
           accountId: account,
           policy: scoped,
@@ -121,7 +133,11 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
           inventory: inventoryLoader(reader, { accountId: account, policy: scoped, now, zone }),
           // reauth's own changes in a member account are made by its enforcer role there.
           callers: {
-            reauthRoleArns: [...hubCallers, `arn:aws:iam::${account}:role/${organization?.enforcerRoleName}`],
+            reauthRoleArns: [
+              ...hubCallers,
+              `arn:aws:iam::${account}:role/${enforcerRole}`,
+              `arn:aws:iam::${account}:role/${sessionsRoleName(enforcerRole)}`,
+            ],
           },
         };
       })();

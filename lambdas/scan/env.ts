@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { OrgModeEnvShape } from '../shared/env';
+import { EnforcerEnvShape, OrgModeEnvShape } from '../shared/env';
 import { SlackEnvShape } from '../shared/slack-env';
 
 /** The scan function's environment contract; `lib/` types the construct's `environment` from it. */
@@ -12,5 +12,6 @@ export const ScanEnvSchema = z.object({
   SLACK_SECRET_ARN: SlackEnvShape.SLACK_SECRET_ARN.optional(),
   SLACK_API_URL: SlackEnvShape.SLACK_API_URL,
   ...OrgModeEnvShape,
+  ...EnforcerEnvShape,
 });
 export type ScanEnv = z.infer<typeof ScanEnvSchema>;

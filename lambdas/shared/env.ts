@@ -24,3 +24,17 @@ export const OrgModeEnvShape = {
     .default('false')
     .transform((value) => value === 'true'),
 };
+
+/**
+ * What the enforcer attaches: `DISABLE_POLICY_NAME`, the stack's deny-all policy under `/reauth/`
+ * (in this account; a member account's is always `reauth-disabled`), and `SESSION_POLICIES_FUNCTION`,
+ * the session policy writer's function, which it invokes to have a `reauth-sessions-before-…` policy
+ * made (it cannot make one itself). Both are set in enforce mode only.
+ */
+export const EnforcerEnvShape = {
+  DISABLE_POLICY_NAME: z
+    .string()
+    .regex(/^[A-Za-z][\w-]*-disabled$/)
+    .default('reauth-disabled'),
+  SESSION_POLICIES_FUNCTION: z.string().min(1).optional(),
+};

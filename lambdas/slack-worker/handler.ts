@@ -1,18 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ActionJobSchema } from '../shared/adapters/action-queue';
 import {
   createDynamoDBClients,
   createIamClient,
+  createLambdaClient,
   createOrganizationsClient,
   createSecretsManagerClient,
   createStsClient,
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
-import { createEnforcer } from '../shared/adapters/enforcement';
+import { createEnforcer, deferredEnforcer } from '../shared/adapters/enforcement';
 import { memberEnforcers } from '../shared/adapters/member-account';
 import { accountLocator } from '../shared/adapters/organization';
+import { reauthPoliciesThrough } from '../shared/adapters/session-policies';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { policyIdOf } from '../shared/domain/policy';
 import { parseEnv } from '../shared/env';
@@ -30,10 +33,25 @@ const organization = env.ORG_MODE ? requireOrganization(policy) : undefined;
 // In an organization each credential is judged under its own account's policy, and changed there.
 const policyOf =
   organization && accountPolicy(policy, accountLocator(createOrganizationsClient(), organization));
-const enforcerIn = organization && memberEnforcers({ organization, sts: createStsClient() });
+const sts = createStsClient();
+const lambda = createLambdaClient();
+const enforcerIn =
+  organization &&
+  memberEnforcers({
+    organization,
+    sts,
+    policiesIn: (accountId) => reauthPoliciesThrough(lambda, env, accountId, true),
+  });
 const secretsManager = createSecretsManagerClient();
 const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
-const enforcer = createEnforcer({ iam: createIamClient(), secretsManager });
+const enforcer = deferredEnforcer(async () => {
+  const { Account } = await sts.send(new GetCallerIdentityCommand({}));
+  if (!Account) throw new Error('STS GetCallerIdentity returned no account');
+  return createEnforcer(
+    { iam: createIamClient(), secretsManager },
+    { policies: reauthPoliciesThrough(lambda, env, Account) },
+  );
+});
 const slack = slackFromEnvironment(secretsManager, env);
 const logger = new Logger({ serviceName: 'reauth-slack-worker' });
 /** The metric each owner-asked change counts under once recorded. */

@@ -100,6 +100,8 @@ export async function startLambdaBridge(functions: Record<string, BridgedFunctio
     }
   });
   await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  // It serves while its process works (an invocation is always awaited by it), never keeps it alive.
+  server.unref();
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -32,7 +32,9 @@
    ["<name or ARN>", ...]} registers them (a reset forgets them). The bridge gets {"functionName",
    "payload"} and answers {"result": ...} or {"error": {"errorType", "errorMessage", "trace"}}; an
    error reaches the state machine as a Lambda function error named errorType, as in AWS, so Retry
-   and Catch match on it. The function need not exist in moto's Lambda.
+   and Catch match on it. The function need not exist in moto's Lambda. Lambda's Invoke API
+   (POST /2015-03-31/functions/<name>/invocations) of a registered function goes to the bridge too,
+   as the enforcer invokes the session policy writer.
 9. `ToleratedFailurePercentage` parses: moto's grammar wants a decimal there and rejects an integer
    such as CDK writes (`50`), so integers in that field are written `50.0` before moto parses a
    definition. moto still does not apply it (see the README).
@@ -46,7 +48,10 @@
    documents moto copies from AWS: `arn:aws:iam::aws:policy/AdministratorAccess` can be attached and read.
    Only those a change commonly attaches (`AWS_MANAGED_POLICIES` below), since moto builds them for
    every account's IAM after every reset.
+13. Every account holds `arn:aws:iam::<account>:policy/reauth/reauth-disabled`, which reauth's stack
+   (or its member StackSet) creates where it acts: reauth disables a role by attaching it.
 
+14. Attaching an 11th managed policy to a user or role fails with LimitExceeded, IAM's default quota.
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
 """
@@ -61,10 +66,12 @@ import sys
 import threading
 import time
 import urllib.request
+from urllib.parse import unquote
 
 from freezegun import freeze_time
 import moto.iam.models as iam_models
 from moto.iam.aws_managed_policies import aws_managed_policies_data
+from moto.iam.exceptions import LimitExceededException
 from moto.iam.models import AWSManagedPolicy, IAMBackend, User
 from moto.settings import load_iam_aws_managed_policies
 from moto.iam.responses import IamResponse
@@ -345,6 +352,46 @@ def init_aws_policies(self):
 
 IAMBackend._init_aws_policies = init_aws_policies
 
+# reauth's stack (or its member StackSet) creates `/reauth/reauth-disabled` in every account it acts
+# in; here every account has it, as if deployed there. Its document is reauth's (reauth-marks.ts).
+REAUTH_DISABLED_POLICY = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "ReauthDisabled", "Effect": "Deny", "Action": "*", "Resource": "*"}],
+})
+_iam_init = IAMBackend.__init__
+
+
+def iam_init(self, region_name, account_id):
+    _iam_init(self, region_name, account_id)
+    self.create_policy(
+        "reauth: disables a role (a deny of everything); attached and detached by reauth, created by its stack",
+        "/reauth/",
+        REAUTH_DISABLED_POLICY,
+        "reauth-disabled",
+        [],
+    )
+
+
+IAMBackend.__init__ = iam_init
+
+# IAM's quota of managed policies attached to one user or role: 10 by default (moto has none).
+POLICIES_PER_PRINCIPAL = 10
+
+
+def within_quota(attach, get_principal):
+    def attach_within_quota(self, policy_arn, name):
+        principal = get_principal(self, name)
+        if policy_arn not in principal.managed_policies and len(principal.managed_policies) >= POLICIES_PER_PRINCIPAL:
+            kind = "Role" if get_principal is IAMBackend.get_role else "User"
+            raise LimitExceededException(f"Cannot exceed quota for PoliciesPer{kind}: {POLICIES_PER_PRINCIPAL}.")
+        return attach(self, policy_arn, name)
+
+    return attach_within_quota
+
+
+IAMBackend.attach_role_policy = within_quota(IAMBackend.attach_role_policy, IAMBackend.get_role)
+IAMBackend.attach_user_policy = within_quota(IAMBackend.attach_user_policy, IAMBackend.get_user)
+
 # Function name -> bridge URL. Keyed by name: a task names a function by name or ARN.
 _bridged = {}
 _invoke_lambda_function = lambda_eval_utils._invoke_lambda_function
@@ -409,6 +456,18 @@ def parse_definition(definition):
 AmazonStateLanguageParser.parse = staticmethod(parse_definition)
 
 
+INVOKE_PATH = re.compile(r"/2015-03-31/functions/([^/]+)/invocations")
+
+
+def invoke_bridged(name, request):
+    """Lambda's Invoke API of a bridged function: its answer, or its error as Lambda reports one."""
+    answer = invoke_lambda_function({"FunctionName": name, "Payload": request.get_data() or b"{}"}, None, None)
+    headers = {"X-Amz-Executed-Version": "$LATEST"}
+    if "FunctionError" in answer:
+        headers["X-Amz-Function-Error"] = answer["FunctionError"]
+    return Response(json.dumps(answer["Payload"]), 200, headers=headers, mimetype="application/json")
+
+
 def register_bridge(request):
     body = json.loads(request.get_data() or b"{}")
     url, functions = body.get("url"), body.get("functions")
@@ -437,6 +496,9 @@ def with_clock(moto_app):
             if request.method != "POST":
                 return Response(status=405)(environ, start_response)
             return register_bridge(request)(environ, start_response)
+        invoked = INVOKE_PATH.fullmatch(request.path)
+        if invoked and request.method == "POST" and function_name(unquote(invoked.group(1))) in _bridged:
+            return invoke_bridged(unquote(invoked.group(1)), request)(environ, start_response)
         if request.path == RESET_PATH and request.method == "POST":
             set_clock(None)  # a reset returns the emulator to a fresh start, clock and bridge included
             _bridged.clear()

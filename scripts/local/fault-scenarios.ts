@@ -5,14 +5,14 @@
  * no decision duplicated or lost, no credential whose recorded status disagrees with IAM or Secrets
  * Manager, no broken hash chain. Used by `npm run bench:faults` and `test/integration/faults.test.ts`.
  */
-import { ListAccessKeysCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
+import { ListAccessKeysCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { type AwsClients, createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { type CredentialState, type Decision, verifyChain } from '../../lambdas/shared/domain/decision';
-import { REAUTH_DENY_SID, ROLE_DISABLE_POLICY_NAME } from '../../lambdas/shared/domain/reauth-marks';
+import { isRoleDisablePolicyArn, REAUTH_DENY_SID } from '../../lambdas/shared/domain/reauth-marks';
 import { type EmulatorControl, emulatorEnv } from '../emulator/emulator';
 import { FAULT_KINDS, type FaultKind, type FaultProxy, startFaultProxy } from '../emulator/fault-proxy';
 import { startLocalStack } from './local-stack';
@@ -406,10 +406,10 @@ async function isUsable(clients: AwsClients, state: CredentialState): Promise<bo
       return !(ResourcePolicy ?? '').includes(`"${REAUTH_DENY_SID}"`);
     }
     case 'role': {
-      const { PolicyNames = [] } = await clients.iam.send(
-        new ListRolePoliciesCommand({ RoleName: state.principal }),
+      const { AttachedPolicies = [] } = await clients.iam.send(
+        new ListAttachedRolePoliciesCommand({ RoleName: state.principal }),
       );
-      return !PolicyNames.includes(ROLE_DISABLE_POLICY_NAME);
+      return !AttachedPolicies.some((p) => isRoleDisablePolicyArn(p.PolicyArn));
     }
   }
 }

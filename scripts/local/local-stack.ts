@@ -1,7 +1,9 @@
 /**
  * What `cdk deploy` creates around the Lambdas, made locally: the decision table, the Slack secret
- * (`reauth/slack`, with a signing secret and a bot token for the local fake Slack), the action queue
- * and a policy file; and the environment the handlers read. Used by the demo, the tests and the bench.
+ * (`reauth/slack`, with a signing secret and a bot token for the local fake Slack), the action queue,
+ * a policy file and the session policy writer's function (served by this process: the emulator runs
+ * no Node function); and the environment the handlers read. Used by the demo, the tests and the bench.
+ * The emulator holds the stack's `reauth-disabled` policy in every account itself.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,11 +11,13 @@ import { join } from 'node:path';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { AwsClients } from '../../lambdas/shared/adapters/aws-clients';
+import { connectEmulator } from '../emulator/emulator';
+import { SESSION_POLICIES_FUNCTION, serveSessionPolicies } from '../emulator/session-policies';
 import { ensureDecisionTable } from './decision-table';
 import { type FakeSlack, startFakeSlack } from './fake-slack';
 
 export interface LocalStack {
-  /** TABLE_NAME, POLICY_FILE, SLACK_SECRET_ARN, SLACK_API_URL, ACTION_QUEUE_URL. */
+  /** TABLE_NAME, POLICY_FILE, SLACK_SECRET_ARN, SLACK_API_URL, ACTION_QUEUE_URL, SESSION_POLICIES_FUNCTION. */
   env: Record<string, string>;
   slack: FakeSlack;
   signingSecret: string;
@@ -41,6 +45,9 @@ export async function startLocalStack(
     return file;
   };
   const slack = await startFakeSlack({ users: options.slackUsers ?? {} });
+  const endpoint = process.env.AWS_ENDPOINT_URL;
+  if (!endpoint) throw new Error('the local stack runs on the emulator: AWS_ENDPOINT_URL is not set');
+  await serveSessionPolicies(connectEmulator(endpoint));
   await ensureDecisionTable(clients.dynamodb, options.table);
   const secret = await clients.secretsManager.send(
     new CreateSecretCommand({
@@ -57,6 +64,7 @@ export async function startLocalStack(
       SLACK_SECRET_ARN: secret.ARN,
       SLACK_API_URL: slack.apiBaseUrl,
       ACTION_QUEUE_URL: QueueUrl,
+      SESSION_POLICIES_FUNCTION,
     },
     slack,
     signingSecret,

@@ -31,6 +31,7 @@ import { buildApp } from '../../lib/reauth-app';
 import { REPO_ROOT, ReauthFunction } from '../../lib/reauth-function';
 import type { EmulatorControl } from '../emulator/emulator';
 import { type BridgedFunction, startLambdaBridge } from '../emulator/lambda-bridge';
+import { SESSION_POLICIES_FUNCTION } from '../emulator/session-policies';
 import { type Execution, emulatedDefinition, runStateMachine } from '../emulator/state-machines';
 
 export interface FanOutOptions {
@@ -99,6 +100,9 @@ export async function runFanOut(options: FanOutOptions): Promise<Execution> {
     if (type === 'AWS::DynamoDB::Table' || type === 'AWS::DynamoDB::GlobalTable') return options.table;
     if (type === 'AWS::S3::Bucket' && id === bucketId) return resultsBucket;
     if (type === 'AWS::SecretsManager::Secret') return options.slack?.secretArn;
+    // The session policy writer runs as this process serves it (see ../emulator/session-policies.ts).
+    if (type === 'AWS::Lambda::Function' && id.startsWith('SessionPoliciesWriter'))
+      return SESSION_POLICIES_FUNCTION;
     throw new Error(`no emulator value for ${id} (${type})`);
   };
   const bridged: Record<string, BridgedFunction> = {};

@@ -4,6 +4,7 @@
  * roles (as the StackSet creates them, trusting the hub) and its own lived-in inventory (seed.ts).
  * moto runs every call made with a role's assumed credentials in that role's account.
  */
+
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   CreateAccountCommand,
@@ -16,6 +17,7 @@ import {
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mapWithConcurrency } from '../../lambdas/shared/concurrency';
+import { sessionsRoleName } from '../../lambdas/shared/domain/organization';
 import type { EmulatorControl } from '../emulator/emulator';
 import { type AccountSpec, planAccount, runSteps, type Seeded } from './seed';
 
@@ -131,7 +133,7 @@ export async function seedOrganization(
           },
         ],
       });
-      for (const RoleName of [roleNames.reader, roleNames.enforcer])
+      for (const RoleName of [roleNames.reader, roleNames.enforcer, sessionsRoleName(roleNames.enforcer)])
         await clients.iam.send(new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: trust }));
     }
     return { name: account.name, accountId, ...planAccount(clients, account.inventory) };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { Role } from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyConfigInput } from '../../lambdas/shared/domain/policy';
 import { enforceGrants } from '../../lib/credential-permissions';
@@ -496,6 +497,13 @@ describe('member StackSet', () => {
           ParameterKey: 'EnforcerTrustedRoleArns',
           ParameterValue: arns(reauth.enforceJob.function, reauth.slackEndpoint.worker),
         },
+        {
+          ParameterKey: 'SessionWriterTrustedRoleArns',
+          // One role: CloudFormation's join of one value is the value.
+          ParameterValue: {
+            'Fn::GetAtt': [enforce.logicalId(reauth.sessionPolicies?.writer.role as Role), 'Arn'],
+          },
+        },
       ],
     });
   });
@@ -547,10 +555,12 @@ describe('member StackSet', () => {
     expect(actions).toEqual(
       expect.arrayContaining([
         'iam:UpdateAccessKey',
-        'iam:PutRolePolicy',
+        'iam:AttachRolePolicy',
         'secretsmanager:PutResourcePolicy',
       ]),
     );
+    expect(actions).not.toContain('iam:PutRolePolicy');
+    expect(actions).not.toContain('iam:PutUserPolicy');
     // The enforce job scans and re-checks through it too: the reader's reads and every action the
     // enforce job has in a single account in enforce mode.
     expect(actions).toEqual(expect.arrayContaining(SCAN_READS));

@@ -28,7 +28,7 @@ const GRANTING_CALLS = [
 ];
 
 type Roles = Record<'enforce' | 'worker' | 'events' | 'scan' | 'endpoint', IRole>;
-let single: { template: Template; roleId: (role: IRole) => string; roles: Roles };
+let single: { template: Template; roleId: (role: IRole) => string; roles: Roles; writer: string };
 let member: Template;
 
 beforeAll(() => {
@@ -47,6 +47,7 @@ beforeAll(() => {
       scan: reauth.scanJob.function.role,
       endpoint: reauth.slackEndpoint.endpoint.role,
     },
+    writer: built.stack.getLogicalId(reauth.sessionPolicies?.writer.role.node.defaultChild as CfnElement),
   };
 
   const orgConfig = join(outdir, 'org.json');
@@ -133,5 +134,134 @@ describe('rotation mints keys only for users a platform team marked', () => {
     for (const role of [roles.enforce, roles.worker, roles.events])
       for (const call of ['iam:TagUser', 'iam:UntagUser'])
         expect(await mayDo(template, roleId(role), call, user), call).toBe(false);
+  });
+});
+
+/**
+ * The outsider's question for every grant that writes: holding one of these roles, could someone give
+ * any principal more than it has? Each role may only attach reauth's own policies under /reauth/ (each
+ * a deny), take them off again, deactivate and reactivate keys, and (the writer alone) make session
+ * policies it cannot attach. Answered by the evaluator for every writing role, hub and member.
+ */
+describe('no writing role of reauth can grant', () => {
+  const arn = (kind: string, name: string) => `arn:aws:iam::${ACCOUNT}:${kind}/${name}`;
+  const ADMIN = 'arn:aws:iam::aws:policy/AdministratorAccess';
+  const TEAM_POLICY = arn('policy', 'team-admin');
+  const DISABLED = arn('policy', 'reauth/reauth-disabled');
+  /** A policy the session writer could make under its path with any document: never attachable as the deny-all. */
+  const LOOKALIKE = arn('policy', 'reauth/sessions/evil-disabled');
+  const SESSIONS = arn('policy', 'reauth/sessions/reauth-sessions-before-20261206T072423.000Z');
+  const ROLE = arn('role', 'vendor-monitoring');
+  const USER = arn('user', 'ci-deployer');
+  /** [call, resource, request context]: each would give someone more than they have. */
+  const GRANTS: [string, string, Record<string, string>][] = [
+    ['iam:AttachRolePolicy', ROLE, { 'iam:PolicyARN': ADMIN }],
+    ['iam:AttachUserPolicy', USER, { 'iam:PolicyARN': ADMIN }],
+    ['iam:AttachRolePolicy', ROLE, { 'iam:PolicyARN': TEAM_POLICY }],
+    ['iam:PutRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': LOOKALIKE }],
+    ['iam:AttachUserPolicy', USER, { 'iam:PolicyARN': TEAM_POLICY }],
+    ['iam:AttachGroupPolicy', arn('group', 'admins'), { 'iam:PolicyARN': ADMIN }],
+    ['iam:PutRolePolicy', ROLE, {}],
+    ['iam:PutUserPolicy', USER, {}],
+    ['iam:PutGroupPolicy', arn('group', 'admins'), {}],
+    ['iam:CreatePolicyVersion', DISABLED, {}],
+    ['iam:CreatePolicyVersion', SESSIONS, {}],
+    ['iam:SetDefaultPolicyVersion', DISABLED, {}],
+    ['iam:CreatePolicy', arn('policy', 'reauth/anything'), {}],
+    ['iam:UpdateAssumeRolePolicy', ROLE, {}],
+    ['iam:CreateRole', arn('role', 'backdoor'), {}],
+    ['iam:CreateUser', arn('user', 'backdoor'), {}],
+    ['iam:AddUserToGroup', arn('group', 'admins'), {}],
+    ['iam:CreateLoginProfile', USER, {}],
+    ['iam:CreateAccessKey', USER, {}],
+    ['iam:TagUser', USER, {}],
+    ['iam:PutRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': ADMIN }],
+    ['iam:DeleteRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': TEAM_POLICY }],
+    ['iam:DeleteUserPermissionsBoundary', USER, { 'iam:PermissionsBoundary': TEAM_POLICY }],
+    ['sts:AssumeRole', ROLE, {}],
+  ];
+  const memberRole = (name: string) =>
+    Object.entries(member.Resources).find(
+      ([, r]) => r.Type === 'AWS::IAM::Role' && r.Properties?.RoleName === name,
+    )?.[0] as string;
+
+  it('denies every granting call to the enforce job, the Slack worker, the events consumer and the session writer', async () => {
+    const { template, roleId, roles } = single;
+    const writer = single.writer;
+    for (const [name, id] of [
+      ['enforce', roleId(roles.enforce)],
+      ['worker', roleId(roles.worker)],
+      ['events', roleId(roles.events)],
+      ['session writer', writer],
+    ] as const) {
+      for (const [call, resource, context] of GRANTS)
+        expect(
+          await mayDo(template, id, call, resource, context),
+          `${name}: ${call} ${JSON.stringify(context)}`,
+        ).toBe(false);
+    }
+  });
+
+  it("denies every granting call to a member's reauth-enforcer and reauth-enforcer-sessions", async () => {
+    for (const name of ['reauth-enforcer', 'reauth-enforcer-sessions']) {
+      const id = memberRole(name);
+      expect(id, name).toBeDefined();
+      for (const [call, resource, context] of GRANTS)
+        expect(
+          await mayDo(member, id, call, resource, context),
+          `${name}: ${call} ${JSON.stringify(context)}`,
+        ).toBe(false);
+    }
+  });
+
+  it('lets the session writer make and delete session policies but attach none, even its own', async () => {
+    const { template } = single;
+    const writer = single.writer;
+    expect(await mayDo(template, writer, 'iam:CreatePolicy', SESSIONS)).toBe(true);
+    expect(await mayDo(template, writer, 'iam:DeletePolicy', SESSIONS)).toBe(true);
+    expect(await mayDo(template, writer, 'iam:DetachUserPolicy', USER, { 'iam:PolicyARN': SESSIONS })).toBe(
+      true,
+    );
+    for (const [call, resource] of [
+      ['iam:AttachUserPolicy', USER],
+      ['iam:AttachRolePolicy', ROLE],
+    ] as const)
+      expect(await mayDo(template, writer, call, resource, { 'iam:PolicyARN': SESSIONS }), call).toBe(false);
+    expect(await mayDo(template, writer, 'iam:DeletePolicy', DISABLED)).toBe(false);
+  });
+
+  it('still lets the enforce job and the worker do each thing enforcement needs, with reauth’s policies only', async () => {
+    const { template, roleId, roles } = single;
+    const team = arn('policy', 'team-boundary');
+    for (const id of [roleId(roles.enforce), roleId(roles.worker)]) {
+      const allowed: [string, string, Record<string, string>][] = [
+        ['iam:UpdateAccessKey', USER, {}],
+        ['iam:AttachRolePolicy', ROLE, { 'iam:PolicyARN': DISABLED }],
+        ['iam:DetachRolePolicy', ROLE, { 'iam:PolicyARN': DISABLED }],
+        ['iam:AttachRolePolicy', ROLE, { 'iam:PolicyARN': SESSIONS }],
+        ['iam:AttachUserPolicy', USER, { 'iam:PolicyARN': SESSIONS }],
+        ['iam:DetachUserPolicy', USER, { 'iam:PolicyARN': SESSIONS }],
+        ['iam:PutRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': DISABLED }],
+        ['iam:DeleteRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': DISABLED }],
+        [
+          'secretsmanager:PutResourcePolicy',
+          `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:app/db-AbCdEf`,
+          {},
+        ],
+      ];
+      for (const [call, resource, context] of allowed)
+        expect(await mayDo(template, id, call, resource, context), `${call} ${JSON.stringify(context)}`).toBe(
+          true,
+        );
+      // A team's boundary stays: reauth removes only its own.
+      expect(
+        await mayDo(template, id, 'iam:DeleteRolePermissionsBoundary', ROLE, {
+          'iam:PermissionsBoundary': team,
+        }),
+      ).toBe(false);
+      expect(await mayDo(template, id, 'iam:AttachUserPolicy', USER, { 'iam:PolicyARN': DISABLED })).toBe(
+        false,
+      );
+    }
   });
 });

@@ -18,10 +18,12 @@ const CREDENTIAL_WRITES = [
   'iam:UpdateAccessKey',
   'iam:CreateAccessKey',
   'iam:DeleteAccessKey',
-  'iam:PutRolePolicy',
-  'iam:DeleteRolePolicy',
-  'iam:PutUserPolicy',
-  'iam:DeleteUserPolicy',
+  'iam:AttachUserPolicy',
+  'iam:DetachUserPolicy',
+  'iam:AttachRolePolicy',
+  'iam:DetachRolePolicy',
+  'iam:PutRolePermissionsBoundary',
+  'iam:DeleteRolePermissionsBoundary',
   'secretsmanager:PutResourcePolicy',
   'secretsmanager:DeleteResourcePolicy',
   'secretsmanager:RotateSecret',
@@ -255,21 +257,26 @@ describe('enforce mode', () => {
       expect.arrayContaining([
         'iam:GetAccessKeyLastUsed',
         'iam:GetRole',
-        'iam:GetRolePolicy',
+        'iam:ListAttachedRolePolicies',
         'iam:UpdateAccessKey',
-        'iam:PutRolePolicy',
-        'iam:DeleteRolePolicy',
-        'iam:GetUserPolicy',
-        'iam:PutUserPolicy',
-        'iam:DeleteUserPolicy',
+        'iam:AttachRolePolicy',
+        'iam:DetachRolePolicy',
+        'iam:ListAttachedUserPolicies',
+        'iam:AttachUserPolicy',
+        'iam:DetachUserPolicy',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetResourcePolicy',
         'secretsmanager:PutResourcePolicy',
         'secretsmanager:DeleteResourcePolicy',
       ]),
     );
-    // It never creates, deletes or rotates credentials: only the owner's request (the worker) does.
+    // It never creates, deletes or rotates credentials: only the owner's request (the worker) does. It
+    // writes no policy document at all: what it attaches, the stack and the session writer made.
     for (const action of [
+      'iam:PutUserPolicy',
+      'iam:PutRolePolicy',
+      'iam:CreatePolicy',
+      'iam:CreatePolicyVersion',
       'iam:CreateAccessKey',
       'iam:DeleteAccessKey',
       'secretsmanager:RotateSecret',
@@ -283,11 +290,16 @@ describe('enforce mode', () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
-            // One statement per scope: the user's session revocation joins the key's actions.
-            Action: Match.arrayWith(['iam:PutUserPolicy', 'iam:UpdateAccessKey']),
+            // Only reauth's session policies may be attached to a user.
+            Action: ['iam:AttachUserPolicy', 'iam:DetachUserPolicy'],
             Resource: scoped(':user/\\*'),
+            Condition: { ArnLike: { 'iam:PolicyARN': Match.anyValue() } },
           }),
-          Match.objectLike({ Action: Match.arrayWith(['iam:PutRolePolicy']), Resource: scoped(':role/\\*') }),
+          Match.objectLike({
+            Action: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
+            Resource: scoped(':role/\\*'),
+            Condition: { ArnLike: { 'iam:PolicyARN': Match.anyValue() } },
+          }),
           Match.objectLike({
             Action: Match.arrayWith(['secretsmanager:PutResourcePolicy']),
             Resource: scoped(':secret:\\*'),
@@ -673,6 +685,8 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:*]';
     const rotated =
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:reauth/rotated/*]';
+    const sessions =
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/reauth/sessions/*]';
     const reportAcks = acknowledgedFindings(report).map((a) => a.at);
     const enforceAcks = acknowledgedFindings(enforce);
     const added = enforceAcks.filter((a) => !reportAcks.includes(a.at));
@@ -682,6 +696,12 @@ describe('cdk-nag AwsSolutions', () => {
         `Reauth/Default/EnforceJob/Enforce/Role ${user}`,
         `Reauth/Default/EnforceJob/Enforce/Role ${role}`,
         `Reauth/Default/EnforceJob/Enforce/Role ${secret}`,
+        `Reauth/Default/RoleDisablePolicy AwsSolutions-IAM5[Action::*]`,
+        `Reauth/Default/RoleDisablePolicy AwsSolutions-IAM5[Resource::*]`,
+        `Reauth/Default/SessionPolicies/Writer/Role AwsSolutions-IAM5[Resource::*]`,
+        `Reauth/Default/SessionPolicies/Writer/Role ${sessions}`,
+        `Reauth/Default/SessionPolicies/Writer/Role ${role}`,
+        `Reauth/Default/SessionPolicies/Writer/Role ${user}`,
         `Reauth/Default/SlackEndpoint/Worker/Role ${user}`,
         `Reauth/Default/SlackEndpoint/Worker/Role ${role}`,
         `Reauth/Default/SlackEndpoint/Worker/Role ${secret}`,

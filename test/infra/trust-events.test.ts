@@ -334,7 +334,7 @@ describe('consumer', () => {
     expect(on('secretsmanager:DescribeSecret')).toEqual([{ Ref: s.id(s.built.stack.reauth.slackSecret) }]);
   });
 
-  it('with revokeSessionsOn owner-departed or scope-changed in enforce mode, may also put an inline policy on a user or a role, and nothing more', () => {
+  it("with revokeSessionsOn owner-departed or scope-changed in enforce mode, may also attach and detach reauth's session policies on a user or a role, and nothing more", () => {
     const configPath = join(outdir, 'revoke-on-events.json');
     writeFileSync(
       configPath,
@@ -354,12 +354,21 @@ describe('consumer', () => {
         .map((action) => ({ action, resource: st.Resource })),
     );
 
+    const user = { 'Fn::Join': ['', expect.arrayContaining([':user/*'])] };
+    const role = { 'Fn::Join': ['', expect.arrayContaining([':role/*'])] };
     expect(writes).toEqual([
-      { action: 'iam:PutUserPolicy', resource: { 'Fn::Join': ['', expect.arrayContaining([':user/*'])] } },
-      { action: 'iam:PutRolePolicy', resource: { 'Fn::Join': ['', expect.arrayContaining([':role/*'])] } },
+      { action: 'iam:AttachUserPolicy', resource: user },
+      { action: 'iam:DetachUserPolicy', resource: user },
+      { action: 'iam:AttachRolePolicy', resource: role },
+      { action: 'iam:DetachRolePolicy', resource: role },
     ]);
+    // Each only on reauth's own policies.
+    for (const st of statements.filter((x) => /"iam:(Attach|Detach)/.test(JSON.stringify([x.Action].flat()))))
+      expect(JSON.stringify(st.Condition)).toMatch(/policy\/reauth\/sessions\//);
     expect(acknowledgedUnder(s, 'Reauth/Default/TrustEvents/Consumer/Role').map((a) => a.reason)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/reauth-revoke-sessions.*iam:PutRolePolicy/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/reauth-sessions-before-<moment>.*iam:AttachRolePolicy/),
+      ]),
     );
   });
 

@@ -1,6 +1,6 @@
 import {
-  DeleteRolePolicyCommand,
-  DeleteUserPolicyCommand,
+  DetachRolePolicyCommand,
+  DetachUserPolicyCommand,
   ListAccessKeysCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
@@ -14,11 +14,12 @@ import type {
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ActionJob } from '../../lambdas/shared/adapters/action-queue';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
-import { createEnforcer, type Enforcer } from '../../lambdas/shared/adapters/enforcement';
+import { type Enforcer } from '../../lambdas/shared/adapters/enforcement';
 import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
 import { parseCredentialId } from '../../lambdas/shared/domain/credential';
 import { verifyChain } from '../../lambdas/shared/domain/decision';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
+import { roleDisablePolicyArn, sessionsPolicyArn } from '../../lambdas/shared/domain/reauth-marks';
 import { recordedRevocationOf } from '../../lambdas/shared/domain/reauthorization';
 import type { ModalView } from '../../lambdas/shared/slack/messages';
 import { CLAIM_LEASE_MS } from '../../lambdas/shared/use-cases/claimed-change';
@@ -33,6 +34,7 @@ import {
   stillNeededSubmissionBody,
 } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
+import { testEnforcer } from '../support/enforcer';
 import { coldStart as startCold, travelTo } from '../support/lambda';
 
 /**
@@ -47,7 +49,7 @@ const DAY = 86_400_000;
 const START = new Date();
 const POLICY = { mode: 'enforce', actionBudget: { maxActions: 10, maxFraction: 1 } };
 const store = createDecisionStore(clients.documents, TABLE);
-const enforcer = createEnforcer(clients);
+const enforcer = testEnforcer(clients);
 
 type Handler<E, R> = (event: E) => Promise<R>;
 let fake: FakeSlack;
@@ -120,7 +122,7 @@ async function recordAndWorldDisagree(): Promise<string[]> {
     if (seen.disabled !== (state.status === 'disabled')) {
       wrong.push(`${state.credentialId}: recorded ${state.status}, disabled in AWS: ${seen.disabled}`);
     }
-    const revoked = recordedRevocationOf(state);
+    const revoked = recordedRevocationOf(state, new Date());
     if (revoked && !(Date.parse(seen.sessionsRevokedBefore ?? '') >= Date.parse(revoked.issuedBefore))) {
       wrong.push(
         `${state.credentialId}: recorded sessions revoked before ${revoked.issuedBefore}, in AWS: ${seen.sessionsRevokedBefore ?? 'none'}`,
@@ -269,7 +271,10 @@ describe('two runs at once, and every message twice', () => {
     expect(await store.getState(keyCredential('ci-deployer'))).toMatchObject({ status: 'disabled' });
     expect(await keyStatus('ci-deployer')).toBe('Inactive');
     // Its sessions end with it, from the moment of the disable, and the record says so inside the hash.
-    const revokedSessions = { policyName: 'reauth-revoke-sessions', issuedBefore: disable?.at };
+    const revokedSessions = {
+      policyArn: sessionsPolicyArn(ACCOUNT, disable?.at as string),
+      issuedBefore: disable?.at,
+    };
     expect(disable?.evidence).toMatchObject({ revokedSessions, receipt: { revokedSessions } });
     expect(verifyChain(await store.history(keyCredential('ci-deployer')))).toEqual([]);
     const seen = await enforcer.recheck({
@@ -614,34 +619,16 @@ describe('two runs at once, and every message twice', () => {
     expect((await store.history(id)).filter((d) => d.action === 'drift')).toHaveLength(1);
   });
 
-  it('a disabled role whose reauth-disabled policy someone deleted is drift too; a role still denied is not', async () => {
-    await travel(17);
-    const role = `${ACCOUNT}:role:vendor-connector`;
-    expect(await store.getState(role)).toMatchObject({ status: 'disabled' });
-    const enforce = await container<() => Promise<{ drifted: string[] }>>('../../lambdas/enforce/handler');
-    expect((await enforce()).drifted).toEqual([]);
-
-    await clients.iam.send(
-      new DeleteRolePolicyCommand({ RoleName: 'vendor-connector', PolicyName: 'reauth-disabled' }),
-    );
-    const report = await enforce();
-
-    expect(report.drifted).toEqual([role]);
-    expect(await store.getState(role)).toMatchObject({ status: 'pending', triggers: ['idle', 'drift'] });
-    expect((await store.history(role)).filter((d) => d.action === 'drift')).toHaveLength(1);
-  });
-
-  it('a disabled key whose session revocation someone deleted gets it back from the same moment, recorded once; it stays disabled', async () => {
-    await travel(18);
+  it('a disabled key whose session revocation someone detached within 36 hours gets it back from the same moment, recorded once; it stays disabled', async () => {
+    await travel(16.4);
     const id = keyCredential('report-gen');
     const state = await store.getState(id);
     const receipt = state?.disableReceipt;
     const issuedBefore = receipt?.kind === 'access-key' ? receipt.revokedSessions?.issuedBefore : undefined;
     expect(state).toMatchObject({ status: 'disabled' });
     expect(issuedBefore).toBe(state?.disabledAt);
-    await clients.iam.send(
-      new DeleteUserPolicyCommand({ UserName: 'report-gen', PolicyName: 'reauth-revoke-sessions' }),
-    );
+    const policyArn = sessionsPolicyArn(ACCOUNT, issuedBefore as string);
+    await clients.iam.send(new DetachUserPolicyCommand({ UserName: 'report-gen', PolicyArn: policyArn }));
     const [enforceA, enforceB] = [
       await container<() => Promise<{ drifted: string[]; revokedAgain: string[] }>>(
         '../../lambdas/enforce/handler',
@@ -664,11 +651,39 @@ describe('two runs at once, and every message twice', () => {
     const observed = (await store.history(id)).filter((d) => d.action === 'observe');
     expect(observed).toHaveLength(1);
     expect(observed[0]?.evidence).toMatchObject({
-      revokedSessions: { policyName: 'reauth-revoke-sessions', issuedBefore },
+      revokedSessions: { policyArn, issuedBefore },
       found: null,
       seenBy: 'recheck',
     });
     expect(await store.getState(id)).toMatchObject({ status: 'disabled' });
     expect((await enforceA()).revokedAgain).toEqual([]);
+  });
+
+  it('a disabled role whose reauth-disabled policy someone detached is drift too; a role still denied is not', async () => {
+    await travel(17);
+    const role = `${ACCOUNT}:role:vendor-connector`;
+    expect(await store.getState(role)).toMatchObject({ status: 'disabled' });
+    const enforce = await container<() => Promise<{ drifted: string[]; revokedAgain: string[] }>>(
+      '../../lambdas/enforce/handler',
+    );
+    expect((await enforce()).drifted).toEqual([]);
+
+    await clients.iam.send(
+      new DetachRolePolicyCommand({ RoleName: 'vendor-connector', PolicyArn: roleDisablePolicyArn(ACCOUNT) }),
+    );
+    // Past the longest session (36 hours) nothing issued before report-gen's disable is alive: its
+    // revocation detached now has nothing left to end, and is neither put back nor recorded.
+    const reportGen = await store.getState(keyCredential('report-gen'));
+    const ended =
+      reportGen?.disableReceipt?.kind === 'access-key' ? reportGen.disableReceipt.revokedSessions : undefined;
+    await clients.iam.send(
+      new DetachUserPolicyCommand({ UserName: 'report-gen', PolicyArn: ended?.policyArn }),
+    );
+    const report = await enforce();
+
+    expect(report.drifted).toEqual([role]);
+    expect(report).toMatchObject({ revokedAgain: [] });
+    expect(await store.getState(role)).toMatchObject({ status: 'pending', triggers: ['idle', 'drift'] });
+    expect((await store.history(role)).filter((d) => d.action === 'drift')).toHaveLength(1);
   });
 });

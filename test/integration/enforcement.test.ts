@@ -1,19 +1,25 @@
 import { inspect } from 'node:util';
 import {
+  AttachRolePolicyCommand,
   CreateAccessKeyCommand,
+  CreatePolicyCommand,
   CreateRoleCommand,
   CreateUserCommand,
   DeleteAccessKeyCommand,
   DeleteRoleCommand,
   GetAccessKeyLastUsedCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
   GetUserPolicyCommand,
   IAMClient,
   ListAccessKeysCommand,
+  ListAttachedRolePoliciesCommand,
+  ListAttachedUserPoliciesCommand,
   ListRolePoliciesCommand,
-  ListUserPoliciesCommand,
   ListUsersCommand,
+  PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
@@ -30,16 +36,13 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createEnforcer,
-  EnforcementError,
-  type EnforcementTarget,
-} from '../../lambdas/shared/adapters/enforcement';
+import { EnforcementError, type EnforcementTarget } from '../../lambdas/shared/adapters/enforcement';
 import { ROTATABLE_TAG } from '../../lambdas/shared/domain/reauth-marks';
 import { useEmulator } from '../support/emulator';
+import { testEnforcer } from '../support/enforcer';
 
 const { emulator, clients } = useEmulator();
-const enforcer = createEnforcer(clients);
+const enforcer = testEnforcer(clients);
 const ACCOUNT = '123456789012';
 const NOW = new Date('2026-11-23T09:00:00.000Z');
 
@@ -102,6 +105,20 @@ async function createRole(roleName: string): Promise<void> {
   await clients.iam.send(
     new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: TRUST_ANOTHER_ACCOUNT }),
   );
+}
+
+/** The managed policies attached to a user or role (their ARNs). */
+async function attachedTo(kind: 'user' | 'role', name: string): Promise<string[]> {
+  const { AttachedPolicies } =
+    kind === 'role'
+      ? await clients.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: name }))
+      : await clients.iam.send(new ListAttachedUserPoliciesCommand({ UserName: name }));
+  return (AttachedPolicies ?? []).map((p) => p.PolicyArn as string);
+}
+
+async function boundaryOf(roleName: string): Promise<string | undefined> {
+  const { Role } = await clients.iam.send(new GetRoleCommand({ RoleName: roleName }));
+  return Role?.PermissionsBoundary?.PermissionsBoundaryArn;
 }
 
 async function inlinePoliciesOf(roleName: string): Promise<string[]> {
@@ -263,98 +280,160 @@ describe('disabling and restoring a secret', () => {
 });
 
 describe('disabling and restoring a role', () => {
-  it('puts a deny-all inline policy and leaves the trust policy alone; restore deletes it', async () => {
+  const DISABLED = `arn:aws:iam::${ACCOUNT}:policy/reauth/reauth-disabled`;
+
+  it("attaches the stack's reauth-disabled and leaves the trust policy alone; restore detaches it", async () => {
     await createRole('connector');
     const target: EnforcementTarget = { kind: 'role', id: 'connector', principal: 'connector' };
 
     const receipt = await enforcer.disable(target);
     await enforcer.disable(target);
 
-    expect(receipt).toEqual({ kind: 'role', policyName: 'reauth-disabled' });
-    expect(await inlinePoliciesOf('connector')).toEqual(['reauth-disabled']);
-    const { PolicyDocument } = await clients.iam.send(
-      new GetRolePolicyCommand({ RoleName: 'connector', PolicyName: 'reauth-disabled' }),
-    );
-    expect(JSON.parse(decodeURIComponent(PolicyDocument ?? '{}')).Statement).toEqual([
-      { Sid: 'ReauthDisabled', Effect: 'Deny', Action: '*', Resource: '*' },
-    ]);
+    expect(receipt).toEqual({ kind: 'role', policyArn: DISABLED });
+    expect(await attachedTo('role', 'connector')).toEqual([DISABLED]);
+    expect(await inlinePoliciesOf('connector')).toEqual([]);
     const { Role } = await clients.iam.send(new GetRoleCommand({ RoleName: 'connector' }));
     expect(JSON.parse(decodeURIComponent(Role?.AssumeRolePolicyDocument ?? '{}'))).toEqual(
       JSON.parse(TRUST_ANOTHER_ACCOUNT),
     );
+    expect(await enforcer.recheck(target)).toMatchObject({ exists: true, disabled: true });
 
     await enforcer.restore(target);
     await enforcer.restore(target);
 
-    expect(await inlinePoliciesOf('connector')).toEqual([]);
+    expect(await attachedTo('role', 'connector')).toEqual([]);
+    expect(await enforcer.recheck(target)).toMatchObject({ exists: true, disabled: false });
+  });
+
+  it("at IAM's quota of attached policies makes reauth-disabled the role's boundary, and restore removes only that", async () => {
+    await createRole('connector-full');
+    for (let n = 0; n < 10; n++) {
+      const { Policy } = await clients.iam.send(
+        new CreatePolicyCommand({ PolicyName: `team-${n}`, PolicyDocument: JSON.stringify(ALLOW_READS) }),
+      );
+      await clients.iam.send(
+        new AttachRolePolicyCommand({ RoleName: 'connector-full', PolicyArn: Policy?.Arn }),
+      );
+    }
+    const target: EnforcementTarget = { kind: 'role', id: 'connector-full', principal: 'connector-full' };
+
+    const receipt = await enforcer.disable(target);
+
+    expect(receipt).toEqual({ kind: 'role', policyArn: DISABLED, asBoundary: true });
+    expect(await boundaryOf('connector-full')).toBe(DISABLED);
+    expect(await enforcer.recheck(target)).toMatchObject({ disabled: true });
+
+    await enforcer.restore(target);
+
+    expect(await boundaryOf('connector-full')).toBeUndefined();
+    expect(await attachedTo('role', 'connector-full')).toHaveLength(10);
+  });
+
+  it('at the quota with a boundary of its own, refuses and says why, changing nothing', async () => {
+    await createRole('connector-bounded');
+    const arns: string[] = [];
+    for (let n = 0; n < 10; n++) {
+      const { Policy } = await clients.iam.send(
+        new CreatePolicyCommand({ PolicyName: `bounded-${n}`, PolicyDocument: JSON.stringify(ALLOW_READS) }),
+      );
+      arns.push(Policy?.Arn as string);
+      await clients.iam.send(
+        new AttachRolePolicyCommand({ RoleName: 'connector-bounded', PolicyArn: Policy?.Arn }),
+      );
+    }
+    await clients.iam.send(
+      new PutRolePermissionsBoundaryCommand({ RoleName: 'connector-bounded', PermissionsBoundary: arns[0] }),
+    );
+    const target: EnforcementTarget = {
+      kind: 'role',
+      id: 'connector-bounded',
+      principal: 'connector-bounded',
+    };
+
+    await expect(enforcer.disable(target)).rejects.toThrow(
+      'holds as many managed policies as IAM allows and a permissions boundary',
+    );
+    expect(await boundaryOf('connector-bounded')).toBe(arns[0]);
+    expect(await enforcer.recheck(target)).toMatchObject({ disabled: false });
   });
 });
 
+const GUARDRAIL = {
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'TeamGuardrail', Effect: 'Deny', Action: 'iam:*', Resource: '*' }],
+};
+const ALLOW_READS = {
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'TeamReads', Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
+};
+
 describe("reauth touches a policy only when it is exactly reauth's", () => {
-  const GUARDRAIL = {
-    Version: '2012-10-17',
-    Statement: [{ Sid: 'TeamGuardrail', Effect: 'Deny', Action: 'iam:*', Resource: '*' }],
-  };
-  const ALLOW_READS = {
-    Version: '2012-10-17',
-    Statement: [{ Sid: 'TeamReads', Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
-  };
   const roleDocument = async (roleName: string, policyName: string) => {
     const { PolicyDocument } = await clients.iam.send(
       new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }),
     );
     return JSON.parse(decodeURIComponent(PolicyDocument ?? '{}'));
   };
+  const userDocument = async (userName: string, policyName: string) => {
+    const { PolicyDocument } = await clients.iam.send(
+      new GetUserPolicyCommand({ UserName: userName, PolicyName: policyName }),
+    );
+    return JSON.parse(decodeURIComponent(PolicyDocument ?? '{}'));
+  };
 
-  it("a team's own reauth-disabled, Deny or Allow, survives restore and refuses the disable, untouched", async () => {
+  it("a team's own reauth-disabled and reauth-revoke-sessions, Deny or Allow, survive disable, revocation and restore", async () => {
     for (const [roleName, theirs] of [
       ['team-guarded', GUARDRAIL],
       ['team-allowed', ALLOW_READS],
     ] as const) {
       await createRole(roleName);
-      await clients.iam.send(
-        new PutRolePolicyCommand({
-          RoleName: roleName,
-          PolicyName: 'reauth-disabled',
-          PolicyDocument: JSON.stringify(theirs),
-        }),
-      );
+      for (const PolicyName of ['reauth-disabled', 'reauth-revoke-sessions'])
+        await clients.iam.send(
+          new PutRolePolicyCommand({
+            RoleName: roleName,
+            PolicyName,
+            PolicyDocument: JSON.stringify(theirs),
+          }),
+        );
       const target: EnforcementTarget = { kind: 'role', id: roleName, principal: roleName };
 
       // The repair path restores every credential not recorded as disabled.
       await enforcer.restore(target);
-      expect(await roleDocument(roleName, 'reauth-disabled')).toEqual(theirs);
-
-      await expect(enforcer.disable(target)).rejects.toThrow(
-        `already has an inline policy named reauth-disabled that is not reauth's`,
-      );
-      expect(await roleDocument(roleName, 'reauth-disabled')).toEqual(theirs);
       expect(await enforcer.recheck(target)).toMatchObject({ exists: true, disabled: false });
+      await enforcer.disable(target, { revokeSessionsBefore: NOW.toISOString() });
+      expect(await enforcer.recheck(target)).toMatchObject({ disabled: true });
+      await enforcer.restore(target);
+
+      for (const name of ['reauth-disabled', 'reauth-revoke-sessions'])
+        expect(await roleDocument(roleName, name)).toEqual(theirs);
+      expect(await enforcer.recheck(target)).toEqual({ exists: true, disabled: false });
     }
   });
 
-  it("a team's own reauth-revoke-sessions is never overwritten: the revocation is refused", async () => {
-    await createRole('team-revoked');
+  it("a team's own policies on a key's user survive disable, revocation and restore", async () => {
+    const { keyId } = await createUserWithKey('team-user');
     await clients.iam.send(
-      new PutRolePolicyCommand({
-        RoleName: 'team-revoked',
+      new PutUserPolicyCommand({
+        UserName: 'team-user',
         PolicyName: 'reauth-revoke-sessions',
         PolicyDocument: JSON.stringify(GUARDRAIL),
       }),
     );
-    const target: EnforcementTarget = { kind: 'role', id: 'team-revoked', principal: 'team-revoked' };
+    const target: EnforcementTarget = { kind: 'access-key', id: keyId, principal: 'team-user' };
 
-    await expect(enforcer.revokeSessions(target, NOW.toISOString())).rejects.toThrow(
-      `already has an inline policy named reauth-revoke-sessions that is not reauth's`,
-    );
+    await enforcer.restore(target);
+    await enforcer.disable(target, { revokeSessionsBefore: NOW.toISOString() });
     await enforcer.restore(target);
 
-    expect(await roleDocument('team-revoked', 'reauth-revoke-sessions')).toEqual(GUARDRAIL);
+    expect(await userDocument('team-user', 'reauth-revoke-sessions')).toEqual(GUARDRAIL);
+    expect(await attachedTo('user', 'team-user')).toEqual([]);
   });
 });
 
 describe('ending the sessions a credential handed out', () => {
   const BEFORE = NOW.toISOString();
+  const sessionsPolicy = (issuedBefore: string) =>
+    `arn:aws:iam::${ACCOUNT}:policy/reauth/sessions/reauth-sessions-before-${issuedBefore.replace(/[-:]/g, '')}`;
   const revocation = (issuedBefore: string) => ({
     Version: '2012-10-17',
     Statement: [
@@ -367,38 +446,39 @@ describe('ending the sessions a credential handed out', () => {
       },
     ],
   });
-  const userPolicy = async (userName: string) => {
-    const { PolicyDocument } = await clients.iam.send(
-      new GetUserPolicyCommand({ UserName: userName, PolicyName: 'reauth-revoke-sessions' }),
+  const documentOf = async (PolicyArn: string) => {
+    const { Policy } = await clients.iam.send(new GetPolicyCommand({ PolicyArn }));
+    const { PolicyVersion } = await clients.iam.send(
+      new GetPolicyVersionCommand({ PolicyArn, VersionId: Policy?.DefaultVersionId }),
     );
-    return JSON.parse(decodeURIComponent(PolicyDocument ?? ''));
+    return JSON.parse(decodeURIComponent(PolicyVersion?.Document ?? ''));
   };
-  const userPolicies = async (userName: string) =>
-    (await clients.iam.send(new ListUserPoliciesCommand({ UserName: userName }))).PolicyNames ?? [];
 
-  it("denies the key's user every session issued before the disable, and restore takes the deny off", async () => {
+  it("attaches to the key's user a policy denying every session issued before the disable, and restore detaches it", async () => {
     const { keyId } = await createUserWithKey('svc-sessions');
     const target: EnforcementTarget = { kind: 'access-key', id: keyId, principal: 'svc-sessions' };
 
     const receipt = await enforcer.disable(target, { revokeSessionsBefore: BEFORE });
 
+    const policyArn = sessionsPolicy(BEFORE);
     expect(receipt).toEqual({
       kind: 'access-key',
       keyId,
-      revokedSessions: { policyName: 'reauth-revoke-sessions', issuedBefore: BEFORE },
+      revokedSessions: { policyArn, issuedBefore: BEFORE },
     });
     expect(await keyStatuses('svc-sessions')).toEqual({ [keyId]: 'Inactive' });
-    expect(await userPolicy('svc-sessions')).toEqual(revocation(BEFORE));
+    expect(await attachedTo('user', 'svc-sessions')).toEqual([policyArn]);
+    expect(await documentOf(policyArn)).toEqual(revocation(BEFORE));
     expect(await enforcer.recheck(target)).toMatchObject({ disabled: true, sessionsRevokedBefore: BEFORE });
 
     await enforcer.restore(target);
 
     expect(await keyStatuses('svc-sessions')).toEqual({ [keyId]: 'Active' });
-    expect(await userPolicies('svc-sessions')).toEqual([]);
+    expect(await attachedTo('user', 'svc-sessions')).toEqual([]);
     expect(await enforcer.recheck(target)).toEqual({ exists: true, disabled: false });
   });
 
-  it('denies a role its sessions issued before the disable, beside its deny; restore deletes both', async () => {
+  it('ends a role its sessions issued before the disable, beside its deny; restore detaches both', async () => {
     await createRole('connector-sessions');
     const target: EnforcementTarget = {
       kind: 'role',
@@ -408,26 +488,23 @@ describe('ending the sessions a credential handed out', () => {
 
     const receipt = await enforcer.disable(target, { revokeSessionsBefore: BEFORE });
 
+    const policyArn = sessionsPolicy(BEFORE);
     expect(receipt).toEqual({
       kind: 'role',
-      policyName: 'reauth-disabled',
-      revokedSessions: { policyName: 'reauth-revoke-sessions', issuedBefore: BEFORE },
+      policyArn: `arn:aws:iam::${ACCOUNT}:policy/reauth/reauth-disabled`,
+      revokedSessions: { policyArn, issuedBefore: BEFORE },
     });
-    expect((await inlinePoliciesOf('connector-sessions')).sort()).toEqual([
-      'reauth-disabled',
-      'reauth-revoke-sessions',
+    expect((await attachedTo('role', 'connector-sessions')).sort()).toEqual([
+      `arn:aws:iam::${ACCOUNT}:policy/reauth/reauth-disabled`,
+      policyArn,
     ]);
-    const { PolicyDocument } = await clients.iam.send(
-      new GetRolePolicyCommand({ RoleName: 'connector-sessions', PolicyName: 'reauth-revoke-sessions' }),
-    );
-    expect(JSON.parse(decodeURIComponent(PolicyDocument ?? ''))).toEqual(revocation(BEFORE));
 
     await enforcer.restore(target);
 
-    expect(await inlinePoliciesOf('connector-sessions')).toEqual([]);
+    expect(await attachedTo('role', 'connector-sessions')).toEqual([]);
   });
 
-  it('revokes again from a later moment by overwriting the date, leaving the key usable', async () => {
+  it('revokes again from a later moment by attaching its policy in place of the earlier, leaving the key usable', async () => {
     const { keyId } = await createUserWithKey('svc-sessions-again');
     const target: EnforcementTarget = { kind: 'access-key', id: keyId, principal: 'svc-sessions-again' };
     const later = new Date(NOW.getTime() + 3_600_000).toISOString();
@@ -435,8 +512,8 @@ describe('ending the sessions a credential handed out', () => {
     await enforcer.revokeSessions(target, BEFORE);
     const second = await enforcer.revokeSessions(target, later);
 
-    expect(second).toEqual({ policyName: 'reauth-revoke-sessions', issuedBefore: later });
-    expect(await userPolicy('svc-sessions-again')).toEqual(revocation(later));
+    expect(second).toEqual({ policyArn: sessionsPolicy(later), issuedBefore: later });
+    expect(await attachedTo('user', 'svc-sessions-again')).toEqual([sessionsPolicy(later)]);
     expect(await keyStatuses('svc-sessions-again')).toEqual({ [keyId]: 'Active' });
   });
 
@@ -450,25 +527,23 @@ describe('ending the sessions a credential handed out', () => {
     expect(await enforcer.revokeSessions(target, BEFORE)).toBeUndefined();
   });
 
-  it("restore leaves a policy that only borrows the name: it is not reauth's", async () => {
-    const { keyId } = await createUserWithKey('svc-borrowed-name');
-    const theirs = {
-      ...revocation(BEFORE),
-      Statement: [{ ...revocation(BEFORE).Statement[0], Sid: 'Theirs' }],
-    };
+  it("attaches nothing under a session policy's name that someone else made: the writer refuses it", async () => {
+    const { keyId } = await createUserWithKey('svc-squatted');
+    const squatted = new Date(NOW.getTime() + 7_200_000).toISOString();
     await clients.iam.send(
-      new PutUserPolicyCommand({
-        UserName: 'svc-borrowed-name',
-        PolicyName: 'reauth-revoke-sessions',
-        PolicyDocument: JSON.stringify(theirs),
+      new CreatePolicyCommand({
+        PolicyName: `reauth-sessions-before-${squatted.replace(/[-:]/g, '')}`,
+        Path: '/reauth/sessions/',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+        }),
       }),
     );
-    const target: EnforcementTarget = { kind: 'access-key', id: keyId, principal: 'svc-borrowed-name' };
+    const target: EnforcementTarget = { kind: 'access-key', id: keyId, principal: 'svc-squatted' };
 
-    await enforcer.restore(target);
-
-    expect(await userPolicy('svc-borrowed-name')).toEqual(theirs);
-    expect(await enforcer.recheck(target)).toEqual({ exists: true, disabled: false });
+    await expect(enforcer.revokeSessions(target, squatted)).rejects.toThrow("is not reauth's revocation");
+    expect(await attachedTo('user', 'svc-squatted')).toEqual([]);
   });
 });
 
@@ -669,7 +744,7 @@ describe('rotating an access key', () => {
       },
       { step: 'initialize', name: 'failCreateSecret' },
     );
-    const enforcerThatCannotStore = createEnforcer({
+    const enforcerThatCannotStore = testEnforcer({
       iam: clients.iam,
       secretsManager: failingSecretsManager,
     });

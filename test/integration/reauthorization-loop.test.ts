@@ -1,4 +1,9 @@
-import { GetUserPolicyCommand, ListAccessKeysCommand, ListUserPoliciesCommand } from '@aws-sdk/client-iam';
+import {
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  ListAccessKeysCommand,
+  ListAttachedUserPoliciesCommand,
+} from '@aws-sdk/client-iam';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -8,6 +13,7 @@ import type {
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { type CredentialStatus, statusAfter } from '../../lambdas/shared/domain/decision';
+import { sessionsPolicyArn } from '../../lambdas/shared/domain/reauth-marks';
 import type { ModalView } from '../../lambdas/shared/slack/messages';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
@@ -263,7 +269,8 @@ describe('the deadline, in enforce mode', () => {
     expect(await keyStatus('ci-deployer')).toBe('Active');
     expect(await keyStatus('busy-app')).toBe('Active');
     const disable = (await store.history(credentialId('legacy-batch'))).at(-1);
-    const revokedSessions = { policyName: 'reauth-revoke-sessions', issuedBefore: disable?.at };
+    const policyArn = sessionsPolicyArn(ACCOUNT, disable?.at as string);
+    const revokedSessions = { policyArn, issuedBefore: disable?.at };
     expect(disable).toMatchObject({
       action: 'disable',
       actor: 'system:enforce',
@@ -272,11 +279,14 @@ describe('the deadline, in enforce mode', () => {
         revokedSessions,
       },
     });
-    // The sessions the key handed out (GetSessionToken) end with it: denied if issued before the disable.
-    const { PolicyDocument } = await clients.iam.send(
-      new GetUserPolicyCommand({ UserName: 'legacy-batch', PolicyName: 'reauth-revoke-sessions' }),
+    // The sessions the key handed out (GetSessionToken) end with it: denied if issued before the disable,
+    // by the writer's policy of that moment, attached to the user.
+    expect(await attachedTo('legacy-batch')).toEqual([policyArn]);
+    const { Policy } = await clients.iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
+    const { PolicyVersion } = await clients.iam.send(
+      new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: Policy?.DefaultVersionId }),
     );
-    expect(JSON.parse(decodeURIComponent(PolicyDocument ?? '')).Statement).toEqual([
+    expect(JSON.parse(decodeURIComponent(PolicyVersion?.Document ?? '')).Statement).toEqual([
       expect.objectContaining({
         Effect: 'Deny',
         Action: '*',
@@ -301,8 +311,7 @@ describe('the deadline, in enforce mode', () => {
     expect(await drainQueue(clients.sqs, env.ACTION_QUEUE_URL as string, worker)).toBe(1);
 
     expect(await keyStatus('legacy-batch')).toBe('Active');
-    const userPolicies = await clients.iam.send(new ListUserPoliciesCommand({ UserName: 'legacy-batch' }));
-    expect(userPolicies.PolicyNames).toEqual([]);
+    expect(await attachedTo('legacy-batch')).toEqual([]);
     expect(await store.getState(credentialId('legacy-batch'))).toMatchObject({
       status: 'pending',
       decidedBy: 'slack:UCAROL',
@@ -331,3 +340,11 @@ describe('the record the whole loop left', () => {
     }
   });
 });
+
+/** The managed policies attached to a user (their ARNs). */
+async function attachedTo(userName: string): Promise<string[]> {
+  const { AttachedPolicies = [] } = await clients.iam.send(
+    new ListAttachedUserPoliciesCommand({ UserName: userName }),
+  );
+  return AttachedPolicies.map((p) => p.PolicyArn as string);
+}

@@ -2,15 +2,17 @@ import {
   CreateAccessKeyCommand,
   CreateRoleCommand,
   CreateUserCommand,
-  DeleteRolePolicyCommand,
-  GetRolePolicyCommand,
+  DetachRolePolicyCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  ListAttachedRolePoliciesCommand,
+  ListAttachedUserPoliciesCommand,
   ListRolePoliciesCommand,
   ListUserPoliciesCommand,
 } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
-import { createEnforcer } from '../../lambdas/shared/adapters/enforcement';
 import { createGrantReader } from '../../lambdas/shared/adapters/iam-grants';
 import { parseCredentialId } from '../../lambdas/shared/domain/credential';
 import { verifyChain } from '../../lambdas/shared/domain/decision';
@@ -22,6 +24,7 @@ import { applyTrustChange, inventoryLoader } from '../../lambdas/shared/use-case
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { VENDOR_ACCOUNT } from '../../scripts/local/seed';
 import { useEmulator } from '../support/emulator';
+import { testEnforcer } from '../support/enforcer';
 
 /**
  * `enforcement.revokeSessionsOn` `owner-departed` and `scope-changed`: when such an event opens a
@@ -29,7 +32,7 @@ import { useEmulator } from '../support/emulator';
  */
 const { emulator, clients } = useEmulator();
 const ACCOUNT = '123456789012';
-const enforcer = createEnforcer(clients);
+const enforcer = testEnforcer(clients);
 let table = 0;
 let store = createDecisionStore(clients.documents, 'sessions-0');
 
@@ -66,10 +69,25 @@ async function createUserWithKey(userName: string, owner: string): Promise<strin
   return `${ACCOUNT}:access-key:${AccessKey?.AccessKeyId}`;
 }
 
+/** The ARNs of the managed policies attached to a role or a user. */
 const rolePolicies = async (roleName: string) =>
-  (await clients.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
+  (
+    (await clients.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }))).AttachedPolicies ??
+    []
+  ).map((p) => p.PolicyArn);
 const userPolicies = async (userName: string) =>
-  (await clients.iam.send(new ListUserPoliciesCommand({ UserName: userName }))).PolicyNames ?? [];
+  (
+    (await clients.iam.send(new ListAttachedUserPoliciesCommand({ UserName: userName }))).AttachedPolicies ??
+    []
+  ).map((p) => p.PolicyArn);
+/** Their inline policies' names: reauth writes none. */
+const inlinePolicies = async (target: { roleName: string } | { userName: string }) =>
+  ('roleName' in target
+    ? (await clients.iam.send(new ListRolePoliciesCommand({ RoleName: target.roleName }))).PolicyNames
+    : (await clients.iam.send(new ListUserPoliciesCommand({ UserName: target.userName }))).PolicyNames) ?? [];
+/** reauth's session policy for a moment, as the session policy writer names it (`/reauth/sessions/`). */
+const sessionsArn = (issuedBefore: Date) =>
+  `arn:aws:iam::${ACCOUNT}:policy/reauth/sessions/reauth-sessions-before-${issuedBefore.toISOString().replace(/[-:]/g, '')}`;
 
 const policyOf = (mode: 'report' | 'enforce', revokeSessionsOn?: string[]): PolicyConfig =>
   parsePolicyConfig({ mode, ...(revokeSessionsOn && { enforcement: { revokeSessionsOn } }) });
@@ -115,7 +133,7 @@ async function apply(change: TrustChange, policy: PolicyConfig, now = new Date()
 async function recordAndIamDisagree(): Promise<string[]> {
   const wrong: string[] = [];
   for (const state of (await store.loadStates(ACCOUNT)).values()) {
-    const revoked = recordedRevocationOf(state);
+    const revoked = recordedRevocationOf(state, new Date());
     if (!revoked) continue;
     const seen = await enforcer.recheck({
       kind: state.kind,
@@ -160,15 +178,18 @@ describe('revokeSessionsOn owner-departed and scope-changed', () => {
     );
 
     expect(outcome.recorded).toEqual([role]);
-    const revokedSessions = { policyName: 'reauth-revoke-sessions', issuedBefore: now.toISOString() };
+    const policyArn = sessionsArn(now);
+    const revokedSessions = { policyArn, issuedBefore: now.toISOString() };
     const [flag] = await store.history(role);
     expect(flag).toMatchObject({ action: 'flag', evidence: { trigger: 'owner-departed', revokedSessions } });
     expect(await store.getState(role)).toMatchObject({ status: 'pending', revokedSessions });
-    expect(await rolePolicies('connector-departed')).toEqual(['reauth-revoke-sessions']);
-    const { PolicyDocument } = await clients.iam.send(
-      new GetRolePolicyCommand({ RoleName: 'connector-departed', PolicyName: 'reauth-revoke-sessions' }),
+    expect(await rolePolicies('connector-departed')).toEqual([policyArn]);
+    expect(await inlinePolicies({ roleName: 'connector-departed' })).toEqual([]);
+    const { Policy } = await clients.iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
+    const { PolicyVersion } = await clients.iam.send(
+      new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: Policy?.DefaultVersionId }),
     );
-    expect(JSON.parse(decodeURIComponent(PolicyDocument ?? ''))).toMatchObject({
+    expect(JSON.parse(decodeURIComponent(PolicyVersion?.Document ?? ''))).toMatchObject({
       Statement: [
         { Effect: 'Deny', Condition: { DateLessThan: { 'aws:TokenIssueTime': now.toISOString() } } },
       ],
@@ -195,13 +216,15 @@ describe('revokeSessionsOn owner-departed and scope-changed', () => {
   it("a departed owner's access key: the revocation goes on the key's user, the key stays Active", async () => {
     await freshTable();
     const key = etlKey;
+    const now = new Date();
 
-    await apply(ownerDeparted('dan@example.com'), policyOf('enforce', ['owner-departed']));
+    await apply(ownerDeparted('dan@example.com'), policyOf('enforce', ['owner-departed']), now);
 
-    expect(await userPolicies('etl-departed')).toEqual(['reauth-revoke-sessions']);
+    expect(await userPolicies('etl-departed')).toEqual([sessionsArn(now)]);
+    expect(await inlinePolicies({ userName: 'etl-departed' })).toEqual([]);
     expect(await store.getState(key)).toMatchObject({
       status: 'pending',
-      revokedSessions: expect.any(Object),
+      revokedSessions: { policyArn: sessionsArn(now), issuedBefore: now.toISOString() },
     });
     expect(
       await enforcer.recheck({
@@ -221,11 +244,12 @@ describe('revokeSessionsOn owner-departed and scope-changed', () => {
     expect(await rolePolicies('connector-widened')).toEqual([]);
     expect((await store.history(role)).map((d) => d.action)).toEqual(['observe']);
 
-    await apply(trustWidened('connector-widened'), policy);
-    expect(await rolePolicies('connector-widened')).toEqual(['reauth-revoke-sessions']);
+    const now = new Date();
+    await apply(trustWidened('connector-widened'), policy, now);
+    expect(await rolePolicies('connector-widened')).toEqual([sessionsArn(now)]);
     expect((await store.history(role)).at(-1)).toMatchObject({
       action: 'flag',
-      evidence: { revokedSessions: { policyName: 'reauth-revoke-sessions' } },
+      evidence: { revokedSessions: { policyArn: sessionsArn(now) } },
     });
   });
 
@@ -260,19 +284,21 @@ describe('revokeSessionsOn owner-departed and scope-changed', () => {
 
     expect(second.recorded).toEqual([]);
     expect((await store.history(role)).map((d) => d.action)).toEqual(['flag']);
+    expect(await rolePolicies('connector-twice')).toEqual([sessionsArn(first)]);
     expect(
       await enforcer.recheck({ kind: 'role', id: 'connector-twice', principal: 'connector-twice' }),
     ).toMatchObject({ sessionsRevokedBefore: first.toISOString() });
   });
 
-  it("the enforce job's drift check puts back a pending request's revocation deleted outside reauth, once", async () => {
+  it("the enforce job's drift check puts back a pending request's revocation detached outside reauth, once", async () => {
     await freshTable();
     const role = idleRole;
     const policy = policyOf('enforce', ['owner-departed']);
     const revokedAt = new Date();
     await apply(ownerDeparted('drew@example.com'), policy, revokedAt);
+    // Someone detaches reauth's session policy from the role.
     await clients.iam.send(
-      new DeleteRolePolicyCommand({ RoleName: 'connector-drift', PolicyName: 'reauth-revoke-sessions' }),
+      new DetachRolePolicyCommand({ RoleName: 'connector-drift', PolicyArn: sessionsArn(revokedAt) }),
     );
 
     const deps = { ...clients, store, enforcer, grants: createGrantReader(clients.iam) };
@@ -284,6 +310,7 @@ describe('revokeSessionsOn owner-departed and scope-changed', () => {
     expect(
       await enforcer.recheck({ kind: 'role', id: 'connector-drift', principal: 'connector-drift' }),
     ).toMatchObject({ disabled: false, sessionsRevokedBefore: revokedAt.toISOString() });
+    expect(await rolePolicies('connector-drift')).toEqual([sessionsArn(revokedAt)]);
     const observed = (await store.history(role)).filter((d) => d.action === 'observe');
     expect(observed).toHaveLength(1);
     expect(observed[0]?.evidence).toMatchObject({ found: null, seenBy: 'recheck' });

@@ -1,10 +1,9 @@
-import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import { DetachRolePolicyCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
-import { createEnforcer } from '../../lambdas/shared/adapters/enforcement';
 import { createGrantReader } from '../../lambdas/shared/adapters/iam-grants';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import { planDisable } from '../../lambdas/shared/domain/reauthorization';
@@ -13,6 +12,7 @@ import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { type Seeded, seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
 import { drainQueue } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
+import { testEnforcer } from '../support/enforcer';
 import { putEvents, startTrustEventConsumer } from '../support/trust-event-rules';
 
 const { emulator, clients } = useEmulator();
@@ -63,10 +63,8 @@ const assumedRole = (roleArn: string, session: string): Caller => {
   };
 };
 const reauthWorker = assumedRole(REAUTH_ROLE, 'Reauth-SlackEndpointWorker');
-const ROLE_DENY = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Sid: 'ReauthDisabled', Effect: 'Deny', Action: '*', Resource: '*' }],
-});
+/** The stack's `reauth-disabled` (the emulator makes it in every account), as CloudTrail's `policyArn` names it. */
+const DISABLE_ARN = `arn:aws:iam::${ACCOUNT}:policy/reauth/reauth-disabled`;
 
 /** A CloudTrail record as EventBridge delivers it ("AWS API Call via CloudTrail"). */
 function cloudTrail(
@@ -286,13 +284,13 @@ describe('trust changes reopen reauthorization', () => {
     expect(await store.getState(`${ACCOUNT}:role:vendor-monitoring`)).toBeUndefined();
   });
 
-  it("a policy attached to a vendor role reopens it; reauth's own disable (its role, its exact policy) does not", async () => {
+  it("a policy attached to a vendor role reopens it; reauth's own disable (its role attaching reauth-disabled) does not", async () => {
     await put(
       cloudTrail(
         'iam',
-        'PutRolePolicy',
+        'AttachRolePolicy',
         'ct-3',
-        { roleName: 'vendor-monitoring', policyName: 'reauth-disabled', policyDocument: ROLE_DENY },
+        { roleName: 'vendor-monitoring', policyArn: DISABLE_ARN },
         reauthWorker,
       ),
       cloudTrail('iam', 'AttachRolePolicy', 'ct-4', {
@@ -382,8 +380,8 @@ describe('trust changes reopen reauthorization', () => {
   });
 });
 
-describe("only reauth's own changes are ignored: its caller and its exact document", () => {
-  it('asks the owner about an allow-all policy named reauth-disabled put on a role by someone else', async () => {
+describe("only reauth's own changes are ignored: its caller and its own policy", () => {
+  it("asks the owner about a team's allow-all inline policy named reauth-disabled: reauth writes no inline policy", async () => {
     const before = fake.calls('chat.postMessage').length;
     await put(
       cloudTrail(
@@ -453,7 +451,8 @@ describe("only reauth's own changes are ignored: its caller and its exact docume
   });
 
   it("records nothing and asks nobody for reauth's own restore", async () => {
-    // The secret's request is open (above); reauth's worker takes its deny out, and the role's policy off.
+    // The secret's request is open (above); reauth's worker takes its deny out, detaches reauth-disabled
+    // from the role and deletes the boundary it made of it (a role at IAM's quota of attached policies).
     const secret = seeded.secretArns.get('vendor/api') as string;
     const before = fake.calls('chat.postMessage').length;
     const historyBefore = (await store.history(secretCredential('vendor/api'))).length;
@@ -482,9 +481,16 @@ describe("only reauth's own changes are ignored: its caller and its exact docume
       ),
       cloudTrail(
         'iam',
-        'DeleteRolePolicy',
+        'DetachRolePolicy',
         'ct-24',
-        { roleName: 'vendor-billing', policyName: 'reauth-disabled' },
+        { roleName: 'vendor-billing', policyArn: DISABLE_ARN },
+        reauthWorker,
+      ),
+      cloudTrail(
+        'iam',
+        'DeleteRolePermissionsBoundary',
+        'ct-26',
+        { roleName: 'vendor-billing' },
         reauthWorker,
       ),
       cloudTrail(
@@ -496,11 +502,12 @@ describe("only reauth's own changes are ignored: its caller and its exact docume
       ),
     );
 
-    expect(await deliver()).toBe(4);
+    expect(await deliver()).toBe(5);
     expect(await store.history(secretCredential('vendor/api'))).toHaveLength(historyBefore);
-    expect(
-      (await store.history(`${ACCOUNT}:role:vendor-billing`)).map((d) => d.evidence.eventId),
-    ).not.toContain('ct-24');
+    const roleEvents = (await store.history(`${ACCOUNT}:role:vendor-billing`)).map((d) => d.evidence.eventId);
+    expect(roleEvents).toContain('ct-20');
+    expect(roleEvents).not.toContain('ct-24');
+    expect(roleEvents).not.toContain('ct-26');
     expect((await store.history(keyCredential('etl'))).map((d) => d.evidence.eventId)).not.toContain('ct-25');
     expect(postedSince(before)).toEqual([]);
   });
@@ -586,6 +593,76 @@ describe('drift: a credential recorded as disabled, turned back on outside reaut
     expect(await store.history(credentialId)).toHaveLength(history.length);
     expect(postedSince(before)).toHaveLength(2);
   });
+  it("records drift when someone else detaches reauth-disabled from a role reauth disabled, and none for reauth's own detach", async () => {
+    const policy = parsePolicyConfig({});
+    const credentialId = `${ACCOUNT}:role:vendor-monitoring`;
+    const target = { kind: 'role' as const, id: 'vendor-monitoring', principal: 'vendor-monitoring' };
+    const enforcer = testEnforcer(clients);
+    // The role's request is open (above); nobody answered; reauth disabled it (and recorded it).
+    const receipt = await enforcer.disable(target);
+    expect(receipt).toEqual({ kind: 'role', policyArn: DISABLE_ARN });
+    await store.transition(credentialId, (current) =>
+      current?.status === 'pending'
+        ? planDisable(current, receipt, {
+            now: new Date(),
+            policyId: policyIdOf(policy),
+            mode: 'enforce',
+            actor: 'system:enforce',
+            reason: 'no answer by the deadline',
+          })
+        : undefined,
+    );
+    expect(await store.getState(credentialId)).toMatchObject({ status: 'disabled' });
+    const historyBefore = (await store.history(credentialId)).length;
+    const before = fake.calls('chat.postMessage').length;
+
+    // reauth's own detach (a restore whose record comes after the call) is no drift, though the record
+    // still says disabled.
+    await put(
+      cloudTrail(
+        'iam',
+        'DetachRolePolicy',
+        'ct-32',
+        { roleName: 'vendor-monitoring', policyArn: DISABLE_ARN },
+        reauthWorker,
+      ),
+    );
+    await deliver();
+    expect(await store.history(credentialId)).toHaveLength(historyBefore);
+    expect(await store.getState(credentialId)).toMatchObject({ status: 'disabled' });
+
+    // mallory takes reauth's deny off the role, and CloudTrail says so.
+    await clients.iam.send(
+      new DetachRolePolicyCommand({ RoleName: 'vendor-monitoring', PolicyArn: DISABLE_ARN }),
+    );
+    expect(await enforcer.recheck(target)).toMatchObject({ exists: true, disabled: false });
+    await put(
+      cloudTrail(
+        'iam',
+        'DetachRolePolicy',
+        'ct-33',
+        { roleName: 'vendor-monitoring', policyArn: DISABLE_ARN },
+        user('mallory'),
+      ),
+    );
+    await deliver();
+
+    const history = (await store.history(credentialId)).slice(historyBefore);
+    expect(history.map((d) => d.action)).toEqual(['drift', 'notify', 'escalate']);
+    expect(history[0]).toMatchObject({
+      actor: 'system:events',
+      evidence: { by: `arn:aws:iam::${ACCOUNT}:user/mallory`, seenBy: 'ct-33' },
+    });
+    expect(await store.getState(credentialId)).toMatchObject({
+      status: 'pending',
+      triggers: expect.arrayContaining(['drift']),
+    });
+    const posted = postedSince(before);
+    expect(posted.map((m) => m.channel)).toEqual(['UBOB', policy.fallbackOwner]);
+    expect(JSON.stringify(posted[1])).toContain('turned back on outside reauth');
+    expect(JSON.stringify(posted[1])).toContain('mallory');
+  });
+
   it('records drift on a key the inventory does not list (a key reauth disabled is Inactive in the credential report)', async () => {
     const policy = parsePolicyConfig({});
     const credentialId = keyCredential('etl');
@@ -613,7 +690,7 @@ describe('drift: a credential recorded as disabled, turned back on outside reaut
         iam: clients.iam,
         secretsManager: clients.secretsManager,
         store,
-        enforcer: createEnforcer(clients),
+        enforcer: testEnforcer(clients),
         grants: createGrantReader(clients.iam),
       },
       {

@@ -1,10 +1,12 @@
-import { beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
 import { connectEmulator, emulatorEnv } from '../../scripts/emulator/emulator';
+import { serveSessionPolicies } from '../../scripts/emulator/session-policies';
 
 /**
  * The emulator of this worker, reset before the file's tests, and SDK clients pointed at it
- * (the same clients the Lambdas build, through `AWS_ENDPOINT_URL`).
+ * (the same clients the Lambdas build, through `AWS_ENDPOINT_URL`). The session policy writer runs in
+ * this process as the Lambda the enforcer invokes (`SESSION_POLICIES_FUNCTION`).
  */
 export function useEmulator() {
   const endpoints = inject('emulatorEndpoints');
@@ -15,6 +17,11 @@ export function useEmulator() {
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_SESSION_TOKEN;
   const emulator = connectEmulator(endpoint);
-  beforeAll(() => emulator.reset());
+  let writer: Awaited<ReturnType<typeof serveSessionPolicies>> | undefined;
+  beforeAll(async () => {
+    await emulator.reset();
+    writer = await serveSessionPolicies(emulator);
+  });
+  afterAll(() => writer?.close());
   return { emulator, clients: createAwsClients() };
 }

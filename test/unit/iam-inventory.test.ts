@@ -263,24 +263,47 @@ describe('rolesInScope', () => {
     ]);
   });
 
-  it("marks a role carrying reauth's own deny policy as disabled by reauth, and not one that only borrows its name", () => {
+  it('marks a role with reauth-disabled attached or as its boundary as disabled by reauth, and not one whose policy only borrows its name', () => {
     const trust = assumeBy({ AWS: `arn:aws:iam::${VENDOR}:root` });
-    const policy = (document: object) => [
-      { PolicyName: 'reauth-disabled', PolicyDocument: encodeURIComponent(JSON.stringify(document)) },
-    ];
-    const reauths = {
+    const disableArn = `arn:aws:iam::${ACCOUNT}:policy/reauth/reauth-disabled`;
+    const attached = (...arns: string[]) =>
+      arns.map((PolicyArn) => ({ PolicyName: PolicyArn.split('/').pop(), PolicyArn }));
+    const denyAll = {
       Version: '2012-10-17',
       Statement: [{ Sid: 'ReauthDisabled', Effect: 'Deny', Action: '*', Resource: '*' }],
-    };
-    const allowAll = {
-      Version: '2012-10-17',
-      Statement: [{ Sid: 'ReauthDisabled', Effect: 'Allow', Action: '*', Resource: '*' }],
     };
 
     const roles = rolesInScope(
       [
-        roleDetail('disabled', trust, { RolePolicyList: policy(reauths) }),
-        roleDetail('look-alike', trust, { RolePolicyList: policy(allowAll) }),
+        roleDetail('disabled', trust, {
+          AttachedManagedPolicies: attached(`arn:aws:iam::aws:policy/ReadOnlyAccess`, disableArn),
+        }),
+        // A hub stack's copy is `<namePrefix>-disabled`.
+        roleDetail('disabled-by-hub', trust, {
+          AttachedManagedPolicies: attached(`arn:aws:iam::${ACCOUNT}:policy/reauth/acme-reauth-disabled`),
+        }),
+        // At IAM's quota of attached policies, reauth makes it the boundary instead.
+        roleDetail('disabled-by-boundary', trust, {
+          PermissionsBoundary: {
+            PermissionsBoundaryType: 'PermissionsBoundaryPolicy',
+            PermissionsBoundaryArn: disableArn,
+          },
+        }),
+        // A team's own inline deny named reauth-disabled, and its managed policy of that name outside /reauth/.
+        roleDetail('inline-look-alike', trust, {
+          RolePolicyList: [
+            { PolicyName: 'reauth-disabled', PolicyDocument: encodeURIComponent(JSON.stringify(denyAll)) },
+          ],
+        }),
+        roleDetail('managed-look-alike', trust, {
+          AttachedManagedPolicies: attached(`arn:aws:iam::${ACCOUNT}:policy/reauth-disabled`),
+        }),
+        // reauth's session revocation ends old sessions; the role is not disabled.
+        roleDetail('sessions-revoked', trust, {
+          AttachedManagedPolicies: attached(
+            `arn:aws:iam::${ACCOUNT}:policy/reauth/sessions/reauth-sessions-before-20261122T110000.000Z`,
+          ),
+        }),
         roleDetail('plain', trust),
       ],
       ACCOUNT,
@@ -288,7 +311,11 @@ describe('rolesInScope', () => {
 
     expect(roles.map((role) => [role.id, role.disabledByReauth])).toEqual([
       ['disabled', true],
-      ['look-alike', undefined],
+      ['disabled-by-hub', true],
+      ['disabled-by-boundary', true],
+      ['inline-look-alike', undefined],
+      ['managed-look-alike', undefined],
+      ['sessions-revoked', undefined],
       ['plain', undefined],
     ]);
   });

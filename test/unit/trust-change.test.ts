@@ -87,6 +87,17 @@ const ALLOW_ALL = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Sid: 'ReauthDisabled', Effect: 'Allow', Action: '*', Resource: '*' }],
 });
+/** reauth's managed policies, as CloudTrail's `policyArn` names them. */
+const DISABLE_ARN = 'arn:aws:iam::123456789012:policy/reauth/reauth-disabled';
+/** A hub stack's copy: `<namePrefix>-disabled`. */
+const HUB_DISABLE_ARN = 'arn:aws:iam::123456789012:policy/reauth/acme-reauth-disabled';
+const SESSIONS_ARN =
+  'arn:aws:iam::123456789012:policy/reauth/sessions/reauth-sessions-before-20261123T100000.000Z';
+/** A team's own managed policies that only borrow reauth's names, outside its path. */
+const LOOKALIKE_DISABLE_ARN = 'arn:aws:iam::123456789012:policy/reauth-disabled';
+const LOOKALIKE_SESSIONS_ARN =
+  'arn:aws:iam::123456789012:policy/team/reauth-sessions-before-20261123T100000.000Z';
+const ADMIN_ARN = 'arn:aws:iam::aws:policy/AdministratorAccess';
 const SECRET_DENY = {
   Sid: 'ReauthDisabled',
   Effect: 'Deny',
@@ -204,20 +215,17 @@ describe('interpretEvent', () => {
   });
 });
 
-describe("reauth's own changes: its caller and its exact document, both", () => {
-  it("ignores a disable by reauth's role that writes exactly what reauth writes", () => {
+describe("reauth's own changes: its caller and its own policy, both", () => {
+  it("ignores a disable by reauth's role: reauth-disabled attached or made the boundary, the key Inactive, its exact deny on a secret", () => {
     const disables = [
+      cloudTrail('iam', 'AttachRolePolicy', { roleName: 'v', policyArn: DISABLE_ARN }, byReauth),
+      // A hub stack's copy is named after its prefix.
+      cloudTrail('iam', 'AttachRolePolicy', { roleName: 'v', policyArn: HUB_DISABLE_ARN }, byReauth),
+      // At IAM's quota of attached policies, reauth makes it the role's boundary instead.
       cloudTrail(
         'iam',
-        'PutRolePolicy',
-        { roleName: 'v', policyName: 'reauth-disabled', policyDocument: ROLE_DENY },
-        byReauth,
-      ),
-      // IAM logs a policy document URL-encoded.
-      cloudTrail(
-        'iam',
-        'PutRolePolicy',
-        { roleName: 'v', policyName: 'reauth-disabled', policyDocument: encodeURIComponent(ROLE_DENY) },
+        'PutRolePermissionsBoundary',
+        { roleName: 'v', permissionsBoundary: DISABLE_ARN },
         byReauth,
       ),
       cloudTrail(
@@ -237,39 +245,71 @@ describe("reauth's own changes: its caller and its exact document, both", () => 
       expect(interpret(event), JSON.stringify(event.detail)).toHaveProperty('ignored');
   });
 
-  it("ignores reauth's own session revocation and its removal, and judges the same put by anyone else by its document", () => {
-    const revoke = encodeURIComponent(JSON.stringify(revokeSessionsPolicy('2026-11-23T10:00:00.000Z')));
+  it("asks about any other policy reauth's role attaches or makes a boundary, and judges anyone else's attach of reauth-disabled by its document", () => {
+    for (const event of [
+      cloudTrail('iam', 'AttachRolePolicy', { roleName: 'v', policyArn: ADMIN_ARN }, byReauth),
+      cloudTrail('iam', 'AttachUserPolicy', { userName: 'ci', policyArn: ADMIN_ARN }, byReauth),
+      cloudTrail(
+        'iam',
+        'PutRolePermissionsBoundary',
+        { roleName: 'v', permissionsBoundary: ADMIN_ARN },
+        byReauth,
+      ),
+    ]) {
+      expect(interpret(event), JSON.stringify(event.detail)).toMatchObject({
+        change: { trigger: 'scope-changed', widens: true, grant: { policyArn: ADMIN_ARN } },
+      });
+    }
+    const copied = interpret(
+      cloudTrail('iam', 'AttachRolePolicy', { roleName: 'v', policyArn: DISABLE_ARN }, byUser('mallory')),
+    );
+    expect(copied).toMatchObject({
+      change: {
+        target: { kind: 'role', roleName: 'v' },
+        grant: { kind: 'managed-policy', policyArn: DISABLE_ARN },
+        by: 'arn:aws:iam::123456789012:user/mallory',
+      },
+    });
+    // Read, its document is reauth's deny: it only takes access away, and turns nothing back on.
+    const change = (copied as { change: TrustChange }).change;
+    const judged = judgeChange(change, { document: ROLE_DENY });
+    expect(judged).toMatchObject({ widens: false });
+    expect(judged).not.toHaveProperty('turnsBackOn');
+  });
+
+  it("ignores reauth's own session revocation and its removal, and judges the same attach by anyone else by its document", () => {
     const own = [
-      cloudTrail(
-        'iam',
-        'PutUserPolicy',
-        { userName: 'ci', policyName: 'reauth-revoke-sessions', policyDocument: revoke },
-        byReauth,
-      ),
-      cloudTrail(
-        'iam',
-        'PutRolePolicy',
-        { roleName: 'v', policyName: 'reauth-revoke-sessions', policyDocument: revoke },
-        byReauth,
-      ),
-      cloudTrail(
-        'iam',
-        'DeleteUserPolicy',
-        { userName: 'ci', policyName: 'reauth-revoke-sessions' },
-        byReauth,
-      ),
-      cloudTrail(
-        'iam',
-        'DeleteRolePolicy',
-        { roleName: 'v', policyName: 'reauth-revoke-sessions' },
-        byReauth,
-      ),
+      cloudTrail('iam', 'AttachUserPolicy', { userName: 'ci', policyArn: SESSIONS_ARN }, byReauth),
+      cloudTrail('iam', 'AttachRolePolicy', { roleName: 'v', policyArn: SESSIONS_ARN }, byReauth),
+      cloudTrail('iam', 'DetachUserPolicy', { userName: 'ci', policyArn: SESSIONS_ARN }, byReauth),
+      cloudTrail('iam', 'DetachRolePolicy', { roleName: 'v', policyArn: SESSIONS_ARN }, byReauth),
     ];
     for (const event of own) expect(interpret(event), JSON.stringify(event.detail)).toHaveProperty('ignored');
-    // Anyone else's put of that name is judged by what it holds: reauth's deny, copied, only takes
-    // access away; an allow under the name widens, whoever put it.
+    // Anyone else's attach of reauth's session policy, or reauth's role's attach of a policy that only
+    // borrows its name (outside /reauth/sessions/), is judged by the document it holds: reauth's deny
+    // only takes access away; an allow under the name widens, whoever attached it.
+    for (const [who, policyArn, document, widens] of [
+      [byUser('mallory'), SESSIONS_ARN, revokeSessionsPolicy('2026-11-23T10:00:00.000Z'), false],
+      [byReauth, LOOKALIKE_SESSIONS_ARN, JSON.parse(ALLOW_ALL), true],
+    ] as const) {
+      const interpreted = interpret(
+        cloudTrail('iam', 'AttachUserPolicy', { userName: 'ci', policyArn }, who),
+      );
+      expect(interpreted).toMatchObject({
+        change: { trigger: 'scope-changed', grant: { kind: 'managed-policy', policyArn } },
+      });
+      expect(judgeChange((interpreted as { change: TrustChange }).change, { document })).toMatchObject({
+        trigger: 'scope-changed',
+        widens,
+      });
+    }
+  });
+
+  it("judges a team's inline policy named reauth-revoke-sessions by its document, whoever puts it: reauth writes no inline policy", () => {
+    const revoke = encodeURIComponent(JSON.stringify(revokeSessionsPolicy('2026-11-23T10:00:00.000Z')));
     for (const [who, document, widens] of [
       [byUser('mallory'), revoke, false],
+      [byReauth, revoke, false],
       [byReauth, ALLOW_ALL, true],
     ] as const) {
       expect(
@@ -283,40 +323,54 @@ describe("reauth's own changes: its caller and its exact document, both", () => 
         ),
       ).toMatchObject({ change: { trigger: 'scope-changed', widens } });
     }
+    expect(
+      interpret(
+        cloudTrail(
+          'iam',
+          'DeleteUserPolicy',
+          { userName: 'ci', policyName: 'reauth-revoke-sessions' },
+          byReauth,
+        ),
+      ),
+    ).toMatchObject({ change: { trigger: 'scope-changed', widens: false } });
   });
 
-  it("asks about an allow-all policy named reauth-disabled put by someone else, or by reauth's role", () => {
+  it("judges a team's own policy named reauth-disabled by its document, whoever puts it, and never takes it for reauth's", () => {
+    // An allow under the name widens, whoever put it (reauth's role included), and turns nothing back on.
     for (const who of [byUser('mallory'), assumedRole('arn:aws:iam::123456789012:role/deployer'), byReauth]) {
+      const interpreted = interpret(
+        cloudTrail(
+          'iam',
+          'PutRolePolicy',
+          { roleName: 'v', policyName: 'reauth-disabled', policyDocument: ALLOW_ALL },
+          who,
+        ),
+      );
+      expect(interpreted).toMatchObject({
+        change: { trigger: 'scope-changed', widens: true, target: { kind: 'role', roleName: 'v' } },
+      });
+      expect(interpreted).not.toHaveProperty('change.turnsBackOn');
+    }
+    // reauth's deny document under that inline name, even by reauth's role: the team's, a deny only.
+    for (const who of [byUser('mallory'), byReauth]) {
       expect(
         interpret(
           cloudTrail(
             'iam',
             'PutRolePolicy',
-            { roleName: 'v', policyName: 'reauth-disabled', policyDocument: ALLOW_ALL },
+            { roleName: 'v', policyName: 'reauth-disabled', policyDocument: ROLE_DENY },
             who,
           ),
         ),
-      ).toMatchObject({
-        change: {
-          trigger: 'scope-changed',
-          widens: true,
-          target: { kind: 'role', roleName: 'v' },
-          turnsBackOn: true,
-        },
-      });
+      ).toMatchObject({ change: { trigger: 'scope-changed', widens: false } });
     }
-    // reauth's exact deny, but put by someone else: not reauth's either.
+    // A managed policy of that name outside /reauth/: the team's too, judged by its document.
     expect(
       interpret(
-        cloudTrail(
-          'iam',
-          'PutRolePolicy',
-          { roleName: 'v', policyName: 'reauth-disabled', policyDocument: ROLE_DENY },
-          byUser('mallory'),
-        ),
+        cloudTrail('iam', 'AttachRolePolicy', { roleName: 'v', policyArn: LOOKALIKE_DISABLE_ARN }, byReauth),
       ),
     ).toMatchObject({
-      change: { trigger: 'scope-changed', widens: true, by: 'arn:aws:iam::123456789012:user/mallory' },
+      change: { trigger: 'scope-changed', widens: true, grant: { policyArn: LOOKALIKE_DISABLE_ARN } },
     });
   });
 
@@ -352,15 +406,11 @@ describe("reauth's own changes: its caller and its exact document, both", () => 
   it("does not take a role that is not one of reauth's for reauth, whatever its session is called", () => {
     const impostor = assumedRole('arn:aws:iam::123456789012:role/Reauth-EnforceJobEnforceRole1A2B3C-copy');
     expect(
-      interpret(
-        cloudTrail(
-          'iam',
-          'PutRolePolicy',
-          { roleName: 'v', policyName: 'reauth-disabled', policyDocument: ROLE_DENY },
-          impostor,
-        ),
-      ),
+      interpret(cloudTrail('iam', 'AttachRolePolicy', { roleName: 'v', policyArn: DISABLE_ARN }, impostor)),
     ).toHaveProperty('change');
+    expect(
+      interpret(cloudTrail('iam', 'DetachRolePolicy', { roleName: 'v', policyArn: DISABLE_ARN }, impostor)),
+    ).toMatchObject({ change: { turnsBackOn: true } });
     // The issuer's ARN only counts in an assumed-role session's context.
     const noSession = {
       userIdentity: {
@@ -370,13 +420,16 @@ describe("reauth's own changes: its caller and its exact document, both", () => 
       },
     };
     expect(
+      interpret(cloudTrail('iam', 'DetachRolePolicy', { roleName: 'v', policyArn: DISABLE_ARN }, noSession)),
+    ).toMatchObject({ change: { turnsBackOn: true } });
+    expect(
       interpret(
-        cloudTrail('iam', 'DeleteRolePolicy', { roleName: 'v', policyName: 'reauth-disabled' }, noSession),
+        cloudTrail('iam', 'AttachUserPolicy', { userName: 'ci', policyArn: SESSIONS_ARN }, noSession),
       ),
     ).toHaveProperty('change');
   });
 
-  it("ignores reauth's own restore: the key Active, its role policy deleted, its deny taken out of a secret", () => {
+  it("ignores reauth's own restore: the key Active, reauth-disabled detached or its boundary deleted, its deny taken out of a secret", () => {
     const restores = [
       cloudTrail(
         'iam',
@@ -384,7 +437,10 @@ describe("reauth's own changes: its caller and its exact document, both", () => 
         { userName: 'ci', accessKeyId: 'AKIAEXAMPLE', status: 'Active' },
         byReauth,
       ),
-      cloudTrail('iam', 'DeleteRolePolicy', { roleName: 'v', policyName: 'reauth-disabled' }, byReauth),
+      cloudTrail('iam', 'DetachRolePolicy', { roleName: 'v', policyArn: DISABLE_ARN }, byReauth),
+      cloudTrail('iam', 'DetachRolePolicy', { roleName: 'v', policyArn: HUB_DISABLE_ARN }, byReauth),
+      // DeleteRolePermissionsBoundary names no policy: reauth's grant admits it only on its own boundary.
+      cloudTrail('iam', 'DeleteRolePermissionsBoundary', { roleName: 'v' }, byReauth),
       cloudTrail(
         'secretsmanager',
         'PutResourcePolicy',
@@ -417,11 +473,19 @@ describe("reauth's own changes: its caller and its exact document, both", () => 
         by: 'arn:aws:iam::123456789012:user/mallory',
       }),
     });
-    expect(
-      interpret(
-        cloudTrail('iam', 'DeleteRolePolicy', { roleName: 'v', policyName: 'reauth-disabled' }, mallory),
-      ),
-    ).toMatchObject({ change: { widens: false, turnsBackOn: true } });
+    for (const policyArn of [DISABLE_ARN, HUB_DISABLE_ARN]) {
+      expect(interpret(cloudTrail('iam', 'DetachRolePolicy', { roleName: 'v', policyArn }, mallory))).toEqual(
+        {
+          change: expect.objectContaining({
+            target: { kind: 'role', roleName: 'v' },
+            trigger: 'scope-changed',
+            widens: false,
+            turnsBackOn: true,
+            by: 'arn:aws:iam::123456789012:user/mallory',
+          }),
+        },
+      );
+    }
     expect(
       interpret(
         cloudTrail(
@@ -437,7 +501,8 @@ describe("reauth's own changes: its caller and its exact document, both", () => 
     ).toMatchObject({
       change: { widens: false, turnsBackOn: true },
     });
-    // Taking a key out of use, or deleting another role policy, turns nothing back on.
+    // Taking a key out of use, or removing any other policy (a team's own named reauth-disabled
+    // included), turns nothing back on.
     expect(
       interpret(
         cloudTrail('iam', 'UpdateAccessKey', { accessKeyId: 'AKIAEXAMPLE', status: 'Inactive' }, mallory),
@@ -445,12 +510,16 @@ describe("reauth's own changes: its caller and its exact document, both", () => 
     ).toEqual({
       change: expect.not.objectContaining({ turnsBackOn: true }),
     });
-    expect(
-      interpret(cloudTrail('iam', 'DeleteRolePolicy', { roleName: 'v', policyName: 'extra' }, mallory)),
-    ).toMatchObject({ change: { widens: false } });
-    expect(
-      interpret(cloudTrail('iam', 'DeleteRolePolicy', { roleName: 'v', policyName: 'extra' }, mallory)),
-    ).not.toHaveProperty('change.turnsBackOn');
+    for (const event of [
+      cloudTrail('iam', 'DeleteRolePolicy', { roleName: 'v', policyName: 'extra' }, mallory),
+      cloudTrail('iam', 'DeleteRolePolicy', { roleName: 'v', policyName: 'reauth-disabled' }, mallory),
+      cloudTrail('iam', 'DeleteRolePolicy', { roleName: 'v', policyName: 'reauth-disabled' }, byReauth),
+      cloudTrail('iam', 'DetachRolePolicy', { roleName: 'v', policyArn: LOOKALIKE_DISABLE_ARN }, mallory),
+    ]) {
+      const interpreted = interpret(event);
+      expect(interpreted, JSON.stringify(event.detail)).toMatchObject({ change: { widens: false } });
+      expect(interpreted, JSON.stringify(event.detail)).not.toHaveProperty('change.turnsBackOn');
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -32,7 +33,23 @@ export interface AssumedCredentials {
 /** `credentials`: a member account's (an assumed role's); absent, the function's own. */
 export function createIamClient(credentials?: AssumedCredentials): IAMClient {
   // IAM is global; its endpoint lives in us-east-1 whatever the function's region.
-  return new IAMClient({ ...perAccountQuota, region: 'us-east-1', ...(credentials && { credentials }) });
+  const iam = new IAMClient({ ...perAccountQuota, region: 'us-east-1', ...(credentials && { credentials }) });
+  // IAM's LimitExceeded is a quota (10 managed policies on a role, 2 keys on a user), which no wait
+  // lifts; the SDK's retry reads `LimitExceededException` as throttling and would retry it for
+  // minutes. Named `LimitExceeded`, IAM's own error code, it fails at once, for the caller to handle.
+  // Outermost in the deserialize step: it sees the parsed error, before the retry does.
+  iam.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (error instanceof Error && error.name === 'LimitExceededException') error.name = 'LimitExceeded';
+        throw error;
+      }
+    },
+    { step: 'deserialize', priority: 'high', name: 'reauthQuotaIsNotThrottling' },
+  );
+  return iam;
 }
 
 /** `credentials`: a member account's (an assumed role's); absent, the function's own. */
@@ -60,6 +77,10 @@ export function createStsClient(): STSClient {
 
 export function createSqsClient(): SQSClient {
   return new SQSClient(standard);
+}
+
+export function createLambdaClient(): LambdaClient {
+  return new LambdaClient(standard);
 }
 
 export function createEventBridgeClient(): EventBridgeClient {

@@ -2,19 +2,22 @@ import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import {
   type AccessKeyMetadata,
+  type AttachedPolicy,
+  AttachRolePolicyCommand,
+  AttachUserPolicyCommand,
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
-  DeleteRolePolicyCommand,
-  DeleteUserPolicyCommand,
+  DeleteRolePermissionsBoundaryCommand,
+  DetachRolePolicyCommand,
+  DetachUserPolicyCommand,
   GetAccessKeyLastUsedCommand,
   GetRoleCommand,
-  GetRolePolicyCommand,
-  GetUserPolicyCommand,
   type IAMClient,
   ListAccessKeysCommand,
+  ListAttachedRolePoliciesCommand,
+  ListAttachedUserPoliciesCommand,
   ListUserTagsCommand,
-  PutRolePolicyCommand,
-  PutUserPolicyCommand,
+  PutRolePermissionsBoundaryCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import {
@@ -30,15 +33,12 @@ import {
 import type { DisableReceipt } from '../domain/decision';
 import {
   DENY_SECRET_READS,
-  isReauthRolePolicy,
   isReauthSecretDeny,
-  REVOKE_SESSIONS_POLICY_NAME,
+  isRoleDisablePolicyArn,
+  REAUTH_POLICY_PATH,
   type RevokedSessions,
-  ROLE_DISABLE_POLICY,
-  ROLE_DISABLE_POLICY_NAME,
   ROTATABLE_TAG,
-  revokedBeforeOf,
-  revokeSessionsPolicy,
+  revokedBeforeOfArn,
   statementsOf,
 } from '../domain/reauth-marks';
 
@@ -70,8 +70,8 @@ export interface RecheckResult {
   /** Unusable as reauth disables it: the key Inactive, reauth's deny on the secret, its policy on the role. */
   disabled?: boolean;
   /**
-   * ISO: the moment before which reauth's `reauth-revoke-sessions` policy on the key's user or on the
-   * role ends sessions; undefined when there is none (or it is not reauth's exactly). Secrets: always undefined.
+   * ISO: the moment before which reauth's `reauth-sessions-before-…` policy attached to the key's user
+   * or to the role ends sessions; undefined when none is attached. Secrets: always undefined.
    */
   sessionsRevokedBefore?: string;
 }
@@ -100,18 +100,17 @@ export interface Enforcer {
   /**
    * Undoes reauth's disable, and only that: the key Active, reauth's deny statement taken out of the
    * secret's policy as it is now (not the policy from before the disable put back, which would undo
-   * whatever else changed meanwhile), reauth's policy off the role; and reauth's
-   * `reauth-revoke-sessions` policy off the key's user or the role when it is reauth's exactly (any
-   * other policy of that name is left). Nothing to undo: nothing done. With `revokeSessionsBefore`
-   * (ISO: a revocation the record still holds, an open request's) that revocation is written instead
-   * of taken off.
+   * whatever else changed meanwhile), `reauth-disabled` detached from the role (or taken off as its
+   * permissions boundary), and reauth's session policies detached from the key's user or the role.
+   * Nothing to undo: nothing done. With `revokeSessionsBefore` (ISO: a revocation the record still
+   * holds, an open request's) that revocation is attached instead of taken off.
    */
   restore(target: EnforcementTarget, options?: { revokeSessionsBefore?: string }): Promise<void>;
   /**
-   * Ends the sessions issued before `issuedBefore` (ISO): reauth's `reauth-revoke-sessions` inline
-   * policy on the access key's user or on the role, written whole (a later revocation overwrites the
-   * date). The credential itself stays usable for new sessions. A secret has no sessions: undefined,
-   * nothing done.
+   * Ends the sessions issued before `issuedBefore` (ISO): reauth's `reauth-sessions-before-<moment>`
+   * policy (made by the session policy writer) attached to the access key's user or to the role, and
+   * reauth's earlier one detached (a later revocation replaces the moment). The credential itself stays
+   * usable for new sessions. A secret has no sessions: undefined, nothing done.
    */
   revokeSessions(target: EnforcementTarget, issuedBefore: string): Promise<RevokedSessions | undefined>;
   /**
@@ -124,7 +123,20 @@ export interface Enforcer {
   deactivateReplacedKey(userName: string, keyId: string): Promise<void>;
 }
 
+/**
+ * The managed policies reauth attaches, in the credential's account. reauth writes no policy document
+ * itself: the stack creates `reauth-disabled`, the session policy writer (another function, which can
+ * attach nothing) creates the session policies.
+ */
+export interface ReauthPolicies {
+  /** ARN of the stack's `reauth-disabled` (a deny of everything) under `/reauth/`. */
+  disableArn: string;
+  /** ARN of the policy ending sessions issued before `issuedBefore` (ISO), made by the writer when not there yet. */
+  sessionsBefore(issuedBefore: string): Promise<string>;
+}
+
 export interface EnforcerOptions {
+  policies: ReauthPolicies;
   /** Where rotated key pairs are stored: `${prefix}${userName}/${newKeyId}`. @default 'reauth/rotated/' */
   rotatedKeyPrefix?: string;
 }
@@ -136,14 +148,14 @@ const MAX_KEYS_PER_USER = 2;
 
 const NO_SUCH_ENTITY = ['NoSuchEntityException', 'NoSuchEntity'];
 const RESOURCE_NOT_FOUND = ['ResourceNotFoundException'];
-
-const DENY_EVERYTHING = JSON.stringify(ROLE_DISABLE_POLICY);
+const LIMIT_EXCEEDED = ['LimitExceededException', 'LimitExceeded'];
 
 export function createEnforcer(
   clients: { iam: IAMClient; secretsManager: SecretsManagerClient },
-  options: EnforcerOptions = {},
+  options: EnforcerOptions,
 ): Enforcer {
   const { iam, secretsManager } = clients;
+  const { policies } = options;
   const prefix = options.rotatedKeyPrefix ?? DEFAULT_ROTATED_KEY_PREFIX;
 
   async function recheck(target: EnforcementTarget): Promise<RecheckResult> {
@@ -158,7 +170,7 @@ export function createEnforcer(
             NO_SUCH_ENTITY,
           );
           if (!used) return { exists: false };
-          const revoked = await revokedBefore(target);
+          const revoked = latestRevocation(await reauthPoliciesOn(target));
           return {
             exists: true,
             lastUsedAt: used.AccessKeyLastUsed?.LastUsedDate,
@@ -179,15 +191,14 @@ export function createEnforcer(
         case 'role': {
           const role = await orMissing(iam.send(new GetRoleCommand({ RoleName: target.id })), NO_SUCH_ENTITY);
           if (!role?.Role) return { exists: false };
-          const policy = await orMissing(
-            iam.send(new GetRolePolicyCommand({ RoleName: target.id, PolicyName: ROLE_DISABLE_POLICY_NAME })),
-            NO_SUCH_ENTITY,
-          );
-          const revoked = await revokedBefore(target);
+          const attached = await reauthPoliciesOn(target);
+          const revoked = latestRevocation(attached);
           return {
             exists: true,
             lastUsedAt: role.Role.RoleLastUsed?.LastUsedDate,
-            disabled: policy !== undefined && isReauthRolePolicy(policy.PolicyDocument),
+            disabled:
+              attached.some((p) => isRoleDisablePolicyArn(p.PolicyArn)) ||
+              isRoleDisablePolicyArn(role.Role.PermissionsBoundary?.PermissionsBoundaryArn),
             ...(revoked && { sessionsRevokedBefore: revoked }),
           };
         }
@@ -237,18 +248,8 @@ export function createEnforcer(
           return { kind: 'secret', previousPolicy };
         }
         case 'role':
-          // A policy of that name that is not reauth's is the team's: never overwritten (the disable
-          // would not be reversible), so the disable is refused, saying why.
-          await refuseIfTheirs(target, ROLE_DISABLE_POLICY_NAME, (document) => isReauthRolePolicy(document));
-          // The trust policy is left alone: an inline deny wins over every allow, and deleting it undoes it.
-          await iam.send(
-            new PutRolePolicyCommand({
-              RoleName: target.id,
-              PolicyName: ROLE_DISABLE_POLICY_NAME,
-              PolicyDocument: DENY_EVERYTHING,
-            }),
-          );
-          return { kind: 'role', policyName: ROLE_DISABLE_POLICY_NAME };
+          // The trust policy is left alone: a deny wins over every allow, and detaching it undoes it.
+          return disableRole(target.id);
       }
     });
     if (options.revokeSessionsBefore === undefined || receipt.kind === 'secret') return receipt;
@@ -256,91 +257,106 @@ export function createEnforcer(
     return revokedSessions ? { ...receipt, revokedSessions } : receipt;
   }
 
+  /**
+   * Attaches `reauth-disabled` to the role. A role at IAM's quota of attached managed policies gets it
+   * as its permissions boundary instead, when it has none (a boundary that allows nothing); a role with
+   * both is refused, saying why: any other way would need a grant that can widen access.
+   */
+  async function disableRole(roleName: string): Promise<DisableReceipt> {
+    const PolicyArn = policies.disableArn;
+    try {
+      await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn }));
+      return { kind: 'role', policyArn: PolicyArn };
+    } catch (error) {
+      if (!isError(error, LIMIT_EXCEEDED)) throw error;
+    }
+    const { Role } = await iam.send(new GetRoleCommand({ RoleName: roleName }));
+    const boundary = Role?.PermissionsBoundary?.PermissionsBoundaryArn;
+    if (boundary !== undefined && !isRoleDisablePolicyArn(boundary)) {
+      throw new EnforcementError(
+        `role ${roleName} holds as many managed policies as IAM allows and a permissions boundary (${boundary}): reauth can neither attach reauth-disabled nor make it the boundary, and replacing a boundary could widen access later. Detach a policy from the role (or disable it by hand), then answer again`,
+      );
+    }
+    await iam.send(
+      new PutRolePermissionsBoundaryCommand({ RoleName: roleName, PermissionsBoundary: PolicyArn }),
+    );
+    return { kind: 'role', policyArn: PolicyArn, asBoundary: true };
+  }
+
   async function revokeSessions(
     target: EnforcementTarget,
     issuedBefore: string,
   ): Promise<RevokedSessions | undefined> {
     if (target.kind === 'secret') return undefined;
-    const PolicyDocument = JSON.stringify(revokeSessionsPolicy(issuedBefore));
-    await attempt(`revoke the sessions of ${describe(target)} issued before ${issuedBefore}`, async () => {
-      // Reauth's own earlier revocation is moved to the new moment; anyone else's is left as it is.
-      await refuseIfTheirs(
-        target,
-        REVOKE_SESSIONS_POLICY_NAME,
-        (document) => revokedBeforeOf(document) !== undefined,
+    const what = `revoke the sessions of ${describe(target)} issued before ${issuedBefore}`;
+    const policyArn = await attempt(what, () => policies.sessionsBefore(issuedBefore));
+    await attempt(what, async () => {
+      const earlier = (await reauthPoliciesOn(target)).filter(
+        (p) => revokedBeforeOfArn(p.PolicyArn) !== undefined && p.PolicyArn !== policyArn,
       );
-      return target.kind === 'role'
-        ? iam.send(
-            new PutRolePolicyCommand({
-              RoleName: target.id,
-              PolicyName: REVOKE_SESSIONS_POLICY_NAME,
-              PolicyDocument,
-            }),
-          )
-        : iam.send(
-            new PutUserPolicyCommand({
-              UserName: target.principal,
-              PolicyName: REVOKE_SESSIONS_POLICY_NAME,
-              PolicyDocument,
-            }),
-          );
+      try {
+        await attach(target, policyArn);
+      } catch (error) {
+        // At IAM's quota of attached policies, reauth's earlier revocation makes room: the new moment is
+        // later, so it ends every session the earlier one did.
+        if (!isError(error, LIMIT_EXCEEDED) || earlier.length === 0) throw error;
+        await detach(target, earlier[0]?.PolicyArn as string);
+        await attach(target, policyArn);
+      }
+      for (const policy of earlier) await detach(target, policy.PolicyArn as string);
     });
-    return { policyName: REVOKE_SESSIONS_POLICY_NAME, issuedBefore };
+    return { policyArn, issuedBefore };
   }
 
-  /**
-   * Refuses to write an inline policy under reauth's name where one of that name is already there and
-   * is not reauth's (`isOurs` of its document): a team's policy that merely shares the name is theirs.
-   * The error says so; nothing is changed.
-   */
-  async function refuseIfTheirs(
-    target: EnforcementTarget,
-    policyName: string,
-    isOurs: (document: string | undefined) => boolean,
-  ): Promise<void> {
-    const existing = await inlinePolicy(target, policyName);
-    if (existing && !isOurs(existing.PolicyDocument)) {
-      throw new EnforcementError(
-        `${describe(target)} already has an inline policy named ${policyName} that is not reauth's: reauth will not overwrite it (rename it, then answer again)`,
-      );
-    }
+  /** reauth's policies attached to the key's user or to the role: those under `/reauth/`. */
+  async function reauthPoliciesOn(target: EnforcementTarget): Promise<AttachedPolicy[]> {
+    if (target.kind === 'secret') return [];
+    const attached: AttachedPolicy[] = [];
+    let marker: string | undefined;
+    do {
+      const page =
+        target.kind === 'role'
+          ? await iam.send(
+              new ListAttachedRolePoliciesCommand({
+                RoleName: target.id,
+                PathPrefix: REAUTH_POLICY_PATH,
+                Marker: marker,
+              }),
+            )
+          : await iam.send(
+              new ListAttachedUserPoliciesCommand({
+                UserName: target.principal,
+                PathPrefix: REAUTH_POLICY_PATH,
+                Marker: marker,
+              }),
+            );
+      attached.push(...(page.AttachedPolicies ?? []));
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+    return attached;
   }
 
-  async function inlinePolicy(
-    target: EnforcementTarget,
-    policyName: string,
-  ): Promise<{ PolicyDocument?: string } | undefined> {
-    if (target.kind === 'secret') return undefined;
-    return orMissing<{ PolicyDocument?: string }>(
-      target.kind === 'role'
-        ? iam.send(new GetRolePolicyCommand({ RoleName: target.id, PolicyName: policyName }))
-        : iam.send(new GetUserPolicyCommand({ UserName: target.principal, PolicyName: policyName })),
-      NO_SUCH_ENTITY,
-    );
+  async function attach(target: EnforcementTarget, PolicyArn: string): Promise<void> {
+    await (target.kind === 'role'
+      ? iam.send(new AttachRolePolicyCommand({ RoleName: target.id, PolicyArn }))
+      : iam.send(new AttachUserPolicyCommand({ UserName: target.principal, PolicyArn })));
   }
 
-  /** The date of reauth's revoke policy on the key's user or the role, when it is reauth's exactly. */
-  async function revokedBefore(target: EnforcementTarget): Promise<string | undefined> {
-    const policy = await inlinePolicy(target, REVOKE_SESSIONS_POLICY_NAME);
-    return policy ? revokedBeforeOf(policy.PolicyDocument) : undefined;
-  }
-
-  /** Takes reauth's revoke policy off the key's user or the role: only when it is reauth's exactly. */
-  async function endRevocation(target: EnforcementTarget): Promise<void> {
-    if (target.kind === 'secret' || (await revokedBefore(target)) === undefined) return;
+  async function detach(target: EnforcementTarget, PolicyArn: string): Promise<void> {
     await orMissing(
       target.kind === 'role'
-        ? iam.send(
-            new DeleteRolePolicyCommand({ RoleName: target.id, PolicyName: REVOKE_SESSIONS_POLICY_NAME }),
-          )
-        : iam.send(
-            new DeleteUserPolicyCommand({
-              UserName: target.principal,
-              PolicyName: REVOKE_SESSIONS_POLICY_NAME,
-            }),
-          ),
+        ? iam.send(new DetachRolePolicyCommand({ RoleName: target.id, PolicyArn }))
+        : iam.send(new DetachUserPolicyCommand({ UserName: target.principal, PolicyArn })),
       NO_SUCH_ENTITY,
     );
+  }
+
+  /** Detaches reauth's session policies from the key's user or the role. */
+  async function endRevocation(target: EnforcementTarget): Promise<void> {
+    for (const policy of await reauthPoliciesOn(target)) {
+      if (revokedBeforeOfArn(policy.PolicyArn) !== undefined)
+        await detach(target, policy.PolicyArn as string);
+    }
   }
 
   async function restore(
@@ -383,16 +399,14 @@ export function createEnforcer(
           return;
         }
         case 'role': {
-          // Only reauth's own deny is deleted: a team's policy of that name (a Deny guardrail) stays.
-          const policy = await inlinePolicy(target, ROLE_DISABLE_POLICY_NAME);
-          if (policy && isReauthRolePolicy(policy.PolicyDocument)) {
+          // Only reauth's own policy comes off: a team's policies, whatever their names, are not reauth's.
+          await detach(target, policies.disableArn);
+          const role = await orMissing(iam.send(new GetRoleCommand({ RoleName: target.id })), NO_SUCH_ENTITY);
+          if (isRoleDisablePolicyArn(role?.Role?.PermissionsBoundary?.PermissionsBoundaryArn))
             await orMissing(
-              iam.send(
-                new DeleteRolePolicyCommand({ RoleName: target.id, PolicyName: ROLE_DISABLE_POLICY_NAME }),
-              ),
+              iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: target.id })),
               NO_SUCH_ENTITY,
             );
-          }
           await settleRevocation();
           return;
         }
@@ -534,6 +548,30 @@ export function createEnforcer(
   return { recheck, disable, restore, revokeSessions, rotate, deactivateReplacedKey };
 }
 
+/**
+ * An enforcer made at the first change asked of it (once): a caller that may not need to change
+ * anything (an event that revokes no session, a click that is refused) assumes no role and asks no
+ * account id. A failed making is not kept: the next change tries again.
+ */
+export function deferredEnforcer(make: () => Promise<Enforcer>): Enforcer {
+  let made: Promise<Enforcer> | undefined;
+  const enforcer = () => {
+    made ??= make();
+    made.catch(() => {
+      made = undefined;
+    });
+    return made;
+  };
+  return {
+    recheck: async (target) => (await enforcer()).recheck(target),
+    disable: async (target, options) => (await enforcer()).disable(target, options),
+    restore: async (target, options) => (await enforcer()).restore(target, options),
+    revokeSessions: async (target, before) => (await enforcer()).revokeSessions(target, before),
+    rotate: async (target, options) => (await enforcer()).rotate(target, options),
+    deactivateReplacedKey: async (user, key) => (await enforcer()).deactivateReplacedKey(user, key),
+  };
+}
+
 /** Secret names allow `/_+=.@-` and alphanumerics; IAM user names may also hold a comma. */
 function rotatedSecretName(prefix: string, userName: string, keyId: string): string {
   return `${prefix}${userName.replace(/,/g, '-')}/${keyId}`;
@@ -594,6 +632,16 @@ function describeSecret(
     secretsManager.send(new DescribeSecretCommand({ SecretId: secretId })),
     RESOURCE_NOT_FOUND,
   );
+}
+
+function isError(error: unknown, names: readonly string[]): boolean {
+  return error instanceof Error && names.includes(error.name);
+}
+
+/** The latest moment among reauth's session policies attached (ISO), or undefined. */
+function latestRevocation(attached: readonly AttachedPolicy[]): string | undefined {
+  const moments = attached.flatMap((p) => revokedBeforeOfArn(p.PolicyArn) ?? []);
+  return moments.sort().at(-1);
 }
 
 /** The call's result, or undefined when it failed because the resource does not exist. */

@@ -11,12 +11,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { mapWithConcurrency } from '../concurrency';
 import type { Credential } from '../domain/credential';
-import {
-  isReauthRolePolicy,
-  REVOKE_SESSIONS_POLICY_NAME,
-  ROLE_DISABLE_POLICY_NAME,
-  revokedBeforeOf,
-} from '../domain/reauth-marks';
+import { isRoleDisablePolicyArn, revokedBeforeOfArn } from '../domain/reauth-marks';
 import { classifyTrust, type TrustZone } from '../domain/role-trust';
 
 /** One credential report line, keyed by the report's own column names (AWS may add columns). */
@@ -256,9 +251,9 @@ export interface AuthorizationDetails {
 }
 
 /**
- * Where reauth's `reauth-revoke-sessions` policy is, exactly as reauth writes it, and from when (ISO:
- * sessions issued before it end): by user name and by role name. Read from the listing's inline
- * policies, so the drift check sees a revocation go without a call per user or role.
+ * Where reauth's `reauth-sessions-before-…` policy is attached, and from when (ISO: sessions issued
+ * before it end): by user name and by role name. Read from the listing's attached policies, so the
+ * drift check sees a revocation go without a call per user or role.
  */
 export interface SessionRevocations {
   users: Map<string, string>;
@@ -270,10 +265,12 @@ export async function readAuthorizationDetails(iam: IAMClient): Promise<Authoriz
   const userTags = new Map<string, Record<string, string>>();
   const roles: RoleDetail[] = [];
   const sessionRevocations: SessionRevocations = { users: new Map(), roles: new Map() };
-  const revokedBefore = (policies: readonly { PolicyName?: string; PolicyDocument?: string }[] = []) => {
-    const policy = policies.find((p) => p.PolicyName === REVOKE_SESSIONS_POLICY_NAME);
-    return policy ? revokedBeforeOf(policy.PolicyDocument) : undefined;
-  };
+  // The latest of reauth's session policies attached (their ARN names the moment).
+  const revokedBefore = (attached: readonly { PolicyArn?: string }[] = []) =>
+    attached
+      .flatMap((p) => revokedBeforeOfArn(p.PolicyArn) ?? [])
+      .sort()
+      .at(-1);
   let marker: string | undefined;
   do {
     const page = await iam.send(
@@ -282,11 +279,11 @@ export async function readAuthorizationDetails(iam: IAMClient): Promise<Authoriz
     for (const user of page.UserDetailList ?? []) {
       if (!user.UserName) continue;
       userTags.set(user.UserName, tagRecord(user.Tags));
-      const revoked = revokedBefore(user.UserPolicyList);
+      const revoked = revokedBefore(user.AttachedManagedPolicies);
       if (revoked) sessionRevocations.users.set(user.UserName, revoked);
     }
     for (const role of page.RoleDetailList ?? []) {
-      const revoked = revokedBefore(role.RolePolicyList);
+      const revoked = revokedBefore(role.AttachedManagedPolicies);
       if (role.RoleName && revoked) sessionRevocations.roles.set(role.RoleName, revoked);
     }
     roles.push(...(page.RoleDetailList ?? []));
@@ -324,9 +321,9 @@ export function rolesInScope(
     const trust = classifyTrust(role.AssumeRolePolicyDocument, accountId, zone);
     const tagged = Object.keys(tags).some((key) => key.startsWith(REAUTH_TAG_PREFIX));
     if (trust.trustedAccounts.length === 0 && trust.federated.length === 0 && !tagged) continue;
-    const disabledByReauth = (role.RolePolicyList ?? []).some(
-      (policy) => policy.PolicyName === ROLE_DISABLE_POLICY_NAME && isReauthRolePolicy(policy.PolicyDocument),
-    );
+    const disabledByReauth =
+      (role.AttachedManagedPolicies ?? []).some((policy) => isRoleDisablePolicyArn(policy.PolicyArn)) ||
+      isRoleDisablePolicyArn(role.PermissionsBoundary?.PermissionsBoundaryArn);
     roles.push({
       accountId,
       kind: 'role',

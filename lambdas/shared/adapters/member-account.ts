@@ -3,7 +3,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, type Credentials, type STSClient } from '@aws-sdk/client-sts';
 import type { OrganizationConfig, PolicyConfig } from '../domain/policy';
 import { createIamClient, createSecretsManagerClient } from './aws-clients';
-import { createEnforcer, type Enforcer } from './enforcement';
+import { createEnforcer, deferredEnforcer, type Enforcer, type ReauthPolicies } from './enforcement';
 
 /**
  * The member account's reauth role cannot be assumed: not deployed there (the StackSet has not reached
@@ -80,24 +80,9 @@ export async function assumeMemberRole(
 export function memberEnforcer(
   sts: STSClient,
   target: { accountId: string; roleName: string; job: string; runId: string },
+  policies: ReauthPolicies,
 ): Enforcer {
-  let assumed: Promise<Enforcer> | undefined;
-  const write = () => {
-    assumed ??= assumeMemberRole(sts, target).then((clients) => createEnforcer(clients));
-    // A failed assumption is not kept: the next change asks STS again.
-    assumed.catch(() => {
-      assumed = undefined;
-    });
-    return assumed;
-  };
-  return {
-    recheck: async (credential) => (await write()).recheck(credential),
-    disable: async (credential, options) => (await write()).disable(credential, options),
-    restore: async (credential, options) => (await write()).restore(credential, options),
-    revokeSessions: async (credential, before) => (await write()).revokeSessions(credential, before),
-    rotate: async (credential, options) => (await write()).rotate(credential, options),
-    deactivateReplacedKey: async (user, key) => (await write()).deactivateReplacedKey(user, key),
-  };
+  return deferredEnforcer(async () => createEnforcer(await assumeMemberRole(sts, target), { policies }));
 }
 
 /**
@@ -109,15 +94,21 @@ export function memberEnforcer(
 export function memberEnforcers(deps: {
   organization: Pick<OrganizationConfig, 'enforcerRoleName'>;
   sts: STSClient;
+  /** reauth's policies in an account. */
+  policiesIn: (accountId: string) => ReauthPolicies;
 }): (accountId: string, policy: PolicyConfig, now: Date) => Enforcer {
   return (accountId, policy, now) =>
     policy.mode === 'enforce'
-      ? memberEnforcer(deps.sts, {
-          accountId,
-          roleName: deps.organization.enforcerRoleName,
-          job: 'slack',
-          runId: now.toISOString().replace(/[-:]|\.\d+/g, ''),
-        })
+      ? memberEnforcer(
+          deps.sts,
+          {
+            accountId,
+            roleName: deps.organization.enforcerRoleName,
+            job: 'slack',
+            runId: now.toISOString().replace(/[-:]|\.\d+/g, ''),
+          },
+          deps.policiesIn(accountId),
+        )
       : reportModeEnforcer(accountId);
 }
 

@@ -74,7 +74,8 @@ export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
 export type DisableReceipt =
   | { kind: 'access-key'; keyId: string; revokedSessions?: RevokedSessions }
   | { kind: 'secret'; previousPolicy: string | null }
-  | { kind: 'role'; policyName: string; revokedSessions?: RevokedSessions };
+  /** `reauth-disabled` attached to the role, or (at IAM's quota of attached policies) made its boundary. */
+  | { kind: 'role'; policyArn: string; asBoundary?: true; revokedSessions?: RevokedSessions };
 
 /** The first decision of a credential chains to this. */
 export const GENESIS_HASH = '0'.repeat(64);

@@ -71,3 +71,8 @@ export function policyForAccount(
   const protectedPrincipals = [...new Set([...policy.protectedPrincipals, ...ownRoles])];
   return { ...policy, mode, tiers, defaultTier, protectedPrincipals };
 }
+
+/** The member role the session policy writer assumes: `<enforcerRoleName>-sessions`. */
+export function sessionsRoleName(enforcerRoleName: string): string {
+  return `${enforcerRoleName}-sessions`;
+}

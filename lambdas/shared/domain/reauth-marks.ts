@@ -7,9 +7,24 @@ import { canonicalJson } from './policy';
 
 /** The Sid of reauth's deny statement on a secret, and of its role deny. */
 export const REAUTH_DENY_SID = 'ReauthDisabled';
-/** The inline policy reauth puts on a role to disable it. */
-export const ROLE_DISABLE_POLICY_NAME = 'reauth-disabled';
 const POLICY_VERSION = '2012-10-17';
+
+/**
+ * reauth's namespace among an account's customer managed policies. reauth writes no policy document
+ * into IAM itself: it attaches and detaches only policies under this path, each a deny, so whoever
+ * holds its roles can take access away and give back what reauth took, never grant.
+ */
+export const REAUTH_POLICY_PATH = '/reauth/';
+/** The managed policy (under `/reauth/`, created by the stack) that reauth attaches to a role to disable it. */
+export const ROLE_DISABLE_POLICY_NAME = 'reauth-disabled';
+/** Where the session policy writer keeps reauth's `reauth-sessions-before-<moment>` policies. */
+export const SESSIONS_POLICY_PATH = '/reauth/sessions/';
+const SESSIONS_POLICY_PREFIX = 'reauth-sessions-before-';
+/**
+ * The longest any temporary credential lives: 36 hours (GetSessionToken and GetFederationToken; a
+ * role session lasts 12 hours at most). A revocation older than this has nothing left to end.
+ */
+export const SESSION_LIFETIME_MAX_MS = 36 * 3_600_000;
 
 /** Appended to a secret's resource policy: nobody reads the value while it is disabled. */
 export const DENY_SECRET_READS = {
@@ -20,11 +35,28 @@ export const DENY_SECRET_READS = {
   Resource: '*',
 } as const;
 
-/** The whole `reauth-disabled` role policy: an explicit deny wins over every allow. */
+/** The `reauth-disabled` managed policy's document: an explicit deny wins over every allow. */
 export const ROLE_DISABLE_POLICY = {
   Version: POLICY_VERSION,
   Statement: [{ Sid: REAUTH_DENY_SID, Effect: 'Deny', Action: '*', Resource: '*' }],
 } as const;
+
+/**
+ * The ARN of the `reauth-disabled` policy in an account. A member account's is `reauth-disabled`; a
+ * hub stack's is `<namePrefix>-disabled`, so two copies of reauth in one account each have their own.
+ */
+export function roleDisablePolicyArn(
+  accountId: string,
+  partition = 'aws',
+  name: string = ROLE_DISABLE_POLICY_NAME,
+): string {
+  return `arn:${partition}:iam::${accountId}:policy${REAUTH_POLICY_PATH}${name}`;
+}
+
+/** Whether a managed policy ARN is a reauth copy's `…-disabled` directly under `/reauth/`, in any account. */
+export function isRoleDisablePolicyArn(arn: string | undefined): boolean {
+  return arn !== undefined && /^arn:[\w-]+:iam::\d{12}:policy\/reauth\/[A-Za-z][\w-]*-disabled$/.test(arn);
+}
 
 /**
  * The tag a platform team puts on the IAM users whose access keys reauth may rotate (value `true`).
@@ -33,22 +65,20 @@ export const ROLE_DISABLE_POLICY = {
  */
 export const ROTATABLE_TAG = { key: 'reauth:rotatable', value: 'true' } as const;
 
-/** The inline policy, on a user or a role, that ends the sessions issued before a moment. */
-export const REVOKE_SESSIONS_POLICY_NAME = 'reauth-revoke-sessions';
-/** The Sid of its one statement. */
+/** The Sid of the one statement of a `reauth-sessions-before-<moment>` policy. */
 export const REVOKE_SESSIONS_SID = 'ReauthRevokeSessions';
 
-/** What a session revocation wrote: the policy and the moment before which sessions end (ISO). */
+/** What a session revocation attached: reauth's policy and the moment before which sessions end (ISO). */
 export interface RevokedSessions {
-  policyName: typeof REVOKE_SESSIONS_POLICY_NAME;
+  policyArn: string;
   issuedBefore: string;
 }
 
 /**
- * The `reauth-revoke-sessions` policy: every request made with temporary credentials issued before
- * `issuedBefore` is denied (what the IAM console's *Revoke active sessions* puts on a role). Requests
- * signed with a long-term access key carry no aws:TokenIssueTime, so the condition never matches them;
- * sessions issued afterwards are untouched.
+ * The document of `reauth-sessions-before-<moment>`: every request made with temporary credentials
+ * issued before `issuedBefore` is denied (what the IAM console's *Revoke active sessions* writes).
+ * Requests signed with a long-term access key carry no aws:TokenIssueTime, so the condition never
+ * matches them; sessions issued afterwards are untouched.
  */
 export function revokeSessionsPolicy(issuedBefore: string) {
   return {
@@ -65,10 +95,36 @@ export function revokeSessionsPolicy(issuedBefore: string) {
   } as const;
 }
 
+/** The policy's name for a moment: `reauth-sessions-before-20261206T072423.123Z` (IAM names allow no colon). */
+export function sessionsPolicyName(issuedBefore: string): string {
+  return `${SESSIONS_POLICY_PREFIX}${new Date(issuedBefore).toISOString().replace(/[-:]/g, '')}`;
+}
+
+/** The ARN of the policy that ends an account's sessions issued before a moment. */
+export function sessionsPolicyArn(accountId: string, issuedBefore: string, partition = 'aws'): string {
+  return `arn:${partition}:iam::${accountId}:policy${SESSIONS_POLICY_PATH}${sessionsPolicyName(issuedBefore)}`;
+}
+
 /**
- * The moment a `reauth-revoke-sessions` document (JSON text, URL-encoded as IAM returns it, or parsed)
- * revokes sessions before, when it is reauth's exactly; undefined for any other document, even one
- * that only borrows its name or Sid.
+ * The moment (ISO) a `reauth-sessions-before-…` policy ARN (or name) ends sessions before; undefined
+ * for any other policy. Only the session policy writer creates policies under that path, each with
+ * exactly `revokeSessionsPolicy` of the moment its name gives (it checks a name it finds taken).
+ */
+export function revokedBeforeOfArn(arnOrName: string | undefined): string | undefined {
+  const match =
+    /^(?:arn:[\w-]+:iam::\d{12}:policy\/reauth\/sessions\/)?reauth-sessions-before-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{3})Z$/.exec(
+      arnOrName ?? '',
+    );
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s, ms] = match;
+  const iso = `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`;
+  return Number.isNaN(Date.parse(iso)) ? undefined : iso;
+}
+
+/**
+ * The moment a `reauth-sessions-before-…` document (JSON text, URL-encoded as IAM returns it, or
+ * parsed) revokes sessions before, when it is reauth's exactly; undefined for any other document, even
+ * one that only borrows its Sid.
  */
 export function revokedBeforeOf(document: unknown): string | undefined {
   const parsed = parsedDocument(document);

@@ -9,7 +9,7 @@ import {
 } from './decision';
 import { newRequest, openRequestOf } from './lifecycle';
 import type { PolicyConfig, Tier } from './policy';
-import type { RevokedSessions } from './reauth-marks';
+import { type RevokedSessions, SESSION_LIFETIME_MAX_MS } from './reauth-marks';
 import { vouchForUsage } from './usage';
 
 const DAY_MS = 86_400_000;
@@ -262,14 +262,19 @@ export function revokedSessionsOf(receipt: DisableReceipt): { revokedSessions?: 
 
 /**
  * The sessions the record says reauth ended and IAM must still end: the later of what the disable
- * revoked (while disabled) and what the open request's trust change revoked. reauth's
- * `reauth-revoke-sessions` policy on the user or role must be from this moment or later (the drift
- * check puts it back when not, and a converge puts it back).
+ * revoked (while disabled) and what the open request's trust change revoked. reauth's session policy
+ * on the user or role must be from this moment or later (the drift check puts it back when not, and a
+ * converge puts it back). None once the moment is older than the longest session (36 hours): every
+ * session issued before it has expired, so nothing is left to end, and the writer deletes its policy.
  */
-export function recordedRevocationOf(state: CredentialState): RevokedSessions | undefined {
+export function recordedRevocationOf(state: CredentialState, now: Date): RevokedSessions | undefined {
   const receipt = state.status === 'disabled' ? state.disableReceipt : undefined;
-  const byDisable = receipt ? revokedSessionsOf(receipt).revokedSessions : undefined;
-  const byRequest = state.revokedSessions;
+  const live = (revoked: RevokedSessions | undefined) =>
+    revoked && Date.parse(revoked.issuedBefore) > now.getTime() - SESSION_LIFETIME_MAX_MS
+      ? revoked
+      : undefined;
+  const byDisable = live(receipt ? revokedSessionsOf(receipt).revokedSessions : undefined);
+  const byRequest = live(state.revokedSessions);
   if (!byDisable || !byRequest) return byDisable ?? byRequest;
   return Date.parse(byRequest.issuedBefore) > Date.parse(byDisable.issuedBefore) ? byRequest : byDisable;
 }

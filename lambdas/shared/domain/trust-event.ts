@@ -11,12 +11,10 @@ import { TRIGGERS, type Trigger } from './decision';
 import type { PolicyConfig } from './policy';
 import { type Judgement, judgeAdded, judgeBoundary, judgeReplaced } from './policy-grants';
 import {
-  isReauthRolePolicy,
   isReauthSecretDeny,
+  isRoleDisablePolicyArn,
   REAUTH_DENY_SID,
-  REVOKE_SESSIONS_POLICY_NAME,
-  ROLE_DISABLE_POLICY_NAME,
-  revokedBeforeOf,
+  revokedBeforeOfArn,
   statementsOf,
 } from './reauth-marks';
 
@@ -154,6 +152,16 @@ export type Interpretation = { change: TrustChange } | { ignored: string };
  * `adds` a policy (judged by its document), `removes` one, `joins` or `leaves` a group, puts or deletes
  * a permissions boundary. A group's change reaches every member's keys.
  */
+/** The calls by which reauth puts its policies on and takes them off. */
+const REAUTH_POLICY_CALLS = new Set([
+  'AttachUserPolicy',
+  'DetachUserPolicy',
+  'AttachRolePolicy',
+  'DetachRolePolicy',
+  'PutRolePermissionsBoundary',
+  'DeleteRolePermissionsBoundary',
+]);
+
 const GRANT_CALLS: Readonly<Record<string, { on: 'user' | 'group' | 'role'; does: GrantCall }>> = {
   AttachUserPolicy: { on: 'user', does: 'adds' },
   PutUserPolicy: { on: 'user', does: 'adds' },
@@ -327,17 +335,18 @@ function interpretIam(call: Call, policy: PolicyConfig): Interpretation {
     turnsBackOn = false,
   ) => changeOf(call, target, trigger, widens, what, turnsBackOn);
   const role = (): TrustTarget => ({ kind: 'role', roleName: required(roleName, name, 'roleName') });
-  // reauth puts its revoke policy (exactly its own document) to end sessions, and deletes it to restore:
-  // its own. Anyone else's put or delete of that name is a change like any other policy's.
-  if (call.byReauth && stringParam(params, 'policyName') === REVOKE_SESSIONS_POLICY_NAME) {
-    const on = userName ? `user ${userName}` : `role ${roleName}`;
-    if (name === 'PutUserPolicy' || name === 'PutRolePolicy') {
-      if (revokedBeforeOf(params.policyDocument) !== undefined)
-        return { ignored: `reauth's own session revocation on ${on}` };
-    } else if (name === 'DeleteUserPolicy' || name === 'DeleteRolePolicy') {
-      return { ignored: `reauth's own end of a session revocation on ${on}` };
-    }
-  }
+  const policyArn = stringParam(params, 'policyArn') ?? stringParam(params, 'permissionsBoundary');
+  // DeleteRolePermissionsBoundary names no policy: reauth's grant admits it only on its own boundary.
+  const reauthsPolicy =
+    isRoleDisablePolicyArn(policyArn) ||
+    revokedBeforeOfArn(policyArn) !== undefined ||
+    name === 'DeleteRolePermissionsBoundary';
+  // reauth attaches and detaches only its own policies (under /reauth/, each a deny): its disables,
+  // restores and session revocations. Anyone else's attach of one is judged like any policy (a deny).
+  if (call.byReauth && reauthsPolicy && REAUTH_POLICY_CALLS.has(name))
+    return {
+      ignored: `reauth's own ${name} of ${policyLabel(policyArn ?? '')} on ${userName ? `user ${userName}` : `role ${roleName}`}`,
+    };
   if (name === 'UpdateAccessKey') {
     const accessKeyId = required(stringParam(params, 'accessKeyId'), name, 'accessKeyId');
     const status = stringParam(params, 'status') ?? 'unknown';
@@ -351,27 +360,13 @@ function interpretIam(call: Call, policy: PolicyConfig): Interpretation {
       ? change(target, 'scope-changed', true, `UpdateAccessKey made ${whose} Active`, true)
       : change(target, 'scope-changed', false, `UpdateAccessKey made ${whose} ${status}`);
   }
-  if (name === 'PutRolePolicy' && stringParam(params, 'policyName') === ROLE_DISABLE_POLICY_NAME) {
-    const exact = isReauthRolePolicy(params.policyDocument);
-    if (call.byReauth && exact) return { ignored: `reauth's own disable of role ${roleName}` };
-    // Anyone else's, or another document under reauth's name: a change of scope. Over reauth's deny
-    // on a disabled role, a different document takes the deny away.
-    return change(
-      role(),
-      'scope-changed',
-      true,
-      `PutRolePolicy on role ${roleName} (${ROLE_DISABLE_POLICY_NAME}${exact ? ", reauth's deny, put by someone else" : ": not reauth's deny, only its name"})`,
-      !exact,
-    );
-  }
-  if (name === 'DeleteRolePolicy' && stringParam(params, 'policyName') === ROLE_DISABLE_POLICY_NAME) {
-    // reauth deletes its policy only to restore the role (or to undo a disable whose record lost a race).
-    if (call.byReauth) return { ignored: `reauth's own restore of role ${roleName}` };
+  if (name === 'DetachRolePolicy' && isRoleDisablePolicyArn(policyArn)) {
+    // Someone else took reauth's deny off: a role reauth disabled is usable again.
     return change(
       role(),
       'scope-changed',
       false,
-      `DeleteRolePolicy on role ${roleName} (${ROLE_DISABLE_POLICY_NAME})`,
+      `DetachRolePolicy on role ${roleName} (reauth-disabled)`,
       true,
     );
   }

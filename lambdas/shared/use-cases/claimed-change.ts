@@ -82,7 +82,7 @@ export async function changeUnderClaim<T>(
   if ('heldBy' in claimed) return { busy: claimed.heldBy };
 
   // An expired claim taken over: whatever its holder left half-done is put right before acting.
-  if (claimed.tookOver) await convergeToRecord(deps.enforcer, change.target, claimed.claimed);
+  if (claimed.tookOver) await convergeToRecord(deps.enforcer, change.target, claimed.claimed, change.now);
   // A failure here leaves the claim: the change may have been applied before the error (a lost
   // response), and only a converge under the claim may decide what IAM should say.
   const result = await change.act(claimed.claimed);
@@ -95,7 +95,8 @@ export async function changeUnderClaim<T>(
     const converged = change.changesUsability(result) ? await convergeAfterLostClaim(deps, change) : current;
     return { lostClaim: converged, result };
   }
-  if (change.changesUsability(result)) await convergeToRecord(deps.enforcer, change.target, current);
+  if (change.changesUsability(result))
+    await convergeToRecord(deps.enforcer, change.target, current, change.now);
   await store.release(credentialId, holder);
   return { superseded: current, result };
 }
@@ -121,7 +122,7 @@ async function convergeAfterLostClaim<T>(
   });
   if ('heldBy' in taken) return deps.store.getState(credentialId);
   if ('notDue' in taken) return taken.notDue; // no state: nothing to converge
-  await convergeToRecord(deps.enforcer, change.target, taken.claimed);
+  await convergeToRecord(deps.enforcer, change.target, taken.claimed, change.now);
   await deps.store.release(credentialId, holder);
   return taken.claimed;
 }
@@ -144,7 +145,7 @@ export async function repairAbandonedClaim(
     isDue: (state) => isAbandoned(state, options.now),
   });
   if (!('claimed' in taken)) return false;
-  await convergeToRecord(deps.enforcer, targetOf(taken.claimed), taken.claimed);
+  await convergeToRecord(deps.enforcer, targetOf(taken.claimed), taken.claimed, options.now);
   await deps.store.release(credentialId, options.holder);
   return true;
 }
@@ -177,9 +178,10 @@ export async function convergeToRecord(
   enforcer: Enforcer,
   target: EnforcementTarget,
   state: CredentialState | undefined,
+  now: Date,
 ): Promise<void> {
   if (!state || state.status === 'deleted') return;
-  const revoked = recordedRevocationOf(state);
+  const revoked = recordedRevocationOf(state, now);
   const options = { ...(revoked && { revokeSessionsBefore: revoked.issuedBefore }) };
   if (state.status === 'disabled') await enforcer.disable(target, options);
   else await enforcer.restore(target, options);

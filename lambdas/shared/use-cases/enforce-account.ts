@@ -394,7 +394,7 @@ async function recordDrift(
   for (const state of states) {
     if (state.claim) continue;
     const disabled = state.status === 'disabled';
-    if (!disabled && !recordedRevocationOf(state)) continue;
+    if (!disabled && !recordedRevocationOf(state, options.context.now)) continue;
     const recheck = await deps.enforcer.recheck(targetOf(state));
     if (!recheck.exists) continue;
     if (!disabled || recheck.disabled !== false) {
@@ -428,7 +428,7 @@ async function revokeAgain(
     holder: string;
   },
 ): Promise<boolean> {
-  const revokedSessions = recordedRevocationOf(state);
+  const revokedSessions = recordedRevocationOf(state, options.context.now);
   if (!revokedSessions) return false;
   if (found !== undefined && Date.parse(found) >= Date.parse(revokedSessions.issuedBefore)) return false;
   const target = targetOf(state);

@@ -99,8 +99,8 @@ export interface ScanReport {
  * and the listing shows no such revocation on its user or role (gone, or not reauth's any more, or
  * from an earlier moment).
  */
-function lostRevocation(state: CredentialState, revocations: SessionRevocations): boolean {
-  const revoked = recordedRevocationOf(state);
+function lostRevocation(state: CredentialState, revocations: SessionRevocations, now: Date): boolean {
+  const revoked = recordedRevocationOf(state, now);
   if (!revoked || state.kind === 'secret') return false;
   const found =
     state.kind === 'role' ? revocations.roles.get(state.principal) : revocations.users.get(state.principal);
@@ -170,7 +170,7 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
       }),
       // A disabled key is not in the report's active slots: its state says whose sessions it revoked.
       ...[...states.values()]
-        .filter((state) => lostRevocation(state, iamInventory.sessionRevocations))
+        .filter((state) => lostRevocation(state, iamInventory.sessionRevocations, now))
         .map((state) => state.credentialId),
     ]),
   ];
