@@ -78,7 +78,15 @@ export interface RecheckResult {
 
 /** A change to IAM or Secrets Manager failed. The message names the credential, never a secret value. */
 export class EnforcementError extends Error {
-  override readonly name = 'EnforcementError';
+  override readonly name: string = 'EnforcementError';
+}
+
+/**
+ * reauth will not disable this credential: doing so would need a grant that can widen access. Nothing
+ * was changed; the message says why and what the owner can do.
+ */
+export class DisableRefused extends EnforcementError {
+  override readonly name = 'DisableRefused';
 }
 
 /**
@@ -273,8 +281,8 @@ export function createEnforcer(
     const { Role } = await iam.send(new GetRoleCommand({ RoleName: roleName }));
     const boundary = Role?.PermissionsBoundary?.PermissionsBoundaryArn;
     if (boundary !== undefined && !isRoleDisablePolicyArn(boundary)) {
-      throw new EnforcementError(
-        `role ${roleName} holds as many managed policies as IAM allows and a permissions boundary (${boundary}): reauth can neither attach reauth-disabled nor make it the boundary, and replacing a boundary could widen access later. Detach a policy from the role (or disable it by hand), then answer again`,
+      throw new DisableRefused(
+        `role ${roleName} holds as many managed policies as IAM allows and a permissions boundary (${boundary}): reauth can neither attach its deny nor make it the boundary, and replacing a boundary could widen access later. Detach a policy from the role, or disable it by hand`,
       );
     }
     await iam.send(

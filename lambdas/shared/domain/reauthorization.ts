@@ -418,6 +418,33 @@ export function planInUseAtDeadline(
   );
 }
 
+/**
+ * The deadline passed and reauth could not disable the credential without a grant it will not hold (a
+ * role at IAM's quota of attached policies that has a boundary of its own): nothing changed in IAM.
+ * The request is escalated, saying why, with a fresh deadline so the next run does not retry every hour.
+ */
+export function planRefusedDisable(
+  state: CredentialState,
+  why: string,
+  policy: PolicyConfig,
+  context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string },
+): Transition {
+  const tier = tierOf(state, policy);
+  return planRequestStep(
+    state,
+    {
+      escalatedAt: context.now.toISOString(),
+      deadlineAt: new Date(context.now.getTime() + tier.graceDays * DAY_MS).toISOString(),
+    },
+    {
+      action: 'escalate',
+      reason: `not disabled: ${why}; escalated, new deadline in ${tier.graceDays} days`,
+      evidence: { refused: why },
+    },
+    context,
+  );
+}
+
 function answer(
   state: CredentialState,
   next: StateInput,

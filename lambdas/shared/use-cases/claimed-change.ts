@@ -1,7 +1,7 @@
 import type { DecisionStore } from '../adapters/decision-store';
-import type { EnforcementTarget, Enforcer } from '../adapters/enforcement';
+import { DisableRefused, type EnforcementTarget, type Enforcer } from '../adapters/enforcement';
 import { parseCredentialId } from '../domain/credential';
-import type { Claim, CredentialState, Decision, Transition } from '../domain/decision';
+import type { Claim, CredentialState, Decision, DisableReceipt, Transition } from '../domain/decision';
 import { type PolicyConfig, revokesSessionsOn, type SessionRevocationMoment } from '../domain/policy';
 import { recordedRevocationOf } from '../domain/reauthorization';
 
@@ -185,4 +185,19 @@ export async function convergeToRecord(
   const options = { ...(revoked && { revokeSessionsBefore: revoked.issuedBefore }) };
   if (state.status === 'disabled') await enforcer.disable(target, options);
   else await enforcer.restore(target, options);
+}
+
+/**
+ * The disable's receipt, or why reauth refused it (`DisableRefused`: it would need a grant that can
+ * widen access; nothing was changed). A refusal is an outcome to tell, not a failure to retry.
+ */
+export async function refusedOr(
+  disable: Promise<DisableReceipt>,
+): Promise<DisableReceipt | { refused: string }> {
+  try {
+    return await disable;
+  } catch (error) {
+    if (error instanceof DisableRefused) return { refused: error.message };
+    throw error;
+  }
 }

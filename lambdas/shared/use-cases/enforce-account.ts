@@ -11,6 +11,7 @@ import {
   planDisable,
   planDrift,
   planInUseAtDeadline,
+  planRefusedDisable,
   planRequestStep,
   recordedRevocationOf,
 } from '../domain/reauthorization';
@@ -18,6 +19,7 @@ import { escalationMessage } from '../slack/messages';
 import {
   changeUnderClaim,
   isAbandoned,
+  refusedOr,
   repairAbandonedClaim,
   sessionsEndingAt,
   targetOf,
@@ -224,6 +226,7 @@ export async function enforceAccount(
   }
 
   const disabledStates: CredentialState[] = [];
+  const refused: { state: CredentialState; why: string }[] = [];
   for (const { state, step } of plan.actions) {
     const target = targetOf(state);
     const claim = { credentialId: state.credentialId, target, holder: run, now };
@@ -273,10 +276,12 @@ export async function enforceAccount(
         if (recheck.lastUsedAt && recheck.lastUsedAt.getTime() > requestedAt) {
           return { kind: 'used', lastUsedAt: recheck.lastUsedAt };
         }
-        return {
-          kind: 'disabled',
-          receipt: await deps.enforcer.disable(target, sessionsEndingAt(policy, 'disable', now)),
-        };
+        const receipt = await refusedOr(
+          deps.enforcer.disable(target, sessionsEndingAt(policy, 'disable', now)),
+        );
+        return 'refused' in receipt
+          ? { kind: 'refused', why: receipt.refused }
+          : { kind: 'disabled', receipt };
       },
       confirm: (current, act) => {
         if (!current || !isDue(current)) return undefined;
@@ -294,6 +299,8 @@ export async function enforceAccount(
             );
           case 'used':
             return planInUseAtDeadline(current, act.lastUsedAt, policy, system);
+          case 'refused':
+            return planRefusedDisable(current, act.why, policy, system);
           case 'disabled':
             return planDisable(current, act.receipt, {
               ...system,
@@ -304,6 +311,14 @@ export async function enforceAccount(
       changesUsability: (act) => act.kind === 'disabled',
     });
     if (!('recorded' in outcome)) continue;
+    if (outcome.result.kind === 'refused') {
+      // Nothing changed, and a person has to act: held back (it alarms) and escalated, saying why.
+      report.heldBack.push({ reason: 'disable-refused', credentialIds: [state.credentialId] });
+      report.escalated++;
+      const held = await deps.store.getState(state.credentialId);
+      if (held) refused.push({ state: held, why: outcome.result.why });
+      continue;
+    }
     const list = { gone: report.gone, used: report.cancelled, disabled: report.disabled }[
       outcome.result.kind
     ];
@@ -345,6 +360,23 @@ export async function enforceAccount(
         }),
       );
   }
+  if (deps.slack && refused.length > 0) {
+    await deps.slack
+      .postMessage(
+        policy.fallbackOwner,
+        escalationMessage({
+          items: refused.map(({ state }) => requestItemOf(state)),
+          reason: 'deadline-passed',
+          detail: `Not disabled, though nobody vouched for them by their deadline: ${refused.map(({ why }) => why).join('; ')}. Their requests stay open with a new deadline.`,
+        }),
+      )
+      .catch((error: unknown) =>
+        report.slackFailures.push({
+          owner: policy.fallbackOwner,
+          error: error instanceof Error ? error.message : 'unknown',
+        }),
+      );
+  }
   return report;
 }
 
@@ -352,7 +384,8 @@ export async function enforceAccount(
 type DeadlineAct =
   | { kind: 'gone' }
   | { kind: 'used'; lastUsedAt: Date }
-  | { kind: 'disabled'; receipt: DisableReceipt };
+  | { kind: 'disabled'; receipt: DisableReceipt }
+  | { kind: 'refused'; why: string };
 
 /** The expired claims among `states` (their holders stopped): each repaired (see `repairAbandonedClaim`). */
 async function repairAbandoned(

@@ -14,6 +14,7 @@ import {
   type ClaimedOutcome,
   changeUnderClaim,
   isAbandoned,
+  refusedOr,
   repairAbandonedClaim,
   sessionsEndingAt,
   targetOf,
@@ -139,13 +140,16 @@ async function runInAccount(
 
   let outcome: ClaimedOutcome<unknown>;
   switch (job.action) {
-    case 'disable':
-      outcome = await changeUnderClaim(deps, {
+    case 'disable': {
+      const disabled = await changeUnderClaim(deps, {
         ...claim,
         action: 'disable',
-        act: () => deps.enforcer.disable(claim.target, sessionsEndingAt(deps.policy, 'disable', context.now)),
+        act: () =>
+          refusedOr(
+            deps.enforcer.disable(claim.target, sessionsEndingAt(deps.policy, 'disable', context.now)),
+          ),
         confirm: (current, receipt) =>
-          stillOpen(current)
+          stillOpen(current) && !('refused' in receipt)
             ? planDisable(current, receipt, {
                 now: context.now,
                 policyId: deps.policyId,
@@ -155,9 +159,19 @@ async function runInAccount(
                 slackUser: context.slackUser,
               })
             : undefined,
-        changesUsability: () => true,
+        changesUsability: (receipt) => !('refused' in receipt),
       });
+      if ('result' in disabled && 'refused' in disabled.result) {
+        await tell(
+          deps.slack,
+          job.responseUrl,
+          `${state.principal} was not disabled: ${disabled.result.refused}`,
+        );
+        return { summary: `not disabled: ${disabled.result.refused}` };
+      }
+      outcome = disabled;
       break;
+    }
     case 'restore':
       outcome = await changeUnderClaim(deps, {
         ...claim,
