@@ -43,7 +43,8 @@ cat >reauth.config.json <<'JSON'
   "$schema": "./node_modules/reauth/schemas/reauth.config.schema.json",
   "mode": "enforce",
   "fallbackOwner": "#platform-security",
-  "protectedPrincipals": ["break-glass-*"]
+  "protectedPrincipals": ["break-glass-*"],
+  "organization": {}
 }
 JSON
 stack_file="$(ls lib/*-stack.ts)"
@@ -55,9 +56,14 @@ import { Reauth } from 'reauth';
 export class AppStack extends cdk.Stack {
   constructor(scope: Construct, id: string, props?: cdk.StackProps) {
     super(scope, id, props);
-    // Staging beside production: one policy given as an object, one as a file.
+    // Staging beside production: one policy given as an object, one as a file, for a whole AWS Organization.
     new Reauth(this, 'Staging', { namePrefix: 'staging', policy: { mode: 'report', fallbackOwner: '#platform-security' } });
-    new Reauth(this, 'Production', { namePrefix: 'prod', policy: 'reauth.config.json' });
+    new Reauth(this, 'Production', {
+      namePrefix: 'prod',
+      policy: 'reauth.config.json',
+      organizationId: 'o-abc123defg',
+      organizationRootId: 'r-ab12',
+    });
   }
 }
 TS
@@ -82,6 +88,16 @@ step "plain node imports the package: require() from CommonJS, as cdk init's app
 node -e 'const { Reauth } = require("reauth"); if (typeof Reauth !== "function") process.exit(1)'
 node --input-type=module -e 'const { Reauth } = await import("reauth"); if (typeof Reauth !== "function") process.exit(1)'
 echo "require('reauth') and import('reauth'): Reauth is a class"
+# What one aws-cdk-lib means to the app: reauth's resources are its CfnResources (with a second copy, none is).
+node -e '
+const cdk = require("aws-cdk-lib");
+const { Reauth } = require("reauth");
+const reauth = new Reauth(new cdk.Stack(new cdk.App(), "Probe"), "Reauth");
+const resources = reauth.node.findAll().filter((c) => c.node.defaultChild === undefined && c.constructor.name.startsWith("Cfn"));
+const foreign = resources.filter((c) => !(c instanceof cdk.CfnResource));
+console.log(`reauth L1 resources that are the app aws-cdk-lib CfnResources: ${resources.length - foreign.length} of ${resources.length}`);
+if (!resources.length || foreign.length) process.exit(1);
+'
 
 step "npx cdk synth (docker and esbuild stubbed to fail: reauth's synth must call neither)"
 mkdir -p "$work/stubs"
@@ -94,33 +110,7 @@ PATH="$work/stubs:$PATH" CDK_DOCKER="$work/stubs/docker" npx cdk synth --quiet
 [[ ! -e "$work/stubs/called" ]] || fail "$(cat "$work/stubs/called")"
 echo "synthesized in $((SECONDS - start)) s"
 
-node --input-type=module - <<'JS'
-// What cdk-nag looked at: every reauth resource carries the acknowledgements it matched, which only
-// a plugin from the app's own aws-cdk-lib can have read from reauth's constructs.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-const template = JSON.parse(readFileSync('cdk.out/AppStack.template.json', 'utf8'));
-const resources = Object.entries(template.Resources);
-const reauth = resources.filter(([id]) => /^(Staging|Production)/.test(id));
-const acknowledged = reauth.filter(([, r]) => r.Metadata?.cdk_nag?.rules_to_suppress?.length);
-const functions = reauth.filter(([, r]) => r.Type === 'AWS::Lambda::Function');
-const report = JSON.parse(readFileSync('cdk.out/validation-report.json', 'utf8'));
-const violations = report.pluginReports.flatMap((r) => r.violations);
-console.log(`${reauth.length} reauth resources (2 copies), ${functions.length} functions; cdk-nag wrote its acknowledgements on ${acknowledged.length}; unacknowledged findings: ${violations.length}`);
-if (violations.length) throw new Error(`cdk-nag: ${JSON.stringify(violations, null, 2)}`);
-if (!acknowledged.length) throw new Error('cdk-nag acknowledged nothing of reauth: did it see reauth at all?');
-const manifest = JSON.parse(readFileSync('cdk.out/AppStack.assets.json', 'utf8'));
-// Each function's code is one of the bundles the package was built with, byte for byte, plus its policy.
-const prebuilt = readdirSync('node_modules/reauth/dist/assets').map((name) =>
-  readFileSync(`node_modules/reauth/dist/assets/${name}/index.mjs`, 'utf8'),
-);
-for (const [id, fn] of functions) {
-  const dir = `cdk.out/asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`;
-  if (fn.Properties.Handler !== 'index.handler' || !existsSync(`${dir}/policy.json`))
-    throw new Error(`${id}: its asset ${dir} has no policy.json, or its handler is not index.handler`);
-  if (!prebuilt.includes(readFileSync(`${dir}/index.mjs`, 'utf8'))) throw new Error(`${id}: ${dir}/index.mjs is not a prebuilt bundle`);
-}
-console.log(`every function's code is a prebuilt bundle of the package, with its policy.json (${Object.keys(manifest.files).length} file assets)`);
-JS
+node "$repo/scripts/package/consumer-assembly.mjs" AppStack
 
 step "the packed CLI"
 version="$(npx reauth --version)"
