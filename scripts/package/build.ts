@@ -89,9 +89,10 @@ for (const entry of entries) {
 
 execFileSync('npm', ['run', '-s', 'build:cli'], { cwd: REPO_ROOT, stdio: 'inherit' });
 
+// On stderr: `npm pack --json` prints its report on stdout, after this script runs.
 const kib = (dir: string) =>
   Math.round(filesUnder(dir).reduce((sum, file) => sum + statSync(file).size, 0) / 1024);
-console.log(
+console.error(
   `dist/: ${modules.length} library files (${rewritten} imports spelled out), ${entries.length} Lambda bundles ` +
     `(${kib(ASSETS)} KiB with source maps), the CLI (${kib(join(DIST, 'cli'))} KiB)`,
 );
