@@ -32,27 +32,45 @@ function filesUnder(dir: string): string[] {
 }
 
 /**
+ * A module's import and export-from statements, with the specifier as group 2: a clause holds no quote
+ * or semicolon, so a string that merely contains "from './x'" is not taken for one.
+ */
+const IMPORT_STATEMENT = /^((?:import|export)\b[^'";]*?\bfrom\s*|import\s*)(['"])([^'"]+)\2/gm;
+
+/**
  * The sources import `./policy`, as a bundler or tsx resolves it; Node's ESM loader and a NodeNext
  * `tsc` want the file itself: `./policy.js`, or `./dir/index.js`. tsc leaves specifiers as written, so
- * this spells each one out, and fails on one that names no emitted file rather than ship it broken.
+ * this spells each one out, and fails on one that names no emitted module rather than ship it broken.
  */
 function spellOutRelativeImports(file: string): number {
   const text = readFileSync(file, 'utf8');
+  if (/\bimport\s*\(\s*['"]\./.test(text))
+    throw new Error(`${relative(REPO_ROOT, file)}: a relative import()`);
   let changed = 0;
-  const spelled = text.replace(
-    /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.\.?\/[^'"]*)\2/g,
-    (whole, lead: string, quote: string, specifier: string) => {
-      if (/\.(m?js|json)$/.test(specifier)) return whole;
-      const base = resolve(dirname(file), specifier);
-      const target = [`${base}.js`, join(base, 'index.js')].find((candidate) => existsSync(candidate));
-      if (!target) throw new Error(`${relative(REPO_ROOT, file)}: ${specifier} names no emitted module`);
-      changed++;
-      const spelledOut = relative(dirname(file), target).replaceAll('\\', '/');
-      return `${lead}${quote}${spelledOut.startsWith('.') ? spelledOut : `./${spelledOut}`}${quote}`;
-    },
-  );
+  const spelled = text.replace(IMPORT_STATEMENT, (whole, lead: string, quote: string, specifier: string) => {
+    if (!specifier.startsWith('.') || /\.(m?js|json)$/.test(specifier)) return whole;
+    const base = resolve(dirname(file), specifier);
+    const target = [`${base}.js`, join(base, 'index.js')].find((candidate) => existsSync(candidate));
+    if (!target) throw new Error(`${relative(REPO_ROOT, file)}: ${specifier} names no emitted module`);
+    changed++;
+    const spelledOut = relative(dirname(file), target).replaceAll('\\', '/');
+    return `${lead}${quote}${spelledOut.startsWith('.') ? spelledOut : `./${spelledOut}`}${quote}`;
+  });
   if (changed) writeFileSync(file, spelled);
   return changed;
+}
+
+/** The packages a module imports (`zod`, `aws-cdk-lib`, `@scope/name`), Node's built-ins aside. */
+function packagesImported(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(IMPORT_STATEMENT)]
+    .map((match) => match[3] ?? '')
+    .filter((specifier) => !specifier.startsWith('.') && !specifier.startsWith('node:'))
+    .map((specifier) =>
+      specifier
+        .split('/')
+        .slice(0, specifier.startsWith('@') ? 2 : 1)
+        .join('/'),
+    );
 }
 
 rmSync(DIST, { recursive: true, force: true });
@@ -62,6 +80,16 @@ execFileSync(join(REPO_ROOT, 'node_modules/.bin/tsc'), ['-p', join(REPO_ROOT, 't
 });
 const modules = filesUnder(DIST).filter((file) => /\.(js|d\.ts)$/.test(file));
 const rewritten = modules.reduce((sum, file) => sum + spellOutRelativeImports(file), 0);
+// What a user's install brings is all the library may import: a dev dependency would be missing there.
+const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+const installed = new Set([...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies)]);
+for (const file of modules) {
+  for (const name of packagesImported(file)) {
+    if (!installed.has(name)) {
+      throw new Error(`${relative(REPO_ROOT, file)} imports ${name}: not a dependency or peer dependency`);
+    }
+  }
+}
 // The vendor list the domain imports is Apache-2.0 from another project: its licence and provenance go with it.
 for (const file of ['LICENSE', 'README.md']) {
   copyFileSync(join(REPO_ROOT, 'data/known-aws-accounts', file), join(DIST, 'data/known-aws-accounts', file));
