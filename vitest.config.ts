@@ -1,6 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The package's name is its sources here, as tsconfig's `paths` says; its exports name the build, dist/.
+  resolve: {
+    alias: [{ find: /^reauth$/, replacement: fileURLToPath(new URL('./lib/index.ts', import.meta.url)) }],
+  },
   test: {
     pool: 'forks',
     maxWorkers: 2,

@@ -29,7 +29,7 @@ import { OrgAccountsEnvSchema } from '../lambdas/org-accounts/env';
 import { OrgSummaryEnvSchema } from '../lambdas/org-summary/env';
 import { sessionsRoleName } from '../lambdas/shared/domain/organization';
 import type { OrganizationConfig } from '../lambdas/shared/domain/policy';
-import type { RunMetric } from '../lambdas/shared/metrics';
+import type { RunMetric } from '../lambdas/shared/metric-names';
 import { alarmOnCount } from './alarms';
 import { FanOut } from './fan-out';
 import { MEMBER_PARAMETERS, synthesizeMemberTemplate } from './member-stack';

@@ -12,7 +12,7 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { CREDENTIAL_STATUSES } from '../lambdas/shared/domain/decision';
-import { METRICS_NAMESPACE, type MetricsService, type RunMetric } from '../lambdas/shared/metrics';
+import { METRICS_NAMESPACE, type MetricsService, type RunMetric } from '../lambdas/shared/metric-names';
 
 /** Properties of a {@link ReauthDashboard}. */
 export interface ReauthDashboardProps {

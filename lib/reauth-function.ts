@@ -1,9 +1,18 @@
-import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  Code,
+  Function as LambdaFunction,
+  LoggingFormat,
+  Runtime,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -16,15 +25,60 @@ import { EXPIRES_AT, LEASE_ATTRIBUTES, leasePk, TABLE_KEYS } from '../lambdas/sh
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
+ * Where the installed package keeps each function's bundle, built when the package was built
+ * (`npm run build`: `dist/assets/<name>/index.mjs`, beside this module's compiled `dist/lib/`). From
+ * the sources (this repository's app, its tests and demos) there is no such folder, and `cdk synth`
+ * bundles each function with esbuild instead. A user's synth so needs neither esbuild, Docker nor a
+ * lock file of reauth's, which `npm pack` does not ship.
+ */
+export const PREBUILT_ASSETS = fileURLToPath(new URL('../assets/', import.meta.url));
+
+/** The runtime every function runs on: the one its bundle is built for (esbuild's target) and tested on. */
+export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
+
+/** esbuild's settings for every function, whether `cdk synth` bundles it or the package build does. */
+export const LAMBDA_BUNDLE = {
+  format: 'esm',
+  target: LAMBDA_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, 'node$1'),
+  mainFields: ['module', 'main'],
+  // Some CommonJS dependencies call require() for Node built-ins, which ESM output lacks.
+  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  minify: true,
+  sourcesContent: false,
+  /** The module file; Lambda's handler is `index.handler`. */
+  file: 'index.mjs',
+} as const;
+
+/** The function's name in `lambdas/<name>/handler.ts`: its prebuilt bundle is `PREBUILT_ASSETS/<name>`. */
+export function lambdaName(entry: string): string {
+  const name = basename(dirname(entry));
+  if (!/^[a-z][a-z0-9-]*$/.test(name) || basename(entry) !== 'handler.ts') {
+    throw new Error(`entry: "${entry}" is not lambdas/<name>/handler.ts`);
+  }
+  return name;
+}
+
+/** A file shipped in a function's bundle beside its code: a copy of `path`, or `text`. */
+export type ShippedFile = { readonly name: string } & ({ readonly path: string } | { readonly text: string });
+
+/** The shell commands that write `file` into `outputDir` (esbuild's bundling hooks run through the shell). */
+export function shipCommands(file: ShippedFile, outputDir: string): string[] {
+  const target = shellQuote(join(outputDir, file.name));
+  return 'path' in file
+    ? [`cp ${shellQuote(resolve(file.path))} ${target}`]
+    : [`printf '%s' ${shellQuote(file.text)} > ${target}`];
+}
+
+/**
  * An environment value that needs more than a string: a grant, or a file shipped in the bundle.
  * Bindings sit in the typed `environment` itself, so the contract still has one entry per variable
  * (a missing one fails `tsc`) and the variable, its grant and its file are set in one place.
  */
 export interface EnvBinding {
-  /** Shell commands run after esbuild, given the bundle's output directory. */
-  readonly afterBundling?: (outputDir: string) => string[];
+  /** A file the bundle must hold beside the code. */
+  readonly ships?: ShippedFile;
   /** Grants what the value needs to the function and returns the variable's value. */
-  bind(fn: NodejsFunction): string;
+  bind(fn: LambdaFunction): string;
 }
 
 /**
@@ -97,18 +151,59 @@ export function bindQueueSend(queue: IQueue): EnvBinding {
 
 /** Ships `path` in the bundle as `name`; the variable holds `name`, resolved against LAMBDA_TASK_ROOT. */
 export function bundleFile(path: string, name: string): EnvBinding {
-  return {
-    afterBundling: (outputDir) => [`cp ${shellQuote(resolve(path))} ${shellQuote(join(outputDir, name))}`],
-    bind: () => name,
-  };
+  return { ships: { name, path: resolve(path) }, bind: () => name };
 }
 
 /** Ships `text` in the bundle as `name` (a policy given as an object); the variable holds `name`. */
 export function bundleText(text: string, name: string): EnvBinding {
-  return {
-    afterBundling: (outputDir) => [`printf '%s' ${shellQuote(text)} > ${shellQuote(join(outputDir, name))}`],
-    bind: () => name,
-  };
+  return { ships: { name, text }, bind: () => name };
+}
+
+/**
+ * The asset folder of an installed package's function: its prebuilt bundle (and source map, if used)
+ * with the files it ships, such as the policy. The folder is named by its contents' hash, so a synth
+ * that asks for the same contents reuses it, and `Code.fromAsset` copies it into the cloud assembly.
+ */
+function stagePrebuilt(name: string, sourceMaps: boolean, shipped: readonly ShippedFile[]): string {
+  const built = join(PREBUILT_ASSETS, name);
+  const code = [LAMBDA_BUNDLE.file, ...(sourceMaps ? [`${LAMBDA_BUNDLE.file}.map`] : [])];
+  for (const file of code) {
+    if (!existsSync(join(built, file))) {
+      throw new Error(
+        `reauth's package has no prebuilt ${join(built, file)}: reinstall it, or build it (npm run build)`,
+      );
+    }
+  }
+  const contents = [
+    ...code.map((file) => [file, readFileSync(join(built, file))] as const),
+    ...shipped.map(
+      (file) => [file.name, 'path' in file ? readFileSync(file.path) : Buffer.from(file.text)] as const,
+    ),
+  ];
+  const hash = createHash('sha256');
+  for (const [file, bytes] of contents) hash.update(`${file}\0${bytes.length}\0`).update(bytes);
+  const dir = join(tmpdir(), 'reauth-assets', `${name}-${hash.digest('hex').slice(0, 32)}`);
+  if (existsSync(dir)) return dir;
+  // Written aside and renamed, so a synth running beside this one never sees a half-written folder.
+  const partial = `${dir}.${process.pid}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  mkdirSync(partial, { recursive: true });
+  for (const [file, bytes] of contents) writeFileSync(join(partial, file), bytes);
+  try {
+    renameSync(partial, dir);
+  } catch (error) {
+    rmSync(partial, { recursive: true, force: true });
+    if (!existsSync(dir)) throw error;
+  }
+  return dir;
+}
+
+/** The newest Node.js runtime this aws-cdk-lib knows (the user's: a newer one than reauth's own may). */
+function newestNodeRuntime(): string {
+  const version = (name: string) => Number(/^nodejs(\d+)/.exec(name)?.[1] ?? 0);
+  return Runtime.ALL.map((runtime) => runtime.name)
+    .filter((name) => version(name) > 0)
+    .reduce((newest, name) => (version(name) > version(newest) ? name : newest), LAMBDA_RUNTIME.name);
 }
 
 /** One shell word, whatever `s` holds: the bundling hooks run through the shell. */
@@ -149,14 +244,15 @@ export interface ReauthFunctionProps<S extends z.ZodObject> {
 }
 
 /**
- * A reauth Lambda with the house defaults: Node.js 24 on ARM64, a minified ESM bundle built locally by
- * esbuild (with source maps unless `sourceMaps: false`), JSON logs into its own log group, and a role
- * that may write only to that log group.
+ * A reauth Lambda with the house defaults: Node.js 24 on ARM64, a minified ESM bundle (the package's
+ * prebuilt one when installed, else built at synth by esbuild from the sources; with source maps unless
+ * `sourceMaps: false`), JSON logs into its own log group, and a role that may write only to that log group.
  */
 export class ReauthFunction<S extends z.ZodObject> extends Construct {
   /** The handler, relative to the repo root (as given): what a local run of the function imports. */
   readonly entry: string;
-  readonly function: NodejsFunction;
+  /** A `NodejsFunction` when synthesized from the sources, a `Function` of the prebuilt bundle when installed. */
+  readonly function: LambdaFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
 
@@ -182,12 +278,12 @@ export class ReauthFunction<S extends z.ZodObject> extends Construct {
     this.logGroup.grantWrite(this.role);
 
     const sourceMaps = props.sourceMaps ?? true;
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: join(REPO_ROOT, props.entry),
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+    const shipped = environment.flatMap(([, value]) =>
+      typeof value !== 'string' && value.ships ? [value.ships] : [],
+    );
+    const common = {
       description: props.description,
-      runtime: Runtime.NODEJS_24_X,
+      runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
       timeout: props.timeout ?? Duration.seconds(30),
       memorySize: props.memorySize ?? 256,
@@ -195,29 +291,44 @@ export class ReauthFunction<S extends z.ZodObject> extends Construct {
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
       ...(sourceMaps && { environment: { NODE_OPTIONS: '--enable-source-maps' } }),
-      bundling: {
-        forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        // Some CommonJS dependencies call require() for Node built-ins, which ESM output lacks.
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        // Ship the SDK versions the tests ran against, not whichever the runtime carries today. A bundle
-        // holds only the SDK clients its handler builds (see lambdas/shared/adapters/aws-clients.ts).
-        bundleAwsSDK: true,
-        minify: true,
-        sourceMap: sourceMaps,
-        sourcesContent: false,
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (_inputDir, outputDir) =>
-            environment.flatMap(([, value]) =>
-              typeof value === 'string' ? [] : (value.afterBundling?.(outputDir) ?? []),
-            ),
-        },
-      },
-    });
+    };
+    this.function = existsSync(PREBUILT_ASSETS)
+      ? new LambdaFunction(this, 'Function', {
+          ...common,
+          code: Code.fromAsset(stagePrebuilt(lambdaName(props.entry), sourceMaps, shipped)),
+          handler: 'index.handler',
+        })
+      : new NodejsFunction(this, 'Function', {
+          ...common,
+          entry: join(REPO_ROOT, props.entry),
+          projectRoot: REPO_ROOT,
+          depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+          bundling: {
+            forceDockerBundling: false,
+            format: OutputFormat.ESM,
+            mainFields: [...LAMBDA_BUNDLE.mainFields],
+            banner: LAMBDA_BUNDLE.banner,
+            // Ship the SDK versions the tests ran against, not whichever the runtime carries today. A bundle
+            // holds only the SDK clients its handler builds (see lambdas/shared/adapters/aws-clients.ts).
+            bundleAwsSDK: true,
+            minify: LAMBDA_BUNDLE.minify,
+            sourceMap: sourceMaps,
+            sourcesContent: LAMBDA_BUNDLE.sourcesContent,
+            commandHooks: {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              afterBundling: (_inputDir, outputDir) =>
+                shipped.flatMap((file) => shipCommands(file, outputDir)),
+            },
+          },
+        });
+    const newest = newestNodeRuntime();
+    if (newest !== LAMBDA_RUNTIME.name) {
+      Validations.of(this.function).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason: `The function runs ${LAMBDA_RUNTIME.name}, which its prebuilt bundle is built for and reauth's tests run on; this aws-cdk-lib knows ${newest}, which a reauth release adopts once tested.`,
+      });
+    }
     for (const [name, value] of environment) {
       this.function.addEnvironment(name, typeof value === 'string' ? value : value.bind(this.function));
     }

@@ -12,7 +12,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { MANAGED_BY_TAG, POLICY_ID_TAG, Reauth } from 'reauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicyConfig, parsePolicyConfigText, policyIdOf } from '../../lambdas/shared/domain/policy';
-import { bundleText } from '../../lib/reauth-function';
+import { bundleText, shipCommands } from '../../lib/reauth-function';
 
 // Someone else's CDK app, importing the construct by the package's name: their own stack, their own alarm topic and Slack secret, and two copies of
 // reauth side by side (staging beside production), one policy given as an object, one as a file.
@@ -156,7 +156,8 @@ describe('the Reauth construct in another stack', () => {
     const text = readFileSync(join(import.meta.dirname, '../../reauth.config.json'), 'utf8');
     const binding = bundleText(JSON.stringify(parsePolicyConfigText(text)), 'policy.json');
 
-    for (const command of binding.afterBundling?.(dir) ?? []) execFileSync('bash', ['-c', command]);
+    for (const command of binding.ships ? shipCommands(binding.ships, dir) : [])
+      execFileSync('bash', ['-c', command]);
 
     expect(binding.bind(undefined as never)).toBe('policy.json');
     expect(policyIdOf(parsePolicyConfigText(readFileSync(join(dir, 'policy.json'), 'utf8')))).toBe(

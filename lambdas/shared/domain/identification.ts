@@ -1,4 +1,4 @@
-import known from '../../../data/known-aws-accounts/accounts.json';
+import known from '../../../data/known-aws-accounts/accounts.json' with { type: 'json' };
 import type { Credential } from './credential';
 import type { FederatedTrust } from './role-trust';
 import { providerName } from './trust-breadth';
