@@ -401,31 +401,23 @@ export function planInUseAtDeadline(
       }),
     };
   }
-  const tier = tierOf(state, policy);
-  return planRequestStep(
+  return escalatedWithNewDeadline(
     state,
-    {
-      escalatedAt: context.now.toISOString(),
-      // A fresh deadline, so the next run does not re-check and cancel again every hour.
-      deadlineAt: new Date(context.now.getTime() + tier.graceDays * DAY_MS).toISOString(),
-    },
-    {
-      action: 'escalate',
-      reason: `disable cancelled: used on ${usedAt} after the request opened, but ${state.triggers.join(', ')} still needs an owner's word; escalated, new deadline in ${tier.graceDays} days`,
-      evidence: { lastUsedAt: usedAt, triggers: state.triggers },
-    },
+    `disable cancelled: used on ${usedAt} after the request opened, but ${state.triggers.join(', ')} still needs an owner's word`,
+    { lastUsedAt: usedAt, triggers: state.triggers },
+    policy,
     context,
   );
 }
 
 /**
- * The deadline passed and reauth could not disable the credential without a grant it will not hold (a
- * role at IAM's quota of attached policies that has a boundary of its own): nothing changed in IAM.
- * The request is escalated, saying why, with a fresh deadline so the next run does not retry every hour.
+ * The deadline passed and nothing was disabled: the request escalated, saying why, with a fresh
+ * deadline (the tier's grace days), so the next run does not re-check and give up again every hour.
  */
-export function planRefusedDisable(
+function escalatedWithNewDeadline(
   state: CredentialState,
   why: string,
+  evidence: Record<string, unknown>,
   policy: PolicyConfig,
   context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string },
 ): Transition {
@@ -436,13 +428,23 @@ export function planRefusedDisable(
       escalatedAt: context.now.toISOString(),
       deadlineAt: new Date(context.now.getTime() + tier.graceDays * DAY_MS).toISOString(),
     },
-    {
-      action: 'escalate',
-      reason: `not disabled: ${why}; escalated, new deadline in ${tier.graceDays} days`,
-      evidence: { refused: why },
-    },
+    { action: 'escalate', reason: `${why}; escalated, new deadline in ${tier.graceDays} days`, evidence },
     context,
   );
+}
+
+/**
+ * The deadline passed and reauth could not disable the credential without a grant it will not hold (a
+ * role at IAM's quota of attached policies that has a boundary of its own): nothing changed in IAM.
+ * The request is escalated, saying why, with a fresh deadline.
+ */
+export function planRefusedDisable(
+  state: CredentialState,
+  why: string,
+  policy: PolicyConfig,
+  context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string },
+): Transition {
+  return escalatedWithNewDeadline(state, `not disabled: ${why}`, { refused: why }, policy, context);
 }
 
 function answer(
