@@ -152,9 +152,11 @@ export class Organization extends Construct {
       timeout: Duration.minutes(5),
       memorySize: 512,
       environmentSchema: OrgAccountsEnvSchema,
-      environment: { POLICY_FILE: props.policyFile },
+      environment: { POLICY_FILE: props.policyFile, RUNS_BUCKET: this.resultsBucket.bucketName },
     });
     this.grantOrganizationRead(this.listAccounts.role);
+    // Each run's account list and organization listing, under runs/<runId>/ (lambdas/shared/adapters/run-objects.ts).
+    this.grantRunObjects(this.listAccounts.role, 's3:PutObject', 'runs/*', 'writes');
 
     this.summary = new ReauthFunction(this, 'Summary', {
       entry: 'lambdas/org-summary/handler.ts',
@@ -176,8 +178,10 @@ export class Organization extends Construct {
     Validations.of(this.summary.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
       reason:
-        "s3:GetObject on the fan-out results bucket only: the summary reads a run's manifest and result files, whose keys Step Functions chooses (<job>/<map run id>/…).",
+        "s3:GetObject on the fan-out results bucket only: the summary reads a run's manifest and result files, whose keys Step Functions chooses (<job>/<map run id>/…), and its account list (runs/<runId>/accounts.json).",
     });
+    // Every failed account of a run, which the summary names only the first of.
+    this.grantRunObjects(this.summary.role, 's3:PutObject', 'runs/*/failures.json', 'writes');
     for (const fn of [this.listAccounts, this.summary]) {
       fn.function.addEnvironment('POWERTOOLS_METRICS_NAMESPACE', props.metricsNamespace);
     }
@@ -193,6 +197,26 @@ export class Organization extends Construct {
         statistic: 'Sum',
       }),
       topic: props.alarmTopic,
+    });
+  }
+
+  /**
+   * One S3 action on a run's objects in the results bucket (`runs/<runId>/…`, ids the list step makes
+   * at run time, so the key is a wildcard).
+   */
+  private grantRunObjects(
+    role: IRole,
+    action: 's3:PutObject' | 's3:GetObject',
+    keys: string,
+    verb: string,
+  ): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: [action], resources: [this.resultsBucket.arnForObjects(keys)] }),
+    );
+    const bucketId = Stack.of(this).getLogicalId(this.resultsBucket.node.defaultChild as CfnElement);
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${keys}]`,
+      reason: `${action} on ${keys} of the fan-out results bucket only: it ${verb} a run's objects, under runs/<runId>/, whose run id is made when the run starts.`,
     });
   }
 
@@ -238,6 +262,8 @@ export class Organization extends Construct {
   ): (fn: ReauthFunction<z.ZodObject>) => StateMachine {
     return (fn) => {
       fn.function.addEnvironment('ORG_MODE', 'true');
+      // Each child reads the run's organization listing (the zone of trust) by the reference it is given.
+      this.grantRunObjects(fn.role, 's3:GetObject', 'runs/*/organization.json', 'reads');
       const fanOut = new FanOut(fn.node.scope as Construct, 'FanOut', {
         label,
         job,

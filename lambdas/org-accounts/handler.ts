@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import * as z from 'zod';
-import { createOrganizationsClient } from '../shared/adapters/aws-clients';
+import { createOrganizationsClient, createS3Client } from '../shared/adapters/aws-clients';
 import { listOrganizationAccounts } from '../shared/adapters/organization';
-import { selectAccounts, type TargetAccount } from '../shared/domain/organization';
+import { runObjectKey, writeRunObject } from '../shared/adapters/run-objects';
+import { type OrganizationListing, type OrgRun, selectAccounts } from '../shared/domain/organization';
 import { parseEnv } from '../shared/env';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { OrgAccountsEnvSchema } from './env';
@@ -12,6 +13,7 @@ import { OrgAccountsEnvSchema } from './env';
 const env = parseEnv(OrgAccountsEnvSchema);
 const organization = requireOrganization(loadPolicyFile(env.POLICY_FILE));
 const organizations = createOrganizationsClient();
+const s3 = createS3Client();
 const logger = new Logger({ serviceName: 'reauth-org-accounts' });
 
 /** The state machine may name the run (its execution's name); the scheduler's event names none. */
@@ -22,19 +24,13 @@ const EventSchema = z.looseObject({
     .optional(),
 });
 
-export interface OrgAccountsResult {
-  /** Names this run: in member sessions (`reauth-<job>-<runId>`) and in the org-wide budget's key. */
-  runId: string;
-  at: string;
-  /** The Distributed Map's items: ACTIVE accounts the organization section selects. */
-  accounts: TargetAccount[];
-  /** Every account id of the organization, ACTIVE or not: the zone of trust for evaluation. */
-  organizationAccounts: string[];
-  /** `o-…`, from the root's ARN; absent when Organizations gave no ARN. */
-  organizationId: string;
-}
+/** The list step's output: references and counts only (see OrgRunSchema). */
+export type OrgAccountsResult = OrgRun;
 
-/** First step of the fan-out: the organization's accounts, read once per run, from the root down. */
+/**
+ * First step of the fan-out: the organization's accounts, read once per run, from the root down, and
+ * written to S3 for the Distributed Map and the children to read.
+ */
 export async function handler(event?: unknown): Promise<OrgAccountsResult> {
   const now = new Date();
   const runId = EventSchema.parse(event ?? {}).runId ?? runIdAt(now);
@@ -52,11 +48,21 @@ export async function handler(event?: unknown): Promise<OrgAccountsResult> {
     active: active.length,
     selected: accounts.length,
   });
+  const listing: OrganizationListing = {
+    organizationId: listed.organizationId,
+    accounts: listed.accounts.map((account) => account.accountId),
+  };
+  const Bucket = env.RUNS_BUCKET;
+  const [accountsObject, organizationObject] = await Promise.all([
+    writeRunObject(s3, { Bucket, Key: runObjectKey(runId, 'accounts') }, accounts),
+    writeRunObject(s3, { Bucket, Key: runObjectKey(runId, 'organization') }, listing),
+  ]);
   return {
     runId,
     at: now.toISOString(),
-    accounts,
-    organizationAccounts: listed.accounts.map((account) => account.accountId),
+    accounts: accountsObject,
+    selected: accounts.length,
+    organization: organizationObject,
     organizationId: listed.organizationId,
   };
 }

@@ -1,4 +1,5 @@
 import { CreateRoleCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OrgSummary } from '../../lambdas/org-summary/handler';
 import { createOrganizationsClient } from '../../lambdas/shared/adapters/aws-clients';
@@ -135,7 +136,8 @@ afterAll(() => fake?.close());
 describe("the organization's synthesized scan state machine on the emulator", () => {
   it('succeeds, reporting the member without the reader role as failed with MemberRoleMissing', () => {
     expect(scan.status).toBe('SUCCEEDED');
-    expect(summaryOf(scan).failed).toEqual([
+    expect(summaryOf(scan).failed).toBe(1);
+    expect(summaryOf(scan).failedAccounts).toEqual([
       {
         accountId: id('no-roles'),
         reason: expect.stringMatching(new RegExp(`^MemberRoleMissing: account ${id('no-roles')}`)),
@@ -194,7 +196,7 @@ describe("the organization's synthesized enforce state machine after the deadlin
     const enforce = await fanOut('enforce', policy, { slack });
 
     expect(enforce.status).toBe('SUCCEEDED');
-    expect(summaryOf(enforce).failed.map((f) => f.accountId)).toEqual([id('no-roles')]);
+    expect(summaryOf(enforce).failedAccounts.map((f) => f.accountId)).toEqual([id('no-roles')]);
     expect(await keyStatus('sandbox', 'experiments')).toBe('Inactive');
     expect(await keyStatus('web', 'web-deployer')).toBe('Active');
     expect(await keyStatus('billing', 'billing-batch')).toBe('Active');
@@ -221,6 +223,18 @@ describe("the policy's failure tolerance, applied by the summary", () => {
     const execution = await fanOut('scan', halfFailing(60));
 
     expect(execution.status).toBe('SUCCEEDED');
-    expect(summaryOf(execution)).toMatchObject({ scanned: 1, failed: [{ accountId: id('no-roles') }] });
+    expect(summaryOf(execution)).toMatchObject({
+      scanned: 1,
+      failed: 1,
+      failedAccounts: [{ accountId: id('no-roles') }],
+    });
+    // Every failed account is in the run's failures object; the summary names only the first few.
+    const { failures } = summaryOf(execution);
+    const object = await clients.s3.send(
+      new GetObjectCommand({ Bucket: failures?.Bucket, Key: failures?.Key }),
+    );
+    expect(JSON.parse((await object.Body?.transformToString()) ?? '[]')).toEqual([
+      { accountId: id('no-roles'), reason: expect.stringMatching(/^MemberRoleMissing: /) },
+    ]);
   }, 120_000);
 });

@@ -32,6 +32,9 @@ import {
   leasePk,
   MESSAGE_SK,
   messagePk,
+  OPEN_BY_OWNER_INDEX,
+  openIndexKeys,
+  openShard,
   SLACK_USER_SK,
   STATE_BY_ACCOUNT_INDEX,
   STATE_SK,
@@ -115,6 +118,12 @@ export interface DecisionStore {
    */
   openRequests(): Promise<CredentialState[]>;
   /**
+   * The open requests (`pending` states) of one shard of the sparse openByOwner index, in owner order
+   * (every state of an owner together), after owner `after` when given: a page at a time, so a caller
+   * holds what it is telling, not every open request.
+   */
+  openStatesByOwner(shard: number, after?: string): AsyncIterable<CredentialState>;
+  /**
    * Records `decide`'s transition, if any: the decision and the new state in one transaction,
    * conditional on the state being the one decided on. When another writer got there first, the
    * state is read again and `decide` asked again, so no decision is ever lost or overwritten.
@@ -197,6 +206,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
         [sk]: STATE_SK,
         [STATE_BY_ACCOUNT_INDEX.partitionKey]: state.accountId,
         ...state,
+        ...openIndexKeys(state),
       },
       ...(current
         ? unchangedSince(current)
@@ -362,6 +372,27 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
       );
       for await (const page of pages) for (const item of page.Items ?? []) states.push(toState(item));
       return states;
+    },
+
+    async *openStatesByOwner(shard, after) {
+      const { name, partitionKey, sortKey } = OPEN_BY_OWNER_INDEX;
+      const pages = paginateQuery(
+        { client: documents },
+        {
+          TableName: tableName,
+          IndexName: name,
+          KeyConditionExpression: `#shard = :shard${after === undefined ? '' : ' AND #owner > :after'}`,
+          ExpressionAttributeNames: {
+            '#shard': partitionKey,
+            ...(after !== undefined && { '#owner': sortKey }),
+          },
+          ExpressionAttributeValues: {
+            ':shard': openShard(shard),
+            ...(after !== undefined && { ':after': after }),
+          },
+        },
+      );
+      for await (const page of pages) for (const item of page.Items ?? []) yield toState(item);
     },
 
     async transition(credentialId, decide, options) {
@@ -581,7 +612,12 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
 }
 
 function toState(item: Record<string, unknown>): CredentialState {
-  const { [STATE_BY_ACCOUNT_INDEX.partitionKey]: _index, ...state } = withoutKeys(item);
+  const {
+    [STATE_BY_ACCOUNT_INDEX.partitionKey]: _index,
+    [OPEN_BY_OWNER_INDEX.partitionKey]: _shard,
+    [OPEN_BY_OWNER_INDEX.sortKey]: _owner,
+    ...state
+  } = withoutKeys(item);
   return state as unknown as CredentialState;
 }
 
