@@ -16,8 +16,8 @@ import { policyIdOf } from '../shared/domain/policy';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
-import { OPEN_BY_OWNER_INDEX } from '../shared/table-layout';
 import { notifyNewRequests, sendReminders } from '../shared/use-cases/notify-owners';
+import { tellOpenRequests } from '../shared/use-cases/tell-open-requests';
 import { OrgSummaryEnvSchema } from './env';
 import {
   type Cursor,
@@ -119,7 +119,7 @@ export async function handler(
     (await tallyResults(runId, selectedIds, results, Array.isArray(accounts) ? undefined : accounts.Bucket));
 
   let notified = progress.notified;
-  let cursor: Cursor | undefined = progress.cursor ?? { shard: 0 };
+  let cursor: Cursor | undefined = progress.cursor;
   // A minute kept for recording what Slack took; owners not reached by then are told on the next run.
   // Owners hear once per run across every account: of new requests, and (the hourly enforce run) of
   // reminders due; the member accounts' runs tell only the fallback owner (escalations, deadlines).
@@ -136,7 +136,12 @@ export async function handler(
       if (failures.length > 0) logger.error('some owners could not be told', { failures });
     };
     const timeLeft = () => (context ? context.getRemainingTimeInMillis() > PASS_RESERVE_MS : true);
-    cursor = await tellOpenRequests(cursor, selectedIds, tell, timeLeft);
+    cursor = await tellOpenRequests(store, tell, {
+      accounts: selectedIds,
+      from: cursor,
+      batch: BATCH,
+      timeLeft,
+    });
   } else cursor = undefined;
 
   if (cursor) {
@@ -144,43 +149,6 @@ export async function handler(
     return { done: false, passes: progress.passes + 1, tally, cursor, notified };
   }
   return finish(runId, selectedIds.size, tally, notified, progress.passes + 1);
-}
-
-/**
- * Tells the open requests of the selected accounts, shard by shard of the openByOwner index, owner by
- * owner, in batches of about BATCH (an owner's requests are never split between batches, so each owner
- * is told in one message per run). Returns where it stopped when `timeLeft` says no batch more fits,
- * or undefined when every shard is done.
- */
-async function tellOpenRequests(
-  from: Cursor,
-  selectedIds: ReadonlySet<string>,
-  tell: (states: CredentialState[]) => Promise<void>,
-  timeLeft: () => boolean,
-): Promise<Cursor | undefined> {
-  for (let shard = from.shard; shard < OPEN_BY_OWNER_INDEX.shards; shard++) {
-    let batch: CredentialState[] = [];
-    let owner: string | undefined;
-    let told = shard === from.shard ? from.after : undefined;
-    for await (const state of store.openStatesByOwner(shard, told)) {
-      if (state.owner !== owner) {
-        // An owner is complete: tell the batch when it is full, if a batch still fits in this pass.
-        if (owner !== undefined && batch.length >= BATCH) {
-          if (!timeLeft()) return { shard, ...(told !== undefined && { after: told }) };
-          await tell(batch);
-          batch = [];
-          told = owner;
-        }
-        owner = state.owner;
-      }
-      if (selectedIds.has(state.accountId)) batch.push(state);
-    }
-    if (batch.length > 0) {
-      if (!timeLeft()) return { shard, ...(told !== undefined && { after: told }) };
-      await tell(batch);
-    }
-  }
-  return undefined;
 }
 
 /**
