@@ -52,6 +52,12 @@ export interface FanOutOptions {
   /** More environment for every function (e.g. `POWERTOOLS_LOG_LEVEL`). */
   env?: Record<string, string>;
   names?: { resultsBucket?: string };
+  /**
+   * The handler module the per-account task runs instead of the job's own (`lambdas/scan/handler.ts`):
+   * a stand-in, for a run whose subject is the state machine and not the scan (scripts/bench/org-states.ts).
+   * @default the job's own handler
+   */
+  perAccountModule?: string;
   /** @default 120_000 */
   timeoutMs?: number;
 }
@@ -102,8 +108,10 @@ export async function runFanOut(options: FanOutOptions): Promise<Execution> {
     throw new Error(`no emulator value for ${id} (${type})`);
   };
   const bridged: Record<string, BridgedFunction> = {};
+  const perAccount = perAccountFunction(stateMachineDefinitions(hub.template)[machine] ?? {});
   for (const [id, arn] of Object.entries(functions)) {
-    const module = hub.entries.get(id);
+    const module =
+      id === perAccount && options.perAccountModule ? resolve(options.perAccountModule) : hub.entries.get(id);
     if (!module) throw new Error(`${id} is not a reauth function: no handler to bridge`);
     const env: Record<string, string> = {};
     const variables = (hub.template.Resources[id]?.Properties?.Environment as { Variables?: object })
@@ -169,6 +177,15 @@ function synthesizeHub(policy: PolicyConfigInput, organizationId: string, rootId
   const hub = { template, entries, policyFile, resultsBucketId };
   synthesized.set(key, hub);
   return hub;
+}
+
+/** The logical id of the function a fan-out definition runs in each account (its Map's RunInAccount). */
+function perAccountFunction(definition: Record<string, unknown>): string | undefined {
+  type Task = { Parameters?: { FunctionName?: { 'Fn::GetAtt'?: [string, string] } } };
+  const states = definition.States as Record<string, { ItemProcessor?: { States?: Record<string, Task> } }>;
+  return states?.EachAccount?.ItemProcessor?.States?.RunInAccount?.Parameters?.FunctionName?.[
+    'Fn::GetAtt'
+  ]?.[0];
 }
 
 /** The `job` a fan-out definition passes its summary (lib/fan-out.ts), which tells scan from enforce. */
