@@ -88,7 +88,10 @@ export interface OrganizationProps {
 
 /** The hub's functions that act in member accounts, and what the members send back. */
 export interface MemberAccessProps {
-  /** May assume `reauth-reader` in every member: the scan, the enforce job and the events consumer. */
+  /**
+   * May assume `reauth-reader` in every member: the scan, the enforce job and the events consumer (the
+   * list step, which starts each member's credential report ahead, is added here).
+   */
   readonly readers: readonly IRole[];
   /** May assume `reauth-enforcer`, which exists only when `enforce` is set: the enforce job and the Slack worker. */
   readonly enforcers: readonly IRole[];
@@ -292,6 +295,8 @@ export class Organization extends Construct {
    */
   grantMemberAccess(props: MemberAccessProps): CfnStackSet {
     const { readerRoleName, enforcerRoleName } = this.config;
+    // The list step starts each member's credential report ahead of its scan, through the reader role.
+    const readers = [...props.readers, this.listAccounts.role];
     const template = synthesizeMemberTemplate({
       readerRoleName,
       enforcerRoleName: props.enforce ? enforcerRoleName : undefined,
@@ -302,7 +307,7 @@ export class Organization extends Construct {
       [MEMBER_PARAMETERS.hubEventBusArn]: props.bus.eventBusArn,
       [MEMBER_PARAMETERS.readerTrustedRoleArns]: Fn.join(
         ',',
-        props.readers.map((r) => r.roleArn),
+        readers.map((r) => r.roleArn),
       ),
       ...(props.enforce && {
         [MEMBER_PARAMETERS.enforcerTrustedRoleArns]: Fn.join(
@@ -353,7 +358,7 @@ export class Organization extends Construct {
         });
       }
     };
-    assume(props.readers, readerRoleName);
+    assume(readers, readerRoleName);
     if (props.enforce) assume(props.enforcers, enforcerRoleName);
 
     props.bus.addToResourcePolicy(

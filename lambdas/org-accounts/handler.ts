@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
 import * as z from 'zod';
-import { createOrganizationsClient, createS3Client } from '../shared/adapters/aws-clients';
+import { createOrganizationsClient, createS3Client, createStsClient } from '../shared/adapters/aws-clients';
 import { listOrganizationAccounts } from '../shared/adapters/organization';
+import { startReportsAhead } from '../shared/adapters/reports-ahead';
 import { runObjectKey, writeRunObject } from '../shared/adapters/run-objects';
 import { type OrganizationListing, type OrgRun, selectAccounts } from '../shared/domain/organization';
 import { parseEnv } from '../shared/env';
@@ -14,6 +16,7 @@ const env = parseEnv(OrgAccountsEnvSchema);
 const organization = requireOrganization(loadPolicyFile(env.POLICY_FILE));
 const organizations = createOrganizationsClient();
 const s3 = createS3Client();
+const sts = createStsClient();
 const logger = new Logger({ serviceName: 'reauth-org-accounts' });
 
 /** The state machine may name the run (its execution's name); the scheduler's event names none. */
@@ -24,14 +27,26 @@ const EventSchema = z.looseObject({
     .optional(),
 });
 
+/**
+ * How long the list step spends starting credential reports ahead (the Map waits for it), and how many
+ * accounts at once: each is one AssumeRole and one GenerateCredentialReport, so 10,000 accounts take
+ * about a minute at AWS's latencies.
+ */
+const REPORTS_AHEAD_MS = 120_000;
+const REPORTS_AHEAD_CONCURRENCY = 50;
+
 /** The list step's output: references and counts only (see OrgRunSchema). */
 export type OrgAccountsResult = OrgRun;
 
 /**
  * First step of the fan-out: the organization's accounts, read once per run, from the root down, and
- * written to S3 for the Distributed Map and the children to read.
+ * written to S3 for the Distributed Map and the children to read; then each selected account's
+ * credential report started, so its scan finds one ready.
  */
-export async function handler(event?: unknown): Promise<OrgAccountsResult> {
+export async function handler(
+  event?: unknown,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<OrgAccountsResult> {
   const now = new Date();
   const runId = EventSchema.parse(event ?? {}).runId ?? runIdAt(now);
   const listed = await listOrganizationAccounts(organizations);
@@ -57,6 +72,18 @@ export async function handler(event?: unknown): Promise<OrgAccountsResult> {
     writeRunObject(s3, { Bucket, Key: runObjectKey(runId, 'accounts') }, accounts),
     writeRunObject(s3, { Bucket, Key: runObjectKey(runId, 'organization') }, listing),
   ]);
+  const remaining = context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY;
+  const ahead = await startReportsAhead(
+    sts,
+    accounts.map((account) => account.accountId),
+    {
+      roleName: organization.readerRoleName,
+      runId,
+      until: Date.now() + Math.min(REPORTS_AHEAD_MS, remaining - 30_000),
+      concurrency: REPORTS_AHEAD_CONCURRENCY,
+    },
+  );
+  logger.info('credential reports started ahead', { runId, ...ahead });
   return {
     runId,
     at: now.toISOString(),

@@ -619,6 +619,8 @@ describe('member StackSet', () => {
             reauth.scanJob.function,
             reauth.enforceJob.function,
             reauth.trustEvents.consumer,
+            // The list step, which starts each member's credential report ahead of its scan.
+            reauth.organization!.listAccounts,
           ),
         },
         {
