@@ -11,7 +11,8 @@ import {
 } from 'aws-cdk-lib';
 import { Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import type { EventBus } from 'aws-cdk-lib/aws-events';
+import { type EventBus, type EventPattern, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { AnyPrincipal, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import {
   BlockPublicAccess,
@@ -27,6 +28,7 @@ import { Construct } from 'constructs';
 import type * as z from 'zod';
 import { OrgAccountsEnvSchema } from '../lambdas/org-accounts/env';
 import { OrgSummaryEnvSchema } from '../lambdas/org-summary/env';
+import { LISTING_CACHE_KEY } from '../lambdas/shared/adapters/organization-listing';
 import type { OrganizationConfig } from '../lambdas/shared/domain/policy';
 import type { RunMetric } from '../lambdas/shared/metrics';
 import { alarmOnCount } from './alarms';
@@ -58,6 +60,25 @@ export const MEMBER_EVENT_DETAIL_TYPES = [
 
 const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 const ROOT_ID = /^r-[0-9a-z]{4,32}$/;
+
+/** Organizations' CloudTrail events after which the kept listing of the organization is stale. */
+export const ORGANIZATIONS_CHANGES_PATTERN = {
+  source: ['aws.organizations'],
+  detailType: ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
+  detail: {
+    eventName: [
+      'CreateAccountResult',
+      'CreateGovCloudAccountResult',
+      'MoveAccount',
+      'RemoveAccountFromOrganization',
+      'LeaveOrganization',
+      'AcceptHandshake',
+      'CloseAccount',
+      'CreateOrganizationalUnit',
+      'DeleteOrganizationalUnit',
+    ],
+  },
+} as const satisfies EventPattern;
 
 /** The metric that alarms when any member account failed in a run (published by lambdas/org-summary). */
 export const ACCOUNTS_FAILED_METRIC: RunMetric<'reauth-org-summary'> = 'AccountsFailed';
@@ -160,6 +181,13 @@ export class Organization extends Construct {
     this.grantOrganizationRead(this.listAccounts.role);
     // Each run's account list and organization listing, under runs/<runId>/ (lambdas/shared/adapters/run-objects.ts).
     this.grantRunObjects(this.listAccounts.role, 's3:PutObject', 'runs/*', 'writes');
+    // The listing kept between runs, and forgotten on an Organizations event (organization-listing.ts).
+    this.listAccounts.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [this.resultsBucket.arnForObjects(LISTING_CACHE_KEY)],
+      }),
+    );
 
     this.summary = new ReauthFunction(this, 'Summary', {
       entry: 'lambdas/org-summary/handler.ts',
@@ -380,7 +408,41 @@ export class Organization extends Construct {
         },
       }),
     );
+    this.forgetListingOnChange(props.bus);
     return this.memberRoles;
+  }
+
+  /**
+   * Organizations' events that change which accounts there are or where they sit make the list step
+   * forget the listing it keeps between runs. AWS delivers them to the management account's default
+   * bus in us-east-1 only: a rule there forwards them to the hub's bus (README, Organization).
+   */
+  private forgetListingOnChange(bus: EventBus): void {
+    bus.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'ReauthOrganizationsEvents',
+        principals: [new AnyPrincipal()],
+        actions: ['events:PutEvents'],
+        resources: [bus.eventBusArn],
+        conditions: {
+          StringEquals: { 'aws:PrincipalOrgID': this.organizationId },
+          // At worst a member could make the next run list the organization afresh.
+          'ForAllValues:StringEquals': { 'events:source': [ORGANIZATIONS_CHANGES_PATTERN.source[0]] },
+        },
+      }),
+    );
+    new Rule(this, 'OrganizationChanged', {
+      eventBus: bus,
+      description:
+        "reauth organization: an account created, moved, removed or closed, or an OU created or deleted: the list step forgets the organization's listing it keeps between runs",
+      eventPattern: ORGANIZATIONS_CHANGES_PATTERN,
+      targets: [
+        new LambdaFunction(this.listAccounts.function, {
+          event: RuleTargetInput.fromObject({ forgetListing: true }),
+          retryAttempts: 4,
+        }),
+      ],
+    });
   }
 
   /**

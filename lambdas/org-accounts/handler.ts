@@ -3,7 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { createOrganizationsClient, createS3Client, createStsClient } from '../shared/adapters/aws-clients';
-import { listOrganizationAccounts } from '../shared/adapters/organization';
+import { forgetOrganizationListing, keptOrganizationAccounts } from '../shared/adapters/organization-listing';
 import { startReportsAhead } from '../shared/adapters/reports-ahead';
 import { runObjectKey, writeRunObject } from '../shared/adapters/run-objects';
 import { type OrganizationListing, type OrgRun, selectAccounts } from '../shared/domain/organization';
@@ -25,6 +25,11 @@ const EventSchema = z.looseObject({
     .string()
     .regex(/^[\w+=,.@-]{1,80}$/)
     .optional(),
+  /**
+   * Set by the rule on Organizations events (an account created, moved, removed; an OU created or
+   * deleted): forget the kept listing, so the next run lists the organization afresh.
+   */
+  forgetListing: z.literal(true).optional(),
 });
 
 /**
@@ -46,10 +51,17 @@ export type OrgAccountsResult = OrgRun;
 export async function handler(
   event?: unknown,
   context?: Pick<Context, 'getRemainingTimeInMillis'>,
-): Promise<OrgAccountsResult> {
+): Promise<OrgAccountsResult | { forgotten: true }> {
   const now = new Date();
-  const runId = EventSchema.parse(event ?? {}).runId ?? runIdAt(now);
-  const listed = await listOrganizationAccounts(organizations);
+  const parsed = EventSchema.parse(event ?? {});
+  if (parsed.forgetListing) {
+    // Many events may come at once (accounts created in bulk): each only deletes, the next run lists once.
+    await forgetOrganizationListing(s3, env.RUNS_BUCKET);
+    logger.info('organization changed: the kept listing is forgotten');
+    return { forgotten: true };
+  }
+  const runId = parsed.runId ?? runIdAt(now);
+  const listed = await keptOrganizationAccounts(organizations, s3, { bucket: env.RUNS_BUCKET, now });
   const active = listed.accounts.filter((account) => account.status === 'ACTIVE');
   const accounts = selectAccounts(active, organization).map(({ accountId, name, ouPath }) => ({
     accountId,
@@ -58,6 +70,8 @@ export async function handler(
   }));
   logger.info('organization listed', {
     runId,
+    // Read from the listing kept from an earlier run, or listed afresh.
+    kept: listed.kept,
     organizationId: listed.organizationId,
     accounts: listed.accounts.length,
     active: active.length,

@@ -553,6 +553,61 @@ describe('hub IAM', () => {
     });
   });
 
+  it("makes the list step forget its kept listing on Organizations' account and OU changes forwarded to the hub's bus", () => {
+    const { reauth } = report.built.stack;
+    const lister = reauth.organization!.listAccounts;
+    report.template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: report.logicalId(reauth.trustEvents.bus) },
+      EventPattern: {
+        source: ['aws.organizations'],
+        'detail-type': ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
+        detail: {
+          eventName: Match.arrayWith(['CreateAccountResult', 'MoveAccount', 'RemoveAccountFromOrganization']),
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [report.logicalId(lister.function), 'Arn'] },
+          Input: JSON.stringify({ forgetListing: true }),
+        }),
+      ],
+    });
+    // Only Organizations' events, only from the organization: at worst, a run lists afresh.
+    report.template.hasResourceProperties('AWS::Events::EventBusPolicy', {
+      Statement: {
+        Sid: Match.stringLikeRegexp('ReauthOrganizationsEvents$'),
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Action: 'events:PutEvents',
+        Condition: {
+          StringEquals: { 'aws:PrincipalOrgID': ORG_ID },
+          'ForAllValues:StringEquals': { 'events:source': ['aws.organizations'] },
+        },
+      },
+    });
+    // The list step reads, writes and forgets the kept listing, and no other key but a run's own objects.
+    const bucket = report.logicalId(reauth.organization!.resultsBucket);
+    const objects = (keys: string) => ({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, `/${keys}`]],
+    });
+    const policies = report.template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: report.logicalId(lister.role) }] },
+    });
+    const listerStatements = Object.values(policies).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as Record<string, unknown>[],
+    );
+    const s3 = listerStatements.filter((statement) =>
+      [statement.Action].flat().some((action) => String(action).startsWith('s3:')),
+    );
+    expect(s3).toEqual([
+      expect.objectContaining({ Action: 's3:PutObject', Resource: objects('runs/*') }),
+      expect.objectContaining({
+        Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+        Resource: objects('listing/organization.json'),
+      }),
+    ]);
+  });
+
   it("takes reauth's own events only from the hub and its publisher accounts, not from members", () => {
     const { reauth } = revoking.built.stack;
     revoking.template.hasResourceProperties('AWS::Events::Rule', {
