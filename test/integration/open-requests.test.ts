@@ -1,7 +1,14 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { CredentialState } from '../../lambdas/shared/domain/decision';
-import { OPEN_BY_OWNER_INDEX } from '../../lambdas/shared/table-layout';
+import {
+  credentialPk,
+  OPEN_BY_OWNER_INDEX,
+  openShardOf,
+  STATE_BY_ACCOUNT_INDEX,
+  STATE_SK,
+} from '../../lambdas/shared/table-layout';
 import { type OpenRequestsCursor, tellOpenRequests } from '../../lambdas/shared/use-cases/tell-open-requests';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { flaggedRequest } from '../../scripts/local/flagged-request';
@@ -102,5 +109,38 @@ describe('the open requests a summary tells (the sparse openByOwner index)', () 
     expect(told.sort()).toEqual(open.map((state) => state.credentialId).sort());
     for (const owner of OWNERS)
       expect(batches.filter((b) => b.some((state) => state.owner === owner))).toHaveLength(1);
+  });
+
+  it("takes in an open request written before the index existed at its account's next scan read", async () => {
+    // Prepare: a pending state as an earlier version wrote it, without the index's keys.
+    const old = {
+      ...(await flagged('333333333333', 'UOLDOWNER')),
+      credentialId: '333333333333:access-key:AKIAOLD',
+    };
+    await clients.documents.send(
+      new PutCommand({
+        TableName: TABLE,
+        Item: {
+          pk: credentialPk(old.credentialId),
+          sk: STATE_SK,
+          [STATE_BY_ACCOUNT_INDEX.partitionKey]: old.accountId,
+          ...old,
+        },
+      }),
+    );
+    const shard = Number(openShardOf('UOLDOWNER').split('#')[1]);
+    const indexed = async () => {
+      const found: string[] = [];
+      for await (const state of store.openStatesByOwner(shard)) found.push(state.credentialId);
+      return found;
+    };
+    expect(await indexed()).not.toContain(old.credentialId);
+
+    // Act: the scan's read of the account (loadStates, which readers call, writes nothing).
+    await store.loadStates('333333333333');
+    expect(await indexed()).not.toContain(old.credentialId);
+    await store.loadAccount('333333333333');
+
+    expect(await indexed()).toContain(old.credentialId);
   });
 });

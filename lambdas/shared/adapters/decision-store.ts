@@ -35,6 +35,7 @@ import {
   OPEN_BY_OWNER_INDEX,
   openIndexKeys,
   openShard,
+  openShardOf,
   SLACK_USER_SK,
   STATE_BY_ACCOUNT_INDEX,
   STATE_SK,
@@ -103,7 +104,8 @@ export interface DecisionStore {
   loadStates(accountId: string): Promise<Map<string, CredentialState>>;
   /**
    * The same one Query, for the scan: the states, and apart from them the usage learned of access keys
-   * not known by id yet, by key-slot id.
+   * not known by id yet, by key-slot id. Open requests written before the openByOwner index existed
+   * are put into it on the way (the scan runs before the summary that reads the index).
    */
   loadAccount(
     accountId: string,
@@ -301,7 +303,34 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
     }
   }
 
-  async function loadAccount(accountId: string) {
+  /** Puts an open request written before the openByOwner index existed into it, if it is still open and the owner's. */
+  async function indexOpenRequest(state: CredentialState): Promise<void> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { [pk]: credentialPk(state.credentialId), [sk]: STATE_SK },
+          UpdateExpression: 'SET #shard = :shard, #openOwner = :owner',
+          ConditionExpression: '#status = :pending AND #owner = :owner',
+          ExpressionAttributeNames: {
+            '#shard': OPEN_BY_OWNER_INDEX.partitionKey,
+            '#openOwner': OPEN_BY_OWNER_INDEX.sortKey,
+            '#status': 'status',
+            '#owner': 'owner',
+          },
+          ExpressionAttributeValues: {
+            ':shard': openShardOf(state.owner),
+            ':owner': state.owner,
+            ':pending': 'pending',
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error; // changed meanwhile: its own write indexed it
+    }
+  }
+
+  async function queryAccount(accountId: string, options: { indexOpen: boolean }) {
     const states = new Map<string, CredentialState>();
     const keySlots = new Map<string, KeySlotUsage>();
     const pages = paginateQuery(
@@ -314,6 +343,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
         ExpressionAttributeValues: { ':account': accountId },
       },
     );
+    const unindexed: CredentialState[] = [];
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
         if (item[sk] === KEY_SLOT_SK) {
@@ -322,17 +352,23 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
         } else {
           const state = toState(item);
           states.set(state.credentialId, state);
+          if (state.status === 'pending' && item[OPEN_BY_OWNER_INDEX.partitionKey] === undefined)
+            unindexed.push(state);
         }
       }
     }
+    // Open requests written before the openByOwner index existed join it at their account's next scan,
+    // which comes before the summary that reads the index.
+    if (options.indexOpen) for (const state of unindexed) await indexOpenRequest(state);
     return { states, keySlots };
   }
 
   return {
-    loadAccount,
+    // The scan's read, which also puts older open requests into the openByOwner index (it may write).
+    loadAccount: (accountId) => queryAccount(accountId, { indexOpen: true }),
 
     async loadStates(accountId) {
-      return (await loadAccount(accountId)).states;
+      return (await queryAccount(accountId, { indexOpen: false })).states;
     },
 
     async rememberKeySlot(slot) {
