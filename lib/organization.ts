@@ -29,6 +29,7 @@ import type * as z from 'zod';
 import { OrgAccountsEnvSchema } from '../lambdas/org-accounts/env';
 import { OrgSummaryEnvSchema } from '../lambdas/org-summary/env';
 import { LISTING_CACHE_KEY } from '../lambdas/shared/adapters/organization-listing';
+import { REPORTS_STARTED_KEY } from '../lambdas/shared/adapters/reports-ahead';
 import type { OrganizationConfig } from '../lambdas/shared/domain/policy';
 import type { RunMetric } from '../lambdas/shared/metrics';
 import { alarmOnCount } from './alarms';
@@ -181,11 +182,18 @@ export class Organization extends Construct {
     this.grantOrganizationRead(this.listAccounts.role);
     // Each run's account list and organization listing, under runs/<runId>/ (lambdas/shared/adapters/run-objects.ts).
     this.grantRunObjects(this.listAccounts.role, 's3:PutObject', 'runs/*', 'writes');
-    // The listing kept between runs, and forgotten on an Organizations event (organization-listing.ts).
+    // The listing kept between runs, and forgotten on an Organizations event (organization-listing.ts);
+    // when the reports were last started ahead (reports-ahead.ts).
     this.listAccounts.role.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
         resources: [this.resultsBucket.arnForObjects(LISTING_CACHE_KEY)],
+      }),
+    );
+    this.listAccounts.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [this.resultsBucket.arnForObjects(REPORTS_STARTED_KEY)],
       }),
     );
 

@@ -4,7 +4,7 @@ import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { createOrganizationsClient, createS3Client, createStsClient } from '../shared/adapters/aws-clients';
 import { forgetOrganizationListing, keptOrganizationAccounts } from '../shared/adapters/organization-listing';
-import { startReportsAhead } from '../shared/adapters/reports-ahead';
+import { noteReportsStarted, reportsStillFresh, startReportsAhead } from '../shared/adapters/reports-ahead';
 import { runObjectKey, writeRunObject } from '../shared/adapters/run-objects';
 import { type OrganizationListing, type OrgRun, selectAccounts } from '../shared/domain/organization';
 import { parseEnv } from '../shared/env';
@@ -13,7 +13,8 @@ import { OrgAccountsEnvSchema } from './env';
 
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.
 const env = parseEnv(OrgAccountsEnvSchema);
-const organization = requireOrganization(loadPolicyFile(env.POLICY_FILE));
+const policy = loadPolicyFile(env.POLICY_FILE);
+const organization = requireOrganization(policy);
 const organizations = createOrganizationsClient();
 const s3 = createS3Client();
 const sts = createStsClient();
@@ -87,16 +88,20 @@ export async function handler(
     writeRunObject(s3, { Bucket, Key: runObjectKey(runId, 'organization') }, listing),
   ]);
   const remaining = context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY;
-  const ahead = await startReportsAhead(
-    sts,
-    accounts.map((account) => account.accountId),
-    {
-      roleName: organization.readerRoleName,
-      runId,
-      until: Date.now() + Math.min(REPORTS_AHEAD_MS, remaining - 30_000),
-      concurrency: REPORTS_AHEAD_CONCURRENCY,
-    },
-  );
+  const maxAgeMinutes = policy.credentialReportMaxAgeMinutes;
+  const ahead = (await reportsStillFresh(s3, Bucket, { now, maxAgeMinutes }))
+    ? { started: 0, failed: 0, skipped: accounts.length, stillFresh: true }
+    : await startReportsAhead(
+        sts,
+        accounts.map((account) => account.accountId),
+        {
+          roleName: organization.readerRoleName,
+          runId,
+          until: Date.now() + Math.min(REPORTS_AHEAD_MS, remaining - 30_000),
+          concurrency: REPORTS_AHEAD_CONCURRENCY,
+        },
+      );
+  if (!('stillFresh' in ahead)) await noteReportsStarted(s3, Bucket, now);
   logger.info('credential reports started ahead', { runId, ...ahead });
   return {
     runId,

@@ -605,6 +605,10 @@ describe('hub IAM', () => {
         Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
         Resource: objects('listing/organization.json'),
       }),
+      expect.objectContaining({
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Resource: objects('listing/reports-started.json'),
+      }),
     ]);
   });
 

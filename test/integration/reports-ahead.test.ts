@@ -1,7 +1,11 @@
 import { GetCredentialReportCommand } from '@aws-sdk/client-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createOrganizationsClient, createStsClient } from '../../lambdas/shared/adapters/aws-clients';
-import { startReportsAhead } from '../../lambdas/shared/adapters/reports-ahead';
+import {
+  noteReportsStarted,
+  reportsStillFresh,
+  startReportsAhead,
+} from '../../lambdas/shared/adapters/reports-ahead';
 import {
   idleKey,
   memberClients,
@@ -9,8 +13,9 @@ import {
   seedOrganization,
 } from '../../scripts/local/seed-organization';
 import { useEmulator } from '../support/emulator';
+import { runsBucket } from '../support/org-runs';
 
-const { emulator } = useEmulator();
+const { emulator, clients } = useEmulator();
 let org: SeededOrganization;
 const id = (name: string) => org.accounts.get(name)?.accountId as string;
 
@@ -73,5 +78,24 @@ describe("the list step's credential reports, started ahead of the scans", () =>
 
     expect(ahead).toEqual({ started: 0, failed: 0, skipped: 1 });
     expect(await report('late')).toBe('CredentialReportNotPresentException');
+  });
+
+  it('are started again only once half the freshness limit has passed since the last run started them', async () => {
+    const { RUNS_BUCKET: bucket } = await runsBucket(clients.s3);
+    const at = new Date('2026-12-01T05:00:00Z');
+    const fresh = (minutes: number) =>
+      reportsStillFresh(clients.s3, bucket, {
+        now: new Date(at.getTime() + minutes * 60_000),
+        maxAgeMinutes: 60,
+      });
+    expect(await fresh(0)).toBe(false); // never started
+
+    await noteReportsStarted(clients.s3, bucket, at);
+
+    // A retry or a manual run minutes later does not start them again; the next hourly run does.
+    expect(await fresh(5)).toBe(true);
+    expect(await fresh(29)).toBe(true);
+    expect(await fresh(31)).toBe(false);
+    expect(await fresh(60)).toBe(false);
   });
 });

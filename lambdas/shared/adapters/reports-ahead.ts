@@ -1,4 +1,5 @@
 import { GenerateCredentialReportCommand } from '@aws-sdk/client-iam';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { mapWithConcurrency } from '../concurrency';
 import { assumeMemberRole } from './member-account';
@@ -46,4 +47,41 @@ export async function startReportsAhead(
     }
   });
   return outcome;
+}
+
+/** Where the list step notes when it last started the reports ahead, beside the kept listing. */
+export const REPORTS_STARTED_KEY = 'listing/reports-started.json';
+
+/**
+ * Whether the reports started ahead by an earlier run are still fresh enough for this one: started
+ * less than half the freshness limit ago (`credentialReportMaxAgeMinutes`), so every scan of this run
+ * finds them fresh. A daily scan and hourly enforce runs start them each time (an hour apart, the
+ * reports are stale); two runs minutes apart (a retry, a manual run) do not start them twice.
+ */
+export async function reportsStillFresh(
+  s3: S3Client,
+  bucket: string,
+  options: { now: Date; maxAgeMinutes: number },
+): Promise<boolean> {
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: REPORTS_STARTED_KEY }));
+    const { at } = JSON.parse((await object.Body?.transformToString()) ?? '{}') as { at?: string };
+    const age = options.now.getTime() - Date.parse(at ?? '');
+    return age >= 0 && age < (options.maxAgeMinutes * 60_000) / 2;
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchKey') return false;
+    throw error;
+  }
+}
+
+/** Notes that this run started the reports ahead, at `now`. */
+export async function noteReportsStarted(s3: S3Client, bucket: string, now: Date): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: REPORTS_STARTED_KEY,
+      Body: JSON.stringify({ at: now.toISOString() }),
+      ContentType: 'application/json',
+    }),
+  );
 }
