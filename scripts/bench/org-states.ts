@@ -170,7 +170,7 @@ async function measure(accounts: number): Promise<Measured> {
     organizationId: Organization.Id,
     organizationRootId: root,
     table: TABLE,
-    perAccountModule: resolve(import.meta.dirname, 'org-member-stand-in.ts'),
+    standIns: { perAccount: resolve(import.meta.dirname, 'org-member-stand-in.ts') },
     env: { POWERTOOLS_LOG_LEVEL: 'CRITICAL', POWERTOOLS_METRICS_DISABLED: 'true' },
     timeoutMs: 4 * 3_600_000,
   });

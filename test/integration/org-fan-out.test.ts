@@ -74,7 +74,7 @@ async function crossAccountRole(account: string, name: string, trusted: string):
 const fanOut = (
   job: 'scan' | 'enforce',
   hubPolicy: PolicyConfigInput,
-  options: { slack?: typeof slack; env?: Record<string, string> } = {},
+  options: { slack?: typeof slack; env?: Record<string, string>; summary?: string } = {},
 ) =>
   runFanOut({
     emulator,
@@ -85,6 +85,7 @@ const fanOut = (
     table: TABLE,
     slack: options.slack,
     env: { POWERTOOLS_LOG_LEVEL: 'CRITICAL', ...options.env },
+    ...(options.summary && { standIns: { summary: options.summary } }),
   });
 
 beforeAll(async () => {
@@ -236,5 +237,26 @@ describe("the policy's failure tolerance, applied by the summary", () => {
     expect(JSON.parse((await object.Body?.transformToString()) ?? '[]')).toEqual([
       { accountId: id('no-roles'), reason: expect.stringMatching(/^MemberRoleMissing: /) },
     ]);
+  }, 120_000);
+});
+
+describe("the summary's passes", () => {
+  it('runs the summary again with the pass before as `previous` until it is done, and ends with its output', async () => {
+    const summary = new URL('../fixtures/org-fan-out/summary-in-passes.ts', import.meta.url).pathname;
+
+    const execution = await fanOut('scan', policy, { summary });
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(execution.output).toEqual({
+      done: true,
+      passes: 3,
+      runId: expect.any(String),
+      // The first pass starts from nothing; each later one from where the one before stopped.
+      seen: [
+        { done: false },
+        expect.objectContaining({ done: false, passes: 1, cursor: { shard: 5 } }),
+        expect.objectContaining({ done: false, passes: 2, cursor: { shard: 10 } }),
+      ],
+    });
   }, 120_000);
 });
