@@ -1,7 +1,12 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { EXPIRES_AT, STATE_BY_ACCOUNT_INDEX, TABLE_KEYS } from '../lambdas/shared/table-layout';
+import {
+  EXPIRES_AT,
+  OPEN_BY_OWNER_INDEX,
+  STATE_BY_ACCOUNT_INDEX,
+  TABLE_KEYS,
+} from '../lambdas/shared/table-layout';
 
 /**
  * The decision store and compliance record: current state and append-only decisions per credential.
@@ -19,6 +24,13 @@ export class DecisionTable extends TableV2 {
           indexName: STATE_BY_ACCOUNT_INDEX.name,
           partitionKey: { name: STATE_BY_ACCOUNT_INDEX.partitionKey, type: AttributeType.STRING },
           sortKey: { name: STATE_BY_ACCOUNT_INDEX.sortKey, type: AttributeType.STRING },
+          projectionType: ProjectionType.ALL,
+        },
+        {
+          indexName: OPEN_BY_OWNER_INDEX.name,
+          partitionKey: { name: OPEN_BY_OWNER_INDEX.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: OPEN_BY_OWNER_INDEX.sortKey, type: AttributeType.STRING },
+          // The summary tells owners from these items alone (and reads each again before it records).
           projectionType: ProjectionType.ALL,
         },
       ],

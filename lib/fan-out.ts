@@ -3,15 +3,20 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
+  Choice,
+  Condition,
   DefinitionBody,
   DistributedMap,
   JitterType,
   JsonPath,
   LogLevel,
   Pass,
+  Result,
   ResultWriterV2,
+  S3JsonItemReader,
   StateMachine,
   StateMachineType,
+  Succeed,
   TaskInput,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -37,17 +42,23 @@ export interface FanOutProps {
   readonly label: string;
   /** Passed to the summary as `job`. */
   readonly job: 'scan' | 'enforce';
-  /** Returns `{ runId, at, accounts, organizationAccounts }` (lambdas/org-accounts). */
+  /**
+   * Returns `{ runId, at, accounts, selected, organization, organizationId }` (lambdas/org-accounts):
+   * `accounts` and `organization` are S3 objects in {@link resultsBucket}, never the lists themselves.
+   */
   readonly listAccounts: IFunction;
-  /** Runs once per member account, given `{ account, organizationAccounts, runId }`. */
+  /** Runs once per member account, given `{ account, organization, organizationId, runId }`. */
   readonly perAccount: IFunction;
-  /** Given `{ job, runId, accounts, results }` after every account is done (lambdas/org-summary). */
+  /**
+   * Given `{ job, runId, accounts, results, previous }` after every account is done (lambdas/org-summary);
+   * returns `{ done: true, … }`, or `{ done: false, … }` to be given back as `previous` in another pass.
+   */
   readonly summary: IFunction;
   /** Member accounts run at once: the Distributed Map's MaxConcurrency. */
   readonly maxConcurrency: number;
   /** The Map fails when more than this percentage of its child executions fail. */
   readonly toleratedFailurePercentage: number;
-  /** Where the Map writes every account's result (ResultWriter). */
+  /** Where the list step writes the account list the Map reads (ItemReader) and the Map writes every account's result (ResultWriter). */
   readonly resultsBucket: IBucket;
   /** The key prefix of the results in {@link resultsBucket}. */
   readonly resultsPrefix: string;
@@ -56,14 +67,22 @@ export interface FanOutProps {
 }
 
 /**
- * A reauth job across an AWS Organization, as a standard state machine: list the member accounts,
- * run the job in each through a Distributed Map (at most `maxConcurrency` at once, retried with
- * backoff on Lambda's and STS's throttling, each account's failure kept as a result with its reason),
- * write every result to S3, then summarize once.
+ * A reauth job across an AWS Organization, as a standard state machine: list the member accounts
+ * into S3, run the job in each through a Distributed Map that reads them from there (at most
+ * `maxConcurrency` at once, retried with backoff on Lambda's and STS's throttling, each account's
+ * failure kept as a result with its reason), write every result to S3, then summarize, in as many
+ * passes as the summary needs.
+ *
+ * No state's input or output grows with the organization (Step Functions caps each at 256 KiB): the
+ * account list, the organization's account ids, the results and the failures are S3 objects, and the
+ * states pass references and counts. Each child gets its own account and those references.
+ *
+ * No ItemBatcher: a batch would run its accounts one after another in one Lambda, and each account's
+ * scan is seconds of waiting on IAM, which accounts in parallel children overlap.
  *
  * The definition holds only what Step Functions Local-style interpreters also run: JSONPath,
- * `arn:aws:states:::lambda:invoke` with the function's ARN, a Pass state, a DISTRIBUTED Map with
- * `ItemsPath` and an S3 `ResultWriter`.
+ * `arn:aws:states:::lambda:invoke` with the function's ARN, Pass, Choice and Succeed states, a
+ * DISTRIBUTED Map with an S3 JSON `ItemReader` and an S3 `ResultWriter`.
  */
 export class FanOut extends Construct {
   readonly stateMachine: StateMachine;
@@ -112,10 +131,13 @@ export class FanOut extends Construct {
       );
 
     const eachAccount = new DistributedMap(this, 'EachAccount', {
-      itemsPath: '$.accounts',
+      itemReader: new S3JsonItemReader({
+        bucket: props.resultsBucket,
+        key: JsonPath.stringAt('$.accounts.Key'),
+      }),
       itemSelector: {
         'account.$': '$$.Map.Item.Value',
-        'organizationAccounts.$': '$.organizationAccounts',
+        'organization.$': '$.organization',
         'organizationId.$': '$.organizationId',
         'runId.$': '$.runId',
       },
@@ -126,21 +148,46 @@ export class FanOut extends Construct {
       resultPath: '$.results',
     }).itemProcessor(perAccount);
 
-    const summary = invoke(
-      'Summarize',
-      props.summary,
-      TaskInput.fromObject({
+    // The summary's first pass starts from nothing; each pass's output is the next one's `previous`.
+    const startSummary = new Pass(this, 'StartSummary', {
+      result: Result.fromObject({ done: false }),
+      resultPath: '$.summary',
+    });
+    const summary = new LambdaInvoke(this, 'Summarize', {
+      lambdaFunction: props.summary,
+      payload: TaskInput.fromObject({
         job: props.job,
         runId: JsonPath.stringAt('$.runId'),
-        accounts: JsonPath.listAt('$.accounts'),
+        accounts: JsonPath.objectAt('$.accounts'),
         results: JsonPath.objectAt('$.results'),
+        previous: JsonPath.objectAt('$.summary'),
       }),
-    );
+      resultSelector: { 'summary.$': '$.Payload' },
+      resultPath: '$.summarized',
+      retryOnServiceExceptions: false,
+    }).addRetry({
+      errors: LAMBDA_TRANSIENT_ERRORS,
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 6,
+      maxDelay: Duration.minutes(1),
+      jitterStrategy: JitterType.FULL,
+    });
+    // The Lambda's answer is under `Payload`: the pass's output takes the place of the one before.
+    const keepSummary = new Pass(this, 'KeepSummary', {
+      inputPath: '$.summarized.summary',
+      resultPath: '$.summary',
+    });
+    const moreToTell = new Choice(this, 'SummaryDone')
+      .when(Condition.booleanEquals('$.summary.done', false), summary)
+      .otherwise(new Succeed(this, 'Summarized', { outputPath: '$.summary' }));
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       comment: `${props.label} across the organization: list the accounts, run in each, summarize`,
       stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(listAccounts.next(eachAccount).next(summary)),
+      definitionBody: DefinitionBody.fromChainable(
+        listAccounts.next(eachAccount).next(startSummary).next(summary).next(keepSummary).next(moreToTell),
+      ),
       timeout: props.timeout,
       tracingEnabled: true,
       logs: {

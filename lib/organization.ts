@@ -11,7 +11,8 @@ import {
 } from 'aws-cdk-lib';
 import { Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import type { EventBus } from 'aws-cdk-lib/aws-events';
+import { type EventBus, type EventPattern, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { AnyPrincipal, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import {
   BlockPublicAccess,
@@ -27,6 +28,8 @@ import { Construct } from 'constructs';
 import type * as z from 'zod';
 import { OrgAccountsEnvSchema } from '../lambdas/org-accounts/env';
 import { OrgSummaryEnvSchema } from '../lambdas/org-summary/env';
+import { LISTING_CACHE_KEY } from '../lambdas/shared/adapters/organization-listing';
+import { REPORTS_STARTED_KEY } from '../lambdas/shared/adapters/reports-ahead';
 import { sessionsRoleName } from '../lambdas/shared/domain/organization';
 import type { OrganizationConfig } from '../lambdas/shared/domain/policy';
 import type { RunMetric } from '../lambdas/shared/metric-names';
@@ -60,6 +63,25 @@ export const MEMBER_EVENT_DETAIL_TYPES = [
 const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 const ROOT_ID = /^r-[0-9a-z]{4,32}$/;
 
+/** Organizations' CloudTrail events after which the kept listing of the organization is stale. */
+export const ORGANIZATIONS_CHANGES_PATTERN = {
+  source: ['aws.organizations'],
+  detailType: ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
+  detail: {
+    eventName: [
+      'CreateAccountResult',
+      'CreateGovCloudAccountResult',
+      'MoveAccount',
+      'RemoveAccountFromOrganization',
+      'LeaveOrganization',
+      'AcceptHandshake',
+      'CloseAccount',
+      'CreateOrganizationalUnit',
+      'DeleteOrganizationalUnit',
+    ],
+  },
+} as const satisfies EventPattern;
+
 /** The metric that alarms when any member account failed in a run (published by lambdas/org-summary). */
 export const ACCOUNTS_FAILED_METRIC: RunMetric<'reauth-org-summary'> = 'AccountsFailed';
 
@@ -89,7 +111,10 @@ export interface OrganizationProps {
 
 /** The hub's functions that act in member accounts, and what the members send back. */
 export interface MemberAccessProps {
-  /** May assume `reauth-reader` in every member: the scan, the enforce job and the events consumer. */
+  /**
+   * May assume `reauth-reader` in every member: the scan, the enforce job and the events consumer (the
+   * list step, which starts each member's credential report ahead, is added here).
+   */
   readonly readers: readonly IRole[];
   /** May assume `reauth-enforcer`, which exists only when `enforce` is set: the enforce job and the Slack worker. */
   readonly enforcers: readonly IRole[];
@@ -155,9 +180,25 @@ export class Organization extends Construct {
       timeout: Duration.minutes(5),
       memorySize: 512,
       environmentSchema: OrgAccountsEnvSchema,
-      environment: { POLICY_FILE: props.policyFile },
+      environment: { POLICY_FILE: props.policyFile, RUNS_BUCKET: this.resultsBucket.bucketName },
     });
     this.grantOrganizationRead(this.listAccounts.role);
+    // Each run's account list and organization listing, under runs/<runId>/ (lambdas/shared/adapters/run-objects.ts).
+    this.grantRunObjects(this.listAccounts.role, 's3:PutObject', 'runs/*', 'writes');
+    // The listing kept between runs, and forgotten on an Organizations event (organization-listing.ts);
+    // when the reports were last started ahead (reports-ahead.ts).
+    this.listAccounts.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [this.resultsBucket.arnForObjects(LISTING_CACHE_KEY)],
+      }),
+    );
+    this.listAccounts.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [this.resultsBucket.arnForObjects(REPORTS_STARTED_KEY)],
+      }),
+    );
 
     this.summary = new ReauthFunction(this, 'Summary', {
       entry: 'lambdas/org-summary/handler.ts',
@@ -179,8 +220,10 @@ export class Organization extends Construct {
     Validations.of(this.summary.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
       reason:
-        "s3:GetObject on the fan-out results bucket only: the summary reads a run's manifest and result files, whose keys Step Functions chooses (<job>/<map run id>/…).",
+        "s3:GetObject on the fan-out results bucket only: the summary reads a run's manifest and result files, whose keys Step Functions chooses (<job>/<map run id>/…), and its account list (runs/<runId>/accounts.json).",
     });
+    // Every failed account of a run, which the summary names only the first of.
+    this.grantRunObjects(this.summary.role, 's3:PutObject', 'runs/*/failures.json', 'writes');
     for (const fn of [this.listAccounts, this.summary]) {
       fn.function.addEnvironment('POWERTOOLS_METRICS_NAMESPACE', props.metricsNamespace);
     }
@@ -196,6 +239,26 @@ export class Organization extends Construct {
         statistic: 'Sum',
       }),
       topic: props.alarmTopic,
+    });
+  }
+
+  /**
+   * One S3 action on a run's objects in the results bucket (`runs/<runId>/…`, ids the list step makes
+   * at run time, so the key is a wildcard).
+   */
+  private grantRunObjects(
+    role: IRole,
+    action: 's3:PutObject' | 's3:GetObject',
+    keys: string,
+    verb: string,
+  ): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: [action], resources: [this.resultsBucket.arnForObjects(keys)] }),
+    );
+    const bucketId = Stack.of(this).getLogicalId(this.resultsBucket.node.defaultChild as CfnElement);
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${keys}]`,
+      reason: `${action} on ${keys} of the fan-out results bucket only: it ${verb} a run's objects, under runs/<runId>/, whose run id is made when the run starts.`,
     });
   }
 
@@ -241,6 +304,8 @@ export class Organization extends Construct {
   ): (fn: ReauthFunction<z.ZodObject>) => StateMachine {
     return (fn) => {
       fn.function.addEnvironment('ORG_MODE', 'true');
+      // Each child reads the run's organization listing (the zone of trust) by the reference it is given.
+      this.grantRunObjects(fn.role, 's3:GetObject', 'runs/*/organization.json', 'reads');
       const fanOut = new FanOut(fn.node.scope as Construct, 'FanOut', {
         label,
         job,
@@ -269,6 +334,8 @@ export class Organization extends Construct {
    */
   grantMemberAccess(props: MemberAccessProps): CfnStackSet {
     const { readerRoleName, enforcerRoleName } = this.config;
+    // The list step starts each member's credential report ahead of its scan, through the reader role.
+    const readers = [...props.readers, this.listAccounts.role];
     const template = synthesizeMemberTemplate({
       readerRoleName,
       enforcerRoleName: props.enforce ? enforcerRoleName : undefined,
@@ -279,7 +346,7 @@ export class Organization extends Construct {
       [MEMBER_PARAMETERS.hubEventBusArn]: props.bus.eventBusArn,
       [MEMBER_PARAMETERS.readerTrustedRoleArns]: Fn.join(
         ',',
-        props.readers.map((r) => r.roleArn),
+        readers.map((r) => r.roleArn),
       ),
       ...(props.enforce && {
         [MEMBER_PARAMETERS.enforcerTrustedRoleArns]: Fn.join(
@@ -334,7 +401,7 @@ export class Organization extends Construct {
         });
       }
     };
-    assume(props.readers, readerRoleName);
+    assume(readers, readerRoleName);
     if (props.enforce) {
       assume(props.enforcers, enforcerRoleName);
       assume(props.sessionWriters, sessionsRoleName(enforcerRoleName));
@@ -359,7 +426,41 @@ export class Organization extends Construct {
         },
       }),
     );
+    this.forgetListingOnChange(props.bus);
     return this.memberRoles;
+  }
+
+  /**
+   * Organizations' events that change which accounts there are or where they sit make the list step
+   * forget the listing it keeps between runs. AWS delivers them to the management account's default
+   * bus in us-east-1 only: a rule there forwards them to the hub's bus (README, Organization).
+   */
+  private forgetListingOnChange(bus: EventBus): void {
+    bus.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'ReauthOrganizationsEvents',
+        principals: [new AnyPrincipal()],
+        actions: ['events:PutEvents'],
+        resources: [bus.eventBusArn],
+        conditions: {
+          StringEquals: { 'aws:PrincipalOrgID': this.organizationId },
+          // At worst a member could make the next run list the organization afresh.
+          'ForAllValues:StringEquals': { 'events:source': [ORGANIZATIONS_CHANGES_PATTERN.source[0]] },
+        },
+      }),
+    );
+    new Rule(this, 'OrganizationChanged', {
+      eventBus: bus,
+      description:
+        "reauth organization: an account created, moved, removed or closed, or an OU created or deleted: the list step forgets the organization's listing it keeps between runs",
+      eventPattern: ORGANIZATIONS_CHANGES_PATTERN,
+      targets: [
+        new LambdaFunction(this.listAccounts.function, {
+          event: RuleTargetInput.fromObject({ forgetListing: true }),
+          retryAttempts: 4,
+        }),
+      ],
+    });
   }
 
   /**

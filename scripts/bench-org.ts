@@ -48,7 +48,7 @@ const OUS = ['prod', 'staging', 'data', 'sandbox', 'shared'];
 const OWNERS = ['UPAYMENTS', 'USEARCH', 'UDATA', 'UPLATFORM', 'UGROWTH'];
 const TABLE = 'reauth-bench-org';
 const BASELINE_TABLE = 'reauth-bench-org-single';
-/** The organization section, as a user would write it (the defaults: maxConcurrency 20). */
+/** The organization section, as a user would write it (the defaults: maxConcurrency 200). */
 const ORGANIZATION = { exclude: { accounts: [HUB_ACCOUNT] } };
 
 /** A small account: 4 service users (one idle key), 2 secrets (one never read), a vendor role. */
@@ -131,7 +131,7 @@ try {
   }
 
   const policy = { organization: ORGANIZATION };
-  const maxConcurrency = parsePolicyConfig(policy).organization?.maxConcurrency ?? 20;
+  const maxConcurrency = parsePolicyConfig(policy).organization?.maxConcurrency ?? 200;
   const local = await startLocalStack(clients, { table: TABLE, policy, slackUsers: {} });
   ledger.take();
 

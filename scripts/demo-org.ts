@@ -6,6 +6,7 @@
  * `reauth-reader`), and prints the summary: accounts scanned and failed with their reasons, what was
  * found where, and the one Slack message each owner gets across all their accounts.
  */
+import type { OrgSummary } from '../lambdas/org-summary/passes';
 import { createAwsClients, createOrganizationsClient } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
 import type { SlackMessage } from '../lambdas/shared/slack/messages';
@@ -107,18 +108,13 @@ try {
   });
   if (execution.status !== 'SUCCEEDED')
     throw new Error(`the scan state machine ${execution.status}: ${execution.error}: ${execution.cause}`);
-  const summary = execution.output as {
-    scanned: number;
-    failed: { accountId: string; reason: string }[];
-    findings: number;
-    notified: number;
-  };
+  const summary = execution.output as OrgSummary;
   console.log(`  execution ${execution.status}: ${JSON.stringify(summary)}`);
 
   step(
-    `summary: ${summary.scanned} accounts scanned, ${summary.failed.length} failed, ${summary.findings} findings`,
+    `summary: ${summary.scanned} accounts scanned, ${summary.failed} failed, ${summary.findings} findings`,
   );
-  for (const failure of summary.failed)
+  for (const failure of summary.failedAccounts)
     console.log(`  FAILED ${failure.accountId} (${nameOf.get(failure.accountId)}): ${failure.reason}`);
   console.log(
     `  not listed: ${id('retired')} (retired, in the excluded OU legacy) and the hub ${HUB_ACCOUNT}`,

@@ -7,12 +7,14 @@ import {
   createDynamoDBClients,
   createIamClient,
   createLambdaClient,
+  createS3Client,
   createSecretsManagerClient,
   createStsClient,
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { createEnforcer } from '../shared/adapters/enforcement';
 import { assumeMemberRole, MemberRoleMissing } from '../shared/adapters/member-account';
+import { organizationZoneReader } from '../shared/adapters/run-objects';
 import { reauthPoliciesThrough } from '../shared/adapters/session-policies';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { MemberRunEventSchema, policyForAccount } from '../shared/domain/organization';
@@ -40,6 +42,7 @@ const enforcerIn = (
   member = false,
 ) => createEnforcer(own, { policies: reauthPoliciesThrough(lambda, env, accountId, member) });
 const slack = slackFromEnvironment(clients.secretsManager, env);
+const readZone = organizationZoneReader(createS3Client());
 const logger = new Logger({ serviceName: 'reauth-enforce' });
 let accountId: string | undefined;
 /** An org-wide budget item outlives its run by a few days (then the table's TTL removes it). */
@@ -59,7 +62,12 @@ export async function handler(
     (await slack.connect({ deadline: slackDeadline(context, 60_000) }))?.client;
   if (organization) {
     // One member account of the organization's hourly fan-out, through its enforcer role.
-    const { account, runId, organizationAccounts, organizationId } = MemberRunEventSchema.parse(event);
+    const run = MemberRunEventSchema.parse(event);
+    const { account, runId } = run;
+    // The zone of trust: from the run's organization object (the fan-out), or given inline.
+    const zone = run.organization ? await readZone(run.organization) : undefined;
+    const organizationAccounts = zone?.accounts ?? run.organizationAccounts ?? [];
+    const organizationId = zone?.organizationId ?? run.organizationId;
     const memberPolicy = policyForAccount(policy, account);
     // An account in report mode changes nothing: the reader role is all it gets (the enforcer role
     // exists only where some account enforces).

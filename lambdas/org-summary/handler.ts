@@ -8,16 +8,27 @@ import {
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { readMapResults } from '../shared/adapters/map-results';
+import { readRunObject, runObjectKey, writeRunObject } from '../shared/adapters/run-objects';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
-import { mapWithConcurrency } from '../shared/concurrency';
 import type { CredentialState } from '../shared/domain/decision';
-import { TargetAccountSchema } from '../shared/domain/organization';
+import { RunObjectSchema, TargetAccountSchema } from '../shared/domain/organization';
 import { policyIdOf } from '../shared/domain/policy';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { notifyNewRequests, sendReminders } from '../shared/use-cases/notify-owners';
+import { tellOpenRequests } from '../shared/use-cases/tell-open-requests';
 import { OrgSummaryEnvSchema } from './env';
+import {
+  type Cursor,
+  FAILED_ACCOUNTS_SHOWN,
+  type FailedAccount,
+  type OrgSummary,
+  type OrgSummaryProgress,
+  ProgressSchema,
+  REASON_CHARS,
+  type Tally,
+} from './passes';
 
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.
 const env = parseEnv(OrgSummaryEnvSchema);
@@ -57,22 +68,19 @@ export const OrgSummaryEventSchema = z.object({
   /** Which fan-out ran (`scan` or `enforce`); the scan's is the one that tells owners. @default 'scan' */
   job: z.enum(['scan', 'enforce']).default('scan'),
   runId: z.string().min(1),
-  /** The accounts the run selected (org-accounts' `accounts`). */
-  accounts: z.array(TargetAccountSchema),
+  /** The accounts the run selected: org-accounts' `accounts` object, or (a test, the CLI) the list. */
+  accounts: z.union([RunObjectSchema, z.array(TargetAccountSchema)]),
   /**
    * Per account, its outcome: the Map's ResultWriter reference (read from S3) or the outcomes
    * themselves. An account with none (its child failed past the Catch) counts as failed.
    */
   results: z.union([z.array(z.unknown()), ResultWriterReferenceSchema]),
+  /** The pass before, when this one continues it (the state machine loops while `done` is false). */
+  previous: ProgressSchema.optional(),
 });
 export type OrgSummaryEvent = z.input<typeof OrgSummaryEventSchema>;
 
-export interface OrgSummary {
-  scanned: number;
-  failed: { accountId: string; reason: string }[];
-  findings: number;
-  notified: number;
-}
+export type { OrgSummary, OrgSummaryProgress };
 
 /**
  * More of a run's accounts failed than `organization.toleratedFailurePercentage` allows: thrown after
@@ -83,79 +91,134 @@ export class ToleratedFailureExceeded extends Error {
   override readonly name = 'ToleratedFailureExceeded';
 }
 
-/** States read from the table at once: enough to hide latency, few enough not to throttle it. */
-const READ_CONCURRENCY = 8;
+/** Open requests told in one notify call: bounds what a pass holds (plus one owner's, kept whole). */
+const BATCH = 500;
+/** A pass starts no batch with less left than this: the batch's Slack calls and records fit in it. */
+const PASS_RESERVE_MS = 3 * 60_000;
 
 /**
  * After the fan-out: what was scanned and what failed (each with its reason), and ONE notification
- * pass over every selected account's states, so each owner gets one message across all accounts.
+ * pass over the open requests of the selected accounts, so each owner gets one message across all
+ * accounts. The open requests come from the sparse openByOwner index, owner by owner, never from
+ * every state of every account; a pass that runs short of time returns where it stopped (`done:
+ * false`) and the state machine runs the next one.
  */
 export async function handler(
   event: unknown,
   context?: Pick<Context, 'getRemainingTimeInMillis'>,
-): Promise<OrgSummary> {
+): Promise<OrgSummary | OrgSummaryProgress> {
   const now = new Date();
-  const { job, runId, accounts, results } = OrgSummaryEventSchema.parse(event);
-  const outcomes = z
-    .array(AccountResultSchema)
-    .parse(Array.isArray(results) ? results : await readMapResults(s3, results.ResultWriterDetails));
-  const byAccount = new Map(outcomes.map((result) => [result.accountId, result]));
-  const failed: OrgSummary['failed'] = [];
-  let scanned = 0;
-  let findings = 0;
-  for (const { accountId } of accounts) {
-    const result = byAccount.get(accountId);
-    if (!result) failed.push({ accountId, reason: 'no result: its child execution failed' });
-    else if (result.ok === false) failed.push({ accountId, reason: reasonOf(result.error, result.cause) });
-    else {
-      scanned++;
-      findings += result.findings ?? result.scan?.findings ?? 0;
-    }
-  }
+  const { job, runId, accounts, results, previous } = OrgSummaryEventSchema.parse(event);
+  const progress = ProgressSchema.parse(previous ?? { done: false });
+  const selected = Array.isArray(accounts)
+    ? accounts
+    : await readRunObject(s3, accounts, z.array(TargetAccountSchema));
+  const selectedIds = new Set(selected.map((account) => account.accountId));
+  const tally =
+    progress.tally ??
+    (await tallyResults(runId, selectedIds, results, Array.isArray(accounts) ? undefined : accounts.Bucket));
 
-  let notified = 0;
+  let notified = progress.notified;
+  let cursor: Cursor | undefined = progress.cursor;
   // A minute kept for recording what Slack took; owners not reached by then are told on the next run.
   // Owners hear once per run across every account: of new requests, and (the hourly enforce run) of
   // reminders due; the member accounts' runs tell only the fallback owner (escalations, deadlines).
   const connected = await slack.connect({ deadline: slackDeadline(context, 60_000) });
   if (connected) {
-    // Every selected account's, failed ones too: a request opened on an earlier day is still owed a word.
-    const states: CredentialState[] = (
-      await mapWithConcurrency(accounts, READ_CONCURRENCY, async ({ accountId }) => [
-        ...(await store.loadStates(accountId)).values(),
-      ])
-    ).flat();
     const deps = { store, slack: connected.client };
     const notifyContext = { policy, policyId: policyIdOf(policy), now, job };
-    const asked = await notifyNewRequests(deps, states, notifyContext);
-    const reminded = job === 'enforce' ? await sendReminders(deps, states, notifyContext) : undefined;
-    notified = asked.recorded + (reminded?.recorded ?? 0);
-    const failures = [...asked.failures, ...(reminded?.failures ?? [])];
-    // Owners and Slack error codes only: never a token, a webhook URL or a secret value.
-    if (failures.length > 0) logger.error('some owners could not be told', { failures });
-  }
+    const tell = async (states: CredentialState[]) => {
+      const asked = await notifyNewRequests(deps, states, notifyContext);
+      const reminded = job === 'enforce' ? await sendReminders(deps, states, notifyContext) : undefined;
+      notified += asked.recorded + (reminded?.recorded ?? 0);
+      const failures = [...asked.failures, ...(reminded?.failures ?? [])];
+      // Owners and Slack error codes only: never a token, a webhook URL or a secret value.
+      if (failures.length > 0) logger.error('some owners could not be told', { failures });
+    };
+    const timeLeft = () => (context ? context.getRemainingTimeInMillis() > PASS_RESERVE_MS : true);
+    cursor = await tellOpenRequests(store, tell, {
+      accounts: selectedIds,
+      from: cursor,
+      batch: BATCH,
+      timeLeft,
+    });
+  } else cursor = undefined;
 
+  if (cursor) {
+    logger.info('summary continues in another pass', { runId, cursor, notified });
+    return { done: false, passes: progress.passes + 1, tally, cursor, notified };
+  }
+  return finish(runId, selectedIds.size, tally, notified, progress.passes + 1);
+}
+
+/**
+ * Counts the run's results (the Map's ResultWriter files, read one at a time) against the selected
+ * accounts; every failed account goes to the run's `failures` object when there is a bucket, and the
+ * first FAILED_ACCOUNTS_SHOWN to the summary itself.
+ */
+async function tallyResults(
+  runId: string,
+  selectedIds: ReadonlySet<string>,
+  results: z.infer<typeof OrgSummaryEventSchema>['results'],
+  bucket: string | undefined,
+): Promise<Tally> {
+  const outcomes = z
+    .array(AccountResultSchema)
+    .parse(Array.isArray(results) ? results : await readMapResults(s3, results.ResultWriterDetails));
+  const byAccount = new Map(outcomes.map((result) => [result.accountId, result]));
+  const failed: FailedAccount[] = [];
+  let scanned = 0;
+  let findings = 0;
+  for (const accountId of selectedIds) {
+    const result = byAccount.get(accountId);
+    if (!result) failed.push({ accountId, reason: 'no result: its child execution failed' });
+    else if (result.ok === false)
+      failed.push({ accountId, reason: reasonOf(result.error, result.cause).slice(0, REASON_CHARS) });
+    else {
+      scanned++;
+      findings += result.findings ?? result.scan?.findings ?? 0;
+    }
+  }
+  const failures =
+    bucket && failed.length > 0
+      ? await writeRunObject(s3, { Bucket: bucket, Key: runObjectKey(runId, 'failures') }, failed)
+      : undefined;
+  return {
+    scanned,
+    failed: failed.length,
+    failedAccounts: failed.slice(0, FAILED_ACCOUNTS_SHOWN),
+    ...(failures && { failures }),
+    findings,
+  };
+}
+
+function finish(runId: string, accounts: number, tally: Tally, notified: number, passes: number): OrgSummary {
   publishRunMetrics('reauth-org-summary', {
-    AccountsScanned: scanned,
-    AccountsFailed: failed.length,
-    Findings: findings,
+    AccountsScanned: tally.scanned,
+    AccountsFailed: tally.failed,
+    Findings: tally.findings,
     Notified: notified,
   });
-  if (failed.length > 0) logger.error('accounts failed', { runId, failed });
-  logger.info('organization scan finished', {
-    runId,
-    accounts: accounts.length,
-    scanned,
-    findings,
-    notified,
-  });
-  const failedPercentage = accounts.length === 0 ? 0 : (failed.length / accounts.length) * 100;
+  if (tally.failed > 0)
+    logger.error('accounts failed', {
+      runId,
+      failed: tally.failed,
+      failedAccounts: tally.failedAccounts,
+      failures: tally.failures,
+    });
+  logger.info('organization scan finished', { runId, accounts, ...tally, notified, passes });
+  const failedPercentage = accounts === 0 ? 0 : (tally.failed / accounts) * 100;
   if (failedPercentage > organization.toleratedFailurePercentage) {
+    const named = tally.failedAccounts.map((f) => f.accountId).join(', ');
+    const more =
+      tally.failed > tally.failedAccounts.length
+        ? ` and ${tally.failed - tally.failedAccounts.length} more`
+        : '';
     throw new ToleratedFailureExceeded(
-      `${failed.length} of ${accounts.length} accounts failed (${failedPercentage.toFixed(1)}%), more than the ${organization.toleratedFailurePercentage}% tolerated: ${failed.map((f) => f.accountId).join(', ')}`,
+      `${tally.failed} of ${accounts} accounts failed (${failedPercentage.toFixed(1)}%), more than the ${organization.toleratedFailurePercentage}% tolerated: ${named}${more}`,
     );
   }
-  return { scanned, failed, findings, notified };
+  return { done: true, ...tally, notified, passes };
 }
 
 /** The Catch's Error and Cause: for a Lambda error the Cause is its JSON (`errorMessage`), shown plainly. */

@@ -4,11 +4,13 @@ import type { Context } from 'aws-lambda';
 import {
   createDynamoDBClients,
   createIamClient,
+  createS3Client,
   createSecretsManagerClient,
   createStsClient,
 } from '../shared/adapters/aws-clients';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { assumeMemberRole, MemberRoleMissing } from '../shared/adapters/member-account';
+import { organizationZoneReader } from '../shared/adapters/run-objects';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import { type MemberRunEvent, MemberRunEventSchema, policyForAccount } from '../shared/domain/organization';
 import { parseEnv } from '../shared/env';
@@ -29,6 +31,7 @@ const clients = {
 };
 const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
 const slack = slackFromEnvironment(clients.secretsManager, env);
+const readZone = organizationZoneReader(createS3Client());
 const logger = new Logger({ serviceName: 'reauth-scan' });
 let accountId: string | undefined;
 
@@ -112,14 +115,16 @@ async function scanMember(event: MemberRunEvent, roleName: string): Promise<Memb
     if (error instanceof MemberRoleMissing) logger.error('member role missing', { accountId, roleName });
     throw error;
   }
+  const zone = event.organization ? await readZone(event.organization) : undefined;
+  const organizationId = zone?.organizationId ?? event.organizationId;
   const report = await scanAccount(
     { ...member, store },
     {
       accountId,
       policy: policyForAccount(policy, event.account),
       now: new Date(),
-      organizationAccounts: event.organizationAccounts,
-      ...(event.organizationId && { organizationId: event.organizationId }),
+      organizationAccounts: zone?.accounts ?? event.organizationAccounts ?? [],
+      ...(organizationId && { organizationId }),
       onProgress: (message) => logger.info(message, { accountId }),
     },
   );

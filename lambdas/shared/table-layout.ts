@@ -26,6 +26,41 @@ export const STATE_BY_ACCOUNT_INDEX = {
   sortKey: 'credentialId',
 } as const;
 
+/**
+ * Sparse index over open requests only (a STATE item carries `openShard` and `openOwner` while its
+ * status is `pending`, and loses them with the Put that ends the request): what the organization's
+ * summary must tell (new requests, reminders due) is found without reading every state of every
+ * account. Sorted by owner within a shard, so every credential of an owner comes together and a
+ * summary split across invocations resumes after the last owner it told. Owners are spread over
+ * `shards` partitions by a hash of the owner, so no one partition takes every open request's writes.
+ */
+export const OPEN_BY_OWNER_INDEX = {
+  name: 'openByOwner',
+  partitionKey: 'openShard',
+  sortKey: 'openOwner',
+  shards: 16,
+} as const;
+
+/** The openByOwner index's partition of `owner`: FNV-1a of the owner, modulo the shards. */
+export function openShardOf(owner: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < owner.length; i++) hash = Math.imul(hash ^ owner.charCodeAt(i), 0x01000193);
+  return openShard((hash >>> 0) % OPEN_BY_OWNER_INDEX.shards);
+}
+
+export function openShard(index: number): string {
+  return `OPEN#${index}`;
+}
+
+/** The openByOwner index's keys of a state item: present only while its request is open. */
+export function openIndexKeys(state: { status: string; owner: string }): Record<string, string> {
+  if (state.status !== 'pending') return {};
+  return {
+    [OPEN_BY_OWNER_INDEX.partitionKey]: openShardOf(state.owner),
+    [OPEN_BY_OWNER_INDEX.sortKey]: state.owner,
+  };
+}
+
 export const STATE_SK = 'STATE';
 
 export function credentialPk(credentialId: string): string {

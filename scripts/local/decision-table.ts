@@ -4,7 +4,7 @@ import {
   ResourceInUseException,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { STATE_BY_ACCOUNT_INDEX, TABLE_KEYS } from '../../lambdas/shared/table-layout';
+import { OPEN_BY_OWNER_INDEX, STATE_BY_ACCOUNT_INDEX, TABLE_KEYS } from '../../lambdas/shared/table-layout';
 
 /**
  * Creates the decision table in the local emulator with the layout the CDK stack deploys
@@ -13,12 +13,20 @@ import { STATE_BY_ACCOUNT_INDEX, TABLE_KEYS } from '../../lambdas/shared/table-l
 export async function ensureDecisionTable(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
   const { partitionKey, sortKey } = TABLE_KEYS;
   const index = STATE_BY_ACCOUNT_INDEX;
+  const open = OPEN_BY_OWNER_INDEX;
   try {
     await dynamodb.send(
       new CreateTableCommand({
         TableName: tableName,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [partitionKey, sortKey, index.partitionKey, index.sortKey].map((name) => ({
+        AttributeDefinitions: [
+          partitionKey,
+          sortKey,
+          index.partitionKey,
+          index.sortKey,
+          open.partitionKey,
+          open.sortKey,
+        ].map((name) => ({
           AttributeName: name,
           AttributeType: 'S',
         })),
@@ -32,6 +40,14 @@ export async function ensureDecisionTable(dynamodb: DynamoDBClient, tableName: s
             KeySchema: [
               { AttributeName: index.partitionKey, KeyType: 'HASH' },
               { AttributeName: index.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+          {
+            IndexName: open.name,
+            KeySchema: [
+              { AttributeName: open.partitionKey, KeyType: 'HASH' },
+              { AttributeName: open.sortKey, KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'ALL' },
           },

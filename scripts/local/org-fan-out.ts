@@ -53,6 +53,12 @@ export interface FanOutOptions {
   /** More environment for every function (e.g. `POWERTOOLS_LOG_LEVEL`). */
   env?: Record<string, string>;
   names?: { resultsBucket?: string };
+  /**
+   * Handler modules that run instead of the task's own: a stand-in, for a run whose subject is the
+   * state machine and not the handler (scripts/bench/org-states.ts's scan, a test's summary passes).
+   * @default each task's own handler
+   */
+  standIns?: { perAccount?: string; summary?: string };
   /** @default 120_000 */
   timeoutMs?: number;
 }
@@ -106,8 +112,14 @@ export async function runFanOut(options: FanOutOptions): Promise<Execution> {
     throw new Error(`no emulator value for ${id} (${type})`);
   };
   const bridged: Record<string, BridgedFunction> = {};
+  const tasks = taskFunctions(stateMachineDefinitions(hub.template)[machine] ?? {});
+  const standIns = new Map<string | undefined, string | undefined>([
+    [tasks.perAccount, options.standIns?.perAccount],
+    [tasks.summary, options.standIns?.summary],
+  ]);
   for (const [id, arn] of Object.entries(functions)) {
-    const module = hub.entries.get(id);
+    const standIn = standIns.get(id);
+    const module = standIn ? resolve(standIn) : hub.entries.get(id);
     if (!module) throw new Error(`${id} is not a reauth function: no handler to bridge`);
     const env: Record<string, string> = {};
     const variables = (hub.template.Resources[id]?.Properties?.Environment as { Variables?: object })
@@ -173,6 +185,20 @@ function synthesizeHub(policy: PolicyConfigInput, organizationId: string, rootId
   const hub = { template, entries, policyFile, resultsBucketId };
   synthesized.set(key, hub);
   return hub;
+}
+
+/** The logical ids of the functions a fan-out definition runs in each account and to summarize. */
+function taskFunctions(definition: Record<string, unknown>): { perAccount?: string; summary?: string } {
+  type Task = { Parameters?: { FunctionName?: { 'Fn::GetAtt'?: [string, string] } } };
+  const states = definition.States as Record<
+    string,
+    Task & { ItemProcessor?: { States?: Record<string, Task> } }
+  >;
+  const functionOf = (task: Task | undefined) => task?.Parameters?.FunctionName?.['Fn::GetAtt']?.[0];
+  return {
+    perAccount: functionOf(states?.EachAccount?.ItemProcessor?.States?.RunInAccount),
+    summary: functionOf(states?.Summarize),
+  };
 }
 
 /** The `job` a fan-out definition passes its summary (lib/fan-out.ts), which tells scan from enforce. */

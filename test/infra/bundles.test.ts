@@ -57,8 +57,9 @@ describe('Lambda bundles', () => {
   it('holds only the AWS clients each function builds', () => {
     const services = Object.fromEntries(functions.map((fn) => [fn.name, sdkServices(fn)]));
     expect(services).toEqual({
-      'ScanJob/Scan': ['IAM', 'DynamoDB', 'Secrets Manager'],
-      'EnforceJob/Enforce': ['IAM', 'DynamoDB', 'Secrets Manager'],
+      // S3: in an organization, a member's run reads the zone of trust from the run's object.
+      'ScanJob/Scan': ['IAM', 'S3', 'DynamoDB', 'Secrets Manager'],
+      'EnforceJob/Enforce': ['IAM', 'S3', 'DynamoDB', 'Secrets Manager'],
       'ExportJob/Export': ['DynamoDB'],
       'SlackEndpoint/Endpoint': ['SQS', 'DynamoDB', 'Secrets Manager'],
       'SlackEndpoint/Worker': ['IAM', 'DynamoDB', 'Secrets Manager'],

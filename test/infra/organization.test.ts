@@ -5,6 +5,13 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { Role } from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { SummaryPassSchema } from '../../lambdas/org-summary/passes';
+import {
+  MemberRunEventSchema,
+  OrgRunSchema,
+  RunObjectSchema,
+} from '../../lambdas/shared/domain/organization';
 import type { PolicyConfigInput } from '../../lambdas/shared/domain/policy';
 import { enforceGrants } from '../../lib/credential-permissions';
 import { stateMachineDefinitions, THROTTLING_ERRORS } from '../../lib/fan-out';
@@ -101,6 +108,49 @@ beforeAll(() => {
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
+/**
+ * Where a value of `schema` can be as large as its input makes it: an array or record with no maximum
+ * length. A state whose every field has none holds the same at 10 accounts and 10,000.
+ */
+function unboundedParts(schema: z.ZodType, at: string): string[] {
+  const def = schema.def as unknown as Record<string, unknown> & { type: string };
+  switch (def.type) {
+    case 'object':
+      return Object.entries(def.shape as Record<string, z.ZodType>).flatMap(([key, field]) =>
+        unboundedParts(field, `${at}.${key}`),
+      );
+    case 'array': {
+      const checks = (def.checks ?? []) as { _zod: { def: { check: string } } }[];
+      const bounded = checks.some((check) => check._zod.def.check === 'max_length');
+      return [...(bounded ? [] : [at]), ...unboundedParts(def.element as z.ZodType, `${at}[]`)];
+    }
+    case 'record':
+    case 'map':
+    case 'set':
+      return [at];
+    case 'union':
+      return (def.options as z.ZodType[]).flatMap((option) => unboundedParts(option, at));
+    case 'optional':
+    case 'nullable':
+    case 'default':
+    case 'prefault':
+    case 'readonly':
+      return unboundedParts(def.innerType as z.ZodType, at);
+    default:
+      return [];
+  }
+}
+
+/** Every JSONPath a state reads: `.$` parameters, InputPath, Choice variables, ItemReader keys. */
+function* paths(value: unknown, key = ''): Generator<string> {
+  if (typeof value === 'string') {
+    if (key.endsWith('.$') || key === 'InputPath' || key === 'Variable' || key === 'OutputPath') yield value;
+    return;
+  }
+  if (Array.isArray(value)) for (const item of value) yield* paths(item);
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) yield* paths(v, k);
+}
+
 type State = Record<string, unknown> & { Type: string };
 const states = (definition: Record<string, unknown>) => definition.States as Record<string, State>;
 
@@ -122,8 +172,9 @@ function definitions(s: Synthesized) {
 }
 
 describe('fan-out state machines', () => {
-  it('list the accounts, run each in a Distributed Map at the policy’s concurrency and tolerance, then summarize', () => {
+  it('list the accounts into S3, run each in a Distributed Map that reads them there, at the policy’s concurrency and tolerance, then summarize', () => {
     const { reauth } = report.built.stack;
+    const bucket = report.logicalId(reauth.organization!.resultsBucket);
     for (const [job, definition] of Object.entries(definitions(report))) {
       const all = states(definition);
       expect(definition.StartAt).toBe('ListAccounts');
@@ -138,28 +189,91 @@ describe('fan-out state machines', () => {
       });
       expect(all.EachAccount).toMatchObject({
         Type: 'Map',
-        ItemsPath: '$.accounts',
+        // The items come from the S3 object the list step wrote, not from the state.
+        ItemReader: {
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:::s3:getObject']] },
+          ReaderConfig: { InputType: 'JSON' },
+          Parameters: { Bucket: { Ref: bucket }, 'Key.$': '$.accounts.Key' },
+        },
         ItemSelector: {
           'account.$': '$$.Map.Item.Value',
-          'organizationAccounts.$': '$.organizationAccounts',
+          'organization.$': '$.organization',
+          'organizationId.$': '$.organizationId',
           'runId.$': '$.runId',
         },
         ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
         MaxConcurrency: 40,
         ToleratedFailurePercentage: 5,
-        ResultWriter: {
-          Parameters: { Bucket: { Ref: report.logicalId(reauth.organization!.resultsBucket) }, Prefix: job },
-        },
-        Next: 'Summarize',
+        ResultWriter: { Parameters: { Bucket: { Ref: bucket }, Prefix: job } },
+        ResultPath: '$.results',
+        Next: 'StartSummary',
       });
+      expect(all.EachAccount).not.toHaveProperty('ItemsPath');
       expect(all.Summarize).toMatchObject({
         Type: 'Task',
-        End: true,
         Parameters: {
           FunctionName: { 'Fn::GetAtt': [report.logicalId(reauth.organization!.summary.function), 'Arn'] },
-          Payload: { job, 'runId.$': '$.runId', 'accounts.$': '$.accounts', 'results.$': '$.results' },
+          Payload: {
+            job,
+            'runId.$': '$.runId',
+            'accounts.$': '$.accounts',
+            'results.$': '$.results',
+            'previous.$': '$.summary',
+          },
         },
       });
+      // The summary runs again, from where it stopped, until it is done; its last output is the run's.
+      expect(all.SummaryDone).toMatchObject({
+        Type: 'Choice',
+        Choices: [{ Variable: '$.summary.done', BooleanEquals: false, Next: 'Summarize' }],
+        Default: 'Summarized',
+      });
+      expect(all.Summarized).toMatchObject({ Type: 'Succeed', OutputPath: '$.summary' });
+    }
+  });
+
+  it('pass no state anything that grows with the organization: every path a state reads is a bounded field', () => {
+    // What each field of the parent's state is, as the states put it there: the list step's output
+    // (the whole state), the Map's (ResultWriter's details), the summary's passes.
+    const ResultWriterDetailsSchema = z.object({
+      MapRunArn: z.string(),
+      ResultWriterDetails: RunObjectSchema,
+    });
+    const fields: Record<string, z.ZodType> = {
+      ...OrgRunSchema.shape,
+      results: ResultWriterDetailsSchema,
+      summary: SummaryPassSchema,
+      summarized: z.object({ summary: SummaryPassSchema }),
+    };
+    for (const [name, schema] of Object.entries(fields))
+      expect(unboundedParts(schema, `$.${name}`), `$.${name}`).toEqual([]);
+    // A child's input: its own account (its OU path at most six deep) and the run's references.
+    expect(unboundedParts(MemberRunEventSchema.omit({ organizationAccounts: true }), 'child')).toEqual([]);
+
+    for (const definition of Object.values(definitions(report))) {
+      const all = states(definition);
+      const map = all.EachAccount as State;
+      const child = states(map.ItemProcessor as Record<string, unknown>);
+      // The first state reads the execution's input: the schedule's fixed one (or a run id).
+      const { Parameters: _executionInput, ...listAccounts } = all[definition.StartAt as string] as State;
+      const others = Object.entries(all)
+        .filter(([name]) => name !== definition.StartAt)
+        .map(([, { ItemProcessor: _, ...state }]) => state);
+      const read = [...paths([listAccounts, ...others])];
+      expect(read.length).toBeGreaterThan(5);
+      for (const path of read) {
+        if (path === '$$.Map.Item.Value' || path === '$.Payload' || path === '$$.Execution.Id') continue;
+        const field = path.match(/^\$\.(\w+)/)?.[1];
+        expect(field && field in fields, `${path} reads a field that is not a bounded one`).toBe(true);
+      }
+      // No state takes its items from the state itself; the child reads only its input.
+      for (const state of Object.values(all)) {
+        expect(state).not.toHaveProperty('ItemsPath');
+        expect(state).not.toHaveProperty('Items');
+      }
+      // A child's state is its input (the ItemSelector's, bounded above) and what its one task returns.
+      for (const path of paths(Object.values(child)))
+        expect(/^\$(\.(account|failure|Payload)\b.*)?$/.test(path), path).toBe(true);
     }
   });
 
@@ -381,7 +495,22 @@ describe('hub IAM', () => {
     );
     for (const prefix of ['iam:', 'sts:', 'organizations:', 'states:'])
       expect(actionsOf(report, role, prefix)).toEqual([]);
-    expect(actionsOf(report, role, 's3:')).toEqual(['s3:GetObject']);
+    // It writes one object only: a run's failed accounts.
+    expect(actionsOf(report, role, 's3:')).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(all).toContainEqual(
+      expect.objectContaining({
+        Action: 's3:PutObject',
+        Resource: {
+          'Fn::Join': [
+            '',
+            [
+              { 'Fn::GetAtt': [report.logicalId(reauth.organization!.resultsBucket), 'Arn'] },
+              '/runs/*/failures.json',
+            ],
+          ],
+        },
+      }),
+    );
   });
 
   it('lets the events consumer assume reauth-enforcer only where it may end sessions in a member', () => {
@@ -423,6 +552,65 @@ describe('hub IAM', () => {
         },
       },
     });
+  });
+
+  it("makes the list step forget its kept listing on Organizations' account and OU changes forwarded to the hub's bus", () => {
+    const { reauth } = report.built.stack;
+    const lister = reauth.organization!.listAccounts;
+    report.template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: report.logicalId(reauth.trustEvents.bus) },
+      EventPattern: {
+        source: ['aws.organizations'],
+        'detail-type': ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
+        detail: {
+          eventName: Match.arrayWith(['CreateAccountResult', 'MoveAccount', 'RemoveAccountFromOrganization']),
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [report.logicalId(lister.function), 'Arn'] },
+          Input: JSON.stringify({ forgetListing: true }),
+        }),
+      ],
+    });
+    // Only Organizations' events, only from the organization: at worst, a run lists afresh.
+    report.template.hasResourceProperties('AWS::Events::EventBusPolicy', {
+      Statement: {
+        Sid: Match.stringLikeRegexp('ReauthOrganizationsEvents$'),
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Action: 'events:PutEvents',
+        Condition: {
+          StringEquals: { 'aws:PrincipalOrgID': ORG_ID },
+          'ForAllValues:StringEquals': { 'events:source': ['aws.organizations'] },
+        },
+      },
+    });
+    // The list step reads, writes and forgets the kept listing, and no other key but a run's own objects.
+    const bucket = report.logicalId(reauth.organization!.resultsBucket);
+    const objects = (keys: string) => ({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, `/${keys}`]],
+    });
+    const policies = report.template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: report.logicalId(lister.role) }] },
+    });
+    const listerStatements = Object.values(policies).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as Record<string, unknown>[],
+    );
+    const s3 = listerStatements.filter((statement) =>
+      [statement.Action].flat().some((action) => String(action).startsWith('s3:')),
+    );
+    expect(s3).toEqual([
+      expect.objectContaining({ Action: 's3:PutObject', Resource: objects('runs/*') }),
+      expect.objectContaining({
+        Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+        Resource: objects('listing/organization.json'),
+      }),
+      expect.objectContaining({
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Resource: objects('listing/reports-started.json'),
+      }),
+    ]);
   });
 
   it("takes reauth's own events only from the hub and its publisher accounts, not from members", () => {
@@ -491,6 +679,8 @@ describe('member StackSet', () => {
             reauth.scanJob.function,
             reauth.enforceJob.function,
             reauth.trustEvents.consumer,
+            // The list step, which starts each member's credential report ahead of its scan.
+            reauth.organization!.listAccounts,
           ),
         },
         {

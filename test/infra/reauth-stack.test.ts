@@ -97,7 +97,7 @@ describe('decision table', () => {
     });
   });
 
-  it("has the store's keys and the stateByAccount index over every attribute", () => {
+  it("has the store's keys, the stateByAccount index and the sparse openByOwner index, over every attribute", () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
@@ -112,12 +112,22 @@ describe('decision table', () => {
           ],
           Projection: { ProjectionType: 'ALL' },
         },
+        {
+          IndexName: 'openByOwner',
+          KeySchema: [
+            { AttributeName: 'openShard', KeyType: 'HASH' },
+            { AttributeName: 'openOwner', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
       ],
       AttributeDefinitions: Match.arrayEquals([
         { AttributeName: 'pk', AttributeType: 'S' },
         { AttributeName: 'sk', AttributeType: 'S' },
         { AttributeName: 'stateAccountId', AttributeType: 'S' },
         { AttributeName: 'credentialId', AttributeType: 'S' },
+        { AttributeName: 'openShard', AttributeType: 'S' },
+        { AttributeName: 'openOwner', AttributeType: 'S' },
       ]),
     });
   });

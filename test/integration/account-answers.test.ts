@@ -29,6 +29,7 @@ import {
 } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
 import { coldStart, travelTo } from '../support/lambda';
+import { readListing, runsBucket } from '../support/org-runs';
 
 /**
  * Every path an owner's answer comes by, in an organization whose `strict` OU allows 7 days where the
@@ -135,7 +136,12 @@ beforeAll(async () => {
   });
   fake = local.slack;
   signingSecret = local.signingSecret;
-  env = { ...local.env, ORG_MODE: 'true', POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
+  env = {
+    ...local.env,
+    ...(await runsBucket(clients.s3)),
+    ORG_MODE: 'true',
+    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+  };
 
   listing = await (
     await coldStart<() => Promise<OrgAccountsResult>>('../../lambdas/org-accounts/handler', env)
@@ -144,11 +150,11 @@ beforeAll(async () => {
     '../../lambdas/scan/handler',
     env,
   );
-  for (const account of listing.accounts) {
+  for (const account of (await readListing(clients.s3, listing)).accounts) {
     scanned.push(
       await scan({
         account,
-        organizationAccounts: listing.organizationAccounts,
+        organization: listing.organization,
         organizationId: listing.organizationId,
         runId: listing.runId,
       }),
@@ -228,11 +234,10 @@ describe("every answer is judged under its credential's own account policy", () 
   it("Still needed: all, from a reminder, applies each account's cap and second approver", async () => {
     // Past half the grace period: the hourly run (listing the accounts afresh) reminds UALICE.
     await travelTo(emulator, new Date(START.getTime() + 8 * DAY));
-    const accounts = (
-      await (
-        await coldStart<() => Promise<OrgAccountsResult>>('../../lambdas/org-accounts/handler', env)
-      )()
-    ).accounts;
+    const { accounts } = await readListing(
+      clients.s3,
+      await (await coldStart<() => Promise<OrgAccountsResult>>('../../lambdas/org-accounts/handler', env))(),
+    );
     const posted = fake.calls('chat.postMessage').length;
     await summarize({
       job: 'enforce',

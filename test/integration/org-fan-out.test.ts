@@ -1,4 +1,5 @@
 import { CreateRoleCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OrgSummary } from '../../lambdas/org-summary/handler';
 import { createOrganizationsClient } from '../../lambdas/shared/adapters/aws-clients';
@@ -73,7 +74,7 @@ async function crossAccountRole(account: string, name: string, trusted: string):
 const fanOut = (
   job: 'scan' | 'enforce',
   hubPolicy: PolicyConfigInput,
-  options: { slack?: typeof slack; env?: Record<string, string> } = {},
+  options: { slack?: typeof slack; env?: Record<string, string>; summary?: string } = {},
 ) =>
   runFanOut({
     emulator,
@@ -84,6 +85,7 @@ const fanOut = (
     table: TABLE,
     slack: options.slack,
     env: { POWERTOOLS_LOG_LEVEL: 'CRITICAL', ...options.env },
+    ...(options.summary && { standIns: { summary: options.summary } }),
   });
 
 beforeAll(async () => {
@@ -135,7 +137,8 @@ afterAll(() => fake?.close());
 describe("the organization's synthesized scan state machine on the emulator", () => {
   it('succeeds, reporting the member without the reader role as failed with MemberRoleMissing', () => {
     expect(scan.status).toBe('SUCCEEDED');
-    expect(summaryOf(scan).failed).toEqual([
+    expect(summaryOf(scan).failed).toBe(1);
+    expect(summaryOf(scan).failedAccounts).toEqual([
       {
         accountId: id('no-roles'),
         reason: expect.stringMatching(new RegExp(`^MemberRoleMissing: account ${id('no-roles')}`)),
@@ -194,7 +197,7 @@ describe("the organization's synthesized enforce state machine after the deadlin
     const enforce = await fanOut('enforce', policy, { slack });
 
     expect(enforce.status).toBe('SUCCEEDED');
-    expect(summaryOf(enforce).failed.map((f) => f.accountId)).toEqual([id('no-roles')]);
+    expect(summaryOf(enforce).failedAccounts.map((f) => f.accountId)).toEqual([id('no-roles')]);
     expect(await keyStatus('sandbox', 'experiments')).toBe('Inactive');
     expect(await keyStatus('web', 'web-deployer')).toBe('Active');
     expect(await keyStatus('billing', 'billing-batch')).toBe('Active');
@@ -221,6 +224,39 @@ describe("the policy's failure tolerance, applied by the summary", () => {
     const execution = await fanOut('scan', halfFailing(60));
 
     expect(execution.status).toBe('SUCCEEDED');
-    expect(summaryOf(execution)).toMatchObject({ scanned: 1, failed: [{ accountId: id('no-roles') }] });
+    expect(summaryOf(execution)).toMatchObject({
+      scanned: 1,
+      failed: 1,
+      failedAccounts: [{ accountId: id('no-roles') }],
+    });
+    // Every failed account is in the run's failures object; the summary names only the first few.
+    const { failures } = summaryOf(execution);
+    const object = await clients.s3.send(
+      new GetObjectCommand({ Bucket: failures?.Bucket, Key: failures?.Key }),
+    );
+    expect(JSON.parse((await object.Body?.transformToString()) ?? '[]')).toEqual([
+      { accountId: id('no-roles'), reason: expect.stringMatching(/^MemberRoleMissing: /) },
+    ]);
+  }, 120_000);
+});
+
+describe("the summary's passes", () => {
+  it('runs the summary again with the pass before as `previous` until it is done, and ends with its output', async () => {
+    const summary = new URL('../fixtures/org-fan-out/summary-in-passes.ts', import.meta.url).pathname;
+
+    const execution = await fanOut('scan', policy, { summary });
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(execution.output).toEqual({
+      done: true,
+      passes: 3,
+      runId: expect.any(String),
+      // The first pass starts from nothing; each later one from where the one before stopped.
+      seen: [
+        { done: false },
+        expect.objectContaining({ done: false, passes: 1, cursor: { shard: 5 } }),
+        expect.objectContaining({ done: false, passes: 2, cursor: { shard: 10 } }),
+      ],
+    });
   }, 120_000);
 });

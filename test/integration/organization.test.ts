@@ -29,6 +29,7 @@ import {
 import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
 import { coldStart, travelTo } from '../support/lambda';
+import { readListing, runsBucket } from '../support/org-runs';
 
 const { emulator, clients } = useEmulator();
 const TABLE = 'organization-under-test';
@@ -40,16 +41,19 @@ let fake: FakeSlack;
 let env: Record<string, string>;
 let signingSecret: string;
 let listing: OrgAccountsResult;
+/** What the list step wrote to S3, read back. */
+let listed: Awaited<ReturnType<typeof readListing>>;
 const scanResults = new Map<string, MemberScanResult | Error>();
 
 const id = (name: string) => org.accounts.get(name)?.accountId as string;
-const target = (name: string) => listing.accounts.find((a) => a.accountId === id(name));
+const target = (name: string) => listed.accounts.find((a) => a.accountId === id(name));
 const memberEvent = (name: string, runId = listing.runId): MemberRunEvent => {
   const account = target(name);
   if (!account) throw new Error(`${name} is not a target`);
   return {
     account,
-    organizationAccounts: listing.organizationAccounts,
+    // As the Distributed Map gives it: a reference to the organization's account ids, not the ids.
+    organization: listing.organization,
     organizationId: listing.organizationId,
     runId,
   };
@@ -96,18 +100,24 @@ beforeAll(async () => {
   });
   fake = local.slack;
   signingSecret = local.signingSecret;
-  env = { ...local.env, ORG_MODE: 'true', POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
+  env = {
+    ...local.env,
+    ...(await runsBucket(clients.s3)),
+    ORG_MODE: 'true',
+    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+  };
 
   const listAccounts = await coldStart<(event?: unknown) => Promise<OrgAccountsResult>>(
     '../../lambdas/org-accounts/handler',
     env,
   );
   listing = await listAccounts({});
+  listed = await readListing(clients.s3, listing);
   const scan = await coldStart<(event: MemberRunEvent) => Promise<MemberScanResult>>(
     '../../lambdas/scan/handler',
     env,
   );
-  for (const account of listing.accounts) {
+  for (const account of listed.accounts) {
     const name = [...org.accounts].find(([, a]) => a.accountId === account.accountId)?.[0] as string;
     scanResults.set(name, await scan(memberEvent(name)).catch((error: Error) => error));
   }
@@ -130,9 +140,9 @@ describe('the organization fan-out on the emulator', () => {
     expect(byName('billing')).toEqual([org.rootId, org.ous.get('prod'), org.ous.get('payments')]);
     expect(byName('sandbox-a')).toEqual([org.rootId, org.ous.get('sandbox')]);
     expect(target('retired')).toBeUndefined();
-    expect(listing.accounts.map((a) => a.accountId)).not.toContain('123456789012');
+    expect(listed.accounts.map((a) => a.accountId)).not.toContain('123456789012');
     // The zone of trust keeps every account of the organization, excluded or not.
-    expect(listing.organizationAccounts).toEqual(
+    expect(listed.organizationAccounts).toEqual(
       expect.arrayContaining([id('retired'), id('web'), '123456789012']),
     );
     expect(listing.organizationId).toBe(org.organizationId);
@@ -211,13 +221,14 @@ describe('the organization fan-out on the emulator', () => {
       results: { MapRunArn: 'run', ResultWriterDetails: { Bucket, Key: 'scan/run-1/manifest.json' } },
     });
 
-    expect(summary.failed).toEqual([
+    expect(summary).toMatchObject({ done: true, failed: 1 });
+    expect(summary.failedAccounts).toEqual([
       {
         accountId: id('no-roles'),
         reason: expect.stringMatching(new RegExp(`^MemberRoleMissing: account ${id('no-roles')}`)),
       },
     ]);
-    expect(summary.scanned).toBe(listing.accounts.length - 1);
+    expect(summary.scanned).toBe(listing.selected - 1);
     expect(summary.findings).toBe(4);
     const toAlice = fake.calls('chat.postMessage').filter((c) => c.body.channel === 'UALICE');
     expect(toAlice).toHaveLength(1);
@@ -274,7 +285,7 @@ describe('the organization fan-out on the emulator', () => {
       ouPath: [org.rootId, org.ous.get('sandbox') as string],
     };
     await expect(
-      enforce({ account: noRoles, organizationAccounts: listing.organizationAccounts, runId: 'r' }),
+      enforce({ account: noRoles, organizationAccounts: listed.organizationAccounts, runId: 'r' }),
     ).rejects.toMatchObject({
       name: 'MemberRoleMissing',
       message: expect.stringContaining('reauth-enforcer'),

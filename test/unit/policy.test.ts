@@ -175,7 +175,7 @@ describe('organization', () => {
       exclude: { ous: [], accounts: [] },
       readerRoleName: 'reauth-reader',
       enforcerRoleName: 'reauth-enforcer',
-      maxConcurrency: 20,
+      maxConcurrency: 200,
       toleratedFailurePercentage: 10,
       maxActionsPerRun: 100,
       overrides: [],

@@ -32,6 +32,10 @@ import {
   leasePk,
   MESSAGE_SK,
   messagePk,
+  OPEN_BY_OWNER_INDEX,
+  openIndexKeys,
+  openShard,
+  openShardOf,
   SLACK_USER_SK,
   STATE_BY_ACCOUNT_INDEX,
   STATE_SK,
@@ -100,7 +104,8 @@ export interface DecisionStore {
   loadStates(accountId: string): Promise<Map<string, CredentialState>>;
   /**
    * The same one Query, for the scan: the states, and apart from them the usage learned of access keys
-   * not known by id yet, by key-slot id.
+   * not known by id yet, by key-slot id. Open requests written before the openByOwner index existed
+   * are put into it on the way (the scan runs before the summary that reads the index).
    */
   loadAccount(
     accountId: string,
@@ -114,6 +119,12 @@ export interface DecisionStore {
    * cannot know the owner's accounts in advance.
    */
   openRequests(): Promise<CredentialState[]>;
+  /**
+   * The open requests (`pending` states) of one shard of the sparse openByOwner index, in owner order
+   * (every state of an owner together), after owner `after` when given: a page at a time, so a caller
+   * holds what it is telling, not every open request.
+   */
+  openStatesByOwner(shard: number, after?: string): AsyncIterable<CredentialState>;
   /**
    * Records `decide`'s transition, if any: the decision and the new state in one transaction,
    * conditional on the state being the one decided on. When another writer got there first, the
@@ -197,6 +208,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
         [sk]: STATE_SK,
         [STATE_BY_ACCOUNT_INDEX.partitionKey]: state.accountId,
         ...state,
+        ...openIndexKeys(state),
       },
       ...(current
         ? unchangedSince(current)
@@ -291,7 +303,34 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
     }
   }
 
-  async function loadAccount(accountId: string) {
+  /** Puts an open request written before the openByOwner index existed into it, if it is still open and the owner's. */
+  async function indexOpenRequest(state: CredentialState): Promise<void> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { [pk]: credentialPk(state.credentialId), [sk]: STATE_SK },
+          UpdateExpression: 'SET #shard = :shard, #openOwner = :owner',
+          ConditionExpression: '#status = :pending AND #owner = :owner',
+          ExpressionAttributeNames: {
+            '#shard': OPEN_BY_OWNER_INDEX.partitionKey,
+            '#openOwner': OPEN_BY_OWNER_INDEX.sortKey,
+            '#status': 'status',
+            '#owner': 'owner',
+          },
+          ExpressionAttributeValues: {
+            ':shard': openShardOf(state.owner),
+            ':owner': state.owner,
+            ':pending': 'pending',
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error; // changed meanwhile: its own write indexed it
+    }
+  }
+
+  async function queryAccount(accountId: string, options: { indexOpen: boolean }) {
     const states = new Map<string, CredentialState>();
     const keySlots = new Map<string, KeySlotUsage>();
     const pages = paginateQuery(
@@ -304,6 +343,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
         ExpressionAttributeValues: { ':account': accountId },
       },
     );
+    const unindexed: CredentialState[] = [];
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
         if (item[sk] === KEY_SLOT_SK) {
@@ -312,17 +352,23 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
         } else {
           const state = toState(item);
           states.set(state.credentialId, state);
+          if (state.status === 'pending' && item[OPEN_BY_OWNER_INDEX.partitionKey] === undefined)
+            unindexed.push(state);
         }
       }
     }
+    // Open requests written before the openByOwner index existed join it at their account's next scan,
+    // which comes before the summary that reads the index.
+    if (options.indexOpen) for (const state of unindexed) await indexOpenRequest(state);
     return { states, keySlots };
   }
 
   return {
-    loadAccount,
+    // The scan's read, which also puts older open requests into the openByOwner index (it may write).
+    loadAccount: (accountId) => queryAccount(accountId, { indexOpen: true }),
 
     async loadStates(accountId) {
-      return (await loadAccount(accountId)).states;
+      return (await queryAccount(accountId, { indexOpen: false })).states;
     },
 
     async rememberKeySlot(slot) {
@@ -362,6 +408,27 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
       );
       for await (const page of pages) for (const item of page.Items ?? []) states.push(toState(item));
       return states;
+    },
+
+    async *openStatesByOwner(shard, after) {
+      const { name, partitionKey, sortKey } = OPEN_BY_OWNER_INDEX;
+      const pages = paginateQuery(
+        { client: documents },
+        {
+          TableName: tableName,
+          IndexName: name,
+          KeyConditionExpression: `#shard = :shard${after === undefined ? '' : ' AND #owner > :after'}`,
+          ExpressionAttributeNames: {
+            '#shard': partitionKey,
+            ...(after !== undefined && { '#owner': sortKey }),
+          },
+          ExpressionAttributeValues: {
+            ':shard': openShard(shard),
+            ...(after !== undefined && { ':after': after }),
+          },
+        },
+      );
+      for await (const page of pages) for (const item of page.Items ?? []) yield toState(item);
     },
 
     async transition(credentialId, decide, options) {
@@ -581,7 +648,12 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
 }
 
 function toState(item: Record<string, unknown>): CredentialState {
-  const { [STATE_BY_ACCOUNT_INDEX.partitionKey]: _index, ...state } = withoutKeys(item);
+  const {
+    [STATE_BY_ACCOUNT_INDEX.partitionKey]: _index,
+    [OPEN_BY_OWNER_INDEX.partitionKey]: _shard,
+    [OPEN_BY_OWNER_INDEX.sortKey]: _owner,
+    ...state
+  } = withoutKeys(item);
   return state as unknown as CredentialState;
 }
 

@@ -33,6 +33,13 @@ export class CredentialReportUnavailableError extends Error {
 }
 
 const ROOT_ACCOUNT_ROW = '<root_account>';
+/**
+ * How often a report being generated is asked for: fixed and short, since AWS takes 3 to 9 seconds to
+ * generate one and every second of overshoot is a second the account's scan waits (doubling from 1 s
+ * overshot by about 3 s on average).
+ */
+const POLL_INTERVAL_MS = 1_000;
+/** IAM's LimitExceeded on GenerateCredentialReport backs off, doubling from this up to MAX_DELAY_MS. */
 const FIRST_DELAY_MS = 1_000;
 const MAX_DELAY_MS = 16_000;
 const DEFAULT_MAX_WAIT_MS = 300_000;
@@ -52,7 +59,8 @@ export interface CredentialReport {
 
 /**
  * The account's credential report as rows, `<root_account>` left out: one call when a report younger
- * than `maxAgeMinutes` exists, otherwise generate it and poll with exponential backoff.
+ * than `maxAgeMinutes` exists, otherwise generate it and poll every POLL_INTERVAL_MS (backing off only
+ * when IAM says its limit is exceeded).
  */
 export async function readCredentialReport(
   iam: IAMClient,
@@ -61,16 +69,16 @@ export async function readCredentialReport(
   const existing = await getReport(iam);
   if (existing.kind === 'ready' && isFresh(existing.output, options)) return parseReport(existing.output);
 
-  const wait = createBackoff(options.sleep ?? realSleep, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+  const wait = createWaits(options.sleep ?? realSleep, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
   for (;;) {
-    const state = await generateReport(iam, wait);
-    if (state !== 'COMPLETE') await wait(`report generation ${state ?? 'pending'}`);
+    const state = await generateReport(iam, wait.backoff);
+    if (state !== 'COMPLETE') await wait.poll(`report generation ${state ?? 'pending'}`);
     // Once IAM says the report is complete it is the newest IAM will give (it reuses one under 4 hours
     // old), so its age is not checked again.
     for (;;) {
       const report = await getReport(iam);
       if (report.kind === 'ready') return parseReport(report.output);
-      await wait(report.reason);
+      await wait.poll(report.reason);
       if (report.kind === 'missing') break; // expired or gone meanwhile: generate again
     }
   }
@@ -111,22 +119,32 @@ function isFresh(output: GetCredentialReportCommandOutput, options: CredentialRe
   return options.now.getTime() - output.GeneratedTime.getTime() < options.maxAgeMinutes * 60_000;
 }
 
-/** Exponential backoff with a bounded total: past the budget it throws instead of sleeping. */
-function createBackoff(
+/**
+ * The two waits of a report's reading, with one bounded total (past it they throw instead of
+ * sleeping): `poll`, a fixed short interval while the report is generated, and `backoff`, doubling,
+ * when IAM says its limit is exceeded (throttling the SDK retries itself).
+ */
+function createWaits(
   sleep: (ms: number) => Promise<void>,
   maxWaitMs: number,
-): (reason: string) => Promise<void> {
+): { poll: (reason: string) => Promise<void>; backoff: (reason: string) => Promise<void> } {
   let delay = FIRST_DELAY_MS;
   let waited = 0;
-  return async (reason) => {
-    if (waited + delay > maxWaitMs) {
+  const waitFor = async (ms: number, reason: string) => {
+    if (waited + ms > maxWaitMs) {
       throw new CredentialReportUnavailableError(
         `IAM credential report not available after waiting ${Math.round(waited / 1000)}s (last: ${reason})`,
       );
     }
-    await sleep(delay);
-    waited += delay;
-    delay = Math.min(delay * 2, MAX_DELAY_MS);
+    await sleep(ms);
+    waited += ms;
+  };
+  return {
+    poll: (reason) => waitFor(POLL_INTERVAL_MS, reason),
+    backoff: async (reason) => {
+      await waitFor(delay, reason);
+      delay = Math.min(delay * 2, MAX_DELAY_MS);
+    },
   };
 }
 

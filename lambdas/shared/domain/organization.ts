@@ -7,16 +7,59 @@ const AccountIdSchema = z.string().regex(/^\d{12}$/, 'an AWS account id (12 digi
 export const TargetAccountSchema = z.object({
   accountId: AccountIdSchema,
   name: z.string(),
-  /** OU ids from the root down, the root's id (`r-…`) first. */
-  ouPath: z.array(z.string().min(1)),
+  /** OU ids from the root down, the root's id (`r-…`) first: an organization nests OUs five deep at most. */
+  ouPath: z.array(z.string().min(1)).max(6),
 });
 export type TargetAccount = z.infer<typeof TargetAccountSchema>;
 
-/** What an org-mode scan or enforce function is given for one member account (a Distributed Map item). */
+/**
+ * Where a run keeps something that grows with the organization (its account list, the organization's
+ * account ids, its failures): an S3 object. A state passes this reference, never the data, so no state's
+ * input or output grows with the number of accounts (Step Functions caps each at 256 KiB).
+ */
+export const RunObjectSchema = z.object({
+  Bucket: z.string().min(1),
+  Key: z.string().min(1),
+});
+export type RunObject = z.infer<typeof RunObjectSchema>;
+
+/**
+ * What the fan-out's list step returns, which every later state carries: references and counts, so
+ * its size is the same for 10 accounts and 10,000 (test/infra holds every state to that).
+ */
+export const OrgRunSchema = z.object({
+  /** Names this run: in member sessions (`reauth-<job>-<runId>`) and in the org-wide budget's key. */
+  runId: z.string().min(1).max(128),
+  at: z.iso.datetime(),
+  /** The Distributed Map's items (a JSON array of TargetAccount, its ItemReader's object): the ACTIVE accounts selected. */
+  accounts: RunObjectSchema,
+  /** How many accounts `accounts` holds. */
+  selected: z.number().int().nonnegative(),
+  /** Every account id of the organization, ACTIVE or not (an OrganizationListing): the zone of trust. */
+  organization: RunObjectSchema,
+  /** `o-…`, from the root's ARN. */
+  organizationId: z.string().min(1),
+});
+export type OrgRun = z.infer<typeof OrgRunSchema>;
+
+/** The object a run's `organization` reference names: the zone of trust, written once by the list step. */
+export const OrganizationListingSchema = z.object({
+  organizationId: z.string().min(1),
+  /** Every account id of the organization, ACTIVE or not. */
+  accounts: z.array(AccountIdSchema),
+});
+export type OrganizationListing = z.infer<typeof OrganizationListingSchema>;
+
+/**
+ * What an org-mode scan or enforce function is given for one member account (a Distributed Map item):
+ * its own account, and references to what the run shares, never the whole organization.
+ */
 export const MemberRunEventSchema = z.object({
   account: TargetAccountSchema,
-  /** Every account id of the organization, ACTIVE or not: the zone of trust. */
-  organizationAccounts: z.array(AccountIdSchema),
+  /** The organization's account ids (the zone of trust), as the list step wrote them: read when needed. */
+  organization: RunObjectSchema.optional(),
+  /** Every account id of the organization, given inline by a caller that holds them (a test, the CLI). */
+  organizationAccounts: z.array(AccountIdSchema).optional(),
   /** The run of the fan-out, shared by every account's child (the org-wide budget is keyed by it). */
   runId: z.string().min(1).max(128),
   /** The organization's id (`o-…`), when the caller has it: an `aws:PrincipalOrgID` condition names it. */

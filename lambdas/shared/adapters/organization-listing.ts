@@ -1,0 +1,67 @@
+import { ListRootsCommand, type OrganizationsClient } from '@aws-sdk/client-organizations';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { listOrganizationAccounts, type OrganizationAccount } from './organization';
+
+// Apart from ./organization, which the Slack functions import: they hold no S3 client.
+/** Where the list step keeps the organization's listing between runs, in the fan-out's bucket. */
+export const LISTING_CACHE_KEY = 'listing/organization.json';
+
+/**
+ * How long a kept listing is used: the list step relists after this even when no Organizations event
+ * said the organization changed (an event lost, or a change no event reports).
+ */
+export const LISTING_MAX_AGE_MS = 6 * 3_600_000;
+
+interface KeptListing {
+  listedAt: string;
+  organizationId: string;
+  accounts: OrganizationAccount[];
+}
+
+/**
+ * The organization's accounts as `listOrganizationAccounts` reads them, kept in S3 between runs: a run
+ * within `maxAgeMs` of the last listing of the same organization reads the kept one (one ListRoots and
+ * one GetObject, where a listing of a large organization pages through every OU at Organizations'
+ * unpublished, hard rate). An Organizations event that changes the accounts or OUs deletes the kept
+ * listing (`forgetOrganizationListing`), so the next run lists afresh.
+ */
+export async function keptOrganizationAccounts(
+  client: OrganizationsClient,
+  s3: S3Client,
+  options: { bucket: string; now: Date; maxAgeMs?: number },
+): Promise<{ organizationId: string; accounts: OrganizationAccount[]; kept: boolean }> {
+  const root = (await client.send(new ListRootsCommand({}))).Roots?.[0]?.Arn;
+  const organizationId = root?.match(/:root\/(o-[a-z0-9]+)\//)?.[1];
+  const Key = LISTING_CACHE_KEY;
+  let kept: KeptListing | undefined;
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket: options.bucket, Key }));
+    kept = JSON.parse((await object.Body?.transformToString()) ?? 'null') as KeptListing;
+  } catch (error) {
+    if ((error as Error).name !== 'NoSuchKey') throw error;
+  }
+  const age = kept ? options.now.getTime() - Date.parse(kept.listedAt) : Number.POSITIVE_INFINITY;
+  if (
+    kept &&
+    kept.organizationId === organizationId &&
+    age >= 0 &&
+    age < (options.maxAgeMs ?? LISTING_MAX_AGE_MS)
+  )
+    return { organizationId: kept.organizationId, accounts: kept.accounts, kept: true };
+  const listed = await listOrganizationAccounts(client);
+  const fresh: KeptListing = { listedAt: options.now.toISOString(), ...listed };
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: options.bucket,
+      Key,
+      Body: JSON.stringify(fresh),
+      ContentType: 'application/json',
+    }),
+  );
+  return { ...listed, kept: false };
+}
+
+/** Forgets the kept listing: the next run lists the organization afresh. */
+export async function forgetOrganizationListing(s3: S3Client, bucket: string): Promise<void> {
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: LISTING_CACHE_KEY }));
+}
