@@ -216,7 +216,9 @@ export function reauthPoliciesThrough(
     functionName
       ? sessionPoliciesThrough(lambda, functionName, accountId)
       : async () => {
-          throw new Error('no session policy writer is deployed (report mode): reauth ends no session');
+          throw new Error(
+            'this function has no session policy writer (SESSION_POLICIES_FUNCTION is set only where the policy has it end sessions in enforce mode): it ends no session',
+          );
         },
     member ? undefined : env.DISABLE_POLICY_NAME,
   );
