@@ -9,6 +9,8 @@
    back on failure, so each write costs the size of the table (minutes for a few thousand decisions),
    and without a lock a concurrent request can change a table mid-copy (an HTTP 500). Here
    transactions take turns, as DynamoDB isolates them, and only the items they touch are saved.
+   Single-item writes take the same turns: moto checks a condition and writes the item as two steps,
+   so two threads' conditional puts of one item could both succeed; in DynamoDB only one does.
 4. The credential report is a snapshot taken when it is generated, with that GeneratedTime, as in
    AWS (moto builds it live on every read and answers a fixed 2015 date): a key used after the
    report was generated shows only in GetAccessKeyLastUsed, until the next report.
@@ -182,6 +184,21 @@ def transact_write_items(self, transact_items, *args, **kwargs):
 
 
 DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def one_at_a_time(write):
+    """A single-item write under the transactions' lock: its condition is checked and the item written
+    as one step, as DynamoDB does, so two conditional puts of one lease cannot both succeed."""
+
+    def locked(self, *args, **kwargs):
+        with _transactions:
+            return write(self, *args, **kwargs)
+
+    return locked
+
+
+for _write in ("put_item", "update_item", "delete_item"):
+    setattr(DynamoDBBackend, _write, one_at_a_time(getattr(DynamoDBBackend, _write)))
 
 IDEMPOTENCY_WINDOW_SECONDS = 600
 _handle_transact_write_items = DynamoHandler.transact_write_items
