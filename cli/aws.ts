@@ -1,6 +1,6 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsClients } from '../lambdas/shared/adapters/aws-clients';
-import { ensureDecisionTable } from '../scripts/local/decision-table';
+import { ensureDecisionTable } from '../lambdas/shared/adapters/decision-table';
 import { UsageError } from './errors';
 
 /** The decision table: --table, else $REAUTH_TABLE; on the local emulator `reauth-decisions`, created when missing. */
