@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openTable } from '../../cli/aws';
 import { main } from '../../cli/main';
+import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { ensureDecisionTable } from '../../lambdas/shared/adapters/decision-table';
+import type { Transition } from '../../lambdas/shared/domain/decision';
 import { seedAccount } from '../../scripts/local/seed';
 import { captureOutput } from '../support/cli-output';
 import { useEmulator } from '../support/emulator';
@@ -60,6 +62,66 @@ describe('reauth scan --fail-on-findings, a CI gate', () => {
     expect(output.join('\n')).toContain('No credential needs reauthorization.');
   });
 });
+
+describe('reauth enforce --dry-run --fail-on-findings', () => {
+  it('exits 3 when a disable is due (or held back), 0 without the option, and 0 with it when nothing is due', async () => {
+    const other = 'cli-exit-codes-enforce';
+    await ensureDecisionTable(clients.dynamodb, other);
+    let output = captureOutput();
+    expect(await main(['enforce', '--dry-run', '--table', other, '--fail-on-findings'])).toBe(0);
+    expect(output.join('\n')).toContain('Nothing is due.');
+    vi.restoreAllMocks();
+
+    // An owner told on 1 November, with a deadline passed: the enforce job would disable the key.
+    const id = `${ACCOUNT}:access-key:AKIAOVERDUE`;
+    await createDecisionStore(clients.documents, other).transition(id, () => overdue(id));
+    output = captureOutput();
+    expect(await main(['enforce', '--dry-run', '--table', other])).toBe(0);
+    vi.restoreAllMocks();
+
+    output = captureOutput();
+    expect(await main(['enforce', '--dry-run', '--table', other, '--json', '--fail-on-findings'])).toBe(3);
+    // Due: to disable, or held back by a rail (here the budget, 5% of a one-key account): either is a finding.
+    const plan = JSON.parse(output.join('\n'));
+    const due = [
+      ...plan.actions.map((a: { credentialId: string }) => a.credentialId),
+      ...plan.heldBack.flatMap((h: { credentialIds: string[] }) => h.credentialIds),
+    ];
+    expect(due).toEqual([id]);
+  });
+});
+
+const ACCOUNT = '123456789012';
+
+/** A pending key whose owner was told on 1 November and whose deadline passed on the 15th. */
+function overdue(credentialId: string): Transition {
+  const subject = {
+    credentialId,
+    accountId: ACCOUNT,
+    kind: 'access-key' as const,
+    principal: 'old-batch',
+    owner: 'UALICE',
+  };
+  return {
+    state: {
+      ...subject,
+      status: 'pending',
+      triggers: ['idle'],
+      notifiedAt: '2026-11-01T09:00:00.000Z',
+      deadlineAt: '2026-11-15T09:00:00.000Z',
+    },
+    decision: {
+      ...subject,
+      action: 'notify',
+      reason: 'idle 120 days',
+      actor: 'system:scan',
+      at: '2026-11-01T09:00:00.000Z',
+      mode: 'report',
+      policyId: 'sha256:0123456789abcdef',
+      evidence: { idleDays: 120, lastUsedAt: null, triggers: ['idle'] },
+    },
+  };
+}
 
 describe('reauth names the option that names nothing', () => {
   it('emit to a bus that does not exist: exit 2 naming --bus', async () => {
