@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { createAwsClients } from '../lambdas/shared/adapters/aws-clients';
 import { type ExportSource, parseExportSource } from '../lambdas/shared/evidence/export-reader';
+import { awsClients } from './aws';
 import { progressReporter } from './output';
 
 /**
@@ -10,7 +10,7 @@ import { progressReporter } from './output';
 export function exportSource(text: string): { source: ExportSource; s3?: S3Client } {
   const source = parseExportSource(text);
   if (source.kind === 'dir') return { source };
-  const { s3 } = createAwsClients();
+  const { s3 } = awsClients();
   const progress = progressReporter();
   let files = 0;
   s3.middlewareStack.add(

@@ -8,10 +8,10 @@ import { registerReport } from './commands/report';
 import { registerScan } from './commands/scan';
 import { registerVerify } from './commands/verify';
 import { describeError, UsageError } from './errors';
-import type { Outcome } from './output';
+import { EXIT_FINDINGS, type Outcome } from './output';
 
 /** Exit codes, as the README documents them. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, findings: EXIT_FINDINGS } as const;
 
 /** The `reauth` command line, one file per command under commands/. */
 export function buildProgram(outcome: Outcome): Command {
@@ -25,7 +25,9 @@ export function buildProgram(outcome: Outcome): Command {
     .addHelpText(
       'after',
       `
-Exit codes: 0 ok; 1 a broken hash chain or a bad policy, or the command failed; 2 a usage error.
+Exit codes: 0 ok; 1 a broken hash chain or a bad policy, or the command failed; 2 a usage error (an
+option or argument, a profile that does not exist, a --table or --bus that names nothing); 3 findings,
+only with --fail-on-findings (scan, enforce --dry-run).
 The table is --table, else $REAUTH_TABLE; against the local emulator (AWS_ENDPOINT_URL) it defaults
 to "reauth-decisions" and is created when missing. Run \`reauth <command> --help\` for its options.`,
     )
@@ -55,7 +57,7 @@ to "reauth-decisions" and is created when missing. Run \`reauth <command> --help
   return program;
 }
 
-/** Runs one command line; returns the process exit code: 0 ok, 1 findings in what it checked or a failure, 2 usage. */
+/** Runs one command line; returns the process exit code (EXIT): 0 ok, 1 broken or failed, 2 usage, 3 findings when asked. */
 export async function main(argv: string[]): Promise<number> {
   const outcome: Outcome = { code: EXIT.ok };
   const program = buildProgram(outcome);

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
-import { parseCredentialId } from '../../lambdas/shared/domain/credential';
 import { verifyHistory } from '../../lambdas/shared/evidence/chain-check';
-import { openTable } from '../aws';
+import { credentialIdArgument } from '../arguments';
+import { awsClients, openTable } from '../aws';
 import { formatTable } from '../format';
 import type { Outcome } from '../output';
 
@@ -19,12 +18,11 @@ export function registerDecisions(program: Command, outcome: Outcome): void {
     .description(
       "Prints a credential's decision history and checks its hash chain, anchored on its STATE item (seq and lastHash): exit 1 naming each altered, missing or rewritten decision.",
     )
-    .argument('<credentialId>', '<accountId>:<kind>:<id>, as the scan prints it')
+    .argument('<credentialId>', '<accountId>:<kind>:<id>, as the scan prints it', credentialIdArgument)
     .option('--table <name>', 'the decision table (the stack output TableName); default $REAUTH_TABLE')
     .option('--json', 'print the decisions, the STATE anchor and the chain verdict as JSON')
     .action(async (credentialId: string, options: DecisionsOptions) => {
-      parseCredentialId(credentialId);
-      const clients = createAwsClients();
+      const clients = awsClients();
       const table = await openTable(clients, options.table);
       const store = createDecisionStore(clients.documents, table);
       // STATE first: a decision recorded between the two reads then lands past the state's seq, which

@@ -1,11 +1,12 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Command } from 'commander';
-import { createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
 import {
   REAUTH_EVENT_SOURCE,
   REAUTH_EVENTS,
   type ReauthEventType,
 } from '../../lambdas/shared/events/schemas';
+import { credentialIdArgument } from '../arguments';
+import { awsClients } from '../aws';
 import { UsageError } from '../errors';
 import type { Outcome } from '../output';
 
@@ -31,7 +32,7 @@ export function registerEmit(program: Command, outcome: Outcome): void {
     )
     .argument('<type>', `the event's detail-type: ${TYPES.map((t) => `"${t}"`).join(', ')}`)
     .option('--owner <id>', 'the owner concerned (Slack user id or email)')
-    .option('--credential-id <id>', 'the credential concerned: <accountId>:<kind>:<id>')
+    .option('--credential-id <id>', 'the credential concerned: <accountId>:<kind>:<id>', credentialIdArgument)
     .option('--tag <key=value>', 'the credentials tagged so')
     .option('--reason <text>', 'why, as the HR or ITSM system says it')
     .option('--new-role <role>', "the owner's new role (Owner Role Changed)")
@@ -61,7 +62,7 @@ export function registerEmit(program: Command, outcome: Outcome): void {
           `"${type}": ${checked.error.issues.map((i) => `${i.path.join('.') || 'detail'}: ${i.message}`).join('; ')}`,
         );
       }
-      const { Entries = [], FailedEntryCount } = await createAwsClients().events.send(
+      const { Entries = [], FailedEntryCount } = await send(
         new PutEventsCommand({
           Entries: [
             {
@@ -72,6 +73,7 @@ export function registerEmit(program: Command, outcome: Outcome): void {
             },
           ],
         }),
+        options.bus,
       );
       if (FailedEntryCount)
         throw new Error(
@@ -84,4 +86,16 @@ export function registerEmit(program: Command, outcome: Outcome): void {
       );
       outcome.code = 0;
     });
+}
+
+/** PutEvents; a bus that does not exist is a usage error naming --bus, not AWS's words alone. */
+async function send(command: PutEventsCommand, bus: string) {
+  try {
+    return await awsClients().events.send(command);
+  } catch (error) {
+    if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+    throw new UsageError(
+      `--bus ${bus}: no such event bus in this account and region (${(error as Error).message}): pass --bus with the stack output EventBusName`,
+    );
+  }
 }

@@ -1,21 +1,21 @@
 import type { Command } from 'commander';
-import { createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { readIamInventory } from '../../lambdas/shared/adapters/iam-inventory';
 import { readSecretsInventory } from '../../lambdas/shared/adapters/secrets-inventory';
 import { planEnforcement } from '../../lambdas/shared/domain/deadlines';
 import type { CredentialState } from '../../lambdas/shared/domain/decision';
 import { loadPolicyFile } from '../../lambdas/shared/policy-file';
-import { currentAccount, openTable } from '../aws';
+import { awsClients, currentAccount, openTable } from '../aws';
 import { UsageError } from '../errors';
 import { formatTable } from '../format';
-import { type Outcome, progressReporter } from '../output';
+import { EXIT_FINDINGS, type Outcome, progressReporter } from '../output';
 
 interface EnforceOptions {
   dryRun?: boolean;
   config: string;
   table?: string;
   json?: boolean;
+  failOnFindings?: boolean;
 }
 
 export function registerEnforce(program: Command, outcome: Outcome): void {
@@ -23,12 +23,16 @@ export function registerEnforce(program: Command, outcome: Outcome): void {
     .command('enforce')
     .summary('what the hourly enforce job would do now (--dry-run)')
     .description(
-      'Shows what the hourly enforce job would do now if the policy said enforce: reminders, disables, and what the safety rails (budget, freshness, protected principals) would hold back. Reads only: nothing is changed or recorded. Enforcement itself runs in the enforce Lambda.',
+      'Shows what the hourly enforce job would do now if the policy said enforce: reminders, disables, and what the safety rails (budget, freshness, protected principals) would hold back. Reads only: nothing is changed or recorded. Enforcement itself runs in the enforce Lambda. Exit 0 whatever is due, unless --fail-on-findings: then 3 when anything is.',
     )
     .option('--dry-run', 'required: show, do not act')
     .option('--config <file>', 'the policy file', 'reauth.config.json')
     .option('--table <name>', 'the decision table (the stack output TableName); default $REAUTH_TABLE')
     .option('--json', 'print the plan as JSON: each credential with what its table row shows')
+    .option(
+      '--fail-on-findings',
+      'exit 3 when anything is due: a disable, a reminder, or a credential a rail holds back',
+    )
     .action(async (options: EnforceOptions) => {
       if (!options.dryRun) {
         throw new UsageError(
@@ -36,7 +40,7 @@ export function registerEnforce(program: Command, outcome: Outcome): void {
         );
       }
       const policy = loadPolicyFile(options.config);
-      const clients = createAwsClients();
+      const clients = awsClients();
       const table = await openTable(clients, options.table);
       const accountId = await currentAccount(clients);
       const progress = progressReporter();
@@ -86,7 +90,7 @@ export function registerEnforce(program: Command, outcome: Outcome): void {
             2,
           ),
         );
-        outcome.code = 0;
+        outcome.code = options.failOnFindings && rows.length > 0 ? EXIT_FINDINGS : 0;
         return;
       }
       console.log(
@@ -113,7 +117,7 @@ export function registerEnforce(program: Command, outcome: Outcome): void {
       console.log(
         `\nBudget: ${plan.budget.planned} due, ${plan.budget.limit} allowed per run${plan.budget.exceeded ? ': EXCEEDED, so nothing would be done' : ''}. Inventory from ${iam.reportGeneratedAt.toISOString()}.`,
       );
-      outcome.code = 0;
+      outcome.code = options.failOnFindings && rows.length > 0 ? EXIT_FINDINGS : 0;
     });
 }
 

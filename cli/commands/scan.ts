@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { parseCredentialId } from '../../lambdas/shared/domain/credential';
 import { describeAwsServiceAccounts } from '../../lambdas/shared/domain/evaluate';
@@ -7,14 +6,15 @@ import { describeTrust, shortName, usedWhere } from '../../lambdas/shared/domain
 import { describeUsageChange } from '../../lambdas/shared/domain/usage';
 import { loadPolicyFile } from '../../lambdas/shared/policy-file';
 import { type ScanReport, type ScanRow, scanAccount } from '../../lambdas/shared/use-cases/scan-account';
-import { currentAccount, openTable } from '../aws';
+import { awsClients, currentAccount, openTable } from '../aws';
 import { formatTable } from '../format';
-import { type Outcome, progressReporter } from '../output';
+import { EXIT_FINDINGS, type Outcome, progressReporter } from '../output';
 
 interface ScanOptions {
   config: string;
   table?: string;
   json?: boolean;
+  failOnFindings?: boolean;
 }
 
 export function registerScan(program: Command, outcome: Outcome): void {
@@ -22,14 +22,18 @@ export function registerScan(program: Command, outcome: Outcome): void {
     .command('scan')
     .summary('scan this account and record the findings')
     .description(
-      'Scans the account of the current AWS credentials (or the emulator at AWS_ENDPOINT_URL) and records the findings in the decision table. Changes nothing in IAM or Secrets Manager unless the policy says enforce (and even then, only the enforce job acts). Exit 0 with or without findings.',
+      'Scans the account of the current AWS credentials (or the emulator at AWS_ENDPOINT_URL) and records the findings in the decision table. Changes nothing in IAM or Secrets Manager unless the policy says enforce (and even then, only the enforce job acts). Exit 0 with or without findings, unless --fail-on-findings: then 3 when any credential needs reauthorization.',
     )
     .option('--config <file>', 'the policy file', 'reauth.config.json')
     .option('--table <name>', 'the decision table (the stack output TableName); default $REAUTH_TABLE')
     .option('--json', 'print the scan report as JSON: every row, the inventory counts and what was recorded')
+    .option(
+      '--fail-on-findings',
+      'exit 3 when any credential needs reauthorization (the findings are recorded all the same)',
+    )
     .action(async (options: ScanOptions) => {
       const policy = loadPolicyFile(options.config);
-      const clients = createAwsClients();
+      const clients = awsClients();
       const table = await openTable(clients, options.table);
       const accountId = await currentAccount(clients);
       const report = await scanAccount(
@@ -41,7 +45,8 @@ export function registerScan(program: Command, outcome: Outcome): void {
         { accountId, policy, now: new Date(), onProgress: progressReporter() },
       );
       console.log(options.json ? JSON.stringify(report, null, 2) : formatScanReport(report));
-      outcome.code = 0;
+      const findings = report.rows.some((row) => row.outcome === 'finding');
+      outcome.code = options.failOnFindings && findings ? EXIT_FINDINGS : 0;
     });
 }
 

@@ -35,7 +35,7 @@ const DAY = 86_400_000;
 /** Past the standard tier's 14-day grace: every open request is due. */
 const DEADLINE_PASSED_DAYS = 15;
 /** Scheduler and SQS redeliver a failed invocation; a few times, then it is dead-lettered. */
-const INVOCATIONS = 3;
+export const INVOCATIONS = 3;
 const OWNER = 'UALICE';
 
 /** A handful of credentials: three idle keys and a busy one, an idle and a read secret, a vendor role. */
@@ -118,6 +118,33 @@ export async function awsClientsAt(endpoint: string): Promise<AwsClients> {
     );
     return clients;
   });
+}
+
+/**
+ * The most work a scenario can do, in runs that each read or act on the whole (small) account: the
+ * seeding of each round, every scan, enforce and worker batch at its retry bound (INVOCATIONS; a
+ * batch is received up to INVOCATIONS times, each invoked up to INVOCATIONS times), the owner's clicks
+ * together as one. Nothing in a scenario loops without such a bound (the SDK's attempts are bounded
+ * too, a slow answer is at most 300 ms, a crashed instance is raced), so a test may bound a scenario
+ * by this count times what one run may take: a loaded machine makes each run slower, not more numerous.
+ */
+export function scenarioWork(scenario: Scenario): number {
+  const retried = INVOCATIONS;
+  const delivered = INVOCATIONS * INVOCATIONS;
+  const setupScan = 1;
+  const clicks = 1;
+  const runs: Record<Scenario, readonly [reference: number, stressed: number]> = {
+    scan: [retried, retried],
+    'concurrent-scans': [retried, 2 * retried],
+    // The reference's scan runs once, counted; the stressed run's first instance dies, then one retries.
+    'crashed-scan': [1, 1 + retried],
+    enforce: [setupScan + retried, setupScan + retried],
+    'duplicate-jobs': [setupScan + clicks + delivered, setupScan + clicks + 2 * delivered],
+    'concurrent-workers': [setupScan + clicks + delivered, setupScan + clicks + 2 * delivered],
+  };
+  const [reference, stressed] = runs[scenario];
+  const seeding = 2;
+  return seeding + reference + stressed;
 }
 
 /** Runs one scenario: the reference, then the stressed run, and what differs or is wrong. */
