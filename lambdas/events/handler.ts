@@ -255,7 +255,19 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   const connected = await slack.connect({ deadline: slackDeadline(context, 10_000) });
   if (connected && touched.size > 0) {
     const deps = { store, slack: connected.client };
-    const context = { policy, policyId: policyIdOf(policy), now, job: 'events' };
+    // Each credential is told what its own account's deadline does: the scopes of this batch know it.
+    const modes = new Map<string, PolicyConfig['mode']>();
+    for (const scope of scopes.values()) {
+      const { accountId, policy: scoped } = await scope;
+      modes.set(accountId, scoped.mode);
+    }
+    const context = {
+      policy,
+      policyId: policyIdOf(policy),
+      now,
+      job: 'events',
+      modeOf: (accountId: string) => modes.get(accountId) ?? policy.mode,
+    };
     const ours = async () =>
       [...(await store.getStates([...touched.keys()])).values()].filter(
         (s) =>

@@ -11,7 +11,7 @@ import { readMapResults } from '../shared/adapters/map-results';
 import { readRunObject, runObjectKey, writeRunObject } from '../shared/adapters/run-objects';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import type { CredentialState } from '../shared/domain/decision';
-import { RunObjectSchema, TargetAccountSchema } from '../shared/domain/organization';
+import { policyForAccount, RunObjectSchema, TargetAccountSchema } from '../shared/domain/organization';
 import { policyIdOf } from '../shared/domain/policy';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
@@ -126,7 +126,17 @@ export async function handler(
   const connected = await slack.connect({ deadline: slackDeadline(context, 60_000) });
   if (connected) {
     const deps = { store, slack: connected.client };
-    const notifyContext = { policy, policyId: policyIdOf(policy), now, job };
+    // Each credential is told what its own account's deadline does (policy overrides by OU).
+    const modes = new Map(
+      selected.map((account) => [account.accountId, policyForAccount(policy, account).mode]),
+    );
+    const notifyContext = {
+      policy,
+      policyId: policyIdOf(policy),
+      now,
+      job,
+      modeOf: (accountId: string) => modes.get(accountId) ?? policy.mode,
+    };
     const tell = async (states: CredentialState[]) => {
       const asked = await notifyNewRequests(deps, states, notifyContext);
       const reminded = job === 'enforce' ? await sendReminders(deps, states, notifyContext) : undefined;

@@ -266,7 +266,10 @@ describe('an owner of many credentials', () => {
     // The case: 17 disabled (each with Restore) and a few kept, one click at a time.
     for (const [index, state] of told.slice(0, 20).entries()) {
       await answer(state, index < 17 ? 'disabled' : 'active');
-      await refreshMessage({ store, slack }, state.credentialId);
+      await refreshMessage(
+        { store, slack, policy: context.policy, policyId: context.policyId },
+        state.credentialId,
+      );
     }
 
     expect(updates() - before).toBe(20);

@@ -336,7 +336,7 @@ export async function enforceAccount(
           state.ownerSlackId ?? state.message?.channel ?? state.owner,
           outcomeMessage(state),
         );
-        await refreshMessage({ store: deps.store, slack }, state.credentialId);
+        await refreshMessage({ store: deps.store, slack, policy, policyId }, state.credentialId);
       } catch (error) {
         report.slackFailures.push({
           owner: state.owner,
@@ -348,7 +348,7 @@ export async function enforceAccount(
       .postMessage(
         policy.fallbackOwner,
         escalationMessage({
-          items: disabledStates.map(requestItemOf),
+          items: disabledStates.map((state) => requestItemOf(state, policy.mode)),
           reason: 'deadline-passed',
           detail: `Disabled: nobody vouched for these by their deadline. Their owners can restore them for ${policy.enforcement.restoreWindowDays} days.`,
         }),
@@ -365,7 +365,7 @@ export async function enforceAccount(
       .postMessage(
         policy.fallbackOwner,
         escalationMessage({
-          items: refused.map(({ state }) => requestItemOf(state)),
+          items: refused.map(({ state }) => requestItemOf(state, policy.mode)),
           reason: 'deadline-passed',
           detail: `Not disabled, though nobody vouched for them by their deadline: ${refused.map(({ why }) => why).join('; ')}. Their requests stay open with a new deadline.`,
         }),

@@ -222,7 +222,9 @@ async function handleClick(
       stillNeededModal({
         credentialId,
         requestSeq,
+        kind: current.kind,
         principal: current.principal,
+        accountId: current.accountId,
         maxDays: maxReauthorizeDays(current, deps.policy),
         ...(request.responseUrl && { responseUrl: request.responseUrl }),
         ...(request.channelId && { channelId: request.channelId }),
