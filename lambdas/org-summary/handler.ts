@@ -17,6 +17,12 @@ import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { notifyNewRequests, sendReminders } from '../shared/use-cases/notify-owners';
+import {
+  SLACK_SETUP_MESSAGE,
+  type SlackFailure,
+  type SlackSetupProblem,
+  slackSetupProblems,
+} from '../shared/use-cases/slack-setup';
 import { tellOpenRequests } from '../shared/use-cases/tell-open-requests';
 import { OrgSummaryEnvSchema } from './env';
 import {
@@ -119,6 +125,7 @@ export async function handler(
     (await tallyResults(runId, selectedIds, results, Array.isArray(accounts) ? undefined : accounts.Bucket));
 
   let notified = progress.notified;
+  let slackFailures: SlackFailure[] = [];
   let cursor: Cursor | undefined = progress.cursor;
   // A minute kept for recording what Slack took; owners not reached by then are told on the next run.
   // Owners hear once per run across every account: of new requests, and (the hourly enforce run) of
@@ -142,6 +149,7 @@ export async function handler(
       const reminded = job === 'enforce' ? await sendReminders(deps, states, notifyContext) : undefined;
       notified += asked.recorded + (reminded?.recorded ?? 0);
       const failures = [...asked.failures, ...(reminded?.failures ?? [])];
+      slackFailures.push(...failures);
       // Owners and Slack error codes only: never a token, a webhook URL or a secret value.
       if (failures.length > 0) logger.error('some owners could not be told', { failures });
     };
@@ -154,11 +162,26 @@ export async function handler(
     });
   } else cursor = undefined;
 
+  // Each problem once across the passes: this pass's new ones are logged (and alarm), all go in the summary.
+  const known = progress.slackSetup ?? [];
+  const met = slackSetupProblems(slackFailures).filter(
+    (problem) => !known.some((k) => k.channel === problem.channel && k.code === problem.code),
+  );
+  slackFailures = [];
+  if (met.length > 0) logger.error(SLACK_SETUP_MESSAGE, { runId, problems: met });
+  const slackSetup = [...known, ...met].slice(0, 20);
   if (cursor) {
     logger.info('summary continues in another pass', { runId, cursor, notified });
-    return { done: false, passes: progress.passes + 1, tally, cursor, notified };
+    return {
+      done: false,
+      passes: progress.passes + 1,
+      tally,
+      cursor,
+      notified,
+      ...(slackSetup.length > 0 && { slackSetup }),
+    };
   }
-  return finish(runId, selectedIds.size, tally, notified, progress.passes + 1);
+  return finish(runId, selectedIds.size, tally, notified, progress.passes + 1, slackSetup);
 }
 
 /**
@@ -202,12 +225,20 @@ async function tallyResults(
   };
 }
 
-function finish(runId: string, accounts: number, tally: Tally, notified: number, passes: number): OrgSummary {
+function finish(
+  runId: string,
+  accounts: number,
+  tally: Tally,
+  notified: number,
+  passes: number,
+  slackSetup: SlackSetupProblem[],
+): OrgSummary {
   publishRunMetrics('reauth-org-summary', {
     AccountsScanned: tally.scanned,
     AccountsFailed: tally.failed,
     Findings: tally.findings,
     Notified: notified,
+    SlackSetupProblems: slackSetup.length,
   });
   if (tally.failed > 0)
     logger.error('accounts failed', {
@@ -216,7 +247,7 @@ function finish(runId: string, accounts: number, tally: Tally, notified: number,
       failedAccounts: tally.failedAccounts,
       failures: tally.failures,
     });
-  logger.info('organization scan finished', { runId, accounts, ...tally, notified, passes });
+  logger.info('organization scan finished', { runId, accounts, ...tally, notified, passes, slackSetup });
   const failedPercentage = accounts === 0 ? 0 : (tally.failed / accounts) * 100;
   if (failedPercentage > organization.toleratedFailurePercentage) {
     const named = tally.failedAccounts.map((f) => f.accountId).join(', ');
@@ -228,7 +259,7 @@ function finish(runId: string, accounts: number, tally: Tally, notified: number,
       `${tally.failed} of ${accounts} accounts failed (${failedPercentage.toFixed(1)}%), more than the ${organization.toleratedFailurePercentage}% tolerated: ${named}${more}`,
     );
   }
-  return { done: true, ...tally, notified, passes };
+  return { done: true, ...tally, notified, passes, ...(slackSetup.length > 0 && { slackSetup }) };
 }
 
 /** The Catch's Error and Cause: for a Lambda error the Cause is its JSON (`errorMessage`), shown plainly. */

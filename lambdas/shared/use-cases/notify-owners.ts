@@ -16,6 +16,7 @@ import {
   type RequestItem,
   type SlackMessage,
 } from '../slack/messages';
+import { type SlackFailure, slackFailureOf } from './slack-setup';
 import { lookupSlackUser } from './slack-user-lookup';
 
 export interface NotifyDependencies {
@@ -52,8 +53,11 @@ export interface NotifyReport {
   messages: number;
   /** Decisions recorded: notify, remind and escalate. */
   recorded: number;
-  /** Owners whose message could not be posted (retried on the next run: nothing was recorded for them). */
-  failures: { owner: string; error: string }[];
+  /**
+   * Owners whose message could not be posted (retried on the next run: nothing was recorded for them),
+   * with Slack's code and the channel: `slackSetupProblems` picks out those only a person can mend.
+   */
+  failures: SlackFailure[];
 }
 
 /** Where an owner's message goes. */
@@ -178,7 +182,7 @@ export async function escalateToFallback(
       return {
         messages: 0,
         recorded: 0,
-        failures: [{ owner: context.policy.fallbackOwner, error: describeError(error) }],
+        failures: [slackFailureOf(context.policy.fallbackOwner, error)],
       };
     }
   }
@@ -361,7 +365,7 @@ async function sendByOwner(
           sent = await step.send(shown[0]?.owner ?? recipient, shown);
           report.messages++;
         } catch (error) {
-          report.failures.push({ owner: recipient, error: describeError(error) });
+          report.failures.push(slackFailureOf(recipient, error));
           // Out of time: nothing is recorded for the owners left, so the next run tells them.
           if (error instanceof SlackApiError && error.code === 'out_of_time') break recipients;
           break;
@@ -439,12 +443,4 @@ function decisionContext(context: NotifyContext) {
     mode: context.policy.mode,
     actor: `system:${context.job}`,
   };
-}
-
-function describeError(error: unknown): string {
-  return error instanceof SlackApiError
-    ? error.message
-    : error instanceof Error
-      ? error.name
-      : 'unknown error';
 }
