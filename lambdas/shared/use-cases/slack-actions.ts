@@ -6,6 +6,7 @@ import type { SlackClient } from '../adapters/slack-client';
 import { mapWithConcurrency } from '../concurrency';
 import { parseCredentialId } from '../domain/credential';
 import type { CredentialState } from '../domain/decision';
+import { credentialName } from '../domain/identification';
 import type { PolicyConfig } from '../domain/policy';
 import { checkAnswer, mayDecide, planDisable, planRestore, planRotation } from '../domain/reauthorization';
 import { approvalRequestMessage, MAX_ITEMS_PER_MESSAGE, openRequestsMessage } from '../slack/messages';
@@ -165,7 +166,7 @@ async function runInAccount(
         await tell(
           deps.slack,
           job.responseUrl,
-          `${state.principal} was not disabled: ${disabled.result.refused}`,
+          `${credentialName(state)} was not disabled: ${disabled.result.refused}`,
         );
         return { summary: `not disabled: ${disabled.result.refused}` };
       }
@@ -203,7 +204,11 @@ async function runInAccount(
         changesUsability: () => false,
       });
       if ('result' in rotation && !rotation.result.rotated) {
-        await tell(deps.slack, job.responseUrl, `${state.principal} was not rotated: ${rotation.result.why}`);
+        await tell(
+          deps.slack,
+          job.responseUrl,
+          `${credentialName(state)} was not rotated: ${rotation.result.why}`,
+        );
         return { summary: `not rotated: ${rotation.result.why}` };
       }
       outcome = rotation;
