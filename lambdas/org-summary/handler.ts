@@ -33,6 +33,8 @@ import {
   type OrgSummaryProgress,
   ProgressSchema,
   REASON_CHARS,
+  SLACK_SETUP_SHOWN,
+  SlackSetupSchema,
   type Tally,
 } from './passes';
 
@@ -61,6 +63,8 @@ const AccountResultSchema = z.union([
     ok: z.literal(true).optional(),
     findings: z.number().int().nonnegative().optional(),
     scan: z.looseObject({ findings: z.number().int().nonnegative() }).optional(),
+    /** The run's Slack setup problems (`slack-setup.ts`). */
+    slackSetup: SlackSetupSchema.optional(),
   }),
 ]);
 export type AccountResult = z.input<typeof AccountResultSchema>;
@@ -169,7 +173,7 @@ export async function handler(
   );
   slackFailures = [];
   if (met.length > 0) logger.error(SLACK_SETUP_MESSAGE, { runId, problems: met });
-  const slackSetup = [...known, ...met].slice(0, 20);
+  const slackSetup = onceEach([...known, ...met]);
   if (cursor) {
     logger.info('summary continues in another pass', { runId, cursor, notified });
     return {
@@ -181,7 +185,15 @@ export async function handler(
       ...(slackSetup.length > 0 && { slackSetup }),
     };
   }
-  return finish(runId, selectedIds.size, tally, notified, progress.passes + 1, slackSetup);
+  // The summary names the member runs' problems and its own, each once.
+  return finish(
+    runId,
+    selectedIds.size,
+    tally,
+    notified,
+    progress.passes + 1,
+    onceEach([...(tally.slackSetup ?? []), ...slackSetup]),
+  );
 }
 
 /**
@@ -202,6 +214,7 @@ async function tallyResults(
   const failed: FailedAccount[] = [];
   let scanned = 0;
   let findings = 0;
+  const slackSetup: SlackSetupProblem[] = [];
   for (const accountId of selectedIds) {
     const result = byAccount.get(accountId);
     if (!result) failed.push({ accountId, reason: 'no result: its child execution failed' });
@@ -210,6 +223,7 @@ async function tallyResults(
     else {
       scanned++;
       findings += result.findings ?? result.scan?.findings ?? 0;
+      slackSetup.push(...(result.slackSetup ?? []));
     }
   }
   const failures =
@@ -222,6 +236,7 @@ async function tallyResults(
     failedAccounts: failed.slice(0, FAILED_ACCOUNTS_SHOWN),
     ...(failures && { failures }),
     findings,
+    ...(slackSetup.length > 0 && { slackSetup: onceEach(slackSetup) }),
   };
 }
 
@@ -260,6 +275,12 @@ function finish(
     );
   }
   return { done: true, ...tally, notified, passes, ...(slackSetup.length > 0 && { slackSetup }) };
+}
+
+/** `problems` once per channel and code, as many as a summary names. */
+function onceEach(problems: SlackSetupProblem[]): SlackSetupProblem[] {
+  const byKey = new Map(problems.map((problem) => [`${problem.channel} ${problem.code}`, problem]));
+  return [...byKey.values()].slice(0, SLACK_SETUP_SHOWN);
 }
 
 /** The Catch's Error and Cause: for a Lambda error the Cause is its JSON (`errorMessage`), shown plainly. */

@@ -16,7 +16,7 @@ const SlackSetupProblemSchema = z.object({
   fix: z.string().max(300),
 });
 /** Setup problems a summary names: one per channel and code, so a few in practice. */
-const SLACK_SETUP_SHOWN = 20;
+export const SLACK_SETUP_SHOWN = 20;
 export const SlackSetupSchema = z.array(SlackSetupProblemSchema).max(SLACK_SETUP_SHOWN);
 
 /** What the first pass counted from the results, carried unchanged through the passes after it. */
@@ -28,6 +28,8 @@ export const TallySchema = z.object({
   /** Every failed account with its reason, when the run has a bucket (the state machine's). */
   failures: RunObjectSchema.optional(),
   findings: z.number().int().nonnegative(),
+  /** The member runs' Slack setup problems (each run logged and counted its own), each once. */
+  slackSetup: SlackSetupSchema.optional(),
 });
 export type Tally = z.infer<typeof TallySchema>;
 
@@ -56,8 +58,7 @@ export const FinishedSchema = TallySchema.extend({
   notified: z.number().int().nonnegative(),
   /** Invocations the summary took (it stops short of its timeout and the state machine runs it again). */
   passes: z.number().int().positive(),
-  /** Channels the owners' messages could not reach for a reason only a person mends, with the fix. */
-  slackSetup: SlackSetupSchema.optional(),
+  // slackSetup (from the tally): the members' and the notification passes' setup problems, each once.
 });
 export type OrgSummary = z.infer<typeof FinishedSchema>;
 
