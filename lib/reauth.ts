@@ -1,5 +1,5 @@
 import { Aws, Duration, Fn, RemovalPolicy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
-import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, MathExpression, Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
@@ -19,6 +19,7 @@ import {
   parsePolicyConfig,
   policyIdOf,
 } from '../lambdas/shared/domain/policy';
+import type { MetricsService, RunMetric } from '../lambdas/shared/metric-names';
 import { loadPolicyFile } from '../lambdas/shared/policy-file';
 import { alarmOnCount } from './alarms';
 import { enforceGrants, eventsRevokeSessions, keepOffOwnRoles, scanGrants } from './credential-permissions';
@@ -372,6 +373,31 @@ export class Reauth extends Construct {
     ]) {
       fn.function.addEnvironment('POWERTOOLS_METRICS_NAMESPACE', this.namePrefix);
     }
+    // Once a run: each job counts the channels it could not reach for a reason only a person mends.
+    const slackSetup = (service: MetricsService) =>
+      new Metric({
+        namespace: this.namePrefix,
+        metricName: 'SlackSetupProblems' satisfies RunMetric<'reauth-scan'>,
+        dimensionsMap: { service },
+        statistic: 'Sum',
+        period: Duration.hours(1),
+      });
+    alarmOnCount(this, 'SlackSetupAlarm', {
+      description:
+        "Slack refused reauth's messages for a reason only a person mends: the bot is not in the fallback channel (not_in_channel; a private channel needs /invite @reauth), a channel is gone, a scope is missing or the token revoked. The run's 'slack setup problem' log line names each channel and the fix; nothing is lost, the posts are retried every run. See docs/slack.md.",
+      metric: new MathExpression({
+        expression: 'FILL(scan, 0) + FILL(enforce, 0) + FILL(events, 0) + FILL(summary, 0)',
+        usingMetrics: {
+          scan: slackSetup('reauth-scan'),
+          enforce: slackSetup('reauth-enforce'),
+          events: slackSetup('reauth-events'),
+          summary: slackSetup('reauth-org-summary'),
+        },
+        label: 'SlackSetupProblems',
+        period: Duration.hours(1),
+      }),
+      topic: this.alarmTopic,
+    });
     this.dashboard = new ReauthDashboard(this, 'Dashboard', {
       namespace: this.namePrefix,
       // Dashboard names are unique in an account, across its regions.

@@ -22,6 +22,7 @@ import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { type EnforceReport, enforceAccount } from '../shared/use-cases/enforce-account';
+import { SLACK_SETUP_MESSAGE } from '../shared/use-cases/slack-setup';
 import { EnforceEnvSchema } from './env';
 
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.
@@ -133,7 +134,11 @@ function finish(
     Disabled: report.disabled.length + report.deactivated.length,
     DisableCancelled: report.cancelled.length,
     HeldBack: report.heldBack.reduce((n, h) => n + h.credentialIds.length, 0),
+    SlackSetupProblems: report.slackSetup.length,
   });
+  // Once a run, however many owners it failed to reach there: the metric alarms, the line says how to fix it.
+  if (report.slackSetup.length > 0)
+    logger.error(SLACK_SETUP_MESSAGE, { accountId, problems: report.slackSetup });
   for (const held of report.heldBack) {
     // The metric filter on "held back" alarms: a rail stopped the run and a person has to look.
     logger.error('enforcement held back', {

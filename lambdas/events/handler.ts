@@ -36,6 +36,7 @@ import { EventEnvelopeSchema, REAUTH_EVENT_SOURCE } from '../shared/events/schem
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { escalateToFallback, notifyNewRequests } from '../shared/use-cases/notify-owners';
+import { SLACK_SETUP_MESSAGE, slackSetupProblems } from '../shared/use-cases/slack-setup';
 import {
   applyTrustChange,
   type InventoryLoader,
@@ -252,10 +253,23 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   // Owners hear of what was opened, in one message each, through the same flow as the scan's; the
   // fallback owner hears of drift. A redelivered event records nothing, but what its first delivery
   // opened may still be untold (that run ended before Slack took the message): those are told now.
+  let slackSetup = 0;
   const connected = await slack.connect({ deadline: slackDeadline(context, 10_000) });
   if (connected && touched.size > 0) {
     const deps = { store, slack: connected.client };
-    const context = { policy, policyId: policyIdOf(policy), now, job: 'events' };
+    // Each credential is told what its own account's deadline does: the scopes of this batch know it.
+    const modes = new Map<string, PolicyConfig['mode']>();
+    for (const scope of scopes.values()) {
+      const { accountId, policy: scoped } = await scope;
+      modes.set(accountId, scoped.mode);
+    }
+    const context = {
+      policy,
+      policyId: policyIdOf(policy),
+      now,
+      job: 'events',
+      modeOf: (accountId: string) => modes.get(accountId) ?? policy.mode,
+    };
     const ours = async () =>
       [...(await store.getStates([...touched.keys()])).values()].filter(
         (s) =>
@@ -273,7 +287,11 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     );
     const failures = [...told.failures, ...escalated.failures];
     if (failures.length > 0) logger.error('some owners could not be told', { failures });
+    slackSetup = slackSetupProblems(failures).length;
+    // Once a batch, however many owners it failed to reach there: the metric alarms, the line says how to fix it.
+    if (slackSetup > 0) logger.error(SLACK_SETUP_MESSAGE, { problems: slackSetupProblems(failures) });
   }
+  if (slackSetup > 0) publishRunMetrics('reauth-events', { SlackSetupProblems: slackSetup });
   return response;
 }
 

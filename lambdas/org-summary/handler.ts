@@ -11,12 +11,18 @@ import { readMapResults } from '../shared/adapters/map-results';
 import { readRunObject, runObjectKey, writeRunObject } from '../shared/adapters/run-objects';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
 import type { CredentialState } from '../shared/domain/decision';
-import { RunObjectSchema, TargetAccountSchema } from '../shared/domain/organization';
+import { policyForAccount, RunObjectSchema, TargetAccountSchema } from '../shared/domain/organization';
 import { policyIdOf } from '../shared/domain/policy';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { notifyNewRequests, sendReminders } from '../shared/use-cases/notify-owners';
+import {
+  SLACK_SETUP_MESSAGE,
+  type SlackFailure,
+  type SlackSetupProblem,
+  slackSetupProblems,
+} from '../shared/use-cases/slack-setup';
 import { tellOpenRequests } from '../shared/use-cases/tell-open-requests';
 import { OrgSummaryEnvSchema } from './env';
 import {
@@ -27,6 +33,8 @@ import {
   type OrgSummaryProgress,
   ProgressSchema,
   REASON_CHARS,
+  SLACK_SETUP_SHOWN,
+  SlackSetupSchema,
   type Tally,
 } from './passes';
 
@@ -55,6 +63,8 @@ const AccountResultSchema = z.union([
     ok: z.literal(true).optional(),
     findings: z.number().int().nonnegative().optional(),
     scan: z.looseObject({ findings: z.number().int().nonnegative() }).optional(),
+    /** The run's Slack setup problems (`slack-setup.ts`). */
+    slackSetup: SlackSetupSchema.optional(),
   }),
 ]);
 export type AccountResult = z.input<typeof AccountResultSchema>;
@@ -119,6 +129,7 @@ export async function handler(
     (await tallyResults(runId, selectedIds, results, Array.isArray(accounts) ? undefined : accounts.Bucket));
 
   let notified = progress.notified;
+  let slackFailures: SlackFailure[] = [];
   let cursor: Cursor | undefined = progress.cursor;
   // A minute kept for recording what Slack took; owners not reached by then are told on the next run.
   // Owners hear once per run across every account: of new requests, and (the hourly enforce run) of
@@ -126,12 +137,23 @@ export async function handler(
   const connected = await slack.connect({ deadline: slackDeadline(context, 60_000) });
   if (connected) {
     const deps = { store, slack: connected.client };
-    const notifyContext = { policy, policyId: policyIdOf(policy), now, job };
+    // Each credential is told what its own account's deadline does (policy overrides by OU).
+    const modes = new Map(
+      selected.map((account) => [account.accountId, policyForAccount(policy, account).mode]),
+    );
+    const notifyContext = {
+      policy,
+      policyId: policyIdOf(policy),
+      now,
+      job,
+      modeOf: (accountId: string) => modes.get(accountId) ?? policy.mode,
+    };
     const tell = async (states: CredentialState[]) => {
       const asked = await notifyNewRequests(deps, states, notifyContext);
       const reminded = job === 'enforce' ? await sendReminders(deps, states, notifyContext) : undefined;
       notified += asked.recorded + (reminded?.recorded ?? 0);
       const failures = [...asked.failures, ...(reminded?.failures ?? [])];
+      slackFailures.push(...failures);
       // Owners and Slack error codes only: never a token, a webhook URL or a secret value.
       if (failures.length > 0) logger.error('some owners could not be told', { failures });
     };
@@ -144,11 +166,34 @@ export async function handler(
     });
   } else cursor = undefined;
 
+  // Each problem once across the passes: this pass's new ones are logged (and alarm), all go in the summary.
+  const known = progress.slackSetup ?? [];
+  const met = slackSetupProblems(slackFailures).filter(
+    (problem) => !known.some((k) => k.channel === problem.channel && k.code === problem.code),
+  );
+  slackFailures = [];
+  if (met.length > 0) logger.error(SLACK_SETUP_MESSAGE, { runId, problems: met });
+  const slackSetup = onceEach([...known, ...met]);
   if (cursor) {
     logger.info('summary continues in another pass', { runId, cursor, notified });
-    return { done: false, passes: progress.passes + 1, tally, cursor, notified };
+    return {
+      done: false,
+      passes: progress.passes + 1,
+      tally,
+      cursor,
+      notified,
+      ...(slackSetup.length > 0 && { slackSetup }),
+    };
   }
-  return finish(runId, selectedIds.size, tally, notified, progress.passes + 1);
+  // The summary names the member runs' problems and its own, each once.
+  return finish(
+    runId,
+    selectedIds.size,
+    tally,
+    notified,
+    progress.passes + 1,
+    onceEach([...(tally.slackSetup ?? []), ...slackSetup]),
+  );
 }
 
 /**
@@ -169,6 +214,7 @@ async function tallyResults(
   const failed: FailedAccount[] = [];
   let scanned = 0;
   let findings = 0;
+  const slackSetup: SlackSetupProblem[] = [];
   for (const accountId of selectedIds) {
     const result = byAccount.get(accountId);
     if (!result) failed.push({ accountId, reason: 'no result: its child execution failed' });
@@ -177,6 +223,7 @@ async function tallyResults(
     else {
       scanned++;
       findings += result.findings ?? result.scan?.findings ?? 0;
+      slackSetup.push(...(result.slackSetup ?? []));
     }
   }
   const failures =
@@ -189,15 +236,24 @@ async function tallyResults(
     failedAccounts: failed.slice(0, FAILED_ACCOUNTS_SHOWN),
     ...(failures && { failures }),
     findings,
+    ...(slackSetup.length > 0 && { slackSetup: onceEach(slackSetup) }),
   };
 }
 
-function finish(runId: string, accounts: number, tally: Tally, notified: number, passes: number): OrgSummary {
+function finish(
+  runId: string,
+  accounts: number,
+  tally: Tally,
+  notified: number,
+  passes: number,
+  slackSetup: SlackSetupProblem[],
+): OrgSummary {
   publishRunMetrics('reauth-org-summary', {
     AccountsScanned: tally.scanned,
     AccountsFailed: tally.failed,
     Findings: tally.findings,
     Notified: notified,
+    SlackSetupProblems: slackSetup.length,
   });
   if (tally.failed > 0)
     logger.error('accounts failed', {
@@ -206,7 +262,7 @@ function finish(runId: string, accounts: number, tally: Tally, notified: number,
       failedAccounts: tally.failedAccounts,
       failures: tally.failures,
     });
-  logger.info('organization scan finished', { runId, accounts, ...tally, notified, passes });
+  logger.info('organization scan finished', { runId, accounts, ...tally, notified, passes, slackSetup });
   const failedPercentage = accounts === 0 ? 0 : (tally.failed / accounts) * 100;
   if (failedPercentage > organization.toleratedFailurePercentage) {
     const named = tally.failedAccounts.map((f) => f.accountId).join(', ');
@@ -218,7 +274,13 @@ function finish(runId: string, accounts: number, tally: Tally, notified: number,
       `${tally.failed} of ${accounts} accounts failed (${failedPercentage.toFixed(1)}%), more than the ${organization.toleratedFailurePercentage}% tolerated: ${named}${more}`,
     );
   }
-  return { done: true, ...tally, notified, passes };
+  return { done: true, ...tally, notified, passes, ...(slackSetup.length > 0 && { slackSetup }) };
+}
+
+/** `problems` once per channel and code, as many as a summary names. */
+function onceEach(problems: SlackSetupProblem[]): SlackSetupProblem[] {
+  const byKey = new Map(problems.map((problem) => [`${problem.channel} ${problem.code}`, problem]));
+  return [...byKey.values()].slice(0, SLACK_SETUP_SHOWN);
 }
 
 /** The Catch's Error and Cause: for a Lambda error the Cause is its JSON (`errorMessage`), shown plainly. */

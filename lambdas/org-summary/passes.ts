@@ -9,6 +9,16 @@ export const REASON_CHARS = 500;
 const FailedAccountSchema = z.object({ accountId: z.string(), reason: z.string().max(REASON_CHARS) });
 export type FailedAccount = z.infer<typeof FailedAccountSchema>;
 
+/** A channel the notification pass could not reach for a reason only a person mends (`slack-setup.ts`). */
+const SlackSetupProblemSchema = z.object({
+  channel: z.string().max(200),
+  code: z.string().max(64),
+  fix: z.string().max(300),
+});
+/** Setup problems a summary names: one per channel and code, so a few in practice. */
+export const SLACK_SETUP_SHOWN = 20;
+export const SlackSetupSchema = z.array(SlackSetupProblemSchema).max(SLACK_SETUP_SHOWN);
+
 /** What the first pass counted from the results, carried unchanged through the passes after it. */
 export const TallySchema = z.object({
   scanned: z.number().int().nonnegative(),
@@ -18,6 +28,8 @@ export const TallySchema = z.object({
   /** Every failed account with its reason, when the run has a bucket (the state machine's). */
   failures: RunObjectSchema.optional(),
   findings: z.number().int().nonnegative(),
+  /** The member runs' Slack setup problems (each run logged and counted its own), each once. */
+  slackSetup: SlackSetupSchema.optional(),
 });
 export type Tally = z.infer<typeof TallySchema>;
 
@@ -35,6 +47,8 @@ export const ProgressSchema = z.object({
   tally: TallySchema.optional(),
   cursor: CursorSchema.optional(),
   notified: z.number().int().nonnegative().default(0),
+  /** Setup problems the passes so far met, each once. */
+  slackSetup: SlackSetupSchema.optional(),
 });
 export type OrgSummaryProgress = z.infer<typeof ProgressSchema>;
 
@@ -44,6 +58,7 @@ export const FinishedSchema = TallySchema.extend({
   notified: z.number().int().nonnegative(),
   /** Invocations the summary took (it stops short of its timeout and the state machine runs it again). */
   passes: z.number().int().positive(),
+  // slackSetup (from the tally): the members' and the notification passes' setup problems, each once.
 });
 export type OrgSummary = z.infer<typeof FinishedSchema>;
 

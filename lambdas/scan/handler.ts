@@ -18,6 +18,11 @@ import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { escalateBackdoors, notifyNewRequests } from '../shared/use-cases/notify-owners';
 import { scanAccount } from '../shared/use-cases/scan-account';
+import {
+  SLACK_SETUP_MESSAGE,
+  type SlackSetupProblem,
+  slackSetupProblems,
+} from '../shared/use-cases/slack-setup';
 import { ScanEnvSchema } from './env';
 
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.
@@ -52,7 +57,7 @@ export interface MemberScanResult {
 export async function handler(
   event?: unknown,
   context?: Pick<Context, 'getRemainingTimeInMillis'>,
-): Promise<MemberScanResult & { notified?: number }> {
+): Promise<MemberScanResult & { notified?: number; slackSetup?: SlackSetupProblem[] }> {
   if (organization) return scanMember(MemberRunEventSchema.parse(event), organization.readerRoleName);
   accountId ??= (await clients.sts.send(new GetCallerIdentityCommand({}))).Account;
   if (!accountId) throw new Error('STS GetCallerIdentity returned no account');
@@ -64,6 +69,7 @@ export async function handler(
   const findings = report.rows.filter((row) => row.outcome === 'finding');
 
   let notified = 0;
+  let slackSetup: SlackSetupProblem[] = [];
   const states = await store.loadStates(accountId);
   // A minute kept for recording what Slack took; owners not reached by then are told on the next run.
   const connected = await slack.connect({ deadline: slackDeadline(context, 60_000) });
@@ -77,10 +83,18 @@ export async function handler(
     // Owners and Slack error codes only: never a token, a webhook URL or a secret value.
     const failures = [...warned.failures, ...told.failures];
     if (failures.length > 0) logger.error('some owners could not be told', { failures });
+    slackSetup = slackSetupProblems(failures);
+    // Once a run, however many owners it failed to reach there: the metric alarms, the line says how to fix it.
+    if (slackSetup.length > 0) logger.error(SLACK_SETUP_MESSAGE, { accountId, problems: slackSetup });
   }
   publishRunMetrics(
     'reauth-scan',
-    { Findings: findings.length, DecisionsRecorded: report.decisionsWritten, Notified: notified },
+    {
+      Findings: findings.length,
+      DecisionsRecorded: report.decisionsWritten,
+      Notified: notified,
+      SlackSetupProblems: slackSetup.length,
+    },
     { values: (await store.loadStates(accountId)).values(), now },
   );
   // Ids, principals and triggers only: nothing here is a secret value.
@@ -102,6 +116,7 @@ export async function handler(
     decisionsWritten: report.decisionsWritten,
     notified,
     inventory: report.inventory,
+    ...(slackSetup.length > 0 && { slackSetup }),
   };
 }
 

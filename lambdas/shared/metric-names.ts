@@ -11,15 +11,25 @@ export const METRICS_NAMESPACE = 'reauth';
  * from and the dashboard reads from, so a graph cannot name a metric nobody writes.
  */
 export const RUN_METRICS = {
-  'reauth-scan': ['Findings', 'DecisionsRecorded', 'Notified'],
-  'reauth-enforce': ['Notified', 'Reminded', 'Escalated', 'Disabled', 'DisableCancelled', 'HeldBack'],
+  // SlackSetupProblems: channels (with Slack's code) a run's messages could not reach for a reason only a
+  // person mends, such as `not_in_channel` (see use-cases/slack-setup.ts); each is alarmed on.
+  'reauth-scan': ['Findings', 'DecisionsRecorded', 'Notified', 'SlackSetupProblems'],
+  'reauth-enforce': [
+    'Notified',
+    'Reminded',
+    'Escalated',
+    'Disabled',
+    'DisableCancelled',
+    'HeldBack',
+    'SlackSetupProblems',
+  ],
   // Refused: someone who may not answer for a credential tried to (every attempt; the record keeps one a
   // user and day). Replayed: a copy of a click already received, which queued nothing.
   'reauth-slack': ['Clicks', 'UnsignedRequests', 'Reauthorized', 'Refused', 'Replayed'],
   'reauth-slack-worker': ['Disabled', 'Rotated', 'Restored', 'JobsFailed'],
-  'reauth-events': ['Events', 'EventsFailed', 'RequestsOpened'],
+  'reauth-events': ['Events', 'EventsFailed', 'RequestsOpened', 'SlackSetupProblems'],
   // An AWS Organization's fan-out, once per scan or enforce run: member accounts done and failed.
-  'reauth-org-summary': ['AccountsScanned', 'AccountsFailed', 'Findings', 'Notified'],
+  'reauth-org-summary': ['AccountsScanned', 'AccountsFailed', 'Findings', 'Notified', 'SlackSetupProblems'],
 } as const;
 
 export type MetricsService = keyof typeof RUN_METRICS;

@@ -29,6 +29,12 @@ export interface FakeSlack {
    */
   rateLimit(method: string, options: { retryAfterSeconds: number; calls?: number }): void;
   clearRateLimit(method: string): void;
+  /**
+   * The bot is not in `channel` (a private channel nobody invited it to): every chat.postMessage to it
+   * answers `not_in_channel`, as Slack does, until `invite(channel)`.
+   */
+  notInChannel(channel: string): void;
+  invite(channel: string): void;
   /** Calls received per method, and how many of them were answered 429. */
   counts(): Record<string, { calls: number; ratelimited: number }>;
   close(): Promise<void>;
@@ -128,6 +134,8 @@ export async function startFakeSlack(
   const failures = new Map<string, string[]>();
   /** `channel ts` of every message posted, so chat.update can refuse unknown ones as Slack does. */
   const posted = new Set<string>();
+  /** Channels the bot is not in. */
+  const outside = new Set<string>();
   let messageCount = 0;
   const limiter = startLimiter(options.enforceLimitsAt);
 
@@ -167,6 +175,7 @@ export async function startFakeSlack(
         if (typeof args.channel !== 'string' || args.channel.length === 0) {
           return send(response, 200, { ok: false, error: 'channel_not_found' });
         }
+        if (outside.has(args.channel)) return send(response, 200, { ok: false, error: 'not_in_channel' });
         if (!args.text && !args.blocks) {
           return send(response, 200, { ok: false, error: 'no_text' });
         }
@@ -293,6 +302,12 @@ export async function startFakeSlack(
     },
     rateLimit: limiter.rateLimit,
     clearRateLimit: limiter.clearRateLimit,
+    notInChannel(channel) {
+      outside.add(channel);
+    },
+    invite(channel) {
+      outside.delete(channel);
+    },
     counts() {
       const counts: Record<string, { calls: number; ratelimited: number }> = {};
       for (const { method } of requests) {

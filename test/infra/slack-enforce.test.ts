@@ -200,6 +200,30 @@ describe('enforce job', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
   });
+
+  it("alarms once a run when a job's Slack messages cannot reach a channel until a person mends the setup", () => {
+    const { template, built, id } = report;
+
+    const alarms = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { AlarmDescription: Match.stringLikeRegexp('not_in_channel') },
+    });
+    const [alarm] = Object.values(alarms) as { Properties: Record<string, any> }[];
+    expect(Object.keys(alarms)).toHaveLength(1);
+    expect(alarm?.Properties).toMatchObject({
+      AlarmActions: [{ Ref: id(built.stack.reauth.alarmTopic) }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    const counted = (alarm?.Properties.Metrics as { MetricStat?: { Metric: Record<string, any> } }[])
+      .flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []))
+      .map((metric) => [metric.MetricName, metric.Dimensions[0].Value]);
+    expect(counted).toEqual(
+      ['reauth-scan', 'reauth-enforce', 'reauth-events', 'reauth-org-summary'].map((service) => [
+        'SlackSetupProblems',
+        service,
+      ]),
+    );
+  });
 });
 
 describe('report mode (the default policy)', () => {

@@ -108,7 +108,8 @@ describe('a user with a busy key and an idle one, a long-named secret and a vend
   it("the owner's Slack message names the idle key's id and where it was last used, and the vendor, within Slack's limits", async () => {
     const store = createDecisionStore(clients.documents, TABLE);
     const slack = createSlackClient({ botToken: 'xoxb-ident', apiBaseUrl: fake.apiBaseUrl });
-    const policy = parsePolicyConfig(policyJson);
+    // Enforce mode, so each credential has its Disable now confirm.
+    const policy = parsePolicyConfig({ ...policyJson, mode: 'enforce' });
 
     const report = await notifyNewRequests({ store, slack }, (await store.loadStates(ACCOUNT)).values(), {
       policy,
@@ -129,7 +130,10 @@ describe('a user with a busy key and an idle one, a long-named secret and a vend
       `Trusts: ${VENDOR_ACCOUNT} (Acme Monitoring); ExternalId required`,
     );
     const secret = sections.find((text) => text.startsWith('*Secret*')) ?? '';
-    expect(secret).toContain(`ARN: \`${seeded.secretArns.get(LONG_SECRET)}\``);
+    // Its name and region say which it is; the ARN would repeat them.
+    expect(secret).toContain('Account: 123456789012 · Region: us-east-1');
+    expect(secret).toContain(`Full name: \`${LONG_SECRET}\``);
+    expect(secret).not.toContain('arn:aws:secretsmanager');
     expect(secret).toContain('Last accessed: never');
     for (const text of sections) expect(text.length).toBeLessThanOrEqual(3000);
     const confirms = (posted?.body.blocks as Block[])
@@ -137,5 +141,7 @@ describe('a user with a busy key and an idle one, a long-named secret and a vend
       .flatMap((button) => (button.confirm ? [button.confirm.text.text] : []));
     expect(confirms).toHaveLength(3);
     for (const confirm of confirms) expect(confirm.length).toBeLessThanOrEqual(300);
+    // ci-deployer has two keys: the confirm names the one that stops working.
+    expect(confirms).toContainEqual(expect.stringContaining(`access key ${idleKey()} of user ci-deployer`));
   });
 });

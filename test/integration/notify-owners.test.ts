@@ -12,6 +12,7 @@ import {
   sendReminders,
 } from '../../lambdas/shared/use-cases/notify-owners';
 import { refreshMessage } from '../../lambdas/shared/use-cases/slack-actions';
+import { slackSetupProblems } from '../../lambdas/shared/use-cases/slack-setup';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 import { flaggedRequest } from '../../scripts/local/flagged-request';
@@ -266,7 +267,10 @@ describe('an owner of many credentials', () => {
     // The case: 17 disabled (each with Restore) and a few kept, one click at a time.
     for (const [index, state] of told.slice(0, 20).entries()) {
       await answer(state, index < 17 ? 'disabled' : 'active');
-      await refreshMessage({ store, slack }, state.credentialId);
+      await refreshMessage(
+        { store, slack, policy: context.policy, policyId: context.policyId },
+        state.credentialId,
+      );
     }
 
     expect(updates() - before).toBe(20);
@@ -286,5 +290,33 @@ describe('an owner of many credentials', () => {
     // Their buttons now live in the reminder: a click there rebuilds it.
     const moved = await store.getState(open[0] ?? '');
     expect(moved?.message?.ts).not.toBe(told[20]?.message?.ts);
+  });
+});
+
+describe('a fallback channel the bot is not in', () => {
+  it('reports not_in_channel once with its fix, records nothing, and tells everyone once the bot is invited', async () => {
+    const slack = createSlackClient({ botToken: 'xoxb-notify', apiBaseUrl: fake.apiBaseUrl });
+    const security = policy.fallbackOwner;
+    // Orphaned credentials (their owner is the fallback owner) and an owner Slack does not know both go there.
+    const orphans = [await flagged(security), await flagged(security)];
+    const ghost = await flagged('gone-in-2025@example.com');
+    fake.notInChannel(security);
+
+    const first = await notifyNewRequests({ store, slack }, [...orphans, ghost], context);
+
+    expect(first).toMatchObject({ messages: 0, recorded: 0 });
+    expect(first.failures.length).toBeGreaterThan(1);
+    expect(first.failures.every((f) => f.code === 'not_in_channel' && f.channel === security)).toBe(true);
+    expect(slackSetupProblems(first.failures)).toEqual([
+      { channel: security, code: 'not_in_channel', fix: expect.stringContaining('/invite @reauth') },
+    ]);
+    for (const state of [...orphans, ghost]) expect(await actions(state)).toEqual(['flag']);
+
+    fake.invite(security);
+    const second = await notifyNewRequests({ store, slack }, [...orphans, ghost], context);
+
+    expect(second.failures).toEqual([]);
+    expect(second.recorded).toBe(3);
+    for (const state of [...orphans, ghost]) expect(await actions(state)).toEqual(['flag', 'escalate']);
   });
 });

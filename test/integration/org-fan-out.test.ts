@@ -165,6 +165,22 @@ describe("the organization's synthesized scan state machine on the emulator", ()
     expect(toAlice).toHaveLength(1);
     const text = JSON.stringify(toAlice[0]?.body);
     for (const user of ['web-deployer', 'billing-batch', 'experiments']) expect(text).toContain(user);
+    // Each credential is told its own account's mode: sandbox enforces (an override), the rest report.
+    const sections = (toAlice[0]?.body.blocks as { type: string; text?: { text: string } }[])
+      .filter((block) => block.type === 'section')
+      .map((block) => block.text?.text ?? '');
+    const about = (user: string) => sections.find((section) => section.includes(`\`${user}\``)) ?? '';
+    expect(sections[0]).toContain('Each says what happens at its deadline.');
+    expect(about('experiments')).toContain('reauth *disables* it that day');
+    for (const user of ['web-deployer', 'billing-batch'])
+      expect(about(user)).toContain('*escalated to security* that day');
+    const buttons = (
+      toAlice[0]?.body.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]
+    )
+      .flatMap((block) => (block.type === 'actions' ? (block.elements ?? []) : []))
+      .filter((button) => button.action_id === 'reauth:disable')
+      .map((button) => button.value);
+    expect(buttons).toEqual([expect.stringContaining(`${id('sandbox')}:access-key:`)]);
     // The owner in the excluded OU only is not told; the excluded account's key is nobody's news.
     expect(fake.calls('chat.postMessage').filter((c) => c.body.channel === 'UBOB')).toEqual([]);
   });

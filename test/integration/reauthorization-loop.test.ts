@@ -138,14 +138,19 @@ describe('an idle key, from the scan to the owner’s answer in Slack', () => {
     expect(posts[0]?.body.channel).toBe('UALICE');
     const blocks = posts[0]?.body.blocks;
     for (const user of ['ci-deployer', 'legacy-batch']) {
-      for (const action of ['reauth:still-needed', 'reauth:rotate', 'reauth:disable']) {
+      for (const action of ['reauth:still-needed', 'reauth:disable']) {
         expect(buttonValue(blocks, action, credentialId(user))).toBe(`${credentialId(user)}|1`);
       }
+      // Neither user is tagged reauth:rotatable=true, so a Rotate click could only be refused.
+      expect(() => buttonValue(blocks, 'reauth:rotate', credentialId(user))).toThrow(
+        /no reauth:rotate button/,
+      );
     }
     expect(JSON.stringify(blocks)).not.toContain(keyId('busy-app'));
     expect(await store.getState(credentialId('ci-deployer'))).toMatchObject({
       status: 'pending',
       ownerSlackId: 'UALICE',
+      rotatable: false,
       // The DM Slack opened for the bot and the owner: updates and reminders go there.
       message: { channel: expect.stringMatching(/^D/), ts: expect.any(String) },
     });

@@ -131,6 +131,11 @@ describe('report mode', () => {
     await (await coldStart<() => Promise<unknown>>('../../lambdas/scan/handler', env))();
     const keyId = seeded.keyIds.get('report-batch')?.[0];
     const credentialId = `${ACCOUNT}:access-key:${keyId}`;
+    // The owner is offered what reauth does here, and told what the deadline does: no Rotate, no Disable now.
+    const asked = JSON.stringify(fake.calls('chat.postMessage')[0]?.body.blocks);
+    expect(asked).toContain('reauth:still-needed');
+    expect(asked).not.toMatch(/reauth:rotate|reauth:disable|disabled at their deadline/);
+    expect(asked).toContain('escalated to security at their deadline');
     const endpoint = await coldStart<(e: unknown) => Promise<{ statusCode: number }>>(
       '../../lambdas/slack/handler',
       env,

@@ -19,6 +19,7 @@ const ITEM: RequestItem = {
   why: 'idle for 120 days',
   deadlineAt: '2026-12-07T09:00:00Z',
   requestSeq: 1,
+  mode: 'enforce',
 };
 const MESSAGE = ownerRequestMessage({ owner: 'U042OWNER', items: [ITEM] });
 

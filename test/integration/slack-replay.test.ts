@@ -39,6 +39,8 @@ const metrics = captureMetrics();
 const published = (metric: string) => metrics.published('reauth-slack', metric);
 
 const credentialId = (user: User) => `123456789012:access-key:${seeded.keyIds.get(user)?.[0]}`;
+/** How a reply names the user's key: a user may have two. */
+const keyOf = (user: User) => `access key ${seeded.keyIds.get(user)?.[0]} of ${user}`;
 
 async function value(user: User): Promise<string> {
   return `${credentialId(user)}|${(await store.getState(credentialId(user)))?.requestSeq}`;
@@ -119,8 +121,8 @@ describe('a copy of a click Slack already delivered', () => {
 
     expect(await jobs()).toBe(1);
     expect(replies('row').slice(0, 2)).toEqual([
-      'Working on it: disabling twice-in-a-row…',
-      'Already received: reauth is working on it (disabling twice-in-a-row).',
+      `Working on it: disabling ${keyOf('twice-in-a-row')}…`,
+      `Already received: reauth is working on it (disabling ${keyOf('twice-in-a-row')}).`,
     ]);
     expect(await keyStatus('twice-in-a-row')).toBe('Inactive');
     expect((await actions('twice-in-a-row')).filter((a) => a === 'disable')).toHaveLength(1);
@@ -155,9 +157,9 @@ describe('a copy of a click Slack already delivered', () => {
     await endpoint(await signedClick('UALICE', 'reauth:disable', 'same-payload', 'payload-copy'));
 
     expect(await jobs()).toBe(1);
-    expect(replies('payload')[0]).toBe('Working on it: disabling same-payload…');
+    expect(replies('payload')[0]).toBe(`Working on it: disabling ${keyOf('same-payload')}…`);
     expect(replies('payload-copy')).toEqual([
-      'Already received: reauth is working on it (disabling same-payload).',
+      `Already received: reauth is working on it (disabling ${keyOf('same-payload')}).`,
     ]);
     expect(await keyStatus('same-payload')).toBe('Inactive');
   });
@@ -172,8 +174,8 @@ describe('different clicks, close together', () => {
 
     await Promise.all([endpoint(alice), endpoint(carol)]);
 
-    expect(replies('alice')[0]).toBe('Working on it: disabling two-people…');
-    expect(replies('carol')[0]).toBe('Working on it: disabling two-people…');
+    expect(replies('alice')[0]).toBe(`Working on it: disabling ${keyOf('two-people')}…`);
+    expect(replies('carol')[0]).toBe(`Working on it: disabling ${keyOf('two-people')}…`);
     expect(await jobs()).toBe(2);
     expect(await keyStatus('two-people')).toBe('Inactive');
     expect((await actions('two-people')).filter((a) => a === 'disable')).toHaveLength(1);
@@ -187,7 +189,7 @@ describe('different clicks, close together', () => {
     await endpoint(await signedClick('UALICE', 'reauth:restore', 'disable-restore', 'restore'));
     expect(await jobs()).toBe(1);
 
-    expect(replies('restore')[0]).toBe('Working on it: restoring disable-restore…');
+    expect(replies('restore')[0]).toBe(`Working on it: restoring ${keyOf('disable-restore')}…`);
     expect(await keyStatus('disable-restore')).toBe('Active');
     expect(await actions('disable-restore')).toEqual(['flag', 'notify', 'disable', 'restore', 'notify']);
   });

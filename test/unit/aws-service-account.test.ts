@@ -133,7 +133,7 @@ describe('aws-service-account-trusted', () => {
     );
 
     const message = escalationMessage({
-      items: [requestItemOf(flagged)],
+      items: [requestItemOf(flagged, 'report')],
       reason: 'aws-service-account-trusted',
       detail: BACKDOOR_DETAIL,
     });

@@ -88,7 +88,7 @@ describe('who may answer', () => {
     const again = checkAnswer(answered, 'still-needed', 1, answering('UALICE'));
     expect(again).toMatchObject({ why: 'not-open' });
     expect(again?.reply).toMatch(
-      /already answered by <@UALICE>: ci-deployer is active and vouched for until 2026-12-22/,
+      /already answered by <@UALICE>: access key AKIAEXAMPLE of ci-deployer is active and vouched for until 2026-12-22/,
     );
   });
 

@@ -28,6 +28,7 @@ function items(count: number, principal = 'svc'): RequestItem[] {
     why: `unused for 400 days ${'<why>'.repeat(200)}`,
     deadlineAt: '2026-12-07T09:00:00Z',
     requestSeq: 123_456_789_012_345,
+    mode: 'enforce' as const,
   }));
 }
 
@@ -105,7 +106,9 @@ describe('the limits checker', () => {
     const modal = stillNeededModal({
       credentialId: `${ACCOUNT}:access-key:AKIAIOSFODNN7EXAMPLE`,
       requestSeq: 1,
+      kind: 'access-key',
       principal: 'svc',
+      accountId: ACCOUNT,
       maxDays: 90,
     });
     const select = modal.blocks[2] as Extract<Block, { type: 'input' }>;
@@ -184,7 +187,9 @@ describe('every message builder stays within Slack limits', () => {
         stillNeededModal({
           credentialId: item.credentialId,
           requestSeq: item.requestSeq,
+          kind: item.kind,
           principal: LONGEST_NAME,
+          accountId: ACCOUNT,
           maxDays: 3650,
           responseUrl: `https://hooks.slack.com/actions/T0/${'1'.repeat(20)}/${'a'.repeat(24)}`,
           channelId: 'D0123456789',

@@ -15,11 +15,23 @@ describe('the Slack app manifest', () => {
   });
 
   it('asks for the scopes reauth uses, and no others', () => {
-    // chat.postMessage/update (chat:write), a DM to a user id (im:write), users.lookupByEmail and
-    // users.info (users:read, users:read.email), the slash command (commands).
+    // chat.postMessage/update, also to a user id, which posts in the app's DM with them (chat:write; no
+    // conversations.open, so no im:write), to a public fallback channel the bot was not invited to
+    // (chat:write.public), users.lookupByEmail and users.info (users:read, users:read.email), the slash
+    // command (commands).
     expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(
-      ['chat:write', 'commands', 'im:write', 'users:read', 'users:read.email'].sort(),
+      ['chat:write', 'chat:write.public', 'commands', 'users:read', 'users:read.email'].sort(),
     );
     expect(manifest.oauth_config.scopes.user).toBeUndefined();
+  });
+
+  it('needs no conversation opened: nothing in the Slack client calls conversations.*', () => {
+    const client = readFileSync(
+      new URL('../../lambdas/shared/adapters/slack-client.ts', import.meta.url),
+      'utf8',
+    );
+
+    expect(client).not.toMatch(/conversations\./);
+    expect(client).toContain("callApi('chat.postMessage'");
   });
 });

@@ -32,6 +32,7 @@ function item(overrides: Partial<RequestItem> = {}): RequestItem {
     why: 'idle for 175 days',
     deadlineAt: '2026-12-07T09:00:00Z',
     requestSeq: 1,
+    mode: 'enforce',
     ...overrides,
   };
 }
@@ -194,6 +195,136 @@ describe('ownerRequestMessage', () => {
   });
 });
 
+describe('what an owner is told about the deadline and the choices', () => {
+  const secret = item({
+    credentialId: `${ACCOUNT}:secret:arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:prod/db-AbCdEf`,
+    kind: 'secret',
+    principal: 'prod/db',
+    requestSeq: 4,
+  });
+  const buttonIds = (message: { blocks: Block[] }) =>
+    actionsOf(message.blocks).map((block) => block.elements.map((button) => button.action_id));
+  const intro = (message: { blocks: Block[] }) => sectionsOf(message.blocks)[0]?.text.text ?? '';
+
+  it('in enforce mode, says the deadline disables the credential, with its date', () => {
+    const message = ownerRequestMessage({ owner: 'U042OWNER', items: [item()] });
+
+    expect(intro(message)).toContain('Unanswered ones are disabled at their deadline.');
+    expect(intro(message)).not.toContain('escalated');
+    expect(sectionsOf(message.blocks)[1]?.text.text).toContain(
+      'Answer by 2026-12-07: unanswered, reauth *disables* it that day',
+    );
+  });
+
+  it('in report mode, says the deadline escalates to security, and offers only Still needed', () => {
+    const message = ownerRequestMessage({
+      owner: 'U042OWNER',
+      items: [item({ mode: 'report' }), { ...secret, mode: 'report' }],
+      reminder: true,
+    });
+
+    expect(intro(message)).toContain('escalated to security at their deadline');
+    expect(intro(message)).toContain('disable or delete it in AWS yourself');
+    expect(intro(message)).not.toMatch(/Rotate|Disable now/);
+    expect(sectionsOf(message.blocks)[1]?.text.text).toContain(
+      'Answer by 2026-12-07: unanswered, it is *escalated to security* that day',
+    );
+    expect(buttonIds(message)).toEqual([['reauth:still-needed'], ['reauth:still-needed']]);
+  });
+
+  it("tells each credential its own account's mode when a message mixes them", () => {
+    const message = ownerRequestMessage({
+      owner: 'U042OWNER',
+      items: [item(), { ...secret, accountId: '210987654321', mode: 'report' }],
+    });
+
+    expect(intro(message)).toContain('Each says what happens at its deadline.');
+    const [, enforced, reported] = sectionsOf(message.blocks).map((section) => section.text.text);
+    expect(enforced).toContain('reauth *disables* it');
+    expect(reported).toContain('*escalated to security*');
+    expect(buttonIds(message)).toEqual([
+      ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
+      ['reauth:still-needed'],
+    ]);
+  });
+
+  it('offers Rotate for a key only when its user is marked rotatable (or it is not known)', () => {
+    const message = ownerRequestMessage({
+      owner: 'U042OWNER',
+      items: [
+        item({ rotatable: false }),
+        item({ credentialId: `${ACCOUNT}:access-key:AKIA2222222222222222`, rotatable: true }),
+      ],
+    });
+
+    expect(buttonIds(message)).toEqual([
+      ['reauth:still-needed', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
+    ]);
+  });
+
+  it('names the key, not only its user, in the Disable now confirm and the notification text', () => {
+    const other = item({ credentialId: `${ACCOUNT}:access-key:AKIA2222222222222222` });
+    const message = ownerRequestMessage({ owner: 'U042OWNER', items: [item(), other] });
+
+    const confirms = actionsOf(message.blocks).map(
+      (block) => block.elements.find((button) => button.action_id === 'reauth:disable')?.confirm?.text.text,
+    );
+    expect(confirms).toEqual([
+      `The access key AKIAIOSFODNN7EXAMPLE of user svc-etl in account ${ACCOUNT} stops working now. It can be restored afterwards.`,
+      `The access key AKIA2222222222222222 of user svc-etl in account ${ACCOUNT} stops working now. It can be restored afterwards.`,
+    ]);
+    expect(message.text).toContain('access key AKIAIOSFODNN7EXAMPLE of user svc-etl');
+    expect(message.text).toContain('access key AKIA2222222222222222 of user svc-etl');
+  });
+
+  it('shows a secret by its name and region, without repeating its ARN', () => {
+    const message = ownerRequestMessage({ owner: 'U042OWNER', items: [secret] });
+
+    const section = sectionsOf(message.blocks)[1]?.text.text ?? '';
+    expect(section).toContain('*Secret* `prod/db`');
+    expect(section).toContain(`Account: ${ACCOUNT} · Region: eu-west-1`);
+    // Only the buttons' values carry it, which the owner does not see.
+    expect(
+      sectionsOf(message.blocks)
+        .map((b) => b.text.text)
+        .join('\n') + message.text,
+    ).not.toContain('arn:aws:secretsmanager');
+    const confirm = actionsOf(message.blocks)[0]?.elements.find(
+      (b) => b.action_id === 'reauth:disable',
+    )?.confirm;
+    expect(confirm?.text.text).toContain(`secret prod/db (eu-west-1) in account ${ACCOUNT}`);
+  });
+
+  it('names the exact key in the Still needed dialog', () => {
+    const view = stillNeededModal({
+      credentialId: `${ACCOUNT}:access-key:AKIA2222222222222222`,
+      requestSeq: 3,
+      kind: 'access-key',
+      principal: 'ci-deployer',
+      accountId: ACCOUNT,
+      maxDays: 90,
+    });
+
+    expect(sectionsOf(view.blocks)[0]?.text.text).toBe(
+      `Keep the access key AKIA2222222222222222 of user ci-deployer in account ${ACCOUNT} working. What still uses it?`,
+    );
+  });
+
+  it('names a role and its account in the Still needed dialog', () => {
+    const view = stillNeededModal({
+      credentialId: `${ACCOUNT}:role:vendor-readonly`,
+      requestSeq: 3,
+      kind: 'role',
+      principal: 'vendor-readonly',
+      accountId: ACCOUNT,
+      maxDays: 90,
+    });
+
+    expect(sectionsOf(view.blocks)[0]?.text.text).toContain(`role vendor-readonly in account ${ACCOUNT}`);
+  });
+});
+
 describe('escalationMessage', () => {
   it('tells the security channel why, escaped, with no buttons and within 50 blocks', () => {
     const message = escalationMessage({
@@ -256,7 +387,9 @@ describe('stillNeededModal', () => {
   const base = {
     credentialId: `${ACCOUNT}:access-key:AKIAIOSFODNN7EXAMPLE`,
     requestSeq: 2,
+    kind: 'access-key' as const,
     principal: 'svc-etl',
+    accountId: ACCOUNT,
     responseUrl: 'https://hooks.slack.com/actions/T0/1/abc',
     channelId: 'D042',
     messageTs: '1700000000.000100',
@@ -311,7 +444,9 @@ describe('parseStillNeededSubmission', () => {
     const view = stillNeededModal({
       credentialId: `${ACCOUNT}:access-key:AKIAIOSFODNN7EXAMPLE`,
       requestSeq: 2,
+      kind: 'access-key',
       principal: 'svc-etl',
+      accountId: ACCOUNT,
       maxDays: 90,
       channelId: 'D042',
       messageTs: '1700000000.000100',
@@ -420,7 +555,7 @@ describe('each credential, as its owner recognises it', () => {
     expect(older).not.toContain('Created');
   });
 
-  it('shortens a 512-character secret name inside every limit, keeps both of its ends and gives the full ARN', () => {
+  it('shortens a 512-character secret name inside every limit, keeps both of its ends and gives the full name once', () => {
     const name = `prod/${'p'.repeat(512 - 'prod/stripe-key'.length)}stripe-key`;
     expect(name).toHaveLength(512);
     const arn = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:${name}-AbCdEf`;
@@ -436,13 +571,14 @@ describe('each credential, as its owner recognises it', () => {
     const message = ownerRequestMessage({ owner: 'U042OWNER', items: [secret] });
     const text = describedAs(secret);
 
-    expect(text).toContain(`ARN: \`${arn}\``);
+    expect(text).toContain(`Full name: \`${name}\``);
+    expect(text).not.toContain(arn);
     expect(text).toContain('Last accessed: 2026-10-02');
     const shownName = /^\*Secret\* `([^`]+)`/.exec(text)?.[1] ?? '';
     expect(shownName.length).toBeLessThanOrEqual(150);
     expect(shownName).toMatch(/^prod\/.*….*stripe-key$/s);
     expect(confirmOf(secret).length).toBeLessThanOrEqual(300);
-    expect(confirmOf(secret)).toContain('stripe-key in 123456789012 stops working now');
+    expect(confirmOf(secret)).toContain('stripe-key (eu-west-1) in account 123456789012 stops working now');
     for (const section of sectionsOf(message.blocks))
       expect(section.text.text.length).toBeLessThanOrEqual(3000);
     expect(message.text.length).toBeLessThanOrEqual(3000);

@@ -8,10 +8,13 @@ export class SlackApiError extends Error {
   override readonly name = 'SlackApiError';
   /** Slack's `error` field (`channel_not_found`, `ratelimited`…) or `http_<status>`, `timeout`, `network_error`. */
   readonly code: string;
+  /** The channel (or user id) a post was for: a setup problem such as `not_in_channel` names it. */
+  readonly channel?: string;
 
-  constructor(what: string, code: string, options?: ErrorOptions) {
+  constructor(what: string, code: string, options?: ErrorOptions & { channel?: string }) {
     super(`slack ${what} failed: ${code}`, options);
     this.code = code;
+    if (options?.channel !== undefined) this.channel = options.channel;
   }
 }
 
@@ -259,6 +262,10 @@ export function createSlackClient(config: SlackClientConfig): SlackClient {
         blocks: message.blocks,
         unfurl_links: false,
         unfurl_media: false,
+      }).catch((error: unknown) => {
+        throw error instanceof SlackApiError
+          ? new SlackApiError('chat.postMessage', error.code, { cause: error, channel })
+          : error;
       });
       if (typeof result.channel !== 'string' || typeof result.ts !== 'string') {
         throw new SlackApiError('chat.postMessage', 'invalid_response');

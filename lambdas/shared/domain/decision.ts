@@ -174,6 +174,11 @@ export interface CredentialState {
    * that opened the request saw it. Kept once the request closes: a drift escalation shows it too.
    */
   identification?: Identification;
+  /**
+   * Access keys: whether the user carried `reauth:rotatable=true` when the current request opened, so
+   * the owner is offered *Rotate* only where it can work (the worker checks the tag again).
+   */
+  rotatable?: boolean;
   /** ISO: when the owner was told of the current request. */
   notifiedAt?: string;
   /** The Slack user the owner resolved to when told (the owner tag holds a user id or an email). */

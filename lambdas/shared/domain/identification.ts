@@ -139,3 +139,18 @@ export function shortName(name: string, max = MAX_SHOWN_NAME): string {
   const head = Math.ceil((max - 1) / 2);
   return `${name.slice(0, head)}…${name.slice(name.length - (max - 1 - head))}`;
 }
+
+/**
+ * A credential in a few plain words for a reply about it: an access key by its id and user (a user may
+ * have two keys), else its name, shortened.
+ */
+export function credentialName(c: {
+  credentialId: string;
+  kind: Credential['kind'];
+  principal: string;
+}): string {
+  const name = shortName(c.principal);
+  if (c.kind !== 'access-key') return name;
+  const keyId = /^\d{12}:access-key:(.+)$/.exec(c.credentialId)?.[1];
+  return keyId ? `access key ${keyId} of ${name}` : name;
+}

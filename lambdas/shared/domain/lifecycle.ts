@@ -10,6 +10,7 @@ import {
   type Trigger,
 } from './decision';
 import { describeFinding, type Evaluation } from './evaluate';
+import { ROTATABLE_TAG } from './reauth-marks';
 import { sameUsage } from './usage';
 
 const DAY_MS = 86_400_000;
@@ -165,6 +166,9 @@ function planScanDecision(
           why,
           lastUsedAt: evaluation.evidence.lastUsedAt,
           identification: evaluation.identification,
+          ...(credential.kind === 'access-key' && {
+            rotatable: credential.tags[ROTATABLE_TAG.key] === ROTATABLE_TAG.value,
+          }),
         },
         {
           action: 'flag',

@@ -7,6 +7,7 @@ import {
   stateInputOf,
   type Transition,
 } from './decision';
+import { credentialName } from './identification';
 import { newRequest, openRequestOf } from './lifecycle';
 import type { PolicyConfig, Tier } from './policy';
 import { type RevokedSessions, SESSION_LIFETIME_MAX_MS } from './reauth-marks';
@@ -55,7 +56,7 @@ export function checkAnswer(
   if (!mayDecide(state, context.slackUserId, context.policy)) {
     return {
       why: 'not-authorized',
-      reply: `Only ${ownerMention(state)} or their delegates can answer for ${state.principal}. Your attempt was recorded.`,
+      reply: `Only ${ownerMention(state)} or their delegates can answer for ${credentialName(state)}. Your attempt was recorded.`,
     };
   }
   const expected = action === 'restore' ? 'disabled' : 'pending';
@@ -65,19 +66,19 @@ export function checkAnswer(
   if (action === 'restore' && !withinRestoreWindow(state, context)) {
     return {
       why: 'not-open',
-      reply: `${state.principal} was disabled on ${day(state.disabledAt)}; the ${context.policy.enforcement.restoreWindowDays}-day restore window has passed. Ask the security team.`,
+      reply: `${credentialName(state)} was disabled on ${day(state.disabledAt)}; the ${context.policy.enforcement.restoreWindowDays}-day restore window has passed. Ask the security team.`,
     };
   }
   if (action === 'still-needed' && state.proposal) {
     return {
       why: 'not-open',
-      reply: `${mention(state.proposal.by)} already answered *Still needed* for ${state.principal}; it is waiting for a second approver.`,
+      reply: `${mention(state.proposal.by)} already answered *Still needed* for ${credentialName(state)}; it is waiting for a second approver.`,
     };
   }
   if (action !== 'still-needed' && context.policy.mode === 'report') {
     return {
       why: 'report-mode',
-      reply: `reauth runs in report mode: it changes nothing in IAM or Secrets Manager. The request for ${state.principal} stays open: answer *Still needed*, or ${action} it yourself.`,
+      reply: `reauth runs in report mode: it changes nothing in IAM or Secrets Manager. The request for ${credentialName(state)} stays open: answer *Still needed*, or ${action} it yourself.`,
     };
   }
   return undefined;
@@ -200,7 +201,7 @@ function checkApproval(
   if (!approvers.includes(user) || isOwner) {
     return {
       why: 'not-authorized',
-      reply: `Only a member of the approvers group other than the owner can confirm ${state.principal}. Your attempt was recorded.`,
+      reply: `Only a member of the approvers group other than the owner can confirm ${credentialName(state)}. Your attempt was recorded.`,
     };
   }
   if (state.status !== 'pending' || state.requestSeq !== requestSeq || !state.proposal) {
@@ -530,17 +531,17 @@ function describeClosed(state: CredentialState, action: OwnerAction): string {
   const by = state.decidedBy ? ` by ${mention(state.decidedBy)}` : '';
   switch (state.status) {
     case 'active':
-      return `This request is already answered${by}: ${state.principal} is active${state.reviewDueAt ? ` and vouched for until ${day(state.reviewDueAt)}` : ''} (since ${since}).`;
+      return `This request is already answered${by}: ${credentialName(state)} is active${state.reviewDueAt ? ` and vouched for until ${day(state.reviewDueAt)}` : ''} (since ${since}).`;
     case 'disabled':
       return action === 'restore'
-        ? `This is not the latest disable of ${state.principal}; use the newest message.`
-        : `Too late: ${state.principal} was disabled${by} on ${day(state.disabledAt)}. Use *Restore* on that message to bring it back.`;
+        ? `This is not the latest disable of ${credentialName(state)}; use the newest message.`
+        : `Too late: ${credentialName(state)} was disabled${by} on ${day(state.disabledAt)}. Use *Restore* on that message to bring it back.`;
     case 'pending':
       return action === 'restore'
-        ? `${state.principal} is not disabled: it is waiting for its owner's answer.`
-        : `This message is out of date: a newer request for ${state.principal} is open (answer that one).`;
+        ? `${credentialName(state)} is not disabled: it is waiting for its owner's answer.`
+        : `This message is out of date: a newer request for ${credentialName(state)} is open (answer that one).`;
     default:
-      return `${state.principal} is ${state.status}; there is nothing to answer.`;
+      return `${credentialName(state)} is ${state.status}; there is nothing to answer.`;
   }
 }
 

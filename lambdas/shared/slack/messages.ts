@@ -112,6 +112,18 @@ export interface RequestItem {
   requestSeq: number;
   /** What the owner needs to recognise it; absent on requests opened before it was recorded. */
   identification?: Identification;
+  /**
+   * The mode of the credential's own account (an organization's accounts may differ): what its deadline
+   * does (enforce: reauth disables it; report: security is told) and whether *Rotate* and *Disable now*
+   * are offered (report mode changes nothing in IAM or Secrets Manager, so every such click is refused).
+   */
+  mode: 'report' | 'enforce';
+  /**
+   * Access keys: whether the user carries `reauth:rotatable=true`, as the scan saw it when the request
+   * opened; reauth rotates no other user's keys. Absent (a request opened before it was recorded):
+   * *Rotate* is offered and the worker checks the tag.
+   */
+  rotatable?: boolean;
 }
 
 /** Slack refuses a message with more blocks than this. */
@@ -178,8 +190,10 @@ function dateOf(iso: string): string {
   return Number.isNaN(time) ? shown(iso, 40) : new Date(time).toISOString().slice(0, 10);
 }
 
+type Named = Pick<RequestItem, 'credentialId' | 'kind' | 'principal'>;
+
 /** The credential in a few words: an access key by its id and user (a user may have two), else its name. */
-function subjectOf(item: Pick<RequestItem, 'credentialId' | 'kind' | 'principal'>): string {
+function subjectOf(item: Named): string {
   const name = `\`${shown(shortName(item.principal))}\``;
   return item.kind === 'access-key'
     ? `*${KIND_LABELS[item.kind]}* \`${shown(parseCredentialId(item.credentialId).id, 40)}\` of user ${name}`
@@ -187,15 +201,49 @@ function subjectOf(item: Pick<RequestItem, 'credentialId' | 'kind' | 'principal'
 }
 
 /**
+ * The credential and its account in one line of plain words, for a dialog, a confirm or a notification
+ * that stands on its own: the owner sees nothing else there to tell `ci-deployer`'s two keys apart.
+ */
+export function credentialLabel(item: Named & Pick<RequestItem, 'accountId'>): string {
+  const name = shortName(item.principal);
+  const what =
+    item.kind === 'access-key'
+      ? `access key ${parseCredentialId(item.credentialId).id} of user ${name}`
+      : item.kind === 'secret'
+        ? `secret ${name}${regionOf(item) ? ` (${regionOf(item)})` : ''}`
+        : `role ${name}`;
+  return `${what} in account ${item.accountId}`;
+}
+
+/** A secret's region, from its ARN: a secret's name is unique only within a region. */
+function regionOf(item: Named): string | undefined {
+  if (item.kind !== 'secret') return undefined;
+  return /^arn:[^:]+:secretsmanager:([a-z0-9-]+):/.exec(parseCredentialId(item.credentialId).id)?.[1];
+}
+
+/** What the credential's deadline does, in its account's mode. */
+function atDeadline(item: Pick<RequestItem, 'deadlineAt' | 'mode'>): string {
+  const day = dateOf(item.deadlineAt);
+  return item.mode === 'enforce'
+    ? `Answer by ${day}: unanswered, reauth *disables* it that day`
+    : `Answer by ${day}: unanswered, it is *escalated to security* that day (this account is in report mode: reauth disables nothing)`;
+}
+
+/**
  * What the credential is, so its owner recognises it: an access key by its id and user, its creation
- * and where it was last used; a secret by its name (shortened) and its full ARN; a third-party role by
- * whom it trusts and whether an ExternalId is required. Names go in code spans: no markup applies there.
+ * and where it was last used; a secret by its name and region (its ARN would only repeat them); a
+ * third-party role by whom it trusts and whether an ExternalId is required. And what its deadline does
+ * in its account's mode. Names go in code spans: no markup applies there.
  */
 function describeItem(item: RequestItem): string {
   const { identification } = item;
   const lastUsed = item.lastUsedAt === null ? 'never' : dateOf(item.lastUsedAt);
   const where = item.lastUsedAt === null ? '' : usedWhere(identification);
-  const lines = [subjectOf(item), `Account: ${shown(item.accountId, 40)}`];
+  const region = regionOf(item);
+  const lines = [
+    subjectOf(item),
+    `Account: ${shown(item.accountId, 40)}${region ? ` · Region: ${shown(region, 40)}` : ''}`,
+  ];
   if (item.kind === 'role' && identification?.trustedAccounts) {
     lines.push(`Trusts: ${shown(describeTrust(identification), 1200)}`);
   }
@@ -207,12 +255,21 @@ function describeItem(item: RequestItem): string {
       `${item.kind === 'secret' ? 'Last accessed' : 'Last used'}: ${lastUsed}${where && ` (${shown(where, 100)})`}`,
     ].join(' · '),
     `Why: ${shown(item.why, 1000)}`,
-    `Answer by: ${dateOf(item.deadlineAt)}`,
+    atDeadline(item),
   );
-  if (item.kind === 'secret') lines.push(`ARN: \`${shown(parseCredentialId(item.credentialId).id, 700)}\``);
+  // A long secret name is shown cut in the middle: the whole of it once, for the owner to search by.
+  if (item.kind === 'secret' && shortName(item.principal) !== item.principal) {
+    lines.push(`Full name: \`${shown(item.principal, 700)}\``);
+  }
   return truncate(lines.join('\n'), MAX_SECTION_TEXT);
 }
 
+/**
+ * Still needed always; in enforce mode, Rotate (a secret, or a key whose user is marked rotatable) and
+ * Disable now. Report mode offers neither: reauth changes nothing there, so the click could only be
+ * refused, and a "request to security" would be a second, unrecorded path to the same people the
+ * deadline already escalates to. The owner can disable it in AWS; the next scan closes the request.
+ */
 function itemButtons(item: RequestItem): ButtonElement[] {
   const value = encodeActionValue(item.credentialId, item.requestSeq);
   const buttons: ButtonElement[] = [
@@ -224,7 +281,8 @@ function itemButtons(item: RequestItem): ButtonElement[] {
       style: 'primary',
     },
   ];
-  if (item.kind === 'access-key' || item.kind === 'secret') {
+  if (item.mode === 'report') return buttons;
+  if (item.kind === 'secret' || (item.kind === 'access-key' && item.rotatable !== false)) {
     buttons.push({ type: 'button', action_id: 'reauth:rotate', text: plain('Rotate'), value });
   }
   buttons.push({
@@ -235,9 +293,9 @@ function itemButtons(item: RequestItem): ButtonElement[] {
     style: 'danger',
     confirm: {
       title: plain('Disable this credential?'),
-      // Cut so that Slack's 300 characters hold any name.
+      // Slack's 300 characters hold it: names are cut to 64, a key id is 20, an account 12.
       text: mrkdwn(
-        `${KIND_LABELS[item.kind]} ${shown(shortName(item.principal), 150)} in ${shown(item.accountId, 40)} stops working now. It can be restored afterwards.`,
+        `The ${shown(credentialLabel(item), 220)} stops working now. It can be restored afterwards.`,
       ),
       confirm: plain('Disable'),
       deny: plain('Cancel'),
@@ -285,6 +343,25 @@ function answerAllBlock(open: number): ActionsBlock {
 }
 
 /**
+ * The choices and what the deadline does, for the open credentials of one message: the same words for
+ * all when their accounts share a mode, else each credential says its own.
+ */
+function whatToDo(open: RequestItem[]): string {
+  const modes = new Set(open.map((item) => item.mode));
+  const enforced = modes.has('enforce');
+  const choices = enforced
+    ? 'Choose *Still needed* to keep one, *Rotate* to get a fresh one where offered, or *Disable now* if nothing uses it.'
+    : 'Choose *Still needed* to keep one. If nothing uses it, disable or delete it in AWS yourself: the next scan closes the request.';
+  const deadline =
+    modes.size > 1
+      ? 'Each says what happens at its deadline.'
+      : enforced
+        ? 'Unanswered ones are disabled at their deadline.'
+        : 'Unanswered ones are escalated to security at their deadline; reauth only reports in these accounts and disables nothing.';
+  return `${choices} ${deadline}`;
+}
+
+/**
  * A message asking an owner to reauthorize, rotate or disable each of `items` (at most
  * MAX_ITEMS_PER_MESSAGE, in the order shown). An item in `answered` shows its outcome (blocks of
  * `decidedMessage`) in its place instead of its buttons, so the message can be rebuilt after each answer.
@@ -314,9 +391,7 @@ export function ownerRequestMessage(input: {
       text: mrkdwn(
         open.length === 0
           ? `${mention(input.owner)}, thank you: nothing here is waiting for you.`
-          : `${mention(input.owner)}, ${plural(open.length, 'credential here needs', 'credentials here need')} a decision. ` +
-              'Choose *Still needed* to keep one, *Rotate* to get a fresh one, or *Disable now* if nothing uses it. ' +
-              'Unanswered ones are escalated to security after their deadline.',
+          : `${mention(input.owner)}, ${plural(open.length, 'credential here needs', 'credentials here need')} a decision. ${whatToDo(open)}`,
       ),
     },
   ];
@@ -338,7 +413,7 @@ export function ownerRequestMessage(input: {
   }
   const listed = open
     .slice(0, 10)
-    .map((item) => `${KIND_LABELS[item.kind]} ${shown(item.principal, 100)} (${shown(item.accountId, 40)})`)
+    .map((item) => shown(credentialLabel(item), 250))
     .join(', ');
   const more = open.length > 10 ? ` and ${open.length - 10} more` : '';
   const text =
@@ -490,7 +565,9 @@ function durationChoices(maxDays: number): number[] {
 export function stillNeededModal(input: {
   credentialId: string;
   requestSeq: number;
+  kind: RequestItem['kind'];
   principal: string;
+  accountId: string;
   maxDays: number;
   responseUrl?: string;
   channelId?: string;
@@ -514,7 +591,10 @@ export function stillNeededModal(input: {
     submit: plain('Reauthorize'),
     close: plain('Cancel'),
     blocks: [
-      { type: 'section', text: mrkdwn(`Keep *${shown(input.principal)}* working. What still uses it?`) },
+      {
+        type: 'section',
+        text: mrkdwn(`Keep the ${shown(credentialLabel(input), 600)} working. What still uses it?`),
+      },
       ...answerInputs(input.maxDays),
     ],
   };
@@ -628,10 +708,7 @@ export function approvalRequestMessage(input: {
   const { item } = input;
   const asked = `${mention(input.proposedBy)} says this is still needed for ${input.days} days: "${shown(input.reason, 500)}"`;
   return {
-    text: truncate(
-      `Second approval needed: ${KIND_LABELS[item.kind]} ${shown(item.principal, 100)}`,
-      MAX_FALLBACK_TEXT,
-    ),
+    text: truncate(`Second approval needed: ${shown(credentialLabel(item), 600)}`, MAX_FALLBACK_TEXT),
     blocks: [
       { type: 'header', text: plain('Second approval needed') },
       { type: 'section', text: mrkdwn(truncate(`${describeItem(item)}\n${asked}`, MAX_SECTION_TEXT)) },

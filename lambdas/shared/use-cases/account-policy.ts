@@ -62,3 +62,23 @@ export async function answerPolicyFor(
     ? { refusal: { why: 'not-covered', reply: account.outside } }
     : { policy: account.policy, policyId: policyIdOf(account.policy) };
 }
+
+/**
+ * What each of `accountIds`' deadlines does, for the messages that tell of credentials there: its
+ * account's mode, looked up once an account. An account reauth does not cover is told as report mode:
+ * reauth disables nothing there.
+ */
+export async function modesOf(
+  source: AnswerPolicySource,
+  accountIds: Iterable<string>,
+  now: Date,
+): Promise<(accountId: string) => PolicyConfig['mode']> {
+  const modes = new Map<string, PolicyConfig['mode']>();
+  if (source.policyOf) {
+    for (const accountId of new Set(accountIds)) {
+      const account = await source.policyOf(accountId, now);
+      modes.set(accountId, 'outside' in account ? 'report' : account.policy.mode);
+    }
+  }
+  return (accountId) => modes.get(accountId) ?? source.policy.mode;
+}

@@ -35,6 +35,7 @@ import {
 } from './notify-owners';
 import { type ScanOptions, type ScanReport, scanAccount } from './scan-account';
 import { refreshMessage } from './slack-actions';
+import { type SlackFailure, type SlackSetupProblem, slackFailureOf, slackSetupProblems } from './slack-setup';
 
 export interface EnforceDependencies {
   iam: IAMClient;
@@ -83,7 +84,10 @@ export interface EnforceReport {
    */
   heldBack: { reason: string; credentialIds: string[] }[];
   budget: { limit: number; planned: number; exceeded: boolean };
-  slackFailures: { owner: string; error: string }[];
+  /** Messages Slack did not take; `slackSetupProblems` picks out those only a person can mend. */
+  slackFailures: SlackFailure[];
+  /** Of those, the app's setup problems (a channel the bot is not in…), once per channel and code. */
+  slackSetup: SlackSetupProblem[];
 }
 
 /**
@@ -122,6 +126,7 @@ export async function enforceAccount(
     heldBack: [],
     budget: { limit: 0, planned: 0, exceeded: false },
     slackFailures: [],
+    slackSetup: [],
   };
 
   const run = `enforce:${randomUUID()}`;
@@ -336,47 +341,35 @@ export async function enforceAccount(
           state.ownerSlackId ?? state.message?.channel ?? state.owner,
           outcomeMessage(state),
         );
-        await refreshMessage({ store: deps.store, slack }, state.credentialId);
+        await refreshMessage({ store: deps.store, slack, policy, policyId }, state.credentialId);
       } catch (error) {
-        report.slackFailures.push({
-          owner: state.owner,
-          error: error instanceof Error ? error.message : 'unknown',
-        });
+        report.slackFailures.push(slackFailureOf(state.owner, error));
       }
     }
     await slack
       .postMessage(
         policy.fallbackOwner,
         escalationMessage({
-          items: disabledStates.map(requestItemOf),
+          items: disabledStates.map((state) => requestItemOf(state, policy.mode)),
           reason: 'deadline-passed',
           detail: `Disabled: nobody vouched for these by their deadline. Their owners can restore them for ${policy.enforcement.restoreWindowDays} days.`,
         }),
       )
-      .catch((error: unknown) =>
-        report.slackFailures.push({
-          owner: policy.fallbackOwner,
-          error: error instanceof Error ? error.message : 'unknown',
-        }),
-      );
+      .catch((error: unknown) => report.slackFailures.push(slackFailureOf(policy.fallbackOwner, error)));
   }
   if (deps.slack && refused.length > 0) {
     await deps.slack
       .postMessage(
         policy.fallbackOwner,
         escalationMessage({
-          items: refused.map(({ state }) => requestItemOf(state)),
+          items: refused.map(({ state }) => requestItemOf(state, policy.mode)),
           reason: 'deadline-passed',
           detail: `Not disabled, though nobody vouched for them by their deadline: ${refused.map(({ why }) => why).join('; ')}. Their requests stay open with a new deadline.`,
         }),
       )
-      .catch((error: unknown) =>
-        report.slackFailures.push({
-          owner: policy.fallbackOwner,
-          error: error instanceof Error ? error.message : 'unknown',
-        }),
-      );
+      .catch((error: unknown) => report.slackFailures.push(slackFailureOf(policy.fallbackOwner, error)));
   }
+  report.slackSetup = slackSetupProblems(report.slackFailures);
   return report;
 }
 

@@ -16,6 +16,7 @@ import {
   type RequestItem,
   type SlackMessage,
 } from '../slack/messages';
+import { type SlackFailure, slackFailureOf } from './slack-setup';
 import { lookupSlackUser } from './slack-user-lookup';
 
 export interface NotifyDependencies {
@@ -29,6 +30,22 @@ export interface NotifyContext {
   now: Date;
   /** Recorded as `system:<job>`. */
   job: string;
+  /**
+   * Org mode, where one pass tells owners of credentials in many accounts: each account's own mode
+   * (`policyForAccount`), so a message says what that credential's deadline does.
+   * @default every credential is under `policy.mode`
+   */
+  modeOf?: (accountId: string) => Mode;
+}
+
+type Mode = PolicyConfig['mode'];
+
+/** The mode a credential is told under: its own account's. */
+function modeIn(
+  context: Pick<NotifyContext, 'policy' | 'modeOf'>,
+  state: Pick<CredentialState, 'accountId'>,
+): Mode {
+  return context.modeOf?.(state.accountId) ?? context.policy.mode;
 }
 
 export interface NotifyReport {
@@ -36,8 +53,11 @@ export interface NotifyReport {
   messages: number;
   /** Decisions recorded: notify, remind and escalate. */
   recorded: number;
-  /** Owners whose message could not be posted (retried on the next run: nothing was recorded for them). */
-  failures: { owner: string; error: string }[];
+  /**
+   * Owners whose message could not be posted (retried on the next run: nothing was recorded for them),
+   * with Slack's code and the channel: `slackSetupProblems` picks out those only a person can mend.
+   */
+  failures: SlackFailure[];
 }
 
 /** Where an owner's message goes. */
@@ -76,7 +96,7 @@ export async function notifyNewRequests(
       const destination = await destinationOf(deps, owner, context);
       const message = ownerRequestMessage({
         owner: destination.slackUserId ?? owner,
-        items: group.map(requestItemOf),
+        items: group.map((state) => requestItemOf(state, modeIn(context, state))),
       });
       const posted = await deps.slack.postMessage(destination.channel, message);
       await remember(deps, posted, group, context);
@@ -116,7 +136,7 @@ export async function sendReminders(
       const destination = group[0]?.message?.channel ?? group[0]?.ownerSlackId ?? owner;
       const message = ownerRequestMessage({
         owner: group[0]?.ownerSlackId ?? owner,
-        items: group.map(requestItemOf),
+        items: group.map((state) => requestItemOf(state, modeIn(context, state))),
         reminder: true,
       });
       const posted = await deps.slack.postMessage(destination, message);
@@ -151,14 +171,18 @@ export async function escalateToFallback(
     try {
       await deps.slack.postMessage(
         context.policy.fallbackOwner,
-        escalationMessage({ items: states.map(requestItemOf), reason, detail }),
+        escalationMessage({
+          items: states.map((state) => requestItemOf(state, modeIn(context, state))),
+          reason,
+          detail,
+        }),
       );
       return { messages: 1, recorded: 0, failures: [] };
     } catch (error) {
       return {
         messages: 0,
         recorded: 0,
-        failures: [{ owner: context.policy.fallbackOwner, error: describeError(error) }],
+        failures: [slackFailureOf(context.policy.fallbackOwner, error)],
       };
     }
   }
@@ -177,7 +201,11 @@ export async function escalateToFallback(
       send: async (_owner, group) => {
         await deps.slack.postMessage(
           context.policy.fallbackOwner,
-          escalationMessage({ items: group.map(requestItemOf), reason, detail }),
+          escalationMessage({
+            items: group.map((state) => requestItemOf(state, modeIn(context, state))),
+            reason,
+            detail,
+          }),
         );
         return {
           action: 'escalate',
@@ -211,15 +239,23 @@ export function escalateBackdoors(
 /**
  * A request message rebuilt from the current states of the credentials it shows (at most
  * MAX_ITEMS_PER_MESSAGE, ordered as when it was posted): the open ones keep their buttons, the
- * answered ones say who decided what.
+ * answered ones say who decided what. `modeOf`: each credential's account's mode.
  */
-export function requestMessageOf(owner: string, states: CredentialState[]): SlackMessage {
+export function requestMessageOf(
+  owner: string,
+  states: CredentialState[],
+  modeOf: (state: CredentialState) => Mode,
+): SlackMessage {
   const answered = new Map<string, Block[]>();
   for (const state of states) {
     if (state.status !== 'pending' || state.requestSeq === undefined)
       answered.set(state.credentialId, outcomeMessage(state).blocks);
   }
-  return ownerRequestMessage({ owner, items: sorted(states).map(requestItemOf), answered });
+  return ownerRequestMessage({
+    owner,
+    items: sorted(states).map((state) => requestItemOf(state, modeOf(state))),
+    answered,
+  });
 }
 
 /** The order credentials are shown in, so a rebuilt message keeps each one in its place. */
@@ -252,8 +288,11 @@ export function outcomeMessage(state: CredentialState): SlackMessage {
   });
 }
 
-export function requestItemOf(state: CredentialState): RequestItem {
+/** What a message shows of a credential, told under `mode`, its account's. */
+export function requestItemOf(state: CredentialState, mode: Mode): RequestItem {
   return {
+    mode,
+    ...(state.rotatable !== undefined && { rotatable: state.rotatable }),
     credentialId: state.credentialId,
     kind: state.kind,
     principal: state.principal,
@@ -326,7 +365,7 @@ async function sendByOwner(
           sent = await step.send(shown[0]?.owner ?? recipient, shown);
           report.messages++;
         } catch (error) {
-          report.failures.push({ owner: recipient, error: describeError(error) });
+          report.failures.push(slackFailureOf(recipient, error));
           // Out of time: nothing is recorded for the owners left, so the next run tells them.
           if (error instanceof SlackApiError && error.code === 'out_of_time') break recipients;
           break;
@@ -404,12 +443,4 @@ function decisionContext(context: NotifyContext) {
     mode: context.policy.mode,
     actor: `system:${context.job}`,
   };
-}
-
-function describeError(error: unknown): string {
-  return error instanceof SlackApiError
-    ? error.message
-    : error instanceof Error
-      ? error.name
-      : 'unknown error';
 }

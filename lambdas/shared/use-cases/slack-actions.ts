@@ -6,10 +6,11 @@ import type { SlackClient } from '../adapters/slack-client';
 import { mapWithConcurrency } from '../concurrency';
 import { parseCredentialId } from '../domain/credential';
 import type { CredentialState } from '../domain/decision';
+import { credentialName } from '../domain/identification';
 import type { PolicyConfig } from '../domain/policy';
 import { checkAnswer, mayDecide, planDisable, planRestore, planRotation } from '../domain/reauthorization';
 import { approvalRequestMessage, MAX_ITEMS_PER_MESSAGE, openRequestsMessage } from '../slack/messages';
-import { type AnswerPolicySource, answerPolicyFor } from './account-policy';
+import { type AnswerPolicySource, answerPolicyFor, modesOf } from './account-policy';
 import {
   type ClaimedOutcome,
   changeUnderClaim,
@@ -165,7 +166,7 @@ async function runInAccount(
         await tell(
           deps.slack,
           job.responseUrl,
-          `${state.principal} was not disabled: ${disabled.result.refused}`,
+          `${credentialName(state)} was not disabled: ${disabled.result.refused}`,
         );
         return { summary: `not disabled: ${disabled.result.refused}` };
       }
@@ -203,7 +204,11 @@ async function runInAccount(
         changesUsability: () => false,
       });
       if ('result' in rotation && !rotation.result.rotated) {
-        await tell(deps.slack, job.responseUrl, `${state.principal} was not rotated: ${rotation.result.why}`);
+        await tell(
+          deps.slack,
+          job.responseUrl,
+          `${credentialName(state)} was not rotated: ${rotation.result.why}`,
+        );
         return { summary: `not rotated: ${rotation.result.why}` };
       }
       outcome = rotation;
@@ -240,8 +245,9 @@ async function requestApproval(deps: WorkerDependencies, credentialId: string): 
   const approvers = (deps.policy.tiers[state.tier ?? deps.policy.defaultTier]?.approvers ?? []).filter(
     (id) => `slack:${id}` !== proposal.by && id !== state.ownerSlackId,
   );
+  const modeOf = await modesOf(deps, [state.accountId], deps.now());
   const message = approvalRequestMessage({
-    item: requestItemOf(state),
+    item: requestItemOf(state, modeOf(state.accountId)),
     proposedBy: proposal.by.replace(/^slack:/, ''),
     reason: proposal.reason,
     days: proposal.days,
@@ -287,7 +293,7 @@ async function refreshAfterAnswer(
  * as of 2, and stays within Slack's limits.
  */
 export async function refreshMessage(
-  deps: { store: DecisionStore; slack: SlackClient },
+  deps: { store: DecisionStore; slack: SlackClient; now?: () => Date } & AnswerPolicySource,
   credentialId: string,
   clicked: ClickedIn = {},
 ): Promise<void> {
@@ -303,7 +309,13 @@ export async function refreshMessage(
         [...(await deps.store.loadStates(state.accountId)).values()].filter(
           (s) => s.message?.channel === at.channel && s.message.ts === at.ts,
         );
-    return shown.length > 0 ? requestMessageOf(state.ownerSlackId ?? state.owner, shown) : undefined;
+    if (shown.length === 0) return undefined;
+    const modeOf = await modesOf(
+      deps,
+      shown.map((s) => s.accountId),
+      deps.now?.() ?? new Date(),
+    );
+    return requestMessageOf(state.ownerSlackId ?? state.owner, shown, (s) => modeOf(s.accountId));
   };
   const message = (where && (await rebuilt(where))) ?? outcomeMessage(state);
   if (clicked.responseUrl)
@@ -342,9 +354,14 @@ async function listRequests(
   const pages = Math.max(1, Math.ceil(waiting.length / MAX_ITEMS_PER_MESSAGE));
   const page = Math.min(job.page, pages);
   const shown = waiting.slice((page - 1) * MAX_ITEMS_PER_MESSAGE, page * MAX_ITEMS_PER_MESSAGE);
+  const modeOf = await modesOf(
+    deps,
+    shown.map((s) => s.accountId),
+    now,
+  );
   const message = openRequestsMessage({
     userId: job.slackUserId,
-    items: shown.map(requestItemOf),
+    items: shown.map((s) => requestItemOf(s, modeOf(s.accountId))),
     page,
     pages,
     total: waiting.length,

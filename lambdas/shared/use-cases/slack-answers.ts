@@ -2,6 +2,7 @@ import type { ActionJob } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
 import type { SlackClient } from '../adapters/slack-client';
 import type { CredentialState } from '../domain/decision';
+import { credentialName } from '../domain/identification';
 import {
   type AnswerContext,
   checkAnswer,
@@ -188,7 +189,7 @@ async function recordApproval(
     deps.slack,
     job.responseUrl,
     late?.reply ??
-      `Confirmed: ${written?.principal} is reauthorized until ${String(written?.evidence.until).slice(0, 10)}.`,
+      `Confirmed: ${written ? credentialName(written) : 'it'} is reauthorized until ${String(written?.evidence.until).slice(0, 10)}.`,
   );
   return written
     ? {

@@ -3,6 +3,7 @@ import type { ActionJob, ActionQueue } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
 import type { SlackClient } from '../adapters/slack-client';
 import type { CredentialState } from '../domain/decision';
+import { credentialName } from '../domain/identification';
 import type { PolicyConfig } from '../domain/policy';
 import {
   type AnswerContext,
@@ -222,7 +223,9 @@ async function handleClick(
       stillNeededModal({
         credentialId,
         requestSeq,
+        kind: current.kind,
         principal: current.principal,
+        accountId: current.accountId,
         maxDays: maxReauthorizeDays(current, deps.policy),
         ...(request.responseUrl && { responseUrl: request.responseUrl }),
         ...(request.channelId && { channelId: request.channelId }),
@@ -237,7 +240,7 @@ async function handleClick(
     await tell(
       deps.slack,
       request.responseUrl,
-      `Already received: reauth is working on it (${verbing(action)} ${current.principal}).`,
+      `Already received: reauth is working on it (${verbing(action)} ${credentialName(current)}).`,
     );
     return { statusCode: 200, replayed: true };
   }
@@ -253,7 +256,11 @@ async function handleClick(
     await received.release(); // nothing was queued: the same click, sent again, may try again
     throw error;
   }
-  await tell(deps.slack, request.responseUrl, `Working on it: ${verbing(action)} ${current.principal}…`);
+  await tell(
+    deps.slack,
+    request.responseUrl,
+    `Working on it: ${verbing(action)} ${credentialName(current)}…`,
+  );
   return { statusCode: 200 };
 }
 
