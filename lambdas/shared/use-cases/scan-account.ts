@@ -131,16 +131,15 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
       : undefined;
 
   progress('reading the inventory (credential report, authorization details, secrets, known states)');
-  const [iamInventory, secrets, { states, keySlots }] = await Promise.all([
-    readIamInventory(deps.iam, {
-      accountId,
-      now,
-      reportMaxAgeMinutes: policy.credentialReportMaxAgeMinutes,
-      zone,
-    }),
-    readSecretsInventory(deps.secretsManager, { accountId }),
-    deps.store.loadAccount(accountId),
-  ]);
+  // The big reads one at a time, so their peaks do not add up (see readIamInventory).
+  const iamInventory = await readIamInventory(deps.iam, {
+    accountId,
+    now,
+    reportMaxAgeMinutes: policy.credentialReportMaxAgeMinutes,
+    zone,
+  });
+  const secrets = await readSecretsInventory(deps.secretsManager, { accountId });
+  const { states, keySlots } = await deps.store.loadAccount(accountId);
   /** What was learned of an access key not known by id (a known one's state wins). */
   const keySlotOf = (credential: Credential): KeySlotUsage | undefined =>
     credential.kind === 'access-key' ? keySlots.get(keySlotIdOf(slotIdentity(credential))) : undefined;
