@@ -17,7 +17,7 @@ import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { escalateBackdoors, notifyNewRequests } from '../shared/use-cases/notify-owners';
-import { scanAccount } from '../shared/use-cases/scan-account';
+import { scanAccount, scanAccountWithStates } from '../shared/use-cases/scan-account';
 import { ScanEnvSchema } from './env';
 
 // Cold start: a bad environment or policy fails here, loudly, before any event is handled.
@@ -57,14 +57,14 @@ export async function handler(
   accountId ??= (await clients.sts.send(new GetCallerIdentityCommand({}))).Account;
   if (!accountId) throw new Error('STS GetCallerIdentity returned no account');
   const now = new Date();
-  const report = await scanAccount(
+  // The account's index is read once per run: the scan hands over the states as it left them.
+  const { report, states } = await scanAccountWithStates(
     { iam: clients.iam, secretsManager: clients.secretsManager, store },
     { accountId, policy, now, onProgress: (message) => logger.info(message) },
   );
   const findings = report.rows.filter((row) => row.outcome === 'finding');
 
   let notified = 0;
-  const states = await store.loadStates(accountId);
   // A minute kept for recording what Slack took; owners not reached by then are told on the next run.
   const connected = await slack.connect({ deadline: slackDeadline(context, 60_000) });
   if (connected) {
@@ -81,7 +81,8 @@ export async function handler(
   publishRunMetrics(
     'reauth-scan',
     { Findings: findings.length, DecisionsRecorded: report.decisionsWritten, Notified: notified },
-    { values: (await store.loadStates(accountId)).values(), now },
+    // Telling owners moves no status and no deadline into the past, so the counts are those after the scan.
+    { values: states.values(), now },
   );
   // Ids, principals and triggers only: nothing here is a secret value.
   logger.info('scan finished', {
