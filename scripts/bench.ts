@@ -11,6 +11,11 @@
  *
  *   npx tsx scripts/bench.ts [--users 2000] [--roles 500] [--secrets 2000] [--out bench-results/scan.json]
  *                            [--seed-concurrency 16] [--clicks 200] [--import-runs 7] [--bundles-only]
+ *                            [--memory-sizes 1000,10000,20000] [--memory-only]
+ *
+ * Last, the peak RSS of the `reauth scan` CLI and the scan Lambda's handler, each bundled as it ships,
+ * at each of `--memory-sizes` access keys (scripts/bench/scan-memory.ts); `--memory-only` runs that
+ * alone, `--memory-sizes ''` skips it. Target: at most 128 MB at 10,000 keys, growing linearly past it.
  */
 
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -32,6 +37,7 @@ import {
   measureBundles,
 } from './bench/bundles';
 import { type NaiveScanReport, naiveScan } from './bench/naive-scanner';
+import { benchScanMemory, type ScanMemoryRow } from './bench/scan-memory';
 import { benchTrustFanOut, describeFanOut } from './bench/trust-fan-out';
 import { emulatorEnv, startEmulator } from './emulator/emulator';
 import { benchSlackClicks } from './local/bench-clicks';
@@ -62,6 +68,9 @@ const { values: flags } = parseArgs({
     'seed-concurrency': { type: 'string', default: '16' },
     clicks: { type: 'string', default: '200' },
     'import-runs': { type: 'string', default: '7' },
+    'memory-sizes': { type: 'string', default: '1000,10000,20000' },
+    /** The scan's peak memory alone, at `--memory-sizes` access keys. */
+    'memory-only': { type: 'boolean', default: false },
     /** The bundles' sizes and import times alone (`npm run bench:bundles`): no emulator, no JSON. */
     'bundles-only': { type: 'boolean', default: false },
   },
@@ -86,6 +95,13 @@ const seedConcurrency = Math.max(1, count('seed-concurrency', flags['seed-concur
 const clickCount = count('clicks', flags.clicks);
 const importRuns = Math.max(1, count('import-runs', flags['import-runs']));
 const outPath = resolve(flags.out);
+const memorySizes = flags['memory-sizes']
+  .split(',')
+  .filter((text) => text.trim() !== '')
+  .map((text) => count('memory-sizes', text.trim()));
+/** The scan's peak RSS at 10,000 access keys, CLI and Lambda handler alike (issue #21). */
+const MEMORY_TARGET_MB = 128;
+const MEMORY_TARGET_KEYS = 10_000;
 const atDefaultSize =
   size.users >= DEFAULTS.users && size.roles >= DEFAULTS.roles && size.secrets >= DEFAULTS.secrets;
 
@@ -381,7 +397,7 @@ const say = (message: string) =>
 say(`measuring the Lambda bundles: each imported ${importRuns} times, before the emulator starts`);
 // A busy machine slows every import: the load says how busy it was.
 const bundlesLoad = loadavg()[0]?.toFixed(1);
-const bundles = await measureBundles(importRuns);
+const bundles = flags['memory-only'] ? [] : await measureBundles(importRuns);
 if (flags['bundles-only']) {
   console.log('');
   printBundles(bundles);
@@ -397,6 +413,19 @@ say('starting the local AWS emulator');
 const emulator = await startEmulator();
 try {
   Object.assign(process.env, emulatorEnv(emulator.endpoint));
+  if (flags['memory-only']) {
+    const memory = await measureScanMemory();
+    printScanMemory(memory);
+    const target = memoryTarget(memory);
+    console.log(`\n${target.status.padEnd(4)}  ${target.name}: ${target.detail}`);
+    await mkdir(dirname(outPath), { recursive: true });
+    await writeFile(
+      outPath,
+      `${JSON.stringify({ generatedAt: new Date().toISOString(), memory }, null, 2)}\n`,
+    );
+    console.log(`\nwrote ${outPath}`);
+    process.exit(target.status === 'FAIL' ? 1 : 0);
+  }
   const clients = createAwsClients();
   await ensureDecisionTable(clients.dynamodb, TABLE);
   await ensureDecisionTable(clients.dynamodb, NAIVE_TABLE);
@@ -620,9 +649,17 @@ try {
   console.log('');
   for (const line of describeFanOut(fanOut)) console.log(line);
   console.log('');
+  // Last: it resets the emulator, forgetting the account measured above.
+  const memory = memorySizes.length > 0 ? await measureScanMemory() : [];
+  if (memory.length > 0) {
+    console.log('');
+    printScanMemory(memory);
+    targets.push(memoryTarget(memory));
+  }
   for (const t of targets) console.log(`${t.status.padEnd(4)}  ${t.name}: ${t.detail}`);
 
   const result = {
+    memory,
     generatedAt: new Date().toISOString(),
     size: { ...size, accessKeys: size.users * 2, defaultSize: atDefaultSize },
     node: process.version,
@@ -655,6 +692,56 @@ try {
   if (targets.some((t) => t.status === 'FAIL')) process.exitCode = 1;
 } finally {
   await emulator.stop();
+}
+
+function measureScanMemory(): Promise<ScanMemoryRow[]> {
+  return benchScanMemory({
+    emulator,
+    env: emulatorEnv(emulator.endpoint),
+    sizes: memorySizes,
+    // As the main account is built, at the size asked: a user per two keys, a role per 20, a secret per 10.
+    accountFor: (keys) =>
+      benchAccount({
+        users: Math.ceil(keys / 2),
+        roles: Math.ceil(keys / 20),
+        secrets: Math.ceil(keys / 10),
+      }),
+    seedConcurrency,
+    say,
+  });
+}
+
+function printScanMemory(rows: readonly ScanMemoryRow[]): void {
+  console.log('Peak RSS of one first scan (fresh table), bundled as shipped, no heap cap:');
+  console.log(
+    formatTable(
+      ['access keys', 'CLI (MB)', 'Lambda handler (MB)', 'CLI (ms)', 'Lambda (ms)'],
+      memorySizes.map((keys) => {
+        const of = (runner: ScanMemoryRow['runner']) =>
+          rows.find((r) => r.credentials === keys && r.runner === runner);
+        return [
+          String(keys),
+          String(of('cli')?.peakRssMb ?? '-'),
+          String(of('lambda')?.peakRssMb ?? '-'),
+          String(of('cli')?.ms ?? '-'),
+          String(of('lambda')?.ms ?? '-'),
+        ];
+      }),
+    ),
+  );
+}
+
+function memoryTarget(rows: readonly ScanMemoryRow[]): { status: string; name: string; detail: string } {
+  const at = rows.filter((r) => r.credentials === MEMORY_TARGET_KEYS);
+  const worst = Math.max(0, ...at.map((r) => r.peakRssMb));
+  return {
+    name: `scan peak RSS at ${MEMORY_TARGET_KEYS} access keys`,
+    status: at.length === 0 ? 'SKIP' : worst <= MEMORY_TARGET_MB ? 'PASS' : 'FAIL',
+    detail:
+      at.length === 0
+        ? `not measured (--memory-sizes has no ${MEMORY_TARGET_KEYS})`
+        : `${worst} MB (target <= ${MEMORY_TARGET_MB} MB, CLI and Lambda handler)`,
+  };
 }
 
 function countBy(values: readonly string[]): Record<string, number> {

@@ -17,7 +17,7 @@ import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { escalateBackdoors, notifyNewRequests } from '../shared/use-cases/notify-owners';
-import { scanAccount } from '../shared/use-cases/scan-account';
+import { scanAccount, scanAccountWithStates } from '../shared/use-cases/scan-account';
 import {
   SLACK_SETUP_MESSAGE,
   type SlackSetupProblem,
@@ -62,7 +62,8 @@ export async function handler(
   accountId ??= (await clients.sts.send(new GetCallerIdentityCommand({}))).Account;
   if (!accountId) throw new Error('STS GetCallerIdentity returned no account');
   const now = new Date();
-  const report = await scanAccount(
+  // The account's index is read once per run: the scan hands over the states as it left them.
+  const { report, states } = await scanAccountWithStates(
     { iam: clients.iam, secretsManager: clients.secretsManager, store },
     { accountId, policy, now, onProgress: (message) => logger.info(message) },
   );
@@ -70,7 +71,6 @@ export async function handler(
 
   let notified = 0;
   let slackSetup: SlackSetupProblem[] = [];
-  const states = await store.loadStates(accountId);
   // A minute kept for recording what Slack took; owners not reached by then are told on the next run.
   const connected = await slack.connect({ deadline: slackDeadline(context, 60_000) });
   if (connected) {
@@ -95,7 +95,8 @@ export async function handler(
       Notified: notified,
       SlackSetupProblems: slackSetup.length,
     },
-    { values: (await store.loadStates(accountId)).values(), now },
+    // Telling owners moves no status and no deadline into the past, so the counts are those after the scan.
+    { values: states.values(), now },
   );
   // Ids, principals and triggers only: nothing here is a secret value.
   logger.info('scan finished', {

@@ -2,27 +2,29 @@
  * `npm run bench:report`: the evidence report over a synthetic export of 100,000 decisions (20,000
  * credentials × 5, valid chains, gzipped data files of ~10,000 lines each, in a temp dir). The report
  * and the verify run in a child process so its peak RSS, sampled every 50 ms, is theirs alone and not
- * the generator's; fails when it reaches the bound or a valid chain is reported broken.
+ * the generator's; fails above the 150 MB bound or a valid chain is reported broken.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { chainDecision, type DecisionAction, GENESIS_HASH } from '../../lambdas/shared/domain/decision';
-import { verifyExport, writeEvidenceReport } from '../../lambdas/shared/evidence/evidence-report';
 import { createExportWriter } from '../../lambdas/shared/evidence/export-writer';
 import { credentialPk, decisionSk } from '../../lambdas/shared/table-layout';
 
 const CREDENTIALS = 20_000;
 const PER_CREDENTIAL = 5;
 const LINES_PER_FILE = 10_000;
-const RSS_LIMIT_MB = 300;
+/** The bound the report and the verify must stay within, as a user runs them (issue #21). */
+const RSS_LIMIT_MB = 150;
 /**
- * The child's V8 heap cap. Without one V8 collects lazily and RSS wanders (220–280 MB measured) with
- * garbage, not with what is kept; under the cap a reader that held the export would die of OOM here.
+ * The child's V8 heap cap, applied (`--max-old-space-size`). Without one V8 collects lazily and RSS
+ * wanders (220–280 MB measured) with garbage, not with what is kept; under the cap a reader that held
+ * the export would die of OOM here. Overridable with REAUTH_BENCH_HEAP_MB to see what the cap does.
  */
-const HEAP_LIMIT_MB = 160;
+const HEAP_LIMIT_MB = Number(process.env.REAUTH_BENCH_HEAP_MB ?? 96);
 const ACTIONS: DecisionAction[] = ['flag', 'notify', 'remind', 'reauthorize', 'rotate'];
 const DAY_MS = 86_400_000;
 
@@ -87,42 +89,6 @@ async function generate(root: string): Promise<void> {
   await writer.close();
 }
 
-/** In the child: report then verify, sampling RSS; prints one JSON line. */
-async function measure(root: string): Promise<void> {
-  const baseline = process.memoryUsage().rss;
-  let peak = baseline;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 50);
-  const source = { kind: 'dir', path: root } as const;
-  const t0 = performance.now();
-  const report = await writeEvidenceReport(source, join(root, 'report'));
-  const t1 = performance.now();
-  const verify = await verifyExport(source);
-  const t2 = performance.now();
-  clearInterval(sampler);
-  peak = Math.max(peak, process.memoryUsage().rss);
-  const csvBytes = (await stat(report.csvPath)).size;
-  const htmlBytes = (await stat(report.htmlPath)).size;
-  console.log(
-    JSON.stringify({
-      files: report.files,
-      items: report.items,
-      credentials: report.verdict.credentials,
-      decisions: report.verdict.decisions,
-      reportIssues: report.verdict.issues.length,
-      verifyIssues: verify.verdict.issues.length,
-      rows: report.rows,
-      csvBytes,
-      htmlBytes,
-      reportMs: Math.round(t1 - t0),
-      verifyMs: Math.round(t2 - t1),
-      peakRssMb: Math.round(peak / 1024 / 1024),
-      baselineRssMb: Math.round(baseline / 1024 / 1024),
-    }),
-  );
-}
-
 async function run(): Promise<number> {
   const root = await mkdtemp(join(tmpdir(), 'reauth-bench-report-'));
   try {
@@ -131,9 +97,24 @@ async function run(): Promise<number> {
     console.log(
       `Generated ${CREDENTIALS * PER_CREDENTIAL} decisions (${CREDENTIALS} credentials × ${PER_CREDENTIAL}) and ${CREDENTIALS} states in ${Math.round(performance.now() - g0)} ms`,
     );
+    // Bundled as the CLI is (scripts/package/build.ts, `npm run build:cli`) and run by plain node: tsx's
+    // loader alone costs 30 MB of RSS that a user's `reauth report` never pays.
+    const bundle = join(root, 'measure.mjs');
+    await build({
+      entryPoints: [fileURLToPath(new URL('./bench-report-measure.ts', import.meta.url))],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: bundle,
+      logLevel: 'warning',
+      banner: {
+        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
+    });
     const child = spawn(
       process.execPath,
-      [...process.execArgv, fileURLToPath(import.meta.url), '--measure', root],
+      [...(HEAP_LIMIT_MB > 0 ? [`--max-old-space-size=${HEAP_LIMIT_MB}`] : []), bundle, root],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
@@ -151,15 +132,16 @@ async function run(): Promise<number> {
         `report: ${result.reportMs} ms (decisions.csv ${result.rows} rows, ${(result.csvBytes / 1e6).toFixed(1)} MB; report.html ${(result.htmlBytes / 1e3).toFixed(0)} kB)`,
         `verify: ${result.verifyMs} ms`,
         `chain problems: report ${result.reportIssues}, verify ${result.verifyIssues}`,
-        `peak RSS (report + verify, sampled every 50 ms): ${result.peakRssMb} MB (bound ${RSS_LIMIT_MB} MB; ${result.baselineRssMb} MB before reading; heap capped at ${HEAP_LIMIT_MB} MB)`,
+        `peak V8 heap (total) ${result.peakHeapTotalMb} MB, peak external ${result.peakExternalMb} MB`,
+        `peak RSS (report + verify, sampled every 50 ms): ${result.peakRssMb} MB (bound ${RSS_LIMIT_MB} MB; ${result.baselineRssMb} MB before reading; ${HEAP_LIMIT_MB > 0 ? `heap capped at ${HEAP_LIMIT_MB} MB` : 'no heap cap'})`,
       ].join('\n'),
     );
     const failures = [
       result.decisions !== CREDENTIALS * PER_CREDENTIAL && 'not every decision was read',
       (result.reportIssues > 0 || result.verifyIssues > 0) && 'valid chains reported broken',
       result.rows !== CREDENTIALS * PER_CREDENTIAL && 'the CSV is missing rows',
-      result.peakRssMb >= RSS_LIMIT_MB &&
-        `peak RSS ${result.peakRssMb} MB reached the ${RSS_LIMIT_MB} MB bound`,
+      result.peakRssMb > RSS_LIMIT_MB &&
+        `peak RSS ${result.peakRssMb} MB is above the ${RSS_LIMIT_MB} MB bound`,
     ].filter(Boolean);
     for (const failure of failures) console.error(`FAIL: ${failure}`);
     return failures.length === 0 ? 0 : 1;
@@ -168,9 +150,4 @@ async function run(): Promise<number> {
   }
 }
 
-const measureAt = process.argv.indexOf('--measure');
-if (measureAt >= 0) {
-  await measure(process.argv[measureAt + 1] as string);
-} else {
-  process.exitCode = await run();
-}
+process.exitCode = await run();

@@ -140,7 +140,7 @@ describe('scan function', () => {
       Architectures: ['arm64'],
       Description: Match.stringLikeRegexp('.+'),
       Timeout: 900,
-      MemorySize: 1024,
+      MemorySize: 512,
       LoggingConfig: { LogFormat: 'JSON', LogGroup: Match.anyValue() },
       Environment: {
         Variables: {

@@ -1,6 +1,7 @@
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -98,6 +99,11 @@ export type ClaimOutcome =
   | { notDue: CredentialState | undefined }
   | { heldBy: Claim };
 
+/** BatchWriteItem's limit. */
+const BATCH_WRITE_SIZE = 25;
+/** Unprocessed items (throttling) are retried with a doubling wait, this many times in all. */
+const BATCH_WRITE_ATTEMPTS = 8;
+
 /** The decision table: one STATE item and append-only, hash-chained DECISION items per credential. */
 export interface DecisionStore {
   /** Every credential state of an account, by credentialId (one paged Query on a sparse index). */
@@ -110,8 +116,11 @@ export interface DecisionStore {
   loadAccount(
     accountId: string,
   ): Promise<{ states: Map<string, CredentialState>; keySlots: Map<string, KeySlotUsage> }>;
-  /** Writes a key slot's learned usage (no decision: it is no credential's state), its TTL pushed on. */
-  rememberKeySlot(slot: KeySlotUsage): Promise<void>;
+  /**
+   * Writes key slots' learned usage (no decision: they are no credential's state), their TTL pushed on:
+   * 25 to a BatchWriteItem, since an account's first scan learns of every key at once.
+   */
+  rememberKeySlots(slots: readonly KeySlotUsage[]): Promise<void>;
   getState(credentialId: string): Promise<CredentialState | undefined>;
   /**
    * Every state of every account whose request is open (`pending`): one paged Scan of the sparse
@@ -371,12 +380,12 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
       return (await queryAccount(accountId, { indexOpen: false })).states;
     },
 
-    async rememberKeySlot(slot) {
-      const keySlotId = keySlotIdOf(slot);
-      // Last writer wins: two scans of one account learn the same from the same report.
-      await documents.send(
-        new PutCommand({
-          TableName: tableName,
+    async rememberKeySlots(slots) {
+      // Last writer wins: two scans of one account learn the same from the same report. Two slots with
+      // one id (two keys of a user created in the same second) would fail the batch: the last is kept.
+      const byId = new Map(slots.map((slot) => [keySlotIdOf(slot), slot]));
+      const puts = [...byId].map(([keySlotId, slot]) => ({
+        PutRequest: {
           Item: {
             [pk]: keySlotPk(keySlotId),
             [sk]: KEY_SLOT_SK,
@@ -388,8 +397,22 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
             usage: slot.usage,
             [EXPIRES_AT]: slot.expiresAt,
           },
-        }),
-      );
+        },
+      }));
+      for (let start = 0; start < puts.length; start += BATCH_WRITE_SIZE) {
+        let pending: typeof puts = puts.slice(start, start + BATCH_WRITE_SIZE);
+        for (let attempt = 1; pending.length > 0; attempt++) {
+          if (attempt > BATCH_WRITE_ATTEMPTS)
+            throw new Error(
+              `DynamoDB left ${pending.length} key-slot writes unprocessed after ${attempt - 1} attempts`,
+            );
+          if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+          const { UnprocessedItems } = await documents.send(
+            new BatchWriteCommand({ RequestItems: { [tableName]: pending } }),
+          );
+          pending = (UnprocessedItems?.[tableName] ?? []) as typeof puts;
+        }
+      }
     },
 
     getState,

@@ -170,43 +170,74 @@ export function parseCredentialReportCsv(csv: string): CredentialReportRow[] {
     .filter((row) => row.user !== ROOT_ACCOUNT_ROW);
 }
 
-/** RFC 4180: IAM user names may contain commas, so quoted fields are honoured. */
+/**
+ * RFC 4180: IAM user names may contain commas, so quoted fields are honoured. Each field is one
+ * `slice` of the text (found with `indexOf`), never built a character at a time: at 20,000 credentials
+ * the character-by-character version made a string per character and added 140 MB of garbage.
+ */
 function parseCsv(text: string): string[][] {
   const records: string[][] = [];
   let record: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (char === '"') {
-        quoted = false;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    // A field is unquoted and quoted stretches up to a comma or a line end: a quote opens a quoted
+    // stretch wherever it stands, and a doubled quote inside one is a quote.
+    let field = '';
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === COMMA || c === LF || c === CR) break;
+      if (c === QUOTE) {
+        let from = i + 1;
+        for (;;) {
+          const close = text.indexOf('"', from);
+          if (close < 0) {
+            field += text.slice(from);
+            i = n;
+            break;
+          }
+          field += text.slice(from, close);
+          if (text.charCodeAt(close + 1) !== QUOTE) {
+            i = close + 1;
+            break;
+          }
+          field += '"';
+          from = close + 2;
+        }
       } else {
-        field += char;
+        const end = unquotedEnd(text, i);
+        field += text.slice(i, end);
+        i = end;
       }
-    } else if (char === '"') {
-      quoted = true;
-    } else if (char === ',') {
-      record.push(field);
-      field = '';
-    } else if (char === '\n' || char === '\r') {
-      if (char === '\r' && text[i + 1] === '\n') i++;
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-    } else {
-      field += char;
     }
-  }
-  if (field !== '' || record.length > 0) {
     record.push(field);
+    if (i >= n) break;
+    if (text.charCodeAt(i) === COMMA) {
+      i += 1;
+      if (i === n) record.push('');
+      continue;
+    }
+    if (text.charCodeAt(i) === CR && text.charCodeAt(i + 1) === LF) i += 1;
+    i += 1;
     records.push(record);
+    record = [];
   }
+  if (record.length > 0) records.push(record);
   return records.filter((r) => !(r.length === 1 && r[0] === ''));
+}
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** Where an unquoted stretch ends: at the next comma, quote, line end or the text's end. */
+function unquotedEnd(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === COMMA || c === QUOTE || c === LF || c === CR) return i;
+  }
+  return text.length;
 }
 
 /**
@@ -304,10 +335,30 @@ export async function readAuthorizationDetails(iam: IAMClient): Promise<Authoriz
       const revoked = revokedBefore(role.AttachedManagedPolicies);
       if (role.RoleName && revoked) sessionRevocations.roles.set(role.RoleName, revoked);
     }
-    roles.push(...(page.RoleDetailList ?? []));
+    for (const role of page.RoleDetailList ?? []) roles.push(evaluatedPartOf(role));
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);
   return { userTags, roles, sessionRevocations };
+}
+
+/**
+ * What `rolesInScope` reads of a role, and nothing else: a page holds every role's inline policies,
+ * instance profiles and attached policies, which kept whole made the listing the scan's largest
+ * holding. Of the attached policies only reauth's disable policy matters.
+ */
+function evaluatedPartOf(role: RoleDetail): RoleDetail {
+  const disables = (role.AttachedManagedPolicies ?? []).filter((p) => isRoleDisablePolicyArn(p.PolicyArn));
+  return {
+    RoleName: role.RoleName,
+    Arn: role.Arn,
+    CreateDate: role.CreateDate,
+    Path: role.Path,
+    Tags: role.Tags,
+    AssumeRolePolicyDocument: role.AssumeRolePolicyDocument,
+    ...(disables.length > 0 && { AttachedManagedPolicies: disables }),
+    ...(role.PermissionsBoundary && { PermissionsBoundary: role.PermissionsBoundary }),
+    ...(role.RoleLastUsed && { RoleLastUsed: role.RoleLastUsed }),
+  };
 }
 
 function tagRecord(tags: readonly Tag[] | undefined): Record<string, string> {
@@ -384,14 +435,15 @@ export interface IamInventory {
  * report and GetAccountAuthorizationDetails pages, never a call per user or role.
  */
 export async function readIamInventory(iam: IAMClient, options: IamInventoryOptions): Promise<IamInventory> {
-  const [report, details] = await Promise.all([
-    readCredentialReport(iam, {
-      now: options.now,
-      maxAgeMinutes: options.reportMaxAgeMinutes,
-      sleep: options.sleep,
-    }),
-    readAuthorizationDetails(iam),
-  ]);
+  // One after the other: each read's peak (a page of authorization details parsed from XML, the report
+  // decoded and split) is garbage once its result is kept, and two at once add their peaks. The report
+  // is usually ready (generated ahead), so this costs the listing's few pages of latency.
+  const details = await readAuthorizationDetails(iam);
+  const report = await readCredentialReport(iam, {
+    now: options.now,
+    maxAgeMinutes: options.reportMaxAgeMinutes,
+    sleep: options.sleep,
+  });
   const accessKeys = accessKeysFromReport(report.rows, options.accountId).map((key) => ({
     ...key,
     tags: details.userTags.get(key.principal) ?? {},

@@ -29,10 +29,12 @@ export interface ChainIssue {
   problem: string;
 }
 
-/** What is kept per decision: `at` as epoch ms, where it was read as a file number and line. */
+/**
+ * What is kept per decision: its two hashes as a slot of the checker's {@link HashStore}, `at` as epoch
+ * ms, where it was read as a file number and line.
+ */
 export interface ChainLink {
-  hash: string;
-  prevHash: string;
+  hashes: number;
   at: number;
   action: string;
   /** The status the decision left the credential in; undefined when it changed none. */
@@ -61,7 +63,53 @@ export interface ChainVerdict {
   issues: ChainIssue[];
 }
 
+/**
+ * Every link's hash and prevHash, 32 bytes each in one growing buffer rather than two 64-character
+ * strings per decision (80 bytes each on V8's heap): at 100,000 decisions 6 MB instead of 16 MB, which
+ * is what keeps `reauth report` under its bound. A hash that is not 64 lowercase hex digits (an altered
+ * item) is kept as its text, so a comparison says exactly what comparing the strings would.
+ */
+export class HashStore {
+  private bytes = Buffer.alloc(64 * 4096);
+  private count = 0;
+  private readonly texts = new Map<number, string>();
+
+  /** Stores a link's two hashes; the number returned reads them back. */
+  add(hash: string, prevHash: string): number {
+    const slot = this.count;
+    this.count += 1;
+    if (this.bytes.length < this.count * 64) {
+      const grown = Buffer.alloc(this.bytes.length * 2);
+      this.bytes.copy(grown);
+      this.bytes = grown;
+    }
+    this.put(slot * 2, hash);
+    this.put(slot * 2 + 1, prevHash);
+    return slot;
+  }
+
+  hash(slot: number): string {
+    return this.get(slot * 2);
+  }
+
+  prevHash(slot: number): string {
+    return this.get(slot * 2 + 1);
+  }
+
+  private put(index: number, text: string): void {
+    if (HEX_HASH.test(text)) this.bytes.write(text, index * 32, 32, 'hex');
+    else this.texts.set(index, text);
+  }
+
+  private get(index: number): string {
+    return this.texts.get(index) ?? this.bytes.toString('hex', index * 32, index * 32 + 32);
+  }
+}
+
+const HEX_HASH = /^[0-9a-f]{64}$/;
+
 export class ChainChecker {
+  private hashStore = new HashStore();
   private readonly links = new Map<string, Map<number, ChainLink>>();
   private readonly states = new Map<string, StateSummary>();
   private readonly issues: ChainIssue[] = [];
@@ -107,7 +155,7 @@ export class ChainChecker {
     }
     const seen = chain.get(decision.seq);
     if (seen) {
-      if (seen.hash === decision.hash) {
+      if (this.hashStore.hash(seen.hashes) === decision.hash) {
         this.duplicates += 1;
       } else {
         this.issues.push({
@@ -119,8 +167,7 @@ export class ChainChecker {
     }
     this.decisionCount += 1;
     chain.set(decision.seq, {
-      hash: decision.hash,
-      prevHash: decision.prevHash,
+      hashes: this.hashStore.add(decision.hash, decision.prevHash),
       at: Date.parse(decision.at),
       // Interned: the same few strings for every decision, not one copy each.
       action: internAction(decision.action),
@@ -171,6 +218,7 @@ export class ChainChecker {
   release(): void {
     this.links.clear();
     this.states.clear();
+    this.hashStore = new HashStore();
   }
 
   /** The latest state of each credential seen. */
@@ -206,8 +254,9 @@ export class ChainChecker {
         }
         const at = new Date(link.at).toISOString();
         const named = { credentialId, seq, at, pk, sk: decisionSk(at, seq), where: this.where(link) };
-        const previous = seq === 1 ? { hash: GENESIS_HASH } : chain.get(seq - 1);
-        if (previous && link.prevHash !== previous.hash) {
+        const before = seq === 1 ? undefined : chain.get(seq - 1);
+        const previousHash = seq === 1 ? GENESIS_HASH : before && this.hashStore.hash(before.hashes);
+        if (previousHash !== undefined && this.hashStore.prevHash(link.hashes) !== previousHash) {
           issues.push({
             ...named,
             problem:
@@ -219,7 +268,15 @@ export class ChainChecker {
       }
       const state = this.states.get(credentialId);
       if (state) {
-        for (const anchored of checkStateAnchor(state, top, (seq) => chain.get(seq)?.hash, 'the export')) {
+        for (const anchored of checkStateAnchor(
+          state,
+          top,
+          (seq) => {
+            const at = chain.get(seq);
+            return at && this.hashStore.hash(at.hashes);
+          },
+          'the export',
+        )) {
           issues.push({ credentialId, pk, sk: 'STATE', ...anchored });
         }
       }

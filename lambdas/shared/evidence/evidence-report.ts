@@ -256,7 +256,10 @@ async function writeCsv(
   broken: ReadonlySet<string>,
 ): Promise<number> {
   const out = createWriteStream(path);
-  const written = new Set<string>();
+  // Seqs written, by credential: a duplicate (the same decision in two exports) is written once. A few
+  // small numbers per credential, not a 60-character key per decision.
+  const written = new Map<string, Set<number>>();
+  let rows = 0;
   const write = async (text: string) => {
     if (!out.write(text)) await once(out, 'drain');
   };
@@ -264,16 +267,23 @@ async function writeCsv(
     await write(csvLine(CSV_COLUMNS));
     for await (const { item } of readExportFiles(files)) {
       if (itemKind(item) !== 'decision') continue;
-      const key = decisionKey(String(item.credentialId), Number(item.seq));
-      if (written.has(key)) continue;
-      written.add(key);
-      await write(decisionCsvLine(item, !broken.has(key)));
+      const credentialId = String(item.credentialId);
+      const seq = Number(item.seq);
+      let seqs = written.get(credentialId);
+      if (!seqs) {
+        seqs = new Set();
+        written.set(credentialId, seqs);
+      }
+      if (seqs.has(seq)) continue;
+      seqs.add(seq);
+      rows += 1;
+      await write(decisionCsvLine(item, !broken.has(decisionKey(credentialId, seq))));
     }
   } finally {
     out.end();
     await once(out, 'close');
   }
-  return written.size;
+  return rows;
 }
 
 /**

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { STATE_SK } from '../table-layout';
 
@@ -41,6 +41,14 @@ export class ExportNotFoundError extends Error {
 }
 
 const DATA_FILES = 'expected AWSDynamoDB/<exportId>/data/*.gz or *.json.gz';
+
+/**
+ * The S3 commands, loaded only for an `s3://` export: a report over a local directory (the common
+ * case, and the bench) does not pay the S3 client's modules in memory or start-up time.
+ */
+function s3Commands() {
+  return import('@aws-sdk/client-s3');
+}
 
 /** `s3://bucket/prefix` or a directory path. */
 export function parseExportSource(text: string): ExportSource {
@@ -121,6 +129,7 @@ export async function listExportFiles(
   }
   const { s3 } = options;
   if (!s3) throw new Error('an s3:// export needs an S3 client');
+  const { GetObjectCommand, paginateListObjectsV2 } = await s3Commands();
   const keys: string[] = [];
   let objects = 0;
   try {
@@ -192,6 +201,7 @@ export async function listExportManifests(
   } else {
     const { s3 } = options;
     if (!s3) throw new Error('an s3:// export needs an S3 client');
+    const { GetObjectCommand, paginateListObjectsV2 } = await s3Commands();
     for await (const page of paginateListObjectsV2(
       { client: s3 },
       { Bucket: source.bucket, Prefix: source.prefix },

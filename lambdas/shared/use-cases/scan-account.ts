@@ -115,6 +115,18 @@ const WRITE_CONCURRENCY = 8;
  * record what changed. Never changes IAM or Secrets Manager.
  */
 export async function scanAccount(deps: ScanDependencies, options: ScanOptions): Promise<ScanReport> {
+  return (await scanAccountWithStates(deps, options)).report;
+}
+
+/**
+ * The scan, and the account's states after it: the ones it read, those it changed read again (a
+ * consistent batch read of a few). The scan handler tells owners and counts states from them instead
+ * of querying the account's index again (it did, twice more per run).
+ */
+export async function scanAccountWithStates(
+  deps: ScanDependencies,
+  options: ScanOptions,
+): Promise<{ report: ScanReport; states: Map<string, CredentialState> }> {
   const { accountId, policy, now } = options;
   const progress = options.onProgress ?? (() => {});
   const startedAt = new Date().toISOString();
@@ -131,16 +143,15 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
       : undefined;
 
   progress('reading the inventory (credential report, authorization details, secrets, known states)');
-  const [iamInventory, secrets, { states, keySlots }] = await Promise.all([
-    readIamInventory(deps.iam, {
-      accountId,
-      now,
-      reportMaxAgeMinutes: policy.credentialReportMaxAgeMinutes,
-      zone,
-    }),
-    readSecretsInventory(deps.secretsManager, { accountId }),
-    deps.store.loadAccount(accountId),
-  ]);
+  // The big reads one at a time, so their peaks do not add up (see readIamInventory).
+  const iamInventory = await readIamInventory(deps.iam, {
+    accountId,
+    now,
+    reportMaxAgeMinutes: policy.credentialReportMaxAgeMinutes,
+    zone,
+  });
+  const secrets = await readSecretsInventory(deps.secretsManager, { accountId });
+  const { states, keySlots } = await deps.store.loadAccount(accountId);
   /** What was learned of an access key not known by id (a known one's state wins). */
   const keySlotOf = (credential: Credential): KeySlotUsage | undefined =>
     credential.kind === 'access-key' ? keySlots.get(keySlotIdOf(slotIdentity(credential))) : undefined;
@@ -238,6 +249,7 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
   let decisionsWritten = 0;
   let usageLearned = 0;
   const cleared: string[] = [];
+  const changed: string[] = [];
   const rows = await mapWithConcurrency(toRecord, WRITE_CONCURRENCY, async (credential) => {
     const credentialId = credentialIdOf(credential);
     // A key new to the record brings what its key slot learned: its state takes that usage over.
@@ -263,15 +275,19 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
     );
     if (written) decisionsWritten++;
     else if (stateOnly) usageLearned++;
+    if (written || stateOnly) changed.push(credentialId);
     if (written?.action === 'reauthorize') cleared.push(credentialId);
     return toRow(credentialId, credential, evaluation, policy, now, written ? 'recorded' : 'unchanged');
   });
-  await mapWithConcurrency(keySlotWrites, WRITE_CONCURRENCY, async ({ slot, learned }) => {
-    await deps.store.rememberKeySlot(slot);
-    if (learned) usageLearned++;
-  });
+  // In batches of 25: the first scan of an account learns of every key not known by id at once.
+  await deps.store.rememberKeySlots(keySlotWrites.map(({ slot }) => slot));
+  usageLearned += keySlotWrites.filter(({ learned }) => learned).length;
 
-  return {
+  const after = new Map(states);
+  // Read again rather than rebuilt here: the store's write is the one source of what a state holds.
+  if (changed.length > 0) for (const [id, state] of await deps.store.getStates(changed)) after.set(id, state);
+
+  const report: ScanReport = {
     accountId,
     mode: policy.mode,
     policyId: context.policyId,
@@ -290,6 +306,7 @@ export async function scanAccount(deps: ScanDependencies, options: ScanOptions):
     unresolved: resolved.unresolved.map((c) => `${c.principal} key ${c.keySlot}`),
     driftSuspects,
   };
+  return { report, states: after };
 }
 
 function toRow(

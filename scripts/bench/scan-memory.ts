@@ -1,0 +1,104 @@
+/**
+ * Peak memory of a scan as it runs for a user: the `reauth scan` CLI and the scan Lambda's handler,
+ * each bundled as it ships (esbuild, like `npm run build:cli` and `cdk synth`) and run by plain node in
+ * a child process with no heap cap, on a fresh table (the first scan, which writes the most). The
+ * peak is the child's own `maxRSS` (getrusage), read as it exits: every byte it touched, not samples.
+ * Each size is a freshly seeded account: half as many users as access keys, a role per 20 keys.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
+import type { EmulatorControl } from '../emulator/emulator';
+import { ensureDecisionTable } from '../local/decision-table';
+import { type AccountSpec, seedAccount } from '../local/seed';
+
+export interface ScanMemoryRow {
+  credentials: number;
+  runner: 'cli' | 'lambda';
+  peakRssMb: number;
+  ms: number;
+}
+
+const POLICY_FILE = fileURLToPath(new URL('../local/demo.config.json', import.meta.url));
+const BANNER = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+
+export async function benchScanMemory(options: {
+  emulator: EmulatorControl;
+  env: Record<string, string>;
+  sizes: readonly number[];
+  accountFor: (accessKeys: number) => AccountSpec;
+  seedConcurrency: number;
+  say: (message: string) => void;
+}): Promise<ScanMemoryRow[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'reauth-bench-memory-'));
+  try {
+    const cli = join(dir, 'cli.mjs');
+    const lambda = join(dir, 'lambda.mjs');
+    const bundle = (entry: string, outfile: string) =>
+      build({
+        entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        outfile,
+        logLevel: 'warning',
+        banner: { js: BANNER },
+      });
+    await bundle('../../cli/entry.ts', cli);
+    await bundle('./scan-memory-lambda.ts', lambda);
+    const preload = join(dir, 'max-rss.cjs');
+    await writeFile(
+      preload,
+      "process.on('exit', () => require('node:fs').writeFileSync(process.env.REAUTH_MAX_RSS_FILE, String(process.resourceUsage().maxRSS)));\n",
+    );
+    const rows: ScanMemoryRow[] = [];
+    for (const credentials of options.sizes) {
+      await options.emulator.reset();
+      const clients = createAwsClients();
+      options.say(`memory: seeding an account with ${credentials} access keys`);
+      await seedAccount(
+        options.emulator,
+        clients,
+        options.accountFor(credentials),
+        new Date(),
+        options.seedConcurrency,
+      );
+      for (const runner of ['cli', 'lambda'] as const) {
+        const table = `reauth-bench-memory-${runner}-${credentials}`;
+        await ensureDecisionTable(clients.dynamodb, table);
+        const rssFile = join(dir, `${runner}-${credentials}.rss`);
+        const args = runner === 'cli' ? [cli, 'scan', '--config', POLICY_FILE, '--table', table] : [lambda];
+        const started = performance.now();
+        const code = await new Promise<number>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--require', preload, ...args], {
+            env: {
+              ...process.env,
+              ...options.env,
+              REAUTH_MAX_RSS_FILE: rssFile,
+              TABLE_NAME: table,
+              POLICY_FILE,
+            },
+            stdio: ['ignore', 'ignore', 'inherit'],
+          });
+          child.on('error', reject);
+          child.on('close', (c) => resolve(c ?? 1));
+        });
+        if (code !== 0) throw new Error(`the ${runner} scan at ${credentials} keys exited ${code}`);
+        const ms = Math.round(performance.now() - started);
+        const peakRssMb = Math.round(Number(await readFile(rssFile, 'utf8')) / 1024);
+        options.say(
+          `memory: ${runner} scan of ${credentials} access keys: peak RSS ${peakRssMb} MB, ${ms} ms`,
+        );
+        rows.push({ credentials, runner, peakRssMb, ms });
+      }
+    }
+    return rows;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
