@@ -8,7 +8,7 @@
  * Every AWS call goes through a counting proxy, which tells by the credentials which account it acts
  * in, and which models AWS (scripts/bench/org-latency-model.ts): each call waits its AWS latency, and a
  * credential report takes 3 to 9 s to generate, answered "in progress" meanwhile. Before each run every
- * account's report is expired and the kept listing forgotten, as a daily run finds them; every poll and
+ * account's report is a day old and the kept listing forgotten, as a daily run finds them; every poll and
  * not-ready answer is counted as a call.
  *
  * Reports per-account calls and time (p50, p95, and the report wait), the Organizations calls, the hub
@@ -35,6 +35,7 @@ import { forgetOrganizationListing } from '../lambdas/shared/adapters/organizati
 import { REPORTS_STARTED_KEY } from '../lambdas/shared/adapters/reports-ahead';
 import { parsePolicyConfig } from '../lambdas/shared/domain/policy';
 import { scanAccount } from '../lambdas/shared/use-cases/scan-account';
+import { type C7nOrgRun, runC7nOrg } from './bench/c7n-org';
 import { createCallLedger, DYNAMODB_WRITES, type LedgerCall } from './bench/call-ledger';
 import {
   callLatency,
@@ -57,6 +58,10 @@ const { values: flags } = parseArgs({
     accounts: { type: 'string', default: '50' },
     out: { type: 'string', default: 'bench-results/org.json' },
     ...ORG_LATENCY_FLAGS,
+    /** c7n-org's executable, to run beside reauth (`pip install c7n-org` in a virtualenv). */
+    'c7n-org': { type: 'string', default: process.env.BENCH_C7N_ORG },
+    /** Accounts c7n-org runs at once (one Python process each). */
+    'c7n-jobs': { type: 'string', default: '10' },
   },
   strict: true,
 });
@@ -160,12 +165,12 @@ try {
   await seedAccount(emulator, clients, smallAccount(0), new Date());
   ledger.take();
 
-  say('single-account baseline: scanAccount in the hub account, twice, each finding its report expired');
+  say('single-account baseline: scanAccount in the hub account, twice, each finding its report a day old');
   await ensureDecisionTable(clients.dynamodb, BASELINE_TABLE);
   modelled = true;
   const baseline: LedgerCall[][] = [];
   for (let run = 0; run < 2; run++) {
-    reports.expireAll();
+    reports.ageAll();
     await scanAccount(
       {
         iam: clients.iam,
@@ -199,7 +204,7 @@ try {
   for (const label of ['run 1 (empty table)', 'run 2 (daily, unchanged)']) {
     say(`fan-out ${label}: the hub's synthesized scan state machine, maxConcurrency ${maxConcurrency}`);
     // A day later: every report is older than 4 hours, the kept listing and the reports' note are stale.
-    reports.expireAll();
+    reports.ageAll();
     const s3 = createS3Client();
     await forgetOrganizationListing(s3, RESULTS_BUCKET).catch(() => {});
     await s3
@@ -233,6 +238,24 @@ try {
     });
   }
   observer.disconnect();
+
+  // c7n-org over the same accounts, each report a day old again, through the same proxy and model.
+  let c7n: (C7nOrgRun & { calls: LedgerCall[] }) | undefined;
+  if (flags['c7n-org']) {
+    const jobs = Number(flags['c7n-jobs']);
+    say(`c7n-org beside it: ${flags['c7n-org']}, ${jobs} accounts at once`);
+    reports.ageAll();
+    ledger.take();
+    const run = await runC7nOrg({
+      executable: flags['c7n-org'],
+      accounts: [...org.accounts.values()].map((a) => a.accountId),
+      roleName: parsePolicyConfig(policy).organization?.readerRoleName ?? 'reauth-reader',
+      region: 'us-east-1',
+      jobs,
+      env: emulatorEnv(proxy.endpoint),
+    });
+    c7n = { ...run, calls: ledger.take() };
+  }
 
   const members = new Set([...org.accounts.values()].map((a) => a.accountId));
   const REPORT_CALLS = new Set(['GenerateCredentialReport', 'GetCredentialReport']);
@@ -302,6 +325,19 @@ try {
   const posts = local.slack.calls('chat.postMessage').length;
 
   const daily = stats[1] as (typeof stats)[number];
+  const c7nStats = c7n && {
+    exitCode: c7n.exitCode,
+    wallMs: Math.round(c7n.wallMs),
+    matched: c7n.matched,
+    accountCalls: percentiles([...members].map((id) => c7n.calls.filter((c) => c.account === id).length)),
+    callsPerAccountByOperation: perOperation(
+      c7n.calls.filter((c) => members.has(c.account)),
+      members.size,
+    ),
+    accountMeanMs: Math.round(mean([...c7n.accountMs.values()])),
+    accountMs: percentiles([...c7n.accountMs.values()]),
+    accountsReported: c7n.accountMs.size,
+  };
   const projections = TARGETS.map((target) => ({ ...target, ...project(daily, target.accounts) }));
 
   const header = ['', ...stats.map((s) => s.label), 'single-account (run 2)'];
@@ -399,13 +435,67 @@ try {
       .map(([name, ms]) => `${name} ${ms}`)
       .join(
         ', ',
-      )} ms; credential report ${model.reportSeconds.min}-${model.reportSeconds.max} s, expired before each run; ` +
+      )} ms; credential report ${model.reportSeconds.min}-${model.reportSeconds.max} s, a day old before each run; ` +
       `child start-up ${model.childStartMs} ms; cold start ${model.coldStartMs} ms (once per slot)`,
   );
   console.log(formatTable(header, rows, { align: 'figures' }));
   console.log('');
   console.log('Projection from the daily run (N x mean / maxConcurrency + tail + listing + summary):');
   console.log(formatTable(projectionHeader, projectionRows, { align: 'figures' }));
+  console.log('');
+  if (c7nStats) {
+    console.log('');
+    console.log(
+      `c7n-org beside it (daily: each report a day old; ${flags['c7n-jobs']} accounts at once; the same proxy and model):`,
+    );
+    const ops = [
+      ...new Set([
+        ...Object.keys(c7nStats.callsPerAccountByOperation),
+        ...Object.keys(daily.callsPerAccountByOperation),
+      ]),
+    ].sort();
+    console.log(
+      formatTable(
+        ['', 'reauth (run 2, daily)', 'c7n-org'],
+        [
+          [
+            'AWS calls per account, p50 / p95',
+            `${daily.accountCalls.p50} / ${daily.accountCalls.p95}`,
+            `${c7nStats.accountCalls.p50} / ${c7nStats.accountCalls.p95}`,
+          ],
+          ...ops.map((op) => [
+            `  ${op} (mean)`,
+            String(daily.callsPerAccountByOperation[op] ?? '-'),
+            String(c7nStats.callsPerAccountByOperation[op] ?? '-'),
+          ]),
+          [
+            'time per account (ms), mean / p50 / p95',
+            `${daily.accountMeanMs} / ${daily.accountMs.p50} / ${daily.accountMs.p95}`,
+            `${c7nStats.accountMeanMs} / ${c7nStats.accountMs.p50} / ${c7nStats.accountMs.p95}`,
+          ],
+          ...TARGETS.map(({ accounts }) => [
+            `${accounts.toLocaleString('en')} accounts: N x measured mean / ${maxConcurrency} (every report waited for)`,
+            `${seconds((accounts * daily.accountMeanMs) / maxConcurrency)}`,
+            `${seconds((accounts * c7nStats.accountMeanMs) / maxConcurrency)}`,
+          ]),
+          [
+            'wall time for the run (s)',
+            (daily.wallMs / 1000).toFixed(1),
+            (c7nStats.wallMs / 1000).toFixed(1),
+          ],
+          [
+            'accounts reported / matched resources',
+            `${daily.scanInvocations} / ${(daily.summary as { findings?: number }).findings}`,
+            `${c7nStats.accountsReported} / ${c7nStats.matched}`,
+          ],
+        ],
+        { align: 'figures' },
+      ),
+    );
+  } else
+    console.log(
+      '\nc7n-org not run: give --c7n-org <path> (pip install c7n-org in a virtualenv) to run it beside.',
+    );
   console.log('');
   for (const t of targets) console.log(`${t.status.padEnd(4)}  ${t.name}: ${t.detail}`);
 
@@ -423,6 +513,7 @@ try {
         baseline: { awsCalls: baselineReads, scanProper: baselineCore, reportCalls: baselineReportCalls },
         runs: stats.map(({ baseMs, ...s }) => s),
         slackMessages: posts,
+        c7nOrg: c7nStats,
         projection: {
           formula:
             'listing (measured + Organizations pages + reports ahead at N) + N x mean(account at N) / maxConcurrency + tail (p95 account + cold start) + summary (measured)',
@@ -519,6 +610,14 @@ function percentiles(values: number[]): { p50: number; p95: number; max: number 
   const at = (q: number) =>
     Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0);
   return { p50: at(0.5), p95: at(0.95), max: Math.round(sorted.at(-1) ?? 0) };
+}
+
+/** Calls per account by `service Operation`, sorted. */
+function perOperation(calls: LedgerCall[], accounts: number): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const c of calls)
+    counts.set(`${c.service} ${c.operation}`, (counts.get(`${c.service} ${c.operation}`) ?? 0) + 1);
+  return Object.fromEntries([...counts].sort().map(([op, n]) => [op, round2(n / accounts)]));
 }
 
 function mean(values: number[]): number {

@@ -5,8 +5,9 @@
  * - every AWS call: scripts/bench/aws-latencies.ts (AssumeRole 200 ms, IAM 100 ms, an authorization
  *   details page 600 ms…), injected by the fault proxy before the emulator answers;
  * - a credential report: 3 to 9 s from GenerateCredentialReport until GetCredentialReport returns it.
- *   Until then IAM answers Generate with INPROGRESS and Get with ReportInProgress (HTTP 404); a report
- *   older than 4 hours answers Get with ReportExpired (HTTP 410), which is what a daily run finds.
+ *   Until then IAM answers Generate with INPROGRESS and Get with ReportInProgress (HTTP 404). A daily run
+ *   finds the report the run before generated, a day old: older than any freshness limit, so it must
+ *   generate one and wait.
  *   The emulator generates at once, so `createCredentialReportModel` answers in IAM's place until the
  *   modelled time has passed, and every such answer is a call, counted;
  * - a Distributed Map child's start-up (Step Functions starting the child execution and its Lambda
@@ -106,9 +107,9 @@ export interface ReportWait {
 export interface CredentialReportModel {
   /** The fault proxy's `respond`. */
   respond(call: ProxiedCall, forward: () => Promise<ProxiedAnswer>): Promise<ProxiedAnswer>;
-  /** Every account's report is older than 4 hours, as a daily run finds them; forgets the waits. */
-  expireAll(): void;
-  /** Per account, since the last `expireAll`. */
+  /** Every account's report is a day old, as a daily run finds them; forgets the waits. */
+  ageAll(): void;
+  /** Per account, since the last `ageAll`. */
   waits(): Map<string, ReportWait>;
 }
 
@@ -119,8 +120,8 @@ const REPORT_REUSED_MS = 4 * 3_600_000;
  * IAM's credential report with generation time, per account (`accountOf` tells which from the
  * request's credentials). A Generate with no recent report is forwarded (the emulator takes its
  * snapshot then) and answered STARTED; until its modelled time has passed, Generate answers INPROGRESS
- * and Get ReportInProgress, without reaching the emulator. After `expireAll`, Get answers ReportExpired
- * until the account's next Generate.
+ * and Get ReportInProgress, without reaching the emulator. After `ageAll`, Get answers the emulator's report
+ * with a GeneratedTime a day ago, until the account's next Generate.
  */
 export function createCredentialReportModel(options: {
   model: OrgLatencyModel;
@@ -130,7 +131,7 @@ export function createCredentialReportModel(options: {
   const random = mulberry32(options.seed ?? 21);
   const { min, max } = options.model.reportSeconds;
   const reports = new Map<string, { startedMs: number; readyMs: number }>();
-  const expired = new Set<string>();
+  const aged = new Set<string>();
   let waits = new Map<string, ReportWait>();
 
   return {
@@ -145,21 +146,21 @@ export function createCredentialReportModel(options: {
         const answer = await forward();
         if (answer.status >= 300) return answer;
         reports.set(account, { startedMs: now, readyMs: now + (min + random() * (max - min)) * 1000 });
-        expired.delete(account);
+        aged.delete(account);
         return generateAnswer('STARTED');
       }
       if (call.name.operation !== 'GetCredentialReport') return forward();
       const wait = waits.get(account) ?? { firstAskedMs: now };
       waits.set(account, wait);
-      if (expired.has(account) || !report)
-        return iamError(410, 'ReportExpired', 'Credential report is expired (older than 4 hours)');
+      if (aged.has(account)) return dayOld(await forward());
+      if (!report) return forward();
       if (now < report.readyMs)
         return iamError(404, 'ReportInProgress', 'Credential report is being generated');
       wait.readyMs ??= now;
       return forward();
     },
-    expireAll() {
-      for (const account of reports.keys()) expired.add(account);
+    ageAll() {
+      for (const account of reports.keys()) aged.add(account);
       reports.clear();
       waits = new Map();
     },
@@ -177,6 +178,15 @@ function generateAnswer(state: 'STARTED' | 'INPROGRESS' | 'COMPLETE'): ProxiedAn
     `</GenerateCredentialReportResult><ResponseMetadata>${requestId()}</ResponseMetadata>` +
     '</GenerateCredentialReportResponse>';
   return { status: 200, headers: XML, body: Buffer.from(body) };
+}
+
+/** The emulator's report, as generated a day ago (the emulator snapshots it when it is generated). */
+function dayOld(answer: ProxiedAnswer): ProxiedAnswer {
+  if (answer.status >= 300) return answer;
+  const yesterday = new Date(Date.now() - 24 * 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const body = answer.body.toString('utf8').replace(/<GeneratedTime>[^<]*</, `<GeneratedTime>${yesterday}<`);
+  const { 'content-length': _, ...headers } = answer.headers;
+  return { status: answer.status, headers, body: Buffer.from(body) };
 }
 
 function iamError(status: number, code: string, message: string): ProxiedAnswer {
