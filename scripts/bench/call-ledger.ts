@@ -26,6 +26,8 @@ export const DYNAMODB_WRITES = new Set([
 
 export interface CallLedger {
   observe(call: ForwardedCall): void;
+  /** The account a call signed with these headers acts in, as far as the ledger has seen. */
+  accountOf(headers: ForwardedCall['headers']): string;
   /** The calls since the last `take`, and forgets them (the accounts behind credentials are kept). */
   take(): LedgerCall[];
 }
@@ -33,11 +35,13 @@ export interface CallLedger {
 export function createCallLedger(hubAccount: string): CallLedger {
   const accountOfKey = new Map<string, string>();
   let calls: LedgerCall[] = [];
+  const keyOf = (headers: ForwardedCall['headers']) =>
+    /Credential=([^/]+)\//.exec(String(headers.authorization))?.[1] ?? '';
   return {
+    accountOf: (headers) => accountOfKey.get(keyOf(headers)) ?? hubAccount,
     observe(call) {
       const { service, operation } = callNameOf(call.headers, call.body);
-      const keyId = /Credential=([^/]+)\//.exec(String(call.headers.authorization))?.[1];
-      let account = accountOfKey.get(keyId ?? '') ?? hubAccount;
+      let account = accountOfKey.get(keyOf(call.headers)) ?? hubAccount;
       if (service === 'sts' && operation === 'AssumeRole') {
         const into = /arn(?::|%3A)aws(?::|%3A)iam(?::|%3A){2}(\d{12})/.exec(call.body)?.[1];
         const key = /AccessKeyId["<>:\s]*([A-Z0-9]{16,128})/.exec(call.answer)?.[1];

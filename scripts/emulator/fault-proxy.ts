@@ -29,6 +29,26 @@ export interface FaultProxyOptions {
    * scripts/bench/aws-latencies.ts): the emulator answers in microseconds. @default none
    */
   latencyMs?: (call: CallName) => number;
+  /**
+   * Answers an AWS call in the emulator's place, or forwards it and changes its answer: what the
+   * emulator cannot model (a credential report that takes seconds to generate). Its answers are
+   * observed as the emulator's are. @default forward every call unchanged
+   */
+  respond?: (call: ProxiedCall, forward: () => Promise<ProxiedAnswer>) => Promise<ProxiedAnswer>;
+}
+
+/** An AWS call as the proxy received it, named. */
+export interface ProxiedCall {
+  name: CallName;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/** An answer to an AWS call, the emulator's or one made in its place. */
+export interface ProxiedAnswer {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
 }
 
 /** An AWS call by its SigV4 signing name (`iam`, `dynamodb`…) and operation (`GetPolicy`). */
@@ -117,10 +137,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     else incoming.socket.resetAndDestroy();
   }
 
-  function forward(
-    incoming: IncomingMessage,
-    body: Buffer,
-  ): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+  function forward(incoming: IncomingMessage, body: Buffer): Promise<ProxiedAnswer> {
     return new Promise((resolve, reject) => {
       const outgoing = request(
         {
@@ -167,7 +184,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       if (typeof operation === 'string') forwardedBy[operation] = (forwardedBy[operation] ?? 0) + 1;
       crashBudget--;
     }
-    const answer = await forward(incoming, body);
+    const text = body.toString('utf8');
+    const answer =
+      !control && options.respond
+        ? await options.respond(
+            { name: callNameOf(incoming.headers, text), headers: incoming.headers, body: text },
+            () => forward(incoming, body),
+          )
+        : await forward(incoming, body);
     if (!control)
       options.observe?.({
         headers: incoming.headers,
