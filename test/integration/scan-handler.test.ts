@@ -199,10 +199,10 @@ describe('reauth scan and reauth decisions', () => {
     }
   });
 
-  it('fails with a clear message on a malformed credential id', async () => {
+  it('refuses a malformed credential id as a usage error (exit 2), saying why', async () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
-      expect(await main(['decisions', 'not-an-id', '--table', TABLE])).toBe(1);
+      expect(await main(['decisions', 'not-an-id', '--table', TABLE])).toBe(2);
       expect(String(err.mock.calls[0]?.[0])).toMatch(/not a credential id/);
     } finally {
       err.mockRestore();
