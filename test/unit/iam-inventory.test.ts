@@ -564,6 +564,22 @@ describe('readCredentialReport', () => {
     expect(fake.slept).toEqual([1000, 1000]);
   });
 
+  it('waits for a report already being generated (started ahead) without asking for another', async () => {
+    const fake = scriptedIam({
+      GetCredentialReport: [
+        new CredentialReportNotReadyException({ message: 'Report is in progress', ...meta }),
+        new CredentialReportNotReadyException({ message: 'Report is in progress', ...meta }),
+        reportGeneratedAt(NOW),
+      ],
+    });
+
+    const { rows } = await readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep });
+
+    expect(rows).toHaveLength(1);
+    expect(fake.sent).toEqual(['GetCredentialReport', 'GetCredentialReport', 'GetCredentialReport']);
+    expect(fake.slept).toEqual([1000, 1000]);
+  });
+
   it('backs off and retries when GenerateCredentialReport hits its limit', async () => {
     const fake = scriptedIam({
       GetCredentialReport: [

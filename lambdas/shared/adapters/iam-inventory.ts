@@ -59,8 +59,8 @@ export interface CredentialReport {
 
 /**
  * The account's credential report as rows, `<root_account>` left out: one call when a report younger
- * than `maxAgeMinutes` exists, otherwise generate it and poll every POLL_INTERVAL_MS (backing off only
- * when IAM says its limit is exceeded).
+ * than `maxAgeMinutes` exists, otherwise generate it (unless one is being generated already) and poll
+ * every POLL_INTERVAL_MS (backing off only when IAM says its limit is exceeded).
  */
 export async function readCredentialReport(
   iam: IAMClient,
@@ -70,9 +70,16 @@ export async function readCredentialReport(
   if (existing.kind === 'ready' && isFresh(existing.output, options)) return parseReport(existing.output);
 
   const wait = createWaits(options.sleep ?? realSleep, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+  // A report already being generated (the organization's list step starts them ahead) is waited for,
+  // not asked for again.
+  let generate = existing.kind !== 'in-progress';
+  if (!generate) await wait.poll('report generation started ahead');
   for (;;) {
-    const state = await generateReport(iam, wait.backoff);
-    if (state !== 'COMPLETE') await wait.poll(`report generation ${state ?? 'pending'}`);
+    if (generate) {
+      const state = await generateReport(iam, wait.backoff);
+      if (state !== 'COMPLETE') await wait.poll(`report generation ${state ?? 'pending'}`);
+    }
+    generate = true;
     // Once IAM says the report is complete it is the newest IAM will give (it reuses one under 4 hours
     // old), so its age is not checked again.
     for (;;) {
