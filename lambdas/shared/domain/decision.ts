@@ -22,9 +22,13 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * identification no longer name such an account in `vendors`); `trust-too-broad` judges each
  * provider's subject by its parts (a flag's `evidence.openTrust` says which part is open and why), an
  * OIDC provider's `federated` entry holds its `audiences`, and a `StringEquals` subject keeps an exact
- * `*` as `${*}`. Older decisions still verify: the hash covers what each decision holds.
+ * `*` as `${*}`. 7: a role's disable receipt names reauth's managed policy (`policyArn`, and
+ * `asBoundary` when it became the role's boundary at IAM's quota) instead of an inline `policyName`;
+ * `revokedSessions` names its `/reauth/sessions/` policy by `policyArn`; a request's state may say
+ * whether its key's user is `rotatable`; a refused disable is an `escalate` with `evidence.refused`.
+ * Older decisions still verify: the hash covers what each decision holds.
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 export const TRIGGERS = [
   // A role trusted by an account AWS owns for one of its services (log delivery, ELB, CloudTrail…):
