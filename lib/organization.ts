@@ -28,9 +28,11 @@ import { Construct } from 'constructs';
 import type * as z from 'zod';
 import { OrgAccountsEnvSchema } from '../lambdas/org-accounts/env';
 import { OrgSummaryEnvSchema } from '../lambdas/org-summary/env';
-import { LISTING_CACHE_KEY } from '../lambdas/shared/adapters/organization-listing';
-import { REPORTS_STARTED_KEY } from '../lambdas/shared/adapters/reports-ahead';
-import { sessionsRoleName } from '../lambdas/shared/domain/organization';
+import {
+  LISTING_CACHE_KEY,
+  REPORTS_STARTED_KEY,
+  sessionsRoleName,
+} from '../lambdas/shared/domain/organization';
 import type { OrganizationConfig } from '../lambdas/shared/domain/policy';
 import type { RunMetric } from '../lambdas/shared/metric-names';
 import { alarmOnCount } from './alarms';

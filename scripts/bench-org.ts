@@ -32,7 +32,7 @@ import {
 } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
 import { forgetOrganizationListing } from '../lambdas/shared/adapters/organization-listing';
-import { REPORTS_STARTED_KEY } from '../lambdas/shared/adapters/reports-ahead';
+import { REPORTS_STARTED_KEY } from '../lambdas/shared/domain/organization';
 import { parsePolicyConfig } from '../lambdas/shared/domain/policy';
 import { scanAccount } from '../lambdas/shared/use-cases/scan-account';
 import { type C7nOrgRun, runC7nOrg } from './bench/c7n-org';

@@ -37,6 +37,7 @@ const STAND_INS = {
   EXPORT_BUCKET: 'reauth-evidence',
   EXPORT_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',
   RESULTS_BUCKET: 'reauth-org-results',
+  RUNS_BUCKET: 'reauth-org-results',
   SESSION_POLICIES_FUNCTION: 'reauth-session-policies',
 };
 

@@ -1,10 +1,9 @@
 import { ListRootsCommand, type OrganizationsClient } from '@aws-sdk/client-organizations';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { LISTING_CACHE_KEY } from '../domain/organization';
 import { listOrganizationAccounts, type OrganizationAccount } from './organization';
 
 // Apart from ./organization, which the Slack functions import: they hold no S3 client.
-/** Where the list step keeps the organization's listing between runs, in the fan-out's bucket. */
-export const LISTING_CACHE_KEY = 'listing/organization.json';
 
 /**
  * How long a kept listing is used: the list step relists after this even when no Organizations event

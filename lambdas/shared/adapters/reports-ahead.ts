@@ -2,6 +2,7 @@ import { GenerateCredentialReportCommand } from '@aws-sdk/client-iam';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { mapWithConcurrency } from '../concurrency';
+import { REPORTS_STARTED_KEY } from '../domain/organization';
 import { assumeMemberRole } from './member-account';
 
 /** What starting the reports ahead did, for the list step's log. */
@@ -48,9 +49,6 @@ export async function startReportsAhead(
   });
   return outcome;
 }
-
-/** Where the list step notes when it last started the reports ahead, beside the kept listing. */
-export const REPORTS_STARTED_KEY = 'listing/reports-started.json';
 
 /**
  * Whether the reports started ahead by an earlier run are still fresh enough for this one: started

@@ -119,3 +119,8 @@ export function policyForAccount(
 export function sessionsRoleName(enforcerRoleName: string): string {
   return `${enforcerRoleName}-sessions`;
 }
+
+/** Where the list step keeps the organization's listing between runs, in the fan-out's results bucket. */
+export const LISTING_CACHE_KEY = 'listing/organization.json';
+/** Where the list step notes when it last started every member's credential report, in that bucket. */
+export const REPORTS_STARTED_KEY = 'listing/reports-started.json';
