@@ -36,6 +36,16 @@ export const LAMBDA_TRANSIENT_ERRORS = [
  */
 export const THROTTLING_ERRORS = ['Throttling', 'ThrottlingException', 'TooManyRequestsException'];
 
+/** Every Lambda task of the fan-out: retried on Lambda's transient errors, with backoff and jitter. */
+const LAMBDA_RETRY = {
+  errors: LAMBDA_TRANSIENT_ERRORS,
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxAttempts: 6,
+  maxDelay: Duration.minutes(1),
+  jitterStrategy: JitterType.FULL,
+};
+
 /** Properties of a {@link FanOut}. */
 export interface FanOutProps {
   /** What runs, in descriptions and the definition's comment: `reauth scan`. */
@@ -96,14 +106,7 @@ export class FanOut extends Construct {
         outputPath: '$.Payload',
         // Retried below, with backoff and jitter, instead of CDK's default retry.
         retryOnServiceExceptions: false,
-      }).addRetry({
-        errors: LAMBDA_TRANSIENT_ERRORS,
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        maxAttempts: 6,
-        maxDelay: Duration.minutes(1),
-        jitterStrategy: JitterType.FULL,
-      });
+      }).addRetry(LAMBDA_RETRY);
 
     const listAccounts = invoke('ListAccounts', props.listAccounts);
 
@@ -165,14 +168,7 @@ export class FanOut extends Construct {
       resultSelector: { 'summary.$': '$.Payload' },
       resultPath: '$.summarized',
       retryOnServiceExceptions: false,
-    }).addRetry({
-      errors: LAMBDA_TRANSIENT_ERRORS,
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 6,
-      maxDelay: Duration.minutes(1),
-      jitterStrategy: JitterType.FULL,
-    });
+    }).addRetry(LAMBDA_RETRY);
     // The Lambda's answer is under `Payload`: the pass's output takes the place of the one before.
     const keepSummary = new Pass(this, 'KeepSummary', {
       inputPath: '$.summarized.summary',
