@@ -5,7 +5,7 @@
  * test/infra/bundles.test.ts; `npm run bench:bundles` runs this part alone.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,18 +16,10 @@ import { REPO_ROOT } from '../../lib/reauth-function';
 
 const run = promisify(execFile);
 
-/** What CloudFormation would resolve each reference in a function's environment to. */
-const RESOLVED: Record<string, string> = {
-  TABLE_NAME: 'reauth-decisions',
-  TABLE_ARN: 'arn:aws:dynamodb:us-east-1:123456789012:table/reauth-decisions',
-  SLACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:reauth/slack-AbCdEf',
-  ACTION_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/actions',
-  INVALID_EVENTS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/invalid-events',
-  TRUST_EVENTS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/trust-events',
-  REAUTH_ROLE_ARNS: 'arn:aws:iam::123456789012:role/enforce,arn:aws:iam::123456789012:role/worker',
-  EXPORT_BUCKET: 'reauth-evidence',
-  EXPORT_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',
-};
+/** What CloudFormation would resolve each reference in a function's environment to (the consumer check's too). */
+const RESOLVED: Record<string, string> = JSON.parse(
+  readFileSync(join(REPO_ROOT, 'scripts/package/environment-stand-ins.json'), 'utf8'),
+);
 
 /** One function's synthesized bundle. */
 export interface BundledFunction {

@@ -25,21 +25,9 @@ if (violations.length) throw new Error(`cdk-nag: ${JSON.stringify(violations, nu
 if (!acknowledged.length)
   throw new Error('cdk-nag acknowledged nothing of reauth: did it see reauth at all?');
 
-// What CloudFormation would resolve a reference in a function's environment to, for the cold start.
-const STAND_INS = {
-  TABLE_NAME: 'reauth-decisions',
-  TABLE_ARN: 'arn:aws:dynamodb:us-east-1:123456789012:table/reauth-decisions',
-  SLACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:reauth/slack-AbCdEf',
-  ACTION_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/actions',
-  INVALID_EVENTS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/invalid-events',
-  TRUST_EVENTS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/trust-events',
-  REAUTH_ROLE_ARNS: 'arn:aws:iam::123456789012:role/enforce,arn:aws:iam::123456789012:role/worker',
-  EXPORT_BUCKET: 'reauth-evidence',
-  EXPORT_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',
-  RESULTS_BUCKET: 'reauth-org-results',
-  RUNS_BUCKET: 'reauth-org-results',
-  SESSION_POLICIES_FUNCTION: 'reauth-session-policies',
-};
+// What CloudFormation would resolve a reference in a function's environment to, for the cold start
+// (the bundle bench resolves them from the same file).
+const STAND_INS = JSON.parse(readFileSync(new URL('./environment-stand-ins.json', import.meta.url), 'utf8'));
 
 const assets = 'node_modules/reauth/dist/assets';
 const prebuilt = new Map(
