@@ -48,7 +48,11 @@ describe('evaluateCredential', () => {
       policy,
       NOW,
     );
-    expect(result).toEqual({ outcome: 'ok', owner: 'U0123' });
+    expect(result).toEqual({
+      outcome: 'ok',
+      owner: 'U0123',
+      ownerSource: { source: 'tag', via: 'reauth:owner' },
+    });
   });
 
   it('flags a key unused for longer than its tier allows, with the idle days as evidence', () => {
@@ -153,7 +157,12 @@ describe('evaluateCredential', () => {
       policy,
       NOW,
     );
-    expect(result).toEqual({ outcome: 'protected', owner: '#security', pattern: 'break-glass-*' });
+    expect(result).toEqual({
+      outcome: 'protected',
+      owner: '#security',
+      ownerSource: { source: 'fallback' },
+      pattern: 'break-glass-*',
+    });
   });
 
   it('skips a credential with an approved, unexpired exemption, and flags it once the exemption ends', () => {

@@ -257,6 +257,7 @@ describe('rolesInScope', () => {
         lastUsedAt: new Date('2026-11-20T06:00:00Z'),
         lastUsedRegion: 'us-east-1',
         tags: { 'reauth:owner': 'U0SEC' },
+        path: '/',
         trustedAccounts: [VENDOR],
         requiresExternalId: true,
       },

@@ -241,6 +241,7 @@ describe('a key slot: what an access key not known by id learned', () => {
     expect(evaluateCredential(credential, keySlot, policy, NOW, credentialId)).toEqual({
       outcome: 'ok',
       owner: 'UOWNER',
+      ownerSource: { source: 'tag', via: 'reauth:owner' },
       usage: keySlot.usage,
     });
   });

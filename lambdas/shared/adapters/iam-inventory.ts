@@ -299,9 +299,16 @@ function reportDate(value: string | undefined): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
+/** What evaluation reads of an IAM user: what can name its keys' owner. */
+export interface UserDetail {
+  tags: Record<string, string>;
+  groups: string[];
+  path: string;
+}
+
 export interface AuthorizationDetails {
-  /** Tags of every IAM user, by user name. */
-  userTags: Map<string, Record<string, string>>;
+  /** Every IAM user, by user name. */
+  users: Map<string, UserDetail>;
   roles: RoleDetail[];
   sessionRevocations: SessionRevocations;
 }
@@ -318,7 +325,7 @@ export interface SessionRevocations {
 
 /** Users and roles of the account from GetAccountAuthorizationDetails: a page per 1000 entities. */
 export async function readAuthorizationDetails(iam: IAMClient): Promise<AuthorizationDetails> {
-  const userTags = new Map<string, Record<string, string>>();
+  const users = new Map<string, UserDetail>();
   const roles: RoleDetail[] = [];
   const sessionRevocations: SessionRevocations = { users: new Map(), roles: new Map() };
   // The latest of reauth's session policies attached (their ARN names the moment).
@@ -334,7 +341,11 @@ export async function readAuthorizationDetails(iam: IAMClient): Promise<Authoriz
     );
     for (const user of page.UserDetailList ?? []) {
       if (!user.UserName) continue;
-      userTags.set(user.UserName, tagRecord(user.Tags));
+      users.set(user.UserName, {
+        tags: tagRecord(user.Tags),
+        groups: user.GroupList ?? [],
+        path: user.Path ?? '/',
+      });
       const revoked = revokedBefore(user.AttachedManagedPolicies);
       if (revoked) sessionRevocations.users.set(user.UserName, revoked);
     }
@@ -345,7 +356,7 @@ export async function readAuthorizationDetails(iam: IAMClient): Promise<Authoriz
     for (const role of page.RoleDetailList ?? []) roles.push(evaluatedPartOf(role));
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);
-  return { userTags, roles, sessionRevocations };
+  return { users, roles, sessionRevocations };
 }
 
 /**
@@ -410,6 +421,7 @@ export function rolesInScope(
       lastUsedAt: role.RoleLastUsed?.LastUsedDate,
       ...usedWhere(undefined, role.RoleLastUsed?.Region),
       tags,
+      path: role.Path ?? '/',
       trustedAccounts: trust.trustedAccounts,
       requiresExternalId: trust.requiresExternalId,
       ...(trust.federated.length > 0 && { federated: trust.federated }),
@@ -451,10 +463,10 @@ export async function readIamInventory(iam: IAMClient, options: IamInventoryOpti
     maxAgeMinutes: options.reportMaxAgeMinutes,
     sleep: options.sleep,
   });
-  const accessKeys = accessKeysFromReport(report.rows, options.accountId).map((key) => ({
-    ...key,
-    tags: details.userTags.get(key.principal) ?? {},
-  }));
+  const accessKeys = accessKeysFromReport(report.rows, options.accountId).map((key) => {
+    const user = details.users.get(key.principal);
+    return user ? { ...key, tags: user.tags, groups: user.groups, path: user.path } : key;
+  });
   return {
     accessKeys,
     roles: rolesInScope(details.roles, options.accountId, options.zone),

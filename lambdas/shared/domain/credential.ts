@@ -35,6 +35,10 @@ export interface Credential {
   lastRotatedAt?: Date;
   /** Tags of the principal: the user for an access key, the secret, the role. */
   tags: Record<string, string>;
+  /** Access keys: the IAM groups of the user, as GetAccountAuthorizationDetails lists them. */
+  groups?: string[];
+  /** Access keys and roles: the IAM path of the user or role (`/`, `/teams/payments/`). */
+  path?: string;
   /**
    * Roles only: accounts outside the zone of trust (the scanned account, or its organization) that the
    * trust policy lets assume it.

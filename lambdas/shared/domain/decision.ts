@@ -3,6 +3,7 @@ import type { DecisionAction } from './actions';
 import { controlsOf } from './controls';
 import type { CredentialKind } from './credential';
 import type { Identification } from './identification';
+import type { OwnerOrigin } from './owners';
 import { canonicalJson } from './policy';
 import type { RevokedSessions } from './reauth-marks';
 import type { Usage } from './usage';
@@ -185,6 +186,13 @@ export interface CredentialState {
   rotatable?: boolean;
   /** ISO: when the owner was told of the current request. */
   notifiedAt?: string;
+  /** Where `owner` came from when the scan last judged it (see `resolveOwner`). */
+  ownerSource?: OwnerOrigin;
+  /**
+   * Chosen by a security approver in Slack (*Assign owner*): the first owner source, kept across
+   * requests until another assignment.
+   */
+  assignedOwner?: { owner: string; by: string; at: string };
   /** The Slack user the owner resolved to when told (the owner tag holds a user id or an email). */
   ownerSlackId?: string;
   /** Where the request was posted, so it can be updated when it is decided. */

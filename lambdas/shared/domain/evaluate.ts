@@ -1,6 +1,7 @@
 import type { Credential } from './credential';
 import { type CredentialState, inPriorityOrder, type Trigger } from './decision';
 import { awsServiceAccountsOf, type Identification, identify } from './identification';
+import { type OwnerClues, type OwnerOrigin, resolveOwner } from './owners';
 import { type Exemption, isExemptionInForce, type PolicyConfig, type Tier } from './policy';
 import { type OpenTrust, openTrust } from './trust-breadth';
 import { describeUsageChange, observeUsage, type Usage, type UsageChange } from './usage';
@@ -13,6 +14,7 @@ export interface Finding {
   triggers: Trigger[];
   /** The resolved owner, or the fallback owner when none could be resolved (`orphaned`). */
   owner: string;
+  ownerSource: OwnerOrigin;
   tierName: string;
   tier: Tier;
   /** What the owner needs to recognise it; the evidence holds it too. */
@@ -32,8 +34,8 @@ export interface Evidence extends Identification {
   idleDays: number;
   /** Days since the last rotation (creation when never rotated); absent for roles. */
   rotationAgeDays?: number;
-  /** The tag the owner came from; absent when orphaned. */
-  ownerTag?: string;
+  /** Where the owner came from (absent on flags recorded before owners had sources: the owner tag's). */
+  ownerSource?: OwnerOrigin;
   reviewDueAt?: string;
   keySlot?: 1 | 2;
   /** A tier tag that names no configured tier (the default tier was used). */
@@ -48,9 +50,16 @@ export interface Evidence extends Identification {
 
 export type Evaluation =
   | Finding
-  | { outcome: 'ok'; owner: string; usage?: Usage }
-  | { outcome: 'protected'; owner: string; pattern: string }
-  | { outcome: 'exempt'; owner: string; until: string; approver: string; reason: string };
+  | { outcome: 'ok'; owner: string; ownerSource: OwnerOrigin; usage?: Usage }
+  | { outcome: 'protected'; owner: string; ownerSource: OwnerOrigin; pattern: string }
+  | {
+      outcome: 'exempt';
+      owner: string;
+      ownerSource: OwnerOrigin;
+      until: string;
+      approver: string;
+      reason: string;
+    };
 
 /**
  * What evaluation reads of a credential's record: its state, or, for an access key reauth knows no id
@@ -68,21 +77,26 @@ export function evaluateCredential(
   policy: PolicyConfig,
   now: Date,
   credentialId?: string,
+  clues?: OwnerClues,
 ): Evaluation {
   const state = known && 'seq' in known ? known : undefined;
-  const ownerTag = policy.ownerTagKeys.find((key) => credential.tags[key]?.trim());
-  const owner = ownerTag ? (credential.tags[ownerTag]?.trim() ?? policy.fallbackOwner) : policy.fallbackOwner;
+  const { owner, origin } = resolveOwner(
+    credential,
+    { ...(clues ?? recordedClues(state)), ...(state?.assignedOwner && { assigned: state.assignedOwner }) },
+    policy,
+  );
 
   const pattern = [...REAUTH_OWN_PRINCIPALS, ...policy.protectedPrincipals].find(
     (p) => matchesPattern(p, credential.principal) || matchesPattern(p, credential.principalArn),
   );
-  if (pattern) return { outcome: 'protected', owner, pattern };
+  if (pattern) return { outcome: 'protected', owner, ownerSource: origin, pattern };
 
   const exemption = activeExemption(policy.exemptions, credential, credentialId, now);
   if (exemption) {
     return {
       outcome: 'exempt',
       owner,
+      ownerSource: origin,
       until: exemption.until,
       approver: exemption.approver,
       reason: exemption.reason,
@@ -92,6 +106,7 @@ export function evaluateCredential(
     return {
       outcome: 'exempt',
       owner,
+      ownerSource: origin,
       until: state.exemptUntil,
       approver: state.owner,
       reason: 'approved exemption',
@@ -126,7 +141,7 @@ export function evaluateCredential(
     if (idleDays >= idleLimit) triggers.push('idle');
     if (rotationAgeDays !== undefined && rotationAgeDays >= tier.maxAgeDays) triggers.push('max-age');
     if (open.length > 0) triggers.push('trust-too-broad');
-    if (!ownerTag) triggers.push('orphaned');
+    if (origin.source === 'fallback') triggers.push('orphaned');
   }
   // Usage drift asks even while vouched for: what was vouched for is not this use.
   const { usage, change: usageChange } = observeUsage(
@@ -136,7 +151,7 @@ export function evaluateCredential(
     now,
   );
   if (usageChange) triggers.push('usage-changed');
-  if (triggers.length === 0) return { outcome: 'ok', owner, ...(usage && { usage }) };
+  if (triggers.length === 0) return { outcome: 'ok', owner, ownerSource: origin, ...(usage && { usage }) };
 
   const identification = identify(credential, policy.vendors);
   const ordered = inPriorityOrder(triggers);
@@ -144,6 +159,7 @@ export function evaluateCredential(
     outcome: 'finding',
     triggers: ordered,
     owner,
+    ownerSource: origin,
     tierName,
     tier,
     identification,
@@ -155,7 +171,7 @@ export function evaluateCredential(
       lastUsedAt: credential.lastUsedAt?.toISOString() ?? null,
       idleDays,
       ...(rotationAgeDays !== undefined && { rotationAgeDays }),
-      ...(ownerTag && { ownerTag }),
+      ownerSource: origin,
       ...(reviewDueAt && { reviewDueAt }),
       ...(credential.keySlot && { keySlot: credential.keySlot }),
       ...(requestedTier && !(requestedTier in policy.tiers) && { unknownTier: requestedTier }),
@@ -166,6 +182,26 @@ export function evaluateCredential(
       ...(ordered.includes('trust-too-broad') && { openTrust: open }),
     },
   };
+}
+
+/**
+ * The clues a caller without the scan's (the events consumer) reads from the state: the owner the
+ * last scan found from a stack, an account or a creator, so an event does not move a request to the
+ * fallback owner for want of what only the scan reads.
+ */
+function recordedClues(state: CredentialState | undefined): OwnerClues {
+  const origin = state?.ownerSource;
+  if (!state || !origin?.via) return {};
+  switch (origin.source) {
+    case 'stack':
+      return { stack: { name: origin.via, owner: state.owner } };
+    case 'account':
+      return { account: { owner: state.owner, via: origin.via } };
+    case 'creator':
+      return { creator: { owner: state.owner, via: origin.via } };
+    default:
+      return {};
+  }
 }
 
 /** Where the Reauth construct names the Slack secret it creates: `reauth/slack/<prefix>-<id>`. */
@@ -206,7 +242,7 @@ function describeTriggers(finding: Finding): string {
         case 'review-due':
           return `its reauthorization expired on ${evidence.reviewDueAt}`;
         case 'orphaned':
-          return 'no owner tag: escalated to the fallback owner';
+          return 'no owner found (no owner tag, and no group, path, stack, account or creator names one): escalated to the fallback owner';
         case 'aws-service-account-trusted':
           return describeAwsServiceAccounts(evidence.awsServiceAccounts ?? {});
         case 'trust-too-broad':

@@ -39,18 +39,23 @@ export function planScanTransition(
     evaluation.outcome === 'ok' || evaluation.outcome === 'finding' ? evaluation.usage : current?.usage;
   const decided = planScanDecision(credentialId, credential, evaluation, current, context, usage);
   if (decided || sameUsage(usage, current?.usage)) return decided;
-  const learned = current ? stateInputOf(current) : newState(credentialId, credential, evaluation.owner);
+  const learned = current ? stateInputOf(current) : newState(credentialId, credential, evaluation);
   return { state: { ...learned, usage }, at: context.now.toISOString() };
 }
 
 /** A credential's first state, before any decision. */
-function newState(credentialId: string, credential: Credential, owner: string): StateInput {
+function newState(
+  credentialId: string,
+  credential: Credential,
+  { owner, ownerSource }: Pick<Evaluation, 'owner' | 'ownerSource'>,
+): StateInput {
   return {
     credentialId,
     accountId: credential.accountId,
     kind: credential.kind,
     principal: credential.principal,
     owner,
+    ownerSource,
     status: 'active',
     triggers: [],
     ...(credential.kind === 'access-key' && { keyCreatedAt: credential.createdAt.toISOString() }),
@@ -66,8 +71,10 @@ function planScanDecision(
   usage: CredentialState['usage'],
 ): Transition | undefined {
   const base: StateInput = {
-    ...newState(credentialId, credential, evaluation.owner),
+    ...newState(credentialId, credential, evaluation),
     status: current?.status ?? 'active',
+    // An assignment outlives requests: it is the first owner source until another one.
+    ...(current?.assignedOwner && { assignedOwner: current.assignedOwner }),
     // Kept across a re-flag so `review-due` stays a trigger and an unchanged re-run stays a no-op.
     ...(current?.reviewDueAt && { reviewDueAt: current.reviewDueAt }),
     ...(usage && { usage }),

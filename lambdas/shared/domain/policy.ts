@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
+import { OwnersSchema } from './owners';
 
 /**
  * When reauth ends the sessions a user's or a role's credential handed out (temporary credentials from
@@ -329,6 +330,8 @@ export const PolicyConfigSchema = z
       .min(1)
       .default('#security')
       .describe('Who hears about credentials with no owner: the security channel.'),
+    // No default: a policy without it keeps the id it had before it existed (and reads as DEFAULT_OWNERS).
+    owners: OwnersSchema.optional(),
     /**
      * Principals never touched: names or ARNs, `*` matches any run of characters.
      * reauth's own Slack secret (`reauth/slack`, or any under `reauth/slack/`) is always protected.
