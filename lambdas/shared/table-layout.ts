@@ -11,14 +11,16 @@
  * - Usage learned of an access key not known by id yet: `pk = KEYSLOT#<keySlotId>`, `sk = KEYSLOT`
  *   (`expiresAt` refreshed on write). It is in the stateByAccount index, so the scan's one Query
  *   loads it with the states; the store hands it out apart from them.
+ * - Who created a credential or its principal (a creator hint): `pk = CREATOR#<accountId>:<subject>`,
+ *   `sk = CREATOR`, in the stateByAccount index too, so the same Query loads it.
  */
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 
 /**
- * Sparse index over STATE and KEYSLOT items only (only they carry `stateAccountId`): one paged Query
- * loads every known credential of an account, and what was learned of its keys not known by id,
- * instead of a read per credential. A KEYSLOT item's `credentialId` is its key-slot id
- * (`<account>:key-slot:…`), which no credential id can be.
+ * Sparse index over STATE, KEYSLOT and CREATOR items only (only they carry `stateAccountId`): one paged
+ * Query loads every known credential of an account, what was learned of its keys not known by id, and
+ * who created what, instead of a read per credential. A KEYSLOT item's `credentialId` is its key-slot
+ * id (`<account>:key-slot:…`), a CREATOR item's `<account>:creator:<subject>`: no credential id can be either.
  */
 export const STATE_BY_ACCOUNT_INDEX = {
   name: 'stateByAccount',
@@ -106,4 +108,15 @@ export const KEY_SLOT_SK = 'KEYSLOT';
 
 export function keySlotPk(keySlotId: string): string {
   return `KEYSLOT#${keySlotId}`;
+}
+
+export const CREATOR_SK = 'CREATOR';
+
+/** A creator hint's index sort key (its `credentialId`), which no credential id can be. */
+export function creatorIndexId(accountId: string, subject: string): string {
+  return `${accountId}:creator:${subject}`;
+}
+
+export function creatorPk(accountId: string, subject: string): string {
+  return `CREATOR#${accountId}:${subject}`;
 }

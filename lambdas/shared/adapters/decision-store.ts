@@ -20,10 +20,14 @@ import {
   type StateUpdate,
   type Transition,
 } from '../domain/decision';
+import type { CreatorHint } from '../domain/owners';
 import { type KeySlotUsage, keySlotIdOf } from '../domain/usage';
 import {
   BUDGET_SK,
   budgetPk,
+  CREATOR_SK,
+  creatorIndexId,
+  creatorPk,
   credentialPk,
   decisionSk,
   EXPIRES_AT,
@@ -113,9 +117,17 @@ export interface DecisionStore {
    * not known by id yet, by key-slot id. Open requests written before the openByOwner index existed
    * are put into it on the way (the scan runs before the summary that reads the index).
    */
-  loadAccount(
-    accountId: string,
-  ): Promise<{ states: Map<string, CredentialState>; keySlots: Map<string, KeySlotUsage> }>;
+  loadAccount(accountId: string): Promise<{
+    states: Map<string, CredentialState>;
+    keySlots: Map<string, KeySlotUsage>;
+    /** Creator hints, by subject (`creatorSubject`). */
+    creators: Map<string, CreatorHint>;
+  }>;
+  /**
+   * Keeps who created a credential or its principal. The first creation recorded wins: a second
+   * `CreateAccessKey` for the same id cannot happen, and a replayed event changes nothing.
+   */
+  rememberCreator(hint: CreatorHint): Promise<void>;
   /**
    * Writes key slots' learned usage (no decision: they are no credential's state), their TTL pushed on:
    * 25 to a BatchWriteItem, since an account's first scan learns of every key at once.
@@ -342,6 +354,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
   async function queryAccount(accountId: string, options: { indexOpen: boolean }) {
     const states = new Map<string, CredentialState>();
     const keySlots = new Map<string, KeySlotUsage>();
+    const creators = new Map<string, CreatorHint>();
     const pages = paginateQuery(
       { client: documents },
       {
@@ -358,6 +371,9 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
         if (item[sk] === KEY_SLOT_SK) {
           const slot = toKeySlot(item);
           keySlots.set(keySlotIdOf(slot), slot);
+        } else if (item[sk] === CREATOR_SK) {
+          const hint = toCreatorHint(item);
+          creators.set(hint.subject, hint);
         } else {
           const state = toState(item);
           states.set(state.credentialId, state);
@@ -369,7 +385,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
     // Open requests written before the openByOwner index existed join it at their account's next scan,
     // which comes before the summary that reads the index.
     if (options.indexOpen) for (const state of unindexed) await indexOpenRequest(state);
-    return { states, keySlots };
+    return { states, keySlots, creators };
   }
 
   return {
@@ -412,6 +428,27 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
           );
           pending = (UnprocessedItems?.[tableName] ?? []) as typeof puts;
         }
+      }
+    },
+
+    async rememberCreator(hint) {
+      try {
+        await documents.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              [pk]: creatorPk(hint.accountId, hint.subject),
+              [sk]: CREATOR_SK,
+              [STATE_BY_ACCOUNT_INDEX.partitionKey]: hint.accountId,
+              [STATE_BY_ACCOUNT_INDEX.sortKey]: creatorIndexId(hint.accountId, hint.subject),
+              ...hint,
+            },
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': pk },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error; // already known: the first creation wins
       }
     },
 
@@ -683,6 +720,11 @@ function toState(item: Record<string, unknown>): CredentialState {
 function toKeySlot(item: Record<string, unknown>): KeySlotUsage {
   const { accountId, principal, keyCreatedAt, usage, [EXPIRES_AT]: expiresAt } = item;
   return { accountId, principal, keyCreatedAt, usage, expiresAt } as KeySlotUsage;
+}
+
+function toCreatorHint(item: Record<string, unknown>): CreatorHint {
+  const { accountId, subject, owner, eventName, at, by } = item;
+  return { accountId, subject, owner, eventName, at, by } as CreatorHint;
 }
 
 function withoutKeys(item: Record<string, unknown>): Record<string, unknown> {

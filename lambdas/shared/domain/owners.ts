@@ -200,3 +200,46 @@ export function describeOwnerOrigin(origin: OwnerOrigin | undefined): string | u
 function slackMention(actor: string | undefined): string {
   return actor?.startsWith('slack:') ? `<@${actor.slice('slack:'.length)}>` : (actor ?? 'security');
 }
+
+/**
+ * Who created a credential or its principal, from CloudTrail (the events consumer's `Create*` event,
+ * or the backfill's LookupEvents): kept under the thing created (`creatorSubjectOf`), loaded with the
+ * account's states, read as the `creator` source.
+ */
+export interface CreatorHint {
+  accountId: string;
+  /** `user/<name>`, `access-key/<id>`, `role/<name>`, `secret/<name>`. */
+  subject: string;
+  /** The owner it names: a person's email or Slack id, or the team `owners.byCreatorRole` maps a role to. */
+  owner: string;
+  /** `CreateAccessKey`, `CreateUser`, … */
+  eventName: string;
+  /** ISO: when it was created. */
+  at: string;
+  /** The caller's ARN, as CloudTrail gave it. */
+  by: string;
+}
+
+/** What a creator hint of `kind` is kept under. */
+export function creatorSubject(kind: 'user' | 'access-key' | 'role' | 'secret', name: string): string {
+  return `${kind}/${name}`;
+}
+
+/**
+ * The creator clue of a credential: its own creation (an access key's `CreateAccessKey`, a role's
+ * `CreateRole`, a secret's `CreateSecret`), else its principal's (the user's `CreateUser`).
+ */
+export function creatorClueOf(
+  credential: { kind: 'access-key' | 'secret' | 'role'; principal: string; id?: string },
+  hints: ReadonlyMap<string, CreatorHint>,
+): OwnerClues['creator'] {
+  const subjects =
+    credential.kind === 'access-key'
+      ? [
+          ...(credential.id ? [creatorSubject('access-key', credential.id)] : []),
+          creatorSubject('user', credential.principal),
+        ]
+      : [creatorSubject(credential.kind, credential.principal)];
+  const hint = subjects.map((subject) => hints.get(subject)).find((h) => h !== undefined);
+  return hint && { owner: hint.owner, via: `${hint.eventName} on ${hint.at.slice(0, 10)}` };
+}
