@@ -105,6 +105,27 @@ const SCAN_GRANT: CredentialGrant = {
     'Read-only inventory calls with no resource ARN to scope to: iam:GenerateCredentialReport, iam:GetCredentialReport, iam:GetAccountAuthorizationDetails and secretsmanager:ListSecrets are account-wide; iam:ListAccessKeys is called for whichever user holds a key with a finding.',
 };
 
+/** Every stack of the account, in any region: the stack that created a principal names its owner. */
+export const ANY_STACK: CredentialScope = {
+  arn: `arn:${Aws.PARTITION}:cloudformation:*:${Aws.ACCOUNT_ID}:stack/*/*`,
+  finding: 'arn:<AWS::Partition>:cloudformation:*:<AWS::AccountId>:stack/*/*',
+};
+
+/**
+ * The scan's reads: the inventory, and the owner tags of the stacks that created principals (the
+ * `stack` owner source). DescribeStacks also shows a stack's parameters (not NoEcho ones) and
+ * outputs: a read of configuration, never of a secret value Secrets Manager holds.
+ */
+const SCAN_GRANTS: CredentialGrant[] = [
+  SCAN_GRANT,
+  {
+    scope: ANY_STACK,
+    actions: ['cloudformation:DescribeStacks'],
+    reason:
+      "A principal created by a CloudFormation stack (its aws:cloudformation:stack-id tag) is owned by whoever the stack's owner tag names (cloudformation:DescribeStacks, once per stack and run); the stack is whichever created a principal, in whichever region, so the scope is the account's stacks. A read.",
+  },
+];
+
 const POLICY_READ_ACTIONS = [
   'iam:GetPolicy',
   'iam:GetPolicyVersion',
@@ -147,7 +168,7 @@ const ROTATION_KEY_CREATION: CredentialGrant = {
 
 /** What the daily scan needs, in either mode: reads only. */
 export function scanGrants(): CredentialGrant[] {
-  return [SCAN_GRANT];
+  return SCAN_GRANTS;
 }
 
 /**
@@ -159,7 +180,8 @@ export function scanGrants(): CredentialGrant[] {
  */
 export function eventsGrants(policy: PolicyConfig): CredentialGrant[] {
   // The inventory's reads find the credentials an event names (a user's keys, a role, a secret, an
-  // owner's or a tag's credentials): no per-credential grant beyond them.
+  // owner's or a tag's credentials): no per-credential grant beyond them. No stack reads: an event's
+  // evaluation takes the owner the last scan found from a stack from the credential's state.
   if (!eventsRevokeSessions(policy)) return [SCAN_GRANT, ...changeReadGrants()];
   return [SCAN_GRANT, ...changeReadGrants(), ...SESSION_REVOCATION];
 }
@@ -184,9 +206,9 @@ export function enforceGrants(
   /** The deny-all it attaches: `<namePrefix>-disabled` in a hub, `reauth-disabled` in a member. */
   disablePolicyName: string = ROLE_DISABLE_POLICY_NAME,
 ): CredentialGrant[] {
-  if (mode !== 'enforce') return [SCAN_GRANT];
+  if (mode !== 'enforce') return SCAN_GRANTS;
   return [
-    SCAN_GRANT,
+    ...SCAN_GRANTS,
     {
       scope: ANY_USER,
       actions: ['iam:GetAccessKeyLastUsed', 'iam:ListAccessKeys', 'iam:UpdateAccessKey'],

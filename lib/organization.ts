@@ -80,6 +80,9 @@ export const ORGANIZATIONS_CHANGES_PATTERN = {
       'CloseAccount',
       'CreateOrganizationalUnit',
       'DeleteOrganizationalUnit',
+      // An account's or OU's owner tag names the owner of its credentials (the `account` owner source).
+      'TagResource',
+      'UntagResource',
     ],
   },
 } as const satisfies EventPattern;
@@ -185,6 +188,22 @@ export class Organization extends Construct {
       environment: { POLICY_FILE: props.policyFile, RUNS_BUCKET: this.resultsBucket.bucketName },
     });
     this.grantOrganizationRead(this.listAccounts.role);
+    // Each account's and OU's owner tag, read when the organization is listed afresh (withAccountOwners).
+    const tagged = ['account', 'ou', 'root'];
+    this.listAccounts.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['organizations:ListTagsForResource'],
+        resources: tagged.map(
+          (kind) => `arn:${Aws.PARTITION}:organizations::*:${kind}/${props.organizationId}/*`,
+        ),
+      }),
+    );
+    for (const kind of tagged)
+      Validations.of(this.listAccounts.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:organizations::*:${kind}/${props.organizationId}/*]`,
+        reason:
+          "organizations:ListTagsForResource on this organization's accounts, OUs and root: their owner tags name the owner of the credentials in them (the account owner source); which accounts and OUs there are is only known by listing them. A read.",
+      });
     // Each run's account list and organization listing, under runs/<runId>/ (lambdas/shared/adapters/run-objects.ts).
     this.grantRunObjects(this.listAccounts.role, 's3:PutObject', 'runs/*', 'writes');
     // The listing kept between runs, and forgotten on an Organizations event (organization-listing.ts);

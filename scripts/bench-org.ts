@@ -32,6 +32,7 @@ import {
 } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
 import { forgetOrganizationListing } from '../lambdas/shared/adapters/organization-listing';
+import { stackOwnersOfThisAccount } from '../lambdas/shared/adapters/stack-owners';
 import { REPORTS_STARTED_KEY } from '../lambdas/shared/domain/organization';
 import { parsePolicyConfig } from '../lambdas/shared/domain/policy';
 import { scanAccount } from '../lambdas/shared/use-cases/scan-account';
@@ -176,6 +177,7 @@ try {
         iam: clients.iam,
         secretsManager: clients.secretsManager,
         store: createDecisionStore(clients.documents, BASELINE_TABLE),
+        stacks: stackOwnersOfThisAccount(),
       },
       { accountId: HUB_ACCOUNT, policy: parsePolicyConfig({}), now: new Date() },
     );

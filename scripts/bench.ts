@@ -26,6 +26,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { formatTable } from '../cli/format';
 import { type AwsClients, createAwsClients } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
+import { stackOwnersOfThisAccount } from '../lambdas/shared/adapters/stack-owners';
 import { parsePolicyConfig } from '../lambdas/shared/domain/policy';
 import { type ScanReport, scanAccount } from '../lambdas/shared/use-cases/scan-account';
 import {
@@ -444,7 +445,7 @@ try {
   const store = createDecisionStore(clients.documents, TABLE);
   const reauth = () =>
     scanAccount(
-      { iam: clients.iam, secretsManager: clients.secretsManager, store },
+      { iam: clients.iam, secretsManager: clients.secretsManager, store, stacks: stackOwnersOfThisAccount() },
       { accountId, policy, now: new Date() },
     );
   const naive = () =>

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
 import { parseCredentialId } from '../../lambdas/shared/domain/credential';
 import { describeAwsServiceAccounts } from '../../lambdas/shared/domain/evaluate';
 import { describeTrust, shortName, usedWhere } from '../../lambdas/shared/domain/identification';
@@ -41,6 +42,7 @@ export function registerScan(program: Command, outcome: Outcome): void {
           iam: clients.iam,
           secretsManager: clients.secretsManager,
           store: createDecisionStore(clients.documents, table),
+          stacks: stackOwnersOfThisAccount(),
         },
         { accountId, policy, now: new Date(), onProgress: progressReporter() },
       );

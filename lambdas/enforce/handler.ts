@@ -17,6 +17,7 @@ import { assumeMemberRole, MemberRoleMissing } from '../shared/adapters/member-a
 import { organizationZoneReader } from '../shared/adapters/run-objects';
 import { reauthPoliciesThrough } from '../shared/adapters/session-policies';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
+import { stackOwnersOfThisAccount } from '../shared/adapters/stack-owners';
 import { MemberRunEventSchema, policyForAccount } from '../shared/domain/organization';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
@@ -103,7 +104,14 @@ export async function handler(
             new Date(now.getTime() + BUDGET_KEPT_MS),
           ),
       },
-      { accountId: account.accountId, policy: memberPolicy, now, organizationAccounts, organizationId },
+      {
+        accountId: account.accountId,
+        policy: memberPolicy,
+        now,
+        organizationAccounts,
+        organizationId,
+        ...(account.owner && { accountOwner: account.owner }),
+      },
     );
     return finish(report, account.accountId, memberPolicy.mode);
   }
@@ -114,6 +122,7 @@ export async function handler(
       iam: clients.iam,
       secretsManager: clients.secretsManager,
       store,
+      stacks: stackOwnersOfThisAccount(),
       enforcer: enforcerIn(accountId, clients),
       slack: await connectSlack(),
     },

@@ -7,6 +7,7 @@ import { forgetOrganizationListing, keptOrganizationAccounts } from '../shared/a
 import { noteReportsStarted, reportsStillFresh, startReportsAhead } from '../shared/adapters/reports-ahead';
 import { runObjectKey, writeRunObject } from '../shared/adapters/run-objects';
 import { type OrganizationListing, type OrgRun, selectAccounts } from '../shared/domain/organization';
+import { DEFAULT_OWNERS } from '../shared/domain/owners';
 import { parseEnv } from '../shared/env';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { OrgAccountsEnvSchema } from './env';
@@ -19,6 +20,8 @@ const organizations = createOrganizationsClient();
 const s3 = createS3Client();
 const sts = createStsClient();
 const logger = new Logger({ serviceName: 'reauth-org-accounts' });
+/** Whether the policy's owner chain asks the account's and OUs' owner tags (`account`, on by default). */
+const readsAccountOwners = (policy.owners ?? DEFAULT_OWNERS).sources.includes('account');
 
 /** The state machine may name the run (its execution's name); the scheduler's event names none. */
 const EventSchema = z.looseObject({
@@ -62,12 +65,17 @@ export async function handler(
     return { forgotten: true };
   }
   const runId = parsed.runId ?? runIdAt(now);
-  const listed = await keptOrganizationAccounts(organizations, s3, { bucket: env.RUNS_BUCKET, now });
+  const listed = await keptOrganizationAccounts(organizations, s3, {
+    bucket: env.RUNS_BUCKET,
+    now,
+    ...(readsAccountOwners && { ownerTagKeys: policy.ownerTagKeys }),
+  });
   const active = listed.accounts.filter((account) => account.status === 'ACTIVE');
-  const accounts = selectAccounts(active, organization).map(({ accountId, name, ouPath }) => ({
+  const accounts = selectAccounts(active, organization).map(({ accountId, name, ouPath, owner }) => ({
     accountId,
     name,
     ouPath,
+    ...(owner && { owner }),
   }));
   logger.info('organization listed', {
     runId,

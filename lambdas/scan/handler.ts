@@ -12,6 +12,7 @@ import { createDecisionStore } from '../shared/adapters/decision-store';
 import { assumeMemberRole, MemberRoleMissing } from '../shared/adapters/member-account';
 import { organizationZoneReader } from '../shared/adapters/run-objects';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
+import { stackOwnersOfThisAccount } from '../shared/adapters/stack-owners';
 import { type MemberRunEvent, MemberRunEventSchema, policyForAccount } from '../shared/domain/organization';
 import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
@@ -64,7 +65,12 @@ export async function handler(
   const now = new Date();
   // The account's index is read once per run: the scan hands over the states as it left them.
   const { report, states } = await scanAccountWithStates(
-    { iam: clients.iam, secretsManager: clients.secretsManager, store },
+    {
+      iam: clients.iam,
+      secretsManager: clients.secretsManager,
+      store,
+      stacks: stackOwnersOfThisAccount(),
+    },
     { accountId, policy, now, onProgress: (message) => logger.info(message) },
   );
   const findings = report.rows.filter((row) => row.outcome === 'finding');
@@ -141,6 +147,7 @@ async function scanMember(event: MemberRunEvent, roleName: string): Promise<Memb
       now: new Date(),
       organizationAccounts: zone?.accounts ?? event.organizationAccounts ?? [],
       ...(organizationId && { organizationId }),
+      ...(event.account.owner && { accountOwner: event.account.owner }),
       onProgress: (message) => logger.info(message, { accountId }),
     },
   );

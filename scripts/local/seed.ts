@@ -4,7 +4,9 @@
  * `npm run bench`.
  */
 import {
+  AddUserToGroupCommand,
   CreateAccessKeyCommand,
+  CreateGroupCommand,
   CreateRoleCommand,
   CreateUserCommand,
   GetUserCommand,
@@ -44,6 +46,10 @@ export interface UsedIn {
 export interface UserSpec {
   name: string;
   tags?: Record<string, string>;
+  /** IAM path. @default '/' */
+  path?: string;
+  /** IAM groups it is added to (created when missing). */
+  groups?: string[];
   keys: KeySpec[];
 }
 
@@ -57,6 +63,8 @@ export interface SecretSpec {
 export interface RoleSpec {
   name: string;
   createdDaysAgo: number;
+  /** IAM path. @default '/' */
+  path?: string;
   /** Accounts trusted to assume it; the account itself when absent (out of reauth's scope). */
   trustedAccounts?: string[];
   externalId?: string;
@@ -126,7 +134,17 @@ export function planAccount(
   for (const user of spec.users) {
     const created = Math.max(...user.keys.map((k) => k.createdDaysAgo), 0) + 1;
     at(created, async () => {
-      await clients.iam.send(new CreateUserCommand({ UserName: user.name, Tags: toTags(user.tags) }));
+      await clients.iam.send(
+        new CreateUserCommand({ UserName: user.name, Path: user.path, Tags: toTags(user.tags) }),
+      );
+      for (const GroupName of user.groups ?? []) {
+        try {
+          await clients.iam.send(new CreateGroupCommand({ GroupName }));
+        } catch (error) {
+          if (!(error as Error).name.startsWith('EntityAlreadyExists')) throw error;
+        }
+        await clients.iam.send(new AddUserToGroupCommand({ GroupName, UserName: user.name }));
+      }
     });
     user.keys.forEach((key, slot) => {
       // Keys of one user are created in slot order, a minute apart, so the report's slots are stable.
@@ -173,6 +191,7 @@ export function planAccount(
       await clients.iam.send(
         new CreateRoleCommand({
           RoleName: role.name,
+          Path: role.path,
           AssumeRolePolicyDocument: JSON.stringify(trustPolicy(role)),
           Tags: toTags(role.tags),
         }),

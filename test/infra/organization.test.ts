@@ -427,8 +427,11 @@ describe('hub IAM', () => {
   it('lets the account lister, the events consumer and the Slack functions make exactly the organization reads they call, and no one else', () => {
     const { reauth } = report.built.stack;
     const listers = [reauth.organization!.listAccounts, reauth.trustEvents.consumer];
-    for (const fn of listers)
-      expect(actionsOf(report, fn.role, 'organizations:')).toEqual(ORGANIZATION_READS);
+    // The list step also reads the accounts' and OUs' owner tags (the account owner source).
+    expect(actionsOf(report, reauth.organization!.listAccounts.role, 'organizations:')).toEqual(
+      [...ORGANIZATION_READS, 'organizations:ListTagsForResource'].sort(),
+    );
+    expect(actionsOf(report, reauth.trustEvents.consumer.role, 'organizations:')).toEqual(ORGANIZATION_READS);
     // The Slack functions look up one account (its parents up to the root), never list the organization.
     const lookers = [reauth.slackEndpoint.endpoint, reauth.slackEndpoint.worker];
     for (const fn of lookers)
@@ -719,7 +722,9 @@ describe('member StackSet', () => {
     const actions = Object.values(policies).flatMap((p) =>
       p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string[] }) => s.Action),
     );
-    expect([...new Set(actions)].sort()).toEqual([...SCAN_READS, ...CHANGE_READS].sort());
+    expect([...new Set(actions)].sort()).toEqual(
+      [...SCAN_READS, 'cloudformation:DescribeStacks', ...CHANGE_READS].sort(),
+    );
     report.member.templateMatches({
       Conditions: { InHubRegion: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, { Ref: 'HubRegion' }] } },
     });

@@ -7,6 +7,7 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScanEnvSchema } from '../../lambdas/scan/env';
+import { ANY_STACK } from '../../lib/credential-permissions';
 import { buildApp } from '../../lib/reauth-app';
 import { REPO_ROOT, type ReauthFunctionProps } from '../../lib/reauth-function';
 
@@ -290,11 +291,14 @@ describe('cdk-nag AwsSolutions', () => {
     expect(acknowledged.map((a) => a.at).sort()).toEqual(
       [
         'Reauth/Default/ScanJob/Scan/Role AwsSolutions-IAM5[Resource::*]',
+        // The owner tag of the stack that created a principal (the stack owner source).
+        `Reauth/Default/ScanJob/Scan/Role AwsSolutions-IAM5[Resource::${ANY_STACK.finding}]`,
         `Reauth/Default/ScanJob/Scan/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
         'Reauth/Default/ScanJob/ScheduleDeadLetters AwsSolutions-SQS3',
         `Reauth/Default/ScanJob/SchedulerRole AwsSolutions-IAM5[Resource::<${ids.fn}.Arn>:*]`,
         // Report mode: the enforce job has the scan's reads, nothing more.
         'Reauth/Default/EnforceJob/Enforce/Role AwsSolutions-IAM5[Resource::*]',
+        `Reauth/Default/EnforceJob/Enforce/Role AwsSolutions-IAM5[Resource::${ANY_STACK.finding}]`,
         `Reauth/Default/EnforceJob/Enforce/Role AwsSolutions-IAM5[Resource::<${ids.table}.Arn>/index/*]`,
         'Reauth/Default/EnforceJob/ScheduleDeadLetters AwsSolutions-SQS3',
         `Reauth/Default/EnforceJob/SchedulerRole AwsSolutions-IAM5[Resource::<${ids.enforceFn}.Arn>:*]`,

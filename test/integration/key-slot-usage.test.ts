@@ -3,6 +3,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createIamClient } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
 import { parsePolicyConfig } from '../../lambdas/shared/domain/policy';
 import { keySlotIdOf } from '../../lambdas/shared/domain/usage';
 import { itemKind } from '../../lambdas/shared/evidence/export-reader';
@@ -41,7 +42,7 @@ async function scanOnDay(days: number): Promise<{ report: ScanReport; calls: str
   await travelTo(emulator, new Date(START.getTime() + days * DAY));
   iamCalls = [];
   const report = await scanAccount(
-    { iam, secretsManager: clients.secretsManager, store },
+    { iam, secretsManager: clients.secretsManager, store, stacks: stackOwnersOfThisAccount() },
     { accountId: ACCOUNT, policy, now: new Date() },
   );
   return { report, calls: iamCalls };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
 import { parsePolicyConfig } from '../../lambdas/shared/domain/policy';
 import { scanAccount } from '../../lambdas/shared/use-cases/scan-account';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
@@ -39,6 +40,7 @@ describe('a scan whose answers are lost on the way back', () => {
       {
         iam: aws.faulty.iam,
         secretsManager: aws.faulty.secretsManager,
+        stacks: stackOwnersOfThisAccount(),
         store: createDecisionStore(aws.faulty.documents, TABLE),
       },
       { accountId: ACCOUNT, policy, now: new Date() },

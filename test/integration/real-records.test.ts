@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { CreateGroupCommand, CreateRoleCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
 import type { Decision } from '../../lambdas/shared/domain/decision';
 import { awsServiceAccountsOf } from '../../lambdas/shared/domain/identification';
 import { parsePolicyConfig } from '../../lambdas/shared/domain/policy';
@@ -236,6 +237,7 @@ describe('real trust policies, classified and scanned', () => {
       {
         iam: clients.iam,
         secretsManager: clients.secretsManager,
+        stacks: stackOwnersOfThisAccount(),
         store: createDecisionStore(clients.documents, TABLE),
       },
       { accountId: ACCOUNT, policy: parsePolicyConfig({}), now: new Date() },

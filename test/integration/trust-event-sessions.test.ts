@@ -14,6 +14,7 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { createGrantReader } from '../../lambdas/shared/adapters/iam-grants';
+import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
 import { parseCredentialId } from '../../lambdas/shared/domain/credential';
 import { verifyChain } from '../../lambdas/shared/domain/decision';
 import { type PolicyConfig, parsePolicyConfig } from '../../lambdas/shared/domain/policy';
@@ -119,7 +120,13 @@ function trustWidened(roleName: string): TrustChange {
 }
 
 async function apply(change: TrustChange, policy: PolicyConfig, now = new Date()) {
-  const deps = { ...clients, store, enforcer, grants: createGrantReader(clients.iam) };
+  const deps = {
+    ...clients,
+    store,
+    enforcer,
+    grants: createGrantReader(clients.iam),
+    stacks: stackOwnersOfThisAccount(),
+  };
   return applyTrustChange(deps, change, {
     accountId: ACCOUNT,
     policy,
@@ -301,7 +308,13 @@ describe('revokeSessionsOn owner-departed and scope-changed', () => {
       new DetachRolePolicyCommand({ RoleName: 'connector-drift', PolicyArn: sessionsArn(revokedAt) }),
     );
 
-    const deps = { ...clients, store, enforcer, grants: createGrantReader(clients.iam) };
+    const deps = {
+      ...clients,
+      store,
+      enforcer,
+      grants: createGrantReader(clients.iam),
+      stacks: stackOwnersOfThisAccount(),
+    };
     const report = await enforceAccount(deps, { accountId: ACCOUNT, policy, now: new Date() });
     const again = await enforceAccount(deps, { accountId: ACCOUNT, policy, now: new Date() });
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatScanReport } from '../../cli/commands/scan';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
+import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
 import { describeTrust } from '../../lambdas/shared/domain/identification';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import { escalateBackdoors, notifyNewRequests } from '../../lambdas/shared/use-cases/notify-owners';
@@ -69,6 +70,7 @@ async function scan(
     {
       iam: clients.iam,
       secretsManager: clients.secretsManager,
+      stacks: stackOwnersOfThisAccount(),
       store: createDecisionStore(clients.documents, table),
     },
     {

@@ -1,3 +1,4 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -116,4 +117,19 @@ export function createAwsClients(): AwsClients {
     events: createEventBridgeClient(),
     s3: createS3Client(),
   };
+}
+
+/**
+ * CloudFormation in `region` (a stack lives in one region; its id names it). `credentials`: a member
+ * account's; absent, the function's own.
+ */
+export function createCloudFormationClient(
+  region?: string,
+  credentials?: AssumedCredentials,
+): CloudFormationClient {
+  return new CloudFormationClient({
+    ...standard,
+    ...(region && { region }),
+    ...(credentials && { credentials }),
+  });
 }

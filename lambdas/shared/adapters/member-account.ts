@@ -2,8 +2,9 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, type Credentials, type STSClient } from '@aws-sdk/client-sts';
 import type { OrganizationConfig, PolicyConfig } from '../domain/policy';
-import { createIamClient, createSecretsManagerClient } from './aws-clients';
+import { createCloudFormationClient, createIamClient, createSecretsManagerClient } from './aws-clients';
 import { createEnforcer, deferredEnforcer, type Enforcer, type ReauthPolicies } from './enforcement';
+import { createStackOwnerReader, type StackOwnerReader } from './stack-owners';
 
 /**
  * The member account's reauth role cannot be assumed: not deployed there (the StackSet has not reached
@@ -23,10 +24,11 @@ export class MemberRoleMissing extends Error {
   }
 }
 
-/** IAM and Secrets Manager in a member account, through one of its reauth roles. */
+/** IAM and Secrets Manager in a member account, through one of its reauth roles, and its stacks' owners. */
 export interface MemberClients {
   iam: IAMClient;
   secretsManager: SecretsManagerClient;
+  stacks: StackOwnerReader;
 }
 
 /** STS errors that mean the role is not there for us; any other failure (throttling, network) is thrown as is. */
@@ -69,7 +71,11 @@ export async function assumeMemberRole(
     sessionToken: given.SessionToken,
     expiration: given.Expiration,
   };
-  return { iam: createIamClient(assumed), secretsManager: createSecretsManagerClient(assumed) };
+  return {
+    iam: createIamClient(assumed),
+    secretsManager: createSecretsManagerClient(assumed),
+    stacks: createStackOwnerReader((region) => createCloudFormationClient(region, assumed)),
+  };
 }
 
 /**

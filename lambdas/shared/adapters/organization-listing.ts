@@ -1,7 +1,7 @@
 import { ListRootsCommand, type OrganizationsClient } from '@aws-sdk/client-organizations';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LISTING_CACHE_KEY } from '../domain/organization';
-import { listOrganizationAccounts, type OrganizationAccount } from './organization';
+import { listOrganizationAccounts, type OrganizationAccount, withAccountOwners } from './organization';
 
 // Apart from ./organization, which the Slack functions import: they hold no S3 client.
 
@@ -15,6 +15,8 @@ interface KeptListing {
   listedAt: string;
   organizationId: string;
   accounts: OrganizationAccount[];
+  /** Whether the accounts carry their owners (a listing kept before owners were read does not). */
+  ownersRead?: boolean;
 }
 
 /**
@@ -27,7 +29,13 @@ interface KeptListing {
 export async function keptOrganizationAccounts(
   client: OrganizationsClient,
   s3: S3Client,
-  options: { bucket: string; now: Date; maxAgeMs?: number },
+  options: {
+    bucket: string;
+    now: Date;
+    maxAgeMs?: number;
+    /** Read each account's and OU's owner tag (the `account` owner source) with these keys; absent: none. */
+    ownerTagKeys?: readonly string[];
+  },
 ): Promise<{ organizationId: string; accounts: OrganizationAccount[]; kept: boolean }> {
   const root = (await client.send(new ListRootsCommand({}))).Roots?.[0]?.Arn;
   const organizationId = root?.match(/:root\/(o-[a-z0-9]+)\//)?.[1];
@@ -43,12 +51,20 @@ export async function keptOrganizationAccounts(
   if (
     kept &&
     kept.organizationId === organizationId &&
+    (kept.ownersRead ?? false) === (options.ownerTagKeys !== undefined) &&
     age >= 0 &&
     age < (options.maxAgeMs ?? LISTING_MAX_AGE_MS)
   )
     return { organizationId: kept.organizationId, accounts: kept.accounts, kept: true };
-  const listed = await listOrganizationAccounts(client);
-  const fresh: KeptListing = { listedAt: options.now.toISOString(), ...listed };
+  const bare = await listOrganizationAccounts(client);
+  const listed = options.ownerTagKeys
+    ? { ...bare, accounts: await withAccountOwners(client, bare.accounts, options.ownerTagKeys) }
+    : bare;
+  const fresh: KeptListing = {
+    listedAt: options.now.toISOString(),
+    ...listed,
+    ownersRead: options.ownerTagKeys !== undefined,
+  };
   await s3.send(
     new PutObjectCommand({
       Bucket: options.bucket,

@@ -5,9 +5,12 @@ import {
   ListOrganizationalUnitsForParentCommand,
   ListParentsCommand,
   ListRootsCommand,
+  ListTagsForResourceCommand,
   type OrganizationsClient,
 } from '@aws-sdk/client-organizations';
+import { mapWithConcurrency } from '../concurrency';
 import { selectAccounts, type TargetAccount } from '../domain/organization';
+import { ownerTagOf } from '../domain/owners';
 import type { OrganizationConfig } from '../domain/policy';
 import type { TrustZone } from '../domain/role-trust';
 
@@ -55,6 +58,36 @@ export async function listOrganizationAccounts(
   };
   for (const root of roots) if (root.Id) await visit([root.Id]);
   return { organizationId, accounts: found };
+}
+
+/** Organizations' tag reads at once: its API is rate-limited per organization, unpublished. */
+const TAG_READ_CONCURRENCY = 8;
+
+/**
+ * Each account's owner (the `account` owner source): its own owner tag, else its nearest OU's, up to
+ * the root. One ListTagsForResource per account and per OU (every page), made when the organization is
+ * listed afresh: the kept listing carries the owners, and a tag change on an account or OU forgets it.
+ */
+export async function withAccountOwners(
+  client: OrganizationsClient,
+  accounts: readonly OrganizationAccount[],
+  ownerTagKeys: readonly string[],
+): Promise<OrganizationAccount[]> {
+  const resources = [...new Set(accounts.flatMap((account) => [account.accountId, ...account.ouPath]))];
+  const owners = new Map<string, string>();
+  await mapWithConcurrency(resources, TAG_READ_CONCURRENCY, async (ResourceId) => {
+    const tags = await allPages((NextToken) =>
+      client
+        .send(new ListTagsForResourceCommand({ ResourceId, NextToken }))
+        .then((page) => ({ items: page.Tags ?? [], next: page.NextToken })),
+    );
+    const owner = ownerTagOf(Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? ''])), ownerTagKeys);
+    if (owner) owners.set(ResourceId, owner.owner);
+  });
+  return accounts.map((account) => {
+    const via = [account.accountId, ...[...account.ouPath].reverse()].find((id) => owners.has(id));
+    return via ? { ...account, owner: { owner: owners.get(via) as string, via } } : account;
+  });
 }
 
 /** The organization as a function acting on one account at a time sees it. */

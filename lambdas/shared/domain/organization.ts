@@ -9,6 +9,11 @@ export const TargetAccountSchema = z.object({
   name: z.string(),
   /** OU ids from the root down, the root's id (`r-…`) first: an organization nests OUs five deep at most. */
   ouPath: z.array(z.string().min(1)).max(6),
+  /**
+   * Who the account's owner tag names, else its nearest OU's (the `account` owner source), and which
+   * of them named it (`via`: the account or OU id); absent when none does.
+   */
+  owner: z.object({ owner: z.string().min(1), via: z.string().min(1) }).optional(),
 });
 export type TargetAccount = z.infer<typeof TargetAccountSchema>;
 

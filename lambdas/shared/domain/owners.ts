@@ -33,8 +33,9 @@ export interface OwnerFacts {
   path?: string;
 }
 
-/** The tag CloudFormation puts on what a stack creates, naming the stack. */
+/** The tags CloudFormation puts on what a stack creates, naming the stack (its id is an ARN with its region). */
 export const STACK_NAME_TAG = 'aws:cloudformation:stack-name';
+export const STACK_ID_TAG = 'aws:cloudformation:stack-id';
 
 const OwnerSchema = z.string().trim().min(1).max(256);
 

@@ -4,6 +4,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DecisionStore } from '../adapters/decision-store';
 import type { Enforcer } from '../adapters/enforcement';
 import type { SlackClient } from '../adapters/slack-client';
+import type { StackOwnerReader } from '../adapters/stack-owners';
 import { planDeadline, planEnforcement } from '../domain/deadlines';
 import type { CredentialState, DisableReceipt } from '../domain/decision';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
@@ -41,6 +42,8 @@ export interface EnforceDependencies {
   iam: IAMClient;
   secretsManager: SecretsManagerClient;
   store: DecisionStore;
+  /** The scan it runs first reads stacks' owner tags as the daily scan does. */
+  stacks: StackOwnerReader;
   enforcer: Enforcer;
   /** Absent: nobody is told (Slack not configured); deadlines still apply. */
   slack?: SlackClient;

@@ -3,12 +3,21 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DecisionStore } from '../adapters/decision-store';
 import { readIamInventory, resolveAccessKeyIds, type SessionRevocations } from '../adapters/iam-inventory';
 import { readSecretsInventory } from '../adapters/secrets-inventory';
+import type { StackOwner, StackOwnerReader } from '../adapters/stack-owners';
 import { mapWithConcurrency } from '../concurrency';
 import { type Credential, credentialIdOf, parseCredentialId } from '../domain/credential';
 import type { CredentialState, Trigger } from '../domain/decision';
 import { daysBetween, type Evaluation, evaluateCredential } from '../domain/evaluate';
 import { type Identification, identify } from '../domain/identification';
 import { planScanTransition } from '../domain/lifecycle';
+import {
+  type CreatorHint,
+  creatorClueOf,
+  needsSource,
+  type OwnerClues,
+  STACK_ID_TAG,
+  STACK_NAME_TAG,
+} from '../domain/owners';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
 import { recordedRevocationOf } from '../domain/reauthorization';
 import type { OpenTrust } from '../domain/trust-breadth';
@@ -24,6 +33,8 @@ export interface ScanDependencies {
   iam: IAMClient;
   secretsManager: SecretsManagerClient;
   store: DecisionStore;
+  /** The owner tags of the stacks that created principals (the `stack` owner source). */
+  stacks: StackOwnerReader;
 }
 
 export interface ScanOptions {
@@ -41,6 +52,8 @@ export interface ScanOptions {
   organizationAccounts?: readonly string[];
   /** `o-…`: a role trusted by `*` under an `aws:PrincipalOrgID` condition naming it is internal too. */
   organizationId?: string;
+  /** Organization mode: the owner the account's or its OUs' owner tags name (the `account` source). */
+  accountOwner?: { owner: string; via: string };
 }
 
 /** One credential that needs, or is spared, an owner's word. */
@@ -151,7 +164,7 @@ export async function scanAccountWithStates(
     zone,
   });
   const secrets = await readSecretsInventory(deps.secretsManager, { accountId });
-  const { states, keySlots } = await deps.store.loadAccount(accountId);
+  const { states, keySlots, creators } = await deps.store.loadAccount(accountId);
   /** What was learned of an access key not known by id (a known one's state wins). */
   const keySlotOf = (credential: Credential): KeySlotUsage | undefined =>
     credential.kind === 'access-key' ? keySlots.get(keySlotIdOf(slotIdentity(credential))) : undefined;
@@ -186,12 +199,23 @@ export async function scanAccountWithStates(
     ]),
   ];
 
+  const cluesOf = await ownerClues(withKnownIds, {
+    policy,
+    creators,
+    stacks: deps.stacks,
+    accountOwner: options.accountOwner,
+    progress,
+  });
+
   progress(`evaluating ${withKnownIds.length} credentials`);
   const evaluated = withKnownIds.map((credential) => {
     const credentialId = credential.id ? credentialIdOf({ ...credential, id: credential.id }) : undefined;
     const state = credentialId ? states.get(credentialId) : undefined;
     const known = state ?? (credential.id ? undefined : keySlotOf(credential));
-    return { credential, evaluation: evaluateCredential(credential, known, policy, now, credentialId) };
+    return {
+      credential,
+      evaluation: evaluateCredential(credential, known, policy, now, credentialId, cluesOf(credential)),
+    };
   });
   const stateOf = (credential: Credential) =>
     credential.id ? states.get(credentialIdOf({ ...credential, id: credential.id })) : undefined;
@@ -254,19 +278,21 @@ export async function scanAccountWithStates(
     const credentialId = credentialIdOf(credential);
     // A key new to the record brings what its key slot learned: its state takes that usage over.
     const keySlot = keySlotOf(credential);
+    const clues = cluesOf(credential);
     let evaluation = evaluateCredential(
       credential,
       states.get(credentialId) ?? keySlot,
       policy,
       now,
       credentialId,
+      clues,
     );
     let stateOnly = false;
     const written = await deps.store.transition(
       credentialId,
       (current) => {
         // Re-evaluated on the state actually read: another writer may have moved it meanwhile.
-        evaluation = evaluateCredential(credential, current ?? keySlot, policy, now, credentialId);
+        evaluation = evaluateCredential(credential, current ?? keySlot, policy, now, credentialId, clues);
         const change = planScanTransition(credentialId, credential, evaluation, current, context);
         stateOnly = change !== undefined && !change.decision;
         return change;
@@ -307,6 +333,55 @@ export async function scanAccountWithStates(
     driftSuspects,
   };
   return { report, states: after };
+}
+
+/** Stacks read at once: DescribeStacks is throttled per account and region. */
+const STACK_READ_CONCURRENCY = 4;
+
+/**
+ * Each credential's owner clues beyond itself (see `resolveOwner`): the account's owner, its creator
+ * (from the hints loaded with the states), and the owner tag of the stack that created its principal,
+ * read once per stack and only for credentials no earlier source names an owner for.
+ */
+async function ownerClues(
+  credentials: readonly Credential[],
+  options: {
+    policy: PolicyConfig;
+    creators: ReadonlyMap<string, CreatorHint>;
+    stacks: StackOwnerReader;
+    accountOwner: OwnerClues['account'];
+    progress: (message: string) => void;
+  },
+): Promise<(credential: Credential) => OwnerClues> {
+  const { policy, creators, stacks, accountOwner } = options;
+  const base = (credential: Credential): OwnerClues => {
+    const creator = creatorClueOf(credential, creators);
+    return { ...(accountOwner && { account: accountOwner }), ...(creator && { creator }) };
+  };
+  const stackOf = (credential: Credential) =>
+    credential.tags[STACK_ID_TAG] ?? credential.tags[STACK_NAME_TAG];
+  const wanted = [
+    ...new Set(
+      credentials.flatMap((credential) => {
+        const stack = stackOf(credential);
+        return stack && needsSource('stack', credential, base(credential), policy) ? [stack] : [];
+      }),
+    ),
+  ];
+  const owners = new Map<string, StackOwner>();
+  await mapWithConcurrency(wanted, STACK_READ_CONCURRENCY, async (stack) => {
+    const owner = await stacks.ownerOf(stack, policy.ownerTagKeys);
+    if (owner) owners.set(stack, owner);
+  });
+  const unread = stacks.failures();
+  if (unread > 0)
+    options.progress(
+      `${unread} of ${wanted.length} stacks could not be read (cloudformation:DescribeStacks): their owner tags name no one this run`,
+    );
+  return (credential) => {
+    const stack = owners.get(stackOf(credential) ?? '');
+    return { ...base(credential), ...(stack && { stack: { name: stack.name, owner: stack.owner } }) };
+  };
 }
 
 function toRow(
