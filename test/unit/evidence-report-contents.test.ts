@@ -240,11 +240,13 @@ describe('the evidence report is reproducible', () => {
       await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
     ).version;
 
-    expect(html).toContain(`<td>${EXPORT_ID}</td><td>full</td><td>2026-12-01 00:00 UTC</td>`);
+    expect(html).toContain(`<td class="id">${EXPORT_ID}</td><td>full</td><td>2026-12-01 00:00 UTC</td>`);
     expect(html).toContain('2026-12-01 00:00 UTC (the export&#39;s own time, from its manifest)');
     expect(html).toContain('2026-10-01 09:00 UTC to 2026-12-01 00:00 UTC');
     expect(html).toContain('1 decisions recorded after that time are in the chain check');
-    expect(html).toContain('<td>sha256:aaaaaaaaaaaaaaaa</td><td>enforce</td><td>standard</td>');
+    expect(html).toContain(
+      '<td class="id">sha256:<wbr>aaaaaaaaaaaaaaaa</td><td>enforce</td><td>standard</td>',
+    );
     expect(html).toContain(`reauth ${version}`);
     const files = (await readdir(root, { recursive: true })).filter(
       (f) => f.endsWith('.json.gz') || f.endsWith('manifest-summary.json'),
@@ -254,8 +256,11 @@ describe('the evidence report is reproducible', () => {
       const sha = createHash('sha256')
         .update(await readFile(join(root, file)))
         .digest('hex');
-      expect(html).toContain(`<td>${relative(root, join(root, file))}</td>`);
-      expect(html).toContain(`<td>${sha}</td>`);
+      // Paths break only after a slash.
+      expect(html).toContain(
+        `<td class="id">${relative(root, join(root, file)).replaceAll('/', '/<wbr>')}</td>`,
+      );
+      expect(html).toContain(`<td class="id">${sha}</td>`);
     }
   });
 
@@ -305,7 +310,9 @@ describe('every decision kind, with kind, principal, account and people named', 
     expect(section('protected')).toContain(
       '<td>break-glass-admin</td><td>111111111111</td><td>U03CAROL</td><td>break-glass-*</td>',
     );
-    expect(section('drift')).toContain('<td>arn:aws:iam::222222222222:user/mallory</td><td>evt-1</td>');
+    expect(section('drift')).toContain(
+      '<td class="id">arn:<wbr>aws:<wbr>iam:<wbr>:<wbr>222222222222:<wbr>user/<wbr>mallory</td><td>evt-1</td>',
+    );
     expect(section('refusals')).toContain(
       '<td>slack:U09EVE (unresolved: name not recorded with this decision)</td><td>still-needed</td><td>not-authorized</td>',
     );

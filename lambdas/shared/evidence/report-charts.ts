@@ -98,7 +98,7 @@ function svg(name: string, label: string, body: string, height = HEIGHT): string
 function dataTable(summary: string, head: readonly string[], rows: readonly (readonly unknown[])[]): string {
   const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const tr = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('');
-  return `<details class="data"><summary>${escapeHtml(summary)}</summary><table><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table></details>`;
+  return `<details class="data"><summary>${escapeHtml(summary)}</summary><div class="table-wrap" role="region" tabindex="0" aria-label="${escapeHtml(summary)}"><table><caption>${escapeHtml(summary)}</caption><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table></div></details>`;
 }
 
 /** Stacked bars: one per day (every day, so gaps in time show), one segment per status. */
