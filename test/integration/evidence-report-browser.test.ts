@@ -333,7 +333,7 @@ describe('the evidence report opened in headless Chromium', () => {
     expect(chart(probe, 'time-to-reauthorize').details?.rows).toContainEqual(['1', '2']);
   });
 
-  it('tells the states apart by Okabe–Ito colours and by a pattern and a name in the legend', async () => {
+  it('tells the states apart by Okabe–Ito colours and by a hatching and a name in the legend', async () => {
     const { probe } = await rendered;
     const states = chart(probe, 'credentials-by-state');
     const okabeIto = ['#E69F00', '#56B4E9', '#009E73', '#F0E442', '#0072B2', '#D55E00', '#CC79A7', '#000000'];
@@ -392,11 +392,11 @@ describe('the evidence report for every reader', () => {
     expect(html.match(/<table>/g)?.length).toBe(html.match(/<table><caption>/g)?.length);
   });
 
-  it('breaks a credential id only between its parts, never inside an account or key id', async () => {
+  it('breaks a credential id only between its parts, never inside an account or key id, nor at a hyphen', async () => {
     const { html } = await rendered;
 
     expect(html).toContain(
-      '<td class="id">123456789012:<wbr>secret:<wbr>arn:<wbr>aws:<wbr>secretsmanager:<wbr>us-east-1:<wbr>123456789012:<wbr>secret:<wbr>db-AbCdEf</td>',
+      '<td class="id">123456789012:<wbr>secret:<wbr>arn:<wbr>aws:<wbr>secretsmanager:<wbr><span class="nw">us-east-1:</span><wbr>123456789012:<wbr>secret:<wbr><span class="nw">db-AbCdEf</span></td>',
     );
     expect(html).not.toMatch(/overflow-wrap:anywhere/);
   });

@@ -34,10 +34,10 @@ export interface ProbedLabel extends Box {
 export interface ProbedChart {
   name: string;
   box: Box;
-  /** Drawn marks (not those inside `<defs>`, such as a pattern's tile). */
+  /** Drawn marks: bars, their hatching, axes and gridlines. */
   marks: ProbedMark[];
   labels: ProbedLabel[];
-  /** The fill colours of the chart's patterns (one per state). */
+  /** The fill colours of the boxes drawn for a state (`data-state`: bars and legend swatches). */
   fills: string[];
   /** The `<details>` data table that follows the chart, if one does. */
   details: { summary: string; head: string[]; rows: string[][] } | null;
@@ -73,11 +73,11 @@ const PROBE_SCRIPT = `(() => {
     const charts = [...document.querySelectorAll('svg[data-chart]')].map((svg) => ({
       name: svg.dataset.chart,
       box: box(svg),
-      marks: [...svg.querySelectorAll('rect, path, circle, ellipse, line, polygon, polyline')].filter((el) => !el.closest('defs')).map((el) => ({
+      marks: [...svg.querySelectorAll('rect, path, circle, ellipse, line, polygon, polyline')].map((el) => ({
         tag: el.localName, title: el.querySelector('title')?.textContent ?? null, painted: painted(el), ...box(el),
       })),
       labels: [...svg.querySelectorAll('text')].map((el) => ({ text: el.textContent, painted: painted(el), ...box(el) })),
-      fills: [...new Set([...svg.querySelectorAll('defs pattern > rect')].map((el) => el.getAttribute('fill')))],
+      fills: [...new Set([...svg.querySelectorAll('rect[data-state]')].map((el) => el.getAttribute('fill')))],
       details: (() => {
         let el = svg.nextElementSibling;
         while (el && el.localName !== 'details' && el.localName !== 'svg' && el.localName !== 'h3') el = el.nextElementSibling;

@@ -206,6 +206,18 @@ function parseCsv(text: string): string[][] {
 let root: string;
 const EXPORT_ID = '01764547200000-5e1ec7ed';
 
+/**
+ * The page as written, less the markup that keeps hyphenated words on one line: these tests check what
+ * the page says; `keeps each hyphenated word whole` checks that markup.
+ */
+async function readPage(out: string): Promise<string> {
+  const html = await readFile(join(root, out, 'report.html'), 'utf8');
+  return html
+    .replaceAll('<span class="nw">', '')
+    .replaceAll('</span>', '')
+    .replaceAll('<td class="nw">', '<td>');
+}
+
 async function report(out: string, asOf?: Date) {
   return writeEvidenceReport({ kind: 'dir', path: root }, join(root, out), asOf ? { asOf } : {});
 }
@@ -235,7 +247,7 @@ describe('the evidence report is reproducible', () => {
 
   it('names the export, its time, the period, the policies and modes, the tool and each input file’s SHA-256', async () => {
     await report('header');
-    const html = await readFile(join(root, 'header', 'report.html'), 'utf8');
+    const html = await readPage('header');
     const version = JSON.parse(
       await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
     ).version;
@@ -267,7 +279,7 @@ describe('the evidence report is reproducible', () => {
   it('judges as of --as-of when given: a request answered after the export is no longer overdue', async () => {
     const asExported = await report('exported');
     const later = await report('later', new Date('2026-12-06T00:00:00Z'));
-    const html = async (dir: string) => readFile(join(root, dir, 'report.html'), 'utf8');
+    const html = readPage;
 
     expect(asExported.asOf).toBe('2026-12-01T00:00:00.000Z');
     expect(later.asOf).toBe('2026-12-06T00:00:00.000Z');
@@ -281,7 +293,7 @@ describe('every decision kind, with kind, principal, account and people named', 
   let html: string;
   beforeAll(async () => {
     await report('kinds');
-    html = await readFile(join(root, 'kinds', 'report.html'), 'utf8');
+    html = await readPage('kinds');
   });
   const section = (id: string) =>
     new RegExp(`<section id="${id}">(.*?)</section>`, 's').exec(html)?.[1] ?? '';
@@ -294,6 +306,18 @@ describe('every decision kind, with kind, principal, account and people named', 
     );
     expect(approvals).toContain('<td>slack:U02BOB (unresolved: name not recorded with this decision)</td>');
     expect(approvals).not.toContain('2026-12-05');
+  });
+
+  it('keeps each hyphenated word on one line (dates, kinds, names), and breaks an identifier only after ":" and "/"', async () => {
+    const written = await readFile(join(root, 'kinds', 'report.html'), 'utf8');
+
+    expect(written).toContain(
+      '<td><span class="nw">2026-11-02</span> 15:30 UTC</td><td class="nw">access-key</td><td class="nw">svc-etl</td><td>111111111111</td>',
+    );
+    expect(written).toContain(
+      '<td class="id">111111111111:<wbr><span class="nw">access-key:</span><wbr>AKIAANSWERED</td>',
+    );
+    expect(written).toContain('.nw{white-space:nowrap}');
   });
 
   it('tables disables, rotations, restores and deletions; escalations; exemptions; protected principals; drift; refusals', () => {

@@ -4,7 +4,10 @@ import {
   type DayCounts,
   escapeHtml,
   overdueByOwnerChart,
+  textCell,
   timeToReauthorizeChart,
+  unbroken,
+  wholeWord,
 } from './report-charts';
 import { CONTROL_DESCRIPTIONS } from './report-controls';
 import {
@@ -148,7 +151,7 @@ h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid
 .ok{color:#1b5e20;font-weight:600}.bad{color:#b71c1c;font-weight:600}
 table{border-collapse:collapse;margin:.4rem 0}td,th{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top}
 caption{caption-side:top;text-align:left;color:#444;font-size:.9em;padding:2px 0}
-th{background:#f2f2f2}td.id{overflow-wrap:break-word}td.n,th.n{text-align:right}
+th{background:#f2f2f2}.nw{white-space:nowrap}td.n,th.n{text-align:right}
 .table-wrap{max-width:100%;overflow-x:auto}
 .note{overflow-wrap:break-word}dd{overflow-wrap:break-word;min-width:0}
 .note{color:#444}svg{max-width:100%;height:auto}svg text{font:11px system-ui,sans-serif;fill:#111}
@@ -236,8 +239,8 @@ function header(m: ReportModel): string {
       : '';
   return `<section id="header" class="keep"><h2>About this report</h2>
 <dl class="figures">
-<dt>As of</dt><dd>${escapeHtml(formatTime(m.asOf))} (${escapeHtml(m.asOfFrom)}).${escapeHtml(after)}</dd>
-<dt>Period covered</dt><dd>${model.firstAt ? `${escapeHtml(formatTime(model.firstAt))} to ${escapeHtml(formatTime(m.asOf))}` : 'no decisions'}</dd>
+<dt>As of</dt><dd>${unbroken(formatTime(m.asOf))} (${escapeHtml(m.asOfFrom)}).${unbroken(after)}</dd>
+<dt>Period covered</dt><dd>${model.firstAt ? `${unbroken(formatTime(model.firstAt))} to ${unbroken(formatTime(m.asOf))}` : 'no decisions'}</dd>
 <dt>Export read</dt><dd>${breakable(m.source)}: ${m.files} data files, ${m.credentials} credentials, ${m.decisions} decisions</dd>
 <dt>Tool</dt><dd>reauth ${escapeHtml(m.toolVersion)}</dd>
 </dl>
@@ -281,7 +284,7 @@ function summary(m: ReportModel): string {
     ['usage-changed', 'Flagged for a use in a new way (usage-changed)', `${s.usageChanged}`],
   ];
   return `<section id="summary"><h2>Executive summary</h2>
-<dl class="figures">${figures.map(([id, label, value]) => `<dt>${escapeHtml(label)}</dt><dd data-figure="${id}">${escapeHtml(value)}</dd>`).join('')}</dl>
+<dl class="figures">${figures.map(([id, label, value]) => `<dt>${escapeHtml(label)}</dt><dd data-figure="${id}">${unbroken(value)}</dd>`).join('')}</dl>
 <h3>Credentials in scope by account and kind</h3>
 ${table(
   'Credentials in scope, by account and kind',
@@ -348,7 +351,7 @@ function overdueByOwner(rows: readonly OverdueRow[]): [string, number][] {
 }
 
 function overdueTable(rows: readonly OverdueRow[], asOf: string): string {
-  const head = `<section id="overdue"><h2>Overdue credentials (${rows.length})</h2><p class="note">Pending past their deadline as of ${escapeHtml(formatTime(asOf))}, most overdue first.</p>`;
+  const head = `<section id="overdue"><h2>Overdue credentials (${rows.length})</h2><p class="note">Pending past their deadline as of ${unbroken(formatTime(asOf))}, most overdue first.</p>`;
   if (rows.length === 0) return `${head}<p class="note">Nothing is overdue.</p></section>`;
   return `${head}${table(
     `Overdue credentials as of ${formatTime(asOf)}, most overdue first`,
@@ -392,7 +395,7 @@ function* decisionsTable(section: Section, rows: readonly string[]): Generator<s
     return;
   }
   yield `<p class="note">All ${rows.length}, oldest first.</p>`;
-  yield `${wrapOpen(title)}<table><caption>${escapeHtml(title)}: all ${rows.length}, oldest first</caption><thead><tr>${[
+  yield `${wrapOpen(title)}<table><caption>${unbroken(title)}: all ${rows.length}, oldest first</caption><thead><tr>${[
     ...COMMON,
     ...SECTION_COLUMNS[section].head,
     'credential',
@@ -416,7 +419,7 @@ function table(
   code: readonly number[] = [],
 ): string {
   if (rows.length === 0) return '<p class="note">None.</p>';
-  return `${wrapOpen(caption)}<table><caption>${escapeHtml(caption)}</caption><thead><tr>${head.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows
+  return `${wrapOpen(caption)}<table><caption>${unbroken(caption)}</caption><thead><tr>${head.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c, i) => cell(c, code.includes(i))).join('')}</tr>`)
     .join('')}</tbody></table></div>`;
 }
@@ -426,15 +429,18 @@ function wrapOpen(label: string): string {
 }
 
 function cell(value: string, code: boolean): string {
-  return code ? `<td class="id">${breakable(value)}</td>` : `<td>${escapeHtml(value)}</td>`;
+  return code ? `<td class="id">${breakable(value)}</td>` : textCell(value);
 }
 
 /**
  * An identifier (credential id, ARN, path), escaped, with a break opportunity after each `:` and `/`:
- * it wraps between its parts, never inside an account id or a key id.
+ * it wraps between its parts, never inside an account id or a key id, nor at a part's own hyphen
+ * (`us-east-1`, which a browser would otherwise break after the hyphen).
  */
 export function breakable(value: string): string {
-  return escapeHtml(value).replace(/[:/]/g, '$&<wbr>');
+  return escapeHtml(value).replace(/[^:/]*[:/]?/g, (part) =>
+    /[:/]$/.test(part) ? `${wholeWord(part)}<wbr>` : wholeWord(part),
+  );
 }
 
 function issueTable(m: ReportModel): string {
