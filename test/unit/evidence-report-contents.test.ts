@@ -289,6 +289,16 @@ describe('the evidence report is reproducible', () => {
   });
 });
 
+describe('the page size it prints to', () => {
+  it('is A4 unless told letter, in the print stylesheet, so a browser prints the pages report.pdf has', async () => {
+    await writeEvidenceReport({ kind: 'dir', path: root }, join(root, 'a4'));
+    await writeEvidenceReport({ kind: 'dir', path: root }, join(root, 'letter'), { paper: 'letter' });
+
+    expect(await readPage('a4')).toContain('@page{size:A4;');
+    expect(await readPage('letter')).toContain('@page{size:letter;');
+  });
+});
+
 describe('every decision kind, with kind, principal, account and people named', () => {
   let html: string;
   beforeAll(async () => {

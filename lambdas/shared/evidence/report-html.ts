@@ -27,6 +27,11 @@ export { type DayCounts, escapeHtml } from './report-charts';
  * gives the same bytes, so a report can be regenerated and compared with one kept as evidence.
  */
 
+/** The page sizes the report prints to: ISO A4 (210 × 297 mm) or US Letter (8.5 × 11 in). */
+export const PAPER_SIZES = ['a4', 'letter'] as const;
+export type PaperSize = (typeof PAPER_SIZES)[number];
+const PAGE_SIZE: Record<PaperSize, string> = { a4: 'A4', letter: 'letter' };
+
 /** An input file of the report, with its SHA-256 (to tie the report to the locked objects). */
 export interface InputFile {
   name: string;
@@ -62,6 +67,8 @@ export interface ReportModel {
   credentialsByDay: readonly DayCounts[];
   /** Days from flag to reauthorize, per answered request: bucket label → requests. */
   timeToReauthorize: readonly { label: string; count: number }[];
+  /** The page size of the print stylesheet, so report.html prints to the same pages as report.pdf. */
+  paper: PaperSize;
 }
 
 /** `YYYY-MM-DD HH:MM UTC`; empty stays empty, anything that is not a time is shown as recorded. */
@@ -145,7 +152,8 @@ const SECTION_COLUMNS: Record<
   },
 };
 
-const STYLE = `
+function style(paper: PaperSize): string {
+  return `
 body{font:14px/1.4 system-ui,sans-serif;margin:2rem;max-width:1100px;color:#111}
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccc}h3{font-size:1rem}
 .ok{color:#1b5e20;font-weight:600}.bad{color:#b71c1c;font-weight:600}
@@ -158,7 +166,7 @@ th{background:#f2f2f2}.nw{white-space:nowrap}td.n,th.n{text-align:right}
 dl.figures{display:grid;grid-template-columns:max-content auto;gap:2px 1rem}dl.figures dt{font-weight:600}dl.figures dd{margin:0}
 details.data{margin:.3rem 0 1rem}
 @media (max-width:640px){body{margin:1rem}dl.figures{grid-template-columns:minmax(0,1fr)}dl.figures dd{margin-bottom:.3rem}}
-@page{margin:14mm 12mm 16mm;@bottom-center{content:"Page " counter(page) " of " counter(pages);font:9pt system-ui,sans-serif}}
+@page{size:${PAGE_SIZE[paper]};margin:14mm 12mm 16mm;@bottom-center{content:"Page " counter(page) " of " counter(pages);font:9pt system-ui,sans-serif}}
 @media print{
 body{margin:0;max-width:none;font-size:9pt}
 h2{break-before:auto;break-after:avoid}h3{break-after:avoid}
@@ -166,6 +174,7 @@ thead{display:table-header-group}tr,svg,dl.figures,.keep{break-inside:avoid}
 table{width:100%}td,th{padding:1px 4px}.table-wrap{overflow:visible}
 details.data{display:none}nav{break-after:page}
 }`;
+}
 
 /** The page in pieces, in order, so that a long report is written without one string of its whole. */
 export function* renderReportHtml(m: ReportModel): Generator<string> {
@@ -176,7 +185,7 @@ export function* renderReportHtml(m: ReportModel): Generator<string> {
     : `<p class="bad">Hash chains BROKEN: ${m.issues.length} problems.</p>${issueTable(m)}`;
   yield `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>reauth decision record report, as of ${escapeHtml(formatTime(m.asOf))}</title>
-<style>${STYLE}</style></head><body><main>
+<style>${style(m.paper)}</style></head><body><main>
 <h1>reauth decision record report</h1>
 ${header(m)}
 <nav><h2>Contents</h2><ol>
