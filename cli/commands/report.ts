@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { writeEvidenceReport } from '../../lambdas/shared/evidence/evidence-report';
+import { PAPER_SIZES, type PaperSize } from '../../lambdas/shared/evidence/report-html';
 import { UsageError } from '../errors';
 import { exportSource } from '../export-source';
 import type { Outcome } from '../output';
@@ -10,6 +11,7 @@ interface ReportOptions {
   out: string;
   asOf?: string;
   pdf?: boolean;
+  paper: string;
   json?: boolean;
 }
 
@@ -30,11 +32,22 @@ export function registerReport(program: Command, outcome: Outcome): void {
       '--pdf',
       'also print report.pdf with headless Chromium ($CHROMIUM, else /usr/bin/chromium; `npm run browser:install` installs it)',
     )
+    .option(
+      '--paper <size>',
+      `the page size the report prints to, in report.pdf and from report.html in a browser: ${PAPER_SIZES.join(' or ')}`,
+      'a4',
+    )
     .option('--json', 'print the verdict, the files written and the row count as JSON')
     .action(async (options: ReportOptions) => {
       const asOf = options.asOf === undefined ? undefined : parseAsOf(options.asOf);
+      const paper = parsePaper(options.paper);
       const { source, s3 } = exportSource(options.export);
-      const result = await writeEvidenceReport(source, options.out, { s3, asOf, pdf: options.pdf === true });
+      const result = await writeEvidenceReport(source, options.out, {
+        s3,
+        asOf,
+        pdf: options.pdf === true,
+        paper,
+      });
       if (options.json) {
         console.log(
           JSON.stringify(
@@ -71,4 +84,11 @@ function parseAsOf(text: string): Date {
     throw new UsageError(`--as-of "${text}" is not an ISO 8601 time (2026-10-01 or 2026-10-01T12:00:00Z)`);
   }
   return at;
+}
+
+/** `--paper`: one of the sizes the print stylesheet knows, in any case (A4 or a4). */
+function parsePaper(text: string): PaperSize {
+  const paper = PAPER_SIZES.find((size) => size === text.toLowerCase());
+  if (!paper) throw new UsageError(`--paper "${text}" is not a page size: use ${PAPER_SIZES.join(' or ')}`);
+  return paper;
 }

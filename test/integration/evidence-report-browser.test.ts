@@ -7,6 +7,8 @@ import { createDecisionStore } from '../../lambdas/shared/adapters/decision-stor
 import type { CredentialState, DecisionAction, Transition } from '../../lambdas/shared/domain/decision';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import {
+  type AxeViolation,
+  auditReport,
   type Box,
   type ProbedChart,
   type ProbedMark,
@@ -184,7 +186,7 @@ function inside(inner: Box, outer: Box): boolean {
 let workDir: string | undefined;
 
 /** Seeds the table, exports it, runs `reauth report` and opens the page in Chromium, once. */
-async function renderReport(): Promise<{ html: string; probe: ReportProbe }> {
+async function renderReport(): Promise<{ html: string; htmlPath: string; probe: ReportProbe }> {
   await requireChromium();
   await ensureDecisionTable(clients.dynamodb, TABLE);
   const store = createDecisionStore(clients.documents, TABLE);
@@ -205,11 +207,12 @@ async function renderReport(): Promise<{ html: string; probe: ReportProbe }> {
   const htmlPath = join(out, 'report.html');
   return {
     html: await readFile(htmlPath, 'utf8'),
+    htmlPath,
     probe: await probeReport(htmlPath, { windowSize: '1200,1600' }),
   };
 }
 
-let rendered: Promise<{ html: string; probe: ReportProbe }>;
+let rendered: Promise<{ html: string; htmlPath: string; probe: ReportProbe }>;
 
 beforeAll(async () => {
   rendered = renderReport();
@@ -330,7 +333,7 @@ describe('the evidence report opened in headless Chromium', () => {
     expect(chart(probe, 'time-to-reauthorize').details?.rows).toContainEqual(['1', '2']);
   });
 
-  it('tells the states apart by Okabe–Ito colours and by a pattern and a name in the legend', async () => {
+  it('tells the states apart by Okabe–Ito colours and by a hatching and a name in the legend', async () => {
     const { probe } = await rendered;
     const states = chart(probe, 'credentials-by-state');
     const okabeIto = ['#E69F00', '#56B4E9', '#009E73', '#F0E442', '#0072B2', '#D55E00', '#CC79A7', '#000000'];
@@ -346,6 +349,56 @@ describe('the evidence report opened in headless Chromium', () => {
     ]) {
       expect(legend).toContain(state);
     }
+  });
+});
+
+/** `serious` and `moderate` (and `critical`) violations, one line each, so a failure lists them all. */
+function blocking(violations: readonly AxeViolation[]): string[] {
+  return violations
+    .filter((v) => v.impact !== 'minor' && v.impact !== null)
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.targets.join(', ')})`);
+}
+
+describe('the evidence report for every reader', () => {
+  it('passes axe-core with no serious or moderate violation, at desktop width and at 400 px', async () => {
+    const { htmlPath } = await rendered;
+
+    const wide = await auditReport(htmlPath, { windowSize: '1200,1600' });
+    const narrow = await auditReport(htmlPath, { windowSize: '600,1000', frameWidth: 400 });
+
+    expect(blocking(wide.violations)).toEqual([]);
+    expect(blocking(narrow.violations)).toEqual([]);
+    expect(wide.passes).toEqual(expect.arrayContaining(['landmark-one-main', 'heading-order', 'region']));
+  });
+
+  it('reflows at 400 px: the page never scrolls sideways, only a named table wrapper may', async () => {
+    const { htmlPath } = await rendered;
+
+    const narrow = await auditReport(htmlPath, { windowSize: '600,1000', frameWidth: 400 });
+
+    expect(narrow.viewportWidth).toBe(400);
+    expect(narrow.scrollWidth).toBeLessThanOrEqual(narrow.viewportWidth);
+  });
+
+  it('has one main landmark, headings in order, and a caption on every table', async () => {
+    const { html } = await rendered;
+    const levels = [...html.matchAll(/<h([1-6])[\s>]/g)].map((match) => Number(match[1]));
+
+    expect(html.match(/<main>/g)).toHaveLength(1);
+    expect(levels[0]).toBe(1);
+    levels.forEach((level, i) => {
+      if (i > 0) expect(level, `heading ${i + 1}`).toBeLessThanOrEqual((levels[i - 1] ?? 1) + 1);
+    });
+    expect(html.match(/<table>/g)?.length).toBe(html.match(/<table><caption>/g)?.length);
+  });
+
+  it('breaks a credential id only between its parts, never inside an account or key id, nor at a hyphen', async () => {
+    const { html } = await rendered;
+
+    expect(html).toContain(
+      '<td class="id">123456789012:<wbr>secret:<wbr>arn:<wbr>aws:<wbr>secretsmanager:<wbr><span class="nw">us-east-1:</span><wbr>123456789012:<wbr>secret:<wbr><span class="nw">db-AbCdEf</span></td>',
+    );
+    expect(html).not.toMatch(/overflow-wrap:anywhere/);
   });
 });
 

@@ -111,7 +111,7 @@ describe('reauth verify and reauth report over an export of the emulator table',
     // The secret's request is past its deadline (2026-11-08) as of 2026-11-20: charted and listed.
     expect(html).toMatch(/data-chart="overdue-by-owner".*U042.*<\/svg>/s);
     expect(html).toMatch(
-      /<section id="overdue">.*<td>secret<\/td><td>svc-etl<\/td><td>123456789012<\/td><td>U042<\/td><td>2026-11-08 00:00 UTC<\/td><td>12<\/td>/s,
+      /<section id="overdue">.*<td>secret<\/td><td class="nw">svc-etl<\/td><td>123456789012<\/td><td>U042<\/td><td><span class="nw">2026-11-08<\/span> 00:00 UTC<\/td><td>12<\/td>/s,
     );
   });
 

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -33,10 +34,10 @@ export interface ProbedLabel extends Box {
 export interface ProbedChart {
   name: string;
   box: Box;
-  /** Drawn marks (not those inside `<defs>`, such as a pattern's tile). */
+  /** Drawn marks: bars, their hatching, axes and gridlines. */
   marks: ProbedMark[];
   labels: ProbedLabel[];
-  /** The fill colours of the chart's patterns (one per state). */
+  /** The fill colours of the boxes drawn for a state (`data-state`: bars and legend swatches). */
   fills: string[];
   /** The `<details>` data table that follows the chart, if one does. */
   details: { summary: string; head: string[]; rows: string[][] } | null;
@@ -72,11 +73,11 @@ const PROBE_SCRIPT = `(() => {
     const charts = [...document.querySelectorAll('svg[data-chart]')].map((svg) => ({
       name: svg.dataset.chart,
       box: box(svg),
-      marks: [...svg.querySelectorAll('rect, path, circle, ellipse, line, polygon, polyline')].filter((el) => !el.closest('defs')).map((el) => ({
+      marks: [...svg.querySelectorAll('rect, path, circle, ellipse, line, polygon, polyline')].map((el) => ({
         tag: el.localName, title: el.querySelector('title')?.textContent ?? null, painted: painted(el), ...box(el),
       })),
       labels: [...svg.querySelectorAll('text')].map((el) => ({ text: el.textContent, painted: painted(el), ...box(el) })),
-      fills: [...new Set([...svg.querySelectorAll('defs pattern > rect')].map((el) => el.getAttribute('fill')))],
+      fills: [...new Set([...svg.querySelectorAll('rect[data-state]')].map((el) => el.getAttribute('fill')))],
       details: (() => {
         let el = svg.nextElementSibling;
         while (el && el.localName !== 'details' && el.localName !== 'svg' && el.localName !== 'h3') el = el.nextElementSibling;
@@ -137,6 +138,96 @@ export async function probeReport(htmlPath: string, options: { windowSize: strin
     if (json === undefined)
       throw new Error(`the probe wrote nothing: the page did not load. Dumped DOM:\n${dom}`);
     return JSON.parse(json) as ReportProbe;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** An axe-core rule the page broke, with the elements that broke it. */
+export interface AxeViolation {
+  id: string;
+  impact: 'minor' | 'moderate' | 'serious' | 'critical' | null;
+  help: string;
+  targets: string[];
+}
+
+/** What axe-core and a width check found on the page at one window size. */
+export interface ReportAudit {
+  viewportWidth: number;
+  /** The page's own scroll width: wider than the viewport means the reader scrolls the page sideways. */
+  scrollWidth: number;
+  violations: AxeViolation[];
+  /** Rules that ran and found nothing, to show the check did run. */
+  passes: string[];
+}
+
+const AUDIT_ID = 'reauth-axe-audit';
+
+/**
+ * Opens a copy of `htmlPath` with axe-core's own source added to its head, runs every axe rule once
+ * the page has loaded, and returns the violations and the page's width. Like the probe, the result is
+ * written into the page for `--dump-dom` to print, and the page may load nothing from outside.
+ */
+export async function auditReport(
+  htmlPath: string,
+  options: {
+    windowSize: string;
+    /**
+     * The page's width in CSS px, if narrower than the window: headless Chromium keeps its window at
+     * least 500 px wide, so a narrower page is opened in a frame of this width (a frame is a viewport:
+     * media queries and scrolling behave as in a window that size).
+     */
+    frameWidth?: number;
+  },
+): Promise<ReportAudit> {
+  const html = await readFile(htmlPath, 'utf8');
+  if (!html.includes('<head>')) throw new Error(`${htmlPath} has no <head> to add axe-core to`);
+  const axe = (await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8'))
+    // Inline, a "</script" in axe's source would end the element early.
+    .replaceAll('</script', '<\\/script');
+  const run = `addEventListener('load', () => {
+    axe.run(document, { resultTypes: ['violations'] }).then((r) => {
+      const out = document.createElement('script');
+      out.type = 'application/json';
+      out.id = '${AUDIT_ID}';
+      out.textContent = JSON.stringify({
+        viewportWidth: innerWidth,
+        scrollWidth: document.documentElement.scrollWidth,
+        violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) })),
+        passes: r.passes.map((p) => p.id),
+      }).replaceAll('<', '\\\\u003c');
+      if (parent !== window) parent.postMessage(out.textContent, '*');
+      else document.body.append(out);
+    });
+  });`;
+  const dir = await mkdtemp(join(tmpdir(), 'reauth-axe-'));
+  try {
+    const page = join(dir, 'report-axe.html');
+    await writeFile(
+      page,
+      html.replace(
+        '<head>',
+        `<head><meta http-equiv="Content-Security-Policy" content="${SELF_CONTAINED_POLICY}"><script>${axe}</script><script>${run}</script>`,
+      ),
+    );
+    let opened = page;
+    if (options.frameWidth !== undefined) {
+      // The frame's page posts its result up; this page writes it where --dump-dom prints it.
+      opened = join(dir, 'report-frame.html');
+      await writeFile(
+        opened,
+        `<!doctype html><html><body style="margin:0"><iframe src="report-axe.html" width="${options.frameWidth}" height="900" style="border:0"></iframe><script>addEventListener('message', (e) => { const out = document.createElement('script'); out.type = 'application/json'; out.id = '${AUDIT_ID}'; out.textContent = e.data; document.body.append(out); });</script></body></html>`,
+      );
+    }
+    const dom = await runChromium(['--dump-dom', `--window-size=${options.windowSize}`], opened, dir);
+    const json = new RegExp(`<script type="application/json" id="${AUDIT_ID}">(.*?)</script>`, 's').exec(
+      dom,
+    )?.[1];
+    if (json === undefined)
+      throw new Error(
+        `axe-core wrote no result: the page or axe did not finish. Dumped DOM:\n${dom.slice(-4000)}`,
+      );
+    return JSON.parse(json) as ReportAudit;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -206,6 +206,18 @@ function parseCsv(text: string): string[][] {
 let root: string;
 const EXPORT_ID = '01764547200000-5e1ec7ed';
 
+/**
+ * The page as written, less the markup that keeps hyphenated words on one line: these tests check what
+ * the page says; `keeps each hyphenated word whole` checks that markup.
+ */
+async function readPage(out: string): Promise<string> {
+  const html = await readFile(join(root, out, 'report.html'), 'utf8');
+  return html
+    .replaceAll('<span class="nw">', '')
+    .replaceAll('</span>', '')
+    .replaceAll('<td class="nw">', '<td>');
+}
+
 async function report(out: string, asOf?: Date) {
   return writeEvidenceReport({ kind: 'dir', path: root }, join(root, out), asOf ? { asOf } : {});
 }
@@ -235,16 +247,18 @@ describe('the evidence report is reproducible', () => {
 
   it('names the export, its time, the period, the policies and modes, the tool and each input file’s SHA-256', async () => {
     await report('header');
-    const html = await readFile(join(root, 'header', 'report.html'), 'utf8');
+    const html = await readPage('header');
     const version = JSON.parse(
       await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
     ).version;
 
-    expect(html).toContain(`<td>${EXPORT_ID}</td><td>full</td><td>2026-12-01 00:00 UTC</td>`);
+    expect(html).toContain(`<td class="id">${EXPORT_ID}</td><td>full</td><td>2026-12-01 00:00 UTC</td>`);
     expect(html).toContain('2026-12-01 00:00 UTC (the export&#39;s own time, from its manifest)');
     expect(html).toContain('2026-10-01 09:00 UTC to 2026-12-01 00:00 UTC');
     expect(html).toContain('1 decisions recorded after that time are in the chain check');
-    expect(html).toContain('<td>sha256:aaaaaaaaaaaaaaaa</td><td>enforce</td><td>standard</td>');
+    expect(html).toContain(
+      '<td class="id">sha256:<wbr>aaaaaaaaaaaaaaaa</td><td>enforce</td><td>standard</td>',
+    );
     expect(html).toContain(`reauth ${version}`);
     const files = (await readdir(root, { recursive: true })).filter(
       (f) => f.endsWith('.json.gz') || f.endsWith('manifest-summary.json'),
@@ -254,15 +268,18 @@ describe('the evidence report is reproducible', () => {
       const sha = createHash('sha256')
         .update(await readFile(join(root, file)))
         .digest('hex');
-      expect(html).toContain(`<td>${relative(root, join(root, file))}</td>`);
-      expect(html).toContain(`<td>${sha}</td>`);
+      // Paths break only after a slash.
+      expect(html).toContain(
+        `<td class="id">${relative(root, join(root, file)).replaceAll('/', '/<wbr>')}</td>`,
+      );
+      expect(html).toContain(`<td class="id">${sha}</td>`);
     }
   });
 
   it('judges as of --as-of when given: a request answered after the export is no longer overdue', async () => {
     const asExported = await report('exported');
     const later = await report('later', new Date('2026-12-06T00:00:00Z'));
-    const html = async (dir: string) => readFile(join(root, dir, 'report.html'), 'utf8');
+    const html = readPage;
 
     expect(asExported.asOf).toBe('2026-12-01T00:00:00.000Z');
     expect(later.asOf).toBe('2026-12-06T00:00:00.000Z');
@@ -272,11 +289,21 @@ describe('the evidence report is reproducible', () => {
   });
 });
 
+describe('the page size it prints to', () => {
+  it('is A4 unless told letter, in the print stylesheet, so a browser prints the pages report.pdf has', async () => {
+    await writeEvidenceReport({ kind: 'dir', path: root }, join(root, 'a4'));
+    await writeEvidenceReport({ kind: 'dir', path: root }, join(root, 'letter'), { paper: 'letter' });
+
+    expect(await readPage('a4')).toContain('@page{size:A4;');
+    expect(await readPage('letter')).toContain('@page{size:letter;');
+  });
+});
+
 describe('every decision kind, with kind, principal, account and people named', () => {
   let html: string;
   beforeAll(async () => {
     await report('kinds');
-    html = await readFile(join(root, 'kinds', 'report.html'), 'utf8');
+    html = await readPage('kinds');
   });
   const section = (id: string) =>
     new RegExp(`<section id="${id}">(.*?)</section>`, 's').exec(html)?.[1] ?? '';
@@ -289,6 +316,18 @@ describe('every decision kind, with kind, principal, account and people named', 
     );
     expect(approvals).toContain('<td>slack:U02BOB (unresolved: name not recorded with this decision)</td>');
     expect(approvals).not.toContain('2026-12-05');
+  });
+
+  it('keeps each hyphenated word on one line (dates, kinds, names), and breaks an identifier only after ":" and "/"', async () => {
+    const written = await readFile(join(root, 'kinds', 'report.html'), 'utf8');
+
+    expect(written).toContain(
+      '<td><span class="nw">2026-11-02</span> 15:30 UTC</td><td class="nw">access-key</td><td class="nw">svc-etl</td><td>111111111111</td>',
+    );
+    expect(written).toContain(
+      '<td class="id">111111111111:<wbr><span class="nw">access-key:</span><wbr>AKIAANSWERED</td>',
+    );
+    expect(written).toContain('.nw{white-space:nowrap}');
   });
 
   it('tables disables, rotations, restores and deletions; escalations; exemptions; protected principals; drift; refusals', () => {
@@ -305,7 +344,9 @@ describe('every decision kind, with kind, principal, account and people named', 
     expect(section('protected')).toContain(
       '<td>break-glass-admin</td><td>111111111111</td><td>U03CAROL</td><td>break-glass-*</td>',
     );
-    expect(section('drift')).toContain('<td>arn:aws:iam::222222222222:user/mallory</td><td>evt-1</td>');
+    expect(section('drift')).toContain(
+      '<td class="id">arn:<wbr>aws:<wbr>iam:<wbr>:<wbr>222222222222:<wbr>user/<wbr>mallory</td><td>evt-1</td>',
+    );
     expect(section('refusals')).toContain(
       '<td>slack:U09EVE (unresolved: name not recorded with this decision)</td><td>still-needed</td><td>not-authorized</td>',
     );

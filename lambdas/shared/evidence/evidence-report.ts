@@ -26,7 +26,7 @@ import {
   readExportFiles,
 } from './export-reader';
 import { chromiumInstalled, chromiumMissingHint, chromiumPath, printPdf } from './print-pdf';
-import { type DayCounts, renderReportHtml, renderTableRow } from './report-html';
+import { type DayCounts, type PaperSize, renderReportHtml, renderTableRow } from './report-html';
 import { DecisionCollector, SECTIONS } from './report-model';
 
 const DAY_MS = 86_400_000;
@@ -65,6 +65,8 @@ export interface ReportOptions extends ReadExportOptions {
   asOf?: Date;
   /** Also print report.html to report.pdf with headless Chromium. @default false */
   pdf?: boolean;
+  /** The page size the report prints to (report.pdf, and report.html from a browser). @default 'a4' */
+  paper?: PaperSize;
   /** Chain problems listed in the HTML. @default 200 */
   issueLimit?: number;
 }
@@ -142,6 +144,7 @@ export async function writeEvidenceReport(
       model,
       credentialsByDay,
       timeToReauthorize: byDaysToReauthorize,
+      paper: options.paper ?? 'a4',
     }),
   );
   // The page's rows are written: let them go before the CSV pass.

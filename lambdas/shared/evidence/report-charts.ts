@@ -5,7 +5,8 @@ import { CREDENTIAL_STATUSES, type CredentialStatus } from '../domain/decision';
  * round ticks and gridlines, axis titles with units, labels kept inside the drawing, and a `<details>`
  * table of its data after it (for screen readers and for exact numbers). Colours are Okabe–Ito
  * (distinguishable with the common colour-vision deficiencies), and each state also has its own
- * pattern and its name in the legend, so nothing depends on colour alone.
+ * hatching and its name in the legend, so nothing depends on colour alone. No `<pattern>` fills:
+ * every mark is drawn as a shape, so a printed chart stays vector (see `hatching`).
  */
 
 export function escapeHtml(value: unknown): string {
@@ -17,6 +18,27 @@ export function escapeHtml(value: unknown): string {
     .replaceAll("'", '&#39;');
 }
 
+/**
+ * A word (escaped) that holds a hyphen (a date, `access-key`, `us-east-1`), in a span that keeps it on
+ * one line: a browser may break a line after any hyphen, and a date split over two lines ("2026-"
+ * over "10-05") reads as two numbers, in print as on screen. Any other word as it is.
+ */
+export function wholeWord(word: string): string {
+  return /[^-]-[^-]/.test(word) ? `<span class="nw">${word}</span>` : word;
+}
+
+/** Text, escaped, each of its words kept whole (`wholeWord`). */
+export function unbroken(value: unknown): string {
+  return escapeHtml(value).replace(/\S+/g, wholeWord);
+}
+
+/** A cell of text; one hyphenated word is kept whole by the cell's class, so most rows gain no element. */
+export function textCell(value: unknown): string {
+  const text = escapeHtml(value);
+  if (!/\s/.test(text) && text !== wholeWord(text)) return `<td class="nw">${text}</td>`;
+  return `<td>${unbroken(value)}</td>`;
+}
+
 /** One day of the credentials-by-state chart. */
 export interface DayCounts {
   /** YYYY-MM-DD */
@@ -24,14 +46,14 @@ export interface DayCounts {
   counts: Readonly<Record<CredentialStatus, number>>;
 }
 
-/** Okabe & Ito (2008), "Color Universal Design": one colour and one pattern per state. */
-export const STATE_STYLE: Record<CredentialStatus, { colour: string; pattern: string }> = {
-  active: { colour: '#009E73', pattern: 'solid' },
-  pending: { colour: '#E69F00', pattern: 'diagonal lines' },
-  disabled: { colour: '#D55E00', pattern: 'cross-hatch' },
-  deleted: { colour: '#000000', pattern: 'dots' },
-  exempt: { colour: '#56B4E9', pattern: 'horizontal lines' },
-  protected: { colour: '#0072B2', pattern: 'vertical lines' },
+/** Okabe & Ito (2008), "Color Universal Design": one colour and one hatching per state. */
+export const STATE_STYLE: Record<CredentialStatus, { colour: string; hatching: string }> = {
+  active: { colour: '#009E73', hatching: 'solid' },
+  pending: { colour: '#E69F00', hatching: 'diagonal lines' },
+  disabled: { colour: '#D55E00', hatching: 'cross-hatch' },
+  deleted: { colour: '#000000', hatching: 'dots' },
+  exempt: { colour: '#56B4E9', hatching: 'horizontal lines' },
+  protected: { colour: '#0072B2', hatching: 'vertical lines' },
 };
 const BLUE = '#0072B2';
 const VERMILLION = '#D55E00';
@@ -42,21 +64,83 @@ const PAD = { left: 64, right: 24, top: 24, bottom: 76 };
 /** Roughly the width of a character of the 11px labels, to keep them inside the drawing. */
 const CHAR_W = 6.2;
 
-function patternDefs(chart: string): string {
-  const defs = CREDENTIAL_STATUSES.map((status) => {
-    const { colour } = STATE_STYLE[status];
-    const id = `${chart}-${status}`;
-    const marks: Record<CredentialStatus, string> = {
-      active: '',
-      pending: '<path d="M0,8 L8,0" stroke="#fff" stroke-width="1.5"/>',
-      disabled: '<path d="M0,0 L8,8 M0,8 L8,0" stroke="#fff" stroke-width="1.2"/>',
-      deleted: '<circle cx="4" cy="4" r="1.4" fill="#fff"/>',
-      exempt: '<path d="M0,4 L8,4" stroke="#fff" stroke-width="1.5"/>',
-      protected: '<path d="M4,0 L4,8" stroke="#fff" stroke-width="1.5"/>',
-    };
-    return `<pattern id="${id}" width="8" height="8" patternUnits="userSpaceOnUse"><rect width="8" height="8" fill="${colour}"/>${marks[status]}</pattern>`;
-  });
-  return `<defs>${defs.join('')}</defs>`;
+/** The hatching's spacing in px: a mark every 8 px, as a printed chart's fill patterns usually are. */
+const HATCH = 8;
+
+/**
+ * A state's hatching over the box `x, y, w, h`, as one white `<path>` of explicit strokes (or dots)
+ * cut to the box here, not an SVG `<pattern>`: Chromium prints a pattern-filled shape as a bitmap
+ * tile, and a three-month chart's few hundred of them made a 25 MB PDF. Lines lie on one grid for
+ * the whole chart, so a state's hatching runs on from one day's bar to the next; the vertical lines
+ * and the dots are centred in the box, so a bar narrower than the spacing still shows one column.
+ */
+export function hatching(status: CredentialStatus, x: number, y: number, w: number, h: number): string {
+  if (w <= 0 || h <= 0) return '';
+  const x1 = x + w;
+  const y1 = y + h;
+  const f = (v: number) => v.toFixed(1);
+  const segments: string[] = [];
+  /** The part of the line x + y = c (rising, "/") or x - y = c (falling, "\\") inside the box. */
+  const diagonal = (rising: boolean) => {
+    const [lo, hi] = rising ? [x + y, x1 + y1] : [x - y1, x1 - y];
+    for (let c = Math.ceil(lo / HATCH) * HATCH; c <= hi; c += HATCH) {
+      const from = rising ? Math.max(x, c - y1) : Math.max(x, c + y);
+      const to = rising ? Math.min(x1, c - y) : Math.min(x1, c + y1);
+      if (to - from < 0.5) continue;
+      const at = (px: number) => (rising ? c - px : px - c);
+      segments.push(`M${f(from)},${f(at(from))}L${f(to)},${f(at(to))}`);
+    }
+  };
+  /** Offsets of the marks across `length`, centred, at least one. */
+  const centred = (length: number) => {
+    const n = Math.max(1, Math.floor(length / HATCH));
+    return Array.from({ length: n }, (_, i) => (length - (n - 1) * HATCH) / 2 + i * HATCH);
+  };
+  switch (status) {
+    case 'active':
+      return '';
+    case 'pending':
+      diagonal(true);
+      break;
+    case 'disabled':
+      diagonal(true);
+      diagonal(false);
+      break;
+    case 'exempt':
+      for (let v = Math.ceil((y - HATCH / 2) / HATCH) * HATCH + HATCH / 2; v < y1; v += HATCH)
+        if (v > y) segments.push(`M${f(x)},${f(v)}H${f(x1)}`);
+      break;
+    case 'protected':
+      for (const dx of centred(w)) segments.push(`M${f(x + dx)},${f(y)}V${f(y1)}`);
+      break;
+    case 'deleted': {
+      // Dots as tiny filled circles (two arcs): vector in any PDF, unlike round caps on a zero-length line.
+      const r = Math.min(1.4, w / 3, h / 3);
+      for (const dy of centred(h))
+        for (const dx of centred(w))
+          segments.push(
+            `M${f(x + dx - r)},${f(y + dy)}a${r.toFixed(2)},${r.toFixed(2)} 0 1,0 ${(2 * r).toFixed(2)},0a${r.toFixed(2)},${r.toFixed(2)} 0 1,0 ${(-2 * r).toFixed(2)},0`,
+          );
+      return segments.length === 0 ? '' : `<path d="${segments.join('')}" fill="#fff"/>`;
+    }
+  }
+  if (segments.length === 0) return '';
+  return `<path d="${segments.join('')}" fill="none" stroke="#fff" stroke-width="${status === 'disabled' ? 1.2 : 1.5}"/>`;
+}
+
+/** One state's box: solid in its colour, its hatching over it; `inner` (a `<title>`) inside the rect. */
+function stateBox(
+  status: CredentialStatus,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  extra = '',
+  inner = '',
+): string {
+  const f = (v: number) => v.toFixed(1);
+  const rect = `<rect data-state="${status}" x="${f(x)}" y="${f(y)}" width="${f(w)}" height="${f(h)}" fill="${STATE_STYLE[status].colour}"${extra}>${inner}</rect>`;
+  return rect + hatching(status, x, y, w, h);
 }
 
 /** Round tick values from 0 to at least `max`: steps of 1, 2 or 5 × 10ⁿ, about five of them. */
@@ -97,8 +181,8 @@ function svg(name: string, label: string, body: string, height = HEIGHT): string
 
 function dataTable(summary: string, head: readonly string[], rows: readonly (readonly unknown[])[]): string {
   const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
-  const tr = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('');
-  return `<details class="data"><summary>${escapeHtml(summary)}</summary><table><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table></details>`;
+  const tr = rows.map((r) => `<tr>${r.map(textCell).join('')}</tr>`).join('');
+  return `<details class="data"><summary>${escapeHtml(summary)}</summary><div class="table-wrap" role="region" tabindex="0" aria-label="${escapeHtml(summary)}"><table><caption>${escapeHtml(summary)}</caption><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table></div></details>`;
 }
 
 /** Stacked bars: one per day (every day, so gaps in time show), one segment per status. */
@@ -122,7 +206,15 @@ export function credentialsByStateChart(days: readonly DayCounts[]): string {
       const h = (n / top) * plotH;
       y -= h;
       bars.push(
-        `<rect x="${(PAD.left + i * slot).toFixed(1)}" y="${y.toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" fill="url(#${name}-${status})"><title>${escapeHtml(`${day} ${status}: ${n}`)}</title></rect>`,
+        stateBox(
+          status,
+          PAD.left + i * slot,
+          y,
+          barW,
+          h,
+          '',
+          `<title>${escapeHtml(`${day} ${status}: ${n}`)}</title>`,
+        ),
       );
     }
   });
@@ -141,15 +233,15 @@ export function credentialsByStateChart(days: readonly DayCounts[]): string {
   const xTitle = `<text x="${(PAD.left + plotW / 2).toFixed(1)}" y="${axisY + 18}" text-anchor="middle">day (UTC; each bar: the credentials in each state at the end of that day)</text>`;
   let x = PAD.left;
   const legend = CREDENTIAL_STATUSES.map((status) => {
-    const text = `${status} (${STATE_STYLE[status].pattern})`;
-    const item = `<rect x="${x}" y="${HEIGHT - 16}" width="14" height="12" fill="url(#${name}-${status})" stroke="#333" stroke-width="0.5"/><text x="${x + 18}" y="${HEIGHT - 6}">${text}</text>`;
+    const text = `${status} (${STATE_STYLE[status].hatching})`;
+    const item = `${stateBox(status, x, HEIGHT - 16, 14, 12, ' stroke="#333" stroke-width="0.5"')}<text x="${x + 18}" y="${HEIGHT - 6}">${text}</text>`;
     x += Math.ceil(18 + text.length * CHAR_W * 0.85 + 14);
     return item;
   }).join('');
   const chart = svg(
     name,
     'Credentials by state at the end of each day',
-    `${patternDefs(name)}${yAxis(tickValues, plotH, 'credentials')}${bars.join('')}${labels}${xTitle}${legend}`,
+    `${yAxis(tickValues, plotH, 'credentials')}${bars.join('')}${labels}${xTitle}${legend}`,
   );
   return (
     chart +

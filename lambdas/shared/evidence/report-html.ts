@@ -4,7 +4,10 @@ import {
   type DayCounts,
   escapeHtml,
   overdueByOwnerChart,
+  textCell,
   timeToReauthorizeChart,
+  unbroken,
+  wholeWord,
 } from './report-charts';
 import { CONTROL_DESCRIPTIONS } from './report-controls';
 import {
@@ -23,6 +26,11 @@ export { type DayCounts, escapeHtml } from './report-charts';
  * escaped. Nothing on it depends on when or where it was generated: the same export (and `--as-of`)
  * gives the same bytes, so a report can be regenerated and compared with one kept as evidence.
  */
+
+/** The page sizes the report prints to: ISO A4 (210 × 297 mm) or US Letter (8.5 × 11 in). */
+export const PAPER_SIZES = ['a4', 'letter'] as const;
+export type PaperSize = (typeof PAPER_SIZES)[number];
+const PAGE_SIZE: Record<PaperSize, string> = { a4: 'A4', letter: 'letter' };
 
 /** An input file of the report, with its SHA-256 (to tie the report to the locked objects). */
 export interface InputFile {
@@ -59,6 +67,8 @@ export interface ReportModel {
   credentialsByDay: readonly DayCounts[];
   /** Days from flag to reauthorize, per answered request: bucket label → requests. */
   timeToReauthorize: readonly { label: string; count: number }[];
+  /** The page size of the print stylesheet, so report.html prints to the same pages as report.pdf. */
+  paper: PaperSize;
 }
 
 /** `YYYY-MM-DD HH:MM UTC`; empty stays empty, anything that is not a time is shown as recorded. */
@@ -100,7 +110,15 @@ const SECTION_TITLES: Record<Section, string> = {
 const COMMON = ['at', 'kind', 'principal', 'account', 'owner'] as const;
 
 /** Per section: the columns after the common ones, and how each row fills them. */
-const SECTION_COLUMNS: Record<Section, { head: string[]; cells: (row: Row) => string[] }> = {
+const SECTION_COLUMNS: Record<
+  Section,
+  {
+    head: string[];
+    cells: (row: Row) => string[];
+    /** The columns of `head` that hold identifiers (ARNs). */
+    code?: number[];
+  }
+> = {
   approvals: {
     head: ['approver', 'until', 'reason'],
     cells: (r) => [
@@ -122,6 +140,7 @@ const SECTION_COLUMNS: Record<Section, { head: string[]; cells: (row: Row) => st
   drift: {
     head: ['turned on by', 'seen by', 'reason'],
     cells: (r) => [String(r.extra.by ?? ''), String(r.extra.seenBy ?? ''), r.reason],
+    code: [0],
   },
   refusals: {
     head: ['who', 'attempted', 'refused because'],
@@ -133,23 +152,29 @@ const SECTION_COLUMNS: Record<Section, { head: string[]; cells: (row: Row) => st
   },
 };
 
-const STYLE = `
+function style(paper: PaperSize): string {
+  return `
 body{font:14px/1.4 system-ui,sans-serif;margin:2rem;max-width:1100px;color:#111}
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccc}h3{font-size:1rem}
 .ok{color:#1b5e20;font-weight:600}.bad{color:#b71c1c;font-weight:600}
 table{border-collapse:collapse;margin:.4rem 0}td,th{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top}
-th{background:#f2f2f2}td{overflow-wrap:anywhere}td.n,th.n{text-align:right}
+caption{caption-side:top;text-align:left;color:#444;font-size:.9em;padding:2px 0}
+th{background:#f2f2f2}.nw{white-space:nowrap}td.n,th.n{text-align:right}
+.table-wrap{max-width:100%;overflow-x:auto}
+.note{overflow-wrap:break-word}dd{overflow-wrap:break-word;min-width:0}
 .note{color:#444}svg{max-width:100%;height:auto}svg text{font:11px system-ui,sans-serif;fill:#111}
 dl.figures{display:grid;grid-template-columns:max-content auto;gap:2px 1rem}dl.figures dt{font-weight:600}dl.figures dd{margin:0}
 details.data{margin:.3rem 0 1rem}
-@page{margin:14mm 12mm 16mm;@bottom-center{content:"Page " counter(page) " of " counter(pages);font:9pt system-ui,sans-serif}}
+@media (max-width:640px){body{margin:1rem}dl.figures{grid-template-columns:minmax(0,1fr)}dl.figures dd{margin-bottom:.3rem}}
+@page{size:${PAGE_SIZE[paper]};margin:14mm 12mm 16mm;@bottom-center{content:"Page " counter(page) " of " counter(pages);font:9pt system-ui,sans-serif}}
 @media print{
 body{margin:0;max-width:none;font-size:9pt}
 h2{break-before:auto;break-after:avoid}h3{break-after:avoid}
 thead{display:table-header-group}tr,svg,dl.figures,.keep{break-inside:avoid}
-table{width:100%}td,th{padding:1px 4px}
+table{width:100%}td,th{padding:1px 4px}.table-wrap{overflow:visible}
 details.data{display:none}nav{break-after:page}
 }`;
+}
 
 /** The page in pieces, in order, so that a long report is written without one string of its whole. */
 export function* renderReportHtml(m: ReportModel): Generator<string> {
@@ -160,7 +185,7 @@ export function* renderReportHtml(m: ReportModel): Generator<string> {
     : `<p class="bad">Hash chains BROKEN: ${m.issues.length} problems.</p>${issueTable(m)}`;
   yield `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>reauth decision record report, as of ${escapeHtml(formatTime(m.asOf))}</title>
-<style>${STYLE}</style></head><body>
+<style>${style(m.paper)}</style></head><body><main>
 <h1>reauth decision record report</h1>
 ${header(m)}
 <nav><h2>Contents</h2><ol>
@@ -184,7 +209,7 @@ ${overdueTable(model.overdue, m.asOf)}
 `;
   for (const section of Object.keys(SECTION_TITLES) as Section[])
     yield* decisionsTable(section, model.tables[section]);
-  yield '</body></html>\n';
+  yield '</main></body></html>\n';
 }
 
 function header(m: ReportModel): string {
@@ -193,6 +218,7 @@ function header(m: ReportModel): string {
     m.exports.length === 0
       ? '<p class="note">No manifest-summary.json beside the data files: export ids and times unknown.</p>'
       : table(
+          'Exports read: one row per export',
           ['export id', 'type', 'consistent to', 'from (incremental)', 'items'],
           m.exports.map((e) => [
             e.exportId,
@@ -201,8 +227,10 @@ function header(m: ReportModel): string {
             formatTime(e.from),
             e.itemCount === undefined ? '' : String(e.itemCount),
           ]),
+          [0],
         );
   const policies = table(
+    'Policies in force: one row per policy the decisions name',
     ['policy id', 'modes', 'tiers', 'decisions', 'first', 'last'],
     model.policies.map((p) => [
       p.policyId,
@@ -212,24 +240,27 @@ function header(m: ReportModel): string {
       formatTime(p.first),
       formatTime(p.last),
     ]),
+    [0],
   );
   const after =
     model.afterAsOf > 0
       ? ` ${model.afterAsOf} decisions recorded after that time are in the chain check and in decisions.csv, but not counted or listed here.`
       : '';
-  return `<section id="header" class="keep">
+  return `<section id="header" class="keep"><h2>About this report</h2>
 <dl class="figures">
-<dt>As of</dt><dd>${escapeHtml(formatTime(m.asOf))} (${escapeHtml(m.asOfFrom)}).${escapeHtml(after)}</dd>
-<dt>Period covered</dt><dd>${model.firstAt ? `${escapeHtml(formatTime(model.firstAt))} to ${escapeHtml(formatTime(m.asOf))}` : 'no decisions'}</dd>
-<dt>Export read</dt><dd>${escapeHtml(m.source)}: ${m.files} data files, ${m.credentials} credentials, ${m.decisions} decisions</dd>
+<dt>As of</dt><dd>${unbroken(formatTime(m.asOf))} (${escapeHtml(m.asOfFrom)}).${unbroken(after)}</dd>
+<dt>Period covered</dt><dd>${model.firstAt ? `${unbroken(formatTime(model.firstAt))} to ${unbroken(formatTime(m.asOf))}` : 'no decisions'}</dd>
+<dt>Export read</dt><dd>${breakable(m.source)}: ${m.files} data files, ${m.credentials} credentials, ${m.decisions} decisions</dd>
 <dt>Tool</dt><dd>reauth ${escapeHtml(m.toolVersion)}</dd>
 </dl>
 <h3>Exports</h3>${exportsTable}
 <h3>Policies in force (from the decisions)</h3>${policies}
 <h3>Input files (SHA-256, to match the locked objects in the evidence bucket)</h3>
 ${table(
+  'Input files: one row per file read',
   ['file', 'bytes', 'SHA-256'],
   m.inputs.map((f) => [f.name, String(f.bytes), f.sha256]),
+  [0, 2],
 )}
 </section>`;
 }
@@ -262,9 +293,10 @@ function summary(m: ReportModel): string {
     ['usage-changed', 'Flagged for a use in a new way (usage-changed)', `${s.usageChanged}`],
   ];
   return `<section id="summary"><h2>Executive summary</h2>
-<dl class="figures">${figures.map(([id, label, value]) => `<dt>${escapeHtml(label)}</dt><dd data-figure="${id}">${escapeHtml(value)}</dd>`).join('')}</dl>
+<dl class="figures">${figures.map(([id, label, value]) => `<dt>${escapeHtml(label)}</dt><dd data-figure="${id}">${unbroken(value)}</dd>`).join('')}</dl>
 <h3>Credentials in scope by account and kind</h3>
 ${table(
+  'Credentials in scope, by account and kind',
   ['account', 'kind', 'credentials'],
   s.inScope.map((r) => [r.account, r.kind, String(r.credentials)]),
 )}
@@ -274,6 +306,7 @@ ${table(
 function counts(model: DecisionModel): string {
   const block = (title: string, head: string, rows: [string, number][]) =>
     `<h3>By ${title}</h3>${table(
+      `Decisions by ${title}`,
       [head, 'decisions'],
       rows.map(([k, v]) => [k, String(v)]),
     )}`;
@@ -327,9 +360,10 @@ function overdueByOwner(rows: readonly OverdueRow[]): [string, number][] {
 }
 
 function overdueTable(rows: readonly OverdueRow[], asOf: string): string {
-  const head = `<section id="overdue"><h2>Overdue credentials (${rows.length})</h2><p class="note">Pending past their deadline as of ${escapeHtml(formatTime(asOf))}, most overdue first.</p>`;
+  const head = `<section id="overdue"><h2>Overdue credentials (${rows.length})</h2><p class="note">Pending past their deadline as of ${unbroken(formatTime(asOf))}, most overdue first.</p>`;
   if (rows.length === 0) return `${head}<p class="note">Nothing is overdue.</p></section>`;
   return `${head}${table(
+    `Overdue credentials as of ${formatTime(asOf)}, most overdue first`,
     ['kind', 'principal', 'account', 'owner', 'deadline', 'days overdue', 'credential'],
     rows.map((r) => [
       r.kind,
@@ -340,6 +374,7 @@ function overdueTable(rows: readonly OverdueRow[], asOf: string): string {
       String(r.daysOverdue),
       r.credentialId,
     ]),
+    [6],
   )}</section>`;
 }
 
@@ -354,7 +389,11 @@ export function renderTableRow(section: Section, r: Row): string {
     ...SECTION_COLUMNS[section].cells(r),
     r.credentialId,
   ];
-  return `<tr>${values.map((v) => `<td>${escapeHtml(v)}</td>`).join('')}</tr>`;
+  const code = new Set([
+    values.length - 1,
+    ...(SECTION_COLUMNS[section].code ?? []).map((i) => COMMON.length + i),
+  ]);
+  return `<tr>${values.map((v, i) => cell(v, code.has(i))).join('')}</tr>`;
 }
 
 function* decisionsTable(section: Section, rows: readonly string[]): Generator<string> {
@@ -365,19 +404,52 @@ function* decisionsTable(section: Section, rows: readonly string[]): Generator<s
     return;
   }
   yield `<p class="note">All ${rows.length}, oldest first.</p>`;
-  yield `<table><thead><tr>${[...COMMON, ...SECTION_COLUMNS[section].head, 'credential']
-    .map((h) => `<th>${escapeHtml(h)}</th>`)
+  yield `${wrapOpen(title)}<table><caption>${unbroken(title)}: all ${rows.length}, oldest first</caption><thead><tr>${[
+    ...COMMON,
+    ...SECTION_COLUMNS[section].head,
+    'credential',
+  ]
+    .map((h) => `<th scope="col">${escapeHtml(h)}</th>`)
     .join('')}</tr></thead><tbody>`;
   // In batches: one string per few hundred rows, not one per row nor one for the whole table.
   for (let i = 0; i < rows.length; i += 500) yield rows.slice(i, i + 500).join('');
-  yield '</tbody></table></section>\n';
+  yield '</tbody></table></div></section>\n';
 }
 
-function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+/**
+ * A table with its caption, in a wrapper that scrolls sideways on a narrow screen (so the page itself
+ * never does); the wrapper is focusable and named, so a keyboard user can scroll it and knows what it is.
+ * `code` lists the columns of identifiers (credential ids, ARNs, paths, hashes).
+ */
+function table(
+  caption: string,
+  head: readonly string[],
+  rows: readonly (readonly string[])[],
+  code: readonly number[] = [],
+): string {
   if (rows.length === 0) return '<p class="note">None.</p>';
-  return `<table><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
-    .join('')}</tbody></table>`;
+  return `${wrapOpen(caption)}<table><caption>${unbroken(caption)}</caption><thead><tr>${head.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c, i) => cell(c, code.includes(i))).join('')}</tr>`)
+    .join('')}</tbody></table></div>`;
+}
+
+function wrapOpen(label: string): string {
+  return `<div class="table-wrap" role="region" tabindex="0" aria-label="${escapeHtml(label)}">`;
+}
+
+function cell(value: string, code: boolean): string {
+  return code ? `<td class="id">${breakable(value)}</td>` : textCell(value);
+}
+
+/**
+ * An identifier (credential id, ARN, path), escaped, with a break opportunity after each `:` and `/`:
+ * it wraps between its parts, never inside an account id or a key id, nor at a part's own hyphen
+ * (`us-east-1`, which a browser would otherwise break after the hyphen).
+ */
+export function breakable(value: string): string {
+  return escapeHtml(value).replace(/[^:/]*[:/]?/g, (part) =>
+    /[:/]$/.test(part) ? `${wholeWord(part)}<wbr>` : wholeWord(part),
+  );
 }
 
 function issueTable(m: ReportModel): string {
@@ -388,6 +460,7 @@ function issueTable(m: ReportModel): string {
       : '';
   return (
     table(
+      'Hash chain problems',
       ['credential', 'seq', 'at', 'sk', 'read at', 'problem'],
       shown.map((i) => [
         i.credentialId,
@@ -397,6 +470,7 @@ function issueTable(m: ReportModel): string {
         i.where ?? '',
         i.problem,
       ]),
+      [0, 3],
     ) + more
   );
 }
