@@ -9,6 +9,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EventsEnvSchema } from '../lambdas/events/env';
+import { IAM_EVENTS_REGION } from '../lambdas/shared/domain/creators';
 import type { PolicyConfig } from '../lambdas/shared/domain/policy';
 import { IAM_CHANGE_EVENTS, SECRET_CHANGE_EVENTS } from '../lambdas/shared/domain/trust-event';
 import { REAUTH_EVENT_SOURCE, REAUTH_EVENTS } from '../lambdas/shared/events/schemas';
@@ -19,8 +20,7 @@ import { bindQueueSend, bindSecretRead, bindTable, type EnvBinding, ReauthFuncti
 /** reauth's own event bus: HR and ITSM systems PutEvents here. */
 export const TRUST_EVENTS_BUS_NAME = 'reauth';
 
-/** IAM is a global service: its CloudTrail events reach EventBridge only in this region. */
-export const IAM_EVENTS_REGION = 'us-east-1';
+export { IAM_EVENTS_REGION } from '../lambdas/shared/domain/creators';
 
 /** Custom events HR and ITSM systems send to the reauth bus, with source `reauth`. */
 export const CUSTOM_EVENTS_PATTERN = {

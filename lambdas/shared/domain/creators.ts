@@ -8,6 +8,9 @@ import { type CreatorHint, creatorSubject, DEFAULT_OWNERS, type OwnersConfig } f
  * is no hint, and the owner comes from the other sources or the fallback.
  */
 
+/** IAM is a global service: its CloudTrail events are in us-east-1 only (EventBridge's and the history's). */
+export const IAM_EVENTS_REGION = 'us-east-1';
+
 /** The IAM calls that create a credential or its principal; the IAM rules match them too. */
 export const IAM_CREATION_EVENTS = [
   'CreateUser',
