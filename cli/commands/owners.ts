@@ -72,7 +72,7 @@ function daysArgument(text: string): number {
 export function formatBackfill(report: BackfillReport): string {
   const rows = Object.entries(report.byEvent);
   const total = rows.reduce((sum, [, c]) => sum + c.hints, 0);
-  const verb = report.dryRun ? 'would remember' : 'remembered';
+  const verb = report.dryRun ? 'would be remembered' : 'remembered';
   return [
     `Account ${report.accountId}, creations since ${report.since}${report.dryRun ? ' (dry run: nothing remembered)' : ''}:`,
     ...rows.map(
