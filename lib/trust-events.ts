@@ -30,7 +30,7 @@ export const CUSTOM_EVENTS_PATTERN = {
 
 /**
  * Secrets Manager calls that change who can read a secret, what it is, or who owns it; a policy change
- * may also take reauth's deny off a secret it disabled. Not filtered by caller: see IAM_CHANGES_PATTERN.
+ * may also take reauth's deny off a secret it disabled. And CreateSecret, for its creator. Not filtered by caller: see IAM_CHANGES_PATTERN.
  */
 export const SECRET_CHANGES_PATTERN: EventPattern = {
   source: ['aws.secretsmanager'],
@@ -44,8 +44,9 @@ export const SECRET_CHANGES_PATTERN: EventPattern = {
 /**
  * IAM calls that change what a user, a group's members or a role may do (policies, groups, managed
  * policy versions, permissions boundaries), a role's trust or an owner tag, or turn back on a key or
- * role reauth disabled (UpdateAccessKey, DeleteRolePolicy): the consumer's `IAM_CHANGE_EVENTS`, so the
- * rules and the consumer cannot disagree. Only writes: no read-only call matches.
+ * role reauth disabled (UpdateAccessKey, DeleteRolePolicy), and the creations whose caller becomes a
+ * creator hint (CreateUser, CreateAccessKey, CreateRole, CreateLoginProfile): the consumer's
+ * `IAM_CHANGE_EVENTS`, so the rules and the consumer cannot disagree. Only writes: no read-only call matches.
  *
  * reauth's own calls are not filtered out here, by name or by caller. A name proves nothing (anyone can
  * call a policy `reauth-disabled`), and a caller filter (`anything-but` on
