@@ -4,6 +4,7 @@ import { registerConfig } from './commands/config';
 import { registerDecisions } from './commands/decisions';
 import { registerEmit } from './commands/emit';
 import { registerEnforce } from './commands/enforce';
+import { registerOwners } from './commands/owners';
 import { registerReport } from './commands/report';
 import { registerScan } from './commands/scan';
 import { registerVerify } from './commands/verify';
@@ -51,6 +52,7 @@ to "reauth-decisions" and is created when missing. Run \`reauth <command> --help
     registerVerify,
     registerReport,
     registerConfig,
+    registerOwners,
   ]) {
     register(program, outcome);
   }

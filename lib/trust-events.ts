@@ -9,6 +9,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EventsEnvSchema } from '../lambdas/events/env';
+import { IAM_EVENTS_REGION } from '../lambdas/shared/domain/creators';
 import type { PolicyConfig } from '../lambdas/shared/domain/policy';
 import { IAM_CHANGE_EVENTS, SECRET_CHANGE_EVENTS } from '../lambdas/shared/domain/trust-event';
 import { REAUTH_EVENT_SOURCE, REAUTH_EVENTS } from '../lambdas/shared/events/schemas';
@@ -19,8 +20,7 @@ import { bindQueueSend, bindSecretRead, bindTable, type EnvBinding, ReauthFuncti
 /** reauth's own event bus: HR and ITSM systems PutEvents here. */
 export const TRUST_EVENTS_BUS_NAME = 'reauth';
 
-/** IAM is a global service: its CloudTrail events reach EventBridge only in this region. */
-export const IAM_EVENTS_REGION = 'us-east-1';
+export { IAM_EVENTS_REGION } from '../lambdas/shared/domain/creators';
 
 /** Custom events HR and ITSM systems send to the reauth bus, with source `reauth`. */
 export const CUSTOM_EVENTS_PATTERN = {
@@ -30,7 +30,7 @@ export const CUSTOM_EVENTS_PATTERN = {
 
 /**
  * Secrets Manager calls that change who can read a secret, what it is, or who owns it; a policy change
- * may also take reauth's deny off a secret it disabled. Not filtered by caller: see IAM_CHANGES_PATTERN.
+ * may also take reauth's deny off a secret it disabled. And CreateSecret, for its creator. Not filtered by caller: see IAM_CHANGES_PATTERN.
  */
 export const SECRET_CHANGES_PATTERN: EventPattern = {
   source: ['aws.secretsmanager'],
@@ -44,8 +44,9 @@ export const SECRET_CHANGES_PATTERN: EventPattern = {
 /**
  * IAM calls that change what a user, a group's members or a role may do (policies, groups, managed
  * policy versions, permissions boundaries), a role's trust or an owner tag, or turn back on a key or
- * role reauth disabled (UpdateAccessKey, DeleteRolePolicy): the consumer's `IAM_CHANGE_EVENTS`, so the
- * rules and the consumer cannot disagree. Only writes: no read-only call matches.
+ * role reauth disabled (UpdateAccessKey, DeleteRolePolicy), and the creations whose caller becomes a
+ * creator hint (CreateUser, CreateAccessKey, CreateRole, CreateLoginProfile): the consumer's
+ * `IAM_CHANGE_EVENTS`, so the rules and the consumer cannot disagree. Only writes: no read-only call matches.
  *
  * reauth's own calls are not filtered out here, by name or by caller. A name proves nothing (anyone can
  * call a policy `reauth-disabled`), and a caller filter (`anything-but` on

@@ -20,6 +20,7 @@ import { assumeMemberRole, memberEnforcer } from '../shared/adapters/member-acco
 import { cachedOrganization } from '../shared/adapters/organization';
 import { reauthPoliciesThrough } from '../shared/adapters/session-policies';
 import { slackDeadline, slackFromEnvironment } from '../shared/adapters/slack-settings';
+import { isCreationEvent } from '../shared/domain/creators';
 import { policyForAccount, sessionsRoleName, type TargetAccount } from '../shared/domain/organization';
 import { type PolicyConfig, policyIdOf } from '../shared/domain/policy';
 import { isUntoldDrift } from '../shared/domain/reauthorization';
@@ -32,9 +33,10 @@ import {
   type TrustChange,
 } from '../shared/domain/trust-event';
 import { parseEnv } from '../shared/env';
-import { EventEnvelopeSchema, REAUTH_EVENT_SOURCE } from '../shared/events/schemas';
+import { CLOUDTRAIL_DETAIL_TYPE, EventEnvelopeSchema, REAUTH_EVENT_SOURCE } from '../shared/events/schemas';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
+import { rememberCreation } from '../shared/use-cases/creator-hints';
 import { escalateToFallback, notifyNewRequests } from '../shared/use-cases/notify-owners';
 import { SLACK_SETUP_MESSAGE, slackSetupProblems } from '../shared/use-cases/slack-setup';
 import {
@@ -216,6 +218,23 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     if ('deadLetter' in scope) return deadLetter(record, scope.deadLetter);
     if ('ignore' in scope) {
       logger.info('event ignored', { eventId: envelope.id, why: scope.ignore });
+      return;
+    }
+    // A creation (CreateUser, CreateAccessKey, …) changes no trust: it only says who created what.
+    if (
+      envelope['detail-type'] === CLOUDTRAIL_DETAIL_TYPE &&
+      isCreationEvent((envelope.detail as { eventName?: unknown } | null)?.eventName)
+    ) {
+      const outcome = await rememberCreation(store, envelope.detail, {
+        accountId: scope.accountId,
+        ...(scope.policy.owners && { owners: scope.policy.owners }),
+      });
+      logger.info('creation read', {
+        eventId: envelope.id,
+        ...('remembered' in outcome
+          ? { subject: outcome.remembered.subject, owner: outcome.remembered.owner }
+          : { why: outcome.none }),
+      });
       return;
     }
     let interpretation: ReturnType<typeof interpretEvent>;

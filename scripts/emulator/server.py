@@ -54,12 +54,22 @@
    (or its member StackSet) creates where it acts: reauth disables a role by attaching it.
 
 14. Attaching an 11th managed policy to a user or role fails with LimitExceeded, IAM's default quota.
+15. CloudTrail's event history (moto has no LookupEvents). The creations reauth reads a creator from
+   (IAM's CreateUser, CreateAccessKey, CreateRole, CreateLoginProfile; Secrets Manager's CreateSecret)
+   are recorded as CloudTrail records them: the caller as `userIdentity` (an IAM user, an assumed role's
+   session with its issuer and the SourceIdentity given to AssumeRole, else the account's root), the
+   request's parameters less secrets, the response's entity less secrets, `errorCode` when the call
+   failed, and the emulator's clock as `eventTime`. IAM's are kept in us-east-1's history (IAM is
+   global), a secret's in its region's. LookupEvents reads them, newest first, 90 days back, by one
+   lookup attribute, StartTime and EndTime, in pages (MaxResults, NextToken). No other call is recorded.
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
 """
 
+import base64
 import copy
 import hashlib
+import io
 import json
 import logging
 import os
@@ -68,7 +78,9 @@ import sys
 import threading
 import time
 import urllib.request
-from urllib.parse import unquote
+import uuid
+import xml.etree.ElementTree as ElementTree
+from urllib.parse import parse_qs, unquote
 
 from freezegun import freeze_time
 import moto.iam.models as iam_models
@@ -94,7 +106,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.organizations.models import organizations_backends
 from moto.sts.exceptions import STSClientError
-from moto.sts.models import STSBackend
+from moto.sts.models import STSBackend, sts_backends
+from moto.sts.responses import TokenResponse
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -495,6 +508,280 @@ def register_bridge(request):
     return Response(json.dumps({"functions": sorted(_bridged)}), 200, mimetype="application/json")
 
 
+# 15. CloudTrail's event history of the creations reauth reads a creator from.
+IAM_CREATIONS = ("CreateUser", "CreateAccessKey", "CreateRole", "CreateLoginProfile")
+SECRET_CREATIONS = ("CreateSecret",)
+# The SDKs name the target with or without the namespace.
+LOOKUP_EVENTS_TARGETS = (
+    "CloudTrail_20131101.LookupEvents",
+    "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+)
+HISTORY_SECONDS = 90 * 86400
+# What CloudTrail leaves out of a record: a password, a secret's value, a key's secret.
+SECRET_FIELDS = {"Password", "SecretString", "SecretBinary", "SecretAccessKey"}
+_trail = {}  # (account, region) -> records, oldest first
+_trail_lock = threading.Lock()
+_SIGNATURE = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+_assume_role_response = TokenResponse.assume_role
+
+
+def assume_role_response(self):
+    # moto drops AssumeRole's SourceIdentity; CloudTrail shows it on every call of the session.
+    result = _assume_role_response(self)
+    source = self._get_param("SourceIdentity")
+    if source:
+        result._result["Credentials"].reauth_source_identity = source
+        result._result["SourceIdentity"] = source
+    return result
+
+
+TokenResponse.assume_role = assume_role_response
+
+
+def camel(name):
+    return name[:1].lower() + name[1:]
+
+
+def caller_of(access_key):
+    """The `userIdentity` of a call signed with `access_key`, and the account it acts in."""
+    for backends in list(sts_backends.values()):
+        for backend in list(backends.values()):
+            session = backend.get_assumed_role_from_access_key(access_key)
+            if session is None:
+                continue
+            role_name = session.role_arn.split("/")[-1]
+            context = {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": session.user_id.split(":")[0],
+                    "arn": session.role_arn,
+                    "accountId": session.account_id,
+                    "userName": role_name,
+                },
+                "attributes": {"creationDate": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "mfaAuthenticated": "false"},
+            }
+            source = getattr(session, "reauth_source_identity", None)
+            if source:
+                context["sourceIdentity"] = source
+            identity = {
+                "type": "AssumedRole",
+                "principalId": session.user_id,
+                "arn": session.arn,
+                "accountId": session.account_id,
+                "accessKeyId": access_key,
+                "sessionContext": context,
+            }
+            return identity, session.account_id
+    account = iam_models.get_account_id_from(access_key)
+    user = None
+    for backend in list(iam_models.iam_backends[account].values()):
+        user = backend.get_user_from_access_key_id(access_key) or user
+    if user is not None:
+        return {
+            "type": "IAMUser",
+            "principalId": user.id,
+            "arn": user.arn,
+            "accountId": account,
+            "accessKeyId": access_key,
+            "userName": user.name,
+        }, account
+    # A key moto does not know (the emulator's dummy credentials): the account itself, as its root.
+    return {"type": "Root", "principalId": account, "arn": f"arn:aws:iam::{account}:root", "accountId": account, "accessKeyId": access_key}, account
+
+
+def iam_request_parameters(form):
+    """A query-protocol request's parameters as CloudTrail writes them: camelCase, lists and secrets left out."""
+    return {camel(k): v[0] for k, v in form.items() if k not in ("Action", "Version") and "." not in k and k not in SECRET_FIELDS}
+
+
+def iam_response_elements(body):
+    """The entity an IAM Create* response returns (`<User>`, `<AccessKey>`, …), camelCase, secrets left out."""
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return None
+    strip = lambda tag: tag.split("}")[-1]
+    result = next((child for child in root if strip(child.tag).endswith("Result")), None)
+    if result is None or len(result) == 0:
+        return None
+    entity = result[0]
+    fields = {camel(strip(f.tag)): f.text for f in entity if len(f) == 0 and strip(f.tag) not in SECRET_FIELDS}
+    return {camel(strip(entity.tag)): fields}
+
+
+def error_of(status, body, json_body):
+    if status < 400:
+        return None
+    if json_body:
+        try:
+            error = json.loads(body)
+            return (error.get("__type", "").split("#")[-1] or "Error", error.get("message") or error.get("Message"))
+        except ValueError:
+            return ("Error", None)
+    code = re.search(rb"<Code>([^<]+)</Code>", body)
+    message = re.search(rb"<Message>([^<]*)</Message>", body)
+    return (code.group(1).decode() if code else "Error", message.group(1).decode() if message else None)
+
+
+def resources_of(name, parameters, response):
+    if name in ("CreateUser", "CreateLoginProfile"):
+        return [{"ResourceType": "AWS::IAM::User", "ResourceName": parameters.get("userName")}]
+    if name == "CreateRole":
+        return [{"ResourceType": "AWS::IAM::Role", "ResourceName": parameters.get("roleName")}]
+    if name == "CreateAccessKey":
+        key = (response or {}).get("accessKey", {})
+        return [{"ResourceType": "AWS::IAM::AccessKey", "ResourceName": key.get("accessKeyId")}]
+    if name == "CreateSecret":
+        return [{"ResourceType": "AWS::SecretsManager::Secret", "ResourceName": parameters.get("name")}]
+    return []
+
+
+def record_call(request, body, status, response_body):
+    """Keeps a creation in its account's history, as CloudTrail would."""
+    signed = _SIGNATURE.search(request.headers.get("Authorization", ""))
+    if not signed:
+        return
+    access_key, region, service = signed.groups()
+    if service == "iam":
+        form = parse_qs(body.decode(), keep_blank_values=True)
+        name = (form.get("Action") or [""])[0]
+        if name not in IAM_CREATIONS:
+            return
+        parameters = iam_request_parameters(form)
+        response = iam_response_elements(response_body) if status < 400 else None
+        source, region, json_body = "iam.amazonaws.com", "us-east-1", False
+    elif service == "secretsmanager":
+        name = request.headers.get("X-Amz-Target", "").split(".")[-1]
+        if name not in SECRET_CREATIONS:
+            return
+        try:
+            parameters = {camel(k): v for k, v in json.loads(body or b"{}").items() if k not in SECRET_FIELDS}
+        except ValueError:
+            return
+        response, source, json_body = None, "secretsmanager.amazonaws.com", True
+    else:
+        return
+    identity, account = caller_of(access_key)
+    error = error_of(status, response_body, json_body)
+    record = {
+        "eventVersion": "1.08",
+        "userIdentity": identity,
+        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": region,
+        "sourceIPAddress": request.remote_addr or "127.0.0.1",
+        "userAgent": request.headers.get("User-Agent", ""),
+        "requestParameters": parameters or None,
+        "responseElements": response,
+        "requestID": str(uuid.uuid4()),
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    }
+    if error:
+        record["errorCode"], record["errorMessage"] = error
+        if record["errorMessage"] is None:
+            del record["errorMessage"]
+    entry = {
+        "EventId": record["eventID"],
+        "EventName": name,
+        "ReadOnly": "false",
+        "AccessKeyId": access_key,
+        "EventTime": time.time(),
+        "EventSource": source,
+        "Username": identity.get("userName") or identity["arn"].split("/")[-1],
+        "Resources": [r for r in resources_of(name, parameters, response) if r["ResourceName"]],
+        "CloudTrailEvent": json.dumps(record),
+    }
+    with _trail_lock:
+        _trail.setdefault((account, region), []).append(entry)
+
+
+LOOKUP_ATTRIBUTES = {
+    "EventId": lambda e: [e["EventId"]],
+    "EventName": lambda e: [e["EventName"]],
+    "ReadOnly": lambda e: [e["ReadOnly"]],
+    "Username": lambda e: [e["Username"]],
+    "EventSource": lambda e: [e["EventSource"]],
+    "AccessKeyId": lambda e: [e["AccessKeyId"]],
+    "ResourceType": lambda e: [r["ResourceType"] for r in e["Resources"]],
+    "ResourceName": lambda e: [r["ResourceName"] for r in e["Resources"]],
+}
+
+
+def cloudtrail_error(code, message):
+    body = json.dumps({"__type": code, "message": message})
+    return Response(body, 400, mimetype="application/x-amz-json-1.1")
+
+
+def lookup_events(request):
+    signed = _SIGNATURE.search(request.headers.get("Authorization", ""))
+    access_key, region = (signed.group(1), signed.group(2)) if signed else ("", "us-east-1")
+    _, account = caller_of(access_key)
+    query = json.loads(request.get_data() or b"{}")
+    attributes = query.get("LookupAttributes") or []
+    if len(attributes) > 1:
+        return cloudtrail_error("InvalidLookupAttributesException", "You cannot specify more than one lookup attribute.")
+    now = time.time()
+    start = max(float(query.get("StartTime", 0)), now - HISTORY_SECONDS)
+    end = float(query.get("EndTime", now))
+    if start > end:
+        return cloudtrail_error("InvalidTimeRangeException", "Start time must be before end time.")
+    limit = int(query.get("MaxResults") or 50)
+    if not 1 <= limit <= 50:
+        return cloudtrail_error("InvalidMaxResultsException", "MaxResults must be between 1 and 50.")
+    with _trail_lock:
+        events = list(_trail.get((account, region), []))
+    matching = [
+        e
+        for e in reversed(events)  # newest first, as CloudTrail answers
+        if start <= e["EventTime"] <= end
+        and all(a.get("AttributeValue") in LOOKUP_ATTRIBUTES.get(a.get("AttributeKey"), lambda e: [])(e) for a in attributes)
+    ]
+    token = query.get("NextToken")
+    try:
+        offset = int(base64.b64decode(token).decode()) if token else 0
+    except ValueError:
+        return cloudtrail_error("InvalidNextTokenException", "Invalid NextToken.")
+    page = matching[offset : offset + limit]
+    answer = {"Events": page}
+    if offset + limit < len(matching):
+        answer["NextToken"] = base64.b64encode(str(offset + limit).encode()).decode()
+    return Response(json.dumps(answer), 200, mimetype="application/x-amz-json-1.1")
+
+
+def recording(moto_app, request, environ, start_response):
+    """Runs moto on a request whose body is read here already, and records it if it is a creation."""
+    body = request.get_data()
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    answered = {}
+
+    def capture(status, headers, exc_info=None):
+        answered["status"] = int(status.split()[0])
+        return start_response(status, headers, exc_info)
+
+    chunks = list(moto_app(environ, capture))
+    try:
+        record_call(request, body, answered.get("status", 500), b"".join(chunks))
+    except Exception:  # a record the emulator cannot make must not fail the call
+        logging.getLogger("reauth.emulator").exception("could not record a CloudTrail event")
+    return chunks
+
+
+def is_creation_request(request):
+    signed = _SIGNATURE.search(request.headers.get("Authorization", ""))
+    service = signed.group(3) if signed else None
+    if service == "secretsmanager":
+        return request.headers.get("X-Amz-Target", "").split(".")[-1] in SECRET_CREATIONS
+    return service == "iam" and request.method == "POST"
+
+
 def with_clock(moto_app):
     def app(environ, start_response):
         request = Request(environ)
@@ -516,9 +803,15 @@ def with_clock(moto_app):
         invoked = INVOKE_PATH.fullmatch(request.path)
         if invoked and request.method == "POST" and function_name(unquote(invoked.group(1))) in _bridged:
             return invoke_bridged(unquote(invoked.group(1)), request)(environ, start_response)
+        if request.headers.get("X-Amz-Target") in LOOKUP_EVENTS_TARGETS:
+            return lookup_events(request)(environ, start_response)
         if request.path == RESET_PATH and request.method == "POST":
-            set_clock(None)  # a reset returns the emulator to a fresh start, clock and bridge included
+            set_clock(None)  # a reset returns the emulator to a fresh start, clock, bridge and trail included
             _bridged.clear()
+            with _trail_lock:
+                _trail.clear()
+        if is_creation_request(request):
+            return recording(moto_app, request, environ, start_response)
         return moto_app(environ, start_response)
 
     return app

@@ -19,7 +19,14 @@ const SECRETS_PATTERN = {
   'detail-type': ['AWS API Call via CloudTrail'],
   detail: {
     eventSource: ['secretsmanager.amazonaws.com'],
-    eventName: ['PutResourcePolicy', 'DeleteResourcePolicy', 'UpdateSecret', 'TagResource', 'UntagResource'],
+    eventName: [
+      'PutResourcePolicy',
+      'DeleteResourcePolicy',
+      'UpdateSecret',
+      'TagResource',
+      'UntagResource',
+      'CreateSecret',
+    ],
   },
 };
 const IAM_PATTERN = {
@@ -54,6 +61,10 @@ const IAM_PATTERN = {
       'UntagUser',
       'TagRole',
       'UntagRole',
+      'CreateUser',
+      'CreateAccessKey',
+      'CreateRole',
+      'CreateLoginProfile',
     ],
   },
 };

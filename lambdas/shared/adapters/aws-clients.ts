@@ -1,4 +1,5 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -86,6 +87,14 @@ export function createLambdaClient(): LambdaClient {
 
 export function createEventBridgeClient(): EventBridgeClient {
   return new EventBridgeClient(standard);
+}
+
+/**
+ * CloudTrail's event history is per region: IAM's events are in us-east-1's (IAM is global), a
+ * secret's in its own region's. `region` absent: the configured one.
+ */
+export function createCloudTrailClient(region?: string): CloudTrailClient {
+  return new CloudTrailClient({ ...standard, ...(region && { region }) });
 }
 
 export function createS3Client(): S3Client {

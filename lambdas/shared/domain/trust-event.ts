@@ -7,6 +7,7 @@ import {
   REAUTH_EVENT_SOURCE,
   REAUTH_EVENTS,
 } from '../events/schemas';
+import { IAM_CREATION_EVENTS, SECRET_CREATION_EVENTS } from './creators';
 import { TRIGGERS, type Trigger } from './decision';
 import type { PolicyConfig } from './policy';
 import { type Judgement, judgeAdded, judgeBoundary, judgeReplaced } from './policy-grants';
@@ -184,7 +185,10 @@ const GRANT_CALLS: Readonly<Record<string, { on: 'user' | 'group' | 'role'; does
 };
 type GrantCall = 'adds' | 'removes' | 'joins' | 'leaves' | 'bounds' | 'unbounds';
 
-/** Every IAM call reauth reads a change from: the EventBridge rules match exactly these. */
+/**
+ * Every IAM call reauth reads a change from, and the creations it reads a creator from
+ * (`creators.ts`): the EventBridge rules match exactly these.
+ */
 export const IAM_CHANGE_EVENTS = [
   ...Object.keys(GRANT_CALLS),
   'CreatePolicyVersion',
@@ -195,15 +199,17 @@ export const IAM_CHANGE_EVENTS = [
   'UntagUser',
   'TagRole',
   'UntagRole',
+  ...IAM_CREATION_EVENTS,
 ] as const;
 
-/** Every Secrets Manager call reauth reads a change from. */
+/** Every Secrets Manager call reauth reads a change from, and the creation it reads a creator from. */
 export const SECRET_CHANGE_EVENTS = [
   'PutResourcePolicy',
   'DeleteResourcePolicy',
   'UpdateSecret',
   'TagResource',
   'UntagResource',
+  ...SECRET_CREATION_EVENTS,
 ] as const;
 
 /**
