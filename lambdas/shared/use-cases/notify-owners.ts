@@ -302,6 +302,7 @@ export function requestItemOf(state: CredentialState, mode: Mode): RequestItem {
     deadlineAt: state.deadlineAt ?? '',
     requestSeq: state.requestSeq ?? 0,
     ...(state.identification && { identification: state.identification }),
+    ...(state.ownerSource && { ownerSource: state.ownerSource }),
   };
 }
 
