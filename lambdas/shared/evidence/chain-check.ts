@@ -1,5 +1,6 @@
 import {
   type ChainProblem,
+  CREDENTIAL_STATUSES,
   type CredentialStatus,
   DECISION_ACTIONS,
   type Decision,
@@ -108,13 +109,74 @@ export class HashStore {
 
 const HEX_HASH = /^[0-9a-f]{64}$/;
 
+/**
+ * Every link's fields but its hashes, one typed array each, indexed by the link's number (the same
+ * number as its {@link HashStore} slot): 37 bytes a decision, where an object per link and a Map
+ * per chain took about 150 on V8's heap. Grown by doubling.
+ */
+class LinkStore {
+  count = 0;
+  seq = new Float64Array(4096);
+  at = new Float64Array(4096);
+  /** NaN where the decision set no deadline. */
+  deadline = new Float64Array(4096);
+  /** Index into the checker's action names. */
+  action = new Uint32Array(4096);
+  /** 0 for none, else 1 + the index in CREDENTIAL_STATUSES. */
+  status = new Uint8Array(4096);
+  file = new Uint32Array(4096);
+  line = new Uint32Array(4096);
+
+  add(link: {
+    seq: number;
+    at: number;
+    deadline: number;
+    action: number;
+    status: number;
+    file: number;
+    line: number;
+  }): number {
+    const n = this.count;
+    if (n === this.seq.length) this.grow();
+    this.seq[n] = link.seq;
+    this.at[n] = link.at;
+    this.deadline[n] = link.deadline;
+    this.action[n] = link.action;
+    this.status[n] = link.status;
+    this.file[n] = link.file;
+    this.line[n] = link.line;
+    this.count += 1;
+    return n;
+  }
+
+  private grow(): void {
+    const size = this.seq.length * 2;
+    const grown = <T extends Float64Array | Uint8Array | Uint32Array>(old: T): T => {
+      const next = new (old.constructor as new (n: number) => T)(size);
+      next.set(old);
+      return next;
+    };
+    this.seq = grown(this.seq);
+    this.at = grown(this.at);
+    this.deadline = grown(this.deadline);
+    this.action = grown(this.action);
+    this.status = grown(this.status);
+    this.file = grown(this.file);
+    this.line = grown(this.line);
+  }
+}
+
 export class ChainChecker {
   private hashStore = new HashStore();
-  private readonly links = new Map<string, Map<number, ChainLink>>();
+  private store = new LinkStore();
+  /** Per credential, its links' numbers in seq order (one seq each: a second one is a duplicate or a fork). */
+  private readonly links = new Map<string, number[]>();
   private readonly states = new Map<string, StateSummary>();
   private readonly issues: ChainIssue[] = [];
   private readonly files: string[] = [];
   private readonly fileIndex = new Map<string, number>();
+  private readonly actions: string[] = [...DECISION_ACTIONS];
+  private readonly actionIndex = new Map<string, number>(DECISION_ACTIONS.map((a, i) => [a, i]));
   private duplicates = 0;
   private decisionCount = 0;
 
@@ -150,12 +212,13 @@ export class ChainChecker {
     }
     let chain = this.links.get(credentialId);
     if (!chain) {
-      chain = new Map();
+      chain = [];
       this.links.set(credentialId, chain);
     }
-    const seen = chain.get(decision.seq);
-    if (seen) {
-      if (this.hashStore.hash(seen.hashes) === decision.hash) {
+    const position = this.position(chain, decision.seq);
+    const seen = chain[position];
+    if (seen !== undefined && this.store.seq[seen] === decision.seq) {
+      if (this.hashStore.hash(seen) === decision.hash) {
         this.duplicates += 1;
       } else {
         this.issues.push({
@@ -166,17 +229,34 @@ export class ChainChecker {
       return false;
     }
     this.decisionCount += 1;
-    chain.set(decision.seq, {
-      hashes: this.hashStore.add(decision.hash, decision.prevHash),
+    const status = statusAfter(decision);
+    const link = this.store.add({
+      seq: decision.seq,
       at: Date.parse(decision.at),
-      // Interned: the same few strings for every decision, not one copy each.
-      action: internAction(decision.action),
-      status: statusAfter(decision),
-      ...deadlineOf(decision.evidence),
+      deadline: deadlineOf(decision.evidence),
+      action: this.actionNumber(decision.action),
+      status: status === undefined ? 0 : CREDENTIAL_STATUSES.indexOf(status) + 1,
       file: this.fileNumber(file),
       line,
     });
+    this.hashStore.add(decision.hash, decision.prevHash);
+    if (position === chain.length) chain.push(link);
+    else chain.splice(position, 0, link);
     return true;
+  }
+
+  /** Where `seq` is, or would go, in a chain's links (sorted by seq). */
+  private position(chain: readonly number[], seq: number): number {
+    let low = 0;
+    let high = chain.length;
+    // Exports are written in key order, so a new seq usually goes last: check that first.
+    if (high > 0 && (this.store.seq[chain[high - 1] as number] as number) < seq) return high;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.store.seq[chain[middle] as number] as number) < seq) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 
   /** One STATE item; the latest (by `updatedAt`) of a credential is kept. */
@@ -210,8 +290,18 @@ export class ChainChecker {
     return n;
   }
 
-  private where(link: ChainLink): string {
-    return `${this.files[link.file]}:${link.line}`;
+  private actionNumber(action: string): number {
+    let n = this.actionIndex.get(action);
+    if (n === undefined) {
+      n = this.actions.length;
+      this.actions.push(action);
+      this.actionIndex.set(action, n);
+    }
+    return n;
+  }
+
+  private where(link: number): string {
+    return `${this.files[this.store.file[link] as number]}:${this.store.line[link]}`;
   }
 
   /** Drops the chains and states once the verdict and the aggregates are taken. */
@@ -219,6 +309,7 @@ export class ChainChecker {
     this.links.clear();
     this.states.clear();
     this.hashStore = new HashStore();
+    this.store = new LinkStore();
   }
 
   /** The latest state of each credential seen. */
@@ -229,34 +320,54 @@ export class ChainChecker {
   /** Each credential's decisions, oldest first (only after every item was added). */
   *chains(): Generator<[string, ChainLink[]]> {
     for (const [credentialId, chain] of this.links) {
-      yield [credentialId, [...chain.entries()].sort(([a], [b]) => a - b).map(([, link]) => link)];
+      yield [credentialId, chain.map((link) => this.link(link))];
     }
+  }
+
+  private link(n: number): ChainLink {
+    const { store } = this;
+    const status = store.status[n] as number;
+    const deadline = store.deadline[n] as number;
+    return {
+      hashes: n,
+      at: store.at[n] as number,
+      action: this.actions[store.action[n] as number] as string,
+      status: status === 0 ? undefined : CREDENTIAL_STATUSES[status - 1],
+      ...(!Number.isNaN(deadline) && { deadline }),
+      file: store.file[n] as number,
+      line: store.line[n] as number,
+    };
   }
 
   /** Checks the links once every item was added: seq 1..n without a gap, each prevHash the hash before, the state's tip. */
   finish(): ChainVerdict {
     const issues = [...this.issues];
+    const seqs = this.store.seq;
     for (const [credentialId, chain] of this.links) {
       const pk = `CRED#${credentialId}`;
-      const top = Math.max(...chain.keys());
+      const top = seqs[chain[chain.length - 1] as number] as number;
+      /** The link with each seq, walking the chain in step with the seqs 1..top. */
+      let next = 0;
+      let before: number | undefined;
       for (let seq = 1; seq <= top; seq += 1) {
-        const link = chain.get(seq);
-        if (!link) {
-          const next = nextPresent(chain, seq, top);
-          const after = next && { seq: next.seq, where: this.where(next.link) };
+        const link = seqs[chain[next] as number] === seq ? (chain[next] as number) : undefined;
+        if (link === undefined) {
+          const following = chain[next] as number;
           issues.push({
             credentialId,
             seq,
             pk,
-            problem: `decision seq ${seq} is missing (removed from the record${after ? `; seq ${after.seq} at ${after.where} follows` : ''})`,
+            problem: `decision seq ${seq} is missing (removed from the record; seq ${seqs[following]} at ${this.where(following)} follows)`,
           });
+          before = undefined;
           continue;
         }
-        const at = new Date(link.at).toISOString();
+        next += 1;
+        const at = new Date(this.store.at[link] as number).toISOString();
         const named = { credentialId, seq, at, pk, sk: decisionSk(at, seq), where: this.where(link) };
-        const before = seq === 1 ? undefined : chain.get(seq - 1);
-        const previousHash = seq === 1 ? GENESIS_HASH : before && this.hashStore.hash(before.hashes);
-        if (previousHash !== undefined && this.hashStore.prevHash(link.hashes) !== previousHash) {
+        const previousHash =
+          seq === 1 ? GENESIS_HASH : before === undefined ? undefined : this.hashStore.hash(before);
+        if (previousHash !== undefined && this.hashStore.prevHash(link) !== previousHash) {
           issues.push({
             ...named,
             problem:
@@ -265,6 +376,7 @@ export class ChainChecker {
                 : `prevHash does not match the hash of seq ${seq - 1}`,
           });
         }
+        before = link;
       }
       const state = this.states.get(credentialId);
       if (state) {
@@ -272,8 +384,8 @@ export class ChainChecker {
           state,
           top,
           (seq) => {
-            const at = chain.get(seq);
-            return at && this.hashStore.hash(at.hashes);
+            const link = chain[this.position(chain, seq)];
+            return link !== undefined && seqs[link] === seq ? this.hashStore.hash(link) : undefined;
           },
           'the export',
         )) {
@@ -379,24 +491,10 @@ export function verifyHistory(
   return problems;
 }
 
-function nextPresent(chain: Map<number, ChainLink>, after: number, top: number) {
-  for (let seq = after + 1; seq <= top; seq += 1) {
-    const link = chain.get(seq);
-    if (link) return { seq, link };
-  }
-  return undefined;
-}
-
-function deadlineOf(evidence: unknown): { deadline?: number } {
+/** `evidence.deadlineAt` as epoch ms, NaN where the decision set none. */
+function deadlineOf(evidence: unknown): number {
   const at = (evidence as { deadlineAt?: unknown } | undefined)?.deadlineAt;
-  const ms = typeof at === 'string' ? Date.parse(at) : Number.NaN;
-  return Number.isNaN(ms) ? {} : { deadline: ms };
-}
-
-const ACTION_NAMES = new Map<string, string>(DECISION_ACTIONS.map((a) => [a, a]));
-
-function internAction(action: string): string {
-  return ACTION_NAMES.get(action) ?? action;
+  return typeof at === 'string' ? Date.parse(at) : Number.NaN;
 }
 
 /** `credentialId#seq` of each decision an issue is about, for the report's chainOk column. */

@@ -14,6 +14,7 @@ import {
   type Person,
   type Row,
   type Section,
+  type TableRows,
 } from './report-model';
 
 export { type DayCounts, escapeHtml } from './report-charts';
@@ -357,7 +358,7 @@ export function renderTableRow(section: Section, r: Row): string {
   return `<tr>${values.map((v) => `<td>${escapeHtml(v)}</td>`).join('')}</tr>`;
 }
 
-function* decisionsTable(section: Section, rows: readonly string[]): Generator<string> {
+function* decisionsTable(section: Section, rows: TableRows): Generator<string> {
   const title = SECTION_TITLES[section];
   yield `<section id="${section}"><h2>${escapeHtml(title)} (${rows.length})</h2>`;
   if (rows.length === 0) {
@@ -369,7 +370,15 @@ function* decisionsTable(section: Section, rows: readonly string[]): Generator<s
     .map((h) => `<th>${escapeHtml(h)}</th>`)
     .join('')}</tr></thead><tbody>`;
   // In batches: one string per few hundred rows, not one per row nor one for the whole table.
-  for (let i = 0; i < rows.length; i += 500) yield rows.slice(i, i + 500).join('');
+  let batch: string[] = [];
+  for (const row of rows.rows()) {
+    batch.push(row);
+    if (batch.length === 500) {
+      yield batch.join('');
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch.join('');
   yield '</tbody></table></section>\n';
 }
 
