@@ -31,8 +31,8 @@ export interface ChainIssue {
 }
 
 /**
- * What is kept per decision: its two hashes as a slot of the checker's {@link HashStore}, `at` as epoch
- * ms, where it was read as a file number and line.
+ * A decision as the checker kept it: `hashes` is its number in the checker's store, `at` epoch ms,
+ * where it was read a file number and line.
  */
 export interface ChainLink {
   hashes: number;
@@ -64,69 +64,33 @@ export interface ChainVerdict {
   issues: ChainIssue[];
 }
 
+const HEX_HASH = /^[0-9a-f]{64}$/;
+/** Links a page holds: 4096 of them in 400 KiB. */
+const PAGE = 4096;
+
+interface LinkPage {
+  /** hash then prevHash, 32 bytes each. */
+  hashes: Buffer;
+  /** seq, at (epoch ms), deadline (epoch ms, NaN for none). */
+  numbers: Float64Array;
+  /** The action (its number in the checker's names), the file's number, the line. */
+  ints: Uint32Array;
+  /** 0 for none, else 1 + the index in CREDENTIAL_STATUSES. */
+  status: Uint8Array;
+}
+
 /**
- * Every link's hash and prevHash, 32 bytes each in one growing buffer rather than two 64-character
- * strings per decision (80 bytes each on V8's heap): at 100,000 decisions 6 MB instead of 16 MB, which
- * is what keeps `reauth report` under its bound. A hash that is not 64 lowercase hex digits (an altered
- * item) is kept as its text, so a comparison says exactly what comparing the strings would.
+ * What the checker keeps of each decision, in pages of typed arrays rather than an object and two
+ * 64-character strings each: 101 bytes a decision (10 MB at 100,000) where objects took about 300 on
+ * V8's heap, and grown a page at a time, so never copied. A hash that is not 64 lowercase hex digits
+ * (an altered item) is kept as its text, so a comparison says exactly what comparing the strings would.
  */
-export class HashStore {
-  private bytes = Buffer.alloc(64 * 4096);
+class LinkStore {
+  private readonly pages: LinkPage[] = [];
   private count = 0;
   private readonly texts = new Map<number, string>();
 
-  /** Stores a link's two hashes; the number returned reads them back. */
-  add(hash: string, prevHash: string): number {
-    const slot = this.count;
-    this.count += 1;
-    if (this.bytes.length < this.count * 64) {
-      const grown = Buffer.alloc(this.bytes.length * 2);
-      this.bytes.copy(grown);
-      this.bytes = grown;
-    }
-    this.put(slot * 2, hash);
-    this.put(slot * 2 + 1, prevHash);
-    return slot;
-  }
-
-  hash(slot: number): string {
-    return this.get(slot * 2);
-  }
-
-  prevHash(slot: number): string {
-    return this.get(slot * 2 + 1);
-  }
-
-  private put(index: number, text: string): void {
-    if (HEX_HASH.test(text)) this.bytes.write(text, index * 32, 32, 'hex');
-    else this.texts.set(index, text);
-  }
-
-  private get(index: number): string {
-    return this.texts.get(index) ?? this.bytes.toString('hex', index * 32, index * 32 + 32);
-  }
-}
-
-const HEX_HASH = /^[0-9a-f]{64}$/;
-
-/**
- * Every link's fields but its hashes, one typed array each, indexed by the link's number (the same
- * number as its {@link HashStore} slot): 37 bytes a decision, where an object per link and a Map
- * per chain took about 150 on V8's heap. Grown by doubling.
- */
-class LinkStore {
-  count = 0;
-  seq = new Float64Array(4096);
-  at = new Float64Array(4096);
-  /** NaN where the decision set no deadline. */
-  deadline = new Float64Array(4096);
-  /** Index into the checker's action names. */
-  action = new Uint32Array(4096);
-  /** 0 for none, else 1 + the index in CREDENTIAL_STATUSES. */
-  status = new Uint8Array(4096);
-  file = new Uint32Array(4096);
-  line = new Uint32Array(4096);
-
+  /** Stores a link; the number returned reads it back. */
   add(link: {
     seq: number;
     at: number;
@@ -135,39 +99,92 @@ class LinkStore {
     status: number;
     file: number;
     line: number;
+    hash: string;
+    prevHash: string;
   }): number {
     const n = this.count;
-    if (n === this.seq.length) this.grow();
-    this.seq[n] = link.seq;
-    this.at[n] = link.at;
-    this.deadline[n] = link.deadline;
-    this.action[n] = link.action;
-    this.status[n] = link.status;
-    this.file[n] = link.file;
-    this.line[n] = link.line;
+    if (n % PAGE === 0) {
+      this.pages.push({
+        hashes: Buffer.alloc(64 * PAGE),
+        numbers: new Float64Array(3 * PAGE),
+        ints: new Uint32Array(3 * PAGE),
+        status: new Uint8Array(PAGE),
+      });
+    }
+    const { page, i } = this.locate(n);
+    page.numbers.set([link.seq, link.at, link.deadline], i * 3);
+    page.ints.set([link.action, link.file, link.line], i * 3);
+    page.status[i] = link.status;
+    this.putHash(n * 2, link.hash);
+    this.putHash(n * 2 + 1, link.prevHash);
     this.count += 1;
     return n;
   }
 
-  private grow(): void {
-    const size = this.seq.length * 2;
-    const grown = <T extends Float64Array | Uint8Array | Uint32Array>(old: T): T => {
-      const next = new (old.constructor as new (n: number) => T)(size);
-      next.set(old);
-      return next;
-    };
-    this.seq = grown(this.seq);
-    this.at = grown(this.at);
-    this.deadline = grown(this.deadline);
-    this.action = grown(this.action);
-    this.status = grown(this.status);
-    this.file = grown(this.file);
-    this.line = grown(this.line);
+  seq(n: number): number {
+    const { page, i } = this.locate(n);
+    return page.numbers[i * 3] as number;
+  }
+
+  at(n: number): number {
+    const { page, i } = this.locate(n);
+    return page.numbers[i * 3 + 1] as number;
+  }
+
+  deadline(n: number): number {
+    const { page, i } = this.locate(n);
+    return page.numbers[i * 3 + 2] as number;
+  }
+
+  action(n: number): number {
+    const { page, i } = this.locate(n);
+    return page.ints[i * 3] as number;
+  }
+
+  file(n: number): number {
+    const { page, i } = this.locate(n);
+    return page.ints[i * 3 + 1] as number;
+  }
+
+  line(n: number): number {
+    const { page, i } = this.locate(n);
+    return page.ints[i * 3 + 2] as number;
+  }
+
+  status(n: number): number {
+    const { page, i } = this.locate(n);
+    return page.status[i] as number;
+  }
+
+  hash(n: number): string {
+    return this.getHash(n * 2);
+  }
+
+  prevHash(n: number): string {
+    return this.getHash(n * 2 + 1);
+  }
+
+  private locate(n: number): { page: LinkPage; i: number } {
+    return { page: this.pages[Math.floor(n / PAGE)] as LinkPage, i: n % PAGE };
+  }
+
+  /** `index` is 2n for link n's hash, 2n + 1 for its prevHash. */
+  private putHash(index: number, text: string): void {
+    const { page, i } = this.locate(index >> 1);
+    if (HEX_HASH.test(text)) page.hashes.write(text, i * 64 + (index & 1) * 32, 32, 'hex');
+    else this.texts.set(index, text);
+  }
+
+  private getHash(index: number): string {
+    const known = this.texts.get(index);
+    if (known !== undefined) return known;
+    const { page, i } = this.locate(index >> 1);
+    const at = i * 64 + (index & 1) * 32;
+    return page.hashes.toString('hex', at, at + 32);
   }
 }
 
 export class ChainChecker {
-  private hashStore = new HashStore();
   private store = new LinkStore();
   /** Per credential, its links' numbers in seq order (one seq each: a second one is a duplicate or a fork). */
   private readonly links = new Map<string, number[]>();
@@ -217,8 +234,8 @@ export class ChainChecker {
     }
     const position = this.position(chain, decision.seq);
     const seen = chain[position];
-    if (seen !== undefined && this.store.seq[seen] === decision.seq) {
-      if (this.hashStore.hash(seen) === decision.hash) {
+    if (seen !== undefined && this.store.seq(seen) === decision.seq) {
+      if (this.store.hash(seen) === decision.hash) {
         this.duplicates += 1;
       } else {
         this.issues.push({
@@ -238,8 +255,9 @@ export class ChainChecker {
       status: status === undefined ? 0 : CREDENTIAL_STATUSES.indexOf(status) + 1,
       file: this.fileNumber(file),
       line,
+      hash: decision.hash,
+      prevHash: decision.prevHash,
     });
-    this.hashStore.add(decision.hash, decision.prevHash);
     if (position === chain.length) chain.push(link);
     else chain.splice(position, 0, link);
     return true;
@@ -250,10 +268,10 @@ export class ChainChecker {
     let low = 0;
     let high = chain.length;
     // Exports are written in key order, so a new seq usually goes last: check that first.
-    if (high > 0 && (this.store.seq[chain[high - 1] as number] as number) < seq) return high;
+    if (high > 0 && this.store.seq(chain[high - 1] as number) < seq) return high;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if ((this.store.seq[chain[middle] as number] as number) < seq) low = middle + 1;
+      if (this.store.seq(chain[middle] as number) < seq) low = middle + 1;
       else high = middle;
     }
     return low;
@@ -301,14 +319,13 @@ export class ChainChecker {
   }
 
   private where(link: number): string {
-    return `${this.files[this.store.file[link] as number]}:${this.store.line[link]}`;
+    return `${this.files[this.store.file(link)]}:${this.store.line(link)}`;
   }
 
   /** Drops the chains and states once the verdict and the aggregates are taken. */
   release(): void {
     this.links.clear();
     this.states.clear();
-    this.hashStore = new HashStore();
     this.store = new LinkStore();
   }
 
@@ -326,48 +343,47 @@ export class ChainChecker {
 
   private link(n: number): ChainLink {
     const { store } = this;
-    const status = store.status[n] as number;
-    const deadline = store.deadline[n] as number;
+    const status = store.status(n);
+    const deadline = store.deadline(n);
     return {
       hashes: n,
-      at: store.at[n] as number,
-      action: this.actions[store.action[n] as number] as string,
+      at: store.at(n),
+      action: this.actions[store.action(n)] as string,
       status: status === 0 ? undefined : CREDENTIAL_STATUSES[status - 1],
       ...(!Number.isNaN(deadline) && { deadline }),
-      file: store.file[n] as number,
-      line: store.line[n] as number,
+      file: store.file(n),
+      line: store.line(n),
     };
   }
 
   /** Checks the links once every item was added: seq 1..n without a gap, each prevHash the hash before, the state's tip. */
   finish(): ChainVerdict {
     const issues = [...this.issues];
-    const seqs = this.store.seq;
+    const { store } = this;
     for (const [credentialId, chain] of this.links) {
       const pk = `CRED#${credentialId}`;
-      const top = seqs[chain[chain.length - 1] as number] as number;
+      const top = store.seq(chain[chain.length - 1] as number);
       /** The link with each seq, walking the chain in step with the seqs 1..top. */
       let next = 0;
       let before: number | undefined;
       for (let seq = 1; seq <= top; seq += 1) {
-        const link = seqs[chain[next] as number] === seq ? (chain[next] as number) : undefined;
+        const link = store.seq(chain[next] as number) === seq ? (chain[next] as number) : undefined;
         if (link === undefined) {
           const following = chain[next] as number;
           issues.push({
             credentialId,
             seq,
             pk,
-            problem: `decision seq ${seq} is missing (removed from the record; seq ${seqs[following]} at ${this.where(following)} follows)`,
+            problem: `decision seq ${seq} is missing (removed from the record; seq ${store.seq(following)} at ${this.where(following)} follows)`,
           });
           before = undefined;
           continue;
         }
         next += 1;
-        const at = new Date(this.store.at[link] as number).toISOString();
+        const at = new Date(store.at(link)).toISOString();
         const named = { credentialId, seq, at, pk, sk: decisionSk(at, seq), where: this.where(link) };
-        const previousHash =
-          seq === 1 ? GENESIS_HASH : before === undefined ? undefined : this.hashStore.hash(before);
-        if (previousHash !== undefined && this.hashStore.prevHash(link) !== previousHash) {
+        const previousHash = seq === 1 ? GENESIS_HASH : before === undefined ? undefined : store.hash(before);
+        if (previousHash !== undefined && store.prevHash(link) !== previousHash) {
           issues.push({
             ...named,
             problem:
@@ -385,7 +401,7 @@ export class ChainChecker {
           top,
           (seq) => {
             const link = chain[this.position(chain, seq)];
-            return link !== undefined && seqs[link] === seq ? this.hashStore.hash(link) : undefined;
+            return link !== undefined && store.seq(link) === seq ? store.hash(link) : undefined;
           },
           'the export',
         )) {
