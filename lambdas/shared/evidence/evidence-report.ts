@@ -86,7 +86,8 @@ export interface ReportResult extends VerifyResult {
  * Writes `decisions.csv` and `report.html` into `outDir` (and `report.pdf` when asked). Two streaming
  * passes over the export: the first checks the chains, hashes each file and gathers the counts and the
  * rows of the page's tables; the second writes the CSV rows with their chain verdict. Memory grows with
- * the number of decisions (two hashes each) and of tabled ones (their cells), not with their size.
+ * the number of decisions (about 100 bytes each in the chain checker, and a few numbers for each tabled
+ * one, whose rendered row waits in a temporary file), not with their size.
  *
  * Reproducible: everything is judged as of the export's own time (the latest `exportTime` or
  * `exportToTime` of its manifests; with no manifest, its latest decision) unless `asOf` says
