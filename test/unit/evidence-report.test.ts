@@ -17,6 +17,7 @@ import {
 } from '../../lambdas/shared/evidence/evidence-report';
 import { createExportWriter } from '../../lambdas/shared/evidence/export-writer';
 import { escapeHtml } from '../../lambdas/shared/evidence/report-html';
+import { RowSpill } from '../../lambdas/shared/evidence/row-spill';
 import { credentialPk, decisionSk } from '../../lambdas/shared/table-layout';
 
 describe('CSV escaping', () => {
@@ -127,6 +128,29 @@ describe('the evidence report', () => {
     expect(html).toContain('slack:U&lt;b&gt;');
     expect(html).not.toContain('<img');
     expect(html).not.toMatch(/<script|<link|@import|src="http/);
+  });
+});
+
+describe('the rows a report keeps on disk until its page is written', () => {
+  it('reads each row back whole, in the order asked, whatever its length or characters', () => {
+    // Prepare: a row longer than the write buffer, rows with multi-byte characters, many small ones.
+    const spill = new RowSpill();
+    const rows = [
+      '<tr><td>plain</td></tr>',
+      `<tr><td>${'x'.repeat(200_000)}</td></tr>`,
+      '<tr><td>Zoë Ångström — 東京 🔑</td></tr>',
+      ...Array.from({ length: 5000 }, (_, i) => `<tr><td>${i}</td></tr>`),
+    ];
+    const numbers = rows.map((row) => spill.keep(row));
+    const order = [...numbers].reverse();
+    order.splice(10, 0, 1, 2, 0);
+
+    // Act
+    const read = [...spill.read(order)];
+    spill.close();
+
+    // Assess
+    expect(read).toEqual(order.map((n) => rows[n]));
   });
 });
 
