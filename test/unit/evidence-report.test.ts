@@ -51,7 +51,10 @@ describe('the evidence report', () => {
         action: 'flag',
         at: '2026-11-01T09:00:00.000Z',
         reason: 'unused for 120 days',
-        evidence: { triggers: ['idle', 'max-age'] },
+        evidence: {
+          triggers: ['idle', 'max-age'],
+          ownerSource: { source: 'creator', via: 'CreateAccessKey on 2026-03-02' },
+        },
       },
       { action: 'notify', at: '2026-11-01T09:05:00.000Z', reason: 'told U042', evidence: {} },
       {
@@ -102,6 +105,9 @@ describe('the evidence report', () => {
     });
 
     expect(result).toMatchObject({ rows: 3, verdict: { issues: [] } });
+    const page = await readFile(join(out, 'report.html'), 'utf8');
+    // Requests are counted by where their owner came from.
+    expect(page).toMatch(/Requests by owner source<\/h3>.*<td[^>]*>creator<\/td><td[^>]*>1<\/td>/s);
     const csv = (await readFile(join(out, 'decisions.csv'), 'utf8')).split('\r\n');
     expect(csv[0]).toBe(
       'credentialId,accountId,kind,principal,owner,seq,at,action,actor,actorName,actorEmail,reason,mode,policyId,approver,until,triggers,controls,schemaVersion,prevHash,hash,chainOk',

@@ -316,6 +316,11 @@ ${block('action', 'action', model.counts.byAction)}
 ${block('kind', 'kind', model.counts.byKind)}
 ${block('account', 'account', model.counts.byAccount)}
 ${block('owner', 'owner', model.counts.byOwner)}
+<h3>Requests by owner source</h3>${table(
+    'Requests opened (flags) by where their owner came from: a tag, a group, a path, a stack, the account, the creator, an assignment, or the fallback owner when none named one',
+    ['owner source', 'requests'],
+    model.counts.requestsByOwnerSource.map(([k, v]) => [k, String(v)]),
+  )}
 </section>`;
 }
 

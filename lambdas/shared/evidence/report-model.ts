@@ -98,6 +98,14 @@ export interface Summary {
 
 export const EXPIRING_DAYS = 30;
 
+/** Where a flag's owner came from, as its evidence records it. */
+function ownerSourceOf(evidence: Record<string, unknown>): string {
+  const origin = evidence.ownerSource;
+  if (origin && typeof origin === 'object' && typeof (origin as { source?: unknown }).source === 'string')
+    return (origin as { source: string }).source;
+  return 'tag or fallback (before owner sources)';
+}
+
 /** Everything a report page needs from the decisions; the charts' data is built beside it. */
 export interface DecisionModel {
   firstAt: string | undefined;
@@ -110,6 +118,11 @@ export interface DecisionModel {
     byKind: [string, number][];
     byAccount: [string, number][];
     byOwner: [string, number][];
+    /**
+     * Requests opened (flags) by where their owner came from (`evidence.ownerSource`); a flag recorded
+     * before owners had sources counts under `tag or fallback (before owner sources)`.
+     */
+    requestsByOwnerSource: [string, number][];
   };
   /** control → action → decisions. */
   controls: [string, [string, number][]][];
@@ -169,6 +182,7 @@ export class DecisionCollector {
   private readonly byKind = new Map<string, number>();
   private readonly byAccount = new Map<string, number>();
   private readonly byOwner = new Map<string, number>();
+  private readonly requestsByOwnerSource = new Map<string, number>();
   private readonly controls = new Map<string, Map<string, number>>();
   private usageChanged = 0;
   /** Per section, what orders its rows, and each rendered row's number in `store`, where the row waits. */
@@ -216,6 +230,7 @@ export class DecisionCollector {
     bump(this.byKind, str(item.kind) || kind);
     bump(this.byAccount, str(item.accountId) || account);
     bump(this.byOwner, owner);
+    if (action === 'flag') bump(this.requestsByOwnerSource, ownerSourceOf(evidence));
     const policyId = str(item.policyId);
     let policy = this.policies.get(policyId);
     if (!policy) {
@@ -405,6 +420,7 @@ export class DecisionCollector {
         byKind: sorted(this.byKind),
         byAccount: sorted(this.byAccount),
         byOwner: sorted(this.byOwner),
+        requestsByOwnerSource: sorted(this.requestsByOwnerSource),
       },
       controls: [...this.controls]
         .sort(([a], [b]) => compare(a, b))
