@@ -174,7 +174,7 @@ beforeAll(async () => {
   );
   endpoint = await coldStart('../../lambdas/slack/handler', env);
   worker = await coldStart('../../lambdas/slack-worker/handler', env);
-}, 120_000);
+});
 
 afterEach(async () => {
   vi.useRealTimers();

@@ -125,7 +125,7 @@ beforeAll(async () => {
     slack,
     env: { POWERTOOLS_METRICS_DISABLED: 'false' },
   });
-}, 180_000);
+});
 
 afterEach(async () => {
   vi.useRealTimers();
@@ -203,7 +203,7 @@ describe("the organization's synthesized enforce state machine", () => {
     const text = JSON.stringify(toAlice[0]?.body);
     expect(text).toContain('Reminder');
     for (const user of ['web-deployer', 'billing-batch', 'experiments']) expect(text).toContain(user);
-  }, 120_000);
+  });
 });
 
 describe("the organization's synthesized enforce state machine after the deadline", () => {
@@ -217,7 +217,7 @@ describe("the organization's synthesized enforce state machine after the deadlin
     expect(await keyStatus('sandbox', 'experiments')).toBe('Inactive');
     expect(await keyStatus('web', 'web-deployer')).toBe('Active');
     expect(await keyStatus('billing', 'billing-batch')).toBe('Active');
-  }, 120_000);
+  });
 });
 
 describe("the policy's failure tolerance, applied by the summary", () => {
@@ -234,7 +234,7 @@ describe("the policy's failure tolerance, applied by the summary", () => {
     expect(JSON.parse(execution.cause ?? '{}')).toMatchObject({
       errorMessage: expect.stringContaining(`1 of 2 accounts failed (50.0%), more than the 10% tolerated`),
     });
-  }, 120_000);
+  });
 
   it('succeeds when the failures are within the tolerance', async () => {
     const execution = await fanOut('scan', halfFailing(60));
@@ -253,7 +253,7 @@ describe("the policy's failure tolerance, applied by the summary", () => {
     expect(JSON.parse((await object.Body?.transformToString()) ?? '[]')).toEqual([
       { accountId: id('no-roles'), reason: expect.stringMatching(/^MemberRoleMissing: /) },
     ]);
-  }, 120_000);
+  });
 });
 
 describe("the summary's passes", () => {
@@ -274,5 +274,5 @@ describe("the summary's passes", () => {
         expect.objectContaining({ done: false, passes: 2, cursor: { shard: 10 } }),
       ],
     });
-  }, 120_000);
+  });
 });

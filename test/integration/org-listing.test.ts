@@ -43,7 +43,7 @@ beforeAll(async () => {
     ...(await runsBucket(clients.s3)),
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
   });
-}, 120_000);
+});
 
 afterEach(() => vi.useRealTimers());
 

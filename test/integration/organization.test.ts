@@ -121,7 +121,7 @@ beforeAll(async () => {
     const name = [...org.accounts].find(([, a]) => a.accountId === account.accountId)?.[0] as string;
     scanResults.set(name, await scan(memberEvent(name)).catch((error: Error) => error));
   }
-}, 120_000);
+});
 
 afterEach(async () => {
   vi.useRealTimers();

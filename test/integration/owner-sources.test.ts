@@ -95,7 +95,7 @@ beforeAll(async () => {
     { iam: clients.iam, secretsManager: clients.secretsManager, store, stacks: stackOwnersOfThisAccount() },
     { accountId: ACCOUNT, policy, now: new Date(Date.now() + 30 * 86_400_000) },
   );
-}, 120_000);
+});
 
 describe('owners found without an owner tag on the credential', () => {
   it("takes the tag first, then the user's group, then its path", async () => {

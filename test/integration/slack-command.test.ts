@@ -98,7 +98,7 @@ beforeAll(async () => {
   await (await coldStart<() => Promise<unknown>>('../../lambdas/scan/handler', env))();
   endpoint = await coldStart('../../lambdas/slack/handler', env);
   worker = await coldStart('../../lambdas/slack-worker/handler', env);
-}, 120_000);
+});
 
 afterAll(async () => {
   vi.unstubAllEnvs();
