@@ -36,6 +36,7 @@ export function verifyJson(result: VerifyResult) {
     credentials: verdict.credentials,
     decisions: verdict.decisions,
     duplicates: verdict.duplicates,
+    populationRecords: verdict.populationRecords ?? 0,
     chainsIntact: verdict.issues.length === 0,
     problems: verdict.issues,
   };
@@ -45,11 +46,13 @@ export function verifyJson(result: VerifyResult) {
 export function formatVerify(result: VerifyResult): string {
   const { verdict } = result;
   const lines = [
-    `Export ${result.source}: ${result.files} files, ${verdict.credentials} credentials, ${verdict.decisions} decisions` +
+    `Export ${result.source}: ${result.files} files, ${verdict.credentials} credentials, ${verdict.decisions} decisions, ${verdict.populationRecords ?? 0} scan population records` +
       (verdict.duplicates > 0 ? ` (${verdict.duplicates} duplicates across exports counted once)` : ''),
   ];
   if (verdict.issues.length === 0) {
-    lines.push(`All ${verdict.credentials} chains intact.`);
+    lines.push(
+      `All ${verdict.credentials} chains intact${verdict.populationRecords ? ", and every account's population chain" : ''}.`,
+    );
   } else {
     lines.push(`Hash chains BROKEN: ${verdict.issues.length} problems`, ...verdict.issues.map(formatIssue));
   }

@@ -11,6 +11,9 @@
  * - Usage learned of an access key not known by id yet: `pk = KEYSLOT#<keySlotId>`, `sk = KEYSLOT`
  *   (`expiresAt` refreshed on write). It is in the stateByAccount index, so the scan's one Query
  *   loads it with the states; the store hands it out apart from them.
+ * - What a scan of an account evaluated (its population, `domain/population.ts`), one per run:
+ *   `pk = POPULATION#<accountId>`, `sk = RUN#<at ISO-8601>#<seq>`, chained per account; the chain's
+ *   head (`sk = HEAD`: the last `seq` and `hash`) is written in the same transaction.
  * - Who created a credential or its principal (a creator hint): `pk = CREATOR#<accountId>:<subject>`,
  *   `sk = CREATOR`, in the stateByAccount index too, so the same Query loads it.
  */
@@ -119,4 +122,14 @@ export function creatorIndexId(accountId: string, subject: string): string {
 
 export function creatorPk(accountId: string, subject: string): string {
   return `CREATOR#${accountId}:${subject}`;
+}
+
+export const POPULATION_HEAD_SK = 'HEAD';
+
+export function populationPk(accountId: string): string {
+  return `POPULATION#${accountId}`;
+}
+
+export function populationSk(at: string, seq: number): string {
+  return `RUN#${at}#${String(seq).padStart(6, '0')}`;
 }

@@ -21,6 +21,7 @@ import {
   type Transition,
 } from '../domain/decision';
 import type { CreatorHint } from '../domain/owners';
+import { chainPopulation, type PopulationInput, type PopulationRecord } from '../domain/population';
 import { type KeySlotUsage, keySlotIdOf } from '../domain/usage';
 import {
   BUDGET_SK,
@@ -41,6 +42,9 @@ import {
   openIndexKeys,
   openShard,
   openShardOf,
+  POPULATION_HEAD_SK,
+  populationPk,
+  populationSk,
   SLACK_USER_SK,
   STATE_BY_ACCOUNT_INDEX,
   STATE_SK,
@@ -103,6 +107,9 @@ export type ClaimOutcome =
   | { notDue: CredentialState | undefined }
   | { heldBy: Claim };
 
+/** Scans of one account racing to append their populations: each lost race reads the head again. */
+const POPULATION_ATTEMPTS = 5;
+
 /** BatchWriteItem's limit. */
 const BATCH_WRITE_SIZE = 25;
 /** Unprocessed items (throttling) are retried with a doubling wait, this many times in all. */
@@ -128,6 +135,11 @@ export interface DecisionStore {
    * `CreateAccessKey` for the same id cannot happen, and a replayed event changes nothing.
    */
   rememberCreator(hint: CreatorHint): Promise<void>;
+  /**
+   * Appends what a scan of an account evaluated to the account's population chain: the record and the
+   * chain's head in one transaction, read and retried when another scan of the account wrote first.
+   */
+  recordPopulation(input: PopulationInput): Promise<PopulationRecord>;
   /**
    * Writes key slots' learned usage (no decision: they are no credential's state), their TTL pushed on:
    * 25 to a BatchWriteItem, since an account's first scan learns of every key at once.
@@ -427,6 +439,51 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
             new BatchWriteCommand({ RequestItems: { [tableName]: pending } }),
           );
           pending = (UnprocessedItems?.[tableName] ?? []) as typeof puts;
+        }
+      }
+    },
+
+    async recordPopulation(input) {
+      const key = populationPk(input.accountId);
+      for (let attempt = 1; ; attempt++) {
+        const head = (
+          await documents.send(
+            new GetCommand({
+              TableName: tableName,
+              Key: { [pk]: key, [sk]: POPULATION_HEAD_SK },
+              ConsistentRead: true,
+            }),
+          )
+        ).Item as { seq: number; hash: string } | undefined;
+        const record = chainPopulation(input, head);
+        try {
+          await documents.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                {
+                  Put: {
+                    TableName: tableName,
+                    Item: { [pk]: key, [sk]: populationSk(record.at, record.seq), ...record },
+                    ConditionExpression: 'attribute_not_exists(#pk)',
+                    ExpressionAttributeNames: { '#pk': pk },
+                  },
+                },
+                {
+                  Put: {
+                    TableName: tableName,
+                    Item: { [pk]: key, [sk]: POPULATION_HEAD_SK, seq: record.seq, hash: record.hash },
+                    ConditionExpression: head ? '#seq = :seq' : 'attribute_not_exists(#pk)',
+                    ExpressionAttributeNames: head ? { '#seq': 'seq' } : { '#pk': pk },
+                    ...(head && { ExpressionAttributeValues: { ':seq': head.seq } }),
+                  },
+                },
+              ],
+            }),
+          );
+          return record;
+        } catch (error) {
+          // Another scan of the account chained its record first: chain after it.
+          if (!isLostRace(error) || attempt >= POPULATION_ATTEMPTS) throw error;
         }
       }
     },

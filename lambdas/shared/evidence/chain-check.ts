@@ -61,6 +61,8 @@ export interface ChainVerdict {
   decisions: number;
   /** The same decision seen again (several exports under one prefix): counted once. */
   duplicates: number;
+  /** Scans' population records checked (one per account and run); their problems are among `issues`. */
+  populationRecords?: number;
   issues: ChainIssue[];
 }
 

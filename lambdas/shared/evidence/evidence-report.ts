@@ -25,6 +25,7 @@ import {
   type ReadExportOptions,
   readExportFiles,
 } from './export-reader';
+import { PopulationChecker, type PopulationRow } from './population-check';
 import { chromiumInstalled, chromiumMissingHint, chromiumPath, printPdf } from './print-pdf';
 import { type DayCounts, type PaperSize, renderReportHtml, renderTableRow } from './report-html';
 import { DecisionCollector } from './report-model';
@@ -246,8 +247,9 @@ async function writePdf(
 async function checkFiles(
   files: readonly ExportFile[],
   onNewDecision: (item: Record<string, unknown>) => void,
-): Promise<{ verdict: ChainVerdict; items: number; checker: Checker }> {
+): Promise<{ verdict: ChainVerdict; items: number; checker: Checker; population: PopulationRow[] }> {
   const checker = new ChainChecker();
+  const populations = new PopulationChecker();
   let items = 0;
   for await (const { file, line, item } of readExportFiles(files)) {
     items += 1;
@@ -256,9 +258,24 @@ async function checkFiles(
       if (checker.addDecision(item, file, line)) onNewDecision(item);
     } else if (kind === 'state') {
       checker.addState(item);
+    } else if (kind === 'population') {
+      populations.addRecord(item, file, line);
+    } else if (kind === 'population-head') {
+      populations.addHead(item);
     }
   }
-  return { verdict: checker.finish(), items, checker };
+  const verdict = checker.finish();
+  const population = populations.finish();
+  return {
+    verdict: {
+      ...verdict,
+      populationRecords: population.records,
+      issues: [...verdict.issues, ...population.issues],
+    },
+    items,
+    checker,
+    population: population.rows,
+  };
 }
 
 async function writeCsv(

@@ -8,7 +8,7 @@ import { createGunzip } from 'node:zlib';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { STATE_SK } from '../table-layout';
+import { POPULATION_HEAD_SK, STATE_SK } from '../table-layout';
 
 /**
  * Reads DynamoDB table exports in the DYNAMODB_JSON format, one item at a time: each data file is
@@ -68,14 +68,22 @@ export interface ExportRecord {
   item: Record<string, unknown>;
 }
 
-export type ItemKind = 'decision' | 'state' | 'other';
+export type ItemKind = 'decision' | 'state' | 'population' | 'population-head' | 'other';
 
-/** Decision (`sk = DECISION#…`), state (`sk = STATE`) or anything else (export records, `pk = EXPORT#…`). */
+/**
+ * Decision (`sk = DECISION#…`), state (`sk = STATE`), a scan's population record (`pk = POPULATION#…`,
+ * `sk = RUN#…`) or its chain's head (`sk = HEAD`), or anything else (export records, `pk = EXPORT#…`).
+ */
 export function itemKind(item: Record<string, unknown>): ItemKind {
-  const sk = item.sk;
-  if (typeof sk === 'string' && typeof item.pk === 'string' && item.pk.startsWith('CRED#')) {
+  const { pk, sk } = item;
+  if (typeof sk !== 'string' || typeof pk !== 'string') return 'other';
+  if (pk.startsWith('CRED#')) {
     if (sk.startsWith('DECISION#')) return 'decision';
     if (sk === STATE_SK) return 'state';
+  }
+  if (pk.startsWith('POPULATION#')) {
+    if (sk.startsWith('RUN#')) return 'population';
+    if (sk === POPULATION_HEAD_SK) return 'population-head';
   }
   return 'other';
 }

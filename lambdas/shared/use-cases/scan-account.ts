@@ -20,6 +20,7 @@ import {
   STACK_NAME_TAG,
 } from '../domain/owners';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
+import { merkleRoot, populationLeaf } from '../domain/population';
 import { recordedRevocationOf } from '../domain/reauthorization';
 import type { OpenTrust } from '../domain/trust-breadth';
 import {
@@ -108,6 +109,8 @@ export interface ScanReport {
    * the enforce job re-checks these for drift, and only these.
    */
   driftSuspects: string[];
+  /** The population record this scan appended to the account's chain (see `domain/population.ts`). */
+  population: { seq: number; root: string; hash: string };
 }
 
 /**
@@ -312,6 +315,29 @@ export async function scanAccountWithStates(
   await deps.store.rememberKeySlots(keySlotWrites.map(({ slot }) => slot));
   usageLearned += keySlotWrites.filter(({ learned }) => learned).length;
 
+  // What was evaluated, recorded once for the account and run: the population an auditor samples.
+  const population = await deps.store.recordPopulation({
+    accountId,
+    at: now.toISOString(),
+    actor: context.actor,
+    policyId: context.policyId,
+    mode: policy.mode,
+    inventoryAt: iamInventory.reportGeneratedAt.toISOString(),
+    counts: countBy(evaluated.map((e) => e.credential.kind)),
+    evaluated: evaluated.length,
+    findings: evaluated.filter((e) => e.evaluation.outcome === 'finding').length,
+    root: merkleRoot(
+      evaluated.map(({ credential, evaluation }) => {
+        const id = credential.id ?? idsBySlot.get(slotKey(credential));
+        return populationLeaf(
+          id ? credentialIdOf({ ...credential, id }) : keySlotIdOf(slotIdentity(credential)),
+          evaluation.outcome,
+          evaluation.outcome === 'finding' ? evaluation.triggers : [],
+        );
+      }),
+    ),
+  });
+
   const after = new Map(states);
   // Read again rather than rebuilt here: the store's write is the one source of what a state holds.
   if (changed.length > 0) for (const [id, state] of await deps.store.getStates(changed)) after.set(id, state);
@@ -334,8 +360,15 @@ export async function scanAccountWithStates(
     cleared,
     unresolved: resolved.unresolved.map((c) => `${c.principal} key ${c.keySlot}`),
     driftSuspects,
+    population: { seq: population.seq, root: population.root, hash: population.hash },
   };
   return { report, states: after };
+}
+
+function countBy(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
 }
 
 /** Stacks read at once: DescribeStacks is throttled per account and region. */
