@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type ActionsBlock,
   type Block,
+  type ButtonElement,
   decidedMessage,
   escalationMessage,
   type InputBlock,
@@ -46,12 +47,16 @@ function numbered(count: number): RequestItem[] {
   );
 }
 
-/** The per-credential button blocks (not the one for all of the message). */
+/** The per-credential button blocks (not the one for all of the message), their buttons only. */
 const actionsOf = (blocks: Block[]) =>
-  blocks.filter(
-    (block): block is ActionsBlock =>
-      block.type === 'actions' && block.elements[0]?.action_id !== 'reauth:still-needed-all',
-  );
+  blocks
+    .filter(
+      (block): block is ActionsBlock =>
+        block.type === 'actions' && block.elements[0]?.action_id !== 'reauth:still-needed-all',
+    )
+    .map((block) => ({ ...block, elements: block.elements.filter(isButton) }));
+const isButton = (element: ActionsBlock['elements'][number]): element is ButtonElement =>
+  element.type === 'button';
 const sectionsOf = (blocks: Block[]) =>
   blocks.filter((block): block is SectionBlock => block.type === 'section');
 const allText = (blocks: Block[]) => JSON.stringify(blocks);
