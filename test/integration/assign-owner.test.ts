@@ -6,7 +6,7 @@ import type {
 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
-import type { Block } from '../../lambdas/shared/slack/messages';
+import type { ActionsBlock, Block } from '../../lambdas/shared/slack/messages';
 import { ASSIGN_OWNER_ACTION_ID } from '../../lambdas/shared/slack/request';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
@@ -40,11 +40,12 @@ function travel(days: number) {
 /** The picker's block id in the posted message: the credential and the request it was shown with. */
 function pickerBlockId(blocks: Block[]): string | undefined {
   return blocks.find(
-    (block) => block.type === 'actions' && block.elements.some((e) => e.action_id === ASSIGN_OWNER_ACTION_ID),
+    (block): block is ActionsBlock =>
+      block.type === 'actions' && block.elements.some((e) => e.action_id === ASSIGN_OWNER_ACTION_ID),
   )?.block_id;
 }
 
-function choose(userId: string, selectedUser: string, options: { triggerId?: string } = {}) {
+function choose(userId: string, selectedUser: string) {
   const body = userSelectBody({
     userId,
     actionId: ASSIGN_OWNER_ACTION_ID,
@@ -53,7 +54,6 @@ function choose(userId: string, selectedUser: string, options: { triggerId?: str
     responseUrl: fake.responseUrl(userId),
     channelId: posted.channel,
     messageTs: posted.ts,
-    ...(options.triggerId && { triggerId: options.triggerId }),
   });
   return { body, send: () => endpoint(slackEvent(body, { signingSecret, at: new Date() })) };
 }
