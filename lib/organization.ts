@@ -182,7 +182,9 @@ export class Organization extends Construct {
       entry: 'lambdas/org-accounts/handler.ts',
       description:
         "reauth organization: lists the member accounts a run covers (the policy's OUs and accounts, ACTIVE only) and every account of the organization",
-      timeout: Duration.minutes(5),
+      // Listing 10,000 accounts (about 500 pages), reading their owner tags and starting their reports
+      // ahead take about 6 minutes at AWS's latencies (npm run bench:org): room to spare, not a guess.
+      timeout: Duration.minutes(15),
       memorySize: 512,
       environmentSchema: OrgAccountsEnvSchema,
       environment: { POLICY_FILE: props.policyFile, RUNS_BUCKET: this.resultsBucket.bucketName },

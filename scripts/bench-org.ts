@@ -23,6 +23,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { TagResourceCommand } from '@aws-sdk/client-organizations';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { formatTable } from '../cli/format';
 import {
@@ -31,6 +32,7 @@ import {
   createS3Client,
 } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
+import { TAG_READ_CONCURRENCY } from '../lambdas/shared/adapters/organization';
 import { forgetOrganizationListing } from '../lambdas/shared/adapters/organization-listing';
 import { stackOwnersOfThisAccount } from '../lambdas/shared/adapters/stack-owners';
 import { REPORTS_STARTED_KEY } from '../lambdas/shared/domain/organization';
@@ -63,9 +65,19 @@ const { values: flags } = parseArgs({
     'c7n-org': { type: 'string', default: process.env.BENCH_C7N_ORG },
     /** Accounts c7n-org runs at once (one Python process each). */
     'c7n-jobs': { type: 'string', default: '10' },
+    /**
+     * `untagged`: no credential carries an owner tag; each OU's owner tag names its accounts' owner and
+     * one user per account is in a group `owners.byGroup` maps (issue 23: who reaches the fallback owner).
+     */
+    owners: { type: 'string', default: 'tagged' },
   },
   strict: true,
 });
+const UNTAGGED = flags.owners === 'untagged';
+if (!['tagged', 'untagged'].includes(flags.owners as string)) {
+  console.error(`bench:org: --owners is tagged or untagged, got ${flags.owners}`);
+  process.exit(2);
+}
 const ACCOUNTS = Number(flags.accounts);
 if (!Number.isInteger(ACCOUNTS) || ACCOUNTS < 1) {
   console.error(`bench:org: --accounts must be a whole number above 0, got ${flags.accounts}`);
@@ -91,14 +103,24 @@ const TABLE = 'reauth-bench-org';
 const BASELINE_TABLE = 'reauth-bench-org-single';
 /** The organization section, as a user would write it (the defaults: maxConcurrency 200). */
 const ORGANIZATION = { exclude: { accounts: [HUB_ACCOUNT] } };
+/** `--owners untagged`: the deployers group's owner; every OU's owner comes from its tag. */
+const OWNERS_SECTION = UNTAGGED ? { owners: { byGroup: { deployers: 'UPLATFORM' } } } : {};
 
-/** A small account: 4 service users (one idle key), 2 secrets (one never read), a vendor role. */
+/**
+ * A small account: 4 service users (one idle key), 2 secrets (one never read), a vendor role. Each
+ * carries its owner's tag, or (`--owners untagged`) none, and the deployer is in the `deployers` group.
+ */
 function smallAccount(i: number): AccountSpec {
   const owner = OWNERS[i % OWNERS.length] as string;
-  const tags = { 'reauth:owner': owner };
+  const tags: Record<string, string> = UNTAGGED ? {} : { 'reauth:owner': owner };
   return {
     users: [
-      { name: 'svc-deployer', tags, keys: [{ createdDaysAgo: 200, usedDaysAgo: 2 }] },
+      {
+        name: 'svc-deployer',
+        tags,
+        ...(UNTAGGED && { groups: ['deployers'] }),
+        keys: [{ createdDaysAgo: 200, usedDaysAgo: 2 }],
+      },
       {
         name: 'svc-etl',
         tags,
@@ -162,6 +184,17 @@ try {
     new Date(),
     16,
   );
+  if (UNTAGGED) {
+    say('tagging each OU with its owner (not measured)');
+    const organizations = createOrganizationsClient();
+    for (const [index, name] of OUS.entries())
+      await organizations.send(
+        new TagResourceCommand({
+          ResourceId: org.ous.get(name) as string,
+          Tags: [{ Key: 'owner', Value: OWNERS[index % OWNERS.length] as string }],
+        }),
+      );
+  }
   say('seeding the same inventory in the hub, for the single-account baseline (not measured)');
   await seedAccount(emulator, clients, smallAccount(0), new Date());
   ledger.take();
@@ -184,7 +217,7 @@ try {
     baseline.push(ledger.take());
   }
 
-  const policy = { organization: ORGANIZATION };
+  const policy = { organization: ORGANIZATION, ...OWNERS_SECTION };
   const maxConcurrency = parsePolicyConfig(policy).organization?.maxConcurrency ?? 200;
   const local = await startLocalStack(clients, { table: TABLE, policy, slackUsers: {} });
   ledger.take();
@@ -230,8 +263,17 @@ try {
     await new Promise((flushed) => setImmediate(flushed)); // the observer's last entries
     if (execution.status !== 'SUCCEEDED')
       throw new Error(`the fan-out ${execution.status}: ${execution.error} ${execution.cause}`);
+    // Who each open request went to: the fallback owner's share is what owner sources did not reach.
+    const open = await createDecisionStore(clients.documents, TABLE).openRequests();
+    const ownerSources: Record<string, number> = {};
+    for (const state of open) {
+      const source = state.ownerSource?.source ?? 'unrecorded';
+      ownerSources[source] = (ownerSources[source] ?? 0) + 1;
+    }
     runs.push({
       label,
+      ownerSources,
+      openRequests: open.length,
       wallMs,
       output: execution.output,
       calls: ledger.take(),
@@ -286,6 +328,11 @@ try {
     const dynamo = run.calls.filter((c) => c.service === 'dynamodb');
     return {
       label: run.label,
+      ownerSources: run.ownerSources,
+      openRequests: run.openRequests,
+      tagReadsPerAccount: round2(
+        hub.filter((c) => c.operation === 'ListTagsForResource').length / members.size,
+      ),
       wallMs: Math.round(run.wallMs),
       summary: run.output,
       accountCalls: percentiles(counts.map((calls) => calls.length)),
@@ -379,6 +426,28 @@ try {
     ],
     ['scan invocations', ...stats.map((s) => String(s.scanInvocations)), '-'],
     ['Organizations API calls', ...stats.map((s) => String(s.organizationsCalls)), '-'],
+    [
+      '  of which owner tag reads per account (ListTagsForResource)',
+      ...stats.map((s) => String(s.tagReadsPerAccount)),
+      '-',
+    ],
+    [
+      'open requests by owner source',
+      ...stats.map((s) =>
+        Object.entries(s.ownerSources)
+          .map(([source, n]) => `${n} ${source}`)
+          .join(', '),
+      ),
+      '-',
+    ],
+    [
+      '  reaching the fallback owner',
+      ...stats.map(
+        (s) =>
+          `${s.ownerSources.fallback ?? 0} of ${s.openRequests} (${((100 * (s.ownerSources.fallback ?? 0)) / Math.max(1, s.openRequests)).toFixed(1)}%)`,
+      ),
+      '-',
+    ],
     ['hub table write calls', ...stats.map((s) => String(s.tableWriteCalls)), '-'],
     ['hub table items written', ...stats.map((s) => String(s.tableItemsWritten)), '-'],
     ['hub table read calls', ...stats.map((s) => String(s.tableReadCalls)), '-'],
@@ -420,6 +489,21 @@ try {
         `(the scan's, and the list step's to start the report ahead); report calls: max ${daily.accountReportCalls.max} ` +
         `vs ${baselineReportCalls} single-account`,
     },
+    ...(UNTAGGED
+      ? [
+          {
+            name: 'with no owner tag on any credential, under 5% of requests reach the fallback owner',
+            status: (daily.ownerSources.fallback ?? 0) < 0.05 * daily.openRequests ? 'PASS' : 'FAIL',
+            detail: `${daily.ownerSources.fallback ?? 0} of ${daily.openRequests}; by owner tags alone (before owner sources) all ${daily.openRequests} would`,
+          },
+          {
+            name: 'owner tag reads: at most one per account (plus one per OU and root)',
+            status:
+              daily.tagReadsPerAccount * members.size <= members.size + OUS.length + 1 ? 'PASS' : 'FAIL',
+            detail: `${daily.tagReadsPerAccount} per account (${members.size} accounts, ${OUS.length} OUs, 1 root), made when the organization is listed afresh`,
+          },
+        ]
+      : []),
     ...projections.map((p) => ({
       name: `projected ${p.accounts.toLocaleString('en')}-account daily scan under ${p.minutes} minutes`,
       status: p.totalMs < p.minutes * 60_000 ? 'PASS' : 'FAIL',
@@ -559,10 +643,17 @@ try {
       accounts,
       Math.floor(REPORTS_AHEAD_MS / batchMs) * REPORTS_AHEAD_CONCURRENCY,
     );
+    // Each account's, OU's and the root's owner tag, read when the organization is listed afresh (daily:
+    // the kept listing lasts 6 hours), TAG_READ_CONCURRENCY at once.
+    const tagReadsMs = (n: number) =>
+      Math.ceil((n + 1 + OUS.length + 1) / TAG_READ_CONCURRENCY) *
+      latency({ service: 'organizations', operation: 'ListTagsForResource' });
     const listMs =
       run.listMs +
       (pages(accounts) - run.accountPages) *
         latency({ service: 'organizations', operation: 'ListAccountsForParent' }) +
+      tagReadsMs(accounts) -
+      tagReadsMs(members.size) +
       aheadMs(accounts) -
       aheadMs(members.size);
     const summaryMs = run.summaryMs;

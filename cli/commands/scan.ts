@@ -4,6 +4,7 @@ import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-ow
 import { parseCredentialId } from '../../lambdas/shared/domain/credential';
 import { describeAwsServiceAccounts } from '../../lambdas/shared/domain/evaluate';
 import { describeTrust, shortName, usedWhere } from '../../lambdas/shared/domain/identification';
+import { OWNER_SOURCES } from '../../lambdas/shared/domain/owners';
 import { describeUsageChange } from '../../lambdas/shared/domain/usage';
 import { loadPolicyFile } from '../../lambdas/shared/policy-file';
 import { type ScanReport, type ScanRow, scanAccount } from '../../lambdas/shared/use-cases/scan-account';
@@ -66,6 +67,7 @@ export function formatScanReport(report: ScanReport): string {
     '',
     findings.length === 0 ? 'No credential needs reauthorization.' : formatFindings(findings),
   ];
+  if (findings.length > 0) lines.push('', `Owners found by: ${countBySource(findings)}`);
   // Trust findings first, a likely backdoor before anything: each says what is open and what an attacker needs.
   const backdoors = findings.filter((row) => row.identification.awsServiceAccounts);
   if (backdoors.length > 0) {
@@ -117,6 +119,16 @@ export function formatScanReport(report: ScanReport): string {
   return lines.join('\n');
 }
 
+/** `4 tag, 2 group, 1 creator, 1 fallback`: where the findings' owners came from, in the chain's order. */
+function countBySource(rows: readonly ScanRow[]): string {
+  const counts = new Map<string, number>();
+  for (const row of rows) counts.set(row.ownerSource.source, (counts.get(row.ownerSource.source) ?? 0) + 1);
+  return [...OWNER_SOURCES, 'fallback']
+    .filter((source) => counts.has(source))
+    .map((source) => `${counts.get(source)} ${source}`)
+    .join(', ');
+}
+
 /** A name in the table: the line under it gives a secret's full ARN. */
 const MAX_TABLE_NAME = 60;
 
@@ -127,7 +139,7 @@ function formatFindings(findings: ScanRow[]): string {
       row.kind,
       shortName(row.principal, MAX_TABLE_NAME),
       shortName(shortId(row.credentialId), MAX_TABLE_NAME),
-      row.owner,
+      `${row.owner} (${row.ownerSource.source})`,
       row.triggers.join(','),
       row.lastUsedAt ? `${row.lastUsedAt.slice(0, 10)} (${row.idleDays}d)` : `never (${row.idleDays}d)`,
       row.record,

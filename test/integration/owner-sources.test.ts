@@ -9,6 +9,7 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-organizations';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { formatScanReport } from '../../cli/commands/scan';
 import { createOrganizationsClient } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { listOrganizationAccounts, withAccountOwners } from '../../lambdas/shared/adapters/organization';
@@ -131,6 +132,12 @@ describe('owners found without an owner tag on the credential', () => {
     expect(found.triggers).toContain('orphaned');
     const orphaned = report.rows.filter((row) => row.triggers.includes('orphaned'));
     expect(orphaned.map((row) => row.principal)).toEqual(['nobody']);
+  });
+
+  it('shows in reauth scan where each owner came from, and how many from each source', () => {
+    const text = formatScanReport(report);
+    expect(text).toContain('Owners found by: 1 tag, 1 group, 1 path, 1 stack, 1 creator, 1 fallback');
+    expect(text).toMatch(/U0DEPLOY \(group\)/);
   });
 });
 

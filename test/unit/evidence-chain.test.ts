@@ -110,6 +110,41 @@ describe('verifying the hash chains of an export', () => {
     ]);
   });
 
+  it('catches a gap, a fork and a broken link when a chain is read newest first and out of order', async () => {
+    // Prepare: seq 3 removed, seq 6 rewritten with a wrong prevHash, and a second seq 2 forked off; in
+    // either order of the two files, links land before, between and after those already read.
+    const [one, two, , four, five, six] = chainItems('AKIAFORK', 6) as Record<string, unknown>[];
+    const unkeyed = (item: Record<string, unknown> | undefined) => {
+      const { pk: _pk, sk: _sk, ...decision } = item ?? {};
+      return decision as unknown as Decision;
+    };
+    const relinked = chainDecision(unkeyed(six), { seq: 5, lastHash: unkeyed(one).hash });
+    const forked = chainDecision(
+      { ...unkeyed(two), reason: 'forked' },
+      { seq: 1, lastHash: unkeyed(one).hash },
+    );
+    const root = await writeExport([
+      [{ ...six, ...relinked }, two, five] as Record<string, unknown>[],
+      [one, four, { ...two, ...forked }] as Record<string, unknown>[],
+    ]);
+
+    // Act
+    const { issues, decisions } = await verify(root);
+
+    // Assess
+    expect(decisions).toBe(5);
+    expect(issues.map((i) => [i.seq, i.problem])).toEqual([
+      [2, expect.stringMatching(/^two different decisions with seq 2 \(the other at .*\.json\.gz:[23]\)$/)],
+      [
+        3,
+        expect.stringMatching(
+          /^decision seq 3 is missing \(removed from the record; seq 4 at .*\.json\.gz:2 follows\)$/,
+        ),
+      ],
+      [6, 'prevHash does not match the hash of seq 5'],
+    ]);
+  });
+
   it('catches the latest decisions missing, from the state item', async () => {
     const items = chainItems('AKIATAIL');
     const last = items.pop() as unknown as Decision;

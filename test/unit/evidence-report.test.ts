@@ -17,6 +17,7 @@ import {
 } from '../../lambdas/shared/evidence/evidence-report';
 import { createExportWriter } from '../../lambdas/shared/evidence/export-writer';
 import { escapeHtml } from '../../lambdas/shared/evidence/report-html';
+import { RowSpill } from '../../lambdas/shared/evidence/row-spill';
 import { credentialPk, decisionSk } from '../../lambdas/shared/table-layout';
 
 describe('CSV escaping', () => {
@@ -50,7 +51,10 @@ describe('the evidence report', () => {
         action: 'flag',
         at: '2026-11-01T09:00:00.000Z',
         reason: 'unused for 120 days',
-        evidence: { triggers: ['idle', 'max-age'] },
+        evidence: {
+          triggers: ['idle', 'max-age'],
+          ownerSource: { source: 'creator', via: 'CreateAccessKey on 2026-03-02' },
+        },
       },
       { action: 'notify', at: '2026-11-01T09:05:00.000Z', reason: 'told U042', evidence: {} },
       {
@@ -101,6 +105,9 @@ describe('the evidence report', () => {
     });
 
     expect(result).toMatchObject({ rows: 3, verdict: { issues: [] } });
+    const page = await readFile(join(out, 'report.html'), 'utf8');
+    // Requests are counted by where their owner came from.
+    expect(page).toMatch(/Requests by owner source<\/h3>.*<td[^>]*>creator<\/td><td[^>]*>1<\/td>/s);
     const csv = (await readFile(join(out, 'decisions.csv'), 'utf8')).split('\r\n');
     expect(csv[0]).toBe(
       'credentialId,accountId,kind,principal,owner,seq,at,action,actor,actorName,actorEmail,reason,mode,policyId,approver,until,triggers,controls,schemaVersion,prevHash,hash,chainOk',
@@ -127,6 +134,29 @@ describe('the evidence report', () => {
     expect(html).toContain('slack:U&lt;b&gt;');
     expect(html).not.toContain('<img');
     expect(html).not.toMatch(/<script|<link|@import|src="http/);
+  });
+});
+
+describe('the rows a report keeps on disk until its page is written', () => {
+  it('reads each row back whole, in the order asked, whatever its length or characters', () => {
+    // Prepare: a row longer than the write buffer, rows with multi-byte characters, many small ones.
+    const spill = new RowSpill();
+    const rows = [
+      '<tr><td>plain</td></tr>',
+      `<tr><td>${'x'.repeat(200_000)}</td></tr>`,
+      '<tr><td>Zoë Ångström — 東京 🔑</td></tr>',
+      ...Array.from({ length: 5000 }, (_, i) => `<tr><td>${i}</td></tr>`),
+    ];
+    const numbers = rows.map((row) => spill.keep(row));
+    const order = [...numbers].reverse();
+    order.splice(10, 0, 1, 2, 0);
+
+    // Act
+    const read = [...spill.read(order)];
+    spill.close();
+
+    // Assess
+    expect(read).toEqual(order.map((n) => rows[n]));
   });
 });
 

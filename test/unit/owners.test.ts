@@ -159,7 +159,7 @@ describe('evaluation with owner sources', () => {
       'you created it (CreateAccessKey on 2026-03-02)',
     );
     expect(describeOwnerOrigin({ source: 'assigned', via: 'slack:U0SEC' })).toBe(
-      'assigned to you by <@U0SEC>',
+      'assigned to you by slack:U0SEC',
     );
     expect(describeOwnerOrigin({ source: 'account', via: 'ou-ab12-cdef3456' })).toContain('the OU');
   });

@@ -114,6 +114,29 @@ describe('ownerRequestMessage', () => {
     expect(message.blocks.length).toBeLessThanOrEqual(MAX_BLOCKS_PER_MESSAGE);
   });
 
+  it('says why the owner is the one asked: where reauth found them, names escaped, an assigner mentioned', () => {
+    const message = ownerRequestMessage({
+      owner: 'U042OWNER',
+      items: [
+        item({ ownerSource: { source: 'group', via: 'deploy<ers>' } }),
+        item({
+          principal: 'svc-b',
+          ownerSource: { source: 'creator', via: 'CreateAccessKey on 2026-03-02' },
+        }),
+        item({ principal: 'svc-c', ownerSource: { source: 'assigned', via: 'slack:U0SEC' } }),
+        item({ principal: 'svc-d' }),
+      ],
+    });
+    const text = sectionsOf(message.blocks)
+      .map((section) => section.text?.text ?? '')
+      .join('\n');
+    expect(text).toContain('Why you: its user is in the IAM group `deploy&lt;ers&gt;`, which you own');
+    expect(text).toContain('Why you: you created it (CreateAccessKey on 2026-03-02)');
+    expect(text).toContain('Why you: assigned to you by <@U0SEC>');
+    // A request recorded before owners had sources says nothing of it.
+    expect(text.match(/Why you:/g)).toHaveLength(3);
+  });
+
   it('describes each credential: kind, principal, account, last use or never, why and deadline date', () => {
     const message = ownerRequestMessage({
       owner: 'U042OWNER',

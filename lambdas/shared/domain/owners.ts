@@ -173,33 +173,37 @@ export function needsSource(
   return found === 'fallback' || sources.indexOf(found) > sources.indexOf(source);
 }
 
-/** The owner's origin in words, for the message: "you created this key on 2026-03-02". */
-export function describeOwnerOrigin(origin: OwnerOrigin | undefined): string | undefined {
-  if (!origin) return undefined;
-  switch (origin.source) {
-    case 'assigned':
-      return `assigned to you by ${slackMention(origin.via)}`;
-    case 'tag':
-      return `you are named by its \`${origin.via}\` tag`;
-    case 'group':
-      return `its user is in the IAM group \`${origin.via}\`, which you own`;
-    case 'path':
-      return `it is under the IAM path \`${origin.via}\`, which you own`;
-    case 'stack':
-      return `it was created by the CloudFormation stack \`${origin.via}\`, which you own`;
-    case 'account':
-      return origin.via === 'owners.account'
-        ? 'you own this account'
-        : `you own ${origin.via?.startsWith('ou-') ? 'the OU' : 'the account'} \`${origin.via}\` it is in`;
-    case 'creator':
-      return `you created it (${origin.via})`;
-    case 'fallback':
-      return 'no owner was found for it';
-  }
+/** How a message shows a name (a tag key, a group, a stack) and a person (`slack:U…`, an email). */
+export interface OriginFormat {
+  name: (text: string) => string;
+  person: (actor: string) => string;
 }
 
-function slackMention(actor: string | undefined): string {
-  return actor?.startsWith('slack:') ? `<@${actor.slice('slack:'.length)}>` : (actor ?? 'security');
+const PLAIN: OriginFormat = { name: (text) => `\`${text}\``, person: (actor) => actor };
+
+/** The owner's origin in words, for the one it names: "you created it (CreateAccessKey on 2026-03-02)". */
+export function describeOwnerOrigin(origin: OwnerOrigin, format: OriginFormat = PLAIN): string {
+  const via = origin.via ?? '';
+  switch (origin.source) {
+    case 'assigned':
+      return `assigned to you by ${format.person(via)}`;
+    case 'tag':
+      return `its ${format.name(via)} tag names you`;
+    case 'group':
+      return `its user is in the IAM group ${format.name(via)}, which you own`;
+    case 'path':
+      return `it is under the IAM path ${format.name(via)}, which you own`;
+    case 'stack':
+      return `the CloudFormation stack ${format.name(via)}, which you own, created it`;
+    case 'account':
+      return via === 'owners.account'
+        ? 'you own this account'
+        : `you own ${/^(ou|r)-/.test(via) ? 'the OU' : 'the account'} ${format.name(via)} it is in`;
+    case 'creator':
+      return `you created it (${via})`;
+    case 'fallback':
+      return 'no tag, group, path, stack, account or creator names an owner: it comes to the fallback owner';
+  }
 }
 
 /**

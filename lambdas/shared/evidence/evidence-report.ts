@@ -27,7 +27,8 @@ import {
 } from './export-reader';
 import { chromiumInstalled, chromiumMissingHint, chromiumPath, printPdf } from './print-pdf';
 import { type DayCounts, type PaperSize, renderReportHtml, renderTableRow } from './report-html';
-import { DecisionCollector, SECTIONS } from './report-model';
+import { DecisionCollector } from './report-model';
+import { RowSpill } from './row-spill';
 
 const DAY_MS = 86_400_000;
 
@@ -87,7 +88,8 @@ export interface ReportResult extends VerifyResult {
  * Writes `decisions.csv` and `report.html` into `outDir` (and `report.pdf` when asked). Two streaming
  * passes over the export: the first checks the chains, hashes each file and gathers the counts and the
  * rows of the page's tables; the second writes the CSV rows with their chain verdict. Memory grows with
- * the number of decisions (two hashes each) and of tabled ones (their cells), not with their size.
+ * the number of decisions (about 100 bytes each in the chain checker, and a few numbers for each tabled
+ * one, whose rendered row waits in a temporary file), not with their size.
  *
  * Reproducible: everything is judged as of the export's own time (the latest `exportTime` or
  * `exportToTime` of its manifests; with no manifest, its latest decision) unless `asOf` says
@@ -104,65 +106,71 @@ export async function writeEvidenceReport(
   const known = options.asOf ?? fromManifests;
   const hashes = new Map<string, { sha256: string; bytes: number }>();
   const files = listed.map((file) => hashing(file, (digest) => hashes.set(file.name, digest)));
-  const collector = new DecisionCollector(known?.getTime(), renderTableRow);
-  const { verdict, items, checker } = await checkFiles(files, (item) => collector.add(item));
-  refuseEmpty(source, verdict, items);
-  const latest = collector.latestDecision();
-  const asOf = known ?? (latest ? new Date(latest) : new Date(0));
-  const asOfFrom = options.asOf
-    ? 'set with --as-of'
-    : fromManifests
-      ? "the export's own time, from its manifest"
-      : 'the latest decision: no manifest gives the export time';
+  const spill = new RowSpill();
+  const collector = new DecisionCollector(known?.getTime(), renderTableRow, spill);
+  try {
+    const { verdict, items, checker } = await checkFiles(files, (item) => collector.add(item));
+    refuseEmpty(source, verdict, items);
+    const latest = collector.latestDecision();
+    const asOf = known ?? (latest ? new Date(latest) : new Date(0));
+    const asOfFrom = options.asOf
+      ? 'set with --as-of'
+      : fromManifests
+        ? "the export's own time, from its manifest"
+        : 'the latest decision: no manifest gives the export time';
 
-  const model = collector.finish(checker, asOf);
-  const credentialsByDay = credentialsByStateOverTime(checker, asOf);
-  const byDaysToReauthorize = timeToReauthorize(checker, asOf);
-  // The chains are not needed past this point: the CSV pass runs without them.
-  checker.release();
-  await mkdir(outDir, { recursive: true });
-  const htmlPath = join(outDir, 'report.html');
-  const shown = (name: string) =>
-    source.kind === 'dir' ? relative(source.path, name).split(sep).join('/') : name;
-  await writeChunks(
-    htmlPath,
-    renderReportHtml({
+    const model = collector.finish(checker, asOf);
+    const credentialsByDay = credentialsByStateOverTime(checker, asOf);
+    const byDaysToReauthorize = timeToReauthorize(checker, asOf);
+    // The chains are not needed past this point: the CSV pass runs without them.
+    checker.release();
+    await mkdir(outDir, { recursive: true });
+    const htmlPath = join(outDir, 'report.html');
+    const shown = (name: string) =>
+      source.kind === 'dir' ? relative(source.path, name).split(sep).join('/') : name;
+    await writeChunks(
+      htmlPath,
+      renderReportHtml({
+        source: describeSource(source),
+        asOf: asOf.toISOString(),
+        asOfFrom,
+        toolVersion: await toolVersion(),
+        exports: manifests,
+        inputs: [
+          ...manifests.map((m) => ({ name: shown(m.name), sha256: m.sha256, bytes: m.bytes })),
+          ...listed.map((f) => ({
+            name: shown(f.name),
+            ...(hashes.get(f.name) ?? { sha256: '', bytes: 0 }),
+          })),
+        ],
+        files: files.length,
+        credentials: verdict.credentials,
+        decisions: verdict.decisions,
+        issues: verdict.issues,
+        issueLimit: options.issueLimit ?? 200,
+        model,
+        credentialsByDay,
+        timeToReauthorize: byDaysToReauthorize,
+        paper: options.paper ?? 'a4',
+      }),
+    );
+    const csvPath = join(outDir, 'decisions.csv');
+    const rows = await writeCsv(listed, csvPath, brokenKeys(verdict.issues));
+    const pdf = options.pdf ? await writePdf(htmlPath, join(outDir, 'report.pdf')) : {};
+    return {
       source: describeSource(source),
-      asOf: asOf.toISOString(),
-      asOfFrom,
-      toolVersion: await toolVersion(),
-      exports: manifests,
-      inputs: [
-        ...manifests.map((m) => ({ name: shown(m.name), sha256: m.sha256, bytes: m.bytes })),
-        ...listed.map((f) => ({ name: shown(f.name), ...(hashes.get(f.name) ?? { sha256: '', bytes: 0 }) })),
-      ],
       files: files.length,
-      credentials: verdict.credentials,
-      decisions: verdict.decisions,
-      issues: verdict.issues,
-      issueLimit: options.issueLimit ?? 200,
-      model,
-      credentialsByDay,
-      timeToReauthorize: byDaysToReauthorize,
-      paper: options.paper ?? 'a4',
-    }),
-  );
-  // The page's rows are written: let them go before the CSV pass.
-  for (const section of SECTIONS) model.tables[section] = [];
-  const csvPath = join(outDir, 'decisions.csv');
-  const rows = await writeCsv(listed, csvPath, brokenKeys(verdict.issues));
-  const pdf = options.pdf ? await writePdf(htmlPath, join(outDir, 'report.pdf')) : {};
-  return {
-    source: describeSource(source),
-    files: files.length,
-    items,
-    verdict,
-    csvPath,
-    htmlPath,
-    ...pdf,
-    asOf: asOf.toISOString(),
-    rows,
-  };
+      items,
+      verdict,
+      csvPath,
+      htmlPath,
+      ...pdf,
+      asOf: asOf.toISOString(),
+      rows,
+    };
+  } finally {
+    spill.close();
+  }
 }
 
 /**

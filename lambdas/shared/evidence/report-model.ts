@@ -101,6 +101,14 @@ export interface Summary {
 
 export const EXPIRING_DAYS = 30;
 
+/** Where a flag's owner came from, as its evidence records it. */
+function ownerSourceOf(evidence: Record<string, unknown>): string {
+  const origin = evidence.ownerSource;
+  if (origin && typeof origin === 'object' && typeof (origin as { source?: unknown }).source === 'string')
+    return (origin as { source: string }).source;
+  return 'tag or fallback (before owner sources)';
+}
+
 /** Everything a report page needs from the decisions; the charts' data is built beside it. */
 export interface DecisionModel {
   firstAt: string | undefined;
@@ -113,16 +121,36 @@ export interface DecisionModel {
     byKind: [string, number][];
     byAccount: [string, number][];
     byOwner: [string, number][];
+    /**
+     * Requests opened (flags) by where their owner came from (`evidence.ownerSource`); a flag recorded
+     * before owners had sources counts under `tag or fallback (before owner sources)`.
+     */
+    requestsByOwnerSource: [string, number][];
   };
   /** control → action → decisions. */
   controls: [string, [string, number][]][];
   /** Each section's rows, rendered, oldest first. */
-  tables: Record<Section, string[]>;
+  tables: Record<Section, TableRows>;
   overdue: OverdueRow[];
   summary: Summary;
 }
 
+/** A section's rendered rows: how many, and each in the page's order, read from where they were kept. */
+export interface TableRows {
+  length: number;
+  rows(): Iterable<string>;
+}
+
+/** Where rendered rows wait for the page: a row kept is read back by the number `keep` returns. */
+export interface RowStore {
+  keep(row: string): number;
+  /** The rows numbered `numbers`, in that order. */
+  read(numbers: readonly number[]): Iterable<string>;
+}
+
 interface CredentialSeen {
+  /** The credential's id: the one copy of it the collector keeps, which its table rows point to. */
+  id: string;
   principal: string;
   owner: string;
   /** seq of the decision `principal` and `owner` were taken from (the latest up to `asOf`). */
@@ -130,6 +158,18 @@ interface CredentialSeen {
   /** The latest exemption's end, by seq. */
   exemptUntil?: string;
   exemptSeq?: number;
+}
+
+/** A section's rows as they were read, one array per field (an object per row would cost more than the row's fields). */
+interface SectionRows {
+  at: string[];
+  credential: CredentialSeen[];
+  action: string[];
+  row: number[];
+}
+
+function emptyRows(): SectionRows {
+  return { at: [], credential: [], action: [], row: [] };
 }
 
 export class DecisionCollector {
@@ -145,19 +185,23 @@ export class DecisionCollector {
   private readonly byKind = new Map<string, number>();
   private readonly byAccount = new Map<string, number>();
   private readonly byOwner = new Map<string, number>();
+  private readonly requestsByOwnerSource = new Map<string, number>();
   private readonly controls = new Map<string, Map<string, number>>();
   private usageChanged = 0;
-  /** Per section, [sort key, rendered row]: a row is kept as one string, not as an object of cells. */
-  private readonly rows = Object.fromEntries(SECTIONS.map((s) => [s, [] as [string, string][]])) as Record<
+  /** Per section, what orders its rows, and each rendered row's number in `store`, where the row waits. */
+  private readonly rows = Object.fromEntries(SECTIONS.map((s) => [s, emptyRows()])) as Record<
     Section,
-    [string, string][]
+    SectionRows
   >;
+  /** The actions' names, one copy each. */
+  private readonly actions = new Map<string, string>();
   private readonly credentials = new Map<string, CredentialSeen>();
 
   /** `asOf` in ms; undefined until known (then every decision counts: the report's time is the latest). */
   constructor(
     private readonly asOf: number | undefined,
     private readonly render: (section: Section, row: Row) => string,
+    private readonly store: RowStore,
   ) {}
 
   /** The latest decision's time (ISO), up to `asOf`. */
@@ -189,6 +233,7 @@ export class DecisionCollector {
     bump(this.byKind, str(item.kind) || kind);
     bump(this.byAccount, str(item.accountId) || account);
     bump(this.byOwner, owner);
+    if (action === 'flag') bump(this.requestsByOwnerSource, ownerSourceOf(evidence));
     const policyId = str(item.policyId);
     let policy = this.policies.get(policyId);
     if (!policy) {
@@ -213,7 +258,7 @@ export class DecisionCollector {
 
     let seen = this.credentials.get(credentialId);
     if (!seen) {
-      seen = { principal, owner, seq };
+      seen = { id: credentialId, principal, owner, seq };
       this.credentials.set(credentialId, seen);
     } else if (seq > seen.seq) {
       Object.assign(seen, { principal, owner, seq });
@@ -238,7 +283,16 @@ export class DecisionCollector {
       reason: str(item.reason),
       extra: extraColumns(section, evidence, str(item.actor)),
     };
-    this.rows[section].push([`${at}\u0000${credentialId}\u0000${action}`, this.render(section, row)]);
+    const rows = this.rows[section];
+    let name = this.actions.get(action);
+    if (name === undefined) {
+      name = action;
+      this.actions.set(action, action);
+    }
+    rows.at.push(at);
+    rows.credential.push(seen);
+    rows.action.push(name);
+    rows.row.push(this.store.keep(this.render(section, row)));
   }
 
   /**
@@ -334,14 +388,23 @@ export class DecisionCollector {
       const [account = '', kind = ''] = credentialId.split(':');
       bump(inScope, `${account}\u0000${kind}`);
     }
-    const tables = {} as Record<Section, string[]>;
+    const tables = {} as Record<Section, TableRows>;
     for (const section of SECTIONS) {
-      const rows = this.rows[section];
-      rows.sort(([a], [b]) => compare(a, b));
-      tables[section] = rows.map(([, html]) => html);
-      rows.length = 0;
+      const { at, credential, action, row } = this.rows[section];
+      // Oldest first; at the same time, by credential then action.
+      const order = row.map((_, i) => i);
+      order.sort(
+        (a, b) =>
+          compare(at[a] as string, at[b] as string) ||
+          compare((credential[a] as CredentialSeen).id, (credential[b] as CredentialSeen).id) ||
+          compare(action[a] as string, action[b] as string),
+      );
+      const numbers = order.map((i) => row[i] as number);
+      const { store } = this;
+      tables[section] = { length: numbers.length, rows: () => store.read(numbers) };
+      this.rows[section] = emptyRows();
     }
-    return {
+    const model: DecisionModel = {
       firstAt: this.firstAt,
       lastAt: this.lastAt,
       afterAsOf: this.afterAsOf,
@@ -360,6 +423,7 @@ export class DecisionCollector {
         byKind: sorted(this.byKind),
         byAccount: sorted(this.byAccount),
         byOwner: sorted(this.byOwner),
+        requestsByOwnerSource: sorted(this.requestsByOwnerSource),
       },
       controls: [...this.controls]
         .sort(([a], [b]) => compare(a, b))
@@ -386,6 +450,9 @@ export class DecisionCollector {
         usageChanged: this.usageChanged,
       },
     };
+    // The page is written from the model alone: the credentials seen (20,000 at 100,000 decisions) go now.
+    this.credentials.clear();
+    return model;
   }
 }
 

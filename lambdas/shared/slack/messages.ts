@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { CREDENTIAL_ID_PATTERN, parseCredentialId } from '../domain/credential';
 import { describeTrust, type Identification, shortName, usedWhere } from '../domain/identification';
+import { describeOwnerOrigin, type OriginFormat, type OwnerOrigin } from '../domain/owners';
 import { BLOCK_KIT_LIMITS } from './limits';
 import {
   ASSIGN_OWNER_ACTION_ID,
@@ -137,6 +138,8 @@ export interface RequestItem {
    * picker a security approver names its owner with.
    */
   assignable?: boolean;
+  /** Where its owner came from (a tag, a group, the stack, the account, its creator…), shown as "Why you". */
+  ownerSource?: OwnerOrigin;
 }
 
 /** Slack refuses a message with more blocks than this. */
@@ -196,6 +199,12 @@ function mrkdwn(text: string): Mrkdwn {
 function mention(userOrName: string): string {
   return /^[UW][A-Z0-9]{2,20}$/.test(userOrName) ? `<@${userOrName}>` : shown(userOrName);
 }
+
+/** Names in code spans, escaped and cut; a Slack user (`slack:U…`) as a mention. */
+const ORIGIN_FORMAT: OriginFormat = {
+  name: (text) => `\`${shown(text, 100)}\``,
+  person: (actor) => mention(actor.replace(/^slack:/, '')),
+};
 
 /** `YYYY-MM-DD` of an ISO timestamp; the raw text, escaped, if it is not one. */
 function dateOf(iso: string): string {
@@ -268,6 +277,7 @@ function describeItem(item: RequestItem): string {
       `${item.kind === 'secret' ? 'Last accessed' : 'Last used'}: ${lastUsed}${where && ` (${shown(where, 100)})`}`,
     ].join(' · '),
     `Why: ${shown(item.why, 1000)}`,
+    ...(item.ownerSource ? [`Why you: ${describeOwnerOrigin(item.ownerSource, ORIGIN_FORMAT)}`] : []),
     atDeadline(item),
   );
   // A long secret name is shown cut in the middle: the whole of it once, for the owner to search by.

@@ -319,6 +319,7 @@ export function requestItemOf(state: CredentialState, mode: Mode): RequestItem {
     requestSeq: state.requestSeq ?? 0,
     ...(state.identification && { identification: state.identification }),
     ...(state.triggers.includes('orphaned') && { assignable: true }),
+    ...(state.ownerSource && { ownerSource: state.ownerSource }),
   };
 }
 

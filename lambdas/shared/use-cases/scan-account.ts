@@ -15,6 +15,7 @@ import {
   creatorClueOf,
   needsSource,
   type OwnerClues,
+  type OwnerOrigin,
   STACK_ID_TAG,
   STACK_NAME_TAG,
 } from '../domain/owners';
@@ -62,6 +63,8 @@ export interface ScanRow {
   kind: Credential['kind'];
   principal: string;
   owner: string;
+  /** Where the owner came from (see `resolveOwner`). */
+  ownerSource: OwnerOrigin;
   outcome: Exclude<Evaluation['outcome'], 'ok'>;
   triggers: Trigger[];
   lastUsedAt: string | null;
@@ -398,6 +401,7 @@ function toRow(
     kind: credential.kind,
     principal: credential.principal,
     owner: evaluation.owner,
+    ownerSource: evaluation.ownerSource,
     outcome: evaluation.outcome,
     triggers: evaluation.outcome === 'finding' ? evaluation.triggers : [],
     lastUsedAt: credential.lastUsedAt?.toISOString() ?? null,
