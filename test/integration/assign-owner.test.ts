@@ -172,6 +172,7 @@ describe('Assign owner, from the security channel', () => {
     const asked = fake.calls('chat.postMessage').filter((c) => c.body.channel === 'UDANA');
     expect(asked).toHaveLength(1);
     expect(JSON.stringify(asked[0]?.body.blocks)).toContain(`${credentialId}|${after?.requestSeq}`);
+    expect(JSON.stringify(asked[0]?.body.blocks)).toContain('Why you: assigned to you by <@USEC>');
     // The security channel's message says who was assigned, by whom, and offers the picker no more.
     const rebuilt = replies('USEC').find((body) => body.replace_original === true);
     expect(JSON.stringify(rebuilt?.blocks)).toContain('Assigned to <@UDANA> by <@USEC>');
