@@ -82,7 +82,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       request,
     );
     publishRunMetrics('reauth-slack', {
-      Clicks: request.type === 'block_actions' ? 1 : 0,
+      Clicks: request.type === 'block_actions' || request.type === 'assign_owner' ? 1 : 0,
       // A dialog cleared: the answer was recorded (a reauthorization, or a proposal awaiting approval).
       Reauthorized: request.type === 'view_submission' && reply.body?.response_action === 'clear' ? 1 : 0,
       Refused: reply.refused ? 1 : 0,
@@ -94,6 +94,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       ...(request.type === 'view_submission' && { callbackId: request.callbackId, user: request.userId }),
       ...(request.type === 'slash_command' && { command: request.command, user: request.userId }),
       ...(request.type === 'list_page' && { page: request.page, user: request.userId }),
+      ...(request.type === 'assign_owner' && { action: 'assign-owner', user: request.userId }),
       statusCode: reply.statusCode,
       ...(reply.refused && { refused: true }),
       ...(reply.replayed && { replayed: true }),

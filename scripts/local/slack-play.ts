@@ -85,6 +85,41 @@ export function buttonClickBody(input: {
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
+/**
+ * The form body Slack posts when `userId` chooses `selectedUser` in a `users_select` picker: the
+ * choice as `selected_user`, and the picker's block id (no value, as Slack sends it).
+ */
+export function userSelectBody(input: {
+  userId: string;
+  actionId: string;
+  blockId: string;
+  selectedUser: string;
+  responseUrl: string;
+  channelId?: string;
+  messageTs?: string;
+  /** Slack's one-per-interaction id; a fresh one unless given (to play a copy). */
+  triggerId?: string;
+}): string {
+  const payload = {
+    type: 'block_actions',
+    user: { id: input.userId, team_id: 'T0LOCAL' },
+    team: { id: 'T0LOCAL' },
+    trigger_id: input.triggerId ?? `${Date.now()}.local.${randomUUID()}`,
+    response_url: input.responseUrl,
+    container: { type: 'message', channel_id: input.channelId, message_ts: input.messageTs },
+    actions: [
+      {
+        type: 'users_select',
+        action_id: input.actionId,
+        block_id: input.blockId,
+        selected_user: input.selectedUser,
+        action_ts: String(Date.now() / 1000),
+      },
+    ],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
 /** The form body Slack posts when `userId` types a slash command (`/reauth` unless told). */
 export function slashCommandBody(input: {
   userId: string;

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { planDeadline, planEnforcement, reminderTimes } from '../../lambdas/shared/domain/deadlines';
 import { type CredentialState, chainDecision, type Transition } from '../../lambdas/shared/domain/decision';
+import { resolveOwner } from '../../lambdas/shared/domain/owners';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import {
   checkAnswer,
   type OwnerAction,
   planApproval,
+  planAssignment,
   planDisable,
   planInUseAtDeadline,
   planRefusal,
@@ -139,6 +141,90 @@ describe('a refused attempt, recorded once per user, credential and UTC day', ()
     expect(rest).toEqual(before);
     expect(refusedOn?.users).toEqual(['UMALLORY']);
     expect(checkAnswer(after, 'disable', 1, answering('UALICE', NOW, enforce))).toBeUndefined();
+  });
+});
+
+describe('Assign owner: a security approver names the owner of an orphaned credential', () => {
+  const security = parsePolicyConfig({ slack: { delegates: { '#security': ['USEC'] } } });
+  /** Escalated to the security channel: no owner was found (standard tier: 14 days' grace). */
+  const orphan: CredentialState = {
+    ...pending,
+    owner: '#security',
+    ownerSlackId: undefined,
+    ownerSource: { source: 'fallback' },
+    triggers: ['idle', 'orphaned'],
+    why: 'idle for 120 days; no owner found',
+    escalatedAt: NOW.toISOString(),
+    message: { channel: 'C0SECURITY', ts: '1.0002' },
+  };
+  const later = at(3);
+
+  it('refuses anyone but the fallback owner’s delegates, and records their attempt as other refusals are', () => {
+    for (const user of ['UMALLORY', 'UALICE', 'UDELEGATE']) {
+      const refusal = checkAnswer(orphan, 'assign-owner', 1, answering(user, later, security));
+      expect(refusal).toMatchObject({ why: 'not-authorized' });
+      expect(refusal?.reply).toMatch(/Only the security approvers \(the delegates of #security\)/);
+    }
+    const recorded = planRefusal(
+      orphan,
+      'assign-owner',
+      checkAnswer(orphan, 'assign-owner', 1, answering('UMALLORY', later, security)) as never,
+      answering('UMALLORY', later, security),
+    );
+    expect(recorded?.decision).toMatchObject({
+      action: 'refuse',
+      actor: 'slack:UMALLORY',
+      evidence: { attempted: 'assign-owner', refusedBecause: 'not-authorized' },
+    });
+    expect(recorded?.state).toMatchObject({ owner: '#security', requestSeq: 1 });
+  });
+
+  it('refuses a stale message, and a credential that is not orphaned', () => {
+    expect(checkAnswer(orphan, 'assign-owner', 0, answering('USEC', later, security))).toMatchObject({
+      why: 'not-open',
+    });
+    expect(checkAnswer(pending, 'assign-owner', 1, answering('USEC', later, security))).toMatchObject({
+      why: 'not-open',
+    });
+    expect(checkAnswer(orphan, 'assign-owner', 1, answering('USEC', later, security))).toBeUndefined();
+  });
+
+  it('records the assignment, makes it the first owner source, and opens a fresh request for the new owner', () => {
+    const assigned = planAssignment(orphan, 'UDANA', answering('USEC', later, security));
+
+    expect(assigned.decision).toMatchObject({
+      action: 'assign-owner',
+      actor: 'slack:USEC',
+      owner: 'UDANA',
+      evidence: { assignedOwner: 'UDANA', previousOwner: '#security', by: 'slack:USEC', requestSeq: 1 },
+    });
+    const after = apply(orphan, assigned);
+    expect(after).toMatchObject({
+      status: 'pending',
+      owner: 'UDANA',
+      ownerSource: { source: 'assigned', via: 'slack:USEC' },
+      assignedOwner: { owner: 'UDANA', by: 'slack:USEC', at: later.toISOString() },
+      triggers: ['idle', 'owner-changed'],
+      requestSeq: 3,
+      requestedAt: later.toISOString(),
+      deadlineAt: at(3 + 14).toISOString(),
+      remindersSent: 0,
+    });
+    // Not told yet: the notify pass asks the new owner in a message of their own.
+    for (const told of ['notifiedAt', 'ownerSlackId', 'message', 'escalatedAt'] as const) {
+      expect(after[told]).toBeUndefined();
+    }
+    // The old message's choice is now stale, and a second choice is refused as already assigned.
+    const again = checkAnswer(after, 'assign-owner', 1, answering('USEC', later, security));
+    expect(again).toMatchObject({ why: 'not-open' });
+    expect(again?.reply).toMatch(/already assigned to <@UDANA> by <@USEC>/);
+    // The owner chain reads it first, even with no owner tag.
+    expect(resolveOwner({ tags: {} }, { assigned: { owner: 'UDANA', by: 'slack:USEC' } }, security)).toEqual({
+      owner: 'UDANA',
+      origin: { source: 'assigned', via: 'slack:USEC' },
+    });
+    // The new owner answers it as any owner does.
+    expect(checkAnswer(after, 'still-needed', 3, answering('UDANA', later, security))).toBeUndefined();
   });
 });
 

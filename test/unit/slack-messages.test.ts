@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { checkMessage } from '../../lambdas/shared/slack/limits';
 import {
   type ActionsBlock,
+  assignedMessage,
   type Block,
+  type ButtonElement,
   decidedMessage,
   escalationMessage,
   type InputBlock,
@@ -46,12 +49,16 @@ function numbered(count: number): RequestItem[] {
   );
 }
 
-/** The per-credential button blocks (not the one for all of the message). */
+/** The per-credential button blocks (not the one for all of the message), their buttons only. */
 const actionsOf = (blocks: Block[]) =>
-  blocks.filter(
-    (block): block is ActionsBlock =>
-      block.type === 'actions' && block.elements[0]?.action_id !== 'reauth:still-needed-all',
-  );
+  blocks
+    .filter(
+      (block): block is ActionsBlock =>
+        block.type === 'actions' && block.elements[0]?.action_id !== 'reauth:still-needed-all',
+    )
+    .map((block) => ({ ...block, elements: block.elements.filter(isButton) }));
+const isButton = (element: ActionsBlock['elements'][number]): element is ButtonElement =>
+  element.type === 'button';
 const sectionsOf = (blocks: Block[]) =>
   blocks.filter((block): block is SectionBlock => block.type === 'section');
 const allText = (blocks: Block[]) => JSON.stringify(blocks);
@@ -215,6 +222,62 @@ describe('ownerRequestMessage', () => {
     for (const section of sectionsOf(message.blocks)) {
       expect(section.text.text.length).toBeLessThanOrEqual(3000);
     }
+  });
+});
+
+describe('Assign owner, on an orphaned credential', () => {
+  const pickerOf = (blocks: Block[]) =>
+    blocks.flatMap((block) =>
+      block.type === 'actions'
+        ? block.elements.filter((e) => e.type === 'users_select').map((picker) => ({ block, picker }))
+        : [],
+    );
+
+  it('offers a user picker beside the buttons, its block carrying the credential and its request', () => {
+    const orphan = item({ assignable: true, requestSeq: 7 });
+    const message = ownerRequestMessage({
+      owner: '#security',
+      items: [orphan, item({ credentialId: `${ACCOUNT}:role:vendor` })],
+    });
+
+    const pickers = pickerOf(message.blocks);
+    expect(pickers).toHaveLength(1);
+    expect(pickers[0]?.picker).toEqual({
+      type: 'users_select',
+      action_id: 'reauth:assign-owner',
+      placeholder: { type: 'plain_text', text: 'Assign owner', emoji: true },
+    });
+    expect(decodeActionValue(pickers[0]?.block.block_id ?? '')).toEqual({
+      credentialId: orphan.credentialId,
+      requestSeq: 7,
+    });
+    expect(checkMessage(message).violations).toEqual([]);
+  });
+
+  it('offers no picker where the credential id does not fit in a block id', () => {
+    const name = `prod/${'n'.repeat(200)}`;
+    const longSecret = item({
+      kind: 'secret',
+      principal: name,
+      credentialId: `${ACCOUNT}:secret:arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:${name}-AbCdEf`,
+      assignable: true,
+    });
+    const message = ownerRequestMessage({ owner: '#security', items: [longSecret] });
+
+    expect(pickerOf(message.blocks)).toEqual([]);
+    expect(checkMessage(message).violations).toEqual([]);
+  });
+
+  it('says who was assigned, by whom, once assigned', () => {
+    const message = assignedMessage({
+      item: item(),
+      owner: 'U0DANA',
+      byUserId: 'U0SEC',
+      at: '2026-12-06T11:00:00Z',
+    });
+
+    expect(message.text).toContain('Assigned to <@U0DANA> by <@U0SEC>');
+    expect(allText(message.blocks)).toContain('Assigned to <@U0DANA> by <@U0SEC> · 2026-12-06');
   });
 });
 

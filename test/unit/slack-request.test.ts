@@ -167,6 +167,48 @@ describe('parseSlackRequest', () => {
     });
   });
 
+  it("reads a choice in an orphaned credential's Assign owner picker: the credential from the block id, the user chosen", () => {
+    const picked = (selected: unknown, blockId: unknown = `${SECRET_ID}|4`) =>
+      formWithPayload({
+        type: 'block_actions',
+        user: { id: 'U0SECURITY', team_id: 'T0TEAM' },
+        trigger_id: '398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c',
+        response_url: 'https://hooks.slack.com/actions/T0TEAM/1234567890/abcdefABCDEF',
+        container: { type: 'message', channel_id: 'C0SECURITY', message_ts: '1700000000.000200' },
+        actions: [
+          {
+            type: 'users_select',
+            action_id: 'reauth:assign-owner',
+            block_id: blockId,
+            selected_user: selected,
+          },
+        ],
+      });
+
+    expect(parseSlackRequest(picked('U0NEWOWNER'), FORM)).toEqual({
+      type: 'assign_owner',
+      userId: 'U0SECURITY',
+      teamId: 'T0TEAM',
+      triggerId: '398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c',
+      responseUrl: 'https://hooks.slack.com/actions/T0TEAM/1234567890/abcdefABCDEF',
+      channelId: 'C0SECURITY',
+      messageTs: '1700000000.000200',
+      credentialId: SECRET_ID,
+      requestSeq: 4,
+      assignee: 'U0NEWOWNER',
+    });
+    // No user chosen, a channel or an email instead of a user, or no credential in the block id.
+    for (const body of [
+      picked(undefined),
+      picked('#security'),
+      picked('bob@example.com'),
+      picked('U0NEWOWNER', 'b'),
+      picked('U0NEWOWNER', null),
+    ]) {
+      expect(() => parseSlackRequest(body, FORM)).toThrow(SlackRequestError);
+    }
+  });
+
   it('reads a submitted dialog', () => {
     const request = parseSlackRequest(formWithPayload(viewSubmission()), FORM);
 

@@ -52,6 +52,15 @@ export const ActionJobSchema = z.discriminatedUnion('action', [
     ...StillNeededAnswer,
   }),
   z.strictObject({
+    /** A security approver named the owner of an orphaned credential (*Assign owner*). */
+    action: z.literal('assign-owner'),
+    credentialId: z.string().regex(CREDENTIAL_ID_PATTERN),
+    requestSeq: z.number().int().nonnegative(),
+    slackUserId: z.string().min(1),
+    assignee: z.string().regex(/^[UW][A-Z0-9]{2,20}$/),
+    ...ClickedIn,
+  }),
+  z.strictObject({
     action: z.literal('approve'),
     credentialId: z.string().regex(CREDENTIAL_ID_PATTERN),
     requestSeq: z.number().int().nonnegative(),
@@ -61,7 +70,7 @@ export const ActionJobSchema = z.discriminatedUnion('action', [
   z.strictObject({
     /** Someone tried to answer for a credential they may not answer for: recorded once a user and day. */
     action: z.literal('refusal'),
-    attempted: z.enum(['still-needed', 'rotate', 'disable', 'restore', 'approve']),
+    attempted: z.enum(['still-needed', 'rotate', 'disable', 'restore', 'approve', 'assign-owner']),
     credentialId: z.string().regex(CREDENTIAL_ID_PATTERN),
     requestSeq: z.number().int().nonnegative(),
     slackUserId: z.string().min(1),
@@ -75,6 +84,12 @@ export const ActionJobSchema = z.discriminatedUnion('action', [
     credentialId: z.string().regex(CREDENTIAL_ID_PATTERN),
     /** Who answered: whose `/reauth` list is rebuilt when the answer came from one. */
     slackUserId: z.string().min(1).optional(),
+    /**
+     * Whom the clicked message addresses, when it is no longer the credential's owner: the fallback
+     * owner, once a security approver assigned an owner in its message.
+     * @default the credential's owner
+     */
+    recipient: z.string().min(1).optional(),
     ...ClickedIn,
   }),
   z.strictObject({

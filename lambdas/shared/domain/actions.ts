@@ -16,5 +16,7 @@ export const DECISION_ACTIONS = [
   'delete',
   // Someone turned a credential reauth disabled back on outside reauth: the request reopens.
   'drift',
+  // A security approver named the owner of a credential none was found for: a new request asks them.
+  'assign-owner',
 ] as const;
 export type DecisionAction = (typeof DECISION_ACTIONS)[number];

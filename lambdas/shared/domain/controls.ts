@@ -32,6 +32,7 @@ export const CONTROLS_BY_ACTION: Record<DecisionAction, string[]> = {
   exempt: [CSF_PERMISSIONS],
   delete: [IAM_22, SM_3, CIS_UNUSED, CSF_IDENTITIES],
   drift: [IAM_22, CIS_UNUSED, CSF_PERMISSIONS],
+  'assign-owner': [CSF_IDENTITIES, CSF_PERMISSIONS],
 };
 
 /**

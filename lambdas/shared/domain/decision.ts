@@ -27,9 +27,11 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * `asBoundary` when it became the role's boundary at IAM's quota) instead of an inline `policyName`;
  * `revokedSessions` names its `/reauth/sessions/` policy by `policyArn`; a request's state may say
  * whether its key's user is `rotatable`; a refused disable is an `escalate` with `evidence.refused`.
+ * 8: the `assign-owner` action (a security approver names the owner of an orphaned credential:
+ * `evidence.assignedOwner`, `previousOwner`, `by`), and `assignedOwner` on the state.
  * Older decisions still verify: the hash covers what each decision holds.
  */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 export const TRIGGERS = [
   // A role trusted by an account AWS owns for one of its services (log delivery, ELB, CloudTrail…):
@@ -128,6 +130,7 @@ export function statusAfter(
     case 'escalate':
     case 'restore':
     case 'drift':
+    case 'assign-owner':
       return 'pending';
     case 'reauthorize':
     case 'rotate':

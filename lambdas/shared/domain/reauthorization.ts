@@ -3,6 +3,7 @@ import {
   type DecisionAction,
   type DecisionInput,
   type DisableReceipt,
+  inPriorityOrder,
   type StateInput,
   stateInputOf,
   type Transition,
@@ -15,8 +16,11 @@ import { vouchForUsage } from './usage';
 
 const DAY_MS = 86_400_000;
 
-/** What an owner can answer to a request, from Slack. */
-export type OwnerAction = 'still-needed' | 'rotate' | 'disable' | 'restore' | 'approve';
+/**
+ * What an owner can answer to a request, from Slack; and `assign-owner`, what a security approver
+ * answers to a request no owner was found for.
+ */
+export type OwnerAction = 'still-needed' | 'rotate' | 'disable' | 'restore' | 'approve' | 'assign-owner';
 
 export interface AnswerContext {
   now: Date;
@@ -53,6 +57,7 @@ export function checkAnswer(
 ): Refusal | undefined {
   if (!state) return { why: 'not-open', reply: 'reauth has no record of this credential.' };
   if (action === 'approve') return checkApproval(state, requestSeq, context);
+  if (action === 'assign-owner') return checkAssignment(state, requestSeq, context);
   if (!mayDecide(state, context.slackUserId, context.policy)) {
     return {
       why: 'not-authorized',
@@ -208,6 +213,91 @@ function checkApproval(
     return { why: 'not-open', reply: describeClosed(state, 'approve') };
   }
   return undefined;
+}
+
+/**
+ * The security approvers, who may name the owner of a credential none was found for: the fallback
+ * owner's delegates (`slack.delegates[fallbackOwner]`), the people who answer for the security channel.
+ */
+export function isSecurityApprover(slackUserId: string, policy: PolicyConfig): boolean {
+  return (policy.slack.delegates[policy.fallbackOwner] ?? []).includes(slackUserId);
+}
+
+function checkAssignment(
+  state: CredentialState,
+  requestSeq: number,
+  context: AnswerContext,
+): Refusal | undefined {
+  if (!isSecurityApprover(context.slackUserId, context.policy)) {
+    return {
+      why: 'not-authorized',
+      reply: `Only the security approvers (the delegates of ${context.policy.fallbackOwner}) can assign an owner to ${credentialName(state)}. Your attempt was recorded.`,
+    };
+  }
+  if (state.status === 'pending' && state.requestSeq === requestSeq && state.triggers.includes('orphaned')) {
+    return undefined;
+  }
+  const assigned = state.assignedOwner;
+  return {
+    why: 'not-open',
+    reply: assigned
+      ? `${credentialName(state)} is already assigned to ${mention(`slack:${assigned.owner}`)} by ${mention(assigned.by)}.`
+      : describeClosed(state, 'assign-owner'),
+  };
+}
+
+/**
+ * *Assign owner*: a security approver names the owner of a credential none was found for. The
+ * assignment becomes its first owner source (kept on the state across requests), and a new request
+ * opens for the new owner with a fresh deadline (the tier's grace days), not yet told: the next notify
+ * pass asks them. `orphaned` gives way to `owner-changed`, a reason only an answer ends, so the request
+ * stays open until the new owner answers it. Nothing changes in IAM.
+ */
+export function planAssignment(state: CredentialState, assignee: string, context: AnswerContext): Transition {
+  const by = `slack:${context.slackUserId}`;
+  const tierName = state.tier ?? context.policy.defaultTier;
+  const request = newRequest(state, { tierName, tier: tierOf(state, context.policy) }, context.now);
+  const triggers = inPriorityOrder([
+    ...new Set([...state.triggers.filter((t) => t !== 'orphaned'), 'owner-changed' as const]),
+  ]);
+  // The previous request's telling goes: the new owner is told afresh, in a message of their own.
+  const {
+    ownerSlackId: _told,
+    message: _message,
+    notifiedAt: _notified,
+    escalatedAt: _escalated,
+    proposal: _proposal,
+    ...kept
+  } = stateInputOf(state);
+  const approver = context.slackUser?.name ?? context.slackUserId;
+  const transition = answer(
+    state,
+    {
+      ...kept,
+      status: 'pending',
+      owner: assignee,
+      ownerSource: { source: 'assigned', via: by },
+      assignedOwner: { owner: assignee, by, at: context.now.toISOString() },
+      triggers,
+      ...request,
+      why: `owner assigned by ${approver} (security); before: ${state.why ?? state.triggers.join(', ')}`,
+    },
+    context,
+    {
+      action: 'assign-owner',
+      reason: `${context.slackUserId} assigned ${assignee} as the owner (was ${state.owner}); a new request is open until ${day(request.deadlineAt)}`,
+      evidence: {
+        assignedOwner: assignee,
+        previousOwner: state.owner,
+        by,
+        requestSeq: state.requestSeq ?? null,
+        triggers,
+        deadlineAt: request.deadlineAt,
+      },
+    },
+  );
+  // The decision names the owner it made: the one the new request asks.
+  return { ...transition, decision: { ...transition.decision, owner: assignee } };
 }
 
 /** Disabled (by the owner, or by the deadline): reversible within the restore window. */

@@ -33,6 +33,9 @@ const SECTION_OF: Partial<Record<string, Section>> = {
   refuse: 'refusals',
 };
 
+/** The decisions that open a request, each with its own deadline (an assignment: the new owner's). */
+const OPENS_A_REQUEST: readonly string[] = ['flag', 'restore', 'drift', 'assign-owner'];
+
 /** A person as recorded: the id, and the name and email kept with the decision (none before schema 2). */
 export interface Person {
   id: string;
@@ -313,7 +316,7 @@ export class DecisionCollector {
       for (const [index, link] of chain.entries()) {
         if (link.at > asOfMs) break;
         lastSeq = index + 1;
-        if (link.action === 'flag' || link.action === 'restore' || link.action === 'drift') {
+        if (OPENS_A_REQUEST.includes(link.action)) {
           if (flaggedAt === undefined && link.action === 'flag') flaggedAt = link.at;
           deadline = link.deadline ?? deadline;
         } else if (link.deadline !== undefined && link.action === 'escalate') {

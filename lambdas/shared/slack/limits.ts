@@ -14,6 +14,7 @@
  *   at most 30 each.
  * - modal view: `title`, `submit` and `close` at most 24 characters; `private_metadata` at most 3000;
  *   `callback_id` at most 255.
+ * - users select: a `placeholder` (plain_text) at most 150 characters; no value (the choice arrives as `selected_user`).
  * - static select: at most 100 `options`; an option's `text` at most 75 characters, its `value` at
  *   most 150; `placeholder` at most 150.
  * - input block: `label` and `hint` at most 2000 characters; plain_text_input `max_length` at most 3000.
@@ -123,6 +124,10 @@ class Checker {
           this.text(value.placeholder, `${path}.placeholder`, BLOCK_KIT_LIMITS.placeholder, 'plain_text');
         return;
       }
+      case 'users_select':
+        if (value.placeholder !== undefined)
+          this.text(value.placeholder, `${path}.placeholder`, BLOCK_KIT_LIMITS.placeholder, 'plain_text');
+        return;
       case 'plain_text_input':
         if (value.max_length !== undefined && !(Number(value.max_length) <= BLOCK_KIT_LIMITS.inputMaxLength))
           this.fail(`${path}.max_length`, `at most ${BLOCK_KIT_LIMITS.inputMaxLength}`);

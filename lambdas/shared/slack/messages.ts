@@ -4,6 +4,7 @@ import { describeTrust, type Identification, shortName, usedWhere } from '../dom
 import { describeOwnerOrigin, type OriginFormat, type OwnerOrigin } from '../domain/owners';
 import { BLOCK_KIT_LIMITS } from './limits';
 import {
+  ASSIGN_OWNER_ACTION_ID,
   encodeActionValue,
   PAGE_ACTION_IDS,
   type SlackRequest,
@@ -37,6 +38,12 @@ export interface ButtonElement {
   style?: 'primary' | 'danger';
   confirm?: ConfirmDialog;
 }
+/** A picker of one workspace member; Slack sends the choice as the action's `selected_user`. */
+export interface UsersSelectElement {
+  type: 'users_select';
+  action_id: string;
+  placeholder?: PlainText;
+}
 export interface SelectOption {
   text: PlainText;
   value: string;
@@ -67,7 +74,8 @@ export interface SectionBlock {
 }
 export interface ActionsBlock {
   type: 'actions';
-  elements: ButtonElement[];
+  block_id?: string;
+  elements: (ButtonElement | UsersSelectElement)[];
 }
 export interface ContextBlock {
   type: 'context';
@@ -125,6 +133,11 @@ export interface RequestItem {
    * *Rotate* is offered and the worker checks the tag.
    */
   rotatable?: boolean;
+  /**
+   * No owner was found for it (`orphaned`): the fallback owner's message offers *Assign owner*, a
+   * picker a security approver names its owner with.
+   */
+  assignable?: boolean;
   /** Where its owner came from (a tag, a group, the stack, the account, its creator…), shown as "Why you". */
   ownerSource?: OwnerOrigin;
 }
@@ -315,6 +328,27 @@ function itemButtons(item: RequestItem): ButtonElement[] {
   return buttons;
 }
 
+/**
+ * The item's buttons, and for an orphaned credential the *Assign owner* picker. A picker carries no
+ * value, so the block's id holds the credential and its request (as a button's value does); an id too
+ * long for a block id (a secret with a name of some 200 characters) gets no picker.
+ */
+function itemActions(item: RequestItem): ActionsBlock {
+  const buttons = itemButtons(item);
+  const blockId = encodeActionValue(item.credentialId, item.requestSeq);
+  if (!item.assignable || blockId.length > BLOCK_KIT_LIMITS.blockId) {
+    return { type: 'actions', elements: buttons };
+  }
+  return {
+    type: 'actions',
+    block_id: blockId,
+    elements: [
+      ...buttons,
+      { type: 'users_select', action_id: ASSIGN_OWNER_ACTION_ID, placeholder: plain('Assign owner') },
+    ],
+  };
+}
+
 function plural(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`;
 }
@@ -411,7 +445,7 @@ export function ownerRequestMessage(input: {
       blocks.push(...outcome);
     } else {
       blocks.push({ type: 'section', text: mrkdwn(describeItem(item)) });
-      blocks.push({ type: 'actions', elements: itemButtons(item) });
+      blocks.push(itemActions(item));
     }
   }
   if (open.length > 1) blocks.push(answerAllBlock(open.length));
@@ -469,7 +503,7 @@ export function openRequestsMessage(input: {
   ];
   for (const item of items) {
     blocks.push({ type: 'section', text: mrkdwn(describeItem(item)) });
-    blocks.push({ type: 'actions', elements: itemButtons(item) });
+    blocks.push(itemActions(item));
   }
   // Slack wants each action_id unique within its block.
   const turn = (to: number, direction: 0 | 1): ButtonElement => ({
@@ -557,6 +591,31 @@ export function decidedMessage(input: {
     });
   }
   return { text: truncate(`${subject}: ${said}`, MAX_FALLBACK_TEXT), blocks };
+}
+
+/**
+ * What replaces an orphaned credential's request in the fallback owner's message once a security
+ * approver assigned its owner: who, and by whom. One block, as an answered credential takes.
+ */
+export function assignedMessage(input: {
+  item: Pick<RequestItem, 'credentialId' | 'kind' | 'principal' | 'accountId'>;
+  owner: string;
+  byUserId: string;
+  at: string;
+}): SlackMessage {
+  const subject = `${subjectOf(input.item)} (${shown(input.item.accountId, 40)})`;
+  const said = `Assigned to ${mention(input.owner)} by ${mention(input.byUserId)}`;
+  return {
+    text: truncate(`${subject}: ${said}`, MAX_FALLBACK_TEXT),
+    blocks: [
+      {
+        type: 'section',
+        text: mrkdwn(
+          truncate(`${subject}\n${said} · ${dateOf(input.at)}; they are asked now`, MAX_SECTION_TEXT),
+        ),
+      },
+    ],
+  };
 }
 
 function dayOption(days: number): SelectOption {

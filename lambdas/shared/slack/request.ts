@@ -22,6 +22,14 @@ export const PAGE_ACTION_IDS = ['reauth:page-previous', 'reauth:page-next'] as c
 const PAGE_PATTERN = /^[1-9][0-9]{0,4}$/;
 /** The button under a request message's credentials: *Still needed* for every one still open in it. */
 export const STILL_NEEDED_ALL_ACTION_ID = 'reauth:still-needed-all';
+/**
+ * The user picker (`users_select`) beside an orphaned credential's buttons in the fallback owner's
+ * message: a security approver names its owner. A picker has no `value`, so the credential and its
+ * request ride in the block's `block_id` (`encodeActionValue`, at most 255 characters there).
+ */
+export const ASSIGN_OWNER_ACTION_ID = 'reauth:assign-owner';
+/** Slack's user ids: `U…`, or `W…` on an Enterprise Grid. */
+const SLACK_USER_ID_PATTERN = /^[UW][A-Z0-9]{2,20}$/;
 
 export type SlackRequest =
   | { type: 'url_verification'; challenge: string }
@@ -39,6 +47,20 @@ export type SlackRequest =
       action: { actionId: ReauthActionId; credentialId: string; requestSeq: number };
     }
   | { type: 'list_page'; userId: string; responseUrl?: string; page: number }
+  | {
+      /** A security approver chose `assignee` in an orphaned credential's *Assign owner* picker. */
+      type: 'assign_owner';
+      userId: string;
+      teamId?: string;
+      triggerId: string;
+      responseUrl?: string;
+      channelId?: string;
+      messageTs?: string;
+      ephemeral?: boolean;
+      credentialId: string;
+      requestSeq: number;
+      assignee: string;
+    }
   | {
       type: 'answer_all';
       userId: string;
@@ -158,7 +180,17 @@ const BlockActionsPayloadSchema = z.object({
     .nullish(),
   channel: z.object({ id: z.string() }).nullish(),
   message: z.object({ ts: z.string() }).nullish(),
-  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
+  actions: z
+    .array(
+      z.object({
+        action_id: z.string(),
+        value: z.string().optional(),
+        block_id: z.string().optional(),
+        /** A `users_select`'s choice. */
+        selected_user: z.string().optional(),
+      }),
+    )
+    .min(1),
 });
 
 const ViewSubmissionPayloadSchema = z.object({
@@ -225,6 +257,25 @@ function parseInteraction(payloadText: string): SlackRequest {
         responseUrl: parsed.response_url,
         channelId: parsed.container?.channel_id ?? parsed.channel?.id,
         messageTs: parsed.container?.message_ts ?? parsed.message?.ts,
+      };
+    }
+    if (first?.action_id === ASSIGN_OWNER_ACTION_ID) {
+      const { credentialId, requestSeq } = decodeActionValue(first.block_id as string);
+      if (!SLACK_USER_ID_PATTERN.test(first.selected_user ?? '')) {
+        throw new SlackRequestError('assign-owner has no Slack user selected');
+      }
+      return {
+        type: 'assign_owner',
+        userId: parsed.user.id,
+        teamId: parsed.team?.id ?? parsed.user.team_id,
+        triggerId: parsed.trigger_id,
+        responseUrl: parsed.response_url,
+        channelId: parsed.container?.channel_id ?? parsed.channel?.id,
+        messageTs: parsed.container?.message_ts ?? parsed.message?.ts,
+        ...(parsed.container?.is_ephemeral && { ephemeral: true }),
+        credentialId,
+        requestSeq,
+        assignee: first.selected_user as string,
       };
     }
     if (first === undefined || !isReauthActionId(first.action_id)) {

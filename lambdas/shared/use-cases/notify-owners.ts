@@ -7,6 +7,7 @@ import { isUntoldBackdoor } from '../domain/lifecycle';
 import type { PolicyConfig } from '../domain/policy';
 import { isUntoldDrift, planRequestStep } from '../domain/reauthorization';
 import {
+  assignedMessage,
   type Block,
   decidedMessage,
   type EscalationReason,
@@ -239,16 +240,31 @@ export function escalateBackdoors(
 /**
  * A request message rebuilt from the current states of the credentials it shows (at most
  * MAX_ITEMS_PER_MESSAGE, ordered as when it was posted): the open ones keep their buttons, the
- * answered ones say who decided what. `modeOf`: each credential's account's mode.
+ * answered ones say who decided what. `modeOf`: each credential's account's mode. `shownSeq`: the
+ * request each credential was shown with, where the message was noted; one whose owner was assigned
+ * since (a newer request, asked of the new owner) says so instead of offering the old request's buttons.
  */
 export function requestMessageOf(
   owner: string,
   states: CredentialState[],
   modeOf: (state: CredentialState) => Mode,
+  shownSeq: ReadonlyMap<string, number> = new Map(),
 ): SlackMessage {
   const answered = new Map<string, Block[]>();
   for (const state of states) {
-    if (state.status !== 'pending' || state.requestSeq === undefined)
+    const seq = shownSeq.get(state.credentialId);
+    const assigned = state.assignedOwner;
+    if (assigned && seq !== undefined && state.requestSeq !== seq) {
+      answered.set(
+        state.credentialId,
+        assignedMessage({
+          item: state,
+          owner: assigned.owner,
+          byUserId: assigned.by.replace(/^slack:/, ''),
+          at: assigned.at,
+        }).blocks,
+      );
+    } else if (state.status !== 'pending' || state.requestSeq === undefined)
       answered.set(state.credentialId, outcomeMessage(state).blocks);
   }
   return ownerRequestMessage({
@@ -302,6 +318,7 @@ export function requestItemOf(state: CredentialState, mode: Mode): RequestItem {
     deadlineAt: state.deadlineAt ?? '',
     requestSeq: state.requestSeq ?? 0,
     ...(state.identification && { identification: state.identification }),
+    ...(state.triggers.includes('orphaned') && { assignable: true }),
     ...(state.ownerSource && { ownerSource: state.ownerSource }),
   };
 }

@@ -78,6 +78,7 @@ export async function runActionJob(
     job.action === 'still-needed' ||
     job.action === 'still-needed-all' ||
     job.action === 'approve' ||
+    job.action === 'assign-owner' ||
     job.action === 'refusal'
   ) {
     // Each judged under its credential's own account's policy, looked up where it is recorded.
@@ -261,7 +262,7 @@ const ACCOUNT_LOOKUPS = 4;
 
 type ClickedIn = Pick<
   ActionJob & { action: 'refresh-message' },
-  'responseUrl' | 'channel' | 'ts' | 'listing'
+  'responseUrl' | 'channel' | 'ts' | 'listing' | 'recipient'
 >;
 
 /**
@@ -301,7 +302,10 @@ export async function refreshMessage(
   if (!state) return;
   const own = state.message;
   const where = clicked.channel && clicked.ts ? { channel: clicked.channel, ts: clicked.ts } : own;
-  const rebuilt = async (at: { channel: string; ts: string }) => {
+  const rebuilt = async (
+    at: { channel: string; ts: string },
+    recipient: string = state.ownerSlackId ?? state.owner,
+  ) => {
     const requests = await deps.store.messageRequests(at);
     const shown = requests
       ? [...(await deps.store.getStates(requests.map((r) => r.credentialId))).values()]
@@ -315,9 +319,10 @@ export async function refreshMessage(
       shown.map((s) => s.accountId),
       deps.now?.() ?? new Date(),
     );
-    return requestMessageOf(state.ownerSlackId ?? state.owner, shown, (s) => modeOf(s.accountId));
+    const shownSeq = new Map(requests?.map((r) => [r.credentialId, r.requestSeq]));
+    return requestMessageOf(recipient, shown, (s) => modeOf(s.accountId), shownSeq);
   };
-  const message = (where && (await rebuilt(where))) ?? outcomeMessage(state);
+  const message = (where && (await rebuilt(where, clicked.recipient))) ?? outcomeMessage(state);
   if (clicked.responseUrl)
     await deps.slack.respond(clicked.responseUrl, { replace_original: true, ...message });
   else if (where) await deps.slack.updateMessage(where.channel, where.ts, message);

@@ -7,16 +7,18 @@ import {
   type AnswerContext,
   checkAnswer,
   planApproval,
+  planAssignment,
   planRefusal,
   planStillNeeded,
   type Refusal,
 } from '../domain/reauthorization';
 import { type AnswerPolicy, type AnswerPolicySource, answerPolicyFor } from './account-policy';
+import { notifyNewRequests } from './notify-owners';
 import { answerContext, named, openInMessage, tell } from './slack-interactions';
 
 /**
  * The answers given in Slack that change only the record: *Still needed* (one, or all open in a
- * message), *Approve*, and an attempt refused because the user may not answer or the credential's
+ * message), *Approve*, *Assign owner* (a security approver names an orphaned credential's owner), and an attempt refused because the user may not answer or the credential's
  * account is not one reauth covers.
  *
  * Why the worker records them and not the endpoint that received them: the endpoint is reachable from
@@ -32,7 +34,7 @@ import { answerContext, named, openInMessage, tell } from './slack-interactions'
  */
 export type AnswerJob = Extract<
   ActionJob,
-  { action: 'still-needed' | 'still-needed-all' | 'approve' | 'refusal' }
+  { action: 'still-needed' | 'still-needed-all' | 'approve' | 'assign-owner' | 'refusal' }
 >;
 
 /** An attempt refused, as the endpoint queues it and the worker records it. */
@@ -64,7 +66,64 @@ export async function recordAnswer(deps: AnswerDependencies, job: AnswerJob): Pr
     return refuseUncovered(deps, answering, attempt, job.responseUrl);
   }
   const judged = { ...deps, ...answering };
+  if (job.action === 'assign-owner') return recordAssignment(judged, job);
   return job.action === 'still-needed' ? recordStillNeeded(judged, job) : recordApproval(judged, job);
+}
+
+/**
+ * *Assign owner*: recorded under the credential's state transition (so a copy of the selection, or a
+ * redelivered job, finds the request moved on and records nothing), then the new owner is asked at
+ * once. Should Slack fail them here, the request stays untold and the next scan or enforce run asks
+ * them (its notify pass tells every untold request).
+ */
+async function recordAssignment(
+  deps: AnswerDependencies & Pick<AnswerContext, 'policy' | 'policyId'>,
+  job: AnswerJob & { action: 'assign-owner' },
+): Promise<AnswerOutcome> {
+  const context = await named(deps.slack, answerContext(deps, job.slackUserId));
+  let refusal: Refusal | undefined;
+  const written = await deps.store.transition(job.credentialId, (current) => {
+    refusal = checkAnswer(current, 'assign-owner', job.requestSeq, context);
+    if (!refusal) return planAssignment(current as CredentialState, job.assignee, context);
+    return refusal.why === 'not-authorized' && current
+      ? planRefusal(current, 'assign-owner', refusal, context)
+      : undefined;
+  });
+  if (refusal || !written) {
+    await tell(deps.slack, job.responseUrl, refusal?.reply ?? 'reauth has no record of this credential.');
+    return { summary: `refused: ${refusal?.why ?? 'no state'}`, next: [] };
+  }
+  const assigned = await deps.store.getState(job.credentialId);
+  const told = assigned
+    ? await notifyNewRequests(deps, [assigned], {
+        policy: deps.policy,
+        policyId: deps.policyId,
+        now: context.now,
+        job: 'slack',
+      })
+    : undefined;
+  await tell(
+    deps.slack,
+    job.responseUrl,
+    `Assigned: <@${job.assignee}> owns ${credentialName(written)} now${told?.recorded ? ' and has been asked about it' : '; they are asked on the next run'}.`,
+  );
+  const { credentialId, slackUserId, responseUrl, channel, ts, listing } = job;
+  return {
+    summary: `assignment recorded (seq ${written.seq}); new owner told: ${told?.recorded ? 'yes' : 'no'}`,
+    next: [
+      {
+        action: 'refresh-message',
+        credentialId,
+        slackUserId,
+        // The clicked message is the fallback owner's, not the new owner's.
+        recipient: deps.policy.fallbackOwner,
+        ...(responseUrl && { responseUrl }),
+        ...(channel && { channel }),
+        ...(ts && { ts }),
+        ...(listing && { listing }),
+      },
+    ],
+  };
 }
 
 /**

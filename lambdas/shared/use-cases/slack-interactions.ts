@@ -56,7 +56,7 @@ export interface InteractionReply {
  */
 const REPLAY_WINDOW_MS = 10 * 60_000;
 
-const ACTIONS: Record<ReauthActionId, OwnerAction> = {
+const ACTIONS: Record<ReauthActionId, Exclude<OwnerAction, 'assign-owner'>> = {
   'reauth:still-needed': 'still-needed',
   'reauth:rotate': 'rotate',
   'reauth:disable': 'disable',
@@ -86,6 +86,8 @@ export async function handleInteraction(
         : handleStillNeeded(deps, request);
     case 'answer_all':
       return openStillNeededAll(deps, request);
+    case 'assign_owner':
+      return handleAssignment(deps, request);
     case 'slash_command':
       return handleCommand(deps, request);
     case 'list_page':
@@ -171,7 +173,7 @@ async function handleCommand(
 }
 
 /** Where a click came from, for the job: the message to rebuild once it is answered. */
-function clickedIn(request: Extract<SlackRequest, { type: 'block_actions' }>) {
+function clickedIn(request: Extract<SlackRequest, { type: 'block_actions' | 'assign_owner' }>) {
   return {
     ...(request.responseUrl && { responseUrl: request.responseUrl }),
     ...(request.channelId && { channel: request.channelId }),
@@ -262,6 +264,53 @@ async function handleClick(
     `Working on it: ${verbing(action)} ${credentialName(current)}…`,
   );
   return { statusCode: 200 };
+}
+
+/**
+ * *Assign owner* chosen in an orphaned credential's picker: checked here (a security approver, the
+ * request the message showed still open and orphaned) and queued for the worker to record. The same
+ * choice sent again within the replay window queues nothing; after it, the worker finds the request
+ * moved on (the assignment opened a new one) and records nothing.
+ */
+async function handleAssignment(
+  hub: InteractionDependencies,
+  request: Extract<SlackRequest, { type: 'assign_owner' }>,
+): Promise<InteractionReply> {
+  const { credentialId, requestSeq, assignee, userId } = request;
+  const deps = await inAccountOf(hub, credentialId);
+  const attempt = { attempted: 'assign-owner' as const, credentialId, requestSeq, slackUserId: userId };
+  const refusal =
+    'refusal' in deps
+      ? deps.refusal
+      : checkAnswer(
+          await deps.store.getState(credentialId),
+          'assign-owner',
+          requestSeq,
+          answerContext(deps, userId),
+        );
+  if (refusal) {
+    const overstepped = await queueRefusal(hub, refusal, attempt);
+    await tell(hub.slack, request.responseUrl, refusal.reply);
+    return { statusCode: 200, ...(overstepped && { refused: true }) };
+  }
+  const queued = await queueAnswerOnce(
+    hub,
+    [request.teamId ?? null, userId, 'assign-owner', credentialId, requestSeq, assignee],
+    {
+      action: 'assign-owner',
+      credentialId,
+      requestSeq,
+      slackUserId: userId,
+      assignee,
+      ...clickedIn(request),
+    },
+  );
+  await tell(
+    hub.slack,
+    request.responseUrl,
+    queued ? `Assigning <@${assignee}> as the owner…` : ANSWER_RECEIVED,
+  );
+  return { statusCode: 200, ...(!queued && { replayed: true }) };
 }
 
 /**
@@ -568,6 +617,7 @@ function verbing(action: OwnerAction): string {
     disable: 'disabling',
     restore: 'restoring',
     approve: 'approving',
+    'assign-owner': 'assigning an owner to',
   };
   return verbs[action];
 }
