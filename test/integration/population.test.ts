@@ -7,7 +7,7 @@ import { createDecisionStore } from '../../lambdas/shared/adapters/decision-stor
 import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
 import { parsePolicyConfig } from '../../lambdas/shared/domain/policy';
 import { merkleRoot, populationLeaf } from '../../lambdas/shared/domain/population';
-import { verifyExport } from '../../lambdas/shared/evidence/evidence-report';
+import { verifyExport, writeEvidenceReport } from '../../lambdas/shared/evidence/evidence-report';
 import { type ScanReport, scanAccount } from '../../lambdas/shared/use-cases/scan-account';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { seedAccount } from '../../scripts/local/seed';
@@ -108,6 +108,33 @@ describe("each scan's population record", () => {
         problem: expect.stringMatching(/head names seq 3, and the export ends at 2/),
       }),
     ]);
+  });
+});
+
+describe('the report', () => {
+  it('shows the population per day and account, and a day an account was not scanned as a gap', async () => {
+    const page = async (root: string) => {
+      const out = join(root, 'report');
+      await writeEvidenceReport({ kind: 'dir', path: root }, out, {
+        asOf: new Date(Date.now() + 2 * DAY + 60_000),
+      });
+      return readFile(join(out, 'report.html'), 'utf8');
+    };
+    const whole = await page(join(exported, '..', '..', '..', '..'));
+    expect(whole).toContain('No gap: every account was scanned every day from its first record.');
+    const section = whole.slice(
+      whole.indexOf('<section id="population">'),
+      whole.indexOf('<section id="counts">'),
+    );
+    // A header row and one row per scan.
+    expect(section.match(/<tr>/g)).toHaveLength(1 + 3);
+    for (const report of reports) expect(section).toContain(report.population.root);
+    const missingDay = await page(await rewrite((item) => (isRun(item, '000002') ? undefined : item)));
+    const skipped = new Date(Date.now() + DAY).toISOString().slice(0, 10);
+    expect(missingDay).toContain('<strong>1 gaps</strong>');
+    expect(missingDay).toMatch(
+      new RegExp(`<tr><td[^>]*>${skipped}</td>.*?123456789012.*?no scan of this account on this day`),
+    );
   });
 });
 

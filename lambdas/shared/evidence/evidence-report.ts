@@ -110,7 +110,7 @@ export async function writeEvidenceReport(
   const spill = new RowSpill();
   const collector = new DecisionCollector(known?.getTime(), renderTableRow, spill);
   try {
-    const { verdict, items, checker } = await checkFiles(files, (item) => collector.add(item));
+    const { verdict, items, checker, population } = await checkFiles(files, (item) => collector.add(item));
     refuseEmpty(source, verdict, items);
     const latest = collector.latestDecision();
     const asOf = known ?? (latest ? new Date(latest) : new Date(0));
@@ -153,6 +153,7 @@ export async function writeEvidenceReport(
         credentialsByDay,
         timeToReauthorize: byDaysToReauthorize,
         paper: options.paper ?? 'a4',
+        population,
       }),
     );
     const csvPath = join(outDir, 'decisions.csv');

@@ -1,4 +1,5 @@
 import type { ChainIssue } from './chain-check';
+import type { PopulationRow } from './population-check';
 import {
   credentialsByStateChart,
   type DayCounts,
@@ -70,6 +71,8 @@ export interface ReportModel {
   timeToReauthorize: readonly { label: string; count: number }[];
   /** The page size of the print stylesheet, so report.html prints to the same pages as report.pdf. */
   paper: PaperSize;
+  /** What each scan of each account evaluated (its population record), oldest first. */
+  population: readonly PopulationRow[];
 }
 
 /** `YYYY-MM-DD HH:MM UTC`; empty stays empty, anything that is not a time is shown as recorded. */
@@ -191,6 +194,7 @@ export function* renderReportHtml(m: ReportModel): Generator<string> {
 ${header(m)}
 <nav><h2>Contents</h2><ol>
 <li><a href="#verdict">Chain verdict</a></li><li><a href="#summary">Executive summary</a></li>
+<li><a href="#population">Population</a></li>
 <li><a href="#counts">Decisions by action, kind, account and owner</a></li><li><a href="#controls">Controls</a></li>
 <li><a href="#charts">Charts</a></li><li><a href="#overdue">Overdue credentials</a> (${model.overdue.length})</li>
 ${Object.entries(SECTION_TITLES)
@@ -199,6 +203,7 @@ ${Object.entries(SECTION_TITLES)
 </ol></nav>
 <section id="verdict"><h2>Chain verdict</h2>${verdict}</section>
 ${summary(m)}
+${population(m)}
 ${counts(model)}
 ${controls(model)}
 <section id="charts"><h2>Charts</h2>
@@ -300,6 +305,70 @@ ${table(
   'Credentials in scope, by account and kind',
   ['account', 'kind', 'credentials'],
   s.inScope.map((r) => [r.account, r.kind, String(r.credentials)]),
+)}
+</section>`;
+}
+
+/**
+ * What was evaluated, per day and account (an auditor's population), beside the credentials in scope,
+ * and the gaps: a day, from an account's first population record to the report's day, with no scan of
+ * it (a failed account, a run that did not happen) is a finding of its own.
+ */
+function population(m: ReportModel): string {
+  const rows = m.population;
+  if (rows.length === 0)
+    return '<section id="population"><h2>Population</h2><p class="note">No scan population record in this export (scans before reauth recorded them).</p></section>';
+  const day = (iso: string) => iso.slice(0, 10);
+  const lastDay = day(m.asOf);
+  const byAccount = new Map<string, Set<string>>();
+  for (const row of rows) {
+    let days = byAccount.get(row.accountId);
+    if (!days) {
+      days = new Set();
+      byAccount.set(row.accountId, days);
+    }
+    days.add(day(row.at));
+  }
+  const gaps: string[][] = [];
+  for (const [account, days] of byAccount) {
+    const first = [...days].sort()[0] as string;
+    for (let t = Date.parse(first); day(new Date(t).toISOString()) <= lastDay; t += 86_400_000) {
+      const d = day(new Date(t).toISOString());
+      if (!days.has(d)) gaps.push([d, account, 'no scan of this account on this day']);
+    }
+  }
+  const inScope = new Map<string, number>();
+  for (const r of m.model.summary.inScope)
+    inScope.set(r.account, (inScope.get(r.account) ?? 0) + r.credentials);
+  return `<section id="population"><h2>Population</h2>
+<p class="note">Each scan records what it evaluated in the account: every credential, by kind, committed to by a Merkle root over each credential id and its outcome, chained per account (checked in the chain verdict above). ${gaps.length === 0 ? 'No gap: every account was scanned every day from its first record.' : `<strong>${gaps.length} gaps</strong>: days an account was not scanned.`}</p>
+${gaps.length > 0 ? `<h3>Gaps</h3>${table('Days with no scan of an account', ['day', 'account', 'finding'], gaps, [1])}` : ''}
+<h3>Scans by day and account</h3>
+${table(
+  'What each scan evaluated: credentials by kind, findings, the credential report it read, and the credentials in scope of the decision record',
+  [
+    'day',
+    'account',
+    'evaluated',
+    'by kind',
+    'findings',
+    'credential report',
+    'in scope (record)',
+    'Merkle root',
+  ],
+  rows.map((r) => [
+    formatTime(r.at),
+    r.accountId,
+    String(r.evaluated),
+    Object.entries(r.counts)
+      .map(([kind, n]) => `${n} ${kind}`)
+      .join(', '),
+    String(r.findings),
+    formatTime(r.inventoryAt),
+    String(inScope.get(r.accountId) ?? 0),
+    r.root,
+  ]),
+  [1, 7],
 )}
 </section>`;
 }
