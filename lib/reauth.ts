@@ -188,8 +188,8 @@ export class Reauth extends Construct {
       // From `npm run bench -- --memory-only` (the handler bundled as shipped, plain node, no heap cap):
       // one first scan (the heaviest run) peaks at 112 MB with 1,000 access keys, 180 MB with 10,000
       // and 249 MB with 20,000, some 7 MB more per 1,000 keys, measured on a 24 GB machine where V8
-      // collects lazily (in a smaller VM it sizes its heap down and collects sooner). 256 MB would hold
-      // 10,000 keys but not 20,000; 512 MB holds an account of some 50,000. Lambda's CPU scales with
+      // collects lazily (V8 sizes its heap from the machine's memory). 256 MB would hold 10,000 keys but
+      // not 20,000; 512 MB holds 20,000 with half of it to spare. Lambda's CPU scales with
       // memory (one vCPU at 1,769 MB): 512 MB is 0.29 of one, enough for a scan that mostly waits on
       // IAM and DynamoDB, where 256 MB (0.14) would slow a large account's evaluation to save a
       // fraction of a cent a day; the CPU share is what to raise first if a large account's scan runs long.
