@@ -185,11 +185,14 @@ export class Reauth extends Construct {
       entry: 'lambdas/scan/handler.ts',
       description: 'reauth scan: inventories access keys, secrets and third-party roles and records findings',
       timeout: Duration.minutes(15),
-      // From `npm run bench -- --memory-only`: one first scan (the heaviest run) peaks at 125 MB with
-      // 1,000 access keys and 215 MB with 10,000, about 10 MB more per 1,000 keys, so 512 MB holds an
-      // account of some 30,000 keys with room for V8's lazy collection. Lambda's CPU scales with memory
-      // (one vCPU at 1,769 MB): 512 MB is 0.29 of one, enough for a scan that mostly waits on IAM and
-      // DynamoDB; the CPU share is what to raise first if a large account's scan runs long.
+      // From `npm run bench -- --memory-only` (the handler bundled as shipped, plain node, no heap cap):
+      // one first scan (the heaviest run) peaks at 112 MB with 1,000 access keys, 180 MB with 10,000
+      // and 249 MB with 20,000, some 7 MB more per 1,000 keys, measured on a 24 GB machine where V8
+      // collects lazily (V8 sizes its heap from the machine's memory). 256 MB would hold 10,000 keys but
+      // not 20,000; 512 MB holds 20,000 with half of it to spare. Lambda's CPU scales with
+      // memory (one vCPU at 1,769 MB): 512 MB is 0.29 of one, enough for a scan that mostly waits on
+      // IAM and DynamoDB, where 256 MB (0.14) would slow a large account's evaluation to save a
+      // fraction of a cent a day; the CPU share is what to raise first if a large account's scan runs long.
       memorySize: 512,
       environmentSchema: ScanEnvSchema,
       environment: {

@@ -1,8 +1,10 @@
 /**
  * Peak memory of a scan as it runs for a user: the `reauth scan` CLI and the scan Lambda's handler,
- * each bundled as it ships (esbuild, like `npm run build:cli` and `cdk synth`) and run by plain node in
- * a child process with no heap cap, on a fresh table (the first scan, which writes the most). The
+ * each bundled as it ships (esbuild minified, like `npm run build:cli` and `cdk synth`; the Lambda with
+ * its source map and `--enable-source-maps`, as its construct sets NODE_OPTIONS) and run by plain node
+ * in a child process with no heap cap, on a fresh table (the first scan, which writes the most). The
  * peak is the child's own `maxRSS` (getrusage), read as it exits: every byte it touched, not samples.
+ * Unminified bundles, as this bench built them before, peaked 20 to 40 MB higher than what ships.
  * Each size is a freshly seeded account: half as many users as access keys, a role per 20 keys.
  */
 import { spawn } from 'node:child_process';
@@ -12,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
+import { LAMBDA_BUNDLE } from '../../lib/reauth-function';
 import type { EmulatorControl } from '../emulator/emulator';
 import { ensureDecisionTable } from '../local/decision-table';
 import { type AccountSpec, seedAccount } from '../local/seed';
@@ -24,7 +27,6 @@ export interface ScanMemoryRow {
 }
 
 const POLICY_FILE = fileURLToPath(new URL('../local/demo.config.json', import.meta.url));
-const BANNER = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
 export async function benchScanMemory(options: {
   emulator: EmulatorControl;
@@ -38,19 +40,24 @@ export async function benchScanMemory(options: {
   try {
     const cli = join(dir, 'cli.mjs');
     const lambda = join(dir, 'lambda.mjs');
-    const bundle = (entry: string, outfile: string) =>
+    // As `npm run build:cli` builds the CLI, and LAMBDA_BUNDLE the functions (with a map beside).
+    const bundle = (entry: string, outfile: string, lambdaFunction: boolean) =>
       build({
         entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
         bundle: true,
         platform: 'node',
-        format: 'esm',
+        format: LAMBDA_BUNDLE.format,
+        // Node 20 runs the bench; Lambda's bundle targets its own runtime (LAMBDA_BUNDLE.target).
         target: 'node20',
+        ...(lambdaFunction && { mainFields: [...LAMBDA_BUNDLE.mainFields], sourcemap: true }),
+        minify: LAMBDA_BUNDLE.minify,
+        sourcesContent: LAMBDA_BUNDLE.sourcesContent,
         outfile,
         logLevel: 'warning',
-        banner: { js: BANNER },
+        banner: { js: LAMBDA_BUNDLE.banner },
       });
-    await bundle('../../cli/entry.ts', cli);
-    await bundle('./scan-memory-lambda.ts', lambda);
+    await bundle('../../cli/entry.ts', cli, false);
+    await bundle('./scan-memory-lambda.ts', lambda, true);
     const preload = join(dir, 'max-rss.cjs');
     await writeFile(
       preload,
@@ -72,7 +79,10 @@ export async function benchScanMemory(options: {
         const table = `reauth-bench-memory-${runner}-${credentials}`;
         await ensureDecisionTable(clients.dynamodb, table);
         const rssFile = join(dir, `${runner}-${credentials}.rss`);
-        const args = runner === 'cli' ? [cli, 'scan', '--config', POLICY_FILE, '--table', table] : [lambda];
+        const args =
+          runner === 'cli'
+            ? [cli, 'scan', '--config', POLICY_FILE, '--table', table]
+            : ['--enable-source-maps', lambda];
         const started = performance.now();
         const code = await new Promise<number>((resolve, reject) => {
           const child = spawn(process.execPath, ['--require', preload, ...args], {

@@ -62,6 +62,9 @@
    failed, and the emulator's clock as `eventTime`. IAM's are kept in us-east-1's history (IAM is
    global), a secret's in its region's. LookupEvents reads them, newest first, 90 days back, by one
    lookup attribute, StartTime and EndTime, in pages (MaxResults, NextToken). No other call is recorded.
+16. GetAccountAuthorizationDetails pages as IAM does (MaxItems, 100 by default, and Marker): moto answers
+   every entity in one page, which made the scan's memory bench parse one page of 5,000 users at
+   10,000 keys where AWS sends at most 1,000 entities a page.
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
 """
@@ -282,6 +285,27 @@ def get_credential_report(self):
     return result
 
 
+_get_account_authorization_details = IamResponse.get_account_authorization_details
+_DETAIL_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+
+
+def get_account_authorization_details(self):
+    """moto's answer, paged as IAM pages it: at most MaxItems entities a page (AWS's default 100), users
+    first, then groups, roles and policies, with a Marker to the next page."""
+    result = _get_account_authorization_details(self)
+    details = result._result
+    max_items = int(self._get_param("MaxItems") or 100)
+    start = int(self._get_param("Marker") or 0)
+    entities = [(name, entity) for name in _DETAIL_LISTS for entity in details[name]]
+    page = entities[start : start + max_items]
+    for name in _DETAIL_LISTS:
+        details[name] = [entity for (listed, entity) in page if listed == name]
+    if start + max_items < len(entities):
+        details["IsTruncated"] = True
+        details["Marker"] = str(start + max_items)
+    return result
+
+
 _user_to_csv = User.to_csv
 
 
@@ -334,6 +358,7 @@ iam_models.mark_account_as_visited = mark_account_as_visited
 IAMBackend.generate_report = generate_report
 IAMBackend.get_credential_report = build_report
 IamResponse.get_credential_report = get_credential_report
+IamResponse.get_account_authorization_details = get_account_authorization_details
 
 
 default_user_config["stepfunctions"] = {"execute_state_machine": True}

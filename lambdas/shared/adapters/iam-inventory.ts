@@ -13,6 +13,7 @@ import { mapWithConcurrency } from '../concurrency';
 import type { Credential } from '../domain/credential';
 import { isRoleDisablePolicyArn, revokedBeforeOfArn } from '../domain/reauth-marks';
 import { classifyTrust, type TrustZone } from '../domain/role-trust';
+import { withContentAsCdata } from './credential-report-body';
 
 /** One credential report line, keyed by the report's own column names (AWS may add columns). */
 export type CredentialReportRow = Readonly<Record<string, string>>;
@@ -97,7 +98,7 @@ type ReportResult =
 
 async function getReport(iam: IAMClient): Promise<ReportResult> {
   try {
-    return { kind: 'ready', output: await iam.send(new GetCredentialReportCommand({})) };
+    return { kind: 'ready', output: await iam.send(withContentAsCdata(new GetCredentialReportCommand({}))) };
   } catch (error) {
     if (hasName(error, REPORT_IN_PROGRESS)) return { kind: 'in-progress', reason: 'report in progress' };
     if (hasName(error, REPORT_NOT_PRESENT)) return { kind: 'missing', reason: 'no report present' };
