@@ -28,7 +28,9 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * `revokedSessions` names its `/reauth/sessions/` policy by `policyArn`; a request's state may say
  * whether its key's user is `rotatable`; a refused disable is an `escalate` with `evidence.refused`.
  * 8: the `assign-owner` action (a security approver names the owner of an orphaned credential:
- * `evidence.assignedOwner`, `previousOwner`, `by`), and `assignedOwner` on the state.
+ * `evidence.assignedOwner`, `previousOwner`, `by`), and `assignedOwner` on the state; a flag's
+ * `evidence.ownerSource` and the state's `ownerSource` say where the owner came from (`source`, `via`:
+ * see `domain/owners.ts`), where flags before it had `evidence.ownerTag`.
  * Older decisions still verify: the hash covers what each decision holds.
  */
 export const SCHEMA_VERSION = 8;
