@@ -72,13 +72,16 @@ describe('the decision hash chain', () => {
 describe('the controls a decision evidences', () => {
   it('are carried in every decision, inside the hash', () => {
     const [flag, disable] = chain(
-      input('flag', '2026-11-01T00:00:00.000Z'),
+      {
+        ...input('flag', '2026-11-01T00:00:00.000Z'),
+        evidence: { idleDays: 95, triggers: ['idle'], limits: { idleDays: 45 } },
+      },
       input('disable', '2026-11-15T00:00:00.000Z'),
     );
-    expect(flag?.evidence.controls).toEqual(
-      expect.arrayContaining(['AWS Security Hub IAM.22', 'NIST CSF 2.0 PR.AA-01']),
-    );
-    expect(disable?.evidence.controls).toContain('CIS AWS Foundations v3.0.0 1.12');
+    // A vendor role's: its own controls (third-party access), never IAM users' unused credentials.
+    expect(flag?.evidence.controls).toEqual(['NIST CSF 2.0 PR.AA-01', 'ISO/IEC 27001:2022 A.5.19']);
+    expect(disable?.evidence.controls).toContain('ISO/IEC 27001:2022 A.5.19');
+    expect(disable?.evidence.controls).not.toContain('CIS AWS Foundations v3.0.0 1.12');
     const altered = { ...(disable as Decision), evidence: { ...disable?.evidence, controls: [] } };
     expect(verifyChain([flag as Decision, altered])).toEqual([
       expect.objectContaining({ seq: 2, problem: expect.stringMatching(/altered/) }),

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  CONTROLS_BY_ACTION,
-  CONTROLS_BY_TRIGGER,
-  CONTROLS_OF_REVOKED_SESSIONS,
+  CONTROL_DESCRIPTIONS,
+  CONTROL_RULES,
+  controlsOf,
+  SESSION_TERMINATION,
 } from '../../lambdas/shared/domain/controls';
 import {
   chainDecision,
@@ -17,7 +18,6 @@ import {
 import { csvField, neutralise, unneutralise } from '../../lambdas/shared/evidence/decisions-csv';
 import { writeEvidenceReport } from '../../lambdas/shared/evidence/evidence-report';
 import { createExportWriter } from '../../lambdas/shared/evidence/export-writer';
-import { CONTROL_DESCRIPTIONS } from '../../lambdas/shared/evidence/report-controls';
 import { credentialPk, decisionSk } from '../../lambdas/shared/table-layout';
 
 type Step = [DecisionAction, string, Partial<DecisionInput>?];
@@ -71,7 +71,18 @@ function chain(
 function decisions(): Record<string, unknown>[] {
   return [
     ...chain(`${A1}:access-key:AKIAANSWERED`, { principal: 'svc-etl', owner: 'U01ANA' }, [
-      ['flag', '2026-11-01T09:00:00.000Z', { evidence: { deadlineAt: '2026-11-08T09:00:00.000Z' } }],
+      [
+        'flag',
+        '2026-11-01T09:00:00.000Z',
+        // A strict tier's idle flag: IAM.22 and CIS 1.12's 45 days are met.
+        {
+          evidence: {
+            deadlineAt: '2026-11-08T09:00:00.000Z',
+            triggers: ['idle'],
+            limits: { idleDays: 30, maxAgeDays: 90 },
+          },
+        },
+      ],
       ['notify', '2026-11-01T09:05:00.000Z'],
       [
         'reauthorize',
@@ -105,7 +116,18 @@ function decisions(): Record<string, unknown>[] {
       ],
     ),
     ...chain(`${A2}:access-key:AKIADRIFTED`, { principal: 'svc-old', owner: 'U02BOB' }, [
-      ['flag', '2026-10-01T09:00:00.000Z', { evidence: { deadlineAt: '2026-10-08T09:00:00.000Z' } }],
+      [
+        'flag',
+        '2026-10-01T09:00:00.000Z',
+        // A 90-day tier's idle flag: laxer than IAM.22 and CIS 1.12's 45 days, so no evidence of them.
+        {
+          evidence: {
+            deadlineAt: '2026-10-08T09:00:00.000Z',
+            triggers: ['idle'],
+            limits: { idleDays: 90, maxAgeDays: 90 },
+          },
+        },
+      ],
       [
         'disable',
         '2026-10-09T09:00:00.000Z',
@@ -385,19 +407,24 @@ describe('every decision kind, with kind, principal, account and people named', 
 
   it('has a section per control that decisions evidence, saying what it asks and how many', () => {
     const controls = section('controls');
-    for (const control of new Set([
-      ...Object.values(CONTROLS_BY_ACTION).flat(),
-      ...Object.values(CONTROLS_BY_TRIGGER).flat(),
-      ...CONTROLS_OF_REVOKED_SESSIONS,
-    ])) {
+    for (const { control } of [...CONTROL_RULES, SESSION_TERMINATION]) {
       expect(CONTROL_DESCRIPTIONS[control], control).toBeDefined();
     }
     // The one disable that ended sessions evidences session termination.
     expect(controls).toContain('<h3>NIST SP 800-53 Rev. 5 AC-12</h3>');
+    // By the credential's kind, the action, and a flag's trigger and tier limit: the access keys'
+    // disables, delete and drift, and the strict tier's idle flag; the 90-day tier's is named as laxer.
     expect(controls).toContain(
-      '<h3>AWS Security Hub IAM.22</h3><p>IAM user credentials unused for 45 days should be removed.</p><p>10 decisions evidence it:</p>',
+      '<h3>AWS Security Hub IAM.22</h3><p>IAM user credentials unused for 45 days should be removed.</p><p>5 decisions evidence it:</p>',
     );
-    expect(controls).toContain('<li><a href="#disables">disable</a>: 3</li>');
+    expect(controls).toMatch(
+      /IAM\.22<\/h3>.*?<li>flag: 1<\/li><\/ul><p class="note">1 flags are not counted: their tier's limit is laxer/s,
+    );
+    // A secret's disable is SecretsManager.3's, never IAM.22's; a key's rotation is IAM.3's.
+    expect(controls).toMatch(
+      /SecretsManager\.3<\/h3>.*?<li><a href="#disables">disable<\/a>: 1<\/li><\/ul>/s,
+    );
+    expect(controls).toMatch(/IAM\.3<\/h3>.*?<li><a href="#disables">rotate<\/a>: 1<\/li><\/ul>/s);
   });
 });
 
@@ -419,9 +446,17 @@ describe('decisions.csv', () => {
     const ana = body.find((row) => row[column('actorName')] === 'Ana Example');
     expect(ana?.[column('actorEmail')]).toBe('ana@example.com');
     expect(body.every((row) => row.length === head?.length)).toBe(true);
-    const flag = body.find((row) => row[column('action')] === 'flag' && row[column('seq')] === '1');
+    const flag = body.find(
+      (row) => row[column('action')] === 'flag' && row.some((cell) => cell.endsWith(':AKIAANSWERED')),
+    );
     expect(flag?.[column('prevHash')]).toBe(GENESIS_HASH);
-    expect(flag?.[column('controls')]?.split(';')).toEqual(CONTROLS_BY_ACTION.flag);
+    expect(flag?.[column('controls')]?.split(';')).toEqual(
+      controlsOf({
+        action: 'flag',
+        kind: 'access-key',
+        evidence: { triggers: ['idle'], limits: { idleDays: 30 } },
+      }),
+    );
   });
 
   it('applies the rule to every cell, and round-trips any text', () => {

@@ -53,6 +53,7 @@ describe('the evidence report', () => {
         reason: 'unused for 120 days',
         evidence: {
           triggers: ['idle', 'max-age'],
+          limits: { idleDays: 90, maxAgeDays: 90 },
           ownerSource: { source: 'creator', via: 'CreateAccessKey on 2026-03-02' },
         },
       },

@@ -1,69 +1,203 @@
 import type { DecisionAction } from './actions';
-
-const IAM_3 = 'AWS Security Hub IAM.3'; // IAM users' access keys rotated every 90 days or less
-const IAM_22 = 'AWS Security Hub IAM.22'; // IAM user credentials unused for 45 days removed
-const SM_1 = 'AWS Security Hub SecretsManager.1'; // secrets have automatic rotation enabled
-const SM_2 = 'AWS Security Hub SecretsManager.2'; // secrets configured with rotation rotate successfully
-const SM_3 = 'AWS Security Hub SecretsManager.3'; // unused secrets removed
-const SM_4 = 'AWS Security Hub SecretsManager.4'; // secrets rotated within a specified number of days
-const CIS_UNUSED = 'CIS AWS Foundations v3.0.0 1.12'; // credentials unused for 45 days or more disabled
-const CIS_ROTATED = 'CIS AWS Foundations v3.0.0 1.14'; // access keys rotated every 90 days or less
-const CSF_IDENTITIES = 'NIST CSF 2.0 PR.AA-01'; // identities and credentials of authorized users, services and hardware are managed
-const SP800_53_AC_12 = 'NIST SP 800-53 Rev. 5 AC-12'; // session termination
-const CSF_PERMISSIONS = 'NIST CSF 2.0 PR.AA-05'; // access permissions, entitlements and authorizations are defined, managed, enforced and reviewed
-const CSF_USAGE_MONITORED = 'NIST CSF 2.0 DE.CM-03'; // personnel activity and technology usage are monitored to find potentially adverse events
+import type { CredentialKind } from './credential';
 
 /**
- * The controls each kind of decision is evidence for, carried in every decision's `evidence.controls`
- * so an export answers "which record shows control X operating" without code. docs/decision-record.md
- * explains each mapping.
+ * One control, what it asks, and which decisions are its evidence: only those about its subject (the
+ * kinds of credential it is about), by the actions that operate it, and for a flag only the triggers
+ * it is about, under a tier no laxer than the control's own limit. One challenged row discredits a
+ * mapping: a vendor role's idle flag is no evidence for "access keys rotated", nor a 90-day tier's flag
+ * for a 45-day control.
  */
-export const CONTROLS_BY_ACTION: Record<DecisionAction, string[]> = {
-  flag: [IAM_3, IAM_22, SM_3, SM_4, CIS_UNUSED, CIS_ROTATED, CSF_IDENTITIES],
-  notify: [CSF_IDENTITIES, CSF_PERMISSIONS],
-  remind: [CSF_IDENTITIES, CSF_PERMISSIONS],
-  escalate: [CSF_IDENTITIES, CSF_PERMISSIONS],
-  reauthorize: [CSF_PERMISSIONS],
-  refuse: [CSF_PERMISSIONS],
-  observe: [CSF_PERMISSIONS],
-  rotate: [IAM_3, SM_1, SM_2, SM_4, CIS_ROTATED, CSF_IDENTITIES],
-  disable: [IAM_22, SM_3, CIS_UNUSED, CSF_PERMISSIONS],
-  restore: [CSF_PERMISSIONS],
-  exempt: [CSF_PERMISSIONS],
-  delete: [IAM_22, SM_3, CIS_UNUSED, CSF_IDENTITIES],
-  drift: [IAM_22, CIS_UNUSED, CSF_PERMISSIONS],
-  'assign-owner': [CSF_IDENTITIES, CSF_PERMISSIONS],
-};
+export interface ControlRule {
+  control: string;
+  /** What it asks, in its source's words. */
+  text: string;
+  /** Where the text is from. */
+  source: string;
+  /** The kinds of credential it is about; absent: every kind. */
+  kinds?: readonly CredentialKind[];
+  /** The actions other than `flag` that evidence it. */
+  actions: readonly DecisionAction[];
+  /**
+   * When a flag evidences it: opened by one of `triggers` (absent: any), and, with `limit`, under a
+   * tier whose limit (the flag's `evidence.limits`) is no laxer than the control's.
+   */
+  flag?: { triggers?: readonly string[]; limit?: { field: 'idleDays' | 'maxAgeDays'; days: number } };
+}
+
+const SECURITY_HUB = 'AWS Security Hub CSPM controls reference (docs.aws.amazon.com/securityhub)';
+const CIS = 'CIS Amazon Web Services Foundations Benchmark v3.0.0';
+const CSF = 'NIST Cybersecurity Framework 2.0 (NIST CSWP 29)';
+const ISO = 'ISO/IEC 27001:2022 Annex A';
+const UNUSED_KINDS: readonly CredentialKind[] = ['access-key'];
+
+/** The mapping, in one table: docs/decision-record.md gives each control's text and source. */
+export const CONTROL_RULES: readonly ControlRule[] = [
+  {
+    control: 'AWS Security Hub IAM.3',
+    text: "IAM users' access keys should be rotated every 90 days or less.",
+    source: SECURITY_HUB,
+    kinds: ['access-key'],
+    actions: ['rotate'],
+    flag: { triggers: ['max-age'], limit: { field: 'maxAgeDays', days: 90 } },
+  },
+  {
+    control: 'AWS Security Hub IAM.22',
+    text: 'IAM user credentials unused for 45 days should be removed.',
+    source: SECURITY_HUB,
+    kinds: UNUSED_KINDS,
+    actions: ['disable', 'delete', 'drift'],
+    flag: { triggers: ['idle'], limit: { field: 'idleDays', days: 45 } },
+  },
+  {
+    control: 'CIS AWS Foundations v3.0.0 1.12',
+    text: 'Ensure credentials unused for 45 days or more are disabled.',
+    source: CIS,
+    kinds: UNUSED_KINDS,
+    actions: ['disable', 'delete', 'drift'],
+    flag: { triggers: ['idle'], limit: { field: 'idleDays', days: 45 } },
+  },
+  {
+    control: 'CIS AWS Foundations v3.0.0 1.14',
+    text: 'Ensure access keys are rotated every 90 days or less.',
+    source: CIS,
+    kinds: ['access-key'],
+    actions: ['rotate'],
+    flag: { triggers: ['max-age'], limit: { field: 'maxAgeDays', days: 90 } },
+  },
+  {
+    control: 'AWS Security Hub SecretsManager.1',
+    text: 'Secrets Manager secrets should have automatic rotation enabled.',
+    source: SECURITY_HUB,
+    kinds: ['secret'],
+    actions: ['rotate'],
+  },
+  {
+    control: 'AWS Security Hub SecretsManager.2',
+    text: 'Secrets Manager secrets configured with automatic rotation should rotate successfully.',
+    source: SECURITY_HUB,
+    kinds: ['secret'],
+    actions: ['rotate'],
+  },
+  {
+    // Security Hub's default unusedForDays is 90.
+    control: 'AWS Security Hub SecretsManager.3',
+    text: 'Remove unused Secrets Manager secrets.',
+    source: SECURITY_HUB,
+    kinds: ['secret'],
+    actions: ['disable', 'delete'],
+    flag: { triggers: ['idle'], limit: { field: 'idleDays', days: 90 } },
+  },
+  {
+    // Security Hub's default maxDaysSinceRotation is 90.
+    control: 'AWS Security Hub SecretsManager.4',
+    text: 'Secrets Manager secrets should be rotated within a specified number of days.',
+    source: SECURITY_HUB,
+    kinds: ['secret'],
+    actions: ['rotate'],
+    flag: { triggers: ['max-age'], limit: { field: 'maxAgeDays', days: 90 } },
+  },
+  {
+    control: 'NIST CSF 2.0 PR.AA-01',
+    text: 'Identities and credentials for authorized users, services, and hardware are managed by the organization.',
+    source: CSF,
+    actions: ['notify', 'remind', 'escalate', 'rotate', 'delete', 'assign-owner'],
+    flag: {},
+  },
+  {
+    control: 'NIST CSF 2.0 PR.AA-05',
+    text: 'Access permissions, entitlements, and authorizations are defined in a policy, managed, enforced, and reviewed, and incorporate the principles of least privilege and separation of duties.',
+    source: CSF,
+    actions: [
+      'notify',
+      'remind',
+      'escalate',
+      'reauthorize',
+      'refuse',
+      'observe',
+      'disable',
+      'restore',
+      'exempt',
+      'drift',
+      'assign-owner',
+    ],
+  },
+  {
+    control: 'NIST CSF 2.0 DE.CM-03',
+    text: 'Personnel activity and technology usage are monitored to find potentially adverse events.',
+    source: CSF,
+    actions: [],
+    flag: { triggers: ['usage-changed'] },
+  },
+  {
+    control: 'ISO/IEC 27001:2022 A.5.19',
+    text: "Processes and procedures shall be defined and implemented to manage the information security risks associated with the use of supplier's products or services.",
+    source: ISO,
+    kinds: ['role'],
+    actions: ['reauthorize', 'escalate', 'disable', 'restore'],
+    flag: {},
+  },
+  {
+    control: 'ISO/IEC 27001:2022 A.8.2',
+    text: 'The allocation and use of privileged access rights shall be restricted and managed.',
+    source: ISO,
+    kinds: ['role'],
+    actions: ['reauthorize', 'disable'],
+    flag: { triggers: ['trust-too-broad', 'aws-service-account-trusted', 'scope-changed'] },
+  },
+];
 
 /**
  * A decision that ended sessions (`evidence.revokedSessions`) evidences session termination too: the
  * temporary credentials a disabled or distrusted credential handed out stop working with it.
  */
-export const CONTROLS_OF_REVOKED_SESSIONS = [SP800_53_AC_12, CSF_PERMISSIONS];
+export const SESSION_TERMINATION = {
+  control: 'NIST SP 800-53 Rev. 5 AC-12',
+  text: 'Session termination: automatically terminate a user session after organization-defined conditions or trigger events requiring session disconnect.',
+  source: 'NIST SP 800-53 Rev. 5',
+} as const;
 
-/**
- * Controls a decision evidences by the triggers in its evidence, on top of its action's: a request
- * opened because a credential was used in a new way shows its usage being monitored.
- */
-export const CONTROLS_BY_TRIGGER: Readonly<Record<string, readonly string[]>> = {
-  'usage-changed': [CSF_USAGE_MONITORED],
-};
+/** Every control's words, for the report's per-control sections. */
+export const CONTROL_DESCRIPTIONS: Readonly<Record<string, string>> = Object.fromEntries(
+  [...CONTROL_RULES, SESSION_TERMINATION].map((rule) => [rule.control, rule.text]),
+);
 
-/**
- * The controls a decision evidences: its action's, its triggers', and session termination when it
- * ended sessions.
- */
-export function controlsOf(decision: {
+/** What `controlsOf` reads of a decision. */
+export interface ControlledDecision {
   action: DecisionAction;
+  kind?: CredentialKind;
   evidence: Record<string, unknown>;
-}): string[] {
-  const { evidence } = decision;
-  const triggers = Array.isArray(evidence.triggers) ? (evidence.triggers as unknown[]) : [];
-  return [
-    ...new Set([
-      ...CONTROLS_BY_ACTION[decision.action],
-      ...triggers.flatMap((t) => (typeof t === 'string' ? (CONTROLS_BY_TRIGGER[t] ?? []) : [])),
-      ...(evidence.revokedSessions ? CONTROLS_OF_REVOKED_SESSIONS : []),
-    ]),
-  ];
+}
+
+/**
+ * How a decision stands against each control: the controls it evidences, and those it would if its
+ * tier were as strict as the control (a flag under a tier whose limit is laxer, or whose limits were not
+ * recorded: flags before they were).
+ */
+export function judgeControls(decision: ControlledDecision): { evidences: string[]; laxer: string[] } {
+  const { action, kind, evidence } = decision;
+  const triggers = Array.isArray(evidence.triggers) ? (evidence.triggers as unknown[]).map(String) : [];
+  const limits = (evidence.limits ?? {}) as Partial<Record<'idleDays' | 'maxAgeDays', number>>;
+  const evidences: string[] = [];
+  const laxer: string[] = [];
+  for (const rule of CONTROL_RULES) {
+    if (rule.kinds && !(kind && rule.kinds.includes(kind))) continue;
+    if (action !== 'flag') {
+      if (rule.actions.includes(action)) evidences.push(rule.control);
+      continue;
+    }
+    if (!rule.flag) continue;
+    const { triggers: about, limit } = rule.flag;
+    if (about && !about.some((t) => triggers.includes(t))) continue;
+    const tierLimit = limit ? limits[limit.field] : undefined;
+    if (limit && (tierLimit === undefined || tierLimit > limit.days)) laxer.push(rule.control);
+    else evidences.push(rule.control);
+  }
+  if (evidence.revokedSessions) evidences.push(SESSION_TERMINATION.control);
+  return { evidences, laxer };
+}
+
+/** The controls a decision evidences (`evidence.controls` on every decision written). */
+export function controlsOf(decision: ControlledDecision): string[] {
+  return judgeControls(decision).evidences;
 }

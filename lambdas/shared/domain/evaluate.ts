@@ -34,6 +34,11 @@ export interface Evidence extends Identification {
   idleDays: number;
   /** Days since the last rotation (creation when never rotated); absent for roles. */
   rotationAgeDays?: number;
+  /**
+   * The tier's limits this credential was judged by (its idle limit: `idleDays`, or the new-credential
+   * grace when never used): a control whose own limit is stricter is not evidenced by this flag.
+   */
+  limits: { idleDays: number; maxAgeDays?: number };
   /** Where the owner came from (absent on flags recorded before owners had sources: the owner tag's). */
   ownerSource?: OwnerOrigin;
   reviewDueAt?: string;
@@ -171,6 +176,10 @@ export function evaluateCredential(
       lastUsedAt: credential.lastUsedAt?.toISOString() ?? null,
       idleDays,
       ...(rotationAgeDays !== undefined && { rotationAgeDays }),
+      limits: {
+        idleDays: credential.lastUsedAt ? tier.idleDays : tier.newCredentialGraceDays,
+        ...(rotationAgeDays !== undefined && { maxAgeDays: tier.maxAgeDays }),
+      },
       ownerSource: origin,
       ...(reviewDueAt && { reviewDueAt }),
       ...(credential.keySlot && { keySlot: credential.keySlot }),

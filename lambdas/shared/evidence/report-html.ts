@@ -1,3 +1,4 @@
+import { CONTROL_DESCRIPTIONS } from '../domain/controls';
 import type { ChainIssue } from './chain-check';
 import type { PopulationRow } from './population-check';
 import {
@@ -10,7 +11,6 @@ import {
   unbroken,
   wholeWord,
 } from './report-charts';
-import { CONTROL_DESCRIPTIONS } from './report-controls';
 import {
   type DecisionModel,
   EXPIRING_DAYS,
@@ -406,11 +406,17 @@ function controls(model: DecisionModel): string {
         return `<li>${name}: ${c}</li>`;
       })
       .join('');
-    return `<div class="keep"><h3>${escapeHtml(control)}</h3><p>${escapeHtml(asks)}</p><p>${total} decisions evidence it:</p><ul>${list}</ul></div>`;
+    const laxer = model.laxerFlags.find(([c]) => c === control)?.[1] ?? 0;
+    const lax = laxer
+      ? `<p class="note">${laxer} flags are not counted: their tier's limit is laxer than this control's (or was not recorded), so they do not show it operating.</p>`
+      : '';
+    return `<div class="keep"><h3>${escapeHtml(control)}</h3><p>${escapeHtml(asks)}</p><p>${total} decisions evidence it:</p><ul>${list}</ul>${lax}</div>`;
   });
+  const laxerOnly = model.laxerFlags.filter(([c]) => !model.controls.some(([k]) => k === c));
   return `<section id="controls"><h2>Controls</h2>
-<p class="note">Each decision names in <code>evidence.controls</code> the controls it evidences (docs/decision-record.md says why). The decisions of each control are the rows of decisions.csv whose <code>controls</code> column names it; the tables below list the approvals, disables, escalations, exemptions and the rest, each complete.</p>
-${parts.join('\n')}</section>`;
+<p class="note">Mapped by this version of reauth's table (a decision evidences a control only when its credential's kind is the control's subject, its action operates the control, and a flag's trigger and tier limit meet the control's), as docs/decision-record.md lists it. Each decision also carries the controls it named when written, in <code>evidence.controls</code> (hashed, so kept as written; the <code>controls</code> column of decisions.csv)${model.controlsRemapped ? `: ${model.controlsRemapped} decisions named other controls then` : ''}. The tables below list the approvals, disables, escalations, exemptions and the rest, each complete.</p>
+${parts.join('\n')}
+${laxerOnly.map(([c, n]) => `<div class="keep"><h3>${escapeHtml(c)}</h3><p>${escapeHtml(CONTROL_DESCRIPTIONS[c] ?? '')}</p><p class="note">No decision evidences it: ${n} flags were made under a tier laxer than this control's limit (or before limits were recorded).</p></div>`).join('\n')}</section>`;
 }
 
 function tableOf(action: string): Section | undefined {

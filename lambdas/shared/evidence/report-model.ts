@@ -1,4 +1,6 @@
-import type { CredentialStatus } from '../domain/decision';
+import { judgeControls } from '../domain/controls';
+import type { CredentialKind } from '../domain/credential';
+import type { CredentialStatus, DecisionAction } from '../domain/decision';
 import type { ChainChecker } from './chain-check';
 
 /**
@@ -129,6 +131,10 @@ export interface DecisionModel {
   };
   /** control → action → decisions. */
   controls: [string, [string, number][]][];
+  /** control → flags that would evidence it under a tier as strict as the control (laxer, or limits unrecorded). */
+  laxerFlags: [string, number][];
+  /** Decisions whose recorded `evidence.controls` (hashed as written) differ from this version's table. */
+  controlsRemapped: number;
   /** Each section's rows, rendered, oldest first. */
   tables: Record<Section, TableRows>;
   overdue: OverdueRow[];
@@ -187,6 +193,8 @@ export class DecisionCollector {
   private readonly byOwner = new Map<string, number>();
   private readonly requestsByOwnerSource = new Map<string, number>();
   private readonly controls = new Map<string, Map<string, number>>();
+  private readonly laxerFlags = new Map<string, number>();
+  private controlsRemapped = 0;
   private usageChanged = 0;
   /** Per section, what orders its rows, and each rendered row's number in `store`, where the row waits. */
   private readonly rows = Object.fromEntries(SECTIONS.map((s) => [s, emptyRows()])) as Record<
@@ -247,11 +255,21 @@ export class DecisionCollector {
     if (at > policy.last) policy.last = at;
     if (action === 'flag' && Array.isArray(evidence.triggers) && evidence.triggers.includes('usage-changed'))
       this.usageChanged += 1;
-    for (const control of Array.isArray(evidence.controls) ? evidence.controls : []) {
-      let actions = this.controls.get(String(control));
+    // Mapped by this version's table (kind, trigger, threshold), not by what each decision recorded.
+    const judged = judgeControls({
+      action: action as DecisionAction,
+      kind: (str(item.kind) || kind) as CredentialKind,
+      evidence,
+    });
+    const recorded = Array.isArray(evidence.controls) ? evidence.controls.map(String) : [];
+    if (recorded.length !== judged.evidences.length || judged.evidences.some((c) => !recorded.includes(c)))
+      this.controlsRemapped += 1;
+    for (const control of judged.laxer) bump(this.laxerFlags, control);
+    for (const control of judged.evidences) {
+      let actions = this.controls.get(control);
       if (!actions) {
         actions = new Map();
-        this.controls.set(String(control), actions);
+        this.controls.set(control, actions);
       }
       bump(actions, action);
     }
@@ -425,6 +443,8 @@ export class DecisionCollector {
         byOwner: sorted(this.byOwner),
         requestsByOwnerSource: sorted(this.requestsByOwnerSource),
       },
+      laxerFlags: sorted(this.laxerFlags),
+      controlsRemapped: this.controlsRemapped,
       controls: [...this.controls]
         .sort(([a], [b]) => compare(a, b))
         .map(([control, actions]) => [control, sorted(actions)]),
