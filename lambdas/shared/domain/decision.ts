@@ -30,7 +30,9 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * 8: the `assign-owner` action (a security approver names the owner of an orphaned credential:
  * `evidence.assignedOwner`, `previousOwner`, `by`), and `assignedOwner` on the state; a flag's
  * `evidence.ownerSource` and the state's `ownerSource` say where the owner came from (`source`, `via`:
- * see `domain/owners.ts`), where flags before it had `evidence.ownerTag`.
+ * see `domain/owners.ts`), where flags before it had `evidence.ownerTag`; a flag's `evidence.limits`
+ * (the tier's idle and rotation limits it was judged by), and `evidence.controls` mapped by credential
+ * kind, trigger and threshold (`CONTROL_RULES`).
  * Older decisions still verify: the hash covers what each decision holds.
  */
 export const SCHEMA_VERSION = 8;
