@@ -11,10 +11,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chainDecision, type DecisionAction, GENESIS_HASH } from '../../lambdas/shared/domain/decision';
+import { chainPopulation, merkleRoot, type PopulationRecord } from '../../lambdas/shared/domain/population';
 import { createExportWriter } from '../../lambdas/shared/evidence/export-writer';
-import { credentialPk, decisionSk } from '../../lambdas/shared/table-layout';
+import {
+  credentialPk,
+  decisionSk,
+  POPULATION_HEAD_SK,
+  populationPk,
+  populationSk,
+} from '../../lambdas/shared/table-layout';
 
 const CREDENTIALS = 20_000;
+/** Population records: one per account and day, as an organization's daily scans write them. */
+const POPULATION_ACCOUNTS = 1_000;
+const POPULATION_DAYS = 30;
 const PER_CREDENTIAL = 5;
 const LINES_PER_FILE = 10_000;
 /** The bound the report and the verify must stay within, as a user runs them (issue #21). */
@@ -86,6 +96,43 @@ async function generate(root: string): Promise<void> {
     }
   }
   if (batch.length > 0) await writer.addFile(batch.reverse());
+  // 30 days of a 1,000-account organization's scans: one population record per account and day (#24).
+  let records: Record<string, unknown>[] = [];
+  for (let a = 0; a < POPULATION_ACCOUNTS; a += 1) {
+    const accountId = String(200000000000 + a);
+    let previous: PopulationRecord | undefined;
+    for (let d = 0; d < POPULATION_DAYS; d += 1) {
+      const at = new Date(start + d * DAY_MS).toISOString();
+      const record = chainPopulation(
+        {
+          accountId,
+          at,
+          actor: 'system:scan',
+          policyId: 'sha256:0123456789abcdef',
+          mode: 'enforce',
+          inventoryAt: at,
+          counts: { 'access-key': 20 + (a % 7), secret: 5, role: 2 },
+          evaluated: 27 + (a % 7),
+          findings: a % 5,
+          root: merkleRoot([`${accountId}:${d}`]),
+        },
+        previous,
+      );
+      previous = record;
+      records.push({ pk: populationPk(accountId), sk: populationSk(record.at, record.seq), ...record });
+    }
+    records.push({
+      pk: populationPk(accountId),
+      sk: POPULATION_HEAD_SK,
+      seq: previous?.seq,
+      hash: previous?.hash,
+    });
+    if (records.length >= LINES_PER_FILE) {
+      await writer.addFile(records);
+      records = [];
+    }
+  }
+  if (records.length > 0) await writer.addFile(records);
   await writer.close();
 }
 
@@ -95,7 +142,7 @@ async function run(): Promise<number> {
     const g0 = performance.now();
     await generate(root);
     console.log(
-      `Generated ${CREDENTIALS * PER_CREDENTIAL} decisions (${CREDENTIALS} credentials × ${PER_CREDENTIAL}) and ${CREDENTIALS} states in ${Math.round(performance.now() - g0)} ms`,
+      `Generated ${CREDENTIALS * PER_CREDENTIAL} decisions (${CREDENTIALS} credentials × ${PER_CREDENTIAL}), ${CREDENTIALS} states and ${POPULATION_ACCOUNTS * POPULATION_DAYS} population records (${POPULATION_ACCOUNTS} accounts × ${POPULATION_DAYS} days) in ${Math.round(performance.now() - g0)} ms`,
     );
     // Bundled as the CLI is (`npm run build:cli`: one file, minified) and run by plain node: tsx's loader
     // alone costs 30 MB of RSS that a user's `reauth report` never pays, and unminified source 4 MB more.
