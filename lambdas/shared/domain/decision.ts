@@ -80,7 +80,18 @@ export type DisableReceipt =
   | { kind: 'access-key'; keyId: string; revokedSessions?: RevokedSessions }
   | { kind: 'secret'; previousPolicy: string | null }
   /** `reauth-disabled` attached to the role, or (at IAM's quota of attached policies) made its boundary. */
-  | { kind: 'role'; policyArn: string; asBoundary?: true; revokedSessions?: RevokedSessions };
+  | { kind: 'role'; policyArn: string; asBoundary?: true; revokedSessions?: RevokedSessions }
+  /**
+   * The user's login profile deleted (false: there was none to delete, as on a retry after the delete),
+   * with what there was: when it was made and the last sign-in (null: never). MFA devices stay.
+   */
+  | {
+      kind: 'password';
+      userName: string;
+      loginProfileDeleted: boolean;
+      loginProfileCreatedAt?: string;
+      passwordLastUsed: string | null;
+    };
 
 /** The first decision of a credential chains to this. */
 export const GENESIS_HASH = '0'.repeat(64);
