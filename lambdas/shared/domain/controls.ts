@@ -1,4 +1,5 @@
 import type { DecisionAction } from './actions';
+import type { CredentialKind } from './credential';
 
 const IAM_3 = 'AWS Security Hub IAM.3'; // IAM users' access keys rotated every 90 days or less
 const IAM_22 = 'AWS Security Hub IAM.22'; // IAM user credentials unused for 45 days removed
@@ -49,20 +50,29 @@ export const CONTROLS_BY_TRIGGER: Readonly<Record<string, readonly string[]>> = 
 };
 
 /**
+ * Controls about one kind of credential only, which a console password's decision never evidences:
+ * access keys' rotation and secrets'. A password's are IAM.22 and CIS 1.12 (credentials unused for
+ * 45 days), beside the NIST ones every credential's decisions carry.
+ */
+const NOT_A_PASSWORDS = new Set([IAM_3, CIS_ROTATED, SM_1, SM_2, SM_3, SM_4]);
+
+/**
  * The controls a decision evidences: its action's, its triggers', and session termination when it
- * ended sessions.
+ * ended sessions; a console password's without the controls of access keys' and secrets' own.
  */
 export function controlsOf(decision: {
   action: DecisionAction;
+  kind?: CredentialKind;
   evidence: Record<string, unknown>;
 }): string[] {
   const { evidence } = decision;
   const triggers = Array.isArray(evidence.triggers) ? (evidence.triggers as unknown[]) : [];
-  return [
+  const controls = [
     ...new Set([
       ...CONTROLS_BY_ACTION[decision.action],
       ...triggers.flatMap((t) => (typeof t === 'string' ? (CONTROLS_BY_TRIGGER[t] ?? []) : [])),
       ...(evidence.revokedSessions ? CONTROLS_OF_REVOKED_SESSIONS : []),
     ]),
   ];
+  return decision.kind === 'password' ? controls.filter((c) => !NOT_A_PASSWORDS.has(c)) : controls;
 }

@@ -27,9 +27,13 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * `asBoundary` when it became the role's boundary at IAM's quota) instead of an inline `policyName`;
  * `revokedSessions` names its `/reauth/sessions/` policy by `policyArn`; a request's state may say
  * whether its key's user is `rotatable`; a refused disable is an `escalate` with `evidence.refused`.
+ * 8: the `password` kind (an IAM user's console password, id the user name): its flag's evidence has
+ * `idleLimitDays` and no `rotationAgeDays`, its disable receipt says whether a login profile was deleted
+ * and its last sign-in, a restore's evidence may name the secret holding a new password
+ * (`passwordStoredIn`), and its decisions' controls leave out access keys' and secrets' own.
  * Older decisions still verify: the hash covers what each decision holds.
  */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 export const TRIGGERS = [
   // A role trusted by an account AWS owns for one of its services (log delivery, ELB, CloudTrail…):
