@@ -1,0 +1,202 @@
+import { inspect } from 'node:util';
+import {
+  CreateLoginProfileCommand,
+  CreateUserCommand,
+  CreateVirtualMFADeviceCommand,
+  EnableMFADeviceCommand,
+  GetLoginProfileCommand,
+  ListMFADevicesCommand,
+} from '@aws-sdk/client-iam';
+import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import type { EnforcementTarget } from '../../lambdas/shared/adapters/enforcement';
+import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
+import { parsePolicyConfig } from '../../lambdas/shared/domain/policy';
+import { ROTATABLE_TAG } from '../../lambdas/shared/domain/reauth-marks';
+import { scanAccount } from '../../lambdas/shared/use-cases/scan-account';
+import { ensureDecisionTable } from '../../scripts/local/decision-table';
+import { useEmulator } from '../support/emulator';
+import { testEnforcer } from '../support/enforcer';
+
+/**
+ * Console passwords as credentials: found in the credential report, asked about in report mode with
+ * nothing changed, disabled by deleting the login profile (MFA left alone), and restored as a new
+ * password that must be changed, stored in a secret for the owner and nowhere else.
+ */
+
+const { emulator, clients } = useEmulator();
+const enforcer = testEnforcer(clients);
+const ACCOUNT = '123456789012';
+const TABLE = 'reauth-console-passwords';
+const DAY = 86_400_000;
+const START = new Date();
+const daysAgo = (days: number) => new Date(START.getTime() - days * DAY);
+const target = (user: string): EnforcementTarget => ({ kind: 'password', id: user, principal: user });
+
+afterEach(() => emulator.unfreeze());
+
+/** A user with a console password made `madeDaysAgo`, last signed in `signedInDaysAgo` (never: undefined). */
+async function userWithPassword(
+  name: string,
+  options: { madeDaysAgo: number; signedInDaysAgo?: number; tags?: Record<string, string> },
+): Promise<void> {
+  await emulator.freeze(daysAgo(options.madeDaysAgo));
+  await clients.iam.send(
+    new CreateUserCommand({
+      UserName: name,
+      Tags: Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+    }),
+  );
+  await clients.iam.send(new CreateLoginProfileCommand({ UserName: name, Password: `Initial-${name}-1!` }));
+  if (options.signedInDaysAgo !== undefined) {
+    await emulator.freeze(daysAgo(options.signedInDaysAgo));
+    await emulator.signInToConsole(ACCOUNT, name);
+  }
+  await emulator.unfreeze();
+}
+
+async function hasLoginProfile(user: string): Promise<boolean> {
+  try {
+    return (
+      (await clients.iam.send(new GetLoginProfileCommand({ UserName: user }))).LoginProfile !== undefined
+    );
+  } catch (error) {
+    if (error instanceof Error && error.name === 'NoSuchEntityException') return false;
+    throw error;
+  }
+}
+
+describe('console passwords in a report-mode scan', () => {
+  const store = createDecisionStore(clients.documents, TABLE);
+
+  beforeAll(async () => {
+    await ensureDecisionTable(clients.dynamodb, TABLE);
+    await userWithPassword('console-idle', {
+      madeDaysAgo: 300,
+      signedInDaysAgo: 60,
+      tags: { owner: 'U0IDLE' },
+    });
+    await userWithPassword('console-busy', {
+      madeDaysAgo: 300,
+      signedInDaysAgo: 2,
+      tags: { owner: 'U0BUSY' },
+    });
+    await userWithPassword('console-never', { madeDaysAgo: 30, tags: { owner: 'U0NEVER' } });
+  }, 60_000);
+
+  it('asks the owner about a password unused 45 days or never used past the grace, and changes nothing in IAM', async () => {
+    const report = await scanAccount(
+      { iam: clients.iam, secretsManager: clients.secretsManager, store, stacks: stackOwnersOfThisAccount() },
+      { accountId: ACCOUNT, policy: parsePolicyConfig({}), now: new Date() },
+    );
+
+    expect(report.inventory.passwords).toBe(3);
+    const findings = report.rows.filter((row) => row.outcome === 'finding');
+    expect(findings.map((row) => row.credentialId).sort()).toEqual([
+      `${ACCOUNT}:password:console-idle`,
+      `${ACCOUNT}:password:console-never`,
+    ]);
+    const idle = await store.getState(`${ACCOUNT}:password:console-idle`);
+    expect(idle).toMatchObject({
+      kind: 'password',
+      principal: 'console-idle',
+      owner: 'U0IDLE',
+      status: 'pending',
+    });
+    const [flag] = await store.history(`${ACCOUNT}:password:console-idle`);
+    expect(flag).toMatchObject({ action: 'flag', kind: 'password', mode: 'report' });
+    expect(flag?.reason).toBe('unused for 60 days (tier standard allows 45)');
+    expect(flag?.evidence.controls).toEqual(
+      expect.arrayContaining(['AWS Security Hub IAM.22', 'CIS AWS Foundations v3.0.0 1.12']),
+    );
+    expect(flag?.evidence.controls).not.toContain('AWS Security Hub IAM.3');
+    for (const user of ['console-idle', 'console-busy', 'console-never'])
+      expect(await hasLoginProfile(user), user).toBe(true);
+  });
+});
+
+describe('disabling and restoring a console password', () => {
+  beforeAll(async () => {
+    await userWithPassword('console-marked', {
+      madeDaysAgo: 200,
+      signedInDaysAgo: 100,
+      tags: { [ROTATABLE_TAG.key]: ROTATABLE_TAG.value },
+    });
+    await userWithPassword('console-unmarked', { madeDaysAgo: 200, signedInDaysAgo: 100 });
+    const { VirtualMFADevice } = await clients.iam.send(
+      new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: 'console-marked-mfa' }),
+    );
+    await clients.iam.send(
+      new EnableMFADeviceCommand({
+        UserName: 'console-marked',
+        SerialNumber: VirtualMFADevice?.SerialNumber,
+        AuthenticationCode1: '123456',
+        AuthenticationCode2: '654321',
+      }),
+    );
+  }, 60_000);
+
+  it('deletes the login profile after recording what was there, and leaves MFA alone', async () => {
+    const receipt = await enforcer.disable(target('console-marked'));
+
+    expect(receipt).toMatchObject({
+      kind: 'password',
+      userName: 'console-marked',
+      loginProfileDeleted: true,
+    });
+    expect(receipt.kind === 'password' && receipt.passwordLastUsed?.slice(0, 10)).toBe(
+      daysAgo(100).toISOString().slice(0, 10),
+    );
+    expect(await hasLoginProfile('console-marked')).toBe(false);
+    const { MFADevices } = await clients.iam.send(new ListMFADevicesCommand({ UserName: 'console-marked' }));
+    expect(MFADevices).toHaveLength(1);
+    expect(await enforcer.recheck(target('console-marked'))).toMatchObject({ exists: true, disabled: true });
+    // A retry finds nothing to delete, and says so.
+    expect(await enforcer.disable(target('console-marked'))).toMatchObject({ loginProfileDeleted: false });
+  });
+
+  it('makes no password when the record is only made to match IAM (no owner asked)', async () => {
+    expect(await enforcer.restore(target('console-marked'))).toEqual({});
+    expect(await hasLoginProfile('console-marked')).toBe(false);
+  });
+
+  it('restores a new password that must be changed, in a secret tagged with its owner, never in the result', async () => {
+    const result = await enforcer.restore(target('console-marked'), {
+      passwordFor: { owner: 'U0MARKED', now: START },
+    });
+
+    const { LoginProfile } = await clients.iam.send(
+      new GetLoginProfileCommand({ UserName: 'console-marked' }),
+    );
+    expect(LoginProfile?.PasswordResetRequired).toBe(true);
+    expect(result.passwordStoredIn).toMatch(/:secret:reauth\/rotated\/console-marked\/console-password-/);
+    const secret = await clients.secretsManager.send(
+      new DescribeSecretCommand({ SecretId: result.passwordStoredIn }),
+    );
+    expect(secret.Tags).toEqual(expect.arrayContaining([{ Key: 'reauth:owner', Value: 'U0MARKED' }]));
+    const { SecretString } = await clients.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: result.passwordStoredIn }),
+    );
+    const { userName, password } = JSON.parse(SecretString ?? '{}') as { userName: string; password: string };
+    expect(userName).toBe('console-marked');
+    expect(password).toMatch(/^.{32}$/);
+    expect(inspect(result, { depth: null })).not.toContain(password);
+    expect(await enforcer.recheck(target('console-marked'))).toMatchObject({ disabled: false });
+
+    // Asked again (a retry): the profile is there, nothing new is made.
+    expect(
+      await enforcer.restore(target('console-marked'), { passwordFor: { owner: 'U0MARKED', now: START } }),
+    ).toEqual({});
+  });
+
+  it('refuses a new password for a user no platform team marked, and makes nothing', async () => {
+    await enforcer.disable(target('console-unmarked'));
+    const result = await enforcer.restore(target('console-unmarked'), {
+      passwordFor: { owner: 'U0UNMARKED', now: START },
+    });
+    expect(result.refused).toMatch(/not marked reauth:rotatable=true/);
+    expect(result.passwordStoredIn).toBeUndefined();
+    expect(await hasLoginProfile('console-unmarked')).toBe(false);
+  });
+});
