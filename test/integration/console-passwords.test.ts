@@ -4,18 +4,22 @@ import {
   CreateUserCommand,
   CreateVirtualMFADeviceCommand,
   EnableMFADeviceCommand,
+  GenerateCredentialReportCommand,
   GetLoginProfileCommand,
   ListMFADevicesCommand,
 } from '@aws-sdk/client-iam';
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { EnforcementTarget } from '../../lambdas/shared/adapters/enforcement';
+import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
 import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
 import { parsePolicyConfig } from '../../lambdas/shared/domain/policy';
 import { ROTATABLE_TAG } from '../../lambdas/shared/domain/reauth-marks';
+import { enforceAccount } from '../../lambdas/shared/use-cases/enforce-account';
 import { scanAccount } from '../../lambdas/shared/use-cases/scan-account';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
+import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 import { useEmulator } from '../support/emulator';
 import { testEnforcer } from '../support/enforcer';
 
@@ -198,5 +202,66 @@ describe('disabling and restoring a console password', () => {
     expect(result.refused).toMatch(/not marked reauth:rotatable=true/);
     expect(result.passwordStoredIn).toBeUndefined();
     expect(await hasLoginProfile('console-unmarked')).toBe(false);
+  });
+});
+
+describe('console passwords in enforce mode', () => {
+  afterAll(() => fake?.close());
+  const ENFORCE_TABLE = 'reauth-console-passwords-enforce';
+  const store = createDecisionStore(clients.documents, ENFORCE_TABLE);
+  const policy = parsePolicyConfig({ mode: 'enforce', actionBudget: { maxActions: 100, maxFraction: 1 } });
+  const id = `${ACCOUNT}:password:console-enforced`;
+  let fake: FakeSlack;
+  let deps: Parameters<typeof enforceAccount>[0];
+
+  beforeAll(async () => {
+    fake = await startFakeSlack({});
+    const slack = createSlackClient({ botToken: 'xoxb-passwords', apiBaseUrl: fake.apiBaseUrl });
+    deps = { ...clients, store, enforcer, slack, stacks: stackOwnersOfThisAccount() };
+    await ensureDecisionTable(clients.dynamodb, ENFORCE_TABLE);
+    await userWithPassword('console-enforced', {
+      madeDaysAgo: 300,
+      signedInDaysAgo: 50,
+      tags: { owner: 'U0ENF' },
+    });
+    // The report the first scan read is fresh enough to be read again: a new one shows this user.
+    await clients.iam.send(new GenerateCredentialReportCommand({}));
+  }, 60_000);
+
+  it('disables an unanswered password at its deadline, records what was there, and asks again when it comes back', async () => {
+    await enforceAccount(deps, { accountId: ACCOUNT, policy, now: new Date() });
+    expect(await store.getState(id)).toMatchObject({ status: 'pending', kind: 'password' });
+    expect(await hasLoginProfile('console-enforced')).toBe(true);
+
+    // Past the deadline, on a credential report of that day (an older one holds enforcement back).
+    const deadlinePassed = new Date(Date.now() + 15 * DAY);
+    await emulator.freeze(deadlinePassed);
+    const report = await enforceAccount(deps, { accountId: ACCOUNT, policy, now: deadlinePassed });
+
+    expect(report.disabled).toContain(id);
+    expect(await hasLoginProfile('console-enforced')).toBe(false);
+    const state = await store.getState(id);
+    expect(state).toMatchObject({
+      status: 'disabled',
+      disableReceipt: { kind: 'password', userName: 'console-enforced', loginProfileDeleted: true },
+    });
+    const disable = (await store.history(id)).find((d) => d.action === 'disable');
+    expect(disable?.evidence.controls).toEqual(
+      expect.arrayContaining(['AWS Security Hub IAM.22', 'CIS AWS Foundations v3.0.0 1.12']),
+    );
+
+    // Someone gives the user a password again outside reauth: drift, and disabled again.
+    await clients.iam.send(
+      new CreateLoginProfileCommand({ UserName: 'console-enforced', Password: 'Came-Back-Passw0rd!' }),
+    );
+    const dayAfter = new Date(deadlinePassed.getTime() + DAY);
+    await emulator.freeze(dayAfter);
+    const later = await enforceAccount(deps, { accountId: ACCOUNT, policy, now: dayAfter });
+    expect(later.drifted).toContain(id);
+    const drift = (await store.history(id)).find((d) => d.action === 'drift');
+    expect(drift?.reason).toContain('the user has a console password again');
+    // Not silently disabled again: a new request asks the owner, as for every kind.
+    expect(await store.getState(id)).toMatchObject({ status: 'pending' });
+    expect(await hasLoginProfile('console-enforced')).toBe(true);
   });
 });
