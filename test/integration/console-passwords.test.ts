@@ -14,10 +14,11 @@ import { createDecisionStore } from '../../lambdas/shared/adapters/decision-stor
 import type { EnforcementTarget } from '../../lambdas/shared/adapters/enforcement';
 import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
 import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
-import { parsePolicyConfig } from '../../lambdas/shared/domain/policy';
+import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import { ROTATABLE_TAG } from '../../lambdas/shared/domain/reauth-marks';
 import { enforceAccount } from '../../lambdas/shared/use-cases/enforce-account';
 import { scanAccount } from '../../lambdas/shared/use-cases/scan-account';
+import { runActionJob } from '../../lambdas/shared/use-cases/slack-actions';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 import { useEmulator } from '../support/emulator';
@@ -224,7 +225,12 @@ describe('console passwords in enforce mode', () => {
       signedInDaysAgo: 50,
       tags: { owner: 'U0ENF' },
     });
-    // The report the first scan read is fresh enough to be read again: a new one shows this user.
+    await userWithPassword('console-restorable', {
+      madeDaysAgo: 300,
+      signedInDaysAgo: 50,
+      tags: { owner: 'U0RES', [ROTATABLE_TAG.key]: ROTATABLE_TAG.value },
+    });
+    // The report the first scan read is fresh enough to be read again: a new one shows these users.
     await clients.iam.send(new GenerateCredentialReportCommand({}));
   }, 60_000);
 
@@ -263,5 +269,51 @@ describe('console passwords in enforce mode', () => {
     // Not silently disabled again: a new request asks the owner, as for every kind.
     expect(await store.getState(id)).toMatchObject({ status: 'pending' });
     expect(await hasLoginProfile('console-enforced')).toBe(true);
+  });
+
+  it("restores a disabled password at its owner's request as a new one, told where to fetch it, the password nowhere else", async () => {
+    const restorable = `${ACCOUNT}:password:console-restorable`;
+    const disabled = await store.getState(restorable);
+    expect(disabled).toMatchObject({ status: 'disabled' });
+    await emulator.unfreeze();
+
+    const outcome = await runActionJob(
+      {
+        store,
+        slack: createSlackClient({ botToken: 'xoxb-passwords', apiBaseUrl: fake.apiBaseUrl }),
+        enforcer,
+        policy,
+        policyId: policyIdOf(policy),
+        now: () => new Date(Date.now() + 17 * DAY),
+      },
+      {
+        action: 'restore',
+        credentialId: restorable,
+        requestSeq: disabled?.requestSeq as number,
+        slackUserId: 'U0RES',
+        responseUrl: fake.responseUrl('owner'),
+      },
+    );
+
+    expect(outcome.recorded).toBe('restore');
+    const { LoginProfile } = await clients.iam.send(
+      new GetLoginProfileCommand({ UserName: 'console-restorable' }),
+    );
+    expect(LoginProfile?.PasswordResetRequired).toBe(true);
+    const restore = (await store.history(restorable)).find((d) => d.action === 'restore');
+    const storedIn = restore?.evidence.passwordStoredIn as string;
+    expect(storedIn).toMatch(/:secret:reauth\/rotated\/console-restorable\/console-password-/);
+    const { SecretString } = await clients.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: storedIn }),
+    );
+    const { password } = JSON.parse(SecretString ?? '{}') as { password: string };
+    const told = fake.calls('response:owner').map((call) => JSON.stringify(call.body));
+    expect(told.some((text) => text.includes(storedIn) && text.includes('get-secret-value'))).toBe(true);
+    for (const where of [
+      ...told,
+      JSON.stringify(await store.history(restorable)),
+      JSON.stringify(fake.requests),
+    ])
+      expect(where).not.toContain(password);
   });
 });
