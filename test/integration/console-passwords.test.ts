@@ -3,6 +3,7 @@ import {
   CreateLoginProfileCommand,
   CreateUserCommand,
   CreateVirtualMFADeviceCommand,
+  DeleteLoginProfileCommand,
   EnableMFADeviceCommand,
   GenerateCredentialReportCommand,
   GetLoginProfileCommand,
@@ -156,7 +157,8 @@ describe('disabling and restoring a console password', () => {
     expect(await hasLoginProfile('console-marked')).toBe(false);
     const { MFADevices } = await clients.iam.send(new ListMFADevicesCommand({ UserName: 'console-marked' }));
     expect(MFADevices).toHaveLength(1);
-    expect(await enforcer.recheck(target('console-marked'))).toMatchObject({ exists: true, disabled: true });
+    // No login profile: nothing left to disable, and no drift.
+    expect(await enforcer.recheck(target('console-marked'))).toEqual({ exists: false });
     // A retry finds nothing to delete, and says so.
     expect(await enforcer.disable(target('console-marked'))).toMatchObject({ loginProfileDeleted: false });
   });
@@ -187,7 +189,7 @@ describe('disabling and restoring a console password', () => {
     expect(userName).toBe('console-marked');
     expect(password).toMatch(/^.{32}$/);
     expect(inspect(result, { depth: null })).not.toContain(password);
-    expect(await enforcer.recheck(target('console-marked'))).toMatchObject({ disabled: false });
+    expect(await enforcer.recheck(target('console-marked'))).toMatchObject({ exists: true, disabled: false });
 
     // Asked again (a retry): the profile is there, nothing new is made.
     expect(
@@ -230,6 +232,11 @@ describe('console passwords in enforce mode', () => {
       signedInDaysAgo: 50,
       tags: { owner: 'U0RES', [ROTATABLE_TAG.key]: ROTATABLE_TAG.value },
     });
+    await userWithPassword('console-removed', {
+      madeDaysAgo: 300,
+      signedInDaysAgo: 50,
+      tags: { owner: 'U0REM' },
+    });
     // The report the first scan read is fresh enough to be read again: a new one shows these users.
     await clients.iam.send(new GenerateCredentialReportCommand({}));
   }, 60_000);
@@ -239,12 +246,16 @@ describe('console passwords in enforce mode', () => {
     expect(await store.getState(id)).toMatchObject({ status: 'pending', kind: 'password' });
     expect(await hasLoginProfile('console-enforced')).toBe(true);
 
+    // Its owner removes one password before the deadline: nothing is left to disable.
+    await clients.iam.send(new DeleteLoginProfileCommand({ UserName: 'console-removed' }));
     // Past the deadline, on a credential report of that day (an older one holds enforcement back).
     const deadlinePassed = new Date(Date.now() + 15 * DAY);
     await emulator.freeze(deadlinePassed);
     const report = await enforceAccount(deps, { accountId: ACCOUNT, policy, now: deadlinePassed });
 
     expect(report.disabled).toContain(id);
+    expect(report.gone).toEqual([`${ACCOUNT}:password:console-removed`]);
+    expect(await store.getState(`${ACCOUNT}:password:console-removed`)).toMatchObject({ status: 'deleted' });
     expect(await hasLoginProfile('console-enforced')).toBe(false);
     const state = await store.getState(id);
     expect(state).toMatchObject({

@@ -214,14 +214,16 @@ export function createEnforcer(
           };
         }
         case 'password': {
-          // The password is the user's: it exists as long as the user does, disabled without a login profile.
+          // A password is its user's login profile: without one there is nothing to disable (a deadline
+          // records it gone), and one back on a user reauth disabled is drift. Never `disabled: true`.
           const user = await orMissing(iam.send(new GetUserCommand({ UserName: target.id })), NO_SUCH_ENTITY);
           if (!user?.User) return { exists: false };
           const profile = await orMissing(
             iam.send(new GetLoginProfileCommand({ UserName: target.id })),
             NO_SUCH_ENTITY,
           );
-          return { exists: true, lastUsedAt: user.User.PasswordLastUsed, disabled: !profile?.LoginProfile };
+          if (!profile?.LoginProfile) return { exists: false };
+          return { exists: true, lastUsedAt: user.User.PasswordLastUsed, disabled: false };
         }
         case 'secret': {
           const secret = await describeSecret(secretsManager, target.id);
