@@ -71,7 +71,7 @@ export type RotationResult =
 
 /**
  * What a restore made that its owner must be told of: a password's new login profile, whose random
- * password is in the secret `storedIn` (an ARN), never in the result. Other kinds: nothing.
+ * password is in the secret `passwordStoredIn` (an ARN), never in the result. Other kinds: nothing.
  */
 export interface RestoreResult {
   passwordStoredIn?: string;

@@ -257,7 +257,8 @@ async function runInAccount(
 
 /**
  * Where a restored console password is and how to read it: the secret's ARN and the command, never
- * the password. Only the owner's principal and reauth can read it, as a rotated key's secret.
+ * the password. It is read as a rotated key's secret is: by whoever the account lets read
+ * `reauth/rotated/` (the secret carries no resource policy of its own yet).
  */
 export function passwordDelivery(
   state: Pick<CredentialState, 'principal' | 'accountId'>,
