@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { EnforcementTarget } from '../../lambdas/shared/adapters/enforcement';
 import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
+import { createSlackPacer } from '../../lambdas/shared/adapters/slack-pacing';
 import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import { ROTATABLE_TAG } from '../../lambdas/shared/domain/reauth-marks';
@@ -208,6 +209,16 @@ describe('disabling and restoring a console password', () => {
   });
 });
 
+/**
+ * A Slack client whose pacing waits on a virtual clock: each enforce run messages every owner, a
+ * message a second as Slack asks, which on the real clock is most of the test's time.
+ */
+function pacedVirtually(apiBaseUrl: string) {
+  let now = Date.now();
+  const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
+  return createSlackClient({ botToken: 'xoxb-passwords', apiBaseUrl, pacer: createSlackPacer(clock) });
+}
+
 describe('console passwords in enforce mode', () => {
   afterAll(() => fake?.close());
   const ENFORCE_TABLE = 'reauth-console-passwords-enforce';
@@ -219,7 +230,7 @@ describe('console passwords in enforce mode', () => {
 
   beforeAll(async () => {
     fake = await startFakeSlack({});
-    const slack = createSlackClient({ botToken: 'xoxb-passwords', apiBaseUrl: fake.apiBaseUrl });
+    const slack = pacedVirtually(fake.apiBaseUrl);
     deps = { ...clients, store, enforcer, slack, stacks: stackOwnersOfThisAccount() };
     await ensureDecisionTable(clients.dynamodb, ENFORCE_TABLE);
     await userWithPassword('console-enforced', {
@@ -232,6 +243,11 @@ describe('console passwords in enforce mode', () => {
       signedInDaysAgo: 50,
       tags: { owner: 'U0RES', [ROTATABLE_TAG.key]: ROTATABLE_TAG.value },
     });
+    await userWithPassword('console-plain', {
+      madeDaysAgo: 300,
+      signedInDaysAgo: 50,
+      tags: { owner: 'U0PLAIN' },
+    });
     await userWithPassword('console-removed', {
       madeDaysAgo: 300,
       signedInDaysAgo: 50,
@@ -241,6 +257,8 @@ describe('console passwords in enforce mode', () => {
     await clients.iam.send(new GenerateCredentialReportCommand({}));
   }, 60_000);
 
+  // Three enforce runs over every password the file made take longer than the default 30 s allows on
+  // a loaded machine (the deadline run alone about 17 s here), though none waits on a clock.
   it('disables an unanswered password at its deadline, records what was there, and asks again when it comes back', async () => {
     await enforceAccount(deps, { accountId: ACCOUNT, policy, now: new Date() });
     expect(await store.getState(id)).toMatchObject({ status: 'pending', kind: 'password' });
@@ -280,7 +298,7 @@ describe('console passwords in enforce mode', () => {
     // Not silently disabled again: a new request asks the owner, as for every kind.
     expect(await store.getState(id)).toMatchObject({ status: 'pending' });
     expect(await hasLoginProfile('console-enforced')).toBe(true);
-  });
+  }, 180_000);
 
   it("restores a disabled password at its owner's request as a new one, told where to fetch it, the password nowhere else", async () => {
     const restorable = `${ACCOUNT}:password:console-restorable`;
@@ -291,7 +309,7 @@ describe('console passwords in enforce mode', () => {
     const outcome = await runActionJob(
       {
         store,
-        slack: createSlackClient({ botToken: 'xoxb-passwords', apiBaseUrl: fake.apiBaseUrl }),
+        slack: pacedVirtually(fake.apiBaseUrl),
         enforcer,
         policy,
         policyId: policyIdOf(policy),
@@ -326,5 +344,36 @@ describe('console passwords in enforce mode', () => {
       JSON.stringify(fake.requests),
     ])
       expect(where).not.toContain(password);
+  });
+
+  it('tells the owner why a password of a user no platform team marked is not restored, and records nothing', async () => {
+    const plain = `${ACCOUNT}:password:console-plain`;
+    const disabled = await store.getState(plain);
+    expect(disabled).toMatchObject({ status: 'disabled' });
+
+    const outcome = await runActionJob(
+      {
+        store,
+        slack: pacedVirtually(fake.apiBaseUrl),
+        enforcer,
+        policy,
+        policyId: policyIdOf(policy),
+        now: () => new Date(Date.now() + 17 * DAY),
+      },
+      {
+        action: 'restore',
+        credentialId: plain,
+        requestSeq: disabled?.requestSeq as number,
+        slackUserId: 'U0PLAIN',
+        responseUrl: fake.responseUrl('plain'),
+      },
+    );
+
+    expect(outcome.recorded).toBeUndefined();
+    expect(fake.calls('response:plain').at(-1)?.body.text).toMatch(
+      /^console password of console-plain was not restored: .*not marked reauth:rotatable=true/,
+    );
+    expect(await store.getState(plain)).toMatchObject({ status: 'disabled', seq: disabled?.seq });
+    expect(await hasLoginProfile('console-plain')).toBe(false);
   });
 });
