@@ -83,6 +83,8 @@ export const CREDENTIAL_WRITE_ACTIONS = [
   'iam:UpdateAccessKey',
   'iam:CreateAccessKey',
   'iam:DeleteAccessKey',
+  'iam:DeleteLoginProfile',
+  'iam:CreateLoginProfile',
   'iam:AttachUserPolicy',
   'iam:DetachUserPolicy',
   'iam:AttachRolePolicy',
@@ -166,6 +168,31 @@ const ROTATION_KEY_CREATION: CredentialGrant = {
     "Rotating an access key creates its replacement (iam:CreateAccessKey), only for users a platform team tagged reauth:rotatable=true, a tag reauth has no grant to set; which user is known only when an owner asks, so the scope is the account's users under that condition.",
 };
 
+/**
+ * Disabling a console password deletes the user's login profile (iam:DeleteLoginProfile), after
+ * reading it and the user's last sign-in (iam:GetLoginProfile, iam:GetUser): access taken away only.
+ */
+const PASSWORD_DISABLE: CredentialGrant = {
+  scope: ANY_USER,
+  actions: ['iam:GetUser', 'iam:GetLoginProfile', 'iam:DeleteLoginProfile'],
+  reason:
+    "Enforce mode re-checks a console password (iam:GetUser for its last sign-in, iam:GetLoginProfile) and disables one whose owner did not reauthorize it by deleting the user's login profile (iam:DeleteLoginProfile; MFA devices are left alone); any IAM user of this account may have a password, so the scope is the account's users.",
+};
+
+/**
+ * Restoring a console password reauth disabled makes a new login profile, since IAM keeps no deleted
+ * password: a restore of access the owner had, never more (the user's permissions are untouched). Yet
+ * a new password is a new credential that whoever holds reauth's role could set and sign in with, so
+ * it is admitted only where rotation may mint keys: users a platform team tagged `reauth:rotatable=true`.
+ */
+const PASSWORD_RESTORE: CredentialGrant = {
+  scope: ANY_USER,
+  actions: ['iam:CreateLoginProfile'],
+  conditions: { StringEquals: { [`iam:ResourceTag/${ROTATABLE_TAG.key}`]: ROTATABLE_TAG.value } },
+  reason:
+    "Restoring a console password reauth disabled (an owner's Restore in Slack) re-creates the login profile it deleted (iam:CreateLoginProfile) with a random password that must be changed at the first sign-in, stored in a secret under reauth/rotated/: the access the owner had, given back. Only for users a platform team tagged reauth:rotatable=true, a tag reauth has no grant to set; which user is known only when an owner asks, so the scope is the account's users under that condition.",
+};
+
 /** What the daily scan needs, in either mode: reads only. */
 export function scanGrants(): CredentialGrant[] {
   return SCAN_GRANTS;
@@ -215,6 +242,7 @@ export function enforceGrants(
       reason:
         "Enforce mode re-checks (iam:GetAccessKeyLastUsed, iam:ListAccessKeys: before a disable, and that a key it disabled is still Inactive) and deactivates (iam:UpdateAccessKey) access keys whose owner did not reauthorize them by the deadline; any IAM user of this account may hold such a key, so the scope is the account's users, not one user. Protected principals are excluded in code, before any call.",
     },
+    PASSWORD_DISABLE,
     ...SESSION_REVOCATION,
     ...roleDisable(disablePolicyName),
     {
@@ -369,6 +397,8 @@ export function workerGrants(
         "An owner may ask in Slack to disable, restore or rotate any access key reauth asked them about: deactivate/reactivate (iam:UpdateAccessKey), rotate (iam:ListAccessKeys, iam:ListUserTags to see the user is marked rotatable, iam:DeleteAccessKey to free a slot) and re-check (iam:GetAccessKeyLastUsed); any IAM user of this account may hold one, so the scope is the account's users.",
     },
     ROTATION_KEY_CREATION,
+    PASSWORD_DISABLE,
+    PASSWORD_RESTORE,
     ...SESSION_REVOCATION,
     ...roleDisable(disablePolicyName),
     {
@@ -387,7 +417,7 @@ export function workerGrants(
       scope: ROTATED_KEY_SECRETS,
       actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
       reason:
-        "Rotating an access key stores the new key pair as a new secret named reauth/rotated/<user>/<keyId>, tagged with its owner (secretsmanager:CreateSecret, secretsmanager:TagResource); the names are only known at rotation time, so the scope is reauth's own rotated/ prefix, nothing else.",
+        "Rotating an access key stores the new key pair as a new secret named reauth/rotated/<user>/<keyId>, and restoring a console password stores its new password as reauth/rotated/<user>/console-password-<time>, each tagged with its owner (secretsmanager:CreateSecret, secretsmanager:TagResource); the names are only known at that time, so the scope is reauth's own rotated/ prefix, nothing else.",
     },
   ];
 }

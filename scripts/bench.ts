@@ -27,6 +27,7 @@ import { formatTable } from '../cli/format';
 import { type AwsClients, createAwsClients } from '../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../lambdas/shared/adapters/decision-store';
 import { stackOwnersOfThisAccount } from '../lambdas/shared/adapters/stack-owners';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../lambdas/shared/domain/credential';
 import { parsePolicyConfig } from '../lambdas/shared/domain/policy';
 import { type ScanReport, scanAccount } from '../lambdas/shared/use-cases/scan-account';
 import {
@@ -337,8 +338,8 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 // ---------------------------------------------------------------------------------------------------
 // Comparing findings
 
-type Kind = 'access-key' | 'secret' | 'role';
-const KINDS: Kind[] = ['access-key', 'secret', 'role'];
+type Kind = CredentialKind;
+const KINDS: readonly Kind[] = CREDENTIAL_KINDS;
 
 function idleIds(report: ScanReport): Map<Kind, Set<string>> {
   const ids = new Map<Kind, Set<string>>(KINDS.map((k) => [k, new Set()]));

@@ -56,7 +56,7 @@ export function registerEnforce(program: Command, outcome: Outcome): void {
         createDecisionStore(clients.documents, table).loadStates(accountId),
       ]);
       const plan = planEnforcement(states.values(), { ...policy, mode: 'enforce' }, now, {
-        size: iam.accessKeys.length + iam.roles.length + secrets.length,
+        size: iam.accessKeys.length + iam.passwords.length + iam.roles.length + secrets.length,
         generatedAt: iam.reportGeneratedAt,
       });
       const rows = [

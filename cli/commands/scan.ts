@@ -60,10 +60,10 @@ export function registerScan(program: Command, outcome: Outcome): void {
 export function formatScanReport(report: ScanReport): string {
   const findings = report.rows.filter((row) => row.outcome === 'finding');
   const spared = report.rows.filter((row) => row.outcome !== 'finding');
-  const { accessKeys, secrets, roles } = report.inventory;
+  const { accessKeys, passwords, secrets, roles } = report.inventory;
   const lines = [
     `Account ${report.accountId}, ${report.mode} mode, policy ${report.policyId}`,
-    `Inventory: ${accessKeys} active access keys, ${secrets} secrets, ${roles} roles in scope`,
+    `Inventory: ${accessKeys} active access keys, ${passwords} console passwords, ${secrets} secrets, ${roles} roles in scope`,
     '',
     findings.length === 0 ? 'No credential needs reauthorization.' : formatFindings(findings),
   ];
@@ -153,7 +153,8 @@ function formatFindings(findings: ScanRow[]): string {
 }
 
 /**
- * Beside the table's key id and user, an access key's creation and where it was last used; a secret's
+ * Beside the table's key id and user, an access key's creation and where it was last used; a
+ * password's user and when it was set; a secret's
  * full ARN; whom a role trusts and whether they need an ExternalId.
  */
 function identificationOf(row: ScanRow): string {
@@ -163,9 +164,11 @@ function identificationOf(row: ScanRow): string {
   const facts =
     kind === 'access-key'
       ? [`created ${row.identification.createdAt.slice(0, 10)}`, lastUsedIn]
-      : kind === 'secret'
-        ? [id]
-        : [`trusts ${describeTrust(row.identification)}`, lastUsedIn];
+      : kind === 'password'
+        ? [`console password of user ${id}, set ${row.identification.createdAt.slice(0, 10)}`]
+        : kind === 'secret'
+          ? [id]
+          : [`trusts ${describeTrust(row.identification)}`, lastUsedIn];
   return facts.filter(Boolean).join(', ');
 }
 

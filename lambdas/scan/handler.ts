@@ -47,7 +47,7 @@ export interface MemberScanResult {
   mode: string;
   findings: number;
   decisionsWritten: number;
-  inventory: { accessKeys: number; secrets: number; roles: number };
+  inventory: { accessKeys: number; passwords: number; secrets: number; roles: number };
 }
 
 /**

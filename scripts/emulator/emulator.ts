@@ -22,6 +22,11 @@ export interface Emulator {
    * bridge at `url` (scripts/emulator/lambda-bridge.ts) instead of moto's Lambda, which needs Docker.
    */
   bridgeLambda(bridge: { url: string; functions: string[] }): Promise<void>;
+  /**
+   * A console sign-in of `user` (who has a login profile) in `account`, at the emulator's clock: its
+   * credential report's `password_last_used` and GetUser's PasswordLastUsed (moto has no console).
+   */
+  signInToConsole(account: string, user: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,6 +70,8 @@ export function connectEmulator(endpoint: string): EmulatorControl {
     reset: () => call('/moto-api/reset', { method: 'POST' }),
     bridgeLambda: ({ url, functions }) =>
       call('/_reauth/lambda-bridge', { method: 'POST', body: JSON.stringify({ url, functions }) }),
+    signInToConsole: (account, user) =>
+      call('/_reauth/console-sign-in', { method: 'POST', body: JSON.stringify({ account, user }) }),
   };
 }
 

@@ -65,6 +65,12 @@
 16. GetAccountAuthorizationDetails pages as IAM does (MaxItems, 100 by default, and Marker): moto answers
    every entity in one page, which made the scan's memory bench parse one page of 5,000 users at
    10,000 keys where AWS sends at most 1,000 entities a page.
+17. Console passwords. A login profile is dated when it is made (moto gives the user's creation), on the
+   emulator's clock: its CreateDate and the credential report's `password_last_changed` (`N/A` without
+   one, as AWS). CreateLoginProfile honours PasswordResetRequired (moto drops it). And a console sign-in,
+   which moto has no way to make: POST /_reauth/console-sign-in {"account": "<id>", "user": "<name>"}
+   records one at the emulator's clock, shown as the report's `password_last_used` and GetUser's
+   PasswordLastUsed; a user without a login profile cannot sign in (HTTP 409).
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
 """
@@ -99,6 +105,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.core.exceptions import JsonRESTError
+from moto.core.utils import utcnow
 from moto.core.responses import ActionResult
 from moto.core.config import default_user_config
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
@@ -117,6 +124,7 @@ from werkzeug.wrappers import Request, Response
 CLOCK_PATH = "/_reauth/clock"
 RESET_PATH = "/moto-api/reset"
 BRIDGE_PATH = "/_reauth/lambda-bridge"
+CONSOLE_SIGN_IN_PATH = "/_reauth/console-sign-in"
 
 _clock_lock = threading.Lock()
 _freezer = None
@@ -318,7 +326,53 @@ def user_to_csv(self):
         used = key.last_used if key is not None else None
         fields[region_at] = used.region if used is not None else "N/A"
         fields[service_at] = used.service if used is not None else "N/A"
+    changed = getattr(self, "reauth_password_changed", None)
+    fields[5] = changed.strftime("%Y-%m-%dT%H:%M:%S+00:00") if self.password and changed else "N/A"
     return ",".join(fields) + "\n"
+
+
+_create_login_profile = IAMBackend.create_login_profile
+_create_login_profile_response = IamResponse.create_login_profile
+_get_login_profile_response = IamResponse.get_login_profile
+
+
+def create_login_profile(self, user_name, password):
+    user = _create_login_profile(self, user_name, password)
+    user.reauth_password_changed = utcnow()
+    user.password_reset_required = False
+    return user
+
+
+def login_profile_response(respond):
+    """The response with the login profile's own date, and (on creation) the PasswordResetRequired asked."""
+
+    def respond_with_profile(self):
+        result = respond(self)
+        user = self.backend.get_user(self._get_param("UserName"))
+        if respond is _create_login_profile_response:
+            user.password_reset_required = self._get_param("PasswordResetRequired") in (True, "true")
+        profile = result._result["LoginProfile"]
+        profile["CreateDate"] = getattr(user, "reauth_password_changed", None) or user.create_date
+        profile["PasswordResetRequired"] = user.password_reset_required
+        return result
+
+    return respond_with_profile
+
+
+def console_sign_in(request):
+    """Records a console sign-in of a user with a login profile, now (the emulator's clock)."""
+    body = json.loads(request.get_data() or b"{}")
+    account, name = body.get("account"), body.get("user")
+    if not isinstance(account, str) or not isinstance(name, str):
+        return Response('{"error": "body must be {\\"account\\": id, \\"user\\": name}"}', 400)
+    try:
+        user = iam_models.iam_backends[account]["aws"].get_user(name)
+    except Exception:
+        return Response(json.dumps({"error": f"no user {name} in {account}"}), 404)
+    if not user.password:
+        return Response(json.dumps({"error": f"{name} has no login profile"}), 409)
+    user.password_last_used = utcnow()
+    return Response(json.dumps({"signedInAt": user.password_last_used.isoformat()}), 200, mimetype="application/json")
 
 
 _mark_account_as_visited = iam_models.mark_account_as_visited
@@ -359,6 +413,9 @@ IAMBackend.generate_report = generate_report
 IAMBackend.get_credential_report = build_report
 IamResponse.get_credential_report = get_credential_report
 IamResponse.get_account_authorization_details = get_account_authorization_details
+IAMBackend.create_login_profile = create_login_profile
+IamResponse.create_login_profile = login_profile_response(_create_login_profile_response)
+IamResponse.get_login_profile = login_profile_response(_get_login_profile_response)
 
 
 default_user_config["stepfunctions"] = {"execute_state_machine": True}
@@ -821,6 +878,10 @@ def with_clock(moto_app):
             else:
                 return Response(status=405)(environ, start_response)
             return Response(json.dumps({"now": time.time()}), 200, mimetype="application/json")(environ, start_response)
+        if request.path == CONSOLE_SIGN_IN_PATH:
+            if request.method != "POST":
+                return Response(status=405)(environ, start_response)
+            return console_sign_in(request)(environ, start_response)
         if request.path == BRIDGE_PATH:
             if request.method != "POST":
                 return Response(status=405)(environ, start_response)

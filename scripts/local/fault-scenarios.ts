@@ -5,7 +5,11 @@
  * no decision duplicated or lost, no credential whose recorded status disagrees with IAM or Secrets
  * Manager, no broken hash chain. Used by `npm run bench:faults` and `test/integration/faults.test.ts`.
  */
-import { ListAccessKeysCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
+import {
+  GetLoginProfileCommand,
+  ListAccessKeysCommand,
+  ListAttachedRolePoliciesCommand,
+} from '@aws-sdk/client-iam';
 import { GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
@@ -437,6 +441,14 @@ async function isUsable(clients: AwsClients, state: CredentialState): Promise<bo
         new ListAttachedRolePoliciesCommand({ RoleName: state.principal }),
       );
       return !AttachedPolicies.some((p) => isRoleDisablePolicyArn(p.PolicyArn));
+    }
+    case 'password': {
+      const profile = await clients.iam
+        .send(new GetLoginProfileCommand({ UserName: state.principal }))
+        .catch((error: Error) =>
+          error.name === 'NoSuchEntityException' ? undefined : Promise.reject(error),
+        );
+      return profile?.LoginProfile !== undefined;
     }
   }
 }

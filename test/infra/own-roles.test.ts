@@ -129,6 +129,19 @@ describe('rotation mints keys only for users a platform team marked', () => {
     expect(await mayDo(member, enforcerId, 'iam:CreateAccessKey', user, marked)).toBe(true);
   });
 
+  it("lets only the Slack worker and a member's reauth-enforcer re-create a console password, and only on a marked user", async () => {
+    const { template, roleId, roles } = single;
+    expect(await mayDo(template, roleId(roles.worker), 'iam:CreateLoginProfile', user)).toBe(false);
+    expect(await mayDo(template, roleId(roles.worker), 'iam:CreateLoginProfile', user, marked)).toBe(true);
+    // The hourly job only takes passwords away.
+    expect(await mayDo(template, roleId(roles.enforce), 'iam:CreateLoginProfile', user, marked)).toBe(false);
+    const enforcerId = Object.entries(member.Resources).find(
+      ([, r]) => r.Type === 'AWS::IAM::Role' && r.Properties?.RoleName === 'reauth-enforcer',
+    )?.[0] as string;
+    expect(await mayDo(member, enforcerId, 'iam:CreateLoginProfile', user)).toBe(false);
+    expect(await mayDo(member, enforcerId, 'iam:CreateLoginProfile', user, marked)).toBe(true);
+  });
+
   it('gives no writing role a way to set that tag', async () => {
     const { template, roleId, roles } = single;
     for (const role of [roles.enforce, roles.worker, roles.events])
@@ -243,6 +256,8 @@ describe('no writing role of reauth can grant', () => {
         ['iam:DetachUserPolicy', USER, { 'iam:PolicyARN': SESSIONS }],
         ['iam:PutRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': DISABLED }],
         ['iam:DeleteRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': DISABLED }],
+        ['iam:DeleteLoginProfile', USER, {}],
+        ['iam:GetLoginProfile', USER, {}],
         [
           'secretsmanager:PutResourcePolicy',
           `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:app/db-AbCdEf`,

@@ -1,4 +1,7 @@
 import {
+  CreateLoginProfileCommand,
+  CreateUserCommand,
+  GetLoginProfileCommand,
   GetRoleCommand,
   ListAccessKeysCommand,
   ListRolePoliciesCommand,
@@ -26,6 +29,8 @@ const START = new Date();
 const store = createDecisionStore(clients.documents, TABLE);
 const USERS = ['report-batch', 'report-etl'];
 const ROLE = 'vendor-unused';
+/** A user who signs in to the console only, long ago. */
+const CONSOLE_USER = 'report-console';
 
 let fake: FakeSlack;
 let signingSecret: string;
@@ -59,7 +64,9 @@ async function iamAndSecretsState(): Promise<unknown> {
   const role = (await clients.iam.send(new GetRoleCommand({ RoleName: ROLE }))).Role
     ?.AssumeRolePolicyDocument;
   const inline = (await clients.iam.send(new ListRolePoliciesCommand({ RoleName: ROLE }))).PolicyNames;
-  return { keys, userPolicies, policies, role, inline };
+  const loginProfile = (await clients.iam.send(new GetLoginProfileCommand({ UserName: CONSOLE_USER })))
+    .LoginProfile;
+  return { keys, userPolicies, policies, role, inline, loginProfile };
 }
 
 beforeAll(async () => {
@@ -96,6 +103,16 @@ beforeAll(async () => {
     },
     START,
   );
+  await emulator.freeze(new Date(START.getTime() - 300 * 86_400_000));
+  await clients.iam.send(
+    new CreateUserCommand({ UserName: CONSOLE_USER, Tags: [{ Key: 'reauth:owner', Value: 'UALICE' }] }),
+  );
+  await clients.iam.send(
+    new CreateLoginProfileCommand({ UserName: CONSOLE_USER, Password: 'Seeded-Passw0rd!' }),
+  );
+  await emulator.freeze(new Date(START.getTime() - 100 * 86_400_000));
+  await emulator.signInToConsole(ACCOUNT, CONSOLE_USER);
+  await emulator.unfreeze();
   await clients.secretsManager.send(
     new PutResourcePolicyCommand({
       SecretId: 'prod/unread',
@@ -136,6 +153,7 @@ describe('report mode', () => {
     expect(asked).toContain('reauth:still-needed');
     expect(asked).not.toMatch(/reauth:rotate|reauth:disable|disabled at their deadline/);
     expect(asked).toContain('escalated to security at their deadline');
+    expect(asked).toContain('*Console password* of user `report-console`');
     const endpoint = await coldStart<(e: unknown) => Promise<{ statusCode: number }>>(
       '../../lambdas/slack/handler',
       env,
@@ -160,7 +178,12 @@ describe('report mode', () => {
 
     expect(await iamAndSecretsState()).toEqual(before);
     expect(fake.calls('response:disable')[0]?.body.text).toMatch(/report mode: it changes nothing/);
-    expect(run).toMatchObject({ disabled: [], deactivated: [], escalated: 4 });
+    expect(run).toMatchObject({ disabled: [], deactivated: [], escalated: 5 });
+    expect((await store.history(`${ACCOUNT}:password:${CONSOLE_USER}`)).map((d) => d.action)).toEqual([
+      'flag',
+      'notify',
+      'escalate',
+    ]);
     expect((await store.history(credentialId)).map((d) => d.action)).toEqual(['flag', 'notify', 'escalate']);
     const toSecurity = fake.calls('chat.postMessage').filter((c) => c.body.channel === '#security');
     expect(JSON.stringify(toSecurity.at(-1)?.body)).toMatch(/did not answer in time/);

@@ -62,7 +62,12 @@ afterEach(() => {
 describe('the scan Lambda on a seeded account', () => {
   it('inventories every active key, every secret and the roles trusted by another account', () => {
     const keys = spec.users.reduce((n, user) => n + user.keys.length, 0);
-    expect(firstRun.inventory).toEqual({ accessKeys: keys, secrets: spec.secrets.length, roles: 2 });
+    expect(firstRun.inventory).toEqual({
+      accessKeys: keys,
+      passwords: 0,
+      secrets: spec.secrets.length,
+      roles: 2,
+    });
     expect(firstRun).toMatchObject({ accountId: ACCOUNT, mode: 'report' });
     // Every state has its one decision, but those that only learned where they are used (seq 0).
     expect(firstRun.decisionsWritten).toBe([...states.values()].filter((s) => s.seq > 0).length);

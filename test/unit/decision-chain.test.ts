@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { controlsOf } from '../../lambdas/shared/domain/controls';
 import {
   chainDecision,
   type Decision,
@@ -86,5 +87,19 @@ describe('the controls a decision evidences', () => {
     expect(verifyChain([flag as Decision, altered])).toEqual([
       expect.objectContaining({ seq: 2, problem: expect.stringMatching(/altered/) }),
     ]);
+  });
+
+  it("show a console password's flag and disable as IAM.22 and CIS 1.12, never as key rotation or a secret's", () => {
+    const flag = controlsOf({ action: 'flag', kind: 'password', evidence: { triggers: ['idle'] } });
+    const disable = controlsOf({ action: 'disable', kind: 'password', evidence: {} });
+    for (const controls of [flag, disable]) {
+      expect(controls).toEqual(
+        expect.arrayContaining(['AWS Security Hub IAM.22', 'CIS AWS Foundations v3.0.0 1.12']),
+      );
+      expect(controls.filter((c) => /IAM\.3$|SecretsManager|1\.14$/.test(c))).toEqual([]);
+    }
+    expect(controlsOf({ action: 'flag', kind: 'access-key', evidence: {} })).toContain(
+      'AWS Security Hub IAM.3',
+    );
   });
 });

@@ -236,3 +236,65 @@ describe("reauth's own credentials", () => {
     });
   });
 });
+
+describe('evaluateCredential on console passwords', () => {
+  function password(overrides: Partial<Credential> = {}): Credential {
+    return key({
+      kind: 'password',
+      id: 'alice',
+      keySlot: undefined,
+      principal: 'alice',
+      principalArn: 'arn:aws:iam::123456789012:user/alice',
+      createdAt: daysAgo(400),
+      lastRotatedAt: daysAgo(400),
+      ...overrides,
+    });
+  }
+
+  it('flags a password unused for 45 days (IAM.22, CIS 1.12), though the tier allows keys 90', () => {
+    const at44 = evaluateCredential(password({ lastUsedAt: daysAgo(44) }), undefined, policy, NOW);
+    const at45 = evaluateCredential(password({ lastUsedAt: daysAgo(45) }), undefined, policy, NOW);
+    expect(at44.outcome).toBe('ok');
+    expect(at45.outcome).toBe('finding');
+    if (at45.outcome !== 'finding') return;
+    expect(at45.triggers).toEqual(['idle']);
+    expect(at45.evidence).toMatchObject({ idleDays: 45, limits: { idleDays: 45 } });
+    expect(at45.evidence.rotationAgeDays).toBeUndefined();
+    expect(describeFinding(at45)).toBe('unused for 45 days (tier standard allows 45)');
+  });
+
+  it("takes the tier's passwordIdleDays when it gives one", () => {
+    const strict = parsePolicyConfig({ tiers: { standard: { passwordIdleDays: 10 } } });
+    const result = evaluateCredential(password({ lastUsedAt: daysAgo(10) }), undefined, strict, NOW);
+    expect(result.outcome === 'finding' && describeFinding(result)).toBe(
+      'unused for 10 days (tier standard allows 10)',
+    );
+  });
+
+  it('flags a password never used past the new-credential grace since it was set', () => {
+    const inGrace = evaluateCredential(
+      password({ createdAt: daysAgo(13), lastUsedAt: undefined }),
+      undefined,
+      policy,
+      NOW,
+    );
+    const past = evaluateCredential(
+      password({ createdAt: daysAgo(14), lastUsedAt: undefined }),
+      undefined,
+      policy,
+      NOW,
+    );
+    expect(inGrace.outcome).toBe('ok');
+    expect(past.outcome === 'finding' && past.triggers).toEqual(['idle']);
+  });
+
+  it('asks nothing of a password for its age alone: no max-age', () => {
+    const result = evaluateCredential(
+      password({ createdAt: daysAgo(3000), lastRotatedAt: daysAgo(3000), lastUsedAt: daysAgo(1) }),
+      undefined,
+      policy,
+      NOW,
+    );
+    expect(result.outcome).toBe('ok');
+  });
+});

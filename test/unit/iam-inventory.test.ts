@@ -11,6 +11,7 @@ import {
   accessKeysFromReport,
   CredentialReportUnavailableError,
   parseCredentialReportCsv,
+  passwordsFromReport,
   readCredentialReport,
   rolesInScope,
 } from '../../lambdas/shared/adapters/iam-inventory';
@@ -232,6 +233,63 @@ const assumeBy = (principal: unknown, condition?: object) => [
     ...(condition ? { Condition: condition } : {}),
   },
 ];
+
+describe('passwordsFromReport', () => {
+  it('gives each user with a console password a password credential: its last sign-in, and when it was set', () => {
+    const rows = parseCredentialReportCsv(
+      report(
+        reportLine('alice', {
+          password_enabled: 'true',
+          password_last_used: '2026-08-01T10:00:00+00:00',
+          password_last_changed: '2025-03-04T05:06:07+00:00',
+          mfa_active: 'true',
+        }),
+        reportLine('bob', {
+          password_enabled: 'true',
+          password_last_used: 'no_information',
+          password_last_changed: 'N/A',
+        }),
+        reportLine('ci-deployer', {
+          access_key_1_active: 'true',
+          access_key_1_last_rotated: '2024-02-01T08:00:00+00:00',
+        }),
+      ),
+    );
+
+    expect(passwordsFromReport(rows, ACCOUNT)).toEqual([
+      {
+        accountId: ACCOUNT,
+        kind: 'password',
+        id: 'alice',
+        principal: 'alice',
+        principalArn: `arn:aws:iam::${ACCOUNT}:user/alice`,
+        createdAt: new Date('2025-03-04T05:06:07Z'),
+        lastRotatedAt: new Date('2025-03-04T05:06:07Z'),
+        lastUsedAt: new Date('2026-08-01T10:00:00Z'),
+        tags: {},
+      },
+      {
+        accountId: ACCOUNT,
+        kind: 'password',
+        id: 'bob',
+        principal: 'bob',
+        principalArn: `arn:aws:iam::${ACCOUNT}:user/bob`,
+        // No date of its setting: the user's creation, the oldest it can be, so it is reviewed, not spared.
+        createdAt: new Date('2024-01-10T09:00:00Z'),
+        lastRotatedAt: new Date('2024-01-10T09:00:00Z'),
+        lastUsedAt: undefined,
+        tags: {},
+      },
+    ]);
+  });
+
+  it('counts a user without a console password (or the root account) as no password', () => {
+    const rows = parseCredentialReportCsv(
+      report(reportLine('carol', { password_last_used: '2026-01-01T00:00:00+00:00' })),
+    );
+    expect(passwordsFromReport(rows, ACCOUNT)).toEqual([]);
+  });
+});
 
 describe('rolesInScope', () => {
   it('takes a vendor-trusted role with its trusted account, external id and last use', () => {

@@ -671,9 +671,29 @@ describe('each credential, as its owner recognises it', () => {
   });
 
   it('keeps the Disable now confirmation within 300 characters for the longest name of every kind', () => {
-    for (const kind of ['access-key', 'secret', 'role'] as const) {
+    for (const kind of ['access-key', 'secret', 'role', 'password'] as const) {
       expect(confirmOf(item({ kind, principal: 'n'.repeat(512) })).length).toBeLessThanOrEqual(300);
     }
+  });
+
+  it('names a console password as its own kind, by its user, when it was set and its last sign-in, without Rotate', () => {
+    const password = item({
+      credentialId: `${ACCOUNT}:password:alice`,
+      kind: 'password',
+      principal: 'alice',
+      lastUsedAt: '2026-09-01T08:00:00Z',
+      identification: { createdAt: '2025-02-03T00:00:00Z' },
+    });
+    const text = describedAs(password);
+
+    expect(text).toContain('*Console password* of user `alice`');
+    expect(text).toContain('Set: 2025-02-03 · Last sign-in: 2026-09-01');
+    expect(confirmOf(password)).toContain(
+      'console password of user alice in account 123456789012 stops working now',
+    );
+    const buttons = actionsOf(ownerRequestMessage({ owner: 'U042OWNER', items: [password] }).blocks)[0]
+      ?.elements;
+    expect(buttons?.map((button) => button.action_id)).toEqual(['reauth:still-needed', 'reauth:disable']);
   });
 
   it('names the accounts a third-party role trusts, the vendor where the policy knows it, and whether an ExternalId is required', () => {

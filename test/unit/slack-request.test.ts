@@ -253,7 +253,7 @@ describe('parseSlackRequest', () => {
     ['a negative seq', formWithPayload(buttonClick('reauth:rotate', `${KEY_ID}|-1`)), FORM],
     ['a fractional seq', formWithPayload(buttonClick('reauth:rotate', `${KEY_ID}|1.5`)), FORM],
     ['a bad account id', formWithPayload(buttonClick('reauth:rotate', '12345:access-key:AKIA|1')), FORM],
-    ['an unknown kind', formWithPayload(buttonClick('reauth:rotate', '123456789012:password:x|1')), FORM],
+    ['an unknown kind', formWithPayload(buttonClick('reauth:rotate', '123456789012:certificate:x|1')), FORM],
     ['no actions', formWithPayload({ ...buttonClick('reauth:rotate', `${KEY_ID}|1`), actions: [] }), FORM],
     ['no user', formWithPayload({ ...buttonClick('reauth:rotate', `${KEY_ID}|1`), user: undefined }), FORM],
     ['an unsupported interaction', formWithPayload({ type: 'shortcut', callback_id: 'x' }), FORM],
@@ -359,7 +359,7 @@ describe('encodeActionValue and decodeActionValue', () => {
   const credentialId = fc
     .tuple(
       fc.stringMatching(/^\d{12}$/),
-      fc.constantFrom('access-key', 'secret', 'role'),
+      fc.constantFrom('access-key', 'secret', 'role', 'password'),
       fc.oneof(
         fc.string({ unit: idChars, minLength: 1, maxLength: 200 }),
         fc

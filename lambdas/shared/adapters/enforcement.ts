@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import {
   type AccessKeyMetadata,
@@ -6,12 +6,16 @@ import {
   AttachRolePolicyCommand,
   AttachUserPolicyCommand,
   CreateAccessKeyCommand,
+  CreateLoginProfileCommand,
   DeleteAccessKeyCommand,
+  DeleteLoginProfileCommand,
   DeleteRolePermissionsBoundaryCommand,
   DetachRolePolicyCommand,
   DetachUserPolicyCommand,
   GetAccessKeyLastUsedCommand,
+  GetLoginProfileCommand,
   GetRoleCommand,
+  GetUserCommand,
   type IAMClient,
   ListAccessKeysCommand,
   ListAttachedRolePoliciesCommand,
@@ -30,6 +34,7 @@ import {
   RotateSecretCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import type { CredentialKind } from '../domain/credential';
 import type { DisableReceipt } from '../domain/decision';
 import {
   DENY_SECRET_READS,
@@ -44,10 +49,10 @@ import {
 
 /** The credential an enforcement acts on. */
 export interface EnforcementTarget {
-  kind: 'access-key' | 'secret' | 'role';
-  /** access key id | secret ARN | role name */
+  kind: CredentialKind;
+  /** access key id | secret ARN | role name | user name (password) */
   id: string;
-  /** IAM user name | secret name | role name */
+  /** IAM user name | secret name | role name | user name (password) */
   principal: string;
 }
 
@@ -62,7 +67,20 @@ export type RotationResult =
   | { kind: 'access-key'; rotated: false; why: string }
   | { kind: 'secret'; rotated: true; versionId?: string }
   | { kind: 'secret'; rotated: false; why: string }
-  | { kind: 'role'; rotated: false; why: string };
+  | { kind: 'role' | 'password'; rotated: false; why: string };
+
+/**
+ * What a restore made that its owner must be told of: a password's new login profile, whose random
+ * password is in the secret `passwordStoredIn` (an ARN), never in the result. Other kinds: nothing.
+ */
+export interface RestoreResult {
+  passwordStoredIn?: string;
+  /**
+   * Nothing was made, and why: a new password for a user no platform team marked `reauth:rotatable`
+   * (reauth mints credentials only for those, as rotation does).
+   */
+  refused?: string;
+}
 
 export interface RecheckResult {
   exists: boolean;
@@ -112,8 +130,17 @@ export interface Enforcer {
    * permissions boundary), and reauth's session policies detached from the key's user or the role.
    * Nothing to undo: nothing done. With `revokeSessionsBefore` (ISO: a revocation the record still
    * holds, an open request's) that revocation is attached instead of taken off.
+   *
+   * A password cannot be given back: IAM keeps no deleted password. Only with `passwordFor` is a new
+   * login profile made, with a random password that must be changed at the first sign-in
+   * (PasswordResetRequired), stored in a new secret under the rotated-key prefix tagged with its
+   * owner; without it (a record made to match IAM again, whose owner asked nothing) nothing is made,
+   * so reauth never gives console access back that no one asked for.
    */
-  restore(target: EnforcementTarget, options?: { revokeSessionsBefore?: string }): Promise<void>;
+  restore(
+    target: EnforcementTarget,
+    options?: { revokeSessionsBefore?: string; passwordFor?: { owner: string; now: Date } },
+  ): Promise<RestoreResult>;
   /**
    * Ends the sessions issued before `issuedBefore` (ISO): reauth's `reauth-sessions-before-<moment>`
    * policy (made by the session policy writer) attached to the access key's user or to the role, and
@@ -186,6 +213,18 @@ export function createEnforcer(
             ...(revoked && { sessionsRevokedBefore: revoked }),
           };
         }
+        case 'password': {
+          // A password is its user's login profile: without one there is nothing to disable (a deadline
+          // records it gone), and one back on a user reauth disabled is drift. Never `disabled: true`.
+          const user = await orMissing(iam.send(new GetUserCommand({ UserName: target.id })), NO_SUCH_ENTITY);
+          if (!user?.User) return { exists: false };
+          const profile = await orMissing(
+            iam.send(new GetLoginProfileCommand({ UserName: target.id })),
+            NO_SUCH_ENTITY,
+          );
+          if (!profile?.LoginProfile) return { exists: false };
+          return { exists: true, lastUsedAt: user.User.PasswordLastUsed, disabled: false };
+        }
         case 'secret': {
           const secret = await describeSecret(secretsManager, target.id);
           if (!secret || secret.DeletedDate) return { exists: false };
@@ -229,6 +268,8 @@ export function createEnforcer(
             }),
           );
           return { kind: 'access-key', keyId: target.id };
+        case 'password':
+          return disablePassword(target.id);
         case 'secret': {
           const ResourcePolicy = await secretPolicy(target.id);
           const current = ResourcePolicy ? parsePolicy(ResourcePolicy) : undefined;
@@ -260,9 +301,93 @@ export function createEnforcer(
           return disableRole(target.id);
       }
     });
-    if (options.revokeSessionsBefore === undefined || receipt.kind === 'secret') return receipt;
+    if (
+      options.revokeSessionsBefore === undefined ||
+      receipt.kind === 'secret' ||
+      receipt.kind === 'password'
+    )
+      return receipt;
     const revokedSessions = await revokeSessions(target, options.revokeSessionsBefore);
     return revokedSessions ? { ...receipt, revokedSessions } : receipt;
+  }
+
+  /**
+   * Deletes the user's login profile, after reading what there was (the receipt keeps it: that a login
+   * profile existed, since when, its last sign-in). MFA devices are left alone: a restored password
+   * signs in with them as before. A retry after the delete finds no profile and records what the
+   * user's last sign-in says.
+   */
+  async function disablePassword(userName: string): Promise<DisableReceipt> {
+    const { User } = await iam.send(new GetUserCommand({ UserName: userName }));
+    const profile = await orMissing(
+      iam.send(new GetLoginProfileCommand({ UserName: userName })),
+      NO_SUCH_ENTITY,
+    );
+    if (profile?.LoginProfile)
+      await orMissing(iam.send(new DeleteLoginProfileCommand({ UserName: userName })), NO_SUCH_ENTITY);
+    return {
+      kind: 'password',
+      userName,
+      loginProfileDeleted: profile?.LoginProfile !== undefined,
+      ...(profile?.LoginProfile?.CreateDate && {
+        loginProfileCreatedAt: profile.LoginProfile.CreateDate.toISOString(),
+      }),
+      passwordLastUsed: User?.PasswordLastUsed?.toISOString() ?? null,
+    };
+  }
+
+  /**
+   * A new login profile for `userName` with a random password to be changed at the first sign-in, the
+   * password stored in a new secret only: never returned, logged or put in an error. A profile already
+   * there (a retry, or the owner made one) is left as it is, and nothing is stored.
+   */
+  async function recreatePassword(userName: string, owner: string, now: Date): Promise<RestoreResult> {
+    const existing = await orMissing(
+      iam.send(new GetLoginProfileCommand({ UserName: userName })),
+      NO_SUCH_ENTITY,
+    );
+    if (existing?.LoginProfile) return {};
+    // A new password is a new credential: whoever holds reauth's role could set one and sign in as the
+    // user, so it is made only for users a platform team marked, as rotation mints keys.
+    const { Tags } = await iam.send(new ListUserTagsCommand({ UserName: userName }));
+    if (!Tags?.some((tag) => tag.Key === ROTATABLE_TAG.key && tag.Value === ROTATABLE_TAG.value)) {
+      return {
+        refused: `IAM user ${userName} is not marked ${ROTATABLE_TAG.key}=${ROTATABLE_TAG.value}: reauth makes new credentials only for users a platform team marked (reauth cannot set that tag). An administrator can give the user a console password again`,
+      };
+    }
+    const password = randomPassword();
+    const Name = `${prefix}${userName.replace(/,/g, '-')}/console-password-${now.getTime()}`;
+    let ARN: string | undefined;
+    try {
+      // Stored first: a profile whose password was never stored could not be handed to anyone.
+      ({ ARN } = await secretsManager.send(
+        new CreateSecretCommand({
+          Name,
+          Description: `Console password of IAM user ${userName}, made by reauth when its owner restored the sign-in reauth had disabled; it must be changed at the first sign-in.`,
+          SecretString: JSON.stringify({ userName, password }),
+          Tags: [
+            { Key: 'reauth:owner', Value: owner },
+            { Key: 'reauth:restores', Value: `password/${userName}` },
+          ],
+        }),
+      ));
+      if (!ARN) throw new Error('Secrets Manager returned no ARN');
+      await iam.send(
+        new CreateLoginProfileCommand({
+          UserName: userName,
+          Password: password,
+          PasswordResetRequired: true,
+        }),
+      );
+    } catch (error) {
+      const cause = withoutSecret(error, password);
+      const reason = cause instanceof Error ? cause.name : 'unknown error';
+      throw new EnforcementError(
+        `restore the console password of IAM user ${userName}: ${ARN ? `the login profile was not made (${reason}); the unused secret ${ARN} can be deleted` : `storing the new password failed (${reason}); no login profile was made`}`,
+        { cause },
+      );
+    }
+    return { passwordStoredIn: ARN };
   }
 
   /**
@@ -295,7 +420,8 @@ export function createEnforcer(
     target: EnforcementTarget,
     issuedBefore: string,
   ): Promise<RevokedSessions | undefined> {
-    if (target.kind === 'secret') return undefined;
+    // A console password's sign-ins end with its login profile; its user's keys are their own credentials.
+    if (target.kind === 'secret' || target.kind === 'password') return undefined;
     const what = `revoke the sessions of ${describe(target)} issued before ${issuedBefore}`;
     const policyArn = await attempt(what, () => policies.sessionsBefore(issuedBefore));
     await attempt(what, async () => {
@@ -318,7 +444,7 @@ export function createEnforcer(
 
   /** reauth's policies attached to the key's user or to the role: those under `/reauth/`. */
   async function reauthPoliciesOn(target: EnforcementTarget): Promise<AttachedPolicy[]> {
-    if (target.kind === 'secret') return [];
+    if (target.kind === 'secret' || target.kind === 'password') return [];
     const attached: AttachedPolicy[] = [];
     let marker: string | undefined;
     do {
@@ -369,9 +495,15 @@ export function createEnforcer(
 
   async function restore(
     target: EnforcementTarget,
-    options: { revokeSessionsBefore?: string } = {},
-  ): Promise<void> {
-    const { revokeSessionsBefore } = options;
+    options: { revokeSessionsBefore?: string; passwordFor?: { owner: string; now: Date } } = {},
+  ): Promise<RestoreResult> {
+    const { revokeSessionsBefore, passwordFor } = options;
+    if (target.kind === 'password') {
+      if (!passwordFor) return {};
+      return attempt(`restore ${describe(target)}`, () =>
+        recreatePassword(target.id, passwordFor.owner, passwordFor.now),
+      );
+    }
     const settleRevocation = () =>
       revokeSessionsBefore === undefined
         ? endRevocation(target)
@@ -420,6 +552,7 @@ export function createEnforcer(
         }
       }
     });
+    return {};
   }
 
   async function secretPolicy(secretId: string): Promise<string | undefined> {
@@ -462,6 +595,12 @@ export function createEnforcer(
           kind: 'role',
           rotated: false,
           why: 'roles have no secret to rotate; disable or reauthorize it',
+        };
+      case 'password':
+        return {
+          kind: 'password',
+          rotated: false,
+          why: 'reauth does not set console passwords; the user changes it at sign-in, or disable it',
         };
     }
   }
@@ -614,7 +753,24 @@ function describe(target: EnforcementTarget): string {
       return `secret ${target.id}`;
     case 'role':
       return `role ${target.id}`;
+    case 'password':
+      return `console password of IAM user ${target.id}`;
   }
+}
+
+/**
+ * 32 random characters from every class an account password policy can require (upper, lower,
+ * digits, symbols), each class present: long enough for any policy's minimum length.
+ */
+function randomPassword(): string {
+  const classes = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!@#$%^&*()_+-=[]{}'];
+  const all = classes.join('');
+  const bytes = randomBytes(32);
+  const chars = [...bytes].map((b, i) => {
+    const from = i < classes.length ? (classes[i] as string) : all;
+    return from[b % from.length] as string;
+  });
+  return chars.join('');
 }
 
 async function listAccessKeys(iam: IAMClient, userName: string): Promise<AccessKeyMetadata[] | undefined> {

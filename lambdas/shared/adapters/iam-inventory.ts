@@ -282,6 +282,33 @@ export function accessKeysFromReport(rows: readonly CredentialReportRow[], accou
   return keys;
 }
 
+/**
+ * One password credential per user whose console password is enabled (`password_enabled`), id the
+ * user name: its last sign-in is `password_last_used` (`no_information` when it never signed in), and
+ * it was set at `password_last_changed` (the user's creation when the report has no date).
+ */
+export function passwordsFromReport(rows: readonly CredentialReportRow[], accountId: string): Credential[] {
+  const passwords: Credential[] = [];
+  for (const row of rows) {
+    const user = row.user;
+    if (!user || user === ROOT_ACCOUNT_ROW || row.password_enabled !== 'true') continue;
+    const createdAt = reportDate(row.password_last_changed) ?? reportDate(row.user_creation_time);
+    if (!createdAt) continue;
+    passwords.push({
+      accountId,
+      kind: 'password',
+      id: user,
+      principal: user,
+      principalArn: row.arn ?? '',
+      createdAt,
+      lastRotatedAt: createdAt,
+      lastUsedAt: reportDate(row.password_last_used),
+      tags: {},
+    });
+  }
+  return passwords;
+}
+
 /** The report's last-used service and region; `N/A` (never used) and `not_supported` mean none. */
 function usedWhere(
   service: string | undefined,
@@ -444,6 +471,8 @@ export interface IamInventoryOptions {
 export interface IamInventory {
   /** One per active key slot, `id` undefined until resolved. */
   accessKeys: Credential[];
+  /** One per user with a console password. */
+  passwords: Credential[];
   roles: Credential[];
   /** When IAM generated the credential report the access keys come from. */
   reportGeneratedAt: Date;
@@ -451,7 +480,7 @@ export interface IamInventory {
 }
 
 /**
- * Access keys and in-scope roles of the account in a handful of calls whatever its size: the credential
+ * Access keys, console passwords and in-scope roles of the account in a handful of calls whatever its size: the credential
  * report and GetAccountAuthorizationDetails pages, never a call per user or role.
  */
 export async function readIamInventory(iam: IAMClient, options: IamInventoryOptions): Promise<IamInventory> {
@@ -464,12 +493,14 @@ export async function readIamInventory(iam: IAMClient, options: IamInventoryOpti
     maxAgeMinutes: options.reportMaxAgeMinutes,
     sleep: options.sleep,
   });
-  const accessKeys = accessKeysFromReport(report.rows, options.accountId).map((key) => {
-    const user = details.users.get(key.principal);
-    return user ? { ...key, tags: user.tags, groups: user.groups, path: user.path } : key;
-  });
+  // A user's keys and password name the same owner: the user's tags, groups and path.
+  const withUserDetail = (credential: Credential): Credential => {
+    const user = details.users.get(credential.principal);
+    return user ? { ...credential, tags: user.tags, groups: user.groups, path: user.path } : credential;
+  };
   return {
-    accessKeys,
+    accessKeys: accessKeysFromReport(report.rows, options.accountId).map(withUserDetail),
+    passwords: passwordsFromReport(report.rows, options.accountId).map(withUserDetail),
     roles: rolesInScope(details.roles, options.accountId, options.zone),
     reportGeneratedAt: report.generatedAt,
     sessionRevocations: details.sessionRevocations,

@@ -29,7 +29,7 @@ const SECURITY_HUB = 'AWS Security Hub CSPM controls reference (docs.aws.amazon.
 const CIS = 'CIS Amazon Web Services Foundations Benchmark v3.0.0';
 const CSF = 'NIST Cybersecurity Framework 2.0 (NIST CSWP 29)';
 const ISO = 'ISO/IEC 27001:2022 Annex A';
-const UNUSED_KINDS: readonly CredentialKind[] = ['access-key'];
+const UNUSED_KINDS: readonly CredentialKind[] = ['access-key', 'password'];
 
 /** The mapping, in one table: docs/decision-record.md gives each control's text and source. */
 export const CONTROL_RULES: readonly ControlRule[] = [

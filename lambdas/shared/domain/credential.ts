@@ -1,7 +1,10 @@
 import type { FederatedTrust } from './role-trust';
 
-/** The three kinds of machine credential reauth keeps honest. */
-export const CREDENTIAL_KINDS = ['access-key', 'secret', 'role'] as const;
+/**
+ * The kinds of credential reauth keeps honest: three machine credentials, and IAM users' console
+ * passwords (a login profile), which are credentials too (Security Hub IAM.22, CIS 1.12).
+ */
+export const CREDENTIAL_KINDS = ['access-key', 'secret', 'role', 'password'] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 
 /**
@@ -12,13 +15,13 @@ export interface Credential {
   accountId: string;
   kind: CredentialKind;
   /**
-   * access key id | secret ARN | role name. An access key read from the credential report has no id
+   * access key id | secret ARN | role name | user name (password). An access key read from the credential report has no id
    * until its slot is resolved (ListAccessKeys, only for users with a finding): then `id` is undefined
    * and `keySlot` tells which of the user's two keys this is.
    */
   id?: string;
   keySlot?: 1 | 2;
-  /** IAM user name (access key), secret name, or role name. */
+  /** IAM user name (access key, password), secret name, or role name. */
   principal: string;
   /** ARN of the principal: the user, the secret, or the role. */
   principalArn: string;
@@ -31,13 +34,16 @@ export interface Credential {
    */
   lastUsedService?: string;
   lastUsedRegion?: string;
-  /** access key: its creation; secret: LastRotatedDate; role: undefined (roles are not rotated). */
+  /**
+   * access key: its creation; secret: LastRotatedDate; password: when it was last set; role:
+   * undefined (roles are not rotated).
+   */
   lastRotatedAt?: Date;
-  /** Tags of the principal: the user for an access key, the secret, the role. */
+  /** Tags of the principal: the user for an access key or a password, the secret, the role. */
   tags: Record<string, string>;
-  /** Access keys: the IAM groups of the user, as GetAccountAuthorizationDetails lists them. */
+  /** Access keys and passwords: the IAM groups of the user, as GetAccountAuthorizationDetails lists them. */
   groups?: string[];
-  /** Access keys and roles: the IAM path of the user or role (`/`, `/teams/payments/`). */
+  /** Access keys, passwords and roles: the IAM path of the user or role (`/`, `/teams/payments/`). */
   path?: string;
   /**
    * Roles only: accounts outside the zone of trust (the scanned account, or its organization) that the
@@ -61,7 +67,8 @@ export interface Credential {
  * a Slack button's value joins the id and the request's seq with `|`). Slack caps a button value at
  * 2000 characters, which bounds the id.
  */
-export const CREDENTIAL_ID_PATTERN = /^\d{12}:(?:access-key|secret|role):[\x21-\x7b\x7d\x7e]{1,1900}$/;
+export const CREDENTIAL_ID_PATTERN =
+  /^\d{12}:(?:access-key|secret|role|password):[\x21-\x7b\x7d\x7e]{1,1900}$/;
 
 /** `<accountId>:<kind>:<id>`, the key of everything reauth records. */
 export function credentialIdOf(c: { accountId: string; kind: CredentialKind; id: string }): string {
@@ -73,7 +80,7 @@ export function parseCredentialId(credentialId: string): {
   kind: CredentialKind;
   id: string;
 } {
-  const match = /^(\d{12}):(access-key|secret|role):(.+)$/.exec(credentialId);
+  const match = /^(\d{12}):(access-key|secret|role|password):(.+)$/.exec(credentialId);
   if (!match) {
     throw new Error(`not a credential id: ${JSON.stringify(credentialId)} (want <accountId>:<kind>:<id>)`);
   }

@@ -33,6 +33,10 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * see `domain/owners.ts`), where flags before it had `evidence.ownerTag`; a flag's `evidence.limits`
  * (the tier's idle and rotation limits it was judged by), and `evidence.controls` mapped by credential
  * kind, trigger and threshold (`CONTROL_RULES`).
+ * 8 also: the `password` kind (an IAM user's console password, id the user name): its flag's evidence has
+ * no `rotationAgeDays` (its `limits.idleDays` is the tier's `passwordIdleDays`), its disable receipt says whether a login profile was deleted
+ * and its last sign-in, a restore's evidence may name the secret holding a new password
+ * (`passwordStoredIn`), and its decisions' controls leave out access keys' and secrets' own.
  * Older decisions still verify: the hash covers what each decision holds.
  */
 export const SCHEMA_VERSION = 8;
@@ -86,7 +90,18 @@ export type DisableReceipt =
   | { kind: 'access-key'; keyId: string; revokedSessions?: RevokedSessions }
   | { kind: 'secret'; previousPolicy: string | null }
   /** `reauth-disabled` attached to the role, or (at IAM's quota of attached policies) made its boundary. */
-  | { kind: 'role'; policyArn: string; asBoundary?: true; revokedSessions?: RevokedSessions };
+  | { kind: 'role'; policyArn: string; asBoundary?: true; revokedSessions?: RevokedSessions }
+  /**
+   * The user's login profile deleted (false: there was none to delete, as on a retry after the delete),
+   * with what there was: when it was made and the last sign-in (null: never). MFA devices stay.
+   */
+  | {
+      kind: 'password';
+      userName: string;
+      loginProfileDeleted: boolean;
+      loginProfileCreatedAt?: string;
+      passwordLastUsed: string | null;
+    };
 
 /** The first decision of a credential chains to this. */
 export const GENESIS_HASH = '0'.repeat(64);

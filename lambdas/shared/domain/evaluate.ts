@@ -2,7 +2,13 @@ import type { Credential } from './credential';
 import { type CredentialState, inPriorityOrder, type Trigger } from './decision';
 import { awsServiceAccountsOf, type Identification, identify } from './identification';
 import { type OwnerClues, type OwnerOrigin, resolveOwner } from './owners';
-import { type Exemption, isExemptionInForce, type PolicyConfig, type Tier } from './policy';
+import {
+  DEFAULT_PASSWORD_IDLE_DAYS,
+  type Exemption,
+  isExemptionInForce,
+  type PolicyConfig,
+  type Tier,
+} from './policy';
 import { type OpenTrust, openTrust } from './trust-breadth';
 import { describeUsageChange, observeUsage, type Usage, type UsageChange } from './usage';
 
@@ -32,7 +38,7 @@ export interface Evidence extends Identification {
   lastUsedAt: string | null;
   /** Days since last use, or since creation when never used. */
   idleDays: number;
-  /** Days since the last rotation (creation when never rotated); absent for roles. */
+  /** Days since the last rotation (creation when never rotated); absent for roles and passwords. */
   rotationAgeDays?: number;
   /**
    * The tier's limits this credential was judged by (its idle limit: `idleDays`, or the new-credential
@@ -126,8 +132,9 @@ export function evaluateCredential(
   const reviewDueAt = state?.reviewDueAt;
   const vouchedFor = reviewDueAt !== undefined && Date.parse(reviewDueAt) > now.getTime();
   const idleDays = daysBetween(credential.lastUsedAt ?? credential.createdAt, now);
+  // Roles are not rotated, and a password's age asks nothing of its owner (only its disuse does).
   const rotationAgeDays =
-    credential.kind === 'role'
+    credential.kind === 'role' || credential.kind === 'password'
       ? undefined
       : daysBetween(credential.lastRotatedAt ?? credential.createdAt, now);
 
@@ -142,7 +149,7 @@ export function evaluateCredential(
   );
   if (!vouchedFor) {
     if (reviewDueAt !== undefined) triggers.push('review-due');
-    const idleLimit = credential.lastUsedAt ? tier.idleDays : tier.newCredentialGraceDays;
+    const idleLimit = credential.lastUsedAt ? idleDaysOf(credential.kind, tier) : tier.newCredentialGraceDays;
     if (idleDays >= idleLimit) triggers.push('idle');
     if (rotationAgeDays !== undefined && rotationAgeDays >= tier.maxAgeDays) triggers.push('max-age');
     if (open.length > 0) triggers.push('trust-too-broad');
@@ -177,7 +184,7 @@ export function evaluateCredential(
       idleDays,
       ...(rotationAgeDays !== undefined && { rotationAgeDays }),
       limits: {
-        idleDays: credential.lastUsedAt ? tier.idleDays : tier.newCredentialGraceDays,
+        idleDays: credential.lastUsedAt ? idleDaysOf(credential.kind, tier) : tier.newCredentialGraceDays,
         ...(rotationAgeDays !== undefined && { maxAgeDays: tier.maxAgeDays }),
       },
       ownerSource: origin,
@@ -244,7 +251,7 @@ function describeTriggers(finding: Finding): string {
       switch (trigger) {
         case 'idle':
           return evidence.lastUsedAt
-            ? `unused for ${evidence.idleDays} days (tier ${evidence.tier} allows ${tier.idleDays})`
+            ? `unused for ${evidence.idleDays} days (tier ${evidence.tier} allows ${evidence.limits.idleDays})`
             : `never used in the ${evidence.idleDays} days since it was created (tier ${evidence.tier} allows ${tier.newCredentialGraceDays})`;
         case 'max-age':
           return `not rotated for ${evidence.rotationAgeDays} days (tier ${evidence.tier} allows ${tier.maxAgeDays})`;
@@ -284,6 +291,11 @@ function activeExemption(
   return exemptions.find(
     (e) => (e.match === credential.principal || e.match === credentialId) && isExemptionInForce(e, now),
   );
+}
+
+/** The days of disuse a tier allows a credential of `kind` once it has been used. */
+export function idleDaysOf(kind: Credential['kind'], tier: Tier): number {
+  return kind === 'password' ? (tier.passwordIdleDays ?? DEFAULT_PASSWORD_IDLE_DAYS) : tier.idleDays;
 }
 
 /** Whole days from `from` to `now`, never negative. */

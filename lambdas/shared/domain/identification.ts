@@ -142,7 +142,8 @@ export function shortName(name: string, max = MAX_SHOWN_NAME): string {
 
 /**
  * A credential in a few plain words for a reply about it: an access key by its id and user (a user may
- * have two keys), else its name, shortened.
+ * have two keys), a console password by its user (the user's name alone would read as its keys), else
+ * its name, shortened.
  */
 export function credentialName(c: {
   credentialId: string;
@@ -150,6 +151,7 @@ export function credentialName(c: {
   principal: string;
 }): string {
   const name = shortName(c.principal);
+  if (c.kind === 'password') return `console password of ${name}`;
   if (c.kind !== 'access-key') return name;
   const keyId = /^\d{12}:access-key:(.+)$/.exec(c.credentialId)?.[1];
   return keyId ? `access key ${keyId} of ${name}` : name;

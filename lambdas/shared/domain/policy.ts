@@ -15,6 +15,12 @@ export const SESSION_REVOCATION_MOMENTS = ['disable', 'rotate', 'owner-departed'
 export type SessionRevocationMoment = (typeof SESSION_REVOCATION_MOMENTS)[number];
 const DEFAULT_REVOKE_SESSIONS_ON: SessionRevocationMoment[] = ['disable', 'rotate'];
 
+/**
+ * A console password unused this long is idle unless the tier says otherwise: the 45 days of Security
+ * Hub IAM.22 and CIS 1.12. Optional, so tiers written before passwords were credentials still parse.
+ */
+export const DEFAULT_PASSWORD_IDLE_DAYS = 45;
+
 /** How long a credential may go unused or unrotated, and how long owners have to answer. */
 export const TierSchema = z.strictObject({
   idleDays: z.number().int().positive().describe('Unused this many days → idle.'),
@@ -29,6 +35,14 @@ export const TierSchema = z.strictObject({
     .int()
     .positive()
     .describe('A reauthorization vouches for the credential this many days.'),
+  passwordIdleDays: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      `A console password unused this many days → idle (a never-used one: newCredentialGraceDays). Default ${DEFAULT_PASSWORD_IDLE_DAYS}, as Security Hub IAM.22 and CIS 1.12 ask.`,
+    ),
   newCredentialGraceDays: z
     .number()
     .int()

@@ -346,7 +346,7 @@ export function planDisable(
  * read (`revokedSessions`): inside the decision's hash. Nothing when it ended none.
  */
 export function revokedSessionsOf(receipt: DisableReceipt): { revokedSessions?: RevokedSessions } {
-  return receipt.kind !== 'secret' && receipt.revokedSessions
+  return (receipt.kind === 'access-key' || receipt.kind === 'role') && receipt.revokedSessions
     ? { revokedSessions: receipt.revokedSessions }
     : {};
 }
@@ -371,7 +371,12 @@ export function recordedRevocationOf(state: CredentialState, now: Date): Revoked
 }
 
 /** *Restore*: enabled again, and a new request opens (the owner still has to vouch for it). */
-export function planRestore(state: CredentialState, context: AnswerContext): Transition {
+/** `passwordStoredIn`: a password restored as a new one, in this secret (an ARN, never the value). */
+export function planRestore(
+  state: CredentialState,
+  context: AnswerContext,
+  passwordStoredIn?: string,
+): Transition {
   const tierName = state.tier ?? context.policy.defaultTier;
   const request = newRequest(state, { tierName, tier: tierOf(state, context.policy) }, context.now);
   return answer(
@@ -381,7 +386,11 @@ export function planRestore(state: CredentialState, context: AnswerContext): Tra
     {
       action: 'restore',
       reason: `restored by ${context.slackUserId}; a new request is open until ${request.deadlineAt}`,
-      evidence: { disabledAt: state.disabledAt ?? null, receipt: state.disableReceipt ?? null },
+      evidence: {
+        disabledAt: state.disabledAt ?? null,
+        receipt: state.disableReceipt ?? null,
+        ...(passwordStoredIn && { passwordStoredIn }),
+      },
     },
   );
 }

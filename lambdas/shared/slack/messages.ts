@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { CREDENTIAL_ID_PATTERN, parseCredentialId } from '../domain/credential';
+import { CREDENTIAL_ID_PATTERN, type CredentialKind, parseCredentialId } from '../domain/credential';
 import { describeTrust, type Identification, shortName, usedWhere } from '../domain/identification';
 import { describeOwnerOrigin, type OriginFormat, type OwnerOrigin } from '../domain/owners';
 import { BLOCK_KIT_LIMITS } from './limits';
@@ -112,7 +112,7 @@ export interface ModalView {
 
 export interface RequestItem {
   credentialId: string;
-  kind: 'access-key' | 'secret' | 'role';
+  kind: CredentialKind;
   principal: string;
   accountId: string;
   lastUsedAt: string | null;
@@ -160,6 +160,7 @@ const KIND_LABELS: Record<RequestItem['kind'], string> = {
   'access-key': 'Access key',
   secret: 'Secret',
   role: 'Third-party role',
+  password: 'Console password',
 };
 
 /** Slack's three control characters; escaping them stops a name from becoming a mention or a link. */
@@ -214,11 +215,13 @@ function dateOf(iso: string): string {
 
 type Named = Pick<RequestItem, 'credentialId' | 'kind' | 'principal'>;
 
-/** The credential in a few words: an access key by its id and user (a user may have two), else its name. */
+/** The credential in a few words: an access key by its id and user (a user may have two), a password by its user, else its name. */
 function subjectOf(item: Named): string {
   const name = `\`${shown(shortName(item.principal))}\``;
-  return item.kind === 'access-key'
-    ? `*${KIND_LABELS[item.kind]}* \`${shown(parseCredentialId(item.credentialId).id, 40)}\` of user ${name}`
+  if (item.kind === 'access-key')
+    return `*${KIND_LABELS[item.kind]}* \`${shown(parseCredentialId(item.credentialId).id, 40)}\` of user ${name}`;
+  return item.kind === 'password'
+    ? `*${KIND_LABELS[item.kind]}* of user ${name}`
     : `*${KIND_LABELS[item.kind]}* ${name}`;
 }
 
@@ -231,9 +234,11 @@ export function credentialLabel(item: Named & Pick<RequestItem, 'accountId'>): s
   const what =
     item.kind === 'access-key'
       ? `access key ${parseCredentialId(item.credentialId).id} of user ${name}`
-      : item.kind === 'secret'
-        ? `secret ${name}${regionOf(item) ? ` (${regionOf(item)})` : ''}`
-        : `role ${name}`;
+      : item.kind === 'password'
+        ? `console password of user ${name}`
+        : item.kind === 'secret'
+          ? `secret ${name}${regionOf(item) ? ` (${regionOf(item)})` : ''}`
+          : `role ${name}`;
   return `${what} in account ${item.accountId}`;
 }
 
@@ -274,7 +279,8 @@ function describeItem(item: RequestItem): string {
       ...(identification && item.kind === 'access-key'
         ? [`Created: ${dateOf(identification.createdAt)}`]
         : []),
-      `${item.kind === 'secret' ? 'Last accessed' : 'Last used'}: ${lastUsed}${where && ` (${shown(where, 100)})`}`,
+      ...(identification && item.kind === 'password' ? [`Set: ${dateOf(identification.createdAt)}`] : []),
+      `${item.kind === 'secret' ? 'Last accessed' : item.kind === 'password' ? 'Last sign-in' : 'Last used'}: ${lastUsed}${where && ` (${shown(where, 100)})`}`,
     ].join(' · '),
     `Why: ${shown(item.why, 1000)}`,
     ...(item.ownerSource ? [`Why you: ${describeOwnerOrigin(item.ownerSource, ORIGIN_FORMAT)}`] : []),

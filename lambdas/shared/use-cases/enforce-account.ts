@@ -162,7 +162,8 @@ export async function enforceAccount(
   }
 
   const plan = planEnforcement((await deps.store.loadStates(accountId)).values(), policy, now, {
-    size: scan.inventory.accessKeys + scan.inventory.secrets + scan.inventory.roles,
+    size:
+      scan.inventory.accessKeys + scan.inventory.passwords + scan.inventory.secrets + scan.inventory.roles,
     generatedAt: new Date(scan.inventoryAt),
   });
   // All of this account's actions or none, as its own budget holds them.
@@ -493,4 +494,5 @@ const DRIFT_SEEN: Record<CredentialState['kind'], string> = {
   'access-key': 'the access key is Active again',
   secret: "reauth's deny is gone from the secret's resource policy",
   role: "reauth's deny policy is gone from the role",
+  password: 'the user has a console password again',
 };

@@ -88,7 +88,7 @@ export interface ScanReport {
   policyId: string;
   startedAt: string;
   finishedAt: string;
-  inventory: { accessKeys: number; secrets: number; roles: number };
+  inventory: { accessKeys: number; passwords: number; secrets: number; roles: number };
   /** When IAM generated the credential report this scan read: the age of its access-key data. */
   inventoryAt: string;
   rows: ScanRow[];
@@ -186,6 +186,7 @@ export async function scanAccountWithStates(
       const known = keyStates.get(keySlotKey(key.principal, key.createdAt.toISOString()));
       return known ? { ...key, id: parseCredentialId(known.credentialId).id } : key;
     }),
+    ...iamInventory.passwords,
     ...iamInventory.roles,
     ...secrets,
   ];
@@ -350,6 +351,7 @@ export async function scanAccountWithStates(
     finishedAt: new Date().toISOString(),
     inventory: {
       accessKeys: iamInventory.accessKeys.length,
+      passwords: iamInventory.passwords.length,
       secrets: secrets.length,
       roles: iamInventory.roles.length,
     },

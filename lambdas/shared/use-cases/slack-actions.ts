@@ -174,19 +174,37 @@ async function runInAccount(
       outcome = disabled;
       break;
     }
-    case 'restore':
-      outcome = await changeUnderClaim(deps, {
+    case 'restore': {
+      // A password comes back as a new one (IAM keeps no deleted password), stored for the owner.
+      const restored = await changeUnderClaim(deps, {
         ...claim,
         action: 'restore',
-        act: () => deps.enforcer.restore(claim.target),
-        confirm: (current) => (stillOpen(current) ? planRestore(current, context) : undefined),
-        changesUsability: () => true,
+        act: () =>
+          deps.enforcer.restore(claim.target, { passwordFor: { owner: state.owner, now: context.now } }),
+        confirm: (current, result) =>
+          stillOpen(current) && !result.refused
+            ? planRestore(current, context, result.passwordStoredIn)
+            : undefined,
+        changesUsability: (result) => !result.refused,
       });
-      if ('recorded' in outcome) {
-        const restored = await deps.store.getState(job.credentialId);
-        if (restored) await notifyNewRequests(deps, [restored], { ...deps, now: context.now, job: 'slack' });
+      if ('result' in restored && restored.result.refused) {
+        await tell(
+          deps.slack,
+          job.responseUrl,
+          `${credentialName(state)} was not restored: ${restored.result.refused}`,
+        );
+        return { summary: `not restored: ${restored.result.refused}` };
       }
+      if ('recorded' in restored) {
+        const { passwordStoredIn } = restored.result;
+        if (passwordStoredIn)
+          await tell(deps.slack, job.responseUrl, passwordDelivery(state, passwordStoredIn));
+        const current = await deps.store.getState(job.credentialId);
+        if (current) await notifyNewRequests(deps, [current], { ...deps, now: context.now, job: 'slack' });
+      }
+      outcome = restored;
       break;
+    }
     case 'rotate': {
       const rotation = await changeUnderClaim(deps, {
         ...claim,
@@ -236,6 +254,21 @@ async function runInAccount(
   }
   await refreshAfterAnswer(deps, job);
   return { summary: `${job.action} recorded (seq ${outcome.recorded.seq})`, recorded: job.action };
+}
+
+/**
+ * Where a restored console password is and how to read it: the secret's ARN and the command, never
+ * the password. It is read as a rotated key's secret is: by whoever the account lets read
+ * `reauth/rotated/` (the secret carries no resource policy of its own yet).
+ */
+export function passwordDelivery(
+  state: Pick<CredentialState, 'principal' | 'accountId'>,
+  storedIn: string,
+): string {
+  return [
+    `The console password of IAM user ${state.principal} in account ${state.accountId} is restored as a new password, which must be changed at the first sign-in.`,
+    `It is in the secret ${storedIn}: read it with \`aws secretsmanager get-secret-value --secret-id ${storedIn} --query SecretString --output text\`, then delete the secret.`,
+  ].join('\n');
 }
 
 /** Asks each member of the tier's approvers group, in Slack, to confirm an owner's *Still needed*. */

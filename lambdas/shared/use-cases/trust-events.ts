@@ -74,7 +74,7 @@ export function inventoryLoader(
         zone: options.zone,
       }),
       readSecretsInventory(deps.secretsManager, { accountId: options.accountId }),
-    ]).then(([iam, secrets]) => [...iam.accessKeys, ...iam.roles, ...secrets]);
+    ]).then(([iam, secrets]) => [...iam.accessKeys, ...iam.passwords, ...iam.roles, ...secrets]);
     return loading;
   };
 }
@@ -157,7 +157,13 @@ export async function applyTrustChange(
         context,
         revoked,
       );
-    const revokes = moment !== undefined && revokesSessionsOn(policy, moment) && credential.kind !== 'secret';
+    // A secret has no sessions. A console password's request ends none either: the revocation is the
+    // user's keys' to record (they are their own credentials here), not recorded twice on one user.
+    const revokes =
+      moment !== undefined &&
+      revokesSessionsOn(policy, moment) &&
+      credential.kind !== 'secret' &&
+      credential.kind !== 'password';
     const written = revokes
       ? await recordWithRevocation(deps, credentialId, plan, {
           target: { kind: credential.kind, id: credential.id, principal: credential.principal },
@@ -323,7 +329,8 @@ async function credentialsFor(
       const roles = new Set(target.roles);
       matches = all.filter(
         (c) =>
-          (c.kind === 'access-key' && users.has(c.principal)) ||
+          // A user's console password signs in with the same permissions as its keys.
+          ((c.kind === 'access-key' || c.kind === 'password') && users.has(c.principal)) ||
           (c.kind === 'role' && roles.has(c.principal)),
       );
       break;
