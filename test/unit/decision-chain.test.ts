@@ -90,7 +90,11 @@ describe('the controls a decision evidences', () => {
   });
 
   it("show a console password's flag and disable as IAM.22 and CIS 1.12, never as key rotation or a secret's", () => {
-    const flag = controlsOf({ action: 'flag', kind: 'password', evidence: { triggers: ['idle'] } });
+    const flag = controlsOf({
+      action: 'flag',
+      kind: 'password',
+      evidence: { triggers: ['idle'], limits: { idleDays: 45 } },
+    });
     const disable = controlsOf({ action: 'disable', kind: 'password', evidence: {} });
     for (const controls of [flag, disable]) {
       expect(controls).toEqual(
@@ -98,8 +102,12 @@ describe('the controls a decision evidences', () => {
       );
       expect(controls.filter((c) => /IAM\.3$|SecretsManager|1\.14$/.test(c))).toEqual([]);
     }
-    expect(controlsOf({ action: 'flag', kind: 'access-key', evidence: {} })).toContain(
-      'AWS Security Hub IAM.3',
-    );
+    expect(
+      controlsOf({
+        action: 'flag',
+        kind: 'access-key',
+        evidence: { triggers: ['max-age'], limits: { idleDays: 90, maxAgeDays: 90 } },
+      }),
+    ).toContain('AWS Security Hub IAM.3');
   });
 });
