@@ -111,6 +111,8 @@ describe("each scan's population record", () => {
   });
 });
 
+const exportedRoot = () => join(exported, '..', '..', '..', '..');
+
 describe('the report', () => {
   it('shows the population per day and account, and a day an account was not scanned as a gap', async () => {
     const page = async (root: string) => {
@@ -126,9 +128,16 @@ describe('the report', () => {
       whole.indexOf('<section id="population">'),
       whole.indexOf('<section id="counts">'),
     );
-    // A header row and one row per scan.
-    expect(section.match(/<tr>/g)).toHaveLength(1 + 3);
-    for (const report of reports) expect(section).toContain(report.population.root);
+    // A row a day (and the header), and the account's latest scan with its root.
+    expect(section.match(/Scans by day<\/h3>.*?<\/table>/s)?.[0].match(/<tr>/g)).toHaveLength(1 + 3);
+    expect(section).toContain(reports[2]?.population.root);
+    // Every scan is a row of population.csv, with its root.
+    const csv = (await readFile(join(exportedRoot(), 'report', 'population.csv'), 'utf8'))
+      .trim()
+      .split('\r\n');
+    expect(csv).toHaveLength(1 + 3);
+    for (const report of reports)
+      expect(csv.some((line) => line.endsWith(report.population.root))).toBe(true);
     const missingDay = await page(await rewrite((item) => (isRun(item, '000002') ? undefined : item)));
     const skipped = new Date(Date.now() + DAY).toISOString().slice(0, 10);
     expect(missingDay).toContain('<strong>1 gaps</strong>');

@@ -158,6 +158,7 @@ export async function writeEvidenceReport(
     );
     const csvPath = join(outDir, 'decisions.csv');
     const rows = await writeCsv(listed, csvPath, brokenKeys(verdict.issues));
+    await writePopulationCsv(population, join(outDir, 'population.csv'));
     const pdf = options.pdf ? await writePdf(htmlPath, join(outDir, 'report.pdf')) : {};
     return {
       source: describeSource(source),
@@ -277,6 +278,37 @@ async function checkFiles(
     checker,
     population: population.rows,
   };
+}
+
+/** Every scan's population record, one row each: an auditor's sample of any day and account. */
+async function writePopulationCsv(rows: readonly PopulationRow[], path: string): Promise<void> {
+  const out = createWriteStream(path);
+  const write = async (text: string) => {
+    if (!out.write(text)) await once(out, 'drain');
+  };
+  try {
+    await write(
+      csvLine(['at', 'accountId', 'actor', 'evaluated', 'findings', 'counts', 'inventoryAt', 'root']),
+    );
+    for (const r of rows)
+      await write(
+        csvLine([
+          r.at,
+          r.accountId,
+          r.actor,
+          r.evaluated,
+          r.findings,
+          Object.entries(r.counts)
+            .map(([kind, n]) => `${kind}=${n}`)
+            .join(';'),
+          r.inventoryAt,
+          r.root,
+        ]),
+      );
+  } finally {
+    out.end();
+    await once(out, 'close');
+  }
 }
 
 async function writeCsv(

@@ -343,12 +343,18 @@ function population(m: ReportModel): string {
   return `<section id="population"><h2>Population</h2>
 <p class="note">Each scan records what it evaluated in the account: every credential, by kind, committed to by a Merkle root over each credential id and its outcome, chained per account (checked in the chain verdict above). ${gaps.length === 0 ? 'No gap: every account was scanned every day from its first record.' : `<strong>${gaps.length} gaps</strong>: days an account was not scanned.`}</p>
 ${gaps.length > 0 ? `<h3>Gaps</h3>${table('Days with no scan of an account', ['day', 'account', 'finding'], gaps, [1])}` : ''}
-<h3>Scans by day and account</h3>
+<h3>Scans by day</h3>
 ${table(
-  'What each scan evaluated: credentials by kind, findings, the credential report it read, and the credentials in scope of the decision record',
+  'Each day: accounts scanned, credentials evaluated and findings (every scan of every account is a row of population.csv)',
+  ['day', 'accounts scanned', 'evaluated', 'findings'],
+  byDay(rows).map(([d, t]) => [d, String(t.accounts), String(t.evaluated), String(t.findings)]),
+)}
+<h3>Latest scan of each account</h3>
+${table(
+  'The latest scan of each account: credentials by kind, findings, the credential report it read, its Merkle root, and the credentials in scope of the decision record',
   [
-    'day',
     'account',
+    'scanned',
     'evaluated',
     'by kind',
     'findings',
@@ -356,9 +362,9 @@ ${table(
     'in scope (record)',
     'Merkle root',
   ],
-  rows.map((r) => [
-    formatTime(r.at),
+  latestByAccount(rows).map((r) => [
     r.accountId,
+    formatTime(r.at),
     String(r.evaluated),
     Object.entries(r.counts)
       .map(([kind, n]) => `${n} ${kind}`)
@@ -368,9 +374,33 @@ ${table(
     String(inScope.get(r.accountId) ?? 0),
     r.root,
   ]),
-  [1, 7],
+  [0, 7],
 )}
 </section>`;
+}
+
+function byDay(
+  rows: readonly PopulationRow[],
+): [string, { accounts: number; evaluated: number; findings: number }][] {
+  const days = new Map<string, { accounts: number; evaluated: number; findings: number }>();
+  for (const r of rows) {
+    const d = r.at.slice(0, 10);
+    const t = days.get(d) ?? { accounts: 0, evaluated: 0, findings: 0 };
+    t.accounts += 1;
+    t.evaluated += r.evaluated;
+    t.findings += r.findings;
+    days.set(d, t);
+  }
+  return [...days].sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+function latestByAccount(rows: readonly PopulationRow[]): PopulationRow[] {
+  const latest = new Map<string, PopulationRow>();
+  for (const r of rows) {
+    const kept = latest.get(r.accountId);
+    if (!kept || r.at > kept.at) latest.set(r.accountId, r);
+  }
+  return [...latest.values()].sort((a, b) => (a.accountId < b.accountId ? -1 : 1));
 }
 
 function counts(model: DecisionModel): string {
