@@ -2,6 +2,7 @@ import { createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
@@ -230,5 +231,28 @@ describe('signed population checkpoints', () => {
     expect(output.join('\n')).toContain(
       'Population signatures NOT checked (1 signed, 1 unsigned): give --public-key <file> or --key-id <id> to check them.',
     );
+  });
+
+  it('the scan Lambda signs with the key CHECKPOINT_KEY_ID names', async () => {
+    const table = 'reauth-checkpoints-handler';
+    await ensureDecisionTable(clients.dynamodb, table);
+    vi.resetModules();
+    for (const [name, value] of Object.entries({
+      TABLE_NAME: table,
+      POLICY_FILE: fileURLToPath(new URL('../../scripts/local/demo.config.json', import.meta.url)),
+      CHECKPOINT_KEY_ID: keyId,
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+    }))
+      vi.stubEnv(name, value);
+    try {
+      await (await import('../../lambdas/scan/handler')).handler();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    const root = await mkdtemp(join(tmpdir(), 'reauth-checkpoints-'));
+    await exportTable(clients.dynamodb, table, root);
+    const { verdict } = await verifyExport({ kind: 'dir', path: root }, { publicKey: await publicKey() });
+    expect(verdict.issues).toEqual([]);
+    expect(verdict.populationSignatures).toEqual({ checked: true, signed: 1, unsigned: 0 });
   });
 });
