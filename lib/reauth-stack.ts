@@ -64,6 +64,11 @@ export class ReauthStack extends Stack {
         'Subscribe (email, chat) to hear when a job fails or cannot be started, a Slack action fails, or a safety rail holds enforcement back',
       value: this.reauth.alarmTopic.topicArn,
     });
+    new CfnOutput(this, 'CheckpointKeyArn', {
+      description:
+        "Signs each scan's population record: reauth verify --key-id <it> checks the signatures (kms:GetPublicKey), or --public-key with its public key exported",
+      value: this.reauth.checkpointKey.key.keyArn,
+    });
     new CfnOutput(this, 'ScanFunctionName', { value: this.reauth.scanJob.function.function.functionName });
     new CfnOutput(this, 'EnforceFunctionName', {
       value: this.reauth.enforceJob.function.function.functionName,

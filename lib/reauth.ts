@@ -22,6 +22,7 @@ import {
 import type { MetricsService, RunMetric } from '../lambdas/shared/metric-names';
 import { loadPolicyFile } from '../lambdas/shared/policy-file';
 import { alarmOnCount } from './alarms';
+import { CheckpointKey } from './checkpoint-key';
 import { enforceGrants, eventsRevokeSessions, keepOffOwnRoles, scanGrants } from './credential-permissions';
 import { DecisionTable } from './decision-table';
 import { bindExportRecords, bindTableExport, EvidenceBucket } from './evidence-bucket';
@@ -120,6 +121,8 @@ export class Reauth extends Construct {
   readonly sessionPolicies?: SessionPolicies;
   /** The compliance exports of the decision table. */
   readonly evidence: EvidenceBucket;
+  /** Signs the scans' population records; `reauth verify --key-id` checks them with its public key. */
+  readonly checkpointKey: CheckpointKey;
   readonly exportJob: ScheduledJob<typeof ExportEnvSchema>;
   readonly dashboard: ReauthDashboard;
   /** With the policy's `organization` section: the fan-out across member accounts and their roles. */
@@ -152,6 +155,7 @@ export class Reauth extends Construct {
 
     this.slackSecret = props.slackSecret ?? this.createSlackSecret();
 
+    this.checkpointKey = new CheckpointKey(this, 'CheckpointKey');
     this.evidence = new EvidenceBucket(this, 'Evidence', {
       retentionDays: this.policy.compliance.exportRetentionDays,
     });
@@ -199,6 +203,7 @@ export class Reauth extends Construct {
         TABLE_NAME: bindTable(this.table, 'write'),
         POLICY_FILE: policyFile,
         SLACK_SECRET_ARN: bindSecretRead(this.slackSecret),
+        CHECKPOINT_KEY_ID: this.checkpointKey.bindSign(),
       },
       // Across an organization it reads each member through reauth-reader, never the hub's own IAM.
       grants: org ? [] : scanGrants(),
@@ -224,6 +229,7 @@ export class Reauth extends Construct {
         TABLE_NAME: bindTable(this.table, 'write'),
         POLICY_FILE: policyFile,
         SLACK_SECRET_ARN: bindSecretRead(this.slackSecret),
+        CHECKPOINT_KEY_ID: this.checkpointKey.bindSign(),
       },
       // Across an organization it works through each member's reauth-enforcer or reauth-reader.
       grants: org ? [] : enforceGrants(this.policy.mode, disablePolicyName),

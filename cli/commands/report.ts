@@ -4,7 +4,7 @@ import { PAPER_SIZES, type PaperSize } from '../../lambdas/shared/evidence/repor
 import { UsageError } from '../errors';
 import { exportSource } from '../export-source';
 import type { Outcome } from '../output';
-import { formatVerify, verifyJson } from './verify';
+import { checkpointKey, formatVerify, verifyJson } from './verify';
 
 interface ReportOptions {
   export: string;
@@ -13,6 +13,8 @@ interface ReportOptions {
   pdf?: boolean;
   paper: string;
   json?: boolean;
+  publicKey?: string;
+  keyId?: string;
 }
 
 export function registerReport(program: Command, outcome: Outcome): void {
@@ -38,12 +40,16 @@ export function registerReport(program: Command, outcome: Outcome): void {
       'a4',
     )
     .option('--json', 'print the verdict, the files written and the row count as JSON')
+    .option('--public-key <file>', "check the population records' signatures with this public key (PEM)")
+    .option('--key-id <id>', "check the population records' signatures with the KMS key's public key")
     .action(async (options: ReportOptions) => {
       const asOf = options.asOf === undefined ? undefined : parseAsOf(options.asOf);
       const paper = parsePaper(options.paper);
       const { source, s3 } = exportSource(options.export);
+      const publicKey = await checkpointKey(options);
       const result = await writeEvidenceReport(source, options.out, {
         s3,
+        ...(publicKey && { publicKey }),
         asOf,
         pdf: options.pdf === true,
         paper,

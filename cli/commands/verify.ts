@@ -1,12 +1,20 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { createKmsClient } from '../../lambdas/shared/adapters/aws-clients';
+import { readCheckpointPublicKey } from '../../lambdas/shared/adapters/checkpoint-signer';
 import type { ChainIssue } from '../../lambdas/shared/evidence/chain-check';
 import { type VerifyResult, verifyExport } from '../../lambdas/shared/evidence/evidence-report';
+import { checkProfile } from '../aws';
+import { UsageError } from '../errors';
 import { exportSource } from '../export-source';
 import type { Outcome } from '../output';
 
 interface VerifyOptions {
   export: string;
   json?: boolean;
+  publicKey?: string;
+  keyId?: string;
 }
 
 export function registerVerify(program: Command, outcome: Outcome): void {
@@ -18,12 +26,46 @@ export function registerVerify(program: Command, outcome: Outcome): void {
     )
     .requiredOption('--export <source>', 'the export: s3://bucket/prefix or a directory')
     .option('--json', 'print the verdict and every problem as JSON')
+    .option(
+      '--public-key <file>',
+      "check each population record's signature with the checkpoint key's public key (PEM, offline)",
+    )
+    .option(
+      '--key-id <id>',
+      "check each population record's signature with the checkpoint key's public key, read from KMS (kms:GetPublicKey)",
+    )
     .action(async (options: VerifyOptions) => {
       const { source, s3 } = exportSource(options.export);
-      const result = await verifyExport(source, { s3 });
+      const publicKey = await checkpointKey(options);
+      const result = await verifyExport(source, { s3, ...(publicKey && { publicKey }) });
       console.log(options.json ? JSON.stringify(verifyJson(result), null, 2) : formatVerify(result));
       outcome.code = result.verdict.issues.length === 0 ? 0 : 1;
     });
+}
+
+/** The public key --public-key or --key-id names; neither: signatures are counted, not checked. */
+export async function checkpointKey(options: {
+  publicKey?: string;
+  keyId?: string;
+}): Promise<KeyObject | undefined> {
+  if (options.publicKey && options.keyId) throw new UsageError('give --public-key or --key-id, not both');
+  if (options.publicKey) {
+    const pem = await readFile(options.publicKey, 'utf8').catch((error: Error) => {
+      throw new UsageError(`cannot read --public-key ${options.publicKey}: ${error.message}`);
+    });
+    try {
+      return createPublicKey(pem);
+    } catch (error) {
+      throw new UsageError(
+        `--public-key ${options.publicKey} holds no public key: ${(error as Error).message}`,
+      );
+    }
+  }
+  if (options.keyId) {
+    checkProfile(process.env);
+    return createPublicKey(await readCheckpointPublicKey(createKmsClient(), options.keyId));
+  }
+  return undefined;
 }
 
 /** The verdict as JSON: what `verify --json` prints, and the start of `report --json`. */
@@ -37,6 +79,7 @@ export function verifyJson(result: VerifyResult) {
     decisions: verdict.decisions,
     duplicates: verdict.duplicates,
     populationRecords: verdict.populationRecords ?? 0,
+    populationSignatures: verdict.populationSignatures ?? { checked: false, signed: 0, unsigned: 0 },
     chainsIntact: verdict.issues.length === 0,
     problems: verdict.issues,
   };
@@ -55,6 +98,17 @@ export function formatVerify(result: VerifyResult): string {
     );
   } else {
     lines.push(`Hash chains BROKEN: ${verdict.issues.length} problems`, ...verdict.issues.map(formatIssue));
+  }
+  const signatures = verdict.populationSignatures;
+  if (signatures && verdict.populationRecords) {
+    const counts = `${signatures.signed} signed, ${signatures.unsigned} unsigned`;
+    lines.push(
+      signatures.checked
+        ? verdict.issues.length === 0
+          ? `Every population record's signature verifies with the public key given (${counts}).`
+          : `Population signatures checked with the public key given (${counts}).`
+        : `Population signatures NOT checked (${counts}): give --public-key <file> or --key-id <id> to check them.`,
+    );
   }
   return lines.join('\n');
 }

@@ -6,11 +6,13 @@ import type { Context } from 'aws-lambda';
 import {
   createDynamoDBClients,
   createIamClient,
+  createKmsClient,
   createLambdaClient,
   createS3Client,
   createSecretsManagerClient,
   createStsClient,
 } from '../shared/adapters/aws-clients';
+import { createCheckpointSigner } from '../shared/adapters/checkpoint-signer';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { createEnforcer } from '../shared/adapters/enforcement';
 import { assumeMemberRole, MemberRoleMissing } from '../shared/adapters/member-account';
@@ -36,6 +38,10 @@ const clients = {
   sts: createStsClient(),
 };
 const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
+/** Signs each population record this function writes; none without a key (records are then unsigned). */
+const signer = env.CHECKPOINT_KEY_ID
+  ? createCheckpointSigner(createKmsClient(), env.CHECKPOINT_KEY_ID)
+  : undefined;
 const lambda = createLambdaClient();
 /** The enforcer of an account: reauth's policies there, session policies made by the writer's function. */
 const enforcerIn = (
@@ -93,6 +99,7 @@ export async function handler(
       {
         ...member,
         store,
+        ...(signer && { signer }),
         enforcer: enforcerIn(account.accountId, member, true),
         slack: await connectSlack(),
         ownersToldBySummary: true,
@@ -122,6 +129,7 @@ export async function handler(
       iam: clients.iam,
       secretsManager: clients.secretsManager,
       store,
+      ...(signer && { signer }),
       stacks: stackOwnersOfThisAccount(),
       enforcer: enforcerIn(accountId, clients),
       slack: await connectSlack(),

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { EnforcerEnvShape, OrgModeEnvShape } from '../shared/env';
+import { CheckpointEnvShape, EnforcerEnvShape, OrgModeEnvShape } from '../shared/env';
 import { SlackEnvShape } from '../shared/slack-env';
 
 /** The scan function's environment contract; `lib/` types the construct's `environment` from it. */
@@ -13,5 +13,6 @@ export const ScanEnvSchema = z.object({
   SLACK_API_URL: SlackEnvShape.SLACK_API_URL,
   ...OrgModeEnvShape,
   ...EnforcerEnvShape,
+  ...CheckpointEnvShape,
 });
 export type ScanEnv = z.infer<typeof ScanEnvSchema>;

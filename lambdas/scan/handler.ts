@@ -4,10 +4,12 @@ import type { Context } from 'aws-lambda';
 import {
   createDynamoDBClients,
   createIamClient,
+  createKmsClient,
   createS3Client,
   createSecretsManagerClient,
   createStsClient,
 } from '../shared/adapters/aws-clients';
+import { createCheckpointSigner } from '../shared/adapters/checkpoint-signer';
 import { createDecisionStore } from '../shared/adapters/decision-store';
 import { assumeMemberRole, MemberRoleMissing } from '../shared/adapters/member-account';
 import { organizationZoneReader } from '../shared/adapters/run-objects';
@@ -36,6 +38,10 @@ const clients = {
   sts: createStsClient(),
 };
 const store = createDecisionStore(createDynamoDBClients().documents, env.TABLE_NAME);
+/** Signs each population record this function writes; none without a key (records are then unsigned). */
+const signer = env.CHECKPOINT_KEY_ID
+  ? createCheckpointSigner(createKmsClient(), env.CHECKPOINT_KEY_ID)
+  : undefined;
 const slack = slackFromEnvironment(clients.secretsManager, env);
 const readZone = organizationZoneReader(createS3Client());
 const logger = new Logger({ serviceName: 'reauth-scan' });
@@ -69,6 +75,7 @@ export async function handler(
       iam: clients.iam,
       secretsManager: clients.secretsManager,
       store,
+      ...(signer && { signer }),
       stacks: stackOwnersOfThisAccount(),
     },
     { accountId, policy, now, onProgress: (message) => logger.info(message) },
@@ -140,7 +147,7 @@ async function scanMember(event: MemberRunEvent, roleName: string): Promise<Memb
   const zone = event.organization ? await readZone(event.organization) : undefined;
   const organizationId = zone?.organizationId ?? event.organizationId;
   const report = await scanAccount(
-    { ...member, store },
+    { ...member, store, ...(signer && { signer }) },
     {
       accountId,
       policy: policyForAccount(policy, event.account),

@@ -38,3 +38,12 @@ export const EnforcerEnvShape = {
     .default('reauth-disabled'),
   SESSION_POLICIES_FUNCTION: z.string().min(1).optional(),
 };
+
+/**
+ * `CHECKPOINT_KEY_ID`: the stack's asymmetric KMS key the scan and enforce jobs sign each population
+ * record with (`domain/checkpoint.ts`). Absent (a deployment without one, the local emulator): records
+ * are written unsigned, and `reauth verify` with a public key says so.
+ */
+export const CheckpointEnvShape = {
+  CHECKPOINT_KEY_ID: z.string().min(1).optional(),
+};

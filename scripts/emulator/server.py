@@ -71,6 +71,9 @@
    which moto has no way to make: POST /_reauth/console-sign-in {"account": "<id>", "user": "<name>"}
    records one at the emulator's clock, shown as the report's `password_last_used` and GetUser's
    PasswordLastUsed; a user without a login profile cannot sign in (HTTP 409).
+18. KMS signs and verifies a digest as KMS does: with `MessageType: DIGEST` the message is the hash, signed
+   as it is (moto ignores MessageType and hashes the digest again, a signature no one else verifies).
+   ECDSA keys only, which are the ones reauth signs with; RSA keys keep moto's behaviour.
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
 """
@@ -91,6 +94,10 @@ import uuid
 import xml.etree.ElementTree as ElementTree
 from urllib.parse import parse_qs, unquote
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from freezegun import freeze_time
 import moto.iam.models as iam_models
 from moto.iam.aws_managed_policies import aws_managed_policies_data
@@ -98,6 +105,8 @@ from moto.iam.exceptions import LimitExceededException
 from moto.iam.models import AWSManagedPolicy, IAMBackend, User
 from moto.settings import load_iam_aws_managed_policies
 from moto.iam.responses import IamResponse
+from moto.kms.responses import KmsResponse
+from moto.kms.utils import ECDSAPrivateKey, validate_signing_algorithm
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
@@ -901,6 +910,51 @@ def with_clock(moto_app):
         return moto_app(environ, start_response)
 
     return app
+
+
+# 18. KMS's MessageType DIGEST. The response knows the MessageType, the key signs: the flag carries it
+# across, per request thread.
+_kms_digest = threading.local()
+_HASH_OF = {"ECDSA_SHA_256": hashes.SHA256, "ECDSA_SHA_384": hashes.SHA384, "ECDSA_SHA_512": hashes.SHA512}
+
+
+def digest_aware(method):
+    def run(self):
+        _kms_digest.active = self._get_param("MessageType") == "DIGEST"
+        try:
+            return method(self)
+        finally:
+            _kms_digest.active = False
+
+    return run
+
+
+_ecdsa_sign = ECDSAPrivateKey.sign
+_ecdsa_verify = ECDSAPrivateKey.verify
+
+
+def ecdsa_sign(self, message, signing_algorithm):
+    if not getattr(_kms_digest, "active", False):
+        return _ecdsa_sign(self, message, signing_algorithm)
+    validate_signing_algorithm(signing_algorithm, self.valid_signing_algorithms)
+    return self.private_key.sign(message, ec.ECDSA(Prehashed(_HASH_OF[signing_algorithm]())))
+
+
+def ecdsa_verify(self, message, signature, signing_algorithm):
+    if not getattr(_kms_digest, "active", False):
+        return _ecdsa_verify(self, message, signature, signing_algorithm)
+    validate_signing_algorithm(signing_algorithm, self.valid_signing_algorithms)
+    try:
+        self.private_key.public_key().verify(signature, message, ec.ECDSA(Prehashed(_HASH_OF[signing_algorithm]())))
+        return True
+    except InvalidSignature:
+        return False
+
+
+ECDSAPrivateKey.sign = ecdsa_sign
+ECDSAPrivateKey.verify = ecdsa_verify
+KmsResponse.sign = digest_aware(KmsResponse.sign)
+KmsResponse.verify = digest_aware(KmsResponse.verify)
 
 
 def main():

@@ -127,6 +127,8 @@ export async function runFanOut(options: FanOutOptions): Promise<Execution> {
     for (const [name, value] of Object.entries(variables ?? {})) {
       if (name === 'NODE_OPTIONS') continue;
       if (name === 'POLICY_FILE') env[name] = hub.policyFile;
+      // The stack's checkpoint key is not in the emulator: the emulated run writes unsigned records.
+      else if (name === 'CHECKPOINT_KEY_ID') continue;
       else if (typeof value === 'string') env[name] = value;
       else if (typeof (value as { Ref?: unknown }).Ref === 'string') {
         const resolved = resolveRef((value as { Ref: string }).Ref);

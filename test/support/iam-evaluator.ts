@@ -24,6 +24,11 @@ export function tableArnOf(logicalId: string): string {
   return `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${logicalId}`;
 }
 
+/** The ARN a KMS key of this template has once deployed: its logical id as the key id. */
+export function keyArnOf(logicalId: string): string {
+  return `arn:aws:kms:us-east-1:${ACCOUNT}:key/${logicalId}`;
+}
+
 /** A template value with its intrinsics resolved to strings (an unknown `Ref` becomes its name). */
 function resolve(template: Template, value: unknown): unknown {
   if (Array.isArray(value)) return value.map((v) => resolve(template, v));
@@ -45,6 +50,7 @@ function resolve(template: Template, value: unknown): unknown {
     if (type === 'AWS::IAM::Role' && attribute === 'Arn') return roleArnOf(template, id);
     if ((type === 'AWS::DynamoDB::GlobalTable' || type === 'AWS::DynamoDB::Table') && attribute === 'Arn')
       return tableArnOf(id);
+    if (type === 'AWS::KMS::Key' && attribute === 'Arn') return keyArnOf(id);
     return `arn:aws:resource:us-east-1:${ACCOUNT}:${id}/${attribute}`;
   }
   if ('Fn::Join' in object) {
@@ -74,7 +80,8 @@ export function identityPolicies(template: Template, roleId: string): { name: st
 
 /**
  * Whether the role may make the call on the resource (with the request's `context`, such as the
- * resource's tags): the evaluator's overall result is `Allowed`.
+ * resource's tags, and the resource's own policy from the template, such as a key policy): the
+ * evaluator's overall result is `Allowed`.
  */
 export async function mayDo(
   template: Template,
@@ -82,10 +89,12 @@ export async function mayDo(
   action: string,
   resource: string,
   context: Record<string, string | string[]> = {},
+  resourcePolicy?: object,
 ): Promise<boolean> {
   const response = await runSimulation(
     {
       identityPolicies: identityPolicies(template, roleId),
+      ...(resourcePolicy && { resourcePolicy: resolve(template, resourcePolicy) }),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       request: {

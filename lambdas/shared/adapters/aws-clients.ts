@@ -3,6 +3,7 @@ import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -95,6 +96,11 @@ export function createEventBridgeClient(): EventBridgeClient {
  */
 export function createCloudTrailClient(region?: string): CloudTrailClient {
   return new CloudTrailClient({ ...standard, ...(region && { region }) });
+}
+
+/** KMS: the scan and enforce jobs sign their population checkpoints; the CLI reads the public key. */
+export function createKmsClient(): KMSClient {
+  return new KMSClient(standard);
 }
 
 export function createS3Client(): S3Client {

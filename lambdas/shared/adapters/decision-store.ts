@@ -10,6 +10,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { CheckpointSigner } from '../domain/checkpoint';
 import {
   type Claim,
   type CredentialState,
@@ -138,8 +139,10 @@ export interface DecisionStore {
   /**
    * Appends what a scan of an account evaluated to the account's population chain: the record and the
    * chain's head in one transaction, read and retried when another scan of the account wrote first.
+   * `sign`: the record's hash is signed (a checkpoint, `domain/checkpoint.ts`) and the signature
+   * stored on the record; absent, the record is unsigned, which verify with a public key reports.
    */
-  recordPopulation(input: PopulationInput): Promise<PopulationRecord>;
+  recordPopulation(input: PopulationInput, sign?: CheckpointSigner): Promise<PopulationRecord>;
   /**
    * Writes key slots' learned usage (no decision: they are no credential's state), their TTL pushed on:
    * 25 to a BatchWriteItem, since an account's first scan learns of every key at once.
@@ -443,7 +446,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
       }
     },
 
-    async recordPopulation(input) {
+    async recordPopulation(input, sign) {
       const key = populationPk(input.accountId);
       for (let attempt = 1; ; attempt++) {
         const head = (
@@ -455,7 +458,9 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
             }),
           )
         ).Item as { seq: number; hash: string } | undefined;
-        const record = chainPopulation(input, head);
+        const chained = chainPopulation(input, head);
+        // Signed once chained (the hash names its place in the chain), and stored in the same item.
+        const record = sign ? { ...chained, signature: await sign(chained.hash) } : chained;
         try {
           await documents.send(
             new TransactWriteCommand({

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { CheckpointSignature } from './checkpoint';
 import { canonicalJson } from './policy';
 
 /**
@@ -27,14 +28,21 @@ export interface PopulationRecord {
   findings: number;
   /** sha256 Merkle root (hex) over the sorted leaves (`populationLeaf`); of no leaf, sha256 of nothing. */
   root: string;
+  /**
+   * sha256 Merkle root (hex) over the heads of the account's decision chains as the scan left them
+   * (`decisionHeadLeaf`), so that a signed record commits to every credential's chain too. Schema 2 on.
+   */
+  decisionHeads?: string;
   seq: number;
   prevHash: string;
   hash: string;
   schemaVersion: number;
+  /** The signed checkpoint (`domain/checkpoint.ts`); absent when the scan had no key. Not in the hash. */
+  signature?: CheckpointSignature;
 }
 
 /** Version of the population record's layout; bump on any change a reader would notice. */
-export const POPULATION_SCHEMA_VERSION = 1;
+export const POPULATION_SCHEMA_VERSION = 2;
 
 export const POPULATION_GENESIS_HASH = '0'.repeat(64);
 
@@ -44,6 +52,11 @@ export const POPULATION_GENESIS_HASH = '0'.repeat(64);
  */
 export function populationLeaf(id: string, outcome: string, triggers: readonly string[]): string {
   return `${id}|${outcome}|${[...triggers].sort().join(',')}`;
+}
+
+/** A decision chain's head: `<credentialId>|<seq>|<lastHash>`. */
+export function decisionHeadLeaf(credentialId: string, seq: number, lastHash: string): string {
+  return `${credentialId}|${seq}|${lastHash}`;
 }
 
 const sha256 = (data: string | Uint8Array): Buffer => createHash('sha256').update(data).digest();
@@ -70,7 +83,10 @@ export function merkleRoot(leaves: readonly string[]): string {
 }
 
 /** The record's fields before the chain's. */
-export type PopulationInput = Omit<PopulationRecord, 'seq' | 'prevHash' | 'hash' | 'schemaVersion'>;
+export type PopulationInput = Omit<
+  PopulationRecord,
+  'seq' | 'prevHash' | 'hash' | 'schemaVersion' | 'signature'
+>;
 
 /** Chains `input` after `previous` (none: the account's first record). */
 export function chainPopulation(
@@ -86,8 +102,15 @@ export function chainPopulation(
   return { ...chained, hash: populationHash(chained) };
 }
 
-/** The hash of a record: sha256 of its canonical JSON without `hash`. */
-export function populationHash(record: Omit<PopulationRecord, 'hash'> & { hash?: string }): string {
-  const { hash: _hash, ...rest } = record;
-  return sha256(canonicalJson(rest)).toString('hex');
+type Hashed = Omit<PopulationRecord, 'hash'> & { hash?: string };
+
+/** What a record's hash is the sha256 of, and its signature is over: its canonical JSON without `hash` and `signature`. */
+export function populationPreimage(record: Hashed): string {
+  const { hash: _hash, signature: _signature, ...rest } = record;
+  return canonicalJson(rest);
+}
+
+/** The hash of a record (hex). */
+export function populationHash(record: Hashed): string {
+  return sha256(populationPreimage(record)).toString('hex');
 }

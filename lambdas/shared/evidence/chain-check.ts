@@ -63,6 +63,8 @@ export interface ChainVerdict {
   duplicates: number;
   /** Scans' population records checked (one per account and run); their problems are among `issues`. */
   populationRecords?: number;
+  /** Their checkpoint signatures: signed or not, and whether a public key checked them. */
+  populationSignatures?: { checked: boolean; signed: number; unsigned: number };
   issues: ChainIssue[];
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -42,12 +42,14 @@ export interface VerifyResult {
 }
 
 /** Checks every hash chain of an export in one streaming pass. */
-export async function verifyExport(
-  source: ExportSource,
-  options: ReadExportOptions = {},
-): Promise<VerifyResult> {
+export interface VerifyOptions extends ReadExportOptions {
+  /** The checkpoint key's public key: each population record's signature is checked with it. */
+  publicKey?: KeyObject;
+}
+
+export async function verifyExport(source: ExportSource, options: VerifyOptions = {}): Promise<VerifyResult> {
   const files = await listExportFiles(source, options);
-  const { verdict, items } = await checkFiles(files, () => {});
+  const { verdict, items } = await checkFiles(files, () => {}, options.publicKey);
   refuseEmpty(source, verdict, items);
   return { source: describeSource(source), files: files.length, items, verdict };
 }
@@ -62,7 +64,7 @@ function refuseEmpty(source: ExportSource, verdict: ChainVerdict, items: number)
   );
 }
 
-export interface ReportOptions extends ReadExportOptions {
+export interface ReportOptions extends VerifyOptions {
   /** When overdue and state are judged. @default the export's own time */
   asOf?: Date;
   /** Also print report.html to report.pdf with headless Chromium. @default false */
@@ -110,7 +112,11 @@ export async function writeEvidenceReport(
   const spill = new RowSpill();
   const collector = new DecisionCollector(known?.getTime(), renderTableRow, spill);
   try {
-    const { verdict, items, checker, population } = await checkFiles(files, (item) => collector.add(item));
+    const { verdict, items, checker, population } = await checkFiles(
+      files,
+      (item) => collector.add(item),
+      options.publicKey,
+    );
     refuseEmpty(source, verdict, items);
     const latest = collector.latestDecision();
     const asOf = known ?? (latest ? new Date(latest) : new Date(0));
@@ -249,9 +255,10 @@ async function writePdf(
 async function checkFiles(
   files: readonly ExportFile[],
   onNewDecision: (item: Record<string, unknown>) => void,
+  publicKey?: KeyObject,
 ): Promise<{ verdict: ChainVerdict; items: number; checker: Checker; population: PopulationRow[] }> {
   const checker = new ChainChecker();
-  const populations = new PopulationChecker();
+  const populations = new PopulationChecker(publicKey);
   let items = 0;
   for await (const { file, line, item } of readExportFiles(files)) {
     items += 1;
@@ -272,6 +279,7 @@ async function checkFiles(
     verdict: {
       ...verdict,
       populationRecords: population.records,
+      populationSignatures: population.signatures,
       issues: [...verdict.issues, ...population.issues],
     },
     items,

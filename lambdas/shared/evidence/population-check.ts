@@ -1,4 +1,11 @@
-import { POPULATION_GENESIS_HASH, type PopulationRecord, populationHash } from '../domain/population';
+import type { KeyObject } from 'node:crypto';
+import { checkpointValid } from '../domain/checkpoint';
+import {
+  POPULATION_GENESIS_HASH,
+  type PopulationRecord,
+  populationHash,
+  populationPreimage,
+} from '../domain/population';
 import { POPULATION_HEAD_SK, populationSk } from '../table-layout';
 import type { ChainIssue } from './chain-check';
 
@@ -14,10 +21,20 @@ export interface PopulationRow {
   root: string;
 }
 
+/** The population records' checkpoints (`domain/checkpoint.ts`): how many were signed, and if checked. */
+export interface SignatureTally {
+  /** A public key was given: every record's signature was checked, and an unsigned record is a problem. */
+  checked: boolean;
+  signed: number;
+  unsigned: number;
+}
+
 /**
  * Checks the accounts' population chains as the export holds them (see `domain/population.ts`): each
  * record's hash over its content, seqs 1..n without a gap, each prevHash the hash before, and the head
- * naming the last record. A few hundred bytes a record: one per account and run.
+ * naming the last record. A few hundred bytes a record: one per account and run. Given the checkpoint
+ * key's public key, each record's signature too: a chain rewritten with its hashes recomputed fails
+ * there, as does a record without one.
  */
 export class PopulationChecker {
   private readonly records = new Map<
@@ -26,6 +43,11 @@ export class PopulationChecker {
   >();
   private readonly heads = new Map<string, { seq: number; hash: string }>();
   private readonly issues: ChainIssue[] = [];
+  private readonly signatures: SignatureTally;
+
+  constructor(private readonly publicKey?: KeyObject) {
+    this.signatures = { checked: publicKey !== undefined, signed: 0, unsigned: 0 };
+  }
 
   /** A `RUN#` item of a `POPULATION#` partition. */
   addRecord(item: Record<string, unknown>, file: string, line: number): void {
@@ -50,6 +72,14 @@ export class PopulationChecker {
     }
     // The same record in two exports (a full and an incremental) is one record.
     if (chain.some((r) => r.seq === record.seq && r.hash === record.hash)) return;
+    this.checkSignature(record, {
+      credentialId: id,
+      seq: Number(record.seq) || 0,
+      at: record.at,
+      pk,
+      sk,
+      where,
+    });
     chain.push({
       accountId: record.accountId,
       at: record.at,
@@ -66,13 +96,37 @@ export class PopulationChecker {
     });
   }
 
+  private checkSignature(record: PopulationRecord, issue: Omit<ChainIssue, 'problem'>): void {
+    const { signature } = record;
+    if (signature) this.signatures.signed += 1;
+    else this.signatures.unsigned += 1;
+    if (!this.publicKey) return;
+    if (!signature)
+      this.issues.push({
+        ...issue,
+        problem:
+          'population record: unsigned (no checkpoint signature; written by a scan without a key, or stripped)',
+      });
+    else if (!checkpointValid(populationPreimage(record), signature, this.publicKey))
+      this.issues.push({
+        ...issue,
+        problem: `population record: the signature (key ${signature.keyId}) does not verify with the public key given (rewritten, or signed by another key)`,
+      });
+  }
+
   /** The `HEAD` item of a `POPULATION#` partition. */
   addHead(item: Record<string, unknown>): void {
     const accountId = String(item.pk).replace(/^POPULATION#/, '');
     this.heads.set(accountId, { seq: Number(item.seq), hash: String(item.hash) });
   }
 
-  finish(): { accounts: number; records: number; issues: ChainIssue[]; rows: PopulationRow[] } {
+  finish(): {
+    accounts: number;
+    records: number;
+    issues: ChainIssue[];
+    rows: PopulationRow[];
+    signatures: SignatureTally;
+  } {
     const issues = [...this.issues];
     let records = 0;
     const rows: PopulationRow[] = [];
@@ -120,6 +174,6 @@ export class PopulationChecker {
         });
     }
     rows.sort((a, b) => (a.at === b.at ? (a.accountId < b.accountId ? -1 : 1) : a.at < b.at ? -1 : 1));
-    return { accounts: this.records.size, records, issues, rows };
+    return { accounts: this.records.size, records, issues, rows, signatures: { ...this.signatures } };
   }
 }

@@ -5,6 +5,7 @@ import type { DecisionStore } from '../adapters/decision-store';
 import type { Enforcer } from '../adapters/enforcement';
 import type { SlackClient } from '../adapters/slack-client';
 import type { StackOwnerReader } from '../adapters/stack-owners';
+import type { CheckpointSigner } from '../domain/checkpoint';
 import { planDeadline, planEnforcement } from '../domain/deadlines';
 import type { CredentialState, DisableReceipt } from '../domain/decision';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
@@ -44,6 +45,8 @@ export interface EnforceDependencies {
   store: DecisionStore;
   /** The scan it runs first reads stacks' owner tags as the daily scan does. */
   stacks: StackOwnerReader;
+  /** The scan it runs first signs its population record with it (`ScanDependencies.signer`). */
+  signer?: CheckpointSigner;
   enforcer: Enforcer;
   /** Absent: nobody is told (Slack not configured); deadlines still apply. */
   slack?: SlackClient;

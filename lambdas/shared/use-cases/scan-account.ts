@@ -5,6 +5,7 @@ import { readIamInventory, resolveAccessKeyIds, type SessionRevocations } from '
 import { readSecretsInventory } from '../adapters/secrets-inventory';
 import type { StackOwner, StackOwnerReader } from '../adapters/stack-owners';
 import { mapWithConcurrency } from '../concurrency';
+import type { CheckpointSigner } from '../domain/checkpoint';
 import { type Credential, credentialIdOf, parseCredentialId } from '../domain/credential';
 import type { CredentialState, Trigger } from '../domain/decision';
 import { daysBetween, type Evaluation, evaluateCredential } from '../domain/evaluate';
@@ -20,7 +21,7 @@ import {
   STACK_NAME_TAG,
 } from '../domain/owners';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
-import { merkleRoot, populationLeaf } from '../domain/population';
+import { decisionHeadLeaf, merkleRoot, populationLeaf } from '../domain/population';
 import { recordedRevocationOf } from '../domain/reauthorization';
 import type { OpenTrust } from '../domain/trust-breadth';
 import {
@@ -37,6 +38,8 @@ export interface ScanDependencies {
   store: DecisionStore;
   /** The owner tags of the stacks that created principals (the `stack` owner source). */
   stacks: StackOwnerReader;
+  /** Signs the population record's hash (a checkpoint); absent, the record is written unsigned. */
+  signer?: CheckpointSigner;
 }
 
 export interface ScanOptions {
@@ -316,32 +319,39 @@ export async function scanAccountWithStates(
   await deps.store.rememberKeySlots(keySlotWrites.map(({ slot }) => slot));
   usageLearned += keySlotWrites.filter(({ learned }) => learned).length;
 
-  // What was evaluated, recorded once for the account and run: the population an auditor samples.
-  const population = await deps.store.recordPopulation({
-    accountId,
-    at: now.toISOString(),
-    actor: context.actor,
-    policyId: context.policyId,
-    mode: policy.mode,
-    inventoryAt: iamInventory.reportGeneratedAt.toISOString(),
-    counts: countBy(evaluated.map((e) => e.credential.kind)),
-    evaluated: evaluated.length,
-    findings: evaluated.filter((e) => e.evaluation.outcome === 'finding').length,
-    root: merkleRoot(
-      evaluated.map(({ credential, evaluation }) => {
-        const id = credential.id ?? idsBySlot.get(slotKey(credential));
-        return populationLeaf(
-          id ? credentialIdOf({ ...credential, id }) : keySlotIdOf(slotIdentity(credential)),
-          evaluation.outcome,
-          evaluation.outcome === 'finding' ? evaluation.triggers : [],
-        );
-      }),
-    ),
-  });
-
   const after = new Map(states);
   // Read again rather than rebuilt here: the store's write is the one source of what a state holds.
   if (changed.length > 0) for (const [id, state] of await deps.store.getStates(changed)) after.set(id, state);
+
+  // What was evaluated, recorded once for the account and run: the population an auditor samples.
+  const population = await deps.store.recordPopulation(
+    {
+      accountId,
+      at: now.toISOString(),
+      actor: context.actor,
+      policyId: context.policyId,
+      mode: policy.mode,
+      inventoryAt: iamInventory.reportGeneratedAt.toISOString(),
+      counts: countBy(evaluated.map((e) => e.credential.kind)),
+      evaluated: evaluated.length,
+      findings: evaluated.filter((e) => e.evaluation.outcome === 'finding').length,
+      root: merkleRoot(
+        evaluated.map(({ credential, evaluation }) => {
+          const id = credential.id ?? idsBySlot.get(slotKey(credential));
+          return populationLeaf(
+            id ? credentialIdOf({ ...credential, id }) : keySlotIdOf(slotIdentity(credential)),
+            evaluation.outcome,
+            evaluation.outcome === 'finding' ? evaluation.triggers : [],
+          );
+        }),
+      ),
+      // The heads of the account's decision chains as this scan left them: a signed record covers them.
+      decisionHeads: merkleRoot(
+        [...after].map(([id, state]) => decisionHeadLeaf(id, state.seq, state.lastHash)),
+      ),
+    },
+    deps.signer,
+  );
 
   const report: ScanReport = {
     accountId,

@@ -1,0 +1,258 @@
+import { createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../cli/main';
+import { createKmsClient } from '../../lambdas/shared/adapters/aws-clients';
+import {
+  createCheckpointSigner,
+  readCheckpointPublicKey,
+} from '../../lambdas/shared/adapters/checkpoint-signer';
+import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
+import { parsePolicyConfig } from '../../lambdas/shared/domain/policy';
+import {
+  chainPopulation,
+  decisionHeadLeaf,
+  merkleRoot,
+  type PopulationInput,
+  type PopulationRecord,
+  populationPreimage,
+} from '../../lambdas/shared/domain/population';
+import { verifyExport } from '../../lambdas/shared/evidence/evidence-report';
+import { scanAccount } from '../../lambdas/shared/use-cases/scan-account';
+import { ensureDecisionTable } from '../../scripts/local/decision-table';
+import { seedAccount } from '../../scripts/local/seed';
+import { captureOutput } from '../support/cli-output';
+import { useEmulator } from '../support/emulator';
+import { exportTable } from '../support/table-export';
+
+const { emulator, clients } = useEmulator();
+const ACCOUNT = '123456789012';
+const TABLE = 'reauth-checkpoints';
+const DAY = 86_400_000;
+let exportRoot: string;
+let exported: string;
+let publicKeyFile: string;
+let keyId: string;
+
+type Item = Record<string, AttributeValue>;
+const isRun = (item: Record<string, unknown>) =>
+  item.pk === `POPULATION#${ACCOUNT}` && String(item.sk).startsWith('RUN#');
+const isHead = (item: Record<string, unknown>) => item.pk === `POPULATION#${ACCOUNT}` && item.sk === 'HEAD';
+
+/** A copy of the export with its items (plain values) passed through `edit`, all at once. */
+async function rewrite(
+  edit: (items: Record<string, unknown>[]) => Record<string, unknown>[],
+): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'reauth-checkpoints-'));
+  const file = await exportTable(clients.dynamodb, TABLE, root);
+  const items = gunzipSync(await readFile(exported))
+    .toString('utf8')
+    .trim()
+    .split('\n')
+    .map((line) => unmarshall((JSON.parse(line) as { Item: Item }).Item));
+  const lines = edit(items).map(
+    (item) => `${JSON.stringify({ Item: marshall(item, { removeUndefinedValues: true }) })}\n`,
+  );
+  await writeFile(file, gzipSync(lines.join('')));
+  return root;
+}
+
+/**
+ * The account's population chain rewritten from its first record with `change` applied and every hash
+ * recomputed (seq, prevHash, hash, the head), each record keeping the signature it had or given `sign`'s.
+ */
+function rechain(
+  change: (input: PopulationInput) => PopulationInput,
+  signatures: (record: PopulationRecord, old: PopulationRecord['signature']) => PopulationRecord['signature'],
+) {
+  return (items: Record<string, unknown>[]) => {
+    const runs = items.filter(isRun).sort((a, b) => Number(a.seq) - Number(b.seq));
+    let previous: PopulationRecord | undefined;
+    const rewritten = runs.map((item) => {
+      const { pk, sk, seq: _s, prevHash: _p, hash: _h, schemaVersion: _v, signature, ...input } = item;
+      const record = chainPopulation(change(input as unknown as PopulationInput), previous);
+      previous = record;
+      const signed = signatures(record, signature as PopulationRecord['signature']);
+      return { pk, sk, ...record, ...(signed && { signature: signed }) };
+    });
+    return [
+      ...items.filter((item) => !isRun(item) && !isHead(item)),
+      ...rewritten,
+      { pk: `POPULATION#${ACCOUNT}`, sk: 'HEAD', seq: previous?.seq, hash: previous?.hash },
+    ];
+  };
+}
+
+beforeAll(async () => {
+  await ensureDecisionTable(clients.dynamodb, TABLE);
+  await seedAccount(
+    emulator,
+    clients,
+    {
+      users: [
+        { name: 'idle', tags: { owner: 'U0A' }, keys: [{ createdDaysAgo: 200, usedDaysAgo: 120 }] },
+        { name: 'busy', tags: { owner: 'U0A' }, keys: [{ createdDaysAgo: 20, usedDaysAgo: 1 }] },
+      ],
+      secrets: [{ name: 'app/token', createdDaysAgo: 10, readDaysAgo: 1, tags: { owner: 'U0B' } }],
+      roles: [],
+    },
+    new Date(),
+  );
+  const kms = createKmsClient();
+  const { KeyMetadata } = await kms.send(
+    new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }),
+  );
+  keyId = KeyMetadata?.KeyId as string;
+  const store = createDecisionStore(clients.documents, TABLE);
+  const signer = createCheckpointSigner(kms, keyId);
+  for (const day of [0, 1])
+    await scanAccount(
+      {
+        iam: clients.iam,
+        secretsManager: clients.secretsManager,
+        store,
+        stacks: stackOwnersOfThisAccount(),
+        signer,
+      },
+      { accountId: ACCOUNT, policy: parsePolicyConfig({}), now: new Date(Date.now() + day * DAY) },
+    );
+  exportRoot = await mkdtemp(join(tmpdir(), 'reauth-checkpoints-'));
+  exported = await exportTable(clients.dynamodb, TABLE, exportRoot);
+  publicKeyFile = join(exportRoot, 'checkpoint-key.pem');
+  await writeFile(publicKeyFile, await readCheckpointPublicKey(kms, keyId));
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+const publicKey = () => readFile(publicKeyFile, 'utf8').then((pem) => createPublicKey(pem));
+
+describe('signed population checkpoints', () => {
+  it('each record is signed, and commits to the heads of the decision chains', async () => {
+    const items = await rewrite((all) => all);
+    const { verdict } = await verifyExport({ kind: 'dir', path: items }, { publicKey: await publicKey() });
+    expect(verdict.issues).toEqual([]);
+    expect(verdict.populationSignatures).toEqual({ checked: true, signed: 2, unsigned: 0 });
+    // The last record's decisionHeads is the Merkle root of the states' heads as the export holds them.
+    const plain = gunzipSync(await readFile(exported))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((line) => unmarshall((JSON.parse(line) as { Item: Item }).Item));
+    const last = plain.filter(isRun).sort((a, b) => Number(b.seq) - Number(a.seq))[0];
+    const states = plain.filter((item) => item.sk === 'STATE');
+    expect(states.length).toBeGreaterThan(0);
+    expect(last?.decisionHeads).toBe(
+      merkleRoot(
+        states.map((s) => decisionHeadLeaf(String(s.credentialId), Number(s.seq), String(s.lastHash))),
+      ),
+    );
+    expect(last?.signature).toMatchObject({
+      algorithm: 'ECDSA_SHA_256',
+      keyId: expect.stringContaining(keyId),
+    });
+  });
+
+  it('reauth verify --public-key passes the export as written, offline', async () => {
+    const output = captureOutput();
+    expect(await main(['verify', '--export', exportRoot, '--public-key', publicKeyFile])).toBe(0);
+    expect(output.join('\n')).toContain(
+      "Every population record's signature verifies with the public key given (2 signed, 0 unsigned).",
+    );
+  });
+
+  it('reauth verify --key-id reads the public key from KMS', async () => {
+    const output = captureOutput();
+    expect(await main(['verify', '--export', exportRoot, '--key-id', keyId, '--json'])).toBe(0);
+    expect(JSON.parse(output.join('\n')).populationSignatures).toEqual({
+      checked: true,
+      signed: 2,
+      unsigned: 0,
+    });
+  });
+
+  it('fails when the chain is rewritten from its start with every hash recomputed', async () => {
+    // Each hash and link is consistent again: only the signatures can tell.
+    const forged = await rewrite(
+      rechain(
+        (input) => ({ ...input, findings: 0 }),
+        (_record, old) => old,
+      ),
+    );
+    const unsigned = await verifyExport({ kind: 'dir', path: forged });
+    expect(unsigned.verdict.issues).toEqual([]);
+    const { verdict } = await verifyExport({ kind: 'dir', path: forged }, { publicKey: await publicKey() });
+    expect(verdict.issues).toEqual([
+      expect.objectContaining({ seq: 1, problem: expect.stringMatching(/signature .* does not verify/) }),
+      expect.objectContaining({ seq: 2, problem: expect.stringMatching(/signature .* does not verify/) }),
+    ]);
+    const output = captureOutput();
+    expect(await main(['verify', '--export', forged, '--public-key', publicKeyFile])).toBe(1);
+    expect(output.join('\n')).toContain('Hash chains BROKEN: 2 problems');
+  });
+
+  it('fails when the rewritten chain is signed with another key', async () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    // A real ECDSA P-256 signature of each forged record, by a key that is not the stack's.
+    const forged = await rewrite(
+      rechain(
+        (input) => ({ ...input, findings: 0 }),
+        (record) => ({
+          keyId: 'another',
+          algorithm: 'ECDSA_SHA_256',
+          value: sign('sha256', Buffer.from(populationPreimage(record)), privateKey).toString('base64'),
+        }),
+      ),
+    );
+    const { verdict } = await verifyExport({ kind: 'dir', path: forged }, { publicKey: await publicKey() });
+    expect(verdict.issues.map((issue) => issue.problem)).toEqual([
+      expect.stringMatching(/key another\) does not verify/),
+      expect.stringMatching(/key another\) does not verify/),
+    ]);
+  });
+
+  it('reports a record without a signature as unsigned, and says when signatures were not checked', async () => {
+    const stripped = await rewrite((items) =>
+      items.map((item) => (isRun(item) && item.seq === 2 ? { ...item, signature: undefined } : item)),
+    );
+    const { verdict } = await verifyExport({ kind: 'dir', path: stripped }, { publicKey: await publicKey() });
+    expect(verdict.issues).toEqual([
+      expect.objectContaining({ seq: 2, problem: expect.stringMatching(/unsigned/) }),
+    ]);
+    const output = captureOutput();
+    expect(await main(['verify', '--export', stripped])).toBe(0);
+    expect(output.join('\n')).toContain(
+      'Population signatures NOT checked (1 signed, 1 unsigned): give --public-key <file> or --key-id <id> to check them.',
+    );
+  });
+
+  it('the scan Lambda signs with the key CHECKPOINT_KEY_ID names', async () => {
+    const table = 'reauth-checkpoints-handler';
+    await ensureDecisionTable(clients.dynamodb, table);
+    vi.resetModules();
+    for (const [name, value] of Object.entries({
+      TABLE_NAME: table,
+      POLICY_FILE: fileURLToPath(new URL('../../scripts/local/demo.config.json', import.meta.url)),
+      CHECKPOINT_KEY_ID: keyId,
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+    }))
+      vi.stubEnv(name, value);
+    try {
+      await (await import('../../lambdas/scan/handler')).handler();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    const root = await mkdtemp(join(tmpdir(), 'reauth-checkpoints-'));
+    await exportTable(clients.dynamodb, table, root);
+    const { verdict } = await verifyExport({ kind: 'dir', path: root }, { publicKey: await publicKey() });
+    expect(verdict.issues).toEqual([]);
+    expect(verdict.populationSignatures).toEqual({ checked: true, signed: 1, unsigned: 0 });
+  });
+});
