@@ -43,6 +43,7 @@ async function generate(root: string): Promise<void> {
   const writer = createExportWriter(root, { exportId: '01763000000000-bench000' });
   let batch: Record<string, unknown>[] = [];
   const start = Date.UTC(2026, 5, 1);
+  let latest = start;
   for (let c = 0; c < CREDENTIALS; c += 1) {
     const account = String(100000000000 + (c % 40));
     const credentialId = `${account}:access-key:AKIA${String(c).padStart(16, '0')}`;
@@ -51,6 +52,7 @@ async function generate(root: string): Promise<void> {
     let at = start + (c % 150) * DAY_MS;
     for (const action of ACTIONS.slice(0, PER_CREDENTIAL)) {
       at += (1 + (c % 9)) * 3_600_000 * (action === 'reauthorize' ? 24 : 1);
+      latest = Math.max(latest, at);
       const decision = chainDecision(
         {
           credentialId,
@@ -96,13 +98,15 @@ async function generate(root: string): Promise<void> {
     }
   }
   if (batch.length > 0) await writer.addFile(batch.reverse());
-  // 30 days of a 1,000-account organization's scans: one population record per account and day (#24).
+  // 30 days of a 1,000-account organization's scans, up to the last decision's day: one population
+  // record per account and day (#24).
+  const lastDay = Math.floor(latest / DAY_MS) * DAY_MS;
   let records: Record<string, unknown>[] = [];
   for (let a = 0; a < POPULATION_ACCOUNTS; a += 1) {
     const accountId = String(200000000000 + a);
     let previous: PopulationRecord | undefined;
     for (let d = 0; d < POPULATION_DAYS; d += 1) {
-      const at = new Date(start + d * DAY_MS).toISOString();
+      const at = new Date(lastDay - (POPULATION_DAYS - 1 - d) * DAY_MS + 3_600_000).toISOString();
       const record = chainPopulation(
         {
           accountId,

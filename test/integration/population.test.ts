@@ -140,9 +140,9 @@ describe('the report', () => {
       expect(csv.some((line) => line.endsWith(report.population.root))).toBe(true);
     const missingDay = await page(await rewrite((item) => (isRun(item, '000002') ? undefined : item)));
     const skipped = new Date(Date.now() + DAY).toISOString().slice(0, 10);
-    expect(missingDay).toContain('<strong>1 gaps</strong>');
+    expect(missingDay).toContain('<strong>1 gaps</strong> (1 account-days)');
     expect(missingDay).toMatch(
-      new RegExp(`<tr><td[^>]*>${skipped}</td>.*?123456789012.*?no scan of this account on this day`),
+      new RegExp(`<tr><td[^>]*>${skipped}</td>.*?123456789012.*?no scan of this account \\(1 days\\)`),
     );
   });
 });

@@ -329,20 +329,43 @@ function population(m: ReportModel): string {
     }
     days.add(day(row.at));
   }
+  // Each run of consecutive days without a scan is one gap: bounded by the accounts, not by the days.
   const gaps: string[][] = [];
+  let gapDays = 0;
   for (const [account, days] of byAccount) {
     const first = [...days].sort()[0] as string;
+    let from: string | undefined;
+    let last = '';
+    let length = 0;
+    const close = () => {
+      if (from)
+        gaps.push([
+          from === last ? from : `${from} to ${last}`,
+          account,
+          `no scan of this account (${length} days)`,
+        ]);
+      from = undefined;
+      length = 0;
+    };
     for (let t = Date.parse(first); day(new Date(t).toISOString()) <= lastDay; t += 86_400_000) {
       const d = day(new Date(t).toISOString());
-      if (!days.has(d)) gaps.push([d, account, 'no scan of this account on this day']);
+      if (days.has(d)) {
+        close();
+        continue;
+      }
+      from ??= d;
+      last = d;
+      length += 1;
+      gapDays += 1;
     }
+    close();
   }
   const inScope = new Map<string, number>();
   for (const r of m.model.summary.inScope)
     inScope.set(r.account, (inScope.get(r.account) ?? 0) + r.credentials);
   return `<section id="population"><h2>Population</h2>
-<p class="note">Each scan records what it evaluated in the account: every credential, by kind, committed to by a Merkle root over each credential id and its outcome, chained per account (checked in the chain verdict above). ${gaps.length === 0 ? 'No gap: every account was scanned every day from its first record.' : `<strong>${gaps.length} gaps</strong>: days an account was not scanned.`}</p>
-${gaps.length > 0 ? `<h3>Gaps</h3>${table('Days with no scan of an account', ['day', 'account', 'finding'], gaps, [1])}` : ''}
+<p class="note">Each scan records what it evaluated in the account: every credential, by kind, committed to by a Merkle root over each credential id and its outcome, chained per account (checked in the chain verdict above). ${gaps.length === 0 ? 'No gap: every account was scanned every day from its first record.' : `<strong>${gaps.length} gaps</strong> (${gapDays} account-days): days an account was not scanned.`}</p>
+${gaps.length > 0 ? `<h3>Gaps</h3>${table('Days with no scan of an account', ['days', 'account', 'finding'], gaps, [1])}` : ''}
 <h3>Scans by day</h3>
 ${table(
   'Each day: accounts scanned, credentials evaluated and findings (every scan of every account is a row of population.csv)',
