@@ -214,6 +214,19 @@ const SlashCommandSchema = z.object({
   response_url: z.url(),
 });
 
+/** Who clicked, and where: the same for every click in a message (a button, the owner picker). */
+function clickedIn(parsed: z.infer<typeof BlockActionsPayloadSchema>) {
+  return {
+    userId: parsed.user.id,
+    teamId: parsed.team?.id ?? parsed.user.team_id,
+    triggerId: parsed.trigger_id,
+    responseUrl: parsed.response_url,
+    channelId: parsed.container?.channel_id ?? parsed.channel?.id,
+    messageTs: parsed.container?.message_ts ?? parsed.message?.ts,
+    ...(parsed.container?.is_ephemeral && { ephemeral: true as const }),
+  };
+}
+
 function isReauthActionId(actionId: string): actionId is ReauthActionId {
   return (REAUTH_ACTION_IDS as readonly string[]).includes(actionId);
 }
@@ -266,13 +279,7 @@ function parseInteraction(payloadText: string): SlackRequest {
       }
       return {
         type: 'assign_owner',
-        userId: parsed.user.id,
-        teamId: parsed.team?.id ?? parsed.user.team_id,
-        triggerId: parsed.trigger_id,
-        responseUrl: parsed.response_url,
-        channelId: parsed.container?.channel_id ?? parsed.channel?.id,
-        messageTs: parsed.container?.message_ts ?? parsed.message?.ts,
-        ...(parsed.container?.is_ephemeral && { ephemeral: true }),
+        ...clickedIn(parsed),
         credentialId,
         requestSeq,
         assignee: first.selected_user as string,
@@ -287,13 +294,7 @@ function parseInteraction(payloadText: string): SlackRequest {
     const { credentialId, requestSeq } = decodeActionValue(first.value);
     return {
       type: 'block_actions',
-      userId: parsed.user.id,
-      teamId: parsed.team?.id ?? parsed.user.team_id,
-      triggerId: parsed.trigger_id,
-      responseUrl: parsed.response_url,
-      channelId: parsed.container?.channel_id ?? parsed.channel?.id,
-      messageTs: parsed.container?.message_ts ?? parsed.message?.ts,
-      ...(parsed.container?.is_ephemeral && { ephemeral: true }),
+      ...clickedIn(parsed),
       action: { actionId: first.action_id, credentialId, requestSeq },
     };
   }
