@@ -12,6 +12,7 @@ import { type ScanReport, scanAccount } from '../../lambdas/shared/use-cases/sca
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { seedAccount } from '../../scripts/local/seed';
 import { useEmulator } from '../support/emulator';
+import { POPULATION_ACCOUNT } from '../support/population-account';
 import { exportTable } from '../support/table-export';
 
 const { emulator, clients } = useEmulator();
@@ -41,19 +42,7 @@ const isRun = (item: Record<string, { S?: string }>, seq: string) =>
 
 beforeAll(async () => {
   await ensureDecisionTable(clients.dynamodb, TABLE);
-  await seedAccount(
-    emulator,
-    clients,
-    {
-      users: [
-        { name: 'idle', tags: { owner: 'U0A' }, keys: [{ createdDaysAgo: 200, usedDaysAgo: 120 }] },
-        { name: 'busy', tags: { owner: 'U0A' }, keys: [{ createdDaysAgo: 20, usedDaysAgo: 1 }] },
-      ],
-      secrets: [{ name: 'app/token', createdDaysAgo: 10, readDaysAgo: 1, tags: { owner: 'U0B' } }],
-      roles: [],
-    },
-    new Date(),
-  );
+  await seedAccount(emulator, clients, POPULATION_ACCOUNT, new Date());
   const store = createDecisionStore(clients.documents, TABLE);
   const scan = (now: Date) =>
     scanAccount(

@@ -31,6 +31,7 @@ import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { seedAccount } from '../../scripts/local/seed';
 import { captureOutput } from '../support/cli-output';
 import { useEmulator } from '../support/emulator';
+import { POPULATION_ACCOUNT } from '../support/population-account';
 import { exportTable } from '../support/table-export';
 
 const { emulator, clients } = useEmulator();
@@ -93,19 +94,7 @@ function rechain(
 
 beforeAll(async () => {
   await ensureDecisionTable(clients.dynamodb, TABLE);
-  await seedAccount(
-    emulator,
-    clients,
-    {
-      users: [
-        { name: 'idle', tags: { owner: 'U0A' }, keys: [{ createdDaysAgo: 200, usedDaysAgo: 120 }] },
-        { name: 'busy', tags: { owner: 'U0A' }, keys: [{ createdDaysAgo: 20, usedDaysAgo: 1 }] },
-      ],
-      secrets: [{ name: 'app/token', createdDaysAgo: 10, readDaysAgo: 1, tags: { owner: 'U0B' } }],
-      roles: [],
-    },
-    new Date(),
-  );
+  await seedAccount(emulator, clients, POPULATION_ACCOUNT, new Date());
   const kms = createKmsClient();
   const { KeyMetadata } = await kms.send(
     new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }),
