@@ -90,7 +90,7 @@ describe('console passwords in a report-mode scan', () => {
       tags: { owner: 'U0BUSY' },
     });
     await userWithPassword('console-never', { madeDaysAgo: 30, tags: { owner: 'U0NEVER' } });
-  }, 60_000);
+  });
 
   it('asks the owner about a password unused 45 days or never used past the grace, and changes nothing in IAM', async () => {
     const report = await scanAccount(
@@ -142,7 +142,7 @@ describe('disabling and restoring a console password', () => {
         AuthenticationCode2: '654321',
       }),
     );
-  }, 60_000);
+  });
 
   it('deletes the login profile after recording what was there, and leaves MFA alone', async () => {
     const receipt = await enforcer.disable(target('console-marked'));
@@ -228,6 +228,21 @@ describe('console passwords in enforce mode', () => {
   let fake: FakeSlack;
   let deps: Parameters<typeof enforceAccount>[0];
 
+  /** An owner's *Restore* of a disabled password, as the Slack worker runs it, 17 days on. */
+  function restoreAsked(credentialId: string, requestSeq: number, slackUserId: string, respondTo: string) {
+    return runActionJob(
+      {
+        store,
+        slack: pacedVirtually(fake.apiBaseUrl),
+        enforcer,
+        policy,
+        policyId: policyIdOf(policy),
+        now: () => new Date(Date.now() + 17 * DAY),
+      },
+      { action: 'restore', credentialId, requestSeq, slackUserId, responseUrl: fake.responseUrl(respondTo) },
+    );
+  }
+
   beforeAll(async () => {
     fake = await startFakeSlack({});
     const slack = pacedVirtually(fake.apiBaseUrl);
@@ -255,7 +270,7 @@ describe('console passwords in enforce mode', () => {
     });
     // The report the first scan read is fresh enough to be read again: a new one shows these users.
     await clients.iam.send(new GenerateCredentialReportCommand({}));
-  }, 60_000);
+  });
 
   // Three enforce runs over every password the file made take longer than the default 30 s allows on
   // a loaded machine (the deadline run alone about 17 s here), though none waits on a clock.
@@ -298,7 +313,7 @@ describe('console passwords in enforce mode', () => {
     // Not silently disabled again: a new request asks the owner, as for every kind.
     expect(await store.getState(id)).toMatchObject({ status: 'pending' });
     expect(await hasLoginProfile('console-enforced')).toBe(true);
-  }, 180_000);
+  });
 
   it("restores a disabled password at its owner's request as a new one, told where to fetch it, the password nowhere else", async () => {
     const restorable = `${ACCOUNT}:password:console-restorable`;
@@ -306,23 +321,7 @@ describe('console passwords in enforce mode', () => {
     expect(disabled).toMatchObject({ status: 'disabled' });
     await emulator.unfreeze();
 
-    const outcome = await runActionJob(
-      {
-        store,
-        slack: pacedVirtually(fake.apiBaseUrl),
-        enforcer,
-        policy,
-        policyId: policyIdOf(policy),
-        now: () => new Date(Date.now() + 17 * DAY),
-      },
-      {
-        action: 'restore',
-        credentialId: restorable,
-        requestSeq: disabled?.requestSeq as number,
-        slackUserId: 'U0RES',
-        responseUrl: fake.responseUrl('owner'),
-      },
-    );
+    const outcome = await restoreAsked(restorable, disabled?.requestSeq as number, 'U0RES', 'owner');
 
     expect(outcome.recorded).toBe('restore');
     const { LoginProfile } = await clients.iam.send(
@@ -351,23 +350,7 @@ describe('console passwords in enforce mode', () => {
     const disabled = await store.getState(plain);
     expect(disabled).toMatchObject({ status: 'disabled' });
 
-    const outcome = await runActionJob(
-      {
-        store,
-        slack: pacedVirtually(fake.apiBaseUrl),
-        enforcer,
-        policy,
-        policyId: policyIdOf(policy),
-        now: () => new Date(Date.now() + 17 * DAY),
-      },
-      {
-        action: 'restore',
-        credentialId: plain,
-        requestSeq: disabled?.requestSeq as number,
-        slackUserId: 'U0PLAIN',
-        responseUrl: fake.responseUrl('plain'),
-      },
-    );
+    const outcome = await restoreAsked(plain, disabled?.requestSeq as number, 'U0PLAIN', 'plain');
 
     expect(outcome.recorded).toBeUndefined();
     expect(fake.calls('response:plain').at(-1)?.body.text).toMatch(
