@@ -2,13 +2,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand } from '@aws-sdk/client-iam';
+import { CreateAccountCommand, CreateOrganizationCommand } from '@aws-sdk/client-organizations';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main';
 import {
   type AssumedCredentials,
   createIamClient,
+  createOrganizationsClient,
   createSecretsManagerClient,
 } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
@@ -188,5 +190,93 @@ describe('reauth owners backfill', () => {
   it('refuses more days than CloudTrail keeps', async () => {
     captureOutput();
     expect(await backfill('--days', '91')).toBe(2);
+  });
+});
+
+describe('reauth owners backfill --organization', () => {
+  const ORG_TABLE = 'creators-org-backfill-under-test';
+  const backfilled = createDecisionStore(clients.documents, ORG_TABLE);
+  const SSO_ROLE = 'AWSReservedSSO_Admin_0123456789abcdef';
+  let config: string;
+  let member: string;
+  let unreachable: string;
+
+  /** Credentials of `role` in `account`, as the management account's admin assumes it. */
+  async function credentialsIn(account: string, role: string, name: string): Promise<AssumedCredentials> {
+    const { Credentials } = await clients.sts.send(
+      new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/${role}`, RoleSessionName: name }),
+    );
+    return {
+      accessKeyId: Credentials?.AccessKeyId as string,
+      secretAccessKey: Credentials?.SecretAccessKey as string,
+      sessionToken: Credentials?.SessionToken as string,
+    };
+  }
+
+  beforeAll(async () => {
+    await emulator.reset();
+    config = join(mkdtempSync(join(tmpdir(), 'reauth-org-backfill-')), 'policy.json');
+    writeFileSync(config, JSON.stringify({}));
+    const organizations = createOrganizationsClient();
+    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const account = async (name: string) =>
+      (
+        await organizations.send(
+          new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }),
+        )
+      ).CreateAccountStatus?.AccountId as string;
+    member = await account('payments');
+    unreachable = await account('sandbox');
+    // In the member, an Identity Center session of bob's creates a user.
+    const admin = createIamClient(await credentialsIn(member, 'OrganizationAccountAccessRole', 'setup'));
+    await admin.send(
+      new CreateRoleCommand({
+        RoleName: SSO_ROLE,
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${member}:root` }, Action: 'sts:AssumeRole' },
+          ],
+        }),
+      }),
+    );
+    await createIamClient(await credentialsIn(member, SSO_ROLE, 'bob@example.com')).send(
+      new CreateUserCommand({ UserName: 'svc-payments' }),
+    );
+  });
+
+  afterEach(() => vi.restoreAllMocks());
+
+  it("reads every active account's history through --role, says which it could not, and exits 1", async () => {
+    // The sandbox account has no such role: STS refuses, as AWS does.
+    const send = STSClient.prototype.send;
+    vi.spyOn(STSClient.prototype, 'send').mockImplementation(function (this: STSClient, command: unknown) {
+      if (command instanceof AssumeRoleCommand && command.input.RoleArn?.includes(`::${unreachable}:`))
+        return Promise.reject(
+          Object.assign(new Error('not authorized to perform sts:AssumeRole'), { name: 'AccessDenied' }),
+        );
+      return (send as (c: unknown) => Promise<unknown>).call(this, command);
+    } as typeof send);
+    const out = captureOutput();
+    const code = await main([
+      'owners',
+      'backfill',
+      '--organization',
+      '--config',
+      config,
+      '--table',
+      ORG_TABLE,
+      '--json',
+    ]);
+    expect(code).toBe(1);
+    const results = JSON.parse(out.join('\n')) as Array<{ accountId: string; failed?: string }>;
+    expect(results.map((r) => r.accountId).sort()).toEqual([ACCOUNT, member, unreachable].sort());
+    expect(results.find((r) => r.accountId === unreachable)?.failed).toMatch(
+      new RegExp(`cannot assume the role OrganizationAccountAccessRole in account ${unreachable}`),
+    );
+    const { creators } = await backfilled.loadAccount(member);
+    expect(Object.fromEntries([...creators].map(([subject, hint]) => [subject, hint.owner]))).toEqual({
+      'user/svc-payments': 'bob@example.com',
+    });
   });
 });

@@ -92,10 +92,14 @@ export function createEventBridgeClient(): EventBridgeClient {
 
 /**
  * CloudTrail's event history is per region: IAM's events are in us-east-1's (IAM is global), a
- * secret's in its own region's. `region` absent: the configured one.
+ * secret's in its own region's. `region` absent: the configured one; `credentials` absent: our own.
  */
-export function createCloudTrailClient(region?: string): CloudTrailClient {
-  return new CloudTrailClient({ ...standard, ...(region && { region }) });
+export function createCloudTrailClient(region?: string, credentials?: AssumedCredentials): CloudTrailClient {
+  return new CloudTrailClient({
+    ...standard,
+    ...(region && { region }),
+    ...(credentials && { credentials }),
+  });
 }
 
 /** KMS: the scan and enforce jobs sign their population checkpoints; the CLI reads the public key. */

@@ -2,7 +2,12 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, type Credentials, type STSClient } from '@aws-sdk/client-sts';
 import type { OrganizationConfig, PolicyConfig } from '../domain/policy';
-import { createCloudFormationClient, createIamClient, createSecretsManagerClient } from './aws-clients';
+import {
+  type AssumedCredentials,
+  createCloudFormationClient,
+  createIamClient,
+  createSecretsManagerClient,
+} from './aws-clients';
 import { createEnforcer, deferredEnforcer, type Enforcer, type ReauthPolicies } from './enforcement';
 import { createStackOwnerReader, type StackOwnerReader } from './stack-owners';
 
@@ -44,13 +49,28 @@ const MAX_SESSION_NAME = 64;
 
 /**
  * Assumes `arn:aws:iam::<accountId>:role/<roleName>` and builds the member's IAM and Secrets Manager
- * clients with its credentials, retried as the hub's own. The session name (`reauth-<job>-<runId>`)
- * is what the member's CloudTrail shows for every call.
+ * clients with its credentials, retried as the hub's own, and its stacks' owner reader.
  */
 export async function assumeMemberRole(
   sts: STSClient,
   target: { accountId: string; roleName: string; job: string; runId: string },
 ): Promise<MemberClients> {
+  const assumed = await assumeMemberCredentials(sts, target);
+  return {
+    iam: createIamClient(assumed),
+    secretsManager: createSecretsManagerClient(assumed),
+    stacks: createStackOwnerReader((region) => createCloudFormationClient(region, assumed)),
+  };
+}
+
+/**
+ * The credentials of `arn:aws:iam::<accountId>:role/<roleName>`. The session name
+ * (`reauth-<job>-<runId>`) is what the member's CloudTrail shows for every call.
+ */
+export async function assumeMemberCredentials(
+  sts: STSClient,
+  target: { accountId: string; roleName: string; job: string; runId: string },
+): Promise<AssumedCredentials> {
   const RoleArn = `arn:aws:iam::${target.accountId}:role/${target.roleName}`;
   const RoleSessionName = `reauth-${target.job}-${target.runId}`
     .replace(/[^\w+=,.@-]/g, '-')
@@ -65,16 +85,11 @@ export async function assumeMemberRole(
   }
   if (!given?.AccessKeyId || !given.SecretAccessKey || !given.SessionToken)
     throw new Error(`STS AssumeRole gave no credentials for ${RoleArn}`);
-  const assumed = {
+  return {
     accessKeyId: given.AccessKeyId,
     secretAccessKey: given.SecretAccessKey,
     sessionToken: given.SessionToken,
-    expiration: given.Expiration,
-  };
-  return {
-    iam: createIamClient(assumed),
-    secretsManager: createSecretsManagerClient(assumed),
-    stacks: createStackOwnerReader((region) => createCloudFormationClient(region, assumed)),
+    ...(given.Expiration && { expiration: given.Expiration }),
   };
 }
 
