@@ -301,12 +301,7 @@ export function createEnforcer(
           return disableRole(target.id);
       }
     });
-    if (
-      options.revokeSessionsBefore === undefined ||
-      receipt.kind === 'secret' ||
-      receipt.kind === 'password'
-    )
-      return receipt;
+    if (options.revokeSessionsBefore === undefined || receipt.kind === 'secret') return receipt;
     const revokedSessions = await revokeSessions(target, options.revokeSessionsBefore);
     return revokedSessions ? { ...receipt, revokedSessions } : receipt;
   }
@@ -420,8 +415,9 @@ export function createEnforcer(
     target: EnforcementTarget,
     issuedBefore: string,
   ): Promise<RevokedSessions | undefined> {
-    // A console password's sign-ins end with its login profile; its user's keys are their own credentials.
-    if (target.kind === 'secret' || target.kind === 'password') return undefined;
+    // A console password's sessions outlive its login profile (a console session lasts up to 12 hours):
+    // they are its user's, as a key's sessions are, and end with the user's deny on aws:TokenIssueTime.
+    if (target.kind === 'secret') return undefined;
     const what = `revoke the sessions of ${describe(target)} issued before ${issuedBefore}`;
     const policyArn = await attempt(what, () => policies.sessionsBefore(issuedBefore));
     await attempt(what, async () => {
@@ -442,9 +438,9 @@ export function createEnforcer(
     return { policyArn, issuedBefore };
   }
 
-  /** reauth's policies attached to the key's user or to the role: those under `/reauth/`. */
+  /** reauth's policies attached to the key's or password's user, or to the role: those under `/reauth/`. */
   async function reauthPoliciesOn(target: EnforcementTarget): Promise<AttachedPolicy[]> {
-    if (target.kind === 'secret' || target.kind === 'password') return [];
+    if (target.kind === 'secret') return [];
     const attached: AttachedPolicy[] = [];
     let marker: string | undefined;
     do {

@@ -101,6 +101,8 @@ export type DisableReceipt =
       loginProfileDeleted: boolean;
       loginProfileCreatedAt?: string;
       passwordLastUsed: string | null;
+      /** The user's console sessions (and any others it holds) issued before the disable, ended. */
+      revokedSessions?: RevokedSessions;
     };
 
 /** The first decision of a credential chains to this. */
