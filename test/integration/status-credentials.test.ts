@@ -143,30 +143,50 @@ describe('status credentials in a report-mode scan', () => {
     expect(await statuses('keys-young')).toEqual(ALL_ACTIVE);
   });
 
-  it('skips SSH keys when the policy says not to list them, and lists no user for them', async () => {
-    const listed: string[] = [];
-    clients.iam.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'ListSSHPublicKeysCommand') listed.push('ssh');
-        return next(args);
-      },
-      { step: 'initialize', name: 'countSshListings' },
-    );
-    try {
-      const report = await scanAccount(
-        {
-          iam: clients.iam,
-          secretsManager: clients.secretsManager,
-          store,
-          stacks: stackOwnersOfThisAccount(),
+  it('finds them in a fixed number of calls but one ListSSHPublicKeys per user, which the policy can skip', async () => {
+    await clients.iam.send(new CreateUserCommand({ UserName: 'keys-none' }));
+    await clients.iam.send(new GenerateCredentialReportCommand({}));
+    const scan = async (listSshPublicKeys?: boolean) => {
+      const calls = new Map<string, number>();
+      const name = `count-${listSshPublicKeys}`;
+      clients.iam.middlewareStack.add(
+        (next, context) => async (args) => {
+          const command = (context.commandName ?? '').replace(/Command$/, '');
+          calls.set(command, (calls.get(command) ?? 0) + 1);
+          return next(args);
         },
-        { accountId: ACCOUNT, policy: parsePolicyConfig({ listSshPublicKeys: false }), now: new Date() },
+        { step: 'initialize', name },
       );
-      expect(report.inventory).toMatchObject({ signingCertificates: 3, sshKeys: 0, serviceCredentials: 3 });
-      expect(listed).toEqual([]);
-    } finally {
-      clients.iam.middlewareStack.remove('countSshListings');
-    }
+      try {
+        const report = await scanAccount(
+          {
+            iam: clients.iam,
+            secretsManager: clients.secretsManager,
+            store,
+            stacks: stackOwnersOfThisAccount(),
+          },
+          {
+            accountId: ACCOUNT,
+            policy: parsePolicyConfig(listSshPublicKeys === undefined ? {} : { listSshPublicKeys }),
+            now: new Date(),
+          },
+        );
+        return { inventory: report.inventory, calls };
+      } finally {
+        clients.iam.middlewareStack.remove(name);
+      }
+    };
+
+    const listing = await scan();
+    // Four users, three of them with an active certificate in the credential report.
+    expect(listing.calls.get('ListSSHPublicKeys')).toBe(4);
+    expect(listing.calls.get('ListSigningCertificates')).toBe(3);
+    expect(listing.calls.get('ListServiceSpecificCredentials')).toBe(1);
+
+    const skipping = await scan(false);
+    expect(skipping.inventory).toMatchObject({ signingCertificates: 3, sshKeys: 0, serviceCredentials: 3 });
+    expect(skipping.calls.get('ListSSHPublicKeys')).toBeUndefined();
+    expect(skipping.calls.get('ListSigningCertificates')).toBe(3);
   });
 });
 

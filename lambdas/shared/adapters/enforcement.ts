@@ -117,7 +117,9 @@ export interface Enforcer {
   /**
    * The credential's last use from its authoritative per-credential API: GetAccessKeyLastUsed /
    * DescribeSecret (LastAccessedDate) / GetRole (RoleLastUsed), and whether it is disabled as reauth
-   * disables it. `exists: false` when it is gone (a secret scheduled for deletion counts as gone).
+   * disables it. `exists: false` when it is gone (a secret scheduled for deletion counts as gone). A
+   * status credential has no last use to read (IAM records none): only whether it is there, and
+   * Inactive; an expired service credential counts as gone.
    */
   recheck(target: EnforcementTarget): Promise<RecheckResult>;
   /**
@@ -126,7 +128,7 @@ export interface Enforcer {
    */
   disable(target: EnforcementTarget, options?: { revokeSessionsBefore?: string }): Promise<DisableReceipt>;
   /**
-   * Undoes reauth's disable, and only that: the key Active, reauth's deny statement taken out of the
+   * Undoes reauth's disable, and only that: the key (or status credential) Active, reauth's deny statement taken out of the
    * secret's policy as it is now (not the policy from before the disable put back, which would undo
    * whatever else changed meanwhile), `reauth-disabled` detached from the role (or taken off as its
    * permissions boundary), and reauth's session policies detached from the key's user or the role.
