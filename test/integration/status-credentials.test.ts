@@ -7,6 +7,7 @@ import {
   UpdateSSHPublicKeyCommand,
 } from '@aws-sdk/client-iam';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { formatScanReport } from '../../cli/commands/scan';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
 import { createSlackPacer } from '../../lambdas/shared/adapters/slack-pacing';
@@ -141,6 +142,14 @@ describe('status credentials in a report-mode scan', () => {
     }
     expect(await statuses('keys-old')).toEqual(ALL_ACTIVE);
     expect(await statuses('keys-young')).toEqual(ALL_ACTIVE);
+
+    // `reauth scan` names each kind, and says IAM records no use of them.
+    const printed = formatScanReport(report);
+    expect(printed).toContain('3 signing certificates, 2 SSH public keys, 3 service-specific credentials');
+    expect(printed).toMatch(/ssh-key\s+keys-old\s+APKA\w+\s+U0OLD \(tag\)\s+max-age\s+not recorded/);
+    expect(printed).toContain(
+      `service-specific credential, created ${daysAgo(400).toISOString().slice(0, 10)}, for codecommit.amazonaws.com, IAM records no last use`,
+    );
   });
 
   it('finds them in a fixed number of calls but one ListSSHPublicKeys per user, which the policy can skip', async () => {
