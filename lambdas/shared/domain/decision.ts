@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DecisionAction } from './actions';
 import { controlsOf } from './controls';
-import type { CredentialKind } from './credential';
+import type { CredentialKind, StatusCredentialKind } from './credential';
 import type { Identification } from './identification';
 import type { OwnerOrigin } from './owners';
 import { canonicalJson } from './policy';
@@ -37,9 +37,13 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * no `rotationAgeDays` (its `limits.idleDays` is the tier's `passwordIdleDays`), its disable receipt says whether a login profile was deleted
  * and its last sign-in, a restore's evidence may name the secret holding a new password
  * (`passwordStoredIn`), and its decisions' controls leave out access keys' and secrets' own.
+ * 9: the status credentials, `signing-certificate`, `ssh-key` and `service-credential` (an IAM user's,
+ * id the certificate's, key's or credential's id, principal the user): judged by age alone (IAM records
+ * no last use of them), their flag's `limits` has `maxAgeDays` (the tier's `userCredentialMaxAgeDays`)
+ * and no `idleDays`; a disable receipt names the user and the id set `Inactive`.
  * Older decisions still verify: the hash covers what each decision holds.
  */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 export const TRIGGERS = [
   // A role trusted by an account AWS owns for one of its services (log delivery, ELB, CloudTrail…):
@@ -103,7 +107,9 @@ export type DisableReceipt =
       passwordLastUsed: string | null;
       /** The user's console sessions (and any others it holds) issued before the disable, ended. */
       revokedSessions?: RevokedSessions;
-    };
+    }
+  /** A user's signing certificate, SSH public key or service-specific credential set `Inactive`. */
+  | { kind: StatusCredentialKind; userName: string; id: string };
 
 /** The first decision of a credential chains to this. */
 export const GENESIS_HASH = '0'.repeat(64);
