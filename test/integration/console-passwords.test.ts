@@ -333,6 +333,9 @@ describe('console passwords in enforce mode', () => {
       (state?.disableReceipt as { revokedSessions: { policyArn: string } }).revokedSessions.policyArn,
     );
     const disable = (await store.history(id)).find((d) => d.action === 'disable');
+    expect(disable?.evidence.revokedSessions).toEqual(
+      (state?.disableReceipt as { revokedSessions?: unknown }).revokedSessions,
+    );
     expect(disable?.evidence.controls).toEqual(
       expect.arrayContaining(['AWS Security Hub IAM.22', 'CIS AWS Foundations v3.0.0 1.12']),
     );
