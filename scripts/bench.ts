@@ -504,7 +504,7 @@ try {
 
   // Where reauth's first-run reads go: a fixed inventory cost, then ListAccessKeys per user with a key finding.
   const resolutionCalls = reauthFirst.metrics.calls['IAM ListAccessKeys'] ?? 0;
-  // SSH public keys have no account-wide listing: one ListSSHPublicKeys per user, every run.
+  // SSH public keys have no account-wide listing: one ListSSHPublicKeys per user listed, a seventh of them a day.
   const sshListingCalls = reauthFirst.metrics.calls['IAM ListSSHPublicKeys'] ?? 0;
   const inventoryCalls = reauthFirst.metrics.readCalls - resolutionCalls - sshListingCalls;
   const usersWithKeyFinding = new Set(
@@ -625,8 +625,8 @@ try {
     `naive reads / reauth reads: ${ratioFirst.toFixed(1)}x on run 1 (empty table), ${ratioSecond.toFixed(1)}x on run 2 (unchanged)`,
   );
   console.log(
-    `reauth run 1 reads: ${inventoryCalls} inventory + ${sshListingCalls} ListSSHPublicKeys (one per user: IAM lists SSH keys ` +
-      `per user only; the policy's listSshPublicKeys: false skips them) + ${resolutionCalls} ListAccessKeys for the ` +
+    `reauth run 1 reads: ${inventoryCalls} inventory + ${sshListingCalls} ListSSHPublicKeys (one per user listed: IAM lists SSH keys ` +
+      `per user only; by default a seventh of the users a day, listSshPublicKeys: never skips them) + ${resolutionCalls} ListAccessKeys for the ` +
       `${usersWithKeyFinding} users with a key finding (${((100 * usersWithKeyFinding) / Math.max(1, size.users)).toFixed(1)}% of users); ` +
       `without the SSH listings the 1/${READ_RATIO_TARGET} target holds up to ${Math.max(0, breakEvenUsers)} such users here`,
   );

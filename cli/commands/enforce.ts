@@ -51,7 +51,8 @@ export function registerEnforce(program: Command, outcome: Outcome): void {
           accountId,
           now,
           reportMaxAgeMinutes: policy.credentialReportMaxAgeMinutes,
-          statusCredentials: { sshPublicKeys: policy.listSshPublicKeys },
+          // As the hourly enforce job: no SSH keys (a call per user; the enforcer re-checks a key itself).
+          statusCredentials: { sshKeysOf: () => false },
         }),
         readSecretsInventory(clients.secretsManager, { accountId }),
         createDecisionStore(clients.documents, table).loadStates(accountId),

@@ -111,7 +111,7 @@ describe('status credentials in a report-mode scan', () => {
   it('asks the owner about each credential older than the tier allows, by its age alone, and changes nothing in IAM', async () => {
     const report = await scanAccount(
       { iam: clients.iam, secretsManager: clients.secretsManager, store, stacks: stackOwnersOfThisAccount() },
-      { accountId: ACCOUNT, policy: parsePolicyConfig({}), now: new Date() },
+      { accountId: ACCOUNT, policy: parsePolicyConfig({ listSshPublicKeys: 'daily' }), now: new Date() },
     );
 
     expect(report.inventory).toMatchObject({ signingCertificates: 3, sshKeys: 2, serviceCredentials: 3 });
@@ -152,10 +152,10 @@ describe('status credentials in a report-mode scan', () => {
     );
   });
 
-  it('finds them in a fixed number of calls but one ListSSHPublicKeys per user, which the policy can skip', async () => {
+  it("finds them in a fixed number of calls, and each user's SSH keys once a week (daily or never if the policy says)", async () => {
     await clients.iam.send(new CreateUserCommand({ UserName: 'keys-none' }));
     await clients.iam.send(new GenerateCredentialReportCommand({}));
-    const scan = async (listSshPublicKeys?: boolean) => {
+    const scan = async (listSshPublicKeys?: 'weekly' | 'daily' | 'never', now = new Date(), job?: string) => {
       const calls = new Map<string, number>();
       const name = `count-${listSshPublicKeys}`;
       clients.iam.middlewareStack.add(
@@ -177,7 +177,8 @@ describe('status credentials in a report-mode scan', () => {
           {
             accountId: ACCOUNT,
             policy: parsePolicyConfig(listSshPublicKeys === undefined ? {} : { listSshPublicKeys }),
-            now: new Date(),
+            now,
+            ...(job && { job }),
           },
         );
         return { inventory: report.inventory, calls };
@@ -186,13 +187,23 @@ describe('status credentials in a report-mode scan', () => {
       }
     };
 
-    const listing = await scan();
+    const listing = await scan('daily');
     // Four users, three of them with an active certificate in the credential report.
     expect(listing.calls.get('ListSSHPublicKeys')).toBe(4);
     expect(listing.calls.get('ListSigningCertificates')).toBe(3);
     expect(listing.calls.get('ListServiceSpecificCredentials')).toBe(1);
 
-    const skipping = await scan(false);
+    // By default a seventh of the users a day: over any seven days, each user's keys exactly once.
+    const week = [];
+    for (let day = 0; day < 7; day++)
+      week.push(await scan(undefined, new Date(Date.now() + day * 86_400_000)));
+    expect(week.reduce((sum, run) => sum + (run.calls.get('ListSSHPublicKeys') ?? 0), 0)).toBe(4);
+    expect(week.reduce((sum, run) => sum + run.inventory.sshKeys, 0)).toBe(listing.inventory.sshKeys);
+    // The hourly enforce job lists none.
+    const enforcing = await scan('daily', new Date(), 'enforce');
+    expect(enforcing.calls.get('ListSSHPublicKeys')).toBeUndefined();
+
+    const skipping = await scan('never');
     expect(skipping.inventory).toMatchObject({ signingCertificates: 3, sshKeys: 0, serviceCredentials: 3 });
     expect(skipping.calls.get('ListSSHPublicKeys')).toBeUndefined();
     expect(skipping.calls.get('ListSigningCertificates')).toBe(3);
@@ -213,7 +224,11 @@ describe('status credentials in enforce mode', () => {
   afterAll(() => fake?.close());
   const TABLE = 'reauth-status-credentials-enforce';
   const store = createDecisionStore(clients.documents, TABLE);
-  const policy = parsePolicyConfig({ mode: 'enforce', actionBudget: { maxActions: 100, maxFraction: 1 } });
+  const policy = parsePolicyConfig({
+    mode: 'enforce',
+    listSshPublicKeys: 'daily',
+    actionBudget: { maxActions: 100, maxFraction: 1 },
+  });
   let fake: FakeSlack;
   let deps: Parameters<typeof enforceAccount>[0];
   let enforced: Record<StatusCredentialKind, string>;
@@ -235,6 +250,8 @@ describe('status credentials in enforce mode', () => {
   });
 
   it('sets each unanswered credential Inactive at its deadline with a receipt, and its owner is asked first', async () => {
+    // The daily scan finds the SSH key (the hourly enforce job lists none), then the enforce job asks.
+    await scanAccount(deps, { accountId: ACCOUNT, policy, now: new Date() });
     await enforceAccount(deps, { accountId: ACCOUNT, policy, now: new Date() });
     for (const id of Object.values(enforced))
       expect(await store.getState(id)).toMatchObject({ status: 'pending' });

@@ -16,6 +16,7 @@ import {
   readStatusCredentials,
   rolesInScope,
 } from '../../lambdas/shared/adapters/iam-inventory';
+import { listsSshKeysOf } from '../../lambdas/shared/domain/credential';
 
 const ACCOUNT = '111122223333';
 const VENDOR = '999988887777';
@@ -817,7 +818,7 @@ describe('readStatusCredentials', () => {
       ],
     });
 
-    const found = await readStatusCredentials(iam, rows, { accountId: ACCOUNT, sshPublicKeys: true });
+    const found = await readStatusCredentials(iam, rows, { accountId: ACCOUNT, sshKeysOf: () => true });
 
     expect(found.map((c) => [c.kind, c.id, c.principal])).toEqual([
       ['signing-certificate', 'CERTACTIVE', 'alice'],
@@ -847,7 +848,33 @@ describe('readStatusCredentials', () => {
       ListSigningCertificates: [{ Certificates: [] }],
       ListServiceSpecificCredentials: [{ ServiceSpecificCredentials: [] }],
     });
-    expect(await readStatusCredentials(iam, rows, { accountId: ACCOUNT, sshPublicKeys: false })).toEqual([]);
+    expect(await readStatusCredentials(iam, rows, { accountId: ACCOUNT, sshKeysOf: () => false })).toEqual(
+      [],
+    );
     expect(sent.map(([name]) => name)).toEqual(['ListSigningCertificates', 'ListServiceSpecificCredentials']);
+  });
+});
+
+describe('whose SSH keys a run lists (listSshPublicKeys)', () => {
+  const users = Array.from({ length: 7000 }, (_, i) => `svc-${i}`);
+  const day = (n: number) => new Date(Date.UTC(2026, 11, 6 + n, 6));
+
+  it('weekly: every user on exactly one day of any seven, about a seventh a day', () => {
+    for (const user of users.slice(0, 200)) {
+      const days = [0, 1, 2, 3, 4, 5, 6].filter((n) => listsSshKeysOf(user, day(n), 'weekly'));
+      expect(days, user).toHaveLength(1);
+    }
+    const today = users.filter((user) => listsSshKeysOf(user, day(0), 'weekly')).length;
+    expect(today).toBeGreaterThan(800);
+    expect(today).toBeLessThan(1200);
+    // The same day at another hour lists the same users: a run's choice is the day's.
+    expect(
+      users.filter((user) => listsSshKeysOf(user, new Date(day(0).getTime() + 3_600_000 * 10), 'weekly')),
+    ).toHaveLength(today);
+  });
+
+  it('daily lists everyone, never no one', () => {
+    expect(users.every((user) => listsSshKeysOf(user, day(0), 'daily'))).toBe(true);
+    expect(users.some((user) => listsSshKeysOf(user, day(0), 'never'))).toBe(false);
   });
 });

@@ -468,11 +468,10 @@ export interface IamInventoryOptions {
   accountId: string;
   /**
    * Read the users' status credentials too (absent: not read, and `statusCredentials` is empty: the
-   * events consumer has no use for them). `sshPublicKeys: false` skips SSH keys: IAM has no
-   * account-wide listing of them, so they cost one ListSSHPublicKeys call per IAM user (the policy's
-   * `listSshPublicKeys`, default true).
+   * events consumer has no use for them). `sshKeysOf` says whose SSH keys to list: IAM has no
+   * account-wide listing of them, so each costs one ListSSHPublicKeys call (see `listsSshKeysOf`).
    */
-  statusCredentials?: { sshPublicKeys?: boolean };
+  statusCredentials?: { sshKeysOf: (userName: string) => boolean };
   now: Date;
   reportMaxAgeMinutes: number;
   /** The organization's accounts, whose trust is not a third party's; absent: single-account mode. */
@@ -521,7 +520,7 @@ export async function readIamInventory(iam: IAMClient, options: IamInventoryOpti
       ? (
           await readStatusCredentials(iam, report.rows, {
             accountId: options.accountId,
-            sshPublicKeys: options.statusCredentials.sshPublicKeys ?? true,
+            sshKeysOf: options.statusCredentials.sshKeysOf,
           })
         ).map(withUserDetail)
       : [],
@@ -542,7 +541,7 @@ const LIST_USER_CREDENTIALS_CONCURRENCY = 4;
 export async function readStatusCredentials(
   iam: IAMClient,
   rows: readonly CredentialReportRow[],
-  options: { accountId: string; sshPublicKeys: boolean },
+  options: { accountId: string; sshKeysOf: (userName: string) => boolean },
 ): Promise<Credential[]> {
   const users = rows.flatMap((row) => (row.user && row.user !== ROOT_ACCOUNT_ROW ? [row] : []));
   const arnOf = new Map(users.map((row) => [row.user as string, row.arn ?? '']));
@@ -550,9 +549,9 @@ export async function readStatusCredentials(
     ...users
       .filter((row) => row.cert_1_active === 'true' || row.cert_2_active === 'true')
       .map((row): [StatusCredentialKind, string] => ['signing-certificate', row.user as string]),
-    ...(!options.sshPublicKeys
-      ? []
-      : users.map((row): [StatusCredentialKind, string] => ['ssh-key', row.user as string])),
+    ...users
+      .filter((row) => options.sshKeysOf(row.user as string))
+      .map((row): [StatusCredentialKind, string] => ['ssh-key', row.user as string]),
   ];
   const perUser = await mapWithConcurrency(
     listings,

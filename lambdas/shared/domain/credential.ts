@@ -112,3 +112,22 @@ export function parseCredentialId(credentialId: string): {
   }
   return { accountId: match[1] as string, kind: match[2] as CredentialKind, id: match[3] as string };
 }
+
+/** How often each IAM user's SSH public keys are listed (the policy's `listSshPublicKeys`). */
+export const SSH_LISTING = ['weekly', 'daily', 'never'] as const;
+export type SshListing = (typeof SSH_LISTING)[number];
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Whether a run at `now` lists this user's SSH keys. IAM lists SSH keys only per user, so `weekly`
+ * lists a seventh of the users a day (each on the day its name hashes to), and every user once a
+ * week: a key is judged by its age, which a week's delay in finding it does not change much, where a
+ * call per user a day would make SSH keys most of a steady scan's calls.
+ */
+export function listsSshKeysOf(userName: string, now: Date, listing: SshListing): boolean {
+  if (listing !== 'weekly') return listing === 'daily';
+  let hash = 0x811c9dc5; // FNV-1a: stable across runs and machines, spread over short names
+  for (let i = 0; i < userName.length; i++) hash = Math.imul(hash ^ userName.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % 7 === Math.floor(now.getTime() / DAY_MS) % 7;
+}

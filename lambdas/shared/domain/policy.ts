@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
+import { SSH_LISTING } from './credential';
 import { OwnersSchema } from './owners';
 
 /**
@@ -398,12 +399,12 @@ export const PolicyConfigSchema = z
         maxFraction: z.number().min(0).max(1).default(0.05),
       })
       .default({ maxActions: 25, maxFraction: 0.05 }),
-    // No default: a policy without it keeps the id it had before it existed (and lists SSH keys).
+    // No default: a policy without it keeps the id it had before it existed (and lists SSH keys weekly).
     listSshPublicKeys: z
-      .boolean()
+      .enum(SSH_LISTING)
       .optional()
       .describe(
-        "List every IAM user's SSH public keys (default true). IAM has no account-wide listing of them, so this costs one ListSSHPublicKeys call per user: false skips SSH keys where that matters (an account of many users and no CodeCommit).",
+        "How often the daily scan lists each IAM user's SSH public keys: IAM has no account-wide listing of them, so each costs one ListSSHPublicKeys call per user. weekly (default): a seventh of the users each day, every user once a week; daily: every user every day; never: SSH keys are not asked about (an account of many users and no CodeCommit). The hourly enforce job lists none: it re-checks a key itself at its deadline.",
       ),
     credentialReportMaxAgeMinutes: z
       .number()

@@ -6,7 +6,7 @@ import { readSecretsInventory } from '../adapters/secrets-inventory';
 import type { StackOwner, StackOwnerReader } from '../adapters/stack-owners';
 import { mapWithConcurrency } from '../concurrency';
 import type { CheckpointSigner } from '../domain/checkpoint';
-import { type Credential, credentialIdOf, parseCredentialId } from '../domain/credential';
+import { type Credential, credentialIdOf, listsSshKeysOf, parseCredentialId } from '../domain/credential';
 import type { CredentialState, Trigger } from '../domain/decision';
 import { daysBetween, type Evaluation, evaluateCredential } from '../domain/evaluate';
 import { type Identification, identify } from '../domain/identification';
@@ -187,7 +187,11 @@ export async function scanAccountWithStates(
     now,
     reportMaxAgeMinutes: policy.credentialReportMaxAgeMinutes,
     zone,
-    statusCredentials: { sshPublicKeys: policy.listSshPublicKeys },
+    statusCredentials: {
+      // The hourly enforce job lists no SSH keys: a call per user every hour, for keys judged by age.
+      sshKeysOf: (user) =>
+        options.job !== 'enforce' && listsSshKeysOf(user, now, policy.listSshPublicKeys ?? 'weekly'),
+    },
   });
   const secrets = await readSecretsInventory(deps.secretsManager, { accountId });
   const { states, keySlots, creators } = await deps.store.loadAccount(accountId);
