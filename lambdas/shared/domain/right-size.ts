@@ -1,0 +1,170 @@
+/**
+ * *Still needed, only what it uses* (issue #25): the policy that narrows a principal to the services
+ * it used, and when reauth refuses to narrow one. Pure: `now` is passed in.
+ *
+ * Why a deny attached to the principal and not a permissions boundary. A principal holds one boundary,
+ * and IAM's `iam:PermissionsBoundary` condition on `Put…PermissionsBoundary` names the boundary being
+ * set, never the one it replaces. So a grant that lets reauth put its own boundary also lets whoever
+ * holds reauth's role swap a team's strict boundary for reauth's laxer one, and putting the team's
+ * boundary back on *Restore* would need a grant to set any policy as any principal's boundary (an
+ * `AdministratorAccess` boundary is no boundary). Issue #20 settled that reauth cannot grant. Instead
+ * reauth attaches `reauth-right-size-…` (under `/reauth/right-size/`): one statement that denies every
+ * action but the kept ones (`NotAction`). An explicit deny narrows exactly as a boundary of the kept
+ * services would, and it is the intersection with any boundary already there, which stays untouched:
+ * effective = identity ∩ boundary ∩ kept. It is a deny, so attaching it anywhere only takes access away,
+ * and *Restore* / *Widen* is detaching it. The boundary slot stays free for what the disable needs at
+ * IAM's quota of attached policies (it makes `reauth-disabled` the boundary there).
+ */
+import { createHash } from 'node:crypto';
+import type { CredentialState } from './decision';
+import { matchesPattern, REAUTH_OWN_PRINCIPALS } from './evaluate';
+import { canonicalJson } from './policy';
+import { REAUTH_POLICY_PATH } from './reauth-marks';
+import { RIGHT_SIZE_FLOOR_DAYS, type ServiceUsage } from './service-usage';
+
+/** Where reauth's right-size policies live: attachable by reauth's roles, written only by the policy writer. */
+export const RIGHT_SIZE_POLICY_PATH = `${REAUTH_POLICY_PATH}right-size/`;
+export const RIGHT_SIZE_SID = 'ReauthRightSize';
+const NAME_PREFIX = 'reauth-right-size-';
+const POLICY_VERSION = '2012-10-17';
+/** IAM's limit on a managed policy's document, whitespace excluded. */
+const MAX_POLICY_CHARS = 6_144;
+const DAY_MS = 86_400_000;
+
+/**
+ * Never denied: who am I, and the reads that show the principal what narrows it (its own policies and
+ * their documents), so the owner can see why a call is denied.
+ */
+export const ALWAYS_KEPT = [
+  'sts:GetCallerIdentity',
+  'iam:GetRole',
+  'iam:GetUser',
+  'iam:GetPolicy',
+  'iam:GetPolicyVersion',
+  'iam:ListAttachedRolePolicies',
+  'iam:ListAttachedUserPolicies',
+] as const;
+
+/** reauth's member roles (`reauth-reader`, `reauth-enforcer`, `reauth-enforcer-sessions`): never narrowed. */
+const REAUTH_ROLE_PATTERNS = ['reauth-reader', 'reauth-enforcer', 'reauth-enforcer-*'];
+
+/**
+ * What the principal keeps: each used service whole (`s3:*`), or its actions where IAM gave
+ * action-level data, unless the service was used within the floor (the last 7 days): IAM dates a
+ * service's last use, not each action's, so only the whole service is sure not to cut a recent action.
+ */
+export function keptActions(usage: ServiceUsage, now: Date): string[] {
+  const floor = now.getTime() - RIGHT_SIZE_FLOOR_DAYS * DAY_MS;
+  const kept = usage.used.flatMap((u) =>
+    u.actions && u.actions.length > 0 && Date.parse(u.lastAccessed) < floor ? u.actions : [`${u.service}:*`],
+  );
+  return [...new Set(kept)].sort();
+}
+
+/** The document of a right-size policy: everything denied but the kept actions and {@link ALWAYS_KEPT}. */
+export function rightSizePolicy(kept: readonly string[]) {
+  return {
+    Version: POLICY_VERSION,
+    Statement: [
+      {
+        Sid: RIGHT_SIZE_SID,
+        Effect: 'Deny',
+        NotAction: [...new Set([...kept, ...ALWAYS_KEPT])].sort(),
+        Resource: '*',
+      },
+    ],
+  };
+}
+
+/**
+ * The kept actions that fit a managed policy: action lists collapsed to their services when the
+ * document would pass IAM's 6,144 characters (wider, never narrower than what was used).
+ */
+export function fittedKept(kept: readonly string[]): string[] {
+  const size = (actions: readonly string[]) => JSON.stringify(rightSizePolicy(actions)).length;
+  if (size(kept) <= MAX_POLICY_CHARS) return [...kept];
+  return [...new Set(kept.map((action) => `${action.split(':')[0]}:*`))].sort();
+}
+
+/**
+ * The policy's name: the prefix and a digest of the principal and what it keeps, so narrowing the same
+ * principal to the same actions is the same policy (a retry finds it), and a name says nothing a reader
+ * could take for a grant.
+ */
+export function rightSizePolicyName(principalArn: string, kept: readonly string[]): string {
+  const digest = createHash('sha256')
+    .update(canonicalJson({ principalArn, kept: [...kept].sort() }))
+    .digest('hex')
+    .slice(0, 24);
+  return `${NAME_PREFIX}${digest}`;
+}
+
+/** Whether a managed policy ARN is a reauth right-size policy, in any account. */
+export function isRightSizePolicyArn(arn: string | undefined): boolean {
+  return (
+    arn !== undefined &&
+    /^arn:[\w-]+:iam::\d{12}:policy\/reauth\/right-size\/reauth-right-size-[0-9a-f]{24}$/.test(arn)
+  );
+}
+
+/**
+ * The kept actions of a right-size document (JSON text, URL-encoded as IAM returns it, or parsed) when
+ * it is exactly reauth's; undefined for any other document.
+ */
+export function keptOfRightSizePolicy(document: unknown): string[] | undefined {
+  const parsed = typeof document === 'string' ? parseDocument(document) : document;
+  const statement = (parsed as { Statement?: { NotAction?: unknown }[] } | undefined)?.Statement?.[0];
+  const notAction = statement?.NotAction;
+  if (!Array.isArray(notAction) || !notAction.every((a) => typeof a === 'string')) return undefined;
+  const kept = (notAction as string[]).filter((a) => !(ALWAYS_KEPT as readonly string[]).includes(a));
+  return canonicalJson(parsed) === canonicalJson(rightSizePolicy(kept)) ? kept : undefined;
+}
+
+function parseDocument(text: string): unknown {
+  try {
+    return JSON.parse(text.trimStart().startsWith('{') ? text : decodeURIComponent(text));
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a right-size changed, kept in the state so *Widen* undoes exactly that and drift is seen. */
+export interface RightSizeReceipt {
+  /** reauth's policy attached to the principal. */
+  policyArn: string;
+  /** The user or role narrowed (a key's or a password's user). */
+  principalArn: string;
+  /** What it keeps, as the policy's NotAction says (without {@link ALWAYS_KEPT}). */
+  kept: string[];
+  /** The principal's permissions boundary when it was narrowed, untouched by reauth (null: none). */
+  boundary: string | null;
+}
+
+/**
+ * Why reauth will not narrow this principal now (undefined: it may). Checked before any call to IAM.
+ * `protectedPrincipals` are the policy's; reauth's own are added here.
+ */
+export function rightSizeRefusal(
+  state: Pick<CredentialState, 'kind' | 'principal' | 'status'>,
+  usage: ServiceUsage | undefined,
+  options: { now: Date; protectedPrincipals: readonly string[] },
+): string | undefined {
+  if (state.kind === 'secret') return 'a secret has no IAM user or role to narrow';
+  if (state.status === 'protected' || state.status === 'exempt')
+    return `it is ${state.status}: reauth changes nothing on it`;
+  if (!usage) return 'reauth has not read what it uses yet (IAM service last-accessed data)';
+  const arn = usage.principalArn;
+  if (arn.includes(':role/aws-service-role/') || /^AWSServiceRoleFor/.test(state.principal))
+    return 'it is an AWS service-linked role: AWS manages its permissions';
+  const own = [...REAUTH_OWN_PRINCIPALS, ...REAUTH_ROLE_PATTERNS, ...options.protectedPrincipals];
+  if (own.some((p) => matchesPattern(p, state.principal) || matchesPattern(p, arn)))
+    return 'it is protected (reauth’s own, or named in protectedPrincipals)';
+  if (usage.windowDays < RIGHT_SIZE_FLOOR_DAYS)
+    return `its usage window (${usage.windowDays} days) is shorter than the ${RIGHT_SIZE_FLOOR_DAYS}-day floor`;
+  const windowStart = options.now.getTime() - usage.windowDays * DAY_MS;
+  if (Date.parse(usage.trackedSince) > windowStart)
+    return `its usage data starts ${usage.trackedSince.slice(0, 10)}, less than the ${usage.windowDays}-day window ago (IAM's tracking period, or the principal is younger)`;
+  if (usage.used.length === 0)
+    return 'it used no service in the window: narrowing it would disable it; use Disable instead';
+  return undefined;
+}
