@@ -120,6 +120,8 @@ export const CONTROL_RULES: readonly ControlRule[] = [
       'exempt',
       'drift',
       'assign-owner',
+      'right-size',
+      'widen',
     ],
   },
   {
@@ -144,6 +146,19 @@ export const CONTROL_RULES: readonly ControlRule[] = [
     kinds: ['role'],
     actions: ['reauthorize', 'disable'],
     flag: { triggers: ['trust-too-broad', 'aws-service-account-trusted', 'scope-changed'] },
+  },
+  {
+    // The same control for a right-size of any principal, a user's as a role's: it restricts the rights used.
+    control: 'ISO/IEC 27001:2022 A.8.2',
+    text: 'The allocation and use of privileged access rights shall be restricted and managed.',
+    source: ISO,
+    actions: ['right-size'],
+  },
+  {
+    control: 'CIS AWS Foundations v3.0.0 1.16',
+    text: 'Ensure IAM policies that allow full "*:*" administrative privileges are not attached.',
+    source: CIS,
+    actions: ['right-size'],
   },
 ];
 

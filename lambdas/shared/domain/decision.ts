@@ -6,6 +6,8 @@ import type { Identification } from './identification';
 import type { OwnerOrigin } from './owners';
 import { canonicalJson } from './policy';
 import type { RevokedSessions } from './reauth-marks';
+import type { RightSizeReceipt } from './right-size';
+import type { ServiceUsage } from './service-usage';
 import type { Usage } from './usage';
 
 export { DECISION_ACTIONS, type DecisionAction } from './actions';
@@ -37,9 +39,15 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * no `rotationAgeDays` (its `limits.idleDays` is the tier's `passwordIdleDays`), its disable receipt says whether a login profile was deleted
  * and its last sign-in, a restore's evidence may name the secret holding a new password
  * (`passwordStoredIn`), and its decisions' controls leave out access keys' and secrets' own.
+ * 9: the `right-size` action (an owner's *Still needed, only what it uses*: `evidence.rightSize` names
+ * the deny attached (`policyArn`, null in report mode where it is only `suggested`), the `kept`
+ * actions, the principal's `boundary` before and after (reauth never changes it), and the usage data's
+ * `readAt`, `trackedSince`, `windowDays` and `granted` count) and the `widen` action (it taken off,
+ * `evidence.rightSize` what was taken off); `rightSize` on the state; a `drift` may carry
+ * `evidence.rightSizeRemoved` (reauth's deny detached outside reauth).
  * Older decisions still verify: the hash covers what each decision holds.
  */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 export const TRIGGERS = [
   // A role trusted by an account AWS owns for one of its services (log delivery, ELB, CloudTrail…):
@@ -160,8 +168,11 @@ export function statusAfter(
       return 'deleted';
     case 'exempt':
       return decision.evidence?.protectedBy ? 'protected' : 'exempt';
+    case 'right-size':
+      return 'active';
     case 'refuse':
     case 'observe':
+    case 'widen':
       return undefined;
   }
 }
@@ -265,6 +276,17 @@ export interface CredentialState {
    * with the state alone when only it changes, so learning adds no decision.
    */
   usage?: Usage;
+  /**
+   * What the principal was granted and used (IAM's service last-accessed data), read for the current
+   * request (issue #25): what *Still needed, only what it uses* narrows to when no fresher read is given.
+   */
+  serviceUsage?: ServiceUsage;
+  /**
+   * The owner's *Still needed, only what it uses*, as IAM holds it: reauth's deny attached to the user
+   * or role, kept across requests until *Widen* (whose button carries `seq`, the right-size decision's)
+   * or drift. Absent in report mode, where nothing is attached.
+   */
+  rightSize?: RightSizeRecord;
   /** ISO: last change. */
   updatedAt: string;
   /** The item layout's version (as on decisions). */
@@ -275,11 +297,26 @@ export interface CredentialState {
   lastHash: string;
 }
 
+/** A right-size as the state keeps it: what was attached, when, by which decision, on what data. */
+export interface RightSizeRecord extends RightSizeReceipt {
+  seq: number;
+  at: string;
+  usage: { readAt: string; trackedSince: string; windowDays: number; granted: number };
+}
+
 /** Who holds a credential's lease, for what, and until when (ISO). */
 export interface Claim {
   /** Unique per job run or queued job: a redelivered job holds the same one. */
   holder: string;
-  action: 'disable' | 'restore' | 'rotate' | 'deactivate-replaced' | 'revoke-sessions' | 'converge';
+  action:
+    | 'disable'
+    | 'restore'
+    | 'rotate'
+    | 'deactivate-replaced'
+    | 'revoke-sessions'
+    | 'converge'
+    | 'right-size'
+    | 'widen';
   until: string;
 }
 
