@@ -99,12 +99,13 @@ describe('ownerRequestMessage', () => {
         });
       }
     });
+    // A secret has no user or role to narrow: no *Still needed, only what it uses*.
     expect(actions.map((block) => block.elements.map((button) => button.action_id))).toEqual([
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:rotate', 'reauth:disable'],
       ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
-      ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
-      ['reauth:still-needed', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:disable'],
     ]);
-    const [stillNeeded, , disable] = actions[0]?.elements ?? [];
+    const [stillNeeded, , , disable] = actions[0]?.elements ?? [];
     expect(stillNeeded?.style).toBe('primary');
     expect(disable).toMatchObject({
       style: 'danger',
@@ -302,7 +303,7 @@ describe('what an owner is told about the deadline and the choices', () => {
     );
   });
 
-  it('in report mode, says the deadline escalates to security, and offers only Still needed', () => {
+  it('in report mode, says the deadline escalates to security, and offers only Still needed (only what it uses, for a user or role)', () => {
     const message = ownerRequestMessage({
       owner: 'U042OWNER',
       items: [item({ mode: 'report' }), { ...secret, mode: 'report' }],
@@ -315,7 +316,10 @@ describe('what an owner is told about the deadline and the choices', () => {
     expect(sectionsOf(message.blocks)[1]?.text.text).toContain(
       'Answer by 2026-12-07: unanswered, it is *escalated to security* that day',
     );
-    expect(buttonIds(message)).toEqual([['reauth:still-needed'], ['reauth:still-needed']]);
+    expect(buttonIds(message)).toEqual([
+      ['reauth:still-needed', 'reauth:right-size'],
+      ['reauth:still-needed'],
+    ]);
   });
 
   it("tells each credential its own account's mode when a message mixes them", () => {
@@ -329,7 +333,7 @@ describe('what an owner is told about the deadline and the choices', () => {
     expect(enforced).toContain('reauth *disables* it');
     expect(reported).toContain('*escalated to security*');
     expect(buttonIds(message)).toEqual([
-      ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:rotate', 'reauth:disable'],
       ['reauth:still-needed'],
     ]);
   });
@@ -344,8 +348,8 @@ describe('what an owner is told about the deadline and the choices', () => {
     });
 
     expect(buttonIds(message)).toEqual([
-      ['reauth:still-needed', 'reauth:disable'],
-      ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:rotate', 'reauth:disable'],
     ]);
   });
 
@@ -693,7 +697,11 @@ describe('each credential, as its owner recognises it', () => {
     );
     const buttons = actionsOf(ownerRequestMessage({ owner: 'U042OWNER', items: [password] }).blocks)[0]
       ?.elements;
-    expect(buttons?.map((button) => button.action_id)).toEqual(['reauth:still-needed', 'reauth:disable']);
+    expect(buttons?.map((button) => button.action_id)).toEqual([
+      'reauth:still-needed',
+      'reauth:right-size',
+      'reauth:disable',
+    ]);
   });
 
   it('names the accounts a third-party role trusts, the vendor where the policy knows it, and whether an ExternalId is required', () => {

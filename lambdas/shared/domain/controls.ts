@@ -18,6 +18,8 @@ export interface ControlRule {
   kinds?: readonly CredentialKind[];
   /** The actions other than `flag` that evidence it. */
   actions: readonly DecisionAction[];
+  /** Of `actions`, those that evidence it whatever the credential's kind. */
+  anyKind?: readonly DecisionAction[];
   /**
    * When a flag evidences it: opened by one of `triggers` (absent: any), and, with `limit`, under a
    * tier whose limit (the flag's `evidence.limits`) is no laxer than the control's.
@@ -144,15 +146,10 @@ export const CONTROL_RULES: readonly ControlRule[] = [
     text: 'The allocation and use of privileged access rights shall be restricted and managed.',
     source: ISO,
     kinds: ['role'],
-    actions: ['reauthorize', 'disable'],
+    actions: ['reauthorize', 'disable', 'right-size'],
+    // A right-size restricts the rights a user uses as much as a role's.
+    anyKind: ['right-size'],
     flag: { triggers: ['trust-too-broad', 'aws-service-account-trusted', 'scope-changed'] },
-  },
-  {
-    // The same control for a right-size of any principal, a user's as a role's: it restricts the rights used.
-    control: 'ISO/IEC 27001:2022 A.8.2',
-    text: 'The allocation and use of privileged access rights shall be restricted and managed.',
-    source: ISO,
-    actions: ['right-size'],
   },
   {
     control: 'CIS AWS Foundations v3.0.0 1.16',
@@ -196,7 +193,7 @@ export function judgeControls(decision: ControlledDecision): { evidences: string
   const evidences: string[] = [];
   const laxer: string[] = [];
   for (const rule of CONTROL_RULES) {
-    if (rule.kinds && !(kind && rule.kinds.includes(kind))) continue;
+    if (rule.kinds && !(kind && rule.kinds.includes(kind)) && !rule.anyKind?.includes(action)) continue;
     if (action !== 'flag') {
       if (rule.actions.includes(action)) evidences.push(rule.control);
       continue;
