@@ -125,7 +125,10 @@ function usageOf(roleArn: string, now = new Date()): ServiceUsage {
 }
 
 /** A role trusted by a vendor, granted 40 services, with the team's boundary or none; and its open request. */
-async function roleAsked(name: string, options: { boundary?: boolean } = {}): Promise<string> {
+async function roleAsked(
+  name: string,
+  options: { boundary?: boolean; trackedDaysAgo?: number } = {},
+): Promise<string> {
   const { Role } = await clients.iam.send(
     new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(TRUST) }),
   );
@@ -153,7 +156,12 @@ async function roleAsked(name: string, options: { boundary?: boolean } = {}): Pr
       requestedAt: at.toISOString(),
       deadlineAt: new Date(at.getTime() + 14 * DAY).toISOString(),
       why: 'trusted by 999988887777, unused for 120 days',
-      serviceUsage: usageOf(arn, at),
+      serviceUsage: {
+        ...usageOf(arn, at),
+        ...(options.trackedDaysAgo !== undefined && {
+          trackedSince: new Date(at.getTime() - options.trackedDaysAgo * DAY).toISOString(),
+        }),
+      },
     },
     decision: {
       ...about,
@@ -389,17 +397,7 @@ describe('Still needed, only what it uses, in enforce mode', () => {
   });
 
   it('refuses a role whose usage data is younger than the window, changing nothing', async () => {
-    const arn = await roleAsked('young-worker');
-    await store.transition(
-      idOf('young-worker'),
-      (current) =>
-        current && {
-          state: {
-            ...current,
-            serviceUsage: { ...usageOf(arn), trackedSince: new Date(Date.now() - 10 * DAY).toISOString() },
-          },
-        },
-    );
+    await roleAsked('young-worker', { trackedDaysAgo: 10 });
     await click('reauth:right-size', 'young-worker', 1, 'young');
     expect(replies('young').join(' ')).toMatch(
       /was not narrowed: its usage data starts .* less than the 90-day window ago/,
