@@ -1,12 +1,16 @@
 import {
   AttachRolePolicyCommand,
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
   CreatePolicyCommand,
   CreateRoleCommand,
+  CreateUserCommand,
   DetachRolePolicyCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
   GetRoleCommand,
   ListAttachedRolePoliciesCommand,
+  ListAttachedUserPoliciesCommand,
   PutRolePermissionsBoundaryCommand,
 } from '@aws-sdk/client-iam';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
@@ -394,6 +398,77 @@ describe('Still needed, only what it uses, in enforce mode', () => {
     });
     // reauth does not narrow it again by itself.
     expect(await attached('drifting-worker')).toEqual([teamGrantsArn]);
+  });
+
+  it('narrows an access key’s user the same way, and Widen gives it back', async () => {
+    const { User } = await clients.iam.send(new CreateUserCommand({ UserName: 'ci-deployer' }));
+    await clients.iam.send(
+      new AttachUserPolicyCommand({ UserName: 'ci-deployer', PolicyArn: teamGrantsArn }),
+    );
+    const { AccessKey } = await clients.iam.send(new CreateAccessKeyCommand({ UserName: 'ci-deployer' }));
+    const id = `${ACCOUNT}:access-key:${AccessKey?.AccessKeyId}`;
+    const about = {
+      credentialId: id,
+      accountId: ACCOUNT,
+      kind: 'access-key',
+      principal: 'ci-deployer',
+      owner: 'UALICE',
+    } as const;
+    const at = new Date();
+    await store.transition(id, () => ({
+      state: {
+        ...about,
+        status: 'pending',
+        triggers: ['max-age'],
+        requestSeq: 1,
+        deadlineAt: new Date(at.getTime() + 14 * DAY).toISOString(),
+        serviceUsage: usageOf(User?.Arn as string, at),
+      },
+      decision: {
+        ...about,
+        action: 'flag',
+        reason: 'old',
+        actor: 'system:scan',
+        at: at.toISOString(),
+        mode: 'enforce',
+        policyId: 'test',
+        evidence: {},
+      },
+    }));
+    const userPolicies = async () =>
+      (
+        (await clients.iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'ci-deployer' })))
+          .AttachedPolicies ?? []
+      )
+        .map((p) => p.PolicyArn as string)
+        .sort();
+    const clickKey = async (actionId: string, seq: number, reply: string) => {
+      const answer = await endpoint(
+        slackEvent(
+          buttonClickBody({
+            userId: 'UALICE',
+            actionId,
+            value: `${id}|${seq}`,
+            responseUrl: fake.responseUrl(reply),
+          }),
+          { signingSecret: local.signingSecret, at: new Date() },
+        ),
+      );
+      expect(answer.statusCode).toBe(200);
+      return drainQueue(clients.sqs, local.queueUrl, worker);
+    };
+
+    await clickKey('reauth:right-size', 1, 'key');
+    const narrowed = (await store.getState(id)) as CredentialState;
+    expect(narrowed).toMatchObject({
+      status: 'active',
+      rightSize: { principalArn: User?.Arn, boundary: null },
+    });
+    expect(await userPolicies()).toEqual([narrowed.rightSize?.policyArn, teamGrantsArn].sort());
+
+    await clickKey('reauth:widen', narrowed.rightSize?.seq as number, 'key-widen');
+    expect(await userPolicies()).toEqual([teamGrantsArn]);
+    expect((await store.getState(id))?.rightSize).toBeUndefined();
   });
 
   it('refuses a role whose usage data is younger than the window, changing nothing', async () => {
