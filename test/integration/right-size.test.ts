@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { CredentialState } from '../../lambdas/shared/domain/decision';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
+import type { StateUsageSummary } from '../../lambdas/shared/domain/right-size';
 import type { ServiceUsage } from '../../lambdas/shared/domain/service-usage';
 import { recordRightSizeDrift } from '../../lambdas/shared/use-cases/right-size';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
@@ -128,6 +129,21 @@ function usageOf(roleArn: string, now = new Date()): ServiceUsage {
   };
 }
 
+/** What the scan keeps on the request's state (issue #25's other half): counts and the used names. */
+function summaryOf(usage: ServiceUsage): StateUsageSummary {
+  const used = usage.used.map((u) => u.service);
+  return {
+    principalArn: usage.principalArn,
+    grantedCount: usage.granted.length,
+    usedCount: used.length,
+    used,
+    unused: usage.granted.filter((s) => !used.includes(s)).slice(0, 20),
+    windowDays: usage.windowDays,
+    readAt: usage.readAt,
+    trackedSince: usage.trackedSince,
+  };
+}
+
 /** A role trusted by a vendor, granted 40 services, with the team's boundary or none; and its open request. */
 async function roleAsked(
   name: string,
@@ -161,7 +177,7 @@ async function roleAsked(
       deadlineAt: new Date(at.getTime() + 14 * DAY).toISOString(),
       why: 'trusted by 999988887777, unused for 120 days',
       serviceUsage: {
-        ...usageOf(arn, at),
+        ...summaryOf(usageOf(arn, at)),
         ...(options.trackedDaysAgo !== undefined && {
           trackedSince: new Date(at.getTime() - options.trackedDaysAgo * DAY).toISOString(),
         }),
@@ -422,7 +438,7 @@ describe('Still needed, only what it uses, in enforce mode', () => {
         triggers: ['max-age'],
         requestSeq: 1,
         deadlineAt: new Date(at.getTime() + 14 * DAY).toISOString(),
-        serviceUsage: usageOf(User?.Arn as string, at),
+        serviceUsage: summaryOf(usageOf(User?.Arn as string, at)),
       },
       decision: {
         ...about,

@@ -9,6 +9,8 @@ import {
   rightSizePolicy,
   rightSizePolicyName,
   rightSizeRefusal,
+  rightSizeUsageOf,
+  rightSizeUsageOfSummary,
 } from '../../lambdas/shared/domain/right-size';
 import type { ServiceUsage } from '../../lambdas/shared/domain/service-usage';
 
@@ -221,7 +223,7 @@ describe('when reauth refuses to narrow', () => {
   const options = { now: NOW, protectedPrincipals: ['break-glass-*'] };
 
   it('narrows a role with a full window of data', () => {
-    expect(rightSizeRefusal(role, USAGE, options)).toBeUndefined();
+    expect(rightSizeRefusal(role, rightSizeUsageOf(USAGE), options)).toBeUndefined();
   });
 
   it.each([
@@ -252,6 +254,32 @@ describe('when reauth refuses to narrow', () => {
     ['no data read yet', role, undefined, /not read what it uses/],
     ['nothing used', role, { ...USAGE, used: [] }, /Disable instead/],
   ])('refuses %s', (_, state, usage, why) => {
-    expect(rightSizeRefusal(state, usage, options)).toMatch(why);
+    expect(rightSizeRefusal(state, usage && rightSizeUsageOf(usage), options)).toMatch(why);
+  });
+
+  it('refuses usage data about another principal than the credential’s', () => {
+    const other = rightSizeUsageOf({ ...USAGE, principalArn: `arn:aws:iam::${ACCOUNT}:role/someone-else` });
+    expect(rightSizeRefusal(role, other, options)).toMatch(/about .*someone-else, not app-worker/);
+  });
+
+  it('narrows from the request’s summary only when it names every used service, each kept whole', () => {
+    const summary = {
+      principalArn: ROLE_ARN,
+      grantedCount: 40,
+      usedCount: 3,
+      used: ['s3', 'sqs', 'kms'],
+      unused: ['ec2'],
+      windowDays: 90,
+      readAt: daysAgo(1),
+      trackedSince: daysAgo(400),
+    };
+    const usage = rightSizeUsageOfSummary(summary);
+    expect(usage?.grantedCount).toBe(40);
+    expect(keptActions(usage ?? { used: [] }, NOW)).toEqual(['kms:*', 's3:*', 'sqs:*']);
+    // A capped list: narrowing to the names kept would cut a service it used.
+    expect(rightSizeUsageOfSummary({ ...summary, usedCount: 25 })).toBeUndefined();
+    expect(rightSizeRefusal(role, rightSizeUsageOfSummary({ ...summary, usedCount: 25 }), options)).toMatch(
+      /uses more services than the request lists/,
+    );
   });
 });

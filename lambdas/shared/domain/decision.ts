@@ -6,8 +6,7 @@ import type { Identification } from './identification';
 import type { OwnerOrigin } from './owners';
 import { canonicalJson } from './policy';
 import type { RevokedSessions } from './reauth-marks';
-import type { RightSizeReceipt } from './right-size';
-import type { ServiceUsage } from './service-usage';
+import type { RightSizeReceipt, StateUsageSummary } from './right-size';
 import type { Usage } from './usage';
 
 export { DECISION_ACTIONS, type DecisionAction } from './actions';
@@ -277,10 +276,11 @@ export interface CredentialState {
    */
   usage?: Usage;
   /**
-   * What the principal was granted and used (IAM's service last-accessed data), read for the current
-   * request (issue #25): what *Still needed, only what it uses* narrows to when no fresher read is given.
+   * Its user's or role's services granted against used (IAM's service last-accessed data), as the scan
+   * keeps it when a request opens (issue #25): what *Still needed, only what it uses* narrows to when
+   * no fresher read is given.
    */
-  serviceUsage?: ServiceUsage;
+  serviceUsage?: StateUsageSummary;
   /**
    * The owner's *Still needed, only what it uses*, as IAM holds it: reauth's deny attached to the user
    * or role, kept across requests until *Widen* (whose button carries `seq`, the right-size decision's)

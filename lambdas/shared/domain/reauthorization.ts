@@ -12,8 +12,7 @@ import { credentialName } from './identification';
 import { newRequest, openRequestOf } from './lifecycle';
 import type { PolicyConfig, Tier } from './policy';
 import { type RevokedSessions, SESSION_LIFETIME_MAX_MS } from './reauth-marks';
-import type { RightSizeReceipt } from './right-size';
-import type { ServiceUsage } from './service-usage';
+import type { RightSizeReceipt, RightSizeUsage } from './right-size';
 import { vouchForUsage } from './usage';
 
 const DAY_MS = 86_400_000;
@@ -424,7 +423,7 @@ export function planRestore(
  */
 export function planRightSize(
   state: CredentialState,
-  input: { usage: ServiceUsage; kept: readonly string[]; receipt?: RightSizeReceipt },
+  input: { usage: RightSizeUsage; kept: readonly string[]; receipt?: RightSizeReceipt },
   context: AnswerContext,
 ): Transition {
   const days = maxReauthorizeDays(state, context.policy);
@@ -434,7 +433,7 @@ export function planRightSize(
     readAt: usage.readAt,
     trackedSince: usage.trackedSince,
     windowDays: usage.windowDays,
-    granted: usage.granted.length,
+    granted: usage.grantedCount,
   };
   const rightSize = receipt && { ...receipt, seq: state.seq + 1, at: context.now.toISOString(), usage: data };
   const base = vouched(state);

@@ -20,7 +20,7 @@ import type { CredentialState } from './decision';
 import { matchesPattern, REAUTH_OWN_PRINCIPALS } from './evaluate';
 import { canonicalJson } from './policy';
 import { REAUTH_POLICY_PATH } from './reauth-marks';
-import { RIGHT_SIZE_FLOOR_DAYS, type ServiceUsage } from './service-usage';
+import { RIGHT_SIZE_FLOOR_DAYS, type ServiceUsage, type UsedService } from './service-usage';
 
 /** Where reauth's right-size policies live: attachable by reauth's roles, written only by the policy writer. */
 export const RIGHT_SIZE_POLICY_PATH = `${REAUTH_POLICY_PATH}right-size/`;
@@ -49,11 +49,63 @@ export const ALWAYS_KEPT = [
 const REAUTH_ROLE_PATTERNS = ['reauth-reader', 'reauth-enforcer', 'reauth-enforcer-*'];
 
 /**
+ * What a right-size narrows to: the principal's used services (with their last use, and actions where
+ * IAM gave them) and how many it was granted, with the data's window and freshness. From a fresh read
+ * (`ServiceUsage`), or from the summary the request's state keeps.
+ */
+export interface RightSizeUsage {
+  principalArn: string;
+  used: UsedService[];
+  grantedCount: number;
+  readAt: string;
+  trackedSince: string;
+  windowDays: number;
+}
+
+/**
+ * What a credential's state keeps of its principal's usage, read when its request opened (the scan's
+ * capped summary: counts, and at most some names of used and unused services).
+ */
+export interface StateUsageSummary {
+  principalArn: string;
+  grantedCount: number;
+  usedCount: number;
+  used: string[];
+  unused: string[];
+  windowDays: number;
+  readAt: string;
+  trackedSince: string;
+}
+
+export function rightSizeUsageOf(usage: ServiceUsage): RightSizeUsage {
+  const { principalArn, used, readAt, trackedSince, windowDays } = usage;
+  return { principalArn, used, grantedCount: usage.granted.length, readAt, trackedSince, windowDays };
+}
+
+/**
+ * The state's summary as a right-size's usage: each used service kept whole (the summary holds no
+ * dates or actions, so each counts as used within the floor). Undefined when the summary names fewer
+ * services than were used (it keeps a capped list): narrowing to the names kept would cut a used one.
+ */
+export function rightSizeUsageOfSummary(summary: StateUsageSummary | undefined): RightSizeUsage | undefined {
+  if (!summary || summary.used.length !== summary.usedCount) return undefined;
+  const { principalArn, grantedCount, readAt, trackedSince, windowDays } = summary;
+  const used = summary.used.map((service) => ({ service, lastAccessed: readAt }));
+  return { principalArn, used, grantedCount, readAt, trackedSince, windowDays };
+}
+
+/** The owner's line for a right-size: "uses 3 of 41 services granted in the last 90 days: s3, sqs, kms". */
+export function rightSizeLine(usage: RightSizeUsage): string {
+  const names = usage.used.map((u) => u.service);
+  return `uses ${names.length} of ${usage.grantedCount} services granted in the last ${usage.windowDays} days${names.length > 0 ? `: ${names.join(', ')}` : ''}`;
+}
+
+/**
  * What the principal keeps: each used service whole (`s3:*`), or its actions where IAM gave
  * action-level data, unless the service was used within the floor (the last 7 days): IAM dates a
  * service's last use, not each action's, so only the whole service is sure not to cut a recent action.
  */
-export function keptActions(usage: ServiceUsage, now: Date): string[] {
+export function keptActions(usage: Pick<RightSizeUsage, 'used'>, now: Date): string[] {
   const floor = now.getTime() - RIGHT_SIZE_FLOOR_DAYS * DAY_MS;
   const kept = usage.used.flatMap((u) =>
     u.actions && u.actions.length > 0 && Date.parse(u.lastAccessed) < floor ? u.actions : [`${u.service}:*`],
@@ -146,19 +198,21 @@ export interface RightSizeReceipt {
  */
 export function rightSizeRefusal(
   state: Pick<CredentialState, 'kind' | 'principal' | 'status'>,
-  usage: ServiceUsage | undefined,
+  usage: RightSizeUsage | undefined,
   options: { now: Date; protectedPrincipals: readonly string[] },
 ): string | undefined {
   if (state.kind === 'secret') return 'a secret has no IAM user or role to narrow';
   if (state.status === 'protected' || state.status === 'exempt')
     return `it is ${state.status}: reauth changes nothing on it`;
-  if (!usage) return 'reauth has not read what it uses yet (IAM service last-accessed data)';
+  if (!usage)
+    return 'reauth has not read what it uses (IAM service last-accessed data), or it uses more services than the request lists';
   const arn = usage.principalArn;
   if (arn.includes(':role/aws-service-role/') || /^AWSServiceRoleFor/.test(state.principal))
     return 'it is an AWS service-linked role: AWS manages its permissions';
   const own = [...REAUTH_OWN_PRINCIPALS, ...REAUTH_ROLE_PATTERNS, ...options.protectedPrincipals];
   if (own.some((p) => matchesPattern(p, state.principal) || matchesPattern(p, arn)))
     return 'it is protected (reauth’s own, or named in protectedPrincipals)';
+  if (!arn.endsWith(`/${state.principal}`)) return `the usage data is about ${arn}, not ${state.principal}`;
   if (usage.windowDays < RIGHT_SIZE_FLOOR_DAYS)
     return `its usage window (${usage.windowDays} days) is shorter than the ${RIGHT_SIZE_FLOOR_DAYS}-day floor`;
   const windowStart = options.now.getTime() - usage.windowDays * DAY_MS;

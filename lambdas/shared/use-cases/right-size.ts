@@ -16,10 +16,13 @@ import {
   fittedKept,
   keptActions,
   type RightSizeReceipt,
+  rightSizeLine,
   rightSizePolicy,
   rightSizeRefusal,
+  rightSizeUsageOf,
+  rightSizeUsageOfSummary,
 } from '../domain/right-size';
-import { type ServiceUsage, usageLine } from '../domain/service-usage';
+import type { ServiceUsage } from '../domain/service-usage';
 import { rightSizeSuggestionMessage } from '../slack/messages';
 import { type ClaimedOutcome, changeUnderClaim, targetOf } from './claimed-change';
 import { tell } from './slack-interactions';
@@ -40,8 +43,9 @@ export interface RightSizeDependencies {
   policyId: string;
   leaseMs?: number;
   /**
-   * What the credential's user or role used (IAM's service last-accessed data), read afresh.
-   * @default the state's `serviceUsage`, read for the request; none: nothing is narrowed
+   * What the credential's user or role used (IAM's service last-accessed data), read afresh: with
+   * action-level data where IAM gives it. @default the state's `serviceUsage` summary, read for the
+   * request (each used service kept whole); none: nothing is narrowed, and the owner is told why
    */
   serviceUsage?: (state: CredentialState) => Promise<ServiceUsage | undefined>;
 }
@@ -83,7 +87,8 @@ export async function runRightSize(
   }
 
   // A fresher read when one is given, else what was read for the request the owner answered.
-  const usage = deps.serviceUsage ? await deps.serviceUsage(state) : state.serviceUsage;
+  const fresh = await deps.serviceUsage?.(state);
+  const usage = fresh ? rightSizeUsageOf(fresh) : rightSizeUsageOfSummary(state.serviceUsage);
   const why = rightSizeRefusal(state, usage, {
     now: context.now,
     protectedPrincipals: deps.policy.protectedPrincipals,
@@ -116,7 +121,7 @@ export async function runRightSize(
         item: state,
         ownerUserId: job.slackUserId,
         principalArn: usage.principalArn,
-        usage: usageLine(usage),
+        usage: rightSizeLine(usage),
         document: rightSizePolicy(kept),
       }),
     );
