@@ -426,7 +426,9 @@ export function createEnforcer(
   /**
    * Attaches `reauth-disabled` to the role. A role at IAM's quota of attached managed policies gets it
    * as its permissions boundary instead, when it has none (a boundary that allows nothing); a role with
-   * both is refused, saying why: any other way would need a grant that can widen access.
+   * both is refused, saying why: any other way would need a grant that can widen access. The
+   * boundary slot is this fallback's alone: a right-size (issue #25) attaches a deny and never sets a
+   * boundary (see domain/right-size.ts), so one design serves both.
    */
   async function disableRole(roleName: string): Promise<DisableReceipt> {
     const PolicyArn = policies.disableArn;
