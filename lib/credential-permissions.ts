@@ -82,12 +82,27 @@ export const SCAN_READ_ACTIONS = [
   'iam:GetCredentialReport',
   'iam:GetAccountAuthorizationDetails',
   'iam:ListAccessKeys',
+  'iam:ListSigningCertificates',
+  'iam:ListSSHPublicKeys',
+  'iam:ListServiceSpecificCredentials',
   'secretsmanager:ListSecrets',
+] as const;
+
+/**
+ * The status changes of a user's signing certificates, SSH keys and service-specific credentials: all
+ * reauth does to them. Like UpdateAccessKey, each sets Active or Inactive on a credential that exists
+ * and can make none, so a restore gives back only what was there.
+ */
+const STATUS_CREDENTIAL_UPDATES = [
+  'iam:UpdateSigningCertificate',
+  'iam:UpdateSSHPublicKey',
+  'iam:UpdateServiceSpecificCredential',
 ] as const;
 
 /** Every action that changes IAM or Secrets Manager: granted only in enforce mode. */
 export const CREDENTIAL_WRITE_ACTIONS = [
   'iam:UpdateAccessKey',
+  ...STATUS_CREDENTIAL_UPDATES,
   'iam:CreateAccessKey',
   'iam:DeleteAccessKey',
   'iam:DeleteLoginProfile',
@@ -111,7 +126,7 @@ const SCAN_GRANT: CredentialGrant = {
   scope: ANY_RESOURCE,
   actions: SCAN_READ_ACTIONS,
   reason:
-    'Read-only inventory calls with no resource ARN to scope to: iam:GenerateCredentialReport, iam:GetCredentialReport, iam:GetAccountAuthorizationDetails and secretsmanager:ListSecrets are account-wide; iam:ListAccessKeys is called for whichever user holds a key with a finding.',
+    'Read-only inventory calls with no resource ARN to scope to: iam:GenerateCredentialReport, iam:GetCredentialReport, iam:GetAccountAuthorizationDetails, iam:ListServiceSpecificCredentials (of all users) and secretsmanager:ListSecrets are account-wide; iam:ListAccessKeys is called for whichever user holds a key with a finding, iam:ListSigningCertificates for each user the credential report shows with a certificate, iam:ListSSHPublicKeys for every user (IAM lists SSH keys only per user).',
 };
 
 /** Every stack of the account, in any region: the stack that created a principal names its owner. */
@@ -187,6 +202,22 @@ const PASSWORD_DISABLE: CredentialGrant = {
 };
 
 /**
+ * Disabling a signing certificate, SSH key or service-specific credential sets it Inactive, and a
+ * restore sets it Active: after re-reading it (the List* of the user's, which the scan grants too).
+ */
+const STATUS_CREDENTIAL_CHANGE: CredentialGrant = {
+  scope: ANY_USER,
+  actions: [
+    'iam:ListSigningCertificates',
+    'iam:ListSSHPublicKeys',
+    'iam:ListServiceSpecificCredentials',
+    ...STATUS_CREDENTIAL_UPDATES,
+  ],
+  reason:
+    "Enforce mode re-checks (iam:ListSigningCertificates, iam:ListSSHPublicKeys, iam:ListServiceSpecificCredentials) and disables a user's signing certificate, SSH public key or service-specific credential whose owner did not reauthorize it by setting it Inactive, and an owner's Restore sets it Active (iam:UpdateSigningCertificate, iam:UpdateSSHPublicKey, iam:UpdateServiceSpecificCredential: a status change of a credential that exists, never a new one); any IAM user of this account may hold one, so the scope is the account's users.",
+};
+
+/**
  * Restoring a console password reauth disabled makes a new login profile, since IAM keeps no deleted
  * password: a restore of access the owner had, never more (the user's permissions are untouched). Yet
  * a new password is a new credential that whoever holds reauth's role could set and sign in with, so
@@ -250,6 +281,7 @@ export function enforceGrants(
         "Enforce mode re-checks (iam:GetAccessKeyLastUsed, iam:ListAccessKeys: before a disable, and that a key it disabled is still Inactive) and deactivates (iam:UpdateAccessKey) access keys whose owner did not reauthorize them by the deadline; any IAM user of this account may hold such a key, so the scope is the account's users, not one user. Protected principals are excluded in code, before any call.",
     },
     PASSWORD_DISABLE,
+    STATUS_CREDENTIAL_CHANGE,
     ...SESSION_REVOCATION,
     ...roleDisable(disablePolicyName),
     {
@@ -447,6 +479,7 @@ export function workerGrants(
     ROTATION_KEY_CREATION,
     PASSWORD_DISABLE,
     PASSWORD_RESTORE,
+    STATUS_CREDENTIAL_CHANGE,
     ...SESSION_REVOCATION,
     ...RIGHT_SIZE_ATTACH,
     ...roleDisable(disablePolicyName),

@@ -504,7 +504,9 @@ try {
 
   // Where reauth's first-run reads go: a fixed inventory cost, then ListAccessKeys per user with a key finding.
   const resolutionCalls = reauthFirst.metrics.calls['IAM ListAccessKeys'] ?? 0;
-  const inventoryCalls = reauthFirst.metrics.readCalls - resolutionCalls;
+  // SSH public keys have no account-wide listing: one ListSSHPublicKeys per user, every run.
+  const sshListingCalls = reauthFirst.metrics.calls['IAM ListSSHPublicKeys'] ?? 0;
+  const inventoryCalls = reauthFirst.metrics.readCalls - resolutionCalls - sshListingCalls;
   const usersWithKeyFinding = new Set(
     reauthFirst.result.rows.filter((row) => row.kind === 'access-key').map((row) => row.principal),
   ).size;
@@ -623,9 +625,10 @@ try {
     `naive reads / reauth reads: ${ratioFirst.toFixed(1)}x on run 1 (empty table), ${ratioSecond.toFixed(1)}x on run 2 (unchanged)`,
   );
   console.log(
-    `reauth run 1 reads: ${inventoryCalls} inventory + ${resolutionCalls} ListAccessKeys for the ${usersWithKeyFinding} users ` +
-      `with a key finding (${((100 * usersWithKeyFinding) / Math.max(1, size.users)).toFixed(1)}% of users); ` +
-      `the 1/${READ_RATIO_TARGET} target holds up to ${Math.max(0, breakEvenUsers)} such users here`,
+    `reauth run 1 reads: ${inventoryCalls} inventory + ${sshListingCalls} ListSSHPublicKeys (one per user: IAM lists SSH keys ` +
+      `per user only; the policy's listSshPublicKeys: false skips them) + ${resolutionCalls} ListAccessKeys for the ` +
+      `${usersWithKeyFinding} users with a key finding (${((100 * usersWithKeyFinding) / Math.max(1, size.users)).toFixed(1)}% of users); ` +
+      `without the SSH listings the 1/${READ_RATIO_TARGET} target holds up to ${Math.max(0, breakEvenUsers)} such users here`,
   );
   for (const a of agreement) {
     if (a.onlyReauth.length || a.onlyNaive.length) {

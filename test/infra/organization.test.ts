@@ -27,6 +27,9 @@ const SCAN_READS = [
   'iam:GetCredentialReport',
   'iam:GetAccountAuthorizationDetails',
   'iam:ListAccessKeys',
+  'iam:ListSSHPublicKeys',
+  'iam:ListServiceSpecificCredentials',
+  'iam:ListSigningCertificates',
   'secretsmanager:ListSecrets',
 ];
 /** What the events consumer reads through the reader role beyond the inventory: policies and groups. */

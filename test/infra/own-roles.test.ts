@@ -189,6 +189,11 @@ describe('no writing role of reauth can grant', () => {
     ['iam:AddUserToGroup', arn('group', 'admins'), {}],
     ['iam:CreateLoginProfile', USER, {}],
     ['iam:CreateAccessKey', USER, {}],
+    // A status credential is only ever set Active or Inactive: none may be made or its password reset.
+    ['iam:UploadSigningCertificate', USER, {}],
+    ['iam:UploadSSHPublicKey', USER, {}],
+    ['iam:CreateServiceSpecificCredential', USER, {}],
+    ['iam:ResetServiceSpecificCredential', USER, {}],
     ['iam:TagUser', USER, {}],
     ['iam:PutRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': ADMIN }],
     ['iam:DeleteRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': TEAM_POLICY }],
@@ -236,6 +241,38 @@ describe('no writing role of reauth can grant', () => {
           `${name}: ${call} ${JSON.stringify(context)}`,
         ).toBe(false);
     }
+  });
+
+  it("lets the scan and a member's reauth-reader list users' status credentials but change none", async () => {
+    const { template, roleId, roles } = single;
+    const reader = memberRole('reauth-reader');
+    for (const [name, tpl, id] of [
+      ['scan', template, roleId(roles.scan)],
+      ['reauth-reader', member, reader],
+    ] as const) {
+      for (const call of [
+        'iam:ListSigningCertificates',
+        'iam:ListSSHPublicKeys',
+        'iam:ListServiceSpecificCredentials',
+      ])
+        expect(await mayDo(tpl, id, call, USER), `${name}: ${call}`).toBe(true);
+      for (const call of [
+        'iam:UpdateSigningCertificate',
+        'iam:UpdateSSHPublicKey',
+        'iam:UpdateServiceSpecificCredential',
+      ])
+        expect(await mayDo(tpl, id, call, USER), `${name}: ${call}`).toBe(false);
+    }
+  });
+
+  it("lets a member's reauth-enforcer set users' status credentials Active or Inactive", async () => {
+    const id = memberRole('reauth-enforcer');
+    for (const call of [
+      'iam:UpdateSigningCertificate',
+      'iam:UpdateSSHPublicKey',
+      'iam:UpdateServiceSpecificCredential',
+    ])
+      expect(await mayDo(member, id, call, USER), call).toBe(true);
   });
 
   it('lets the session writer make and delete session policies but attach none, even its own', async () => {
@@ -305,6 +342,12 @@ describe('no writing role of reauth can grant', () => {
         ['iam:DeleteRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': DISABLED }],
         ['iam:DeleteLoginProfile', USER, {}],
         ['iam:GetLoginProfile', USER, {}],
+        ['iam:ListSigningCertificates', USER, {}],
+        ['iam:UpdateSigningCertificate', USER, {}],
+        ['iam:ListSSHPublicKeys', USER, {}],
+        ['iam:UpdateSSHPublicKey', USER, {}],
+        ['iam:ListServiceSpecificCredentials', USER, {}],
+        ['iam:UpdateServiceSpecificCredential', USER, {}],
         [
           'secretsmanager:PutResourcePolicy',
           `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:app/db-AbCdEf`,

@@ -22,6 +22,9 @@ const SCAN_READS = [
   'iam:GetAccountAuthorizationDetails',
   'iam:GetCredentialReport',
   'iam:ListAccessKeys',
+  'iam:ListSSHPublicKeys',
+  'iam:ListServiceSpecificCredentials',
+  'iam:ListSigningCertificates',
   'secretsmanager:ListSecrets',
 ];
 

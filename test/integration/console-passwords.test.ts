@@ -7,17 +7,19 @@ import {
   EnableMFADeviceCommand,
   GenerateCredentialReportCommand,
   GetLoginProfileCommand,
+  ListAttachedUserPoliciesCommand,
   ListMFADevicesCommand,
 } from '@aws-sdk/client-iam';
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
-import type { EnforcementTarget } from '../../lambdas/shared/adapters/enforcement';
+import type { EnforcementTarget, Enforcer } from '../../lambdas/shared/adapters/enforcement';
 import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
 import { createSlackPacer } from '../../lambdas/shared/adapters/slack-pacing';
 import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import { ROTATABLE_TAG } from '../../lambdas/shared/domain/reauth-marks';
+import { planStillNeeded } from '../../lambdas/shared/domain/reauthorization';
 import { enforceAccount } from '../../lambdas/shared/use-cases/enforce-account';
 import { scanAccount } from '../../lambdas/shared/use-cases/scan-account';
 import { runActionJob } from '../../lambdas/shared/use-cases/slack-actions';
@@ -246,7 +248,25 @@ describe('console passwords in enforce mode', () => {
   beforeAll(async () => {
     fake = await startFakeSlack({});
     const slack = pacedVirtually(fake.apiBaseUrl);
-    deps = { ...clients, store, enforcer, slack, stacks: stackOwnersOfThisAccount() };
+    // The owner of console-raced answers Still needed while the deadline's disable deletes its password.
+    const answeringEnforcer: Enforcer = {
+      ...enforcer,
+      async disable(target, options) {
+        const receipt = await enforcer.disable(target, options);
+        if (target.id === 'console-raced')
+          await store.transition(`${ACCOUNT}:password:console-raced`, (current) =>
+            current
+              ? planStillNeeded(
+                  current,
+                  { days: 30, reason: 'the on-call signs in with it' },
+                  { now: new Date(), policy, policyId: policyIdOf(policy), slackUserId: 'U0RACE' },
+                )
+              : undefined,
+          );
+        return receipt;
+      },
+    };
+    deps = { ...clients, store, enforcer: answeringEnforcer, slack, stacks: stackOwnersOfThisAccount() };
     await ensureDecisionTable(clients.dynamodb, ENFORCE_TABLE);
     await userWithPassword('console-enforced', {
       madeDaysAgo: 300,
@@ -262,6 +282,11 @@ describe('console passwords in enforce mode', () => {
       madeDaysAgo: 300,
       signedInDaysAgo: 50,
       tags: { owner: 'U0PLAIN' },
+    });
+    await userWithPassword('console-raced', {
+      madeDaysAgo: 300,
+      signedInDaysAgo: 50,
+      tags: { owner: 'U0RACE' },
     });
     await userWithPassword('console-removed', {
       madeDaysAgo: 300,
@@ -293,9 +318,24 @@ describe('console passwords in enforce mode', () => {
     const state = await store.getState(id);
     expect(state).toMatchObject({
       status: 'disabled',
-      disableReceipt: { kind: 'password', userName: 'console-enforced', loginProfileDeleted: true },
+      disableReceipt: {
+        kind: 'password',
+        userName: 'console-enforced',
+        loginProfileDeleted: true,
+        // A console session outlives the login profile: the user's sessions from before are ended.
+        revokedSessions: { issuedBefore: deadlinePassed.toISOString() },
+      },
     });
+    const { AttachedPolicies = [] } = await clients.iam.send(
+      new ListAttachedUserPoliciesCommand({ UserName: 'console-enforced' }),
+    );
+    expect(AttachedPolicies.map((p) => p.PolicyArn)).toContain(
+      (state?.disableReceipt as { revokedSessions: { policyArn: string } }).revokedSessions.policyArn,
+    );
     const disable = (await store.history(id)).find((d) => d.action === 'disable');
+    expect(disable?.evidence.revokedSessions).toEqual(
+      (state?.disableReceipt as { revokedSessions?: unknown }).revokedSessions,
+    );
     expect(disable?.evidence.controls).toEqual(
       expect.arrayContaining(['AWS Security Hub IAM.22', 'CIS AWS Foundations v3.0.0 1.12']),
     );
@@ -313,6 +353,23 @@ describe('console passwords in enforce mode', () => {
     // Not silently disabled again: a new request asks the owner, as for every kind.
     expect(await store.getState(id)).toMatchObject({ status: 'pending' });
     expect(await hasLoginProfile('console-enforced')).toBe(true);
+  });
+
+  it('records a password deleted at its deadline as its owner answered as disabled, and tells the owner it can be restored', async () => {
+    const raced = `${ACCOUNT}:password:console-raced`;
+    // The answer came first in the record, but IAM keeps no deleted password: the record says so.
+    expect(await hasLoginProfile('console-raced')).toBe(false);
+    expect((await store.history(raced)).map((d) => d.action).slice(-2)).toEqual(['reauthorize', 'disable']);
+    const state = await store.getState(raced);
+    expect(state).toMatchObject({
+      status: 'disabled',
+      disableReceipt: { kind: 'password', userName: 'console-raced', loginProfileDeleted: true },
+    });
+    expect(state?.claim).toBeUndefined();
+    const disable = (await store.history(raced)).at(-1);
+    expect(disable?.reason).toMatch(/deleted at the deadline as its owner answered/);
+    const told = fake.calls('chat.postMessage').filter((call) => call.body.channel === 'U0RACE');
+    expect(JSON.stringify(told.at(-1)?.body)).toMatch(/Restore/);
   });
 
   it("restores a disabled password at its owner's request as a new one, told where to fetch it, the password nowhere else", async () => {

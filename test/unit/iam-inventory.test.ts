@@ -13,6 +13,7 @@ import {
   parseCredentialReportCsv,
   passwordsFromReport,
   readCredentialReport,
+  readStatusCredentials,
   rolesInScope,
 } from '../../lambdas/shared/adapters/iam-inventory';
 
@@ -724,5 +725,129 @@ describe('readCredentialReport', () => {
     await expect(
       readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep }),
     ).rejects.toBe(denied);
+  });
+});
+
+describe('readStatusCredentials', () => {
+  /** An IAM client answering each command from a queue of documented response shapes, recording inputs. */
+  function listingIam(script: Record<string, Record<string, unknown>[]>) {
+    const sent: [string, Record<string, unknown>][] = [];
+    const iam = {
+      send: async (command: { input: Record<string, unknown> }) => {
+        const name = command.constructor.name.replace(/Command$/, '');
+        sent.push([name, command.input]);
+        const answer = script[name]?.shift();
+        if (!answer) throw new Error(`unscripted call: ${name} ${JSON.stringify(command.input)}`);
+        return { $metadata: {}, ...answer };
+      },
+    } as unknown as IAMClient;
+    return { iam, sent };
+  }
+  const at = new Date('2025-01-01T00:00:00Z');
+  const rows = parseCredentialReportCsv(
+    report(
+      reportLine('alice', { cert_1_active: 'true', cert_1_last_rotated: '2025-01-01T00:00:00+00:00' }),
+      reportLine('bob', { cert_1_active: 'false', cert_1_last_rotated: '2025-01-01T00:00:00+00:00' }),
+      reportLine('carol', {}),
+    ),
+  );
+
+  it('lists certificates only for users with an active one, SSH keys per user, service credentials of all users in pages, and keeps the Active ones', async () => {
+    const { iam, sent } = listingIam({
+      ListSigningCertificates: [
+        {
+          Certificates: [
+            {
+              UserName: 'alice',
+              CertificateId: 'CERTACTIVE',
+              Status: 'Active',
+              UploadDate: at,
+              CertificateBody: '',
+            },
+            {
+              UserName: 'alice',
+              CertificateId: 'CERTOFF',
+              Status: 'Inactive',
+              UploadDate: at,
+              CertificateBody: '',
+            },
+          ],
+          IsTruncated: false,
+        },
+      ],
+      ListSSHPublicKeys: [
+        {
+          SSHPublicKeys: [
+            { UserName: 'alice', SSHPublicKeyId: 'APKAALICE', Status: 'Active', UploadDate: at },
+          ],
+        },
+        { SSHPublicKeys: [] },
+        {
+          SSHPublicKeys: [
+            { UserName: 'carol', SSHPublicKeyId: 'APKACAROL', Status: 'Inactive', UploadDate: at },
+          ],
+        },
+      ],
+      ListServiceSpecificCredentials: [
+        {
+          ServiceSpecificCredentials: [
+            {
+              UserName: 'bob',
+              ServiceSpecificCredentialId: 'ACCABOB',
+              ServiceName: 'codecommit.amazonaws.com',
+              Status: 'Active',
+              CreateDate: at,
+            },
+          ],
+          IsTruncated: true,
+          Marker: 'page-2',
+        },
+        {
+          ServiceSpecificCredentials: [
+            {
+              UserName: 'carol',
+              ServiceSpecificCredentialId: 'ACCACAROL',
+              ServiceName: 'bedrock.amazonaws.com',
+              Status: 'Expired',
+              CreateDate: at,
+            },
+          ],
+          IsTruncated: false,
+        },
+      ],
+    });
+
+    const found = await readStatusCredentials(iam, rows, { accountId: ACCOUNT, sshPublicKeys: true });
+
+    expect(found.map((c) => [c.kind, c.id, c.principal])).toEqual([
+      ['signing-certificate', 'CERTACTIVE', 'alice'],
+      ['ssh-key', 'APKAALICE', 'alice'],
+      ['service-credential', 'ACCABOB', 'bob'],
+    ]);
+    expect(found[2]).toMatchObject({
+      serviceName: 'codecommit.amazonaws.com',
+      principalArn: `arn:aws:iam::${ACCOUNT}:user/bob`,
+      createdAt: at,
+      lastRotatedAt: at,
+    });
+    expect(
+      sent.filter(([name]) => name === 'ListSigningCertificates').map(([, input]) => input.UserName),
+    ).toEqual(['alice']);
+    expect(sent.filter(([name]) => name === 'ListSSHPublicKeys')).toHaveLength(3);
+    expect(
+      sent.filter(([name]) => name === 'ListServiceSpecificCredentials').map(([, input]) => input),
+    ).toEqual([
+      { AllUsers: true, Marker: undefined },
+      { AllUsers: true, Marker: 'page-2' },
+    ]);
+  });
+
+  it('makes no SSH key call when told not to list them', async () => {
+    const { iam, sent } = listingIam({
+      ListSigningCertificates: [{ Certificates: [] }],
+      ListServiceSpecificCredentials: [{ ServiceSpecificCredentials: [] }],
+    });
+    expect(await readStatusCredentials(iam, rows, { accountId: ACCOUNT, sshPublicKeys: false })).toEqual([]);
+    expect(sent.map(([name]) => name)).toEqual(['ListSigningCertificates', 'ListServiceSpecificCredentials']);
   });
 });

@@ -34,8 +34,9 @@ import {
   RotateSecretCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { CredentialKind } from '../domain/credential';
+import { type CredentialKind, isStatusCredential } from '../domain/credential';
 import type { DisableReceipt } from '../domain/decision';
+import { STATUS_CREDENTIAL_NAMES } from '../domain/identification';
 import {
   DENY_SECRET_READS,
   isReauthSecretDeny,
@@ -52,13 +53,14 @@ import {
   RIGHT_SIZE_POLICY_PATH,
   type RightSizeReceipt,
 } from '../domain/right-size';
+import { listStatusCredentials, setStatus } from './status-credentials';
 
 /** The credential an enforcement acts on. */
 export interface EnforcementTarget {
   kind: CredentialKind;
-  /** access key id | secret ARN | role name | user name (password) */
+  /** access key id | secret ARN | role name | user name (password) | a status credential's id */
   id: string;
-  /** IAM user name | secret name | role name | user name (password) */
+  /** IAM user name | secret name | role name | user name (password, status credentials) */
   principal: string;
 }
 
@@ -73,7 +75,7 @@ export type RotationResult =
   | { kind: 'access-key'; rotated: false; why: string }
   | { kind: 'secret'; rotated: true; versionId?: string }
   | { kind: 'secret'; rotated: false; why: string }
-  | { kind: 'role' | 'password'; rotated: false; why: string };
+  | { kind: Exclude<CredentialKind, 'access-key' | 'secret'>; rotated: false; why: string };
 
 /**
  * What a restore made that its owner must be told of: a password's new login profile, whose random
@@ -129,7 +131,9 @@ export interface Enforcer {
   /**
    * The credential's last use from its authoritative per-credential API: GetAccessKeyLastUsed /
    * DescribeSecret (LastAccessedDate) / GetRole (RoleLastUsed), and whether it is disabled as reauth
-   * disables it. `exists: false` when it is gone (a secret scheduled for deletion counts as gone).
+   * disables it. `exists: false` when it is gone (a secret scheduled for deletion counts as gone). A
+   * status credential has no last use to read (IAM records none): only whether it is there, and
+   * Inactive; an expired service credential counts as gone.
    */
   recheck(target: EnforcementTarget): Promise<RecheckResult>;
   /**
@@ -138,7 +142,7 @@ export interface Enforcer {
    */
   disable(target: EnforcementTarget, options?: { revokeSessionsBefore?: string }): Promise<DisableReceipt>;
   /**
-   * Undoes reauth's disable, and only that: the key Active, reauth's deny statement taken out of the
+   * Undoes reauth's disable, and only that: the key (or status credential) Active, reauth's deny statement taken out of the
    * secret's policy as it is now (not the policy from before the disable put back, which would undo
    * whatever else changed meanwhile), `reauth-disabled` detached from the role (or taken off as its
    * permissions boundary), and reauth's session policies detached from the key's user or the role.
@@ -227,7 +231,14 @@ export function createEnforcer(
   const prefix = options.rotatedKeyPrefix ?? DEFAULT_ROTATED_KEY_PREFIX;
 
   async function recheck(target: EnforcementTarget): Promise<RecheckResult> {
-    return attempt(`recheck ${describe(target)}`, async () => {
+    return attempt(`recheck ${describe(target)}`, async (): Promise<RecheckResult> => {
+      if (isStatusCredential(target.kind)) {
+        // IAM records no last use of these: the re-check reads only whether it is there and its status.
+        const listed = await listStatusCredentials(iam, target.kind, target.principal);
+        const found = listed?.find((c) => c.id === target.id);
+        if (!found || found.status === 'Expired') return { exists: false };
+        return { exists: true, disabled: found.status === 'Inactive' };
+      }
       switch (target.kind) {
         case 'access-key': {
           const keys = await listAccessKeys(iam, target.principal);
@@ -291,6 +302,11 @@ export function createEnforcer(
     options: { revokeSessionsBefore?: string } = {},
   ): Promise<DisableReceipt> {
     const receipt = await attempt(`disable ${describe(target)}`, async (): Promise<DisableReceipt> => {
+      if (isStatusCredential(target.kind)) {
+        const credential = { kind: target.kind, id: target.id, userName: target.principal };
+        await setStatus(iam, credential, 'Inactive');
+        return credential;
+      }
       switch (target.kind) {
         case 'access-key':
           await iam.send(
@@ -334,10 +350,11 @@ export function createEnforcer(
           return disableRole(target.id);
       }
     });
+    // A secret hands out no session, nor does a status credential (CodeCommit's SSH and Git, Keyspaces,
+    // a Bedrock key sign in with it each time).
     if (
       options.revokeSessionsBefore === undefined ||
-      receipt.kind === 'secret' ||
-      receipt.kind === 'password'
+      (receipt.kind !== 'access-key' && receipt.kind !== 'role' && receipt.kind !== 'password')
     )
       return receipt;
     const revokedSessions = await revokeSessions(target, options.revokeSessionsBefore);
@@ -455,8 +472,10 @@ export function createEnforcer(
     target: EnforcementTarget,
     issuedBefore: string,
   ): Promise<RevokedSessions | undefined> {
-    // A console password's sign-ins end with its login profile; its user's keys are their own credentials.
-    if (target.kind === 'secret' || target.kind === 'password') return undefined;
+    // A console password's sessions outlive its login profile (a console session lasts up to 12 hours):
+    // they are its user's, as a key's sessions are, and end with the user's deny on aws:TokenIssueTime.
+    // A secret and a status credential hand out no session.
+    if (target.kind === 'secret' || isStatusCredential(target.kind)) return undefined;
     const what = `revoke the sessions of ${describe(target)} issued before ${issuedBefore}`;
     const policyArn = await attempt(what, () => policies.sessionsBefore(issuedBefore));
     await attempt(what, async () => {
@@ -477,9 +496,9 @@ export function createEnforcer(
     return { policyArn, issuedBefore };
   }
 
-  /** reauth's policies attached to the key's user or to the role: those under `/reauth/`. */
+  /** reauth's policies attached to the key's or password's user, or to the role: those under `/reauth/`. */
   async function reauthPoliciesOn(target: EnforcementTarget): Promise<AttachedPolicy[]> {
-    if (target.kind === 'secret' || target.kind === 'password') return [];
+    if (target.kind === 'secret' || isStatusCredential(target.kind)) return [];
     const attached: AttachedPolicy[] = [];
     let marker: string | undefined;
     do {
@@ -538,6 +557,11 @@ export function createEnforcer(
       return attempt(`restore ${describe(target)}`, () =>
         recreatePassword(target.id, passwordFor.owner, passwordFor.now),
       );
+    }
+    if (isStatusCredential(target.kind)) {
+      const credential = { kind: target.kind, id: target.id, userName: target.principal };
+      await attempt(`restore ${describe(target)}`, () => setStatus(iam, credential, 'Active'));
+      return {};
     }
     const settleRevocation = () =>
       revokeSessionsBefore === undefined
@@ -601,6 +625,12 @@ export function createEnforcer(
     target: EnforcementTarget,
     options: { owner: string; now: Date },
   ): Promise<RotationResult> {
+    if (isStatusCredential(target.kind))
+      return {
+        kind: target.kind,
+        rotated: false,
+        why: `reauth does not make ${STATUS_CREDENTIAL_NAMES[target.kind]}s; make a new one, move its users to it and delete this one, or disable it`,
+      };
     switch (target.kind) {
       case 'access-key':
         return rotateAccessKey(target.principal, target.id, options.owner);
@@ -866,6 +896,8 @@ function parsePolicy(policy: string): ParsedPolicy {
 }
 
 function describe(target: EnforcementTarget): string {
+  if (isStatusCredential(target.kind))
+    return `${STATUS_CREDENTIAL_NAMES[target.kind]} ${target.id} of IAM user ${target.principal}`;
   switch (target.kind) {
     case 'access-key':
       return `access key ${target.id} of IAM user ${target.principal}`;

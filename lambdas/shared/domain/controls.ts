@@ -31,6 +31,12 @@ const SECURITY_HUB = 'AWS Security Hub CSPM controls reference (docs.aws.amazon.
 const CIS = 'CIS Amazon Web Services Foundations Benchmark v3.0.0';
 const CSF = 'NIST Cybersecurity Framework 2.0 (NIST CSWP 29)';
 const ISO = 'ISO/IEC 27001:2022 Annex A';
+/**
+ * What IAM.22, CIS 1.12 and Config's iam-user-unused-credentials-check count: passwords and access
+ * keys. Signing certificates, SSH keys and service-specific credentials are IAM user credentials too,
+ * but no control in this table is about them by name (and IAM records no use of them to be "unused"):
+ * they evidence only the controls about every credential.
+ */
 const UNUSED_KINDS: readonly CredentialKind[] = ['access-key', 'password'];
 
 /** The mapping, in one table: docs/decision-record.md gives each control's text and source. */

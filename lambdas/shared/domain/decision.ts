@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DecisionAction } from './actions';
 import { controlsOf } from './controls';
-import type { CredentialKind } from './credential';
+import type { CredentialKind, StatusCredentialKind } from './credential';
 import type { Identification } from './identification';
 import type { OwnerOrigin } from './owners';
 import { canonicalJson } from './policy';
@@ -38,7 +38,11 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * no `rotationAgeDays` (its `limits.idleDays` is the tier's `passwordIdleDays`), its disable receipt says whether a login profile was deleted
  * and its last sign-in, a restore's evidence may name the secret holding a new password
  * (`passwordStoredIn`), and its decisions' controls leave out access keys' and secrets' own.
- * 9: the `right-size` action (an owner's *Still needed, only what it uses*: `evidence.rightSize` names
+ * 9: the status credentials, `signing-certificate`, `ssh-key` and `service-credential` (an IAM user's,
+ * id the certificate's, key's or credential's id, principal the user): judged by age alone (IAM records
+ * no last use of them), their flag's `limits` has `maxAgeDays` (the tier's `userCredentialMaxAgeDays`)
+ * and no `idleDays`; a disable receipt names the user and the id set `Inactive`.
+ * 10: the `right-size` action (an owner's *Still needed, only what it uses*: `evidence.rightSize` names
  * the deny attached (`policyArn`, null in report mode where it is only `suggested`), the `kept`
  * actions, the principal's `boundary` before and after (reauth never changes it), and the usage data's
  * `readAt`, `trackedSince`, `windowDays` and `granted` count) and the `widen` action (it taken off,
@@ -46,7 +50,7 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * `evidence.rightSizeRemoved` (reauth's deny detached outside reauth).
  * Older decisions still verify: the hash covers what each decision holds.
  */
-export const SCHEMA_VERSION = 9;
+export const SCHEMA_VERSION = 10;
 
 export const TRIGGERS = [
   // A role trusted by an account AWS owns for one of its services (log delivery, ELB, CloudTrail…):
@@ -108,7 +112,11 @@ export type DisableReceipt =
       loginProfileDeleted: boolean;
       loginProfileCreatedAt?: string;
       passwordLastUsed: string | null;
-    };
+      /** The user's console sessions (and any others it holds) issued before the disable, ended. */
+      revokedSessions?: RevokedSessions;
+    }
+  /** A user's signing certificate, SSH public key or service-specific credential set `Inactive`. */
+  | { kind: StatusCredentialKind; userName: string; id: string };
 
 /** The first decision of a credential chains to this. */
 export const GENESIS_HASH = '0'.repeat(64);

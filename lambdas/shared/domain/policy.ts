@@ -43,6 +43,14 @@ export const TierSchema = z.strictObject({
     .describe(
       `A console password unused this many days → idle (a never-used one: newCredentialGraceDays). Default ${DEFAULT_PASSWORD_IDLE_DAYS}, as Security Hub IAM.22 and CIS 1.12 ask.`,
     ),
+  userCredentialMaxAgeDays: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      "A signing certificate, SSH public key or service-specific credential older than this → max-age (IAM records no last use of these, so age is all reauth can judge). Default: the tier's maxAgeDays.",
+    ),
   newCredentialGraceDays: z
     .number()
     .int()
@@ -390,6 +398,13 @@ export const PolicyConfigSchema = z
         maxFraction: z.number().min(0).max(1).default(0.05),
       })
       .default({ maxActions: 25, maxFraction: 0.05 }),
+    // No default: a policy without it keeps the id it had before it existed (and lists SSH keys).
+    listSshPublicKeys: z
+      .boolean()
+      .optional()
+      .describe(
+        "List every IAM user's SSH public keys (default true). IAM has no account-wide listing of them, so this costs one ListSSHPublicKeys call per user: false skips SSH keys where that matters (an account of many users and no CodeCommit).",
+      ),
     credentialReportMaxAgeMinutes: z
       .number()
       .int()

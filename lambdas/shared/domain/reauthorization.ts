@@ -365,7 +365,8 @@ export function planDisable(
  * read (`revokedSessions`): inside the decision's hash. Nothing when it ended none.
  */
 export function revokedSessionsOf(receipt: DisableReceipt): { revokedSessions?: RevokedSessions } {
-  return (receipt.kind === 'access-key' || receipt.kind === 'role') && receipt.revokedSessions
+  return (receipt.kind === 'access-key' || receipt.kind === 'role' || receipt.kind === 'password') &&
+    receipt.revokedSessions
     ? { revokedSessions: receipt.revokedSessions }
     : {};
 }

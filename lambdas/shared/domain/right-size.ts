@@ -16,6 +16,7 @@
  * IAM's quota of attached policies (it makes `reauth-disabled` the boundary there).
  */
 import { createHash } from 'node:crypto';
+import type { CredentialKind } from './credential';
 import type { CredentialState } from './decision';
 import { matchesPattern, REAUTH_OWN_PRINCIPALS } from './evaluate';
 import { canonicalJson } from './policy';
@@ -44,6 +45,13 @@ export const ALWAYS_KEPT = [
   'iam:ListAttachedRolePolicies',
   'iam:ListAttachedUserPolicies',
 ] as const;
+
+/**
+ * The kinds whose user or role an owner may narrow: an access key's and a console password's user, a
+ * role. A secret has no principal; a user's status credentials (certificates, SSH keys, service
+ * credentials) are asked about by age alone, and their services are not what IAM's usage data tracks.
+ */
+export const RIGHT_SIZE_KINDS: readonly CredentialKind[] = ['access-key', 'password', 'role'];
 
 /** reauth's member roles (`reauth-reader`, `reauth-enforcer`, `reauth-enforcer-sessions`): never narrowed. */
 const REAUTH_ROLE_PATTERNS = ['reauth-reader', 'reauth-enforcer', 'reauth-enforcer-*'];
@@ -202,6 +210,7 @@ export function rightSizeRefusal(
   options: { now: Date; protectedPrincipals: readonly string[] },
 ): string | undefined {
   if (state.kind === 'secret') return 'a secret has no IAM user or role to narrow';
+  if (!RIGHT_SIZE_KINDS.includes(state.kind)) return `a ${state.kind} is not narrowed by what its user used`;
   if (state.status === 'protected' || state.status === 'exempt')
     return `it is ${state.status}: reauth changes nothing on it`;
   if (!usage)

@@ -36,7 +36,7 @@ import {
   sendReminders,
 } from './notify-owners';
 import { recordRightSizeDrift } from './right-size';
-import { type ScanOptions, type ScanReport, scanAccount } from './scan-account';
+import { inventorySize, type ScanOptions, type ScanReport, scanAccount } from './scan-account';
 import { refreshMessage } from './slack-actions';
 import { type SlackFailure, type SlackSetupProblem, slackFailureOf, slackSetupProblems } from './slack-setup';
 
@@ -175,8 +175,7 @@ export async function enforceAccount(
   }
 
   const plan = planEnforcement((await deps.store.loadStates(accountId)).values(), policy, now, {
-    size:
-      scan.inventory.accessKeys + scan.inventory.passwords + scan.inventory.secrets + scan.inventory.roles,
+    size: inventorySize(scan.inventory),
     generatedAt: new Date(scan.inventoryAt),
   });
   // All of this account's actions or none, as its own budget holds them.
@@ -332,6 +331,14 @@ export async function enforceAccount(
       },
       changesUsability: (act) => act.kind === 'disabled',
     });
+    if ('superseded' in outcome || 'lostClaim' in outcome) {
+      const deleted = await recordDeletedPassword(deps.store, state.credentialId, outcome.result, system);
+      if (deleted) {
+        report.disabled.push(state.credentialId);
+        disabledStates.push(deleted);
+      }
+      continue;
+    }
     if (!('recorded' in outcome)) continue;
     if (outcome.result.kind === 'refused') {
       // Nothing changed, and a person has to act: held back (it alarms) and escalated, saying why.
@@ -508,4 +515,38 @@ const DRIFT_SEEN: Record<CredentialState['kind'], string> = {
   secret: "reauth's deny is gone from the secret's resource policy",
   role: "reauth's deny policy is gone from the role",
   password: 'the user has a console password again',
+  'signing-certificate': 'the signing certificate is Active again',
+  'ssh-key': 'the SSH public key is Active again',
+  'service-credential': 'the service-specific credential is Active again',
 };
+
+/**
+ * A console password deleted at its deadline while its owner's answer came first in the record: IAM
+ * keeps no deleted password, and reauth never makes one unasked (converging to the record could not
+ * give it back), so the record is made to say what IAM says, disabled, with the receipt, and its owner
+ * is told as for every disable: their *Restore* makes a new one. Any other kind was put back by the
+ * converge. Returns the state recorded, if any.
+ */
+async function recordDeletedPassword(
+  store: DecisionStore,
+  credentialId: string,
+  act: DeadlineAct,
+  context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string },
+): Promise<CredentialState | undefined> {
+  if (act.kind !== 'disabled' || act.receipt.kind !== 'password') return undefined;
+  const receipt = act.receipt;
+  const written = await store.transition(credentialId, (current) =>
+    current &&
+    current.kind === 'password' &&
+    current.claim === undefined &&
+    current.status !== 'disabled' &&
+    current.status !== 'deleted'
+      ? planDisable(current, receipt, {
+          ...context,
+          reason:
+            'its login profile was deleted at the deadline as its owner answered: IAM keeps no deleted password, so it is recorded disabled, and its owner can restore a new one',
+        })
+      : undefined,
+  );
+  return written ? store.getState(credentialId) : undefined;
+}

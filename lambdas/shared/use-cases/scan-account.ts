@@ -85,13 +85,29 @@ export interface ScanRow {
   openTrust?: OpenTrust[];
 }
 
+/** What the inventory held, by kind: access keys are the report's active slots, the rest one each. */
+export interface InventoryCounts {
+  accessKeys: number;
+  passwords: number;
+  signingCertificates: number;
+  sshKeys: number;
+  serviceCredentials: number;
+  secrets: number;
+  roles: number;
+}
+
+/** How many credentials the inventory held: what an action budget's fraction is of. */
+export function inventorySize(counts: InventoryCounts): number {
+  return Object.values(counts).reduce((sum, n) => sum + n, 0);
+}
+
 export interface ScanReport {
   accountId: string;
   mode: PolicyConfig['mode'];
   policyId: string;
   startedAt: string;
   finishedAt: string;
-  inventory: { accessKeys: number; passwords: number; secrets: number; roles: number };
+  inventory: InventoryCounts;
   /** When IAM generated the credential report this scan read: the age of its access-key data. */
   inventoryAt: string;
   rows: ScanRow[];
@@ -171,6 +187,7 @@ export async function scanAccountWithStates(
     now,
     reportMaxAgeMinutes: policy.credentialReportMaxAgeMinutes,
     zone,
+    statusCredentials: { sshPublicKeys: policy.listSshPublicKeys },
   });
   const secrets = await readSecretsInventory(deps.secretsManager, { accountId });
   const { states, keySlots, creators } = await deps.store.loadAccount(accountId);
@@ -190,6 +207,7 @@ export async function scanAccountWithStates(
       return known ? { ...key, id: parseCredentialId(known.credentialId).id } : key;
     }),
     ...iamInventory.passwords,
+    ...iamInventory.statusCredentials,
     ...iamInventory.roles,
     ...secrets,
   ];
@@ -362,6 +380,7 @@ export async function scanAccountWithStates(
     inventory: {
       accessKeys: iamInventory.accessKeys.length,
       passwords: iamInventory.passwords.length,
+      ...countStatusCredentials(iamInventory.statusCredentials),
       secrets: secrets.length,
       roles: iamInventory.roles.length,
     },
@@ -375,6 +394,17 @@ export async function scanAccountWithStates(
     population: { seq: population.seq, root: population.root, hash: population.hash },
   };
   return { report, states: after };
+}
+
+function countStatusCredentials(
+  credentials: readonly Credential[],
+): Pick<InventoryCounts, 'signingCertificates' | 'sshKeys' | 'serviceCredentials'> {
+  const of = (kind: Credential['kind']) => credentials.filter((c) => c.kind === kind).length;
+  return {
+    signingCertificates: of('signing-certificate'),
+    sshKeys: of('ssh-key'),
+    serviceCredentials: of('service-credential'),
+  };
 }
 
 function countBy(values: readonly string[]): Record<string, number> {
