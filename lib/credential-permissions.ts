@@ -7,6 +7,7 @@ import {
   ROTATABLE_TAG,
   SESSIONS_POLICY_PATH,
 } from '../lambdas/shared/domain/reauth-marks';
+import { RIGHT_SIZE_POLICY_PATH } from '../lambdas/shared/domain/right-size';
 
 /** Where a grant applies: the resource pattern as IAM reads it, and as cdk-nag names it in a finding. */
 export interface CredentialScope {
@@ -41,6 +42,12 @@ export const ROTATED_KEY_SECRETS: CredentialScope = {
 export const SESSION_POLICIES: CredentialScope = {
   arn: `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy${SESSIONS_POLICY_PATH}*`,
   finding: `arn:<AWS::Partition>:iam::<AWS::AccountId>:policy${SESSIONS_POLICY_PATH}*`,
+};
+
+/** reauth's right-size policies (`/reauth/right-size/`): the writer creates them, the Slack worker attaches them. */
+export const RIGHT_SIZE_POLICIES: CredentialScope = {
+  arn: `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy${RIGHT_SIZE_POLICY_PATH}*`,
+  finding: `arn:<AWS::Partition>:iam::<AWS::AccountId>:policy${RIGHT_SIZE_POLICY_PATH}*`,
 };
 
 /** The account's customer managed policies: any may be attached to a flagged principal. */
@@ -295,6 +302,41 @@ export function enforceGrants(
 const SESSION_POLICY_ARN = {
   ArnLike: { 'iam:PolicyARN': `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy${SESSIONS_POLICY_PATH}*` },
 };
+/** `iam:PolicyARN` is one of reauth's right-size policies (each a deny of all but what was used). */
+const RIGHT_SIZE_POLICY_ARN = {
+  ArnLike: {
+    'iam:PolicyARN': `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy${RIGHT_SIZE_POLICY_PATH}*`,
+  },
+};
+
+/**
+ * *Still needed, only what it uses* (issue #25): attaching reauth's right-size deny to a key's or a
+ * password's user or to a role, and detaching it (*Widen*, *Restore*, a narrower one replacing it).
+ * What a holder of the role can do with it: attach and detach policies under `/reauth/right-size/`,
+ * each a deny the writer built from action names, so take access away from any principal of the
+ * account (as the disable can) and give back only what reauth's deny took; never attach any other
+ * policy, never set or delete a permissions boundary (so never swap a team's boundary for a laxer
+ * one, nor remove one), never write a document. Only someone holding both this role and the writer's
+ * could attach a document of their own there, as for session policies. reauth's own roles stay out of
+ * reach (`keepOffOwnRoles`).
+ */
+const RIGHT_SIZE_ATTACH: CredentialGrant[] = [
+  {
+    scope: ANY_ROLE,
+    actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
+    conditions: RIGHT_SIZE_POLICY_ARN,
+    reason:
+      "An owner's Still needed, only what it uses attaches reauth's right-size deny to the role and Widen or Restore detaches it (iam:AttachRolePolicy, iam:DetachRolePolicy), only policies under /reauth/right-size/ (iam:PolicyARN), each a deny; any role an owner was asked about may be narrowed, so the scope is the account's roles.",
+  },
+  {
+    scope: ANY_USER,
+    actions: ['iam:AttachUserPolicy', 'iam:DetachUserPolicy'],
+    conditions: RIGHT_SIZE_POLICY_ARN,
+    reason:
+      "An owner's Still needed, only what it uses attaches reauth's right-size deny to the key's or password's user and Widen or Restore detaches it (iam:AttachUserPolicy, iam:DetachUserPolicy), only policies under /reauth/right-size/ (iam:PolicyARN), each a deny; any user an owner was asked about may be narrowed, so the scope is the account's users.",
+  },
+];
+
 /** This copy's deny-all, exactly: `reauth-disabled` in a member, `<namePrefix>-disabled` in a hub. */
 const roleDisablePolicyArn = (name: string) =>
   `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy${REAUTH_POLICY_PATH}${name}`;
@@ -384,6 +426,12 @@ export function sessionPolicyWriterGrants(): CredentialGrant[] {
         "The session policy writer creates reauth-sessions-before-<moment> (a deny on aws:TokenIssueTime, its document fixed in code) under /reauth/sessions/, reads one back when its name is taken (iam:GetPolicy, iam:GetPolicyVersion), and deletes expired ones after detaching them (iam:ListEntitiesForPolicy, iam:DeletePolicy); the moments are known only when a revocation happens, so the scope is reauth's path, nothing else.",
     },
     {
+      scope: RIGHT_SIZE_POLICIES,
+      actions: ['iam:CreatePolicy', 'iam:GetPolicy', 'iam:GetPolicyVersion'],
+      reason:
+        "The writer creates a principal's right-size policy (a deny of all but the actions it used, its document built in code from action names) under /reauth/right-size/, named by a digest of the principal and the actions, and reads one back when its name is taken (iam:GetPolicy, iam:GetPolicyVersion); the principals are known only when an owner asks, so the scope is reauth's path, nothing else.",
+    },
+    {
       scope: ANY_RESOURCE,
       actions: ['iam:ListPolicies'],
       reason:
@@ -433,6 +481,7 @@ export function workerGrants(
     PASSWORD_RESTORE,
     STATUS_CREDENTIAL_CHANGE,
     ...SESSION_REVOCATION,
+    ...RIGHT_SIZE_ATTACH,
     ...roleDisable(disablePolicyName),
     {
       scope: ANY_SECRET,

@@ -100,12 +100,13 @@ describe('ownerRequestMessage', () => {
         });
       }
     });
+    // A secret has no user or role to narrow: no *Still needed, only what it uses*.
     expect(actions.map((block) => block.elements.map((button) => button.action_id))).toEqual([
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:rotate', 'reauth:disable'],
       ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
-      ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
-      ['reauth:still-needed', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:disable'],
     ]);
-    const [stillNeeded, , disable] = actions[0]?.elements ?? [];
+    const [stillNeeded, , , disable] = actions[0]?.elements ?? [];
     expect(stillNeeded?.style).toBe('primary');
     expect(disable).toMatchObject({
       style: 'danger',
@@ -303,7 +304,7 @@ describe('what an owner is told about the deadline and the choices', () => {
     );
   });
 
-  it('in report mode, says the deadline escalates to security, and offers only Still needed', () => {
+  it('in report mode, says the deadline escalates to security, and offers only Still needed (only what it uses, for a user or role)', () => {
     const message = ownerRequestMessage({
       owner: 'U042OWNER',
       items: [item({ mode: 'report' }), { ...secret, mode: 'report' }],
@@ -316,7 +317,10 @@ describe('what an owner is told about the deadline and the choices', () => {
     expect(sectionsOf(message.blocks)[1]?.text.text).toContain(
       'Answer by 2026-12-07: unanswered, it is *escalated to security* that day',
     );
-    expect(buttonIds(message)).toEqual([['reauth:still-needed'], ['reauth:still-needed']]);
+    expect(buttonIds(message)).toEqual([
+      ['reauth:still-needed', 'reauth:right-size'],
+      ['reauth:still-needed'],
+    ]);
   });
 
   it("tells each credential its own account's mode when a message mixes them", () => {
@@ -330,7 +334,7 @@ describe('what an owner is told about the deadline and the choices', () => {
     expect(enforced).toContain('reauth *disables* it');
     expect(reported).toContain('*escalated to security*');
     expect(buttonIds(message)).toEqual([
-      ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:rotate', 'reauth:disable'],
       ['reauth:still-needed'],
     ]);
   });
@@ -345,8 +349,8 @@ describe('what an owner is told about the deadline and the choices', () => {
     });
 
     expect(buttonIds(message)).toEqual([
-      ['reauth:still-needed', 'reauth:disable'],
-      ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:rotate', 'reauth:disable'],
     ]);
   });
 
@@ -694,7 +698,11 @@ describe('each credential, as its owner recognises it', () => {
     );
     const buttons = actionsOf(ownerRequestMessage({ owner: 'U042OWNER', items: [password] }).blocks)[0]
       ?.elements;
-    expect(buttons?.map((button) => button.action_id)).toEqual(['reauth:still-needed', 'reauth:disable']);
+    expect(buttons?.map((button) => button.action_id)).toEqual([
+      'reauth:still-needed',
+      'reauth:right-size',
+      'reauth:disable',
+    ]);
   });
 
   it.each([

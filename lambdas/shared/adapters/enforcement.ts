@@ -47,6 +47,12 @@ import {
   revokedBeforeOfArn,
   statementsOf,
 } from '../domain/reauth-marks';
+import {
+  fittedKept,
+  isRightSizePolicyArn,
+  RIGHT_SIZE_POLICY_PATH,
+  type RightSizeReceipt,
+} from '../domain/right-size';
 import { listStatusCredentials, setStatus } from './status-credentials';
 
 /** The credential an enforcement acts on. */
@@ -110,6 +116,14 @@ export class DisableRefused extends EnforcementError {
 }
 
 /**
+ * reauth will not narrow this principal: its policy could not be attached without a grant that can
+ * widen access (IAM's quota of attached policies), or no policy writer is configured. Nothing changed.
+ */
+export class RightSizeRefused extends EnforcementError {
+  override readonly name = 'RightSizeRefused';
+}
+
+/**
  * Every change reauth makes to IAM and Secrets Manager. Each is reversible, and each is idempotent:
  * a retry after a crash finds the work done and gives the same result.
  */
@@ -160,6 +174,20 @@ export interface Enforcer {
   rotate(target: EnforcementTarget, options: { owner: string; now: Date }): Promise<RotationResult>;
   /** After the grace period: deactivate the replaced key. A key already deleted is left as it is. */
   deactivateReplacedKey(userName: string, keyId: string): Promise<void>;
+  /**
+   * Narrows the credential's user or role to `kept` (issue #25): reauth's right-size deny (made by the
+   * policy writer) attached, and an earlier one of reauth's detached after it. The principal's own
+   * policies and boundary are untouched; the receipt names the boundary it has. At IAM's quota of
+   * attached policies: `RightSizeRefused`, nothing changed. Idempotent.
+   */
+  rightSize(
+    target: EnforcementTarget,
+    request: { principalArn: string; kept: readonly string[] },
+  ): Promise<RightSizeReceipt>;
+  /** *Widen* / *Restore*: detaches reauth's right-size policies from the user or role, and nothing else. */
+  widen(target: EnforcementTarget): Promise<void>;
+  /** The ARNs of reauth's right-size policies attached to the user or role now (drift is one missing). */
+  rightSizedBy(target: EnforcementTarget): Promise<string[]>;
 }
 
 /**
@@ -172,6 +200,11 @@ export interface ReauthPolicies {
   disableArn: string;
   /** ARN of the policy ending sessions issued before `issuedBefore` (ISO), made by the writer when not there yet. */
   sessionsBefore(issuedBefore: string): Promise<string>;
+  /**
+   * ARN of the right-size deny of `principalArn` (all but `kept`), made by the writer when not there
+   * yet. Absent where no writer is configured: a right-size is refused.
+   */
+  rightSize?: (principalArn: string, kept: readonly string[]) => Promise<string>;
 }
 
 export interface EnforcerOptions {
@@ -410,7 +443,9 @@ export function createEnforcer(
   /**
    * Attaches `reauth-disabled` to the role. A role at IAM's quota of attached managed policies gets it
    * as its permissions boundary instead, when it has none (a boundary that allows nothing); a role with
-   * both is refused, saying why: any other way would need a grant that can widen access.
+   * both is refused, saying why: any other way would need a grant that can widen access. The
+   * boundary slot is this fallback's alone: a right-size (issue #25) attaches a deny and never sets a
+   * boundary (see domain/right-size.ts), so one design serves both.
    */
   async function disableRole(roleName: string): Promise<DisableReceipt> {
     const PolicyArn = policies.disableArn;
@@ -722,7 +757,89 @@ export function createEnforcer(
     );
   }
 
-  return { recheck, disable, restore, revokeSessions, rotate, deactivateReplacedKey };
+  /** The right-size policies under `/reauth/right-size/` attached to the key's or password's user, or the role. */
+  async function rightSizePoliciesOn(target: EnforcementTarget): Promise<string[]> {
+    if (target.kind === 'secret') return [];
+    const arns: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page =
+        target.kind === 'role'
+          ? await iam.send(
+              new ListAttachedRolePoliciesCommand({
+                RoleName: target.id,
+                PathPrefix: RIGHT_SIZE_POLICY_PATH,
+                Marker: marker,
+              }),
+            )
+          : await iam.send(
+              new ListAttachedUserPoliciesCommand({
+                UserName: target.principal,
+                PathPrefix: RIGHT_SIZE_POLICY_PATH,
+                Marker: marker,
+              }),
+            );
+      for (const p of page.AttachedPolicies ?? [])
+        if (isRightSizePolicyArn(p.PolicyArn)) arns.push(p.PolicyArn as string);
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+    return arns;
+  }
+
+  async function rightSize(
+    target: EnforcementTarget,
+    request: { principalArn: string; kept: readonly string[] },
+  ): Promise<RightSizeReceipt> {
+    const what = `narrow ${describe(target)} to what it used`;
+    if (target.kind === 'secret') throw new RightSizeRefused(`${what}: a secret has no IAM user or role`);
+    const make = policies.rightSize;
+    if (!make) throw new RightSizeRefused(`${what}: this function has no policy writer`);
+    return attempt(what, async () => {
+      const policyArn = await make(request.principalArn, request.kept);
+      const earlier = (await rightSizePoliciesOn(target)).filter((arn) => arn !== policyArn);
+      try {
+        await attach(target, policyArn);
+      } catch (error) {
+        if (!isError(error, LIMIT_EXCEEDED)) throw error;
+        throw new RightSizeRefused(
+          `${what}: it holds as many managed policies as IAM allows, and reauth narrows only by attaching its deny (replacing a boundary could widen access). Detach a policy from it, or narrow it by hand`,
+        );
+      }
+      for (const arn of earlier) await detach(target, arn);
+      const boundary =
+        target.kind === 'role'
+          ? (await iam.send(new GetRoleCommand({ RoleName: target.id }))).Role?.PermissionsBoundary
+          : (await iam.send(new GetUserCommand({ UserName: target.principal }))).User?.PermissionsBoundary;
+      return {
+        policyArn,
+        principalArn: request.principalArn,
+        kept: fittedKept(request.kept),
+        boundary: boundary?.PermissionsBoundaryArn ?? null,
+      };
+    });
+  }
+
+  async function widen(target: EnforcementTarget): Promise<void> {
+    await attempt(`widen ${describe(target)}`, async () => {
+      for (const arn of await rightSizePoliciesOn(target)) await detach(target, arn);
+    });
+  }
+
+  async function rightSizedBy(target: EnforcementTarget): Promise<string[]> {
+    return attempt(`read the right-size of ${describe(target)}`, () => rightSizePoliciesOn(target));
+  }
+
+  return {
+    recheck,
+    disable,
+    restore,
+    revokeSessions,
+    rotate,
+    deactivateReplacedKey,
+    rightSize,
+    widen,
+    rightSizedBy,
+  };
 }
 
 /**
@@ -746,6 +863,9 @@ export function deferredEnforcer(make: () => Promise<Enforcer>): Enforcer {
     revokeSessions: async (target, before) => (await enforcer()).revokeSessions(target, before),
     rotate: async (target, options) => (await enforcer()).rotate(target, options),
     deactivateReplacedKey: async (user, key) => (await enforcer()).deactivateReplacedKey(user, key),
+    rightSize: async (target, request) => (await enforcer()).rightSize(target, request),
+    widen: async (target) => (await enforcer()).widen(target),
+    rightSizedBy: async (target) => (await enforcer()).rightSizedBy(target),
   };
 }
 

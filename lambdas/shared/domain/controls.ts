@@ -18,6 +18,8 @@ export interface ControlRule {
   kinds?: readonly CredentialKind[];
   /** The actions other than `flag` that evidence it. */
   actions: readonly DecisionAction[];
+  /** Of `actions`, those that evidence it whatever the credential's kind. */
+  anyKind?: readonly DecisionAction[];
   /**
    * When a flag evidences it: opened by one of `triggers` (absent: any), and, with `limit`, under a
    * tier whose limit (the flag's `evidence.limits`) is no laxer than the control's.
@@ -126,6 +128,8 @@ export const CONTROL_RULES: readonly ControlRule[] = [
       'exempt',
       'drift',
       'assign-owner',
+      'right-size',
+      'widen',
     ],
   },
   {
@@ -148,8 +152,16 @@ export const CONTROL_RULES: readonly ControlRule[] = [
     text: 'The allocation and use of privileged access rights shall be restricted and managed.',
     source: ISO,
     kinds: ['role'],
-    actions: ['reauthorize', 'disable'],
+    actions: ['reauthorize', 'disable', 'right-size'],
+    // A right-size restricts the rights a user uses as much as a role's.
+    anyKind: ['right-size'],
     flag: { triggers: ['trust-too-broad', 'aws-service-account-trusted', 'scope-changed'] },
+  },
+  {
+    control: 'CIS AWS Foundations v3.0.0 1.16',
+    text: 'Ensure IAM policies that allow full "*:*" administrative privileges are not attached.',
+    source: CIS,
+    actions: ['right-size'],
   },
 ];
 
@@ -187,7 +199,7 @@ export function judgeControls(decision: ControlledDecision): { evidences: string
   const evidences: string[] = [];
   const laxer: string[] = [];
   for (const rule of CONTROL_RULES) {
-    if (rule.kinds && !(kind && rule.kinds.includes(kind))) continue;
+    if (rule.kinds && !(kind && rule.kinds.includes(kind)) && !rule.anyKind?.includes(action)) continue;
     if (action !== 'flag') {
       if (rule.actions.includes(action)) evidences.push(rule.control);
       continue;

@@ -6,6 +6,7 @@ import type { Identification } from './identification';
 import type { OwnerOrigin } from './owners';
 import { canonicalJson } from './policy';
 import type { RevokedSessions } from './reauth-marks';
+import type { RightSizeReceipt, StateUsageSummary } from './right-size';
 import type { Usage } from './usage';
 
 export { DECISION_ACTIONS, type DecisionAction } from './actions';
@@ -41,9 +42,15 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * id the certificate's, key's or credential's id, principal the user): judged by age alone (IAM records
  * no last use of them), their flag's `limits` has `maxAgeDays` (the tier's `userCredentialMaxAgeDays`)
  * and no `idleDays`; a disable receipt names the user and the id set `Inactive`.
+ * 10: the `right-size` action (an owner's *Still needed, only what it uses*: `evidence.rightSize` names
+ * the deny attached (`policyArn`, null in report mode where it is only `suggested`), the `kept`
+ * actions, the principal's `boundary` before and after (reauth never changes it), and the usage data's
+ * `readAt`, `trackedSince`, `windowDays` and `granted` count) and the `widen` action (it taken off,
+ * `evidence.rightSize` what was taken off); `rightSize` on the state; a `drift` may carry
+ * `evidence.rightSizeRemoved` (reauth's deny detached outside reauth).
  * Older decisions still verify: the hash covers what each decision holds.
  */
-export const SCHEMA_VERSION = 9;
+export const SCHEMA_VERSION = 10;
 
 export const TRIGGERS = [
   // A role trusted by an account AWS owns for one of its services (log delivery, ELB, CloudTrail…):
@@ -168,8 +175,11 @@ export function statusAfter(
       return 'deleted';
     case 'exempt':
       return decision.evidence?.protectedBy ? 'protected' : 'exempt';
+    case 'right-size':
+      return 'active';
     case 'refuse':
     case 'observe':
+    case 'widen':
       return undefined;
   }
 }
@@ -273,6 +283,18 @@ export interface CredentialState {
    * with the state alone when only it changes, so learning adds no decision.
    */
   usage?: Usage;
+  /**
+   * Its user's or role's services granted against used (IAM's service last-accessed data), as the scan
+   * keeps it when a request opens (issue #25): what *Still needed, only what it uses* narrows to when
+   * no fresher read is given.
+   */
+  serviceUsage?: StateUsageSummary;
+  /**
+   * The owner's *Still needed, only what it uses*, as IAM holds it: reauth's deny attached to the user
+   * or role, kept across requests until *Widen* (whose button carries `seq`, the right-size decision's)
+   * or drift. Absent in report mode, where nothing is attached.
+   */
+  rightSize?: RightSizeRecord;
   /** ISO: last change. */
   updatedAt: string;
   /** The item layout's version (as on decisions). */
@@ -283,11 +305,26 @@ export interface CredentialState {
   lastHash: string;
 }
 
+/** A right-size as the state keeps it: what was attached, when, by which decision, on what data. */
+export interface RightSizeRecord extends RightSizeReceipt {
+  seq: number;
+  at: string;
+  usage: { readAt: string; trackedSince: string; windowDays: number; granted: number };
+}
+
 /** Who holds a credential's lease, for what, and until when (ISO). */
 export interface Claim {
   /** Unique per job run or queued job: a redelivered job holds the same one. */
   holder: string;
-  action: 'disable' | 'restore' | 'rotate' | 'deactivate-replaced' | 'revoke-sessions' | 'converge';
+  action:
+    | 'disable'
+    | 'restore'
+    | 'rotate'
+    | 'deactivate-replaced'
+    | 'revoke-sessions'
+    | 'converge'
+    | 'right-size'
+    | 'widen';
   until: string;
 }
 

@@ -13,6 +13,7 @@ import {
   usedWhere,
 } from '../domain/identification';
 import { describeOwnerOrigin, type OriginFormat, type OwnerOrigin } from '../domain/owners';
+import { RIGHT_SIZE_KINDS } from '../domain/right-size';
 import { BLOCK_KIT_LIMITS } from './limits';
 import {
   ASSIGN_OWNER_ACTION_ID,
@@ -333,6 +334,16 @@ function itemButtons(item: RequestItem): ButtonElement[] {
       style: 'primary',
     },
   ];
+  // Still needed, only what it uses (#25): a key's or password's user, or a role, in either mode
+  // (report mode records the choice and suggests the change to the security channel).
+  if (RIGHT_SIZE_KINDS.includes(item.kind)) {
+    buttons.push({
+      type: 'button',
+      action_id: 'reauth:right-size',
+      text: plain('Still needed, only what it uses'),
+      value,
+    });
+  }
   if (item.mode === 'report') return buttons;
   if (item.kind === 'secret' || (item.kind === 'access-key' && item.rotatable !== false)) {
     buttons.push({ type: 'button', action_id: 'reauth:rotate', text: plain('Rotate'), value });
@@ -595,6 +606,8 @@ export function decidedMessage(input: {
   actorUserId: string;
   at: string;
   restorable?: { credentialId: string; requestSeq: number };
+  /** Narrowed by reauth (*Still needed, only what it uses*): *Widen* takes its deny off again. */
+  widenable?: { credentialId: string; requestSeq: number };
 }): SlackMessage {
   const { item } = input;
   const subject = `${subjectOf(item)} (${shown(item.accountId, 40)})`;
@@ -615,6 +628,18 @@ export function decidedMessage(input: {
           action_id: 'reauth:restore',
           text: plain('Restore'),
           value: encodeActionValue(input.restorable.credentialId, input.restorable.requestSeq),
+        },
+      ],
+    });
+  } else if (input.widenable) {
+    blocks.push({
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: 'reauth:widen',
+          text: plain('Widen'),
+          value: encodeActionValue(input.widenable.credentialId, input.widenable.requestSeq),
         },
       ],
     });
@@ -828,4 +853,28 @@ export function approvalRequestMessage(input: {
       },
     ],
   };
+}
+
+/**
+ * Report mode's *Still needed, only what it uses*: what the owner chose, and the change for the
+ * security channel to make (reauth changed nothing): the deny to attach, in full, and how to undo it.
+ */
+export function rightSizeSuggestionMessage(input: {
+  item: Pick<RequestItem, 'credentialId' | 'kind' | 'principal' | 'accountId'>;
+  ownerUserId: string;
+  principalArn: string;
+  usage: string;
+  document: object;
+}): SlackMessage {
+  const subject = `${subjectOf(input.item)} (${shown(input.item.accountId, 40)})`;
+  const text = truncate(
+    [
+      `${subject}: ${mention(input.ownerUserId)} answered *Still needed, only what it uses* (${shown(input.usage, 600)}).`,
+      'reauth runs in report mode and changed nothing. To narrow it, attach this deny to the user or role (undo: detach it):',
+      `\`\`\`${JSON.stringify(input.document)}\`\`\``,
+      `\`aws iam create-policy --policy-name right-size-<name> --policy-document file://deny.json\`, then attach it to ${shown(input.principalArn, 300)}.`,
+    ].join('\n'),
+    MAX_SECTION_TEXT,
+  );
+  return { text: truncate(text, MAX_FALLBACK_TEXT), blocks: [{ type: 'section', text: mrkdwn(text) }] };
 }

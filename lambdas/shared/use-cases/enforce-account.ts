@@ -35,6 +35,7 @@ import {
   requestItemOf,
   sendReminders,
 } from './notify-owners';
+import { recordRightSizeDrift } from './right-size';
 import { inventorySize, type ScanOptions, type ScanReport, scanAccount } from './scan-account';
 import { refreshMessage } from './slack-actions';
 import { type SlackFailure, type SlackSetupProblem, slackFailureOf, slackSetupProblems } from './slack-setup';
@@ -147,6 +148,15 @@ export async function enforceAccount(
       known.filter((s) => suspects.has(s.credentialId)),
       { policy, context: system, holder: run },
     ));
+    // A right-size taken off outside reauth: one read of the principal's attached policies per
+    // right-sized credential (none for the others).
+    report.drifted.push(
+      ...(await recordRightSizeDrift(
+        deps,
+        known.filter((s) => s.rightSize !== undefined),
+        { policy, context: system },
+      )),
+    );
   }
 
   if (deps.slack) {

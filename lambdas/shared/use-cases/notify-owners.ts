@@ -289,9 +289,11 @@ export function outcomeMessage(state: CredentialState): SlackMessage {
       ? `*Disable* (${state.decidedBy === undefined || state.decidedBy.startsWith('system:') ? 'no answer by the deadline' : 'on request'})`
       : state.status === 'active' && state.rotation
         ? `*Rotate*: the new key is in ${state.rotation.storedIn}; this one is deactivated on ${state.rotation.deactivateAfter.slice(0, 10)}`
-        : state.status === 'active'
-          ? `*Still needed*${state.reviewDueAt ? ` until ${state.reviewDueAt.slice(0, 10)}` : ''}`
-          : state.status;
+        : state.status === 'active' && state.rightSize
+          ? `*Still needed, only what it uses*${state.reviewDueAt ? ` until ${state.reviewDueAt.slice(0, 10)}` : ''}: narrowed to ${state.rightSize.kept.join(', ')}`
+          : state.status === 'active'
+            ? `*Still needed*${state.reviewDueAt ? ` until ${state.reviewDueAt.slice(0, 10)}` : ''}`
+            : state.status;
   return decidedMessage({
     item: state,
     outcome,
@@ -301,6 +303,9 @@ export function outcomeMessage(state: CredentialState): SlackMessage {
       state.requestSeq !== undefined && {
         restorable: { credentialId: state.credentialId, requestSeq: state.requestSeq },
       }),
+    ...(state.rightSize && {
+      widenable: { credentialId: state.credentialId, requestSeq: state.rightSize.seq },
+    }),
   });
 }
 
