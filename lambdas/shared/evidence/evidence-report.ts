@@ -274,12 +274,13 @@ async function checkFiles(
     }
   }
   const verdict = checker.finish();
-  const population = populations.finish();
+  const population = populations.finish((credentialId, seq) => checker.hashAt(credentialId, seq));
   return {
     verdict: {
       ...verdict,
       populationRecords: population.records,
       populationSignatures: population.signatures,
+      decisionHeads: population.heads,
       issues: [...verdict.issues, ...population.issues],
     },
     items,

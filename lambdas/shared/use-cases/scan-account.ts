@@ -21,7 +21,7 @@ import {
   STACK_NAME_TAG,
 } from '../domain/owners';
 import { type PolicyConfig, policyIdOf } from '../domain/policy';
-import { decisionHeadLeaf, merkleRoot, populationLeaf } from '../domain/population';
+import { commitToHeads, merkleRoot, populationLeaf } from '../domain/population';
 import { recordedRevocationOf } from '../domain/reauthorization';
 import type { OpenTrust } from '../domain/trust-breadth';
 import {
@@ -368,8 +368,12 @@ export async function scanAccountWithStates(
         }),
       ),
       // The heads of the account's decision chains as this scan left them: a signed record covers them.
-      decisionHeads: merkleRoot(
-        [...after].map(([id, state]) => decisionHeadLeaf(id, state.seq, state.lastHash)),
+      ...commitToHeads(
+        [...after].map(([credentialId, state]) => ({
+          credentialId,
+          seq: state.seq,
+          lastHash: state.lastHash,
+        })),
       ),
     },
     deps.signer,
