@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { createKmsClient } from '../../lambdas/shared/adapters/aws-clients';
+import { createCheckpointSigner } from '../../lambdas/shared/adapters/checkpoint-signer';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
 import { isStatusCredential, parseCredentialId } from '../../lambdas/shared/domain/credential';
@@ -22,6 +24,7 @@ interface ScanOptions {
   table?: string;
   json?: boolean;
   failOnFindings?: boolean;
+  keyId?: string;
 }
 
 export function registerScan(program: Command, outcome: Outcome): void {
@@ -35,6 +38,10 @@ export function registerScan(program: Command, outcome: Outcome): void {
     .option('--table <name>', 'the decision table (the stack output TableName); default $REAUTH_TABLE')
     .option('--json', 'print the scan report as JSON: every row, the inventory counts and what was recorded')
     .option(
+      '--key-id <id>',
+      "sign the scan's population record with the checkpoint key (the stack output CheckpointKeyArn; kms:Sign), as the scheduled scan does; default $REAUTH_CHECKPOINT_KEY_ID. Without one the record is written unsigned, and reauth verify with a public key names it",
+    )
+    .option(
       '--fail-on-findings',
       'exit 3 when any credential needs reauthorization (the findings are recorded all the same)',
     )
@@ -43,12 +50,14 @@ export function registerScan(program: Command, outcome: Outcome): void {
       const clients = awsClients();
       const table = await openTable(clients, options.table);
       const accountId = await currentAccount(clients);
+      const keyId = options.keyId ?? process.env.REAUTH_CHECKPOINT_KEY_ID;
       const report = await scanAccount(
         {
           iam: clients.iam,
           secretsManager: clients.secretsManager,
           store: createDecisionStore(clients.documents, table),
           stacks: stackOwnersOfThisAccount(),
+          ...(keyId && { signer: createCheckpointSigner(createKmsClient(), keyId) }),
         },
         { accountId, policy, now: new Date(), onProgress: progressReporter() },
       );
@@ -117,6 +126,12 @@ export function formatScanReport(report: ScanReport): string {
     `${findings.length} need reauthorization; ${report.decisionsWritten} decisions recorded this run` +
       (report.usageLearned > 0 ? `; ${report.usageLearned} credentials learned where they are used` : '') +
       (report.mode === 'report' ? ' (report mode: nothing in IAM or Secrets Manager was changed).' : '.'),
+  );
+  const { population } = report;
+  lines.push(
+    population.signedBy
+      ? `Population record ${population.seq} signed with ${population.signedBy}.`
+      : `Population record ${population.seq} written UNSIGNED (no --key-id): reauth verify with the public key will name it.`,
   );
   if (report.cleared.length > 0)
     lines.push(`No longer needing an answer (the finding went away): ${report.cleared.join(', ')}`);

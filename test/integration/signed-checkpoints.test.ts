@@ -28,7 +28,7 @@ import {
   type PopulationRecord,
   populationPreimage,
 } from '../../lambdas/shared/domain/population';
-import { verifyExport } from '../../lambdas/shared/evidence/evidence-report';
+import { verifyExport, writeEvidenceReport } from '../../lambdas/shared/evidence/evidence-report';
 import { decisionSk } from '../../lambdas/shared/table-layout';
 import { scanAccount } from '../../lambdas/shared/use-cases/scan-account';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
@@ -367,6 +367,58 @@ describe('signed population checkpoints', () => {
     expect(output.join('\n')).toContain(
       'Population signatures NOT checked (1 signed, 1 unsigned): give --public-key <file> or --key-id <id> to check them.',
     );
+  });
+
+  it('the report shows each scan signed or unsigned: population.csv a row each, the page each account and day', async () => {
+    const stripped = await rewrite((items) =>
+      items.map((item) => (isRun(item) && item.seq === 2 ? { ...item, signature: undefined } : item)),
+    );
+    const out = join(stripped, 'report');
+    await writeEvidenceReport({ kind: 'dir', path: stripped }, out, {
+      publicKey: await publicKey(),
+      asOf: new Date(Date.now() + DAY + 60_000),
+    });
+    const csv = (await readFile(join(out, 'population.csv'), 'utf8')).trim().split('\r\n');
+    expect(csv[0]?.split(',').at(-1)).toBe('signature');
+    expect(csv.slice(1).map((line) => line.split(',').at(-1))).toEqual(['verified', 'unsigned']);
+    const page = await readFile(join(out, 'report.html'), 'utf8');
+    const byDay = page.match(/Scans by day<\/h3>.*?<\/table>/s)?.[0] ?? '';
+    // The unsigned column: the first day's scan signed, the second's not.
+    expect(
+      byDay
+        .match(/<tr>.*?<\/tr>/g)
+        ?.slice(1)
+        .map((row) => row.match(/>(\d+)<\/td><\/tr>$/)?.[1]),
+    ).toEqual(['0', '1']);
+    expect(page).toMatch(/Latest scan of each account<\/h3>.*UNSIGNED/s);
+    // Without the key the signed record is signed, not checked.
+    const unchecked = join(stripped, 'unchecked');
+    await writeEvidenceReport({ kind: 'dir', path: stripped }, unchecked, {
+      asOf: new Date(Date.now() + DAY + 60_000),
+    });
+    const rows = (await readFile(join(unchecked, 'population.csv'), 'utf8')).trim().split('\r\n');
+    expect(rows.slice(1).map((line) => line.split(',').at(-1))).toEqual(['signed', 'unsigned']);
+  });
+
+  it('reauth scan --key-id signs its population record; without a key it says the record is unsigned', async () => {
+    const table = 'reauth-checkpoints-cli';
+    await ensureDecisionTable(clients.dynamodb, table);
+    let output = captureOutput();
+    expect(await main(['scan', '--table', table])).toBe(0);
+    expect(output.join('\n')).toContain(
+      'Population record 1 written UNSIGNED (no --key-id): reauth verify with the public key will name it.',
+    );
+    vi.restoreAllMocks();
+    output = captureOutput();
+    expect(await main(['scan', '--table', table, '--key-id', keyId])).toBe(0);
+    expect(output.join('\n')).toMatch(new RegExp(`Population record 2 signed with \\S*${keyId}\\.`));
+    const root = await mkdtemp(join(tmpdir(), 'reauth-checkpoints-'));
+    await exportTable(clients.dynamodb, table, root);
+    const { verdict } = await verifyExport({ kind: 'dir', path: root }, { publicKey: await publicKey() });
+    expect(verdict.populationSignatures).toEqual({ checked: true, signed: 1, unsigned: 1 });
+    expect(verdict.issues).toEqual([
+      expect.objectContaining({ seq: 1, problem: expect.stringMatching(/unsigned/) }),
+    ]);
   });
 
   it('the scan Lambda signs with the key CHECKPOINT_KEY_ID names', async () => {

@@ -297,7 +297,17 @@ async function writePopulationCsv(rows: readonly PopulationRow[], path: string):
   };
   try {
     await write(
-      csvLine(['at', 'accountId', 'actor', 'evaluated', 'findings', 'counts', 'inventoryAt', 'root']),
+      csvLine([
+        'at',
+        'accountId',
+        'actor',
+        'evaluated',
+        'findings',
+        'counts',
+        'inventoryAt',
+        'root',
+        'signature',
+      ]),
     );
     for (const r of rows)
       await write(
@@ -312,6 +322,7 @@ async function writePopulationCsv(rows: readonly PopulationRow[], path: string):
             .join(';'),
           r.inventoryAt,
           r.root,
+          r.signature,
         ]),
       );
   } finally {

@@ -22,7 +22,14 @@ export interface PopulationRow {
   findings: number;
   counts: Record<string, number>;
   root: string;
+  signature: SignatureStatus;
 }
+
+/**
+ * A record's checkpoint signature: `verified` or `invalid` with the public key given, `signed` (not
+ * checked) without one, `unsigned` when it has none (a job without the key, or stripped).
+ */
+export type SignatureStatus = 'verified' | 'invalid' | 'signed' | 'unsigned';
 
 /** The population records' checkpoints (`domain/checkpoint.ts`): how many were signed, and if checked. */
 export interface SignatureTally {
@@ -118,7 +125,7 @@ export class PopulationChecker {
     }
     // The same record in two exports (a full and an incremental) is one record.
     if (chain.some((r) => r.seq === record.seq && r.hash === record.hash)) return;
-    const verified = this.checkSignature(record, {
+    const signature = this.checkSignature(record, {
       credentialId: id,
       seq: Number(record.seq) || 0,
       at: record.at,
@@ -126,7 +133,7 @@ export class PopulationChecker {
       sk,
       where,
     });
-    this.nameHeads(record, this.publicKey ? verified : intact, sk, where);
+    this.nameHeads(record, this.publicKey ? signature === 'verified' : intact, sk, where);
     chain.push({
       accountId: this.intern(record.accountId),
       at: record.at,
@@ -136,6 +143,7 @@ export class PopulationChecker {
       findings: record.findings,
       counts: this.intern(record.counts),
       root: record.root,
+      signature,
       seq: record.seq,
       hash: record.hash,
       prevHash: record.prevHash,
@@ -144,26 +152,27 @@ export class PopulationChecker {
     });
   }
 
-  /** Counts and (given a key) checks the record's signature; true when it verified. */
-  private checkSignature(record: PopulationRecord, issue: Omit<ChainIssue, 'problem'>): boolean {
+  /** Counts and (given a key) checks the record's signature. */
+  private checkSignature(record: PopulationRecord, issue: Omit<ChainIssue, 'problem'>): SignatureStatus {
     const { signature } = record;
     if (signature) this.signatures.signed += 1;
     else this.signatures.unsigned += 1;
-    if (!this.publicKey) return false;
     if (!signature) {
-      this.issues.push({
-        ...issue,
-        problem:
-          'population record: unsigned (no checkpoint signature; written by a scan without a key, or stripped)',
-      });
-      return false;
+      if (this.publicKey)
+        this.issues.push({
+          ...issue,
+          problem:
+            'population record: unsigned (no checkpoint signature; written by a scan without a key, or stripped)',
+        });
+      return 'unsigned';
     }
-    if (checkpointValid(populationPreimage(record), signature, this.publicKey)) return true;
+    if (!this.publicKey) return 'signed';
+    if (checkpointValid(populationPreimage(record), signature, this.publicKey)) return 'verified';
     this.issues.push({
       ...issue,
       problem: `population record: the signature (key ${signature.keyId}) does not verify with the public key given (rewritten, or signed by another key)`,
     });
-    return false;
+    return 'invalid';
   }
 
   /**

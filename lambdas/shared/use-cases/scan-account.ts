@@ -129,7 +129,13 @@ export interface ScanReport {
    */
   driftSuspects: string[];
   /** The population record this scan appended to the account's chain (see `domain/population.ts`). */
-  population: { seq: number; root: string; hash: string };
+  population: {
+    seq: number;
+    root: string;
+    hash: string;
+    /** The key that signed the record (its ARN); absent, the record was written unsigned. */
+    signedBy?: string;
+  };
 }
 
 /**
@@ -399,7 +405,12 @@ export async function scanAccountWithStates(
     cleared,
     unresolved: resolved.unresolved.map((c) => `${c.principal} key ${c.keySlot}`),
     driftSuspects,
-    population: { seq: population.seq, root: population.root, hash: population.hash },
+    population: {
+      seq: population.seq,
+      root: population.root,
+      hash: population.hash,
+      ...(population.signature && { signedBy: population.signature.keyId }),
+    },
   };
   return { report, states: after };
 }
