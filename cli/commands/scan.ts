@@ -3,6 +3,7 @@ import { createKmsClient } from '../../lambdas/shared/adapters/aws-clients';
 import { createCheckpointSigner } from '../../lambdas/shared/adapters/checkpoint-signer';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
+import type { CheckpointSigner } from '../../lambdas/shared/domain/checkpoint';
 import { isStatusCredential, parseCredentialId } from '../../lambdas/shared/domain/credential';
 import { describeAwsServiceAccounts } from '../../lambdas/shared/domain/evaluate';
 import {
@@ -16,6 +17,7 @@ import { describeUsageChange } from '../../lambdas/shared/domain/usage';
 import { loadPolicyFile } from '../../lambdas/shared/policy-file';
 import { type ScanReport, type ScanRow, scanAccount } from '../../lambdas/shared/use-cases/scan-account';
 import { awsClients, currentAccount, openTable } from '../aws';
+import { describeError } from '../errors';
 import { formatTable } from '../format';
 import { EXIT_FINDINGS, type Outcome, progressReporter } from '../output';
 
@@ -57,7 +59,7 @@ export function registerScan(program: Command, outcome: Outcome): void {
           secretsManager: clients.secretsManager,
           store: createDecisionStore(clients.documents, table),
           stacks: stackOwnersOfThisAccount(),
-          ...(keyId && { signer: createCheckpointSigner(createKmsClient(), keyId) }),
+          ...(keyId && { signer: await checkpointSigner(keyId) }),
         },
         { accountId, policy, now: new Date(), onProgress: progressReporter() },
       );
@@ -65,6 +67,23 @@ export function registerScan(program: Command, outcome: Outcome): void {
       const findings = report.rows.some((row) => row.outcome === 'finding');
       outcome.code = options.failOnFindings && findings ? EXIT_FINDINGS : 0;
     });
+}
+
+/**
+ * The --key-id signer, tried once on a digest of zeros (no record hashes to it) before the scan: an
+ * identity the key's policy denies fails here, before any decision is recorded, not at the record.
+ */
+async function checkpointSigner(keyId: string): Promise<CheckpointSigner> {
+  const signer = createCheckpointSigner(createKmsClient(), keyId);
+  try {
+    await signer('0'.repeat(64));
+  } catch (error) {
+    throw new Error(
+      `cannot sign with --key-id ${keyId} (${describeError(error)}): the stack's checkpoint key lets only the scan and enforce functions' roles sign; run as one of them, or leave --key-id out and the population record is written unsigned`,
+      { cause: error },
+    );
+  }
+  return signer;
 }
 
 /**

@@ -412,9 +412,15 @@ describe('signed population checkpoints', () => {
     output = captureOutput();
     expect(await main(['scan', '--table', table, '--key-id', keyId])).toBe(0);
     expect(output.join('\n')).toMatch(new RegExp(`Population record 2 signed with \\S*${keyId}\\.`));
+    // A key it may not sign with (here: none such) fails before the scan records anything.
+    vi.restoreAllMocks();
+    output = captureOutput();
+    expect(await main(['scan', '--table', table, '--key-id', 'alias/not-the-checkpoint-key'])).toBe(1);
+    expect(output.join('\n')).toContain('cannot sign with --key-id alias/not-the-checkpoint-key');
     const root = await mkdtemp(join(tmpdir(), 'reauth-checkpoints-'));
     await exportTable(clients.dynamodb, table, root);
     const { verdict } = await verifyExport({ kind: 'dir', path: root }, { publicKey: await publicKey() });
+    expect(verdict.populationRecords).toBe(2);
     expect(verdict.populationSignatures).toEqual({ checked: true, signed: 1, unsigned: 1 });
     expect(verdict.issues).toEqual([
       expect.objectContaining({ seq: 1, problem: expect.stringMatching(/unsigned/) }),
