@@ -35,7 +35,7 @@ export interface PopulationRecord {
    */
   decisionHeads?: string;
   /**
-   * Which chains and seqs `decisionHeads` is over (`encodeHeads`), so that `reauth verify` rebuilds it
+   * Which chains and seqs `decisionHeads` is over (`commitToHeads`), so that `reauth verify` rebuilds it
    * from the export's own chains: a chain rewritten from its start no longer holds the hash signed for
    * it. Schema 3 on; absent past `MAX_HEADS_CHARS` (an item is at most 400 KB).
    */
