@@ -114,8 +114,8 @@ export function formatVerify(result: VerifyResult): string {
   const heads = verdict.decisionHeads;
   if (heads && verdict.populationRecords) {
     const against = signatures?.checked
-      ? 'its latest signed population record'
-      : 'its latest population record';
+      ? "each account's latest population record whose signature verifies"
+      : "each account's latest population record (signatures not checked)";
     lines.push(
       `Decision chain heads: ${heads.chains} chains of ${heads.accounts} accounts checked against ${against}` +
         (heads.unchecked > 0

@@ -225,6 +225,9 @@ describe('signed population checkpoints', () => {
     expect(output.join('\n')).toContain(
       "Every population record's signature verifies with the public key given (2 signed, 0 unsigned).",
     );
+    expect(output.join('\n')).toMatch(
+      /Decision chain heads: [1-9]\d* chains of 1 accounts checked against each account's latest population record whose signature verifies\./,
+    );
   });
 
   it('reauth verify --key-id reads the public key from KMS', async () => {
