@@ -39,6 +39,9 @@ export const MANAGED_BY_TAG = 'reauth:managed-by';
 /** Tag on every resource reauth creates (IAM roles aside): the id of the policy it runs (`PolicyId`). */
 export const POLICY_ID_TAG = 'reauth:policy-id';
 
+/** The scan function's memory: see where ScanJob sets it (`npm run bench` sizes V8 from it as Lambda does). */
+export const SCAN_MEMORY_MB = 512;
+
 const NAME_PREFIX = /^[A-Za-z][A-Za-z0-9-]{0,31}$/;
 
 /** Properties of the {@link Reauth} construct. */
@@ -197,7 +200,7 @@ export class Reauth extends Construct {
       // memory (one vCPU at 1,769 MB): 512 MB is 0.29 of one, enough for a scan that mostly waits on
       // IAM and DynamoDB, where 256 MB (0.14) would slow a large account's evaluation to save a
       // fraction of a cent a day; the CPU share is what to raise first if a large account's scan runs long.
-      memorySize: 512,
+      memorySize: SCAN_MEMORY_MB,
       environmentSchema: ScanEnvSchema,
       environment: {
         TABLE_NAME: bindTable(this.table, 'write'),
