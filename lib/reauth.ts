@@ -39,6 +39,9 @@ export const MANAGED_BY_TAG = 'reauth:managed-by';
 /** Tag on every resource reauth creates (IAM roles aside): the id of the policy it runs (`PolicyId`). */
 export const POLICY_ID_TAG = 'reauth:policy-id';
 
+/** The scan function's memory: see where ScanJob sets it (`npm run bench` sizes V8 from it as Lambda does). */
+export const SCAN_MEMORY_MB = 512;
+
 const NAME_PREFIX = /^[A-Za-z][A-Za-z0-9-]{0,31}$/;
 
 /** Properties of the {@link Reauth} construct. */
@@ -189,15 +192,19 @@ export class Reauth extends Construct {
       entry: 'lambdas/scan/handler.ts',
       description: 'reauth scan: inventories access keys, secrets and third-party roles and records findings',
       timeout: Duration.minutes(15),
-      // From `npm run bench -- --memory-only` (the handler bundled as shipped, plain node, no heap cap):
-      // one first scan (the heaviest run) peaks at 112 MB with 1,000 access keys, 180 MB with 10,000
-      // and 249 MB with 20,000, some 7 MB more per 1,000 keys, measured on a 24 GB machine where V8
-      // collects lazily (V8 sizes its heap from the machine's memory). 256 MB would hold 10,000 keys but
-      // not 20,000; 512 MB holds 20,000 with half of it to spare. Lambda's CPU scales with
-      // memory (one vCPU at 1,769 MB): 512 MB is 0.29 of one, enough for a scan that mostly waits on
-      // IAM and DynamoDB, where 256 MB (0.14) would slow a large account's evaluation to save a
-      // fraction of a cent a day; the CPU share is what to raise first if a large account's scan runs long.
-      memorySize: 512,
+      // From `npm run bench -- --memory-only` (the handler bundled as shipped, V8 sized as Node sizes it
+      // in a 512 MB function: a 256 MB old generation, 1 MB semi-spaces): one first scan (the heaviest
+      // run) peaks at 76 MB on an empty account, 89 MB with 1,000 access keys, 115 MB with 10,000 and
+      // 150 MB with 20,000: start-up (code, source map, SDK) then about 4 MB per 1,000 keys. Plain node
+      // on the bench's 24 GB machine peaks near 200 MB at 10,000, because V8 sized for 24 GB lets
+      // garbage reach four times the live heap (28 MB) before collecting; no function sees that much.
+      // V8's old generation is 256 MB in any function of up to 512 MB, so a smaller function would
+      // peak the same, and 256 MB would hold 20,000 keys. 512 MB is kept so that an account far past
+      // that meets V8's limit (an error in the logs) before the function's (a killed sandbox), and for
+      // CPU, which Lambda scales with memory (one vCPU at 1,769 MB): 0.29 of one against 0.14 at
+      // 256 MB, for a fraction of a cent a day; the CPU share is what to raise first if a large
+      // account's scan runs long.
+      memorySize: SCAN_MEMORY_MB,
       environmentSchema: ScanEnvSchema,
       environment: {
         TABLE_NAME: bindTable(this.table, 'write'),

@@ -2,8 +2,14 @@
  * Peak memory of a scan as it runs for a user: the `reauth scan` CLI and the scan Lambda's handler,
  * each bundled as it ships (esbuild minified, like `npm run build:cli` and `cdk synth`; the Lambda with
  * its source map and `--enable-source-maps`, as its construct sets NODE_OPTIONS) and run by plain node
- * in a child process with no heap cap, on a fresh table (the first scan, which writes the most). The
- * peak is the child's own `maxRSS` (getrusage), read as it exits: every byte it touched, not samples.
+ * in a child process, on a fresh table (the first scan, which writes the most). The peak is the child's
+ * own `maxRSS` (getrusage), read as it exits: every byte it touched, not samples.
+ *
+ * The handler runs twice. Once as plain node on this machine, whose V8 sizes its heap from this
+ * machine's memory (on 24 GB: 16 MB semi-spaces, and an old generation let grow to 4 times what a
+ * collection left before the next one). And once with V8 sized as Node sizes it in the function
+ * (`lambdaV8Flags`): Node configures V8 from the memory it sees, which in Lambda is the function's.
+ * Neither is a cap the scan comes near: the old generation's limit there is twice the peak.
  * Unminified bundles, as this bench built them before, peaked 20 to 40 MB higher than what ships.
  * Each size is a freshly seeded account: half as many users as access keys, a role per 20 keys.
  */
@@ -18,29 +24,33 @@ import { LAMBDA_BUNDLE } from '../../lib/reauth-function';
 import type { EmulatorControl } from '../emulator/emulator';
 import { ensureDecisionTable } from '../local/decision-table';
 import { type AccountSpec, seedAccount } from '../local/seed';
+import { lambdaV8Flags } from './lambda-v8';
 
 export interface ScanMemoryRow {
   credentials: number;
-  runner: 'cli' | 'lambda';
+  /** `lambda`: plain node on this machine; `lambda-sized`: V8 sized as in a function of `lambdaMemoryMb`. */
+  runner: 'cli' | 'lambda' | 'lambda-sized';
   peakRssMb: number;
   ms: number;
 }
 
 const POLICY_FILE = fileURLToPath(new URL('../local/demo.config.json', import.meta.url));
-
 export async function benchScanMemory(options: {
   emulator: EmulatorControl;
   env: Record<string, string>;
   sizes: readonly number[];
   accountFor: (accessKeys: number) => AccountSpec;
   seedConcurrency: number;
+  /** The scan function's memorySize (lib/), which sizes V8 in Lambda. */
+  lambdaMemoryMb: number;
   say: (message: string) => void;
 }): Promise<ScanMemoryRow[]> {
   const dir = await mkdtemp(join(tmpdir(), 'reauth-bench-memory-'));
   try {
     const cli = join(dir, 'cli.mjs');
     const lambda = join(dir, 'lambda.mjs');
-    // As `npm run build:cli` builds the CLI, and LAMBDA_BUNDLE the functions (with a map beside).
+    // As `npm run build:cli` builds the CLI, and LAMBDA_BUNDLE the functions (with a map beside); both
+    // take the SDK's ES modules (mainFields), which esbuild can shake.
     const bundle = (entry: string, outfile: string, lambdaFunction: boolean) =>
       build({
         entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
@@ -49,7 +59,8 @@ export async function benchScanMemory(options: {
         format: LAMBDA_BUNDLE.format,
         // Node 20 runs the bench; Lambda's bundle targets its own runtime (LAMBDA_BUNDLE.target).
         target: 'node20',
-        ...(lambdaFunction && { mainFields: [...LAMBDA_BUNDLE.mainFields], sourcemap: true }),
+        mainFields: [...LAMBDA_BUNDLE.mainFields],
+        ...(lambdaFunction && { sourcemap: true }),
         minify: LAMBDA_BUNDLE.minify,
         sourcesContent: LAMBDA_BUNDLE.sourcesContent,
         outfile,
@@ -75,14 +86,18 @@ export async function benchScanMemory(options: {
         new Date(),
         options.seedConcurrency,
       );
-      for (const runner of ['cli', 'lambda'] as const) {
+      for (const runner of ['cli', 'lambda', 'lambda-sized'] as const) {
         const table = `reauth-bench-memory-${runner}-${credentials}`;
         await ensureDecisionTable(clients.dynamodb, table);
         const rssFile = join(dir, `${runner}-${credentials}.rss`);
         const args =
           runner === 'cli'
             ? [cli, 'scan', '--config', POLICY_FILE, '--table', table]
-            : ['--enable-source-maps', lambda];
+            : [
+                '--enable-source-maps',
+                ...(runner === 'lambda-sized' ? lambdaV8Flags(options.lambdaMemoryMb) : []),
+                lambda,
+              ];
         const started = performance.now();
         const code = await new Promise<number>((resolve, reject) => {
           const child = spawn(process.execPath, ['--require', preload, ...args], {

@@ -166,7 +166,15 @@ export function planKeySlotUsage(
   const keptS = KEY_SLOT_KEPT_DAYS * 86_400;
   const expiring = known !== undefined && known.expiresAt - nowS < keptS / 2;
   if (known && sameUsage(known.usage, usage) && !expiring) return undefined;
-  return { ...slot, usage, expiresAt: nowS + keptS };
+  // Field by field, not `{ ...slot, usage }`: V8 gives each such copy a hidden class of its own, and
+  // an account's first scan keeps one slot per access key.
+  return {
+    accountId: slot.accountId,
+    principal: slot.principal,
+    keyCreatedAt: slot.keyCreatedAt,
+    usage,
+    expiresAt: nowS + keptS,
+  };
 }
 
 /** Whether two usages hold the same (so an unchanged day writes nothing). */

@@ -214,7 +214,8 @@ export async function scanAccountWithStates(
   const withKnownIds = [
     ...iamInventory.accessKeys.map((key) => {
       const known = keyStates.get(keySlotKey(key.principal, key.createdAt.toISOString()));
-      return known ? { ...key, id: parseCredentialId(known.credentialId).id } : key;
+      // Assigned, not spread: see readIamInventory (every key of an account is known from its second scan).
+      return known ? Object.assign({}, key, { id: parseCredentialId(known.credentialId).id }) : key;
     }),
     ...iamInventory.passwords,
     ...iamInventory.statusCredentials,
