@@ -66,6 +66,13 @@ export const CONTROL_RULES: readonly ControlRule[] = [
     flag: { triggers: ['max-age'], limit: { field: 'maxAgeDays', days: 90 } },
   },
   {
+    control: 'CIS AWS Foundations v3.0.0 1.16',
+    text: 'Ensure IAM policies that allow full "*:*" administrative privileges are not attached.',
+    source: CIS,
+    actions: [],
+    flag: { triggers: ['over-privileged'] },
+  },
+  {
     control: 'AWS Security Hub SecretsManager.1',
     text: 'Secrets Manager secrets should have automatic rotation enabled.',
     source: SECURITY_HUB,
@@ -121,6 +128,7 @@ export const CONTROL_RULES: readonly ControlRule[] = [
       'drift',
       'assign-owner',
     ],
+    flag: { triggers: ['over-privileged'] },
   },
   {
     control: 'NIST CSF 2.0 DE.CM-03',
@@ -143,7 +151,9 @@ export const CONTROL_RULES: readonly ControlRule[] = [
     source: ISO,
     kinds: ['role'],
     actions: ['reauthorize', 'disable'],
-    flag: { triggers: ['trust-too-broad', 'aws-service-account-trusted', 'scope-changed'] },
+    flag: {
+      triggers: ['trust-too-broad', 'aws-service-account-trusted', 'scope-changed', 'over-privileged'],
+    },
   },
 ];
 

@@ -7,6 +7,7 @@ import type { OwnerOrigin } from './owners';
 import { canonicalJson } from './policy';
 import type { RevokedSessions } from './reauth-marks';
 import type { Usage } from './usage';
+import type { UsageSummary } from './usage-summary';
 
 export { DECISION_ACTIONS, type DecisionAction } from './actions';
 
@@ -37,9 +38,12 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * no `rotationAgeDays` (its `limits.idleDays` is the tier's `passwordIdleDays`), its disable receipt says whether a login profile was deleted
  * and its last sign-in, a restore's evidence may name the secret holding a new password
  * (`passwordStoredIn`), and its decisions' controls leave out access keys' and secrets' own.
+ * 9: `serviceUsage` on the state (what its user or role was granted against what it used, from IAM's
+ * service last-accessed data, read when a request opens), and on the flag's evidence; the
+ * `over-privileged` trigger (the tier's `maxUnusedServiceShare`).
  * Older decisions still verify: the hash covers what each decision holds.
  */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 export const TRIGGERS = [
   // A role trusted by an account AWS owns for one of its services (log delivery, ELB, CloudTrail…):
@@ -60,6 +64,8 @@ export const TRIGGERS = [
   'trust-too-broad',
   // Used from a service or region outside what it was learned to use, or outside its tier's regions.
   'usage-changed',
+  // Its user or role left more of its granted services unused than its tier allows (`maxUnusedServiceShare`).
+  'over-privileged',
 ] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
@@ -265,6 +271,12 @@ export interface CredentialState {
    * with the state alone when only it changes, so learning adds no decision.
    */
   usage?: Usage;
+  /**
+   * Its user's or role's services granted against used (IAM's service last-accessed data), capped: read
+   * when a request opens (the owner's line) and, on tiers with `maxUnusedServiceShare`, every
+   * SERVICE_USAGE_RECHECK_DAYS. Kept with the state alone when only it changes.
+   */
+  serviceUsage?: UsageSummary;
   /** ISO: last change. */
   updatedAt: string;
   /** The item layout's version (as on decisions). */

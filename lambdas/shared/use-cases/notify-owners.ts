@@ -6,6 +6,7 @@ import type { CredentialState, DecisionAction } from '../domain/decision';
 import { isUntoldBackdoor } from '../domain/lifecycle';
 import type { PolicyConfig } from '../domain/policy';
 import { isUntoldDrift, planRequestStep } from '../domain/reauthorization';
+import { summaryLine } from '../domain/usage-summary';
 import {
   assignedMessage,
   type Block,
@@ -320,6 +321,7 @@ export function requestItemOf(state: CredentialState, mode: Mode): RequestItem {
     ...(state.identification && { identification: state.identification }),
     ...(state.triggers.includes('orphaned') && { assignable: true }),
     ...(state.ownerSource && { ownerSource: state.ownerSource }),
+    ...(state.serviceUsage && state.kind !== 'secret' && { usage: summaryLine(state.serviceUsage) }),
   };
 }
 
