@@ -27,6 +27,8 @@ const SCAN_READS = [
   'iam:GetCredentialReport',
   'iam:GetAccountAuthorizationDetails',
   'iam:ListAccessKeys',
+  'iam:GenerateServiceLastAccessedDetails',
+  'iam:GetServiceLastAccessedDetails',
   'secretsmanager:ListSecrets',
 ];
 /** What the events consumer reads through the reader role beyond the inventory: policies and groups. */
