@@ -109,7 +109,8 @@ export function formatScanReport(report: ScanReport): string {
       '',
       'Over-privileged (over-privileged):',
       ...overPrivileged.map(
-        (row) => `  ${row.kind} ${shortName(row.principal, MAX_TABLE_NAME)}: ${row.reason}`,
+        (row) =>
+          `  ${row.kind} ${shortName(row.principal, MAX_TABLE_NAME)}: ${[row.usage, row.unused].filter(Boolean).join('; ')}`,
       ),
     );
   }

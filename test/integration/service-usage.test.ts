@@ -5,6 +5,8 @@ import {
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { formatScanReport } from '../../cli/commands/scan';
+import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import {
   ServiceUsageUnavailableError,
@@ -13,6 +15,7 @@ import {
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { startLocalStack } from '../../scripts/local/local-stack';
 import { seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
+import { captureOutput } from '../support/cli-output';
 import { useEmulator } from '../support/emulator';
 import { coldStart, travelTo } from '../support/lambda';
 
@@ -272,16 +275,31 @@ describe('service usage shown where the owner decides', () => {
   });
 
   it('reads nothing more on an unchanged re-run, nor within a week of the last check', async () => {
-    const { calls } = await scanWithReport(31);
+    const { calls, printed } = await scanWithReport(31);
     expect(calls).toBe(0);
+    // reauth scan prints each request's line (from the state: no new read), and what is unused.
+    expect(printed).toMatch(/etl-idle[^\n]*\n[^\n]*uses 3 of 40 services granted in the last 90 days/);
+    expect(printed).toContain('Over-privileged (over-privileged):');
+    expect(printed).toMatch(/role etl-broad: uses 3 of 40 services granted .*; unused: 37 services \(acm, /);
+
+    // reauth decisions: the access its owner is shown, with where it came from.
+    const output = captureOutput();
+    expect(await main(['decisions', roleId('etl-idle'), '--table', TABLE])).toBe(0);
+    expect(output.join('\n')).toMatch(
+      new RegExp(
+        `Access: uses 3 of 40 services granted in the last 90 days: .* \\(IAM's last-accessed data of ${arnOf('etl-idle')}, read `,
+      ),
+    );
+    vi.restoreAllMocks();
+
     expect((await scanWithReport(36)).calls).toBe(0);
     // A week on, the lean role is due its next check (one job: three calls); nobody else is.
     expect((await scanWithReport(39)).calls).toBe(3);
   });
 });
 
-/** The scan use case on the Lambda's own dependencies, for its report's count of usage calls. */
-async function scanWithReport(days: number): Promise<{ calls: number }> {
+/** The scan use case (as `reauth scan` runs it), for its report's count of usage calls and what the CLI prints. */
+async function scanWithReport(days: number): Promise<{ calls: number; printed: string }> {
   await travelTo(emulator, new Date(START.getTime() + days * DAY));
   const { scanAccount } = await import('../../lambdas/shared/use-cases/scan-account');
   const { loadPolicyFile } = await import('../../lambdas/shared/policy-file');
@@ -295,5 +313,5 @@ async function scanWithReport(days: number): Promise<{ calls: number }> {
     },
     { accountId: ACCOUNT, policy: loadPolicyFile(writePolicy(POLICY)), now: new Date() },
   );
-  return { calls: report.serviceUsage.calls };
+  return { calls: report.serviceUsage.calls, printed: formatScanReport(report) };
 }

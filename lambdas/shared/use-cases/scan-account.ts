@@ -42,6 +42,7 @@ import {
   summarizeUsage,
   summaryLine,
   type UsageSummary,
+  unusedLine,
   usageWindowDaysOf,
 } from '../domain/usage-summary';
 
@@ -100,6 +101,8 @@ export interface ScanRow {
   openTrust?: OpenTrust[];
   /** "uses 3 of 41 services granted in the last 90 days: s3, sqs, kms": its user's or role's usage. */
   usage?: string;
+  /** `over-privileged`: "unused: 38 services (acm, apigateway, … and 18 more)". */
+  unused?: string;
 }
 
 export interface ScanReport {
@@ -528,6 +531,8 @@ function toRow(
       evaluation.evidence.usageChange && { usageChange: evaluation.evidence.usageChange }),
     ...(evaluation.outcome === 'finding' &&
       evaluation.evidence.openTrust && { openTrust: evaluation.evidence.openTrust }),
+    ...(evaluation.outcome === 'finding' &&
+      evaluation.evidence.serviceUsage && { unused: unusedLine(evaluation.evidence.serviceUsage) }),
   };
 }
 
