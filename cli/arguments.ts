@@ -10,7 +10,7 @@ export function credentialIdArgument(text: string): string {
     parseCredentialId(text);
   } catch {
     throw new InvalidArgumentError(
-      'not a credential id: want <accountId>:<kind>:<id> (12 digits, then access-key, secret, role or password), as `reauth scan` prints it',
+      'not a credential id: want <accountId>:<kind>:<id> (12 digits, then access-key, secret, role, password, signing-certificate, ssh-key or service-credential), as `reauth scan` prints it',
     );
   }
   return text;

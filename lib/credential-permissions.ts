@@ -7,6 +7,7 @@ import {
   ROTATABLE_TAG,
   SESSIONS_POLICY_PATH,
 } from '../lambdas/shared/domain/reauth-marks';
+import { RIGHT_SIZE_POLICY_PATH } from '../lambdas/shared/domain/right-size';
 
 /** Where a grant applies: the resource pattern as IAM reads it, and as cdk-nag names it in a finding. */
 export interface CredentialScope {
@@ -43,6 +44,12 @@ export const SESSION_POLICIES: CredentialScope = {
   finding: `arn:<AWS::Partition>:iam::<AWS::AccountId>:policy${SESSIONS_POLICY_PATH}*`,
 };
 
+/** reauth's right-size policies (`/reauth/right-size/`): the writer creates them, the Slack worker attaches them. */
+export const RIGHT_SIZE_POLICIES: CredentialScope = {
+  arn: `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy${RIGHT_SIZE_POLICY_PATH}*`,
+  finding: `arn:<AWS::Partition>:iam::<AWS::AccountId>:policy${RIGHT_SIZE_POLICY_PATH}*`,
+};
+
 /** The account's customer managed policies: any may be attached to a flagged principal. */
 export const ANY_POLICY: CredentialScope = {
   arn: `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy/*`,
@@ -75,15 +82,30 @@ export const SCAN_READ_ACTIONS = [
   'iam:GetCredentialReport',
   'iam:GetAccountAuthorizationDetails',
   'iam:ListAccessKeys',
+  'iam:ListSigningCertificates',
+  'iam:ListSSHPublicKeys',
+  'iam:ListServiceSpecificCredentials',
   // What a request's user or role uses (#25): one job per principal asked about, read-only.
   'iam:GenerateServiceLastAccessedDetails',
   'iam:GetServiceLastAccessedDetails',
   'secretsmanager:ListSecrets',
 ] as const;
 
+/**
+ * The status changes of a user's signing certificates, SSH keys and service-specific credentials: all
+ * reauth does to them. Like UpdateAccessKey, each sets Active or Inactive on a credential that exists
+ * and can make none, so a restore gives back only what was there.
+ */
+const STATUS_CREDENTIAL_UPDATES = [
+  'iam:UpdateSigningCertificate',
+  'iam:UpdateSSHPublicKey',
+  'iam:UpdateServiceSpecificCredential',
+] as const;
+
 /** Every action that changes IAM or Secrets Manager: granted only in enforce mode. */
 export const CREDENTIAL_WRITE_ACTIONS = [
   'iam:UpdateAccessKey',
+  ...STATUS_CREDENTIAL_UPDATES,
   'iam:CreateAccessKey',
   'iam:DeleteAccessKey',
   'iam:DeleteLoginProfile',
@@ -107,7 +129,7 @@ const SCAN_GRANT: CredentialGrant = {
   scope: ANY_RESOURCE,
   actions: SCAN_READ_ACTIONS,
   reason:
-    'Read-only inventory calls with no resource ARN to scope to: iam:GenerateCredentialReport, iam:GetCredentialReport, iam:GetAccountAuthorizationDetails and secretsmanager:ListSecrets are account-wide; iam:ListAccessKeys is called for whichever user holds a key with a finding; iam:GenerateServiceLastAccessedDetails and iam:GetServiceLastAccessedDetails for the users and roles a request opens for (the job id IAM returns has no ARN).',
+    'Read-only inventory calls with no resource ARN to scope to: iam:GenerateCredentialReport, iam:GetCredentialReport, iam:GetAccountAuthorizationDetails, iam:ListServiceSpecificCredentials (of all users) and secretsmanager:ListSecrets are account-wide; iam:ListAccessKeys is called for whichever user holds a key with a finding, iam:ListSigningCertificates for each user the credential report shows with a certificate, iam:ListSSHPublicKeys for every user (IAM lists SSH keys only per user); iam:GenerateServiceLastAccessedDetails and iam:GetServiceLastAccessedDetails for the users and roles a request opens for (the job id IAM returns has no ARN).',
 };
 
 /** Every stack of the account, in any region: the stack that created a principal names its owner. */
@@ -183,6 +205,22 @@ const PASSWORD_DISABLE: CredentialGrant = {
 };
 
 /**
+ * Disabling a signing certificate, SSH key or service-specific credential sets it Inactive, and a
+ * restore sets it Active: after re-reading it (the List* of the user's, which the scan grants too).
+ */
+const STATUS_CREDENTIAL_CHANGE: CredentialGrant = {
+  scope: ANY_USER,
+  actions: [
+    'iam:ListSigningCertificates',
+    'iam:ListSSHPublicKeys',
+    'iam:ListServiceSpecificCredentials',
+    ...STATUS_CREDENTIAL_UPDATES,
+  ],
+  reason:
+    "Enforce mode re-checks (iam:ListSigningCertificates, iam:ListSSHPublicKeys, iam:ListServiceSpecificCredentials) and disables a user's signing certificate, SSH public key or service-specific credential whose owner did not reauthorize it by setting it Inactive, and an owner's Restore sets it Active (iam:UpdateSigningCertificate, iam:UpdateSSHPublicKey, iam:UpdateServiceSpecificCredential: a status change of a credential that exists, never a new one); any IAM user of this account may hold one, so the scope is the account's users.",
+};
+
+/**
  * Restoring a console password reauth disabled makes a new login profile, since IAM keeps no deleted
  * password: a restore of access the owner had, never more (the user's permissions are untouched). Yet
  * a new password is a new credential that whoever holds reauth's role could set and sign in with, so
@@ -246,6 +284,7 @@ export function enforceGrants(
         "Enforce mode re-checks (iam:GetAccessKeyLastUsed, iam:ListAccessKeys: before a disable, and that a key it disabled is still Inactive) and deactivates (iam:UpdateAccessKey) access keys whose owner did not reauthorize them by the deadline; any IAM user of this account may hold such a key, so the scope is the account's users, not one user. Protected principals are excluded in code, before any call.",
     },
     PASSWORD_DISABLE,
+    STATUS_CREDENTIAL_CHANGE,
     ...SESSION_REVOCATION,
     ...roleDisable(disablePolicyName),
     {
@@ -266,6 +305,41 @@ export function enforceGrants(
 const SESSION_POLICY_ARN = {
   ArnLike: { 'iam:PolicyARN': `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy${SESSIONS_POLICY_PATH}*` },
 };
+/** `iam:PolicyARN` is one of reauth's right-size policies (each a deny of all but what was used). */
+const RIGHT_SIZE_POLICY_ARN = {
+  ArnLike: {
+    'iam:PolicyARN': `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy${RIGHT_SIZE_POLICY_PATH}*`,
+  },
+};
+
+/**
+ * *Still needed, only what it uses* (issue #25): attaching reauth's right-size deny to a key's or a
+ * password's user or to a role, and detaching it (*Widen*, *Restore*, a narrower one replacing it).
+ * What a holder of the role can do with it: attach and detach policies under `/reauth/right-size/`,
+ * each a deny the writer built from action names, so take access away from any principal of the
+ * account (as the disable can) and give back only what reauth's deny took; never attach any other
+ * policy, never set or delete a permissions boundary (so never swap a team's boundary for a laxer
+ * one, nor remove one), never write a document. Only someone holding both this role and the writer's
+ * could attach a document of their own there, as for session policies. reauth's own roles stay out of
+ * reach (`keepOffOwnRoles`).
+ */
+const RIGHT_SIZE_ATTACH: CredentialGrant[] = [
+  {
+    scope: ANY_ROLE,
+    actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
+    conditions: RIGHT_SIZE_POLICY_ARN,
+    reason:
+      "An owner's Still needed, only what it uses attaches reauth's right-size deny to the role and Widen or Restore detaches it (iam:AttachRolePolicy, iam:DetachRolePolicy), only policies under /reauth/right-size/ (iam:PolicyARN), each a deny; any role an owner was asked about may be narrowed, so the scope is the account's roles.",
+  },
+  {
+    scope: ANY_USER,
+    actions: ['iam:AttachUserPolicy', 'iam:DetachUserPolicy'],
+    conditions: RIGHT_SIZE_POLICY_ARN,
+    reason:
+      "An owner's Still needed, only what it uses attaches reauth's right-size deny to the key's or password's user and Widen or Restore detaches it (iam:AttachUserPolicy, iam:DetachUserPolicy), only policies under /reauth/right-size/ (iam:PolicyARN), each a deny; any user an owner was asked about may be narrowed, so the scope is the account's users.",
+  },
+];
+
 /** This copy's deny-all, exactly: `reauth-disabled` in a member, `<namePrefix>-disabled` in a hub. */
 const roleDisablePolicyArn = (name: string) =>
   `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy${REAUTH_POLICY_PATH}${name}`;
@@ -355,6 +429,12 @@ export function sessionPolicyWriterGrants(): CredentialGrant[] {
         "The session policy writer creates reauth-sessions-before-<moment> (a deny on aws:TokenIssueTime, its document fixed in code) under /reauth/sessions/, reads one back when its name is taken (iam:GetPolicy, iam:GetPolicyVersion), and deletes expired ones after detaching them (iam:ListEntitiesForPolicy, iam:DeletePolicy); the moments are known only when a revocation happens, so the scope is reauth's path, nothing else.",
     },
     {
+      scope: RIGHT_SIZE_POLICIES,
+      actions: ['iam:CreatePolicy', 'iam:GetPolicy', 'iam:GetPolicyVersion'],
+      reason:
+        "The writer creates a principal's right-size policy (a deny of all but the actions it used, its document built in code from action names) under /reauth/right-size/, named by a digest of the principal and the actions, and reads one back when its name is taken (iam:GetPolicy, iam:GetPolicyVersion); the principals are known only when an owner asks, so the scope is reauth's path, nothing else.",
+    },
+    {
       scope: ANY_RESOURCE,
       actions: ['iam:ListPolicies'],
       reason:
@@ -402,7 +482,9 @@ export function workerGrants(
     ROTATION_KEY_CREATION,
     PASSWORD_DISABLE,
     PASSWORD_RESTORE,
+    STATUS_CREDENTIAL_CHANGE,
     ...SESSION_REVOCATION,
+    ...RIGHT_SIZE_ATTACH,
     ...roleDisable(disablePolicyName),
     {
       scope: ANY_SECRET,

@@ -51,12 +51,19 @@ export function registerEnforce(program: Command, outcome: Outcome): void {
           accountId,
           now,
           reportMaxAgeMinutes: policy.credentialReportMaxAgeMinutes,
+          // As the hourly enforce job: no SSH keys (a call per user; the enforcer re-checks a key itself).
+          statusCredentials: { sshKeysOf: () => false },
         }),
         readSecretsInventory(clients.secretsManager, { accountId }),
         createDecisionStore(clients.documents, table).loadStates(accountId),
       ]);
       const plan = planEnforcement(states.values(), { ...policy, mode: 'enforce' }, now, {
-        size: iam.accessKeys.length + iam.passwords.length + iam.roles.length + secrets.length,
+        size:
+          iam.accessKeys.length +
+          iam.passwords.length +
+          iam.statusCredentials.length +
+          iam.roles.length +
+          secrets.length,
         generatedAt: iam.reportGeneratedAt,
       });
       const rows = [

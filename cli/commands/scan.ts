@@ -1,9 +1,14 @@
 import type { Command } from 'commander';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
-import { parseCredentialId } from '../../lambdas/shared/domain/credential';
+import { isStatusCredential, parseCredentialId } from '../../lambdas/shared/domain/credential';
 import { describeAwsServiceAccounts } from '../../lambdas/shared/domain/evaluate';
-import { describeTrust, shortName, usedWhere } from '../../lambdas/shared/domain/identification';
+import {
+  describeTrust,
+  STATUS_CREDENTIAL_NAMES,
+  shortName,
+  usedWhere,
+} from '../../lambdas/shared/domain/identification';
 import { OWNER_SOURCES } from '../../lambdas/shared/domain/owners';
 import { describeUsageChange } from '../../lambdas/shared/domain/usage';
 import { loadPolicyFile } from '../../lambdas/shared/policy-file';
@@ -60,10 +65,11 @@ export function registerScan(program: Command, outcome: Outcome): void {
 export function formatScanReport(report: ScanReport): string {
   const findings = report.rows.filter((row) => row.outcome === 'finding');
   const spared = report.rows.filter((row) => row.outcome !== 'finding');
-  const { accessKeys, passwords, secrets, roles } = report.inventory;
+  const { accessKeys, passwords, signingCertificates, sshKeys, serviceCredentials, secrets, roles } =
+    report.inventory;
   const lines = [
     `Account ${report.accountId}, ${report.mode} mode, policy ${report.policyId}`,
-    `Inventory: ${accessKeys} active access keys, ${passwords} console passwords, ${secrets} secrets, ${roles} roles in scope`,
+    `Inventory: ${accessKeys} active access keys, ${passwords} console passwords, ${signingCertificates} signing certificates, ${sshKeys} SSH public keys, ${serviceCredentials} service-specific credentials, ${secrets} secrets, ${roles} roles in scope`,
     '',
     findings.length === 0 ? 'No credential needs reauthorization.' : formatFindings(findings),
   ];
@@ -159,7 +165,11 @@ function formatFindings(findings: ScanRow[]): string {
       shortName(shortId(row.credentialId), MAX_TABLE_NAME),
       `${row.owner} (${row.ownerSource.source})`,
       row.triggers.join(','),
-      row.lastUsedAt ? `${row.lastUsedAt.slice(0, 10)} (${row.idleDays}d)` : `never (${row.idleDays}d)`,
+      isStatusCredential(row.kind)
+        ? 'not recorded'
+        : row.lastUsedAt
+          ? `${row.lastUsedAt.slice(0, 10)} (${row.idleDays}d)`
+          : `never (${row.idleDays}d)`,
       row.record,
     ]),
   ).split('\n');
@@ -172,15 +182,20 @@ function formatFindings(findings: ScanRow[]): string {
 
 /**
  * Beside the table's key id and user, an access key's creation and where it was last used; a
- * password's user and when it was set; a secret's
+ * password's user and when it was set; a status credential's kind, creation and service; a secret's
  * full ARN; whom a role trusts and whether they need an ExternalId.
  */
 function identificationOf(row: ScanRow): string {
   const { kind, id } = parseCredentialId(row.credentialId);
   const where = row.lastUsedAt ? usedWhere(row.identification) : '';
   const lastUsedIn = where && `last used in ${where}`;
-  const facts =
-    kind === 'access-key'
+  const facts = isStatusCredential(kind)
+    ? [
+        `${STATUS_CREDENTIAL_NAMES[kind]}, created ${row.identification.createdAt.slice(0, 10)}`,
+        row.identification.serviceName && `for ${row.identification.serviceName}`,
+        'IAM records no last use',
+      ]
+    : kind === 'access-key'
       ? [`created ${row.identification.createdAt.slice(0, 10)}`, lastUsedIn]
       : kind === 'password'
         ? [`console password of user ${id}, set ${row.identification.createdAt.slice(0, 10)}`]

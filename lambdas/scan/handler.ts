@@ -20,7 +20,7 @@ import { parseEnv } from '../shared/env';
 import { publishRunMetrics } from '../shared/metrics';
 import { loadPolicyFile, requireOrganization } from '../shared/policy-file';
 import { escalateBackdoors, notifyNewRequests } from '../shared/use-cases/notify-owners';
-import { scanAccount, scanAccountWithStates } from '../shared/use-cases/scan-account';
+import { type InventoryCounts, scanAccount, scanAccountWithStates } from '../shared/use-cases/scan-account';
 import {
   SLACK_SETUP_MESSAGE,
   type SlackSetupProblem,
@@ -53,7 +53,7 @@ export interface MemberScanResult {
   mode: string;
   findings: number;
   decisionsWritten: number;
-  inventory: { accessKeys: number; passwords: number; secrets: number; roles: number };
+  inventory: InventoryCounts;
 }
 
 /**

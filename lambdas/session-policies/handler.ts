@@ -17,12 +17,15 @@ let ownAccount: string | undefined;
 
 /**
  * Invoked by the enforce job, the Slack worker and the events consumer (never by a schedule or an
- * event): makes the policy that ends one account's sessions issued before one moment, and returns its
- * ARN; the caller attaches it. Each call also sweeps that account's expired session policies. The
- * input is a moment and an account, nothing else: the document is this function's own.
+ * event): makes the policy that ends one account's sessions issued before one moment, or the
+ * right-size deny of one principal (all but the actions named), and returns its ARN; the caller
+ * attaches it. Each revocation also sweeps that account's expired session policies. The input is a
+ * moment or action names and an account, nothing else: the document is this function's own.
  */
 export async function handler(event: unknown): Promise<{ policyArn: string }> {
-  const { accountId, issuedBefore } = SessionPolicyRequestSchema.parse(event);
+  const request = SessionPolicyRequestSchema.parse(event);
+  const { accountId } = request;
+  const runId = 'issuedBefore' in request ? request.issuedBefore : new Date().toISOString();
   ownAccount ??= (await sts.send(new GetCallerIdentityCommand({}))).Account;
   const iam =
     accountId === ownAccount
@@ -33,7 +36,7 @@ export async function handler(event: unknown): Promise<{ policyArn: string }> {
               accountId,
               roleName: env.MEMBER_ROLE_NAME,
               job: 'sessions',
-              runId: issuedBefore.replace(/[-:]|\.\d+/g, ''),
+              runId: runId.replace(/[-:]|\.\d+/g, ''),
             })
           ).iam
         : undefined;
@@ -42,7 +45,10 @@ export async function handler(event: unknown): Promise<{ policyArn: string }> {
     accountId,
     partition: partitionOf(process.env.AWS_REGION),
   });
-  const policyArn = await writer.policyFor(issuedBefore);
+  // A right-size policy (issue #25): a deny of all but the actions named, built by the writer.
+  if ('rightSize' in request)
+    return { policyArn: await writer.rightSizeFor(request.rightSize.principalArn, request.rightSize.kept) };
+  const policyArn = await writer.policyFor(request.issuedBefore);
   await writer.sweep(new Date());
   return { policyArn };
 }

@@ -25,6 +25,14 @@ export async function handler(event: unknown) {
     mode: 'report',
     findings: 0,
     decisionsWritten: 0,
-    inventory: { accessKeys: 0, passwords: 0, secrets: 0, roles: 0 },
+    inventory: {
+      accessKeys: 0,
+      passwords: 0,
+      signingCertificates: 0,
+      sshKeys: 0,
+      serviceCredentials: 0,
+      secrets: 0,
+      roles: 0,
+    },
   };
 }

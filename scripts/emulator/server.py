@@ -74,7 +74,14 @@
 18. KMS signs and verifies a digest as KMS does: with `MessageType: DIGEST` the message is the hash, signed
    as it is (moto ignores MessageType and hashes the digest again, a signature no one else verifies).
    ECDSA keys only, which are the ones reauth signs with; RSA keys keep moto's behaviour.
-19. Service last-accessed data (moto has none): GenerateServiceLastAccessedDetails (Arn, Granularity
+19. A user's credentials with a status. The credential report dates signing certificates
+   (`cert_N_last_rotated`, the upload; moto writes `N/A`). Service-specific credentials, which moto
+   lacks: CreateServiceSpecificCredential (two per service and user, as IAM's quota; the password in
+   the response only), ListServiceSpecificCredentials of one user or of all (`AllUsers`, paged by
+   MaxItems and Marker, filtered by ServiceName), UpdateServiceSpecificCredential (Active, Inactive) and
+   DeleteServiceSpecificCredential, dated on the emulator's clock. (SSH public keys and certificates
+   have a status in moto already.)
+20. Service last-accessed data (moto has none): GenerateServiceLastAccessedDetails (Arn, Granularity
    SERVICE_LEVEL or ACTION_LEVEL) answers a JobId; GetServiceLastAccessedDetails answers IN_PROGRESS on
    the first read of a job and COMPLETED after (MaxItems and Marker page it), or FAILED for a principal
    seeded to fail. ServicesLastAccessed lists every service the principal's policies allow (its attached
@@ -113,7 +120,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from freezegun import freeze_time
 import moto.iam.models as iam_models
 from moto.iam.aws_managed_policies import aws_managed_policies_data
-from moto.iam.exceptions import LimitExceededException
+from moto.iam.exceptions import LimitExceededException, NotFoundException, ValidationError
+from moto.iam.utils import random_resource_id
 from moto.iam.models import AWSManagedPolicy, IAMBackend, User
 from moto.settings import load_iam_aws_managed_policies
 from moto.iam.responses import IamResponse
@@ -127,7 +135,7 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.core.exceptions import JsonRESTError
 from moto.core.utils import utcnow
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.core.config import default_user_config
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
@@ -349,6 +357,10 @@ def user_to_csv(self):
         fields[service_at] = used.service if used is not None else "N/A"
     changed = getattr(self, "reauth_password_changed", None)
     fields[5] = changed.strftime("%Y-%m-%dT%H:%M:%S+00:00") if self.password and changed else "N/A"
+    certificates = list(self.signing_certificates.values())
+    for slot, at in enumerate((19, 21)):
+        cert = certificates[slot] if slot < len(certificates) else None
+        fields[at] = cert.upload_date.strftime("%Y-%m-%dT%H:%M:%S+00:00") if cert is not None else "N/A"
     return ",".join(fields) + "\n"
 
 
@@ -378,6 +390,88 @@ def login_profile_response(respond):
         return result
 
     return respond_with_profile
+
+
+# 19. Service-specific credentials, kept on moto's user (a reset rebuilds the users, and forgets them).
+SERVICE_CREDENTIALS_PER_SERVICE = 2
+
+
+def service_credentials_of(user):
+    if not hasattr(user, "reauth_service_credentials"):
+        user.reauth_service_credentials = []
+    return user.reauth_service_credentials
+
+
+def service_credential_metadata(credential):
+    return {key: value for key, value in credential.items() if key != "ServicePassword"}
+
+
+def find_service_credential(backend, user_name, credential_id):
+    for credential in service_credentials_of(backend.get_user(user_name)):
+        if credential["ServiceSpecificCredentialId"] == credential_id:
+            return credential
+    raise NotFoundException(f"No such credential {credential_id} exists")
+
+
+def create_service_specific_credential(self):
+    user = self.backend.get_user(self._get_param("UserName"))
+    service = self._get_param("ServiceName")
+    owned = service_credentials_of(user)
+    if sum(1 for c in owned if c["ServiceName"] == service) >= SERVICE_CREDENTIALS_PER_SERVICE:
+        raise LimitExceededException(f"Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: {SERVICE_CREDENTIALS_PER_SERVICE}")
+    credential = {
+        "CreateDate": utcnow(),
+        "ServiceName": service,
+        "ServiceUserName": f"{user.name}-at-{self.current_account}",
+        "ServicePassword": base64.b64encode(os.urandom(30)).decode(),
+        "ServiceSpecificCredentialId": "ACCA" + random_resource_id(17).upper(),
+        "UserName": user.name,
+        "Status": "Active",
+    }
+    owned.append(credential)
+    return ActionResult({"ServiceSpecificCredential": credential})
+
+
+def list_service_specific_credentials(self):
+    user_name = self._get_param("UserName")
+    all_users = self._get_param("AllUsers") in (True, "true")
+    if all_users and user_name:
+        raise ValidationError("AllUsers cannot be specified together with UserName")
+    if not all_users and not user_name:
+        raise ValidationError("the emulator needs UserName or AllUsers (it has no caller's user)")
+    users = list(self.backend.users.values()) if all_users else [self.backend.get_user(user_name)]
+    service = self._get_param("ServiceName")
+    listed = [
+        service_credential_metadata(c)
+        for user in users
+        for c in service_credentials_of(user)
+        if not service or c["ServiceName"] == service
+    ]
+    max_items = int(self._get_param("MaxItems") or 100)
+    start = int(self._get_param("Marker") or 0)
+    result = {"ServiceSpecificCredentials": listed[start : start + max_items], "IsTruncated": False}
+    if start + max_items < len(listed):
+        result["IsTruncated"] = True
+        result["Marker"] = str(start + max_items)
+    return ActionResult(result)
+
+
+def update_service_specific_credential(self):
+    status = self._get_param("Status")
+    if status not in ("Active", "Inactive"):
+        raise ValidationError(f"Status must be Active or Inactive, not {status}")
+    credential = find_service_credential(
+        self.backend, self._get_param("UserName"), self._get_param("ServiceSpecificCredentialId")
+    )
+    credential["Status"] = status
+    return EmptyResult()
+
+
+def delete_service_specific_credential(self):
+    user = self.backend.get_user(self._get_param("UserName"))
+    credential = find_service_credential(self.backend, user.name, self._get_param("ServiceSpecificCredentialId"))
+    service_credentials_of(user).remove(credential)
+    return EmptyResult()
 
 
 def console_sign_in(request):
@@ -443,6 +537,10 @@ IamResponse.get_account_authorization_details = get_account_authorization_detail
 IAMBackend.create_login_profile = create_login_profile
 IamResponse.create_login_profile = login_profile_response(_create_login_profile_response)
 IamResponse.get_login_profile = login_profile_response(_get_login_profile_response)
+IamResponse.create_service_specific_credential = create_service_specific_credential
+IamResponse.list_service_specific_credentials = list_service_specific_credentials
+IamResponse.update_service_specific_credential = update_service_specific_credential
+IamResponse.delete_service_specific_credential = delete_service_specific_credential
 
 
 default_user_config["stepfunctions"] = {"execute_state_machine": True}

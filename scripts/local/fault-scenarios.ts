@@ -15,6 +15,7 @@ import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { type AwsClients, createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { listStatusCredentials } from '../../lambdas/shared/adapters/status-credentials';
 import { type CredentialState, type Decision, verifyChain } from '../../lambdas/shared/domain/decision';
 import { isRoleDisablePolicyArn, REAUTH_DENY_SID } from '../../lambdas/shared/domain/reauth-marks';
 import { type EmulatorControl, emulatorEnv } from '../emulator/emulator';
@@ -449,6 +450,12 @@ async function isUsable(clients: AwsClients, state: CredentialState): Promise<bo
           error.name === 'NoSuchEntityException' ? undefined : Promise.reject(error),
         );
       return profile?.LoginProfile !== undefined;
+    }
+    case 'signing-certificate':
+    case 'ssh-key':
+    case 'service-credential': {
+      const listed = await listStatusCredentials(clients.iam, state.kind, state.principal);
+      return listed?.find((c) => c.id === id)?.status === 'Active';
     }
   }
 }

@@ -166,6 +166,8 @@ describe('no writing role of reauth can grant', () => {
   const SESSIONS = arn('policy', 'reauth/sessions/reauth-sessions-before-20261206T072423.000Z');
   const ROLE = arn('role', 'vendor-monitoring');
   const USER = arn('user', 'ci-deployer');
+  /** A right-size policy (a deny of all but what was used), made by the writer. */
+  const RIGHT_SIZE = arn('policy', 'reauth/right-size/reauth-right-size-0123456789abcdef01234567');
   /** [call, resource, request context]: each would give someone more than they have. */
   const GRANTS: [string, string, Record<string, string>][] = [
     ['iam:AttachRolePolicy', ROLE, { 'iam:PolicyARN': ADMIN }],
@@ -187,11 +189,25 @@ describe('no writing role of reauth can grant', () => {
     ['iam:AddUserToGroup', arn('group', 'admins'), {}],
     ['iam:CreateLoginProfile', USER, {}],
     ['iam:CreateAccessKey', USER, {}],
+    // A status credential is only ever set Active or Inactive: none may be made or its password reset.
+    ['iam:UploadSigningCertificate', USER, {}],
+    ['iam:UploadSSHPublicKey', USER, {}],
+    ['iam:CreateServiceSpecificCredential', USER, {}],
+    ['iam:ResetServiceSpecificCredential', USER, {}],
     ['iam:TagUser', USER, {}],
     ['iam:PutRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': ADMIN }],
     ['iam:DeleteRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': TEAM_POLICY }],
     ['iam:DeleteUserPermissionsBoundary', USER, { 'iam:PermissionsBoundary': TEAM_POLICY }],
     ['sts:AssumeRole', ROLE, {}],
+    // Right-size (#25): reauth's deny is never a boundary, so no holder swaps or removes a team's.
+    ['iam:PutRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': RIGHT_SIZE }],
+    ['iam:PutUserPermissionsBoundary', USER, { 'iam:PermissionsBoundary': RIGHT_SIZE }],
+    ['iam:PutUserPermissionsBoundary', USER, { 'iam:PermissionsBoundary': ADMIN }],
+    ['iam:DeleteRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': RIGHT_SIZE }],
+    ['iam:DeleteUserPermissionsBoundary', USER, { 'iam:PermissionsBoundary': RIGHT_SIZE }],
+    ['iam:CreatePolicyVersion', RIGHT_SIZE, {}],
+    ['iam:SetDefaultPolicyVersion', RIGHT_SIZE, {}],
+    ['iam:AttachRolePolicy', ROLE, { 'iam:PolicyARN': arn('policy', 'reauth/right-sized-admin') }],
   ];
   const memberRole = (name: string) =>
     Object.entries(member.Resources).find(
@@ -227,6 +243,38 @@ describe('no writing role of reauth can grant', () => {
     }
   });
 
+  it("lets the scan and a member's reauth-reader list users' status credentials but change none", async () => {
+    const { template, roleId, roles } = single;
+    const reader = memberRole('reauth-reader');
+    for (const [name, tpl, id] of [
+      ['scan', template, roleId(roles.scan)],
+      ['reauth-reader', member, reader],
+    ] as const) {
+      for (const call of [
+        'iam:ListSigningCertificates',
+        'iam:ListSSHPublicKeys',
+        'iam:ListServiceSpecificCredentials',
+      ])
+        expect(await mayDo(tpl, id, call, USER), `${name}: ${call}`).toBe(true);
+      for (const call of [
+        'iam:UpdateSigningCertificate',
+        'iam:UpdateSSHPublicKey',
+        'iam:UpdateServiceSpecificCredential',
+      ])
+        expect(await mayDo(tpl, id, call, USER), `${name}: ${call}`).toBe(false);
+    }
+  });
+
+  it("lets a member's reauth-enforcer set users' status credentials Active or Inactive", async () => {
+    const id = memberRole('reauth-enforcer');
+    for (const call of [
+      'iam:UpdateSigningCertificate',
+      'iam:UpdateSSHPublicKey',
+      'iam:UpdateServiceSpecificCredential',
+    ])
+      expect(await mayDo(member, id, call, USER), call).toBe(true);
+  });
+
   it('lets the session writer make and delete session policies but attach none, even its own', async () => {
     const { template } = single;
     const writer = single.writer;
@@ -241,6 +289,42 @@ describe('no writing role of reauth can grant', () => {
     ] as const)
       expect(await mayDo(template, writer, call, resource, { 'iam:PolicyARN': SESSIONS }), call).toBe(false);
     expect(await mayDo(template, writer, 'iam:DeletePolicy', DISABLED)).toBe(false);
+  });
+
+  it('lets only the writer make right-size policies, only the worker attach and detach them, and neither set a boundary', async () => {
+    const { template, roleId, roles } = single;
+    const writer = single.writer;
+    const worker = roleId(roles.worker);
+    expect(await mayDo(template, writer, 'iam:CreatePolicy', RIGHT_SIZE)).toBe(true);
+    expect(await mayDo(template, worker, 'iam:CreatePolicy', RIGHT_SIZE)).toBe(false);
+    for (const [call, resource] of [
+      ['iam:AttachRolePolicy', ROLE],
+      ['iam:DetachRolePolicy', ROLE],
+      ['iam:AttachUserPolicy', USER],
+      ['iam:DetachUserPolicy', USER],
+    ] as const) {
+      expect(await mayDo(template, worker, call, resource, { 'iam:PolicyARN': RIGHT_SIZE }), call).toBe(true);
+      expect(await mayDo(template, writer, call, resource, { 'iam:PolicyARN': RIGHT_SIZE }), call).toBe(
+        false,
+      );
+      // Nothing else under reauth's path, nor a team's policy, rides on the right-size grant.
+      expect(await mayDo(template, worker, call, resource, { 'iam:PolicyARN': TEAM_POLICY }), call).toBe(
+        false,
+      );
+    }
+    // The enforce job and the events consumer never narrow: only an owner's click does.
+    for (const id of [roleId(roles.enforce), roleId(roles.events)])
+      expect(await mayDo(template, id, 'iam:AttachRolePolicy', ROLE, { 'iam:PolicyARN': RIGHT_SIZE })).toBe(
+        false,
+      );
+    // A member account's enforcer (which the hub's worker acts through) narrows the same way, and no more.
+    const enforcer = memberRole('reauth-enforcer');
+    expect(await mayDo(member, enforcer, 'iam:AttachRolePolicy', ROLE, { 'iam:PolicyARN': RIGHT_SIZE })).toBe(
+      true,
+    );
+    expect(await mayDo(member, memberRole('reauth-enforcer-sessions'), 'iam:CreatePolicy', RIGHT_SIZE)).toBe(
+      true,
+    );
   });
 
   it('still lets the enforce job and the worker do each thing enforcement needs, with reauth’s policies only', async () => {
@@ -258,6 +342,12 @@ describe('no writing role of reauth can grant', () => {
         ['iam:DeleteRolePermissionsBoundary', ROLE, { 'iam:PermissionsBoundary': DISABLED }],
         ['iam:DeleteLoginProfile', USER, {}],
         ['iam:GetLoginProfile', USER, {}],
+        ['iam:ListSigningCertificates', USER, {}],
+        ['iam:UpdateSigningCertificate', USER, {}],
+        ['iam:ListSSHPublicKeys', USER, {}],
+        ['iam:UpdateSSHPublicKey', USER, {}],
+        ['iam:ListServiceSpecificCredentials', USER, {}],
+        ['iam:UpdateServiceSpecificCredential', USER, {}],
         [
           'secretsmanager:PutResourcePolicy',
           `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:app/db-AbCdEf`,

@@ -24,6 +24,9 @@ const SCAN_READS = [
   'iam:GetCredentialReport',
   'iam:GetServiceLastAccessedDetails',
   'iam:ListAccessKeys',
+  'iam:ListSSHPublicKeys',
+  'iam:ListServiceSpecificCredentials',
+  'iam:ListSigningCertificates',
   'secretsmanager:ListSecrets',
 ];
 

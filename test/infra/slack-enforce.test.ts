@@ -715,6 +715,8 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:reauth/rotated/*]';
     const sessions =
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/reauth/sessions/*]';
+    const rightSize =
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/reauth/right-size/*]';
     const reportAcks = acknowledgedFindings(report).map((a) => a.at);
     const enforceAcks = acknowledgedFindings(enforce);
     const added = enforceAcks.filter((a) => !reportAcks.includes(a.at));
@@ -728,6 +730,7 @@ describe('cdk-nag AwsSolutions', () => {
         `Reauth/Default/RoleDisablePolicy AwsSolutions-IAM5[Resource::*]`,
         `Reauth/Default/SessionPolicies/Writer/Role AwsSolutions-IAM5[Resource::*]`,
         `Reauth/Default/SessionPolicies/Writer/Role ${sessions}`,
+        `Reauth/Default/SessionPolicies/Writer/Role ${rightSize}`,
         `Reauth/Default/SessionPolicies/Writer/Role ${role}`,
         `Reauth/Default/SessionPolicies/Writer/Role ${user}`,
         `Reauth/Default/SlackEndpoint/Worker/Role ${user}`,
@@ -742,6 +745,10 @@ describe('cdk-nag AwsSolutions', () => {
     const reasonOf = (at: string) => added.find((a) => a.at === at)?.reason ?? '';
     expect(reasonOf(`Reauth/Default/EnforceJob/Enforce/Role ${user}`)).toContain('iam:UpdateAccessKey');
     expect(reasonOf(`Reauth/Default/SlackEndpoint/Worker/Role ${rotated}`)).toContain('reauth/rotated/');
+    expect(reasonOf(`Reauth/Default/SessionPolicies/Writer/Role ${rightSize}`)).toContain(
+      '/reauth/right-size/',
+    );
+    expect(reasonOf(`Reauth/Default/SlackEndpoint/Worker/Role ${role}`)).toContain('/reauth/right-size/');
     expect(reasonOf(`Reauth/Default/SlackEndpoint/Worker/Role ${rotated}`)).toContain(
       'secretsmanager:CreateSecret',
     );

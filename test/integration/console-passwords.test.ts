@@ -7,6 +7,7 @@ import {
   EnableMFADeviceCommand,
   GenerateCredentialReportCommand,
   GetLoginProfileCommand,
+  ListAttachedUserPoliciesCommand,
   ListMFADevicesCommand,
 } from '@aws-sdk/client-iam';
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -317,9 +318,24 @@ describe('console passwords in enforce mode', () => {
     const state = await store.getState(id);
     expect(state).toMatchObject({
       status: 'disabled',
-      disableReceipt: { kind: 'password', userName: 'console-enforced', loginProfileDeleted: true },
+      disableReceipt: {
+        kind: 'password',
+        userName: 'console-enforced',
+        loginProfileDeleted: true,
+        // A console session outlives the login profile: the user's sessions from before are ended.
+        revokedSessions: { issuedBefore: deadlinePassed.toISOString() },
+      },
     });
+    const { AttachedPolicies = [] } = await clients.iam.send(
+      new ListAttachedUserPoliciesCommand({ UserName: 'console-enforced' }),
+    );
+    expect(AttachedPolicies.map((p) => p.PolicyArn)).toContain(
+      (state?.disableReceipt as { revokedSessions: { policyArn: string } }).revokedSessions.policyArn,
+    );
     const disable = (await store.history(id)).find((d) => d.action === 'disable');
+    expect(disable?.evidence.revokedSessions).toEqual(
+      (state?.disableReceipt as { revokedSessions?: unknown }).revokedSessions,
+    );
     expect(disable?.evidence.controls).toEqual(
       expect.arrayContaining(['AWS Security Hub IAM.22', 'CIS AWS Foundations v3.0.0 1.12']),
     );

@@ -94,6 +94,18 @@ describe('the events consumer reads who created what', () => {
   });
 });
 
+/** Credentials of `role` in `account`, assumed with the emulator's own, under the session `name`. */
+async function sessionIn(account: string, role: string, name: string): Promise<AssumedCredentials> {
+  const { Credentials } = await clients.sts.send(
+    new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/${role}`, RoleSessionName: name }),
+  );
+  return {
+    accessKeyId: Credentials?.AccessKeyId as string,
+    secretAccessKey: Credentials?.SecretAccessKey as string,
+    sessionToken: Credentials?.SessionToken as string,
+  };
+}
+
 describe('reauth owners backfill', () => {
   const BACKFILL_TABLE = 'creators-backfill-under-test';
   const backfilled = createDecisionStore(clients.documents, BACKFILL_TABLE);
@@ -107,16 +119,7 @@ describe('reauth owners backfill', () => {
   let config: string;
   let keyId: string;
 
-  async function session(role: string, name: string): Promise<AssumedCredentials> {
-    const { Credentials } = await clients.sts.send(
-      new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/${role}`, RoleSessionName: name }),
-    );
-    return {
-      accessKeyId: Credentials?.AccessKeyId as string,
-      secretAccessKey: Credentials?.SecretAccessKey as string,
-      sessionToken: Credentials?.SessionToken as string,
-    };
-  }
+  const session = (role: string, name: string) => sessionIn(ACCOUNT, role, name);
 
   beforeAll(async () => {
     await emulator.reset(); // the history holds only what this part creates
@@ -201,18 +204,6 @@ describe('reauth owners backfill --organization', () => {
   let member: string;
   let unreachable: string;
 
-  /** Credentials of `role` in `account`, as the management account's admin assumes it. */
-  async function credentialsIn(account: string, role: string, name: string): Promise<AssumedCredentials> {
-    const { Credentials } = await clients.sts.send(
-      new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/${role}`, RoleSessionName: name }),
-    );
-    return {
-      accessKeyId: Credentials?.AccessKeyId as string,
-      secretAccessKey: Credentials?.SecretAccessKey as string,
-      sessionToken: Credentials?.SessionToken as string,
-    };
-  }
-
   beforeAll(async () => {
     await emulator.reset();
     config = join(mkdtempSync(join(tmpdir(), 'reauth-org-backfill-')), 'policy.json');
@@ -228,7 +219,7 @@ describe('reauth owners backfill --organization', () => {
     member = await account('payments');
     unreachable = await account('sandbox');
     // In the member, an Identity Center session of bob's creates a user.
-    const admin = createIamClient(await credentialsIn(member, 'OrganizationAccountAccessRole', 'setup'));
+    const admin = createIamClient(await sessionIn(member, 'OrganizationAccountAccessRole', 'setup'));
     await admin.send(
       new CreateRoleCommand({
         RoleName: SSO_ROLE,
@@ -240,7 +231,7 @@ describe('reauth owners backfill --organization', () => {
         }),
       }),
     );
-    await createIamClient(await credentialsIn(member, SSO_ROLE, 'bob@example.com')).send(
+    await createIamClient(await sessionIn(member, SSO_ROLE, 'bob@example.com')).send(
       new CreateUserCommand({ UserName: 'svc-payments' }),
     );
   });

@@ -65,6 +65,9 @@ describe('the scan Lambda on a seeded account', () => {
     expect(firstRun.inventory).toEqual({
       accessKeys: keys,
       passwords: 0,
+      signingCertificates: 0,
+      sshKeys: 0,
+      serviceCredentials: 0,
       secrets: spec.secrets.length,
       roles: 2,
     });

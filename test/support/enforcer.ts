@@ -20,5 +20,8 @@ export function testEnforcer(
 ): Enforcer {
   const accountId = options.accountId ?? EMULATOR_ACCOUNT;
   const writer = createSessionPolicyWriter(clients.iam, { accountId });
-  return createEnforcer(clients, { ...options, policies: reauthPolicies(accountId, writer.policyFor) });
+  return createEnforcer(clients, {
+    ...options,
+    policies: reauthPolicies(accountId, writer.policyFor, undefined, writer.rightSizeFor),
+  });
 }

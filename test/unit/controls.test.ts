@@ -55,6 +55,20 @@ describe('controls mapped by credential kind, trigger and threshold', () => {
     expect(controlsOf({ action: 'disable', kind: 'access-key', evidence: {} })).not.toContain(SM_3);
   });
 
+  it.each(['signing-certificate', 'ssh-key', 'service-credential'] as const)(
+    "counts a %s's flag and disable only for the controls about every credential (NIST CSF), none of IAM users' keys and passwords",
+    (kind) => {
+      const flag = controlsOf({
+        action: 'flag',
+        kind,
+        evidence: { triggers: ['max-age'], limits: { maxAgeDays: 30 } },
+      });
+      const disable = controlsOf({ action: 'disable', kind, evidence: {} });
+      expect(flag).toEqual(['NIST CSF 2.0 PR.AA-01']);
+      expect(disable).toEqual(['NIST CSF 2.0 PR.AA-05']);
+    },
+  );
+
   it('names every control once, with its text and source', () => {
     const names = CONTROL_RULES.map((rule) => rule.control);
     expect(new Set(names).size).toBe(names.length);

@@ -298,3 +298,64 @@ describe('evaluateCredential on console passwords', () => {
     expect(result.outcome).toBe('ok');
   });
 });
+
+describe('evaluateCredential on status credentials (certificates, SSH keys, service-specific credentials)', () => {
+  function statusCredential(kind: Credential['kind'], overrides: Partial<Credential> = {}): Credential {
+    return key({
+      kind,
+      id: 'APKAEXAMPLE0000000001',
+      keySlot: undefined,
+      principal: 'alice',
+      principalArn: 'arn:aws:iam::123456789012:user/alice',
+      createdAt: daysAgo(400),
+      lastRotatedAt: daysAgo(400),
+      lastUsedAt: undefined,
+      ...overrides,
+    });
+  }
+
+  it.each(['signing-certificate', 'ssh-key', 'service-credential'] as const)(
+    'flags a %s by its age past the tier maxAgeDays, never as idle (IAM records no use of it)',
+    (kind) => {
+      const young = evaluateCredential(
+        statusCredential(kind, { createdAt: daysAgo(364), lastRotatedAt: daysAgo(364) }),
+        undefined,
+        policy,
+        NOW,
+      );
+      const old = evaluateCredential(statusCredential(kind), undefined, policy, NOW);
+      // 364 days without a recorded use would be idle for a key: here it asks nothing.
+      expect(young.outcome).toBe('ok');
+      expect(old.outcome).toBe('finding');
+      if (old.outcome !== 'finding') return;
+      expect(old.triggers).toEqual(['max-age']);
+      expect(old.evidence).toMatchObject({
+        rotationAgeDays: 400,
+        lastUsedAt: null,
+        limits: { maxAgeDays: 365 },
+      });
+      expect(old.evidence.limits.idleDays).toBeUndefined();
+      expect(describeFinding(old)).toBe('not rotated for 400 days (tier standard allows 365)');
+    },
+  );
+
+  it("takes the tier's userCredentialMaxAgeDays when it gives one, for these kinds only", () => {
+    const strict = parsePolicyConfig({ tiers: { standard: { userCredentialMaxAgeDays: 30 } } });
+    const result = evaluateCredential(
+      statusCredential('ssh-key', { createdAt: daysAgo(30), lastRotatedAt: daysAgo(30) }),
+      undefined,
+      strict,
+      NOW,
+    );
+    expect(result.outcome === 'finding' && describeFinding(result)).toBe(
+      'not rotated for 30 days (tier standard allows 30)',
+    );
+    const accessKey = evaluateCredential(
+      key({ createdAt: daysAgo(30), lastRotatedAt: daysAgo(30), lastUsedAt: daysAgo(1) }),
+      undefined,
+      strict,
+      NOW,
+    );
+    expect(accessKey.outcome).toBe('ok');
+  });
+});

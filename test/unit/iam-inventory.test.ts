@@ -13,8 +13,10 @@ import {
   parseCredentialReportCsv,
   passwordsFromReport,
   readCredentialReport,
+  readStatusCredentials,
   rolesInScope,
 } from '../../lambdas/shared/adapters/iam-inventory';
+import { listsSshKeysOf } from '../../lambdas/shared/domain/credential';
 
 const ACCOUNT = '111122223333';
 const VENDOR = '999988887777';
@@ -724,5 +726,155 @@ describe('readCredentialReport', () => {
     await expect(
       readCredentialReport(fake.iam, { now: NOW, maxAgeMinutes: 60, sleep: fake.sleep }),
     ).rejects.toBe(denied);
+  });
+});
+
+describe('readStatusCredentials', () => {
+  /** An IAM client answering each command from a queue of documented response shapes, recording inputs. */
+  function listingIam(script: Record<string, Record<string, unknown>[]>) {
+    const sent: [string, Record<string, unknown>][] = [];
+    const iam = {
+      send: async (command: { input: Record<string, unknown> }) => {
+        const name = command.constructor.name.replace(/Command$/, '');
+        sent.push([name, command.input]);
+        const answer = script[name]?.shift();
+        if (!answer) throw new Error(`unscripted call: ${name} ${JSON.stringify(command.input)}`);
+        return { $metadata: {}, ...answer };
+      },
+    } as unknown as IAMClient;
+    return { iam, sent };
+  }
+  const at = new Date('2025-01-01T00:00:00Z');
+  const rows = parseCredentialReportCsv(
+    report(
+      reportLine('alice', { cert_1_active: 'true', cert_1_last_rotated: '2025-01-01T00:00:00+00:00' }),
+      reportLine('bob', { cert_1_active: 'false', cert_1_last_rotated: '2025-01-01T00:00:00+00:00' }),
+      reportLine('carol', {}),
+    ),
+  );
+
+  it('lists certificates only for users with an active one, SSH keys per user, service credentials of all users in pages, and keeps the Active ones', async () => {
+    const { iam, sent } = listingIam({
+      ListSigningCertificates: [
+        {
+          Certificates: [
+            {
+              UserName: 'alice',
+              CertificateId: 'CERTACTIVE',
+              Status: 'Active',
+              UploadDate: at,
+              CertificateBody: '',
+            },
+            {
+              UserName: 'alice',
+              CertificateId: 'CERTOFF',
+              Status: 'Inactive',
+              UploadDate: at,
+              CertificateBody: '',
+            },
+          ],
+          IsTruncated: false,
+        },
+      ],
+      ListSSHPublicKeys: [
+        {
+          SSHPublicKeys: [
+            { UserName: 'alice', SSHPublicKeyId: 'APKAALICE', Status: 'Active', UploadDate: at },
+          ],
+        },
+        { SSHPublicKeys: [] },
+        {
+          SSHPublicKeys: [
+            { UserName: 'carol', SSHPublicKeyId: 'APKACAROL', Status: 'Inactive', UploadDate: at },
+          ],
+        },
+      ],
+      ListServiceSpecificCredentials: [
+        {
+          ServiceSpecificCredentials: [
+            {
+              UserName: 'bob',
+              ServiceSpecificCredentialId: 'ACCABOB',
+              ServiceName: 'codecommit.amazonaws.com',
+              Status: 'Active',
+              CreateDate: at,
+            },
+          ],
+          IsTruncated: true,
+          Marker: 'page-2',
+        },
+        {
+          ServiceSpecificCredentials: [
+            {
+              UserName: 'carol',
+              ServiceSpecificCredentialId: 'ACCACAROL',
+              ServiceName: 'bedrock.amazonaws.com',
+              Status: 'Expired',
+              CreateDate: at,
+            },
+          ],
+          IsTruncated: false,
+        },
+      ],
+    });
+
+    const found = await readStatusCredentials(iam, rows, { accountId: ACCOUNT, sshKeysOf: () => true });
+
+    expect(found.map((c) => [c.kind, c.id, c.principal])).toEqual([
+      ['signing-certificate', 'CERTACTIVE', 'alice'],
+      ['ssh-key', 'APKAALICE', 'alice'],
+      ['service-credential', 'ACCABOB', 'bob'],
+    ]);
+    expect(found[2]).toMatchObject({
+      serviceName: 'codecommit.amazonaws.com',
+      principalArn: `arn:aws:iam::${ACCOUNT}:user/bob`,
+      createdAt: at,
+      lastRotatedAt: at,
+    });
+    expect(
+      sent.filter(([name]) => name === 'ListSigningCertificates').map(([, input]) => input.UserName),
+    ).toEqual(['alice']);
+    expect(sent.filter(([name]) => name === 'ListSSHPublicKeys')).toHaveLength(3);
+    expect(
+      sent.filter(([name]) => name === 'ListServiceSpecificCredentials').map(([, input]) => input),
+    ).toEqual([
+      { AllUsers: true, Marker: undefined },
+      { AllUsers: true, Marker: 'page-2' },
+    ]);
+  });
+
+  it('makes no SSH key call when told not to list them', async () => {
+    const { iam, sent } = listingIam({
+      ListSigningCertificates: [{ Certificates: [] }],
+      ListServiceSpecificCredentials: [{ ServiceSpecificCredentials: [] }],
+    });
+    expect(await readStatusCredentials(iam, rows, { accountId: ACCOUNT, sshKeysOf: () => false })).toEqual(
+      [],
+    );
+    expect(sent.map(([name]) => name)).toEqual(['ListSigningCertificates', 'ListServiceSpecificCredentials']);
+  });
+});
+
+describe('whose SSH keys a run lists (listSshPublicKeys)', () => {
+  const users = Array.from({ length: 7000 }, (_, i) => `svc-${i}`);
+  const day = (n: number) => new Date(Date.UTC(2026, 11, 6 + n, 6));
+
+  it('weekly: every user on exactly one day of any seven, about a seventh a day', () => {
+    for (const user of users.slice(0, 200)) {
+      const days = [0, 1, 2, 3, 4, 5, 6].filter((n) => listsSshKeysOf(user, day(n), 'weekly'));
+      expect(days, user).toHaveLength(1);
+    }
+    const today = users.filter((user) => listsSshKeysOf(user, day(0), 'weekly')).length;
+    expect(today).toBeGreaterThan(800);
+    expect(today).toBeLessThan(1200);
+    // The same day at another hour lists the same users: a run's choice is the day's.
+    expect(
+      users.filter((user) => listsSshKeysOf(user, new Date(day(0).getTime() + 3_600_000 * 10), 'weekly')),
+    ).toHaveLength(today);
+  });
+
+  it('daily lists everyone, never no one', () => {
+    expect(users.every((user) => listsSshKeysOf(user, day(0), 'daily'))).toBe(true);
+    expect(users.some((user) => listsSshKeysOf(user, day(0), 'never'))).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CREDENTIAL_KINDS } from '../../lambdas/shared/domain/credential';
 import { checkMessage } from '../../lambdas/shared/slack/limits';
 import {
   type ActionsBlock,
@@ -99,12 +100,13 @@ describe('ownerRequestMessage', () => {
         });
       }
     });
+    // A secret has no user or role to narrow: no *Still needed, only what it uses*.
     expect(actions.map((block) => block.elements.map((button) => button.action_id))).toEqual([
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:rotate', 'reauth:disable'],
       ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
-      ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
-      ['reauth:still-needed', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:disable'],
     ]);
-    const [stillNeeded, , disable] = actions[0]?.elements ?? [];
+    const [stillNeeded, , , disable] = actions[0]?.elements ?? [];
     expect(stillNeeded?.style).toBe('primary');
     expect(disable).toMatchObject({
       style: 'danger',
@@ -317,7 +319,7 @@ describe('what an owner is told about the deadline and the choices', () => {
     );
   });
 
-  it('in report mode, says the deadline escalates to security, and offers only Still needed', () => {
+  it('in report mode, says the deadline escalates to security, and offers only Still needed (only what it uses, for a user or role)', () => {
     const message = ownerRequestMessage({
       owner: 'U042OWNER',
       items: [item({ mode: 'report' }), { ...secret, mode: 'report' }],
@@ -330,7 +332,10 @@ describe('what an owner is told about the deadline and the choices', () => {
     expect(sectionsOf(message.blocks)[1]?.text.text).toContain(
       'Answer by 2026-12-07: unanswered, it is *escalated to security* that day',
     );
-    expect(buttonIds(message)).toEqual([['reauth:still-needed'], ['reauth:still-needed']]);
+    expect(buttonIds(message)).toEqual([
+      ['reauth:still-needed', 'reauth:right-size'],
+      ['reauth:still-needed'],
+    ]);
   });
 
   it("tells each credential its own account's mode when a message mixes them", () => {
@@ -344,7 +349,7 @@ describe('what an owner is told about the deadline and the choices', () => {
     expect(enforced).toContain('reauth *disables* it');
     expect(reported).toContain('*escalated to security*');
     expect(buttonIds(message)).toEqual([
-      ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:rotate', 'reauth:disable'],
       ['reauth:still-needed'],
     ]);
   });
@@ -359,8 +364,8 @@ describe('what an owner is told about the deadline and the choices', () => {
     });
 
     expect(buttonIds(message)).toEqual([
-      ['reauth:still-needed', 'reauth:disable'],
-      ['reauth:still-needed', 'reauth:rotate', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:disable'],
+      ['reauth:still-needed', 'reauth:right-size', 'reauth:rotate', 'reauth:disable'],
     ]);
   });
 
@@ -686,7 +691,7 @@ describe('each credential, as its owner recognises it', () => {
   });
 
   it('keeps the Disable now confirmation within 300 characters for the longest name of every kind', () => {
-    for (const kind of ['access-key', 'secret', 'role', 'password'] as const) {
+    for (const kind of CREDENTIAL_KINDS) {
       expect(confirmOf(item({ kind, principal: 'n'.repeat(512) })).length).toBeLessThanOrEqual(300);
     }
   });
@@ -708,8 +713,45 @@ describe('each credential, as its owner recognises it', () => {
     );
     const buttons = actionsOf(ownerRequestMessage({ owner: 'U042OWNER', items: [password] }).blocks)[0]
       ?.elements;
-    expect(buttons?.map((button) => button.action_id)).toEqual(['reauth:still-needed', 'reauth:disable']);
+    expect(buttons?.map((button) => button.action_id)).toEqual([
+      'reauth:still-needed',
+      'reauth:right-size',
+      'reauth:disable',
+    ]);
   });
+
+  it.each([
+    ['signing-certificate', 'Signing certificate', 'signing certificate'],
+    ['ssh-key', 'SSH public key', 'SSH public key'],
+    ['service-credential', 'Service-specific credential', 'service-specific credential'],
+  ] as const)(
+    'names a %s as its own kind, by its id and user, its creation and that IAM records no last use, without Rotate',
+    (kind, label, words) => {
+      const credential = item({
+        credentialId: `${ACCOUNT}:${kind}:APKA3EXAMPLE7`,
+        kind,
+        principal: 'alice',
+        lastUsedAt: null,
+        identification: {
+          createdAt: '2025-02-03T00:00:00Z',
+          ...(kind === 'service-credential' && { serviceName: 'codecommit.amazonaws.com' }),
+        },
+      });
+      const text = describedAs(credential);
+
+      expect(text).toContain(`*${label}* \`APKA3EXAMPLE7\` of user \`alice\``);
+      expect(text).toContain('Created: 2025-02-03');
+      expect(text).toContain('Last used: not recorded by IAM (judged by its age)');
+      expect(text).not.toContain('never');
+      if (kind === 'service-credential') expect(text).toContain('For: codecommit.amazonaws.com');
+      expect(confirmOf(credential)).toContain(
+        `${words} APKA3EXAMPLE7 of user alice in account 123456789012 stops working now`,
+      );
+      const buttons = actionsOf(ownerRequestMessage({ owner: 'U042OWNER', items: [credential] }).blocks)[0]
+        ?.elements;
+      expect(buttons?.map((button) => button.action_id)).toEqual(['reauth:still-needed', 'reauth:disable']);
+    },
+  );
 
   it('names the accounts a third-party role trusts, the vendor where the policy knows it, and whether an ExternalId is required', () => {
     const role = (identification: RequestItem['identification']) =>

@@ -91,6 +91,8 @@ const ALLOW_ALL = JSON.stringify({
 const DISABLE_ARN = 'arn:aws:iam::123456789012:policy/reauth/reauth-disabled';
 /** A hub stack's copy: `<namePrefix>-disabled`. */
 const HUB_DISABLE_ARN = 'arn:aws:iam::123456789012:policy/reauth/acme-reauth-disabled';
+const RIGHT_SIZE_ARN =
+  'arn:aws:iam::123456789012:policy/reauth/right-size/reauth-right-size-0123456789abcdef01234567';
 const SESSIONS_ARN =
   'arn:aws:iam::123456789012:policy/reauth/sessions/reauth-sessions-before-20261123T100000.000Z';
 /** A team's own managed policies that only borrow reauth's names, outside its path. */
@@ -283,8 +285,22 @@ describe("reauth's own changes: its caller and its own policy, both", () => {
       cloudTrail('iam', 'AttachRolePolicy', { roleName: 'v', policyArn: SESSIONS_ARN }, byReauth),
       cloudTrail('iam', 'DetachUserPolicy', { userName: 'ci', policyArn: SESSIONS_ARN }, byReauth),
       cloudTrail('iam', 'DetachRolePolicy', { roleName: 'v', policyArn: SESSIONS_ARN }, byReauth),
+      // An owner's Still needed, only what it uses and its Widen: recorded by their own decisions.
+      cloudTrail('iam', 'AttachRolePolicy', { roleName: 'v', policyArn: RIGHT_SIZE_ARN }, byReauth),
+      cloudTrail('iam', 'DetachUserPolicy', { userName: 'ci', policyArn: RIGHT_SIZE_ARN }, byReauth),
     ];
     for (const event of own) expect(interpret(event), JSON.stringify(event.detail)).toHaveProperty('ignored');
+    // Anyone else's detach of reauth's right-size deny is a change to ask about, never ignored.
+    expect(
+      interpret(
+        cloudTrail(
+          'iam',
+          'DetachRolePolicy',
+          { roleName: 'v', policyArn: RIGHT_SIZE_ARN },
+          byUser('mallory'),
+        ),
+      ),
+    ).not.toHaveProperty('ignored');
     // Anyone else's attach of reauth's session policy, or reauth's role's attach of a policy that only
     // borrows its name (outside /reauth/sessions/), is judged by the document it holds: reauth's deny
     // only takes access away; an allow under the name widens, whoever attached it.

@@ -28,7 +28,7 @@ const StillNeededAnswer = {
 
 export const ActionJobSchema = z.discriminatedUnion('action', [
   z.strictObject({
-    action: z.enum(['rotate', 'disable', 'restore']),
+    action: z.enum(['rotate', 'disable', 'restore', 'right-size', 'widen']),
     credentialId: z.string().regex(CREDENTIAL_ID_PATTERN),
     requestSeq: z.number().int().nonnegative(),
     slackUserId: z.string().min(1),
@@ -70,7 +70,16 @@ export const ActionJobSchema = z.discriminatedUnion('action', [
   z.strictObject({
     /** Someone tried to answer for a credential they may not answer for: recorded once a user and day. */
     action: z.literal('refusal'),
-    attempted: z.enum(['still-needed', 'rotate', 'disable', 'restore', 'approve', 'assign-owner']),
+    attempted: z.enum([
+      'still-needed',
+      'rotate',
+      'disable',
+      'restore',
+      'approve',
+      'assign-owner',
+      'right-size',
+      'widen',
+    ]),
     credentialId: z.string().regex(CREDENTIAL_ID_PATTERN),
     requestSeq: z.number().int().nonnegative(),
     slackUserId: z.string().min(1),

@@ -34,8 +34,9 @@ import {
   RotateSecretCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { CredentialKind } from '../domain/credential';
+import { type CredentialKind, isStatusCredential } from '../domain/credential';
 import type { DisableReceipt } from '../domain/decision';
+import { STATUS_CREDENTIAL_NAMES } from '../domain/identification';
 import {
   DENY_SECRET_READS,
   isReauthSecretDeny,
@@ -46,13 +47,20 @@ import {
   revokedBeforeOfArn,
   statementsOf,
 } from '../domain/reauth-marks';
+import {
+  fittedKept,
+  isRightSizePolicyArn,
+  RIGHT_SIZE_POLICY_PATH,
+  type RightSizeReceipt,
+} from '../domain/right-size';
+import { listStatusCredentials, setStatus } from './status-credentials';
 
 /** The credential an enforcement acts on. */
 export interface EnforcementTarget {
   kind: CredentialKind;
-  /** access key id | secret ARN | role name | user name (password) */
+  /** access key id | secret ARN | role name | user name (password) | a status credential's id */
   id: string;
-  /** IAM user name | secret name | role name | user name (password) */
+  /** IAM user name | secret name | role name | user name (password, status credentials) */
   principal: string;
 }
 
@@ -67,7 +75,7 @@ export type RotationResult =
   | { kind: 'access-key'; rotated: false; why: string }
   | { kind: 'secret'; rotated: true; versionId?: string }
   | { kind: 'secret'; rotated: false; why: string }
-  | { kind: 'role' | 'password'; rotated: false; why: string };
+  | { kind: Exclude<CredentialKind, 'access-key' | 'secret'>; rotated: false; why: string };
 
 /**
  * What a restore made that its owner must be told of: a password's new login profile, whose random
@@ -108,6 +116,14 @@ export class DisableRefused extends EnforcementError {
 }
 
 /**
+ * reauth will not narrow this principal: its policy could not be attached without a grant that can
+ * widen access (IAM's quota of attached policies), or no policy writer is configured. Nothing changed.
+ */
+export class RightSizeRefused extends EnforcementError {
+  override readonly name = 'RightSizeRefused';
+}
+
+/**
  * Every change reauth makes to IAM and Secrets Manager. Each is reversible, and each is idempotent:
  * a retry after a crash finds the work done and gives the same result.
  */
@@ -115,7 +131,9 @@ export interface Enforcer {
   /**
    * The credential's last use from its authoritative per-credential API: GetAccessKeyLastUsed /
    * DescribeSecret (LastAccessedDate) / GetRole (RoleLastUsed), and whether it is disabled as reauth
-   * disables it. `exists: false` when it is gone (a secret scheduled for deletion counts as gone).
+   * disables it. `exists: false` when it is gone (a secret scheduled for deletion counts as gone). A
+   * status credential has no last use to read (IAM records none): only whether it is there, and
+   * Inactive; an expired service credential counts as gone.
    */
   recheck(target: EnforcementTarget): Promise<RecheckResult>;
   /**
@@ -124,7 +142,7 @@ export interface Enforcer {
    */
   disable(target: EnforcementTarget, options?: { revokeSessionsBefore?: string }): Promise<DisableReceipt>;
   /**
-   * Undoes reauth's disable, and only that: the key Active, reauth's deny statement taken out of the
+   * Undoes reauth's disable, and only that: the key (or status credential) Active, reauth's deny statement taken out of the
    * secret's policy as it is now (not the policy from before the disable put back, which would undo
    * whatever else changed meanwhile), `reauth-disabled` detached from the role (or taken off as its
    * permissions boundary), and reauth's session policies detached from the key's user or the role.
@@ -156,6 +174,20 @@ export interface Enforcer {
   rotate(target: EnforcementTarget, options: { owner: string; now: Date }): Promise<RotationResult>;
   /** After the grace period: deactivate the replaced key. A key already deleted is left as it is. */
   deactivateReplacedKey(userName: string, keyId: string): Promise<void>;
+  /**
+   * Narrows the credential's user or role to `kept` (issue #25): reauth's right-size deny (made by the
+   * policy writer) attached, and an earlier one of reauth's detached after it. The principal's own
+   * policies and boundary are untouched; the receipt names the boundary it has. At IAM's quota of
+   * attached policies: `RightSizeRefused`, nothing changed. Idempotent.
+   */
+  rightSize(
+    target: EnforcementTarget,
+    request: { principalArn: string; kept: readonly string[] },
+  ): Promise<RightSizeReceipt>;
+  /** *Widen* / *Restore*: detaches reauth's right-size policies from the user or role, and nothing else. */
+  widen(target: EnforcementTarget): Promise<void>;
+  /** The ARNs of reauth's right-size policies attached to the user or role now (drift is one missing). */
+  rightSizedBy(target: EnforcementTarget): Promise<string[]>;
 }
 
 /**
@@ -168,6 +200,11 @@ export interface ReauthPolicies {
   disableArn: string;
   /** ARN of the policy ending sessions issued before `issuedBefore` (ISO), made by the writer when not there yet. */
   sessionsBefore(issuedBefore: string): Promise<string>;
+  /**
+   * ARN of the right-size deny of `principalArn` (all but `kept`), made by the writer when not there
+   * yet. Absent where no writer is configured: a right-size is refused.
+   */
+  rightSize?: (principalArn: string, kept: readonly string[]) => Promise<string>;
 }
 
 export interface EnforcerOptions {
@@ -194,7 +231,14 @@ export function createEnforcer(
   const prefix = options.rotatedKeyPrefix ?? DEFAULT_ROTATED_KEY_PREFIX;
 
   async function recheck(target: EnforcementTarget): Promise<RecheckResult> {
-    return attempt(`recheck ${describe(target)}`, async () => {
+    return attempt(`recheck ${describe(target)}`, async (): Promise<RecheckResult> => {
+      if (isStatusCredential(target.kind)) {
+        // IAM records no last use of these: the re-check reads only whether it is there and its status.
+        const listed = await listStatusCredentials(iam, target.kind, target.principal);
+        const found = listed?.find((c) => c.id === target.id);
+        if (!found || found.status === 'Expired') return { exists: false };
+        return { exists: true, disabled: found.status === 'Inactive' };
+      }
       switch (target.kind) {
         case 'access-key': {
           const keys = await listAccessKeys(iam, target.principal);
@@ -258,6 +302,11 @@ export function createEnforcer(
     options: { revokeSessionsBefore?: string } = {},
   ): Promise<DisableReceipt> {
     const receipt = await attempt(`disable ${describe(target)}`, async (): Promise<DisableReceipt> => {
+      if (isStatusCredential(target.kind)) {
+        const credential = { kind: target.kind, id: target.id, userName: target.principal };
+        await setStatus(iam, credential, 'Inactive');
+        return credential;
+      }
       switch (target.kind) {
         case 'access-key':
           await iam.send(
@@ -301,10 +350,11 @@ export function createEnforcer(
           return disableRole(target.id);
       }
     });
+    // A secret hands out no session, nor does a status credential (CodeCommit's SSH and Git, Keyspaces,
+    // a Bedrock key sign in with it each time).
     if (
       options.revokeSessionsBefore === undefined ||
-      receipt.kind === 'secret' ||
-      receipt.kind === 'password'
+      (receipt.kind !== 'access-key' && receipt.kind !== 'role' && receipt.kind !== 'password')
     )
       return receipt;
     const revokedSessions = await revokeSessions(target, options.revokeSessionsBefore);
@@ -393,7 +443,9 @@ export function createEnforcer(
   /**
    * Attaches `reauth-disabled` to the role. A role at IAM's quota of attached managed policies gets it
    * as its permissions boundary instead, when it has none (a boundary that allows nothing); a role with
-   * both is refused, saying why: any other way would need a grant that can widen access.
+   * both is refused, saying why: any other way would need a grant that can widen access. The
+   * boundary slot is this fallback's alone: a right-size (issue #25) attaches a deny and never sets a
+   * boundary (see domain/right-size.ts), so one design serves both.
    */
   async function disableRole(roleName: string): Promise<DisableReceipt> {
     const PolicyArn = policies.disableArn;
@@ -420,8 +472,10 @@ export function createEnforcer(
     target: EnforcementTarget,
     issuedBefore: string,
   ): Promise<RevokedSessions | undefined> {
-    // A console password's sign-ins end with its login profile; its user's keys are their own credentials.
-    if (target.kind === 'secret' || target.kind === 'password') return undefined;
+    // A console password's sessions outlive its login profile (a console session lasts up to 12 hours):
+    // they are its user's, as a key's sessions are, and end with the user's deny on aws:TokenIssueTime.
+    // A secret and a status credential hand out no session.
+    if (target.kind === 'secret' || isStatusCredential(target.kind)) return undefined;
     const what = `revoke the sessions of ${describe(target)} issued before ${issuedBefore}`;
     const policyArn = await attempt(what, () => policies.sessionsBefore(issuedBefore));
     await attempt(what, async () => {
@@ -442,9 +496,9 @@ export function createEnforcer(
     return { policyArn, issuedBefore };
   }
 
-  /** reauth's policies attached to the key's user or to the role: those under `/reauth/`. */
+  /** reauth's policies attached to the key's or password's user, or to the role: those under `/reauth/`. */
   async function reauthPoliciesOn(target: EnforcementTarget): Promise<AttachedPolicy[]> {
-    if (target.kind === 'secret' || target.kind === 'password') return [];
+    if (target.kind === 'secret' || isStatusCredential(target.kind)) return [];
     const attached: AttachedPolicy[] = [];
     let marker: string | undefined;
     do {
@@ -503,6 +557,11 @@ export function createEnforcer(
       return attempt(`restore ${describe(target)}`, () =>
         recreatePassword(target.id, passwordFor.owner, passwordFor.now),
       );
+    }
+    if (isStatusCredential(target.kind)) {
+      const credential = { kind: target.kind, id: target.id, userName: target.principal };
+      await attempt(`restore ${describe(target)}`, () => setStatus(iam, credential, 'Active'));
+      return {};
     }
     const settleRevocation = () =>
       revokeSessionsBefore === undefined
@@ -566,6 +625,12 @@ export function createEnforcer(
     target: EnforcementTarget,
     options: { owner: string; now: Date },
   ): Promise<RotationResult> {
+    if (isStatusCredential(target.kind))
+      return {
+        kind: target.kind,
+        rotated: false,
+        why: `reauth does not make ${STATUS_CREDENTIAL_NAMES[target.kind]}s; make a new one, move its users to it and delete this one, or disable it`,
+      };
     switch (target.kind) {
       case 'access-key':
         return rotateAccessKey(target.principal, target.id, options.owner);
@@ -692,7 +757,89 @@ export function createEnforcer(
     );
   }
 
-  return { recheck, disable, restore, revokeSessions, rotate, deactivateReplacedKey };
+  /** The right-size policies under `/reauth/right-size/` attached to the key's or password's user, or the role. */
+  async function rightSizePoliciesOn(target: EnforcementTarget): Promise<string[]> {
+    if (target.kind === 'secret') return [];
+    const arns: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page =
+        target.kind === 'role'
+          ? await iam.send(
+              new ListAttachedRolePoliciesCommand({
+                RoleName: target.id,
+                PathPrefix: RIGHT_SIZE_POLICY_PATH,
+                Marker: marker,
+              }),
+            )
+          : await iam.send(
+              new ListAttachedUserPoliciesCommand({
+                UserName: target.principal,
+                PathPrefix: RIGHT_SIZE_POLICY_PATH,
+                Marker: marker,
+              }),
+            );
+      for (const p of page.AttachedPolicies ?? [])
+        if (isRightSizePolicyArn(p.PolicyArn)) arns.push(p.PolicyArn as string);
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+    return arns;
+  }
+
+  async function rightSize(
+    target: EnforcementTarget,
+    request: { principalArn: string; kept: readonly string[] },
+  ): Promise<RightSizeReceipt> {
+    const what = `narrow ${describe(target)} to what it used`;
+    if (target.kind === 'secret') throw new RightSizeRefused(`${what}: a secret has no IAM user or role`);
+    const make = policies.rightSize;
+    if (!make) throw new RightSizeRefused(`${what}: this function has no policy writer`);
+    return attempt(what, async () => {
+      const policyArn = await make(request.principalArn, request.kept);
+      const earlier = (await rightSizePoliciesOn(target)).filter((arn) => arn !== policyArn);
+      try {
+        await attach(target, policyArn);
+      } catch (error) {
+        if (!isError(error, LIMIT_EXCEEDED)) throw error;
+        throw new RightSizeRefused(
+          `${what}: it holds as many managed policies as IAM allows, and reauth narrows only by attaching its deny (replacing a boundary could widen access). Detach a policy from it, or narrow it by hand`,
+        );
+      }
+      for (const arn of earlier) await detach(target, arn);
+      const boundary =
+        target.kind === 'role'
+          ? (await iam.send(new GetRoleCommand({ RoleName: target.id }))).Role?.PermissionsBoundary
+          : (await iam.send(new GetUserCommand({ UserName: target.principal }))).User?.PermissionsBoundary;
+      return {
+        policyArn,
+        principalArn: request.principalArn,
+        kept: fittedKept(request.kept),
+        boundary: boundary?.PermissionsBoundaryArn ?? null,
+      };
+    });
+  }
+
+  async function widen(target: EnforcementTarget): Promise<void> {
+    await attempt(`widen ${describe(target)}`, async () => {
+      for (const arn of await rightSizePoliciesOn(target)) await detach(target, arn);
+    });
+  }
+
+  async function rightSizedBy(target: EnforcementTarget): Promise<string[]> {
+    return attempt(`read the right-size of ${describe(target)}`, () => rightSizePoliciesOn(target));
+  }
+
+  return {
+    recheck,
+    disable,
+    restore,
+    revokeSessions,
+    rotate,
+    deactivateReplacedKey,
+    rightSize,
+    widen,
+    rightSizedBy,
+  };
 }
 
 /**
@@ -716,6 +863,9 @@ export function deferredEnforcer(make: () => Promise<Enforcer>): Enforcer {
     revokeSessions: async (target, before) => (await enforcer()).revokeSessions(target, before),
     rotate: async (target, options) => (await enforcer()).rotate(target, options),
     deactivateReplacedKey: async (user, key) => (await enforcer()).deactivateReplacedKey(user, key),
+    rightSize: async (target, request) => (await enforcer()).rightSize(target, request),
+    widen: async (target) => (await enforcer()).widen(target),
+    rightSizedBy: async (target) => (await enforcer()).rightSizedBy(target),
   };
 }
 
@@ -746,6 +896,8 @@ function parsePolicy(policy: string): ParsedPolicy {
 }
 
 function describe(target: EnforcementTarget): string {
+  if (isStatusCredential(target.kind))
+    return `${STATUS_CREDENTIAL_NAMES[target.kind]} ${target.id} of IAM user ${target.principal}`;
   switch (target.kind) {
     case 'access-key':
       return `access key ${target.id} of IAM user ${target.principal}`;

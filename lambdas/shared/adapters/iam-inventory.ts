@@ -10,10 +10,15 @@ import {
   type Tag,
 } from '@aws-sdk/client-iam';
 import { mapWithConcurrency } from '../concurrency';
-import type { Credential } from '../domain/credential';
+import type { Credential, StatusCredentialKind } from '../domain/credential';
 import { isRoleDisablePolicyArn, revokedBeforeOfArn } from '../domain/reauth-marks';
 import { classifyTrust, type TrustZone } from '../domain/role-trust';
 import { withContentAsCdata } from './credential-report-body';
+import {
+  listAllServiceCredentials,
+  listStatusCredentials,
+  type StatusCredential,
+} from './status-credentials';
 
 /** One credential report line, keyed by the report's own column names (AWS may add columns). */
 export type CredentialReportRow = Readonly<Record<string, string>>;
@@ -461,6 +466,12 @@ export function rolesInScope(
 
 export interface IamInventoryOptions {
   accountId: string;
+  /**
+   * Read the users' status credentials too (absent: not read, and `statusCredentials` is empty: the
+   * events consumer has no use for them). `sshKeysOf` says whose SSH keys to list: IAM has no
+   * account-wide listing of them, so each costs one ListSSHPublicKeys call (see `listsSshKeysOf`).
+   */
+  statusCredentials?: { sshKeysOf: (userName: string) => boolean };
   now: Date;
   reportMaxAgeMinutes: number;
   /** The organization's accounts, whose trust is not a third party's; absent: single-account mode. */
@@ -473,6 +484,8 @@ export interface IamInventory {
   accessKeys: Credential[];
   /** One per user with a console password. */
   passwords: Credential[];
+  /** The users' Active signing certificates, SSH public keys and service-specific credentials, when asked for. */
+  statusCredentials: Credential[];
   roles: Credential[];
   /** When IAM generated the credential report the access keys come from. */
   reportGeneratedAt: Date;
@@ -480,8 +493,10 @@ export interface IamInventory {
 }
 
 /**
- * Access keys, console passwords and in-scope roles of the account in a handful of calls whatever its size: the credential
- * report and GetAccountAuthorizationDetails pages, never a call per user or role.
+ * Access keys, console passwords, status credentials and in-scope roles of the account: the credential
+ * report and GetAccountAuthorizationDetails pages, and for the status credentials one paged
+ * ListServiceSpecificCredentials of all users, ListSigningCertificates for each user the report shows
+ * with a certificate, and ListSSHPublicKeys for each user (IAM has no other way to find SSH keys).
  */
 export async function readIamInventory(iam: IAMClient, options: IamInventoryOptions): Promise<IamInventory> {
   // One after the other: each read's peak (a page of authorization details parsed from XML, the report
@@ -501,9 +516,66 @@ export async function readIamInventory(iam: IAMClient, options: IamInventoryOpti
   return {
     accessKeys: accessKeysFromReport(report.rows, options.accountId).map(withUserDetail),
     passwords: passwordsFromReport(report.rows, options.accountId).map(withUserDetail),
+    statusCredentials: options.statusCredentials
+      ? (
+          await readStatusCredentials(iam, report.rows, {
+            accountId: options.accountId,
+            sshKeysOf: options.statusCredentials.sshKeysOf,
+          })
+        ).map(withUserDetail)
+      : [],
     roles: rolesInScope(details.roles, options.accountId, options.zone),
     reportGeneratedAt: report.generatedAt,
     sessionRevocations: details.sessionRevocations,
+  };
+}
+
+/** Users' certificate and SSH key listings in flight at once: IAM throttles per account. */
+const LIST_USER_CREDENTIALS_CONCURRENCY = 4;
+
+/**
+ * The Active status credentials of the report's users. A certificate shows in the report
+ * (`cert_N_active`) but without its id, so only users with an active one are listed; inactive ones
+ * (reauth's disables among them) are not credentials to ask about, and the enforcer reads them itself.
+ */
+export async function readStatusCredentials(
+  iam: IAMClient,
+  rows: readonly CredentialReportRow[],
+  options: { accountId: string; sshKeysOf: (userName: string) => boolean },
+): Promise<Credential[]> {
+  const users = rows.flatMap((row) => (row.user && row.user !== ROOT_ACCOUNT_ROW ? [row] : []));
+  const arnOf = new Map(users.map((row) => [row.user as string, row.arn ?? '']));
+  const listings: [StatusCredentialKind, string][] = [
+    ...users
+      .filter((row) => row.cert_1_active === 'true' || row.cert_2_active === 'true')
+      .map((row): [StatusCredentialKind, string] => ['signing-certificate', row.user as string]),
+    ...users
+      .filter((row) => options.sshKeysOf(row.user as string))
+      .map((row): [StatusCredentialKind, string] => ['ssh-key', row.user as string]),
+  ];
+  const perUser = await mapWithConcurrency(
+    listings,
+    LIST_USER_CREDENTIALS_CONCURRENCY,
+    async ([kind, user]) => (await listStatusCredentials(iam, kind, user)) ?? [],
+  );
+  const listed = [...perUser.flat(), ...(await listAllServiceCredentials(iam))];
+  return listed
+    .filter((c) => c.status === 'Active')
+    .map((c) => statusCredentialOf(c, options.accountId, arnOf.get(c.userName) ?? ''));
+}
+
+function statusCredentialOf(c: StatusCredential, accountId: string, principalArn: string): Credential {
+  return {
+    accountId,
+    kind: c.kind,
+    id: c.id,
+    principal: c.userName,
+    principalArn,
+    createdAt: c.createdAt,
+    // Replaced, never changed in place: its age is its rotation's.
+    lastRotatedAt: c.createdAt,
+    ...(c.serviceName && { serviceName: c.serviceName }),
+    tags: {},
   };
 }
 

@@ -145,5 +145,8 @@ function reportModeEnforcer(accountId: string): Enforcer {
     revokeSessions: refuse,
     rotate: refuse,
     deactivateReplacedKey: refuse,
+    rightSize: refuse,
+    widen: refuse,
+    rightSizedBy: refuse,
   };
 }

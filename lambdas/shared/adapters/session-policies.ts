@@ -23,6 +23,14 @@ import {
   sessionsPolicyArn,
   sessionsPolicyName,
 } from '../domain/reauth-marks';
+import {
+  fittedKept,
+  keptOfRightSizePolicy,
+  RIGHT_SIZE_POLICY_PATH,
+  RIGHT_SIZE_SID,
+  rightSizePolicy,
+  rightSizePolicyName,
+} from '../domain/right-size';
 import type { ReauthPolicies } from './enforcement';
 
 /**
@@ -41,6 +49,12 @@ export interface SessionPolicyWriter {
    * (36 hours, plus an hour): nothing issued before them is still alive. At most `limit` per call.
    */
   sweep(now: Date, limit?: number): Promise<{ deleted: string[] }>;
+  /**
+   * The ARN of the right-size policy that denies `principalArn` every action but `kept` (see
+   * domain/right-size.ts), created under `/reauth/right-size/` when not there yet. Its document is a
+   * deny, built here from the action names alone: whoever invokes the writer can narrow, never grant.
+   */
+  rightSizeFor(principalArn: string, kept: readonly string[]): Promise<string>;
 }
 
 /** The writer's input was not a moment it may write. */
@@ -134,7 +148,41 @@ export function createSessionPolicyWriter(
     return { deleted };
   }
 
-  return { policyFor, sweep };
+  async function rightSizeFor(principalArn: string, requested: readonly string[]): Promise<string> {
+    const kept = fittedKept(requested);
+    const name = rightSizePolicyName(principalArn, kept);
+    const arn = `arn:${partition}:iam::${account.accountId}:policy${RIGHT_SIZE_POLICY_PATH}${name}`;
+    try {
+      await iam.send(
+        new CreatePolicyCommand({
+          PolicyName: name,
+          Path: RIGHT_SIZE_POLICY_PATH,
+          PolicyDocument: JSON.stringify(rightSizePolicy(kept)),
+          Description: `reauth: denies ${principalArn.slice(0, 500)} every action but the ${kept.length} it used (${RIGHT_SIZE_SID})`,
+        }),
+      );
+      return arn;
+    } catch (error) {
+      if (
+        !(error instanceof Error) ||
+        !['EntityAlreadyExists', 'EntityAlreadyExistsException'].includes(error.name)
+      )
+        throw error;
+    }
+    // Made before (a retry, or the same narrowing asked again): ours only if its document is.
+    const { Policy } = await iam.send(new GetPolicyCommand({ PolicyArn: arn }));
+    const { PolicyVersion } = await iam.send(
+      new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: Policy?.DefaultVersionId }),
+    );
+    const found = keptOfRightSizePolicy(PolicyVersion?.Document);
+    if (found === undefined || found.join() !== [...kept].sort().join())
+      throw new SessionPolicyError(
+        `${arn} exists and is not reauth's right-size policy for ${principalArn}: reauth attaches nothing under its name; delete it`,
+      );
+    return arn;
+  }
+
+  return { policyFor, sweep, rightSizeFor };
 }
 
 /** `issuedBefore` as reauth writes moments (ISO with milliseconds), or a refusal naming it. */
@@ -163,16 +211,37 @@ export function reauthPolicies(
   accountId: string,
   sessionsBefore: (issuedBefore: string) => Promise<string>,
   disablePolicyName?: string,
+  rightSize?: ReauthPolicies['rightSize'],
 ): ReauthPolicies {
   const partition = partitionOf(process.env.AWS_REGION);
-  return { disableArn: roleDisablePolicyArn(accountId, partition, disablePolicyName), sessionsBefore };
+  return {
+    disableArn: roleDisablePolicyArn(accountId, partition, disablePolicyName),
+    sessionsBefore,
+    ...(rightSize && { rightSize }),
+  };
 }
 
-/** What the writer's function takes: one moment in one account. */
-export const SessionPolicyRequestSchema = z.object({
-  accountId: z.string().regex(/^\d{12}$/, 'a 12-digit account id'),
-  issuedBefore: z.iso.datetime({ offset: true }),
-});
+/** IAM's action names (`s3:GetObject`, `s3:*`): all a right-size request may carry. */
+const ACTION_NAME = /^[a-z0-9-]{1,64}:(?:\*|[A-Za-z0-9]{1,128}\*?)$/;
+const ARN = /^arn:[\w-]+:iam::\d{12}:(?:user|role)\/[\w+=,.@/-]{1,512}$/;
+
+/**
+ * What the writer's function takes: one moment in one account, or (`rightSize`) one principal of that
+ * account and the action names it keeps.
+ */
+export const SessionPolicyRequestSchema = z.union([
+  z.object({
+    accountId: z.string().regex(/^\d{12}$/, 'a 12-digit account id'),
+    issuedBefore: z.iso.datetime({ offset: true }),
+  }),
+  z.object({
+    accountId: z.string().regex(/^\d{12}$/, 'a 12-digit account id'),
+    rightSize: z.object({
+      principalArn: z.string().regex(ARN),
+      kept: z.array(z.string().regex(ACTION_NAME)).min(1).max(2_000),
+    }),
+  }),
+]);
 export type SessionPolicyRequest = z.infer<typeof SessionPolicyRequestSchema>;
 
 /**
@@ -199,6 +268,26 @@ export function sessionPoliciesThrough(
   };
 }
 
+/** The writer's right-size policies, reached through its function, for one account. */
+export function rightSizeThrough(
+  lambda: LambdaClient,
+  functionName: string,
+  accountId: string,
+): NonNullable<ReauthPolicies['rightSize']> {
+  return async (principalArn, kept) => {
+    const request: SessionPolicyRequest = { accountId, rightSize: { principalArn, kept: [...kept] } };
+    const answer = await lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        Payload: new TextEncoder().encode(JSON.stringify(request)),
+      }),
+    );
+    const text = answer.Payload ? new TextDecoder().decode(answer.Payload) : '';
+    if (answer.FunctionError) throw new Error(`the policy writer failed: ${text.slice(0, 500)}`);
+    return z.object({ policyArn: z.string() }).parse(JSON.parse(text)).policyArn;
+  };
+}
+
 /**
  * reauth's policies in an account as a Lambda reaches them: session policies made by the writer's
  * function (`functionName`, set by the stack in enforce mode). Without one, a revocation is refused.
@@ -221,5 +310,6 @@ export function reauthPoliciesThrough(
           );
         },
     member ? undefined : env.DISABLE_POLICY_NAME,
+    functionName ? rightSizeThrough(lambda, functionName, accountId) : undefined,
   );
 }

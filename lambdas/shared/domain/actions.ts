@@ -18,5 +18,9 @@ export const DECISION_ACTIONS = [
   'drift',
   // A security approver named the owner of a credential none was found for: a new request asks them.
   'assign-owner',
+  // An owner's *Still needed, only what it uses*: kept, and narrowed to the services it used (#25).
+  'right-size',
+  // An owner's *Widen* (or *Restore*) of a right-size: reauth's deny taken off again.
+  'widen',
 ] as const;
 export type DecisionAction = (typeof DECISION_ACTIONS)[number];

@@ -18,6 +18,8 @@ export interface ControlRule {
   kinds?: readonly CredentialKind[];
   /** The actions other than `flag` that evidence it. */
   actions: readonly DecisionAction[];
+  /** Of `actions`, those that evidence it whatever the credential's kind. */
+  anyKind?: readonly DecisionAction[];
   /**
    * When a flag evidences it: opened by one of `triggers` (absent: any), and, with `limit`, under a
    * tier whose limit (the flag's `evidence.limits`) is no laxer than the control's.
@@ -29,6 +31,12 @@ const SECURITY_HUB = 'AWS Security Hub CSPM controls reference (docs.aws.amazon.
 const CIS = 'CIS Amazon Web Services Foundations Benchmark v3.0.0';
 const CSF = 'NIST Cybersecurity Framework 2.0 (NIST CSWP 29)';
 const ISO = 'ISO/IEC 27001:2022 Annex A';
+/**
+ * What IAM.22, CIS 1.12 and Config's iam-user-unused-credentials-check count: passwords and access
+ * keys. Signing certificates, SSH keys and service-specific credentials are IAM user credentials too,
+ * but no control in this table is about them by name (and IAM records no use of them to be "unused"):
+ * they evidence only the controls about every credential.
+ */
 const UNUSED_KINDS: readonly CredentialKind[] = ['access-key', 'password'];
 
 /** The mapping, in one table: docs/decision-record.md gives each control's text and source. */
@@ -64,13 +72,6 @@ export const CONTROL_RULES: readonly ControlRule[] = [
     kinds: ['access-key'],
     actions: ['rotate'],
     flag: { triggers: ['max-age'], limit: { field: 'maxAgeDays', days: 90 } },
-  },
-  {
-    control: 'CIS AWS Foundations v3.0.0 1.16',
-    text: 'Ensure IAM policies that allow full "*:*" administrative privileges are not attached.',
-    source: CIS,
-    actions: [],
-    flag: { triggers: ['over-privileged'] },
   },
   {
     control: 'AWS Security Hub SecretsManager.1',
@@ -127,6 +128,8 @@ export const CONTROL_RULES: readonly ControlRule[] = [
       'exempt',
       'drift',
       'assign-owner',
+      'right-size',
+      'widen',
     ],
     flag: { triggers: ['over-privileged'] },
   },
@@ -150,10 +153,19 @@ export const CONTROL_RULES: readonly ControlRule[] = [
     text: 'The allocation and use of privileged access rights shall be restricted and managed.',
     source: ISO,
     kinds: ['role'],
-    actions: ['reauthorize', 'disable'],
+    actions: ['reauthorize', 'disable', 'right-size'],
+    // A right-size restricts the rights a user uses as much as a role's.
+    anyKind: ['right-size'],
     flag: {
       triggers: ['trust-too-broad', 'aws-service-account-trusted', 'scope-changed', 'over-privileged'],
     },
+  },
+  {
+    control: 'CIS AWS Foundations v3.0.0 1.16',
+    text: 'Ensure IAM policies that allow full "*:*" administrative privileges are not attached.',
+    source: CIS,
+    actions: ['right-size'],
+    flag: { triggers: ['over-privileged'] },
   },
 ];
 
@@ -191,7 +203,7 @@ export function judgeControls(decision: ControlledDecision): { evidences: string
   const evidences: string[] = [];
   const laxer: string[] = [];
   for (const rule of CONTROL_RULES) {
-    if (rule.kinds && !(kind && rule.kinds.includes(kind))) continue;
+    if (rule.kinds && !(kind && rule.kinds.includes(kind)) && !rule.anyKind?.includes(action)) continue;
     if (action !== 'flag') {
       if (rule.actions.includes(action)) evidences.push(rule.control);
       continue;

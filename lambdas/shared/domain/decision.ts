@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { DecisionAction } from './actions';
 import { controlsOf } from './controls';
-import type { CredentialKind } from './credential';
+import type { CredentialKind, StatusCredentialKind } from './credential';
 import type { Identification } from './identification';
 import type { OwnerOrigin } from './owners';
 import { canonicalJson } from './policy';
 import type { RevokedSessions } from './reauth-marks';
+import type { RightSizeReceipt } from './right-size';
 import type { Usage } from './usage';
 import type { UsageSummary } from './usage-summary';
 
@@ -38,12 +39,23 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * no `rotationAgeDays` (its `limits.idleDays` is the tier's `passwordIdleDays`), its disable receipt says whether a login profile was deleted
  * and its last sign-in, a restore's evidence may name the secret holding a new password
  * (`passwordStoredIn`), and its decisions' controls leave out access keys' and secrets' own.
- * 9: `serviceUsage` on the state (what its user or role was granted against what it used, from IAM's
- * service last-accessed data, read when a request opens), and on the flag's evidence; the
- * `over-privileged` trigger (the tier's `maxUnusedServiceShare`).
+ * 9: the status credentials, `signing-certificate`, `ssh-key` and `service-credential` (an IAM user's,
+ * id the certificate's, key's or credential's id, principal the user): judged by age alone (IAM records
+ * no last use of them), their flag's `limits` has `maxAgeDays` (the tier's `userCredentialMaxAgeDays`)
+ * and no `idleDays`; a disable receipt names the user and the id set `Inactive`.
+ * 10: the `right-size` action (an owner's *Still needed, only what it uses*: `evidence.rightSize` names
+ * the deny attached (`policyArn`, null in report mode where it is only `suggested`), the `kept`
+ * actions, the principal's `boundary` before and after (reauth never changes it), and the usage data's
+ * `readAt`, `trackedSince`, `windowDays` and `granted` count) and the `widen` action (it taken off,
+ * `evidence.rightSize` what was taken off); `rightSize` on the state; a `drift` may carry
+ * `evidence.rightSizeRemoved` (reauth's deny detached outside reauth).
+ * 11: the scan writes `serviceUsage` on the state when a request opens (and, on tiers with
+ * `maxUnusedServiceShare`, at most every SERVICE_USAGE_RECHECK_DAYS), and on the flag's evidence; the
+ * owner's `reauthorize` and `rotate` record it as `evidence.serviceUsage` (the access they were shown);
+ * the `over-privileged` trigger (its flag's `evidence.serviceUsage` adds `maxUnusedServiceShare`).
  * Older decisions still verify: the hash covers what each decision holds.
  */
-export const SCHEMA_VERSION = 9;
+export const SCHEMA_VERSION = 11;
 
 export const TRIGGERS = [
   // A role trusted by an account AWS owns for one of its services (log delivery, ELB, CloudTrail…):
@@ -107,7 +119,11 @@ export type DisableReceipt =
       loginProfileDeleted: boolean;
       loginProfileCreatedAt?: string;
       passwordLastUsed: string | null;
-    };
+      /** The user's console sessions (and any others it holds) issued before the disable, ended. */
+      revokedSessions?: RevokedSessions;
+    }
+  /** A user's signing certificate, SSH public key or service-specific credential set `Inactive`. */
+  | { kind: StatusCredentialKind; userName: string; id: string };
 
 /** The first decision of a credential chains to this. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -166,8 +182,11 @@ export function statusAfter(
       return 'deleted';
     case 'exempt':
       return decision.evidence?.protectedBy ? 'protected' : 'exempt';
+    case 'right-size':
+      return 'active';
     case 'refuse':
     case 'observe':
+    case 'widen':
       return undefined;
   }
 }
@@ -273,10 +292,17 @@ export interface CredentialState {
   usage?: Usage;
   /**
    * Its user's or role's services granted against used (IAM's service last-accessed data), capped: read
-   * when a request opens (the owner's line) and, on tiers with `maxUnusedServiceShare`, every
-   * SERVICE_USAGE_RECHECK_DAYS. Kept with the state alone when only it changes.
+   * by the scan when a request opens (the owner's line) and, on tiers with `maxUnusedServiceShare`, every
+   * SERVICE_USAGE_RECHECK_DAYS; kept with the state alone when only it changes. What *Still needed, only
+   * what it uses* narrows to when no fresher read is given (issue #25).
    */
   serviceUsage?: UsageSummary;
+  /**
+   * The owner's *Still needed, only what it uses*, as IAM holds it: reauth's deny attached to the user
+   * or role, kept across requests until *Widen* (whose button carries `seq`, the right-size decision's)
+   * or drift. Absent in report mode, where nothing is attached.
+   */
+  rightSize?: RightSizeRecord;
   /** ISO: last change. */
   updatedAt: string;
   /** The item layout's version (as on decisions). */
@@ -287,11 +313,26 @@ export interface CredentialState {
   lastHash: string;
 }
 
+/** A right-size as the state keeps it: what was attached, when, by which decision, on what data. */
+export interface RightSizeRecord extends RightSizeReceipt {
+  seq: number;
+  at: string;
+  usage: { readAt: string; trackedSince: string; windowDays: number; granted: number };
+}
+
 /** Who holds a credential's lease, for what, and until when (ISO). */
 export interface Claim {
   /** Unique per job run or queued job: a redelivered job holds the same one. */
   holder: string;
-  action: 'disable' | 'restore' | 'rotate' | 'deactivate-replaced' | 'revoke-sessions' | 'converge';
+  action:
+    | 'disable'
+    | 'restore'
+    | 'rotate'
+    | 'deactivate-replaced'
+    | 'revoke-sessions'
+    | 'converge'
+    | 'right-size'
+    | 'widen';
   until: string;
 }
 

@@ -1,4 +1,4 @@
-import type { Credential } from './credential';
+import { type Credential, isStatusCredential } from './credential';
 import { type CredentialState, inPriorityOrder, type Trigger } from './decision';
 import { awsServiceAccountsOf, type Identification, identify } from './identification';
 import { type OwnerClues, type OwnerOrigin, resolveOwner } from './owners';
@@ -39,13 +39,17 @@ export interface Evidence extends Identification {
   lastUsedAt: string | null;
   /** Days since last use, or since creation when never used. */
   idleDays: number;
-  /** Days since the last rotation (creation when never rotated); absent for roles and passwords. */
+  /**
+   * Days since the last rotation (creation when never rotated; a status credential's upload or
+   * creation); absent for roles and passwords.
+   */
   rotationAgeDays?: number;
   /**
    * The tier's limits this credential was judged by (its idle limit: `idleDays`, or the new-credential
-   * grace when never used): a control whose own limit is stricter is not evidenced by this flag.
+   * grace when never used; none for status credentials, whose use IAM does not record): a control
+   * whose own limit is stricter is not evidenced by this flag.
    */
-  limits: { idleDays: number; maxAgeDays?: number };
+  limits: { idleDays?: number; maxAgeDays?: number };
   /** Where the owner came from (absent on flags recorded before owners had sources: the owner tag's). */
   ownerSource?: OwnerOrigin;
   reviewDueAt?: string;
@@ -140,6 +144,13 @@ export function evaluateCredential(
     credential.kind === 'role' || credential.kind === 'password'
       ? undefined
       : daysBetween(credential.lastRotatedAt ?? credential.createdAt, now);
+  // IAM records no use of a status credential: "never used" would be a guess, so only its age counts.
+  const idleLimit = isStatusCredential(credential.kind)
+    ? undefined
+    : credential.lastUsedAt
+      ? idleDaysOf(credential.kind, tier)
+      : tier.newCredentialGraceDays;
+  const maxAgeDays = maxAgeDaysOf(credential.kind, tier);
 
   // Asked even while vouched for: a reauthorization vouches for the access its owner knew of, and must
   // not hide an account AWS owns (one that never assumes a customer's role) added to the trust since.
@@ -152,9 +163,8 @@ export function evaluateCredential(
   );
   if (!vouchedFor) {
     if (reviewDueAt !== undefined) triggers.push('review-due');
-    const idleLimit = credential.lastUsedAt ? idleDaysOf(credential.kind, tier) : tier.newCredentialGraceDays;
-    if (idleDays >= idleLimit) triggers.push('idle');
-    if (rotationAgeDays !== undefined && rotationAgeDays >= tier.maxAgeDays) triggers.push('max-age');
+    if (idleLimit !== undefined && idleDays >= idleLimit) triggers.push('idle');
+    if (rotationAgeDays !== undefined && rotationAgeDays >= maxAgeDays) triggers.push('max-age');
     if (open.length > 0) triggers.push('trust-too-broad');
     if (origin.source === 'fallback') triggers.push('orphaned');
     if (isOverPrivileged(state?.serviceUsage, tier, known?.usage, now)) triggers.push('over-privileged');
@@ -188,8 +198,8 @@ export function evaluateCredential(
       idleDays,
       ...(rotationAgeDays !== undefined && { rotationAgeDays }),
       limits: {
-        idleDays: credential.lastUsedAt ? idleDaysOf(credential.kind, tier) : tier.newCredentialGraceDays,
-        ...(rotationAgeDays !== undefined && { maxAgeDays: tier.maxAgeDays }),
+        ...(idleLimit !== undefined && { idleDays: idleLimit }),
+        ...(rotationAgeDays !== undefined && { maxAgeDays }),
       },
       ownerSource: origin,
       ...(reviewDueAt && { reviewDueAt }),
@@ -263,7 +273,7 @@ function describeTriggers(finding: Finding): string {
             ? `unused for ${evidence.idleDays} days (tier ${evidence.tier} allows ${evidence.limits.idleDays})`
             : `never used in the ${evidence.idleDays} days since it was created (tier ${evidence.tier} allows ${tier.newCredentialGraceDays})`;
         case 'max-age':
-          return `not rotated for ${evidence.rotationAgeDays} days (tier ${evidence.tier} allows ${tier.maxAgeDays})`;
+          return `not rotated for ${evidence.rotationAgeDays} days (tier ${evidence.tier} allows ${evidence.limits.maxAgeDays ?? tier.maxAgeDays})`;
         case 'review-due':
           return `its reauthorization expired on ${evidence.reviewDueAt}`;
         case 'orphaned':
@@ -309,6 +319,11 @@ function activeExemption(
 /** The days of disuse a tier allows a credential of `kind` once it has been used. */
 export function idleDaysOf(kind: Credential['kind'], tier: Tier): number {
   return kind === 'password' ? (tier.passwordIdleDays ?? DEFAULT_PASSWORD_IDLE_DAYS) : tier.idleDays;
+}
+
+/** The age a tier allows a credential of `kind` before it must be rotated or replaced. */
+export function maxAgeDaysOf(kind: Credential['kind'], tier: Tier): number {
+  return isStatusCredential(kind) ? (tier.userCredentialMaxAgeDays ?? tier.maxAgeDays) : tier.maxAgeDays;
 }
 
 /** Whole days from `from` to `now`, never negative. */

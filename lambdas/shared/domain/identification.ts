@@ -1,5 +1,5 @@
 import known from '../../../data/known-aws-accounts/accounts.json' with { type: 'json' };
-import type { Credential } from './credential';
+import { type Credential, isStatusCredential, type StatusCredentialKind } from './credential';
 import type { FederatedTrust } from './role-trust';
 import { providerName } from './trust-breadth';
 
@@ -28,6 +28,8 @@ export interface Identification {
   /** Where it was last used, as AWS reports it (see {@link Credential}). */
   lastUsedService?: string;
   lastUsedRegion?: string;
+  /** Service-specific credentials: the service it signs in to. */
+  serviceName?: string;
   /** Roles: the accounts outside this one its trust policy lets assume it (`*`: any). */
   trustedAccounts?: string[];
   /** Roles: the names of those trusted accounts the policy's `vendors` or the shipped list knows. */
@@ -62,6 +64,7 @@ export function identify(
     createdAt: credential.createdAt.toISOString(),
     ...(credential.lastUsedService && { lastUsedService: credential.lastUsedService }),
     ...(credential.lastUsedRegion && { lastUsedRegion: credential.lastUsedRegion }),
+    ...(credential.serviceName && { serviceName: credential.serviceName }),
     ...(credential.trustedAccounts && { trustedAccounts: credential.trustedAccounts }),
     ...(named.length > 0 && { vendors: Object.fromEntries(named) }),
     ...(Object.keys(awsOwned).length > 0 && { awsServiceAccounts: awsOwned }),
@@ -140,6 +143,18 @@ export function shortName(name: string, max = MAX_SHOWN_NAME): string {
   return `${name.slice(0, head)}…${name.slice(name.length - (max - 1 - head))}`;
 }
 
+/** A status credential's kind in plain words, before its id. */
+export const STATUS_CREDENTIAL_NAMES: Readonly<Record<StatusCredentialKind, string>> = {
+  'signing-certificate': 'signing certificate',
+  'ssh-key': 'SSH public key',
+  'service-credential': 'service-specific credential',
+};
+
+/** The id part of `<accountId>:<kind>:<id>`. */
+function idOf(credentialId: string): string {
+  return credentialId.split(':').slice(2).join(':');
+}
+
 /**
  * A credential in a few plain words for a reply about it: an access key by its id and user (a user may
  * have two keys), a console password by its user (the user's name alone would read as its keys), else
@@ -152,6 +167,8 @@ export function credentialName(c: {
 }): string {
   const name = shortName(c.principal);
   if (c.kind === 'password') return `console password of ${name}`;
+  if (isStatusCredential(c.kind))
+    return `${STATUS_CREDENTIAL_NAMES[c.kind]} ${idOf(c.credentialId)} of ${name}`;
   if (c.kind !== 'access-key') return name;
   const keyId = /^\d{12}:access-key:(.+)$/.exec(c.credentialId)?.[1];
   return keyId ? `access key ${keyId} of ${name}` : name;

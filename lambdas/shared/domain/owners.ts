@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import type { CredentialKind } from './credential';
 
 /**
  * Where an owner can come from, in the order the policy's `owners.sources` tries them (this one by
@@ -232,11 +233,11 @@ export function creatorSubject(kind: 'user' | 'access-key' | 'role' | 'secret', 
 
 /**
  * The creator clue of a credential: its own creation (an access key's `CreateAccessKey`, a role's
- * `CreateRole`, a secret's `CreateSecret`), else its principal's (the user's `CreateUser`, for a key
- * or a password: whoever made the user owns its console sign-in too).
+ * `CreateRole`, a secret's `CreateSecret`), else its principal's (the user's `CreateUser`, for a key,
+ * a password or a status credential: whoever made the user owns its console sign-in and its keys too).
  */
 export function creatorClueOf(
-  credential: { kind: 'access-key' | 'secret' | 'role' | 'password'; principal: string; id?: string },
+  credential: { kind: CredentialKind; principal: string; id?: string },
   hints: ReadonlyMap<string, CreatorHint>,
 ): OwnerClues['creator'] {
   const subjects =
@@ -245,7 +246,12 @@ export function creatorClueOf(
           ...(credential.id ? [creatorSubject('access-key', credential.id)] : []),
           creatorSubject('user', credential.principal),
         ]
-      : [creatorSubject(credential.kind === 'password' ? 'user' : credential.kind, credential.principal)];
+      : [
+          creatorSubject(
+            credential.kind === 'secret' || credential.kind === 'role' ? credential.kind : 'user',
+            credential.principal,
+          ),
+        ];
   const hint = subjects.map((subject) => hints.get(subject)).find((h) => h !== undefined);
   return hint && { owner: hint.owner, via: `${hint.eventName} on ${hint.at.slice(0, 10)}` };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
+import { SSH_LISTING } from './credential';
 import { OwnersSchema } from './owners';
 
 /**
@@ -42,6 +43,14 @@ export const TierSchema = z.strictObject({
     .optional()
     .describe(
       `A console password unused this many days → idle (a never-used one: newCredentialGraceDays). Default ${DEFAULT_PASSWORD_IDLE_DAYS}, as Security Hub IAM.22 and CIS 1.12 ask.`,
+    ),
+  userCredentialMaxAgeDays: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      "A signing certificate, SSH public key or service-specific credential older than this → max-age (IAM records no last use of these, so age is all reauth can judge). Default: the tier's maxAgeDays.",
     ),
   newCredentialGraceDays: z
     .number()
@@ -407,6 +416,13 @@ export const PolicyConfigSchema = z
         maxFraction: z.number().min(0).max(1).default(0.05),
       })
       .default({ maxActions: 25, maxFraction: 0.05 }),
+    // No default: a policy without it keeps the id it had before it existed (and lists SSH keys weekly).
+    listSshPublicKeys: z
+      .enum(SSH_LISTING)
+      .optional()
+      .describe(
+        "How often the daily scan lists each IAM user's SSH public keys: IAM has no account-wide listing of them, so each costs one ListSSHPublicKeys call per user. weekly (default): a seventh of the users each day, every user once a week; daily: every user every day; never: SSH keys are not asked about (an account of many users and no CodeCommit). The hourly enforce job lists none: it re-checks a key itself at its deadline.",
+      ),
     credentialReportMaxAgeMinutes: z
       .number()
       .int()

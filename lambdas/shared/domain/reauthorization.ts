@@ -12,6 +12,7 @@ import { credentialName } from './identification';
 import { newRequest, openRequestOf } from './lifecycle';
 import type { PolicyConfig, Tier } from './policy';
 import { type RevokedSessions, SESSION_LIFETIME_MAX_MS } from './reauth-marks';
+import type { RightSizeReceipt, RightSizeUsage } from './right-size';
 import { vouchForUsage } from './usage';
 
 const DAY_MS = 86_400_000;
@@ -20,7 +21,15 @@ const DAY_MS = 86_400_000;
  * What an owner can answer to a request, from Slack; and `assign-owner`, what a security approver
  * answers to a request no owner was found for.
  */
-export type OwnerAction = 'still-needed' | 'rotate' | 'disable' | 'restore' | 'approve' | 'assign-owner';
+export type OwnerAction =
+  | 'still-needed'
+  | 'rotate'
+  | 'disable'
+  | 'restore'
+  | 'approve'
+  | 'assign-owner'
+  | 'right-size'
+  | 'widen';
 
 export interface AnswerContext {
   now: Date;
@@ -64,6 +73,15 @@ export function checkAnswer(
       reply: `Only ${ownerMention(state)} or their delegates can answer for ${credentialName(state)}. Your attempt was recorded.`,
     };
   }
+  if (action === 'widen') {
+    // A *Widen* answers the right-size that put its button there, whatever request is open since.
+    return state.rightSize?.seq === requestSeq && state.status !== 'deleted'
+      ? undefined
+      : {
+          why: 'not-open',
+          reply: `${credentialName(state)} is not narrowed by reauth${state.rightSize ? ' under that answer; use the newest message' : ''}: there is nothing to widen.`,
+        };
+  }
   const expected = action === 'restore' ? 'disabled' : 'pending';
   if (state.status !== expected || state.requestSeq !== requestSeq) {
     return { why: 'not-open', reply: describeClosed(state, action) };
@@ -74,13 +92,14 @@ export function checkAnswer(
       reply: `${credentialName(state)} was disabled on ${day(state.disabledAt)}; the ${context.policy.enforcement.restoreWindowDays}-day restore window has passed. Ask the security team.`,
     };
   }
-  if (action === 'still-needed' && state.proposal) {
+  if ((action === 'still-needed' || action === 'right-size') && state.proposal) {
     return {
       why: 'not-open',
       reply: `${mention(state.proposal.by)} already answered *Still needed* for ${credentialName(state)}; it is waiting for a second approver.`,
     };
   }
-  if (action !== 'still-needed' && context.policy.mode === 'report') {
+  // A right-size in report mode is recorded and suggested to the security channel, changing nothing.
+  if (action !== 'still-needed' && action !== 'right-size' && context.policy.mode === 'report') {
     return {
       why: 'report-mode',
       reply: `reauth runs in report mode: it changes nothing in IAM or Secrets Manager. The request for ${credentialName(state)} stays open: answer *Still needed*, or ${action} it yourself.`,
@@ -346,7 +365,8 @@ export function planDisable(
  * read (`revokedSessions`): inside the decision's hash. Nothing when it ended none.
  */
 export function revokedSessionsOf(receipt: DisableReceipt): { revokedSessions?: RevokedSessions } {
-  return (receipt.kind === 'access-key' || receipt.kind === 'role') && receipt.revokedSessions
+  return (receipt.kind === 'access-key' || receipt.kind === 'role' || receipt.kind === 'password') &&
+    receipt.revokedSessions
     ? { revokedSessions: receipt.revokedSessions }
     : {};
 }
@@ -393,6 +413,105 @@ export function planRestore(
       },
     },
   );
+}
+
+/**
+ * *Still needed, only what it uses*: vouched for as *Still needed* for the tier's longest, and narrowed
+ * to what it used (`receipt`: reauth's deny attached; absent in report mode, where the change is only
+ * suggested). The decision keeps the before and after (the principal's boundary, untouched, and
+ * reauth's deny), what is kept and how fresh the data was. A tier with approvers is vouched for by the
+ * owner alone here, as the narrowing takes access away and gives none.
+ */
+export function planRightSize(
+  state: CredentialState,
+  input: { usage: RightSizeUsage; kept: readonly string[]; receipt?: RightSizeReceipt },
+  context: AnswerContext,
+): Transition {
+  const days = maxReauthorizeDays(state, context.policy);
+  const until = new Date(context.now.getTime() + days * DAY_MS).toISOString();
+  const { usage, receipt } = input;
+  const data = {
+    readAt: usage.readAt,
+    trackedSince: usage.trackedSince,
+    windowDays: usage.windowDays,
+    granted: usage.grantedCount,
+  };
+  const rightSize = receipt && { ...receipt, seq: state.seq + 1, at: context.now.toISOString(), usage: data };
+  const base = vouched(state);
+  delete base.rightSize;
+  return answer(
+    state,
+    { ...base, status: 'active', reviewDueAt: until, ...(rightSize && { rightSize }) },
+    context,
+    {
+      action: 'right-size',
+      reason: receipt
+        ? `still needed, only what it uses: narrowed to ${input.kept.length} actions of the ${usage.used.length} services it used in ${usage.windowDays} days`
+        : `still needed, only what it uses: report mode, so the narrowing to ${input.kept.length} actions was suggested to the security channel and nothing changed`,
+      evidence: {
+        approver: `slack:${context.slackUserId}`,
+        until,
+        days,
+        requestSeq: state.requestSeq ?? null,
+        rightSize: {
+          ...(receipt ? {} : { suggested: true }),
+          principalArn: usage.principalArn,
+          kept: [...input.kept],
+          usedServices: usage.used.map((u) => u.service),
+          before: {
+            boundary: receipt?.boundary ?? null,
+            rightSizePolicy: state.rightSize?.policyArn ?? null,
+          },
+          after: { boundary: receipt?.boundary ?? null, rightSizePolicy: receipt?.policyArn ?? null },
+          ...data,
+        },
+        ...usageVouchedFor(state),
+      },
+    },
+  );
+}
+
+/** *Widen*: reauth's right-size deny taken off the user or role; the credential's status stays. */
+export function planWiden(state: CredentialState, context: AnswerContext): Transition {
+  const next = stateInputOf(state);
+  delete next.rightSize;
+  return answer(state, next, context, {
+    action: 'widen',
+    reason: `widened by ${context.slackUserId}: reauth's right-size of ${state.rightSize?.at.slice(0, 10) ?? 'an unknown date'} taken off`,
+    evidence: { rightSize: state.rightSize ?? null },
+  });
+}
+
+/**
+ * reauth's right-size deny is no longer attached, taken off outside reauth: recorded as drift, and a
+ * new request asks the owner again (the fallback owner is told by the next escalation), as for a
+ * disable turned back on. reauth does not narrow it again by itself.
+ */
+export function planRightSizeDrift(
+  state: CredentialState,
+  policy: PolicyConfig,
+  context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string },
+): Transition {
+  const tierName = state.tier ?? policy.defaultTier;
+  const request = newRequest(state, { tierName, tier: tierOf(state, policy) }, context.now);
+  const triggers = [...new Set([...state.triggers, 'drift' as const])];
+  const what = `reauth's right-size deny (${state.rightSize?.policyArn}) was detached from ${state.principal}`;
+  const next = {
+    ...closed(state),
+    status: 'pending' as const,
+    triggers,
+    ...request,
+    why: `${what}, outside reauth`,
+  };
+  delete next.rightSize;
+  return {
+    state: next,
+    decision: decisionOf(state, context, {
+      action: 'drift',
+      reason: `${what} outside reauth: not narrowed again; a new request is open until ${day(request.deadlineAt)}`,
+      evidence: { rightSizeRemoved: state.rightSize ?? null, seenBy: 'recheck', triggers },
+    }),
+  };
 }
 
 /** An owner's *Rotate* on an access key: the replacement exists; this key is deactivated after the grace period. */

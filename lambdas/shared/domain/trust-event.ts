@@ -18,6 +18,7 @@ import {
   revokedBeforeOfArn,
   statementsOf,
 } from './reauth-marks';
+import { isRightSizePolicyArn } from './right-size';
 
 /**
  * What an event on reauth's bus means for trust: which credentials a change touches, whether it
@@ -346,9 +347,11 @@ function interpretIam(call: Call, policy: PolicyConfig): Interpretation {
   const reauthsPolicy =
     isRoleDisablePolicyArn(policyArn) ||
     revokedBeforeOfArn(policyArn) !== undefined ||
+    isRightSizePolicyArn(policyArn) ||
     name === 'DeleteRolePermissionsBoundary';
   // reauth attaches and detaches only its own policies (under /reauth/, each a deny): its disables,
-  // restores and session revocations. Anyone else's attach of one is judged like any policy (a deny).
+  // restores, session revocations and right-sizes (an owner's answer, recorded by its own decision).
+  // Anyone else's attach of one is judged like any policy (a deny).
   if (call.byReauth && reauthsPolicy && REAUTH_POLICY_CALLS.has(name))
     return {
       ignored: `reauth's own ${name} of ${policyLabel(policyArn ?? '')} on ${userName ? `user ${userName}` : `role ${roleName}`}`,

@@ -1,9 +1,16 @@
+import type { CredentialKind } from './credential';
 import { DEFAULT_USAGE_WINDOW_DAYS, type ServiceUsage } from './service-usage';
 import { DEFAULT_USAGE_LEARNING_DAYS, type Usage } from './usage';
 
 const DAY_MS = 86_400_000;
 /** Services named on a state item, used or unused: the counts stay exact, the names are capped. */
 export const USAGE_SUMMARY_MAX_NAMES = 20;
+/**
+ * The credentials whose user's or role's usage a request shows (and right-sizing narrows): access keys,
+ * passwords and roles. A secret is no principal; a user's status credentials (certificates, SSH keys,
+ * service credentials) are judged by age alone, and their request needs no usage read.
+ */
+export const SERVICE_USAGE_KINDS: readonly CredentialKind[] = ['access-key', 'password', 'role'];
 /** A principal's usage read for the over-privileged trigger is read again after this many days. */
 export const SERVICE_USAGE_RECHECK_DAYS = 7;
 

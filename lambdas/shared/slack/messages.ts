@@ -1,7 +1,19 @@
 import * as z from 'zod';
-import { CREDENTIAL_ID_PATTERN, type CredentialKind, parseCredentialId } from '../domain/credential';
-import { describeTrust, type Identification, shortName, usedWhere } from '../domain/identification';
+import {
+  CREDENTIAL_ID_PATTERN,
+  type CredentialKind,
+  isStatusCredential,
+  parseCredentialId,
+} from '../domain/credential';
+import {
+  describeTrust,
+  type Identification,
+  STATUS_CREDENTIAL_NAMES,
+  shortName,
+  usedWhere,
+} from '../domain/identification';
 import { describeOwnerOrigin, type OriginFormat, type OwnerOrigin } from '../domain/owners';
+import { RIGHT_SIZE_KINDS } from '../domain/right-size';
 import { BLOCK_KIT_LIMITS } from './limits';
 import {
   ASSIGN_OWNER_ACTION_ID,
@@ -166,6 +178,9 @@ const KIND_LABELS: Record<RequestItem['kind'], string> = {
   secret: 'Secret',
   role: 'Third-party role',
   password: 'Console password',
+  'signing-certificate': 'Signing certificate',
+  'ssh-key': 'SSH public key',
+  'service-credential': 'Service-specific credential',
 };
 
 /** Slack's three control characters; escaping them stops a name from becoming a mention or a link. */
@@ -220,10 +235,13 @@ function dateOf(iso: string): string {
 
 type Named = Pick<RequestItem, 'credentialId' | 'kind' | 'principal'>;
 
-/** The credential in a few words: an access key by its id and user (a user may have two), a password by its user, else its name. */
+/**
+ * The credential in a few words: an access key or a status credential by its id and user (a user may
+ * have two keys, two certificates, five SSH keys), a password by its user, else its name.
+ */
 function subjectOf(item: Named): string {
   const name = `\`${shown(shortName(item.principal))}\``;
-  if (item.kind === 'access-key')
+  if (item.kind === 'access-key' || isStatusCredential(item.kind))
     return `*${KIND_LABELS[item.kind]}* \`${shown(parseCredentialId(item.credentialId).id, 40)}\` of user ${name}`;
   return item.kind === 'password'
     ? `*${KIND_LABELS[item.kind]}* of user ${name}`
@@ -239,11 +257,13 @@ export function credentialLabel(item: Named & Pick<RequestItem, 'accountId'>): s
   const what =
     item.kind === 'access-key'
       ? `access key ${parseCredentialId(item.credentialId).id} of user ${name}`
-      : item.kind === 'password'
-        ? `console password of user ${name}`
-        : item.kind === 'secret'
-          ? `secret ${name}${regionOf(item) ? ` (${regionOf(item)})` : ''}`
-          : `role ${name}`;
+      : isStatusCredential(item.kind)
+        ? `${STATUS_CREDENTIAL_NAMES[item.kind]} ${parseCredentialId(item.credentialId).id} of user ${name}`
+        : item.kind === 'password'
+          ? `console password of user ${name}`
+          : item.kind === 'secret'
+            ? `secret ${name}${regionOf(item) ? ` (${regionOf(item)})` : ''}`
+            : `role ${name}`;
   return `${what} in account ${item.accountId}`;
 }
 
@@ -281,11 +301,15 @@ function describeItem(item: RequestItem): string {
   }
   lines.push(
     [
-      ...(identification && item.kind === 'access-key'
+      ...(identification && (item.kind === 'access-key' || isStatusCredential(item.kind))
         ? [`Created: ${dateOf(identification.createdAt)}`]
         : []),
       ...(identification && item.kind === 'password' ? [`Set: ${dateOf(identification.createdAt)}`] : []),
-      `${item.kind === 'secret' ? 'Last accessed' : item.kind === 'password' ? 'Last sign-in' : 'Last used'}: ${lastUsed}${where && ` (${shown(where, 100)})`}`,
+      ...(identification?.serviceName ? [`For: ${shown(identification.serviceName, 100)}`] : []),
+      // IAM keeps no last use of these: "never" would tell the owner something no one knows.
+      isStatusCredential(item.kind)
+        ? 'Last used: not recorded by IAM (judged by its age)'
+        : `${item.kind === 'secret' ? 'Last accessed' : item.kind === 'password' ? 'Last sign-in' : 'Last used'}: ${lastUsed}${where && ` (${shown(where, 100)})`}`,
     ].join(' · '),
     `Why: ${shown(item.why, 1000)}`,
     ...(item.usage ? [`Access: ${shown(item.usage, 600)}`] : []),
@@ -316,6 +340,16 @@ function itemButtons(item: RequestItem): ButtonElement[] {
       style: 'primary',
     },
   ];
+  // Still needed, only what it uses (#25): a key's or password's user, or a role, in either mode
+  // (report mode records the choice and suggests the change to the security channel).
+  if (RIGHT_SIZE_KINDS.includes(item.kind)) {
+    buttons.push({
+      type: 'button',
+      action_id: 'reauth:right-size',
+      text: plain('Still needed, only what it uses'),
+      value,
+    });
+  }
   if (item.mode === 'report') return buttons;
   if (item.kind === 'secret' || (item.kind === 'access-key' && item.rotatable !== false)) {
     buttons.push({ type: 'button', action_id: 'reauth:rotate', text: plain('Rotate'), value });
@@ -578,6 +612,8 @@ export function decidedMessage(input: {
   actorUserId: string;
   at: string;
   restorable?: { credentialId: string; requestSeq: number };
+  /** Narrowed by reauth (*Still needed, only what it uses*): *Widen* takes its deny off again. */
+  widenable?: { credentialId: string; requestSeq: number };
 }): SlackMessage {
   const { item } = input;
   const subject = `${subjectOf(item)} (${shown(item.accountId, 40)})`;
@@ -598,6 +634,18 @@ export function decidedMessage(input: {
           action_id: 'reauth:restore',
           text: plain('Restore'),
           value: encodeActionValue(input.restorable.credentialId, input.restorable.requestSeq),
+        },
+      ],
+    });
+  } else if (input.widenable) {
+    blocks.push({
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: 'reauth:widen',
+          text: plain('Widen'),
+          value: encodeActionValue(input.widenable.credentialId, input.widenable.requestSeq),
         },
       ],
     });
@@ -811,4 +859,28 @@ export function approvalRequestMessage(input: {
       },
     ],
   };
+}
+
+/**
+ * Report mode's *Still needed, only what it uses*: what the owner chose, and the change for the
+ * security channel to make (reauth changed nothing): the deny to attach, in full, and how to undo it.
+ */
+export function rightSizeSuggestionMessage(input: {
+  item: Pick<RequestItem, 'credentialId' | 'kind' | 'principal' | 'accountId'>;
+  ownerUserId: string;
+  principalArn: string;
+  usage: string;
+  document: object;
+}): SlackMessage {
+  const subject = `${subjectOf(input.item)} (${shown(input.item.accountId, 40)})`;
+  const text = truncate(
+    [
+      `${subject}: ${mention(input.ownerUserId)} answered *Still needed, only what it uses* (${shown(input.usage, 600)}).`,
+      'reauth runs in report mode and changed nothing. To narrow it, attach this deny to the user or role (undo: detach it):',
+      `\`\`\`${JSON.stringify(input.document)}\`\`\``,
+      `\`aws iam create-policy --policy-name right-size-<name> --policy-document file://deny.json\`, then attach it to ${shown(input.principalArn, 300)}.`,
+    ].join('\n'),
+    MAX_SECTION_TEXT,
+  );
+  return { text: truncate(text, MAX_FALLBACK_TEXT), blocks: [{ type: 'section', text: mrkdwn(text) }] };
 }

@@ -12,6 +12,8 @@ export const REAUTH_ACTION_IDS = [
   'reauth:disable',
   'reauth:restore',
   'reauth:approve',
+  'reauth:right-size',
+  'reauth:widen',
 ] as const;
 export type ReauthActionId = (typeof REAUTH_ACTION_IDS)[number];
 

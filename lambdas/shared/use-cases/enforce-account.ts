@@ -35,7 +35,8 @@ import {
   requestItemOf,
   sendReminders,
 } from './notify-owners';
-import { type ScanOptions, type ScanReport, scanAccount } from './scan-account';
+import { recordRightSizeDrift } from './right-size';
+import { inventorySize, type ScanOptions, type ScanReport, scanAccount } from './scan-account';
 import { refreshMessage } from './slack-actions';
 import { type SlackFailure, type SlackSetupProblem, slackFailureOf, slackSetupProblems } from './slack-setup';
 
@@ -147,6 +148,15 @@ export async function enforceAccount(
       known.filter((s) => suspects.has(s.credentialId)),
       { policy, context: system, holder: run },
     ));
+    // A right-size taken off outside reauth: one read of the principal's attached policies per
+    // right-sized credential (none for the others).
+    report.drifted.push(
+      ...(await recordRightSizeDrift(
+        deps,
+        known.filter((s) => s.rightSize !== undefined),
+        { policy, context: system },
+      )),
+    );
   }
 
   if (deps.slack) {
@@ -165,8 +175,7 @@ export async function enforceAccount(
   }
 
   const plan = planEnforcement((await deps.store.loadStates(accountId)).values(), policy, now, {
-    size:
-      scan.inventory.accessKeys + scan.inventory.passwords + scan.inventory.secrets + scan.inventory.roles,
+    size: inventorySize(scan.inventory),
     generatedAt: new Date(scan.inventoryAt),
   });
   // All of this account's actions or none, as its own budget holds them.
@@ -506,6 +515,9 @@ const DRIFT_SEEN: Record<CredentialState['kind'], string> = {
   secret: "reauth's deny is gone from the secret's resource policy",
   role: "reauth's deny policy is gone from the role",
   password: 'the user has a console password again',
+  'signing-certificate': 'the signing certificate is Active again',
+  'ssh-key': 'the SSH public key is Active again',
+  'service-credential': 'the service-specific credential is Active again',
 };
 
 /**

@@ -6,7 +6,7 @@ import type { CredentialState, DecisionAction } from '../domain/decision';
 import { isUntoldBackdoor } from '../domain/lifecycle';
 import type { PolicyConfig } from '../domain/policy';
 import { isUntoldDrift, planRequestStep } from '../domain/reauthorization';
-import { summaryLine } from '../domain/usage-summary';
+import { SERVICE_USAGE_KINDS, summaryLine } from '../domain/usage-summary';
 import {
   assignedMessage,
   type Block,
@@ -290,9 +290,11 @@ export function outcomeMessage(state: CredentialState): SlackMessage {
       ? `*Disable* (${state.decidedBy === undefined || state.decidedBy.startsWith('system:') ? 'no answer by the deadline' : 'on request'})`
       : state.status === 'active' && state.rotation
         ? `*Rotate*: the new key is in ${state.rotation.storedIn}; this one is deactivated on ${state.rotation.deactivateAfter.slice(0, 10)}`
-        : state.status === 'active'
-          ? `*Still needed*${state.reviewDueAt ? ` until ${state.reviewDueAt.slice(0, 10)}` : ''}`
-          : state.status;
+        : state.status === 'active' && state.rightSize
+          ? `*Still needed, only what it uses*${state.reviewDueAt ? ` until ${state.reviewDueAt.slice(0, 10)}` : ''}: narrowed to ${state.rightSize.kept.join(', ')}`
+          : state.status === 'active'
+            ? `*Still needed*${state.reviewDueAt ? ` until ${state.reviewDueAt.slice(0, 10)}` : ''}`
+            : state.status;
   return decidedMessage({
     item: state,
     outcome,
@@ -302,6 +304,9 @@ export function outcomeMessage(state: CredentialState): SlackMessage {
       state.requestSeq !== undefined && {
         restorable: { credentialId: state.credentialId, requestSeq: state.requestSeq },
       }),
+    ...(state.rightSize && {
+      widenable: { credentialId: state.credentialId, requestSeq: state.rightSize.seq },
+    }),
   });
 }
 
@@ -321,7 +326,8 @@ export function requestItemOf(state: CredentialState, mode: Mode): RequestItem {
     ...(state.identification && { identification: state.identification }),
     ...(state.triggers.includes('orphaned') && { assignable: true }),
     ...(state.ownerSource && { ownerSource: state.ownerSource }),
-    ...(state.serviceUsage && state.kind !== 'secret' && { usage: summaryLine(state.serviceUsage) }),
+    ...(state.serviceUsage &&
+      SERVICE_USAGE_KINDS.includes(state.kind) && { usage: summaryLine(state.serviceUsage) }),
   };
 }
 

@@ -11,7 +11,7 @@ import {
 import type { StackOwner, StackOwnerReader } from '../adapters/stack-owners';
 import { mapWithConcurrency } from '../concurrency';
 import type { CheckpointSigner } from '../domain/checkpoint';
-import { type Credential, credentialIdOf, parseCredentialId } from '../domain/credential';
+import { type Credential, credentialIdOf, listsSshKeysOf, parseCredentialId } from '../domain/credential';
 import type { CredentialState, Trigger } from '../domain/decision';
 import { daysBetween, type Evaluation, evaluateCredential, type KnownRecord } from '../domain/evaluate';
 import { type Identification, identify } from '../domain/identification';
@@ -38,6 +38,7 @@ import {
 } from '../domain/usage';
 import {
   isLearned,
+  SERVICE_USAGE_KINDS,
   SERVICE_USAGE_RECHECK_DAYS,
   summarizeUsage,
   summaryLine,
@@ -105,13 +106,29 @@ export interface ScanRow {
   unused?: string;
 }
 
+/** What the inventory held, by kind: access keys are the report's active slots, the rest one each. */
+export interface InventoryCounts {
+  accessKeys: number;
+  passwords: number;
+  signingCertificates: number;
+  sshKeys: number;
+  serviceCredentials: number;
+  secrets: number;
+  roles: number;
+}
+
+/** How many credentials the inventory held: what an action budget's fraction is of. */
+export function inventorySize(counts: InventoryCounts): number {
+  return Object.values(counts).reduce((sum, n) => sum + n, 0);
+}
+
 export interface ScanReport {
   accountId: string;
   mode: PolicyConfig['mode'];
   policyId: string;
   startedAt: string;
   finishedAt: string;
-  inventory: { accessKeys: number; passwords: number; secrets: number; roles: number };
+  inventory: InventoryCounts;
   /** When IAM generated the credential report this scan read: the age of its access-key data. */
   inventoryAt: string;
   rows: ScanRow[];
@@ -197,6 +214,11 @@ export async function scanAccountWithStates(
     now,
     reportMaxAgeMinutes: policy.credentialReportMaxAgeMinutes,
     zone,
+    statusCredentials: {
+      // The hourly enforce job lists no SSH keys: a call per user every hour, for keys judged by age.
+      sshKeysOf: (user) =>
+        options.job !== 'enforce' && listsSshKeysOf(user, now, policy.listSshPublicKeys ?? 'weekly'),
+    },
   });
   const secrets = await readSecretsInventory(deps.secretsManager, { accountId });
   const { states, keySlots, creators } = await deps.store.loadAccount(accountId);
@@ -216,6 +238,7 @@ export async function scanAccountWithStates(
       return known ? { ...key, id: parseCredentialId(known.credentialId).id } : key;
     }),
     ...iamInventory.passwords,
+    ...iamInventory.statusCredentials,
     ...iamInventory.roles,
     ...secrets,
   ];
@@ -425,6 +448,7 @@ export async function scanAccountWithStates(
     inventory: {
       accessKeys: iamInventory.accessKeys.length,
       passwords: iamInventory.passwords.length,
+      ...countStatusCredentials(iamInventory.statusCredentials),
       secrets: secrets.length,
       roles: iamInventory.roles.length,
     },
@@ -443,6 +467,17 @@ export async function scanAccountWithStates(
     },
   };
   return { report, states: after };
+}
+
+function countStatusCredentials(
+  credentials: readonly Credential[],
+): Pick<InventoryCounts, 'signingCertificates' | 'sshKeys' | 'serviceCredentials'> {
+  const of = (kind: Credential['kind']) => credentials.filter((c) => c.kind === kind).length;
+  return {
+    signingCertificates: of('signing-certificate'),
+    sshKeys: of('ssh-key'),
+    serviceCredentials: of('service-credential'),
+  };
 }
 
 function countBy(values: readonly string[]): Record<string, number> {
@@ -586,7 +621,7 @@ async function readServiceUsage(
   const { policy, now, stateOf } = options;
   const wanted = new Map<string, { windowDays: number; createdAt?: Date }>();
   for (const { credential, evaluation } of evaluated) {
-    if (credential.kind === 'secret') continue;
+    if (!SERVICE_USAGE_KINDS.includes(credential.kind)) continue;
     const state = stateOf(credential);
     const tier = tierOf(credential, policy);
     const opensRequest =

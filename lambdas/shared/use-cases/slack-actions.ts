@@ -21,6 +21,7 @@ import {
   targetOf,
 } from './claimed-change';
 import { notifyNewRequests, outcomeMessage, requestItemOf, requestMessageOf } from './notify-owners';
+import { type RightSizeDependencies, runRightSize } from './right-size';
 import { type AnswerOutcome, recordAnswer, refuseUncovered } from './slack-answers';
 import { answerContext, named, tell } from './slack-interactions';
 
@@ -32,6 +33,11 @@ export interface WorkerDependencies extends AnswerPolicySource {
   /** How long a claim outlives this invocation if it stops: the time its Lambda has left. @default CLAIM_LEASE_MS */
   leaseMs?: number;
   /**
+   * What a credential's user or role used (IAM's service last-accessed data), for *Still needed, only
+   * what it uses*. @default none: nothing is narrowed, and the owner is told why
+   */
+  serviceUsage?: RightSizeDependencies['serviceUsage'];
+  /**
    * Org mode: the enforcer of a credential's account, under the policy `answerPolicyFor` found for it
    * (see `memberEnforcers`).
    * @default none: every credential is changed by `enforcer`
@@ -42,7 +48,7 @@ export interface WorkerDependencies extends AnswerPolicySource {
 /** What a job did, for the log; `recorded` names the change when one was made and recorded. */
 export interface ActionJobOutcome {
   summary: string;
-  recorded?: 'rotate' | 'disable' | 'restore';
+  recorded?: 'rotate' | 'disable' | 'restore' | 'right-size' | 'widen';
 }
 
 /**
@@ -112,7 +118,7 @@ async function followUp(
 
 async function runInAccount(
   deps: WorkerDependencies,
-  job: ActionJob & { action: 'rotate' | 'disable' | 'restore' | 'request-approval' },
+  job: ActionJob & { action: 'rotate' | 'disable' | 'restore' | 'right-size' | 'widen' | 'request-approval' },
   holder: string,
 ): Promise<ActionJobOutcome> {
   if (job.action === 'request-approval') return { summary: await requestApproval(deps, job.credentialId) };
@@ -204,6 +210,16 @@ async function runInAccount(
       }
       outcome = restored;
       break;
+    }
+    case 'right-size':
+    case 'widen': {
+      const done = await runRightSize(deps, { ...job, action: job.action }, state, context, holder);
+      if (!('answered' in done)) {
+        outcome = done;
+        break;
+      }
+      if (done.answered) await refreshAfterAnswer(deps, job);
+      return { summary: done.summary, ...(done.answered && { recorded: job.action }) };
     }
     case 'rotate': {
       const rotation = await changeUnderClaim(deps, {

@@ -62,6 +62,8 @@ const ACTIONS: Record<ReauthActionId, Exclude<OwnerAction, 'assign-owner'>> = {
   'reauth:disable': 'disable',
   'reauth:restore': 'restore',
   'reauth:approve': 'approve',
+  'reauth:right-size': 'right-size',
+  'reauth:widen': 'widen',
 };
 
 /**
@@ -618,6 +620,8 @@ function verbing(action: OwnerAction): string {
     restore: 'restoring',
     approve: 'approving',
     'assign-owner': 'assigning an owner to',
+    'right-size': 'keeping only what it uses of',
+    widen: 'widening',
   };
   return verbs[action];
 }

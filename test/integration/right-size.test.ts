@@ -1,0 +1,536 @@
+import {
+  AttachRolePolicyCommand,
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  DetachRolePolicyCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  ListAttachedRolePoliciesCommand,
+  ListAttachedUserPoliciesCommand,
+  PutRolePermissionsBoundaryCommand,
+} from '@aws-sdk/client-iam';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import type { CredentialState } from '../../lambdas/shared/domain/decision';
+import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
+import type { StateUsageSummary } from '../../lambdas/shared/domain/right-size';
+import type { ServiceUsage } from '../../lambdas/shared/domain/service-usage';
+import { recordRightSizeDrift } from '../../lambdas/shared/use-cases/right-size';
+import type { FakeSlack } from '../../scripts/local/fake-slack';
+import { type LocalStack, startLocalStack } from '../../scripts/local/local-stack';
+import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
+import { useEmulator } from '../support/emulator';
+import { testEnforcer } from '../support/enforcer';
+import { coldStart } from '../support/lambda';
+
+/**
+ * *Still needed, only what it uses* (issue #25), the whole loop on the emulator through the real
+ * Slack endpoint and worker: a role granted 40 services that used 3 is narrowed by its owner's click,
+ * IAM's evaluation (iam-simulate over the policies read back from IAM) allows exactly those 3, *Widen*
+ * gives back the original (a team's boundary untouched throughout), a deny detached outside reauth is
+ * drift, and report mode changes nothing.
+ */
+
+const { clients } = useEmulator();
+const ACCOUNT = '123456789012';
+const TABLE = 'right-size-under-test';
+const DAY = 86_400_000;
+const store = createDecisionStore(clients.documents, TABLE);
+const idOf = (role: string) => `${ACCOUNT}:role:${role}`;
+
+const GRANTED = [
+  's3',
+  'sqs',
+  'kms',
+  'ec2',
+  'dynamodb',
+  'lambda',
+  'sns',
+  'logs',
+  'cloudwatch',
+  'secretsmanager',
+  'ssm',
+  'ecr',
+  'ecs',
+  'eks',
+  'rds',
+  'redshift',
+  'glue',
+  'athena',
+  'kinesis',
+  'firehose',
+  'states',
+  'events',
+  'apigateway',
+  'cloudformation',
+  'codebuild',
+  'codepipeline',
+  'codecommit',
+  'route53',
+  'acm',
+  'elasticloadbalancing',
+  'autoscaling',
+  'elasticache',
+  'es',
+  'sagemaker',
+  'batch',
+  'backup',
+  'cognito-idp',
+  'ses',
+  'xray',
+  'organizations',
+];
+const TEAM_GRANTS = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: GRANTED.map((s) => `${s}:*`), Resource: '*' }],
+};
+const TEAM_BOUNDARY = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: ['s3:*', 'sqs:*', 'kms:*', 'ec2:*'], Resource: '*' }],
+};
+const TRUST = {
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999988887777:root' }, Action: 'sts:AssumeRole' },
+  ],
+};
+
+let local: LocalStack;
+let fake: FakeSlack;
+let teamGrantsArn: string;
+let teamBoundaryArn: string;
+let endpoint: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+let worker: (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+function usageOf(roleArn: string, now = new Date()): ServiceUsage {
+  const ago = (days: number) => new Date(now.getTime() - days * DAY).toISOString();
+  return {
+    principalArn: roleArn,
+    granted: GRANTED,
+    used: [
+      { service: 's3', lastAccessed: ago(3) },
+      { service: 'sqs', lastAccessed: ago(20) },
+      { service: 'kms', lastAccessed: ago(50) },
+    ],
+    readAt: ago(0),
+    trackedSince: ago(400),
+    windowDays: 90,
+  };
+}
+
+/** What the scan keeps on the request's state (issue #25's other half): counts and the used names. */
+function summaryOf(usage: ServiceUsage): StateUsageSummary {
+  const used = usage.used.map((u) => u.service);
+  return {
+    principalArn: usage.principalArn,
+    grantedCount: usage.granted.length,
+    usedCount: used.length,
+    used,
+    unused: usage.granted.filter((s) => !used.includes(s)).slice(0, 20),
+    windowDays: usage.windowDays,
+    readAt: usage.readAt,
+    trackedSince: usage.trackedSince,
+  };
+}
+
+/** A role trusted by a vendor, granted 40 services, with the team's boundary or none; and its open request. */
+async function roleAsked(
+  name: string,
+  options: { boundary?: boolean; trackedDaysAgo?: number } = {},
+): Promise<string> {
+  const { Role } = await clients.iam.send(
+    new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(TRUST) }),
+  );
+  const arn = Role?.Arn as string;
+  await clients.iam.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: teamGrantsArn }));
+  if (options.boundary)
+    await clients.iam.send(
+      new PutRolePermissionsBoundaryCommand({ RoleName: name, PermissionsBoundary: teamBoundaryArn }),
+    );
+  const at = new Date();
+  const about = {
+    credentialId: idOf(name),
+    accountId: ACCOUNT,
+    kind: 'role',
+    principal: name,
+    owner: 'UALICE',
+  } as const;
+  await store.transition(idOf(name), () => ({
+    state: {
+      ...about,
+      status: 'pending',
+      triggers: ['idle'],
+      tier: 'standard',
+      requestSeq: 1,
+      requestedAt: at.toISOString(),
+      deadlineAt: new Date(at.getTime() + 14 * DAY).toISOString(),
+      why: 'trusted by 999988887777, unused for 120 days',
+      serviceUsage: {
+        ...summaryOf(usageOf(arn, at)),
+        ...(options.trackedDaysAgo !== undefined && {
+          trackedSince: new Date(at.getTime() - options.trackedDaysAgo * DAY).toISOString(),
+        }),
+      },
+    },
+    decision: {
+      ...about,
+      action: 'flag',
+      reason: 'unused for 120 days',
+      actor: 'system:scan',
+      at: at.toISOString(),
+      mode: 'enforce',
+      policyId: 'test',
+      evidence: {},
+    },
+  }));
+  return arn;
+}
+
+async function click(actionId: string, role: string, seq: number, reply: string): Promise<number> {
+  const answer = await endpoint(
+    slackEvent(
+      buttonClickBody({
+        userId: 'UALICE',
+        actionId,
+        value: `${idOf(role)}|${seq}`,
+        responseUrl: fake.responseUrl(reply),
+      }),
+      { signingSecret: local.signingSecret, at: new Date() },
+    ),
+  );
+  expect(answer.statusCode).toBe(200);
+  return drainQueue(clients.sqs, local.queueUrl, worker);
+}
+
+const attached = async (role: string) =>
+  ((await clients.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? [])
+    .map((p) => p.PolicyArn as string)
+    .sort();
+const boundaryOf = async (role: string) =>
+  (await clients.iam.send(new GetRoleCommand({ RoleName: role }))).Role?.PermissionsBoundary
+    ?.PermissionsBoundaryArn;
+
+async function documentOf(policyArn: string): Promise<object> {
+  const { Policy } = await clients.iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
+  const { PolicyVersion } = await clients.iam.send(
+    new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: Policy?.DefaultVersionId }),
+  );
+  const text = PolicyVersion?.Document as string;
+  return JSON.parse(text.startsWith('{') ? text : decodeURIComponent(text));
+}
+
+/** What IAM would answer the role, from the policies and boundary IAM holds for it now. */
+async function mayDo(role: string, roleArn: string, action: string, resource = '*'): Promise<boolean> {
+  const identityPolicies = await Promise.all(
+    (await attached(role)).map(async (arn) => ({ name: arn, policy: await documentOf(arn) })),
+  );
+  const boundary = await boundaryOf(role);
+  const result = await runSimulation(
+    {
+      identityPolicies,
+      ...(boundary && {
+        permissionBoundaryPolicies: [{ name: boundary, policy: await documentOf(boundary) }],
+      }),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      request: {
+        action,
+        principal: roleArn,
+        resource: { accountId: ACCOUNT, resource },
+        contextVariables: {},
+      },
+    },
+    {},
+  );
+  if (result.resultType === 'error') throw new Error(`${action}: ${JSON.stringify(result.errors)}`);
+  return result.overallResult === 'Allowed';
+}
+
+const state = async (role: string) => (await store.getState(idOf(role))) as CredentialState;
+const replies = (name: string) => fake.calls(`response:${name}`).map((c) => c.body.text as string);
+
+beforeAll(async () => {
+  const grants = await clients.iam.send(
+    new CreatePolicyCommand({ PolicyName: 'team-grants', PolicyDocument: JSON.stringify(TEAM_GRANTS) }),
+  );
+  const boundary = await clients.iam.send(
+    new CreatePolicyCommand({ PolicyName: 'team-boundary', PolicyDocument: JSON.stringify(TEAM_BOUNDARY) }),
+  );
+  teamGrantsArn = grants.Policy?.Arn as string;
+  teamBoundaryArn = boundary.Policy?.Arn as string;
+  local = await startLocalStack(clients, { table: TABLE, policy: { mode: 'enforce' } });
+  fake = local.slack;
+  const env = { ...local.env, POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
+  endpoint = await coldStart('../../lambdas/slack/handler', env);
+  worker = await coldStart('../../lambdas/slack-worker/handler', env);
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await fake.close();
+});
+
+describe('Still needed, only what it uses, in enforce mode', () => {
+  it('narrows a role granted 40 services that used 3 to exactly those 3, as IAM evaluates it', async () => {
+    const arn = await roleAsked('app-worker');
+    expect(await mayDo('app-worker', arn, 'ec2:DescribeInstances')).toBe(true);
+
+    expect(await click('reauth:right-size', 'app-worker', 1, 'narrow')).toBe(1);
+
+    const narrowed = await state('app-worker');
+    expect(narrowed).toMatchObject({ status: 'active', rightSize: { principalArn: arn, boundary: null } });
+    expect(narrowed.rightSize?.kept).toEqual(['kms:*', 's3:*', 'sqs:*']);
+    const policyArn = narrowed.rightSize?.policyArn as string;
+    expect(policyArn).toMatch(
+      /^arn:aws:iam::123456789012:policy\/reauth\/right-size\/reauth-right-size-[0-9a-f]{24}$/,
+    );
+    expect(await attached('app-worker')).toEqual([policyArn, teamGrantsArn].sort());
+    expect(await boundaryOf('app-worker')).toBeUndefined();
+    for (const [action, resource] of [
+      ['s3:GetObject', 'arn:aws:s3:::app-data/x.csv'],
+      ['sqs:SendMessage', `arn:aws:sqs:us-east-1:${ACCOUNT}:jobs`],
+      ['kms:ListKeys', '*'],
+      ['sts:GetCallerIdentity', '*'],
+    ] as const)
+      expect(await mayDo('app-worker', arn, action, resource), action).toBe(true);
+    for (const action of ['ec2:DescribeInstances', 'dynamodb:ListTables', 'organizations:ListAccounts'])
+      expect(await mayDo('app-worker', arn, action), action).toBe(false);
+
+    const decision = (await store.history(idOf('app-worker'))).at(-1);
+    expect(decision).toMatchObject({
+      action: 'right-size',
+      actor: 'slack:UALICE',
+      mode: 'enforce',
+      evidence: {
+        rightSize: {
+          kept: ['kms:*', 's3:*', 'sqs:*'],
+          usedServices: ['s3', 'sqs', 'kms'],
+          before: { boundary: null, rightSizePolicy: null },
+          after: { boundary: null, rightSizePolicy: policyArn },
+          windowDays: 90,
+          granted: 40,
+        },
+      },
+    });
+    expect(decision?.evidence.controls).toEqual(
+      expect.arrayContaining([
+        'NIST CSF 2.0 PR.AA-05',
+        'CIS AWS Foundations v3.0.0 1.16',
+        'ISO/IEC 27001:2022 A.8.2',
+      ]),
+    );
+    // The answered message offers Widen, carrying the right-size's seq.
+    const updated = fake.calls('response:narrow').at(-1)?.body;
+    expect(JSON.stringify(updated)).toContain(`"action_id":"reauth:widen"`);
+    expect(JSON.stringify(updated)).toContain(`${idOf('app-worker')}|${narrowed.rightSize?.seq}`);
+  });
+
+  it('gives back exactly the original on Widen', async () => {
+    const arn = (await clients.iam.send(new GetRoleCommand({ RoleName: 'app-worker' }))).Role?.Arn as string;
+    const seq = (await state('app-worker')).rightSize?.seq as number;
+
+    expect(await click('reauth:widen', 'app-worker', seq, 'widen')).toBe(1);
+
+    expect(await attached('app-worker')).toEqual([teamGrantsArn]);
+    expect(await boundaryOf('app-worker')).toBeUndefined();
+    expect(await mayDo('app-worker', arn, 'ec2:DescribeInstances')).toBe(true);
+    const widened = await state('app-worker');
+    expect(widened.status).toBe('active');
+    expect(widened.rightSize).toBeUndefined();
+    expect((await store.history(idOf('app-worker'))).at(-1)).toMatchObject({
+      action: 'widen',
+      evidence: { rightSize: { kept: ['kms:*', 's3:*', 'sqs:*'] } },
+    });
+    // A second Widen on the same message: nothing left to widen, nothing recorded.
+    await click('reauth:widen', 'app-worker', seq, 'widen-again');
+    expect(replies('widen-again').join(' ')).toMatch(/nothing to widen/);
+    expect((await store.history(idOf('app-worker'))).at(-1)?.action).toBe('widen');
+  });
+
+  it('keeps a team’s boundary where it is: the narrowing is its intersection, and Widen leaves the boundary as it was', async () => {
+    const arn = await roleAsked('bounded-worker', { boundary: true });
+    expect(await mayDo('bounded-worker', arn, 'ec2:DescribeInstances')).toBe(true);
+    expect(await mayDo('bounded-worker', arn, 'dynamodb:ListTables')).toBe(false);
+
+    await click('reauth:right-size', 'bounded-worker', 1, 'bounded');
+
+    const narrowed = await state('bounded-worker');
+    expect(narrowed.rightSize?.boundary).toBe(teamBoundaryArn);
+    expect(await boundaryOf('bounded-worker')).toBe(teamBoundaryArn);
+    expect(await mayDo('bounded-worker', arn, 's3:ListAllMyBuckets')).toBe(true);
+    // ec2: inside the boundary, outside what is kept; dynamodb: outside both.
+    expect(await mayDo('bounded-worker', arn, 'ec2:DescribeInstances')).toBe(false);
+    expect(await mayDo('bounded-worker', arn, 'dynamodb:ListTables')).toBe(false);
+    expect((await store.history(idOf('bounded-worker'))).at(-1)?.evidence.rightSize).toMatchObject({
+      before: { boundary: teamBoundaryArn },
+      after: { boundary: teamBoundaryArn },
+    });
+
+    await click('reauth:widen', 'bounded-worker', narrowed.rightSize?.seq as number, 'bounded-widen');
+    expect(await boundaryOf('bounded-worker')).toBe(teamBoundaryArn);
+    expect(await attached('bounded-worker')).toEqual([teamGrantsArn]);
+    expect(await mayDo('bounded-worker', arn, 'ec2:DescribeInstances')).toBe(true);
+  });
+
+  it('records a deny detached outside reauth as drift, and asks the owner again', async () => {
+    await roleAsked('drifting-worker');
+    await click('reauth:right-size', 'drifting-worker', 1, 'drifting');
+    const narrowed = await state('drifting-worker');
+    const policy = parsePolicyConfig({ mode: 'enforce' });
+    const context = {
+      now: new Date(),
+      policyId: policyIdOf(policy),
+      mode: 'enforce' as const,
+      actor: 'system:enforce',
+    };
+    const deps = { store, enforcer: testEnforcer(clients) };
+
+    // Still attached: no drift.
+    expect(await recordRightSizeDrift(deps, [narrowed], { policy, context })).toEqual([]);
+    await clients.iam.send(
+      new DetachRolePolicyCommand({ RoleName: 'drifting-worker', PolicyArn: narrowed.rightSize?.policyArn }),
+    );
+    expect(await recordRightSizeDrift(deps, [narrowed], { policy, context })).toEqual([
+      idOf('drifting-worker'),
+    ]);
+
+    const drifted = await state('drifting-worker');
+    expect(drifted).toMatchObject({ status: 'pending', triggers: expect.arrayContaining(['drift']) });
+    expect(drifted.rightSize).toBeUndefined();
+    expect((await store.history(idOf('drifting-worker'))).at(-1)).toMatchObject({
+      action: 'drift',
+      evidence: { rightSizeRemoved: { policyArn: narrowed.rightSize?.policyArn } },
+    });
+    // reauth does not narrow it again by itself.
+    expect(await attached('drifting-worker')).toEqual([teamGrantsArn]);
+  });
+
+  it('narrows an access key’s user the same way, and Widen gives it back', async () => {
+    const { User } = await clients.iam.send(new CreateUserCommand({ UserName: 'ci-deployer' }));
+    await clients.iam.send(
+      new AttachUserPolicyCommand({ UserName: 'ci-deployer', PolicyArn: teamGrantsArn }),
+    );
+    const { AccessKey } = await clients.iam.send(new CreateAccessKeyCommand({ UserName: 'ci-deployer' }));
+    const id = `${ACCOUNT}:access-key:${AccessKey?.AccessKeyId}`;
+    const about = {
+      credentialId: id,
+      accountId: ACCOUNT,
+      kind: 'access-key',
+      principal: 'ci-deployer',
+      owner: 'UALICE',
+    } as const;
+    const at = new Date();
+    await store.transition(id, () => ({
+      state: {
+        ...about,
+        status: 'pending',
+        triggers: ['max-age'],
+        requestSeq: 1,
+        deadlineAt: new Date(at.getTime() + 14 * DAY).toISOString(),
+        serviceUsage: summaryOf(usageOf(User?.Arn as string, at)),
+      },
+      decision: {
+        ...about,
+        action: 'flag',
+        reason: 'old',
+        actor: 'system:scan',
+        at: at.toISOString(),
+        mode: 'enforce',
+        policyId: 'test',
+        evidence: {},
+      },
+    }));
+    const userPolicies = async () =>
+      (
+        (await clients.iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'ci-deployer' })))
+          .AttachedPolicies ?? []
+      )
+        .map((p) => p.PolicyArn as string)
+        .sort();
+    const clickKey = async (actionId: string, seq: number, reply: string) => {
+      const answer = await endpoint(
+        slackEvent(
+          buttonClickBody({
+            userId: 'UALICE',
+            actionId,
+            value: `${id}|${seq}`,
+            responseUrl: fake.responseUrl(reply),
+          }),
+          { signingSecret: local.signingSecret, at: new Date() },
+        ),
+      );
+      expect(answer.statusCode).toBe(200);
+      return drainQueue(clients.sqs, local.queueUrl, worker);
+    };
+
+    await clickKey('reauth:right-size', 1, 'key');
+    const narrowed = (await store.getState(id)) as CredentialState;
+    expect(narrowed).toMatchObject({
+      status: 'active',
+      rightSize: { principalArn: User?.Arn, boundary: null },
+    });
+    expect(await userPolicies()).toEqual([narrowed.rightSize?.policyArn, teamGrantsArn].sort());
+
+    await clickKey('reauth:widen', narrowed.rightSize?.seq as number, 'key-widen');
+    expect(await userPolicies()).toEqual([teamGrantsArn]);
+    expect((await store.getState(id))?.rightSize).toBeUndefined();
+  });
+
+  it('refuses a role whose usage data is younger than the window, changing nothing', async () => {
+    await roleAsked('young-worker', { trackedDaysAgo: 10 });
+    await click('reauth:right-size', 'young-worker', 1, 'young');
+    expect(replies('young').join(' ')).toMatch(
+      /was not narrowed: its usage data starts .* less than the 90-day window ago/,
+    );
+    expect(await attached('young-worker')).toEqual([teamGrantsArn]);
+    expect((await state('young-worker')).status).toBe('pending');
+  });
+});
+
+describe('Still needed, only what it uses, in report mode', () => {
+  it('records the choice and suggests the change to the security channel, changing nothing in IAM', async () => {
+    const arn = await roleAsked('reported-worker');
+    const env = {
+      ...local.env,
+      POLICY_FILE: local.writePolicy({ mode: 'report' }),
+      POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+    };
+    endpoint = await coldStart('../../lambdas/slack/handler', env);
+    worker = await coldStart('../../lambdas/slack-worker/handler', env);
+    const posted = fake.calls('chat.postMessage').length;
+
+    expect(await click('reauth:right-size', 'reported-worker', 1, 'reported')).toBe(1);
+
+    expect(await attached('reported-worker')).toEqual([teamGrantsArn]);
+    expect(await mayDo('reported-worker', arn, 'ec2:DescribeInstances')).toBe(true);
+    const recorded = await state('reported-worker');
+    expect(recorded.status).toBe('active');
+    expect(recorded.rightSize).toBeUndefined();
+    expect((await store.history(idOf('reported-worker'))).at(-1)).toMatchObject({
+      action: 'right-size',
+      mode: 'report',
+      evidence: {
+        rightSize: { suggested: true, kept: ['kms:*', 's3:*', 'sqs:*'], after: { rightSizePolicy: null } },
+      },
+    });
+    const suggestion = fake
+      .calls('chat.postMessage')
+      .slice(posted)
+      .find((c) => c.body.channel === '#security');
+    expect(suggestion?.body.text).toMatch(
+      /Still needed, only what it uses.*report mode and changed nothing/s,
+    );
+    expect(suggestion?.body.text).toContain('"NotAction"');
+  });
+});
