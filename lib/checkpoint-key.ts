@@ -43,6 +43,19 @@ export class CheckpointKey extends Construct {
     );
   }
 
+  /**
+   * CHECKPOINT_KEY_ID (the key's ARN) plus kms:GetPublicKey on it alone: the export job writes the
+   * public key beside each export, so the evidence carries what checks its signatures.
+   */
+  bindPublicKey(): EnvBinding {
+    return {
+      bind: (fn) => {
+        this.key.grant(fn, 'kms:GetPublicKey');
+        return this.key.keyArn;
+      },
+    };
+  }
+
   /** CHECKPOINT_KEY_ID (the key's ARN) plus kms:Sign on it; the key's policy admits no other signer. */
   bindSign(): EnvBinding {
     return {

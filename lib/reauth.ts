@@ -354,6 +354,7 @@ export class Reauth extends Construct {
         EXPORT_BUCKET: this.evidence.bindExportWrite(exportPrefix),
         EXPORT_PREFIX: exportPrefix,
         EXPORT_KMS_KEY_ARN: this.evidence.bindKeyArn(),
+        CHECKPOINT_KEY_ID: this.checkpointKey.bindPublicKey(),
       },
       schedule: ScheduleExpression.cron({ minute: '0', hour: '3' }),
       scheduleDescription: 'Exports the reauth decision table to the evidence bucket daily',

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { createKmsClient } from '../../lambdas/shared/adapters/aws-clients';
+import { createCheckpointSigner } from '../../lambdas/shared/adapters/checkpoint-signer';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
+import type { CheckpointSigner } from '../../lambdas/shared/domain/checkpoint';
 import { isStatusCredential, parseCredentialId } from '../../lambdas/shared/domain/credential';
 import { describeAwsServiceAccounts } from '../../lambdas/shared/domain/evaluate';
 import {
@@ -14,6 +17,7 @@ import { describeUsageChange } from '../../lambdas/shared/domain/usage';
 import { loadPolicyFile } from '../../lambdas/shared/policy-file';
 import { type ScanReport, type ScanRow, scanAccount } from '../../lambdas/shared/use-cases/scan-account';
 import { awsClients, currentAccount, openTable } from '../aws';
+import { describeError } from '../errors';
 import { formatTable } from '../format';
 import { EXIT_FINDINGS, type Outcome, progressReporter } from '../output';
 
@@ -22,6 +26,7 @@ interface ScanOptions {
   table?: string;
   json?: boolean;
   failOnFindings?: boolean;
+  keyId?: string;
 }
 
 export function registerScan(program: Command, outcome: Outcome): void {
@@ -35,6 +40,10 @@ export function registerScan(program: Command, outcome: Outcome): void {
     .option('--table <name>', 'the decision table (the stack output TableName); default $REAUTH_TABLE')
     .option('--json', 'print the scan report as JSON: every row, the inventory counts and what was recorded')
     .option(
+      '--key-id <id>',
+      "sign the scan's population record with the checkpoint key (the stack output CheckpointKeyArn; kms:Sign), as the scheduled scan does; default $REAUTH_CHECKPOINT_KEY_ID. Without one the record is written unsigned, and reauth verify with a public key names it",
+    )
+    .option(
       '--fail-on-findings',
       'exit 3 when any credential needs reauthorization (the findings are recorded all the same)',
     )
@@ -43,12 +52,14 @@ export function registerScan(program: Command, outcome: Outcome): void {
       const clients = awsClients();
       const table = await openTable(clients, options.table);
       const accountId = await currentAccount(clients);
+      const keyId = options.keyId ?? process.env.REAUTH_CHECKPOINT_KEY_ID;
       const report = await scanAccount(
         {
           iam: clients.iam,
           secretsManager: clients.secretsManager,
           store: createDecisionStore(clients.documents, table),
           stacks: stackOwnersOfThisAccount(),
+          ...(keyId && { signer: await checkpointSigner(keyId) }),
         },
         { accountId, policy, now: new Date(), onProgress: progressReporter() },
       );
@@ -56,6 +67,23 @@ export function registerScan(program: Command, outcome: Outcome): void {
       const findings = report.rows.some((row) => row.outcome === 'finding');
       outcome.code = options.failOnFindings && findings ? EXIT_FINDINGS : 0;
     });
+}
+
+/**
+ * The --key-id signer, tried once on a digest of zeros (no record hashes to it) before the scan: an
+ * identity the key's policy denies fails here, before any decision is recorded, not at the record.
+ */
+async function checkpointSigner(keyId: string): Promise<CheckpointSigner> {
+  const signer = createCheckpointSigner(createKmsClient(), keyId);
+  try {
+    await signer('0'.repeat(64));
+  } catch (error) {
+    throw new Error(
+      `cannot sign with --key-id ${keyId} (${describeError(error)}): the stack's checkpoint key lets only the scan and enforce functions' roles sign; run as one of them, or leave --key-id out and the population record is written unsigned`,
+      { cause: error },
+    );
+  }
+  return signer;
 }
 
 /**
@@ -135,6 +163,12 @@ export function formatScanReport(report: ScanReport): string {
     `${findings.length} need reauthorization; ${report.decisionsWritten} decisions recorded this run` +
       (report.usageLearned > 0 ? `; ${report.usageLearned} credentials learned where they are used` : '') +
       (report.mode === 'report' ? ' (report mode: nothing in IAM or Secrets Manager was changed).' : '.'),
+  );
+  const { population } = report;
+  lines.push(
+    population.signedBy
+      ? `Population record ${population.seq} signed with ${population.signedBy}.`
+      : `Population record ${population.seq} written UNSIGNED (no --key-id): reauth verify with the public key will name it.`,
   );
   if (report.cleared.length > 0)
     lines.push(`No longer needing an answer (the finding went away): ${report.cleared.join(', ')}`);

@@ -80,6 +80,7 @@ export function verifyJson(result: VerifyResult) {
     duplicates: verdict.duplicates,
     populationRecords: verdict.populationRecords ?? 0,
     populationSignatures: verdict.populationSignatures ?? { checked: false, signed: 0, unsigned: 0 },
+    decisionHeads: verdict.decisionHeads ?? { accounts: 0, chains: 0, unchecked: 0 },
     chainsIntact: verdict.issues.length === 0,
     problems: verdict.issues,
   };
@@ -108,6 +109,18 @@ export function formatVerify(result: VerifyResult): string {
           ? `Every population record's signature verifies with the public key given (${counts}).`
           : `Population signatures checked with the public key given (${counts}).`
         : `Population signatures NOT checked (${counts}): give --public-key <file> or --key-id <id> to check them.`,
+    );
+  }
+  const heads = verdict.decisionHeads;
+  if (heads && verdict.populationRecords) {
+    const against = signatures?.checked
+      ? "each account's latest population record whose signature verifies"
+      : "each account's latest population record (signatures not checked)";
+    lines.push(
+      `Decision chain heads: ${heads.chains} chains of ${heads.accounts} accounts checked against ${against}` +
+        (heads.unchecked > 0
+          ? `; ${heads.unchecked} accounts NOT checked (no ${signatures?.checked ? 'verified ' : ''}record names its heads).`
+          : '.'),
     );
   }
   return lines.join('\n');

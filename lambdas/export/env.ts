@@ -17,6 +17,11 @@ export const ExportEnvSchema = z.object({
     .default('exports'),
   /** The evidence bucket's KMS key: exported objects are encrypted with it. Unset: the bucket's default. */
   EXPORT_KMS_KEY_ARN: z.string().min(1).optional(),
+  /**
+   * The checkpoint key (`domain/checkpoint.ts`): its public key is written beside each export as
+   * `checkpoint-key.pem`, for `reauth verify --public-key`. Unset: none is written.
+   */
+  CHECKPOINT_KEY_ID: z.string().min(1).optional(),
 });
 export type ExportEnv = z.infer<typeof ExportEnvSchema>;
 

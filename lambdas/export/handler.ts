@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createDynamoDBClients } from '../shared/adapters/aws-clients';
+import { createDynamoDBClients, createKmsClient, createS3Client } from '../shared/adapters/aws-clients';
+import { readCheckpointPublicKey } from '../shared/adapters/checkpoint-signer';
 import { parseEnv } from '../shared/env';
 import { loadPolicyFile } from '../shared/policy-file';
 import { type ExportRunResult, runExport } from '../shared/use-cases/export-table';
@@ -10,6 +11,11 @@ const env = parseEnv(ExportEnvSchema);
 const policy = loadPolicyFile(env.POLICY_FILE);
 const clients = createDynamoDBClients();
 const logger = new Logger({ serviceName: 'reauth-export' });
+const { CHECKPOINT_KEY_ID: keyId } = env;
+/** The checkpoint key's public half, written beside each export; none without a key. */
+const publicKey = keyId
+  ? { s3: createS3Client(), readPem: () => readCheckpointPublicKey(createKmsClient(), keyId) }
+  : undefined;
 
 /**
  * Daily, from EventBridge Scheduler: export the decision table to the evidence bucket for compliance.
@@ -18,7 +24,12 @@ const logger = new Logger({ serviceName: 'reauth-export' });
 export async function handler(event?: ExportEvent | null): Promise<ExportRunResult> {
   const { scheduledTime } = ExportEventSchema.parse(event ?? {});
   const result = await runExport(
-    { dynamodb: clients.dynamodb, documents: clients.documents, tableName: env.TABLE_NAME },
+    {
+      dynamodb: clients.dynamodb,
+      documents: clients.documents,
+      tableName: env.TABLE_NAME,
+      ...(publicKey && { publicKey }),
+    },
     {
       tableArn: env.TABLE_ARN,
       bucket: env.EXPORT_BUCKET,
@@ -32,6 +43,7 @@ export async function handler(event?: ExportEvent | null): Promise<ExportRunResu
   logger.info('export run finished', {
     outcome: result.outcome,
     ...(result.outcome === 'skipped' ? { reason: result.reason } : { export: result.record }),
+    ...(result.outcome === 'started' && result.publicKey && { publicKey: result.publicKey }),
     refreshed: result.refreshed.map((r) => ({
       exportArn: r.exportArn,
       status: r.status,

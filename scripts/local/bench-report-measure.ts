@@ -39,6 +39,7 @@ export async function measure(root: string): Promise<void> {
       decisions: report.verdict.decisions,
       reportIssues: report.verdict.issues.length,
       verifyIssues: verify.verdict.issues.length,
+      headsChains: verify.verdict.decisionHeads?.chains ?? 0,
       rows: report.rows,
       csvBytes,
       htmlBytes,

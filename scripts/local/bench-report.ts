@@ -11,7 +11,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chainDecision, type DecisionAction, GENESIS_HASH } from '../../lambdas/shared/domain/decision';
-import { chainPopulation, merkleRoot, type PopulationRecord } from '../../lambdas/shared/domain/population';
+import {
+  chainPopulation,
+  commitToHeads,
+  type DecisionHead,
+  merkleRoot,
+  type PopulationRecord,
+} from '../../lambdas/shared/domain/population';
 import { createExportWriter } from '../../lambdas/shared/evidence/export-writer';
 import {
   credentialPk,
@@ -44,6 +50,8 @@ async function generate(root: string): Promise<void> {
   let batch: Record<string, unknown>[] = [];
   const start = Date.UTC(2026, 5, 1);
   let latest = start;
+  /** The heads of each decision account's chains, which its population records name (#24). */
+  const heads = new Map<string, DecisionHead[]>();
   for (let c = 0; c < CREDENTIALS; c += 1) {
     const account = String(100000000000 + (c % 40));
     const credentialId = `${account}:access-key:AKIA${String(c).padStart(16, '0')}`;
@@ -76,6 +84,8 @@ async function generate(root: string): Promise<void> {
       previous = { seq: decision.seq, lastHash: decision.hash };
       batch.push({ pk: credentialPk(credentialId), sk: decisionSk(decision.at, decision.seq), ...decision });
     }
+    if (!heads.has(account)) heads.set(account, []);
+    heads.get(account)?.push({ credentialId, ...previous });
     batch.push({
       pk: credentialPk(credentialId),
       sk: 'STATE',
@@ -99,11 +109,13 @@ async function generate(root: string): Promise<void> {
   }
   if (batch.length > 0) await writer.addFile(batch.reverse());
   // 30 days of a 1,000-account organization's scans, up to the last decision's day: one population
-  // record per account and day (#24).
+  // record per account and day (#24). The 40 accounts with decisions among them: their records name
+  // the heads of their 500 chains each, which verify checks against the chains.
   const lastDay = Math.floor(latest / DAY_MS) * DAY_MS;
   let records: Record<string, unknown>[] = [];
   for (let a = 0; a < POPULATION_ACCOUNTS; a += 1) {
-    const accountId = String(200000000000 + a);
+    const accountId = String(100000000000 + a);
+    const named = heads.get(accountId);
     let previous: PopulationRecord | undefined;
     for (let d = 0; d < POPULATION_DAYS; d += 1) {
       const at = new Date(lastDay - (POPULATION_DAYS - 1 - d) * DAY_MS + 3_600_000).toISOString();
@@ -119,6 +131,7 @@ async function generate(root: string): Promise<void> {
           evaluated: 27 + (a % 7),
           findings: a % 5,
           root: merkleRoot([`${accountId}:${d}`]),
+          ...(named && commitToHeads(named)),
         },
         previous,
       );
@@ -183,7 +196,7 @@ async function run(): Promise<number> {
         `Export: ${result.files} files, ${result.items} items, ${result.credentials} credentials, ${result.decisions} decisions`,
         `report: ${result.reportMs} ms (decisions.csv ${result.rows} rows, ${(result.csvBytes / 1e6).toFixed(1)} MB; report.html ${(result.htmlBytes / 1e3).toFixed(0)} kB)`,
         `verify: ${result.verifyMs} ms`,
-        `chain problems: report ${result.reportIssues}, verify ${result.verifyIssues}`,
+        `chain problems: report ${result.reportIssues}, verify ${result.verifyIssues} (decision heads checked against population records: ${result.headsChains})`,
         `peak V8 heap (total) ${result.peakHeapTotalMb} MB, peak external ${result.peakExternalMb} MB`,
         `peak RSS (report + verify, high-water mark): ${result.peakRssMb} MB (bound ${RSS_LIMIT_MB} MB; ${result.baselineRssMb} MB before reading; ${HEAP_LIMIT_MB > 0 ? `heap capped at ${HEAP_LIMIT_MB} MB` : 'no heap cap'})`,
       ].join('\n'),
@@ -191,6 +204,7 @@ async function run(): Promise<number> {
     const failures = [
       result.decisions !== CREDENTIALS * PER_CREDENTIAL && 'not every decision was read',
       (result.reportIssues > 0 || result.verifyIssues > 0) && 'valid chains reported broken',
+      result.headsChains !== CREDENTIALS && "not every chain's head was checked against a population record",
       result.rows !== CREDENTIALS * PER_CREDENTIAL && 'the CSV is missing rows',
       result.peakRssMb > RSS_LIMIT_MB &&
         `peak RSS ${result.peakRssMb} MB is above the ${RSS_LIMIT_MB} MB bound`,

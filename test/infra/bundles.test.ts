@@ -63,7 +63,8 @@ describe('Lambda bundles', () => {
       // KMS: they sign their population records (the checkpoint key).
       'ScanJob/Scan': ['IAM', 'S3', 'DynamoDB', 'Secrets Manager', 'KMS'],
       'EnforceJob/Enforce': ['IAM', 'S3', 'DynamoDB', 'Secrets Manager', 'KMS'],
-      'ExportJob/Export': ['DynamoDB'],
+      // S3 and KMS: it writes the checkpoint key's public key beside each export.
+      'ExportJob/Export': ['S3', 'DynamoDB', 'KMS'],
       'SlackEndpoint/Endpoint': ['SQS', 'DynamoDB', 'Secrets Manager'],
       'SlackEndpoint/Worker': ['IAM', 'DynamoDB', 'Secrets Manager'],
       'TrustEvents/Consumer': ['IAM', 'SQS', 'DynamoDB', 'Secrets Manager'],

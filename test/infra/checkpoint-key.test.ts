@@ -37,6 +37,7 @@ beforeAll(() => {
     worker: reauth.slackEndpoint.worker.role,
     events: reauth.trustEvents.consumer.role,
     endpoint: reauth.slackEndpoint.endpoint.role,
+    export: reauth.exportJob.function.role,
   };
   environment = (role) =>
     Object.values(template.Resources).find(
@@ -62,12 +63,14 @@ describe('the checkpoint key', () => {
     expect(key.DeletionPolicy).toBe('Retain');
   });
 
-  it('is named to the scan and enforce functions (CHECKPOINT_KEY_ID), and to no other', () => {
+  it('is named to the scan, enforce and export functions (CHECKPOINT_KEY_ID), and to no other', () => {
     const named = { 'Fn::GetAtt': [keyId, 'Arn'] };
     for (const name of ['scan', 'enforce'])
       expect(environment(roles[name] as IRole), name).toMatchObject({
         Variables: { CHECKPOINT_KEY_ID: named },
       });
+    // The export job reads its public key only (`bindPublicKey`), to write it beside each export.
+    expect(environment(roles.export as IRole)).toMatchObject({ Variables: { CHECKPOINT_KEY_ID: named } });
     for (const name of ['worker', 'events', 'endpoint'])
       expect(JSON.stringify(environment(roles[name] as IRole) ?? {}), name).not.toContain(
         'CHECKPOINT_KEY_ID',
@@ -80,6 +83,15 @@ describe('the checkpoint key', () => {
       expect(await mayDo(template, roleId(role), 'kms:Sign', arn, as(roleId(role)), keyPolicy), name).toBe(
         name === 'scan' || name === 'enforce',
       );
+  });
+
+  it('lets the export job read its public key, and no other reauth role', async () => {
+    const arn = keyArnOf(keyId);
+    for (const [name, role] of Object.entries(roles))
+      expect(
+        await mayDo(template, roleId(role), 'kms:GetPublicKey', arn, as(roleId(role)), keyPolicy),
+        name,
+      ).toBe(name === 'export');
   });
 
   it('denies kms:Sign to an administrator of the account whose IAM allows everything, not GetPublicKey', async () => {

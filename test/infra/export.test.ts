@@ -18,6 +18,7 @@ let ids: {
   bucket: string;
   logs: string;
   key: string;
+  checkpointKey: string;
   fn: string;
   role: string;
   logGroup: string;
@@ -44,6 +45,7 @@ beforeAll(() => {
     bucket: id(stack.reauth.evidence.bucket),
     logs: id(stack.reauth.evidence.accessLogs),
     key: id(stack.reauth.evidence.key),
+    checkpointKey: id(stack.reauth.checkpointKey.key),
     fn,
     role: id(stack.reauth.exportJob.function.role),
     logGroup: id(stack.reauth.exportJob.function.logGroup),
@@ -192,7 +194,7 @@ describe('export job', () => {
     });
   });
 
-  it('gets the table, the bucket, the prefix, the key, the policy and its metrics namespace in its environment', () => {
+  it('gets the table, the bucket, the prefix, the keys, the policy and its metrics namespace in its environment', () => {
     expect(template.toJSON().Resources[ids.fn].Properties.Environment.Variables).toEqual({
       TABLE_NAME: { Ref: ids.table },
       TABLE_ARN: arn(ids.table),
@@ -200,6 +202,7 @@ describe('export job', () => {
       EXPORT_BUCKET: { Ref: ids.bucket },
       EXPORT_PREFIX: 'exports',
       EXPORT_KMS_KEY_ARN: arn(ids.key),
+      CHECKPOINT_KEY_ID: arn(ids.checkpointKey),
       NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_METRICS_NAMESPACE: 'reauth',
     });
@@ -218,6 +221,9 @@ describe('export job', () => {
       expect(on(action), action).toEqual([under(ids.bucket, '/exports/*')]);
     for (const action of ['kms:GenerateDataKey', 'kms:Encrypt'])
       expect(on(action), action).toEqual([arn(ids.key)]);
+    // The checkpoint key's public half, written beside each export; never a signature.
+    expect(on('kms:GetPublicKey')).toEqual([arn(ids.checkpointKey)]);
+    expect(on('kms:Sign')).toEqual([]);
   });
 
   it('cannot delete anything, read the evidence back or reach any other resource', () => {
@@ -241,6 +247,7 @@ describe('export job', () => {
       under(ids.table, '/export/*'),
       under(ids.bucket, '/exports/*'),
       arn(ids.key),
+      arn(ids.checkpointKey),
       arn(ids.logGroup),
     ];
     for (const resource of resources) expect(allowed).toContainEqual(resource);

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import {
   DescribeTableCommand,
   UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -17,11 +18,15 @@ import {
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main';
+import { createKmsClient } from '../../lambdas/shared/adapters/aws-clients';
+import { createCheckpointSigner } from '../../lambdas/shared/adapters/checkpoint-signer';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { SCHEMA_VERSION, type Transition } from '../../lambdas/shared/domain/decision';
+import { merkleRoot } from '../../lambdas/shared/domain/population';
 import {
   type ExportRecord,
   type ExportRunResult,
+  PUBLIC_KEY_OBJECT,
   runExport,
 } from '../../lambdas/shared/use-cases/export-table';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
@@ -330,6 +335,62 @@ describe('the export handler', () => {
       s3Bucket: BUCKET,
       s3Prefix: expect.stringMatching(/^exports\/full\/\d{4}-\d\d-\d\d$/),
     });
+  });
+
+  it('writes the checkpoint key’s public key beside the export: reauth verify --public-key checks it offline', async () => {
+    const table = 'decisions-handler-public-key';
+    const arn = await exportableTable(table);
+    const kms = createKmsClient();
+    const { KeyMetadata } = await kms.send(
+      new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }),
+    );
+    const keyId = KeyMetadata?.KeyId as string;
+    // A decision and a population record signed as the scan signs it.
+    const store = createDecisionStore(clients.documents, table);
+    const credentialId = `${ACCOUNT}:access-key:AKIAEXPORTKEY`;
+    await store.transition(credentialId, () => flag(credentialId));
+    await store.recordPopulation(
+      {
+        accountId: ACCOUNT,
+        at: '2026-11-22T06:00:00.000Z',
+        actor: 'system:scan',
+        policyId: 'sha256:0123456789abcdef',
+        mode: 'report',
+        inventoryAt: '2026-11-22T05:59:00.000Z',
+        counts: { 'access-key': 1 },
+        evaluated: 1,
+        findings: 1,
+        root: merkleRoot([`${credentialId}|finding|idle`]),
+      },
+      createCheckpointSigner(kms, keyId),
+    );
+    const handler = await coldStart<() => Promise<ExportRunResult>>('../../lambdas/export/handler', {
+      TABLE_NAME: table,
+      TABLE_ARN: arn,
+      POLICY_FILE: fileURLToPath(new URL('../../reauth.config.json', import.meta.url)),
+      EXPORT_BUCKET: BUCKET,
+      EXPORT_PREFIX: 'keyed',
+      CHECKPOINT_KEY_ID: keyId,
+    });
+
+    const result = await handler();
+
+    if (result.outcome !== 'started') throw new Error(`no export started: ${result.outcome}`);
+    const prefix = result.record.s3Prefix;
+    expect(result.publicKey).toBe(`s3://${BUCKET}/${prefix}/${PUBLIC_KEY_OBJECT}`);
+    await finished(result);
+    await exportedObjects(`${prefix}/AWSDynamoDB/`);
+    // What the auditor is handed: the export and, beside it, the PEM.
+    const pem = await clients.s3.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${PUBLIC_KEY_OBJECT}` }),
+    );
+    const file = join(await mkdtemp(join(tmpdir(), 'reauth-public-key-')), PUBLIC_KEY_OBJECT);
+    await writeFile(file, (await pem.Body?.transformToString()) ?? '');
+    const output = captureOutput();
+    expect(await main(['verify', '--export', `s3://${BUCKET}/${prefix}`, '--public-key', file])).toBe(0);
+    expect(output.join('\n')).toContain(
+      "Every population record's signature verifies with the public key given (1 signed, 0 unsigned).",
+    );
   });
 
   it("starts one export for a run Lambda retries (the schedule's time names it) and refuses a bad event", async () => {

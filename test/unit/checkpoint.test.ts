@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main';
 import { checkpointValid } from '../../lambdas/shared/domain/checkpoint';
-import { chainPopulation, populationHash, populationPreimage } from '../../lambdas/shared/domain/population';
+import {
+  chainPopulation,
+  commitToHeads,
+  decisionHeadLeaf,
+  decodeHeads,
+  MAX_HEADS_CHARS,
+  merkleRoot,
+  populationHash,
+  populationPreimage,
+} from '../../lambdas/shared/domain/population';
 import { captureOutput } from '../support/cli-output';
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -79,5 +88,37 @@ describe('reauth verify’s key options', () => {
     output = captureOutput();
     expect(await main(['verify', '--export', dir, '--public-key', join(dir, 'missing.pem')])).toBe(2);
     expect(output.join('\n')).toContain('cannot read --public-key');
+  });
+});
+
+describe("a population record's decision heads", () => {
+  const heads = [
+    { credentialId: '123456789012:role:deploy', seq: 3, lastHash: 'c'.repeat(64) },
+    { credentialId: '123456789012:access-key:AKIA0000000000000001', seq: 0, lastHash: '0'.repeat(64) },
+  ];
+
+  it('commits to each head (decisionHeads) and names its chain and seq, sorted (heads)', () => {
+    const committed = commitToHeads(heads);
+    expect(committed.decisionHeads).toBe(
+      merkleRoot(heads.map((h) => decisionHeadLeaf(h.credentialId, h.seq, h.lastHash))),
+    );
+    expect(decodeHeads(String(committed.heads))).toEqual([
+      { credentialId: '123456789012:access-key:AKIA0000000000000001', seq: 0 },
+      { credentialId: '123456789012:role:deploy', seq: 3 },
+    ]);
+    expect(decodeHeads(String(commitToHeads([]).heads))).toEqual([]);
+  });
+
+  it('names none past the item-size bound, and still commits to them', () => {
+    // Random ids do not compress: enough of them pass MAX_HEADS_CHARS.
+    const many = Array.from({ length: 20_000 }, (_, i) => ({
+      credentialId: `123456789012:secret:${createHash('sha256').update(String(i)).digest('hex')}`,
+      seq: 1,
+      lastHash: 'd'.repeat(64),
+    }));
+    const committed = commitToHeads(many);
+    expect(committed.heads).toBeUndefined();
+    expect(committed.decisionHeads).toMatch(/^[0-9a-f]{64}$/);
+    expect(MAX_HEADS_CHARS).toBeLessThan(400_000);
   });
 });

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { CheckpointSignature } from './checkpoint';
 import { canonicalJson } from './policy';
 
@@ -33,6 +34,12 @@ export interface PopulationRecord {
    * (`decisionHeadLeaf`), so that a signed record commits to every credential's chain too. Schema 2 on.
    */
   decisionHeads?: string;
+  /**
+   * Which chains and seqs `decisionHeads` is over (`commitToHeads`), so that `reauth verify` rebuilds it
+   * from the export's own chains: a chain rewritten from its start no longer holds the hash signed for
+   * it. Schema 3 on; absent past `MAX_HEADS_CHARS` (an item is at most 400 KB).
+   */
+  heads?: string;
   seq: number;
   prevHash: string;
   hash: string;
@@ -42,7 +49,7 @@ export interface PopulationRecord {
 }
 
 /** Version of the population record's layout; bump on any change a reader would notice. */
-export const POPULATION_SCHEMA_VERSION = 2;
+export const POPULATION_SCHEMA_VERSION = 3;
 
 export const POPULATION_GENESIS_HASH = '0'.repeat(64);
 
@@ -59,27 +66,76 @@ export function decisionHeadLeaf(credentialId: string, seq: number, lastHash: st
   return `${credentialId}|${seq}|${lastHash}`;
 }
 
+/** A decision chain's head as a scan left it: its state's `seq` and `lastHash` (seq 0: no decision yet). */
+export interface DecisionHead {
+  credentialId: string;
+  seq: number;
+  lastHash: string;
+}
+
+/** Past this a record names no heads (`decisionHeads` alone): DynamoDB's items are at most 400 KB. */
+export const MAX_HEADS_CHARS = 300_000;
+
+/**
+ * What a record commits to of the account's decision chains: `decisionHeads`, the Merkle root over
+ * each head's leaf, and `heads`, the heads' `<credentialId>|<seq>` lines (sorted, gzipped, base64: an
+ * account's ids share most of their text, so 1,000 chains take 4 to 20 kB). The hashes are left out:
+ * the verifier reads them from the export's chains, and the signed root says whether they are the ones
+ * the scan saw.
+ */
+export function commitToHeads(
+  heads: readonly DecisionHead[],
+): Pick<PopulationRecord, 'decisionHeads' | 'heads'> {
+  const decisionHeads = merkleRoot(heads.map((h) => decisionHeadLeaf(h.credentialId, h.seq, h.lastHash)));
+  const named = gzipSync(
+    heads
+      .map((h) => `${h.credentialId}|${h.seq}`)
+      .sort()
+      .join('\n'),
+  ).toString('base64');
+  return { decisionHeads, ...(named.length <= MAX_HEADS_CHARS && { heads: named }) };
+}
+
+/** The chains and seqs a record's `heads` names (`commitToHeads`). */
+export function decodeHeads(heads: string): { credentialId: string; seq: number }[] {
+  const text = gunzipSync(Buffer.from(heads, 'base64')).toString('utf8');
+  if (text === '') return [];
+  return text.split('\n').map((line) => {
+    const bar = line.lastIndexOf('|');
+    return { credentialId: line.slice(0, bar), seq: Number(line.slice(bar + 1)) };
+  });
+}
+
 const sha256 = (data: string | Uint8Array): Buffer => createHash('sha256').update(data).digest();
 
 /**
  * The Merkle root (hex) of `leaves`, sorted first: each leaf hashed as `0x00 || leaf`, each inner node
  * as `0x01 || left || right` (the prefixes keep a leaf from passing as a node), an odd node carried up.
+ * Each level is one buffer, each node hashed with one-shot `hash()` to hex: a Hash object and a Buffer
+ * a node held native memory until the next collection, 12 MB of verify's peak at 20,000 chains.
  */
 export function merkleRoot(leaves: readonly string[]): string {
   if (leaves.length === 0) return sha256('').toString('hex');
-  let level: Buffer[] = [...leaves]
-    .sort()
-    .map((leaf) => sha256(Buffer.concat([Buffer.from([0]), Buffer.from(leaf)])));
-  while (level.length > 1) {
-    const next: Buffer[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      const left = level[i] as Buffer;
-      const right = level[i + 1];
-      next.push(right ? sha256(Buffer.concat([Buffer.from([1]), left, right])) : left);
+  const sorted = [...leaves].sort();
+  let count = sorted.length;
+  let level = Buffer.allocUnsafe(32 * count);
+  sorted.forEach((leaf, i) => {
+    // '\u0000' is the byte 0x00 in UTF-8.
+    level.write(hash('sha256', `\u0000${leaf}`), 32 * i, 'hex');
+  });
+  const node = Buffer.alloc(65, 1);
+  while (count > 1) {
+    const next = Buffer.allocUnsafe(32 * Math.ceil(count / 2));
+    for (let i = 0; i < count; i += 2) {
+      if (i + 1 < count) {
+        level.copy(node, 1, 32 * i, 32 * (i + 2));
+        next.write(hash('sha256', node), 16 * i, 'hex');
+      } else level.copy(next, 16 * i, 32 * i, 32 * (i + 1));
     }
     level = next;
+    count = Math.ceil(count / 2);
   }
-  return (level[0] as Buffer).toString('hex');
+  return level.toString('hex', 0, 32);
 }
 
 /** The record's fields before the chain's. */

@@ -65,6 +65,8 @@ export interface ChainVerdict {
   populationRecords?: number;
   /** Their checkpoint signatures: signed or not, and whether a public key checked them. */
   populationSignatures?: { checked: boolean; signed: number; unsigned: number };
+  /** The decision chains' heads checked against the population records naming them. */
+  decisionHeads?: { accounts: number; chains: number; unchecked: number };
   issues: ChainIssue[];
 }
 
@@ -325,6 +327,15 @@ export class ChainChecker {
 
   private where(link: number): string {
     return `${this.files[this.store.file(link)]}:${this.store.line(link)}`;
+  }
+
+  /** The hash of a credential's decision `seq` as the export holds it; seq 0 is the genesis hash. */
+  hashAt(credentialId: string, seq: number): string | undefined {
+    if (seq === 0) return GENESIS_HASH;
+    const chain = this.links.get(credentialId);
+    if (!chain) return undefined;
+    const link = chain[this.position(chain, seq)];
+    return link !== undefined && this.store.seq(link) === seq ? this.store.hash(link) : undefined;
   }
 
   /** Drops the chains and states once the verdict and the aggregates are taken. */

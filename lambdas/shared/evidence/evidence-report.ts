@@ -274,12 +274,13 @@ async function checkFiles(
     }
   }
   const verdict = checker.finish();
-  const population = populations.finish();
+  const population = populations.finish((credentialId, seq) => checker.hashAt(credentialId, seq));
   return {
     verdict: {
       ...verdict,
       populationRecords: population.records,
       populationSignatures: population.signatures,
+      decisionHeads: population.heads,
       issues: [...verdict.issues, ...population.issues],
     },
     items,
@@ -296,7 +297,17 @@ async function writePopulationCsv(rows: readonly PopulationRow[], path: string):
   };
   try {
     await write(
-      csvLine(['at', 'accountId', 'actor', 'evaluated', 'findings', 'counts', 'inventoryAt', 'root']),
+      csvLine([
+        'at',
+        'accountId',
+        'actor',
+        'evaluated',
+        'findings',
+        'counts',
+        'inventoryAt',
+        'root',
+        'signature',
+      ]),
     );
     for (const r of rows)
       await write(
@@ -311,6 +322,7 @@ async function writePopulationCsv(rows: readonly PopulationRow[], path: string):
             .join(';'),
           r.inventoryAt,
           r.root,
+          r.signature,
         ]),
       );
   } finally {

@@ -1,6 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import { checkpointValid } from '../domain/checkpoint';
 import {
+  decisionHeadLeaf,
+  decodeHeads,
+  merkleRoot,
   POPULATION_GENESIS_HASH,
   type PopulationRecord,
   populationHash,
@@ -19,7 +22,14 @@ export interface PopulationRow {
   findings: number;
   counts: Record<string, number>;
   root: string;
+  signature: SignatureStatus;
 }
+
+/**
+ * A record's checkpoint signature: `verified` or `invalid` with the public key given, `signed` (not
+ * checked) without one, `unsigned` when it has none (a job without the key, or stripped).
+ */
+export type SignatureStatus = 'verified' | 'invalid' | 'signed' | 'unsigned';
 
 /** The population records' checkpoints (`domain/checkpoint.ts`): how many were signed, and if checked. */
 export interface SignatureTally {
@@ -27,6 +37,29 @@ export interface SignatureTally {
   checked: boolean;
   signed: number;
   unsigned: number;
+}
+
+/** The decision chains' heads checked against the population records that name them (`heads`). */
+export interface HeadsTally {
+  /** Accounts whose latest (with a key: latest verified) record naming its heads was checked. */
+  accounts: number;
+  /** Chains that record names. */
+  chains: number;
+  /** Accounts with population records none of which could be checked (none names its heads, or none verified). */
+  unchecked: number;
+}
+
+/** The hash of a credential's decision `seq` as the export holds it (`ChainChecker.hashAt`). */
+export type HashAt = (credentialId: string, seq: number) => string | undefined;
+
+/** A record whose heads are checked once every decision was read: what that needs of it. */
+interface NamedHeads {
+  seq: number;
+  at: string;
+  decisionHeads: string;
+  heads: string;
+  sk: string;
+  where: string;
 }
 
 /**
@@ -39,7 +72,7 @@ export interface SignatureTally {
 export class PopulationChecker {
   private readonly records = new Map<
     string,
-    (PopulationRow & { seq: number; hash: string; prevHash: string; file: string; line: number })[]
+    (PopulationRow & { seq: number; links: string; file: string; line: number })[]
   >();
   /**
    * One copy of what many records repeat (the actor, the counts, the file): 30 days of 1,000 accounts
@@ -53,6 +86,14 @@ export class PopulationChecker {
     return value;
   }
   private readonly heads = new Map<string, { seq: number; hash: string }>();
+  /**
+   * Per account, the latest record naming its decision heads (with a public key, the latest whose
+   * signature verified: a forged record appended after it does not hide it). The latest is enough: a
+   * decision chain is hash-linked, so the hash at the head a record names commits to every decision
+   * up to it, and the older records' heads are prefixes of the same chains. One record an account,
+   * whatever the days, keeps the memory bounded.
+   */
+  private readonly named = new Map<string, NamedHeads>();
   private readonly issues: ChainIssue[] = [];
   private readonly signatures: SignatureTally;
 
@@ -65,7 +106,8 @@ export class PopulationChecker {
     const { pk, sk, ...record } = item as unknown as PopulationRecord & { pk: string; sk: string };
     const where = `${file}:${line}`;
     const id = `population:${record.accountId}`;
-    if (populationHash(record) !== record.hash) {
+    const intact = populationHash(record) === record.hash;
+    if (!intact) {
       this.issues.push({
         credentialId: id,
         seq: Number(record.seq) || 0,
@@ -82,8 +124,8 @@ export class PopulationChecker {
       this.records.set(this.intern(record.accountId), chain);
     }
     // The same record in two exports (a full and an incremental) is one record.
-    if (chain.some((r) => r.seq === record.seq && r.hash === record.hash)) return;
-    this.checkSignature(record, {
+    if (chain.some((r) => r.seq === record.seq && hashOf(r.links) === record.hash)) return;
+    const signature = this.checkSignature(record, {
       credentialId: id,
       seq: Number(record.seq) || 0,
       at: record.at,
@@ -91,6 +133,7 @@ export class PopulationChecker {
       sk,
       where,
     });
+    this.nameHeads(record, this.publicKey ? signature === 'verified' : intact, sk, where);
     chain.push({
       accountId: this.intern(record.accountId),
       at: record.at,
@@ -100,30 +143,53 @@ export class PopulationChecker {
       findings: record.findings,
       counts: this.intern(record.counts),
       root: record.root,
+      signature,
       seq: record.seq,
-      hash: record.hash,
-      prevHash: record.prevHash,
+      links: packLinks(record.hash, record.prevHash),
       file: this.intern(file),
       line,
     });
   }
 
-  private checkSignature(record: PopulationRecord, issue: Omit<ChainIssue, 'problem'>): void {
+  /** Counts and (given a key) checks the record's signature. */
+  private checkSignature(record: PopulationRecord, issue: Omit<ChainIssue, 'problem'>): SignatureStatus {
     const { signature } = record;
     if (signature) this.signatures.signed += 1;
     else this.signatures.unsigned += 1;
-    if (!this.publicKey) return;
-    if (!signature)
-      this.issues.push({
-        ...issue,
-        problem:
-          'population record: unsigned (no checkpoint signature; written by a scan without a key, or stripped)',
-      });
-    else if (!checkpointValid(populationPreimage(record), signature, this.publicKey))
-      this.issues.push({
-        ...issue,
-        problem: `population record: the signature (key ${signature.keyId}) does not verify with the public key given (rewritten, or signed by another key)`,
-      });
+    if (!signature) {
+      if (this.publicKey)
+        this.issues.push({
+          ...issue,
+          problem:
+            'population record: unsigned (no checkpoint signature; written by a scan without a key, or stripped)',
+        });
+      return 'unsigned';
+    }
+    if (!this.publicKey) return 'signed';
+    if (checkpointValid(populationPreimage(record), signature, this.publicKey)) return 'verified';
+    this.issues.push({
+      ...issue,
+      problem: `population record: the signature (key ${signature.keyId}) does not verify with the public key given (rewritten, or signed by another key)`,
+    });
+    return 'invalid';
+  }
+
+  /**
+   * Keeps the record's named heads if it is the account's latest to check them against; `trusted`: its
+   * signature verified (given a key), else its hash is its content's.
+   */
+  private nameHeads(record: PopulationRecord, trusted: boolean, sk: string, where: string): void {
+    if (!trusted || typeof record.heads !== 'string' || typeof record.decisionHeads !== 'string') return;
+    const known = this.named.get(record.accountId);
+    if (known && known.seq >= record.seq) return;
+    this.named.set(record.accountId, {
+      seq: record.seq,
+      at: record.at,
+      decisionHeads: record.decisionHeads,
+      heads: record.heads,
+      sk,
+      where,
+    });
   }
 
   /** The `HEAD` item of a `POPULATION#` partition. */
@@ -132,14 +198,24 @@ export class PopulationChecker {
     this.heads.set(accountId, { seq: Number(item.seq), hash: String(item.hash) });
   }
 
-  finish(): {
+  /**
+   * Once every item was read. `hashAt` reads the export's decision chains: each account's named heads
+   * are rebuilt from them and must give the `decisionHeads` the record committed to (and, given a key,
+   * signed). A chain rewritten from its start, its hashes and its STATE item recomputed, passes every
+   * link and anchor check, but no longer holds the hash the record names for it. Decisions written
+   * after the record (by the scan's own later runs, Slack answers, enforcement) are past the head it
+   * names, so they change nothing here.
+   */
+  finish(hashAt: HashAt): {
     accounts: number;
     records: number;
     issues: ChainIssue[];
     rows: PopulationRow[];
     signatures: SignatureTally;
+    heads: HeadsTally;
   } {
     const issues = [...this.issues];
+    const heads = this.checkHeads(hashAt, issues);
     let records = 0;
     const rows: PopulationRow[] = [];
     for (const [accountId, chain] of this.records) {
@@ -149,7 +225,9 @@ export class PopulationChecker {
       let before: { seq: number; hash: string } | undefined;
       for (const record of chain) {
         records += 1;
-        const { seq, hash, prevHash } = record;
+        const { seq } = record;
+        const hash = hashOf(record.links);
+        const prevHash = prevHashOf(record.links);
         const where = `${record.file}:${record.line}`;
         // The record itself, not a copy: at 30,000 records a copy each is megabytes for nothing.
         rows.push(record);
@@ -188,6 +266,79 @@ export class PopulationChecker {
         });
     }
     rows.sort((a, b) => (a.at === b.at ? (a.accountId < b.accountId ? -1 : 1) : a.at < b.at ? -1 : 1));
-    return { accounts: this.records.size, records, issues, rows, signatures: { ...this.signatures } };
+    return {
+      accounts: this.records.size,
+      records,
+      issues,
+      rows,
+      signatures: { ...this.signatures },
+      heads,
+    };
   }
+
+  private checkHeads(hashAt: HashAt, issues: ChainIssue[]): HeadsTally {
+    const tally: HeadsTally = { accounts: 0, chains: 0, unchecked: 0 };
+    for (const accountId of this.records.keys()) {
+      const record = this.named.get(accountId);
+      if (!record) {
+        tally.unchecked += 1;
+        continue;
+      }
+      tally.accounts += 1;
+      const pk = `POPULATION#${accountId}`;
+      const leaves: string[] = [];
+      let missing = 0;
+      for (const { credentialId, seq } of decodeHeads(record.heads)) {
+        const hash = hashAt(credentialId, seq);
+        if (hash === undefined) {
+          missing += 1;
+          issues.push({
+            credentialId,
+            seq,
+            pk: `CRED#${credentialId}`,
+            problem: `the population record of ${accountId} seq ${record.seq} (${record.at}) names this chain's head at seq ${seq}, and the export has no such decision (removed)`,
+          });
+        } else leaves.push(decisionHeadLeaf(credentialId, seq, hash));
+      }
+      tally.chains += leaves.length + missing;
+      if (missing === 0 && merkleRoot(leaves) !== record.decisionHeads)
+        issues.push({
+          credentialId: `population:${accountId}`,
+          seq: record.seq,
+          at: record.at,
+          pk,
+          sk: record.sk,
+          where: record.where,
+          problem: `population record: the heads of the ${leaves.length} decision chains it names do not give its decisionHeads${this.publicKey ? ' (signed)' : ''}: a chain was rewritten after it was written`,
+        });
+    }
+    return tally;
+  }
+}
+
+const HEX_HASH = /^[0-9a-f]{64}$/;
+/** Starts a record's links kept as text: no latin1 string holds it, so a packed one never does. */
+const AS_TEXT = '\u0100';
+
+/**
+ * A record's hash and prevHash in one 64-character string, their 64 bytes as latin1: kept for every
+ * record (30,000 in a month of 1,000 accounts), two hex strings took 2.4 MB more. A value that is not a
+ * hex hash (an altered record) is kept as text, so comparisons say what the strings' would.
+ */
+function packLinks(hash: string, prevHash: string): string {
+  if (HEX_HASH.test(hash) && HEX_HASH.test(prevHash))
+    return Buffer.from(hash + prevHash, 'hex').toString('latin1');
+  return `${AS_TEXT}${hash}\n${prevHash}`;
+}
+
+function hashOf(links: string): string {
+  return links.startsWith(AS_TEXT)
+    ? links.slice(1, links.indexOf('\n'))
+    : Buffer.from(links.slice(0, 32), 'latin1').toString('hex');
+}
+
+function prevHashOf(links: string): string {
+  return links.startsWith(AS_TEXT)
+    ? links.slice(links.indexOf('\n') + 1)
+    : Buffer.from(links.slice(32), 'latin1').toString('hex');
 }

@@ -1,6 +1,6 @@
 import { CONTROL_DESCRIPTIONS } from '../domain/controls';
 import type { ChainIssue } from './chain-check';
-import type { PopulationRow } from './population-check';
+import type { PopulationRow, SignatureStatus } from './population-check';
 import {
   credentialsByStateChart,
   type DayCounts,
@@ -368,13 +368,19 @@ function population(m: ReportModel): string {
 ${gaps.length > 0 ? `<h3>Gaps</h3>${table('Days with no scan of an account', ['days', 'account', 'finding'], gaps, [1])}` : ''}
 <h3>Scans by day</h3>
 ${table(
-  'Each day: accounts scanned, credentials evaluated and findings (every scan of every account is a row of population.csv)',
-  ['day', 'accounts scanned', 'evaluated', 'findings'],
-  byDay(rows).map(([d, t]) => [d, String(t.accounts), String(t.evaluated), String(t.findings)]),
+  'Each day: accounts scanned, credentials evaluated and findings, and the scans whose record is unsigned (every scan of every account is a row of population.csv, with its signature)',
+  ['day', 'accounts scanned', 'evaluated', 'findings', 'unsigned'],
+  byDay(rows).map(([d, t]) => [
+    d,
+    String(t.accounts),
+    String(t.evaluated),
+    String(t.findings),
+    String(t.unsigned),
+  ]),
 )}
 <h3>Latest scan of each account</h3>
 ${table(
-  'The latest scan of each account: credentials by kind, findings, the credential report it read, its Merkle root, and the credentials in scope of the decision record',
+  'The latest scan of each account: credentials by kind, findings, the credential report it read, its Merkle root, its signature, and the credentials in scope of the decision record',
   [
     'account',
     'scanned',
@@ -384,6 +390,7 @@ ${table(
     'credential report',
     'in scope (record)',
     'Merkle root',
+    'signature',
   ],
   latestByAccount(rows).map((r) => [
     r.accountId,
@@ -396,22 +403,37 @@ ${table(
     formatTime(r.inventoryAt),
     String(inScope.get(r.accountId) ?? 0),
     r.root,
+    SIGNATURE_LABELS[r.signature],
   ]),
   [0, 7],
 )}
 </section>`;
 }
 
-function byDay(
-  rows: readonly PopulationRow[],
-): [string, { accounts: number; evaluated: number; findings: number }][] {
-  const days = new Map<string, { accounts: number; evaluated: number; findings: number }>();
+/** A population record's signature as the page says it. */
+const SIGNATURE_LABELS: Record<SignatureStatus, string> = {
+  verified: 'signed, verified',
+  invalid: 'signed, DOES NOT VERIFY',
+  signed: 'signed, not checked (no public key given)',
+  unsigned: 'UNSIGNED',
+};
+
+interface DayTally {
+  accounts: number;
+  evaluated: number;
+  findings: number;
+  unsigned: number;
+}
+
+function byDay(rows: readonly PopulationRow[]): [string, DayTally][] {
+  const days = new Map<string, DayTally>();
   for (const r of rows) {
     const d = r.at.slice(0, 10);
-    const t = days.get(d) ?? { accounts: 0, evaluated: 0, findings: 0 };
+    const t = days.get(d) ?? { accounts: 0, evaluated: 0, findings: 0, unsigned: 0 };
     t.accounts += 1;
     t.evaluated += r.evaluated;
     t.findings += r.findings;
+    if (r.signature === 'unsigned') t.unsigned += 1;
     days.set(d, t);
   }
   return [...days].sort(([a], [b]) => (a < b ? -1 : 1));

@@ -5,6 +5,7 @@ import {
   type ExportDescription,
   ExportTableToPointInTimeCommand,
 } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, PutCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SCHEMA_VERSION } from '../domain/decision';
 import { TABLE_KEYS } from '../table-layout';
@@ -42,7 +43,13 @@ export interface ExportRecord {
 
 /** What {@link runExport} did this run. */
 export type ExportRunResult =
-  | { outcome: 'started'; record: ExportRecord; refreshed: ExportRecord[] }
+  | {
+      outcome: 'started';
+      record: ExportRecord;
+      refreshed: ExportRecord[];
+      /** The object the checkpoint key's public key was written to (`s3://…/checkpoint-key.pem`). */
+      publicKey?: string;
+    }
   /** A retried invocation for the same scheduled minute: the export it started is already recorded. */
   | { outcome: 'already-recorded'; record: ExportRecord; refreshed: ExportRecord[] }
   /** The last export ended less than 15 minutes ago: no window AWS would accept. */
@@ -54,7 +61,16 @@ export interface ExportDeps {
   documents: DynamoDBDocumentClient;
   /** The decision table, where the records go (the table exported). */
   tableName: string;
+  /**
+   * The checkpoint key's public key (PEM, `readPem`), written beside each export started as
+   * `checkpoint-key.pem`: the auditor handed the export can check its population records' signatures
+   * offline (`reauth verify --public-key`) with no access to KMS. Absent: none is written.
+   */
+  publicKey?: { s3: S3Client; readPem: () => Promise<string> };
 }
+
+/** The public key's name beside each export. */
+export const PUBLIC_KEY_OBJECT = 'checkpoint-key.pem';
 
 export interface ExportOptions {
   /** The table to export. */
@@ -204,6 +220,9 @@ export async function runExport(deps: ExportDeps, options: ExportOptions): Promi
     }),
   );
   if (!started?.ExportArn) throw new Error('ExportTableToPointInTime returned no ExportArn');
+  // Before the record: a run that fails here is retried, and a retry that finds the record written
+  // stops at 'already-recorded', which would leave the export without its key.
+  const publicKey = deps.publicKey && (await writePublicKey(deps.publicKey, options, s3Prefix));
 
   const record: ExportRecord = {
     exportArn: started.ExportArn,
@@ -229,7 +248,7 @@ export async function runExport(deps: ExportDeps, options: ExportOptions): Promi
       return { outcome: 'already-recorded', record, refreshed };
     throw error;
   }
-  return { outcome: 'started', record, refreshed };
+  return { outcome: 'started', record, refreshed, ...(publicKey && { publicKey }) };
 
   /** Records a finished export's outcome; undefined while it is still running. */
   async function recordOutcome(
@@ -274,4 +293,24 @@ export async function runExport(deps: ExportDeps, options: ExportOptions): Promi
     }
     return updated;
   }
+}
+
+/** Puts the key's PEM at `<export prefix>/checkpoint-key.pem`, encrypted as the export is; its S3 URL. */
+async function writePublicKey(
+  publicKey: NonNullable<ExportDeps['publicKey']>,
+  options: ExportOptions,
+  s3Prefix: string,
+): Promise<string> {
+  const key = `${s3Prefix}/${PUBLIC_KEY_OBJECT}`;
+  await publicKey.s3.send(
+    new PutObjectCommand({
+      Bucket: options.bucket,
+      Key: key,
+      Body: await publicKey.readPem(),
+      ContentType: 'application/x-pem-file',
+      ExpectedBucketOwner: options.tableArn.split(':')[4],
+      ...(options.kmsKeyArn ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: options.kmsKeyArn } : {}),
+    }),
+  );
+  return `s3://${options.bucket}/${key}`;
 }

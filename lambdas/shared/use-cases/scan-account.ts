@@ -26,7 +26,7 @@ import {
   STACK_NAME_TAG,
 } from '../domain/owners';
 import { type PolicyConfig, policyIdOf, type Tier } from '../domain/policy';
-import { decisionHeadLeaf, merkleRoot, populationLeaf } from '../domain/population';
+import { commitToHeads, merkleRoot, populationLeaf } from '../domain/population';
 import { recordedRevocationOf } from '../domain/reauthorization';
 import type { OpenTrust } from '../domain/trust-breadth';
 import {
@@ -150,7 +150,13 @@ export interface ScanReport {
    */
   driftSuspects: string[];
   /** The population record this scan appended to the account's chain (see `domain/population.ts`). */
-  population: { seq: number; root: string; hash: string };
+  population: {
+    seq: number;
+    root: string;
+    hash: string;
+    /** The key that signed the record (its ARN); absent, the record was written unsigned. */
+    signedBy?: string;
+  };
   /**
    * IAM's service last-accessed data read this run: for the users and roles a request opened for, and
    * those an over-privileged check was due for; `unavailable`: the principals whose job failed (their
@@ -432,8 +438,12 @@ export async function scanAccountWithStates(
         }),
       ),
       // The heads of the account's decision chains as this scan left them: a signed record covers them.
-      decisionHeads: merkleRoot(
-        [...after].map(([id, state]) => decisionHeadLeaf(id, state.seq, state.lastHash)),
+      ...commitToHeads(
+        [...after].map(([credentialId, state]) => ({
+          credentialId,
+          seq: state.seq,
+          lastHash: state.lastHash,
+        })),
       ),
     },
     deps.signer,
@@ -459,7 +469,12 @@ export async function scanAccountWithStates(
     cleared,
     unresolved: resolved.unresolved.map((c) => `${c.principal} key ${c.keySlot}`),
     driftSuspects,
-    population: { seq: population.seq, root: population.root, hash: population.hash },
+    population: {
+      seq: population.seq,
+      root: population.root,
+      hash: population.hash,
+      ...(population.signature && { signedBy: population.signature.keyId }),
+    },
     serviceUsage: {
       principals: freshUsage.usage.size + freshUsage.unavailable.length,
       calls: usageReader.calls() - callsBefore,
