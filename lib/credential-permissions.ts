@@ -85,6 +85,9 @@ export const SCAN_READ_ACTIONS = [
   'iam:ListSigningCertificates',
   'iam:ListSSHPublicKeys',
   'iam:ListServiceSpecificCredentials',
+  // What a request's user or role uses (#25): one job per principal asked about, read-only.
+  'iam:GenerateServiceLastAccessedDetails',
+  'iam:GetServiceLastAccessedDetails',
   'secretsmanager:ListSecrets',
 ] as const;
 
@@ -126,7 +129,7 @@ const SCAN_GRANT: CredentialGrant = {
   scope: ANY_RESOURCE,
   actions: SCAN_READ_ACTIONS,
   reason:
-    'Read-only inventory calls with no resource ARN to scope to: iam:GenerateCredentialReport, iam:GetCredentialReport, iam:GetAccountAuthorizationDetails, iam:ListServiceSpecificCredentials (of all users) and secretsmanager:ListSecrets are account-wide; iam:ListAccessKeys is called for whichever user holds a key with a finding, iam:ListSigningCertificates for each user the credential report shows with a certificate, iam:ListSSHPublicKeys for every user (IAM lists SSH keys only per user).',
+    'Read-only inventory calls with no resource ARN to scope to: iam:GenerateCredentialReport, iam:GetCredentialReport, iam:GetAccountAuthorizationDetails, iam:ListServiceSpecificCredentials (of all users) and secretsmanager:ListSecrets are account-wide; iam:ListAccessKeys is called for whichever user holds a key with a finding, iam:ListSigningCertificates for each user the credential report shows with a certificate, iam:ListSSHPublicKeys for every user (IAM lists SSH keys only per user); iam:GenerateServiceLastAccessedDetails and iam:GetServiceLastAccessedDetails for the users and roles a request opens for (the job id IAM returns has no ARN).',
 };
 
 /** Every stack of the account, in any region: the stack that created a principal names its owner. */

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { summaryLine } from '../../lambdas/shared/domain/usage-summary';
 import { verifyHistory } from '../../lambdas/shared/evidence/chain-check';
 import { credentialIdArgument } from '../arguments';
 import { awsClients, openTable } from '../aws';
@@ -38,7 +39,13 @@ export function registerDecisions(program: Command, outcome: Outcome): void {
             {
               credentialId,
               decisions: history,
-              state: state ? { seq: state.seq, lastHash: state.lastHash } : null,
+              state: state
+                ? {
+                    seq: state.seq,
+                    lastHash: state.lastHash,
+                    ...(state.serviceUsage && { serviceUsage: state.serviceUsage }),
+                  }
+                : null,
               chainValid: problems.length === 0,
               problems,
             },
@@ -57,6 +64,10 @@ export function registerDecisions(program: Command, outcome: Outcome): void {
             ),
           );
         }
+        if (state?.serviceUsage)
+          console.log(
+            `\nAccess: ${summaryLine(state.serviceUsage)} (IAM's last-accessed data of ${state.serviceUsage.principalArn}, read ${state.serviceUsage.readAt})`,
+          );
         console.log(
           problems.length === 0
             ? `\nHash chain intact: ${history.length} decisions, last hash ${history.at(-1)?.hash.slice(0, 16)}…, matching the STATE item (seq ${state?.seq})`

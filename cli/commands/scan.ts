@@ -137,6 +137,24 @@ export function formatScanReport(report: ScanReport): string {
       ),
     );
   }
+  const overPrivileged = findings.filter((row) => row.triggers.includes('over-privileged'));
+  if (overPrivileged.length > 0) {
+    lines.push(
+      '',
+      'Over-privileged (over-privileged):',
+      ...overPrivileged.map(
+        (row) =>
+          `  ${row.kind} ${shortName(row.principal, MAX_TABLE_NAME)}: ${[row.usage, row.unused].filter(Boolean).join('; ')}`,
+      ),
+    );
+  }
+  if (report.serviceUsage.unavailable.length > 0) {
+    lines.push(
+      '',
+      "Service usage unavailable (IAM's last-accessed job failed; their requests go without the usage line):",
+      ...report.serviceUsage.unavailable.map((why) => `  ${why}`),
+    );
+  }
   if (spared.length > 0) {
     lines.push('', 'Spared:', ...spared.map((row) => `  ${row.kind} ${row.principal}: ${row.reason}`));
   }
@@ -218,7 +236,7 @@ function identificationOf(row: ScanRow): string {
         : kind === 'secret'
           ? [id]
           : [`trusts ${describeTrust(row.identification)}`, lastUsedIn];
-  return facts.filter(Boolean).join(', ');
+  return [...facts, row.usage].filter(Boolean).join(', ');
 }
 
 function shortId(credentialId: string): string {

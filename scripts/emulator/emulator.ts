@@ -27,6 +27,17 @@ export interface Emulator {
    * credential report's `password_last_used` and GetUser's PasswordLastUsed (moto has no console).
    */
   signInToConsole(account: string, user: string): Promise<void>;
+  /**
+   * Service last-accessed data beside what the emulator sees: `service` (and its `actions`) used by the
+   * user or role `arn` now, at the emulator's clock; or, with `failJobs`, that principal's
+   * GenerateServiceLastAccessedDetails jobs FAIL (false: they complete again).
+   */
+  seedServiceUsage(seed: {
+    arn: string;
+    service?: string;
+    actions?: string[];
+    failJobs?: boolean;
+  }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,6 +83,8 @@ export function connectEmulator(endpoint: string): EmulatorControl {
       call('/_reauth/lambda-bridge', { method: 'POST', body: JSON.stringify({ url, functions }) }),
     signInToConsole: (account, user) =>
       call('/_reauth/console-sign-in', { method: 'POST', body: JSON.stringify({ account, user }) }),
+    seedServiceUsage: (seed) =>
+      call('/_reauth/service-usage', { method: 'POST', body: JSON.stringify(seed) }),
   };
 }
 

@@ -81,6 +81,18 @@
    MaxItems and Marker, filtered by ServiceName), UpdateServiceSpecificCredential (Active, Inactive) and
    DeleteServiceSpecificCredential, dated on the emulator's clock. (SSH public keys and certificates
    have a status in moto already.)
+20. Service last-accessed data (moto has none): GenerateServiceLastAccessedDetails (Arn, Granularity
+   SERVICE_LEVEL or ACTION_LEVEL) answers a JobId; GetServiceLastAccessedDetails answers IN_PROGRESS on
+   the first read of a job and COMPLETED after (MaxItems and Marker page it), or FAILED for a principal
+   seeded to fail. ServicesLastAccessed lists every service the principal's policies allow (its attached
+   and inline policies, and a user's groups'; `*` and `NotAction` grant every service AWS's managed
+   policies name), each with LastAuthenticated and TotalAuthenticatedEntities, from the calls the
+   emulator saw signed by the principal's keys or its assumed-role sessions, at the emulator's clock
+   (so uses are dated as last-used dates are: freeze the clock, then call). ACTION_LEVEL adds
+   TrackedActionsLastAccessed for the services IAM tracks actions of (TRACKED_ACTION_SERVICES). The data
+   is the principal's at the job's creation, as IAM's. And a seed for demos and what moto cannot serve:
+   POST /_reauth/service-usage {"arn": "<user or role ARN>", "service": "<namespace>", "actions":
+   ["GetObject"]} records a use now, {"arn", "failJobs": true} makes that principal's jobs FAIL.
 Usage: python server.py [port]   (0 or nothing: a free loopback port). Prints "READY <port>" once it
 serves, and exits when its stdin closes, so a crashed parent never leaves it behind.
 """
@@ -484,10 +496,16 @@ _mark_account_as_visited = iam_models.mark_account_as_visited
 def mark_account_as_visited(account_id, access_key, service, region):
     _mark_account_as_visited(account_id=account_id, access_key=access_key, service=service, region=region)
     try:
-        key = iam_models.iam_backends[account_id][iam_models.get_partition(region)].access_keys.get(access_key)
+        backend = iam_models.iam_backends[account_id][iam_models.get_partition(region)]
+        key = backend.access_keys.get(access_key)
         if key is not None and key.role_arn:
-            backend = iam_models.iam_backends[account_id][iam_models.get_partition(region)]
             backend.get_role_by_arn(key.role_arn).last_used_region = region
+        # 19: the principal's use of the service (a user's key, or a role's session), for its last-accessed data
+        principal = key.role_arn if key is not None and key.role_arn else None
+        if key is not None and principal is None and key.user_name:
+            principal = backend.get_user(key.user_name).arn
+        if principal:
+            record_service_use(principal, service, region, getattr(_current_action, "name", None))
     except Exception:  # an unknown account, key or role: moto ignores those too
         pass
 
@@ -989,6 +1007,10 @@ def with_clock(moto_app):
             if request.method != "POST":
                 return Response(status=405)(environ, start_response)
             return console_sign_in(request)(environ, start_response)
+        if request.path == SERVICE_USAGE_PATH:
+            if request.method != "POST":
+                return Response(status=405)(environ, start_response)
+            return seed_service_usage(request)(environ, start_response)
         if request.path == BRIDGE_PATH:
             if request.method != "POST":
                 return Response(status=405)(environ, start_response)
@@ -1003,6 +1025,10 @@ def with_clock(moto_app):
             _bridged.clear()
             with _trail_lock:
                 _trail.clear()
+            with _service_use_lock:
+                _service_use.clear()
+                _failing_principals.clear()
+        _current_action.name = action_of(request) if "Credential=" in request.headers.get("Authorization", "") else None
         if is_creation_request(request):
             return recording(moto_app, request, environ, start_response)
         return moto_app(environ, start_response)
@@ -1053,6 +1079,196 @@ ECDSAPrivateKey.sign = ecdsa_sign
 ECDSAPrivateKey.verify = ecdsa_verify
 KmsResponse.sign = digest_aware(KmsResponse.sign)
 KmsResponse.verify = digest_aware(KmsResponse.verify)
+
+
+# 19. Service last-accessed data. principal ARN -> service -> {"at": datetime, "actions": {name: datetime}}.
+_service_use = {}
+_service_use_lock = threading.Lock()
+_failing_principals = set()
+_current_action = threading.local()
+SERVICE_USAGE_PATH = "/_reauth/service-usage"
+# IAM's action-level data covers these services' actions (AWS's first list: S3, EC2, IAM, Lambda).
+TRACKED_ACTION_SERVICES = ("s3", "ec2", "iam", "lambda")
+_every_service = []
+
+
+def every_service():
+    """The service namespaces AWS's managed policies name: what a `*` grant lists, as IAM lists them all."""
+    if not _every_service:
+        names = set()
+        for data in json.loads(aws_managed_policies_data).values():
+            for statement in statements_of(data.get("Document")):
+                for action in listed(statement.get("Action")):
+                    if ":" in action and "*" not in action.split(":")[0]:
+                        names.add(action.split(":")[0].lower())
+        _every_service.extend(sorted(names))
+    return _every_service
+
+
+def listed(value):
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def statements_of(document):
+    if isinstance(document, str):
+        try:
+            document = json.loads(unquote(document) if document.startswith("%") else document)
+        except ValueError:
+            return []
+    statements = (document or {}).get("Statement", [])
+    return [statements] if isinstance(statements, dict) else statements
+
+
+def services_granted(documents):
+    """The namespaces Allow statements reach: `*`, `s3:*`, `s3:Get*`, `s*:List*`, or all but a NotAction."""
+    every = every_service()
+    granted = set()
+    for document in documents:
+        for statement in statements_of(document):
+            if statement.get("Effect") != "Allow":
+                continue
+            if "NotAction" in statement:
+                excluded = {a.split(":")[0].lower() for a in listed(statement["NotAction"]) if a.endswith(":*")}
+                granted.update(name for name in every if name not in excluded)
+                continue
+            for action in listed(statement.get("Action")):
+                if action == "*":
+                    granted.update(every)
+                elif ":" in action:
+                    prefix = action.split(":")[0].lower()
+                    if "*" in prefix or "?" in prefix:
+                        pattern = re.compile(re.escape(prefix).replace(r"\*", ".*").replace(r"\?", ".") + "$")
+                        granted.update(name for name in every if pattern.match(name))
+                    else:
+                        granted.add(prefix)
+    return sorted(granted)
+
+
+def default_document(policy):
+    return next((v.document for v in policy.versions if v.is_default), "")
+
+
+def principal_of(arn):
+    """(entity, its policy documents) of a user or role ARN; raises when there is none."""
+    account = arn.split(":")[4]
+    backend = iam_models.iam_backends[account][iam_models.get_partition("us-east-1")]
+    if ":role/" in arn:
+        role = backend.get_role_by_arn(arn)
+        return role, [default_document(p) for p in role.managed_policies.values()] + list(role.policies.values())
+    user = backend.get_user(arn.split("/")[-1])
+    documents = [default_document(p) for p in user.managed_policies.values()] + list(user.policies.values())
+    for group in backend.get_groups_for_user(user.name):
+        documents += [default_document(p) for p in group.managed_policies.values()] + list(group.policies.values())
+    return user, documents
+
+
+def record_service_use(arn, service, region, action=None):
+    now = utcnow()
+    with _service_use_lock:
+        used = _service_use.setdefault(arn, {}).setdefault(service, {"actions": {}})
+        used["at"], used["region"] = now, region
+        if action:
+            used["actions"][action] = now
+
+
+def action_of(request):
+    """The API action a request calls, where its protocol names it (a JSON target, a query Action), or S3's by method."""
+    target = request.headers.get("X-Amz-Target")
+    if target:
+        return target.split(".")[-1]
+    if request.args.get("Action"):
+        return request.args["Action"]
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        body = request.get_data()  # cached by werkzeug: moto reads it again through wsgi.input, put back
+        request.environ["wsgi.input"] = io.BytesIO(body)
+        request.environ["CONTENT_LENGTH"] = str(len(body))
+        return (parse_qs(body.decode(errors="replace")).get("Action") or [None])[0]
+    object_key = len([part for part in request.path.split("/") if part]) > 1
+    return {
+        ("GET", True): "GetObject",
+        ("PUT", True): "PutObject",
+        ("DELETE", True): "DeleteObject",
+        ("HEAD", True): "GetObject",
+        ("GET", False): "ListBucket",
+        ("PUT", False): "CreateBucket",
+    }.get((request.method, object_key))
+
+
+def seed_service_usage(request):
+    body = json.loads(request.get_data() or b"{}")
+    arn = body.get("arn")
+    if not isinstance(arn, str) or ":iam::" not in arn:
+        return Response('{"error": "body must be {\\"arn\\": user or role ARN, \\"service\\" or \\"failJobs\\"}"}', 400)
+    if body.get("failJobs") is not None:
+        (_failing_principals.add if body["failJobs"] else _failing_principals.discard)(arn)
+    service = body.get("service")
+    if isinstance(service, str):
+        actions = body.get("actions") or [None]
+        for action in actions:
+            record_service_use(arn, service, "us-east-1", action)
+    return Response(json.dumps({"arn": arn}), 200, mimetype="application/json")
+
+
+def generate_service_last_accessed_details(self):
+    arn = self._get_param("Arn")
+    granularity = self._get_param("Granularity") or "SERVICE_LEVEL"
+    try:
+        principal, documents = principal_of(arn)
+    except Exception:
+        raise iam_models.NotFoundException(f"The entity {arn} was not found.")  # IAM's NoSuchEntity
+    now = utcnow()
+    job = {"arn": arn, "granularity": granularity, "created": now, "reads": 0}
+    if arn in _failing_principals:
+        job["failed"] = True
+    else:
+        with _service_use_lock:
+            used = copy.deepcopy(_service_use.get(arn, {}))
+        job["services"] = [service_entry(name, used.get(name), arn, granularity) for name in services_granted(documents)]
+    job_id = str(uuid.uuid4())
+    self.backend.__dict__.setdefault("reauth_access_jobs", {})[job_id] = job
+    return ActionResult({"JobId": job_id})
+
+
+def service_entry(name, used, arn, granularity):
+    entry = {"ServiceName": name, "ServiceNamespace": name, "TotalAuthenticatedEntities": 1 if used else 0}
+    if used:
+        entry.update(LastAuthenticated=used["at"], LastAuthenticatedEntity=arn, LastAuthenticatedRegion=used["region"])
+    if granularity == "ACTION_LEVEL" and name in TRACKED_ACTION_SERVICES:
+        entry["TrackedActionsLastAccessed"] = [
+            {"ActionName": action, "LastAccessedEntity": arn, "LastAccessedTime": at, "LastAccessedRegion": used["region"]}
+            for action, at in sorted((used or {}).get("actions", {}).items())
+        ]
+    return entry
+
+
+def get_service_last_accessed_details(self):
+    job_id = self._get_param("JobId")
+    job = self.backend.__dict__.get("reauth_access_jobs", {}).get(job_id)
+    if job is None:
+        raise iam_models.NotFoundException(f"No job found with id {job_id}")
+    job["reads"] += 1
+    answer = {"JobType": job["granularity"], "JobCreationDate": job["created"], "IsTruncated": False}
+    if job["reads"] == 1:  # the first read finds it running, as IAM's jobs take a moment
+        return ActionResult({**answer, "JobStatus": "IN_PROGRESS", "ServicesLastAccessed": []})
+    answer["JobCompletionDate"] = job["created"]
+    if job.get("failed"):
+        return ActionResult({
+            **answer,
+            "JobStatus": "FAILED",
+            "ServicesLastAccessed": [],
+            "Error": {"Message": "The job could not be completed", "Code": "ServiceFailure"},
+        })
+    max_items = int(self._get_param("MaxItems") or 100)
+    start = int(self._get_param("Marker") or 0)
+    services = job["services"]
+    answer.update(JobStatus="COMPLETED", ServicesLastAccessed=services[start : start + max_items])
+    if start + max_items < len(services):
+        answer.update(IsTruncated=True, Marker=str(start + max_items))
+    return ActionResult(answer)
+
+
+IamResponse.generate_service_last_accessed_details = generate_service_last_accessed_details
+IamResponse.get_service_last_accessed_details = get_service_last_accessed_details
 
 
 def main():

@@ -30,6 +30,8 @@ const SCAN_READS = [
   'iam:ListSSHPublicKeys',
   'iam:ListServiceSpecificCredentials',
   'iam:ListSigningCertificates',
+  'iam:GenerateServiceLastAccessedDetails',
+  'iam:GetServiceLastAccessedDetails',
   'secretsmanager:ListSecrets',
 ];
 /** What the events consumer reads through the reader role beyond the inventory: policies and groups. */

@@ -19,8 +19,10 @@ const _missingVariable: ReauthFunctionProps<typeof ScanEnvSchema>['environment']
 
 const SCAN_READS = [
   'iam:GenerateCredentialReport',
+  'iam:GenerateServiceLastAccessedDetails',
   'iam:GetAccountAuthorizationDetails',
   'iam:GetCredentialReport',
+  'iam:GetServiceLastAccessedDetails',
   'iam:ListAccessKeys',
   'iam:ListSSHPublicKeys',
   'iam:ListServiceSpecificCredentials',
@@ -177,7 +179,11 @@ describe('scan function', () => {
     ]);
     expect(actions.filter((a) => /^(iam|secretsmanager):/.test(a)).sort()).toEqual(SCAN_READS);
     expect(
-      actions.filter((a) => /^(iam|secretsmanager):(?!Get|List|GenerateCredentialReport)/.test(a)),
+      actions.filter((a) =>
+        /^(iam|secretsmanager):(?!Get|List|GenerateCredentialReport|GenerateServiceLastAccessedDetails)/.test(
+          a,
+        ),
+      ),
     ).toEqual([]);
     expect(actions.filter((a) => a.includes('*'))).toEqual([]);
   });

@@ -325,9 +325,11 @@ describe('consumer', () => {
     const actions = statements.flatMap((st) => [st.Action].flat());
     const credentialActions = actions.filter((a) => /^(iam|secretsmanager):/.test(a));
 
-    expect(credentialActions.filter((a) => !/:(Get|List|Describe|GenerateCredentialReport)/.test(a))).toEqual(
-      [],
-    );
+    expect(
+      credentialActions.filter(
+        (a) => !/:(Get|List|Describe|GenerateCredentialReport|GenerateServiceLastAccessedDetails)/.test(a),
+      ),
+    ).toEqual([]);
     expect(credentialActions).toEqual(
       expect.arrayContaining([
         'iam:GenerateCredentialReport',
@@ -360,7 +362,9 @@ describe('consumer', () => {
       [st.Action]
         .flat()
         .filter(
-          (a) => /^(iam|secretsmanager):/.test(a) && !/:(Get|List|Describe|GenerateCredentialReport)/.test(a),
+          (a) =>
+            /^(iam|secretsmanager):/.test(a) &&
+            !/:(Get|List|Describe|GenerateCredentialReport|GenerateServiceLastAccessedDetails)/.test(a),
         )
         .map((action) => ({ action, resource: st.Resource })),
     );

@@ -139,6 +139,21 @@ describe('ownerRequestMessage', () => {
     expect(text.match(/Why you:/g)).toHaveLength(3);
   });
 
+  it("says what a credential's user or role uses, in one line, where its usage was read", () => {
+    const message = ownerRequestMessage({
+      owner: 'U042OWNER',
+      items: [
+        item({ usage: 'uses 3 of 41 services granted in the last 90 days: s3, sqs, kms' }),
+        item({ principal: 'svc-b' }),
+      ],
+    });
+    const text = sectionsOf(message.blocks)
+      .map((section) => section.text?.text ?? '')
+      .join('\n');
+    expect(text).toContain('Access: uses 3 of 41 services granted in the last 90 days: s3, sqs, kms');
+    expect(text.match(/Access:/g)).toHaveLength(1);
+  });
+
   it('describes each credential: kind, principal, account, last use or never, why and deadline date', () => {
     const message = ownerRequestMessage({
       owner: 'U042OWNER',

@@ -131,6 +131,7 @@ export const CONTROL_RULES: readonly ControlRule[] = [
       'right-size',
       'widen',
     ],
+    flag: { triggers: ['over-privileged'] },
   },
   {
     control: 'NIST CSF 2.0 DE.CM-03',
@@ -155,13 +156,16 @@ export const CONTROL_RULES: readonly ControlRule[] = [
     actions: ['reauthorize', 'disable', 'right-size'],
     // A right-size restricts the rights a user uses as much as a role's.
     anyKind: ['right-size'],
-    flag: { triggers: ['trust-too-broad', 'aws-service-account-trusted', 'scope-changed'] },
+    flag: {
+      triggers: ['trust-too-broad', 'aws-service-account-trusted', 'scope-changed', 'over-privileged'],
+    },
   },
   {
     control: 'CIS AWS Foundations v3.0.0 1.16',
     text: 'Ensure IAM policies that allow full "*:*" administrative privileges are not attached.',
     source: CIS,
     actions: ['right-size'],
+    flag: { triggers: ['over-privileged'] },
   },
 ];
 

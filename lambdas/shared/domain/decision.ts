@@ -6,8 +6,9 @@ import type { Identification } from './identification';
 import type { OwnerOrigin } from './owners';
 import { canonicalJson } from './policy';
 import type { RevokedSessions } from './reauth-marks';
-import type { RightSizeReceipt, StateUsageSummary } from './right-size';
+import type { RightSizeReceipt } from './right-size';
 import type { Usage } from './usage';
+import type { UsageSummary } from './usage-summary';
 
 export { DECISION_ACTIONS, type DecisionAction } from './actions';
 
@@ -48,9 +49,13 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * `readAt`, `trackedSince`, `windowDays` and `granted` count) and the `widen` action (it taken off,
  * `evidence.rightSize` what was taken off); `rightSize` on the state; a `drift` may carry
  * `evidence.rightSizeRemoved` (reauth's deny detached outside reauth).
+ * 11: the scan writes `serviceUsage` on the state when a request opens (and, on tiers with
+ * `maxUnusedServiceShare`, at most every SERVICE_USAGE_RECHECK_DAYS), and on the flag's evidence; the
+ * owner's `reauthorize` and `rotate` record it as `evidence.serviceUsage` (the access they were shown);
+ * the `over-privileged` trigger (its flag's `evidence.serviceUsage` adds `maxUnusedServiceShare`).
  * Older decisions still verify: the hash covers what each decision holds.
  */
-export const SCHEMA_VERSION = 10;
+export const SCHEMA_VERSION = 11;
 
 export const TRIGGERS = [
   // A role trusted by an account AWS owns for one of its services (log delivery, ELB, CloudTrail…):
@@ -71,6 +76,8 @@ export const TRIGGERS = [
   'trust-too-broad',
   // Used from a service or region outside what it was learned to use, or outside its tier's regions.
   'usage-changed',
+  // Its user or role left more of its granted services unused than its tier allows (`maxUnusedServiceShare`).
+  'over-privileged',
 ] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
@@ -284,11 +291,12 @@ export interface CredentialState {
    */
   usage?: Usage;
   /**
-   * Its user's or role's services granted against used (IAM's service last-accessed data), as the scan
-   * keeps it when a request opens (issue #25): what *Still needed, only what it uses* narrows to when
-   * no fresher read is given.
+   * Its user's or role's services granted against used (IAM's service last-accessed data), capped: read
+   * by the scan when a request opens (the owner's line) and, on tiers with `maxUnusedServiceShare`, every
+   * SERVICE_USAGE_RECHECK_DAYS; kept with the state alone when only it changes. What *Still needed, only
+   * what it uses* narrows to when no fresher read is given (issue #25).
    */
-  serviceUsage?: StateUsageSummary;
+  serviceUsage?: UsageSummary;
   /**
    * The owner's *Still needed, only what it uses*, as IAM holds it: reauth's deny attached to the user
    * or role, kept across requests until *Widen* (whose button carries `seq`, the right-size decision's)

@@ -11,6 +11,7 @@ import {
 } from './policy';
 import { type OpenTrust, openTrust } from './trust-breadth';
 import { describeUsageChange, observeUsage, type Usage, type UsageChange } from './usage';
+import { isOverPrivileged, summaryLine, type UsageSummary, unusedLine } from './usage-summary';
 
 const DAY_MS = 86_400_000;
 
@@ -61,6 +62,8 @@ export interface Evidence extends Identification {
   usageChange?: UsageChange;
   /** `trust-too-broad`: each part of a federated trust left open, whom it lets in and what an attacker needs. */
   openTrust?: OpenTrust[];
+  /** `over-privileged`: its user's or role's services granted against used, and the tier's limit. */
+  serviceUsage?: UsageSummary & { maxUnusedServiceShare: number };
 }
 
 export type Evaluation =
@@ -164,6 +167,7 @@ export function evaluateCredential(
     if (rotationAgeDays !== undefined && rotationAgeDays >= maxAgeDays) triggers.push('max-age');
     if (open.length > 0) triggers.push('trust-too-broad');
     if (origin.source === 'fallback') triggers.push('orphaned');
+    if (isOverPrivileged(state?.serviceUsage, tier, known?.usage, now)) triggers.push('over-privileged');
   }
   // Usage drift asks even while vouched for: what was vouched for is not this use.
   const { usage, change: usageChange } = observeUsage(
@@ -206,6 +210,11 @@ export function evaluateCredential(
       }),
       ...(usageChange && { usageChange }),
       ...(ordered.includes('trust-too-broad') && { openTrust: open }),
+      ...(ordered.includes('over-privileged') &&
+        state?.serviceUsage &&
+        tier.maxUnusedServiceShare !== undefined && {
+          serviceUsage: { ...state.serviceUsage, maxUnusedServiceShare: tier.maxUnusedServiceShare },
+        }),
     },
   };
 }
@@ -275,6 +284,10 @@ function describeTriggers(finding: Finding): string {
           return (evidence.openTrust ?? []).map((open) => open.why).join('; ');
         case 'usage-changed':
           return evidence.usageChange ? describeUsageChange(evidence.usageChange) : 'used in a new way';
+        case 'over-privileged':
+          return evidence.serviceUsage
+            ? `over-privileged: ${summaryLine(evidence.serviceUsage)}; ${unusedLine(evidence.serviceUsage)} (tier ${evidence.tier} allows at most ${Math.round(evidence.serviceUsage.maxUnusedServiceShare * 100)}% unused)`
+            : 'over-privileged';
         default:
           return trigger;
       }

@@ -12,6 +12,7 @@ import {
 import { describeFinding, type Evaluation } from './evaluate';
 import { ROTATABLE_TAG } from './reauth-marks';
 import { sameUsage } from './usage';
+import type { UsageSummary } from './usage-summary';
 
 const DAY_MS = 86_400_000;
 
@@ -26,7 +27,8 @@ export interface DecisionContext {
 /**
  * What a scan records for one credential, given what it found and the state it read: a decision, or
  * the state alone when only where it is used was learned. Returns undefined when the record already
- * says it: an unchanged re-run writes nothing.
+ * says it: an unchanged re-run writes nothing. `serviceUsage`: its user's or role's usage read by this
+ * run (for a request opening, or the over-privileged check), kept on the state and shown with the request.
  */
 export function planScanTransition(
   credentialId: string,
@@ -34,13 +36,18 @@ export function planScanTransition(
   evaluation: Evaluation,
   current: CredentialState | undefined,
   context: DecisionContext,
+  serviceUsage?: UsageSummary,
 ): Transition | StateUpdate | undefined {
   const usage =
     evaluation.outcome === 'ok' || evaluation.outcome === 'finding' ? evaluation.usage : current?.usage;
-  const decided = planScanDecision(credentialId, credential, evaluation, current, context, usage);
-  if (decided || sameUsage(usage, current?.usage)) return decided;
+  const services = serviceUsage ?? current?.serviceUsage;
+  const decided = planScanDecision(credentialId, credential, evaluation, current, context, usage, services);
+  if (decided || (sameUsage(usage, current?.usage) && services === current?.serviceUsage)) return decided;
   const learned = current ? stateInputOf(current) : newState(credentialId, credential, evaluation);
-  return { state: { ...learned, usage }, at: context.now.toISOString() };
+  return {
+    state: { ...learned, usage, ...(services && { serviceUsage: services }) },
+    at: context.now.toISOString(),
+  };
 }
 
 /** A credential's first state, before any decision. */
@@ -69,6 +76,7 @@ function planScanDecision(
   current: CredentialState | undefined,
   context: DecisionContext,
   usage: CredentialState['usage'],
+  serviceUsage: CredentialState['serviceUsage'],
 ): Transition | undefined {
   const base: StateInput = {
     ...newState(credentialId, credential, evaluation),
@@ -78,6 +86,7 @@ function planScanDecision(
     // Kept across a re-flag so `review-due` stays a trigger and an unchanged re-run stays a no-op.
     ...(current?.reviewDueAt && { reviewDueAt: current.reviewDueAt }),
     ...(usage && { usage }),
+    ...(serviceUsage && { serviceUsage }),
   };
   const decide = (
     state: StateInput,
@@ -180,7 +189,11 @@ function planScanDecision(
         {
           action: 'flag',
           reason: why,
-          evidence: { ...evaluation.evidence, deadlineAt: request.deadlineAt },
+          evidence: {
+            ...evaluation.evidence,
+            deadlineAt: request.deadlineAt,
+            ...(serviceUsage && !evaluation.evidence.serviceUsage && { serviceUsage }),
+          },
         },
       );
     }

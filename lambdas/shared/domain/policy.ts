@@ -72,6 +72,23 @@ export const TierSchema = z.strictObject({
     .describe(
       'Regions its credentials may be used from: a use from another opens a usage-changed request at once, learning or not.',
     ),
+  usageWindowDays: z
+    .number()
+    .int()
+    .positive()
+    .max(400)
+    .optional()
+    .describe(
+      'Days of IAM\'s service last-accessed data a request shows ("uses 3 of 41 services granted in the last 90 days"). Default 90; IAM keeps 400.',
+    ),
+  maxUnusedServiceShare: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe(
+      "Opt-in: a credential whose user or role left more than this share of its granted services unused in usageWindowDays opens an over-privileged request (0.8: fewer than 1 in 5 used), once the data covers the window and after usageLearningDays. Costs IAM's last-accessed job per principal of the tier, at most once every 7 days (see docs/triggers.md). Off when absent.",
+    ),
   /**
    * Slack user ids of the approvers group. When set, an owner's *Still needed* is only a proposal:
    * it counts once a member of the group other than the owner confirms it.

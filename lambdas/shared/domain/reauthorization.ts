@@ -726,10 +726,13 @@ function vouched(state: CredentialState): StateInput {
   return { ...closed(state), ...(usage && { usage }) };
 }
 
-/** The uses an answer vouches for, as evidence: what the owner said yes to. */
+/** The uses an answer vouches for, as evidence: what the owner said yes to, and the access it was shown. */
 function usageVouchedFor(state: CredentialState): Record<string, unknown> {
   const asked = state.usage?.asked;
-  return asked ? { usageVouchedFor: { services: asked.services, regions: asked.regions } } : {};
+  return {
+    ...(asked && { usageVouchedFor: { services: asked.services, regions: asked.regions } }),
+    ...(state.serviceUsage && { serviceUsage: state.serviceUsage }),
+  };
 }
 
 function tierOf(state: CredentialState, policy: PolicyConfig): Tier {

@@ -1,6 +1,7 @@
 import { judgeControls } from '../domain/controls';
 import type { CredentialKind } from '../domain/credential';
 import type { CredentialStatus, DecisionAction } from '../domain/decision';
+import { summaryLine, type UsageSummary } from '../domain/usage-summary';
 import type { ChainChecker } from './chain-check';
 
 /**
@@ -298,7 +299,7 @@ export class DecisionCollector {
       owner,
       action,
       actor: personOf(str(item.actor), evidence),
-      reason: str(item.reason),
+      reason: withAccess(str(item.reason), evidence),
       extra: extraColumns(section, evidence, str(item.actor)),
     };
     const rows = this.rows[section];
@@ -513,6 +514,18 @@ function personOf(id: string, evidence: Record<string, unknown>, actor?: string)
     ...(typeof evidence.actorName === 'string' && { name: evidence.actorName }),
     ...(typeof evidence.actorEmail === 'string' && { email: evidence.actorEmail }),
   };
+}
+
+/** An answer's reason, with the access its owner was shown ("uses 3 of 41 services…") where recorded (schema 9). */
+function withAccess(reason: string, evidence: Record<string, unknown>): string {
+  const usage = evidence.serviceUsage as Partial<UsageSummary> | undefined;
+  const valid =
+    usage &&
+    typeof usage.grantedCount === 'number' &&
+    typeof usage.usedCount === 'number' &&
+    typeof usage.windowDays === 'number' &&
+    Array.isArray(usage.used);
+  return valid ? `${reason} (access: ${summaryLine(usage as UsageSummary)})` : reason;
 }
 
 function str(value: unknown): string {

@@ -152,6 +152,11 @@ export interface RequestItem {
   assignable?: boolean;
   /** Where its owner came from (a tag, a group, the stack, the account, its creator…), shown as "Why you". */
   ownerSource?: OwnerOrigin;
+  /**
+   * Its user's or role's services granted against used: "uses 3 of 41 services granted in the last 90
+   * days: s3, sqs, kms". Absent for a secret, or when IAM's last-accessed job failed.
+   */
+  usage?: string;
 }
 
 /** Slack refuses a message with more blocks than this. */
@@ -307,6 +312,7 @@ function describeItem(item: RequestItem): string {
         : `${item.kind === 'secret' ? 'Last accessed' : item.kind === 'password' ? 'Last sign-in' : 'Last used'}: ${lastUsed}${where && ` (${shown(where, 100)})`}`,
     ].join(' · '),
     `Why: ${shown(item.why, 1000)}`,
+    ...(item.usage ? [`Access: ${shown(item.usage, 600)}`] : []),
     ...(item.ownerSource ? [`Why you: ${describeOwnerOrigin(item.ownerSource, ORIGIN_FORMAT)}`] : []),
     atDeadline(item),
   );

@@ -6,6 +6,7 @@ import type { CredentialState, DecisionAction } from '../domain/decision';
 import { isUntoldBackdoor } from '../domain/lifecycle';
 import type { PolicyConfig } from '../domain/policy';
 import { isUntoldDrift, planRequestStep } from '../domain/reauthorization';
+import { SERVICE_USAGE_KINDS, summaryLine } from '../domain/usage-summary';
 import {
   assignedMessage,
   type Block,
@@ -325,6 +326,8 @@ export function requestItemOf(state: CredentialState, mode: Mode): RequestItem {
     ...(state.identification && { identification: state.identification }),
     ...(state.triggers.includes('orphaned') && { assignable: true }),
     ...(state.ownerSource && { ownerSource: state.ownerSource }),
+    ...(state.serviceUsage &&
+      SERVICE_USAGE_KINDS.includes(state.kind) && { usage: summaryLine(state.serviceUsage) }),
   };
 }
 

@@ -3,12 +3,17 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DecisionStore } from '../adapters/decision-store';
 import { readIamInventory, resolveAccessKeyIds, type SessionRevocations } from '../adapters/iam-inventory';
 import { readSecretsInventory } from '../adapters/secrets-inventory';
+import {
+  type ServiceUsageReader,
+  ServiceUsageUnavailableError,
+  serviceUsageReader,
+} from '../adapters/service-usage';
 import type { StackOwner, StackOwnerReader } from '../adapters/stack-owners';
 import { mapWithConcurrency } from '../concurrency';
 import type { CheckpointSigner } from '../domain/checkpoint';
 import { type Credential, credentialIdOf, listsSshKeysOf, parseCredentialId } from '../domain/credential';
 import type { CredentialState, Trigger } from '../domain/decision';
-import { daysBetween, type Evaluation, evaluateCredential } from '../domain/evaluate';
+import { daysBetween, type Evaluation, evaluateCredential, type KnownRecord } from '../domain/evaluate';
 import { type Identification, identify } from '../domain/identification';
 import { planScanTransition } from '../domain/lifecycle';
 import {
@@ -20,7 +25,7 @@ import {
   STACK_ID_TAG,
   STACK_NAME_TAG,
 } from '../domain/owners';
-import { type PolicyConfig, policyIdOf } from '../domain/policy';
+import { type PolicyConfig, policyIdOf, type Tier } from '../domain/policy';
 import { commitToHeads, merkleRoot, populationLeaf } from '../domain/population';
 import { recordedRevocationOf } from '../domain/reauthorization';
 import type { OpenTrust } from '../domain/trust-breadth';
@@ -31,6 +36,16 @@ import {
   sameUsage,
   type UsageChange,
 } from '../domain/usage';
+import {
+  isLearned,
+  SERVICE_USAGE_KINDS,
+  SERVICE_USAGE_RECHECK_DAYS,
+  summarizeUsage,
+  summaryLine,
+  type UsageSummary,
+  unusedLine,
+  usageWindowDaysOf,
+} from '../domain/usage-summary';
 
 export interface ScanDependencies {
   iam: IAMClient;
@@ -40,6 +55,8 @@ export interface ScanDependencies {
   stacks: StackOwnerReader;
   /** Signs the population record's hash (a checkpoint); absent, the record is written unsigned. */
   signer?: CheckpointSigner;
+  /** Reads IAM's service last-accessed data, one job per principal for the run. @default one on `iam` */
+  serviceUsage?: ServiceUsageReader;
 }
 
 export interface ScanOptions {
@@ -83,6 +100,10 @@ export interface ScanRow {
   usageChange?: UsageChange;
   /** `trust-too-broad`: each part of a federated trust left open, and why. */
   openTrust?: OpenTrust[];
+  /** "uses 3 of 41 services granted in the last 90 days: s3, sqs, kms": its user's or role's usage. */
+  usage?: string;
+  /** `over-privileged`: "unused: 38 services (acm, apigateway, … and 18 more)". */
+  unused?: string;
 }
 
 /** What the inventory held, by kind: access keys are the report's active slots, the rest one each. */
@@ -136,6 +157,12 @@ export interface ScanReport {
     /** The key that signed the record (its ARN); absent, the record was written unsigned. */
     signedBy?: string;
   };
+  /**
+   * IAM's service last-accessed data read this run: for the users and roles a request opened for, and
+   * those an over-privileged check was due for; `unavailable`: the principals whose job failed (their
+   * requests went out without the usage line), with why.
+   */
+  serviceUsage: { principals: number; calls: number; unavailable: string[] };
 }
 
 /**
@@ -258,6 +285,32 @@ export async function scanAccountWithStates(
   });
   const stateOf = (credential: Credential) =>
     credential.id ? states.get(credentialIdOf({ ...credential, id: credential.id })) : undefined;
+
+  // The service usage of the principals asked about this run, and those due an over-privileged check:
+  // their credentials are judged again with it.
+  const usageReader = deps.serviceUsage ?? serviceUsageReader(deps.iam, { now });
+  const callsBefore = usageReader.calls();
+  const freshUsage = await readServiceUsage(usageReader, evaluated, { policy, now, stateOf, progress });
+  /** A credential's record with what this run read of its principal's usage. */
+  const withFresh = <T extends KnownRecord | undefined>(
+    known: T,
+    credential: Credential,
+  ): T | CredentialState => {
+    const fresh = freshUsage.usage.get(credential.principalArn);
+    return fresh && known && 'seq' in known ? { ...known, serviceUsage: fresh } : known;
+  };
+  for (const entry of evaluated) {
+    const state = stateOf(entry.credential);
+    if (!state || !freshUsage.usage.has(entry.credential.principalArn)) continue;
+    entry.evaluation = evaluateCredential(
+      entry.credential,
+      withFresh(state, entry.credential),
+      policy,
+      now,
+      state.credentialId,
+      cluesOf(entry.credential),
+    );
+  }
   const learnsUsage = ({ credential, evaluation }: (typeof evaluated)[number]) =>
     evaluation.outcome === 'ok' && !sameUsage(evaluation.usage, stateOf(credential)?.usage);
   // Findings, pending credentials whose finding went away, and known credentials whose usage was learned.
@@ -265,7 +318,8 @@ export async function scanAccountWithStates(
     (e) =>
       e.evaluation.outcome !== 'ok' ||
       stateOf(e.credential)?.status === 'pending' ||
-      (e.credential.id !== undefined && learnsUsage(e)),
+      (e.credential.id !== undefined && learnsUsage(e)) ||
+      (stateOf(e.credential) !== undefined && freshUsage.usage.has(e.credential.principalArn)),
   );
   // A user's keys are listed together: the other key of a user listed for a finding gets its id, and so
   // its state and usage, at no extra call. Other keys not known by id learn in their key slot.
@@ -318,9 +372,10 @@ export async function scanAccountWithStates(
     // A key new to the record brings what its key slot learned: its state takes that usage over.
     const keySlot = keySlotOf(credential);
     const clues = cluesOf(credential);
+    const fresh = freshUsage.usage.get(credential.principalArn);
     let evaluation = evaluateCredential(
       credential,
-      states.get(credentialId) ?? keySlot,
+      withFresh(states.get(credentialId) ?? keySlot, credential),
       policy,
       now,
       credentialId,
@@ -331,8 +386,15 @@ export async function scanAccountWithStates(
       credentialId,
       (current) => {
         // Re-evaluated on the state actually read: another writer may have moved it meanwhile.
-        evaluation = evaluateCredential(credential, current ?? keySlot, policy, now, credentialId, clues);
-        const change = planScanTransition(credentialId, credential, evaluation, current, context);
+        evaluation = evaluateCredential(
+          credential,
+          withFresh(current ?? keySlot, credential),
+          policy,
+          now,
+          credentialId,
+          clues,
+        );
+        const change = planScanTransition(credentialId, credential, evaluation, current, context, fresh);
         stateOnly = change !== undefined && !change.decision;
         return change;
       },
@@ -342,7 +404,9 @@ export async function scanAccountWithStates(
     else if (stateOnly) usageLearned++;
     if (written || stateOnly) changed.push(credentialId);
     if (written?.action === 'reauthorize') cleared.push(credentialId);
-    return toRow(credentialId, credential, evaluation, policy, now, written ? 'recorded' : 'unchanged');
+    const usage = fresh ?? states.get(credentialId)?.serviceUsage;
+    const row = toRow(credentialId, credential, evaluation, policy, now, written ? 'recorded' : 'unchanged');
+    return row && usage ? { ...row, usage: summaryLine(usage) } : row;
   });
   // In batches of 25: the first scan of an account learns of every key not known by id at once.
   await deps.store.rememberKeySlots(keySlotWrites.map(({ slot }) => slot));
@@ -411,6 +475,11 @@ export async function scanAccountWithStates(
       root: population.root,
       hash: population.hash,
       ...(population.signature && { signedBy: population.signature.keyId }),
+    },
+    serviceUsage: {
+      principals: freshUsage.usage.size + freshUsage.unavailable.length,
+      calls: usageReader.calls() - callsBefore,
+      unavailable: freshUsage.unavailable,
     },
   };
   return { report, states: after };
@@ -513,6 +582,8 @@ function toRow(
       evaluation.evidence.usageChange && { usageChange: evaluation.evidence.usageChange }),
     ...(evaluation.outcome === 'finding' &&
       evaluation.evidence.openTrust && { openTrust: evaluation.evidence.openTrust }),
+    ...(evaluation.outcome === 'finding' &&
+      evaluation.evidence.serviceUsage && { unused: unusedLine(evaluation.evidence.serviceUsage) }),
   };
 }
 
@@ -533,4 +604,82 @@ function keySlotKey(principal: string, createdAtIso: string): string {
 
 function slotKey(credential: Credential): string {
   return `${credential.principal}\n${credential.keySlot}\n${credential.createdAt.toISOString()}`;
+}
+
+/** Principals read at once: IAM throttles per account, and each job polls. */
+const USAGE_READ_CONCURRENCY = 4;
+const DAY_MS = 86_400_000;
+
+/** The tier a credential is judged under (its tier tag's, else the default), as `evaluateCredential` picks it. */
+function tierOf(credential: Credential, policy: PolicyConfig): Tier | undefined {
+  const requested = credential.tags[policy.tierTagKey];
+  return policy.tiers[requested && requested in policy.tiers ? requested : policy.defaultTier];
+}
+
+/**
+ * The service usage this run needs, and only that (its cost is bounded by the requests, not the
+ * inventory): of the users and roles a request opens for (a finding on a credential with no open
+ * request), and, on tiers that set `maxUnusedServiceShare`, of the principals of active credentials
+ * past their usage learning period whose last read is SERVICE_USAGE_RECHECK_DAYS old or more. One IAM
+ * job per principal, whatever the number of its credentials. A job that fails is logged and its
+ * principal left out: its request goes out without the usage line.
+ */
+async function readServiceUsage(
+  reader: ServiceUsageReader,
+  evaluated: readonly { credential: Credential; evaluation: Evaluation }[],
+  options: {
+    policy: PolicyConfig;
+    now: Date;
+    stateOf: (credential: Credential) => CredentialState | undefined;
+    progress: (message: string) => void;
+  },
+): Promise<{ usage: Map<string, UsageSummary>; unavailable: string[] }> {
+  const { policy, now, stateOf } = options;
+  const wanted = new Map<string, { windowDays: number; createdAt?: Date }>();
+  for (const { credential, evaluation } of evaluated) {
+    if (!SERVICE_USAGE_KINDS.includes(credential.kind)) continue;
+    const state = stateOf(credential);
+    const tier = tierOf(credential, policy);
+    const opensRequest =
+      evaluation.outcome === 'finding' &&
+      state?.status !== 'pending' &&
+      state?.status !== 'disabled' &&
+      state?.status !== 'deleted';
+    const checkDue =
+      tier?.maxUnusedServiceShare !== undefined &&
+      state?.status === 'active' &&
+      (evaluation.outcome === 'ok' || evaluation.outcome === 'finding') &&
+      isLearned(state.usage, tier, now) &&
+      (!state.serviceUsage ||
+        now.getTime() - Date.parse(state.serviceUsage.readAt) >= SERVICE_USAGE_RECHECK_DAYS * DAY_MS);
+    if (!tier || !(opensRequest || checkDue) || wanted.has(credential.principalArn)) continue;
+    wanted.set(credential.principalArn, {
+      windowDays: usageWindowDaysOf(tier),
+      // A role's creation bounds its data; a user's is not in the inventory (its key's or password's is not it).
+      ...(credential.kind === 'role' && { createdAt: credential.createdAt }),
+    });
+  }
+  if (wanted.size > 0) options.progress(`reading the service usage of ${wanted.size} users and roles`);
+  const usage = new Map<string, UsageSummary>();
+  const unavailable: string[] = [];
+  await mapWithConcurrency([...wanted], USAGE_READ_CONCURRENCY, async ([arn, { windowDays, createdAt }]) => {
+    try {
+      usage.set(arn, summarizeUsage(await reader.usageOf(arn, windowDays, createdAt)));
+    } catch (error) {
+      if (!(error instanceof ServiceUsageUnavailableError) && !isIamRefusal(error)) throw error;
+      unavailable.push(`${arn}: ${(error as Error).message}`);
+      options.progress(
+        `the service usage of ${arn} is unavailable (${(error as Error).message}): its request goes out without the usage line`,
+      );
+    }
+  });
+  return { usage, unavailable };
+}
+
+/** IAM refused the read (no permission, or the principal went away meanwhile): not a reason to fail the scan. */
+function isIamRefusal(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    ['AccessDenied', 'AccessDeniedException', 'NoSuchEntity', 'NoSuchEntityException'].includes(error.name)
+  );
 }
