@@ -192,18 +192,15 @@ export class Reauth extends Construct {
       entry: 'lambdas/scan/handler.ts',
       description: 'reauth scan: inventories access keys, secrets and third-party roles and records findings',
       timeout: Duration.minutes(15),
-      // From `npm run bench -- --memory-only` (the handler bundled as shipped, V8 sized as Node sizes it
-      // in a 512 MB function: a 256 MB old generation, 1 MB semi-spaces): one first scan (the heaviest
-      // run) peaks at 76 MB on an empty account, 89 MB with 1,000 access keys, 115 MB with 10,000 and
-      // 150 MB with 20,000: start-up (code, source map, SDK) then about 4 MB per 1,000 keys. Plain node
-      // on the bench's 24 GB machine peaks near 200 MB at 10,000, because V8 sized for 24 GB lets
-      // garbage reach four times the live heap (28 MB) before collecting; no function sees that much.
-      // V8's old generation is 256 MB in any function of up to 512 MB, so a smaller function would
-      // peak the same, and 256 MB would hold 20,000 keys. 512 MB is kept so that an account far past
-      // that meets V8's limit (an error in the logs) before the function's (a killed sandbox), and for
-      // CPU, which Lambda scales with memory (one vCPU at 1,769 MB): 0.29 of one against 0.14 at
-      // 256 MB, for a fraction of a cent a day; the CPU share is what to raise first if a large
-      // account's scan runs long.
+      // From `npm run bench -- --memory-only` (the handler bundled as shipped, started with the flags the
+      // Lambda Node.js runtime's bootstrap gives a function of this size: a tenth of it new space, the
+      // rest old generation): one first scan (the heaviest run) peaks at 84 MB on an empty account and
+      // 179 MB with 10,000 access keys at 512 MB (25 MB semi-spaces let garbage pile up between
+      // collections); with a 128 MB function's flags the same scan peaks at 135 MB, over its 128, so
+      // 128 MB would fail there. The live heap at 10,000 keys is about 28 MB: the rest is start-up (code,
+      // source map, SDK: about 76 MB) and garbage. 512 MB holds 20,000 keys with room, and buys CPU,
+      // which Lambda scales with memory (one vCPU at 1,769 MB): 0.29 of one against 0.07 at 128 MB, for
+      // a fraction of a cent a day.
       memorySize: SCAN_MEMORY_MB,
       environmentSchema: ScanEnvSchema,
       environment: {

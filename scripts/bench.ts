@@ -791,16 +791,23 @@ function printScanMemory(rows: readonly ScanMemoryRow[]): void {
   );
 }
 
+/**
+ * The target is the scan Lambda's, run as its function runs it (V8 flags from the runtime's bootstrap
+ * for its memory size); the CLI and plain node on this machine are printed beside it: a host with
+ * gigabytes free lets V8 leave garbage uncollected, which is not memory the scan needs.
+ */
 function memoryTarget(rows: readonly ScanMemoryRow[]): { status: string; name: string; detail: string } {
   const at = rows.filter((r) => r.credentials === MEMORY_TARGET_KEYS);
-  const worst = Math.max(0, ...at.map((r) => r.peakRssMb));
+  const lambda = at.find((r) => r.runner === 'lambda-sized');
   return {
-    name: `scan peak RSS at ${MEMORY_TARGET_KEYS} access keys`,
-    status: at.length === 0 ? 'SKIP' : worst <= MEMORY_TARGET_MB ? 'PASS' : 'FAIL',
-    detail:
-      at.length === 0
-        ? `not measured (--memory-sizes has no ${MEMORY_TARGET_KEYS})`
-        : `${at.map((r) => `${r.runner} ${r.peakRssMb}`).join(', ')} MB (target <= ${MEMORY_TARGET_MB} MB for each)`,
+    name: `scan Lambda peak RSS at ${MEMORY_TARGET_KEYS} access keys, as in its ${SCAN_MEMORY_MB} MB function`,
+    status: !lambda ? 'SKIP' : lambda.peakRssMb <= MEMORY_TARGET_MB ? 'PASS' : 'FAIL',
+    detail: !lambda
+      ? `not measured (--memory-sizes has no ${MEMORY_TARGET_KEYS})`
+      : `${lambda.peakRssMb} MB (target <= ${MEMORY_TARGET_MB} MB); beside it ${at
+          .filter((r) => r !== lambda)
+          .map((r) => `${r.runner} ${r.peakRssMb}`)
+          .join(', ')} MB`,
   };
 }
 
