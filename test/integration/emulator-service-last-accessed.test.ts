@@ -17,6 +17,7 @@ import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { useEmulator } from '../support/emulator';
+import { FORTY_SERVICES } from '../support/forty-services';
 
 /**
  * The emulator's service last-accessed data (scripts/emulator/server.py, 19): a job per principal that
@@ -27,49 +28,6 @@ import { useEmulator } from '../support/emulator';
 const { emulator, clients } = useEmulator();
 const ACCOUNT = '123456789012';
 const DAY = 86_400_000;
-/** 40 services, each granted whole (`sqs:*`), as a broad hand-written role policy grants them. */
-const FORTY = [
-  's3',
-  'sqs',
-  'kms',
-  'sns',
-  'ec2',
-  'lambda',
-  'dynamodb',
-  'logs',
-  'cloudwatch',
-  'events',
-  'states',
-  'ssm',
-  'secretsmanager',
-  'ecr',
-  'ecs',
-  'eks',
-  'rds',
-  'glue',
-  'athena',
-  'kinesis',
-  'firehose',
-  'elasticloadbalancing',
-  'autoscaling',
-  'cloudformation',
-  'route53',
-  'acm',
-  'apigateway',
-  'cognito-idp',
-  'codebuild',
-  'codepipeline',
-  'sagemaker',
-  'redshift',
-  'elasticache',
-  'es',
-  'batch',
-  'backup',
-  'xray',
-  'appsync',
-  'mq',
-  'sts',
-];
 
 async function completed(
   iam: IAMClient,
@@ -105,7 +63,7 @@ describe('service last-accessed data in the emulator', () => {
         PolicyName: 'everything-it-might-need',
         PolicyDocument: JSON.stringify({
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: FORTY.map((s) => `${s}:*`), Resource: '*' }],
+          Statement: [{ Effect: 'Allow', Action: FORTY_SERVICES.map((s) => `${s}:*`), Resource: '*' }],
         }),
       }),
     );
@@ -128,7 +86,7 @@ describe('service last-accessed data in the emulator', () => {
     expect(done.JobStatus).toBe('COMPLETED');
     expect(done.JobType).toBe('ACTION_LEVEL');
     const services = done.ServicesLastAccessed ?? [];
-    expect(services.map((s) => s.ServiceNamespace).sort()).toEqual([...FORTY].sort());
+    expect(services.map((s) => s.ServiceNamespace).sort()).toEqual([...FORTY_SERVICES].sort());
     const used = services.filter((s) => s.LastAuthenticated);
     expect(used.map((s) => s.ServiceNamespace).sort()).toEqual(['kms', 's3', 'sqs']);
     for (const service of used) {

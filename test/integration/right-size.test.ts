@@ -24,14 +24,15 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { CredentialState } from '../../lambdas/shared/domain/decision';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
-import type { StateUsageSummary } from '../../lambdas/shared/domain/right-size';
 import type { ServiceUsage } from '../../lambdas/shared/domain/service-usage';
+import type { UsageSummary } from '../../lambdas/shared/domain/usage-summary';
 import { recordRightSizeDrift } from '../../lambdas/shared/use-cases/right-size';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { type LocalStack, startLocalStack } from '../../scripts/local/local-stack';
 import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
 import { testEnforcer } from '../support/enforcer';
+import { FORTY_SERVICES } from '../support/forty-services';
 import { coldStart } from '../support/lambda';
 
 /**
@@ -49,51 +50,9 @@ const DAY = 86_400_000;
 const store = createDecisionStore(clients.documents, TABLE);
 const idOf = (role: string) => `${ACCOUNT}:role:${role}`;
 
-const GRANTED = [
-  's3',
-  'sqs',
-  'kms',
-  'ec2',
-  'dynamodb',
-  'lambda',
-  'sns',
-  'logs',
-  'cloudwatch',
-  'secretsmanager',
-  'ssm',
-  'ecr',
-  'ecs',
-  'eks',
-  'rds',
-  'redshift',
-  'glue',
-  'athena',
-  'kinesis',
-  'firehose',
-  'states',
-  'events',
-  'apigateway',
-  'cloudformation',
-  'codebuild',
-  'codepipeline',
-  'codecommit',
-  'route53',
-  'acm',
-  'elasticloadbalancing',
-  'autoscaling',
-  'elasticache',
-  'es',
-  'sagemaker',
-  'batch',
-  'backup',
-  'cognito-idp',
-  'ses',
-  'xray',
-  'organizations',
-];
 const TEAM_GRANTS = {
   Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Action: GRANTED.map((s) => `${s}:*`), Resource: '*' }],
+  Statement: [{ Effect: 'Allow', Action: FORTY_SERVICES.map((s) => `${s}:*`), Resource: '*' }],
 };
 const TEAM_BOUNDARY = {
   Version: '2012-10-17',
@@ -117,7 +76,7 @@ function usageOf(roleArn: string, now = new Date()): ServiceUsage {
   const ago = (days: number) => new Date(now.getTime() - days * DAY).toISOString();
   return {
     principalArn: roleArn,
-    granted: GRANTED,
+    granted: FORTY_SERVICES,
     used: [
       { service: 's3', lastAccessed: ago(3) },
       { service: 'sqs', lastAccessed: ago(20) },
@@ -130,7 +89,7 @@ function usageOf(roleArn: string, now = new Date()): ServiceUsage {
 }
 
 /** What the scan keeps on the request's state (issue #25's other half): counts and the used names. */
-function summaryOf(usage: ServiceUsage): StateUsageSummary {
+function summaryOf(usage: ServiceUsage): UsageSummary {
   const used = usage.used.map((u) => u.service);
   return {
     principalArn: usage.principalArn,

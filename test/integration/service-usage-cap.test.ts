@@ -14,8 +14,7 @@ import { useEmulator } from '../support/emulator';
 
 /**
  * The first scan of a large account opens a request for every idle key at once: the usage reads are
- * capped per run (IAM's jobs take seconds each), and the requests left without the line are read on
- * the next runs, before anything else.
+ * capped per run (IAM's jobs take seconds each), and the requests past the cap go without the line.
  */
 
 const { emulator, clients } = useEmulator();
@@ -53,19 +52,17 @@ const scan = () =>
     { accountId: ACCOUNT, policy: parsePolicyConfig({}), now: new Date() },
   );
 
-it('reads at most SERVICE_USAGE_PER_RUN principals a run, and the rest on the next run', async () => {
+it('reads at most SERVICE_USAGE_PER_RUN principals a run; the requests past it go without the line', async () => {
   const first = await scan();
   expect(first.rows.filter((row) => row.kind === 'access-key' && row.triggers.length > 0)).toHaveLength(
     USERS,
   );
   expect(first.serviceUsage.principals).toBe(SERVICE_USAGE_PER_RUN);
 
-  const second = await scan();
-  expect(second.serviceUsage.principals).toBe(USERS - SERVICE_USAGE_PER_RUN);
   const { states } = await store.loadAccount(ACCOUNT);
   const keys = [...states.values()].filter((s) => s.kind === 'access-key');
-  expect(keys).toHaveLength(USERS);
-  expect(keys.every((s) => s.status === 'pending' && s.serviceUsage !== undefined)).toBe(true);
-
+  expect(keys.filter((s) => s.status === 'pending')).toHaveLength(USERS);
+  expect(keys.filter((s) => s.serviceUsage !== undefined)).toHaveLength(SERVICE_USAGE_PER_RUN);
+  // Their requests are open: a re-run reads nothing more.
   expect((await scan()).serviceUsage.principals).toBe(0);
 });

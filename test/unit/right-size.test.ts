@@ -13,58 +13,16 @@ import {
   rightSizeUsageOfSummary,
 } from '../../lambdas/shared/domain/right-size';
 import type { ServiceUsage } from '../../lambdas/shared/domain/service-usage';
+import { FORTY_SERVICES } from '../support/forty-services';
 
 const ACCOUNT = '123456789012';
 const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/app-worker`;
 const NOW = new Date('2026-12-06T12:00:00Z');
 const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000).toISOString();
 
-/** Forty services the role's identity policy grants whole, three of which it used. */
-const GRANTED = [
-  's3',
-  'sqs',
-  'kms',
-  'ec2',
-  'dynamodb',
-  'lambda',
-  'sns',
-  'logs',
-  'cloudwatch',
-  'secretsmanager',
-  'ssm',
-  'ecr',
-  'ecs',
-  'eks',
-  'rds',
-  'redshift',
-  'glue',
-  'athena',
-  'kinesis',
-  'firehose',
-  'states',
-  'events',
-  'apigateway',
-  'cloudformation',
-  'codebuild',
-  'codepipeline',
-  'codecommit',
-  'route53',
-  'acm',
-  'elasticloadbalancing',
-  'autoscaling',
-  'elasticache',
-  'es',
-  'sagemaker',
-  'batch',
-  'backup',
-  'cognito-idp',
-  'ses',
-  'xray',
-  'organizations',
-];
 const USAGE: ServiceUsage = {
   principalArn: ROLE_ARN,
-  granted: GRANTED,
+  granted: FORTY_SERVICES,
   used: [
     { service: 's3', lastAccessed: daysAgo(30), actions: ['s3:GetObject', 's3:ListBucket'] },
     { service: 'sqs', lastAccessed: daysAgo(2) },
@@ -76,7 +34,7 @@ const USAGE: ServiceUsage = {
 };
 const IDENTITY = {
   Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Action: GRANTED.map((s) => `${s}:*`), Resource: '*' }],
+  Statement: [{ Effect: 'Allow', Action: FORTY_SERVICES.map((s) => `${s}:*`), Resource: '*' }],
 };
 
 /** What IAM would answer the role for `action`, with its identity policy, reauth's deny and a boundary. */

@@ -22,6 +22,7 @@ import { matchesPattern, REAUTH_OWN_PRINCIPALS } from './evaluate';
 import { canonicalJson } from './policy';
 import { REAUTH_POLICY_PATH } from './reauth-marks';
 import { RIGHT_SIZE_FLOOR_DAYS, type ServiceUsage, type UsedService } from './service-usage';
+import type { UsageSummary } from './usage-summary';
 
 /** Where reauth's right-size policies live: attachable by reauth's roles, written only by the policy writer. */
 export const RIGHT_SIZE_POLICY_PATH = `${REAUTH_POLICY_PATH}right-size/`;
@@ -70,21 +71,6 @@ export interface RightSizeUsage {
   windowDays: number;
 }
 
-/**
- * What a credential's state keeps of its principal's usage, read when its request opened (the scan's
- * capped summary: counts, and at most some names of used and unused services).
- */
-export interface StateUsageSummary {
-  principalArn: string;
-  grantedCount: number;
-  usedCount: number;
-  used: string[];
-  unused: string[];
-  windowDays: number;
-  readAt: string;
-  trackedSince: string;
-}
-
 export function rightSizeUsageOf(usage: ServiceUsage): RightSizeUsage {
   const { principalArn, used, readAt, trackedSince, windowDays } = usage;
   return { principalArn, used, grantedCount: usage.granted.length, readAt, trackedSince, windowDays };
@@ -95,7 +81,7 @@ export function rightSizeUsageOf(usage: ServiceUsage): RightSizeUsage {
  * dates or actions, so each counts as used within the floor). Undefined when the summary names fewer
  * services than were used (it keeps a capped list): narrowing to the names kept would cut a used one.
  */
-export function rightSizeUsageOfSummary(summary: StateUsageSummary | undefined): RightSizeUsage | undefined {
+export function rightSizeUsageOfSummary(summary: UsageSummary | undefined): RightSizeUsage | undefined {
   if (!summary || summary.used.length !== summary.usedCount) return undefined;
   const { principalArn, grantedCount, readAt, trackedSince, windowDays } = summary;
   const used = summary.used.map((service) => ({ service, lastAccessed: readAt }));

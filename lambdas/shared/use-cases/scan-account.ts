@@ -611,8 +611,8 @@ const USAGE_READ_CONCURRENCY = 4;
 /**
  * Principals whose usage one run reads, at most: IAM's jobs take seconds each, and the first scan of a
  * large account opens thousands of requests at once, which would outlast the function. Past it, a
- * request goes out without the line and a later run reads it (an open request without usage is read
- * next, before any over-privileged check): 100 a run, 25 rounds of 4.
+ * request goes out without the line, as when IAM's job fails (and its owner cannot narrow it to what
+ * it uses): 100 a run, 25 rounds of 4. Requests opening come before over-privileged checks.
  */
 export const SERVICE_USAGE_PER_RUN = 100;
 const DAY_MS = 86_400_000;
@@ -629,7 +629,7 @@ function tierOf(credential: Credential, policy: PolicyConfig): Tier | undefined 
  * request), and, on tiers that set `maxUnusedServiceShare`, of the principals of active credentials
  * past their usage learning period whose last read is SERVICE_USAGE_RECHECK_DAYS old or more. One IAM
  * job per principal, whatever the number of its credentials, and at most SERVICE_USAGE_PER_RUN
- * principals a run: requests opening now first, then open requests still without it, then the checks.
+ * principals a run, requests opening now before the checks.
  * A job that fails is logged and its principal left out: its request goes out without the usage line.
  */
 async function readServiceUsage(
@@ -660,9 +660,7 @@ async function readServiceUsage(
       isLearned(state.usage, tier, now) &&
       (!state.serviceUsage ||
         now.getTime() - Date.parse(state.serviceUsage.readAt) >= SERVICE_USAGE_RECHECK_DAYS * DAY_MS);
-    // Left out of an earlier run by the cap: its owner has not been shown it yet.
-    const stillUnread = state?.status === 'pending' && !state.serviceUsage;
-    const rank = opensRequest ? 0 : stillUnread ? 1 : checkDue ? 2 : undefined;
+    const rank = opensRequest ? 0 : checkDue ? 1 : undefined;
     const before = wanted.get(credential.principalArn);
     if (!tier || rank === undefined || (before && before.rank <= rank)) continue;
     wanted.set(credential.principalArn, {
@@ -675,7 +673,7 @@ async function readServiceUsage(
   const chosen = [...wanted].sort(([, a], [, b]) => a.rank - b.rank).slice(0, SERVICE_USAGE_PER_RUN);
   if (wanted.size > 0)
     options.progress(
-      `reading the service usage of ${chosen.length} users and roles${wanted.size > chosen.length ? ` (${wanted.size - chosen.length} more on later runs)` : ''}`,
+      `reading the service usage of ${chosen.length} users and roles${wanted.size > chosen.length ? ` (${wanted.size - chosen.length} more left out: their requests go without it)` : ''}`,
     );
   const usage = new Map<string, UsageSummary>();
   const unavailable: string[] = [];
