@@ -82,7 +82,10 @@ describe('a user with a busy key and an idle one, a long-named secret and a vend
     const lines = out.split('\n');
     const keyLine = lines.findIndex((line) => line.includes(idleKey()));
     expect(lines[keyLine]).toMatch(/^access-key\s+ci-deployer\s+/);
-    expect(lines[keyLine + 1]).toMatch(/^ {4}created \d{4}-\d{2}-\d{2}, last used in s3, eu-west-1$/);
+    // Its user holds no policy: what it uses of its grants says so.
+    expect(lines[keyLine + 1]).toMatch(
+      /^ {4}created \d{4}-\d{2}-\d{2}, last used in s3, eu-west-1, granted no services$/,
+    );
     expect(out).not.toContain(busyKey());
     const arn = seeded.secretArns.get(LONG_SECRET) ?? '';
     expect(lines).toContain(`    ${arn}`);

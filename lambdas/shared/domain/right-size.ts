@@ -22,7 +22,7 @@ import { matchesPattern, REAUTH_OWN_PRINCIPALS } from './evaluate';
 import { canonicalJson } from './policy';
 import { REAUTH_POLICY_PATH } from './reauth-marks';
 import { RIGHT_SIZE_FLOOR_DAYS, type ServiceUsage, type UsedService } from './service-usage';
-import type { UsageSummary } from './usage-summary';
+import { summaryLine, type UsageSummary } from './usage-summary';
 
 /** Where reauth's right-size policies live: attachable by reauth's roles, written only by the policy writer. */
 export const RIGHT_SIZE_POLICY_PATH = `${REAUTH_POLICY_PATH}right-size/`;
@@ -90,8 +90,13 @@ export function rightSizeUsageOfSummary(summary: UsageSummary | undefined): Righ
 
 /** The owner's line for a right-size: "uses 3 of 41 services granted in the last 90 days: s3, sqs, kms". */
 export function rightSizeLine(usage: RightSizeUsage): string {
-  const names = usage.used.map((u) => u.service);
-  return `uses ${names.length} of ${usage.grantedCount} services granted in the last ${usage.windowDays} days${names.length > 0 ? `: ${names.join(', ')}` : ''}`;
+  const used = usage.used.map((u) => u.service);
+  return summaryLine({
+    used,
+    usedCount: used.length,
+    grantedCount: usage.grantedCount,
+    windowDays: usage.windowDays,
+  });
 }
 
 /**

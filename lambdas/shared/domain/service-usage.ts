@@ -30,9 +30,3 @@ export const DEFAULT_USAGE_WINDOW_DAYS = 90;
 
 /** A principal is never narrowed below what it did in the last this many days. */
 export const RIGHT_SIZE_FLOOR_DAYS = 7;
-
-/** One line for the owner: "uses 3 of 41 services granted in the last 90 days: s3, sqs, kms". */
-export function usageLine(usage: ServiceUsage): string {
-  const names = usage.used.map((u) => u.service);
-  return `uses ${names.length} of ${usage.granted.length} services granted in the last ${usage.windowDays} days${names.length > 0 ? `: ${names.join(', ')}` : ''}`;
-}

@@ -48,10 +48,13 @@ export function summarizeUsage(usage: ServiceUsage): UsageSummary {
 }
 
 /**
- * The owner's line, as `usageLine` says it of the full usage: "uses 3 of 41 services granted in the
- * last 90 days: s3, sqs, kms" (with "and N more" past the cap).
+ * The owner's line: "uses 3 of 41 services granted in the last 90 days: s3, sqs, kms" (with "and N
+ * more" past the cap), or "granted no services" for a user or role no policy grants anything.
  */
-export function summaryLine(summary: UsageSummary): string {
+export function summaryLine(
+  summary: Pick<UsageSummary, 'usedCount' | 'used' | 'grantedCount' | 'windowDays'>,
+): string {
+  if (summary.grantedCount === 0) return 'granted no services';
   const more = summary.usedCount - summary.used.length;
   const names = [...summary.used, ...(more > 0 ? [`and ${more} more`] : [])].join(', ');
   return `uses ${summary.usedCount} of ${summary.grantedCount} services granted in the last ${summary.windowDays} days${summary.usedCount > 0 ? `: ${names}` : ''}`;
