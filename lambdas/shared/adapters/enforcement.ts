@@ -499,28 +499,23 @@ export function createEnforcer(
   /** reauth's policies attached to the key's or password's user, or to the role: those under `/reauth/`. */
   async function reauthPoliciesOn(target: EnforcementTarget): Promise<AttachedPolicy[]> {
     if (target.kind === 'secret' || isStatusCredential(target.kind)) return [];
+    return attachedUnder(target, REAUTH_POLICY_PATH);
+  }
+
+  /** The managed policies under `pathPrefix` attached to the key's or password's user, or to the role. */
+  async function attachedUnder(target: EnforcementTarget, PathPrefix: string): Promise<AttachedPolicy[]> {
     const attached: AttachedPolicy[] = [];
-    let marker: string | undefined;
+    let Marker: string | undefined;
     do {
       const page =
         target.kind === 'role'
-          ? await iam.send(
-              new ListAttachedRolePoliciesCommand({
-                RoleName: target.id,
-                PathPrefix: REAUTH_POLICY_PATH,
-                Marker: marker,
-              }),
-            )
+          ? await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: target.id, PathPrefix, Marker }))
           : await iam.send(
-              new ListAttachedUserPoliciesCommand({
-                UserName: target.principal,
-                PathPrefix: REAUTH_POLICY_PATH,
-                Marker: marker,
-              }),
+              new ListAttachedUserPoliciesCommand({ UserName: target.principal, PathPrefix, Marker }),
             );
       attached.push(...(page.AttachedPolicies ?? []));
-      marker = page.IsTruncated ? page.Marker : undefined;
-    } while (marker);
+      Marker = page.IsTruncated ? page.Marker : undefined;
+    } while (Marker);
     return attached;
   }
 
@@ -760,30 +755,9 @@ export function createEnforcer(
   /** The right-size policies under `/reauth/right-size/` attached to the key's or password's user, or the role. */
   async function rightSizePoliciesOn(target: EnforcementTarget): Promise<string[]> {
     if (target.kind === 'secret') return [];
-    const arns: string[] = [];
-    let marker: string | undefined;
-    do {
-      const page =
-        target.kind === 'role'
-          ? await iam.send(
-              new ListAttachedRolePoliciesCommand({
-                RoleName: target.id,
-                PathPrefix: RIGHT_SIZE_POLICY_PATH,
-                Marker: marker,
-              }),
-            )
-          : await iam.send(
-              new ListAttachedUserPoliciesCommand({
-                UserName: target.principal,
-                PathPrefix: RIGHT_SIZE_POLICY_PATH,
-                Marker: marker,
-              }),
-            );
-      for (const p of page.AttachedPolicies ?? [])
-        if (isRightSizePolicyArn(p.PolicyArn)) arns.push(p.PolicyArn as string);
-      marker = page.IsTruncated ? page.Marker : undefined;
-    } while (marker);
-    return arns;
+    return (await attachedUnder(target, RIGHT_SIZE_POLICY_PATH)).flatMap((p) =>
+      isRightSizePolicyArn(p.PolicyArn) ? [p.PolicyArn as string] : [],
+    );
   }
 
   async function rightSize(
