@@ -3,7 +3,12 @@ import { DisableRefused, type EnforcementTarget, type Enforcer } from '../adapte
 import { parseCredentialId } from '../domain/credential';
 import type { Claim, CredentialState, Decision, DisableReceipt, Transition } from '../domain/decision';
 import { type PolicyConfig, revokesSessionsOn, type SessionRevocationMoment } from '../domain/policy';
-import { recordedRevocationOf } from '../domain/reauthorization';
+import {
+  type AnswerContext,
+  checkAnswer,
+  type OwnerAction,
+  recordedRevocationOf,
+} from '../domain/reauthorization';
 
 /**
  * How long a claim holds when its holder never releases it (a crash): the longest a Lambda runs. A
@@ -200,4 +205,31 @@ export async function refusedOr(
     if (error instanceof DisableRefused) return { refused: error.message };
     throw error;
   }
+}
+
+/**
+ * The claim an owner's answer acts under (the Slack worker's disable, restore, rotate, right-size):
+ * due while the request it answers is still open to that answer (`checkAnswer`), so an answer that
+ * came first wins. `stillOpen` is that test, for the answer's confirm.
+ */
+export function answerClaim(
+  job: { credentialId: string; action: OwnerAction; requestSeq: number },
+  state: CredentialState,
+  context: AnswerContext,
+  holder: string,
+  leaseMs: number | undefined,
+) {
+  const stillOpen = (current: CredentialState | undefined): current is CredentialState =>
+    !checkAnswer(current, job.action, job.requestSeq, context);
+  return {
+    stillOpen,
+    claim: {
+      credentialId: job.credentialId,
+      target: targetOf(state),
+      holder,
+      now: context.now,
+      ...(leaseMs !== undefined && { leaseMs }),
+      isDue: stillOpen,
+    },
+  };
 }

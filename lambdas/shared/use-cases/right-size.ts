@@ -5,13 +5,7 @@ import type { SlackClient } from '../adapters/slack-client';
 import type { CredentialState } from '../domain/decision';
 import { credentialName } from '../domain/identification';
 import type { PolicyConfig } from '../domain/policy';
-import {
-  type AnswerContext,
-  checkAnswer,
-  planRightSize,
-  planRightSizeDrift,
-  planWiden,
-} from '../domain/reauthorization';
+import { type AnswerContext, planRightSize, planRightSizeDrift, planWiden } from '../domain/reauthorization';
 import {
   fittedKept,
   keptActions,
@@ -24,7 +18,7 @@ import {
 } from '../domain/right-size';
 import type { ServiceUsage } from '../domain/service-usage';
 import { rightSizeSuggestionMessage } from '../slack/messages';
-import { type ClaimedOutcome, changeUnderClaim, targetOf } from './claimed-change';
+import { answerClaim, type ClaimedOutcome, changeUnderClaim, targetOf } from './claimed-change';
 import { tell } from './slack-interactions';
 
 /**
@@ -65,17 +59,9 @@ export async function runRightSize(
   context: AnswerContext,
   holder: string,
 ): Promise<RightSizeOutcome | ClaimedOutcome<unknown>> {
-  const stillOpen = (current: CredentialState | undefined): current is CredentialState =>
-    !checkAnswer(current, job.action, job.requestSeq, context);
-  const claim = {
-    credentialId: job.credentialId,
-    target: targetOf(state),
-    holder,
-    now: context.now,
-    ...(deps.leaseMs !== undefined && { leaseMs: deps.leaseMs }),
-    isDue: stillOpen,
-    changesUsability: () => false,
-  };
+  const answer = answerClaim(job, state, context, holder, deps.leaseMs);
+  const { stillOpen } = answer;
+  const claim = { ...answer.claim, changesUsability: () => false };
 
   if (job.action === 'widen') {
     return changeUnderClaim(deps, {

@@ -12,13 +12,13 @@ import { checkAnswer, mayDecide, planDisable, planRestore, planRotation } from '
 import { approvalRequestMessage, MAX_ITEMS_PER_MESSAGE, openRequestsMessage } from '../slack/messages';
 import { type AnswerPolicySource, answerPolicyFor, modesOf } from './account-policy';
 import {
+  answerClaim,
   type ClaimedOutcome,
   changeUnderClaim,
   isAbandoned,
   refusedOr,
   repairAbandonedClaim,
   sessionsEndingAt,
-  targetOf,
 } from './claimed-change';
 import { notifyNewRequests, outcomeMessage, requestItemOf, requestMessageOf } from './notify-owners';
 import { type RightSizeDependencies, runRightSize } from './right-size';
@@ -134,16 +134,7 @@ async function runInAccount(
     await tell(deps.slack, job.responseUrl, refusal?.reply ?? 'Nothing to do.');
     return { summary: `refused: ${refusal?.why ?? 'no state'}` };
   }
-  const stillOpen = (current: CredentialState | undefined): current is CredentialState =>
-    !checkAnswer(current, job.action, job.requestSeq, context);
-  const claim = {
-    credentialId: job.credentialId,
-    target: targetOf(state),
-    holder,
-    now: context.now,
-    ...(deps.leaseMs !== undefined && { leaseMs: deps.leaseMs }),
-    isDue: stillOpen,
-  };
+  const { stillOpen, claim } = answerClaim(job, state, context, holder, deps.leaseMs);
   const owner = `slack:${job.slackUserId}`;
 
   let outcome: ClaimedOutcome<unknown>;
