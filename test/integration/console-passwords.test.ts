@@ -268,31 +268,16 @@ describe('console passwords in enforce mode', () => {
     };
     deps = { ...clients, store, enforcer: answeringEnforcer, slack, stacks: stackOwnersOfThisAccount() };
     await ensureDecisionTable(clients.dynamodb, ENFORCE_TABLE);
-    await userWithPassword('console-enforced', {
-      madeDaysAgo: 300,
-      signedInDaysAgo: 50,
-      tags: { owner: 'U0ENF' },
-    });
-    await userWithPassword('console-restorable', {
-      madeDaysAgo: 300,
-      signedInDaysAgo: 50,
-      tags: { owner: 'U0RES', [ROTATABLE_TAG.key]: ROTATABLE_TAG.value },
-    });
-    await userWithPassword('console-plain', {
-      madeDaysAgo: 300,
-      signedInDaysAgo: 50,
-      tags: { owner: 'U0PLAIN' },
-    });
-    await userWithPassword('console-raced', {
-      madeDaysAgo: 300,
-      signedInDaysAgo: 50,
-      tags: { owner: 'U0RACE' },
-    });
-    await userWithPassword('console-removed', {
-      madeDaysAgo: 300,
-      signedInDaysAgo: 50,
-      tags: { owner: 'U0REM' },
-    });
+    // Each made 300 days ago and last signed in 50 days ago, past the 45-day idle limit.
+    const owners: Record<string, Record<string, string>> = {
+      'console-enforced': { owner: 'U0ENF' },
+      'console-restorable': { owner: 'U0RES', [ROTATABLE_TAG.key]: ROTATABLE_TAG.value },
+      'console-plain': { owner: 'U0PLAIN' },
+      'console-raced': { owner: 'U0RACE' },
+      'console-removed': { owner: 'U0REM' },
+    };
+    for (const [user, tags] of Object.entries(owners))
+      await userWithPassword(user, { madeDaysAgo: 300, signedInDaysAgo: 50, tags });
     // The report the first scan read is fresh enough to be read again: a new one shows these users.
     await clients.iam.send(new GenerateCredentialReportCommand({}));
   });
