@@ -286,6 +286,8 @@ export function enforceGrants(
     PASSWORD_DISABLE,
     STATUS_CREDENTIAL_CHANGE,
     ...SESSION_REVOCATION,
+    // A right-size or widen a crash left half-done is put back to what the record holds (issue #25).
+    ...RIGHT_SIZE_ATTACH,
     ...roleDisable(disablePolicyName),
     {
       scope: ANY_SECRET,
@@ -329,14 +331,14 @@ const RIGHT_SIZE_ATTACH: CredentialGrant[] = [
     actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
     conditions: RIGHT_SIZE_POLICY_ARN,
     reason:
-      "An owner's Still needed, only what it uses attaches reauth's right-size deny to the role and Widen or Restore detaches it (iam:AttachRolePolicy, iam:DetachRolePolicy), only policies under /reauth/right-size/ (iam:PolicyARN), each a deny; any role an owner was asked about may be narrowed, so the scope is the account's roles.",
+      "An owner's Still needed, only what it uses attaches reauth's right-size deny to the role and Widen or Restore detaches it, and the enforce job puts back the one the record holds when such a change stopped half-done (iam:AttachRolePolicy, iam:DetachRolePolicy), only policies under /reauth/right-size/ (iam:PolicyARN), each a deny; any role an owner was asked about may be narrowed, so the scope is the account's roles.",
   },
   {
     scope: ANY_USER,
     actions: ['iam:AttachUserPolicy', 'iam:DetachUserPolicy'],
     conditions: RIGHT_SIZE_POLICY_ARN,
     reason:
-      "An owner's Still needed, only what it uses attaches reauth's right-size deny to the key's or password's user and Widen or Restore detaches it (iam:AttachUserPolicy, iam:DetachUserPolicy), only policies under /reauth/right-size/ (iam:PolicyARN), each a deny; any user an owner was asked about may be narrowed, so the scope is the account's users.",
+      "An owner's Still needed, only what it uses attaches reauth's right-size deny to the key's or password's user and Widen or Restore detaches it, and the enforce job puts back the one the record holds when such a change stopped half-done (iam:AttachUserPolicy, iam:DetachUserPolicy), only policies under /reauth/right-size/ (iam:PolicyARN), each a deny; any user an owner was asked about may be narrowed, so the scope is the account's users.",
   },
 ];
 

@@ -291,32 +291,36 @@ describe('no writing role of reauth can grant', () => {
     expect(await mayDo(template, writer, 'iam:DeletePolicy', DISABLED)).toBe(false);
   });
 
-  it('lets only the writer make right-size policies, only the worker attach and detach them, and neither set a boundary', async () => {
+  it('lets only the writer make right-size policies, only the worker and the enforce job (repairing a crash) attach and detach them, and none set a boundary', async () => {
     const { template, roleId, roles } = single;
     const writer = single.writer;
     const worker = roleId(roles.worker);
+    const enforce = roleId(roles.enforce);
+    for (const id of [worker, enforce])
+      expect(await mayDo(template, id, 'iam:CreatePolicy', RIGHT_SIZE)).toBe(false);
     expect(await mayDo(template, writer, 'iam:CreatePolicy', RIGHT_SIZE)).toBe(true);
-    expect(await mayDo(template, worker, 'iam:CreatePolicy', RIGHT_SIZE)).toBe(false);
     for (const [call, resource] of [
       ['iam:AttachRolePolicy', ROLE],
       ['iam:DetachRolePolicy', ROLE],
       ['iam:AttachUserPolicy', USER],
       ['iam:DetachUserPolicy', USER],
     ] as const) {
-      expect(await mayDo(template, worker, call, resource, { 'iam:PolicyARN': RIGHT_SIZE }), call).toBe(true);
+      for (const id of [worker, enforce]) {
+        expect(await mayDo(template, id, call, resource, { 'iam:PolicyARN': RIGHT_SIZE }), call).toBe(true);
+        // Nothing else under reauth's path, nor a team's policy, rides on the right-size grant.
+        expect(await mayDo(template, id, call, resource, { 'iam:PolicyARN': TEAM_POLICY }), call).toBe(false);
+      }
       expect(await mayDo(template, writer, call, resource, { 'iam:PolicyARN': RIGHT_SIZE }), call).toBe(
         false,
       );
-      // Nothing else under reauth's path, nor a team's policy, rides on the right-size grant.
-      expect(await mayDo(template, worker, call, resource, { 'iam:PolicyARN': TEAM_POLICY }), call).toBe(
-        false,
-      );
     }
-    // The enforce job and the events consumer never narrow: only an owner's click does.
-    for (const id of [roleId(roles.enforce), roleId(roles.events)])
-      expect(await mayDo(template, id, 'iam:AttachRolePolicy', ROLE, { 'iam:PolicyARN': RIGHT_SIZE })).toBe(
-        false,
-      );
+    // The events consumer never narrows: only an owner's click does (and the enforce job puts back
+    // the deny the record holds when that click's change stopped half-done).
+    expect(
+      await mayDo(template, roleId(roles.events), 'iam:AttachRolePolicy', ROLE, {
+        'iam:PolicyARN': RIGHT_SIZE,
+      }),
+    ).toBe(false);
     // A member account's enforcer (which the hub's worker acts through) narrows the same way, and no more.
     const enforcer = memberRole('reauth-enforcer');
     expect(await mayDo(member, enforcer, 'iam:AttachRolePolicy', ROLE, { 'iam:PolicyARN': RIGHT_SIZE })).toBe(

@@ -14,8 +14,6 @@ import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-se
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { EnforcementTarget, Enforcer } from '../../lambdas/shared/adapters/enforcement';
-import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
-import { createSlackPacer } from '../../lambdas/shared/adapters/slack-pacing';
 import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import { ROTATABLE_TAG } from '../../lambdas/shared/domain/reauth-marks';
@@ -27,6 +25,7 @@ import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 import { useEmulator } from '../support/emulator';
 import { testEnforcer } from '../support/enforcer';
+import { pacedVirtually } from '../support/slack';
 
 /**
  * Console passwords as credentials: found in the credential report, asked about in report mode with
@@ -210,16 +209,6 @@ describe('disabling and restoring a console password', () => {
     expect(await hasLoginProfile('console-unmarked')).toBe(false);
   });
 });
-
-/**
- * A Slack client whose pacing waits on a virtual clock: each enforce run messages every owner, a
- * message a second as Slack asks, which on the real clock is most of the test's time.
- */
-function pacedVirtually(apiBaseUrl: string) {
-  let now = Date.now();
-  const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
-  return createSlackClient({ botToken: 'xoxb-passwords', apiBaseUrl, pacer: createSlackPacer(clock) });
-}
 
 describe('console passwords in enforce mode', () => {
   afterAll(() => fake?.close());

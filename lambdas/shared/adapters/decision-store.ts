@@ -150,6 +150,12 @@ export interface DecisionStore {
   rememberKeySlots(slots: readonly KeySlotUsage[]): Promise<void>;
   getState(credentialId: string): Promise<CredentialState | undefined>;
   /**
+   * The states of one user's or role's credentials in an account (a user's keys and password): the
+   * account's one Query, filtered by principal. For a change to the principal itself (a right-size),
+   * which its other credentials' records follow; rare, so the account's read is not worth an index.
+   */
+  principalStates(accountId: string, principal: string): Promise<CredentialState[]>;
+  /**
    * Every state of every account whose request is open (`pending`): one paged Scan of the sparse
    * stateByAccount index, which holds state items and key slots (never pending) only. For `/reauth`, which is asked rarely and
    * cannot know the owner's accounts in advance.
@@ -366,7 +372,7 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
     }
   }
 
-  async function queryAccount(accountId: string, options: { indexOpen: boolean }) {
+  async function queryAccount(accountId: string, options: { indexOpen: boolean; principal?: string }) {
     const states = new Map<string, CredentialState>();
     const keySlots = new Map<string, KeySlotUsage>();
     const creators = new Map<string, CreatorHint>();
@@ -376,8 +382,17 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
         TableName: tableName,
         IndexName: STATE_BY_ACCOUNT_INDEX.name,
         KeyConditionExpression: '#account = :account',
-        ExpressionAttributeNames: { '#account': STATE_BY_ACCOUNT_INDEX.partitionKey },
-        ExpressionAttributeValues: { ':account': accountId },
+        ExpressionAttributeNames: {
+          '#account': STATE_BY_ACCOUNT_INDEX.partitionKey,
+          ...(options.principal !== undefined && { '#principal': 'principal', '#sk': sk }),
+        },
+        ExpressionAttributeValues: {
+          ':account': accountId,
+          ...(options.principal !== undefined && { ':principal': options.principal, ':state': STATE_SK }),
+        },
+        ...(options.principal !== undefined && {
+          FilterExpression: '#principal = :principal AND #sk = :state',
+        }),
       },
     );
     const unindexed: CredentialState[] = [];
@@ -409,6 +424,10 @@ export function createDecisionStore(documents: DynamoDBDocumentClient, tableName
 
     async loadStates(accountId) {
       return (await queryAccount(accountId, { indexOpen: false })).states;
+    },
+
+    async principalStates(accountId, principal) {
+      return [...(await queryAccount(accountId, { indexOpen: false, principal })).states.values()];
     },
 
     async rememberKeySlots(slots) {

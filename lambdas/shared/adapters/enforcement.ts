@@ -184,8 +184,13 @@ export interface Enforcer {
     target: EnforcementTarget,
     request: { principalArn: string; kept: readonly string[] },
   ): Promise<RightSizeReceipt>;
-  /** *Widen* / *Restore*: detaches reauth's right-size policies from the user or role, and nothing else. */
-  widen(target: EnforcementTarget): Promise<void>;
+  /**
+   * Makes the user or role hold exactly this right-size deny of reauth's (`null`: none), attaching it if
+   * it is missing and detaching any other of reauth's right-size policies, and nothing else: *Widen* /
+   * *Restore* (`null`), and IAM put back to what the record says after a right-size or widen stopped
+   * half-done. Attaching is only ever a policy reauth made before, a deny.
+   */
+  rightSizeAs(target: EnforcementTarget, policyArn: string | null): Promise<void>;
   /** The ARNs of reauth's right-size policies attached to the user or role now (drift is one missing). */
   rightSizedBy(target: EnforcementTarget): Promise<string[]>;
 }
@@ -793,9 +798,17 @@ export function createEnforcer(
     });
   }
 
-  async function widen(target: EnforcementTarget): Promise<void> {
-    await attempt(`widen ${describe(target)}`, async () => {
-      for (const arn of await rightSizePoliciesOn(target)) await detach(target, arn);
+  async function rightSizeAs(target: EnforcementTarget, policyArn: string | null): Promise<void> {
+    if (target.kind === 'secret') return;
+    if (policyArn !== null && !isRightSizePolicyArn(policyArn))
+      throw new EnforcementError(`${policyArn} is not one of reauth's right-size policies`);
+    const what = policyArn
+      ? `keep ${describe(target)} narrowed by ${policyArn}`
+      : `widen ${describe(target)}`;
+    await attempt(what, async () => {
+      const attached = await rightSizePoliciesOn(target);
+      if (policyArn && !attached.includes(policyArn)) await attach(target, policyArn);
+      for (const arn of attached) if (arn !== policyArn) await detach(target, arn);
     });
   }
 
@@ -811,7 +824,7 @@ export function createEnforcer(
     rotate,
     deactivateReplacedKey,
     rightSize,
-    widen,
+    rightSizeAs,
     rightSizedBy,
   };
 }
@@ -838,7 +851,7 @@ export function deferredEnforcer(make: () => Promise<Enforcer>): Enforcer {
     rotate: async (target, options) => (await enforcer()).rotate(target, options),
     deactivateReplacedKey: async (user, key) => (await enforcer()).deactivateReplacedKey(user, key),
     rightSize: async (target, request) => (await enforcer()).rightSize(target, request),
-    widen: async (target) => (await enforcer()).widen(target),
+    rightSizeAs: async (target, policyArn) => (await enforcer()).rightSizeAs(target, policyArn),
     rightSizedBy: async (target) => (await enforcer()).rightSizedBy(target),
   };
 }

@@ -146,7 +146,7 @@ function reportModeEnforcer(accountId: string): Enforcer {
     rotate: refuse,
     deactivateReplacedKey: refuse,
     rightSize: refuse,
-    widen: refuse,
+    rightSizeAs: refuse,
     rightSizedBy: refuse,
   };
 }

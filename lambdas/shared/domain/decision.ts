@@ -53,9 +53,13 @@ export { DECISION_ACTIONS, type DecisionAction } from './actions';
  * `maxUnusedServiceShare`, at most every SERVICE_USAGE_RECHECK_DAYS), and on the flag's evidence; the
  * owner's `reauthorize` and `rotate` record it as `evidence.serviceUsage` (the access they were shown);
  * the `over-privileged` trigger (its flag's `evidence.serviceUsage` adds `maxUnusedServiceShare`).
+ * 12: a user's right-size is the user's (IAM holds one deny per principal): when an answer on one of
+ * its credentials narrows or widens the user, each other credential's record follows, an `observe`
+ * with `evidence.rightSize` (the state's new `rightSize`) or a `widen`, each with `evidence.via` (the
+ * credential answered); the actor is the answering Slack user.
  * Older decisions still verify: the hash covers what each decision holds.
  */
-export const SCHEMA_VERSION = 11;
+export const SCHEMA_VERSION = 12;
 
 export const TRIGGERS = [
   // A role trusted by an account AWS owns for one of its services (log delivery, ELB, CloudTrail…):

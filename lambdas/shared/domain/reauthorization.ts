@@ -483,6 +483,47 @@ export function planWiden(state: CredentialState, context: AnswerContext): Trans
 }
 
 /**
+ * A user's right-size is its user's, whichever of its credentials (its keys, its password) was
+ * answered: when an answer on `by` narrows the user again or widens it, this credential's record
+ * follows (IAM holds one right-size deny per principal; the answered credential's replaced this one's).
+ * Its request and status stay as they are: the follow records what IAM now holds, and asks nothing.
+ * Undefined when it already says so, or it is deleted.
+ */
+export function planRightSizeFollow(
+  state: CredentialState,
+  by: Pick<CredentialState, 'credentialId' | 'kind' | 'principal' | 'rightSize'>,
+  context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string },
+): Transition | undefined {
+  if (state.status === 'deleted' || state.rightSize?.policyArn === by.rightSize?.policyArn) return undefined;
+  const next = stateInputOf(state);
+  delete next.rightSize;
+  const through = `through ${credentialName(by)}`;
+  if (!by.rightSize)
+    return {
+      state: next,
+      decision: decisionOf(state, context, {
+        action: 'widen',
+        reason: `${state.principal} was widened ${through}: reauth's right-size of ${state.rightSize?.at.slice(0, 10) ?? 'an unknown date'} is off it`,
+        evidence: { rightSize: state.rightSize ?? null, via: by.credentialId },
+      }),
+    };
+  const rightSize = { ...by.rightSize, seq: state.seq + 1, at: context.now.toISOString() };
+  return {
+    state: { ...next, rightSize },
+    decision: decisionOf(state, context, {
+      // It only takes access away, as the answer on `by` vouched for: nothing is asked of anyone.
+      action: 'observe',
+      reason: `${state.principal} was narrowed ${through} to ${rightSize.kept.length} actions; reauth's right-size of this credential follows it`,
+      evidence: {
+        rightSize,
+        via: by.credentialId,
+        before: { rightSizePolicy: state.rightSize?.policyArn ?? null },
+      },
+    }),
+  };
+}
+
+/**
  * reauth's right-size deny is no longer attached, taken off outside reauth: recorded as drift, and a
  * new request asks the owner again (the fallback owner is told by the next escalation), as for a
  * disable turned back on. reauth does not narrow it again by itself.

@@ -54,6 +54,14 @@ export const ALWAYS_KEPT = [
  */
 export const RIGHT_SIZE_KINDS: readonly CredentialKind[] = ['access-key', 'password', 'role'];
 
+/**
+ * The lease a change to a user's or role's right-size holds, in its account: one at a time per
+ * principal, whichever of its credentials was answered (IAM holds one right-size deny per principal).
+ */
+export function principalLeaseOf(state: Pick<CredentialState, 'accountId' | 'kind' | 'principal'>): string {
+  return `right-size:${state.accountId}:${state.kind === 'role' ? 'role' : 'user'}:${state.principal}`;
+}
+
 /** reauth's member roles (`reauth-reader`, `reauth-enforcer`, `reauth-enforcer-sessions`): never narrowed. */
 const REAUTH_ROLE_PATTERNS = ['reauth-reader', 'reauth-enforcer', 'reauth-enforcer-*'];
 

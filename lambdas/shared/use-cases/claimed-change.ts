@@ -9,6 +9,7 @@ import {
   type OwnerAction,
   recordedRevocationOf,
 } from '../domain/reauthorization';
+import { principalLeaseOf } from '../domain/right-size';
 
 /**
  * How long a claim holds when its holder never releases it (a crash): the longest a Lambda runs. A
@@ -87,7 +88,14 @@ export async function changeUnderClaim<T>(
   if ('heldBy' in claimed) return { busy: claimed.heldBy };
 
   // An expired claim taken over: whatever its holder left half-done is put right before acting.
-  if (claimed.tookOver) await convergeToRecord(deps.enforcer, change.target, claimed.claimed, change.now);
+  if (claimed.tookOver)
+    await convergeToRecord(
+      deps.enforcer,
+      change.target,
+      claimed.claimed,
+      change.now,
+      claimed.tookOver.action,
+    );
   // A failure here leaves the claim: the change may have been applied before the error (a lost
   // response), and only a converge under the claim may decide what IAM should say.
   const result = await change.act(claimed.claimed);
@@ -142,17 +150,39 @@ export async function repairAbandonedClaim(
   credentialId: string,
   options: { holder: string; now: Date },
 ): Promise<boolean> {
-  const taken = await deps.store.claim(credentialId, {
-    holder: options.holder,
-    action: 'converge',
-    now: options.now,
-    leaseMs: CLAIM_LEASE_MS,
-    isDue: (state) => isAbandoned(state, options.now),
-  });
-  if (!('claimed' in taken)) return false;
-  await convergeToRecord(deps.enforcer, targetOf(taken.claimed), taken.claimed, options.now);
-  await deps.store.release(credentialId, options.holder);
-  return true;
+  // A right-size or widen left half-done is put right under its principal's lease, as it was made:
+  // while another answer on the same user or role runs, that answer sets its right-size, and this
+  // repair waits for the next sweep.
+  const abandoned = await deps.store.getState(credentialId);
+  if (!abandoned || !isAbandoned(abandoned, options.now)) return false;
+  const principalLease = changesRightSize(abandoned.claim?.action) ? principalLeaseOf(abandoned) : undefined;
+  const leaseUntil = new Date(options.now.getTime() + CLAIM_LEASE_MS);
+  // Its own holder: a change that holds the lease itself and finds its claim abandoned leaves the
+  // repair to the next sweep rather than giving back its lease here.
+  const leaseHolder = `${options.holder}:repair`;
+  if (principalLease && !(await deps.store.lease(principalLease, leaseHolder, leaseUntil, options.now)))
+    return false;
+  try {
+    const taken = await deps.store.claim(credentialId, {
+      holder: options.holder,
+      action: 'converge',
+      now: options.now,
+      leaseMs: CLAIM_LEASE_MS,
+      isDue: (state) => isAbandoned(state, options.now),
+    });
+    if (!('claimed' in taken)) return false;
+    const { claimed, tookOver } = taken;
+    await convergeToRecord(deps.enforcer, targetOf(claimed), claimed, options.now, tookOver?.action);
+    await deps.store.release(credentialId, options.holder);
+    return true;
+  } finally {
+    if (principalLease) await deps.store.unlease(principalLease, leaseHolder);
+  }
+}
+
+/** Whether a claim of this action may have changed the principal's right-size deny. */
+function changesRightSize(action: Claim['action'] | undefined): boolean {
+  return action === 'right-size' || action === 'widen';
 }
 
 /** Whether the state carries a claim whose holder has stopped (it expired). */
@@ -177,15 +207,20 @@ export function targetOf(state: CredentialState): EnforcementTarget {
 /**
  * Makes IAM or Secrets Manager say what the record says: disabled, or usable; with the sessions the
  * record says were revoked (by the disable, or when the open request's trust change came) revoked
- * again from the same moment, and otherwise without reauth's revocation.
+ * again from the same moment, and otherwise without reauth's revocation. After a right-size or widen
+ * (`halfDone`, the stopped claim's action), also the principal's right-size deny the record holds, or
+ * none: the principal's other credentials' records follow the one answered, so this record is the
+ * principal's.
  */
 export async function convergeToRecord(
   enforcer: Enforcer,
   target: EnforcementTarget,
   state: CredentialState | undefined,
   now: Date,
+  halfDone?: Claim['action'],
 ): Promise<void> {
   if (!state || state.status === 'deleted') return;
+  if (changesRightSize(halfDone)) await enforcer.rightSizeAs(target, state.rightSize?.policyArn ?? null);
   const revoked = recordedRevocationOf(state, now);
   const options = { ...(revoked && { revokeSessionsBefore: revoked.issuedBefore }) };
   if (state.status === 'disabled') await enforcer.disable(target, options);

@@ -5,10 +5,18 @@ import type { SlackClient } from '../adapters/slack-client';
 import type { CredentialState } from '../domain/decision';
 import { credentialName } from '../domain/identification';
 import type { PolicyConfig } from '../domain/policy';
-import { type AnswerContext, planRightSize, planRightSizeDrift, planWiden } from '../domain/reauthorization';
+import {
+  type AnswerContext,
+  planRightSize,
+  planRightSizeDrift,
+  planRightSizeFollow,
+  planWiden,
+} from '../domain/reauthorization';
 import {
   fittedKept,
   keptActions,
+  principalLeaseOf,
+  RIGHT_SIZE_KINDS,
   type RightSizeReceipt,
   rightSizeLine,
   rightSizePolicy,
@@ -18,7 +26,13 @@ import {
 } from '../domain/right-size';
 import type { ServiceUsage } from '../domain/service-usage';
 import { rightSizeSuggestionMessage } from '../slack/messages';
-import { answerClaim, type ClaimedOutcome, changeUnderClaim, targetOf } from './claimed-change';
+import {
+  answerClaim,
+  CLAIM_LEASE_MS,
+  type ClaimedOutcome,
+  changeUnderClaim,
+  targetOf,
+} from './claimed-change';
 import { tell } from './slack-interactions';
 
 /**
@@ -64,12 +78,14 @@ export async function runRightSize(
   const claim = { ...answer.claim, changesUsability: () => false };
 
   if (job.action === 'widen') {
-    return changeUnderClaim(deps, {
-      ...claim,
-      action: 'widen',
-      act: () => deps.enforcer.widen(claim.target),
-      confirm: (current) => (stillOpen(current) ? planWiden(current, context) : undefined),
-    });
+    return underPrincipalLease(deps, state, holder, context.now, () =>
+      changeUnderClaim(deps, {
+        ...claim,
+        action: 'widen',
+        act: () => deps.enforcer.rightSizeAs(claim.target, null),
+        confirm: (current) => (stillOpen(current) ? planWiden(current, context) : undefined),
+      }),
+    );
   }
 
   // A fresher read when one is given, else what was read for the request the owner answered.
@@ -114,14 +130,23 @@ export async function runRightSize(
     return { summary: `right-size suggested (seq ${written.seq})`, answered: true };
   }
 
-  const outcome = await changeUnderClaim(deps, {
-    ...claim,
-    action: 'right-size',
-    act: () => refusedOr(deps.enforcer.rightSize(claim.target, { principalArn: usage.principalArn, kept })),
-    confirm: (current, receipt) =>
-      stillOpen(current) && !('refused' in receipt)
-        ? planRightSize(current, { usage, kept, receipt }, context)
-        : undefined,
+  const outcome = await underPrincipalLease(deps, state, holder, context.now, async () => {
+    const narrowed = await changeUnderClaim(deps, {
+      ...claim,
+      action: 'right-size',
+      act: () => refusedOr(deps.enforcer.rightSize(claim.target, { principalArn: usage.principalArn, kept })),
+      confirm: (current, receipt) =>
+        stillOpen(current) && !('refused' in receipt)
+          ? planRightSize(current, { usage, kept, receipt }, context)
+          : undefined,
+    });
+    // Someone else's answer came first: IAM is put back to the right-size the record holds (the
+    // principal's, which its other credentials' records follow), undoing only this attempt's deny.
+    if ('superseded' in narrowed || 'lostClaim' in narrowed) {
+      const current = await deps.store.getState(job.credentialId);
+      await deps.enforcer.rightSizeAs(claim.target, current?.rightSize?.policyArn ?? null);
+    }
+    return narrowed;
   });
   if ('result' in outcome && 'refused' in outcome.result) {
     await tell(
@@ -131,14 +156,82 @@ export async function runRightSize(
     );
     return { summary: `not narrowed: ${outcome.result.refused}`, answered: false };
   }
-  // Someone else's answer came first: the deny this attempt attached is taken off again, unless the
-  // record holds a right-size of its own (then IAM already says what it says).
-  if (
-    ('superseded' in outcome || 'lostClaim' in outcome) &&
-    !(await deps.store.getState(job.credentialId))?.rightSize
-  )
-    await deps.enforcer.widen(claim.target);
   return outcome;
+}
+
+/**
+ * A principal holds one right-size deny of reauth's, whichever of its credentials was answered (a
+ * user's two keys and password): so a right-size or a widen holds the principal's lease, one at a
+ * time per user or role, and once recorded the principal's other credentials' records follow it
+ * (`followPrincipal`). Busy: another answer on the same principal is under way, and SQS delivers
+ * this job again.
+ */
+async function underPrincipalLease<T>(
+  deps: Pick<RightSizeDependencies, 'store' | 'leaseMs' | 'policyId' | 'policy'>,
+  state: CredentialState,
+  holder: string,
+  now: Date,
+  change: () => Promise<ClaimedOutcome<T>>,
+): Promise<ClaimedOutcome<T>> {
+  const name = principalLeaseOf(state);
+  const until = new Date(now.getTime() + (deps.leaseMs ?? CLAIM_LEASE_MS));
+  if (!(await deps.store.lease(name, holder, until, now)))
+    return {
+      busy: {
+        holder: `another answer on ${state.principal}`,
+        action: 'right-size',
+        until: until.toISOString(),
+      },
+    };
+  try {
+    const outcome = await change();
+    if ('recorded' in outcome) {
+      const current = await deps.store.getState(state.credentialId);
+      if (current)
+        await followPrincipal(deps.store, current, {
+          now,
+          policyId: deps.policyId,
+          mode: deps.policy.mode,
+          actor: outcome.recorded.actor,
+        });
+    }
+    return outcome;
+  } finally {
+    await deps.store.unlease(name, holder);
+  }
+}
+
+/** The credentials that share `state`'s user or role and may hold its right-size (not `state` itself). */
+function isSibling(state: CredentialState, other: CredentialState): boolean {
+  return (
+    other.credentialId !== state.credentialId &&
+    other.accountId === state.accountId &&
+    other.principal === state.principal &&
+    (other.kind === 'role') === (state.kind === 'role') &&
+    RIGHT_SIZE_KINDS.includes(other.kind)
+  );
+}
+
+/**
+ * The records of the principal's other credentials made to say what `by`'s says of the principal's
+ * right-size (IAM holds one deny per principal): each a conditional write, recorded as following `by`.
+ * A role has no other credential; a user's keys and password are found by one filtered Query.
+ */
+export async function followPrincipal(
+  store: DecisionStore,
+  by: CredentialState,
+  context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string },
+): Promise<string[]> {
+  if (by.kind === 'role' || !RIGHT_SIZE_KINDS.includes(by.kind)) return [];
+  const followed: string[] = [];
+  for (const sibling of await store.principalStates(by.accountId, by.principal)) {
+    if (!isSibling(by, sibling)) continue;
+    const written = await store.transition(sibling.credentialId, (current) =>
+      current ? planRightSizeFollow(current, by, context) : undefined,
+    );
+    if (written) followed.push(sibling.credentialId);
+  }
+  return followed;
 }
 
 async function refusedOr(change: Promise<RightSizeReceipt>): Promise<RightSizeReceipt | { refused: string }> {
@@ -152,8 +245,10 @@ async function refusedOr(change: Promise<RightSizeReceipt>): Promise<RightSizeRe
 
 /**
  * Drift: the states whose right-size the record holds, re-checked against IAM (one list of the
- * principal's attached policies under `/reauth/right-size/` each). One whose deny is gone was widened
- * outside reauth: recorded as drift and asked again, never narrowed again silently. A state under a
+ * principal's attached policies under `/reauth/right-size/`, once per user or role). One whose deny is
+ * gone was widened outside reauth: recorded as drift and asked again, never narrowed again silently,
+ * unless another credential of the same user holds the deny attached now (it was narrowed again
+ * through that one, and a crash cut the follow short): then it follows that one. A state under a
  * claim is skipped (a *Widen* may be under way); the write is conditional on the state checked.
  */
 export async function recordRightSizeDrift(
@@ -165,18 +260,30 @@ export async function recordRightSizeDrift(
   },
 ): Promise<string[]> {
   const drifted: string[] = [];
+  const attachedTo = new Map<string, Promise<string[]>>();
   for (const state of states) {
     const recorded = state.rightSize;
     if (!recorded || state.claim || state.status === 'deleted') continue;
-    const attached = await deps.enforcer.rightSizedBy(targetOf(state));
+    const principal = principalLeaseOf(state);
+    if (!attachedTo.has(principal)) attachedTo.set(principal, deps.enforcer.rightSizedBy(targetOf(state)));
+    const attached = (await attachedTo.get(principal)) ?? [];
     if (attached.includes(recorded.policyArn)) continue;
-    const written = await deps.store.transition(state.credentialId, (current) =>
-      current &&
+    const unchanged = (current: CredentialState | undefined): current is CredentialState =>
+      current !== undefined &&
       !current.claim &&
       current.seq === state.seq &&
-      current.rightSize?.policyArn === recorded.policyArn
-        ? planRightSizeDrift(current, options.policy, options.context)
-        : undefined,
+      current.rightSize?.policyArn === recorded.policyArn;
+    const by = states.find(
+      (other) => isSibling(state, other) && other.rightSize && attached.includes(other.rightSize.policyArn),
+    );
+    if (by) {
+      await deps.store.transition(state.credentialId, (current) =>
+        unchanged(current) ? planRightSizeFollow(current, by, options.context) : undefined,
+      );
+      continue;
+    }
+    const written = await deps.store.transition(state.credentialId, (current) =>
+      unchanged(current) ? planRightSizeDrift(current, options.policy, options.context) : undefined,
     );
     if (written) drifted.push(state.credentialId);
   }
