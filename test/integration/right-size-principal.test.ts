@@ -216,13 +216,7 @@ describe('a user’s right-size, whichever of its credentials was answered', () 
     const { keys } = await userAsked('crashed-deployer');
     const started = new Date();
     // The worker stops after attaching its deny, before recording it (as a Lambda timing out would).
-    const stopping: Enforcer = {
-      ...enforcer,
-      async rightSize(target, request) {
-        await enforcer.rightSize(target, request);
-        throw new Error('the worker stopped');
-      },
-    };
+    const stopping = stopsAfter('rightSize');
     await expect(
       answer('right-size', keys[0], 1, { enforcer: stopping, now: started, leaseMs: 1_000 }),
     ).rejects.toThrow(/stopped/);
@@ -248,13 +242,7 @@ describe('a user’s right-size, whichever of its credentials was answered', () 
     await answer('right-size', keys[0], 1);
     const narrowed = await state(keys[0]);
     const started = new Date();
-    const stopping: Enforcer = {
-      ...enforcer,
-      async rightSizeAs(target, policyArn) {
-        await enforcer.rightSizeAs(target, policyArn);
-        throw new Error('the worker stopped');
-      },
-    };
+    const stopping = stopsAfter('rightSizeAs');
     await expect(
       answer('widen', keys[0], narrowed.rightSize?.seq as number, {
         enforcer: stopping,
@@ -306,6 +294,18 @@ describe('a user’s right-size, whichever of its credentials was answered', () 
     expect((await state(keys[0])).status).toBe('active');
   });
 });
+
+/** The test's enforcer, except that the worker stops right after this change is made in IAM. */
+function stopsAfter(change: 'rightSize' | 'rightSizeAs'): Enforcer {
+  const made = enforcer[change] as (...args: unknown[]) => Promise<unknown>;
+  return {
+    ...enforcer,
+    [change]: async (...args: unknown[]) => {
+      await made(...args);
+      throw new Error('the worker stopped');
+    },
+  };
+}
 
 function driftOptions() {
   return {
