@@ -21,7 +21,10 @@ import type {
   SQSEvent,
 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createIamClient } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { assumeMemberRole, memberEnforcer } from '../../lambdas/shared/adapters/member-account';
+import { reauthPolicies } from '../../lambdas/shared/adapters/session-policies';
 import type { CredentialState } from '../../lambdas/shared/domain/decision';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import type { ServiceUsage } from '../../lambdas/shared/domain/service-usage';
@@ -552,6 +555,71 @@ describe('Still needed, only what it uses, in enforce mode', () => {
     );
     expect(await attached('young-worker')).toEqual([teamGrantsArn]);
     expect((await state('young-worker')).status).toBe('pending');
+  });
+});
+
+describe('what a click reads', () => {
+  const target = (role: string) => ({ kind: 'role' as const, id: role, principal: role });
+  const options = () => ({ windowDays: 90, now: new Date() });
+
+  it('costs one GetRole, one job and its reads, a new job each click, through the enforcer that narrows', async () => {
+    const arn = await roleAsked('counted-worker');
+    const iam = createIamClient();
+    const calls: string[] = [];
+    iam.middlewareStack.add(
+      (next, context) => (args) => {
+        calls.push(context.commandName as string);
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const enforcer = testEnforcer({ iam, secretsManager: clients.secretsManager });
+
+    const usage = await enforcer.serviceUsage(target('counted-worker'), options());
+
+    expect(usage).toMatchObject({ principalArn: arn, windowDays: 90, granted: FORTY_SERVICES.toSorted() });
+    expect('used' in usage && usage.used.map((u) => u.service)).toEqual(['s3', 'sqs', 'kms']);
+    // The emulator's job is IN_PROGRESS at its first read: one poll more.
+    expect(calls).toEqual([
+      'GetRoleCommand',
+      'GenerateServiceLastAccessedDetailsCommand',
+      'GetServiceLastAccessedDetailsCommand',
+      'GetServiceLastAccessedDetailsCommand',
+    ]);
+    calls.length = 0;
+    await enforcer.serviceUsage(target('counted-worker'), options());
+    expect(calls.filter((c) => c === 'GenerateServiceLastAccessedDetailsCommand')).toHaveLength(1);
+    expect(await enforcer.serviceUsage(target('no-such-worker'), options())).toEqual({
+      unavailable: 'role no-such-worker no longer exists',
+    });
+  });
+
+  it("reads a member account's role through its enforcer role (org mode), not the hub's", async () => {
+    const MEMBER = '210987654321';
+    const member = await assumeMemberRole(clients.sts, {
+      accountId: MEMBER,
+      roleName: 'reauth-enforcer',
+      job: 'test',
+      runId: 'read',
+    });
+    const { Role } = await daysAgo(200, () =>
+      member.iam.send(
+        new CreateRoleCommand({ RoleName: 'member-worker', AssumeRolePolicyDocument: JSON.stringify(TRUST) }),
+      ),
+    );
+    await daysAgo(30, () => emulator.seedServiceUsage({ arn: Role?.Arn as string, service: 'kms' }));
+    const enforcer = memberEnforcer(
+      clients.sts,
+      { accountId: MEMBER, roleName: 'reauth-enforcer', job: 'slack', runId: 'read' },
+      reauthPolicies(MEMBER, async () => 'unused'),
+    );
+
+    const usage = await enforcer.serviceUsage(target('member-worker'), options());
+
+    expect(usage).toMatchObject({ principalArn: `arn:aws:iam::${MEMBER}:role/member-worker` });
+    expect(await testEnforcer(clients).serviceUsage(target('member-worker'), options())).toEqual({
+      unavailable: 'role member-worker no longer exists',
+    });
   });
 });
 
