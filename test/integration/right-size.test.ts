@@ -592,6 +592,10 @@ describe('what a click reads', () => {
     expect(await enforcer.serviceUsage(target('no-such-worker'), options())).toEqual({
       unavailable: 'role no-such-worker no longer exists',
     });
+    // A job still running when the click's wait is up (the worker's invocation has too little left).
+    expect(await enforcer.serviceUsage(target('counted-worker'), { ...options(), maxWaitMs: 0 })).toEqual({
+      unavailable: `IAM's service last-accessed job for ${arn} was not done after 0 s`,
+    });
   });
 
   it("reads a member account's role through its enforcer role (org mode), not the hub's", async () => {

@@ -38,6 +38,10 @@ export interface RightSizeDependencies {
   enforcer: Enforcer;
   policy: PolicyConfig;
   policyId: string;
+  /**
+   * The time the invocation has left (the claim's lease): a click's wait for IAM's usage job ends in
+   * time for the change. @default the claim's default lease, and a wait of SERVICE_USAGE_MAX_WAIT_MS
+   */
   leaseMs?: number;
 }
 
