@@ -342,6 +342,34 @@ const RIGHT_SIZE_ATTACH: CredentialGrant[] = [
   },
 ];
 
+/**
+ * What *Still needed, only what it uses* reads at the click, before it narrows (issue #25): a new IAM
+ * service last-accessed job of the key's or password's user or of the role
+ * (iam:GenerateServiceLastAccessedDetails), read by its job id (iam:GetServiceLastAccessedDetails).
+ * Reads only; the user's or role's ARN and creation come from iam:GetUser and iam:GetRole, which the
+ * password and role grants give already.
+ */
+export const RIGHT_SIZE_READS: CredentialGrant[] = [
+  {
+    scope: ANY_USER,
+    actions: ['iam:GenerateServiceLastAccessedDetails'],
+    reason:
+      "An owner's Still needed, only what it uses reads what the key's or password's user used, at the click (iam:GenerateServiceLastAccessedDetails): any user an owner was asked about may be narrowed, so the scope is the account's users. A read.",
+  },
+  {
+    scope: ANY_ROLE,
+    actions: ['iam:GenerateServiceLastAccessedDetails'],
+    reason:
+      "An owner's Still needed, only what it uses reads what the role used, at the click (iam:GenerateServiceLastAccessedDetails): any role an owner was asked about may be narrowed, so the scope is the account's roles. A read.",
+  },
+  {
+    scope: ANY_RESOURCE,
+    actions: ['iam:GetServiceLastAccessedDetails'],
+    reason:
+      "iam:GetServiceLastAccessedDetails reads the job an owner's Still needed, only what it uses started; it takes a job id and no resource ARN. A read.",
+  },
+];
+
 /** This copy's deny-all, exactly: `reauth-disabled` in a member, `<namePrefix>-disabled` in a hub. */
 const roleDisablePolicyArn = (name: string) =>
   `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy${REAUTH_POLICY_PATH}${name}`;
@@ -461,7 +489,8 @@ export function sessionPolicyWriterGrants(): CredentialGrant[] {
 
 /**
  * What the Slack worker needs: nothing on IAM or Secrets Manager in report mode (it refuses every
- * change); in enforce mode what an owner may ask for: disable, restore and rotate.
+ * change); in enforce mode what an owner may ask for: disable, restore, rotate, and narrow to what is
+ * used (read at the click).
  */
 export function workerGrants(
   mode: PolicyConfig['mode'],
@@ -487,6 +516,7 @@ export function workerGrants(
     STATUS_CREDENTIAL_CHANGE,
     ...SESSION_REVOCATION,
     ...RIGHT_SIZE_ATTACH,
+    ...RIGHT_SIZE_READS,
     ...roleDisable(disablePolicyName),
     {
       scope: ANY_SECRET,

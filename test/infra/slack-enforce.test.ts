@@ -8,6 +8,7 @@ import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchesPattern, REAUTH_OWN_PRINCIPALS } from '../../lambdas/shared/domain/evaluate';
 import { parsePolicyConfigText } from '../../lambdas/shared/domain/policy';
+import { SERVICE_USAGE_MAX_WAIT_MS } from '../../lambdas/shared/domain/service-usage';
 import { credentialPk, decisionSk, leasePk, STATE_SK } from '../../lambdas/shared/table-layout';
 import { buildApp } from '../../lib/reauth-app';
 import { REPO_ROOT } from '../../lib/reauth-function';
@@ -652,7 +653,7 @@ describe('Slack endpoint', () => {
     }
   });
 
-  it('feeds the worker in batches of 5 that report each failed item, with a 60-second timeout', () => {
+  it('feeds the worker in batches of 5 that report each failed item, with a timeout that outlasts IAM’s usage job', () => {
     const { built, template, id } = report;
     const { actionQueue, worker } = built.stack.reauth.slackEndpoint;
 
@@ -662,7 +663,11 @@ describe('Slack endpoint', () => {
       BatchSize: 5,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
-    expect(template.toJSON().Resources[id(worker.function)].Properties.Timeout).toBe(60);
+    // A right-size click waits up to SERVICE_USAGE_MAX_WAIT_MS for IAM's job, then narrows.
+    const timeout = template.toJSON().Resources[id(worker.function)].Properties.Timeout;
+    expect(timeout * 1000).toBeGreaterThanOrEqual(SERVICE_USAGE_MAX_WAIT_MS + 20_000);
+    // Three attempts, each after the visibility timeout (6 × this), within a response_url's 30 minutes.
+    expect(3 * 6 * timeout).toBeLessThanOrEqual(30 * 60);
   });
 
   it('alarms on endpoint errors, worker errors and any dead-lettered action, to the alarm topic', () => {
@@ -737,6 +742,8 @@ describe('cdk-nag AwsSolutions', () => {
         `Reauth/Default/SlackEndpoint/Worker/Role ${role}`,
         `Reauth/Default/SlackEndpoint/Worker/Role ${secret}`,
         `Reauth/Default/SlackEndpoint/Worker/Role ${rotated}`,
+        // The right-size read's job id has no ARN (iam:GetServiceLastAccessedDetails).
+        `Reauth/Default/SlackEndpoint/Worker/Role AwsSolutions-IAM5[Resource::*]`,
       ].sort(),
     );
     for (const { at, reason } of enforceAcks) {
@@ -749,6 +756,12 @@ describe('cdk-nag AwsSolutions', () => {
       '/reauth/right-size/',
     );
     expect(reasonOf(`Reauth/Default/SlackEndpoint/Worker/Role ${role}`)).toContain('/reauth/right-size/');
+    expect(reasonOf(`Reauth/Default/SlackEndpoint/Worker/Role ${role}`)).toContain(
+      'iam:GenerateServiceLastAccessedDetails',
+    );
+    expect(reasonOf('Reauth/Default/SlackEndpoint/Worker/Role AwsSolutions-IAM5[Resource::*]')).toContain(
+      'iam:GetServiceLastAccessedDetails',
+    );
     expect(reasonOf(`Reauth/Default/SlackEndpoint/Worker/Role ${rotated}`)).toContain(
       'secretsmanager:CreateSecret',
     );

@@ -12,14 +12,12 @@ import type { Enforcer } from '../../lambdas/shared/adapters/enforcement';
 import type { CredentialState } from '../../lambdas/shared/domain/decision';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import { isRightSizePolicyArn } from '../../lambdas/shared/domain/right-size';
-import type { ServiceUsage } from '../../lambdas/shared/domain/service-usage';
-import { summarizeUsage } from '../../lambdas/shared/domain/usage-summary';
 import { repairAbandonedClaim } from '../../lambdas/shared/use-cases/claimed-change';
 import { recordRightSizeDrift } from '../../lambdas/shared/use-cases/right-size';
 import { ClaimBusyError, runActionJob } from '../../lambdas/shared/use-cases/slack-actions';
 import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
-import { useEmulator } from '../support/emulator';
+import { emulatorDaysAgo, useEmulator } from '../support/emulator';
 import { EMULATOR_ACCOUNT as ACCOUNT, testEnforcer } from '../support/enforcer';
 import { FORTY_SERVICES } from '../support/forty-services';
 import { pacedVirtually } from '../support/slack';
@@ -32,7 +30,7 @@ import { pacedVirtually } from '../support/slack';
  * by the drift pass as a follow, not as drift.
  */
 
-const { clients } = useEmulator();
+const { clients, emulator } = useEmulator();
 const TABLE = 'right-size-principal-under-test';
 const DAY = 86_400_000;
 const store = createDecisionStore(clients.documents, TABLE);
@@ -41,25 +39,24 @@ const enforcer = testEnforcer(clients);
 let fake: FakeSlack;
 let teamGrantsArn: string;
 
-/** Used services, each a service of the forty granted, used within the last 50 days. */
-function usageOf(userArn: string, services: readonly string[], now: Date): ServiceUsage {
-  return {
-    principalArn: userArn,
-    granted: FORTY_SERVICES,
-    used: services.map((service, i) => ({
-      service,
-      lastAccessed: new Date(now.getTime() - (3 + i * 10) * DAY).toISOString(),
-    })),
-    readAt: now.toISOString(),
-    trackedSince: new Date(now.getTime() - 400 * DAY).toISOString(),
-    windowDays: 90,
-  };
+/** IAM's service last-accessed data for the user, in the emulator: s3 3 days ago, sqs 20, kms 50. */
+async function seedUses(arn: string): Promise<void> {
+  for (const [service, days] of [
+    ['kms', 50],
+    ['sqs', 20],
+    ['s3', 3],
+  ] as const)
+    await emulatorDaysAgo(emulator, days, () => emulator.seedServiceUsage({ arn, service }));
 }
 
 /** A user granted 40 services, with two access keys and its password, each with an open request. */
-async function userAsked(name: string): Promise<{ keys: [string, string]; password: string }> {
-  const { User } = await clients.iam.send(new CreateUserCommand({ UserName: name }));
+async function userAsked(name: string): Promise<{ keys: [string, string]; password: string; arn: string }> {
+  // Made 200 days ago, so IAM's data covers the 90-day window; a click reads it afresh.
+  const { User } = await emulatorDaysAgo(emulator, 200, () =>
+    clients.iam.send(new CreateUserCommand({ UserName: name })),
+  );
   await clients.iam.send(new AttachUserPolicyCommand({ UserName: name, PolicyArn: teamGrantsArn }));
+  await seedUses(User?.Arn as string);
   const keyIds: string[] = [];
   for (let i = 0; i < 2; i++) {
     const { AccessKey } = await clients.iam.send(new CreateAccessKeyCommand({ UserName: name }));
@@ -67,13 +64,7 @@ async function userAsked(name: string): Promise<{ keys: [string, string]; passwo
   }
   const password = `${ACCOUNT}:password:${name}`;
   const now = new Date();
-  // The keys' requests were read at different times: the second key's user used dynamodb since.
-  const used = [
-    ['s3', 'sqs', 'kms'],
-    ['s3', 'sqs', 'kms', 'dynamodb'],
-    ['s3', 'sqs', 'kms'],
-  ];
-  for (const [i, credentialId] of [...keyIds, password].entries()) {
+  for (const credentialId of [...keyIds, password]) {
     const about = {
       credentialId,
       accountId: ACCOUNT,
@@ -88,7 +79,6 @@ async function userAsked(name: string): Promise<{ keys: [string, string]; passwo
         triggers: ['max-age'],
         requestSeq: 1,
         deadlineAt: new Date(now.getTime() + 14 * DAY).toISOString(),
-        serviceUsage: summarizeUsage(usageOf(User?.Arn as string, used[i] as string[], now)),
       },
       decision: {
         ...about,
@@ -102,7 +92,7 @@ async function userAsked(name: string): Promise<{ keys: [string, string]; passwo
       },
     }));
   }
-  return { keys: keyIds as [string, string], password };
+  return { keys: keyIds as [string, string], password, arn: User?.Arn as string };
 }
 
 function answer(
@@ -160,7 +150,7 @@ afterAll(() => fake?.close());
 
 describe('a user’s right-size, whichever of its credentials was answered', () => {
   it('keeps one deny on the user, and every credential’s record says which', async () => {
-    const { keys, password } = await userAsked('two-key-deployer');
+    const { keys, password, arn } = await userAsked('two-key-deployer');
     const all = [...keys, password];
 
     await answer('right-size', keys[0], 1);
@@ -172,7 +162,8 @@ describe('a user’s right-size, whichever of its credentials was answered', () 
     const followed = (await store.history(keys[1])).at(-1);
     expect(followed).toMatchObject({ action: 'observe', evidence: { via: keys[0] } });
 
-    // The second key's request read dynamodb used too: narrowing through it replaces the first deny.
+    // The user uses dynamodb since: narrowing through the second key reads that, and replaces the first deny.
+    await emulator.seedServiceUsage({ arn, service: 'dynamodb' });
     await answer('right-size', keys[1], 1);
     const second = (await state(keys[1])).rightSize?.policyArn as string;
     expect(second).not.toBe(first);
@@ -196,17 +187,27 @@ describe('a user’s right-size, whichever of its credentials was answered', () 
 
   it('lets two answers on one user run one at a time: the records and IAM agree after both', async () => {
     const { keys, password } = await userAsked('raced-deployer');
-    const attempt = async (id: string): Promise<void> => {
+    // Each click's read finds one more service used than the other's, as two reads a moment apart may:
+    // the two narrowings differ, and whichever is last must be the one IAM and every record hold.
+    const readsMore = (service: string): Enforcer => ({
+      ...enforcer,
+      async serviceUsage(target, options) {
+        const read = await enforcer.serviceUsage(target, options);
+        if ('unavailable' in read) return read;
+        return { ...read, used: [...read.used, { service, lastAccessed: new Date().toISOString() }] };
+      },
+    });
+    const attempt = async (id: string, more: string): Promise<void> => {
       for (;;) {
         try {
-          await answer('right-size', id, 1);
+          await answer('right-size', id, 1, { enforcer: readsMore(more) });
           return;
         } catch (error) {
           if (!(error instanceof ClaimBusyError)) throw error;
         }
       }
     };
-    await Promise.all([attempt(keys[0]), attempt(keys[1])]);
+    await Promise.all([attempt(keys[0], 'dynamodb'), attempt(keys[1], 'lambda')]);
     const attached = await rightSized('raced-deployer');
     expect(attached).toHaveLength(1);
     expect(await recordsOf([...keys, password])).toEqual([attached[0], attached[0], attached[0]]);
@@ -218,7 +219,7 @@ describe('a user’s right-size, whichever of its credentials was answered', () 
     // The worker stops after attaching its deny, before recording it (as a Lambda timing out would).
     const stopping = stopsAfter('rightSize');
     await expect(
-      answer('right-size', keys[0], 1, { enforcer: stopping, now: started, leaseMs: 1_000 }),
+      answer('right-size', keys[0], 1, { enforcer: stopping, now: started, leaseMs: 30_000 }),
     ).rejects.toThrow(/stopped/);
     expect(await rightSized('crashed-deployer')).toHaveLength(1);
     expect((await state(keys[0])).claim?.action).toBe('right-size');
@@ -247,7 +248,7 @@ describe('a user’s right-size, whichever of its credentials was answered', () 
       answer('widen', keys[0], narrowed.rightSize?.seq as number, {
         enforcer: stopping,
         now: started,
-        leaseMs: 1_000,
+        leaseMs: 30_000,
       }),
     ).rejects.toThrow(/stopped/);
     expect(await rightSized('widen-crashed')).toEqual([]);

@@ -21,7 +21,10 @@ import type {
   SQSEvent,
 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createIamClient } from '../../lambdas/shared/adapters/aws-clients';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
+import { assumeMemberRole, memberEnforcer } from '../../lambdas/shared/adapters/member-account';
+import { reauthPolicies } from '../../lambdas/shared/adapters/session-policies';
 import type { CredentialState } from '../../lambdas/shared/domain/decision';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
 import type { ServiceUsage } from '../../lambdas/shared/domain/service-usage';
@@ -30,7 +33,7 @@ import { recordRightSizeDrift } from '../../lambdas/shared/use-cases/right-size'
 import type { FakeSlack } from '../../scripts/local/fake-slack';
 import { type LocalStack, startLocalStack } from '../../scripts/local/local-stack';
 import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
-import { useEmulator } from '../support/emulator';
+import { emulatorDaysAgo, useEmulator } from '../support/emulator';
 import { testEnforcer } from '../support/enforcer';
 import { FORTY_SERVICES } from '../support/forty-services';
 import { coldStart } from '../support/lambda';
@@ -40,10 +43,11 @@ import { coldStart } from '../support/lambda';
  * Slack endpoint and worker: a role granted 40 services that used 3 is narrowed by its owner's click,
  * IAM's evaluation (iam-simulate over the policies read back from IAM) allows exactly those 3, *Widen*
  * gives back the original (a team's boundary untouched throughout), a deny detached outside reauth is
- * drift, and report mode changes nothing.
+ * drift, and report mode changes nothing. In enforce mode what it used is read at the click, from the
+ * emulator's service last-accessed data (seeded at its clock), not from the request's summary.
  */
 
-const { clients } = useEmulator();
+const { emulator, clients } = useEmulator();
 const ACCOUNT = '123456789012';
 const TABLE = 'right-size-under-test';
 const DAY = 86_400_000;
@@ -103,13 +107,32 @@ function summaryOf(usage: ServiceUsage): UsageSummary {
   };
 }
 
-/** A role trusted by a vendor, granted 40 services, with the team's boundary or none; and its open request. */
+/** Runs `act` with the emulator's clock `days` before now: what it creates or uses is dated then. */
+const daysAgo = <T>(days: number, act: () => Promise<T>) => emulatorDaysAgo(emulator, days, act);
+
+/** The uses of {@link usageOf}, in the emulator's service last-accessed data: s3 3 days ago, sqs 20, kms 50. */
+async function seedUses(arn: string): Promise<void> {
+  for (const [service, days] of [
+    ['kms', 50],
+    ['sqs', 20],
+    ['s3', 3],
+  ] as const)
+    await daysAgo(days, () => emulator.seedServiceUsage({ arn, service }));
+}
+
+/**
+ * A role trusted by a vendor, made 200 days ago (so its data covers the window), granted 40 services,
+ * with the team's boundary or none, that used s3, sqs and kms; and its open request, whose state holds
+ * the scan's summary of those uses (or none).
+ */
 async function roleAsked(
   name: string,
-  options: { boundary?: boolean; trackedDaysAgo?: number } = {},
+  options: { boundary?: boolean; createdDaysAgo?: number; summary?: boolean; uses?: boolean } = {},
 ): Promise<string> {
-  const { Role } = await clients.iam.send(
-    new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(TRUST) }),
+  const { Role } = await daysAgo(options.createdDaysAgo ?? 200, () =>
+    clients.iam.send(
+      new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(TRUST) }),
+    ),
   );
   const arn = Role?.Arn as string;
   await clients.iam.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: teamGrantsArn }));
@@ -117,6 +140,7 @@ async function roleAsked(
     await clients.iam.send(
       new PutRolePermissionsBoundaryCommand({ RoleName: name, PermissionsBoundary: teamBoundaryArn }),
     );
+  if (options.uses !== false) await seedUses(arn);
   const at = new Date();
   const about = {
     credentialId: idOf(name),
@@ -135,12 +159,7 @@ async function roleAsked(
       requestedAt: at.toISOString(),
       deadlineAt: new Date(at.getTime() + 14 * DAY).toISOString(),
       why: 'trusted by 999988887777, unused for 120 days',
-      serviceUsage: {
-        ...summaryOf(usageOf(arn, at)),
-        ...(options.trackedDaysAgo !== undefined && {
-          trackedSince: new Date(at.getTime() - options.trackedDaysAgo * DAY).toISOString(),
-        }),
-      },
+      ...(options.summary !== false && { serviceUsage: summaryOf(usageOf(arn, at)) }),
     },
     decision: {
       ...about,
@@ -376,7 +395,10 @@ describe('Still needed, only what it uses, in enforce mode', () => {
   });
 
   it('narrows an access key’s user the same way, and Widen gives it back', async () => {
-    const { User } = await clients.iam.send(new CreateUserCommand({ UserName: 'ci-deployer' }));
+    const { User } = await daysAgo(200, () =>
+      clients.iam.send(new CreateUserCommand({ UserName: 'ci-deployer' })),
+    );
+    await seedUses(User?.Arn as string);
     await clients.iam.send(
       new AttachUserPolicyCommand({ UserName: 'ci-deployer', PolicyArn: teamGrantsArn }),
     );
@@ -446,14 +468,155 @@ describe('Still needed, only what it uses, in enforce mode', () => {
     expect((await store.getState(id))?.rightSize).toBeUndefined();
   });
 
+  it('narrows a service last used more than 7 days ago to the actions IAM saw, read at the click', async () => {
+    // The request's summary says s3, sqs and kms; IAM says, now, s3's GetObject 20 days ago and sqs 2 days ago.
+    const arn = await roleAsked('reading-worker', { uses: false });
+    await daysAgo(20, () => emulator.seedServiceUsage({ arn, service: 's3', actions: ['GetObject'] }));
+    await daysAgo(2, () => emulator.seedServiceUsage({ arn, service: 'sqs' }));
+
+    await click('reauth:right-size', 'reading-worker', 1, 'reading');
+
+    const narrowed = await state('reading-worker');
+    expect(narrowed.rightSize?.kept).toEqual(['s3:GetObject', 'sqs:*']);
+    const document = (await documentOf(narrowed.rightSize?.policyArn as string)) as {
+      Statement: { NotAction: string[] }[];
+    };
+    expect(document.Statement[0]?.NotAction).toContain('s3:GetObject');
+    expect(document.Statement[0]?.NotAction).not.toContain('s3:*');
+    const object = 'arn:aws:s3:::app-data/x.csv';
+    expect(await mayDo('reading-worker', arn, 's3:GetObject', object)).toBe(true);
+    expect(await mayDo('reading-worker', arn, 's3:PutObject', object)).toBe(false);
+    // Used within the 7-day floor: kept whole.
+    expect(
+      await mayDo('reading-worker', arn, 'sqs:DeleteQueue', `arn:aws:sqs:us-east-1:${ACCOUNT}:jobs`),
+    ).toBe(true);
+    expect(await mayDo('reading-worker', arn, 'kms:ListKeys')).toBe(false);
+    expect((await store.history(idOf('reading-worker'))).at(-1)?.evidence.rightSize).toMatchObject({
+      kept: ['s3:GetObject', 'sqs:*'],
+      usedServices: ['sqs', 's3'],
+    });
+  });
+
+  it('keeps a service first used after the request was opened, which the request’s summary lacks', async () => {
+    const arn = await roleAsked('growing-worker');
+    // Between the scan's read for the request and the owner's click.
+    await emulator.seedServiceUsage({ arn, service: 'dynamodb' });
+    expect((await state('growing-worker')).serviceUsage?.used).not.toContain('dynamodb');
+
+    await click('reauth:right-size', 'growing-worker', 1, 'growing');
+
+    expect((await state('growing-worker')).rightSize?.kept).toEqual(['dynamodb:*', 'kms:*', 's3:*', 'sqs:*']);
+    expect(await mayDo('growing-worker', arn, 'dynamodb:ListTables')).toBe(true);
+    expect(await mayDo('growing-worker', arn, 'ec2:DescribeInstances')).toBe(false);
+  });
+
+  it('narrows a request whose state holds no usage summary (past the run’s cap, or opened by an event)', async () => {
+    const arn = await roleAsked('unread-worker', { summary: false });
+    expect((await state('unread-worker')).serviceUsage).toBeUndefined();
+
+    await click('reauth:right-size', 'unread-worker', 1, 'unread');
+
+    const narrowed = await state('unread-worker');
+    expect(narrowed.status).toBe('active');
+    expect(narrowed.rightSize?.kept).toEqual(['kms:*', 's3:*', 'sqs:*']);
+    expect(await mayDo('unread-worker', arn, 'ec2:DescribeInstances')).toBe(false);
+  });
+
+  it('leaves the principal untouched and tells its owner when IAM’s job fails; the request stays open', async () => {
+    const arn = await roleAsked('failing-worker');
+    await emulator.seedServiceUsage({ arn, failJobs: true });
+    const recorded = (await store.history(idOf('failing-worker'))).length;
+
+    await click('reauth:right-size', 'failing-worker', 1, 'failing');
+
+    expect(replies('failing').join(' ')).toMatch(
+      /failing-worker was not narrowed: reauth could not read what it uses now: IAM's service last-accessed job for .*failing-worker failed: ServiceFailure.*The request stays open/,
+    );
+    expect(await attached('failing-worker')).toEqual([teamGrantsArn]);
+    expect(await mayDo('failing-worker', arn, 'ec2:DescribeInstances')).toBe(true);
+    const after = await state('failing-worker');
+    expect(after.status).toBe('pending');
+    expect(after.rightSize).toBeUndefined();
+    expect(await store.history(idOf('failing-worker'))).toHaveLength(recorded);
+  });
+
   it('refuses a role whose usage data is younger than the window, changing nothing', async () => {
-    await roleAsked('young-worker', { trackedDaysAgo: 10 });
+    await roleAsked('young-worker', { createdDaysAgo: 10 });
     await click('reauth:right-size', 'young-worker', 1, 'young');
     expect(replies('young').join(' ')).toMatch(
       /was not narrowed: its usage data starts .* less than the 90-day window ago/,
     );
     expect(await attached('young-worker')).toEqual([teamGrantsArn]);
     expect((await state('young-worker')).status).toBe('pending');
+  });
+});
+
+describe('what a click reads', () => {
+  const target = (role: string) => ({ kind: 'role' as const, id: role, principal: role });
+  const options = () => ({ windowDays: 90, now: new Date() });
+
+  it('costs one GetRole, one job and its reads, a new job each click, through the enforcer that narrows', async () => {
+    const arn = await roleAsked('counted-worker');
+    const iam = createIamClient();
+    const calls: string[] = [];
+    iam.middlewareStack.add(
+      (next, context) => (args) => {
+        calls.push(context.commandName as string);
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const enforcer = testEnforcer({ iam, secretsManager: clients.secretsManager });
+
+    const usage = await enforcer.serviceUsage(target('counted-worker'), options());
+
+    expect(usage).toMatchObject({ principalArn: arn, windowDays: 90, granted: FORTY_SERVICES.toSorted() });
+    expect('used' in usage && usage.used.map((u) => u.service)).toEqual(['s3', 'sqs', 'kms']);
+    // The emulator's job is IN_PROGRESS at its first read: one poll more.
+    expect(calls).toEqual([
+      'GetRoleCommand',
+      'GenerateServiceLastAccessedDetailsCommand',
+      'GetServiceLastAccessedDetailsCommand',
+      'GetServiceLastAccessedDetailsCommand',
+    ]);
+    calls.length = 0;
+    await enforcer.serviceUsage(target('counted-worker'), options());
+    expect(calls.filter((c) => c === 'GenerateServiceLastAccessedDetailsCommand')).toHaveLength(1);
+    expect(await enforcer.serviceUsage(target('no-such-worker'), options())).toEqual({
+      unavailable: 'role no-such-worker no longer exists',
+    });
+    // A job still running when the click's wait is up (the worker's invocation has too little left).
+    expect(await enforcer.serviceUsage(target('counted-worker'), { ...options(), maxWaitMs: 0 })).toEqual({
+      unavailable: `IAM's service last-accessed job for ${arn} was not done after 0 s`,
+    });
+  });
+
+  it("reads a member account's role through its enforcer role (org mode), not the hub's", async () => {
+    const MEMBER = '210987654321';
+    const member = await assumeMemberRole(clients.sts, {
+      accountId: MEMBER,
+      roleName: 'reauth-enforcer',
+      job: 'test',
+      runId: 'read',
+    });
+    const { Role } = await daysAgo(200, () =>
+      member.iam.send(
+        new CreateRoleCommand({ RoleName: 'member-worker', AssumeRolePolicyDocument: JSON.stringify(TRUST) }),
+      ),
+    );
+    await daysAgo(30, () => emulator.seedServiceUsage({ arn: Role?.Arn as string, service: 'kms' }));
+    const enforcer = memberEnforcer(
+      clients.sts,
+      { accountId: MEMBER, roleName: 'reauth-enforcer', job: 'slack', runId: 'read' },
+      reauthPolicies(MEMBER, async () => 'unused'),
+    );
+
+    const usage = await enforcer.serviceUsage(target('member-worker'), options());
+
+    expect(usage).toMatchObject({ principalArn: `arn:aws:iam::${MEMBER}:role/member-worker` });
+    expect(await testEnforcer(clients).serviceUsage(target('member-worker'), options())).toEqual({
+      unavailable: 'role member-worker no longer exists',
+    });
   });
 });
 
@@ -491,5 +654,7 @@ describe('Still needed, only what it uses, in report mode', () => {
       /Still needed, only what it uses.*report mode and changed nothing/s,
     );
     expect(suggestion?.body.text).toContain('"NotAction"');
+    // From the request's summary (report mode reads nothing at the click), dated.
+    expect(suggestion?.body.text).toContain(`read ${recorded.serviceUsage?.readAt.slice(0, 10)}`);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createAwsClients } from '../../lambdas/shared/adapters/aws-clients';
-import { connectEmulator, emulatorEnv } from '../../scripts/emulator/emulator';
+import { connectEmulator, type EmulatorControl, emulatorEnv } from '../../scripts/emulator/emulator';
 import { serveSessionPolicies } from '../../scripts/emulator/session-policies';
 
 /**
@@ -24,4 +24,18 @@ export function useEmulator() {
   });
   afterAll(() => writer?.close());
   return { emulator, clients: createAwsClients() };
+}
+
+/** Runs `act` with the emulator's clock `days` before now: what it creates or uses is dated then. */
+export async function emulatorDaysAgo<T>(
+  emulator: EmulatorControl,
+  days: number,
+  act: () => Promise<T>,
+): Promise<T> {
+  await emulator.freeze(new Date(Date.now() - days * 86_400_000));
+  try {
+    return await act();
+  } finally {
+    await emulator.unfreeze();
+  }
 }

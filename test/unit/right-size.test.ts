@@ -5,6 +5,7 @@ import {
   isRightSizePolicyArn,
   keptActions,
   keptOfRightSizePolicy,
+  principalRefusal,
   RIGHT_SIZE_POLICY_PATH,
   rightSizePolicy,
   rightSizePolicyName,
@@ -213,6 +214,22 @@ describe('when reauth refuses to narrow', () => {
     ['nothing used', role, { ...USAGE, used: [] }, /Disable instead/],
   ])('refuses %s', (_, state, usage, why) => {
     expect(rightSizeRefusal(state, usage && rightSizeUsageOf(usage), options)).toMatch(why);
+  });
+
+  it('refuses from the request alone, before anything is read, all but what only the read can tell', () => {
+    for (const state of [
+      { ...role, kind: 'secret' as const },
+      { ...role, principal: 'break-glass-admin' },
+      { ...role, principal: 'reauth-enforcer' },
+      { ...role, status: 'exempt' as const },
+      { ...role, principal: 'AWSServiceRoleForECS' },
+      { ...role, kind: 'ssh-key' as const },
+    ])
+      expect(principalRefusal(state, options), JSON.stringify(state)).toBeDefined();
+    expect(principalRefusal(role, options)).toBeUndefined();
+    expect(
+      principalRefusal({ ...role, kind: 'access-key' as const, principal: 'ci-deployer' }, options),
+    ).toBe(undefined);
   });
 
   it('refuses usage data about another principal than the credential’s', () => {

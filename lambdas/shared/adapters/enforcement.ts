@@ -53,6 +53,8 @@ import {
   RIGHT_SIZE_POLICY_PATH,
   type RightSizeReceipt,
 } from '../domain/right-size';
+import type { ServiceUsage } from '../domain/service-usage';
+import { ServiceUsageUnavailableError, serviceUsageReader } from './service-usage';
 import { listStatusCredentials, setStatus } from './status-credentials';
 
 /** The credential an enforcement acts on. */
@@ -193,6 +195,16 @@ export interface Enforcer {
   rightSizeAs(target: EnforcementTarget, policyArn: string | null): Promise<void>;
   /** The ARNs of reauth's right-size policies attached to the user or role now (drift is one missing). */
   rightSizedBy(target: EnforcementTarget): Promise<string[]>;
+  /**
+   * What the credential's user or role used in the `windowDays` before `now`, read now in its account
+   * (issue #25): GetUser or GetRole (its ARN with its path, and its creation, before which IAM has no
+   * data), then a new IAM service last-accessed job at ACTION_LEVEL, polled up to `maxWaitMs`.
+   * `{ unavailable }`: the principal is gone, or IAM's job failed or was not done in time. Reads only.
+   */
+  serviceUsage(
+    target: EnforcementTarget,
+    options: { windowDays: number; now: Date; maxWaitMs?: number },
+  ): Promise<ServiceUsage | { unavailable: string }>;
 }
 
 /**
@@ -816,6 +828,37 @@ export function createEnforcer(
     return attempt(`read the right-size of ${describe(target)}`, () => rightSizePoliciesOn(target));
   }
 
+  async function serviceUsage(
+    target: EnforcementTarget,
+    options: { windowDays: number; now: Date; maxWaitMs?: number },
+  ): Promise<ServiceUsage | { unavailable: string }> {
+    if (target.kind === 'secret') return { unavailable: 'a secret has no IAM user or role' };
+    return attempt(`read what ${describe(target)} uses`, async () => {
+      // A key's, a password's or a status credential's principal is its user; a role's is the role.
+      const principal =
+        target.kind === 'role'
+          ? (await orMissing(iam.send(new GetRoleCommand({ RoleName: target.principal })), NO_SUCH_ENTITY))
+              ?.Role
+          : (await orMissing(iam.send(new GetUserCommand({ UserName: target.principal })), NO_SUCH_ENTITY))
+              ?.User;
+      if (!principal?.Arn)
+        return {
+          unavailable: `${target.kind === 'role' ? 'role' : 'IAM user'} ${target.principal} no longer exists`,
+        };
+      // A reader of its own: its job is this click's, never one read earlier.
+      const reader = serviceUsageReader(iam, {
+        now: options.now,
+        ...(options.maxWaitMs !== undefined && { maxWaitMs: options.maxWaitMs }),
+      });
+      try {
+        return await reader.usageOf(principal.Arn, options.windowDays, principal.CreateDate);
+      } catch (error) {
+        if (error instanceof ServiceUsageUnavailableError) return { unavailable: error.message };
+        throw error;
+      }
+    });
+  }
+
   return {
     recheck,
     disable,
@@ -826,6 +869,7 @@ export function createEnforcer(
     rightSize,
     rightSizeAs,
     rightSizedBy,
+    serviceUsage,
   };
 }
 
@@ -853,6 +897,7 @@ export function deferredEnforcer(make: () => Promise<Enforcer>): Enforcer {
     rightSize: async (target, request) => (await enforcer()).rightSize(target, request),
     rightSizeAs: async (target, policyArn) => (await enforcer()).rightSizeAs(target, policyArn),
     rightSizedBy: async (target) => (await enforcer()).rightSizedBy(target),
+    serviceUsage: async (target, options) => (await enforcer()).serviceUsage(target, options),
   };
 }
 

@@ -148,5 +148,6 @@ function reportModeEnforcer(accountId: string): Enforcer {
     rightSize: refuse,
     rightSizeAs: refuse,
     rightSizedBy: refuse,
+    serviceUsage: refuse,
   };
 }

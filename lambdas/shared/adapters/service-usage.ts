@@ -5,7 +5,7 @@ import {
   type IAMClient,
   type ServiceLastAccessed,
 } from '@aws-sdk/client-iam';
-import type { ServiceUsage, UsedService } from '../domain/service-usage';
+import { SERVICE_USAGE_MAX_WAIT_MS, type ServiceUsage, type UsedService } from '../domain/service-usage';
 
 const DAY_MS = 86_400_000;
 /** IAM keeps service last-accessed data this long (its tracking period): older uses are not seen. */
@@ -14,8 +14,6 @@ export const IAM_TRACKING_PERIOD_DAYS = 400;
 const FIRST_POLL_MS = 250;
 /** Then doubling up to this. */
 const MAX_POLL_MS = 4_000;
-/** A job not done after this long is given up on (the request goes out without its line). */
-const DEFAULT_MAX_WAIT_MS = 60_000;
 /** The most GetServiceLastAccessedDetails returns a page: every service AWS has fits in one. */
 const PAGE_SIZE = 1000;
 
@@ -28,7 +26,7 @@ export interface ServiceUsageReaderOptions {
   now: Date;
   /** Injected by tests; @default a real timer */
   sleep?: (ms: number) => Promise<void>;
-  /** @default 60_000 */
+  /** A job not done after this long is given up on. @default SERVICE_USAGE_MAX_WAIT_MS */
   maxWaitMs?: number;
 }
 
@@ -57,7 +55,7 @@ export interface ServiceUsageReader {
 export function serviceUsageReader(iam: IAMClient, options: ServiceUsageReaderOptions): ServiceUsageReader {
   const jobs = new Map<string, Promise<JobResult>>();
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+  const maxWaitMs = options.maxWaitMs ?? SERVICE_USAGE_MAX_WAIT_MS;
   let calls = 0;
 
   const read = (JobId: string, Marker?: string): Promise<GetServiceLastAccessedDetailsCommandOutput> => {

@@ -578,6 +578,14 @@ export function revokesSessionsOn(policy: PolicyConfig, moment: SessionRevocatio
   return policy.mode === 'enforce' && moments.includes(moment);
 }
 
+/**
+ * The tier a request was opened under (the state's `tier`), else the policy's default: a tier renamed
+ * or removed since counts as the default.
+ */
+export function recordedTierOf(state: { tier?: string }, policy: PolicyConfig): Tier {
+  return (policy.tiers[state.tier ?? policy.defaultTier] ?? policy.tiers[policy.defaultTier]) as Tier;
+}
+
 /** A short, stable id of the policy in force, recorded on every decision. */
 export function policyIdOf(config: PolicyConfig): string {
   return `sha256:${createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 16)}`;

@@ -10,7 +10,7 @@ import {
 } from './decision';
 import { credentialName } from './identification';
 import { newRequest, openRequestOf } from './lifecycle';
-import type { PolicyConfig, Tier } from './policy';
+import { type PolicyConfig, recordedTierOf } from './policy';
 import { type RevokedSessions, SESSION_LIFETIME_MAX_MS } from './reauth-marks';
 import type { RightSizeReceipt, RightSizeUsage } from './right-size';
 import { vouchForUsage } from './usage';
@@ -121,7 +121,7 @@ export function mayDecide(state: CredentialState, slackUserId: string, policy: P
 
 /** The durations an owner may choose: at most the tier's `reauthorizeForDays`. */
 export function maxReauthorizeDays(state: CredentialState, policy: PolicyConfig): number {
-  return tierOf(state, policy).reauthorizeForDays;
+  return recordedTierOf(state, policy).reauthorizeForDays;
 }
 
 /**
@@ -156,7 +156,7 @@ export function planStillNeeded(
   context: AnswerContext,
 ): Transition {
   const days = Math.min(Math.max(1, Math.floor(input.days)), maxReauthorizeDays(state, context.policy));
-  const approvers = tierOf(state, context.policy).approvers;
+  const approvers = recordedTierOf(state, context.policy).approvers;
   if (approvers) {
     const by = `slack:${context.slackUserId}`;
     return answer(
@@ -218,7 +218,7 @@ function checkApproval(
   requestSeq: number,
   context: AnswerContext,
 ): Refusal | undefined {
-  const approvers = tierOf(state, context.policy).approvers ?? [];
+  const approvers = recordedTierOf(state, context.policy).approvers ?? [];
   const user = context.slackUserId;
   const isOwner =
     user === state.ownerSlackId || user === state.owner || `slack:${user}` === state.proposal?.by;
@@ -275,7 +275,7 @@ function checkAssignment(
 export function planAssignment(state: CredentialState, assignee: string, context: AnswerContext): Transition {
   const by = `slack:${context.slackUserId}`;
   const tierName = state.tier ?? context.policy.defaultTier;
-  const request = newRequest(state, { tierName, tier: tierOf(state, context.policy) }, context.now);
+  const request = newRequest(state, { tierName, tier: recordedTierOf(state, context.policy) }, context.now);
   const triggers = inPriorityOrder([
     ...new Set([...state.triggers.filter((t) => t !== 'orphaned'), 'owner-changed' as const]),
   ]);
@@ -398,7 +398,7 @@ export function planRestore(
   passwordStoredIn?: string,
 ): Transition {
   const tierName = state.tier ?? context.policy.defaultTier;
-  const request = newRequest(state, { tierName, tier: tierOf(state, context.policy) }, context.now);
+  const request = newRequest(state, { tierName, tier: recordedTierOf(state, context.policy) }, context.now);
   return answer(
     state,
     { ...closed(state), status: 'pending', triggers: state.triggers, ...request },
@@ -534,7 +534,7 @@ export function planRightSizeDrift(
   context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string },
 ): Transition {
   const tierName = state.tier ?? policy.defaultTier;
-  const request = newRequest(state, { tierName, tier: tierOf(state, policy) }, context.now);
+  const request = newRequest(state, { tierName, tier: recordedTierOf(state, policy) }, context.now);
   const triggers = [...new Set([...state.triggers, 'drift' as const])];
   const what = `reauth's right-size deny (${state.rightSize?.policyArn}) was detached from ${state.principal}`;
   const next = {
@@ -561,7 +561,7 @@ export function planRotation(
   result: { newKeyId?: string; storedIn?: string; versionId?: string },
   context: AnswerContext,
 ): Transition {
-  const tier = tierOf(state, context.policy);
+  const tier = recordedTierOf(state, context.policy);
   const deactivateAfter = new Date(context.now.getTime() + tier.graceDays * DAY_MS).toISOString();
   const rotation =
     result.newKeyId && result.storedIn
@@ -608,7 +608,7 @@ export function planDrift(
   context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string },
 ): Transition {
   const tierName = state.tier ?? policy.defaultTier;
-  const request = newRequest(state, { tierName, tier: tierOf(state, policy) }, context.now);
+  const request = newRequest(state, { tierName, tier: recordedTierOf(state, policy) }, context.now);
   const triggers = [...new Set([...state.triggers, 'drift' as const])];
   const by = drift.by ?? 'someone outside reauth (seen by its re-check)';
   return {
@@ -681,7 +681,7 @@ function escalatedWithNewDeadline(
   policy: PolicyConfig,
   context: { now: Date; policyId: string; mode: 'report' | 'enforce'; actor: string },
 ): Transition {
-  const tier = tierOf(state, policy);
+  const tier = recordedTierOf(state, policy);
   return planRequestStep(
     state,
     {
@@ -774,10 +774,6 @@ function usageVouchedFor(state: CredentialState): Record<string, unknown> {
     ...(asked && { usageVouchedFor: { services: asked.services, regions: asked.regions } }),
     ...(state.serviceUsage && { serviceUsage: state.serviceUsage }),
   };
-}
-
-function tierOf(state: CredentialState, policy: PolicyConfig): Tier {
-  return (policy.tiers[state.tier ?? policy.defaultTier] ?? policy.tiers[policy.defaultTier]) as Tier;
 }
 
 function withinRestoreWindow(state: CredentialState, context: AnswerContext): boolean {

@@ -200,26 +200,41 @@ export interface RightSizeReceipt {
 }
 
 /**
- * Why reauth will not narrow this principal now (undefined: it may). Checked before any call to IAM.
- * `protectedPrincipals` are the policy's; reauth's own are added here.
+ * Why reauth will not narrow this principal, from what the request knows of it (undefined: it may be
+ * read). Checked before any call to IAM, so a refused click reads nothing. `protectedPrincipals` are the
+ * policy's; reauth's own are added here.
+ */
+export function principalRefusal(
+  state: Pick<CredentialState, 'kind' | 'principal' | 'status'>,
+  options: { protectedPrincipals: readonly string[] },
+): string | undefined {
+  if (state.kind === 'secret') return 'a secret has no IAM user or role to narrow';
+  if (!RIGHT_SIZE_KINDS.includes(state.kind)) return `a ${state.kind} is not narrowed by what its user used`;
+  if (state.status === 'protected' || state.status === 'exempt')
+    return `it is ${state.status}: reauth changes nothing on it`;
+  if (/^AWSServiceRoleFor/.test(state.principal))
+    return 'it is an AWS service-linked role: AWS manages its permissions';
+  if (ownOrProtected(state.principal, options.protectedPrincipals)) return PROTECTED;
+  return undefined;
+}
+
+/**
+ * Why reauth will not narrow this principal to `usage` (undefined: it may): {@link principalRefusal},
+ * then what the usage says (its ARN, with its path, and whether it covers the window).
  */
 export function rightSizeRefusal(
   state: Pick<CredentialState, 'kind' | 'principal' | 'status'>,
   usage: RightSizeUsage | undefined,
   options: { now: Date; protectedPrincipals: readonly string[] },
 ): string | undefined {
-  if (state.kind === 'secret') return 'a secret has no IAM user or role to narrow';
-  if (!RIGHT_SIZE_KINDS.includes(state.kind)) return `a ${state.kind} is not narrowed by what its user used`;
-  if (state.status === 'protected' || state.status === 'exempt')
-    return `it is ${state.status}: reauth changes nothing on it`;
+  const refused = principalRefusal(state, options);
+  if (refused) return refused;
   if (!usage)
     return 'reauth has not read what it uses (IAM service last-accessed data), or it uses more services than the request lists';
   const arn = usage.principalArn;
-  if (arn.includes(':role/aws-service-role/') || /^AWSServiceRoleFor/.test(state.principal))
+  if (arn.includes(':role/aws-service-role/'))
     return 'it is an AWS service-linked role: AWS manages its permissions';
-  const own = [...REAUTH_OWN_PRINCIPALS, ...REAUTH_ROLE_PATTERNS, ...options.protectedPrincipals];
-  if (own.some((p) => matchesPattern(p, state.principal) || matchesPattern(p, arn)))
-    return 'it is protected (reauth’s own, or named in protectedPrincipals)';
+  if (ownOrProtected(arn, options.protectedPrincipals)) return PROTECTED;
   if (!arn.endsWith(`/${state.principal}`)) return `the usage data is about ${arn}, not ${state.principal}`;
   if (usage.windowDays < RIGHT_SIZE_FLOOR_DAYS)
     return `its usage window (${usage.windowDays} days) is shorter than the ${RIGHT_SIZE_FLOOR_DAYS}-day floor`;
@@ -229,4 +244,12 @@ export function rightSizeRefusal(
   if (usage.used.length === 0)
     return 'it used no service in the window: narrowing it would disable it; use Disable instead';
   return undefined;
+}
+
+const PROTECTED = 'it is protected (reauth’s own, or named in protectedPrincipals)';
+
+function ownOrProtected(nameOrArn: string, protectedPrincipals: readonly string[]): boolean {
+  return [...REAUTH_OWN_PRINCIPALS, ...REAUTH_ROLE_PATTERNS, ...protectedPrincipals].some((p) =>
+    matchesPattern(p, nameOrArn),
+  );
 }

@@ -28,5 +28,11 @@ export interface UsedService {
 /** The window over which a credential's used services are read and kept, unless the tier says otherwise. */
 export const DEFAULT_USAGE_WINDOW_DAYS = 90;
 
+/**
+ * The longest reauth waits for IAM's service last-accessed job (a scan's read, an owner's click): IAM's
+ * jobs take seconds, a principal with many policies longer. The Slack worker's timeout allows it.
+ */
+export const SERVICE_USAGE_MAX_WAIT_MS = 60_000;
+
 /** A principal is never narrowed below what it did in the last this many days. */
 export const RIGHT_SIZE_FLOOR_DAYS = 7;

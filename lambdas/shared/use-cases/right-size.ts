@@ -4,7 +4,7 @@ import { type Enforcer, RightSizeRefused } from '../adapters/enforcement';
 import type { SlackClient } from '../adapters/slack-client';
 import type { CredentialState } from '../domain/decision';
 import { credentialName } from '../domain/identification';
-import type { PolicyConfig } from '../domain/policy';
+import { type PolicyConfig, recordedTierOf } from '../domain/policy';
 import {
   type AnswerContext,
   planRightSize,
@@ -16,15 +16,18 @@ import {
   fittedKept,
   keptActions,
   principalLeaseOf,
+  principalRefusal,
   RIGHT_SIZE_KINDS,
   type RightSizeReceipt,
+  type RightSizeUsage,
   rightSizeLine,
   rightSizePolicy,
   rightSizeRefusal,
   rightSizeUsageOf,
   rightSizeUsageOfSummary,
 } from '../domain/right-size';
-import type { ServiceUsage } from '../domain/service-usage';
+import { SERVICE_USAGE_MAX_WAIT_MS } from '../domain/service-usage';
+import { usageWindowDaysOf } from '../domain/usage-summary';
 import { rightSizeSuggestionMessage } from '../slack/messages';
 import {
   answerClaim,
@@ -49,13 +52,11 @@ export interface RightSizeDependencies {
   enforcer: Enforcer;
   policy: PolicyConfig;
   policyId: string;
-  leaseMs?: number;
   /**
-   * What the credential's user or role used (IAM's service last-accessed data), read afresh: with
-   * action-level data where IAM gives it. @default the state's `serviceUsage` summary, read for the
-   * request (each used service kept whole); none: nothing is narrowed, and the owner is told why
+   * The time the invocation has left (the claim's lease): a click's wait for IAM's usage job ends in
+   * time for the change. @default the claim's default lease, and a wait of SERVICE_USAGE_MAX_WAIT_MS
    */
-  serviceUsage?: (state: CredentialState) => Promise<ServiceUsage | undefined>;
+  leaseMs?: number;
 }
 
 type RightSizeJob = ActionJob & { action: 'right-size' | 'widen' };
@@ -88,13 +89,15 @@ export async function runRightSize(
     );
   }
 
-  // A fresher read when one is given, else what was read for the request the owner answered.
-  const fresh = await deps.serviceUsage?.(state);
-  const usage = fresh ? rightSizeUsageOf(fresh) : rightSizeUsageOfSummary(state.serviceUsage);
-  const why = rightSizeRefusal(state, usage, {
-    now: context.now,
-    protectedPrincipals: deps.policy.protectedPrincipals,
-  });
+  const read = await usageToNarrowFrom(deps, state, context.now);
+  const usage = 'usage' in read ? read.usage : undefined;
+  const why =
+    'unavailable' in read
+      ? read.unavailable
+      : rightSizeRefusal(state, usage, {
+          now: context.now,
+          protectedPrincipals: deps.policy.protectedPrincipals,
+        });
   if (why || !usage) {
     await tell(
       deps.slack,
@@ -123,7 +126,8 @@ export async function runRightSize(
         item: state,
         ownerUserId: job.slackUserId,
         principalArn: usage.principalArn,
-        usage: rightSizeLine(usage),
+        // The request's data, not a read now: whoever applies it sees how old it is.
+        usage: `${rightSizeLine(usage)}; read ${usage.readAt.slice(0, 10)}`,
         document: rightSizePolicy(kept),
       }),
     );
@@ -232,6 +236,38 @@ export async function followPrincipal(
     if (written) followed.push(sibling.credentialId);
   }
   return followed;
+}
+
+/** What a click leaves the worker for the change itself after waiting for IAM's job. */
+const CHANGE_RESERVE_MS = 20_000;
+
+/**
+ * What the principal is narrowed from. Enforce mode: read at the click, through the enforcer that will
+ * narrow it (its account's IAM), over its tier's `usageWindowDays`, with the actions IAM tracks; never
+ * the request's summary, which may be weeks old and miss a service first used since (narrowing from
+ * it could cut what was used in the last 7 days), and is absent or capped for some principals. One
+ * Get{User,Role}, one job, its reads. Report mode: the request's summary, each used service whole:
+ * nothing changes in IAM, the suggestion names when the data was read, and a report-mode account
+ * gives reauth no role to read it through. A principal refused on what the request knows is not read.
+ */
+async function usageToNarrowFrom(
+  deps: RightSizeDependencies,
+  state: CredentialState,
+  now: Date,
+): Promise<{ usage: RightSizeUsage | undefined } | { unavailable: string }> {
+  if (deps.policy.mode === 'report') return { usage: rightSizeUsageOfSummary(state.serviceUsage) };
+  if (principalRefusal(state, deps.policy)) return { usage: undefined };
+  const read = await deps.enforcer.serviceUsage(targetOf(state), {
+    windowDays: usageWindowDaysOf(recordedTierOf(state, deps.policy)),
+    now,
+    maxWaitMs: Math.max(
+      0,
+      Math.min(SERVICE_USAGE_MAX_WAIT_MS, (deps.leaseMs ?? Number.POSITIVE_INFINITY) - CHANGE_RESERVE_MS),
+    ),
+  });
+  if ('unavailable' in read)
+    return { unavailable: `reauth could not read what it uses now: ${read.unavailable}` };
+  return { usage: rightSizeUsageOf(read) };
 }
 
 async function refusedOr(change: Promise<RightSizeReceipt>): Promise<RightSizeReceipt | { refused: string }> {

@@ -21,7 +21,7 @@ import {
   sessionsEndingAt,
 } from './claimed-change';
 import { notifyNewRequests, outcomeMessage, requestItemOf, requestMessageOf } from './notify-owners';
-import { type RightSizeDependencies, runRightSize } from './right-size';
+import { runRightSize } from './right-size';
 import { type AnswerOutcome, recordAnswer, refuseUncovered } from './slack-answers';
 import { answerContext, named, tell } from './slack-interactions';
 
@@ -32,11 +32,6 @@ export interface WorkerDependencies extends AnswerPolicySource {
   now: () => Date;
   /** How long a claim outlives this invocation if it stops: the time its Lambda has left. @default CLAIM_LEASE_MS */
   leaseMs?: number;
-  /**
-   * What a credential's user or role used (IAM's service last-accessed data), for *Still needed, only
-   * what it uses*. @default none: nothing is narrowed, and the owner is told why
-   */
-  serviceUsage?: RightSizeDependencies['serviceUsage'];
   /**
    * Org mode: the enforcer of a credential's account, under the policy `answerPolicyFor` found for it
    * (see `memberEnforcers`).
