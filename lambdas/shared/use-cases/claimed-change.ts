@@ -1,7 +1,12 @@
 import type { DecisionStore } from '../adapters/decision-store';
-import { DisableRefused, type EnforcementTarget, type Enforcer } from '../adapters/enforcement';
+import {
+  DisableRefused,
+  type EnforcementTarget,
+  type Enforcer,
+  RightSizeRefused,
+} from '../adapters/enforcement';
 import { parseCredentialId } from '../domain/credential';
-import type { Claim, CredentialState, Decision, DisableReceipt, Transition } from '../domain/decision';
+import type { Claim, CredentialState, Decision, Transition } from '../domain/decision';
 import { type PolicyConfig, revokesSessionsOn, type SessionRevocationMoment } from '../domain/policy';
 import {
   type AnswerContext,
@@ -228,16 +233,16 @@ export async function convergeToRecord(
 }
 
 /**
- * The disable's receipt, or why reauth refused it (`DisableRefused`: it would need a grant that can
- * widen access; nothing was changed). A refusal is an outcome to tell, not a failure to retry.
+ * A disable's or right-size's receipt, or why reauth refused it (`DisableRefused`, `RightSizeRefused`:
+ * it would need a grant that can widen access, or IAM's quota stands in the way; nothing was changed).
+ * A refusal is an outcome to tell, not a failure to retry.
  */
-export async function refusedOr(
-  disable: Promise<DisableReceipt>,
-): Promise<DisableReceipt | { refused: string }> {
+export async function refusedOr<T>(change: Promise<T>): Promise<T | { refused: string }> {
   try {
-    return await disable;
+    return await change;
   } catch (error) {
-    if (error instanceof DisableRefused) return { refused: error.message };
+    if (error instanceof DisableRefused || error instanceof RightSizeRefused)
+      return { refused: error.message };
     throw error;
   }
 }

@@ -1,6 +1,6 @@
 import type { ActionJob } from '../adapters/action-queue';
 import type { DecisionStore } from '../adapters/decision-store';
-import { type Enforcer, RightSizeRefused } from '../adapters/enforcement';
+import { type Enforcer } from '../adapters/enforcement';
 import type { SlackClient } from '../adapters/slack-client';
 import type { CredentialState } from '../domain/decision';
 import { credentialName } from '../domain/identification';
@@ -18,7 +18,6 @@ import {
   principalLeaseOf,
   principalRefusal,
   RIGHT_SIZE_KINDS,
-  type RightSizeReceipt,
   type RightSizeUsage,
   rightSizeLine,
   rightSizePolicy,
@@ -34,6 +33,7 @@ import {
   CLAIM_LEASE_MS,
   type ClaimedOutcome,
   changeUnderClaim,
+  refusedOr,
   targetOf,
 } from './claimed-change';
 import { tell } from './slack-interactions';
@@ -268,15 +268,6 @@ async function usageToNarrowFrom(
   if ('unavailable' in read)
     return { unavailable: `reauth could not read what it uses now: ${read.unavailable}` };
   return { usage: rightSizeUsageOf(read) };
-}
-
-async function refusedOr(change: Promise<RightSizeReceipt>): Promise<RightSizeReceipt | { refused: string }> {
-  try {
-    return await change;
-  } catch (error) {
-    if (error instanceof RightSizeRefused) return { refused: error.message };
-    throw error;
-  }
 }
 
 /**
