@@ -3,11 +3,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DecisionStore } from '../adapters/decision-store';
 import { readIamInventory, resolveAccessKeyIds, type SessionRevocations } from '../adapters/iam-inventory';
 import { readSecretsInventory } from '../adapters/secrets-inventory';
-import {
-  type ServiceUsageReader,
-  ServiceUsageUnavailableError,
-  serviceUsageReader,
-} from '../adapters/service-usage';
+import { type ServiceUsageReader, serviceUsageReader } from '../adapters/service-usage';
 import type { StackOwner, StackOwnerReader } from '../adapters/stack-owners';
 import { mapWithConcurrency } from '../concurrency';
 import type { CheckpointSigner } from '../domain/checkpoint';
@@ -612,7 +608,8 @@ const USAGE_READ_CONCURRENCY = 4;
  * Principals whose usage one run reads, at most: IAM's jobs take seconds each, and the first scan of a
  * large account opens thousands of requests at once, which would outlast the function. Past it, a
  * request goes out without the line, as when IAM's job fails (and its owner cannot narrow it to what
- * it uses): 100 a run, 25 rounds of 4. Requests opening come before over-privileged checks.
+ * it uses) until a later run reads it: 100 a run, 25 rounds of 4. Requests opening come first, then
+ * open requests still without the line, then over-privileged checks.
  */
 export const SERVICE_USAGE_PER_RUN = 100;
 const DAY_MS = 86_400_000;
@@ -626,7 +623,7 @@ function tierOf(credential: Credential, policy: PolicyConfig): Tier | undefined 
 /**
  * The service usage this run needs, and only that (its cost is bounded by the requests, not the
  * inventory): of the users and roles a request opens for (a finding on a credential with no open
- * request), and, on tiers that set `maxUnusedServiceShare`, of the principals of active credentials
+ * request) or whose open request has no usage line yet, and, on tiers that set `maxUnusedServiceShare`, of the principals of active credentials
  * past their usage learning period whose last read is SERVICE_USAGE_RECHECK_DAYS old or more. One IAM
  * job per principal, whatever the number of its credentials, and at most SERVICE_USAGE_PER_RUN
  * principals a run, requests opening now before the checks.
@@ -660,7 +657,10 @@ async function readServiceUsage(
       isLearned(state.usage, tier, now) &&
       (!state.serviceUsage ||
         now.getTime() - Date.parse(state.serviceUsage.readAt) >= SERVICE_USAGE_RECHECK_DAYS * DAY_MS);
-    const rank = opensRequest ? 0 : checkDue ? 1 : undefined;
+    // An open request whose line is missing (past an earlier run's cap, a failed job, or opened by a
+    // trust event) is read at a later run: its reminders then show the line.
+    const lacksLine = state?.status === 'pending' && !state.serviceUsage;
+    const rank = opensRequest ? 0 : lacksLine ? 1 : checkDue ? 2 : undefined;
     const before = wanted.get(credential.principalArn);
     if (!tier || rank === undefined || (before && before.rank <= rank)) continue;
     wanted.set(credential.principalArn, {
@@ -681,7 +681,7 @@ async function readServiceUsage(
     try {
       usage.set(arn, summarizeUsage(await reader.usageOf(arn, windowDays, createdAt)));
     } catch (error) {
-      if (!(error instanceof ServiceUsageUnavailableError) && !isIamRefusal(error)) throw error;
+      if (!isUnavailable(error)) throw error;
       unavailable.push(`${arn}: ${(error as Error).message}`);
       options.progress(
         `the service usage of ${arn} is unavailable (${(error as Error).message}): its request goes out without the usage line`,
@@ -691,10 +691,19 @@ async function readServiceUsage(
   return { usage, unavailable };
 }
 
-/** IAM refused the read (no permission, or the principal went away meanwhile): not a reason to fail the scan. */
-function isIamRefusal(error: unknown): boolean {
+/**
+ * IAM's job failed or never finished, or IAM refused the read (no permission, or the principal went
+ * away meanwhile): not a reason to fail the scan. By name, as the SDK's errors are known.
+ */
+function isUnavailable(error: unknown): boolean {
   return (
     error instanceof Error &&
-    ['AccessDenied', 'AccessDeniedException', 'NoSuchEntity', 'NoSuchEntityException'].includes(error.name)
+    [
+      'ServiceUsageUnavailableError',
+      'AccessDenied',
+      'AccessDeniedException',
+      'NoSuchEntity',
+      'NoSuchEntityException',
+    ].includes(error.name)
   );
 }
