@@ -41,7 +41,7 @@ export const POLICY_ID_TAG = 'reauth:policy-id';
 
 /** The scan function's memory: see where ScanJob sets it (`npm run bench` sizes V8 from it as Lambda does). */
 export const SCAN_MEMORY_MB = 512;
-/** The scan function's glibc malloc arenas (MALLOC_ARENA_MAX): see where ScanJob sets it (`npm run bench` runs the handler with it). */
+/** The scan function's MALLOC_ARENA_MAX: see where ScanJob sets it (`npm run bench` runs the handler with it). */
 export const SCAN_MALLOC_ARENAS = 2;
 
 const NAME_PREFIX = /^[A-Za-z][A-Za-z0-9-]{0,31}$/;
@@ -198,7 +198,7 @@ export class Reauth extends Construct {
       // function's MALLOC_ARENA_MAX and the flags the Lambda Node.js runtime's bootstrap gives a function
       // of a given size: a tenth of it new space, the rest old generation). One first scan (the heaviest
       // run) as a 128 MB function would run it peaks at 83 MB on an empty account, 116 to 127 MB with
-      // 10,000 access keys (from run to run, on a busy machine) and 162 MB with 20,000: about 4 MB per
+      // 10,000 access keys (from run to run, on a busy machine), 151 to 162 MB with 20,000: 4 MB per
       // 1,000 keys, on the 83 MB of an empty account's scan (node, the bundle, the SDK). So 10,000 keys
       // fit in 128 MB, and an account much past that would not. The size is 512 MB instead, for that room
       // (V8 sized for 512 MB lets garbage wait longer: 173 MB at 10,000 keys, 204 MB at 20,000) and for
