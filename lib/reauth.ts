@@ -41,6 +41,8 @@ export const POLICY_ID_TAG = 'reauth:policy-id';
 
 /** The scan function's memory: see where ScanJob sets it (`npm run bench` sizes V8 from it as Lambda does). */
 export const SCAN_MEMORY_MB = 512;
+/** The scan function's MALLOC_ARENA_MAX: see where ScanJob sets it (`npm run bench` runs the handler with it). */
+export const SCAN_MALLOC_ARENAS = 2;
 
 const NAME_PREFIX = /^[A-Za-z][A-Za-z0-9-]{0,31}$/;
 
@@ -192,16 +194,21 @@ export class Reauth extends Construct {
       entry: 'lambdas/scan/handler.ts',
       description: 'reauth scan: inventories access keys, secrets and third-party roles and records findings',
       timeout: Duration.minutes(15),
-      // From `npm run bench -- --memory-only` (the handler bundled as shipped, started with the flags the
-      // Lambda Node.js runtime's bootstrap gives a function of this size: a tenth of it new space, the
-      // rest old generation): one first scan (the heaviest run) peaks at 84 MB on an empty account and
-      // 179 MB with 10,000 access keys at 512 MB (25 MB semi-spaces let garbage pile up between
-      // collections); with a 128 MB function's flags the same scan peaks at 135 MB, over its 128, so
-      // 128 MB would fail there. The live heap at 10,000 keys is about 28 MB: the rest is start-up (code,
-      // source map, SDK: about 76 MB) and garbage. 512 MB holds 20,000 keys with room, and buys CPU,
-      // which Lambda scales with memory (one vCPU at 1,769 MB): 0.29 of one against 0.07 at 128 MB, for
-      // a fraction of a cent a day.
+      // From `npm run bench -- --memory-only` (the handler bundled as shipped, started with this
+      // function's MALLOC_ARENA_MAX and the flags the Lambda Node.js runtime's bootstrap gives a function
+      // of a given size: a tenth of it new space, the rest old generation). One first scan (the heaviest
+      // run) as a 128 MB function would run it peaks at 83 MB on an empty account, 116 to 127 MB with
+      // 10,000 access keys (from run to run, on a busy machine), 151 to 162 MB with 20,000: 4 MB per
+      // 1,000 keys, on the 83 MB of an empty account's scan (node, the bundle, the SDK). So 10,000 keys
+      // fit in 128 MB, and an account much past that would not. The size is 512 MB instead, for that room
+      // (V8 sized for 512 MB lets garbage wait longer: 173 MB at 10,000 keys, 204 MB at 20,000) and for
+      // CPU, which Lambda scales with memory (one vCPU at 1,769 MB): a scan of 20,000 keys takes about
+      // 16 s of CPU here, which 0.29 of a vCPU gives in about a minute and 128 MB's 0.07 in four, while an
+      // organization's run waits on its accounts' scans. A minute a day at 512 MB costs under a cent.
       memorySize: SCAN_MEMORY_MB,
+      // Without it, the same scan peaked at 126 to 136 MB as a 128 MB function: glibc's other arenas
+      // (one per thread, up to 8 per core) held what V8's helper threads freed (see `mallocArenas`).
+      mallocArenas: SCAN_MALLOC_ARENAS,
       environmentSchema: ScanEnvSchema,
       environment: {
         TABLE_NAME: bindTable(this.table, 'write'),

@@ -5,11 +5,13 @@
  * in a child process, on a fresh table (the first scan, which writes the most). The peak is the child's
  * own `maxRSS` (getrusage), read as it exits: every byte it touched, not samples.
  *
- * The handler runs twice. Once as plain node on this machine, whose V8 sizes its heap from this
- * machine's memory (on 24 GB: 16 MB semi-spaces, and an old generation let grow to 4 times what a
- * collection left before the next one). And once with V8 sized as Node sizes it in the function
- * (`lambdaV8Flags`): Node configures V8 from the memory it sees, which in Lambda is the function's.
- * Neither is a cap the scan comes near: the old generation's limit there is twice the peak.
+ * The handler runs three times, each with the environment its function sets (`lambdaEnv`:
+ * MALLOC_ARENA_MAX). Once as plain node on this machine, whose V8 sizes its heap from this machine's
+ * memory (on 24 GB: 16 MB semi-spaces, and an old generation let grow to 4 times what a collection left
+ * before the next one). Then with V8 sized as Node sizes it in a function (`lambdaV8Flags`: Node
+ * configures V8 from the memory it sees, which in Lambda is the function's): the scan function's own
+ * size, and the target's (`targetMemoryMb`), the smallest function the target says it fits. Neither is
+ * a cap the scan comes near: the old generation's limit is twice its heap's peak even at 128 MB.
  * Unminified bundles, as this bench built them before, peaked 20 to 40 MB higher than what ships.
  * Each size is a freshly seeded account: half as many users as access keys, a role per 20 keys.
  */
@@ -28,8 +30,11 @@ import { lambdaV8Flags } from './lambda-v8';
 
 export interface ScanMemoryRow {
   credentials: number;
-  /** `lambda`: plain node on this machine; `lambda-sized`: V8 sized as in a function of `lambdaMemoryMb`. */
-  runner: 'cli' | 'lambda' | 'lambda-sized';
+  /**
+   * `lambda`: plain node on this machine; `lambda-sized`: V8 sized as in a function of `lambdaMemoryMb`;
+   * `lambda-target`: as in a function of `targetMemoryMb`.
+   */
+  runner: 'cli' | 'lambda' | 'lambda-sized' | 'lambda-target';
   peakRssMb: number;
   ms: number;
 }
@@ -43,6 +48,10 @@ export async function benchScanMemory(options: {
   seedConcurrency: number;
   /** The scan function's memorySize (lib/), which sizes V8 in Lambda. */
   lambdaMemoryMb: number;
+  /** The function size the target is for: the handler runs as a function of this size too. */
+  targetMemoryMb: number;
+  /** What the scan function's environment sets for the process itself (not the handler's settings). */
+  lambdaEnv: Record<string, string>;
   say: (message: string) => void;
 }): Promise<ScanMemoryRow[]> {
   const dir = await mkdtemp(join(tmpdir(), 'reauth-bench-memory-'));
@@ -86,7 +95,7 @@ export async function benchScanMemory(options: {
         new Date(),
         options.seedConcurrency,
       );
-      for (const runner of ['cli', 'lambda', 'lambda-sized'] as const) {
+      for (const runner of ['cli', 'lambda', 'lambda-sized', 'lambda-target'] as const) {
         const table = `reauth-bench-memory-${runner}-${credentials}`;
         await ensureDecisionTable(clients.dynamodb, table);
         const rssFile = join(dir, `${runner}-${credentials}.rss`);
@@ -96,6 +105,7 @@ export async function benchScanMemory(options: {
             : [
                 '--enable-source-maps',
                 ...(runner === 'lambda-sized' ? lambdaV8Flags(options.lambdaMemoryMb) : []),
+                ...(runner === 'lambda-target' ? lambdaV8Flags(options.targetMemoryMb) : []),
                 lambda,
               ];
         const started = performance.now();
@@ -104,6 +114,7 @@ export async function benchScanMemory(options: {
             env: {
               ...process.env,
               ...options.env,
+              ...(runner !== 'cli' && options.lambdaEnv),
               REAUTH_MAX_RSS_FILE: rssFile,
               TABLE_NAME: table,
               POLICY_FILE,

@@ -140,7 +140,7 @@ describe('decision table', () => {
 });
 
 describe('scan function', () => {
-  it('runs Node.js 24 on ARM64 with JSON logs, source maps and the table and policy in its environment', () => {
+  it('runs Node.js 24 on ARM64 with JSON logs, source maps, two malloc arenas and the table and policy in its environment', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
@@ -154,6 +154,7 @@ describe('scan function', () => {
           POLICY_FILE: 'policy.json',
           SLACK_SECRET_ARN: { Ref: ids.secret },
           NODE_OPTIONS: '--enable-source-maps',
+          MALLOC_ARENA_MAX: '2',
         },
       },
     });
