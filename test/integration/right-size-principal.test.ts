@@ -19,7 +19,7 @@ import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 import { emulatorDaysAgo, useEmulator } from '../support/emulator';
 import { EMULATOR_ACCOUNT as ACCOUNT, testEnforcer } from '../support/enforcer';
-import { FORTY_SERVICES } from '../support/forty-services';
+import { FORTY_SERVICES, seedThreeUses } from '../support/forty-services';
 import { pacedVirtually } from '../support/slack';
 
 /**
@@ -39,16 +39,6 @@ const enforcer = testEnforcer(clients);
 let fake: FakeSlack;
 let teamGrantsArn: string;
 
-/** IAM's service last-accessed data for the user, in the emulator: s3 3 days ago, sqs 20, kms 50. */
-async function seedUses(arn: string): Promise<void> {
-  for (const [service, days] of [
-    ['kms', 50],
-    ['sqs', 20],
-    ['s3', 3],
-  ] as const)
-    await emulatorDaysAgo(emulator, days, () => emulator.seedServiceUsage({ arn, service }));
-}
-
 /** A user granted 40 services, with two access keys and its password, each with an open request. */
 async function userAsked(name: string): Promise<{ keys: [string, string]; password: string; arn: string }> {
   // Made 200 days ago, so IAM's data covers the 90-day window; a click reads it afresh.
@@ -56,7 +46,7 @@ async function userAsked(name: string): Promise<{ keys: [string, string]; passwo
     clients.iam.send(new CreateUserCommand({ UserName: name })),
   );
   await clients.iam.send(new AttachUserPolicyCommand({ UserName: name, PolicyArn: teamGrantsArn }));
-  await seedUses(User?.Arn as string);
+  await seedThreeUses(emulator, User?.Arn as string);
   const keyIds: string[] = [];
   for (let i = 0; i < 2; i++) {
     const { AccessKey } = await clients.iam.send(new CreateAccessKeyCommand({ UserName: name }));

@@ -35,7 +35,7 @@ import { type LocalStack, startLocalStack } from '../../scripts/local/local-stac
 import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
 import { emulatorDaysAgo, useEmulator } from '../support/emulator';
 import { testEnforcer } from '../support/enforcer';
-import { FORTY_SERVICES } from '../support/forty-services';
+import { FORTY_SERVICES, seedThreeUses } from '../support/forty-services';
 import { coldStart } from '../support/lambda';
 
 /**
@@ -110,16 +110,6 @@ function summaryOf(usage: ServiceUsage): UsageSummary {
 /** Runs `act` with the emulator's clock `days` before now: what it creates or uses is dated then. */
 const daysAgo = <T>(days: number, act: () => Promise<T>) => emulatorDaysAgo(emulator, days, act);
 
-/** The uses of {@link usageOf}, in the emulator's service last-accessed data: s3 3 days ago, sqs 20, kms 50. */
-async function seedUses(arn: string): Promise<void> {
-  for (const [service, days] of [
-    ['kms', 50],
-    ['sqs', 20],
-    ['s3', 3],
-  ] as const)
-    await daysAgo(days, () => emulator.seedServiceUsage({ arn, service }));
-}
-
 /**
  * A role trusted by a vendor, made 200 days ago (so its data covers the window), granted 40 services,
  * with the team's boundary or none, that used s3, sqs and kms; and its open request, whose state holds
@@ -140,7 +130,7 @@ async function roleAsked(
     await clients.iam.send(
       new PutRolePermissionsBoundaryCommand({ RoleName: name, PermissionsBoundary: teamBoundaryArn }),
     );
-  if (options.uses !== false) await seedUses(arn);
+  if (options.uses !== false) await seedThreeUses(emulator, arn);
   const at = new Date();
   const about = {
     credentialId: idOf(name),
@@ -398,7 +388,7 @@ describe('Still needed, only what it uses, in enforce mode', () => {
     const { User } = await daysAgo(200, () =>
       clients.iam.send(new CreateUserCommand({ UserName: 'ci-deployer' })),
     );
-    await seedUses(User?.Arn as string);
+    await seedThreeUses(emulator, User?.Arn as string);
     await clients.iam.send(
       new AttachUserPolicyCommand({ UserName: 'ci-deployer', PolicyArn: teamGrantsArn }),
     );

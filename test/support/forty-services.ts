@@ -1,3 +1,6 @@
+import type { EmulatorControl } from '../../scripts/emulator/emulator';
+import { emulatorDaysAgo } from './emulator';
+
 /**
  * Forty services, each granted whole (`sqs:*`) by a broad hand-written policy: what a role granted far
  * more than it uses looks like, for the usage and right-size tests.
@@ -44,3 +47,16 @@ export const FORTY_SERVICES: string[] = [
   'xray',
   'organizations',
 ];
+
+/**
+ * What the right-size tests' principals used, in the emulator's service last-accessed data: s3 3 days
+ * ago, sqs 20, kms 50 (each dated by the emulator's clock).
+ */
+export async function seedThreeUses(emulator: EmulatorControl, arn: string): Promise<void> {
+  for (const [service, days] of [
+    ['kms', 50],
+    ['sqs', 20],
+    ['s3', 3],
+  ] as const)
+    await emulatorDaysAgo(emulator, days, () => emulator.seedServiceUsage({ arn, service }));
+}
