@@ -384,8 +384,8 @@ async function assessAccount(
   const driftSuspects = [
     ...new Set([
       ...withKnownIds.flatMap((credential) => {
-        if (!credential.id) return [];
-        const credentialId = credentialIdOf({ ...credential, id: credential.id });
+        const credentialId = knownIdOf(credential);
+        if (!credentialId) return [];
         const disabled = states.get(credentialId)?.status === 'disabled';
         return disabled && !credential.disabledByReauth ? [credentialId] : [];
       }),
@@ -406,7 +406,7 @@ async function assessAccount(
 
   progress(`evaluating ${withKnownIds.length} credentials`);
   const evaluated = withKnownIds.map((credential) => {
-    const credentialId = credential.id ? credentialIdOf({ ...credential, id: credential.id }) : undefined;
+    const credentialId = knownIdOf(credential);
     const state = credentialId ? states.get(credentialId) : undefined;
     const known = state ?? (credential.id ? undefined : keySlotOf(keySlots, credential));
     return {
@@ -414,8 +414,10 @@ async function assessAccount(
       evaluation: evaluateCredential(credential, known, policy, now, credentialId, cluesOf(credential)),
     };
   });
-  const stateOf = (credential: Credential) =>
-    credential.id ? states.get(credentialIdOf({ ...credential, id: credential.id })) : undefined;
+  const stateOf = (credential: Credential) => {
+    const credentialId = knownIdOf(credential);
+    return credentialId ? states.get(credentialId) : undefined;
+  };
 
   // The service usage of the principals asked about this run, and those due an over-privileged check:
   // their credentials are judged again with it.
@@ -482,7 +484,7 @@ async function assessAccount(
 
   const toRecord = [...needsRecord, ...siblings].flatMap(({ credential }) => {
     const id = credential.id ?? idsBySlot.get(slotKey(credential));
-    return id ? [{ ...credential, id }] : [];
+    return id ? [Object.assign({}, credential, { id })] : [];
   });
 
   return {
@@ -512,7 +514,7 @@ async function assessAccount(
         evaluated.map(({ credential, evaluation }) => {
           const id = credential.id ?? idsBySlot.get(slotKey(credential));
           return populationLeaf(
-            id ? credentialIdOf({ ...credential, id }) : keySlotIdOf(slotIdentity(credential)),
+            knownIdOf(credential, id) ?? keySlotIdOf(slotIdentity(credential)),
             evaluation.outcome,
             evaluation.outcome === 'finding' ? evaluation.triggers : [],
           );
@@ -622,6 +624,15 @@ function toRow(
     ...(evaluation.outcome === 'finding' &&
       evaluation.evidence.serviceUsage && { unused: unusedLine(evaluation.evidence.serviceUsage) }),
   };
+}
+
+/**
+ * Its credential id, if it has an id (or is given one). Built field by field, not from
+ * `{ ...credential, id }`: on V8 each such spread gets a hidden class of its own (see readIamInventory),
+ * kept until a full collection, and these run several times per credential.
+ */
+function knownIdOf(credential: Credential, id = credential.id): string | undefined {
+  return id ? credentialIdOf({ accountId: credential.accountId, kind: credential.kind, id }) : undefined;
 }
 
 /** An access key as the credential report names it: its account, its user and its creation. */
