@@ -197,14 +197,16 @@ export class Reauth extends Construct {
       // From `npm run bench -- --memory-only` (the handler bundled as shipped, started with this
       // function's MALLOC_ARENA_MAX and the flags the Lambda Node.js runtime's bootstrap gives a function
       // of a given size: a tenth of it new space, the rest old generation). One first scan (the heaviest
-      // run) as a 128 MB function would run it peaks at 83 MB on an empty account, 116 to 127 MB with
-      // 10,000 access keys (from run to run, on a busy machine), 151 to 162 MB with 20,000: 4 MB per
-      // 1,000 keys, on the 83 MB of an empty account's scan (node, the bundle, the SDK). So 10,000 keys
-      // fit in 128 MB, and an account much past that would not. The size is 512 MB instead, for that room
-      // (V8 sized for 512 MB lets garbage wait longer: 173 MB at 10,000 keys, 204 MB at 20,000) and for
-      // CPU, which Lambda scales with memory (one vCPU at 1,769 MB): a scan of 20,000 keys takes about
-      // 16 s of CPU here, which 0.29 of a vCPU gives in about a minute and 128 MB's 0.07 in four, while an
-      // organization's run waits on its accounts' scans. A minute a day at 512 MB costs under a cent.
+      // run) as a 128 MB function would run it peaks at 83 MB on an empty account and 117 to 118 MB with
+      // 10,000 access keys (six runs on a busy machine; 123 to 125 over four before the scan let go of
+      // its inventory and evaluations ahead of its writes). Before that change, 20,000 keys peaked at
+      // 151 to 162 MB: about 4 MB per 1,000 keys, on the 83 MB of an empty account's scan (node, the
+      // bundle, the SDK). So 10,000 keys fit in 128 MB with 10 MB to spare, and an account much past
+      // that would not. The size is 512 MB instead, for that room (V8 sized for 512 MB lets garbage wait
+      // longer: 167 to 168 MB at 10,000 keys, 204 MB at 20,000 before that change) and for CPU, which
+      // Lambda scales with memory (one vCPU at 1,769 MB): a scan of 20,000 keys takes about 16 s of CPU here, which 0.29 of a vCPU
+      // gives in about a minute and 128 MB's 0.07 in four, while an organization's run waits on its
+      // accounts' scans. A minute a day at 512 MB costs under a cent.
       memorySize: SCAN_MEMORY_MB,
       // Without it, the same scan peaked at 126 to 136 MB as a 128 MB function: glibc's other arenas
       // (one per thread, up to 8 per core) held what V8's helper threads freed (see `mallocArenas`).

@@ -203,7 +203,145 @@ export async function scanAccountWithStates(
     policyId: policyIdOf(policy),
     actor: `system:${options.job ?? 'scan'}`,
   };
+  // Read and judged in a function of its own: an async function keeps every local until it returns,
+  // so the inventory and its evaluations (most of a first scan's heap) would be held through the writes.
+  const plan = await assessAccount(deps, options, progress);
+  const { states, keySlots, cluesOf, freshUsage, toRecord } = plan;
 
+  progress(`recording ${toRecord.length} findings`);
+  let decisionsWritten = 0;
+  let usageLearned = 0;
+  const cleared: string[] = [];
+  const changed: string[] = [];
+  const rows = await mapWithConcurrency(toRecord, WRITE_CONCURRENCY, async (credential) => {
+    const credentialId = credentialIdOf(credential);
+    // A key new to the record brings what its key slot learned: its state takes that usage over.
+    const keySlot = keySlotOf(keySlots, credential);
+    const clues = cluesOf(credential);
+    const fresh = freshUsage.usage.get(credential.principalArn);
+    let evaluation = evaluateCredential(
+      credential,
+      withFresh(states.get(credentialId) ?? keySlot, credential, freshUsage.usage),
+      policy,
+      now,
+      credentialId,
+      clues,
+    );
+    let stateOnly = false;
+    const written = await deps.store.transition(
+      credentialId,
+      (current) => {
+        // Re-evaluated on the state actually read: another writer may have moved it meanwhile.
+        evaluation = evaluateCredential(
+          credential,
+          withFresh(current ?? keySlot, credential, freshUsage.usage),
+          policy,
+          now,
+          credentialId,
+          clues,
+        );
+        const change = planScanTransition(credentialId, credential, evaluation, current, context, fresh);
+        stateOnly = change !== undefined && !change.decision;
+        return change;
+      },
+      { known: states.get(credentialId) },
+    );
+    if (written) decisionsWritten++;
+    else if (stateOnly) usageLearned++;
+    if (written || stateOnly) changed.push(credentialId);
+    if (written?.action === 'reauthorize') cleared.push(credentialId);
+    const usage = fresh ?? states.get(credentialId)?.serviceUsage;
+    const row = toRow(credentialId, credential, evaluation, policy, now, written ? 'recorded' : 'unchanged');
+    return row && usage ? { ...row, usage: summaryLine(usage) } : row;
+  });
+  // In batches of 25: the first scan of an account learns of every key not known by id at once.
+  await deps.store.rememberKeySlots(plan.keySlotWrites);
+  usageLearned += plan.keySlotsLearned;
+
+  const after = new Map(states);
+  // Read again rather than rebuilt here: the store's write is the one source of what a state holds.
+  if (changed.length > 0) for (const [id, state] of await deps.store.getStates(changed)) after.set(id, state);
+
+  // What was evaluated, recorded once for the account and run: the population an auditor samples.
+  const population = await deps.store.recordPopulation(
+    {
+      accountId,
+      at: now.toISOString(),
+      actor: context.actor,
+      policyId: context.policyId,
+      mode: policy.mode,
+      inventoryAt: plan.inventoryAt,
+      ...plan.population,
+      // The heads of the account's decision chains as this scan left them: a signed record covers them.
+      ...commitToHeads(
+        [...after].map(([credentialId, state]) => ({
+          credentialId,
+          seq: state.seq,
+          lastHash: state.lastHash,
+        })),
+      ),
+    },
+    deps.signer,
+  );
+
+  const report: ScanReport = {
+    accountId,
+    mode: policy.mode,
+    policyId: context.policyId,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    inventory: plan.inventory,
+    inventoryAt: plan.inventoryAt,
+    rows: rows.filter((row): row is ScanRow => row !== undefined),
+    decisionsWritten,
+    usageLearned,
+    cleared,
+    unresolved: plan.unresolved,
+    driftSuspects: plan.driftSuspects,
+    population: {
+      seq: population.seq,
+      root: population.root,
+      hash: population.hash,
+      ...(population.signature && { signedBy: population.signature.keyId }),
+    },
+    serviceUsage: {
+      principals: freshUsage.usage.size + freshUsage.unavailable.length,
+      calls: plan.serviceUsageCalls,
+      unavailable: freshUsage.unavailable,
+    },
+  };
+  return { report, states: after };
+}
+
+/** What a key not known by id learned in its key slot, before this run. */
+function keySlotOf(
+  keySlots: ReadonlyMap<string, KeySlotUsage>,
+  credential: Credential,
+): KeySlotUsage | undefined {
+  return credential.kind === 'access-key' ? keySlots.get(keySlotIdOf(slotIdentity(credential))) : undefined;
+}
+
+/** A credential's record with what this run read of its principal's usage. */
+function withFresh<T extends KnownRecord | undefined>(
+  known: T,
+  credential: Credential,
+  usage: ReadonlyMap<string, UsageSummary>,
+): T | CredentialState {
+  const fresh = usage.get(credential.principalArn);
+  return fresh && known && 'seq' in known ? { ...known, serviceUsage: fresh } : known;
+}
+
+/**
+ * The scan's reads and judgements, and only what its writes and its report need of them: the
+ * credentials to record (findings, and what they bring), the key slots to write, and the population
+ * record's counts and root over every credential evaluated.
+ */
+async function assessAccount(
+  deps: ScanDependencies,
+  options: ScanOptions,
+  progress: (message: string) => void,
+) {
+  const { accountId, policy, now } = options;
   const zone =
     options.organizationAccounts || options.organizationId
       ? { accounts: options.organizationAccounts ?? [], organizationId: options.organizationId }
@@ -224,9 +362,6 @@ export async function scanAccountWithStates(
   });
   const secrets = await readSecretsInventory(deps.secretsManager, { accountId });
   const { states, keySlots, creators } = await deps.store.loadAccount(accountId);
-  /** What was learned of an access key not known by id (a known one's state wins). */
-  const keySlotOf = (credential: Credential): KeySlotUsage | undefined =>
-    credential.kind === 'access-key' ? keySlots.get(keySlotIdOf(slotIdentity(credential))) : undefined;
 
   // A report slot's key is known by its user and creation time; a key seen before has its id in its state.
   const keyStates = new Map<string, CredentialState>();
@@ -249,8 +384,8 @@ export async function scanAccountWithStates(
   const driftSuspects = [
     ...new Set([
       ...withKnownIds.flatMap((credential) => {
-        if (!credential.id) return [];
-        const credentialId = credentialIdOf({ ...credential, id: credential.id });
+        const credentialId = knownIdOf(credential);
+        if (!credentialId) return [];
         const disabled = states.get(credentialId)?.status === 'disabled';
         return disabled && !credential.disabledByReauth ? [credentialId] : [];
       }),
@@ -271,36 +406,30 @@ export async function scanAccountWithStates(
 
   progress(`evaluating ${withKnownIds.length} credentials`);
   const evaluated = withKnownIds.map((credential) => {
-    const credentialId = credential.id ? credentialIdOf({ ...credential, id: credential.id }) : undefined;
+    const credentialId = knownIdOf(credential);
     const state = credentialId ? states.get(credentialId) : undefined;
-    const known = state ?? (credential.id ? undefined : keySlotOf(credential));
+    const known = state ?? (credential.id ? undefined : keySlotOf(keySlots, credential));
     return {
       credential,
       evaluation: evaluateCredential(credential, known, policy, now, credentialId, cluesOf(credential)),
     };
   });
-  const stateOf = (credential: Credential) =>
-    credential.id ? states.get(credentialIdOf({ ...credential, id: credential.id })) : undefined;
+  const stateOf = (credential: Credential) => {
+    const credentialId = knownIdOf(credential);
+    return credentialId ? states.get(credentialId) : undefined;
+  };
 
   // The service usage of the principals asked about this run, and those due an over-privileged check:
   // their credentials are judged again with it.
   const usageReader = deps.serviceUsage ?? serviceUsageReader(deps.iam, { now });
   const callsBefore = usageReader.calls();
   const freshUsage = await readServiceUsage(usageReader, evaluated, { policy, now, stateOf, progress });
-  /** A credential's record with what this run read of its principal's usage. */
-  const withFresh = <T extends KnownRecord | undefined>(
-    known: T,
-    credential: Credential,
-  ): T | CredentialState => {
-    const fresh = freshUsage.usage.get(credential.principalArn);
-    return fresh && known && 'seq' in known ? { ...known, serviceUsage: fresh } : known;
-  };
   for (const entry of evaluated) {
     const state = stateOf(entry.credential);
     if (!state || !freshUsage.usage.has(entry.credential.principalArn)) continue;
     entry.evaluation = evaluateCredential(
       entry.credential,
-      withFresh(state, entry.credential),
+      withFresh(state, entry.credential, freshUsage.usage),
       policy,
       now,
       state.credentialId,
@@ -341,7 +470,7 @@ export async function scanAccountWithStates(
     const { credential, evaluation } = e;
     if (credential.kind !== 'access-key' || credential.id || evaluation.outcome !== 'ok' || listed.has(e))
       return [];
-    const known = keySlotOf(credential);
+    const known = keySlotOf(keySlots, credential);
     const slot = planKeySlotUsage(known, slotIdentity(credential), evaluation.usage, now);
     return slot ? [{ slot, learned: !sameUsage(slot.usage, known?.usage) }] : [];
   });
@@ -355,72 +484,29 @@ export async function scanAccountWithStates(
 
   const toRecord = [...needsRecord, ...siblings].flatMap(({ credential }) => {
     const id = credential.id ?? idsBySlot.get(slotKey(credential));
-    return id ? [{ ...credential, id }] : [];
+    return id ? [Object.assign({}, credential, { id })] : [];
   });
 
-  progress(`recording ${toRecord.length} findings`);
-  let decisionsWritten = 0;
-  let usageLearned = 0;
-  const cleared: string[] = [];
-  const changed: string[] = [];
-  const rows = await mapWithConcurrency(toRecord, WRITE_CONCURRENCY, async (credential) => {
-    const credentialId = credentialIdOf(credential);
-    // A key new to the record brings what its key slot learned: its state takes that usage over.
-    const keySlot = keySlotOf(credential);
-    const clues = cluesOf(credential);
-    const fresh = freshUsage.usage.get(credential.principalArn);
-    let evaluation = evaluateCredential(
-      credential,
-      withFresh(states.get(credentialId) ?? keySlot, credential),
-      policy,
-      now,
-      credentialId,
-      clues,
-    );
-    let stateOnly = false;
-    const written = await deps.store.transition(
-      credentialId,
-      (current) => {
-        // Re-evaluated on the state actually read: another writer may have moved it meanwhile.
-        evaluation = evaluateCredential(
-          credential,
-          withFresh(current ?? keySlot, credential),
-          policy,
-          now,
-          credentialId,
-          clues,
-        );
-        const change = planScanTransition(credentialId, credential, evaluation, current, context, fresh);
-        stateOnly = change !== undefined && !change.decision;
-        return change;
-      },
-      { known: states.get(credentialId) },
-    );
-    if (written) decisionsWritten++;
-    else if (stateOnly) usageLearned++;
-    if (written || stateOnly) changed.push(credentialId);
-    if (written?.action === 'reauthorize') cleared.push(credentialId);
-    const usage = fresh ?? states.get(credentialId)?.serviceUsage;
-    const row = toRow(credentialId, credential, evaluation, policy, now, written ? 'recorded' : 'unchanged');
-    return row && usage ? { ...row, usage: summaryLine(usage) } : row;
-  });
-  // In batches of 25: the first scan of an account learns of every key not known by id at once.
-  await deps.store.rememberKeySlots(keySlotWrites.map(({ slot }) => slot));
-  usageLearned += keySlotWrites.filter(({ learned }) => learned).length;
-
-  const after = new Map(states);
-  // Read again rather than rebuilt here: the store's write is the one source of what a state holds.
-  if (changed.length > 0) for (const [id, state] of await deps.store.getStates(changed)) after.set(id, state);
-
-  // What was evaluated, recorded once for the account and run: the population an auditor samples.
-  const population = await deps.store.recordPopulation(
-    {
-      accountId,
-      at: now.toISOString(),
-      actor: context.actor,
-      policyId: context.policyId,
-      mode: policy.mode,
-      inventoryAt: iamInventory.reportGeneratedAt.toISOString(),
+  return {
+    states,
+    keySlots,
+    cluesOf,
+    freshUsage,
+    toRecord,
+    keySlotWrites: keySlotWrites.map(({ slot }) => slot),
+    keySlotsLearned: keySlotWrites.filter(({ learned }) => learned).length,
+    driftSuspects,
+    unresolved: resolved.unresolved.map((c) => `${c.principal} key ${c.keySlot}`),
+    serviceUsageCalls: usageReader.calls() - callsBefore,
+    inventory: {
+      accessKeys: iamInventory.accessKeys.length,
+      passwords: iamInventory.passwords.length,
+      ...countStatusCredentials(iamInventory.statusCredentials),
+      secrets: secrets.length,
+      roles: iamInventory.roles.length,
+    } satisfies InventoryCounts,
+    inventoryAt: iamInventory.reportGeneratedAt.toISOString(),
+    population: {
       counts: countBy(evaluated.map((e) => e.credential.kind)),
       evaluated: evaluated.length,
       findings: evaluated.filter((e) => e.evaluation.outcome === 'finding').length,
@@ -428,57 +514,14 @@ export async function scanAccountWithStates(
         evaluated.map(({ credential, evaluation }) => {
           const id = credential.id ?? idsBySlot.get(slotKey(credential));
           return populationLeaf(
-            id ? credentialIdOf({ ...credential, id }) : keySlotIdOf(slotIdentity(credential)),
+            knownIdOf(credential, id) ?? keySlotIdOf(slotIdentity(credential)),
             evaluation.outcome,
             evaluation.outcome === 'finding' ? evaluation.triggers : [],
           );
         }),
       ),
-      // The heads of the account's decision chains as this scan left them: a signed record covers them.
-      ...commitToHeads(
-        [...after].map(([credentialId, state]) => ({
-          credentialId,
-          seq: state.seq,
-          lastHash: state.lastHash,
-        })),
-      ),
-    },
-    deps.signer,
-  );
-
-  const report: ScanReport = {
-    accountId,
-    mode: policy.mode,
-    policyId: context.policyId,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    inventory: {
-      accessKeys: iamInventory.accessKeys.length,
-      passwords: iamInventory.passwords.length,
-      ...countStatusCredentials(iamInventory.statusCredentials),
-      secrets: secrets.length,
-      roles: iamInventory.roles.length,
-    },
-    inventoryAt: iamInventory.reportGeneratedAt.toISOString(),
-    rows: rows.filter((row): row is ScanRow => row !== undefined),
-    decisionsWritten,
-    usageLearned,
-    cleared,
-    unresolved: resolved.unresolved.map((c) => `${c.principal} key ${c.keySlot}`),
-    driftSuspects,
-    population: {
-      seq: population.seq,
-      root: population.root,
-      hash: population.hash,
-      ...(population.signature && { signedBy: population.signature.keyId }),
-    },
-    serviceUsage: {
-      principals: freshUsage.usage.size + freshUsage.unavailable.length,
-      calls: usageReader.calls() - callsBefore,
-      unavailable: freshUsage.unavailable,
     },
   };
-  return { report, states: after };
 }
 
 function countStatusCredentials(
@@ -581,6 +624,15 @@ function toRow(
     ...(evaluation.outcome === 'finding' &&
       evaluation.evidence.serviceUsage && { unused: unusedLine(evaluation.evidence.serviceUsage) }),
   };
+}
+
+/**
+ * Its credential id, if it has an id (or is given one). Built field by field, not from
+ * `{ ...credential, id }`: on V8 each such spread gets a hidden class of its own (see readIamInventory),
+ * kept until a full collection, and these run several times per credential.
+ */
+function knownIdOf(credential: Credential, id = credential.id): string | undefined {
+  return id ? credentialIdOf({ accountId: credential.accountId, kind: credential.kind, id }) : undefined;
 }
 
 /** An access key as the credential report names it: its account, its user and its creation. */
