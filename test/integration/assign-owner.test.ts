@@ -4,7 +4,7 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { ActionsBlock, Block } from '../../lambdas/shared/slack/messages';
 import { ASSIGN_OWNER_ACTION_ID } from '../../lambdas/shared/slack/request';
@@ -13,7 +13,7 @@ import { startLocalStack } from '../../scripts/local/local-stack';
 import { seedAccount } from '../../scripts/local/seed';
 import { drainQueue, slackEvent, userSelectBody } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
-import { coldStart, travelTo } from '../support/lambda';
+import { coldStart, travelTo, undoTravelAfter } from '../support/lambda';
 
 const { emulator, clients } = useEmulator();
 const TABLE = 'assign-owner-under-test';
@@ -87,15 +87,7 @@ beforeAll(async () => {
   worker = await coldStart('../../lambdas/slack-worker/handler', env);
 });
 
-afterEach(() => {
-  vi.useRealTimers();
-});
-
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  await emulator.unfreeze();
-  await fake.close();
-});
+undoTravelAfter(emulator, () => fake.close());
 
 describe('Assign owner, from the security channel', () => {
   it("offers a user picker in the security channel's message about an orphaned key", async () => {

@@ -6,7 +6,7 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { EnforceReport } from '../../lambdas/shared/use-cases/enforce-account';
@@ -15,7 +15,7 @@ import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount } from '../../scripts/local/seed';
 import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
-import { coldStart, travelTo } from '../support/lambda';
+import { coldStart, travelTo, undoTravelAfter } from '../support/lambda';
 
 const { emulator, clients } = useEmulator();
 const TABLE = 'rails-under-test';
@@ -76,15 +76,7 @@ beforeAll(async () => {
   await scan();
 });
 
-afterEach(() => {
-  vi.useRealTimers();
-});
-
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  await emulator.unfreeze();
-  await fake.close();
-});
+undoTravelAfter(emulator, () => fake.close());
 
 describe('the safety rails of enforce mode', () => {
   it('acts on no inventory older than the freshness limit', async () => {

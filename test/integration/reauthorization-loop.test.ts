@@ -10,7 +10,7 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import { type CredentialStatus, statusAfter } from '../../lambdas/shared/domain/decision';
 import { sessionsPolicyArn } from '../../lambdas/shared/domain/reauth-marks';
@@ -26,7 +26,7 @@ import {
   stillNeededSubmissionBody,
 } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
-import { coldStart as startCold, travelTo } from '../support/lambda';
+import { coldStart as startCold, travelTo, undoTravelAfter } from '../support/lambda';
 
 const { emulator, clients } = useEmulator();
 const TABLE = 'loop-under-test';
@@ -119,15 +119,7 @@ beforeAll(async () => {
   worker = await coldStart('../../lambdas/slack-worker/handler');
 });
 
-afterEach(() => {
-  vi.useRealTimers();
-});
-
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  await emulator.unfreeze();
-  await fake.close();
-});
+undoTravelAfter(emulator, () => fake.close());
 
 describe('an idle key, from the scan to the owner’s answer in Slack', () => {
   it('tells the owner once, in one message listing every credential of theirs that needs an answer', async () => {

@@ -12,7 +12,7 @@ import {
   ListSecretsCommand,
   PutResourcePolicyCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { EnforceReport } from '../../lambdas/shared/use-cases/enforce-account';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
@@ -20,7 +20,7 @@ import { startLocalStack } from '../../scripts/local/local-stack';
 import { type Seeded, seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
 import { buttonClickBody, drainQueue, slackEvent } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
-import { coldStart, travelTo } from '../support/lambda';
+import { coldStart, travelTo, undoTravelAfter } from '../support/lambda';
 
 const { emulator, clients } = useEmulator();
 const TABLE = 'report-mode-under-test';
@@ -131,15 +131,7 @@ beforeAll(async () => {
   );
 });
 
-afterEach(() => {
-  vi.useRealTimers();
-});
-
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  await emulator.unfreeze();
-  await fake.close();
-});
+undoTravelAfter(emulator, () => fake.close());
 
 describe('report mode', () => {
   it('changes nothing in IAM or Secrets Manager, whatever the findings, clicks and deadlines', async () => {

@@ -4,7 +4,7 @@ import {
   ListRolePoliciesCommand,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { formatScanReport } from '../../cli/commands/scan';
 import { main } from '../../cli/main';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
@@ -18,7 +18,7 @@ import { seedAccount, VENDOR_ACCOUNT } from '../../scripts/local/seed';
 import { captureOutput } from '../support/cli-output';
 import { useEmulator } from '../support/emulator';
 import { FORTY_SERVICES } from '../support/forty-services';
-import { coldStart, travelTo } from '../support/lambda';
+import { coldStart, travelTo, undoTravelAfter } from '../support/lambda';
 
 /**
  * What a credential's user or role uses, shown where its owner decides (#25): IAM's service
@@ -144,15 +144,7 @@ beforeAll(async () => {
   await emulator.seedServiceUsage({ arn: arnOf('etl-failing'), failJobs: true });
 });
 
-afterEach(() => {
-  vi.useRealTimers();
-});
-
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  await emulator.unfreeze();
-  await fake.close();
-});
+undoTravelAfter(emulator, () => fake.close());
 
 describe('service usage shown where the owner decides', () => {
   it('reads one job per principal, polls with short then longer waits, and keeps the window', async () => {

@@ -4,7 +4,7 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { ModalView } from '../../lambdas/shared/slack/messages';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
@@ -17,7 +17,7 @@ import {
   stillNeededSubmissionBody,
 } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
-import { coldStart, travelTo } from '../support/lambda';
+import { coldStart, travelTo, undoTravelAfter } from '../support/lambda';
 import { captureMetrics } from '../support/metrics-output';
 
 const { emulator, clients } = useEmulator();
@@ -88,15 +88,7 @@ beforeAll(async () => {
   requestSeq = (await store.getState(credentialId))?.requestSeq as number;
 });
 
-afterEach(() => {
-  vi.useRealTimers();
-});
-
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  await emulator.unfreeze();
-  await fake.close();
-});
+undoTravelAfter(emulator, () => fake.close());
 
 describe("a stranger's refused clicks", () => {
   it('records one refusal a day however often they click, and counts every click', async () => {

@@ -1,5 +1,5 @@
 import { ListAccessKeysCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
 import type { ModalView } from '../../lambdas/shared/slack/messages';
 import type { FakeSlack } from '../../scripts/local/fake-slack';
@@ -12,7 +12,7 @@ import {
   stillNeededSubmissionBody,
 } from '../../scripts/local/slack-play';
 import { useEmulator } from '../support/emulator';
-import { coldStart, travelTo } from '../support/lambda';
+import { coldStart, travelTo, undoTravelAfter } from '../support/lambda';
 
 const { emulator, clients } = useEmulator();
 const TABLE = 'usage-drift-under-test';
@@ -97,15 +97,7 @@ beforeAll(async () => {
   );
 });
 
-afterEach(() => {
-  vi.useRealTimers();
-});
-
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  await emulator.unfreeze();
-  await fake.close();
-});
+undoTravelAfter(emulator, () => fake.close());
 
 describe('usage drift: a credential used in a new way is a question for its owner', () => {
   it('learns where each credential is used from its first scan, asking nothing; a region outside the tier is asked at once', async () => {
