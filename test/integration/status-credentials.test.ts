@@ -9,8 +9,6 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatScanReport } from '../../cli/commands/scan';
 import { createDecisionStore } from '../../lambdas/shared/adapters/decision-store';
-import { createSlackClient } from '../../lambdas/shared/adapters/slack-client';
-import { createSlackPacer } from '../../lambdas/shared/adapters/slack-pacing';
 import { stackOwnersOfThisAccount } from '../../lambdas/shared/adapters/stack-owners';
 import { type StatusCredentialKind } from '../../lambdas/shared/domain/credential';
 import { parsePolicyConfig, policyIdOf } from '../../lambdas/shared/domain/policy';
@@ -21,6 +19,7 @@ import { ensureDecisionTable } from '../../scripts/local/decision-table';
 import { type FakeSlack, startFakeSlack } from '../../scripts/local/fake-slack';
 import { useEmulator } from '../support/emulator';
 import { testEnforcer } from '../support/enforcer';
+import { pacedVirtually } from '../support/slack';
 import { type SeededStatusCredentials, seedStatusCredentials } from '../support/status-credentials';
 
 /**
@@ -209,16 +208,6 @@ describe('status credentials in a report-mode scan', () => {
     expect(skipping.calls.get('ListSigningCertificates')).toBe(3);
   });
 });
-
-/**
- * A Slack client whose pacing waits on a virtual clock: each enforce run messages every owner, a
- * message a second as Slack asks, which on the real clock is most of the test's time.
- */
-function pacedVirtually(apiBaseUrl: string) {
-  let now = Date.now();
-  const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
-  return createSlackClient({ botToken: 'xoxb-status', apiBaseUrl, pacer: createSlackPacer(clock) });
-}
 
 describe('status credentials in enforce mode', () => {
   afterAll(() => fake?.close());
